@@ -1,0 +1,35 @@
+/** The annotations of the contract in DESIGN.md (prefix `epp-webhook.io/`). */
+export const ANNOTATIONS = {
+  /** EnvoyFilter, set by users: `[namespace/]name` of the EPP Service. */
+  eppService: 'epp-webhook.io/epp-service',
+  /** EnvoyFilter, set by the webhook: `namespace/name` of the Service it substituted. */
+  resolvedService: 'epp-webhook.io/resolved-service',
+  /** EnvoyFilter, set by the webhook: the ClusterIP it wrote. */
+  resolvedClusterIP: 'epp-webhook.io/resolved-cluster-ip',
+  /** EnvoyFilter, set by the webhook: JSON array of JSON Pointers that held the token. */
+  placeholderPaths: 'epp-webhook.io/placeholder-paths',
+  /** HTTPRoute, set by users: the EnvoyFilter name to reference instead of the configured one. */
+  extProcFilter: 'epp-webhook.io/ext-proc-filter',
+  /** HTTPRoute, set by users: `"false"` opts the route out of injection. */
+  inject: 'epp-webhook.io/inject',
+} as const;
+
+export function annotationsOf(object: unknown): Record<string, unknown> {
+  if (typeof object !== 'object' || object === null) return {};
+  const metadata = (object as { metadata?: unknown }).metadata;
+  if (typeof metadata !== 'object' || metadata === null) return {};
+  const annotations = (metadata as { annotations?: unknown }).annotations;
+  return typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations)
+    ? (annotations as Record<string, unknown>)
+    : {};
+}
+
+/** namespace/name of an object, for messages; `<unnamed>` where absent (generateName). */
+export function objectName(object: unknown): { namespace: string; name: string } {
+  const metadata = typeof object === 'object' && object !== null ? (object as { metadata?: unknown }).metadata : undefined;
+  const m = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {};
+  return {
+    namespace: typeof m.namespace === 'string' ? m.namespace : '',
+    name: typeof m.name === 'string' ? m.name : typeof m.generateName === 'string' ? `${m.generateName}<generated>` : '<unnamed>',
+  };
+}

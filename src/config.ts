@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { isObject, type JsonObject } from './json-value.ts';
+import { isRuleCode, RULES, type Severity, type SeverityOverrides } from './findings.ts';
+
+export interface ExtensionRefTarget {
+  group: string;
+  kind: string;
+  name: string;
+}
+
+export interface WebhookConfig {
+  /** The token replaced by the EPP Service's ClusterIP. */
+  placeholder: string;
+  /** The EPP Service used when an EnvoyFilter has no epp-webhook.io/epp-service annotation; namespace empty = the object's own. */
+  eppService: { name: string; namespace: string };
+  /** Namespaces whose Services any EnvoyFilter may reference by annotation across namespaces; `*` allows all. */
+  allowedServiceNamespaces: string[];
+  /** The rule-level filter injected into HTTPRoute rules that target an InferencePool (name overridable per route). */
+  extensionRef: ExtensionRefTarget;
+  /** API groups whose `kind: InferencePool` backendRefs trigger the injection. */
+  inferencePoolGroups: string[];
+  /** Per-code severity overrides: `{EPP402: off}`. */
+  severities: SeverityOverrides;
+  /** Largest AdmissionReview body accepted, in bytes; larger gets HTTP 413. */
+  maxRequestBytes: number;
+}
+
+export const DEFAULT_CONFIG: WebhookConfig = {
+  placeholder: 'EPP_SERVICE_CLUSTER_IP',
+  eppService: { name: 'gaie-inference-scheduling-epp', namespace: '' },
+  allowedServiceNamespaces: [],
+  extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'epp-ext-proc' },
+  inferencePoolGroups: ['inference.networking.k8s.io', 'inference.networking.x-k8s.io'],
+  severities: {},
+  // An AdmissionReview of an UPDATE carries the old and the new object, each up to etcd's 3 MiB, plus the envelope.
+  maxRequestBytes: 7 * 1024 * 1024,
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Loads and checks a YAML config file; every problem names the key and the file. */
+export function loadConfig(file: string | undefined): WebhookConfig {
+  if (file === undefined) return DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`);
+  }
+  return parseConfig(document ?? {}, file);
+}
+
+export function parseConfig(document: unknown, source = 'config'): WebhookConfig {
+  const fail = (message: string): never => {
+    throw new ConfigError(`${source}: ${message}`);
+  };
+  if (!isObject(document)) fail('the config must be a YAML mapping of keys to values');
+  const input = document as JsonObject;
+  rejectUnknownKeys(input, Object.keys(DEFAULT_CONFIG), '', fail);
+  const config: WebhookConfig = structuredClone(DEFAULT_CONFIG);
+
+  if (input.placeholder !== undefined) config.placeholder = nonEmptyString(input.placeholder, 'placeholder', fail);
+  if (input.eppService !== undefined) {
+    const service = mapping(input.eppService, 'eppService', fail);
+    rejectUnknownKeys(service, ['name', 'namespace'], 'eppService.', fail);
+    if (service.name !== undefined) config.eppService.name = nonEmptyString(service.name, 'eppService.name', fail);
+    if (service.namespace !== undefined) config.eppService.namespace = string(service.namespace, 'eppService.namespace', fail);
+  }
+  if (input.allowedServiceNamespaces !== undefined) {
+    config.allowedServiceNamespaces = stringList(input.allowedServiceNamespaces, 'allowedServiceNamespaces', fail);
+  }
+  if (input.extensionRef !== undefined) {
+    const ref = mapping(input.extensionRef, 'extensionRef', fail);
+    rejectUnknownKeys(ref, ['group', 'kind', 'name'], 'extensionRef.', fail);
+    for (const key of ['group', 'kind', 'name'] as const) {
+      if (ref[key] !== undefined) config.extensionRef[key] = nonEmptyString(ref[key], `extensionRef.${key}`, fail);
+    }
+  }
+  if (input.inferencePoolGroups !== undefined) {
+    config.inferencePoolGroups = stringList(input.inferencePoolGroups, 'inferencePoolGroups', fail);
+  }
+  if (input.severities !== undefined) config.severities = severities(input.severities, fail);
+  if (input.maxRequestBytes !== undefined) {
+    const bytes = input.maxRequestBytes;
+    if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 1024) {
+      fail(`maxRequestBytes must be a whole number of bytes, at least 1024 (got ${JSON.stringify(bytes)})`);
+    }
+    config.maxRequestBytes = bytes as number;
+  }
+  return config;
+}
+
+function severities(value: unknown, fail: (m: string) => never): SeverityOverrides {
+  const input = mapping(value, 'severities', fail);
+  const result: SeverityOverrides = {};
+  for (const [code, severity] of Object.entries(input)) {
+    if (!isRuleCode(code)) fail(`severities: unknown rule code '${code}' (codes are listed in the README)`);
+    const rule = RULES[code as keyof typeof RULES];
+    if (severity !== 'deny' && severity !== 'warn' && severity !== 'off') {
+      fail(`severities.${code} must be deny, warn or off (got ${JSON.stringify(severity)})`);
+    }
+    if (!rule.relaxable && severity !== 'deny') {
+      fail(`severities.${code} cannot be relaxed: ${rule.title}; admitting it would store a broken object`);
+    }
+    result[code as keyof typeof RULES] = severity as Severity;
+  }
+  return result;
+}
+
+function rejectUnknownKeys(object: JsonObject, known: string[], prefix: string, fail: (m: string) => never): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) fail(`unknown key '${prefix}${key}' (known keys: ${known.map((k) => prefix + k).join(', ')})`);
+  }
+}
+
+function mapping(value: unknown, key: string, fail: (m: string) => never): JsonObject {
+  if (!isObject(value)) fail(`${key} must be a mapping`);
+  return value as JsonObject;
+}
+
+function string(value: unknown, key: string, fail: (m: string) => never): string {
+  if (typeof value !== 'string') fail(`${key} must be a string (got ${JSON.stringify(value)})`);
+  return value as string;
+}
+
+function nonEmptyString(value: unknown, key: string, fail: (m: string) => never): string {
+  if (typeof value !== 'string' || value === '') fail(`${key} must be a non-empty string (got ${JSON.stringify(value)})`);
+  return value as string;
+}
+
+function stringList(value: unknown, key: string, fail: (m: string) => never): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+    fail(`${key} must be a list of non-empty strings (got ${JSON.stringify(value)})`);
+  }
+  return value as string[];
+}

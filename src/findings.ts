@@ -1,0 +1,88 @@
+/**
+ * Findings: what the core says about an object. Each has a stable code operators can
+ * search for and silence (like istioctl analyze), a location, why it breaks, and the fix.
+ */
+export type Severity = 'deny' | 'warn' | 'off';
+
+export interface Finding {
+  code: RuleCode;
+  severity: Severity;
+  /** Short place in the object, as it reads in a message: `configPatches[0]`, `rules[1]`, `metadata.annotations`. */
+  location: string;
+  /** Precise JSON path to the offending field: `spec.configPatches[0].patch.value.typed_config.processing_mode`. */
+  path: string;
+  /** What is wrong and what breaks at runtime, starting with the subject: `ext_proc request_body_mode BUFFERED: ...`. */
+  message: string;
+  /** What to write instead. */
+  fix: string;
+}
+
+interface Rule {
+  severity: Severity;
+  /** False for rules whose relaxation would store a broken object (the raw token, an unresolved Service). */
+  relaxable: boolean;
+  title: string;
+}
+
+export const RULES = {
+  // EPP1xx: resolving the EPP Service
+  EPP101: { severity: 'deny', relaxable: false, title: 'EPP Service not found' },
+  EPP102: { severity: 'deny', relaxable: false, title: 'EPP Service has no ClusterIP (headless or ExternalName)' },
+  EPP103: { severity: 'deny', relaxable: false, title: 'EPP Service in a namespace this object may not reference' },
+  EPP104: { severity: 'deny', relaxable: false, title: 'Service cache not ready or API unreachable (temporary)' },
+  EPP105: { severity: 'warn', relaxable: true, title: 'Cluster port_value matches no port of the EPP Service' },
+  EPP106: { severity: 'deny', relaxable: false, title: 'Placeholder token still present (the mutating webhook did not run)' },
+  EPP107: { severity: 'deny', relaxable: false, title: 'Malformed epp-webhook.io/epp-service annotation' },
+  // EPP2xx: processing_mode
+  EPP201: { severity: 'deny', relaxable: true, title: 'processing_mode value Envoy does not define' },
+  EPP202: { severity: 'deny', relaxable: true, title: 'Body mode the EPP does not speak (BUFFERED, BUFFERED_PARTIAL, STREAMED, GRPC)' },
+  EPP203: { severity: 'deny', relaxable: true, title: 'FULL_DUPLEX_STREAMED without the matching trailer mode SEND' },
+  EPP204: { severity: 'warn', relaxable: true, title: 'Headers sent to the EPP with request_body_mode NONE' },
+  EPP205: { severity: 'warn', relaxable: true, title: 'failure_mode_allow: true (fail-open skips endpoint picking)' },
+  EPP206: { severity: 'warn', relaxable: true, title: 'ext_proc sends nothing to the EPP and no per-route override enables it' },
+  EPP207: { severity: 'warn', relaxable: true, title: 'allow_mode_override with FULL_DUPLEX_STREAMED (not supported by Envoy)' },
+  // EPP3xx: wiring of the filter and its cluster
+  EPP301: { severity: 'deny', relaxable: true, title: 'ext_proc with neither or both of grpc_service and http_service' },
+  EPP302: { severity: 'deny', relaxable: true, title: 'gRPC cluster without HTTP/2' },
+  EPP303: { severity: 'deny', relaxable: true, title: 'STATIC cluster address that is not an IP' },
+  EPP304: { severity: 'warn', relaxable: true, title: 'REPLACE on subFilter envoy.filters.http.ext_proc (a no-op unless Istio inserted it)' },
+  EPP305: { severity: 'warn', relaxable: true, title: 'ext_proc cluster not defined in this EnvoyFilter' },
+  EPP306: { severity: 'warn', relaxable: true, title: 'EPP cluster without TLS (the EPP serves TLS by default)' },
+  EPP307: { severity: 'deny', relaxable: false, title: 'Malformed EnvoyFilter (wrong type where an array or object is expected)' },
+  // EPP4xx: HTTPRoute
+  EPP401: { severity: 'deny', relaxable: false, title: 'Rule already holds 16 filters: no room for the ext_proc ExtensionRef' },
+  EPP402: { severity: 'warn', relaxable: true, title: 'Istio does not resolve ExtensionRef filters in HTTPRoutes' },
+  EPP403: { severity: 'deny', relaxable: false, title: 'Malformed HTTPRoute (wrong type where an array or object is expected)' },
+} as const satisfies Record<string, Rule>;
+
+export type RuleCode = keyof typeof RULES;
+
+export type SeverityOverrides = Partial<Record<RuleCode, Severity>>;
+
+export function isRuleCode(code: string): code is RuleCode {
+  return Object.hasOwn(RULES, code);
+}
+
+/** Makes a finding at the severity the operator configured for its code. */
+export function finding(
+  code: RuleCode,
+  severities: SeverityOverrides,
+  at: { location: string; path: string },
+  message: string,
+  fix: string,
+): Finding {
+  return { code, severity: severities[code] ?? RULES[code].severity, location: at.location, path: at.path, message, fix };
+}
+
+/** `[EPP202] configPatches[0] ext_proc request_body_mode BUFFERED: <why>. Fix: <what>` */
+export function formatFinding(f: Finding): string {
+  return `[${f.code}] ${f.location} ${f.message}. Fix: ${f.fix}`;
+}
+
+export function denials(findings: readonly Finding[]): Finding[] {
+  return findings.filter((f) => f.severity === 'deny');
+}
+
+export function warnings(findings: readonly Finding[]): Finding[] {
+  return findings.filter((f) => f.severity === 'warn');
+}

@@ -1,0 +1,24 @@
+/** A path into a JSON value as segments: object keys and array indexes. */
+export type PathSegments = readonly (string | number)[];
+
+/** `spec.configPatches[0].patch.value.typed_config` — how paths read in messages. */
+export function formatPath(segments: PathSegments): string {
+  let text = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else if (/^[A-Za-z_@$][\w@$-]*$/.test(segment)) text += text === '' ? segment : `.${segment}`;
+    else text += `[${JSON.stringify(segment)}]`;
+  }
+  return text;
+}
+
+/** RFC 6901 JSON Pointer, as recorded in the placeholder-paths annotation. */
+export function toJsonPointer(segments: PathSegments): string {
+  return segments.map((s) => '/' + String(s).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+}
+
+export function fromJsonPointer(pointer: string): string[] | undefined {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) return undefined;
+  return pointer.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+}

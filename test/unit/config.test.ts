@@ -1,0 +1,41 @@
+import t from 'tap';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfig } from '../../src/config.ts';
+
+t.test('no file gives the defaults', async (t) => {
+  const config = loadConfig(undefined);
+  t.equal(config.placeholder, 'EPP_SERVICE_CLUSTER_IP');
+  t.equal(config.eppService.name, 'gaie-inference-scheduling-epp');
+});
+
+t.test('a YAML file overrides only what it names', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'epp-config-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, 'placeholder: EPP_IP\nextensionRef:\n  name: my-filter\nseverities:\n  EPP402: off\n');
+  const config = loadConfig(file);
+  t.equal(config.placeholder, 'EPP_IP');
+  t.same(config.extensionRef, { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'my-filter' });
+  t.same(config.severities, { EPP402: 'off' });
+  t.equal(DEFAULT_CONFIG.extensionRef.name, 'epp-ext-proc', 'defaults are not modified');
+});
+
+t.test('a bad key stops with a message naming it', async (t) => {
+  t.throws(() => parseConfig({ placeholdr: 'X' }, 'c.yaml'), { name: 'ConfigError', message: /c\.yaml: unknown key 'placeholdr'/ });
+  t.throws(() => parseConfig({ eppService: { nam: 'x' } }), /unknown key 'eppService\.nam'/);
+  t.throws(() => parseConfig({ severities: { EPP999: 'off' } }), /unknown rule code 'EPP999'/);
+  t.throws(() => parseConfig({ severities: { EPP202: 'maybe' } }), /EPP202 must be deny, warn or off/);
+  t.throws(() => parseConfig({ severities: { EPP101: 'off' } }), /EPP101 cannot be relaxed/);
+  t.throws(() => parseConfig({ allowedServiceNamespaces: 'ns' }), /must be a list/);
+  t.throws(() => parseConfig({ maxRequestBytes: 12.5 }), /maxRequestBytes/);
+  t.throws(() => parseConfig([1, 2]), ConfigError);
+});
+
+t.test('an unreadable or broken file says which file', async (t) => {
+  t.throws(() => loadConfig('/nonexistent/epp.yaml'), /cannot read config file \/nonexistent\/epp\.yaml/);
+  const dir = mkdtempSync(join(tmpdir(), 'epp-config-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'placeholder: [unclosed\n');
+  t.throws(() => loadConfig(file), /bad\.yaml is not valid YAML/);
+});
