@@ -1,0 +1,76 @@
+import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
+import { describe, isObject, type JsonObject } from '../json-value.ts';
+import { formatPath, type PathSegments } from '../json-path.ts';
+
+/** One entry of `spec.configPatches`, read defensively: mutating webhooks run before schema validation. */
+export interface ConfigPatch {
+  index: number;
+  applyTo: string | undefined;
+  operation: string | undefined;
+  match: JsonObject;
+  /** `patch.value`, when it is an object. */
+  value: JsonObject | undefined;
+  /** Segments from the object root to `patch.value`. */
+  valuePath: PathSegments;
+}
+
+export interface ConfigPatchesRead {
+  patches: ConfigPatch[];
+  /** EPP307 findings for entries whose shape is wrong. */
+  findings: Finding[];
+}
+
+export function patchLocation(index: number): string {
+  return `configPatches[${index}]`;
+}
+
+/** Reads `spec.configPatches` of an EnvoyFilter, reporting every wrongly typed part as EPP307. */
+export function readConfigPatches(object: unknown, severities: SeverityOverrides): ConfigPatchesRead {
+  const findings: Finding[] = [];
+  const malformed = (segments: PathSegments, what: string, got: unknown, location = 'spec') => {
+    const path = formatPath(segments);
+    findings.push(
+      finding('EPP307', severities, { location, path }, `${path} must be ${what} but is ${describe(got)}`, `write ${path} as ${what}, as the EnvoyFilter schema requires`),
+    );
+  };
+
+  if (!isObject(object)) {
+    malformed([], 'an object', object, 'object');
+    return { patches: [], findings };
+  }
+  if (object.spec === undefined) return { patches: [], findings };
+  if (!isObject(object.spec)) {
+    malformed(['spec'], 'an object', object.spec);
+    return { patches: [], findings };
+  }
+  const list = object.spec.configPatches;
+  if (list === undefined || list === null) return { patches: [], findings };
+  if (!Array.isArray(list)) {
+    malformed(['spec', 'configPatches'], 'a list', list);
+    return { patches: [], findings };
+  }
+
+  const patches: ConfigPatch[] = [];
+  list.forEach((entry: unknown, index) => {
+    const at: PathSegments = ['spec', 'configPatches', index];
+    const location = patchLocation(index);
+    if (!isObject(entry)) return malformed(at, 'an object', entry, location);
+    const { applyTo, match, patch } = entry;
+    if (applyTo !== undefined && typeof applyTo !== 'string') malformed([...at, 'applyTo'], 'a string', applyTo, location);
+    if (match !== undefined && match !== null && !isObject(match)) malformed([...at, 'match'], 'an object', match, location);
+    if (patch !== undefined && patch !== null && !isObject(patch)) return malformed([...at, 'patch'], 'an object', patch, location);
+    const operation = isObject(patch) ? patch.operation : undefined;
+    if (operation !== undefined && typeof operation !== 'string') malformed([...at, 'patch', 'operation'], 'a string', operation, location);
+    const value = isObject(patch) ? patch.value : undefined;
+    if (value !== undefined && value !== null && !isObject(value)) malformed([...at, 'patch', 'value'], 'an object', value, location);
+    patches.push({
+      index,
+      applyTo: typeof applyTo === 'string' ? applyTo : undefined,
+      operation: typeof operation === 'string' ? operation : undefined,
+      match: isObject(match) ? match : {},
+      value: isObject(value) ? value : undefined,
+      valuePath: [...at, 'patch', 'value'],
+    });
+  });
+  return { patches, findings };
+}

@@ -1,0 +1,62 @@
+import { envoyField, isObject } from '../json-value.ts';
+import type { PathSegments } from '../json-path.ts';
+import type { ConfigPatch } from './config-patches.ts';
+
+/** A string in a patch value that carries the placeholder token. */
+export interface PlaceholderSite {
+  patchIndex: number;
+  segments: PathSegments;
+  /** The port this address is paired with (`port_value` beside it, or `TOKEN:9002`), when there is one. */
+  port: number | undefined;
+}
+
+/** Every string under `configPatches[*].patch.value` that contains the token, whole or embedded. */
+export function findPlaceholders(patches: readonly ConfigPatch[], token: string): PlaceholderSite[] {
+  const sites: PlaceholderSite[] = [];
+  for (const patch of patches) {
+    if (patch.value === undefined) continue;
+    walk(patch.value, [...patch.valuePath], (value, segments, parent) => {
+      if (!value.includes(token)) return;
+      sites.push({ patchIndex: patch.index, segments, port: pairedPort(value, token, parent) });
+    });
+  }
+  return sites;
+}
+
+function pairedPort(value: string, token: string, parent: unknown): number | undefined {
+  const colon = value.indexOf(`${token}:`);
+  if (colon >= 0) {
+    const digits = /^\d+/.exec(value.slice(colon + token.length + 1));
+    if (digits) return Number(digits[0]);
+  }
+  if (isObject(parent)) {
+    const port = envoyField(parent, 'port_value');
+    if (typeof port === 'number') return port;
+    if (typeof port === 'string' && /^\d+$/.test(port)) return Number(port);
+  }
+  return undefined;
+}
+
+/** Visits every string in a JSON value with its path and the object or list that holds it. */
+export function walk(
+  value: unknown,
+  segments: (string | number)[],
+  visit: (text: string, segments: PathSegments, parent: unknown) => void,
+  parent: unknown = undefined,
+): void {
+  if (typeof value === 'string') {
+    visit(value, [...segments], parent);
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      segments.push(i);
+      walk(value[i], segments, visit, value);
+      segments.pop();
+    }
+  } else if (isObject(value)) {
+    for (const key of Object.keys(value)) {
+      segments.push(key);
+      walk(value[key], segments, visit, value);
+      segments.pop();
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import { ANNOTATIONS, annotationsOf, objectName } from '../annotations.ts';
+import type { ServiceLookup, ServiceRecord, ServiceResolver } from '../cluster/service-resolver.ts';
+import type { WebhookConfig } from '../config.ts';
+import { finding, type Finding } from '../findings.ts';
+import { fromJsonPointer, formatPath, toJsonPointer } from '../json-path.ts';
+import { isObject, type JsonObject } from '../json-value.ts';
+import { patchLocation, readConfigPatches } from './config-patches.ts';
+import { eppServiceReference, type ServiceReference } from './epp-service-reference.ts';
+import { findPlaceholders, type PlaceholderSite } from './find-placeholders.ts';
+
+export interface SubstitutionResult {
+  /** The object to store: the input itself when nothing changed, else a changed copy. */
+  object: unknown;
+  findings: Finding[];
+  /** How many strings got the ClusterIP. */
+  substitutions: number;
+}
+
+/**
+ * Replaces the placeholder token in every string of `spec.configPatches[*].patch.value` with the
+ * live ClusterIP of the EPP Service, and records where it did so, so a later reconcile can redo it.
+ */
+export async function substituteClusterIP(
+  object: unknown,
+  objectNamespace: string,
+  resolver: ServiceResolver,
+  config: WebhookConfig,
+): Promise<SubstitutionResult> {
+  const unchanged = (findings: Finding[]): SubstitutionResult => ({ object, findings, substitutions: 0 });
+  const { patches, findings: shapeFindings } = readConfigPatches(object, config.severities);
+  if (shapeFindings.length > 0) return unchanged(shapeFindings);
+  const sites = findPlaceholders(patches, config.placeholder);
+  if (sites.length === 0) return unchanged([]);
+
+  const objectNameText = objectName(object).name;
+  const resolved = eppServiceReference(objectNamespace, object, config);
+  if ('finding' in resolved) return unchanged([resolved.finding]);
+  const reference = resolved.reference;
+  const subject = `EnvoyFilter ${objectNamespace}/${objectNameText}`;
+
+  const lookup = await resolver.lookup(reference.namespace, reference.name);
+  const problem = lookupProblem(lookup, reference, subject, resolver.source, sites[0], config);
+  if (problem) return unchanged([problem]);
+  const service = (lookup as { service: ServiceRecord }).service;
+
+  const result = structuredClone(object) as JsonObject;
+  for (const site of sites) replaceAt(result, site, config.placeholder, service.clusterIP);
+  recordProvenance(result, object, service, sites);
+  return { object: result, findings: portFindings(sites, service, config), substitutions: sites.length };
+}
+
+function lookupProblem(
+  lookup: ServiceLookup,
+  reference: ServiceReference,
+  subject: string,
+  source: string,
+  firstSite: PlaceholderSite,
+  config: WebhookConfig,
+): Finding | undefined {
+  const service = `${reference.namespace}/${reference.name}`;
+  const at = { location: patchLocation(firstSite.patchIndex), path: formatPath(firstSite.segments) };
+  const chosenBy =
+    reference.origin === 'annotation' ? `annotation ${ANNOTATIONS.eppService}` : 'the webhook default (config eppService)';
+  switch (lookup.kind) {
+    case 'unavailable':
+      return finding(
+        'EPP104',
+        config.severities,
+        at,
+        `${config.placeholder}: cannot resolve Service ${service} for ${subject} right now: ${lookup.reason}. This is temporary; the token was not stored`,
+        'retry the apply in a few seconds; if it persists, check the webhook pods can reach the API server (readiness /readyz)',
+      );
+    case 'not-found':
+      return finding(
+        'EPP101',
+        config.severities,
+        at,
+        `${config.placeholder}: Service ${service} (chosen by ${chosenBy}) not found in ${source}, so ${subject} cannot get its ClusterIP`,
+        `create the EPP Service ${service} first (helm release "<release>" names it <release>-epp), or point ${ANNOTATIONS.eppService} at the right [namespace/]name`,
+      );
+    case 'found': {
+      const { type, clusterIP } = lookup.service;
+      if (type === 'ExternalName' || clusterIP === '' || clusterIP === 'None') {
+        const kind = type === 'ExternalName' ? 'an ExternalName Service' : clusterIP === 'None' ? 'a headless Service (clusterIP: None)' : 'a Service without a ClusterIP';
+        return finding(
+          'EPP102',
+          config.severities,
+          at,
+          `${config.placeholder}: Service ${service} is ${kind}, so there is no ClusterIP to give ${subject}`,
+          `point ${ANNOTATIONS.eppService} at a ClusterIP Service in front of the EPP (type ClusterIP, port 9002)`,
+        );
+      }
+      return undefined;
+    }
+  }
+}
+
+function replaceAt(root: JsonObject, site: PlaceholderSite, token: string, clusterIP: string): void {
+  let holder: unknown = root;
+  const segments = site.segments;
+  for (let i = 0; i < segments.length - 1; i++) holder = (holder as Record<string | number, unknown>)[segments[i]];
+  const key = segments[segments.length - 1];
+  const container = holder as Record<string | number, unknown>;
+  container[key] = (container[key] as string).replaceAll(token, clusterIP);
+}
+
+/**
+ * Annotations that let the change be redone when the Service's ClusterIP changes. Paths recorded by an
+ * earlier admission stay recorded while they still hold this ClusterIP (an edit that adds one more token
+ * must not make the reconciler forget the others).
+ */
+function recordProvenance(result: JsonObject, original: unknown, service: ServiceRecord, sites: PlaceholderSite[]): void {
+  const previous = annotationsOf(original);
+  const serviceName = `${service.namespace}/${service.name}`;
+  const paths = new Set(sites.map((s) => toJsonPointer(s.segments)));
+  if (previous[ANNOTATIONS.resolvedService] === serviceName) {
+    for (const pointer of parsePointerList(previous[ANNOTATIONS.placeholderPaths])) {
+      const value = valueAt(result, pointer);
+      if (typeof value === 'string' && value.includes(service.clusterIP)) paths.add(pointer);
+    }
+  }
+  if (!isObject(result.metadata)) result.metadata = {};
+  const metadata = result.metadata as JsonObject;
+  if (!isObject(metadata.annotations)) metadata.annotations = {};
+  const annotations = metadata.annotations as JsonObject;
+  annotations[ANNOTATIONS.resolvedService] = serviceName;
+  annotations[ANNOTATIONS.resolvedClusterIP] = service.clusterIP;
+  annotations[ANNOTATIONS.placeholderPaths] = JSON.stringify([...paths].sort());
+}
+
+export function parsePointerList(annotation: unknown): string[] {
+  if (typeof annotation !== 'string') return [];
+  try {
+    const list: unknown = JSON.parse(annotation);
+    return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export function valueAt(root: unknown, pointer: string): unknown {
+  const segments = fromJsonPointer(pointer);
+  if (segments === undefined) return undefined;
+  let value: unknown = root;
+  for (const segment of segments) {
+    if (Array.isArray(value) && /^\d+$/.test(segment)) value = value[Number(segment)];
+    else if (isObject(value) && Object.hasOwn(value, segment)) value = value[segment];
+    else return undefined;
+  }
+  return value;
+}
+
+function portFindings(sites: PlaceholderSite[], service: ServiceRecord, config: WebhookConfig): Finding[] {
+  const servicePorts = service.ports.map((p) => p.port);
+  const findings: Finding[] = [];
+  for (const site of sites) {
+    if (site.port === undefined || servicePorts.includes(site.port)) continue;
+    const at = { location: patchLocation(site.patchIndex), path: formatPath(site.segments) };
+    findings.push(
+      finding(
+        'EPP105',
+        config.severities,
+        at,
+        `port ${site.port}: Service ${service.namespace}/${service.name} exposes ${servicePorts.length > 0 ? `only port ${servicePorts.join(', ')}` : 'no ports'}, so the gateway's connections to ${service.clusterIP}:${site.port} will fail`,
+        `set port_value to the Service's ext_proc port (the EPP serves gRPC on 9002)`,
+      ),
+    );
+  }
+  return findings;
+}

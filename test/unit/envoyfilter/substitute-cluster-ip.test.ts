@@ -1,0 +1,193 @@
+import t from 'tap';
+import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
+import { substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
+import type { ServiceResolver } from '../../../src/cluster/service-resolver.ts';
+import { EPP_CLUSTER_IP, fixtureResolver, manifest } from '../../helpers/fixtures.ts';
+
+const NS = 'llm-d-inference-scheduler';
+const ADDRESS_POINTER =
+  '/spec/configPatches/1/patch/value/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address';
+
+t.test("the guide's placeholder gets the EPP Service's ClusterIP and provenance", async (t) => {
+  const input = manifest('guide-envoyfilter.yaml');
+  const before = structuredClone(input);
+  const { object, findings, substitutions } = await substituteClusterIP(input, NS, fixtureResolver(), DEFAULT_CONFIG);
+  const result = object as any;
+  t.same(findings, []);
+  t.equal(substitutions, 1);
+  t.equal(result.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, EPP_CLUSTER_IP);
+  t.same(result.metadata.annotations, {
+    'epp-webhook.io/resolved-service': `${NS}/gaie-inference-scheduling-epp`,
+    'epp-webhook.io/resolved-cluster-ip': EPP_CLUSTER_IP,
+    'epp-webhook.io/placeholder-paths': JSON.stringify([ADDRESS_POINTER]),
+  });
+  t.same(input, before, 'the request object is not modified');
+});
+
+t.test('embedded tokens, several strings, and a configurable token', async (t) => {
+  const object = {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name: 'f', namespace: NS, annotations: { team: 'a' } },
+    spec: {
+      configPatches: [
+        { applyTo: 'CLUSTER', patch: { operation: 'ADD', value: { name: 'x', hosts: ['EPP_IP:9002', 'tcp://EPP_IP:9090/path'], note: 'no token' } } },
+      ],
+    },
+  };
+  const config = parseConfig({ placeholder: 'EPP_IP' });
+  const { object: result, findings, substitutions } = await substituteClusterIP(object, NS, fixtureResolver(), config);
+  const r = result as any;
+  t.same(r.spec.configPatches[0].patch.value.hosts, [`${EPP_CLUSTER_IP}:9002`, `tcp://${EPP_CLUSTER_IP}:9090/path`]);
+  t.equal(r.spec.configPatches[0].patch.value.note, 'no token');
+  t.equal(substitutions, 2);
+  t.equal(r.metadata.annotations.team, 'a', 'other annotations are kept');
+  t.same(JSON.parse(r.metadata.annotations['epp-webhook.io/placeholder-paths']), [
+    '/spec/configPatches/0/patch/value/hosts/0',
+    '/spec/configPatches/0/patch/value/hosts/1',
+  ]);
+  t.same(findings, [], 'both ports 9002 and 9090 exist on the Service');
+});
+
+t.test('an object without the token is returned as is, without a lookup', async (t) => {
+  const input = manifest('wild/operator-envoyfilter-route-override.yaml');
+  let lookups = 0;
+  const resolver: ServiceResolver = { source: 'test', lookup: () => (lookups++, { kind: 'not-found' }), ready: () => true, size: () => 0 };
+  const result = await substituteClusterIP(input, NS, resolver, DEFAULT_CONFIG);
+  t.equal(result.object, input);
+  t.same(result.findings, []);
+  t.equal(lookups, 0);
+});
+
+t.test('mutating the result again changes nothing (idempotent)', async (t) => {
+  const once = await substituteClusterIP(manifest('guide-envoyfilter.yaml'), NS, fixtureResolver(), DEFAULT_CONFIG);
+  const twice = await substituteClusterIP(once.object, NS, fixtureResolver(), DEFAULT_CONFIG);
+  t.equal(twice.object, once.object);
+  const again = await substituteClusterIP(manifest('guide-envoyfilter.yaml'), NS, fixtureResolver(), DEFAULT_CONFIG);
+  t.same(again.object, once.object, 'the placeholder manifest resubmitted gives the same stored object');
+});
+
+t.test('a token added later keeps the earlier recorded paths', async (t) => {
+  const once = (await substituteClusterIP(manifest('guide-envoyfilter.yaml'), NS, fixtureResolver(), DEFAULT_CONFIG)).object as any;
+  once.spec.configPatches[1].patch.value.metadata = { filter_metadata: { epp: { addr: 'EPP_SERVICE_CLUSTER_IP' } } };
+  const result = (await substituteClusterIP(once, NS, fixtureResolver(), DEFAULT_CONFIG)).object as any;
+  t.same(JSON.parse(result.metadata.annotations['epp-webhook.io/placeholder-paths']), [
+    ADDRESS_POINTER,
+    '/spec/configPatches/1/patch/value/metadata/filter_metadata/epp/addr',
+  ]);
+});
+
+t.test('the annotation picks the Service; other namespaces need permission', async (t) => {
+  const input = manifest('guide-envoyfilter.yaml');
+  input.metadata.annotations = { 'epp-webhook.io/epp-service': 'team-b/gaie-inference-scheduling-epp' };
+  const denied = await substituteClusterIP(input, NS, fixtureResolver(), DEFAULT_CONFIG);
+  t.equal(denied.object, input, 'nothing substituted');
+  t.equal(denied.findings[0].code, 'EPP103');
+  t.equal(denied.findings[0].severity, 'deny');
+  t.match(denied.findings[0].message, /may not reference Services in namespace team-b/);
+  t.match(denied.findings[0].fix, /allowedServiceNamespaces/);
+
+  const allowed = await substituteClusterIP(input, NS, fixtureResolver(), parseConfig({ allowedServiceNamespaces: ['team-b'] }));
+  t.same(allowed.findings, []);
+  t.equal((allowed.object as any).metadata.annotations['epp-webhook.io/resolved-cluster-ip'], '10.96.44.12');
+  t.equal((allowed.object as any).metadata.annotations['epp-webhook.io/resolved-service'], 'team-b/gaie-inference-scheduling-epp');
+
+  const wildcard = await substituteClusterIP(input, NS, fixtureResolver(), parseConfig({ allowedServiceNamespaces: ['*'] }));
+  t.same(wildcard.findings, []);
+});
+
+t.test('a name-only annotation stays in the object namespace', async (t) => {
+  const input = manifest('guide-envoyfilter.yaml');
+  input.metadata.annotations = { 'epp-webhook.io/epp-service': 'epp-headless' };
+  const { findings } = await substituteClusterIP(input, NS, fixtureResolver(), DEFAULT_CONFIG);
+  t.equal(findings[0].code, 'EPP102');
+  t.match(findings[0].message, /llm-d-inference-scheduler\/epp-headless is a headless Service \(clusterIP: None\)/);
+});
+
+t.test('a configured default namespace is trusted', async (t) => {
+  const config = parseConfig({ eppService: { name: 'gaie-inference-scheduling-epp', namespace: 'team-b' } });
+  const { findings, object } = await substituteClusterIP(manifest('guide-envoyfilter.yaml'), NS, fixtureResolver(), config);
+  t.same(findings, []);
+  t.equal((object as any).metadata.annotations['epp-webhook.io/resolved-cluster-ip'], '10.96.44.12');
+});
+
+t.test('each resolution failure is a denial that names the object, the Service and the fix', async (t) => {
+  const cases: [string, unknown, string, RegExp][] = [
+    ['missing', 'no-such-epp', 'EPP101', /Service llm-d-inference-scheduler\/no-such-epp \(chosen by annotation epp-webhook.io\/epp-service\) not found in .*services\.yaml, so EnvoyFilter llm-d-inference-scheduler\/epp-ext-proc-poc cannot get its ClusterIP/],
+    ['ExternalName', 'epp-external', 'EPP102', /is an ExternalName Service/],
+    ['headless', 'epp-headless', 'EPP102', /headless/],
+    ['bad reference', 'a/b/c', 'EPP107', /not a Service reference/],
+    ['not a string', 42, 'EPP107', /not a Service reference/],
+    ['uppercase', 'EPP', 'EPP107', /not a Service reference/],
+  ];
+  for (const [label, annotation, code, message] of cases) {
+    const input = manifest('guide-envoyfilter.yaml');
+    input.metadata.annotations = { 'epp-webhook.io/epp-service': annotation };
+    const { findings, object } = await substituteClusterIP(input, NS, fixtureResolver(), DEFAULT_CONFIG);
+    t.equal(findings.length, 1, label);
+    t.equal(findings[0].code, code, label);
+    t.equal(findings[0].severity, 'deny', label);
+    t.match(findings[0].message, message, label);
+    t.ok(findings[0].fix.length > 10, `${label} has a fix`);
+    t.equal(object, input, `${label}: the token is not let through`);
+  }
+});
+
+t.test('the default Service missing names the config as the chooser', async (t) => {
+  const { findings } = await substituteClusterIP(manifest('guide-envoyfilter.yaml'), 'elsewhere', fixtureResolver(), DEFAULT_CONFIG);
+  t.equal(findings[0].code, 'EPP101');
+  t.match(findings[0].message, /Service elsewhere\/gaie-inference-scheduling-epp \(chosen by the webhook default/);
+});
+
+t.test('a resolver that cannot answer yet denies as temporary', async (t) => {
+  const resolver: ServiceResolver = {
+    source: 'the Service cache',
+    lookup: () => ({ kind: 'unavailable', reason: 'the Service cache has not finished its first list' }),
+    ready: () => false,
+    size: () => 0,
+  };
+  const { findings, object } = await substituteClusterIP(manifest('guide-envoyfilter.yaml'), NS, resolver, DEFAULT_CONFIG);
+  t.equal(findings[0].code, 'EPP104');
+  t.match(findings[0].message, /temporary; the token was not stored/);
+  t.match((object as any).spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, 'EPP_SERVICE_CLUSTER_IP');
+});
+
+t.test('a port_value the Service does not expose is a warning', async (t) => {
+  const input = manifest('guide-envoyfilter.yaml');
+  input.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 9003;
+  const { findings, substitutions } = await substituteClusterIP(input, NS, fixtureResolver(), DEFAULT_CONFIG);
+  t.equal(substitutions, 1, 'still substituted');
+  t.equal(findings.length, 1);
+  t.equal(findings[0].code, 'EPP105');
+  t.equal(findings[0].severity, 'warn');
+  t.match(findings[0].message, /port 9003: Service llm-d-inference-scheduler\/gaie-inference-scheduling-epp exposes only port 9002, 9090/);
+  const silenced = await substituteClusterIP(input, NS, fixtureResolver(), parseConfig({ severities: { EPP105: 'off' } }));
+  t.equal(silenced.findings[0].severity, 'off');
+});
+
+t.test('camelCase portValue and an embedded port are read too', async (t) => {
+  const object = {
+    metadata: { name: 'f', namespace: NS },
+    spec: { configPatches: [{ applyTo: 'CLUSTER', patch: { operation: 'ADD', value: { socketAddress: { address: 'EPP_SERVICE_CLUSTER_IP', portValue: 1234 }, uri: 'EPP_SERVICE_CLUSTER_IP:4321' } } }] },
+  };
+  const { findings } = await substituteClusterIP(object, NS, fixtureResolver(), DEFAULT_CONFIG);
+  t.same(findings.map((f) => f.message.slice(0, 9)), ['port 1234', 'port 4321']);
+});
+
+t.test('malformed EnvoyFilters are denied with the path, never thrown', async (t) => {
+  const cases: [unknown, RegExp][] = [
+    [{ spec: 'x' }, /spec must be an object but is the string "x"/],
+    [{ spec: { configPatches: {} } }, /spec\.configPatches must be a list but is an object/],
+    [{ spec: { configPatches: [7] } }, /spec\.configPatches\[0\] must be an object but is the number 7/],
+    [{ spec: { configPatches: [{ patch: [] }] } }, /spec\.configPatches\[0\]\.patch must be an object but is a list/],
+    [{ spec: { configPatches: [{ patch: { value: 'EPP_SERVICE_CLUSTER_IP' } }] } }, /patch\.value must be an object/],
+    [{ spec: { configPatches: [{ applyTo: 5, patch: { operation: {} } }] } }, /applyTo must be a string/],
+    ['not an object', /must be an object/],
+  ];
+  for (const [object, message] of cases) {
+    const { findings } = await substituteClusterIP(object, NS, fixtureResolver(), DEFAULT_CONFIG);
+    t.ok(findings.length > 0, `denied: ${message}`);
+    t.ok(findings.every((f) => f.code === 'EPP307' && f.severity === 'deny'));
+    t.match(findings[0].message, message);
+  }
+});
