@@ -1,0 +1,61 @@
+import type { WebhookConfig } from '../config.ts';
+import { finding, type Finding } from '../findings.ts';
+import { formatPath } from '../json-path.ts';
+import { envoyField, isObject } from '../json-value.ts';
+import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
+import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
+import { patchLocation, readConfigPatches } from './config-patches.ts';
+import { findAddedClusters, findExtProcConfigs } from './ext-proc-configs.ts';
+import { findPlaceholders } from './find-placeholders.ts';
+
+/** The ext_proc safety rules over an EnvoyFilter as it will be stored (after every mutation). */
+export function checkEnvoyFilter(object: unknown, config: WebhookConfig): Finding[] {
+  const severities = config.severities;
+  const { patches, findings } = readConfigPatches(object, severities);
+
+  const leftovers = findPlaceholders(patches, config.placeholder);
+  if (leftovers.length > 0) {
+    const first = leftovers[0];
+    findings.push(
+      finding(
+        'EPP106',
+        severities,
+        { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
+        `${config.placeholder} still present in ${leftovers.length} place(s): the mutating webhook did not run (not registered, or skipped by failurePolicy Ignore), and Envoy would get the token as an address`,
+        'check that the MutatingWebhookConfiguration of epp-webhook is installed and its pods are ready, then apply the manifest again',
+      ),
+    );
+  }
+
+  const sites = findExtProcConfigs(patches);
+  const clusters = findAddedClusters(patches);
+  const hasPerRouteOverride = sites.some((s) => s.kind === 'per-route');
+  for (const site of sites) {
+    if (site.kind === 'filter') {
+      const partial = site.patch.operation === 'MERGE';
+      findings.push(...checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, severities }));
+      if (!partial && !hasPerRouteOverride && sendsNothing(site.config)) {
+        findings.push(
+          finding(
+            'EPP206',
+            severities,
+            { location: patchLocation(site.patch.index), path: formatPath(site.segments) },
+            'ext_proc sends nothing to the EPP (headers SKIP, bodies NONE) and no ExtProcPerRoute override in this EnvoyFilter turns it on: the EPP is never consulted',
+            'send headers and FULL_DUPLEX_STREAMED bodies here, or add an HTTP_ROUTE patch whose typed_per_filter_config holds ExtProcPerRoute overrides for the inference routes',
+          ),
+        );
+      }
+    } else {
+      const overrides = envoyField(site.config, 'overrides');
+      if (!isObject(overrides)) continue;
+      const partial = envoyField(overrides, 'processing_mode') === undefined;
+      findings.push(
+        ...checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, severities }),
+      );
+    }
+  }
+  findings.push(...checkWiring(sites, clusters, severities));
+  findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
+  findings.push(...checkReplaceOfExtProc(patches, severities));
+  return findings;
+}

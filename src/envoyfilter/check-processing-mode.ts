@@ -1,0 +1,152 @@
+import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
+import { formatPath, type PathSegments } from '../json-path.ts';
+import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { patchLocation } from './config-patches.ts';
+import { readProcessingMode, type BodyMode, type ModeField } from './processing-mode.ts';
+
+const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
+  BUFFERED:
+    'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer, so requests wait message_timeout and fail with 504',
+  BUFFERED_PARTIAL:
+    'Envoy sends at most the buffer limit of the body, in a mode the EPP does not answer, so requests wait message_timeout and fail with 504',
+  STREAMED: 'the EPP does not answer STREAMED bodies, so requests wait message_timeout and fail with 504',
+  GRPC: 'GRPC is defined but not implemented by Envoy, and the EPP does not speak it',
+};
+
+export interface ModeCheckInput {
+  /** The ExternalProcessor or the `overrides` of an ExtProcPerRoute. */
+  config: JsonObject;
+  segments: PathSegments;
+  patchIndex: number;
+  /**
+   * A MERGE patch or a per-route override without processing_mode: unset fields keep the values the
+   * config merges into, so only explicit values can be judged.
+   */
+  partial: boolean;
+  severities: SeverityOverrides;
+}
+
+/** Checks one processing_mode (and failure_mode_allow beside it) against what Envoy accepts and the EPP speaks. */
+export function checkProcessingMode({ config, segments, patchIndex, partial, severities }: ModeCheckInput): Finding[] {
+  const findings: Finding[] = [];
+  const location = patchLocation(patchIndex);
+  const modeKey = envoyFieldKey(config, 'processing_mode');
+  const modeValue = envoyField(config, 'processing_mode');
+  const modePath = [...segments, modeKey];
+  const at = (field?: string) => ({ location, path: formatPath(field ? [...modePath, field] : modePath) });
+
+  if (modeValue !== undefined && modeValue !== null && !isObject(modeValue)) {
+    findings.push(
+      finding('EPP307', severities, at(), `ext_proc ${modeKey} must be an object of modes`, 'write processing_mode as a mapping, e.g. {request_body_mode: FULL_DUPLEX_STREAMED}'),
+    );
+    return findings;
+  }
+  const processingMode = isObject(modeValue) ? modeValue : undefined;
+  const { mode, explicit, invalid } = readProcessingMode(processingMode);
+  const keyOf = (field: ModeField) => (processingMode ? envoyFieldKey(processingMode, field) : field);
+  const judged = (field: ModeField) => !partial || explicit.has(field);
+
+  for (const bad of invalid) {
+    const isBody = bad.field.endsWith('_body_mode');
+    const fix = isBody
+      ? `use NONE to skip the body or FULL_DUPLEX_STREAMED to send it to the EPP${bad.value === 'SKIP' ? ' (SKIP is a header and trailer mode, not a body mode)' : ''}`
+      : 'use SEND or SKIP';
+    findings.push(
+      finding(
+        'EPP201',
+        severities,
+        at(bad.key),
+        `ext_proc ${bad.key} ${JSON.stringify(bad.value)}: not a value Envoy defines (${bad.allowed.join(', ')}); Envoy rejects the whole listener update and the gateway keeps serving stale config`,
+        fix,
+      ),
+    );
+  }
+
+  for (const direction of ['request', 'response'] as const) {
+    const bodyField = `${direction}_body_mode` as const;
+    const trailerField = `${direction}_trailer_mode` as const;
+    const body = mode[bodyField];
+    if (explicit.has(bodyField) && BODY_MODE_BREAKAGE[body]) {
+      findings.push(
+        finding(
+          'EPP202',
+          severities,
+          at(keyOf(bodyField)),
+          `ext_proc ${keyOf(bodyField)} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${BODY_MODE_BREAKAGE[body]}`,
+          `set ${keyOf(bodyField)}: FULL_DUPLEX_STREAMED and ${keyOf(trailerField)}: SEND${direction === 'response' ? ', or NONE to keep response bodies from the EPP' : ''}`,
+        ),
+      );
+    }
+    if (body === 'FULL_DUPLEX_STREAMED' && judged(trailerField) && mode[trailerField] !== 'SEND') {
+      findings.push(
+        finding(
+          'EPP203',
+          severities,
+          at(keyOf(trailerField)),
+          `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${mode[trailerField]}: Envoy requires the trailer mode SEND in this mode and rejects the config`,
+          `set ${keyOf(trailerField)}: SEND`,
+        ),
+      );
+    }
+  }
+
+  if (
+    judged('request_header_mode') &&
+    judged('request_body_mode') &&
+    mode.request_header_mode === 'SEND' &&
+    mode.request_body_mode === 'NONE' &&
+    !invalid.some((i) => i.field === 'request_body_mode')
+  ) {
+    findings.push(
+      finding(
+        'EPP204',
+        severities,
+        at(explicit.has('request_body_mode') ? keyOf('request_body_mode') : undefined),
+        `ext_proc sends request headers with request_body_mode NONE: the EPP needs the body to pick an endpoint and never answers, so Envoy waits message_timeout (200 ms by default) then returns 504, or bypasses the EPP when failing open`,
+        'set request_body_mode: FULL_DUPLEX_STREAMED and request_trailer_mode: SEND',
+      ),
+    );
+  }
+
+  const failOpenKey = envoyFieldKey(config, 'failure_mode_allow');
+  if (config[failOpenKey] === true) {
+    findings.push(
+      finding(
+        'EPP205',
+        severities,
+        { location, path: formatPath([...segments, failOpenKey]) },
+        `ext_proc ${failOpenKey} true: when the EPP is slow or down, requests silently bypass it and reach a backend with no endpoint picking (fail-open)`,
+        `remove ${failOpenKey} so Envoy fails closed (504/500), or set EPP205 to off if bypassing the EPP is intended`,
+      ),
+    );
+  }
+
+  const overrideKey = envoyFieldKey(config, 'allow_mode_override');
+  const fullDuplex = mode.request_body_mode === 'FULL_DUPLEX_STREAMED' || mode.response_body_mode === 'FULL_DUPLEX_STREAMED';
+  if (config[overrideKey] === true && fullDuplex) {
+    findings.push(
+      finding(
+        'EPP207',
+        severities,
+        { location, path: formatPath([...segments, overrideKey]) },
+        `ext_proc ${overrideKey} true with FULL_DUPLEX_STREAMED: Envoy does not support mode overrides in this mode`,
+        `remove ${overrideKey}`,
+      ),
+    );
+  }
+  return findings;
+}
+
+/** True when a processing_mode sends the EPP nothing at all: every header and trailer SKIP, every body NONE. */
+export function sendsNothing(config: JsonObject): boolean {
+  const value = envoyField(config, 'processing_mode');
+  const { mode } = readProcessingMode(isObject(value) ? value : undefined);
+  return (
+    mode.request_header_mode === 'SKIP' &&
+    mode.response_header_mode === 'SKIP' &&
+    mode.request_body_mode === 'NONE' &&
+    mode.response_body_mode === 'NONE' &&
+    mode.request_trailer_mode === 'SKIP' &&
+    mode.response_trailer_mode === 'SKIP'
+  );
+}

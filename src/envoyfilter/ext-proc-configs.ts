@@ -1,0 +1,95 @@
+import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import type { PathSegments } from '../json-path.ts';
+import type { ConfigPatch } from './config-patches.ts';
+
+export const EXT_PROC_FILTER_NAME = 'envoy.filters.http.ext_proc';
+const EXTERNAL_PROCESSOR_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+const PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
+const TYPED_STRUCT_TYPES = ['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct'];
+
+/** An ext_proc config found in an EnvoyFilter, with where it sits. */
+export interface ExtProcSite {
+  kind: 'filter' | 'per-route';
+  patch: ConfigPatch;
+  /** The ExternalProcessor, or the ExtProcPerRoute. */
+  config: JsonObject;
+  segments: PathSegments;
+}
+
+/** `type.googleapis.com/a.b.C` names `a.b.C`; Envoy ignores the URL prefix. */
+function typeName(typeUrl: unknown): string | undefined {
+  if (typeof typeUrl !== 'string') return undefined;
+  return typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+}
+
+/** The message inside an `Any`-like object: itself, or the `value` of a TypedStruct wrapper. */
+function unwrap(any: JsonObject): { type: string | undefined; message: JsonObject; key?: string } {
+  const type = typeName(any['@type']);
+  if (type !== undefined && TYPED_STRUCT_TYPES.includes(type)) {
+    const inner = envoyField(any, 'value');
+    return { type: typeName(envoyField(any, 'type_url')), message: isObject(inner) ? inner : {}, key: 'value' };
+  }
+  return { type, message: any };
+}
+
+/**
+ * Every ext_proc filter config (ExternalProcessor) and per-route override (ExtProcPerRoute) in the
+ * EnvoyFilter's patches, wherever in a patch value they sit. REMOVE patches are skipped: they add nothing.
+ */
+export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite[] {
+  const sites: ExtProcSite[] = [];
+  for (const patch of patches) {
+    if (patch.value === undefined || patch.operation === 'REMOVE') continue;
+    const found = new Set<JsonObject>();
+    visitObjects(patch.value, [...patch.valuePath], (object, segments) => {
+      if (!Object.hasOwn(object, '@type')) return;
+      const { type, message, key } = unwrap(object);
+      const at = key ? [...segments, key] : segments;
+      if (type === EXTERNAL_PROCESSOR_TYPE) {
+        found.add(object);
+        sites.push({ kind: 'filter', patch, config: message, segments: at });
+      } else if (type === PER_ROUTE_TYPE) {
+        sites.push({ kind: 'per-route', patch, config: message, segments: at });
+      }
+    });
+    // An HTTP filter named ext_proc whose typed_config is missing or untyped is still an ext_proc filter.
+    if (patch.applyTo === 'HTTP_FILTER' && envoyField(patch.value, 'name') === EXT_PROC_FILTER_NAME) {
+      const typedConfigKey = envoyFieldKey(patch.value, 'typed_config');
+      const typed = patch.value[typedConfigKey];
+      if (!isObject(typed) || !found.has(typed)) {
+        sites.push({
+          kind: 'filter',
+          patch,
+          config: isObject(typed) ? typed : {},
+          segments: [...patch.valuePath, typedConfigKey],
+        });
+      }
+    }
+  }
+  return sites;
+}
+
+function visitObjects(value: unknown, segments: (string | number)[], visit: (o: JsonObject, s: PathSegments) => void): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => visitObjects(item, [...segments, i], visit));
+  } else if (isObject(value)) {
+    visit(value, segments);
+    for (const key of Object.keys(value)) visitObjects(value[key], [...segments, key], visit);
+  }
+}
+
+/** Clusters added by this EnvoyFilter (`applyTo: CLUSTER`, `operation: ADD`), by name. */
+export interface ClusterSite {
+  patch: ConfigPatch;
+  cluster: JsonObject;
+}
+
+export function findAddedClusters(patches: readonly ConfigPatch[]): Map<string, ClusterSite> {
+  const clusters = new Map<string, ClusterSite>();
+  for (const patch of patches) {
+    if (patch.applyTo !== 'CLUSTER' || patch.operation !== 'ADD' || patch.value === undefined) continue;
+    const name = envoyField(patch.value, 'name');
+    if (typeof name === 'string') clusters.set(name, { patch, cluster: patch.value });
+  }
+  return clusters;
+}

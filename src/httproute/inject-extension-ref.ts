@@ -1,0 +1,124 @@
+import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
+import type { ExtensionRefTarget, WebhookConfig } from '../config.ts';
+import { finding, type Finding } from '../findings.ts';
+import { formatPath, type PathSegments } from '../json-path.ts';
+import { describe, isObject, type JsonObject } from '../json-value.ts';
+
+/** Gateway API caps rule-level filters at 16 (CRD maxItems). */
+export const MAX_RULE_FILTERS = 16;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export interface InjectionResult {
+  object: unknown;
+  findings: Finding[];
+  /** Rules that got the filter in this admission. */
+  injectedRules: number[];
+}
+
+/**
+ * Adds the ext_proc ExtensionRef filter to every rule that sends traffic to an InferencePool, once,
+ * after the rule's own filters. A rule that already references an ExtensionRef of the same group and
+ * kind keeps the user's choice.
+ */
+export function injectExtensionRef(object: unknown, config: WebhookConfig): InjectionResult {
+  const unchanged = (findings: Finding[]): InjectionResult => ({ object, findings, injectedRules: [] });
+  const annotations = annotationsOf(object);
+  if (annotations[ANNOTATIONS.inject] === 'false') return unchanged([]);
+
+  const malformed: Finding[] = [];
+  const reportMalformed = (segments: PathSegments, what: string, got: unknown) => {
+    const path = formatPath(segments);
+    malformed.push(
+      finding('EPP403', config.severities, { location: segments.length > 2 ? `rules[${segments[2]}]` : 'spec', path }, `${path} must be ${what} but is ${describe(got)}`, `write ${path} as ${what}, as the HTTPRoute schema requires`),
+    );
+  };
+  if (!isObject(object)) {
+    reportMalformed([], 'an object', object);
+    return unchanged(malformed);
+  }
+  const spec = object.spec;
+  if (spec === undefined) return unchanged([]);
+  if (!isObject(spec)) {
+    reportMalformed(['spec'], 'an object', spec);
+    return unchanged(malformed);
+  }
+  const rules = spec.rules;
+  if (rules === undefined || rules === null) return unchanged([]);
+  if (!Array.isArray(rules)) {
+    reportMalformed(['spec', 'rules'], 'a list', rules);
+    return unchanged(malformed);
+  }
+
+  const nameAnnotation = annotations[ANNOTATIONS.extProcFilter];
+  if (nameAnnotation !== undefined && (typeof nameAnnotation !== 'string' || !DNS_SUBDOMAIN.test(nameAnnotation))) {
+    return unchanged([
+      finding(
+        'EPP403',
+        config.severities,
+        { location: 'metadata.annotations', path: `metadata.annotations["${ANNOTATIONS.extProcFilter}"]` },
+        `${ANNOTATIONS.extProcFilter} ${JSON.stringify(nameAnnotation)}: not an object name`,
+        'write the name of the EnvoyFilter that holds the ext_proc filter, e.g. "epp-ext-proc"',
+      ),
+    ]);
+  }
+  const target: ExtensionRefTarget = { ...config.extensionRef, name: nameAnnotation ?? config.extensionRef.name };
+
+  const findings: Finding[] = [];
+  const toInject: number[] = [];
+  let targetsInferencePool = false;
+  rules.forEach((rule: unknown, index) => {
+    const at: PathSegments = ['spec', 'rules', index];
+    if (!isObject(rule)) return reportMalformed(at, 'an object', rule);
+    const { backendRefs, filters } = rule;
+    if (backendRefs !== undefined && backendRefs !== null && !Array.isArray(backendRefs)) return reportMalformed([...at, 'backendRefs'], 'a list', backendRefs);
+    if (filters !== undefined && filters !== null && !Array.isArray(filters)) return reportMalformed([...at, 'filters'], 'a list', filters);
+    if (!(backendRefs ?? []).some((ref: unknown) => isInferencePool(ref, config.inferencePoolGroups))) return;
+    targetsInferencePool = true;
+    const existing: unknown[] = filters ?? [];
+    if (existing.some((f) => referencesSameKind(f, target))) return;
+    if (existing.length >= MAX_RULE_FILTERS) {
+      findings.push(
+        finding(
+          'EPP401',
+          config.severities,
+          { location: `rules[${index}]`, path: formatPath([...at, 'filters']) },
+          `rules[${index}] already holds ${existing.length} filters, the most Gateway API allows, so the ext_proc ExtensionRef to ${target.kind} ${target.name} cannot be added and this InferencePool rule would bypass the EPP`,
+          `remove a filter from rules[${index}], or set annotation ${ANNOTATIONS.inject}: "false" and reference the ext_proc filter yourself`,
+        ),
+      );
+      return;
+    }
+    toInject.push(index);
+  });
+  if (malformed.length > 0) return unchanged(malformed);
+
+  if (targetsInferencePool && target.group === 'networking.istio.io') {
+    findings.push(
+      finding(
+        'EPP402',
+        config.severities,
+        { location: 'spec.rules', path: 'spec.rules' },
+        `the ExtensionRef to ${target.kind} ${target.name} is not resolved by Istio's HTTPRoute translation: Istio reports ResolvedRefs=False (InvalidFilter) and drops this route's rules`,
+        "configure extensionRef for a gateway that resolves it, or rely on Istio's own InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true); set EPP402 to off once verified",
+      ),
+    );
+  }
+  if (toInject.length === 0) return unchanged(findings);
+
+  const result = structuredClone(object) as JsonObject;
+  const resultRules = (result.spec as JsonObject).rules as JsonObject[];
+  for (const index of toInject) {
+    const rule = resultRules[index];
+    rule.filters = [...((rule.filters as unknown[] | undefined) ?? []), { type: 'ExtensionRef', extensionRef: { ...target } }];
+  }
+  return { object: result, findings, injectedRules: toInject };
+}
+
+function isInferencePool(ref: unknown, groups: readonly string[]): boolean {
+  return isObject(ref) && ref.kind === 'InferencePool' && typeof ref.group === 'string' && groups.includes(ref.group);
+}
+
+function referencesSameKind(filter: unknown, target: ExtensionRefTarget): boolean {
+  if (!isObject(filter) || filter.type !== 'ExtensionRef' || !isObject(filter.extensionRef)) return false;
+  return filter.extensionRef.group === target.group && filter.extensionRef.kind === target.kind;
+}

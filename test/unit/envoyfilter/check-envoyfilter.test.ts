@@ -1,0 +1,245 @@
+import t from 'tap';
+import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
+import { checkEnvoyFilter } from '../../../src/envoyfilter/check-envoyfilter.ts';
+import { substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
+import { formatFinding, type Finding } from '../../../src/findings.ts';
+import { fixtureResolver, manifest } from '../../helpers/fixtures.ts';
+
+const NS = 'llm-d-inference-scheduler';
+const codes = (findings: Finding[], severity?: string) =>
+  findings.filter((f) => severity === undefined || f.severity === severity).map((f) => f.code).sort();
+
+async function substituted(name: string) {
+  return (await substituteClusterIP(manifest(name), NS, fixtureResolver(), DEFAULT_CONFIG)).object;
+}
+
+/** An EnvoyFilter with one INSERT_BEFORE ext_proc filter config and a good cluster, for single-rule cases. */
+function withFilter(typedConfig: Record<string, unknown>, cluster: Record<string, unknown> = goodCluster()) {
+  return {
+    metadata: { name: 'f', namespace: NS },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } } } },
+          patch: {
+            operation: 'INSERT_BEFORE',
+            value: { name: 'envoy.filters.http.ext_proc', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', ...typedConfig } },
+          },
+        },
+        { applyTo: 'CLUSTER', patch: { operation: 'ADD', value: cluster } },
+      ],
+    },
+  };
+}
+
+function goodCluster(overrides: Record<string, unknown> = {}) {
+  return {
+    name: 'epp-cluster',
+    type: 'STATIC',
+    http2_protocol_options: {},
+    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } },
+    load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.96.0.9', port_value: 9002 } } } }] }] },
+    ...overrides,
+  };
+}
+
+const GRPC = { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } } };
+const FULL_DUPLEX = {
+  request_header_mode: 'SEND',
+  request_body_mode: 'FULL_DUPLEX_STREAMED',
+  request_trailer_mode: 'SEND',
+  response_header_mode: 'SEND',
+  response_body_mode: 'FULL_DUPLEX_STREAMED',
+  response_trailer_mode: 'SEND',
+};
+
+t.test("the guide's EnvoyFilter is admitted, with warnings", async (t) => {
+  const findings = checkEnvoyFilter(await substituted('guide-envoyfilter.yaml'), DEFAULT_CONFIG);
+  t.same(codes(findings, 'deny'), []);
+  t.same(codes(findings, 'warn'), ['EPP206', 'EPP304', 'EPP306']);
+});
+
+t.test('the working FULL_DUPLEX config draws no finding at all', async (t) => {
+  t.same(checkEnvoyFilter(await substituted('full-duplex-envoyfilter.yaml'), DEFAULT_CONFIG), []);
+});
+
+t.test("the operator's sample is denied, naming every problem at once", async (t) => {
+  const findings = checkEnvoyFilter(manifest('wild/operator-sample-envoyfilter-epp.yaml'), DEFAULT_CONFIG);
+  t.same(codes(findings, 'deny'), ['EPP201', 'EPP202']);
+  t.same(codes(findings, 'warn'), ['EPP306']);
+  const text = findings.map(formatFinding).join('\n');
+  t.match(text, '[EPP201] configPatches[0] ext_proc response_body_mode "SKIP": not a value Envoy defines');
+  t.match(text, 'SKIP is a header and trailer mode, not a body mode');
+  t.match(text, '[EPP202] configPatches[0] ext_proc request_body_mode BUFFERED: the EPP speaks only FULL_DUPLEX_STREAMED');
+  t.match(text, 'Fix: set request_body_mode: FULL_DUPLEX_STREAMED and request_trailer_mode: SEND');
+  const skip = findings.find((f) => f.code === 'EPP201')!;
+  t.equal(skip.path, 'spec.configPatches[0].patch.value.typed_config.processing_mode.response_body_mode');
+});
+
+t.test("the operator's route override is denied, naming every problem at once", async (t) => {
+  const findings = checkEnvoyFilter(manifest('wild/operator-envoyfilter-route-override.yaml'), DEFAULT_CONFIG);
+  t.same(codes(findings, 'deny'), ['EPP202', 'EPP202']);
+  t.same(codes(findings, 'warn'), ['EPP205', 'EPP304', 'EPP306']);
+  const perRoute = findings.filter((f) => f.location === 'configPatches[2]');
+  t.same(codes(perRoute), ['EPP202', 'EPP205'], 'the ExtProcPerRoute overrides are checked too');
+  t.equal(perRoute.find((f) => f.code === 'EPP205')!.path, 'spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.failure_mode_allow');
+});
+
+t.test('the BUFFERED variant of the guide is denied', async (t) => {
+  const findings = checkEnvoyFilter(await substituted('guide-envoyfilter-buffered.yaml'), DEFAULT_CONFIG);
+  t.same(codes(findings, 'deny'), ['EPP202']);
+});
+
+t.test('a token left in the object means the mutating webhook did not run', async (t) => {
+  const findings = checkEnvoyFilter(manifest('guide-envoyfilter.yaml'), DEFAULT_CONFIG);
+  const leftover = findings.find((f) => f.code === 'EPP106')!;
+  t.equal(leftover.severity, 'deny');
+  t.match(leftover.message, /EPP_SERVICE_CLUSTER_IP still present in 1 place\(s\): the mutating webhook did not run/);
+  t.notOk(findings.some((f) => f.code === 'EPP303'), 'the token is not also reported as a hostname');
+});
+
+t.test('processing_mode is read as Envoy reads it: camelCase keys, enum numbers', async (t) => {
+  const camel = withFilter({ ...GRPC, processingMode: { requestHeaderMode: 1, requestBodyMode: 4, requestTrailerMode: 'SEND', responseHeaderMode: 'SKIP' } });
+  t.same(checkEnvoyFilter(camel, DEFAULT_CONFIG), []);
+  const numbers = withFilter({ ...GRPC, processing_mode: { request_body_mode: 2, response_body_mode: 9, request_header_mode: 'send' } });
+  const findings = checkEnvoyFilter(numbers, DEFAULT_CONFIG);
+  t.same(codes(findings), ['EPP201', 'EPP201', 'EPP202']);
+  t.match(findings.map(formatFinding).join('\n'), /response_body_mode 9: not a value/);
+  t.match(findings.map(formatFinding).join('\n'), /request_header_mode "send": not a value Envoy defines \(DEFAULT, SEND, SKIP\).*Fix: use SEND or SKIP/);
+  t.match(findings.map(formatFinding).join('\n'), /request_body_mode BUFFERED/, 'the number 2 is BUFFERED');
+});
+
+t.test('every body mode the EPP does not speak is denied with its own reason', async (t) => {
+  for (const [mode, reason] of [
+    ['BUFFERED', /413 above the buffer limit/],
+    ['BUFFERED_PARTIAL', /at most the buffer limit/],
+    ['STREAMED', /does not answer STREAMED/],
+    ['GRPC', /not implemented by Envoy/],
+  ] as const) {
+    const findings = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, request_body_mode: mode } }), DEFAULT_CONFIG);
+    t.same(codes(findings), ['EPP202'], mode);
+    t.match(findings[0].message, reason, mode);
+  }
+});
+
+t.test('FULL_DUPLEX_STREAMED needs its trailer mode SEND', async (t) => {
+  const { request_trailer_mode: _, ...noTrailer } = FULL_DUPLEX;
+  const findings = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: noTrailer }), DEFAULT_CONFIG);
+  t.same(codes(findings), ['EPP203']);
+  t.match(findings[0].message, 'request_body_mode FULL_DUPLEX_STREAMED with request_trailer_mode SKIP');
+  t.equal(findings[0].fix, 'set request_trailer_mode: SEND');
+  const response = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, response_trailer_mode: 'SKIP' } }), DEFAULT_CONFIG);
+  t.same(codes(response), ['EPP203']);
+});
+
+t.test('headers with body NONE warn (the EPP never answers); absent processing_mode is the same default', async (t) => {
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { request_header_mode: 'SEND' } }), DEFAULT_CONFIG)), ['EPP204']);
+  const defaults = checkEnvoyFilter(withFilter({ ...GRPC }), DEFAULT_CONFIG);
+  t.same(codes(defaults), ['EPP204']);
+  t.match(defaults[0].message, /504/);
+});
+
+t.test('fail-open and mode override warnings', async (t) => {
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, failure_mode_allow: true }), DEFAULT_CONFIG)), ['EPP205']);
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, failureModeAllow: false }), DEFAULT_CONFIG)), []);
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, allow_mode_override: true }), DEFAULT_CONFIG)), ['EPP207']);
+});
+
+t.test('grpc_service xor http_service', async (t) => {
+  const neither = checkEnvoyFilter(withFilter({ processing_mode: FULL_DUPLEX }), DEFAULT_CONFIG);
+  t.same(codes(neither), ['EPP301']);
+  t.match(neither[0].message, 'neither grpc_service nor http_service');
+  const both = withFilter({ ...GRPC, http_service: { http_service: { http_uri: { uri: 'http://x', cluster: 'epp-cluster', timeout: '1s' } } }, processing_mode: FULL_DUPLEX });
+  t.same(codes(checkEnvoyFilter(both, DEFAULT_CONFIG)), ['EPP301']);
+  const httpOnly = withFilter({ http_service: { http_service: { http_uri: { uri: 'http://x', cluster: 'other', timeout: '1s' } } }, processing_mode: FULL_DUPLEX });
+  t.same(codes(checkEnvoyFilter(httpOnly, DEFAULT_CONFIG)), ['EPP305'], 'the http_service cluster is looked up too');
+});
+
+t.test('the EPP cluster: defined, HTTP/2, TLS', async (t) => {
+  const undefinedCluster = withFilter({ grpc_service: { envoy_grpc: { cluster_name: 'elsewhere' } }, processing_mode: FULL_DUPLEX });
+  t.same(codes(checkEnvoyFilter(undefinedCluster, DEFAULT_CONFIG)), ['EPP305']);
+  const istioCluster = withFilter({ grpc_service: { envoy_grpc: { cluster_name: 'outbound|9002||epp.ns.svc.cluster.local' } }, processing_mode: FULL_DUPLEX });
+  t.same(codes(checkEnvoyFilter(istioCluster, DEFAULT_CONFIG)), [], "Istio's outbound clusters exist without a patch");
+
+  const { http2_protocol_options: _, ...http1 } = goodCluster();
+  const noHttp2 = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, http1), DEFAULT_CONFIG);
+  t.same(codes(noHttp2), ['EPP302']);
+  t.equal(noHttp2[0].location, 'configPatches[1]');
+  t.match(noHttp2[0].fix, 'explicit_http_config');
+  const typedHttp2 = {
+    ...http1,
+    typedExtensionProtocolOptions: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { explicitHttpConfig: { http2ProtocolOptions: {} } },
+    },
+  };
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, typedHttp2), DEFAULT_CONFIG)), []);
+
+  const { transport_socket: __, ...plaintext } = goodCluster();
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, plaintext), DEFAULT_CONFIG)), ['EPP306']);
+});
+
+t.test('STATIC clusters need IP literals; STRICT_DNS may use names', async (t) => {
+  const hostCluster = goodCluster();
+  (hostCluster.load_assignment as any).endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = 'epp.ns.svc.cluster.local';
+  const findings = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, hostCluster), DEFAULT_CONFIG);
+  t.same(codes(findings), ['EPP303']);
+  t.match(findings[0].message, 'cluster epp-cluster is STATIC but its address "epp.ns.svc.cluster.local" is not an IP');
+  const { type: _, ...untyped } = hostCluster;
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, untyped), DEFAULT_CONFIG)), ['EPP303'], 'STATIC is the default type');
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, { ...hostCluster, type: 'STRICT_DNS' }), DEFAULT_CONFIG)), []);
+  const ipv6 = goodCluster();
+  (ipv6.load_assignment as any).endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = 'fd00::9';
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, ipv6), DEFAULT_CONFIG)), []);
+});
+
+t.test('MERGE patches are judged only on what they set', async (t) => {
+  const merge = withFilter({ processing_mode: { request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND' } });
+  merge.spec.configPatches[0].patch.operation = 'MERGE';
+  t.same(codes(checkEnvoyFilter(merge, DEFAULT_CONFIG)), [], 'no EPP301 or EPP204 for fields the merge leaves alone');
+  (merge.spec.configPatches[0].patch.value.typed_config as any).processing_mode.response_body_mode = 'BUFFERED';
+  t.same(codes(checkEnvoyFilter(merge, DEFAULT_CONFIG)), ['EPP202']);
+});
+
+t.test('ext_proc configs are found wherever they sit: EXTENSION_CONFIG, TypedStruct, untyped HTTP filter', async (t) => {
+  const object = {
+    metadata: { name: 'f', namespace: NS },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'EXTENSION_CONFIG',
+          patch: { operation: 'ADD', value: { name: 'epp', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', processing_mode: { request_body_mode: 'STREAMED' }, ...GRPC } } },
+        },
+        {
+          applyTo: 'HTTP_FILTER',
+          patch: {
+            operation: 'INSERT_FIRST',
+            value: { name: 'other', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', value: { ...GRPC, processing_mode: { response_body_mode: 'SKIP' } } } },
+          },
+        },
+        { applyTo: 'HTTP_FILTER', patch: { operation: 'INSERT_BEFORE', value: { name: 'envoy.filters.http.ext_proc' } } },
+        { applyTo: 'HTTP_FILTER', patch: { operation: 'REMOVE', value: { name: 'envoy.filters.http.ext_proc', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', processing_mode: { request_body_mode: 'BUFFERED' } } } } },
+        { applyTo: 'CLUSTER', patch: { operation: 'ADD', value: goodCluster() } },
+      ],
+    },
+  };
+  const findings = checkEnvoyFilter(object, DEFAULT_CONFIG);
+  t.same(codes(findings, 'deny'), ['EPP201', 'EPP202', 'EPP301']);
+  t.equal(findings.find((f) => f.code === 'EPP201')!.path, 'spec.configPatches[1].patch.value.typed_config.value.processing_mode.response_body_mode');
+  t.equal(findings.find((f) => f.code === 'EPP301')!.location, 'configPatches[2]');
+  t.notOk(findings.some((f) => f.location === 'configPatches[3]'), 'REMOVE patches add nothing to check');
+});
+
+t.test('severities are configurable per code', async (t) => {
+  const config = parseConfig({ severities: { EPP202: 'warn', EPP306: 'off' } });
+  const findings = checkEnvoyFilter(manifest('wild/operator-sample-envoyfilter-epp.yaml'), config);
+  t.same(codes(findings, 'deny'), ['EPP201']);
+  t.same(codes(findings, 'warn'), ['EPP202']);
+  t.same(codes(findings, 'off'), ['EPP306']);
+});
+
+t.test('wrongly typed processing_mode is a malformed-object denial, not a crash', async (t) => {
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: 'FULL' }), DEFAULT_CONFIG)), ['EPP307']);
+  t.same(codes(checkEnvoyFilter({ spec: { configPatches: [null, { patch: { value: [] } }] } }, DEFAULT_CONFIG)), ['EPP307', 'EPP307']);
+  t.same(checkEnvoyFilter({ metadata: {} }, DEFAULT_CONFIG), [], 'an EnvoyFilter without spec has nothing to check');
+});
