@@ -1,0 +1,33 @@
+import { objectName } from '../annotations.ts';
+import type { AdmissionRequest } from './admission-review.ts';
+import { mutateObject, validateObject, type CoreDeps } from './admit-object.ts';
+import { handledKind, type HandledKind } from './handled-kinds.ts';
+import { verdictFor, type Verdict } from './verdict.ts';
+
+export type Endpoint = 'mutate' | 'validate';
+
+export interface Admission {
+  verdict: Verdict;
+  /** Undefined when the request was passed through untouched (other kind, DELETE, CONNECT). */
+  kind: HandledKind | undefined;
+  substitutions: number;
+}
+
+const PASS: Verdict = { allowed: true, warnings: [], findings: [] };
+
+/** Answers one AdmissionRequest on one endpoint: pure but for the resolver's lookup. */
+export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest, deps: CoreDeps): Promise<Admission> {
+  const kind = handledKind(request.kind.group, request.kind.kind);
+  if (kind === undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+    return { verdict: PASS, kind: undefined, substitutions: 0 };
+  }
+  const fromObject = objectName(request.object);
+  const namespace = request.namespace ?? fromObject.namespace;
+  const name = request.name ?? fromObject.name;
+  const subject = `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
+  if (endpoint === 'validate') {
+    return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config)), kind, substitutions: 0 };
+  }
+  const outcome = await mutateObject(kind, request.object, namespace, deps);
+  return { verdict: verdictFor(subject, outcome.findings, request.object, outcome.object), kind, substitutions: outcome.substitutions };
+}

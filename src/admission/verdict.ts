@@ -1,0 +1,41 @@
+import jsonpatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import { formatFinding, type Finding } from '../findings.ts';
+
+export interface Verdict {
+  allowed: boolean;
+  /** HTTP-style status for a denial: 403 for a policy denial, 503 when only a temporary condition denied. */
+  code?: number;
+  message?: string;
+  warnings: string[];
+  /** RFC 6902 operations turning the request object into the stored one; absent when nothing changed. */
+  patch?: Operation[];
+  /** Findings that count (severity off dropped). */
+  findings: Finding[];
+}
+
+const TEMPORARY_CODES = new Set(['EPP104']);
+
+/** Turns findings (and, for mutation, the original and resulting object) into an admission verdict. */
+export function verdictFor(subject: string, findings: readonly Finding[], original?: unknown, result?: unknown): Verdict {
+  const counted = findings.filter((f) => f.severity !== 'off');
+  const denied = counted.filter((f) => f.severity === 'deny');
+  const warnings = counted.filter((f) => f.severity === 'warn').map(formatFinding);
+  if (denied.length > 0) {
+    const temporary = denied.every((f) => TEMPORARY_CODES.has(f.code));
+    const header = `${subject}: ${denied.length === 1 ? 'a problem' : `${denied.length} problems`} that would break the gateway`;
+    return {
+      allowed: false,
+      code: temporary ? 503 : 403,
+      message: [header, ...denied.map(formatFinding)].join('\n'),
+      warnings,
+      findings: counted,
+    };
+  }
+  const verdict: Verdict = { allowed: true, warnings, findings: counted };
+  if (result !== undefined && result !== original) {
+    const patch = jsonpatch.compare(original as object, result as object);
+    if (patch.length > 0) verdict.patch = patch;
+  }
+  return verdict;
+}
