@@ -1,0 +1,133 @@
+import secureJson from 'secure-json-parse';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import { parseAdmissionReview } from '../admission/admission-review.ts';
+import { admissionResponse } from '../admission/admission-response.ts';
+import { admitRequest, type Endpoint } from '../admission/admit-request.ts';
+import type { Verdict } from '../admission/verdict.ts';
+import type { ServiceResolver } from '../cluster/service-resolver.ts';
+import type { WebhookConfig } from '../config.ts';
+import type { WebhookMetrics } from './metrics.ts';
+
+export interface AppOptions {
+  config: WebhookConfig;
+  resolver: ServiceResolver;
+  metrics: WebhookMetrics;
+  /** PEM serving pair; the caller swaps it later with `app.server.setSecureContext`. */
+  tls: { cert: Buffer | string; key: Buffer | string };
+  logger: FastifyBaseLogger | boolean | object;
+}
+
+/** The HTTPS admission server: routes only, the core decides. */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { config, resolver, metrics } = options;
+  const app = Fastify({
+    https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+    logger: options.logger as FastifyBaseLogger | boolean,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxRequestBytes,
+    return503OnClosing: true,
+  });
+
+  // The apiserver sends JSON only; our own parser tells a prototype-poisoning attempt apart from broken JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if ((body as string).trim() === '') {
+      done(Object.assign(new Error('empty body'), { statusCode: 400, code: 'FST_ERR_CTP_EMPTY_JSON_BODY' }), undefined);
+      return;
+    }
+    try {
+      done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (error) {
+      const poisoned = (error as Error).message.includes('forbidden');
+      done(Object.assign(new Error(poisoned ? 'poisoned' : 'invalid json'), { statusCode: 400, code: poisoned ? 'EPP_PROTO_KEY' : 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined);
+    }
+  });
+
+  // Error bodies carry a reason, never the request's contents (a JSON syntax error would quote them).
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const reason = reasonFor(error, config.maxRequestBytes);
+    const endpoint = request.routeOptions.url ?? request.url;
+    metrics.badRequests.inc({ endpoint, status: String(status) });
+    if (status === 500) request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
+    else request.log.info({ endpoint, status, reason }, 'bad request');
+    void reply.code(status).send({ error: status === 500 ? 'Internal Server Error' : 'Bad Request', reason });
+  });
+
+  for (const endpoint of ['mutate', 'validate'] as const) {
+    app.post(`/${endpoint}`, async (request, reply) => {
+      const parsed = parseAdmissionReview(request.body);
+      if (!parsed.ok) {
+        metrics.badRequests.inc({ endpoint: `/${endpoint}`, status: '400' });
+        request.log.info({ endpoint, reason: parsed.reason }, 'not an AdmissionReview');
+        return reply.code(400).send({ error: 'Bad Request', reason: parsed.reason });
+      }
+      const review = parsed.request;
+      const started = process.hrtime.bigint();
+      metrics.inFlight.inc({ endpoint });
+      let verdict: Verdict;
+      let kind: string | undefined;
+      try {
+        const admission = await admitRequest(endpoint, review, { config, resolver });
+        verdict = admission.verdict;
+        kind = admission.kind;
+        metrics.substitutions.inc(admission.substitutions);
+      } catch (error) {
+        // A broken invariant in the core: deny rather than let an unchecked object through.
+        request.log.error({ err: { type: (error as Error).name, message: (error as Error).message, stack: (error as Error).stack }, uid: review.uid }, 'admission failed');
+        verdict = { allowed: false, code: 500, message: `epp-webhook failed to check this object (${(error as Error).name}); it was not admitted. This is a bug: please report it with the webhook's log line for uid ${review.uid}`, warnings: [], findings: [] };
+        kind = review.kind.kind;
+      } finally {
+        metrics.inFlight.dec({ endpoint });
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const verdictLabel = kind === undefined ? 'passed' : verdict.allowed ? 'allowed' : 'denied';
+      metrics.requests.inc({ endpoint, kind: kind ?? 'other', operation: review.operation, verdict: verdictLabel });
+      metrics.duration.observe({ endpoint, kind: kind ?? 'other' }, seconds);
+      for (const f of verdict.findings) metrics.findings.inc({ code: f.code, severity: f.severity });
+      request.log.info(
+        {
+          endpoint,
+          uid: review.uid,
+          kind: review.kind.kind,
+          namespace: review.namespace,
+          name: review.name,
+          operation: review.operation,
+          dryRun: review.dryRun ?? false,
+          verdict: verdictLabel,
+          patched: verdict.patch !== undefined,
+          codes: verdict.findings.map((f) => f.code),
+          durationMs: Math.round(seconds * 1e6) / 1e3,
+        },
+        'admission',
+      );
+      return reply.send(admissionResponse(review.uid, verdict));
+    });
+  }
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    if (resolver.ready()) return { status: 'ready', services: resolver.size() };
+    return reply.code(503).send({ status: 'not ready', reason: `the Service resolver (${resolver.source}) has not synced yet` });
+  });
+  return app;
+}
+
+function reasonFor(error: FastifyError, limit: number): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the body is larger than ${limit} bytes (maxRequestBytes)`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'the body must be application/json (an AdmissionReview v1)';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'the body is not valid JSON';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the body is empty; expected an AdmissionReview v1';
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'the Content-Length does not match the body';
+    case 'EPP_PROTO_KEY':
+      return 'the body contains a __proto__ or constructor.prototype key, which is refused';
+    default:
+      return error.statusCode && error.statusCode < 500 ? error.code ?? 'bad request' : 'internal error';
+  }
+}

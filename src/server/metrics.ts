@@ -1,0 +1,76 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServiceResolver } from '../cluster/service-resolver.ts';
+
+/** Admission latency buckets start at 0.25 ms: a webhook answering in under a millisecond must be visible as such. */
+const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export interface WebhookMetrics {
+  registry: Registry;
+  requests: Counter<'endpoint' | 'kind' | 'operation' | 'verdict'>;
+  duration: Histogram<'endpoint' | 'kind'>;
+  inFlight: Gauge<'endpoint'>;
+  findings: Counter<'code' | 'severity'>;
+  substitutions: Counter;
+  badRequests: Counter<'endpoint' | 'status'>;
+  certificateExpiry: Gauge;
+  watchRestarts: Counter;
+}
+
+/** One registry per server instance (tests run several in one process). */
+export function createMetrics(resolver: ServiceResolver): WebhookMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'epp_webhook_' });
+  const registers = [registry];
+  new Gauge({
+    name: 'epp_webhook_service_cache_size',
+    help: 'Services held by the resolver (name, namespace, type, clusterIP and ports only).',
+    registers,
+    collect() {
+      this.set(resolver.size());
+    },
+  });
+  new Gauge({
+    name: 'epp_webhook_service_cache_synced',
+    help: '1 when the Service resolver can answer (first list synced or file loaded), else 0.',
+    registers,
+    collect() {
+      this.set(resolver.ready() ? 1 : 0);
+    },
+  });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'epp_webhook_admission_requests_total',
+      help: 'AdmissionReviews answered, by endpoint (mutate|validate), kind, operation and verdict (allowed|denied|passed).',
+      labelNames: ['endpoint', 'kind', 'operation', 'verdict'],
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'epp_webhook_admission_duration_seconds',
+      help: 'Time from a parsed AdmissionReview to its answer, by endpoint and kind.',
+      labelNames: ['endpoint', 'kind'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    inFlight: new Gauge({ name: 'epp_webhook_admission_in_flight', help: 'AdmissionReviews being answered now.', labelNames: ['endpoint'], registers }),
+    findings: new Counter({
+      name: 'epp_webhook_findings_total',
+      help: 'Findings reported, by rule code and severity (deny|warn).',
+      labelNames: ['code', 'severity'],
+      registers,
+    }),
+    substitutions: new Counter({ name: 'epp_webhook_substitutions_total', help: 'Placeholder tokens replaced by a ClusterIP.', registers }),
+    badRequests: new Counter({
+      name: 'epp_webhook_bad_requests_total',
+      help: 'Requests answered with an HTTP error (not JSON, not an AdmissionReview v1, too large), by endpoint and status.',
+      labelNames: ['endpoint', 'status'],
+      registers,
+    }),
+    certificateExpiry: new Gauge({
+      name: 'epp_webhook_tls_certificate_expiry_timestamp_seconds',
+      help: 'notAfter of the serving certificate in use, as a Unix timestamp: alert weeks ahead.',
+      registers,
+    }),
+    watchRestarts: new Counter({ name: 'epp_webhook_service_watch_restarts_total', help: 'Times the Service watch was restarted (errors, timeouts, 410 Gone).', registers }),
+  };
+}
