@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { isObject } from '../json-value.ts';
+import { ServiceCache } from './service-cache.ts';
+import { toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
+
+/** Answers from a fixed table of Services (a file given to `--services`); never changes after loading. */
+export class StaticServiceResolver implements ServiceResolver {
+  readonly source: string;
+  readonly #services = new ServiceCache();
+
+  constructor(records: Iterable<ServiceRecord>, source: string) {
+    this.source = source;
+    this.#services.replaceAll(records);
+  }
+
+  static fromRecords(records: Iterable<ServiceRecord>, source = 'the static Service table'): StaticServiceResolver {
+    return new StaticServiceResolver(records, source);
+  }
+
+  /** Keeps the Services among `objects`, a List of them, or any mix; everything else is skipped. */
+  static fromObjects(objects: Iterable<unknown>, source: string): StaticServiceResolver {
+    return new StaticServiceResolver(serviceRecordsIn(objects), source);
+  }
+
+  lookup(namespace: string, name: string): ServiceLookup {
+    const service = this.#services.get(namespace, name);
+    return service === undefined ? { kind: 'not-found' } : { kind: 'found', service };
+  }
+
+  ready(): boolean {
+    return true;
+  }
+
+  size(): number {
+    return this.#services.size;
+  }
+}
+
+/** Reads a YAML file of Services: a List (`kubectl get svc -A -o yaml`), several documents, or both. */
+export function loadServicesFile(path: string): StaticServiceResolver {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read services file ${path}: ${(error as Error).message}`);
+  }
+  const objects: unknown[] = [];
+  for (const document of parseAllDocuments(text)) {
+    const [error] = document.errors;
+    if (error !== undefined) throw new Error(`services file ${path} is not valid YAML: ${error.message.trimEnd()}`);
+    objects.push(document.toJS());
+  }
+  return StaticServiceResolver.fromObjects(objects, path);
+}
+
+function* serviceRecordsIn(objects: Iterable<unknown>): Generator<ServiceRecord> {
+  for (const object of objects) {
+    if (!isObject(object)) continue;
+    if (isList(object.kind) && Array.isArray(object.items)) {
+      // Items of a ServiceList may omit their kind; in any other List an item without one is not known to be a Service.
+      const itemKindOptional = object.kind === 'ServiceList';
+      for (const item of object.items) {
+        if (!isObject(item) || (item.kind === undefined && !itemKindOptional)) continue;
+        const record = toServiceRecord(item);
+        if (record !== undefined) yield record;
+      }
+    } else if (object.kind === 'Service') {
+      const record = toServiceRecord(object);
+      if (record !== undefined) yield record;
+    }
+  }
+}
+
+function isList(kind: unknown): boolean {
+  return typeof kind === 'string' && kind.endsWith('List');
+}
