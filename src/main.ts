@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { runCertsCommand } from './commands/certs.ts';
+import { runCheckCommand } from './commands/check.ts';
+import { runRenderCommand } from './commands/render.ts';
 import { runServeCommand } from './commands/serve.ts';
 
 const USAGE = `Usage: epp-webhook <command> [options]
@@ -16,6 +18,8 @@ Run "epp-webhook <command> --help" for a command's options.
 const commands: Record<string, (argv: string[], io: typeof process) => Promise<number>> = {
   serve: runServeCommand,
   certs: runCertsCommand,
+  check: runCheckCommand,
+  render: runRenderCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -151,6 +151,8 @@ export function valueAt(root: unknown, pointer: string): unknown {
 }
 
 function portFindings(sites: PlaceholderSite[], service: ServiceRecord, config: WebhookConfig): Finding[] {
+  // A ClusterIP Service always lists ports; none listed means nobody said which (a --cluster-ip override).
+  if (service.ports.length === 0) return [];
   const servicePorts = service.ports.map((p) => p.port);
   const findings: Finding[] = [];
   for (const site of sites) {
@@ -161,7 +163,7 @@ function portFindings(sites: PlaceholderSite[], service: ServiceRecord, config: 
         'EPP105',
         config.severities,
         at,
-        `port ${site.port}: Service ${service.namespace}/${service.name} exposes ${servicePorts.length > 0 ? `only port ${servicePorts.join(', ')}` : 'no ports'}, so the gateway's connections to ${service.clusterIP}:${site.port} will fail`,
+        `port ${site.port}: Service ${service.namespace}/${service.name} exposes only port ${servicePorts.join(', ')}, so the gateway's connections to ${service.clusterIP}:${site.port} will fail`,
         `set port_value to the Service's ext_proc port (the EPP serves gRPC on 9002)`,
       ),
     );

@@ -191,3 +191,17 @@ t.test('malformed EnvoyFilters are denied with the path, never thrown', async (t
     t.match(findings[0].message, message);
   }
 });
+
+t.test('a Service whose ports nobody listed (an override) draws no port warning', async (t) => {
+  const input = manifest('guide-envoyfilter.yaml');
+  input.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 9003;
+  const resolver: ServiceResolver = {
+    source: 'overrides',
+    lookup: (namespace, name) => ({ kind: 'found', service: { namespace, name, type: 'ClusterIP', clusterIP: '10.0.0.7', ports: [] } }),
+    ready: () => true,
+    size: () => 1,
+  };
+  const { findings, substitutions } = await substituteClusterIP(input, NS, resolver, DEFAULT_CONFIG);
+  t.equal(substitutions, 1);
+  t.same(findings, []);
+});

@@ -1,0 +1,122 @@
+import type { ParseArgsOptionsConfig } from 'node:util';
+import { loadConfig, type WebhookConfig } from '../config.ts';
+import { admitManifests, type AdmittedDocument } from '../manifests/admit-manifests.ts';
+import { parseClusterIPOverride } from '../manifests/cluster-ip-overrides.ts';
+import { readManifests, type InputProblem } from '../manifests/read-manifests.ts';
+import { MISSING_SERVICE_FIX, openServiceSource, type ServiceSourceOptions } from '../manifests/service-source.ts';
+
+/** The I/O of check and render: `process` in the CLI, captured streams in tests. */
+export interface ManifestCommandIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  stdin: AsyncIterable<string | Uint8Array> & { isTTY?: boolean };
+}
+
+/** Flags check and render share: where manifests and Services come from, and the webhook's config. */
+export const MANIFEST_OPTIONS = {
+  config: { type: 'string' },
+  services: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'cluster-ip': { type: 'string', multiple: true, default: [] },
+  namespace: { type: 'string', default: 'default' },
+  'kube-timeout': { type: 'string', default: '30' },
+  output: { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const satisfies ParseArgsOptionsConfig;
+
+export const MANIFEST_OPTIONS_HELP = `Manifests: files, directories (searched recursively for *.yaml, *.yml, *.json; dotfiles
+and dot-directories skipped) and - for standard input, e.g. kustomize build | epp-webhook check -.
+Without PATH, standard input is read unless it is a terminal.
+
+Services, for the EPP_SERVICE_CLUSTER_IP placeholder (without any, every placeholder is reported EPP101):
+  --services FILE       a Service table: a List or multi-document YAML of Services (kubectl get svc -A -o yaml)
+  --kubeconfig FILE     list Services from this cluster once, read-only
+  --kube-timeout SECS   how long that list may take (default 30)
+  --cluster-ip NS/NAME=IP
+                        a Service's ClusterIP, layered over --services/--kubeconfig (repeatable); its ports
+                        are unknown, so port checks (EPP105) are skipped for it
+
+Options:
+  --config FILE         webhook config, YAML (severities, placeholder, default EPP Service)
+  --namespace NS        namespace of objects without metadata.namespace (default "default")`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface ManifestSettings {
+  paths: string[];
+  namespace: string;
+  configFile: string | undefined;
+  services: ServiceSourceOptions;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+type ManifestValues = {
+  config?: string;
+  services?: string;
+  kubeconfig?: string;
+  'cluster-ip': string[];
+  namespace: string;
+  'kube-timeout': string;
+};
+
+/** Checks the shared flags; throws UsageError with a message that names the flag. */
+export function manifestSettings(values: ManifestValues, positionals: string[], io: ManifestCommandIo): ManifestSettings {
+  if (values.services !== undefined && values.kubeconfig !== undefined) {
+    throw new UsageError('--services and --kubeconfig are alternatives: give one (--cluster-ip overrides layer over either)');
+  }
+  if (!DNS_LABEL.test(values.namespace)) throw new UsageError(`--namespace ${JSON.stringify(values.namespace)} is not a Kubernetes namespace name`);
+  const timeout = Number(values['kube-timeout']);
+  if (!/^\d+(\.\d+)?$/.test(values['kube-timeout']) || timeout <= 0) {
+    throw new UsageError(`--kube-timeout must be a positive number of seconds (got ${JSON.stringify(values['kube-timeout'])})`);
+  }
+  let clusterIPs;
+  try {
+    clusterIPs = values['cluster-ip'].map(parseClusterIPOverride);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) may be given once');
+  let paths = positionals;
+  if (paths.length === 0) {
+    if (io.stdin.isTTY) throw new UsageError('give files or directories of manifests, or - to read them from standard input');
+    paths = ['-'];
+  }
+  return {
+    paths,
+    namespace: values.namespace,
+    configFile: values.config,
+    services: { services: values.services, kubeconfig: values.kubeconfig, clusterIPs, kubeTimeoutMs: timeout * 1000 },
+  };
+}
+
+export interface ManifestRun {
+  config: WebhookConfig;
+  documents: AdmittedDocument[];
+  problems: InputProblem[];
+}
+
+/**
+ * Reads the manifests and answers for every EnvoyFilter and HTTPRoute as the webhook would. Throws ConfigError or
+ * ServiceSourceError when the config or the Service source cannot be used.
+ */
+export async function runManifests(settings: ManifestSettings, io: ManifestCommandIo): Promise<ManifestRun> {
+  const config = loadConfig(settings.configFile);
+  const input = await readManifests(settings.paths, () => readAll(io.stdin));
+  const source = await openServiceSource(settings.services);
+  const documents = await admitManifests(input.documents, {
+    config,
+    resolver: source.resolver,
+    defaultNamespace: settings.namespace,
+    missingServiceFix: source.complete ? undefined : MISSING_SERVICE_FIX,
+  });
+  return { config, documents, problems: input.problems };
+}
+
+async function readAll(stream: AsyncIterable<string | Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}

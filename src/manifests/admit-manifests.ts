@@ -1,0 +1,141 @@
+import { objectName } from '../annotations.ts';
+import { mutateObject, validateObject } from '../admission/admit-object.ts';
+import { groupOf, handledKind, type HandledKind } from '../admission/handled-kinds.ts';
+import type { ServiceResolver } from '../cluster/service-resolver.ts';
+import type { WebhookConfig } from '../config.ts';
+import type { Finding } from '../findings.ts';
+import type { PathSegments } from '../json-path.ts';
+import { isObject, type JsonObject } from '../json-value.ts';
+import { lineOfPath, parseFormattedPath } from './locate-path.ts';
+import type { ManifestDocument } from './read-manifests.ts';
+
+export interface ManifestAdmissionContext {
+  config: WebhookConfig;
+  resolver: ServiceResolver;
+  /** The namespace of an object without metadata.namespace: where `kubectl apply -n` would create it. */
+  defaultNamespace: string;
+  /** Set when Services may be missing only from the command line: replaces the fix of "Service not found". */
+  missingServiceFix?: string;
+}
+
+export interface LocatedFinding extends Finding {
+  /** 1-based line in the file of `path` (or of its nearest ancestor that exists in the source). */
+  line: number;
+}
+
+/** One EnvoyFilter or HTTPRoute, as the webhook would answer its CREATE. */
+export interface AdmittedObject {
+  file: string;
+  document: number;
+  /** Where the object sits in its document: [] for the document itself, ['items', 3] for an item of a List. */
+  at: PathSegments;
+  line: number;
+  kind: HandledKind;
+  namespace: string;
+  name: string;
+  /** The object as it would be stored (the input itself when unchanged); absent when denied. */
+  stored: unknown;
+  substitutions: number;
+  findings: LocatedFinding[];
+  admitted: boolean;
+}
+
+export interface AdmittedDocument {
+  source: ManifestDocument;
+  objects: AdmittedObject[];
+  /**
+   * The document as the API server would hold it: admitted objects as stored, denied ones left out (List items
+   * dropped; undefined for a denied document). The source object itself when nothing changed.
+   */
+  stored: unknown;
+}
+
+/** Runs every EnvoyFilter and HTTPRoute in the documents through the webhook's mutation, then its validation. */
+export async function admitManifests(documents: readonly ManifestDocument[], context: ManifestAdmissionContext): Promise<AdmittedDocument[]> {
+  const results: AdmittedDocument[] = [];
+  for (const source of documents) results.push(await admitDocument(source, context));
+  return results;
+}
+
+async function admitDocument(source: ManifestDocument, context: ManifestAdmissionContext): Promise<AdmittedDocument> {
+  const document = source.object as JsonObject;
+  if (isList(document)) {
+    const objects: AdmittedObject[] = [];
+    const items: unknown[] = [];
+    let changed = false;
+    const sourceItems = document.items as unknown[];
+    for (const [index, item] of sourceItems.entries()) {
+      const kind = kindOf(item);
+      if (kind === undefined) {
+        items.push(item);
+        continue;
+      }
+      const admitted = await admitObject(source, ['items', index], kind, item as JsonObject, context);
+      objects.push(admitted);
+      if (admitted.admitted) items.push(admitted.stored);
+      changed ||= admitted.stored !== item;
+    }
+    return { source, objects, stored: changed ? { ...document, items } : document };
+  }
+  const kind = kindOf(document);
+  if (kind === undefined) return { source, objects: [], stored: document };
+  const admitted = await admitObject(source, [], kind, document, context);
+  return { source, objects: [admitted], stored: admitted.admitted ? admitted.stored : undefined };
+}
+
+/** kubectl applies the items of any *List one by one; the webhook never sees the List itself. */
+function isList(document: JsonObject): boolean {
+  return typeof document.kind === 'string' && document.kind.endsWith('List') && Array.isArray(document.items);
+}
+
+function kindOf(object: unknown): HandledKind | undefined {
+  if (!isObject(object) || typeof object.kind !== 'string') return undefined;
+  return handledKind(groupOf(object.apiVersion), object.kind);
+}
+
+async function admitObject(
+  source: ManifestDocument,
+  at: PathSegments,
+  kind: HandledKind,
+  object: JsonObject,
+  context: ManifestAdmissionContext,
+): Promise<AdmittedObject> {
+  const { namespace: ownNamespace, name } = objectName(object);
+  const namespace = ownNamespace || context.defaultNamespace;
+  const mutation = await mutateObject(kind, object, namespace, { config: context.config, resolver: context.resolver });
+  const mutationDenied = mutation.findings.some((f) => f.severity === 'deny');
+  // The webhook would have stopped at the mutation's denial; going on reports every problem in one run. EPP106 (token
+  // still present) would then only restate why the mutation did not substitute.
+  const validation = validateObject(kind, mutation.object, context.config).filter((f) => !(mutationDenied && f.code === 'EPP106'));
+
+  const findings = distinct([...mutation.findings, ...validation])
+    .filter((f) => f.severity !== 'off')
+    .map((f) => (f.code === 'EPP101' && context.missingServiceFix !== undefined ? { ...f, fix: context.missingServiceFix } : f))
+    .map((f) => ({ ...f, line: lineOfPath(source.yaml, source.lineCounter, [...at, ...parseFormattedPath(f.path)]) }))
+    .sort((a, b) => a.line - b.line);
+  const admitted = !findings.some((f) => f.severity === 'deny');
+  return {
+    file: source.file,
+    document: source.document,
+    at,
+    line: lineOfPath(source.yaml, source.lineCounter, at),
+    kind,
+    namespace,
+    name,
+    stored: admitted ? mutation.object : undefined,
+    substitutions: admitted ? mutation.substitutions : 0,
+    findings,
+    admitted,
+  };
+}
+
+/** Mutation and validation can both report the same problem (a malformed configPatches); say it once. */
+function distinct(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.code} ${f.path}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServiceResolver } from '../cluster/service-resolver.ts';
+import { loadServicesFile } from '../cluster/static-resolver.ts';
+import { ClusterIPOverrideResolver, type ClusterIPOverride } from './cluster-ip-overrides.ts';
+
+export interface ServiceSourceOptions {
+  /** A Service table (`kubectl get svc -A -o yaml`). */
+  services?: string;
+  /** A cluster to list Services from, once, read-only. */
+  kubeconfig?: string;
+  clusterIPs: readonly ClusterIPOverride[];
+  /** How long the one list from the cluster may take. */
+  kubeTimeoutMs: number;
+}
+
+export interface ServiceSource {
+  resolver: ClusterIPOverrideResolver;
+  /** False without --services and --kubeconfig: a Service not found may only be missing from the command line. */
+  complete: boolean;
+}
+
+/** The Service source could not be used: the run cannot say anything about placeholders. */
+export class ServiceSourceError extends Error {
+  override name = 'ServiceSourceError';
+}
+
+export const NO_SERVICE_SOURCE = 'the Services given on the command line (none: no --services, --kubeconfig or --cluster-ip)';
+
+export const MISSING_SERVICE_FIX =
+  'tell epp-webhook where Services come from: --services FILE (e.g. from kubectl get svc -A -o yaml), --kubeconfig FILE (lists them from the cluster, read-only), or --cluster-ip NAMESPACE/NAME=CLUSTER_IP for this Service';
+
+/** Opens the Service source the flags name; with --kubeconfig, lists the cluster's Services once and stops watching. */
+export async function openServiceSource(options: ServiceSourceOptions): Promise<ServiceSource> {
+  let base: ServiceResolver | undefined;
+  if (options.services !== undefined) {
+    try {
+      base = loadServicesFile(options.services);
+    } catch (error) {
+      throw new ServiceSourceError((error as Error).message);
+    }
+  } else if (options.kubeconfig !== undefined) {
+    base = await listClusterServices(options.kubeconfig, options.kubeTimeoutMs);
+  }
+  try {
+    return { resolver: new ClusterIPOverrideResolver(options.clusterIPs, base, NO_SERVICE_SOURCE), complete: base !== undefined };
+  } catch (error) {
+    throw new ServiceSourceError((error as Error).message);
+  }
+}
+
+async function listClusterServices(kubeconfig: string, timeoutMs: number): Promise<ServiceResolver> {
+  // client-node is large: load it only when a cluster is the Service source.
+  const { InformerServiceResolver } = await import('../cluster/informer-resolver.ts');
+  let lastError: Error | undefined;
+  let informer: InstanceType<typeof InformerServiceResolver>;
+  try {
+    informer = new InformerServiceResolver({
+      kubeconfig,
+      onEvent: (event) => {
+        if (event.type === 'error') lastError = event.error;
+      },
+    });
+  } catch (error) {
+    throw new ServiceSourceError((error as Error).message);
+  }
+  const timeout = new AbortController();
+  const synced = await Promise.race([
+    informer.start().then(() => informer.ready()),
+    sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false),
+  ]);
+  timeout.abort();
+  // One list is all a check needs; the cache keeps answering after the watch stops.
+  await informer.stop();
+  if (!synced) {
+    const cause = lastError === undefined ? 'no answer' : lastError.message;
+    throw new ServiceSourceError(
+      `cannot list Services from ${informer.source.replace(/^the Service cache of /, '')} (kubeconfig ${kubeconfig}) within ${timeoutMs / 1000}s: ${cause}. Check that the cluster is reachable and that the credentials may list Services in all namespaces, or pass --services FILE instead`,
+    );
+  }
+  return informer;
+}

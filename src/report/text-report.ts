@@ -1,0 +1,42 @@
+import type { AdmittedObject, LocatedFinding } from '../manifests/admit-manifests.ts';
+import type { InputProblem } from '../manifests/read-manifests.ts';
+import { objectLabel, placeLabel, summarize, type CheckResults } from './check-results.ts';
+
+/**
+ * One line per finding, `file:line: severity: ...` as compilers write them, so editors and CI log matchers can jump
+ * to the line; then the summary.
+ */
+export function textReport(results: CheckResults): string {
+  const lines: string[] = [];
+  for (const problem of results.problems) lines.push(problemLine(problem));
+  for (const object of results.objects) {
+    for (const finding of object.findings) lines.push(findingLine(object, finding));
+  }
+  lines.push(summaryLine(results));
+  return lines.join('\n') + '\n';
+}
+
+/** `guide.yaml:24: warning: EnvoyFilter ns/name (document 1) spec.configPatches[0].patch.operation: [EPP304] ... Fix: ...` */
+export function findingLine(object: AdmittedObject, finding: LocatedFinding): string {
+  const severity = finding.severity === 'deny' ? 'error' : 'warning';
+  return `${object.file}:${finding.line}: ${severity}: ${objectLabel(object)} (${placeLabel(object)}) ${finding.path}: [${finding.code}] ${finding.message}. Fix: ${finding.fix}`;
+}
+
+/** `broken.yaml:5:1: error: YAML syntax: ...` */
+export function problemLine(problem: InputProblem): string {
+  const position = problem.line === undefined ? '' : problem.column === undefined ? `:${problem.line}` : `:${problem.line}:${problem.column}`;
+  return `${problem.file}${position}: error: ${problem.message}`;
+}
+
+/** `3 objects checked: 2 admitted, 1 denied, 5 warnings` */
+export function summaryLine(results: CheckResults): string {
+  const summary = summarize(results);
+  let line = `${plural(summary.objects, 'object')} checked: ${summary.admitted} admitted, ${summary.denied} denied, ${plural(summary.warnings, 'warning')}`;
+  if (summary.objects === 0) line += ' (no EnvoyFilter or HTTPRoute found)';
+  if (summary.unusableInputs > 0) line += `; ${plural(summary.unusableInputs, 'unusable input')}`;
+  return line;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

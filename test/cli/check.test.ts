@@ -1,0 +1,435 @@
+import t from 'tap';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
+import { runCheckCommand } from '../../src/commands/check.ts';
+import { RULES } from '../../src/findings.ts';
+import { EPP_SERVICE, fixture, lineOf, MANIFESTS, REPO, runCommand, SERVICES, spawnCli, tree } from './cli-harness.ts';
+
+const check = (argv: string[], stdin?: string) => runCommand(runCheckCommand, argv, stdin);
+const GUIDE = join(MANIFESTS, 'guide-envoyfilter.yaml');
+const BUFFERED = join(MANIFESTS, 'guide-envoyfilter-buffered.yaml');
+const WILD = join(MANIFESTS, 'wild');
+
+/** `[EPP304]` codes in text output, by severity word. */
+function codes(stdout: string, severity: 'error' | 'warning'): string[] {
+  return [...stdout.matchAll(new RegExp(`: ${severity}: .*?\\[(EPP\\d{3})\\]`, 'g'))].map((m) => m[1]).sort();
+}
+
+/** An EnvoyFilter as one YAML document, with the guide's cluster at `port` and extra typed_config lines. */
+function envoyFilter(name: string, { namespace = 'llm-d-inference-scheduler', port = 9002, typedConfig = '' } = {}): string {
+  return `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata:
+  name: ${name}
+${namespace ? `  namespace: ${namespace}\n` : ''}spec:
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match:
+      listener:
+        filterChain:
+          filter:
+            name: envoy.filters.network.http_connection_manager
+            subFilter: {name: envoy.filters.http.router}
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: envoy.filters.http.ext_proc
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+          grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}
+          processing_mode: {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_header_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND}
+${typedConfig}  - applyTo: CLUSTER
+    patch:
+      operation: ADD
+      value:
+        name: epp-cluster
+        type: STATIC
+        http2_protocol_options: {}
+        transport_socket: {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext}}
+        load_assignment:
+          cluster_name: epp-cluster
+          endpoints:
+          - lb_endpoints:
+            - endpoint: {address: {socket_address: {address: EPP_SERVICE_CLUSTER_IP, port_value: ${port}}}}
+`;
+}
+
+t.test("the guide's EnvoyFilter is admitted with warnings, each at the line of its field", async (t) => {
+  const result = await check([GUIDE, '--services', SERVICES]);
+  t.equal(result.code, 0, result.stderr);
+  t.same(codes(result.stdout, 'warning'), ['EPP206', 'EPP304', 'EPP306']);
+  t.same(codes(result.stdout, 'error'), []);
+  const text = fixture('guide-envoyfilter.yaml');
+  t.match(
+    result.stdout,
+    `${GUIDE}:${lineOf(text, 'operation: REPLACE')}: warning: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-poc (document 1) spec.configPatches[0].patch.operation: [EPP304] REPLACE on subFilter envoy.filters.http.ext_proc`,
+  );
+  t.match(result.stdout, /\[EPP304\] .*\. Fix: use operation: INSERT_BEFORE/);
+  t.match(result.stdout, `${GUIDE}:${lineOf(text, 'typed_config:')}: warning: `, 'EPP206 points at typed_config');
+  t.match(result.stdout, /\n1 object checked: 1 admitted, 0 denied, 3 warnings\n$/);
+  t.equal(result.stderr, '');
+});
+
+t.test('the EnvoyFilters from the wild are denied, naming every problem; their HTTPRoute passes', async (t) => {
+  const result = await check([WILD]);
+  t.equal(result.code, 1);
+  t.same(codes(result.stdout, 'error'), ['EPP201', 'EPP202', 'EPP202', 'EPP202']);
+  t.same(codes(result.stdout, 'warning'), ['EPP205', 'EPP304', 'EPP306', 'EPP306']);
+  t.match(result.stdout, 'operator-sample-envoyfilter-epp.yaml:34: error: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) spec.configPatches[0].patch.value.typed_config.processing_mode.response_body_mode: [EPP201]');
+  const routeOverride = fixture('wild/operator-envoyfilter-route-override.yaml');
+  const overrideLine = lineOf(routeOverride, 'overrides:') + lineOf(routeOverride.split('\n').slice(lineOf(routeOverride, 'overrides:')).join('\n'), 'request_body_mode');
+  t.match(
+    result.stdout,
+    `operator-envoyfilter-route-override.yaml:${overrideLine}: error: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-poc (document 1) spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.processing_mode.request_body_mode: [EPP202]`,
+    'a quoted path segment is followed to its line',
+  );
+  t.notMatch(result.stdout, 'operator-httproute-ab.yaml');
+  t.match(result.stdout, /3 objects checked: 1 admitted, 2 denied, 4 warnings\n$/);
+});
+
+t.test('the shared reference copy of the wild manifests gives the same answer', { skip: !existsSync('/work/shared/reference/wild') }, async (t) => {
+  const result = await check(['/work/shared/reference/wild']);
+  t.equal(result.code, 1);
+  t.match(result.stdout, /3 objects checked: 1 admitted, 2 denied, 4 warnings\n$/);
+});
+
+t.test('the BUFFERED variant of the guide is denied (EPP202)', async (t) => {
+  const result = await check([BUFFERED, '--services', SERVICES]);
+  t.equal(result.code, 1);
+  t.same(codes(result.stdout, 'error'), ['EPP202']);
+  t.match(result.stdout, `${BUFFERED}:${lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'request_body_mode: BUFFERED')}: error: `);
+  t.match(result.stdout, /1 object checked: 0 admitted, 1 denied, 2 warnings/);
+});
+
+t.test('a config the EPP works with passes without findings', async (t) => {
+  const result = await check([join(MANIFESTS, 'full-duplex-envoyfilter.yaml'), '--services', SERVICES]);
+  t.equal(result.code, 0);
+  t.equal(result.stdout, '1 object checked: 1 admitted, 0 denied, 0 warnings\n');
+});
+
+t.test('without a Service source every placeholder is EPP101, and the fix says how to give one', async (t) => {
+  const result = await check([GUIDE, join(MANIFESTS, 'full-duplex-envoyfilter.yaml')]);
+  t.equal(result.code, 1);
+  t.same(codes(result.stdout, 'error'), ['EPP101', 'EPP101']);
+  t.match(result.stdout, 'not found in the Services given on the command line (none: no --services, --kubeconfig or --cluster-ip)');
+  t.match(result.stdout, /\[EPP101\] .*Fix: tell epp-webhook where Services come from: --services FILE .*--kubeconfig FILE .*--cluster-ip NAMESPACE\/NAME=CLUSTER_IP/);
+  t.notMatch(result.stdout, 'EPP106', 'the leftover token is not reported a second time');
+  t.match(result.stdout, `${GUIDE}:${lineOf(fixture('guide-envoyfilter.yaml'), 'address: EPP_SERVICE_CLUSTER_IP')}: error: `, 'at the token');
+});
+
+t.test('--cluster-ip gives a ClusterIP whose ports are unknown, so no port warning', async (t) => {
+  const dir = tree({ 'port.yaml': envoyFilter('odd-port', { port: 9999 }) });
+  const file = join(dir, 'port.yaml');
+
+  const withTable = await check([file, '--services', SERVICES]);
+  t.same(codes(withTable.stdout, 'warning'), ['EPP105'], 'the Service table knows the ports: 9999 is not one');
+
+  const overridden = await check([file, '--cluster-ip', `${EPP_SERVICE}=10.0.0.7`, '--output', 'json']);
+  t.equal(overridden.code, 0, overridden.stdout);
+  const report = JSON.parse(overridden.stdout);
+  t.equal(report.objects[0].substitutions, 1);
+  t.same(report.objects[0].findings, []);
+
+  const layered = await check([file, '--services', SERVICES, '--cluster-ip', `${EPP_SERVICE}=10.0.0.7`]);
+  t.equal(layered.code, 0, 'the override wins over the table for that Service');
+  t.notMatch(layered.stdout, 'EPP105');
+
+  const other = await check([file, '--cluster-ip', 'elsewhere/epp=10.0.0.8']);
+  t.equal(other.code, 1, 'an override for another Service does not help');
+  t.match(other.stdout, 'not found in the --cluster-ip overrides');
+  t.match(other.stdout, /Fix: tell epp-webhook where Services come from/);
+});
+
+t.test('broken YAML exits 2 naming file, line and column; the other documents are still checked', async (t) => {
+  const dir = tree({ 'broken.yaml': `${envoyFilter('fine')}---\nkind: ConfigMap\ndata:\n  list: [1,\n  key: value\n` });
+  const file = join(dir, 'broken.yaml');
+  const result = await check([file, BUFFERED, '--services', SERVICES]);
+  t.equal(result.code, 2);
+  t.match(result.stdout, new RegExp(`${file}:\\d+:\\d+: error: YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a \\]`));
+  t.match(result.stdout, '[EPP202]', 'the other file is still reported');
+  t.match(result.stdout, /2 objects checked: 1 admitted, 1 denied, \d+ warnings?; 1 unusable input\n$/);
+
+  const duplicate = await check(['-'], 'kind: ConfigMap\nkind: Secret\n');
+  t.equal(duplicate.code, 2);
+  t.match(duplicate.stdout, '<stdin>:2:1: error: YAML syntax: Map keys must be unique');
+});
+
+t.test('empty and null documents are skipped silently', async (t) => {
+  const result = await check(['-', '--services', SERVICES], `---\n---\n# only a comment\n---\nnull\n---\n~\n---\n${fixture('guide-envoyfilter.yaml')}\n---\n`);
+  t.equal(result.code, 0, result.stdout);
+  t.match(result.stdout, '<stdin>:');
+  t.match(result.stdout, '(document 5)', 'documents are counted as an editor shows them, empty ones too');
+  t.match(result.stdout, /1 object checked: 1 admitted, 0 denied, 3 warnings\n$/);
+});
+
+t.test('a document that is not an object is unusable input, with its position', async (t) => {
+  const result = await check(['-'], 'kind: ConfigMap\n---\n- a\n- b\n---\njust text\n---\n42\n');
+  t.equal(result.code, 2);
+  t.match(result.stdout, '<stdin>:3: error: document 2 is a list, not a Kubernetes object');
+  t.match(result.stdout, '<stdin>:6: error: document 3 is the string "just text", not a Kubernetes object');
+  t.match(result.stdout, '<stdin>:8: error: document 4 is the number 42, not a Kubernetes object');
+  t.match(result.stdout, '0 objects checked: 0 admitted, 0 denied, 0 warnings (no EnvoyFilter or HTTPRoute found); 3 unusable inputs');
+});
+
+t.test('mappings that are not Kubernetes objects (values files, kustomization.yaml) pass silently', async (t) => {
+  const result = await check(['-'], 'resources: [a.yaml]\n---\nreplicaCount: 2\n');
+  t.equal(result.code, 0);
+});
+
+t.test('a directory tree: nested directories, *.yaml/*.yml/*.json, dotfiles and other files skipped', async (t) => {
+  const denied = fixture('guide-envoyfilter-buffered.yaml');
+  const root = tree({
+    'top.yaml': fixture('guide-envoyfilter.yaml'),
+    'a/b/c/deep.yml': fixture('guide-httproute.yaml'),
+    'a/route.json': JSON.stringify({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'json-route' }, spec: {} }),
+    'a/.hidden.yaml': denied,
+    '.git/config.yaml': denied,
+    'a/.github/workflow.yaml': denied,
+    'a/notes.txt': denied,
+    'a/b/kustomization.yaml': 'resources: [c/deep.yml]\n',
+  });
+  const result = await check([root, '--services', SERVICES]);
+  t.equal(result.code, 0, result.stdout);
+  t.match(result.stdout, /3 objects checked: 3 admitted, 0 denied, 4 warnings\n$/);
+  t.match(result.stdout, `${join(root, 'a/b/c/deep.yml')}:`);
+
+  const order = [...result.stdout.matchAll(/^(\S+?):\d+:/gm)].map((m) => relative(root, m[1]));
+  t.same([...new Set(order)], ['a/b/c/deep.yml', 'top.yaml'], 'files in name order, depth first');
+
+  const missing = await check([join(root, 'nope'), root, '--services', SERVICES]);
+  t.equal(missing.code, 2);
+  t.match(missing.stdout, `${join(root, 'nope')}: error: cannot read ${join(root, 'nope')}: no such file or directory`);
+});
+
+t.test('a directory of 500 files', async (t) => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 500; i++) {
+    files[`team-${i % 10}/filter-${i}.yaml`] = envoyFilter(`filter-${i}`);
+  }
+  const root = tree(files);
+  const started = Date.now();
+  const result = await check([root, '--services', SERVICES, '--output', 'json']);
+  t.equal(result.code, 0);
+  const report = JSON.parse(result.stdout);
+  t.same(report.summary, { objects: 500, admitted: 500, denied: 0, warnings: 0, unusableInputs: 0 });
+  t.equal(new Set(report.objects.map((o: { name: string }) => o.name)).size, 500);
+  t.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+});
+
+t.test('SARIF 2.1.0: rules from the catalogue, results at the offending line', async (t) => {
+  const result = await runCommand(runCheckCommand, [relative(process.cwd(), WILD), '--output', 'sarif']);
+  t.equal(result.code, 1);
+  const sarif = JSON.parse(result.stdout);
+  t.equal(sarif.version, '2.1.0');
+  t.match(sarif.$schema, /sarif-2\.1\.0/);
+  t.equal(sarif.runs.length, 1);
+  const run = sarif.runs[0];
+  const rules = run.tool.driver.rules;
+  t.equal(run.tool.driver.name, 'epp-webhook');
+  t.same(rules.map((r: { id: string }) => r.id), Object.keys(RULES));
+  t.equal(rules.find((r: { id: string }) => r.id === 'EPP202').shortDescription.text, RULES.EPP202.title);
+  t.same(rules.find((r: { id: string }) => r.id === 'EPP304').defaultConfiguration, { level: 'warning' });
+  t.equal(run.invocations[0].executionSuccessful, true);
+
+  t.equal(run.results.length, 8);
+  for (const r of run.results) {
+    t.equal(rules[r.ruleIndex].id, r.ruleId, `${r.ruleId} ruleIndex`);
+    t.ok(['error', 'warning'].includes(r.level));
+    t.match(r.message.text, /\. Fix: /);
+    const location = r.locations[0].physicalLocation;
+    t.notOk(location.artifactLocation.uri.startsWith('/'), 'a relative URI');
+    t.ok(Number.isInteger(location.region.startLine) && location.region.startLine > 0);
+  }
+  const body = run.results.find((r: { ruleId: string }) => r.ruleId === 'EPP201');
+  t.equal(body.level, 'error');
+  t.equal(body.locations[0].physicalLocation.artifactLocation.uri, `${relative(process.cwd(), WILD)}/operator-sample-envoyfilter-epp.yaml`);
+  t.equal(body.locations[0].physicalLocation.region.startLine, lineOf(fixture('wild/operator-sample-envoyfilter-epp.yaml'), 'response_body_mode: SKIP'));
+  t.match(body.message.text, /^ext_proc response_body_mode "SKIP": .*\. Fix: use NONE/);
+});
+
+t.test('SARIF reports unusable input as a failed execution, and says why on stderr', async (t) => {
+  const result = await check(['-', '--output', 'sarif'], 'a: [1,\n');
+  t.equal(result.code, 2);
+  const run = JSON.parse(result.stdout).runs[0];
+  t.equal(run.invocations[0].executionSuccessful, false);
+  const [notification] = run.invocations[0].toolExecutionNotifications;
+  t.equal(notification.level, 'error');
+  t.match(notification.message.text, 'YAML syntax');
+  t.same(notification.locations[0].physicalLocation.artifactLocation, { uri: 'stdin', description: { text: 'standard input' } });
+  t.match(result.stderr, /^<stdin>:2:1: error: YAML syntax/);
+});
+
+t.test('JSON output', async (t) => {
+  const result = await check([BUFFERED, GUIDE, '--services', SERVICES, '--output', 'json']);
+  t.equal(result.code, 1);
+  const report = JSON.parse(result.stdout);
+  t.same(report.summary, { objects: 2, admitted: 1, denied: 1, warnings: 5, unusableInputs: 0 });
+  const [buffered, guide] = report.objects;
+  t.match(buffered, { file: BUFFERED, document: 1, line: lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'apiVersion:'), kind: 'EnvoyFilter', namespace: 'llm-d-inference-scheduler', name: 'epp-ext-proc-buffered', admitted: false, substitutions: 0 });
+  t.match(buffered.findings.find((f: { code: string }) => f.code === 'EPP202'), {
+    severity: 'deny',
+    location: 'configPatches[0]',
+    path: 'spec.configPatches[0].patch.value.typed_config.processing_mode.request_body_mode',
+    line: lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'request_body_mode: BUFFERED'),
+  });
+  t.match(guide, { admitted: true, substitutions: 1 });
+  t.same(report.problems, []);
+});
+
+t.test('--warnings-as-errors turns an admitted-with-warnings run into exit 1', async (t) => {
+  t.equal((await check([GUIDE, '--services', SERVICES])).code, 0);
+  t.equal((await check([GUIDE, '--services', SERVICES, '--warnings-as-errors'])).code, 1);
+  t.equal((await check([join(MANIFESTS, 'full-duplex-envoyfilter.yaml'), '--services', SERVICES, '--warnings-as-errors'])).code, 0);
+});
+
+t.test('--config severities apply: a warning turned off disappears, one turned to deny denies', async (t) => {
+  const dir = tree({ 'config.yaml': 'severities:\n  EPP304: off\n  EPP306: deny\n', 'bad.yaml': 'severities: {EPP101: warn}\n' });
+  const result = await check([GUIDE, '--services', SERVICES, '--config', join(dir, 'config.yaml')]);
+  t.equal(result.code, 1);
+  t.same(codes(result.stdout, 'warning'), ['EPP206']);
+  t.same(codes(result.stdout, 'error'), ['EPP306']);
+
+  const bad = await check([GUIDE, '--config', join(dir, 'bad.yaml')]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, 'severities.EPP101 cannot be relaxed');
+});
+
+t.test('objects without a namespace are checked in --namespace', async (t) => {
+  const file = join(tree({ 'f.yaml': envoyFilter('no-ns', { namespace: '' }) }), 'f.yaml');
+  const inDefault = await check([file, '--services', SERVICES]);
+  t.equal(inDefault.code, 1);
+  t.match(inDefault.stdout, 'EnvoyFilter default/no-ns');
+  t.match(inDefault.stdout, 'Service default/gaie-inference-scheduling-epp');
+  const inTeam = await check([file, '--services', SERVICES, '--namespace', 'team-b']);
+  t.equal(inTeam.code, 0, inTeam.stdout);
+});
+
+t.test('a problem that mutation and validation both see is reported once', async (t) => {
+  const text = 'apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: m, namespace: x}\nspec:\n  configPatches: oops\n';
+  const result = await check(['-'], text);
+  t.equal(result.code, 1);
+  t.equal([...result.stdout.matchAll(/\[EPP307\]/g)].length, 1);
+  t.match(result.stdout, '<stdin>:5: error: EnvoyFilter x/m (document 1) spec.configPatches: [EPP307]');
+});
+
+t.test('objects inside a kind: List are checked as items, at their own lines', async (t) => {
+  const list = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: c}
+${fixture('guide-envoyfilter-buffered.yaml')
+  .split('\n')
+  .filter((line) => !line.startsWith('#'))
+  .map((line, i) => (i === 0 ? `- ${line}` : `  ${line}`))
+  .join('\n')}
+`;
+  const result = await check(['-', '--services', SERVICES], list);
+  t.equal(result.code, 1);
+  t.match(result.stdout, `<stdin>:${lineOf(list, 'request_body_mode: BUFFERED')}: error: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-buffered (document 1, items[1]) spec.configPatches[0]`);
+  t.match(result.stdout, '1 object checked: 0 admitted, 1 denied');
+});
+
+t.test('YAML is read as kubectl reads it: failure_mode_allow: yes is true', async (t) => {
+  const text = envoyFilter('fail-open', { typedConfig: '          failure_mode_allow: yes\n' });
+  const result = await check(['-', '--services', SERVICES], text);
+  t.equal(result.code, 0);
+  t.same(codes(result.stdout, 'warning'), ['EPP205']);
+});
+
+t.test('--kubeconfig lists the Services once from the cluster', async (t) => {
+  let lists = 0;
+  const api = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://api');
+    if (url.pathname !== '/api/v1/services') {
+      response.writeHead(404).end();
+      return;
+    }
+    if (url.searchParams.get('watch') === 'true') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.flushHeaders();
+      return;
+    }
+    lists++;
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({
+        kind: 'ServiceList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '7' },
+        items: [
+          {
+            metadata: { name: 'gaie-inference-scheduling-epp', namespace: 'llm-d-inference-scheduler' },
+            spec: { type: 'ClusterIP', clusterIP: '10.43.0.99', ports: [{ port: 9002 }] },
+          },
+        ],
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    api.closeAllConnections();
+    api.close();
+  });
+  const kubeconfig = join(tree({}), 'kubeconfig');
+  const server = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
+  );
+  const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '10', '--output', 'json']);
+  t.equal(result.code, 0, result.stderr);
+  t.equal(JSON.parse(result.stdout).objects[0].substitutions, 1);
+  t.equal(lists, 1);
+
+  api.closeAllConnections();
+  await new Promise((resolve) => api.close(resolve));
+  const unreachable = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '0.5']);
+  t.equal(unreachable.code, 2);
+  t.match(unreachable.stderr, `epp-webhook check: cannot list Services from ${server} (kubeconfig ${kubeconfig}) within 0.5s`);
+  t.equal(unreachable.stdout, '');
+
+  const missing = await check([GUIDE, '--kubeconfig', join(REPO, 'no-such-kubeconfig')]);
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, 'cannot load kubeconfig');
+});
+
+t.test('bad usage exits 2 with a message and the usage', async (t) => {
+  const cases: [string[], RegExp | string][] = [
+    [[GUIDE, '--bogus'], "Unknown option '--bogus'"],
+    [[GUIDE, '--output', 'xml'], '--output must be text, json or sarif (got "xml")'],
+    [[GUIDE, '--services', SERVICES, '--kubeconfig', 'k'], '--services and --kubeconfig are alternatives'],
+    [[GUIDE, '--cluster-ip', 'epp=10.0.0.1'], 'write NAMESPACE/NAME=CLUSTER_IP'],
+    [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.300'], '"10.0.0.300" is not an IPv4 or IPv6 address'],
+    [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.1', '--cluster-ip', 'ns/epp=10.0.0.2'], '--cluster-ip ns/epp is given twice'],
+    [[GUIDE, '--namespace', 'Bad_NS'], '--namespace "Bad_NS" is not a Kubernetes namespace name'],
+    [[GUIDE, '--kube-timeout', '0'], '--kube-timeout must be a positive number of seconds'],
+    [['-', '-'], '- (standard input) may be given once'],
+    [[GUIDE, '--warnings-as-errors=yes'], "Option '--warnings-as-errors' does not take an argument"],
+  ];
+  for (const [argv, message] of cases) {
+    const result = await check(argv);
+    t.equal(result.code, 2, argv.join(' '));
+    t.match(result.stderr, message);
+    t.equal(result.stdout, '');
+  }
+  const help = await check(['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, 'Usage: epp-webhook check');
+});
+
+t.test('the real CLI reads manifests piped to standard input (kustomize build | epp-webhook check -)', async (t) => {
+  const piped = `${fixture('guide-envoyfilter.yaml')}\n---\n${fixture('guide-httproute.yaml')}`;
+  const admitted = await spawnCli(['check', '-', '--services', 'test/fixtures/manifests/services.yaml'], piped);
+  t.equal(admitted.code, 0, admitted.stderr);
+  t.match(admitted.stdout, /^<stdin>:\d+: warning: EnvoyFilter /m);
+  t.match(admitted.stdout, '<stdin>:');
+  t.match(admitted.stdout, /2 objects checked: 2 admitted, 0 denied, 4 warnings\n$/);
+
+  const denied = await spawnCli(['check', '--output', 'sarif'], fixture('guide-envoyfilter-buffered.yaml'));
+  t.equal(denied.code, 1, denied.stderr);
+  t.same(JSON.parse(denied.stdout).runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort(), ['EPP101', 'EPP202', 'EPP304', 'EPP306']);
+});
