@@ -1,0 +1,167 @@
+/**
+ * The manual guide, as `kubectl apply` against a real kube-apiserver with the webhook registered
+ * from deploy/base/webhooks.yaml and running as its own process with deploy/'s RBAC only.
+ */
+import t from 'tap';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { createNamespace, createService, installCrdsAndRbac } from './harness/cluster-setup.ts';
+import { registerWebhooks, startWebhookProcess, waitUntilMutating, WEBHOOK_IDENTITY, type WebhookProcess } from './harness/webhook-process.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const fixture = (name: string) => join(ROOT, 'test/fixtures/manifests', name);
+const NS = 'llm-d-inference-scheduler';
+const ADDRESS = '{.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address}';
+
+let cp: ControlPlane;
+let webhook: WebhookProcess;
+let eppClusterIP: string;
+
+t.before(async () => {
+  cp = await startControlPlane();
+  await installCrdsAndRbac(cp);
+  webhook = await startWebhookProcess(cp);
+  await registerWebhooks(cp, webhook.url, webhook.caPem);
+  await createNamespace(cp, 'epp-e2e-probe');
+  await createService(cp, 'epp-e2e-probe', 'gaie-inference-scheduling-epp');
+  await waitUntilMutating(cp, 'epp-e2e-probe');
+});
+t.teardown(async () => {
+  await webhook?.stop();
+  await cp?.stop();
+});
+
+t.test('1. the guide, step by step: apply the placeholder EnvoyFilter, get the live ClusterIP', async (t) => {
+  await createNamespace(cp, NS);
+  eppClusterIP = await createService(cp, NS, 'gaie-inference-scheduling-epp', [9002, 9090]);
+  t.match(eppClusterIP, /^10\.0\.\d+\.\d+$/, 'the apiserver allocated a ClusterIP');
+
+  const applied = await cp.kubectl(['apply', '-f', fixture('guide-envoyfilter.yaml')]);
+  t.equal(applied.code, 0, applied.stderr);
+  t.match(applied.stdout, 'envoyfilter.networking.istio.io/epp-ext-proc-poc created');
+  t.match(applied.stderr, /Warning: \[EPP304\] configPatches\[0\] REPLACE on subFilter envoy\.filters\.http\.ext_proc/, 'kubectl printed our warnings');
+  t.match(applied.stderr, /Warning: \[EPP306\]/);
+
+  const stored = parse((await cp.kubectl(['get', 'envoyfilter', '-n', NS, 'epp-ext-proc-poc', '-o', 'yaml'])).stdout);
+  t.equal(stored.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, eppClusterIP);
+  t.equal(stored.metadata.annotations['epp-webhook.io/resolved-cluster-ip'], eppClusterIP);
+  t.equal(stored.metadata.annotations['epp-webhook.io/resolved-service'], `${NS}/gaie-inference-scheduling-epp`);
+  t.same(JSON.parse(stored.metadata.annotations['epp-webhook.io/placeholder-paths']), [
+    '/spec/configPatches/1/patch/value/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address',
+  ]);
+});
+
+t.test('2. an HTTPRoute to an InferencePool is stored with the ExtensionRef; one without is stored unchanged', async (t) => {
+  const applied = await cp.kubectl(['apply', '-f', fixture('guide-httproute.yaml')]);
+  t.equal(applied.code, 0, applied.stderr);
+  t.match(applied.stderr, /Warning: \[EPP402\]/);
+  const route = JSON.parse((await cp.kubectl(['get', 'httproute', '-n', NS, 'llm-d-inference-scheduling', '-o', 'json'])).stdout);
+  t.same(route.spec.rules[0].filters.map((f: any) => f.type), ['RequestHeaderModifier', 'ExtensionRef'], 'own filters first, then ours, once');
+  t.same(route.spec.rules[0].filters[1].extensionRef, { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'epp-ext-proc' });
+  t.notOk(route.spec.rules[1].filters, 'the rule to a plain Service is untouched');
+
+  const plain = await cp.kubectl(['apply', '-f', fixture('wild/operator-httproute-ab.yaml')]);
+  t.equal(plain.code, 0, plain.stderr);
+  t.notMatch(plain.stderr, /EPP4/, 'no webhook involvement at all (matchConditions)');
+  const ab = JSON.parse((await cp.kubectl(['get', 'httproute', '-n', NS, 'vllm-ab-test', '-o', 'json'])).stdout);
+  t.ok(ab.spec.rules.every((r: any) => r.filters === undefined));
+  t.notOk(Object.keys(ab.metadata.annotations ?? {}).some((k) => k.startsWith('epp-webhook.io/')));
+
+  // kubectl's client-side patch carries the manifest's filter list; the webhook injects into it again,
+  // so the apiserver finds nothing to write. (kubectl still prints "configured": it sent a non-empty patch.)
+  const version = async () => (await cp.kubectl(['get', 'httproute', '-n', NS, 'llm-d-inference-scheduling', '-o', 'jsonpath={.metadata.resourceVersion}'])).stdout;
+  const before = await version();
+  const again = await cp.kubectl(['apply', '-f', fixture('guide-httproute.yaml')]);
+  t.equal(again.code, 0, again.stderr);
+  t.equal(await version(), before, 're-applying the manifest stores nothing new');
+  const diff = await cp.kubectl(['diff', '-f', fixture('guide-httproute.yaml')]);
+  t.equal(diff.code, 0, `kubectl diff (server-side dry-run) sees no drift: ${diff.stdout}`);
+});
+
+t.test('3. unsafe configs are refused with our codes and fixes', async (t) => {
+  const cases: [string, RegExp[]][] = [
+    ['wild/operator-sample-envoyfilter-epp.yaml', [/\[EPP201\] configPatches\[0\] ext_proc response_body_mode "SKIP"/, /\[EPP202\] configPatches\[0\] ext_proc request_body_mode BUFFERED/]],
+    ['wild/operator-envoyfilter-route-override.yaml', [/\[EPP202\] configPatches\[0\]/, /\[EPP202\] configPatches\[2\]/]],
+    ['guide-envoyfilter-buffered.yaml', [/\[EPP202\] configPatches\[0\] ext_proc request_body_mode BUFFERED/]],
+  ];
+  for (const [file, messages] of cases) {
+    const applied = await cp.kubectl(['apply', '-f', fixture(file)]);
+    t.not(applied.code, 0, `${file} refused`);
+    t.match(applied.stderr, /admission webhook "envoyfilters\.validate\.epp-webhook\.io" denied the request/, file);
+    for (const message of messages) t.match(applied.stderr, message, file);
+    t.match(applied.stderr, /Fix: set request_body_mode: FULL_DUPLEX_STREAMED/, file);
+  }
+  const names = (await cp.kubectl(['get', 'envoyfilter', '-n', NS, '-o', 'name'])).stdout.trim().split('\n');
+  t.same(names, ['envoyfilter.networking.istio.io/epp-ext-proc-poc'], 'nothing unsafe was stored');
+});
+
+t.test('4. dry-run shows the substitution and stores nothing; applies twice change nothing', async (t) => {
+  const dry = await cp.kubectl(['apply', '--dry-run=server', '-o', 'yaml', '-f', fixture('full-duplex-envoyfilter.yaml')]);
+  t.equal(dry.code, 0, dry.stderr);
+  const shown = parse(dry.stdout);
+  t.equal(shown.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, eppClusterIP);
+  t.equal((await cp.kubectl(['get', 'envoyfilter', '-n', NS, 'epp-ext-proc'])).code, 1, 'nothing stored');
+
+  const first = await cp.kubectl(['apply', '--server-side', '-f', fixture('full-duplex-envoyfilter.yaml')]);
+  t.equal(first.code, 0, first.stderr);
+  const version = async () => (await cp.kubectl(['get', 'envoyfilter', '-n', NS, 'epp-ext-proc', '-o', 'jsonpath={.metadata.resourceVersion}'])).stdout;
+  const before = await version();
+  const second = await cp.kubectl(['apply', '--server-side', '-f', fixture('full-duplex-envoyfilter.yaml')]);
+  t.equal(second.code, 0, second.stderr);
+  t.equal(await version(), before, 'server-side apply of the same placeholder manifest leaves the stored object alone');
+  const address = await cp.kubectl(['get', 'envoyfilter', '-n', NS, 'epp-ext-proc', '-o', `jsonpath=${ADDRESS}`]);
+  t.equal(address.stdout, eppClusterIP);
+
+  const guideVersion = async () => (await cp.kubectl(['get', 'envoyfilter', '-n', NS, 'epp-ext-proc-poc', '-o', 'jsonpath={.metadata.resourceVersion}'])).stdout;
+  const guideBefore = await guideVersion();
+  for (let i = 0; i < 2; i++) {
+    const clientSide = await cp.kubectl(['apply', '-f', fixture('guide-envoyfilter.yaml')]);
+    t.equal(clientSide.code, 0, clientSide.stderr);
+  }
+  t.equal(await guideVersion(), guideBefore, 'client-side apply twice: the stored object is untouched');
+  for (const file of ['guide-envoyfilter.yaml', 'full-duplex-envoyfilter.yaml']) {
+    const diff = await cp.kubectl(['diff', '-f', fixture(file)]);
+    t.equal(diff.code, 0, `kubectl diff of the placeholder manifest ${file} shows no drift: ${diff.stdout}`);
+  }
+});
+
+t.test('5. a missing Service, and a Service in another namespace without permission, are denied', async (t) => {
+  await createNamespace(cp, 'tenant-a');
+  const manifest = (await import('node:fs')).readFileSync(fixture('guide-envoyfilter.yaml'), 'utf8').replace(`namespace: ${NS}`, 'namespace: tenant-a');
+  const missing = await cp.kubectl(['apply', '-f', '-'], { input: manifest });
+  t.not(missing.code, 0);
+  t.match(missing.stderr, /\[EPP101\] .*Service tenant-a\/gaie-inference-scheduling-epp \(chosen by the webhook default \(config eppService\)\) not found/);
+
+  const crossNamespace = manifest.replace('metadata:\n', `metadata:\n  annotations:\n    epp-webhook.io/epp-service: ${NS}/gaie-inference-scheduling-epp\n`);
+  const denied = await cp.kubectl(['apply', '-f', '-'], { input: crossNamespace });
+  t.not(denied.code, 0);
+  t.match(denied.stderr, /\[EPP103\] .*EnvoyFilters in namespace tenant-a may not reference Services in namespace llm-d-inference-scheduler/);
+});
+
+t.test("7. the webhook's lookups run with only deploy/'s RBAC", async (t) => {
+  const webhookKubeconfig = cp.kubeconfigFor(WEBHOOK_IDENTITY, ['system:serviceaccounts', 'system:serviceaccounts:epp-webhook']);
+  const can = async (...args: string[]) => (await cp.kubectl(['auth', 'can-i', ...args], { kubeconfig: webhookKubeconfig })).stdout.trim();
+  t.equal(await can('list', 'services', '--all-namespaces'), 'yes');
+  t.equal(await can('watch', 'services', '--all-namespaces'), 'yes');
+  t.equal(await can('get', 'secrets', '-n', NS), 'no');
+  t.equal(await can('create', 'services', '-n', NS), 'no');
+  t.equal(await can('list', 'envoyfilters.networking.istio.io', '--all-namespaces'), 'no');
+  t.equal(await can('update', 'mutatingwebhookconfigurations'), 'no');
+  const metrics = await webhook.metrics();
+  t.match(metrics, /epp_webhook_service_cache_synced 1/, 'its Service cache synced with those permissions');
+  t.match(metrics, /epp_webhook_substitutions_total [1-9]/);
+});
+
+t.test('6. the webhook stopped: failurePolicy Fail refuses EnvoyFilters, other HTTPRoutes are unaffected', async (t) => {
+  await webhook.stop();
+  const envoyFilter = await cp.kubectl(['apply', '-f', fixture('full-duplex-envoyfilter.yaml').replace('full-duplex', 'full-duplex'), '--dry-run=server']);
+  t.not(envoyFilter.code, 0, 'EnvoyFilter writes fail while the webhook is down (the token is never stored)');
+  t.match(envoyFilter.stderr, /failed calling webhook "envoyfilters\.mutate\.epp-webhook\.io"/);
+
+  const plainRoute = await cp.kubectl(['apply', '--dry-run=server', '-f', fixture('wild/operator-httproute-ab.yaml')]);
+  t.equal(plainRoute.code, 0, 'an HTTPRoute without an InferencePool does not depend on the webhook');
+  const poolRoute = await cp.kubectl(['apply', '--dry-run=server', '-f', fixture('guide-httproute.yaml')]);
+  t.not(poolRoute.code, 0, 'an InferencePool route waits for the webhook rather than being stored without its filter');
+  t.match(poolRoute.stderr, /failed calling webhook "httproutes\.mutate\.epp-webhook\.io"/);
+});

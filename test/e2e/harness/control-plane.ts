@@ -1,0 +1,210 @@
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCertificateAuthority, issueCertificate, type PemPair } from '../../../src/certs/authority.ts';
+import { controlPlaneBinaries, type ControlPlaneBinaries } from './binaries.ts';
+import { freePort, startProcess, waitFor, type ManagedProcess } from './processes.ts';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ControlPlane {
+  dir: string;
+  server: string;
+  binaries: ControlPlaneBinaries;
+  /** Admin (system:masters) kubeconfig, for kubectl and a person. */
+  kubeconfig: string;
+  ca: PemPair;
+  /** Runs the real kubectl against this control plane; never throws on a non-zero exit. */
+  kubectl(args: string[], options?: { input?: string; kubeconfig?: string }): Promise<KubectlResult>;
+  /** Writes a kubeconfig for a client certificate (CN = user, O = groups) signed by the cluster CA. */
+  kubeconfigFor(user: string, groups?: string[]): string;
+  /** Raw API request as admin. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+  /** Stops and restarts kube-apiserver on the same port and etcd (for fault tests). */
+  restartApiserver(): Promise<void>;
+}
+
+const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/16';
+
+/** etcd + kube-apiserver on loopback with envtest-style flags; certificates from the project's own certs code. */
+export async function startControlPlane(options: { log?: (line: string) => void } = {}): Promise<ControlPlane> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[control-plane] ${line}\n`));
+  const binaries = await controlPlaneBinaries();
+  const dir = mkdtempSync(join(tmpdir(), 'epp-webhook-e2e-'));
+  const pki = join(dir, 'pki');
+  mkdirSync(pki);
+
+  const ca = createCertificateAuthority({ commonName: 'epp-webhook-e2e-ca', validityDays: 2 });
+  const serving = issueCertificate(ca, {
+    commonName: 'kube-apiserver',
+    dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
+    ipAddresses: ['127.0.0.1', '10.0.0.1'],
+    validityDays: 2,
+    usage: 'server',
+  });
+  const admin = issueCertificate(ca, { commonName: 'e2e-admin', organizations: ['system:masters'], validityDays: 2, usage: 'client' });
+  const serviceAccount = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(pki, 'ca.crt'), ca.certPem);
+  writeFileSync(join(pki, 'apiserver.crt'), serving.certPem);
+  writeFileSync(join(pki, 'apiserver.key'), serving.keyPem, { mode: 0o600 });
+  writeFileSync(join(pki, 'sa.pub'), serviceAccount.publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(join(pki, 'sa.key'), serviceAccount.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+
+  const etcdPort = await freePort();
+  const peerPort = await freePort();
+  const apiPort = await freePort();
+  const server = `https://127.0.0.1:${apiPort}`;
+  const env = { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' };
+
+  const startEtcd = () =>
+    startProcess(
+      binaries.etcd,
+      [
+        '--name=e2e',
+        `--data-dir=${join(dir, 'etcd-data')}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=e2e=http://127.0.0.1:${peerPort}`,
+        '--unsafe-no-fsync=true',
+      ],
+      join(dir, 'etcd.log'),
+      env,
+    );
+  const startApiserver = () =>
+    startProcess(
+      binaries.kubeApiserver,
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        `--cert-dir=${join(dir, 'apiserver')}`,
+        `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+        `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+        `--client-ca-file=${join(pki, 'ca.crt')}`,
+        `--secure-port=${apiPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--endpoint-reconciler-type=none',
+        `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+        '--authorization-mode=RBAC',
+        `--service-account-issuer=${server}/`,
+        `--service-account-key-file=${join(pki, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+        '--allow-privileged=true',
+        '--disable-admission-plugins=ServiceAccount',
+      ],
+      join(dir, 'kube-apiserver.log'),
+      env,
+    );
+
+  const writeKubeconfig = (file: string, user: string, pair: PemPair) => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- name: e2e',
+        '  cluster:',
+        `    server: ${server}`,
+        `    certificate-authority-data: ${b64(ca.certPem)}`,
+        'users:',
+        `- name: ${user}`,
+        '  user:',
+        `    client-certificate-data: ${b64(pair.certPem)}`,
+        `    client-key-data: ${b64(pair.keyPem)}`,
+        'contexts:',
+        '- name: e2e',
+        '  context:',
+        '    cluster: e2e',
+        `    user: ${user}`,
+        'current-context: e2e',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    return file;
+  };
+  const kubeconfig = writeKubeconfig(join(dir, 'admin.kubeconfig'), 'e2e-admin', admin);
+
+  const api = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = request(
+        `${server}${path}`,
+        { method, ca: ca.certPem, cert: admin.certPem, key: admin.keyPem, headers: { 'content-type': 'application/json' }, agent: false },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c)).on('end', () => {
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {}
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+
+  log(`starting etcd on 127.0.0.1:${etcdPort} and kube-apiserver on ${server} (logs in ${dir})`);
+  let etcd: ManagedProcess = startEtcd();
+  let apiserver: ManagedProcess | undefined;
+  const stop = async () => {
+    // The apiserver first: with etcd gone its graceful shutdown retries etcd for minutes.
+    await apiserver?.stop(5000);
+    await etcd.stop(3000);
+  };
+  const waitReady = async () => {
+    await waitFor('kube-apiserver /readyz', async () => ((await api('GET', '/readyz')).status === 200 ? true : undefined), 60_000);
+    await waitFor('namespace default', async () => ((await api('GET', '/api/v1/namespaces/default')).status === 200 ? true : undefined), 30_000);
+  };
+  try {
+    await waitFor('etcd /health', async () => ((await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok ? true : undefined), 30_000);
+    apiserver = startApiserver();
+    await waitReady();
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message} (see ${dir}/kube-apiserver.log and etcd.log)`);
+  }
+  log('control plane ready');
+
+  return {
+    dir,
+    server,
+    binaries,
+    kubeconfig,
+    ca,
+    api,
+    kubectl(args, kubectlOptions = {}) {
+      return new Promise((resolve) => {
+        const child = execFile(
+          binaries.kubectl,
+          ['--kubeconfig', kubectlOptions.kubeconfig ?? kubeconfig, ...args],
+          { env, maxBuffer: 64 * 1024 * 1024 },
+          (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+        child.stdin!.end(kubectlOptions.input);
+      });
+    },
+    kubeconfigFor(user, groups = []) {
+      const pair = issueCertificate(ca, { commonName: user, organizations: groups, validityDays: 2, usage: 'client' });
+      return writeKubeconfig(join(dir, `${user.replaceAll(':', '_')}.kubeconfig`), user, pair);
+    },
+    stop,
+    async restartApiserver() {
+      await apiserver?.stop(5000);
+      apiserver = startApiserver();
+      await waitReady();
+    },
+  };
+}
