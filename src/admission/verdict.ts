@@ -23,7 +23,9 @@ export function verdictFor(subject: string, findings: readonly Finding[], origin
   const warnings = counted.filter((f) => f.severity === 'warn').map(formatFinding);
   if (denied.length > 0) {
     const temporary = denied.every((f) => TEMPORARY_CODES.has(f.code));
-    const header = `${subject}: ${denied.length === 1 ? 'a problem' : `${denied.length} problems`} that would break the gateway`;
+    const header = temporary
+      ? `${subject}: cannot be admitted right now (temporary; retry)`
+      : `${subject}: ${denied.length === 1 ? 'a problem' : `${denied.length} problems`} that would break the gateway`;
     return {
       allowed: false,
       code: temporary ? 503 : 403,

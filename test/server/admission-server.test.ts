@@ -94,7 +94,7 @@ t.test('a resolver not yet synced denies with 503 and says it is temporary', asy
   const { body } = await postJson(`${cold.url}/mutate`, cold.ca, admissionReview(manifest('guide-envoyfilter.yaml')));
   t.equal(body.response.allowed, false);
   t.equal(body.response.status.code, 503);
-  t.match(body.response.status.message, /temporary/);
+  t.match(body.response.status.message, /^EnvoyFilter llm-d-inference-scheduler\/epp-ext-proc-poc: cannot be admitted right now \(temporary; retry\)\n\[EPP104\]/);
   const health = await httpsRequest(`${cold.url}/healthz`, { ca: cold.ca });
   t.equal(health.status, 200, 'alive while not ready');
 });
