@@ -1,0 +1,60 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const SERVICES = new URL('../../examples/services.yaml', import.meta.url).pathname;
+
+function serve(args: string[]): { exited: Promise<{ code: number | null; stderr: string; stdout: string }>; child: ReturnType<typeof spawn> } {
+  const child = spawn(process.execPath, [MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  child.stdout!.on('data', (c) => (stdout += c));
+  return { child, exited: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr, stdout }))) };
+}
+
+t.test('a bad config key stops startup with a message naming it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'epp-serve-'));
+  writeFileSync(join(dir, 'config.yaml'), 'eppService:\n  nmae: typo\n');
+  const { exited } = serve(['--config', join(dir, 'config.yaml'), '--services', SERVICES, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir]);
+  const { code, stderr } = await exited;
+  t.equal(code, 1);
+  t.match(stderr, /config\.yaml: unknown key 'eppService\.nmae'/);
+});
+
+t.test('bad usage exits 2 with the reason and the usage', async (t) => {
+  for (const [args, reason] of [
+    [['--port', 'https'], /--port must be a port number/],
+    [['--tls-cert', 'x.crt'], /--tls-cert and --tls-key go together/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--services', SERVICES, '--kubeconfig', 'k'], /alternatives/],
+  ] as const) {
+    const { code, stderr } = await serve([...args]).exited;
+    t.equal(code, 2, String(reason));
+    t.match(stderr, reason);
+    t.match(stderr, /Usage: epp-webhook serve/);
+  }
+});
+
+t.test('missing TLS files are named', async (t) => {
+  const { code, stderr } = await serve(['--tls-cert', '/nonexistent/tls.crt', '--tls-key', '/nonexistent/tls.key', '--services', SERVICES, '--port', '0', '--metrics-port', 'off']).exited;
+  t.equal(code, 1);
+  t.match(stderr, /\/nonexistent\/tls\.crt/);
+});
+
+t.test('serves with dev certificates, logs one line per admission, and exits 0 on SIGTERM', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'epp-serve-'));
+  const { child, exited } = serve(['--services', SERVICES, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir, '--host', '127.0.0.1']);
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  const deadline = Date.now() + 15000;
+  while (!out.includes('epp-webhook serving') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.match(out, /"msg":"epp-webhook serving"/);
+  child.kill('SIGTERM');
+  const { code, stderr } = await exited;
+  t.equal(code, 0);
+  t.match(stderr, /issued dev certificates in /);
+});
