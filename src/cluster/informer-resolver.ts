@@ -1,6 +1,7 @@
 import { ApiException, CoreV1Api, IsomorphicFetchHttpLibrary, KubeConfig, Watch, type HttpLibrary } from '@kubernetes/client-node';
 import { isObject } from '../json-value.ts';
 import { ServiceCache } from './service-cache.ts';
+import { serviceChangeFor, type ServiceCacheChange } from './service-change.ts';
 import { toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
 
 /** What the informer reports while it keeps the cache current; failures are retried, never thrown. */
@@ -17,6 +18,8 @@ export interface InformerServiceResolverOptions {
   /** An already loaded KubeConfig (takes precedence over `kubeconfig`). */
   kubeConfig?: KubeConfig;
   onEvent?: (event: InformerEvent) => void;
+  /** Optional: told of every Service a watch event changes, and of every full relist (for the reconciler). */
+  onServiceChange?: (change: ServiceCacheChange) => void;
   pageSize?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -45,6 +48,7 @@ export class InformerServiceResolver implements ServiceResolver {
   readonly #api: CoreV1Api;
   readonly #watch: Watch;
   readonly #onEvent: (event: InformerEvent) => void;
+  readonly #onServiceChange: ((change: ServiceCacheChange) => void) | undefined;
   readonly #pageSize: number;
   readonly #initialBackoffMs: number;
   readonly #maxBackoffMs: number;
@@ -71,6 +75,7 @@ export class InformerServiceResolver implements ServiceResolver {
     this.#api = kubeConfig.makeApiClient(CoreV1Api);
     this.#watch = new Watch(kubeConfig);
     this.#onEvent = options.onEvent ?? (() => {});
+    this.#onServiceChange = options.onServiceChange;
     this.#pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     this.#initialBackoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
     this.#maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
@@ -189,6 +194,7 @@ export class InformerServiceResolver implements ServiceResolver {
     const initial = !this.#synced;
     this.#synced = true;
     this.#onEvent({ type: 'synced', initial, services: this.#cache.size, resourceVersion });
+    this.#onServiceChange?.({ type: 'resynced', receivedAt: Date.now() });
     if (initial) this.#resolveStarted?.();
   }
 
@@ -217,7 +223,9 @@ export class InformerServiceResolver implements ServiceResolver {
           return;
         }
         delivered = true;
+        const change = this.#onServiceChange === undefined ? undefined : serviceChangeFor(this.#cache, type, object, Date.now());
         this.#cache.apply(type, object);
+        if (change !== undefined) this.#onServiceChange?.(change);
         const resourceVersion = isObject(object) && isObject(object.metadata) ? object.metadata.resourceVersion : undefined;
         if (typeof resourceVersion === 'string' && resourceVersion !== '') this.#resourceVersion = resourceVersion;
       };

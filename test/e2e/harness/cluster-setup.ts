@@ -13,11 +13,13 @@ async function must(cp: ControlPlane, args: string[], input?: string): Promise<s
 
 /**
  * The real CRDs (server-side: the HTTPRoute CRD is larger than client-side apply's annotation allows),
- * Established, plus the RBAC that deploy/ grants the webhook.
+ * Established, plus the webhook's namespace and the RBAC that deploy/ grants the webhook.
  */
 export async function installCrdsAndRbac(cp: ControlPlane): Promise<void> {
   await must(cp, ['apply', '--server-side', '-f', join(ROOT, 'test/fixtures/crds/')]);
   await must(cp, ['wait', '--for=condition=Established', '--timeout=60s', ...CRDS.map((c) => `crd/${c}`)]);
+  // rbac.yaml holds a Role (the reconciler's Lease) in the webhook's namespace: that namespace comes first.
+  await must(cp, ['apply', '-f', join(ROOT, 'deploy/base/namespace.yaml')]);
   await must(cp, ['apply', '-f', join(ROOT, 'deploy/base/rbac.yaml')]);
   // Established can precede the first successful create by a moment: wait until the resources are served.
   for (const resource of ['envoyfilters.networking.istio.io', 'httproutes.gateway.networking.k8s.io']) {

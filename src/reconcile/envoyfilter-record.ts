@@ -1,0 +1,73 @@
+import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
+import { readConfigPatches } from '../envoyfilter/config-patches.ts';
+import { findPlaceholders } from '../envoyfilter/find-placeholders.ts';
+import { parsePointerList, valueAt } from '../envoyfilter/substitute-cluster-ip.ts';
+import { isObject } from '../json-value.ts';
+
+/** What the webhook recorded when it substituted the token (the three provenance annotations, all present). */
+export interface Provenance {
+  /** `namespace/name` of the Service whose ClusterIP was written. */
+  service: string;
+  /** The ClusterIP that was written. */
+  clusterIP: string;
+  /** JSON Pointers that held the token. */
+  paths: string[];
+}
+
+/**
+ * The few facts about an EnvoyFilter the reconciler decides on: never the whole object. The string at each
+ * recorded pointer (undefined where there is none any more) and whether the raw token is still anywhere.
+ */
+export interface EnvoyFilterRecord {
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  provenance: Provenance | undefined;
+  /** The `epp-webhook.io/epp-service` annotation, when set (which Service a raw token resolves against). */
+  eppService: string | undefined;
+  /** Pointer -> the string there now; undefined where the path is gone or holds no string. */
+  valuesAtPaths: Record<string, string | undefined>;
+  /** The placeholder token is still in some string of `spec.configPatches[*].patch.value`. */
+  hasPlaceholder: boolean;
+}
+
+/** Reduces an EnvoyFilter (as the API returns it) to an EnvoyFilterRecord; undefined if it has no name. */
+export function toEnvoyFilterRecord(object: unknown, placeholder: string): EnvoyFilterRecord | undefined {
+  if (!isObject(object) || !isObject(object.metadata)) return undefined;
+  const metadata = object.metadata;
+  if (typeof metadata.name !== 'string' || typeof metadata.namespace !== 'string') return undefined;
+  const provenance = provenanceOf(object);
+  const valuesAtPaths: Record<string, string | undefined> = {};
+  for (const pointer of provenance?.paths ?? []) {
+    const value = valueAt(object, pointer);
+    valuesAtPaths[pointer] = typeof value === 'string' ? value : undefined;
+  }
+  const eppService = annotationsOf(object)[ANNOTATIONS.eppService];
+  return {
+    namespace: metadata.namespace,
+    name: metadata.name,
+    uid: typeof metadata.uid === 'string' ? metadata.uid : '',
+    resourceVersion: typeof metadata.resourceVersion === 'string' ? metadata.resourceVersion : '',
+    provenance,
+    eppService: typeof eppService === 'string' ? eppService : undefined,
+    valuesAtPaths,
+    hasPlaceholder: containsPlaceholder(object, placeholder),
+  };
+}
+
+/** The provenance annotations, when all three are there and well formed. */
+export function provenanceOf(object: unknown): Provenance | undefined {
+  const annotations = annotationsOf(object);
+  const service = annotations[ANNOTATIONS.resolvedService];
+  const clusterIP = annotations[ANNOTATIONS.resolvedClusterIP];
+  const pathsText = annotations[ANNOTATIONS.placeholderPaths];
+  if (typeof service !== 'string' || !/^[^/]+\/[^/]+$/.test(service)) return undefined;
+  if (typeof clusterIP !== 'string' || clusterIP === '' || typeof pathsText !== 'string') return undefined;
+  return { service, clusterIP, paths: parsePointerList(pathsText) };
+}
+
+function containsPlaceholder(object: unknown, placeholder: string): boolean {
+  const { patches } = readConfigPatches(object, {});
+  return findPlaceholders(patches, placeholder).length > 0;
+}

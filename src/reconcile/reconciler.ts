@@ -1,0 +1,329 @@
+import type { Operation } from 'fast-json-patch';
+import { apiErrorMessage, apiStatus } from '../cluster/api-error.ts';
+import { changesAddress, type ServiceCacheChange } from '../cluster/service-change.ts';
+import type { ServiceResolver } from '../cluster/service-resolver.ts';
+import type { WebhookConfig } from '../config.ts';
+import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
+import { decidePlaceholderResolution } from './decide-placeholder-resolution.ts';
+import { decideReconcile, recordedService } from './decide-reconcile.ts';
+import { ENVOYFILTERS, type EnvoyFilterApi } from './envoyfilter-api.ts';
+import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
+import type { ObjectEvent } from './event-recorder.ts';
+import type { ReconcilerMetrics, ReconcileResult } from './reconciler-metrics.ts';
+import { WorkQueue, type WorkItem, type WorkOutcome } from './work-queue.ts';
+import { WriteRateLimit } from './write-rate-limit.ts';
+
+/** The EnvoyFilters the reconciler knows, as records (a ResourceListWatch, or a Map in tests). */
+export interface EnvoyFilterStore {
+  get(key: string): EnvoyFilterRecord | undefined;
+  values(): IterableIterator<EnvoyFilterRecord>;
+  /** Stores what a GET or PATCH answered; returns its record. */
+  refresh(object: unknown): EnvoyFilterRecord | undefined;
+}
+
+export interface ReconcilerLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}
+
+export interface ReconcilerOptions {
+  config: WebhookConfig;
+  resolver: ServiceResolver;
+  store: EnvoyFilterStore;
+  api: EnvoyFilterApi;
+  events: { record(event: ObjectEvent): Promise<void> };
+  metrics: ReconcilerMetrics;
+  log: ReconcilerLog;
+  /** Checked before every write: only the leader writes. */
+  isLeader(): boolean;
+  /** At most one write per EnvoyFilter per this interval (default 1 s). */
+  writeIntervalMs?: number;
+  /** A Service must stay missing this long before it is reported (default 5 s): a delete+recreate is not an alarm. */
+  serviceMissingGraceMs?: number;
+  concurrency?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** The wait before deciding again when the Service cache cannot answer yet. */
+const NOT_READY_RETRY_MS = 1_000;
+/** Reports remembered per EnvoyFilter, so one state is reported once, not on every resync. */
+const MAX_REPORTS_PER_OBJECT = 32;
+
+export function envoyFilterKey(record: { namespace: string; name: string }): string {
+  return `${record.namespace}/${record.name}`;
+}
+
+/**
+ * Keeps substituted ClusterIPs true: decides per EnvoyFilter with the pure decision functions and carries the
+ * decision out (JSON patch as `epp-webhook`, Events, metrics). Never fights a user (hand-edited paths are left
+ * alone and reported), never loops (decisions are idempotent, writes rate-limited per object), and retries
+ * conflicts with backoff after re-reading.
+ */
+export class Reconciler {
+  readonly #options: ReconcilerOptions;
+  readonly #queue: WorkQueue;
+  readonly #rateLimit: WriteRateLimit;
+  readonly #missingSince = new Map<string, number>();
+  readonly #missingReported = new Set<string>();
+  readonly #reported = new Map<string, Set<string>>();
+
+  constructor(options: ReconcilerOptions) {
+    this.#options = options;
+    this.#rateLimit = new WriteRateLimit(options.writeIntervalMs ?? 1_000);
+    this.#queue = new WorkQueue({
+      handle: (item) => this.#reconcile(item),
+      concurrency: options.concurrency,
+      initialBackoffMs: options.initialBackoffMs,
+      maxBackoffMs: options.maxBackoffMs,
+    });
+  }
+
+  /** Starts handing out work (on becoming leader) and looks at every EnvoyFilter once. */
+  start(): void {
+    this.enqueueAll();
+    this.#queue.start();
+  }
+
+  /**
+   * Stops handing out work (on losing leadership); resolves when the writes in flight are done. What it knew
+   * about missing Services goes too: the gauge is the leader's to report, and the next leader looks again.
+   */
+  async pause(): Promise<void> {
+    this.#queue.clear();
+    const paused = this.#queue.pause();
+    this.#missingSince.clear();
+    this.#missingReported.clear();
+    this.#options.metrics.serviceMissing.set(0);
+    await paused;
+  }
+
+  enqueueAll(): void {
+    for (const record of this.#options.store.values()) this.#queue.add(envoyFilterKey(record));
+  }
+
+  /** From the Service cache: the EnvoyFilters that resolved against a changed Service (and any with a raw token) are due. */
+  onServiceChange(change: ServiceCacheChange): void {
+    if (!changesAddress(change)) return;
+    if (change.type === 'resynced') return this.enqueueAll();
+    const service = `${change.namespace}/${change.name}`;
+    this.#options.log.debug({ service, from: change.before?.clusterIP, to: change.after?.clusterIP }, 'EPP Service address changed');
+    // Latency is measured from the event that brought the address written; a deletion brings none (its grace wait is not latency).
+    const changeReceivedAt = change.after === undefined ? undefined : change.receivedAt;
+    for (const record of this.#options.store.values()) {
+      if (record.provenance?.service === service || record.hasPlaceholder) this.#queue.add(envoyFilterKey(record), { changeReceivedAt });
+    }
+  }
+
+  /** From the EnvoyFilter watch. */
+  onEnvoyFilterChange(change: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; key: string }): void {
+    if (change.type === 'DELETED') return this.#forget(change.key);
+    this.#queue.add(change.key);
+  }
+
+  /** Resolves when no item is in hand (tests). */
+  whenIdle(): Promise<void> {
+    return this.#queue.whenIdle();
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  async #reconcile(item: WorkItem): Promise<WorkOutcome> {
+    if (!this.#options.isLeader()) return { kind: 'done' };
+    const record = this.#options.store.get(item.key);
+    if (record === undefined) {
+      this.#forget(item.key);
+      return { kind: 'done' };
+    }
+    const target = recordedService(record);
+    const lookup = target === undefined ? undefined : await this.#options.resolver.lookup(target.namespace, target.name);
+    const decision = decideReconcile(record, lookup);
+    switch (decision.kind) {
+      case 'unchanged':
+        this.#present(item.key);
+        this.#count('unchanged');
+        return { kind: 'done' };
+      case 'wait':
+        this.#options.log.debug({ envoyFilter: item.key, reason: decision.why }, 'reconcile waits for the Service cache');
+        return { kind: 'after', delayMs: NOT_READY_RETRY_MS };
+      case 'service-missing':
+        return this.#serviceMissing(record, decision.why);
+      case 'edited-by-hand':
+        this.#present(item.key);
+        this.#drift(record, 'edited-by-hand', decision.to);
+        this.#reportEdited(record, decision.editedPaths, decision.from, decision.to, decision.service);
+        this.#count('edited-by-hand');
+        return { kind: 'done' };
+      case 'rewrite': {
+        this.#drift(record, 'cluster-ip-changed', decision.to);
+        if (decision.editedPaths.length > 0) this.#reportEdited(record, decision.editedPaths, decision.from, decision.to, decision.service);
+        const paths = decision.rewrittenPaths.length;
+        const note = `EPP Service ${decision.service} ClusterIP ${decision.from} -> ${decision.to}: rewrote ${paths} recorded path${paths === 1 ? '' : 's'}${
+          decision.editedPaths.length > 0 ? ` (left ${decision.editedPaths.length} edited by hand)` : ''
+        }`;
+        return this.#write(record, item, decision.patch, note, { from: decision.from, to: decision.to });
+      }
+      case 'resolve-placeholder':
+        return this.#resolvePlaceholder(record, item);
+    }
+  }
+
+  /** A raw token is stored: read the whole object once and substitute it with the webhook's own core. */
+  async #resolvePlaceholder(record: EnvoyFilterRecord, item: WorkItem): Promise<WorkOutcome> {
+    let object: unknown;
+    try {
+      object = await this.#options.api.get(record.namespace, record.name);
+    } catch (error) {
+      return this.#failed(record, 'reading', error);
+    }
+    if (object === undefined) return { kind: 'done' };
+    const fresh = this.#options.store.refresh(object) ?? record;
+    const substitution = await substituteClusterIP(object, record.namespace, this.#options.resolver, this.#options.config);
+    const resolution = decidePlaceholderResolution(object, substitution);
+    switch (resolution.kind) {
+      case 'unchanged':
+        this.#count('unchanged');
+        return { kind: 'done' };
+      case 'wait':
+        return { kind: 'after', delayMs: NOT_READY_RETRY_MS };
+      case 'service-missing':
+        return this.#serviceMissing(fresh, resolution.why);
+      case 'unresolvable':
+        this.#report(fresh, { type: 'Warning', reason: 'PlaceholderUnresolvable', action: 'Skip', note: `${this.#options.config.placeholder} left in place: ${resolution.why}` });
+        this.#count('error');
+        return { kind: 'done' };
+      case 'resolve': {
+        this.#drift(fresh, 'placeholder', resolution.clusterIP);
+        const paths = resolution.paths.length;
+        const note = `${this.#options.config.placeholder} -> ${resolution.clusterIP} (EPP Service ${resolution.service}) at ${paths} path${paths === 1 ? '' : 's'}: stored with the raw token while the webhook was not admitting`;
+        return this.#write(fresh, item, resolution.patch, note, { from: this.#options.config.placeholder, to: resolution.clusterIP });
+      }
+    }
+  }
+
+  async #write(record: EnvoyFilterRecord, item: WorkItem, patch: Operation[], note: string, change: { from: string; to: string }): Promise<WorkOutcome> {
+    const key = envoyFilterKey(record);
+    const { log } = this.#options;
+    const wait = this.#rateLimit.delayFor(key);
+    if (wait > 0) return { kind: 'after', delayMs: wait };
+    if (!this.#options.isLeader()) return { kind: 'done' };
+    let stored: unknown;
+    try {
+      stored = await this.#options.api.patch(record.namespace, record.name, patch);
+    } catch (error) {
+      const status = apiStatus(error);
+      if (status === 404) return { kind: 'done' };
+      if (isConflict(status, error)) {
+        this.#count('conflict');
+        log.info({ envoyFilter: key, resourceVersion: record.resourceVersion, reason: apiErrorMessage(error) }, 'EnvoyFilter changed since it was read; re-reading and retrying');
+        try {
+          const current = await this.#options.api.get(record.namespace, record.name);
+          if (current === undefined) return { kind: 'done' };
+          this.#options.store.refresh(current);
+        } catch (readError) {
+          return this.#failed(record, 'reading', readError);
+        }
+        return { kind: 'retry' };
+      }
+      return this.#failed(record, 'patching', error);
+    }
+    this.#rateLimit.recordWrite(key);
+    this.#options.store.refresh(stored);
+    this.#present(key);
+    this.#count('updated');
+    if (item.changeReceivedAt !== undefined) this.#options.metrics.propagation.observe((Date.now() - item.changeReceivedAt) / 1000);
+    log.info({ envoyFilter: key, from: change.from, to: change.to }, 'EnvoyFilter updated');
+    this.#event(record, { type: 'Normal', reason: 'ClusterIPUpdated', action: 'Update', note });
+    return { kind: 'done' };
+  }
+
+  /** Transient failures (no answer, 5xx, 429) back off and retry; a refusal (400, 403: a webhook or RBAC said no) waits for a change. */
+  #failed(record: EnvoyFilterRecord, doing: string, error: unknown): WorkOutcome {
+    const status = apiStatus(error);
+    const message = apiErrorMessage(error);
+    this.#count('error');
+    const permanent = status !== undefined && status >= 400 && status < 500 && status !== 429;
+    this.#options.log.warn({ envoyFilter: envoyFilterKey(record), status, reason: message, retry: !permanent }, `${doing} the EnvoyFilter failed`);
+    if (!permanent) return { kind: 'retry' };
+    this.#report(record, { type: 'Warning', reason: 'ReconcileFailed', action: 'Update', note: `${doing} failed: ${message}` });
+    return { kind: 'done' };
+  }
+
+  #serviceMissing(record: EnvoyFilterRecord, why: string): WorkOutcome {
+    const key = envoyFilterKey(record);
+    const now = Date.now();
+    const since = this.#missingSince.get(key) ?? now;
+    this.#missingSince.set(key, since);
+    const grace = this.#options.serviceMissingGraceMs ?? 5_000;
+    if (now - since < grace) return { kind: 'after', delayMs: grace - (now - since) };
+    this.#missingReported.add(key);
+    this.#options.metrics.serviceMissing.set(this.#missingReported.size);
+    const kept = record.provenance ? ` It keeps ${record.provenance.clusterIP} at ${record.provenance.paths.length} path(s) until the Service is back; the gateway cannot reach the EPP meanwhile` : '';
+    this.#report(record, { type: 'Warning', reason: 'EPPServiceMissing', action: 'Skip', note: `${why}: EnvoyFilter left as it is.${kept}` });
+    this.#count('service-missing');
+    return { kind: 'done' };
+  }
+
+  #reportEdited(record: EnvoyFilterRecord, paths: string[], from: string, to: string, service: string): void {
+    this.#report(record, {
+      type: 'Warning',
+      reason: 'PathEditedByHand',
+      action: 'Skip',
+      note: `EPP Service ${service} ClusterIP ${from} -> ${to}, but ${paths.join(', ')} no longer hold${paths.length === 1 ? 's' : ''} ${from} (edited by hand): left as it is`,
+    });
+  }
+
+  /** An Event and a log line, once per object version and message. */
+  #report(record: EnvoyFilterRecord, event: Pick<ObjectEvent, 'type' | 'reason' | 'action' | 'note'>): void {
+    if (!this.#firstTime(record, `${event.reason}|${event.note}`)) return;
+    this.#options.log.warn({ envoyFilter: envoyFilterKey(record), reason: event.reason, note: event.note }, 'EnvoyFilter left as it is');
+    this.#event(record, event);
+  }
+
+  #event(record: EnvoyFilterRecord, event: Pick<ObjectEvent, 'type' | 'reason' | 'action' | 'note'>): void {
+    void this.#options.events.record({
+      ...event,
+      regarding: { apiVersion: ENVOYFILTERS.apiVersion, kind: ENVOYFILTERS.kind, namespace: record.namespace, name: record.name, uid: record.uid, resourceVersion: record.resourceVersion },
+    });
+  }
+
+  #drift(record: EnvoyFilterRecord, kind: string, to: string): void {
+    if (this.#firstTime(record, `drift|${kind}|${to}`)) this.#options.metrics.drift.inc({ kind });
+  }
+
+  #firstTime(record: EnvoyFilterRecord, what: string): boolean {
+    const key = envoyFilterKey(record);
+    let seen = this.#reported.get(key);
+    if (seen === undefined) this.#reported.set(key, (seen = new Set()));
+    const signature = `${record.uid}|${record.resourceVersion}|${what}`;
+    if (seen.has(signature)) return false;
+    if (seen.size >= MAX_REPORTS_PER_OBJECT) seen.clear();
+    seen.add(signature);
+    return true;
+  }
+
+  /** The Service is there (again) for this EnvoyFilter. */
+  #present(key: string): void {
+    this.#missingSince.delete(key);
+    if (this.#missingReported.delete(key)) this.#options.metrics.serviceMissing.set(this.#missingReported.size);
+  }
+
+  #forget(key: string): void {
+    this.#present(key);
+    this.#reported.delete(key);
+    this.#rateLimit.forget(key);
+  }
+
+  #count(result: ReconcileResult): void {
+    this.#options.metrics.reconciles.inc({ result });
+  }
+}
+
+/** 409 Conflict, or 422 from a failed `test` op: the object is not the version the patch was computed from. */
+function isConflict(status: number | undefined, error: unknown): boolean {
+  if (status === 409) return true;
+  return status === 422 && /\btest\b/i.test(apiErrorMessage(error));
+}

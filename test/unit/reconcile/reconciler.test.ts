@@ -1,0 +1,313 @@
+/**
+ * The reconciler's I/O shell against an in-memory API that behaves like the apiserver where it matters:
+ * JSON patches with test ops (a failed test is a 422), resourceVersions, and a second writer.
+ */
+import t from 'tap';
+import { setTimeout as sleep } from 'node:timers/promises';
+import jsonpatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import { ApiException } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import type { ServiceLookup, ServiceRecord, ServiceResolver } from '../../../src/cluster/service-resolver.ts';
+import { DEFAULT_CONFIG } from '../../../src/config.ts';
+import type { EnvoyFilterApi } from '../../../src/reconcile/envoyfilter-api.ts';
+import { toEnvoyFilterRecord, type EnvoyFilterRecord } from '../../../src/reconcile/envoyfilter-record.ts';
+import type { ObjectEvent } from '../../../src/reconcile/event-recorder.ts';
+import { Reconciler, envoyFilterKey } from '../../../src/reconcile/reconciler.ts';
+import { registerReconcilerMetrics } from '../../../src/reconcile/reconciler-metrics.ts';
+import { manifest } from '../../helpers/fixtures.ts';
+
+const NS = 'llm-d-inference-scheduler';
+const EPP = 'gaie-inference-scheduling-epp';
+const ADDRESS = '/spec/configPatches/1/patch/value/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address';
+
+class Services implements ServiceResolver {
+  readonly source = 'test';
+  readonly records = new Map<string, ServiceRecord>();
+  set(name: string, clusterIP: string | undefined): void {
+    if (clusterIP === undefined) this.records.delete(name);
+    else this.records.set(name, { namespace: NS, name, type: 'ClusterIP', clusterIP, ports: [{ port: 9002 }] });
+  }
+  lookup(namespace: string, name: string): ServiceLookup {
+    const service = this.records.get(name);
+    return service === undefined || namespace !== NS ? { kind: 'not-found' } : { kind: 'found', service };
+  }
+  ready = () => true;
+  size = () => this.records.size;
+}
+
+class FakeApiServer implements EnvoyFilterApi {
+  readonly objects = new Map<string, any>();
+  readonly patches: { key: string; operations: Operation[] }[] = [];
+  gets = 0;
+  #version = 100;
+  /** Runs before the next patch is applied: a second writer's chance to get in first. */
+  beforeNextPatch: (() => void) | undefined;
+
+  put(object: any): any {
+    const stored = structuredClone(object);
+    stored.metadata.resourceVersion = String(++this.#version);
+    stored.metadata.uid ??= `uid-${stored.metadata.name}`;
+    this.objects.set(envoyFilterKey(stored.metadata), stored);
+    return structuredClone(stored);
+  }
+  async listPage() {
+    return { items: [...this.objects.values()].map((o) => structuredClone(o)) };
+  }
+  async get(namespace: string, name: string) {
+    this.gets++;
+    const object = this.objects.get(`${namespace}/${name}`);
+    return object === undefined ? undefined : structuredClone(object);
+  }
+  async patch(namespace: string, name: string, operations: Operation[]) {
+    const hook = this.beforeNextPatch;
+    this.beforeNextPatch = undefined;
+    hook?.();
+    const key = `${namespace}/${name}`;
+    this.patches.push({ key, operations });
+    const object = this.objects.get(key);
+    if (object === undefined) throw new ApiException(404, 'not found', { message: 'not found' }, {});
+    try {
+      const result = jsonpatch.applyPatch(structuredClone(object), operations, true, false).newDocument;
+      return this.put(result);
+    } catch (error) {
+      throw new ApiException(422, 'patch failed', { message: `the server rejected our request due to an error in our request: testing value failed: ${(error as Error).message}` }, {});
+    }
+  }
+}
+
+class Store {
+  readonly records = new Map<string, EnvoyFilterRecord>();
+  get = (key: string) => this.records.get(key);
+  values = () => this.records.values();
+  refresh(object: unknown) {
+    const record = toEnvoyFilterRecord(object, DEFAULT_CONFIG.placeholder);
+    if (record !== undefined) this.records.set(envoyFilterKey(record), record);
+    return record;
+  }
+}
+
+function substituted(name: string, clusterIP: string, namespace = NS): any {
+  const object = manifest('guide-envoyfilter.yaml');
+  object.metadata.name = name;
+  object.metadata.namespace = namespace;
+  jsonpatch.applyOperation(object, { op: 'replace', path: ADDRESS, value: clusterIP });
+  object.metadata.annotations = {
+    'epp-webhook.io/resolved-service': `${NS}/${EPP}`,
+    'epp-webhook.io/resolved-cluster-ip': clusterIP,
+    'epp-webhook.io/placeholder-paths': JSON.stringify([ADDRESS]),
+  };
+  return object;
+}
+
+function harness(options: { leader?: boolean; graceMs?: number } = {}) {
+  const services = new Services();
+  services.set(EPP, '10.0.0.5');
+  const api = new FakeApiServer();
+  const store = new Store();
+  const events: ObjectEvent[] = [];
+  const registry = new Registry();
+  const metrics = registerReconcilerMetrics(registry, { envoyFilters: () => store.records.size });
+  const logs: string[] = [];
+  const log = { info: (_f: object, m: string) => logs.push(m), warn: (_f: object, m: string) => logs.push(m), debug: () => {} };
+  let leader = options.leader ?? true;
+  const reconciler = new Reconciler({
+    config: DEFAULT_CONFIG,
+    resolver: services,
+    store,
+    api,
+    events: { record: async (event) => void events.push(event) },
+    metrics,
+    log,
+    isLeader: () => leader,
+    writeIntervalMs: 50,
+    serviceMissingGraceMs: options.graceMs ?? 0,
+    initialBackoffMs: 5,
+    maxBackoffMs: 20,
+  });
+  /** Creates or updates an object "through the apiserver", and delivers its watch event. */
+  const write = (object: any) => {
+    const stored = api.put(object);
+    store.refresh(stored);
+    reconciler.onEnvoyFilterChange({ type: 'MODIFIED', key: envoyFilterKey(stored.metadata) });
+    return stored;
+  };
+  /** Delivers the watch events of the reconciler's own writes, as the watch would. */
+  const deliverWatchEvents = () => {
+    for (const object of api.objects.values()) {
+      const record = store.get(envoyFilterKey(object.metadata));
+      if (record?.resourceVersion !== object.metadata.resourceVersion) {
+        store.refresh(structuredClone(object));
+        reconciler.onEnvoyFilterChange({ type: 'MODIFIED', key: envoyFilterKey(object.metadata) });
+      }
+    }
+  };
+  const changeService = (clusterIP: string | undefined) => {
+    const before = services.records.get(EPP);
+    services.set(EPP, clusterIP);
+    reconciler.onServiceChange({ type: 'service', namespace: NS, name: EPP, before, after: services.records.get(EPP), receivedAt: Date.now() });
+  };
+  const settle = async (ms = 30) => {
+    for (let i = 0; i < 5; i++) {
+      await sleep(ms);
+      await reconciler.whenIdle();
+      deliverWatchEvents();
+    }
+  };
+  const metric = async (name: string) => (await registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  return { services, api, store, events, reconciler, write, changeService, settle, metric, logs, setLeader: (value: boolean) => (leader = value) };
+}
+
+const addressOf = (h: ReturnType<typeof harness>, name: string) => jsonpatch.getValueByPointer(h.api.objects.get(`${NS}/${name}`), ADDRESS);
+
+t.test('a new ClusterIP is written to every dependent EnvoyFilter once; its own writes trigger no more writes', async (t) => {
+  const h = harness();
+  for (const name of ['a', 'b', 'c']) h.write(substituted(name, '10.0.0.5'));
+  const unrelated = manifest('guide-envoyfilter.yaml');
+  unrelated.metadata.name = 'unrelated';
+  jsonpatch.applyOperation(unrelated, { op: 'replace', path: ADDRESS, value: '10.0.0.5' });
+  h.write(unrelated);
+  h.reconciler.start();
+  await h.settle();
+  t.equal(h.api.patches.length, 0, 'nothing to do while the ClusterIP is what was recorded');
+
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.same(['a', 'b', 'c'].map((n) => addressOf(h, n)), ['10.0.0.9', '10.0.0.9', '10.0.0.9']);
+  t.equal(h.api.patches.length, 3, 'one patch per EnvoyFilter');
+  h.reconciler.enqueueAll();
+  await h.settle();
+  t.equal(h.api.patches.length, 3, 'a resync writes nothing');
+  t.same(
+    h.events.map((e) => [e.regarding.name, e.type, e.reason, e.note]),
+    ['a', 'b', 'c'].map((n) => [n, 'Normal', 'ClusterIPUpdated', `EPP Service ${NS}/${EPP} ClusterIP 10.0.0.5 -> 10.0.0.9: rewrote 1 recorded path`]),
+  );
+  t.match(await h.metric('epp_webhook_reconciles_total'), /result="updated"} 3/);
+  t.match(await h.metric('epp_webhook_reconcile_propagation_seconds'), /_count 3/);
+  t.match(await h.metric('epp_webhook_reconcile_drift_detected_total'), /kind="cluster-ip-changed"} 3/);
+});
+
+t.test('a conflict (someone wrote first): re-read, retry, then write on the new version', async (t) => {
+  const h = harness();
+  h.write(substituted('a', '10.0.0.5'));
+  h.reconciler.start();
+  await h.settle();
+  h.api.beforeNextPatch = () => {
+    const object = h.api.objects.get(`${NS}/a`);
+    object.metadata.labels = { touched: 'by-someone' };
+    h.api.put(object);
+  };
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '10.0.0.9');
+  t.same(h.api.objects.get(`${NS}/a`).metadata.labels, { touched: 'by-someone' }, 'their change is kept');
+  t.equal(h.api.patches.length, 2);
+  t.match(await h.metric('epp_webhook_reconciles_total'), /result="conflict"} 1/);
+  t.ok(h.api.gets >= 1, 're-read after the conflict');
+});
+
+t.test('a hand-edited address is not overwritten; reported once', async (t) => {
+  const h = harness();
+  const object = substituted('a', '10.0.0.5');
+  jsonpatch.applyOperation(object, { op: 'replace', path: ADDRESS, value: '192.168.7.7' });
+  h.write(object);
+  h.reconciler.start();
+  h.changeService('10.0.0.9');
+  await h.settle();
+  h.reconciler.enqueueAll();
+  await h.settle();
+  t.equal(h.api.patches.length, 0);
+  t.equal(addressOf(h, 'a'), '192.168.7.7');
+  t.same(h.events.map((e) => [e.type, e.reason]), [['Warning', 'PathEditedByHand']]);
+  t.match(h.events[0].note, `${ADDRESS} no longer holds 10.0.0.5 (edited by hand): left as it is`);
+});
+
+t.test('a deleted Service: nothing written, a Warning after the grace period, the gauge; back: the gauge clears', async (t) => {
+  const h = harness({ graceMs: 60 });
+  h.write(substituted('a', '10.0.0.5'));
+  h.write(substituted('b', '10.0.0.5'));
+  h.reconciler.start();
+  h.changeService(undefined);
+  await sleep(20);
+  t.equal(h.events.length, 0, 'a Service gone for a moment (delete+recreate) is not reported');
+  await h.settle(40);
+  t.equal(h.api.patches.length, 0);
+  t.same(h.events.map((e) => [e.regarding.name, e.type, e.reason]), [['a', 'Warning', 'EPPServiceMissing'], ['b', 'Warning', 'EPPServiceMissing']]);
+  t.match(await h.metric('epp_webhook_envoyfilters_service_missing'), / 2$/);
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '10.0.0.9');
+  t.match(await h.metric('epp_webhook_envoyfilters_service_missing'), / 0$/);
+});
+
+t.test('recreated within the grace period: updated, no Warning', async (t) => {
+  const h = harness({ graceMs: 200 });
+  h.write(substituted('a', '10.0.0.5'));
+  h.reconciler.start();
+  h.changeService(undefined);
+  await sleep(80);
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '10.0.0.9');
+  await sleep(250);
+  t.same(h.events.map((e) => e.reason), ['ClusterIPUpdated']);
+  const histogram = await h.metric('epp_webhook_reconcile_propagation_seconds');
+  t.match(histogram, /_count 1/);
+  t.ok(Number(/_sum (\S+)/.exec(histogram)![1]) < 0.05, 'latency counts from the event that brought the new ClusterIP, not from the deletion');
+});
+
+t.test('stored with the raw token: substituted with the core, as admission would have', async (t) => {
+  const h = harness();
+  const raw = manifest('guide-envoyfilter.yaml');
+  h.write(raw);
+  h.reconciler.start();
+  await h.settle();
+  const stored = h.api.objects.get(`${NS}/epp-ext-proc-poc`);
+  t.equal(jsonpatch.getValueByPointer(stored, ADDRESS), '10.0.0.5');
+  t.equal(stored.metadata.annotations['epp-webhook.io/resolved-cluster-ip'], '10.0.0.5');
+  t.same(h.events.map((e) => [e.reason, e.note]), [['ClusterIPUpdated', `EPP_SERVICE_CLUSTER_IP -> 10.0.0.5 (EPP Service ${NS}/${EPP}) at 1 path: stored with the raw token while the webhook was not admitting`]]);
+  t.equal(h.api.patches.length, 1);
+  t.match(await h.metric('epp_webhook_reconcile_drift_detected_total'), /kind="placeholder"} 1/);
+});
+
+t.test('only the leader writes', async (t) => {
+  const h = harness({ leader: false });
+  h.write(substituted('a', '10.0.0.5'));
+  h.reconciler.start();
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(h.api.patches.length, 0);
+  h.setLeader(true);
+  h.reconciler.start();
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '10.0.0.9', 'on becoming leader it looks at everything');
+});
+
+t.test('a refusal (a webhook denies the patch) is reported and not retried in a loop', async (t) => {
+  const h = harness();
+  h.write(substituted('a', '10.0.0.5'));
+  h.api.patch = async () => {
+    h.api.patches.push({ key: 'x', operations: [] });
+    throw new ApiException(403, 'denied', { message: 'admission webhook "x" denied the request' }, {});
+  };
+  h.reconciler.start();
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(h.api.patches.length, 1);
+  t.same(h.events.map((e) => e.reason), ['ReconcileFailed']);
+  t.match(h.events[0].note, 'patching failed: HTTP 403: admission webhook "x" denied the request');
+});
+
+t.test('a Service change that moves no address (labels, ports) wakes nothing', async (t) => {
+  const h = harness();
+  h.store.refresh(h.api.put(substituted('a', '10.0.0.5')));
+  const queued = h.reconciler.queued;
+  t.equal(queued, 0);
+  const record = h.services.records.get(EPP)!;
+  h.reconciler.onServiceChange({ type: 'service', namespace: NS, name: EPP, before: record, after: { ...record, ports: [] }, receivedAt: 0 });
+  t.equal(h.reconciler.queued, queued);
+  h.reconciler.onServiceChange({ type: 'service', namespace: NS, name: 'another', before: undefined, after: { ...record, name: 'another' }, receivedAt: 0 });
+  t.equal(h.reconciler.queued, queued, 'a Service no EnvoyFilter resolved against wakes nothing either');
+  h.changeService('10.0.0.9');
+  t.equal(h.reconciler.queued, 1, 'a new ClusterIP wakes its EnvoyFilters');
+});
