@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { runBootstrapCertsCommand } from './commands/bootstrap-certs.ts';
 import { runCertsCommand } from './commands/certs.ts';
 import { runCheckCommand } from './commands/check.ts';
 import { runRenderCommand } from './commands/render.ts';
@@ -9,6 +10,7 @@ const USAGE = `Usage: epp-webhook <command> [options]
 Commands:
   serve    run the admission webhook (HTTPS /mutate, /validate)
   certs    issue a CA and a serving certificate
+  bootstrap-certs  install and rotate the certificates and caBundle in a cluster (deploy/overlays/self-signed)
   check    run the webhook's mutation and validation over manifests, offline
   render   print manifests as the webhook would store them
 
@@ -18,6 +20,7 @@ Run "epp-webhook <command> --help" for a command's options.
 const commands: Record<string, (argv: string[], io: typeof process) => Promise<number>> = {
   serve: runServeCommand,
   certs: runCertsCommand,
+  'bootstrap-certs': runBootstrapCertsCommand,
   check: runCheckCommand,
   render: runRenderCommand,
 };

@@ -137,3 +137,101 @@ export async function waitUntilMutating(cp: ControlPlane, namespace: string): Pr
     300,
   );
 }
+
+/**
+ * Like startWebhookProcess, but serving the given certificate files (for instance a Secret volume written by
+ * writeSecretVolume) instead of issuing its own; `caPem` is what the readiness probe trusts.
+ */
+export async function startWebhookProcessWithTlsFiles(
+  cp: ControlPlane,
+  options: { certFile: string; keyFile: string; caPem: string; port?: number; config?: string; extraArgs?: string[] },
+): Promise<WebhookProcess> {
+  const port = options.port ?? (await freePort());
+  const metricsPort = await freePort();
+  const kubeconfig = cp.kubeconfigFor(WEBHOOK_IDENTITY, ['system:serviceaccounts', 'system:serviceaccounts:epp-webhook']);
+  const args = [
+    join(ROOT, 'src/main.ts'),
+    'serve',
+    '--host=127.0.0.1',
+    `--port=${port}`,
+    `--metrics-port=${metricsPort}`,
+    `--tls-cert=${options.certFile}`,
+    `--tls-key=${options.keyFile}`,
+    `--kubeconfig=${kubeconfig}`,
+    ...(options.config ? [`--config=${options.config}`] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const child = startProcess(process.execPath, args, join(cp.dir, `webhook-${port}.log`));
+  const url = `https://127.0.0.1:${port}`;
+  await waitFor(
+    `the webhook on ${url} to be ready (log: ${child.logFile})`,
+    () =>
+      new Promise<true | undefined>((resolve) => {
+        request(`${url}/readyz`, { ca: options.caPem, agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200 ? true : undefined);
+        })
+          .on('error', () => resolve(undefined))
+          .end();
+      }),
+    30_000,
+  );
+  return {
+    port,
+    metricsPort,
+    url,
+    caPem: options.caPem,
+    process: child,
+    stop: () => child.stop(10_000),
+    async metrics() {
+      return (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    },
+  };
+}
+
+/**
+ * `epp-webhook serve` as its own process, probed on its plain metrics port (`/healthz`, `/readyz` there answer
+ * without TLS: with `--client-ca` the HTTPS port refuses clients without a certificate, as it refuses the kubelet).
+ * `waitFor: 'alive'` returns before the Service cache has synced (for fault tests: an API server that is down or
+ * unreachable); `kubeconfig` replaces the webhook identity's own (for instance one pointing through a proxy).
+ */
+export async function launchWebhookProcess(
+  cp: ControlPlane,
+  options: { waitFor: 'ready' | 'alive'; kubeconfig?: string; extraArgs?: string[]; port?: number; logName?: string },
+): Promise<WebhookProcess & { certDir: string }> {
+  const certDir = mkdtempSync(join(cp.dir, 'webhook-certs-'));
+  const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const port = options.port ?? (await freePort());
+  const metricsPort = await freePort();
+  const kubeconfig = options.kubeconfig ?? cp.kubeconfigFor(WEBHOOK_IDENTITY, ['system:serviceaccounts', 'system:serviceaccounts:epp-webhook']);
+  const args = [
+    join(ROOT, 'src/main.ts'),
+    'serve',
+    '--host=127.0.0.1',
+    `--port=${port}`,
+    `--metrics-port=${metricsPort}`,
+    `--tls-cert=${bundle.certFile}`,
+    `--tls-key=${bundle.keyFile}`,
+    `--kubeconfig=${kubeconfig}`,
+    ...(options.extraArgs ?? []),
+  ];
+  const child = startProcess(process.execPath, args, join(cp.dir, options.logName ?? `webhook-${port}.log`));
+  const path = options.waitFor === 'ready' ? '/readyz' : '/healthz';
+  await waitFor(
+    `the webhook's ${path} on metrics port ${metricsPort} (log: ${child.logFile})`,
+    async () => ((await fetch(`http://127.0.0.1:${metricsPort}${path}`)).status === 200 ? true : undefined),
+    30_000,
+  );
+  return {
+    port,
+    metricsPort,
+    url: `https://127.0.0.1:${port}`,
+    caPem: readFileSync(bundle.caCertFile, 'utf8'),
+    certDir,
+    process: child,
+    stop: () => child.stop(10_000),
+    async metrics() {
+      return (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    },
+  };
+}
