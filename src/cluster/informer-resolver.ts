@@ -21,6 +21,8 @@ export interface InformerServiceResolverOptions {
   /** Optional: told of every Service a watch event changes, and of every full relist (for the reconciler). */
   onServiceChange?: (change: ServiceCacheChange) => void;
   pageSize?: number;
+  /** How long one LIST page may take before it is abandoned and retried (default 30 s). */
+  listPageTimeoutMs?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -29,6 +31,7 @@ const SERVICES_PATH = '/api/v1/services';
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_INITIAL_BACKOFF_MS = 250;
 const DEFAULT_MAX_BACKOFF_MS = 30_000;
+const DEFAULT_LIST_PAGE_TIMEOUT_MS = 30_000;
 /** A watch that delivered nothing and ended sooner than this counts as a failure, so a server closing at once cannot make us spin. */
 const HEALTHY_WATCH_MS = 1_000;
 
@@ -50,6 +53,7 @@ export class InformerServiceResolver implements ServiceResolver {
   readonly #onEvent: (event: InformerEvent) => void;
   readonly #onServiceChange: ((change: ServiceCacheChange) => void) | undefined;
   readonly #pageSize: number;
+  readonly #listPageTimeoutMs: number;
   readonly #initialBackoffMs: number;
   readonly #maxBackoffMs: number;
 
@@ -77,6 +81,7 @@ export class InformerServiceResolver implements ServiceResolver {
     this.#onEvent = options.onEvent ?? (() => {});
     this.#onServiceChange = options.onServiceChange;
     this.#pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.#listPageTimeoutMs = options.listPageTimeoutMs ?? DEFAULT_LIST_PAGE_TIMEOUT_MS;
     this.#initialBackoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
     this.#maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
   }
@@ -169,13 +174,17 @@ export class InformerServiceResolver implements ServiceResolver {
   /** Lists every Service page by page, then swaps the cache in one step so lookups answer from the old one meanwhile. */
   async #list(): Promise<void> {
     this.#listAbort = new AbortController();
-    const options = { httpApi: abortableHttpLibrary(this.#listAbort.signal) };
     const records: ServiceRecord[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
     try {
       do {
-        const page = await this.#api.listServiceForAllNamespaces({ limit: this.#pageSize, _continue: continueToken }, options);
+        // A server that accepts the connection and never answers must not hold the first sync (and readiness) forever.
+        const signal = AbortSignal.any([this.#listAbort.signal, AbortSignal.timeout(this.#listPageTimeoutMs)]);
+        const page = await this.#api.listServiceForAllNamespaces(
+          { limit: this.#pageSize, _continue: continueToken },
+          { httpApi: abortableHttpLibrary(signal) },
+        );
         for (const item of page.items) {
           const record = toServiceRecord(item);
           if (record !== undefined) records.push(record);

@@ -131,7 +131,7 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000
   }
 }
 
-async function setUp(t: Test, options: { initialBackoffMs?: number } = {}) {
+async function setUp(t: Test, options: { initialBackoffMs?: number; listPageTimeoutMs?: number } = {}) {
   const api = new FakeServicesApi();
   const server = await api.listen();
   const events: InformerEvent[] = [];
@@ -140,6 +140,7 @@ async function setUp(t: Test, options: { initialBackoffMs?: number } = {}) {
     onEvent: (event) => events.push(event),
     initialBackoffMs: options.initialBackoffMs ?? 10,
     maxBackoffMs: 50,
+    ...(options.listPageTimeoutMs ? { listPageTimeoutMs: options.listPageTimeoutMs } : {}),
   });
   t.teardown(async () => {
     await resolver.stop();
@@ -346,4 +347,17 @@ t.test('backoff grows from the initial delay to the cap, with jitter', async (t)
 
 t.test('a kubeconfig that cannot be read is named', async (t) => {
   t.throws(() => new InformerServiceResolver({ kubeconfig: '/nonexistent/kubeconfig' }), /cannot load kubeconfig \/nonexistent\/kubeconfig/);
+});
+
+t.test('a LIST that never answers is abandoned after the page timeout and retried', async (t) => {
+  const { api, resolver, events } = await setUp(t, { listPageTimeoutMs: 200 });
+  void resolver.start();
+  const hung = await api.next('list');
+  const retried = await api.next('list');
+  t.ok(events.some((e) => e.type === 'error'), 'the stalled list is reported as a failure');
+  t.equal(resolver.ready(), false, 'not ready while nothing was listed');
+  retried.json(200, serviceList('3', [service('llm', 'a', '10.0.0.1', '2')]));
+  await waitFor('the retry to sync', () => resolver.ready());
+  t.equal(resolver.lookup('llm', 'a').kind, 'found');
+  void hung;
 });
