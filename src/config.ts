@@ -24,6 +24,11 @@ export interface WebhookConfig {
   severities: SeverityOverrides;
   /** Largest AdmissionReview body accepted, in bytes; larger gets HTTP 413. */
   maxRequestBytes: number;
+  /**
+   * Deadline for one admission, from the parsed AdmissionReview: a Service lookup that has not answered by then is
+   * denied as temporary (EPP104, 503), so the apiserver gets our reason instead of its own timeout (5 s in deploy/).
+   */
+  admissionTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: WebhookConfig = {
@@ -35,6 +40,8 @@ export const DEFAULT_CONFIG: WebhookConfig = {
   severities: {},
   // An AdmissionReview of an UPDATE carries the old and the new object, each up to etcd's 3 MiB, plus the envelope.
   maxRequestBytes: 7 * 1024 * 1024,
+  // One second below the webhooks' timeoutSeconds: 5, left for the network, TLS and the queue.
+  admissionTimeoutMs: 4000,
 };
 
 export class ConfigError extends Error {
@@ -68,7 +75,7 @@ export function parseConfig(document: unknown, source = 'config'): WebhookConfig
   rejectUnknownKeys(input, Object.keys(DEFAULT_CONFIG), '', fail);
   const config: WebhookConfig = structuredClone(DEFAULT_CONFIG);
 
-  if (input.placeholder !== undefined) config.placeholder = nonEmptyString(input.placeholder, 'placeholder', fail);
+  if (input.placeholder !== undefined) config.placeholder = placeholderToken(input.placeholder, fail);
   if (input.eppService !== undefined) {
     const service = mapping(input.eppService, 'eppService', fail);
     rejectUnknownKeys(service, ['name', 'namespace'], 'eppService.', fail);
@@ -96,7 +103,28 @@ export function parseConfig(document: unknown, source = 'config'): WebhookConfig
     }
     config.maxRequestBytes = bytes as number;
   }
+  if (input.admissionTimeoutMs !== undefined) {
+    const ms = input.admissionTimeoutMs;
+    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 100 || ms > 29_000) {
+      fail(`admissionTimeoutMs must be a whole number of milliseconds from 100 to 29000, below the webhook's timeoutSeconds (got ${JSON.stringify(ms)})`);
+    }
+    config.admissionTimeoutMs = ms as number;
+  }
   return config;
+}
+
+/**
+ * The token must not be able to occur inside an address it is replaced by: "1" or "a" would be found again in
+ * 10.96.1.7 or fd00::a on the next admission and corrupt it. So: an identifier with a letter that is no hex digit.
+ */
+function placeholderToken(value: unknown, fail: (m: string) => never): string {
+  const token = nonEmptyString(value, 'placeholder', fail);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{2,}$/.test(token) || !/[G-Zg-z_]/.test(token)) {
+    fail(
+      `placeholder must be an identifier of 3 or more letters, digits and _ with at least one letter beyond a-f or an _, so it can never occur inside an IP address (got ${JSON.stringify(token)})`,
+    );
+  }
+  return token;
 }
 
 function severities(value: unknown, fail: (m: string) => never): SeverityOverrides {

@@ -39,3 +39,10 @@ t.test('an unreadable or broken file says which file', async (t) => {
   writeFileSync(file, 'placeholder: [unclosed\n');
   t.throws(() => loadConfig(file), /bad\.yaml is not valid YAML/);
 });
+
+t.test('a placeholder that could occur inside an IP address is refused', async (t) => {
+  for (const token of ['1', 'a', 'abc', 'ABC', 'fd00', '10.96', 'EPP IP', 'EPP-IP', '']) {
+    t.throws(() => parseConfig({ placeholder: token }), /placeholder/, JSON.stringify(token));
+  }
+  for (const token of ['EPP_IP', 'EPP_SERVICE_CLUSTER_IP', 'XYZ', '_ab']) t.equal(parseConfig({ placeholder: token }).placeholder, token);
+});
