@@ -2,9 +2,11 @@ import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { checkEnvoyFilter } from '../envoyfilter/check-envoyfilter.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
-import type { Finding } from '../findings.ts';
+import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef } from '../httproute/inject-extension-ref.ts';
+import { formatPath } from '../json-path.ts';
 import type { HandledKind } from './handled-kinds.ts';
+import { MAX_OBJECT_DEPTH, pathBeyondDepth } from './object-depth.ts';
 
 export interface CoreDeps {
   config: WebhookConfig;
@@ -22,6 +24,8 @@ export interface MutationOutcome {
  * What the mutating webhook does to an object of a handled kind, in `namespace` (the request's: on CREATE
  * it is the truth even where the object omits it). The server, the CLI and the e2e all drive this. */
 export async function mutateObject(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
+  const tooDeep = depthFinding(kind, object, deps.config);
+  if (tooDeep !== undefined) return { object, findings: [tooDeep], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config);
   const injected = injectExtensionRef(object, deps.config);
   return { object: injected.object, findings: injected.findings, substitutions: 0 };
@@ -29,5 +33,21 @@ export async function mutateObject(kind: HandledKind, object: unknown, namespace
 
 /** What the validating webhook says about the final object. */
 export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig): Finding[] {
+  const tooDeep = depthFinding(kind, object, config);
+  if (tooDeep !== undefined) return [tooDeep];
   return kind === 'EnvoyFilter' ? checkEnvoyFilter(object, config) : [];
+}
+
+/** An object nested deeper than any real one is refused as malformed before the core walks it (which recurses). */
+function depthFinding(kind: HandledKind, object: unknown, config: WebhookConfig): Finding | undefined {
+  const beyond = pathBeyondDepth(object, MAX_OBJECT_DEPTH);
+  if (beyond === undefined) return undefined;
+  const shown = formatPath(beyond.slice(0, 6));
+  return finding(
+    kind === 'EnvoyFilter' ? 'EPP307' : 'EPP403',
+    config.severities,
+    { location: 'object', path: shown },
+    `nests more than ${MAX_OBJECT_DEPTH} levels deep (from ${shown || 'the root'} on): no ${kind} needs that, and the webhook does not walk it`,
+    `flatten the object: ${kind === 'EnvoyFilter' ? 'Envoy configuration nests a few dozen levels at most' : 'the HTTPRoute schema nests about ten levels'}`,
+  );
 }

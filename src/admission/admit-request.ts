@@ -2,6 +2,8 @@ import { objectName } from '../annotations.ts';
 import type { AdmissionRequest } from './admission-review.ts';
 import { mutateObject, validateObject, type CoreDeps } from './admit-object.ts';
 import { handledKind, type HandledKind } from './handled-kinds.ts';
+import { withLookupDeadline } from './lookup-deadline.ts';
+import { printable } from './printable.ts';
 import { verdictFor, type Verdict } from './verdict.ts';
 
 export type Endpoint = 'mutate' | 'validate';
@@ -17,6 +19,7 @@ const PASS: Verdict = { allowed: true, warnings: [], findings: [] };
 
 /** Answers one AdmissionRequest on one endpoint: pure but for the resolver's lookup. */
 export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest, deps: CoreDeps): Promise<Admission> {
+  const deadline = performance.now() + deps.config.admissionTimeoutMs;
   const kind = handledKind(request.kind.group, request.kind.kind);
   if (kind === undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
     return { verdict: PASS, kind: undefined, substitutions: 0 };
@@ -24,10 +27,11 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
   const fromObject = objectName(request.object);
   const namespace = request.namespace ?? fromObject.namespace;
   const name = request.name ?? fromObject.name;
-  const subject = `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
+  const subject = `${kind} ${namespace ? `${printable(namespace)}/` : ''}${printable(name)}`;
   if (endpoint === 'validate') {
     return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config)), kind, substitutions: 0 };
   }
-  const outcome = await mutateObject(kind, request.object, namespace, deps);
+  const bounded = { config: deps.config, resolver: withLookupDeadline(deps.resolver, deadline, deps.config.admissionTimeoutMs) };
+  const outcome = await mutateObject(kind, request.object, namespace, bounded);
   return { verdict: verdictFor(subject, outcome.findings, request.object, outcome.object), kind, substitutions: outcome.substitutions };
 }

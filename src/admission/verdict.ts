@@ -1,6 +1,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { formatFinding, type Finding } from '../findings.ts';
+import { printable } from './printable.ts';
 
 export interface Verdict {
   allowed: boolean;
@@ -20,7 +21,8 @@ const TEMPORARY_CODES = new Set(['EPP104']);
 export function verdictFor(subject: string, findings: readonly Finding[], original?: unknown, result?: unknown): Verdict {
   const counted = findings.filter((f) => f.severity !== 'off');
   const denied = counted.filter((f) => f.severity === 'deny');
-  const warnings = counted.filter((f) => f.severity === 'warn').map(formatFinding);
+  // One line per finding: text from the object inside a finding cannot start a line of its own.
+  const warnings = counted.filter((f) => f.severity === 'warn').map((f) => printable(formatFinding(f)));
   if (denied.length > 0) {
     const temporary = denied.every((f) => TEMPORARY_CODES.has(f.code));
     const header = temporary
@@ -29,7 +31,7 @@ export function verdictFor(subject: string, findings: readonly Finding[], origin
     return {
       allowed: false,
       code: temporary ? 503 : 403,
-      message: [header, ...denied.map(formatFinding)].join('\n'),
+      message: [header, ...denied.map((f) => printable(formatFinding(f)))].join('\n'),
       warnings,
       findings: counted,
     };

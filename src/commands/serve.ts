@@ -2,9 +2,12 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { ensureDevCertificates } from '../certs/serving-bundle.ts';
 import type { InformerEvent } from '../cluster/informer-resolver.ts';
+import type { ServiceCacheChange } from '../cluster/service-change.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import { loadServicesFile } from '../cluster/static-resolver.ts';
 import { ConfigError, loadConfig } from '../config.ts';
+import { leaderElectionIdentity, leaseNamespace } from '../reconcile/leader-election-settings.ts';
+import type { RunningReconciler } from '../reconcile/start-reconciler.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../server/webhook-server.ts';
 import type { CommandIo } from './certs.ts';
 
@@ -20,9 +23,17 @@ Options:
   --tls-key FILE      its private key, PEM
                       without both: dev certificates are issued into --certs-dir
   --certs-dir DIR     where dev certificates live (default certs)
+  --client-ca FILE    require a client certificate signed by this CA (PEM), checked in the TLS handshake:
+                      the apiserver's, configured with an AdmissionConfiguration kubeConfigFile (docs/reliability.md)
+  --client-cn NAME    with --client-ca: answer only certificates with this common name (repeatable; others get 403)
   --config FILE       webhook config, YAML (see README "Configuration")
   --services FILE     answer Service lookups from this file (a List or multi-document YAML of Services)
   --kubeconfig FILE   watch Services through this kubeconfig (default: in-cluster, then KUBECONFIG)
+  --reconcile         also keep substituted ClusterIPs true: patch EnvoyFilters when their EPP Service's
+                      ClusterIP changes, resolve any stored with the raw token (needs a cluster; one replica
+                      writes, elected on the Lease epp-webhook-reconciler; every replica keeps serving admissions)
+  --leader-election-namespace NS   namespace of that Lease (default POD_NAMESPACE, then the pod's own)
+  --leader-election-identity NAME  this replica in the Lease and in Events (default POD_NAME, then hostname_pid)
   --metrics-port N    Prometheus /metrics port, plain HTTP (default 9090; "off" disables)
   --log-level LEVEL   fatal|error|warn|info|debug|trace (default info)
   --help              show this help
@@ -34,9 +45,13 @@ interface ServeFlags {
   certFile: string | undefined;
   keyFile: string | undefined;
   certsDir: string;
+  clientCa: string | undefined;
+  clientCommonNames: string[];
   config: string | undefined;
   services: string | undefined;
   kubeconfig: string | undefined;
+  /** Present with --reconcile: where the Lease lives and who this replica is. */
+  reconcile: { leaseNamespace: string; identity: string } | undefined;
   metricsPort: number | undefined;
   logLevel: string;
 }
@@ -54,9 +69,14 @@ function parseServeFlags(argv: string[]): ServeFlags | 'help' {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'certs-dir': { type: 'string', default: 'certs' },
+      'client-ca': { type: 'string' },
+      'client-cn': { type: 'string', multiple: true },
       config: { type: 'string' },
       services: { type: 'string' },
       kubeconfig: { type: 'string' },
+      reconcile: { type: 'boolean', default: false },
+      'leader-election-namespace': { type: 'string' },
+      'leader-election-identity': { type: 'string' },
       'metrics-port': { type: 'string', default: '9090' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', default: false },
@@ -68,9 +88,13 @@ function parseServeFlags(argv: string[]): ServeFlags | 'help' {
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for dev certificates');
   }
+  if (values['client-cn'] !== undefined && values['client-ca'] === undefined) {
+    throw new UsageError('--client-cn needs --client-ca: the common name is only trusted from a certificate the CA signed');
+  }
   if (values.services !== undefined && values.kubeconfig !== undefined) {
     throw new UsageError('--services and --kubeconfig are alternatives: give one');
   }
+  const reconcile = values.reconcile ? reconcileSettings(values) : undefined;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(values['log-level'])) {
     throw new UsageError(`--log-level must be one of fatal, error, warn, info, debug, trace (got ${values['log-level']})`);
   }
@@ -80,9 +104,12 @@ function parseServeFlags(argv: string[]): ServeFlags | 'help' {
     certFile: values['tls-cert'],
     keyFile: values['tls-key'],
     certsDir: values['certs-dir'],
+    clientCa: values['client-ca'],
+    clientCommonNames: values['client-cn'] ?? [],
     config: values.config,
     services: values.services,
     kubeconfig: values.kubeconfig,
+    reconcile,
     metricsPort,
     logLevel: values['log-level'],
   };
@@ -95,7 +122,11 @@ function portNumber(text: string, flag: string): number {
 }
 
 /** Chooses where Service lookups come from: a file, or a watch on the cluster's API. */
-async function createResolver(flags: ServeFlags, onEvent: (event: InformerEvent) => void): Promise<{ resolver: ServiceResolver; start(): void; stop(): void }> {
+async function createResolver(
+  flags: ServeFlags,
+  onEvent: (event: InformerEvent) => void,
+  onServiceChange?: (change: ServiceCacheChange) => void,
+): Promise<{ resolver: ServiceResolver; start(): void; stop(): void }> {
   if (flags.services !== undefined) {
     const resolver = loadServicesFile(flags.services);
     return { resolver, start() {}, stop() {} };
@@ -106,7 +137,7 @@ async function createResolver(flags: ServeFlags, onEvent: (event: InformerEvent)
   }
   // client-node is large: load it only when a cluster is the Service source.
   const { InformerServiceResolver } = await import('../cluster/informer-resolver.ts');
-  const resolver = new InformerServiceResolver({ kubeconfig: flags.kubeconfig, onEvent });
+  const resolver = new InformerServiceResolver({ kubeconfig: flags.kubeconfig, onEvent, onServiceChange });
   return {
     resolver,
     start() {
@@ -135,9 +166,14 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
 
   let server: RunningWebhookServer | undefined;
   let resolverHandle: Awaited<ReturnType<typeof createResolver>>;
+  let reconciler: RunningReconciler | undefined;
   try {
     const config = loadConfig(flags.config);
-    resolverHandle = await createResolver(flags, (event) => logInformerEvent(server, event));
+    resolverHandle = await createResolver(
+      flags,
+      (event) => logInformerEvent(server, event),
+      flags.reconcile === undefined ? undefined : (change) => reconciler?.onServiceChange(change),
+    );
     let { certFile, keyFile } = flags;
     if (certFile === undefined || keyFile === undefined) {
       const dev = ensureDevCertificates(flags.certsDir);
@@ -154,8 +190,15 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       port: flags.port,
       metricsPort: flags.metricsPort,
       logger: { level: flags.logLevel },
+      clientCaFile: flags.clientCa,
+      clientCommonNames: flags.clientCommonNames,
     });
     resolverHandle.start();
+    if (flags.reconcile !== undefined) {
+      // client-node is large: load the reconciler only when asked for.
+      const { startReconciler } = await import('../reconcile/start-reconciler.ts');
+      reconciler = startReconciler({ kubeconfig: flags.kubeconfig, config, resolver: resolverHandle.resolver, registry: server.metrics.registry, log: server.app.log, ...flags.reconcile });
+    }
     server.app.log.info(
       { url: `https://${flags.host}:${server.port}`, metricsPort: server.metricsPort, services: resolverHandle.resolver.source },
       'epp-webhook serving',
@@ -173,7 +216,8 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       running.app.log.info({ signal }, 'shutting down: finishing in-flight admissions');
       process.off('SIGTERM', onTerm).off('SIGINT', onInt);
       resolverHandle.stop();
-      running.close().then(
+      // The reconciler steps down and releases its Lease, so another replica takes over without waiting for expiry.
+      Promise.all([reconciler?.stop(), running.close()]).then(
         () => resolve(0),
         (error: Error) => {
           io.stderr.write(`epp-webhook serve: shutdown failed: ${error.message}\n`);
@@ -185,6 +229,13 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     const onInt = () => shutdown('SIGINT');
     process.on('SIGTERM', onTerm).on('SIGINT', onInt);
   });
+}
+
+function reconcileSettings(values: { services?: string; 'leader-election-namespace'?: string; 'leader-election-identity'?: string }): { leaseNamespace: string; identity: string } {
+  if (values.services !== undefined) throw new UsageError('--reconcile patches EnvoyFilters in a cluster: it needs --kubeconfig or in-cluster credentials, not --services');
+  const namespace = leaseNamespace(values['leader-election-namespace']);
+  if (namespace === undefined) throw new UsageError('--reconcile needs a namespace for its Lease: pass --leader-election-namespace NS or set POD_NAMESPACE');
+  return { leaseNamespace: namespace, identity: leaderElectionIdentity(values['leader-election-identity']) };
 }
 
 function logInformerEvent(server: RunningWebhookServer | undefined, event: InformerEvent): void {

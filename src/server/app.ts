@@ -3,17 +3,19 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { parseAdmissionReview } from '../admission/admission-review.ts';
 import { admissionResponse } from '../admission/admission-response.ts';
 import { admitRequest, type Endpoint } from '../admission/admit-request.ts';
+import { jsonShapeProblem } from '../admission/json-shape.ts';
 import type { Verdict } from '../admission/verdict.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import type { WebhookMetrics } from './metrics.ts';
+import { servingTlsOptions, type ServingTls } from './tls-options.ts';
 
 export interface AppOptions {
   config: WebhookConfig;
   resolver: ServiceResolver;
   metrics: WebhookMetrics;
   /** PEM serving pair; the caller swaps it later with `app.server.setSecureContext`. */
-  tls: { cert: Buffer | string; key: Buffer | string };
+  tls: ServingTls;
   logger: FastifyBaseLogger | boolean | object;
 }
 
@@ -21,11 +23,13 @@ export interface AppOptions {
 export function buildApp(options: AppOptions): FastifyInstance {
   const { config, resolver, metrics } = options;
   const app = Fastify({
-    https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+    https: servingTlsOptions(options.tls),
     logger: options.logger as FastifyBaseLogger | boolean,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxRequestBytes,
-    return503OnClosing: true,
+    // While draining, a request that arrives on an open keep-alive connection is answered (with Connection: close)
+    // rather than given a canned 503, which the apiserver would turn into a failed apply under failurePolicy Fail.
+    return503OnClosing: false,
   });
 
   // The apiserver sends JSON only; our own parser tells a prototype-poisoning attempt apart from broken JSON.
@@ -33,6 +37,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if ((body as string).trim() === '') {
       done(Object.assign(new Error('empty body'), { statusCode: 400, code: 'FST_ERR_CTP_EMPTY_JSON_BODY' }), undefined);
+      return;
+    }
+    // Nesting and container count are checked on the text: JSON.parse would allocate before anything could refuse.
+    const shape = jsonShapeProblem(body as string);
+    if (shape !== undefined) {
+      done(Object.assign(new Error('json shape'), { statusCode: shape.status, code: 'EPP_JSON_SHAPE', reason: shape.reason }), undefined);
       return;
     }
     try {
@@ -127,6 +137,8 @@ function reasonFor(error: FastifyError, limit: number): string {
       return 'the Content-Length does not match the body';
     case 'EPP_PROTO_KEY':
       return 'the body contains a __proto__ or constructor.prototype key, which is refused';
+    case 'EPP_JSON_SHAPE':
+      return (error as FastifyError & { reason: string }).reason;
     default:
       return error.statusCode && error.statusCode < 500 ? error.code ?? 'bad request' : 'internal error';
   }

@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { buildApp } from './app.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
+import { servingTlsOptions } from './tls-options.ts';
 import { watchTlsFiles, type TlsFilesWatcher } from './tls-files.ts';
 
 export interface WebhookServerOptions {
@@ -19,7 +22,15 @@ export interface WebhookServerOptions {
   metricsPort: number | undefined;
   logger: FastifyBaseLogger | boolean | object;
   tlsPollIntervalMs?: number;
+  /** PEM CA file: clients (the apiserver) must present a certificate it signed, checked in the TLS handshake. */
+  clientCaFile?: string;
+  /** With clientCaFile: only these certificate common names are answered; others get 403. Empty: any CN. */
+  clientCommonNames?: string[];
+  /** How long close() waits for open connections before cutting them; default 10 s (deploy/ grants 25 s after preStop). */
+  drainTimeoutMs?: number;
 }
+
+const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface RunningWebhookServer {
   app: FastifyInstance;
@@ -34,12 +45,13 @@ export interface RunningWebhookServer {
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
   const metrics = createMetrics(options.resolver);
   let app: FastifyInstance | undefined;
+  const clientCa = options.clientCaFile === undefined ? undefined : readClientCa(options.clientCaFile);
   const tls: TlsFilesWatcher = watchTlsFiles({
     certFile: options.certFile,
     keyFile: options.keyFile,
     intervalMs: options.tlsPollIntervalMs,
     onChange(material) {
-      (app?.server as HttpsServer | undefined)?.setSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
+      (app?.server as HttpsServer | undefined)?.setSecureContext(servingTlsOptions({ cert: material.cert, key: material.key, clientCa }));
       metrics.certificateExpiry.set(material.notAfter.getTime() / 1000);
       app?.log.info({ certFile: options.certFile, notAfter: material.notAfter.toISOString() }, 'serving certificate reloaded');
     },
@@ -49,7 +61,21 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   });
   const initial = tls.current();
   metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
-  app = buildApp({ config: options.config, resolver: options.resolver, metrics, tls: initial, logger: options.logger });
+  app = buildApp({ config: options.config, resolver: options.resolver, metrics, tls: { cert: initial.cert, key: initial.key, clientCa }, logger: options.logger });
+  // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead.
+  app.setNotFoundHandler(async (_request, reply) =>
+    reply.code(404).send({ error: 'Not Found', reason: 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz' }),
+  );
+  const allowedNames = options.clientCommonNames ?? [];
+  if (clientCa !== undefined && allowedNames.length > 0) {
+    // The handshake proved the certificate chains to the client CA; this says which of its holders may call.
+    app.addHook('onRequest', async (request, reply) => {
+      const commonName = (request.raw.socket as TLSSocket).getPeerCertificate().subject?.CN;
+      if (typeof commonName === 'string' && allowedNames.includes(commonName)) return;
+      request.log.info({ url: request.url, clientCN: commonName }, 'client certificate not allowed');
+      await reply.code(403).send({ error: 'Forbidden', reason: 'the client certificate\'s common name is not allowed to call this webhook (--client-cn)' });
+    });
+  }
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
@@ -61,13 +87,17 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   let metricsServer: Server | undefined;
   if (options.metricsPort !== undefined) {
     metricsServer = createServer((request, response) => {
-      if (request.method === 'GET' && request.url === '/metrics') {
+      // Probes live here too: with --client-ca the HTTPS port refuses the kubelet, which has no client certificate.
+      if (request.method === 'GET' && (request.url === '/healthz' || request.url === '/readyz')) {
+        const ready = request.url === '/healthz' || options.resolver.ready();
+        response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ok' : 'not ready' }));
+      } else if (request.method === 'GET' && request.url === '/metrics') {
         metrics.registry.metrics().then(
           (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
           () => response.writeHead(500).end('metrics collection failed\n'),
         );
       } else {
-        response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics, /healthz and /readyz here\n');
       }
     });
     await new Promise<void>((resolve, reject) => {
@@ -83,10 +113,29 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     metricsPort,
     async close() {
       tls.close();
-      await Promise.all([
-        server.close(),
-        metricsServer ? new Promise<void>((resolve) => metricsServer!.close(() => resolve())) : undefined,
-      ]);
+      // In-flight admissions finish; a connection still open at the drain limit (a client that stalled mid-request)
+      // is cut, so SIGTERM ends the process before the kubelet's SIGKILL would cut everything.
+      const cut = setTimeout(() => {
+        (server.server as HttpsServer).closeAllConnections();
+        metricsServer?.closeAllConnections();
+      }, options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+      cut.unref();
+      try {
+        await Promise.all([
+          server.close(),
+          metricsServer ? new Promise<void>((resolve) => metricsServer!.close(() => resolve())) : undefined,
+        ]);
+      } finally {
+        clearTimeout(cut);
+      }
     },
   };
+}
+
+function readClientCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw Object.assign(new Error(`cannot read client CA file ${file}: ${(error as Error).message}`), { code: 'EPP_CLIENT_CA' });
+  }
 }

@@ -146,7 +146,14 @@ t.test("7. the webhook's lookups run with only deploy/'s RBAC", async (t) => {
   t.equal(await can('watch', 'services', '--all-namespaces'), 'yes');
   t.equal(await can('get', 'secrets', '-n', NS), 'no');
   t.equal(await can('create', 'services', '-n', NS), 'no');
-  t.equal(await can('list', 'envoyfilters.networking.istio.io', '--all-namespaces'), 'no');
+  // serve --reconcile reads and patches EnvoyFilters and holds one Lease: never more.
+  t.equal(await can('patch', 'envoyfilters.networking.istio.io', '-n', NS), 'yes');
+  t.equal(await can('watch', 'envoyfilters.networking.istio.io', '--all-namespaces'), 'yes');
+  for (const verb of ['update', 'create', 'delete']) t.equal(await can(verb, 'envoyfilters.networking.istio.io', '-n', NS), 'no', `${verb} envoyfilters`);
+  t.equal(await can('list', 'httproutes.gateway.networking.k8s.io', '--all-namespaces'), 'no');
+  t.equal(await can('update', 'leases.coordination.k8s.io/epp-webhook-reconciler', '-n', 'epp-webhook'), 'yes');
+  t.equal(await can('update', 'leases.coordination.k8s.io/another-lease', '-n', 'epp-webhook'), 'no');
+  t.equal(await can('create', 'leases.coordination.k8s.io', '-n', NS), 'no', 'Leases only in its own namespace');
   t.equal(await can('update', 'mutatingwebhookconfigurations'), 'no');
   const metrics = await webhook.metrics();
   t.match(metrics, /epp_webhook_service_cache_synced 1/, 'its Service cache synced with those permissions');

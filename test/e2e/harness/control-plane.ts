@@ -30,12 +30,16 @@ export interface ControlPlane {
   stop(): Promise<void>;
   /** Stops and restarts kube-apiserver on the same port and etcd (for fault tests). */
   restartApiserver(): Promise<void>;
+  /** Stops kube-apiserver only (etcd keeps running); the port refuses connections until startApiserver(). */
+  stopApiserver(): Promise<void>;
+  /** Starts kube-apiserver again on the same port, and waits until it is ready. */
+  startApiserver(): Promise<void>;
 }
 
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/16';
 
 /** etcd + kube-apiserver on loopback with envtest-style flags; certificates from the project's own certs code. */
-export async function startControlPlane(options: { log?: (line: string) => void } = {}): Promise<ControlPlane> {
+export async function startControlPlane(options: { log?: (line: string) => void; apiserverArgs?: string[] } = {}): Promise<ControlPlane> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[control-plane] ${line}\n`));
   const binaries = await controlPlaneBinaries();
   const dir = mkdtempSync(join(tmpdir(), 'epp-webhook-e2e-'));
@@ -100,6 +104,7 @@ export async function startControlPlane(options: { log?: (line: string) => void 
         `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
         '--allow-privileged=true',
         '--disable-admission-plugins=ServiceAccount',
+        ...(options.apiserverArgs ?? []),
       ],
       join(dir, 'kube-apiserver.log'),
       env,
@@ -206,5 +211,76 @@ export async function startControlPlane(options: { log?: (line: string) => void 
       apiserver = startApiserver();
       await waitReady();
     },
+    async stopApiserver() {
+      await apiserver?.stop(5000);
+      apiserver = undefined;
+    },
+    async startApiserver() {
+      if (apiserver !== undefined && apiserver.child.exitCode === null && apiserver.child.signalCode === null) return;
+      apiserver = startApiserver();
+      await waitReady();
+    },
   };
+}
+
+export interface WebhookClientCredentials {
+  /** PEM CA that signed the apiserver's webhook client certificate: give it to `serve --client-ca`. */
+  caFile: string;
+  caPem: string;
+  /** The client certificate's CN: give it to `serve --client-cn`. */
+  commonName: string;
+  /** The admission configuration and the kubeconfig it names, as written for the apiserver. */
+  admissionConfigFile: string;
+  kubeconfigFile: string;
+  /** Another client certificate from the same CA (to show what a CN outside --client-cn gets). */
+  issue(commonName: string): PemPair;
+}
+
+/**
+ * A control plane whose kube-apiserver presents a client certificate when it calls the webhook at `webhookHostPort`
+ * (`127.0.0.1:PORT`): `--admission-control-config-file` with a WebhookAdmissionConfiguration whose kubeConfigFile has
+ * a user named after that host:port. Calls to any other host:port (e.g. `localhost:PORT`) carry no certificate.
+ */
+export async function startControlPlaneWithAdmissionConfig(options: {
+  webhookHostPort: string;
+  commonName?: string;
+  log?: (line: string) => void;
+}): Promise<{ cp: ControlPlane; client: WebhookClientCredentials }> {
+  const dir = mkdtempSync(join(tmpdir(), 'epp-webhook-admission-config-'));
+  const commonName = options.commonName ?? 'kube-apiserver-webhook-client';
+  const clientCa = createCertificateAuthority({ commonName: 'epp-webhook-client-ca', validityDays: 2 });
+  const client = issueCertificate(clientCa, { commonName, validityDays: 2, usage: 'client' });
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const caFile = join(dir, 'webhook-client-ca.crt');
+  const kubeconfigFile = join(dir, 'webhook-client.kubeconfig');
+  const admissionConfigFile = join(dir, 'admission-config.yaml');
+  writeFileSync(caFile, clientCa.certPem);
+  writeFileSync(
+    kubeconfigFile,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'users:',
+      `- name: '${options.webhookHostPort}'`,
+      '  user:',
+      `    client-certificate-data: ${b64(client.certPem)}`,
+      `    client-key-data: ${b64(client.keyPem)}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const plugin = (name: string) => [
+    `- name: ${name}`,
+    '  configuration:',
+    '    apiVersion: apiserver.config.k8s.io/v1',
+    '    kind: WebhookAdmissionConfiguration',
+    `    kubeConfigFile: ${kubeconfigFile}`,
+  ];
+  writeFileSync(
+    admissionConfigFile,
+    ['apiVersion: apiserver.config.k8s.io/v1', 'kind: AdmissionConfiguration', 'plugins:', ...plugin('ValidatingAdmissionWebhook'), ...plugin('MutatingAdmissionWebhook'), ''].join('\n'),
+  );
+  const cp = await startControlPlane({ log: options.log, apiserverArgs: [`--admission-control-config-file=${admissionConfigFile}`] });
+  const issue = (name: string) => issueCertificate(clientCa, { commonName: name, validityDays: 2, usage: 'client' });
+  return { cp, client: { caFile, caPem: clientCa.certPem, commonName, admissionConfigFile, kubeconfigFile, issue } };
 }

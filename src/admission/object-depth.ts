@@ -1,0 +1,46 @@
+import type { PathSegments } from '../json-path.ts';
+
+/**
+ * How deep an admitted object may nest. Real EnvoyFilters and HTTPRoutes nest a few dozen levels at most
+ * (the deepest fixture: 14); the core's walks, structuredClone and fast-json-patch's compare recurse, and
+ * overflow the stack somewhere past 1,500 levels. The limit sits far from both.
+ */
+export const MAX_OBJECT_DEPTH = 256;
+
+interface Level {
+  container: object;
+  keys: readonly (string | number)[] | undefined;
+  length: number;
+  next: number;
+}
+
+/**
+ * The path to the first container nested deeper than `limit` (the root object is level 1), or undefined.
+ * Iterative, one entry per level (never more than `limit` + 1): a 10,000-level value is measured without
+ * recursion, and a wide one without memory that grows with its width.
+ */
+export function pathBeyondDepth(value: unknown, limit: number = MAX_OBJECT_DEPTH): PathSegments | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const levels: Level[] = [];
+  const enter = (container: object): void => {
+    const keys = Array.isArray(container) ? undefined : Object.keys(container);
+    levels.push({ container, keys, length: keys === undefined ? (container as unknown[]).length : keys.length, next: 0 });
+  };
+  enter(value);
+  while (levels.length > 0) {
+    if (levels.length > limit) return levels.slice(1).map((_, i) => keyAt(levels[i], levels[i].next - 1));
+    const level = levels[levels.length - 1];
+    if (level.next >= level.length) {
+      levels.pop();
+      continue;
+    }
+    const key = keyAt(level, level.next++);
+    const child = (level.container as Record<string | number, unknown>)[key];
+    if (typeof child === 'object' && child !== null) enter(child);
+  }
+  return undefined;
+}
+
+function keyAt(level: Level, index: number): string | number {
+  return level.keys === undefined ? index : level.keys[index];
+}

@@ -1,0 +1,88 @@
+/**
+ * SIGTERM under load, on `epp-webhook serve` as its own process: the admission in flight is answered, new
+ * connections are refused, a client that never finishes its request cannot hold the exit past the drain limit,
+ * and the process exits 0 well inside the pod's grace period (30 s in deploy/, minus the 5 s preStop pause).
+ */
+import t from 'tap';
+import { connect } from 'node:net';
+import jsonpatch from 'fast-json-patch';
+import { admissionReview, EPP_CLUSTER_IP, manifest } from '../helpers/fixtures.ts';
+import { heldRequest, requestLoops } from './load-clients.ts';
+import { startServeProcess } from './serve-process.ts';
+
+const UID = 'shutdown-under-load';
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(false)));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+t.test('SIGTERM under load: in-flight admissions finish, new connections are refused, exit 0 within the drain limit', async (t) => {
+  const serve = await startServeProcess();
+  t.teardown(() => serve.kill());
+  const object = manifest('guide-envoyfilter.yaml');
+  const review = admissionReview(object, 'CREATE', UID);
+  const body = JSON.stringify(review);
+
+  const keepAlive = requestLoops({ url: `${serve.url}/mutate`, ca: serve.ca, body, uid: UID, clients: 4, keepAlive: true, stopOnError: true });
+  const fresh = requestLoops({ url: `${serve.url}/mutate`, ca: serve.ca, body, uid: UID, clients: 2, keepAlive: false, stopOnError: true });
+  await new Promise((r) => setTimeout(r, 1500));
+
+  // An admission in flight at SIGTERM: its headers and half its body are in, the rest comes after the signal.
+  const inFlight = await heldRequest({ port: serve.port, ca: serve.ca, path: '/mutate', body, sentBytes: Math.floor(body.length / 2) });
+  // A client that never finishes its request (a stalled peer): it must not keep the process alive.
+  const stalled = await heldRequest({ port: serve.port, ca: serve.ca, path: '/mutate', body, sentBytes: 10 });
+  await new Promise((r) => setTimeout(r, 100));
+
+  const sigterm = performance.now();
+  serve.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  const answer = await inFlight.finish();
+  t.equal(answer.status, 200, 'the admission in flight at SIGTERM is answered');
+  const response = JSON.parse(answer.body).response;
+  t.equal(response.uid, UID);
+  t.equal(response.allowed, true);
+  const stored = jsonpatch.applyPatch(structuredClone(object), JSON.parse(Buffer.from(response.patch, 'base64').toString())).newDocument as any;
+  t.equal(stored.metadata.annotations['epp-webhook.io/resolved-cluster-ip'], EPP_CLUSTER_IP, 'with the right patch');
+
+  t.ok(await refused(serve.port), 'a new connection after SIGTERM is refused');
+
+  const exit = await serve.exited;
+  const exitMs = Math.round(exit.at - sigterm);
+  t.equal(exit.code, 0, 'exit code 0');
+  t.ok(exitMs < 12_000, `exited ${exitMs} ms after SIGTERM, with a stalled client connected (drain limit 10 s; grace period 25 s)`);
+  t.match(await stalled.response, { closed: String }, 'the stalled connection was closed, not answered');
+
+  const loops = [await keepAlive.stop(), await fresh.stop()];
+  const ok = loops.reduce((n, l) => n + l.ok, 0);
+  const bad = loops.flatMap((l) => l.bad);
+  const errors = loops.flatMap((l) => l.errors);
+  t.ok(ok > 50, `${ok} admissions answered under load before the signal`);
+  t.same(bad, [], 'no request got an error answer (503 or other) instead of its AdmissionReview');
+  t.ok(
+    errors.every((e) => e.at > sigterm),
+    `connection errors only after SIGTERM: ${errors.map((e) => e.code).join(', ') || 'none'}`,
+  );
+  t.comment(`SIGTERM: ${ok} answered, ${errors.length} connection errors after the signal (${[...new Set(errors.map((e) => e.code))].join(', ')}), exit after ${exitMs} ms`);
+  t.ok(serve.logs().some((l) => l.msg === 'shutting down: finishing in-flight admissions' && l.signal === 'SIGTERM'));
+});
+
+t.test('SIGTERM with only well-behaved keep-alive clients: exit 0 at once, idle connections closed', async (t) => {
+  const serve = await startServeProcess();
+  t.teardown(() => serve.kill());
+  const body = JSON.stringify(admissionReview(manifest('guide-httproute.yaml'), 'CREATE', UID));
+  const loops = requestLoops({ url: `${serve.url}/mutate`, ca: serve.ca, body, uid: UID, clients: 4, keepAlive: true, stopOnError: true });
+  await new Promise((r) => setTimeout(r, 1000));
+  const sigterm = performance.now();
+  serve.child.kill('SIGTERM');
+  const exit = await serve.exited;
+  const tally = await loops.stop();
+  const exitMs = Math.round(exit.at - sigterm);
+  t.equal(exit.code, 0);
+  t.ok(exitMs < 2000, `exited ${exitMs} ms after SIGTERM`);
+  t.ok(tally.ok > 20, `${tally.ok} answered`);
+  t.same(tally.bad, [], 'no error answers');
+});
