@@ -1,6 +1,7 @@
 import { ANNOTATIONS, annotationsOf, objectName } from '../annotations.ts';
 import type { ServiceLookup, ServiceRecord, ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
+import { CopyOnWrite } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { fromJsonPointer, formatPath, toJsonPointer } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
@@ -9,7 +10,7 @@ import { eppServiceReference, type ServiceReference } from './epp-service-refere
 import { findPlaceholders, type PlaceholderSite } from './find-placeholders.ts';
 
 export interface SubstitutionResult {
-  /** The object to store: the input itself when nothing changed, else a changed copy. */
+  /** The object to store: the input itself when nothing changed, else a copy sharing every unchanged part with it (read-only). */
   object: unknown;
   findings: Finding[];
   /** How many strings got the ClusterIP. */
@@ -43,10 +44,10 @@ export async function substituteClusterIP(
   if (problem) return unchanged([problem]);
   const service = (lookup as { service: ServiceRecord }).service;
 
-  const result = structuredClone(object) as JsonObject;
-  for (const site of sites) replaceAt(result, site, config.placeholder, service.clusterIP);
-  recordProvenance(result, object, service, sites);
-  return { object: result, findings: portFindings(sites, service, config), substitutions: sites.length };
+  const copy = new CopyOnWrite(object as JsonObject);
+  for (const site of sites) replaceAt(copy, site, config.placeholder, service.clusterIP);
+  recordProvenance(copy, object, service, sites);
+  return { object: copy.result, findings: portFindings(sites, service, config), substitutions: sites.length };
 }
 
 function lookupProblem(
@@ -95,12 +96,11 @@ function lookupProblem(
   }
 }
 
-function replaceAt(root: JsonObject, site: PlaceholderSite, token: string, clusterIP: string): void {
-  let holder: unknown = root;
+function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clusterIP: string): void {
   const segments = site.segments;
-  for (let i = 0; i < segments.length - 1; i++) holder = (holder as Record<string | number, unknown>)[segments[i]];
+  // findPlaceholders found a string at these segments, so every container on the way exists.
+  const container = copy.writable(segments.slice(0, -1))!;
   const key = segments[segments.length - 1];
-  const container = holder as Record<string | number, unknown>;
   container[key] = (container[key] as string).replaceAll(token, clusterIP);
 }
 
@@ -109,7 +109,8 @@ function replaceAt(root: JsonObject, site: PlaceholderSite, token: string, clust
  * earlier admission stay recorded while they still hold this ClusterIP (an edit that adds one more token
  * must not make the reconciler forget the others).
  */
-function recordProvenance(result: JsonObject, original: unknown, service: ServiceRecord, sites: PlaceholderSite[]): void {
+function recordProvenance(copy: CopyOnWrite, original: unknown, service: ServiceRecord, sites: PlaceholderSite[]): void {
+  const result = copy.result;
   const previous = annotationsOf(original);
   const serviceName = `${service.namespace}/${service.name}`;
   const paths = new Set(sites.map((s) => toJsonPointer(s.segments)));
@@ -120,9 +121,9 @@ function recordProvenance(result: JsonObject, original: unknown, service: Servic
     }
   }
   if (!isObject(result.metadata)) result.metadata = {};
-  const metadata = result.metadata as JsonObject;
+  const metadata = copy.writable(['metadata'])!;
   if (!isObject(metadata.annotations)) metadata.annotations = {};
-  const annotations = metadata.annotations as JsonObject;
+  const annotations = copy.writable(['metadata', 'annotations'])!;
   annotations[ANNOTATIONS.resolvedService] = serviceName;
   annotations[ANNOTATIONS.resolvedClusterIP] = service.clusterIP;
   annotations[ANNOTATIONS.placeholderPaths] = JSON.stringify([...paths].sort());

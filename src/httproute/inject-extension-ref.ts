@@ -1,8 +1,9 @@
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
 import type { ExtensionRefTarget, WebhookConfig } from '../config.ts';
+import { CopyOnWrite } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { describe, isObject, type JsonObject } from '../json-value.ts';
+import { describe, isObject } from '../json-value.ts';
 
 /** Gateway API caps rule-level filters at 16 (CRD maxItems). */
 export const MAX_RULE_FILTERS = 16;
@@ -105,13 +106,13 @@ export function injectExtensionRef(object: unknown, config: WebhookConfig): Inje
   }
   if (toInject.length === 0) return unchanged(findings);
 
-  const result = structuredClone(object) as JsonObject;
-  const resultRules = (result.spec as JsonObject).rules as JsonObject[];
+  // Only the rules that get the filter are copied (and the containers above them); the rest is shared with the input.
+  const copy = new CopyOnWrite(object);
   for (const index of toInject) {
-    const rule = resultRules[index];
+    const rule = copy.writable(['spec', 'rules', index])!;
     rule.filters = [...((rule.filters as unknown[] | undefined) ?? []), { type: 'ExtensionRef', extensionRef: { ...target } }];
   }
-  return { object: result, findings, injectedRules: toInject };
+  return { object: copy.result, findings, injectedRules: toInject };
 }
 
 function isInferencePool(ref: unknown, groups: readonly string[]): boolean {
