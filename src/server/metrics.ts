@@ -37,6 +37,18 @@ export function createMetrics(resolver: ServiceResolver): WebhookMetrics {
       this.set(resolver.ready() ? 1 : 0);
     },
   });
+  // A Service table file is read before the metrics exist: it was "synced" when the server started.
+  const startedAt = Date.now() / 1000;
+  new Gauge({
+    name: 'epp_webhook_service_cache_last_sync_timestamp_seconds',
+    help: 'When the Service cache last completed a full list (Unix time; the watch keeps it current in between), or when the Service file was loaded; 0 before the first sync.',
+    registers,
+    collect() {
+      const lastSync = (resolver as { lastSyncTime?: unknown }).lastSyncTime;
+      if (lastSync instanceof Date) this.set(lastSync.getTime() / 1000);
+      else this.set(resolver.ready() ? startedAt : 0);
+    },
+  });
   return {
     registry,
     requests: new Counter({

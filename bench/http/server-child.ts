@@ -1,0 +1,72 @@
+/**
+ * One HTTPS server in its own process, so the load generator and the server never share an event loop.
+ *   node bench/http/server-child.ts floor|webhook CERT_DIR [LOG_LEVEL] [SERVICES_FILE]
+ * Reports `{port}` over IPC once listening; answers `cpu` with process.cpuUsage() and the floor's request count;
+ * exits cleanly on `stop` (so `--cpu-prof` can write its profile). The floor answers POST /floor, and /mutate and
+ * /validate too, so it can be registered with the apiserver as the cheapest possible webhook.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import secureJson from 'secure-json-parse';
+import { servingBundlePaths } from '../../src/certs/serving-bundle.ts';
+import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
+import { DEFAULT_CONFIG } from '../../src/config.ts';
+import { servingTlsOptions } from '../../src/server/tls-options.ts';
+import { startWebhookServer } from '../../src/server/webhook-server.ts';
+
+const [kind, certDir, logLevel = 'info', servicesFile] = process.argv.slice(2);
+const SERVICES = servicesFile ?? new URL('../../test/fixtures/manifests/services.yaml', import.meta.url).pathname;
+const paths = servingBundlePaths(certDir);
+
+let floorRequests = 0;
+
+async function startFloor(): Promise<{ port: number; close(): Promise<void> }> {
+  // Same Fastify, same TLS settings and certificate, same body parser (a string, then secure-json-parse with the
+  // same options) as src/server/app.ts; the handler answers a canned allow, reading only the uid.
+  const app = Fastify({
+    https: servingTlsOptions({ cert: readFileSync(paths.certFile), key: readFileSync(paths.keyFile) }),
+    logger: false,
+    bodyLimit: DEFAULT_CONFIG.maxRequestBytes,
+    return503OnClosing: false,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (error) {
+      done(Object.assign(error as Error, { statusCode: 400 }), undefined);
+    }
+  });
+  const canned = async (request: { body: unknown }) => {
+    floorRequests++;
+    const review = request.body as { request?: { uid?: string } };
+    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request?.uid, allowed: true } };
+  };
+  for (const path of ['/floor', '/mutate', '/validate']) app.post(path, canned);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
+}
+
+async function startWebhook(): Promise<{ port: number; close(): Promise<void> }> {
+  // As `epp-webhook serve` runs it: info logging (one line per admission; stdout is /dev/null here), metrics listener on.
+  const server = await startWebhookServer({
+    config: DEFAULT_CONFIG,
+    resolver: loadServicesFile(SERVICES),
+    certFile: paths.certFile,
+    keyFile: paths.keyFile,
+    host: '127.0.0.1',
+    port: 0,
+    metricsPort: 0,
+    logger: logLevel === 'off' ? false : { level: logLevel },
+  });
+  return { port: server.port, close: () => server.close() };
+}
+
+const server = kind === 'floor' ? await startFloor() : await startWebhook();
+process.send!({ port: server.port });
+process.on('message', (message: { type: string }) => {
+  if (message.type === 'cpu') process.send!({ type: 'cpu', usage: process.cpuUsage(), memory: process.memoryUsage(), floorRequests });
+  if (message.type === 'stop') void server.close().finally(() => process.exit(0));
+});
+process.on('disconnect', () => process.exit(0));

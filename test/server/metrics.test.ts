@@ -1,0 +1,143 @@
+import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { ServiceLookup, ServiceResolver } from '../../src/cluster/service-resolver.ts';
+import { createMetrics } from '../../src/server/metrics.ts';
+import { admissionReview, manifest } from '../helpers/fixtures.ts';
+import { httpsRequest, postJson } from '../helpers/https-client.ts';
+import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Metric names in the `## Metrics` table of a Markdown file: every backticked `epp_webhook_…` of a row's first cell. */
+function documentedMetrics(file: string): string[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  const section = /^## Metrics\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(text)?.[1] ?? '';
+  const names: string[] = [];
+  for (const line of section.split('\n')) {
+    if (!line.startsWith('| `')) continue;
+    const firstCell = line.split('|')[1];
+    for (const [, name] of firstCell.matchAll(/`(epp_webhook_[a-z0-9_*]+)`/g)) names.push(name);
+  }
+  return names;
+}
+
+/** Names the reconciler registers on the same registry; they exist only where `serve` runs the reconciler. */
+function reconcilerMetrics(): string[] {
+  const file = `${ROOT}src/reconcile/reconciler-metrics.ts`;
+  if (!existsSync(file)) return [];
+  return [...readFileSync(file, 'utf8').matchAll(/name: '(epp_webhook_[a-z0-9_]+)'/g)].map((m) => m[1]);
+}
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c)).on('end', () => resolve(text));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** `name -> type` from the `# TYPE` lines of a Prometheus exposition. */
+function exposed(text: string): Map<string, string> {
+  return new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+}
+
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+let webhook: WebhookUnderTest;
+let scrape: string;
+t.before(async () => {
+  webhook = await startWebhookUnderTest();
+  const post = (path: string, body: unknown) => postJson(`${webhook.url}${path}`, webhook.ca, body);
+  // One admission of each kind of outcome, so every labelled series has a child to show.
+  await post('/mutate', admissionReview(manifest('guide-envoyfilter.yaml')));
+  await post('/validate', admissionReview(manifest('wild/operator-sample-envoyfilter-epp.yaml')));
+  await post('/mutate', admissionReview(manifest('guide-httproute.yaml')));
+  await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
+  scrape = await get(`http://127.0.0.1:${webhook.server.metricsPort}/metrics`);
+});
+t.teardown(() => webhook.server.close());
+
+t.test('every metric the README and the performance section document is exposed on the metrics port', async (t) => {
+  const documented = [...new Set([...documentedMetrics(`${ROOT}README.md`), ...documentedMetrics(`${ROOT}docs/performance-readme-section.md`)])];
+  const onlyWithReconciler = new Set(reconcilerMetrics());
+  t.ok(documented.length >= 12, `the Metrics tables list the metrics (found ${documented.length})`);
+  const names = exposed(scrape);
+  for (const name of documented) {
+    if (onlyWithReconciler.has(name)) continue;
+    if (name.endsWith('*')) {
+      const prefix = name.slice(0, -1);
+      t.ok([...names.keys()].some((n) => n.startsWith(prefix)), `${name}: some metric starts with ${prefix}`);
+    } else {
+      t.ok(names.has(name), `${name} is exposed`);
+    }
+  }
+});
+
+t.test('the metrics the issue asks for are there with their labels, whatever the docs say', async (t) => {
+  const names = exposed(scrape);
+  const expected: Record<string, string> = {
+    epp_webhook_admission_requests_total: 'counter',
+    epp_webhook_admission_duration_seconds: 'histogram',
+    epp_webhook_admission_in_flight: 'gauge',
+    epp_webhook_findings_total: 'counter',
+    epp_webhook_substitutions_total: 'counter',
+    epp_webhook_bad_requests_total: 'counter',
+    epp_webhook_service_cache_size: 'gauge',
+    epp_webhook_service_cache_synced: 'gauge',
+    epp_webhook_service_cache_last_sync_timestamp_seconds: 'gauge',
+    epp_webhook_service_watch_restarts_total: 'counter',
+    epp_webhook_tls_certificate_expiry_timestamp_seconds: 'gauge',
+    epp_webhook_process_cpu_user_seconds_total: 'counter',
+    epp_webhook_nodejs_eventloop_lag_seconds: 'gauge',
+  };
+  for (const [name, type] of Object.entries(expected)) t.equal(names.get(name), type, `${name} is a ${type}`);
+
+  t.equal(value(scrape, 'epp_webhook_admission_requests_total{endpoint="mutate",kind="EnvoyFilter",operation="CREATE",verdict="allowed"}'), 1);
+  t.equal(value(scrape, 'epp_webhook_admission_requests_total{endpoint="validate",kind="EnvoyFilter",operation="CREATE",verdict="denied"}'), 1);
+  t.equal(value(scrape, 'epp_webhook_admission_requests_total{endpoint="mutate",kind="HTTPRoute",operation="CREATE",verdict="allowed"}'), 1);
+  t.match(scrape, /^epp_webhook_admission_duration_seconds_bucket\{le="0.00025",endpoint="mutate",kind="EnvoyFilter"\} \d+$/m, 'latency buckets start at 0.25 ms');
+  t.equal(value(scrape, 'epp_webhook_admission_duration_seconds_count{endpoint="mutate",kind="EnvoyFilter"}'), 1);
+  t.equal(value(scrape, 'epp_webhook_admission_in_flight{endpoint="mutate"}'), 0, 'in flight goes back to 0');
+  t.equal(value(scrape, 'epp_webhook_findings_total{code="EPP201",severity="deny"}'), 1, 'findings by code and severity');
+  t.equal(value(scrape, 'epp_webhook_substitutions_total'), 1);
+  t.equal(value(scrape, 'epp_webhook_bad_requests_total{endpoint="/mutate",status="415"}'), 1);
+  t.equal(value(scrape, 'epp_webhook_service_cache_size'), 4, 'the fixture table holds 4 Services');
+  t.equal(value(scrape, 'epp_webhook_service_cache_synced'), 1);
+  t.equal(value(scrape, 'epp_webhook_service_watch_restarts_total'), 0);
+  const lastSync = value(scrape, 'epp_webhook_service_cache_last_sync_timestamp_seconds')!;
+  t.ok(Math.abs(lastSync - Date.now() / 1000) < 120, 'a Service file counts as synced when the server started');
+  const expiry = value(scrape, 'epp_webhook_tls_certificate_expiry_timestamp_seconds')!;
+  t.ok(expiry > Date.now() / 1000 + 300 * 86400, 'the serving certificate expiry (a year ahead for dev certificates)');
+});
+
+t.test('last sync time and sync state follow an informer-like resolver', async (t) => {
+  let synced = false;
+  let lastSyncTime: Date | undefined;
+  const resolver: ServiceResolver & { lastSyncTime: Date | undefined } = {
+    source: 'a fake informer',
+    lookup: (): ServiceLookup => ({ kind: 'unavailable', reason: 'not yet' }),
+    ready: () => synced,
+    size: () => (synced ? 7 : 0),
+    get lastSyncTime() {
+      return lastSyncTime;
+    },
+  };
+  const metrics = createMetrics(resolver);
+  const read = async () => {
+    const json = await metrics.registry.getMetricsAsJSON();
+    const of = (name: string) => json.find((m) => m.name === name)?.values[0]?.value;
+    return { synced: of('epp_webhook_service_cache_synced'), last: of('epp_webhook_service_cache_last_sync_timestamp_seconds'), size: of('epp_webhook_service_cache_size') };
+  };
+  t.same(await read(), { synced: 0, last: 0, size: 0 }, 'before the first list: not synced, never synced');
+  synced = true;
+  lastSyncTime = new Date('2025-11-26T04:00:00Z');
+  t.same(await read(), { synced: 1, last: lastSyncTime.getTime() / 1000, size: 7 }, 'after it: the time of the list');
+});
