@@ -3,6 +3,7 @@ import { isObject } from '../json-value.ts';
 import { ServiceCache } from './service-cache.ts';
 import { serviceChangeFor, type ServiceCacheChange } from './service-change.ts';
 import { toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
+import { InterruptibleSleep } from './interruptible-sleep.ts';
 
 /** What the informer reports while it keeps the cache current; failures are retried, never thrown. */
 export type InformerEvent =
@@ -69,7 +70,7 @@ export class InformerServiceResolver implements ServiceResolver {
   #stopping = false;
   #listAbort: AbortController | undefined;
   #cancelWatch: (() => void) | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new InterruptibleSleep();
 
   constructor(options: InformerServiceResolverOptions = {}) {
     const kubeConfig = options.kubeConfig ?? loadKubeConfig(options.kubeconfig);
@@ -99,7 +100,7 @@ export class InformerServiceResolver implements ServiceResolver {
     this.#stopping = true;
     this.#listAbort?.abort();
     this.#cancelWatch?.();
-    this.#wake?.();
+    this.#pause.interrupt();
     this.#resolveStarted?.();
     await this.#running;
   }
@@ -259,15 +260,7 @@ export class InformerServiceResolver implements ServiceResolver {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wake = wake;
-    });
+    return this.#pause.sleep(ms);
   }
 
   #fail(error: Error, retryInMs: number): void {

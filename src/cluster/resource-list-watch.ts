@@ -2,6 +2,7 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { isObject } from '../json-value.ts';
 import { apiErrorMessage, apiStatus } from './api-error.ts';
 import { backoffDelay } from './informer-resolver.ts';
+import { InterruptibleSleep } from './interruptible-sleep.ts';
 
 /** One page of a LIST, as the API returns it. */
 export interface ListPage {
@@ -55,7 +56,7 @@ export class ResourceListWatch<T> {
   #resolveStarted: (() => void) | undefined;
   #abort: AbortController | undefined;
   #cancelWatch: (() => void) | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new InterruptibleSleep();
 
   constructor(options: ResourceListWatchOptions<T>) {
     this.#options = options;
@@ -74,7 +75,7 @@ export class ResourceListWatch<T> {
     this.#stopping = true;
     this.#abort?.abort();
     this.#cancelWatch?.();
-    this.#wake?.();
+    this.#pause.interrupt();
     this.#resolveStarted?.();
     await this.#running;
   }
@@ -223,15 +224,7 @@ export class ResourceListWatch<T> {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wake = wake;
-    });
+    return this.#pause.sleep(ms);
   }
 
   #emit(event: ResourceListWatchEvent): void {

@@ -2,6 +2,7 @@ import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1L
 import { apiErrorMessage, apiStatus } from '../cluster/api-error.ts';
 import { requestTimeout } from '../cluster/request-timeout.ts';
 import { decideLeaseAttempt, releasedRecord, type LeaseRecord } from './lease-attempt.ts';
+import { InterruptibleSleep } from '../cluster/interruptible-sleep.ts';
 
 /** client-go's defaults (LeaseDuration 15 s, RenewDeadline 10 s, RetryPeriod 2 s). */
 export const LEASE_DURATION_MS = 15_000;
@@ -51,7 +52,7 @@ export class LeaderElector {
   #reportedHolder: string | undefined;
   #stopping = false;
   #running: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new InterruptibleSleep();
 
   constructor(options: LeaderElectorOptions) {
     this.identity = options.identity;
@@ -75,7 +76,7 @@ export class LeaderElector {
   /** Stops campaigning; a leader steps down and releases the Lease so another replica takes over at once. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#wake?.();
+    this.#pause.interrupt();
     await this.#running;
     if (!this.#leading) return;
     this.#leading = false;
@@ -186,16 +187,7 @@ export class LeaderElector {
   }
 
   #sleep(ms: number): Promise<void> {
-    if (this.#stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wake = wake;
-    });
+    return this.#stopping ? Promise.resolve() : this.#pause.sleep(ms);
   }
 
   #emit(event: LeaderElectionEvent): void {
