@@ -29,48 +29,14 @@ export async function startWebhookProcess(
 ): Promise<WebhookProcess> {
   const certDir = options.certDir ?? mkdtempSync(join(cp.dir, 'webhook-certs-'));
   const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-  const port = options.port ?? (await freePort());
-  const metricsPort = await freePort();
-  const kubeconfig = cp.kubeconfigFor(WEBHOOK_IDENTITY, ['system:serviceaccounts', 'system:serviceaccounts:epp-webhook']);
-  const args = [
-    join(ROOT, 'src/main.ts'),
-    'serve',
-    '--host=127.0.0.1',
-    `--port=${port}`,
-    `--metrics-port=${metricsPort}`,
-    `--tls-cert=${bundle.certFile}`,
-    `--tls-key=${bundle.keyFile}`,
-    `--kubeconfig=${kubeconfig}`,
-    ...(options.config ? [`--config=${options.config}`] : []),
-    ...(options.extraArgs ?? []),
-  ];
-  const child = startProcess(process.execPath, args, join(cp.dir, `webhook-${port}.log`));
-  const caPem = readFileSync(bundle.caCertFile, 'utf8');
-  const url = `https://127.0.0.1:${port}`;
-  await waitFor(
-    `the webhook on ${url} to be ready (log: ${child.logFile})`,
-    () =>
-      new Promise<true | undefined>((resolve) => {
-        request(`${url}/readyz`, { ca: caPem, agent: false }, (res) => {
-          res.resume();
-          resolve(res.statusCode === 200 ? true : undefined);
-        })
-          .on('error', () => resolve(undefined))
-          .end();
-      }),
-    30_000,
-  );
-  return {
-    port,
-    metricsPort,
-    url,
-    caPem,
-    process: child,
-    stop: () => child.stop(10_000),
-    async metrics() {
-      return (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    },
-  };
+  return startWebhookProcessWithTlsFiles(cp, {
+    certFile: bundle.certFile,
+    keyFile: bundle.keyFile,
+    caPem: readFileSync(bundle.caCertFile, 'utf8'),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.config !== undefined ? { config: options.config } : {}),
+    ...(options.extraArgs !== undefined ? { extraArgs: options.extraArgs } : {}),
+  });
 }
 
 /**
