@@ -243,7 +243,9 @@ t.test('an EnvoyFilter stored with the raw token while the webhook was unregiste
   t.equal(addressOf(object), clusterIP);
   t.same(JSON.parse(object.metadata.annotations['epp-webhook.io/placeholder-paths']), [ADDRESS], 'provenance recorded as admission would have');
   t.equal(object.metadata.annotations['epp-webhook.io/resolved-service'], `${EPP_NS}/${EPP}`);
-  t.match((await events(TENANT_NS, 'ef-raw', 'ClusterIPUpdated'))[0]?.note, `EPP_SERVICE_CLUSTER_IP -> ${clusterIP}`);
+  // The Event is recorded after the patch lands: wait for it rather than race it.
+  const resolvedEvent = await waitFor('a ClusterIPUpdated Event on ef-raw', async () => (await events(TENANT_NS, 'ef-raw', 'ClusterIPUpdated'))[0], 10_000);
+  t.match(resolvedEvent.note, `EPP_SERVICE_CLUSTER_IP -> ${clusterIP}`);
   await registerWebhooks(cp, replicaB.url, replicaB.caPem);
   await waitUntilMutating(cp, EPP_NS);
 });
