@@ -18,7 +18,7 @@ import { createNamespace, createService, installCrdsAndRbac } from './harness/cl
 import { findObject, KUSTOMIZATIONS, podFromTemplate, podTemplates, renderKustomization, type KustomizationName } from './harness/kustomize.ts';
 import { freePort, waitFor } from './harness/processes.ts';
 import { writeSecretVolume } from './harness/secret-volume.ts';
-import { startWebhookProcessWithTlsFiles, waitUntilMutating, webhookConfigurationsFor, type WebhookProcess } from './harness/webhook-process.ts';
+import { probeEnvoyFilter, startWebhookProcessWithTlsFiles, waitUntilMutating, webhookConfigurationsFor, type WebhookProcess } from './harness/webhook-process.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NS = 'epp-webhook';
@@ -183,32 +183,6 @@ t.test('self-signed: the bootstrap Job creates the Secrets and patches caBundle 
   await must(['delete', 'mutatingwebhookconfiguration,validatingwebhookconfiguration', 'epp-webhook']);
 });
 
-/** A placeholder EnvoyFilter: admitted only when the mutating webhook answers (failurePolicy Fail). */
-function probeEnvoyFilter(namespace: string): string {
-  return JSON.stringify({
-    apiVersion: 'networking.istio.io/v1alpha3',
-    kind: 'EnvoyFilter',
-    metadata: { name: 'rotation-probe', namespace },
-    spec: {
-      configPatches: [
-        {
-          applyTo: 'CLUSTER',
-          patch: {
-            operation: 'ADD',
-            value: {
-              name: 'probe',
-              type: 'STRICT_DNS',
-              load_assignment: {
-                cluster_name: 'probe',
-                endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'EPP_SERVICE_CLUSTER_IP', port_value: 9002 } } } }] }],
-              },
-            },
-          },
-        },
-      ],
-    },
-  });
-}
 
 /** The SHA-256 of the certificate the webhook presents right now. */
 function presentedCertificate(port: number): Promise<string> {
@@ -258,7 +232,7 @@ t.test('rotation with a CA overlap: a real webhook answers every kubectl apply -
   let probing = true;
   const prober = (async () => {
     while (probing) {
-      const result = await cp.kubectl(['create', '--dry-run=server', '-o', 'jsonpath={.metadata.annotations.epp-webhook\\.io/resolved-cluster-ip}', '-f', '-'], { input: probeEnvoyFilter(probeNamespace) });
+      const result = await cp.kubectl(['create', '--dry-run=server', '-o', 'jsonpath={.metadata.annotations.epp-webhook\\.io/resolved-cluster-ip}', '-f', '-'], { input: probeEnvoyFilter(probeNamespace, 'rotation-probe') });
       probes++;
       if (result.code !== 0 || result.stdout.trim() !== clusterIP) failures.push(`${new Date().toISOString()} ${result.stderr.trim() || result.stdout}`);
       await sleep(50);
@@ -326,7 +300,7 @@ t.test('rotation with a CA overlap: a real webhook answers every kubectl apply -
   const broken = await waitFor(
     'admissions to fail on the wrong caBundle',
     async () => {
-      const result = await cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: probeEnvoyFilter(probeNamespace) });
+      const result = await cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: probeEnvoyFilter(probeNamespace, 'rotation-probe') });
       return result.code !== 0 ? result.stderr : undefined;
     },
     30_000,

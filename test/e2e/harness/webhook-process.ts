@@ -70,29 +70,7 @@ export async function unregisterWebhooks(cp: ControlPlane): Promise<void> {
  * placeholder EnvoyFilter until it comes back substituted, so no assertion races the registration.
  */
 export async function waitUntilMutating(cp: ControlPlane, namespace: string): Promise<void> {
-  const probe = JSON.stringify({
-    apiVersion: 'networking.istio.io/v1alpha3',
-    kind: 'EnvoyFilter',
-    metadata: { name: 'epp-webhook-probe', namespace },
-    spec: {
-      configPatches: [
-        {
-          applyTo: 'CLUSTER',
-          patch: {
-            operation: 'ADD',
-            value: {
-              name: 'probe',
-              type: 'STRICT_DNS',
-              load_assignment: {
-                cluster_name: 'probe',
-                endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'EPP_SERVICE_CLUSTER_IP', port_value: 9002 } } } }] }],
-              },
-            },
-          },
-        },
-      ],
-    },
-  });
+  const probe = probeEnvoyFilter(namespace, 'epp-webhook-probe');
   await waitFor(
     'the mutating webhook to take effect (dry-run probe)',
     async () => {
@@ -115,18 +93,7 @@ export async function startWebhookProcessWithTlsFiles(
   const port = options.port ?? (await freePort());
   const metricsPort = await freePort();
   const kubeconfig = cp.kubeconfigFor(WEBHOOK_IDENTITY, ['system:serviceaccounts', 'system:serviceaccounts:epp-webhook']);
-  const args = [
-    join(ROOT, 'src/main.ts'),
-    'serve',
-    '--host=127.0.0.1',
-    `--port=${port}`,
-    `--metrics-port=${metricsPort}`,
-    `--tls-cert=${options.certFile}`,
-    `--tls-key=${options.keyFile}`,
-    `--kubeconfig=${kubeconfig}`,
-    ...(options.config ? [`--config=${options.config}`] : []),
-    ...(options.extraArgs ?? []),
-  ];
+  const args = serveArgs({ port, metricsPort, certFile: options.certFile, keyFile: options.keyFile, kubeconfig, config: options.config, extraArgs: options.extraArgs });
   const child = startProcess(process.execPath, args, join(cp.dir, `webhook-${port}.log`));
   const url = `https://127.0.0.1:${port}`;
   await waitFor(
@@ -170,17 +137,7 @@ export async function launchWebhookProcess(
   const port = options.port ?? (await freePort());
   const metricsPort = await freePort();
   const kubeconfig = options.kubeconfig ?? cp.kubeconfigFor(WEBHOOK_IDENTITY, ['system:serviceaccounts', 'system:serviceaccounts:epp-webhook']);
-  const args = [
-    join(ROOT, 'src/main.ts'),
-    'serve',
-    '--host=127.0.0.1',
-    `--port=${port}`,
-    `--metrics-port=${metricsPort}`,
-    `--tls-cert=${bundle.certFile}`,
-    `--tls-key=${bundle.keyFile}`,
-    `--kubeconfig=${kubeconfig}`,
-    ...(options.extraArgs ?? []),
-  ];
+  const args = serveArgs({ port, metricsPort, certFile: bundle.certFile, keyFile: bundle.keyFile, kubeconfig, extraArgs: options.extraArgs });
   const child = startProcess(process.execPath, args, join(cp.dir, options.logName ?? `webhook-${port}.log`));
   const path = options.waitFor === 'ready' ? '/readyz' : '/healthz';
   await waitFor(
@@ -200,4 +157,46 @@ export async function launchWebhookProcess(
       return (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     },
   };
+}
+
+/** A placeholder EnvoyFilter for probes: admitted substituted only while the mutating webhook answers. */
+export function probeEnvoyFilter(namespace: string, name: string): string {
+  return JSON.stringify({
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name, namespace },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'CLUSTER',
+          patch: {
+            operation: 'ADD',
+            value: {
+              name: 'probe',
+              type: 'STRICT_DNS',
+              load_assignment: {
+                cluster_name: 'probe',
+                endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'EPP_SERVICE_CLUSTER_IP', port_value: 9002 } } } }] }],
+              },
+            },
+          },
+        },
+      ],
+    },
+  });
+}
+
+function serveArgs(o: { port: number; metricsPort: number; certFile: string; keyFile: string; kubeconfig: string; config?: string; extraArgs?: string[] }): string[] {
+  return [
+    join(ROOT, 'src/main.ts'),
+    'serve',
+    '--host=127.0.0.1',
+    `--port=${o.port}`,
+    `--metrics-port=${o.metricsPort}`,
+    `--tls-cert=${o.certFile}`,
+    `--tls-key=${o.keyFile}`,
+    `--kubeconfig=${o.kubeconfig}`,
+    ...(o.config ? [`--config=${o.config}`] : []),
+    ...(o.extraArgs ?? []),
+  ];
 }
