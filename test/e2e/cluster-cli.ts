@@ -1,7 +1,7 @@
 /**
  * `npm run cluster`: the e2e control plane for a person. Starts etcd, kube-apiserver, the CRDs,
  * deploy/'s RBAC, the webhook (as the service-account identity) and its registration, then prints
- * the KUBECONFIG to export. Ctrl-C tears it all down.
+ * the KUBECONFIG to export. The webhook runs with --reconcile, as deploy/ runs it. Ctrl-C tears it all down.
  */
 import { startControlPlane } from './harness/control-plane.ts';
 import { installCrdsAndRbac } from './harness/cluster-setup.ts';
@@ -12,7 +12,8 @@ const cp = await startControlPlane();
 try {
   await installCrdsAndRbac(cp);
   if (!withoutWebhook) {
-    const webhook = await startWebhookProcess(cp);
+    // As deploy/ runs it: with the reconciler, whose Lease lives in the webhook's namespace.
+    const webhook = await startWebhookProcess(cp, { extraArgs: ['--reconcile', '--leader-election-namespace=epp-webhook'] });
     await registerWebhooks(cp, webhook.url, webhook.caPem);
     process.stdout.write(`webhook:   ${webhook.url} (log: ${webhook.process.logFile}, metrics: http://127.0.0.1:${webhook.metricsPort}/metrics)\n`);
   }
