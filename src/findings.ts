@@ -78,11 +78,3 @@ export function finding(
 export function formatFinding(f: Finding): string {
   return `[${f.code}] ${f.location} ${f.message}. Fix: ${f.fix}`;
 }
-
-export function denials(findings: readonly Finding[]): Finding[] {
-  return findings.filter((f) => f.severity === 'deny');
-}
-
-export function warnings(findings: readonly Finding[]): Finding[] {
-  return findings.filter((f) => f.severity === 'warn');
-}

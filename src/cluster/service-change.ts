@@ -1,4 +1,4 @@
-import { serviceKey, type ServiceCache } from './service-cache.ts';
+import type { ServiceCache } from './service-cache.ts';
 import { toServiceRecord, type ServiceRecord } from './service-resolver.ts';
 
 /** What the Service cache tells a listener: one Service changed (from a watch event), or the whole cache was relisted. */
@@ -27,8 +27,4 @@ export function changesAddress(change: ServiceCacheChange): boolean {
   const { before, after } = change;
   if (before === undefined || after === undefined) return before !== after;
   return before.clusterIP !== after.clusterIP || before.type !== after.type;
-}
-
-export function changedServiceKey(change: ServiceCacheChange & { type: 'service' }): string {
-  return serviceKey(change.namespace, change.name);
 }
