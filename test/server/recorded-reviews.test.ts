@@ -1,6 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
+import { valueAt } from '../../src/envoyfilter/substitute-cluster-ip.ts';
 import { EPP_CLUSTER_IP, FIXTURES } from '../helpers/fixtures.ts';
 import { postJson } from '../helpers/https-client.ts';
 import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
@@ -37,9 +38,15 @@ for (const [name, expected] of Object.entries(EXPECTED)) {
     if (expected.patched) {
       const patch = JSON.parse(Buffer.from(body.response.patch, 'base64').toString());
       const stored = jsonpatch.applyPatch(structuredClone(review.request.object), patch).newDocument;
-      t.notMatch(JSON.stringify(stored), /EPP_SERVICE_CLUSTER_IP"/, 'no token left in the stored object (last-applied keeps the manifest)');
-      if (review.request.kind.kind === 'EnvoyFilter') t.equal(stored.metadata.annotations['epp-webhook.io/resolved-cluster-ip'], EPP_CLUSTER_IP);
-      else t.equal(stored.spec.rules[0].filters.at(-1).type, 'ExtensionRef');
+      if (review.request.kind.kind === 'EnvoyFilter') {
+        t.equal(stored.metadata.annotations['epp-webhook.io/resolved-cluster-ip'], EPP_CLUSTER_IP);
+        const paths: string[] = JSON.parse(stored.metadata.annotations['epp-webhook.io/placeholder-paths']);
+        t.ok(paths.length > 0, 'the substituted paths are recorded');
+        for (const pointer of paths) t.equal(valueAt(stored, pointer), EPP_CLUSTER_IP, `${pointer} holds the ClusterIP`);
+        t.notMatch(JSON.stringify(stored.spec), /EPP_SERVICE_CLUSTER_IP/, 'no token left in the spec');
+      } else {
+        t.same(stored.spec.rules[0].filters.at(-1), { type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'epp-ext-proc' } });
+      }
     }
   });
 }
