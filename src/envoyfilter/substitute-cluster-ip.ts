@@ -58,6 +58,7 @@ function lookupProblem(
   firstSite: PlaceholderSite,
   config: WebhookConfig,
 ): Finding | undefined {
+  if (lookup.kind === 'found' && !lacksClusterIP(lookup.service)) return undefined;
   const service = `${reference.namespace}/${reference.name}`;
   const at = { location: patchLocation(firstSite.patchIndex), path: formatPath(firstSite.segments) };
   const chosenBy =
@@ -81,19 +82,20 @@ function lookupProblem(
       );
     case 'found': {
       const { type, clusterIP } = lookup.service;
-      if (type === 'ExternalName' || clusterIP === '' || clusterIP === 'None') {
-        const kind = type === 'ExternalName' ? 'an ExternalName Service' : clusterIP === 'None' ? 'a headless Service (clusterIP: None)' : 'a Service without a ClusterIP';
-        return finding(
-          'EPP102',
-          config.severities,
-          at,
-          `${config.placeholder}: Service ${service} is ${kind}, so there is no ClusterIP to give ${subject}`,
-          `point ${ANNOTATIONS.eppService} at a ClusterIP Service in front of the EPP (type ClusterIP, port 9002)`,
-        );
-      }
-      return undefined;
+      const kind = type === 'ExternalName' ? 'an ExternalName Service' : clusterIP === 'None' ? 'a headless Service (clusterIP: None)' : 'a Service without a ClusterIP';
+      return finding(
+        'EPP102',
+        config.severities,
+        at,
+        `${config.placeholder}: Service ${service} is ${kind}, so there is no ClusterIP to give ${subject}`,
+        `point ${ANNOTATIONS.eppService} at a ClusterIP Service in front of the EPP (type ClusterIP, port 9002)`,
+      );
     }
   }
+}
+
+function lacksClusterIP(service: ServiceRecord): boolean {
+  return service.type === 'ExternalName' || service.clusterIP === '' || service.clusterIP === 'None';
 }
 
 function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clusterIP: string): void {
