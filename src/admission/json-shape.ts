@@ -13,22 +13,22 @@ export const MAX_JSON_CONTAINERS = 100_000;
 export type JsonShapeProblem = { status: 400 | 413; reason: string };
 
 /**
- * One pass over the text, counting nesting and containers outside strings: about 15 ms for 7 MiB, microseconds
- * for a usual AdmissionReview. Malformed text is left for JSON.parse to report.
+ * One pass over the text, counting nesting and containers outside strings: a few ms for 7 MiB, nothing for a body
+ * shorter than the limits (most AdmissionReviews). Most of a body is inside strings (every key, most values), so
+ * strings are jumped over with indexOf rather than read a character at a time. Malformed text is left for
+ * JSON.parse to report.
  * MAX_JSON_DEPTH is Go encoding/json's own limit, so a body from the apiserver never exceeds it.
  */
 export function jsonShapeProblem(text: string, maxDepth = MAX_JSON_DEPTH, maxContainers = MAX_JSON_CONTAINERS): JsonShapeProblem | undefined {
+  // Every container opens with a character of its own: a text this short cannot exceed either limit.
+  if (text.length <= Math.min(maxDepth, maxContainers)) return undefined;
   let depth = 0;
   let containers = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      // Skip the string, escapes included.
-      for (i++; i < text.length; i++) {
-        const s = text.charCodeAt(i);
-        if (s === 0x5c) i++;
-        else if (s === 0x22) break;
-      }
+    if (c === QUOTE) {
+      i = closingQuote(text, i);
+      if (i === -1) return undefined;
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > maxDepth) return { status: 400, reason: `the body nests more than ${maxDepth} levels deep, which no AdmissionReview from the apiserver does` };
       if (++containers > maxContainers) return { status: 413, reason: `the body holds more than ${maxContainers} JSON objects and arrays` };
@@ -37,4 +37,20 @@ export function jsonShapeProblem(text: string, maxDepth = MAX_JSON_DEPTH, maxCon
     }
   }
   return undefined;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** The index of the quote that ends the string opened at `open`, or -1 when the text ends first. */
+function closingQuote(text: string, open: number): number {
+  let quote = text.indexOf('"', open + 1);
+  while (quote !== -1) {
+    // Escaped when an odd number of backslashes precede it.
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    quote = text.indexOf('"', quote + 1);
+  }
+  return -1;
 }
