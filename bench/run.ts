@@ -18,8 +18,8 @@ load average beside every figure. Flags:
   --log-level=L       the webhook child's log level (default info, as deployed; "off" for none)
   --cpu-prof=DIR      write V8 CPU profiles of the server children into DIR (summarise: node bench/profile-summary.ts FILE)
   --services=1000,10000,50000   resolver sizes   --lookups=N   random lookups timed per size (default 2000000)
-  --applies=N         server-side applies per apiserver phase (default 1000)  --concurrency=N (default 4)
-  --apiserver-rounds=N   rounds of the three phases: no webhook, canned-allow floor webhook, epp-webhook (default 2)
+  --applies=N         server-side applies per apiserver phase (default 1000)  --concurrency=1,4 applies in flight, each level measured (default 1,4)
+  --apiserver-rounds=N   rounds of the phases: no webhook, canned-allow floor, floor with epp-webhook's patch, epp-webhook (default 2)
   --webhook-args='...'  extra flags for the apiserver section's epp-webhook serve, e.g. --log-level=warn
   --apiserver-static-phase   diagnosis: also register the bench's server child (same app, Service file, no log)
   --json=FILE         also write every result as JSON
@@ -43,7 +43,7 @@ const { values } = parseArgs({
     services: { type: 'string', default: '1000,10000,50000' },
     lookups: { type: 'string', default: '2000000' },
     applies: { type: 'string', default: '1000' },
-    concurrency: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '1,4' },
     'apiserver-rounds': { type: 'string', default: '2' },
     'webhook-args': { type: 'string', default: '' },
     'apiserver-static-phase': { type: 'boolean', default: false },
@@ -111,7 +111,7 @@ if (sections.includes('apiserver')) {
   const { benchApiserver, formatApiserver } = await import('./apiserver/bench-apiserver.ts');
   const results = await benchApiserver({
     applies: number('applies', values.applies),
-    concurrency: number('concurrency', values.concurrency),
+    concurrencies: values.concurrency.split(',').map((c) => number('concurrency', c)),
     rounds: number('apiserver-rounds', values['apiserver-rounds']),
     webhookArgs: values['webhook-args'].split(' ').filter((a) => a !== ''),
     staticPhase: values['apiserver-static-phase'],

@@ -1,7 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { randomUUID } from 'node:crypto';
+import { admissionResponse } from '../../src/admission/admission-response.ts';
+import { admitRequest } from '../../src/admission/admit-request.ts';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
+import { StaticServiceResolver } from '../../src/cluster/static-resolver.ts';
+import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { startServerChild, type ServerChild } from '../http/bench-http.ts';
 import { createNamespace, createService, installCrdsAndRbac } from '../../test/e2e/harness/cluster-setup.ts';
 import { startControlPlane, type ControlPlane } from '../../test/e2e/harness/control-plane.ts';
@@ -27,7 +32,8 @@ export const APISERVER_METRICS = [
 
 export interface ApiserverOptions {
   applies: number;
-  concurrency: number;
+  /** Applies in flight; each level is measured in full (1: `kubectl apply -f dir`, one object after another). */
+  concurrencies: number[];
   rounds: number;
   /** Extra `epp-webhook serve` flags, e.g. --log-level=warn. */
   webhookArgs: string[];
@@ -38,16 +44,21 @@ export interface ApiserverOptions {
   staticPhase: boolean;
 }
 
-/** No webhook registered; the floor (a canned allow, bench/http/server-child.ts) registered as our webhooks; ours. */
-export type PhaseKind = 'without' | 'floor' | 'webhook' | 'static';
+/**
+ * No webhook registered; the floor (a canned allow, bench/http/server-child.ts) registered as our webhooks; the floor
+ * answering /mutate with the very patch epp-webhook returns (the apiserver's own cost of applying that change); ours.
+ */
+export type PhaseKind = 'without' | 'floor' | 'floor-patch' | 'webhook' | 'static';
 const PHASE_TITLES: Record<PhaseKind, string> = {
   without: 'no webhook',
   floor: 'floor webhook (canned allow)',
+  'floor-patch': 'floor webhook (canned allow + the same patch)',
   webhook: 'epp-webhook',
   static: 'epp-webhook app, Service file, no log (diagnosis)',
 };
 
 export interface PhaseResult {
+  concurrency: number;
   round: number;
   kind: PhaseKind;
   applies: number;
@@ -88,6 +99,17 @@ async function waitUntilNotMutating(cp: ControlPlane): Promise<void> {
   );
 }
 
+/** The patch epp-webhook answers for every bench EnvoyFilter (they differ only in name), from the core itself. */
+async function webhookPatch(clusterIP: string): Promise<string> {
+  const resolver = StaticServiceResolver.fromRecords([{ namespace: NAMESPACE, name: 'gaie-inference-scheduling-epp', type: 'ClusterIP', clusterIP, ports: [{ name: 'p0-9002', port: 9002, protocol: 'TCP' }] }]);
+  const object = placeholderFilter('epp-bench-patch');
+  const request = { uid: randomUUID(), kind: { group: 'networking.istio.io', version: 'v1alpha3', kind: 'EnvoyFilter' }, operation: 'CREATE' as const, namespace: NAMESPACE, name: 'epp-bench-patch', object };
+  const admission = await admitRequest('mutate', request, { config: DEFAULT_CONFIG, resolver });
+  const response = (admissionResponse(request.uid, admission.verdict) as { response: { patch?: string } }).response;
+  if (response.patch === undefined) throw new Error('the core returned no patch for the bench EnvoyFilter');
+  return response.patch;
+}
+
 async function runPhase(api: ApiClient, prefix: string, count: number, concurrency: number, clusterIP: string | undefined): Promise<{ latencies: number[]; failures: number; seconds: number; firstFailure?: string }> {
   let failures = 0;
   let firstFailure: string | undefined;
@@ -106,7 +128,7 @@ async function runPhase(api: ApiClient, prefix: string, count: number, concurren
 
 export async function benchApiserver(options: ApiserverOptions): Promise<ApiserverResult> {
   const cp = await startControlPlane({ log: (line) => progress(`control plane: ${line}`) });
-  const api = new ApiClient(cp, options.concurrency);
+  const api = new ApiClient(cp, Math.max(...options.concurrencies));
   const phases: PhaseResult[] = [];
   let floor: ServerChild | undefined;
   const extraChildren: ServerChild[] = [];
@@ -132,22 +154,24 @@ export async function benchApiserver(options: ApiserverOptions): Promise<Apiserv
     const floorCa = readFileSync(floorBundle.caCertFile, 'utf8');
     progress(`apiserver ${version} up; EPP Service ${NAMESPACE}/gaie-inference-scheduling-epp at ${clusterIP}; webhook on ${webhook.url}, floor on ${floorUrl}`);
     const warmup = Math.min(100, options.applies);
+    const patch = await webhookPatch(clusterIP);
 
-    for (let round = 1; round <= options.rounds; round++) {
-      // Odd rounds run without, floor, webhook; even rounds the reverse, so a drift over the run does not favour one.
-      const kinds: PhaseKind[] = ['without', 'floor', 'webhook', ...(staticChild ? ['static' as const] : [])];
+    for (const concurrency of options.concurrencies) for (let round = 1; round <= options.rounds; round++) {
+      // Odd rounds run the phases in this order, even rounds reversed, so a drift over the run does not favour one.
+      const kinds: PhaseKind[] = ['without', 'floor', 'floor-patch', 'webhook', ...(staticChild ? ['static' as const] : [])];
       const order = round % 2 === 1 ? kinds : [...kinds].reverse();
       for (const kind of order) {
-        const withWebhook = kind === 'webhook' || kind === 'static';
+        const withWebhook = kind === 'webhook' || kind === 'static' || kind === 'floor-patch';
         await unregisterWebhooks(cp);
         await waitUntilNotMutating(cp);
+        await floorChild.setCannedPatch(kind === 'floor-patch' ? patch : null);
         if (kind === 'webhook') {
           await registerWebhooks(cp, webhook.url, webhook.caPem);
           await waitUntilMutating(cp, NAMESPACE);
         } else if (kind === 'static') {
           await registerWebhooks(cp, `https://127.0.0.1:${staticChild!.port}`, floorCa);
           await waitUntilMutating(cp, NAMESPACE);
-        } else if (kind === 'floor') {
+        } else if (kind === 'floor' || kind === 'floor-patch') {
           await registerWebhooks(cp, floorUrl, floorCa);
           const seen = await floorChild.floorRequests();
           await waitFor(
@@ -160,15 +184,15 @@ export async function benchApiserver(options: ApiserverOptions): Promise<Apiserv
             300,
           );
         }
-        const tag = `${kind}-${round}`;
-        await runPhase(api, `warm-${tag}`, warmup, options.concurrency, withWebhook ? clusterIP : undefined);
+        const tag = `${kind}-c${concurrency}-${round}`;
+        await runPhase(api, `warm-${tag}`, warmup, concurrency, withWebhook ? clusterIP : undefined);
         const apiserverBefore = parseSamples((await api.request('GET', '/metrics')).text);
         const ownBefore = parseSamples(await webhook.metrics());
-        const phase = await runPhase(api, `ef-${tag}`, options.applies, options.concurrency, withWebhook ? clusterIP : undefined);
+        const phase = await runPhase(api, `ef-${tag}`, options.applies, concurrency, withWebhook ? clusterIP : undefined);
         const apiserverAfter = parseSamples((await api.request('GET', '/metrics')).text);
         const ownAfter = parseSamples(await webhook.metrics());
         if (phase.failures > 0) throw new Error(`${phase.failures} of ${options.applies} applies failed ${tag}; first: ${phase.firstFailure}`);
-        const result: PhaseResult = { round, kind, applies: options.applies, failures: phase.failures, seconds: phase.seconds, latency: summarize(phase.latencies), load: loadAverage() };
+        const result: PhaseResult = { concurrency, round, kind, applies: options.applies, failures: phase.failures, seconds: phase.seconds, latency: summarize(phase.latencies), load: loadAverage() };
         if (kind !== 'without') {
           result.apiserverBuckets = Object.fromEntries(
             OUR_WEBHOOKS.map((name) => {
@@ -225,43 +249,46 @@ export function formatApiserver(result: ApiserverResult): string {
   const { phases } = result;
   out.push(`kube-apiserver ${result.apiserverVersion} and etcd on loopback (test/e2e/harness), the webhook as its own \`epp-webhook serve\` process watching Services;`);
   out.push(`server-side applies (PATCH application/apply-patch+yaml, fieldManager, keep-alive, ${phases[0]?.applies ?? 0} per phase) of distinct placeholder EnvoyFilters (test/fixtures/manifests/full-duplex-envoyfilter.yaml), 100 warm-up applies before each phase.`);
+  out.push('The apiserver\'s `apiserver_admission_webhook_admission_duration_seconds` (its lowest bucket is 5 ms) is taken for the two EnvoyFilter webhook names over each phase (the floor phases register the canned-allow server under the same names); the webhook\'s own `epp_webhook_admission_duration_seconds` beside it.');
   out.push('');
-  out.push(
-    table(
-      ['phase', 'round', 'applies/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'load avg (1, 5, 15 min)'],
-      phases.map((p) => [PHASE_TITLES[p.kind], p.round, int(p.applies / p.seconds), ms(p.latency.p50), ms(p.latency.p99), ms(p.latency.p999), ms(p.latency.max), p.load]),
-    ),
-  );
-  out.push('');
-  const rounds = [...new Set(phases.map((p) => p.round))];
-  const ratio = (kind: PhaseKind, key: 'p50' | 'p99') =>
-    rounds.map((round) => {
-      const w = phases.find((p) => p.round === round && p.kind === kind)!;
-      const wo = phases.find((p) => p.round === round && p.kind === 'without')!;
-      return w.latency[key] / wo.latency[key];
-    });
-  for (const kind of ['webhook', 'floor', 'static'] as const) {
-    if (!phases.some((p) => p.kind === kind)) continue;
-    const line = (key: 'p50' | 'p99') => `${key} ${ratio(kind, key).map((r) => `${r.toFixed(2)}×`).join(', ')} (mean ${mean(ratio(kind, key)).toFixed(2)}×)`;
-    out.push(`End-to-end apply latency, ${PHASE_TITLES[kind]} / no webhook, per round: ${line('p50')}; ${line('p99')}.`);
+  for (const concurrency of [...new Set(phases.map((p) => p.concurrency))]) {
+    const level = phases.filter((p) => p.concurrency === concurrency);
+    out.push(`### ${concurrency === 1 ? 'One apply at a time (as `kubectl apply -f DIR` sends them)' : `${concurrency} applies in flight (a GitOps controller syncing in parallel)`}`);
+    out.push('');
+    out.push(
+      table(
+        ['phase', 'round', 'applies/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'load avg (1, 5, 15 min)'],
+        level.map((p) => [PHASE_TITLES[p.kind], p.round, int(p.applies / p.seconds), ms(p.latency.p50), ms(p.latency.p99), ms(p.latency.p999), ms(p.latency.max), p.load]),
+      ),
+    );
+    out.push('');
+    const rounds = [...new Set(level.map((p) => p.round))];
+    const ratio = (kind: PhaseKind, key: 'p50' | 'p99') =>
+      rounds.map((round) => {
+        const w = level.find((p) => p.round === round && p.kind === kind)!;
+        const wo = level.find((p) => p.round === round && p.kind === 'without')!;
+        return w.latency[key] / wo.latency[key];
+      });
+    for (const kind of ['webhook', 'floor-patch', 'floor', 'static'] as const) {
+      if (!level.some((p) => p.kind === kind)) continue;
+      const line = (key: 'p50' | 'p99') => `${key} ${ratio(kind, key).map((r) => `${r.toFixed(2)}×`).join(', ')} (mean ${mean(ratio(kind, key)).toFixed(2)}×)`;
+      out.push(`End-to-end apply latency, ${PHASE_TITLES[kind]} / no webhook, per round: ${line('p50')}; ${line('p99')}.`);
+      out.push('');
+    }
+    const rows: string[][] = [];
+    for (const p of level.filter((x) => x.kind !== 'without')) {
+      for (const name of OUR_WEBHOOKS) {
+        const b = toMap(p.apiserverBuckets?.[name]);
+        rows.push([`${p.round}`, `apiserver → ${name} (${PHASE_TITLES[p.kind]})`, int(b.get(Infinity) ?? 0), pct(shareAtOrBelow(b, 0.005)), describeBuckets(b)]);
+      }
+      for (const endpoint of p.ownBuckets ? ['mutate', 'validate'] : []) {
+        const b = toMap(p.ownBuckets?.[endpoint]);
+        rows.push([`${p.round}`, `webhook's own /${endpoint}`, int(b.get(Infinity) ?? 0), pct(shareAtOrBelow(b, 0.005)), describeBuckets(b, 0.005)]);
+      }
+    }
+    out.push(table(['round', 'histogram', 'calls', '≤ 5 ms', 'cumulative buckets'], rows));
     out.push('');
   }
-  out.push('');
-  out.push('The apiserver\'s `apiserver_admission_webhook_admission_duration_seconds` for the two EnvoyFilter webhooks over each phase (its lowest bucket is 5 ms; the floor phase registers the canned-allow server under the same names), and the webhook\'s own `epp_webhook_admission_duration_seconds`:');
-  out.push('');
-  const rows: string[][] = [];
-  for (const p of phases.filter((x) => x.kind !== 'without')) {
-    for (const name of OUR_WEBHOOKS) {
-      const b = toMap(p.apiserverBuckets?.[name]);
-      rows.push([`${p.round}`, `apiserver → ${name} (${PHASE_TITLES[p.kind]})`, int(b.get(Infinity) ?? 0), pct(shareAtOrBelow(b, 0.005)), describeBuckets(b)]);
-    }
-    for (const endpoint of p.ownBuckets ? ['mutate', 'validate'] : []) {
-      const b = toMap(p.ownBuckets?.[endpoint]);
-      rows.push([`${p.round}`, `webhook's own /${endpoint}`, int(b.get(Infinity) ?? 0), pct(shareAtOrBelow(b, 0.005)), describeBuckets(b, 0.005)]);
-    }
-  }
-  out.push(table(['round', 'histogram', 'calls', '≤ 5 ms', 'cumulative buckets'], rows));
-  out.push('');
   out.push(`Apiserver metrics the alert rules use, exposed by this apiserver: ${Object.entries(result.exposed).map(([n, e]) => `\`${n}\` ${e ? 'yes' : 'NO'}`).join(', ')}.`);
   out.push('');
   out.push('After one denial (the BUFFERED guide variant) and one apply with the webhook stopped:');

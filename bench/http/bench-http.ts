@@ -42,6 +42,8 @@ export interface ServerChild {
   cpu(): Promise<NodeJS.CpuUsage>;
   /** Requests the floor has answered so far. */
   floorRequests(): Promise<number>;
+  /** The floor's /mutate answers carry this base64 JSONPatch from now on (null: none). */
+  setCannedPatch(patch: string | null): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -71,6 +73,16 @@ export async function startServerChild(kind: 'floor' | 'webhook', certDir: strin
     port,
     cpu: async () => (await ask()).usage,
     floorRequests: async () => (await ask()).floorRequests,
+    setCannedPatch: (patch) =>
+      new Promise<void>((resolve) => {
+        const onMessage = (m: { type?: string }) => {
+          if (m.type !== 'patch-set') return;
+          child.off('message', onMessage);
+          resolve();
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'patch', patch });
+      }),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       if (child.connected) child.send({ type: 'stop' });

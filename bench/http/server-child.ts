@@ -3,7 +3,9 @@
  *   node bench/http/server-child.ts floor|webhook CERT_DIR [LOG_LEVEL] [SERVICES_FILE]
  * Reports `{port}` over IPC once listening; answers `cpu` with process.cpuUsage() and the floor's request count;
  * exits cleanly on `stop` (so `--cpu-prof` can write its profile). The floor answers POST /floor, and /mutate and
- * /validate too, so it can be registered with the apiserver as the cheapest possible webhook.
+ * /validate too, so it can be registered with the apiserver as the cheapest possible webhook; told `{type: 'patch',
+ * patch}` its /mutate answers carry that canned base64 JSONPatch (the same change the webhook makes), `patch: null`
+ * stops that.
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +22,7 @@ const SERVICES = servicesFile ?? new URL('../../test/fixtures/manifests/services
 const paths = servingBundlePaths(certDir);
 
 let floorRequests = 0;
+let cannedPatch: string | null = null;
 
 async function startFloor(): Promise<{ port: number; close(): Promise<void> }> {
   // Same Fastify, same TLS settings and certificate, same body parser (a string, then secure-json-parse with the
@@ -38,10 +41,11 @@ async function startFloor(): Promise<{ port: number; close(): Promise<void> }> {
       done(Object.assign(error as Error, { statusCode: 400 }), undefined);
     }
   });
-  const canned = async (request: { body: unknown }) => {
+  const canned = async (request: { body: unknown; url: string }) => {
     floorRequests++;
     const review = request.body as { request?: { uid?: string } };
-    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request?.uid, allowed: true } };
+    const patch = cannedPatch !== null && request.url.startsWith('/mutate') ? { patchType: 'JSONPatch', patch: cannedPatch } : {};
+    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request?.uid, allowed: true, ...patch } };
   };
   for (const path of ['/floor', '/mutate', '/validate']) app.post(path, canned);
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -65,7 +69,11 @@ async function startWebhook(): Promise<{ port: number; close(): Promise<void> }>
 
 const server = kind === 'floor' ? await startFloor() : await startWebhook();
 process.send!({ port: server.port });
-process.on('message', (message: { type: string }) => {
+process.on('message', (message: { type: string; patch?: string | null }) => {
+  if (message.type === 'patch') {
+    cannedPatch = message.patch ?? null;
+    process.send!({ type: 'patch-set' });
+  }
   if (message.type === 'cpu') process.send!({ type: 'cpu', usage: process.cpuUsage(), memory: process.memoryUsage(), floorRequests });
   if (message.type === 'stop') void server.close().finally(() => process.exit(0));
 });
