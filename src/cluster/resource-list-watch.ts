@@ -1,7 +1,7 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { isObject } from '../json-value.ts';
 import { apiErrorMessage, apiStatus } from './api-error.ts';
-import { backoffDelay } from './informer-resolver.ts';
+import { backoffDelay } from './backoff.ts';
 import { InterruptibleSleep } from './interruptible-sleep.ts';
 
 /** One page of a LIST, as the API returns it. */
@@ -10,43 +10,70 @@ export interface ListPage {
   metadata?: { _continue?: string; resourceVersion?: string };
 }
 
-export type ResourceChange<T> = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; key: string; record: T | undefined; receivedAt: number };
+/** One watch event, as applied to the store. */
+export interface ResourceChange<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  key: string;
+  /** The event's object, reduced; for DELETED its last state, which the store no longer holds. */
+  record: T;
+  /** What the store held under `key` before the event. */
+  previous: T | undefined;
+  receivedAt: number;
+}
 
+/** What the list+watch reports while it keeps the store current; failures are retried, never thrown. */
 export type ResourceListWatchEvent =
-  | { type: 'synced'; initial: boolean; items: number }
-  | { type: 'watch-restart'; reason: string }
+  /** A full list completed: the first one (`initial`) or one after a 410 Gone. */
+  | { type: 'synced'; initial: boolean; items: number; resourceVersion: string }
+  | { type: 'watch-restart'; reason: string; resourceVersion: string }
   | { type: 'relist'; reason: string }
-  | { type: 'error'; message: string; retryInMs: number };
+  | { type: 'error'; error: Error; retryInMs: number };
 
 export interface ResourceListWatchOptions<T> {
   kubeConfig: KubeConfig;
-  /** What is listed and watched, for messages and the watch: `/apis/networking.istio.io/v1alpha3/envoyfilters`. */
+  /** What is watched: `/apis/networking.istio.io/v1alpha3/envoyfilters`. */
   path: string;
-  /** One LIST page; `signal` aborts it on stop. */
+  /** What is listed, as messages name it: `listing Services failed: ...`. */
+  what: string;
+  /** One LIST page; `signal` aborts it on stop or when the page timeout passes. */
   listPage(page: { limit: number; _continue: string | undefined }, signal: AbortSignal): Promise<ListPage>;
   /** What to keep of an object (never the whole object); undefined: not kept. */
   reduce(object: unknown): T | undefined;
   /** `namespace/name` of a record. */
   keyOf(record: T): string;
-  /** After a watch event changed the store (DELETED: `record` is undefined). */
+  /** After a watch event changed the store. */
   onChange?: (change: ResourceChange<T>) => void;
   /** After each full list replaced the store (the first, and after 410 Gone). */
   onResync?: () => void;
   onEvent?: (event: ResourceListWatchEvent) => void;
   pageSize?: number;
+  /** How long one LIST page may take before it is abandoned and retried (default 30 s). */
+  listPageTimeoutMs?: number;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
 }
 
+/** A watch that delivered nothing and ended sooner than this counts as a failure, so a server closing at once cannot make us spin. */
 const HEALTHY_WATCH_MS = 1_000;
 
+interface WatchOutcome {
+  end: 'closed' | 'idle-timeout' | 'gone' | 'failed';
+  error?: Error;
+  healthy: boolean;
+}
+
 /**
- * List+watch of one resource across all namespaces into a store of reduced records, with the same resume,
- * backoff and 410-relist behaviour as the Service cache (InformerServiceResolver).
+ * List+watch of one resource across all namespaces into a store of reduced records: resumes a watch from the
+ * last resourceVersion seen, relists on 410 Gone, and retries every failure with backoff until stopped.
+ * client-node's informer is not used: its cache holds whole objects.
  */
 export class ResourceListWatch<T> {
   readonly #options: ResourceListWatchOptions<T>;
   readonly #watch: Watch;
+  readonly #pageSize: number;
+  readonly #listPageTimeoutMs: number;
+  readonly #initialBackoffMs: number;
+  readonly #maxBackoffMs: number;
   #records = new Map<string, T>();
   #resourceVersion = '';
   #synced = false;
@@ -61,9 +88,13 @@ export class ResourceListWatch<T> {
   constructor(options: ResourceListWatchOptions<T>) {
     this.#options = options;
     this.#watch = new Watch(options.kubeConfig);
+    this.#pageSize = options.pageSize ?? 500;
+    this.#listPageTimeoutMs = options.listPageTimeoutMs ?? 30_000;
+    this.#initialBackoffMs = options.initialBackoffMs ?? 250;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
   }
 
-  /** Starts list+watch; resolves once the first list is stored (or when stopped first). */
+  /** Starts list+watch; resolves once the first list is stored (or when stopped first). Calling it again returns the same promise. */
   start(): Promise<void> {
     if (this.#started !== undefined) return this.#started;
     this.#started = new Promise((resolve) => (this.#resolveStarted = resolve));
@@ -71,6 +102,7 @@ export class ResourceListWatch<T> {
     return this.#started;
   }
 
+  /** Aborts the list or watch in flight and any retry wait; resolves when nothing is left running. */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#abort?.abort();
@@ -96,6 +128,11 @@ export class ResourceListWatch<T> {
     return this.#records.size;
   }
 
+  /** Of the last list or watch event; the next watch resumes from it. */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
   /** Stores what a GET or a PATCH answered, ahead of its watch event (which stores the same again). */
   refresh(object: unknown): T | undefined {
     const record = this.#options.reduce(object);
@@ -108,8 +145,6 @@ export class ResourceListWatch<T> {
   }
 
   async #run(): Promise<void> {
-    const initialBackoffMs = this.#options.initialBackoffMs ?? 250;
-    const maxBackoffMs = this.#options.maxBackoffMs ?? 30_000;
     let needsList = true;
     let failures = 0;
     while (!this.#stopping) {
@@ -121,27 +156,28 @@ export class ResourceListWatch<T> {
           failures = 0;
         } catch (error) {
           if (this.#stopping) break;
-          delayMs = backoffDelay(++failures, initialBackoffMs, maxBackoffMs);
-          this.#emit({ type: 'error', message: `listing ${this.#options.path} failed: ${apiErrorMessage(error)}`, retryInMs: delayMs });
+          delayMs = backoffDelay(++failures, this.#initialBackoffMs, this.#maxBackoffMs);
+          this.#emit({ type: 'error', error: new Error(`listing ${this.#options.what} failed: ${apiErrorMessage(error)}`, { cause: error }), retryInMs: delayMs });
         }
       } else {
         const outcome = await this.#watchOnce();
         if (this.#stopping) break;
         if (outcome.healthy) failures = 0;
-        else delayMs = backoffDelay(++failures, initialBackoffMs, maxBackoffMs);
+        else delayMs = backoffDelay(++failures, this.#initialBackoffMs, this.#maxBackoffMs);
         if (outcome.end === 'gone') {
           needsList = true;
           this.#emit({ type: 'relist', reason: `resourceVersion ${this.#resourceVersion} is too old for a watch (410 Gone)` });
         } else {
-          if (outcome.error !== undefined) this.#emit({ type: 'error', message: outcome.error, retryInMs: delayMs });
-          this.#emit({ type: 'watch-restart', reason: outcome.error ?? outcome.end });
+          if (outcome.error !== undefined) this.#emit({ type: 'error', error: outcome.error, retryInMs: delayMs });
+          this.#emit({ type: 'watch-restart', reason: restartReason(outcome), resourceVersion: this.#resourceVersion });
         }
       }
-      if (delayMs > 0) await this.#sleep(delayMs);
+      if (delayMs > 0) await this.#pause.sleep(delayMs);
     }
     this.#resolveStarted?.();
   }
 
+  /** Lists page by page, then swaps the store in one step so readers see the old records meanwhile. */
   async #list(): Promise<void> {
     this.#abort = new AbortController();
     const records = new Map<string, T>();
@@ -149,7 +185,9 @@ export class ResourceListWatch<T> {
     let resourceVersion = '';
     try {
       do {
-        const page = await this.#options.listPage({ limit: this.#options.pageSize ?? 500, _continue: continueToken }, this.#abort.signal);
+        // A server that accepts the connection and never answers must not hold the first sync (and readiness) forever.
+        const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#listPageTimeoutMs)]);
+        const page = await this.#options.listPage({ limit: this.#pageSize, _continue: continueToken }, signal);
         for (const item of page.items) {
           const record = this.#options.reduce(item);
           if (record !== undefined) records.set(this.#options.keyOf(record), record);
@@ -165,18 +203,19 @@ export class ResourceListWatch<T> {
     this.#resourceVersion = resourceVersion;
     const initial = !this.#synced;
     this.#synced = true;
-    this.#emit({ type: 'synced', initial, items: records.size });
+    this.#emit({ type: 'synced', initial, items: records.size, resourceVersion });
     this.#options.onResync?.();
     if (initial) this.#resolveStarted?.();
   }
 
-  #watchOnce(): Promise<{ end: 'closed' | 'idle-timeout' | 'gone' | 'failed'; error?: string; healthy: boolean }> {
+  /** One watch request from the current resourceVersion, applied to the store until it ends; never rejects. */
+  #watchOnce(): Promise<WatchOutcome> {
     return new Promise((resolve) => {
       const startedAt = Date.now();
       let delivered = false;
       let settled = false;
       let controller: AbortController | undefined;
-      const finish = (end: 'closed' | 'idle-timeout' | 'gone' | 'failed', error?: string): void => {
+      const finish = (end: WatchOutcome['end'], error?: Error): void => {
         if (settled) return;
         settled = true;
         this.#cancelWatch = undefined;
@@ -189,7 +228,7 @@ export class ResourceListWatch<T> {
         if (type === 'ERROR') {
           const status = isObject(object) ? object : {};
           if (status.code === 410) finish('gone');
-          else finish('failed', `watch error event: ${String(status.message ?? JSON.stringify(object))} (code ${String(status.code)})`);
+          else finish('failed', new Error(`watch error event: ${String(status.message ?? JSON.stringify(object))} (code ${String(status.code)})`));
           return;
         }
         delivered = true;
@@ -201,33 +240,49 @@ export class ResourceListWatch<T> {
         if (error === null || error === undefined) finish('closed');
         else if (apiStatus(error) === 410) finish('gone');
         else if (error instanceof Error && error.name === 'TimeoutError') finish('idle-timeout');
-        else finish('failed', `watching ${this.#options.path} failed: ${apiErrorMessage(error)}`);
+        else finish('failed', this.#watchFailure(error));
       };
       this.#watch.watch(this.#options.path, { resourceVersion: this.#resourceVersion, allowWatchBookmarks: true }, onEvent, onDone).then(
         (watchController) => {
           controller = watchController;
+          // watch() hands out its AbortController only once the response headers arrived; stop() may have come first.
           if (settled) watchController.abort();
         },
-        (error: unknown) => finish('failed', `watching ${this.#options.path} failed: ${apiErrorMessage(error)}`),
+        (error: unknown) => finish('failed', this.#watchFailure(error)),
       );
     });
   }
 
-  #apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: unknown): void {
+  #apply(type: ResourceChange<T>['type'], object: unknown): void {
     const receivedAt = Date.now();
     const record = this.#options.reduce(object);
     if (record === undefined) return;
     const key = this.#options.keyOf(record);
+    const previous = this.#records.get(key);
     if (type === 'DELETED') this.#records.delete(key);
     else this.#records.set(key, record);
-    this.#options.onChange?.({ type, key, record: type === 'DELETED' ? undefined : record, receivedAt });
+    this.#options.onChange?.({ type, key, record, previous, receivedAt });
   }
 
-  #sleep(ms: number): Promise<void> {
-    return this.#pause.sleep(ms);
+  /** A watch the server refuses rejects with a bare Error of the status text ("Internal Server Error") carrying its statusCode. */
+  #watchFailure(error: unknown): Error {
+    const status = apiStatus(error);
+    const detail = status === undefined ? apiErrorMessage(error) : `HTTP ${status} ${(error as Error).message}`;
+    return new Error(`watching ${this.#options.what} failed: ${detail}`, { cause: error });
   }
 
   #emit(event: ResourceListWatchEvent): void {
     this.#options.onEvent?.(event);
+  }
+}
+
+function restartReason(outcome: WatchOutcome): string {
+  switch (outcome.end) {
+    case 'closed':
+      return 'the API server ended the watch';
+    case 'idle-timeout':
+      return 'the watch was idle for 30 s and client-node closed it';
+    default:
+      return `the watch failed: ${outcome.error?.message ?? 'unknown error'}`;
   }
 }

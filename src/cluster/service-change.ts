@@ -1,23 +1,21 @@
-import type { ServiceCache } from './service-cache.ts';
-import { toServiceRecord, type ServiceRecord } from './service-resolver.ts';
+import type { ResourceChange } from './resource-list-watch.ts';
+import type { ServiceRecord } from './service-resolver.ts';
 
 /** What the Service cache tells a listener: one Service changed (from a watch event), or the whole cache was relisted. */
 export type ServiceCacheChange =
   | { type: 'service'; namespace: string; name: string; before: ServiceRecord | undefined; after: ServiceRecord | undefined; receivedAt: number }
   | { type: 'resynced'; receivedAt: number };
 
-/** The change a watch event is about to make to `cache` (call before applying it); undefined when it carries no Service. */
-export function serviceChangeFor(cache: ServiceCache, eventType: string, object: unknown, receivedAt: number): ServiceCacheChange | undefined {
-  if (eventType !== 'ADDED' && eventType !== 'MODIFIED' && eventType !== 'DELETED') return undefined;
-  const record = toServiceRecord(object);
-  if (record === undefined) return undefined;
+/** The Service change one watch event made to the cache. */
+export function serviceChangeFor(change: ResourceChange<ServiceRecord>): ServiceCacheChange {
+  const { namespace, name } = change.record;
   return {
     type: 'service',
-    namespace: record.namespace,
-    name: record.name,
-    before: cache.get(record.namespace, record.name),
-    after: eventType === 'DELETED' ? undefined : record,
-    receivedAt,
+    namespace,
+    name,
+    before: change.previous,
+    after: change.type === 'DELETED' ? undefined : change.record,
+    receivedAt: change.receivedAt,
   };
 }
 

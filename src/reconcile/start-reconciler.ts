@@ -59,6 +59,7 @@ export function startReconciler(options: StartReconcilerOptions): RunningReconci
   const store = new ResourceListWatch<EnvoyFilterRecord>({
     kubeConfig,
     path: ENVOYFILTERS.path,
+    what: 'EnvoyFilters',
     listPage: api.listPage,
     reduce: (object) => toEnvoyFilterRecord(object, options.config.placeholder),
     keyOf: envoyFilterKey,
@@ -151,7 +152,7 @@ function logListWatchEvent(log: StartReconcilerOptions['log'], event: ResourceLi
       log.info({ reason: event.reason }, 'EnvoyFilter cache relisting');
       break;
     case 'error':
-      log.warn({ reason: event.message, retryInMs: event.retryInMs }, 'EnvoyFilter list/watch failed; retrying');
+      log.warn({ reason: event.error.message, retryInMs: event.retryInMs }, 'EnvoyFilter list/watch failed; retrying');
       break;
   }
 }

@@ -1,4 +1,4 @@
-import { backoffDelay } from '../cluster/informer-resolver.ts';
+import { backoffDelay } from '../cluster/backoff.ts';
 
 /** One key taken from the queue, with the earliest Service-change receipt time that is waiting on it. */
 export interface WorkItem {

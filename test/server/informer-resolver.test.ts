@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { InformerServiceResolver, backoffDelay, type InformerEvent } from '../../src/cluster/informer-resolver.ts';
+import { backoffDelay } from '../../src/cluster/backoff.ts';
+import { InformerServiceResolver, type InformerEvent } from '../../src/cluster/informer-resolver.ts';
+import type { ServiceCacheChange } from '../../src/cluster/service-change.ts';
 
 /** One request that reached the fake API server, answered by the test when it chooses. */
 class Arrival {
@@ -135,9 +137,11 @@ async function setUp(t: Test, options: { initialBackoffMs?: number; listPageTime
   const api = new FakeServicesApi();
   const server = await api.listen();
   const events: InformerEvent[] = [];
+  const changes: ServiceCacheChange[] = [];
   const resolver = new InformerServiceResolver({
     kubeconfig: kubeconfigFor(server),
     onEvent: (event) => events.push(event),
+    onServiceChange: (change) => changes.push(change),
     initialBackoffMs: options.initialBackoffMs ?? 10,
     maxBackoffMs: 50,
     ...(options.listPageTimeoutMs ? { listPageTimeoutMs: options.listPageTimeoutMs } : {}),
@@ -146,7 +150,7 @@ async function setUp(t: Test, options: { initialBackoffMs?: number; listPageTime
     await resolver.stop();
     await api.close();
   });
-  return { api, resolver, events, server };
+  return { api, resolver, events, changes, server };
 }
 
 t.test('lists page by page, follows watch events, re-watches, relists on 410 and stops cleanly', async (t) => {
@@ -235,6 +239,29 @@ t.test('lists page by page, follows watch events, re-watches, relists on 410 and
     { type: 'synced', initial: false, services: 2, resourceVersion: '200' },
   ]);
   t.equal(events.length, 4);
+});
+
+t.test('each watch event is told as a Service change from the record held before it, each full list as a resync', async (t) => {
+  const { api, resolver, changes } = await setUp(t);
+  const starting = resolver.start();
+  (await api.next('list')).json(200, serviceList('10', [service('llm', 'a', '10.0.0.1', '5')]));
+  await starting;
+  t.match(changes, [{ type: 'resynced', receivedAt: Number }]);
+  const watch = await api.next('watch');
+  watch.openStream();
+  watch.write(line('MODIFIED', service('llm', 'a', '10.0.0.2', '11')));
+  watch.write(line('ADDED', service('llm', 'b', '10.0.0.3', '12')));
+  watch.write(line('DELETED', service('llm', 'a', '10.0.0.2', '13')));
+  watch.write(line('DELETED', service('llm', 'unknown', '10.0.0.9', '14')));
+  watch.write(line('BOOKMARK', { kind: 'Service', apiVersion: 'v1', metadata: { resourceVersion: '15' } }));
+  await waitFor('the watch events', () => resolver.resourceVersion === '15');
+  t.match(changes.slice(1), [
+    { type: 'service', namespace: 'llm', name: 'a', before: { clusterIP: '10.0.0.1' }, after: { clusterIP: '10.0.0.2' }, receivedAt: Number },
+    { type: 'service', namespace: 'llm', name: 'b', before: undefined, after: { clusterIP: '10.0.0.3' } },
+    { type: 'service', namespace: 'llm', name: 'a', before: { clusterIP: '10.0.0.2' }, after: undefined },
+    { type: 'service', namespace: 'llm', name: 'unknown', before: undefined, after: undefined },
+  ]);
+  t.equal(changes.length, 5, 'a bookmark changes no Service');
 });
 
 t.test('an HTTP 410 on the watch request relists too', async (t) => {
