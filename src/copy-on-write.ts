@@ -7,7 +7,8 @@
  */
 export class CopyOnWrite {
   readonly result: Record<string, unknown>;
-  readonly #copies = new WeakSet<object>();
+  // A Set, not a WeakSet: it lives as long as one admission, and a Set answers in half the time.
+  readonly #copies = new Set<object>();
 
   constructor(original: Record<string, unknown>) {
     this.result = { ...original };

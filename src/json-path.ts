@@ -14,7 +14,12 @@ export function formatPath(segments: PathSegments): string {
 
 /** RFC 6901 JSON Pointer, as recorded in the placeholder-paths annotation. */
 export function toJsonPointer(segments: PathSegments): string {
-  return segments.map((s) => '/' + String(s).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+  let pointer = '';
+  for (const segment of segments) {
+    const text = String(segment);
+    pointer += '/' + (text.includes('~') || text.includes('/') ? text.replaceAll('~', '~0').replaceAll('/', '~1') : text);
+  }
+  return pointer;
 }
 
 export function fromJsonPointer(pointer: string): string[] | undefined {

@@ -1,0 +1,12 @@
+import t from 'tap';
+import { printable } from '../../../src/admission/printable.ts';
+
+t.test('control characters and line separators are shown escaped, everything else as it is', async (t) => {
+  t.equal(printable('llm-d/epp-ext-proc'), 'llm-d/epp-ext-proc');
+  const ordinary = 'plain name, ümlaut, 名前';
+  t.equal(printable(ordinary), ordinary, 'unicode that cannot break a line is kept');
+  t.equal(printable('a\nWarning: fake'), 'a\\nWarning: fake');
+  t.equal(printable('\r\t\u0000\u007f\u2028\u2029'), '\\r\\t\\u0000\\u007f\\u2028\\u2029');
+  t.equal(printable('x\ny\nz'), 'x\\ny\\nz', 'every occurrence, not only the first');
+  t.notMatch(printable('[EPP101] a\n[EPP202] b'), /\n/);
+});
