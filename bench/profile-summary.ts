@@ -4,42 +4,26 @@
  * Prints self time per function, inclusive time per function (each sample counted once per function on its stack),
  * and self time per package or source directory.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { REPOSITORY, frameLabel, readProfile, type ProfileNode } from './lib/cpu-profile.ts';
 import { table } from './lib/report.ts';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
 const top = Number(values.top);
 
 for (const file of positionals) {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const profile = readProfile(file);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 
-  const label = (n: ProfileNode) => {
-    const { functionName, url, lineNumber } = n.callFrame;
-    const where = url.replace(/^file:\/\//, '').replace(/.*\/(node_modules\/)/, '$1').replace(/.*\/work\/main\//, '');
-    return `${functionName || '(anonymous)'} ${where ? `${where}:${lineNumber + 1}` : ''}`.trim();
-  };
   const area = (n: ProfileNode) => {
     const url = n.callFrame.url;
     if (url === '') return n.callFrame.functionName.startsWith('(') ? n.callFrame.functionName : '(native/V8)';
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
     if (pkg) return pkg[1];
     if (url.startsWith('node:')) return url.split('/')[0];
-    const src = /\/work\/main\/((?:src|bench|test)\/[^/]+)/.exec(url);
+    const src = /^((?:src|bench|test)\/[^/]+)/.exec(url.replace(REPOSITORY, ''));
     return src ? src[1] : url;
   };
 
@@ -51,11 +35,11 @@ for (const file of positionals) {
     const dt = profile.timeDeltas[i] ?? 0;
     total += dt;
     const node = byId.get(id)!;
-    self.set(label(node), (self.get(label(node)) ?? 0) + dt);
+    self.set(frameLabel(node), (self.get(frameLabel(node)) ?? 0) + dt);
     areas.set(area(node), (areas.get(area(node)) ?? 0) + dt);
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const name = label(byId.get(at)!);
+      const name = frameLabel(byId.get(at)!);
       if (seen.has(name)) continue;
       seen.add(name);
       inclusive.set(name, (inclusive.get(name) ?? 0) + dt);

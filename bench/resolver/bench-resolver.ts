@@ -51,7 +51,7 @@ export function formatResolver(results: ResolverResult[]): string {
     const r = runs[0];
     const per = runs.map((x) => x.bytesPerService);
     return [
-      r.mode === 'objects' ? 'whole objects (contrast)' : r.mode === 'static' ? 'StaticServiceResolver.fromRecords' : "ServiceCache.apply('ADDED', parsed event)",
+      r.mode === 'objects' ? 'whole objects (contrast)' : r.mode === 'static' ? 'StaticServiceResolver.fromRecords' : "informer store (ResourceListWatch), parsed events",
       r.count.toLocaleString('en-US'),
       mib(mean(runs.map((x) => x.heapUsed))),
       mib(mean(runs.map((x) => x.heapDelta))),

@@ -2,12 +2,15 @@
  * Memory and lookup time of the Service cache at one size, in a fresh process (run with --expose-gc):
  *   node --expose-gc bench/resolver/resolver-child.ts static|informer|objects COUNT LOOKUPS
  * static:   StaticServiceResolver.fromRecords(records of generated Service objects)
- * informer: ServiceCache.apply('ADDED', object) per watch event, each object freshly JSON.parse'd as client-node's
- *           Watch hands it over, then dropped (only the ServiceRecord may survive)
+ * informer: the store of InformerServiceResolver, a ResourceListWatch<ServiceRecord> with its reduce and key, given
+ *           each object freshly JSON.parse'd as client-node's Watch hands it over, then dropped (only the
+ *           ServiceRecord may survive); client-node is loaded before the baseline is measured
  * objects:  the whole Service objects kept in a Map, as a cache of full objects (client-node's informer) would
  * Prints one JSON line.
  */
-import { ServiceCache } from '../../src/cluster/service-cache.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ResourceListWatch } from '../../src/cluster/resource-list-watch.ts';
+import { serviceKey } from '../../src/cluster/service-cache.ts';
 import { toServiceRecord, type ServiceRecord } from '../../src/cluster/service-resolver.ts';
 import { StaticServiceResolver } from '../../src/cluster/static-resolver.ts';
 import { fullService, serviceKeyOf } from './services.ts';
@@ -25,6 +28,21 @@ function settled(): NodeJS.MemoryUsage {
 
 let eventBytes = 0;
 
+/** The Service store exactly as InformerServiceResolver configures it; never started (no API server here). */
+function informerStore(): ResourceListWatch<ServiceRecord> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+  return new ResourceListWatch({
+    kubeConfig,
+    path: '/api/v1/services',
+    what: 'Services',
+    listPage: () => Promise.reject(new Error('not started')),
+    reduce: toServiceRecord,
+    keyOf: (record) => serviceKey(record.namespace, record.name),
+  });
+}
+const store = mode === 'informer' ? informerStore() : undefined;
+
 const before = settled();
 let holder: { lookup(namespace: string, name: string): unknown; size(): number };
 if (mode === 'static') {
@@ -39,13 +57,12 @@ if (mode === 'static') {
     size: () => resolver.size(),
   };
 } else if (mode === 'informer') {
-  const cache = new ServiceCache();
   for (let i = 0; i < count; i++) {
     const text = JSON.stringify(fullService(i));
     eventBytes += text.length;
-    cache.apply('ADDED', JSON.parse(text));
+    store!.refresh(JSON.parse(text));
   }
-  holder = { lookup: (namespace, name) => cache.get(namespace, name), size: () => cache.size };
+  holder = { lookup: (namespace, name) => store!.get(serviceKey(namespace, name)), size: () => store!.size };
 } else if (mode === 'objects') {
   const objects = new Map<string, unknown>();
   for (let i = 0; i < count; i++) {
