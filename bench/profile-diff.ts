@@ -1,7 +1,9 @@
 /**
  * Where the webhook's CPU goes beyond the floor's, per request. The floor and the webhook (bench/http/server-child.ts,
  * each in its own process under `--cpu-prof`) take the same fixed-rate load of one case's body; each function's self
- * time is divided by the requests that server answered, and the table lists the functions by the difference.
+ * time is divided by the requests that server answered, and the table lists the functions by the difference. Each
+ * server is profiled twice, in the order floor, webhook, webhook, floor: a process started later in a run measured
+ * up to 15% slower JSON.parse than an identical one started before it, and the order cancels such a drift.
  *   node bench/profile-diff.ts [--case=mutate-envoyfilter] [--duration=10] [--rate=2000] [--top=30] [--log-level=info]
  * The profiler slows small JavaScript functions more than native code: read the figures as shares, not as timings.
  */
@@ -29,8 +31,14 @@ const caseId = values.case as WebhookCaseId;
 const work = mkdtempSync(join(tmpdir(), 'epp-webhook-profile-diff-'));
 writeServingBundle(work, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
 
-/** Profiles one server under the load; returns µs of self time per function per answered request. */
-async function profile(kind: 'floor' | 'webhook'): Promise<{ perRequest: Map<string, number>; requests: number }> {
+interface Measured {
+  /** Microseconds of self time per function, summed over the runs. */
+  self: Map<string, number>;
+  requests: number;
+}
+
+/** Profiles one server process under the load and adds its self times and answered requests to `into`. */
+async function profile(kind: 'floor' | 'webhook', into: Measured): Promise<void> {
   const dir = mkdtempSync(join(work, `${kind}-`));
   const child = await startServerChild(kind, work, { cpuProfDir: dir, logLevel: values['log-level'] });
   const benchCase = benchCases().find((c) => c.id === (kind === 'floor' ? `floor/${caseId}` : caseId));
@@ -54,23 +62,26 @@ async function profile(kind: 'floor' | 'webhook'): Promise<{ perRequest: Map<str
   } finally {
     await child.stop();
   }
-  const self = selfTimes(readProfile(join(dir, readdirSync(dir)[0])));
-  self.delete('(idle)');
-  return { perRequest: new Map([...self].map(([name, us]) => [name, us / requests])), requests };
+  for (const [name, us] of selfTimes(readProfile(join(dir, readdirSync(dir)[0])))) {
+    if (name !== '(idle)') into.self.set(name, (into.self.get(name) ?? 0) + us);
+  }
+  into.requests += requests;
 }
 
 const loadAtStart = loadAverage();
-const floor = await profile('floor');
-const webhook = await profile('webhook');
-const names = new Set([...floor.perRequest.keys(), ...webhook.perRequest.keys()]);
+const floor: Measured = { self: new Map(), requests: 0 };
+const webhook: Measured = { self: new Map(), requests: 0 };
+for (const kind of ['floor', 'webhook', 'webhook', 'floor'] as const) await profile(kind, kind === 'floor' ? floor : webhook);
+const perRequest = (side: Measured, name: string) => (side.self.get(name) ?? 0) / side.requests;
+const names = new Set([...floor.self.keys(), ...webhook.self.keys()]);
 const rows = [...names]
-  .map((name) => ({ name, floor: floor.perRequest.get(name) ?? 0, webhook: webhook.perRequest.get(name) ?? 0 }))
+  .map((name) => ({ name, floor: perRequest(floor, name), webhook: perRequest(webhook, name) }))
   .sort((a, b) => b.webhook - b.floor - (a.webhook - a.floor));
 const sum = (side: 'floor' | 'webhook') => rows.reduce((total, row) => total + row[side], 0);
 rmSync(work, { recursive: true, force: true });
 
 process.stdout.write(
-  `${caseId} at ${values.rate} req/s for ${values.duration} s (+2 s warm-up), webhook log level ${values['log-level']}; load ${loadAtStart} → ${loadAverage()}\n` +
+  `${caseId} at ${values.rate} req/s for ${values.duration} s (+2 s warm-up), each server twice, webhook log level ${values['log-level']}; load ${loadAtStart} → ${loadAverage()}\n` +
     `requests answered: floor ${floor.requests}, webhook ${webhook.requests}; profiled CPU per request (not idle): floor ${sum('floor').toFixed(1)} µs, webhook ${sum('webhook').toFixed(1)} µs (floor / webhook ${((sum('floor') / sum('webhook')) * 100).toFixed(1)}%)\n\n`,
 );
 process.stdout.write(
