@@ -44,7 +44,7 @@ export function pathBeyondDepth(value: unknown, limit: number = MAX_OBJECT_DEPTH
   return undefined;
 }
 
-/** True when `container` holds a container `levels` or more levels below it. Recursion depth is at most `levels`. */
+/** True when `container` holds a container more than `levels` levels below it (a child is 1 below). Recursion depth is at most `levels` + 1. */
 function nestsDeeperThan(container: object, levels: number): boolean {
   if (levels < 0) return true;
   if (Array.isArray(container)) {
