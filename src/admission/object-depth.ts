@@ -7,6 +7,9 @@ import type { PathSegments } from '../json-path.ts';
  */
 export const MAX_OBJECT_DEPTH = 256;
 
+/** Nesting the recursive pre-test may follow: far inside Node's default stack (about 10,000 frames of it). */
+const RECURSION_SAFE_LIMIT = 1_000;
+
 interface Level {
   container: object;
   keys: readonly (string | number)[] | undefined;
@@ -22,8 +25,9 @@ interface Level {
 export function pathBeyondDepth(value: unknown, limit: number = MAX_OBJECT_DEPTH): PathSegments | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   // Every admission passes through here and real objects are shallow: a plain recursive test (its depth bounded by
-  // `limit`) is 3-5 times cheaper than the walk below, which only has to run to name the path of a deep one.
-  if (!nestsDeeperThan(value, limit - 1)) return undefined;
+  // `limit`) is 3-5 times cheaper than the walk below, which then only runs to name the path of a deep one. Past
+  // RECURSION_SAFE_LIMIT the test itself could overflow the stack, so the walk alone decides.
+  if (limit <= RECURSION_SAFE_LIMIT && !nestsDeeperThan(value, limit - 1)) return undefined;
   const levels: Level[] = [];
   const enter = (container: object): void => {
     const keys = Array.isArray(container) ? undefined : Object.keys(container);
@@ -44,7 +48,7 @@ export function pathBeyondDepth(value: unknown, limit: number = MAX_OBJECT_DEPTH
   return undefined;
 }
 
-/** True when `container` holds a container more than `levels` levels below it (a child is 1 below). Recursion depth is at most `levels` + 1. */
+/** True when `container` holds a container more than `levels` levels below it (a child is 1 below); at most `levels` + 2 calls deep. */
 function nestsDeeperThan(container: object, levels: number): boolean {
   if (levels < 0) return true;
   if (Array.isArray(container)) {

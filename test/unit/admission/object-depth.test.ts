@@ -32,8 +32,10 @@ t.test('a deep branch beside shallow ones is found wherever it sits, and scalars
   t.equal(pathBeyondDepth(null, 0), undefined);
 });
 
-t.test('a value 100,000 levels deep is measured without overflowing the stack', async (t) => {
+t.test('a value 100,000 levels deep is measured without overflowing the stack, whatever the limit', async (t) => {
   let value: unknown = {};
   for (let i = 0; i < 100_000; i++) value = [value];
   t.equal(pathBeyondDepth(value, 256)?.length, 256);
+  t.equal(pathBeyondDepth(value, 50_000)?.length, 50_000);
+  t.equal(pathBeyondDepth(value, 100_001), undefined);
 });
