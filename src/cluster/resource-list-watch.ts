@@ -228,7 +228,7 @@ export class ResourceListWatch<T> {
         if (type === 'ERROR') {
           const status = isObject(object) ? object : {};
           if (status.code === 410) finish('gone');
-          else finish('failed', new Error(`watch error event: ${String(status.message ?? JSON.stringify(object))} (code ${String(status.code)})`));
+          else finish('failed', new Error(`watching ${this.#options.what} failed: watch error event: ${String(status.message ?? JSON.stringify(object))} (code ${String(status.code)})`));
           return;
         }
         delivered = true;
@@ -283,6 +283,7 @@ function restartReason(outcome: WatchOutcome): string {
     case 'idle-timeout':
       return 'the watch was idle for 30 s and client-node closed it';
     default:
-      return `the watch failed: ${outcome.error?.message ?? 'unknown error'}`;
+      // Every failure's message already says `watching <what> failed: ...`.
+      return outcome.error?.message ?? 'the watch failed';
   }
 }
