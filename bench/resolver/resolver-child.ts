@@ -9,8 +9,7 @@
  * Prints one JSON line.
  */
 import type { ResourceListWatch } from '../../src/cluster/resource-list-watch.ts';
-import { serviceKey } from '../../src/cluster/service-cache.ts';
-import { toServiceRecord, type ServiceRecord } from '../../src/cluster/service-resolver.ts';
+import { serviceKey, toServiceRecord, type ServiceRecord } from '../../src/cluster/service-resolver.ts';
 import { StaticServiceResolver } from '../../src/cluster/static-resolver.ts';
 import { fullService, serviceKeyOf } from './services.ts';
 

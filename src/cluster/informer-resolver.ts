@@ -1,9 +1,8 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { requestSignal } from './request-signal.ts';
 import { ResourceListWatch, type ResourceListWatchEvent } from './resource-list-watch.ts';
-import { serviceKey } from './service-cache.ts';
 import { serviceChangeFor, type ServiceCacheChange } from './service-change.ts';
-import { toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
+import { serviceKey, toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
 
 /** What the informer reports while it keeps the cache current; failures are retried, never thrown. */
 export type InformerEvent =

@@ -30,6 +30,11 @@ export interface ServiceResolver {
   size(): number;
 }
 
+/** How Services are keyed in a table: `namespace/name`. */
+export function serviceKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
 /** Reduces a Service object (as the API or a YAML file returns it) to a ServiceRecord; undefined if it is not one. */
 export function toServiceRecord(object: unknown): ServiceRecord | undefined {
   if (!isObject(object) || object.kind !== undefined && object.kind !== 'Service') return undefined;

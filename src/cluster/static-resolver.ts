@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { isObject } from '../json-value.ts';
-import { ServiceCache } from './service-cache.ts';
-import { toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
+import { serviceKey, toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
 
 /** Answers from a fixed table of Services (a file given to `--services`); never changes after loading. */
 export class StaticServiceResolver implements ServiceResolver {
   readonly source: string;
-  readonly #services = new ServiceCache();
+  readonly #services = new Map<string, ServiceRecord>();
 
   constructor(records: Iterable<ServiceRecord>, source: string) {
     this.source = source;
-    this.#services.replaceAll(records);
+    for (const record of records) this.#services.set(serviceKey(record.namespace, record.name), record);
   }
 
   static fromRecords(records: Iterable<ServiceRecord>, source = 'the static Service table'): StaticServiceResolver {
@@ -24,7 +23,7 @@ export class StaticServiceResolver implements ServiceResolver {
   }
 
   lookup(namespace: string, name: string): ServiceLookup {
-    const service = this.#services.get(namespace, name);
+    const service = this.#services.get(serviceKey(namespace, name));
     return service === undefined ? { kind: 'not-found' } : { kind: 'found', service };
   }
 
