@@ -58,7 +58,8 @@ function lookupProblem(
   firstSite: PlaceholderSite,
   config: WebhookConfig,
 ): Finding | undefined {
-  if (lookup.kind === 'found' && !lacksClusterIP(lookup.service)) return undefined;
+  const noClusterIP = lookup.kind === 'found' ? withoutClusterIP(lookup.service) : undefined;
+  if (lookup.kind === 'found' && noClusterIP === undefined) return undefined;
   const service = `${reference.namespace}/${reference.name}`;
   const at = { location: patchLocation(firstSite.patchIndex), path: formatPath(firstSite.segments) };
   const chosenBy =
@@ -80,22 +81,23 @@ function lookupProblem(
         `${config.placeholder}: Service ${service} (chosen by ${chosenBy}) not found in ${source}, so ${subject} cannot get its ClusterIP`,
         `create the EPP Service ${service} first (helm release "<release>" names it <release>-epp), or point ${ANNOTATIONS.eppService} at the right [namespace/]name`,
       );
-    case 'found': {
-      const { type, clusterIP } = lookup.service;
-      const kind = type === 'ExternalName' ? 'an ExternalName Service' : clusterIP === 'None' ? 'a headless Service (clusterIP: None)' : 'a Service without a ClusterIP';
+    case 'found':
       return finding(
         'EPP102',
         config.severities,
         at,
-        `${config.placeholder}: Service ${service} is ${kind}, so there is no ClusterIP to give ${subject}`,
+        `${config.placeholder}: Service ${service} is ${noClusterIP}, so there is no ClusterIP to give ${subject}`,
         `point ${ANNOTATIONS.eppService} at a ClusterIP Service in front of the EPP (type ClusterIP, port 9002)`,
       );
-    }
   }
 }
 
-function lacksClusterIP(service: ServiceRecord): boolean {
-  return service.type === 'ExternalName' || service.clusterIP === '' || service.clusterIP === 'None';
+/** What kind of Service has no ClusterIP to give, as a denial names it; undefined when it has one. */
+function withoutClusterIP(service: ServiceRecord): string | undefined {
+  if (service.type === 'ExternalName') return 'an ExternalName Service';
+  if (service.clusterIP === 'None') return 'a headless Service (clusterIP: None)';
+  if (service.clusterIP === '') return 'a Service without a ClusterIP';
+  return undefined;
 }
 
 function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clusterIP: string): void {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { jsonShapeProblem } from '../../../src/admission/json-shape.ts';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, jsonShapeProblem } from '../../../src/admission/json-shape.ts';
 import { params } from '../../property/arbitraries.ts';
 
 /** The definition, a character at a time: nesting and containers counted outside strings, escapes honoured. */
@@ -44,6 +44,10 @@ t.test('brackets inside strings, after escaped quotes and after escaped backslas
     t.equal(jsonShapeProblem('['.repeat(limit + 1), limit, 10 * limit)?.status, 400, `${limit + 1} openers nest beyond ${limit}`);
     t.equal(jsonShapeProblem('[]'.repeat(limit + 1), 10 * limit, limit)?.status, 413, `${limit + 1} containers are beyond ${limit}`);
   }
+  t.equal(jsonShapeProblem('['.repeat(MAX_JSON_DEPTH)), undefined, 'the default depth limit is reachable');
+  t.equal(jsonShapeProblem('['.repeat(MAX_JSON_DEPTH + 1))?.status, 400);
+  t.equal(jsonShapeProblem(`[${'[],'.repeat(MAX_JSON_CONTAINERS - 2)}[]]`), undefined, 'the default container limit is reachable');
+  t.equal(jsonShapeProblem(`[${'[],'.repeat(MAX_JSON_CONTAINERS - 1)}[]]`)?.status, 413);
   t.equal(jsonShapeProblem('[{},{},{},{},{},{},{},{},{},{},{}]', 5, 5)?.status, 413);
   t.equal(jsonShapeProblem('"unterminated [[[[[[[[[[[[[[[[[[[[[[[[', 1, 1), undefined, 'an unterminated string is left for JSON.parse');
 });

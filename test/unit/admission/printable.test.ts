@@ -9,4 +9,6 @@ t.test('control characters and line separators are shown escaped, everything els
   t.equal(printable('\r\t\u0000\u007f\u2028\u2029'), '\\r\\t\\u0000\\u007f\\u2028\\u2029');
   t.equal(printable('x\ny\nz'), 'x\\ny\\nz', 'every occurrence, not only the first');
   t.notMatch(printable('[EPP101] a\n[EPP202] b'), /\n/);
+  printable('a\n');
+  t.equal(printable('\nb'), '\\nb', 'no state carried from one call to the next');
 });
