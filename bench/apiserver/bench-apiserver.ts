@@ -11,11 +11,10 @@ import { startServerChild, type ServerChild } from '../http/bench-http.ts';
 import { createNamespace, createService, installCrdsAndRbac } from '../../test/e2e/harness/cluster-setup.ts';
 import { startControlPlane, type ControlPlane } from '../../test/e2e/harness/control-plane.ts';
 import { waitFor } from '../../test/e2e/harness/processes.ts';
-import { registerWebhooks, unregisterWebhooks, waitUntilMutating } from '../../test/e2e/harness/webhook-process.ts';
+import { registerWebhooks, startWebhookProcess, unregisterWebhooks, waitUntilMutating } from '../../test/e2e/harness/webhook-process.ts';
 import { int, loadAverage, ms, pct, progress, table } from '../lib/report.ts';
 import { mean, summarize, type LatencySummary } from '../lib/stats.ts';
 import { ApiClient, pooled } from './apply-client.ts';
-import { launchWebhook } from './webhook-launcher.ts';
 import { describeBuckets, difference, histogram, parseSamples, shareAtOrBelow } from './prometheus-text.ts';
 
 const NAMESPACE = 'epp-bench';
@@ -137,7 +136,7 @@ export async function benchApiserver(options: ApiserverOptions): Promise<Apiserv
     await installCrdsAndRbac(cp);
     await createNamespace(cp, NAMESPACE);
     const clusterIP = await createService(cp, NAMESPACE, 'gaie-inference-scheduling-epp', [9002]);
-    const webhook = await launchWebhook(cp, options.webhookArgs);
+    const webhook = await startWebhookProcess(cp, { extraArgs: options.webhookArgs });
     const floorCerts = mkdtempSync(join(cp.dir, 'floor-certs-'));
     const floorBundle = writeServingBundle(floorCerts, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
     const floorChild = await startServerChild('floor', floorCerts, { logLevel: 'off', cpuProfDir: undefined });
