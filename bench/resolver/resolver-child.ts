@@ -2,9 +2,9 @@
  * Memory and lookup time of the Service cache at one size, in a fresh process (run with --expose-gc):
  *   node --expose-gc bench/resolver/resolver-child.ts static|informer|objects COUNT LOOKUPS
  * static:   StaticServiceResolver.fromRecords(records of generated Service objects)
- * informer: the store of InformerServiceResolver, a ResourceListWatch<ServiceRecord> with its reduce and key, given
- *           each object freshly JSON.parse'd as client-node's Watch hands it over, then dropped (only the
- *           ServiceRecord may survive); client-node is loaded before the baseline is measured
+ * informer: the store of InformerServiceResolver (serviceListWatch), given each object freshly JSON.parse'd as
+ *           client-node's Watch hands it over, then dropped (only the ServiceRecord may survive); client-node is
+ *           loaded before the baseline is measured
  * objects:  the whole Service objects kept in a Map, as a cache of full objects (client-node's informer) would
  * Prints one JSON line.
  */
@@ -27,22 +27,15 @@ function settled(): NodeJS.MemoryUsage {
 let eventBytes = 0;
 
 /**
- * The Service store exactly as InformerServiceResolver configures it; never started (no API server here). Only this
- * mode loads client-node (about 23 MiB of heap on its own), as only a process watching a cluster does.
+ * InformerServiceResolver's own store, never started (no API server here). Only this mode loads client-node (about
+ * 23 MiB of heap on its own), as only a process watching a cluster does.
  */
 async function informerStore(): Promise<ResourceListWatch<ServiceRecord>> {
   const { KubeConfig } = await import('@kubernetes/client-node');
-  const { ResourceListWatch } = await import('../../src/cluster/resource-list-watch.ts');
+  const { serviceListWatch } = await import('../../src/cluster/informer-resolver.ts');
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-  return new ResourceListWatch({
-    kubeConfig,
-    path: '/api/v1/services',
-    what: 'Services',
-    listPage: () => Promise.reject(new Error('not started')),
-    reduce: toServiceRecord,
-    keyOf: (record) => serviceKey(record.namespace, record.name),
-  });
+  return serviceListWatch({ kubeConfig, listPage: () => Promise.reject(new Error('not started')) });
 }
 const store = mode === 'informer' ? await informerStore() : undefined;
 

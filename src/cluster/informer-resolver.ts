@@ -1,6 +1,6 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { requestSignal } from './request-signal.ts';
-import { ResourceListWatch, type ResourceListWatchEvent } from './resource-list-watch.ts';
+import { ResourceListWatch, type ResourceListWatchEvent, type ResourceListWatchOptions } from './resource-list-watch.ts';
 import { serviceChangeFor, type ServiceCacheChange } from './service-change.ts';
 import { serviceKey, toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
 
@@ -42,13 +42,9 @@ export class InformerServiceResolver implements ServiceResolver {
     this.#onEvent = options.onEvent ?? (() => {});
     const api = kubeConfig.makeApiClient(CoreV1Api);
     const { onServiceChange } = options;
-    this.#services = new ResourceListWatch({
+    this.#services = serviceListWatch({
       kubeConfig,
-      path: '/api/v1/services',
-      what: 'Services',
       listPage: (page, signal) => api.listServiceForAllNamespaces(page, requestSignal(signal)),
-      reduce: toServiceRecord,
-      keyOf: (record) => serviceKey(record.namespace, record.name),
       onChange: onServiceChange && ((change) => onServiceChange(serviceChangeFor(change))),
       onResync: onServiceChange && (() => onServiceChange({ type: 'resynced', receivedAt: Date.now() })),
       onEvent: (event) => this.#observe(event),
@@ -118,6 +114,19 @@ export class InformerServiceResolver implements ServiceResolver {
     }
     this.#onEvent(event);
   }
+}
+
+/** The list+watch of every Service, kept as ServiceRecords: the resolver's store (the resolver bench fills one too). */
+export function serviceListWatch(
+  options: Omit<ResourceListWatchOptions<ServiceRecord>, 'path' | 'what' | 'reduce' | 'keyOf'>,
+): ResourceListWatch<ServiceRecord> {
+  return new ResourceListWatch({
+    ...options,
+    path: '/api/v1/services',
+    what: 'Services',
+    reduce: toServiceRecord,
+    keyOf: (record) => serviceKey(record.namespace, record.name),
+  });
 }
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
