@@ -11,9 +11,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { writeServingBundle } from '../src/certs/serving-bundle.ts';
-import { startServerChild } from './http/bench-http.ts';
+import { load, startServerChild } from './http/bench-http.ts';
 import { benchCases, type WebhookCaseId } from './http/cases.ts';
 import { readProfile, selfTimes } from './lib/cpu-profile.ts';
 import { loadAverage, table } from './lib/report.ts';
@@ -47,17 +46,9 @@ async function profile(kind: 'floor' | 'webhook', into: Measured): Promise<void>
   try {
     // The warm-up's requests are in the profile too, so they count.
     for (const duration of [2, Number(values.duration)]) {
-      const result = await autocannon({
-        url: `https://127.0.0.1:${child.port}${benchCase.path}`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: benchCase.body,
-        connections: 8,
-        duration,
-        overallRate: Number(values.rate),
-        tlsOptions: { rejectUnauthorized: false },
-      });
-      requests += result.requests.total;
+      const result = await load(child.port, benchCase, { duration, connections: 8, overallRate: Number(values.rate) });
+      if (result.errors > 0) throw new Error(`${benchCase.id}: ${result.errors} requests failed; a profile of failures would mislead`);
+      requests += result.answered;
     }
   } finally {
     await child.stop();

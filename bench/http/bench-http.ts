@@ -118,7 +118,8 @@ function checkOnce(port: number, ca: string, benchCase: BenchCase): Promise<void
   });
 }
 
-async function load(port: number, benchCase: BenchCase, settings: { duration: number; connections: number; overallRate?: number }): Promise<{ rps: number; latency: LatencySummary; errors: number; answered: number }> {
+/** autocannon against one server with one case's body, over keep-alive TLS; `answered` counts the 200s. */
+export async function load(port: number, benchCase: BenchCase, settings: { duration: number; connections: number; overallRate?: number }): Promise<{ rps: number; latency: LatencySummary; errors: number; answered: number }> {
   const recorder = new LatencyRecorder();
   const instance = autocannon({
     url: `https://127.0.0.1:${port}${benchCase.path}`,
