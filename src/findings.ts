@@ -41,6 +41,8 @@ export const RULES = {
   EPP205: { severity: 'warn', relaxable: true, title: 'failure_mode_allow: true (fail-open skips endpoint picking)' },
   EPP206: { severity: 'warn', relaxable: true, title: 'ext_proc sends nothing to the EPP and no per-route override enables it' },
   EPP207: { severity: 'warn', relaxable: true, title: 'allow_mode_override with FULL_DUPLEX_STREAMED (not supported by Envoy)' },
+  EPP208: { severity: 'deny', relaxable: false, title: 'Malformed epp-webhook.io/epp annotation (not "true" or "false")' },
+  EPP209: { severity: 'warn', relaxable: true, title: 'epp-webhook.io/epp "false" on an EnvoyFilter that gets the EPP ClusterIP' },
   // EPP3xx: wiring of the filter and its cluster
   EPP301: { severity: 'deny', relaxable: true, title: 'ext_proc with neither or both of grpc_service and http_service' },
   EPP302: { severity: 'deny', relaxable: true, title: 'gRPC cluster without HTTP/2' },

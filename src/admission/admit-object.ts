@@ -2,6 +2,7 @@ import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { checkEnvoyFilter } from '../envoyfilter/check-envoyfilter.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
+import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef } from '../httproute/inject-extension-ref.ts';
 import { formatPath } from '../json-path.ts';
@@ -31,11 +32,11 @@ export async function mutateObject(kind: HandledKind, object: unknown, namespace
   return { object: injected.object, findings: injected.findings, substitutions: 0 };
 }
 
-/** What the validating webhook says about the final object. */
-export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig): Finding[] {
+/** What the validating webhook says about the final object; `eppServices` from knownEppServices (the Service cache). */
+export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices): Finding[] {
   const tooDeep = depthFinding(kind, object, config);
   if (tooDeep !== undefined) return [tooDeep];
-  return kind === 'EnvoyFilter' ? checkEnvoyFilter(object, config) : [];
+  return kind === 'EnvoyFilter' ? checkEnvoyFilter(object, config, eppServices) : [];
 }
 
 /** An object nested deeper than any real one is refused as malformed before the core walks it (which recurses). */

@@ -2,6 +2,7 @@ import { objectName } from '../annotations.ts';
 import type { AdmissionRequest } from './admission-review.ts';
 import { mutateObject, validateObject, type CoreDeps } from './admit-object.ts';
 import { handledKind, type HandledKind } from './handled-kinds.ts';
+import { knownEppServices } from './known-epp-services.ts';
 import { withLookupDeadline } from './lookup-deadline.ts';
 import { printable } from './printable.ts';
 import { verdictFor, type Verdict } from './verdict.ts';
@@ -28,10 +29,11 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
   const namespace = request.namespace ?? fromObject.namespace;
   const name = request.name ?? fromObject.name;
   const subject = `${kind} ${namespace ? `${printable(namespace)}/` : ''}${printable(name)}`;
-  if (endpoint === 'validate') {
-    return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config)), kind, substitutions: 0 };
-  }
   const bounded = { config: deps.config, resolver: withLookupDeadline(deps.resolver, deadline, deps.config.admissionTimeoutMs) };
+  if (endpoint === 'validate') {
+    const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, bounded.resolver, deps.config) : undefined;
+    return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config, eppServices)), kind, substitutions: 0 };
+  }
   const outcome = await mutateObject(kind, request.object, namespace, bounded);
   return { verdict: verdictFor(subject, outcome.findings, request.object, outcome.object), kind, substitutions: outcome.substitutions };
 }

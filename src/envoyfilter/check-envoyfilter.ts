@@ -5,11 +5,16 @@ import { envoyField, isObject } from '../json-value.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { patchLocation, readConfigPatches } from './config-patches.ts';
-import { findAddedClusters, findExtProcConfigs } from './ext-proc-configs.ts';
+import { findAddedClusters, findExtProcConfigs, type ExtProcSite } from './ext-proc-configs.ts';
+import { applyJudgement } from './epp-protocol-rules.ts';
 import { findPlaceholders } from './find-placeholders.ts';
+import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 
-/** The ext_proc safety rules over an EnvoyFilter as it will be stored (after every mutation). */
-export function checkEnvoyFilter(object: unknown, config: WebhookConfig): Finding[] {
+/**
+ * The ext_proc safety rules over an EnvoyFilter as it will be stored (after every mutation): what Envoy and Istio
+ * enforce on every ext_proc config, what the EPP speaks only on those judged to talk to an EPP.
+ */
+export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServices: EppServices = NO_KNOWN_EPP_SERVICES): Finding[] {
   const severities = config.severities;
   const { patches, findings } = readConfigPatches(object, severities);
 
@@ -29,13 +34,17 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig): Findin
 
   const sites = findExtProcConfigs(patches);
   const clusters = findAddedClusters(patches);
+  const judged = judgeExtProcSites(object, patches, sites, config, eppServices);
+  findings.push(...judged.findings);
+  const judgementOf = new Map(sites.map((site, i) => [site, judged.judgements[i]]));
+  const gate = (site: ExtProcSite, siteFindings: Finding[]) => applyJudgement(siteFindings, judgementOf.get(site)!);
   const hasPerRouteOverride = sites.some((s) => s.kind === 'per-route');
   for (const site of sites) {
     if (site.kind === 'filter') {
       const partial = site.patch.operation === 'MERGE';
-      findings.push(...checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, severities }));
+      findings.push(...gate(site, checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, severities })));
       if (!partial && !hasPerRouteOverride && sendsNothing(site.config)) {
-        findings.push(
+        findings.push(...gate(site, [
           finding(
             'EPP206',
             severities,
@@ -43,18 +52,18 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig): Findin
             'ext_proc sends nothing to the EPP (headers SKIP, bodies NONE) and no ExtProcPerRoute override in this EnvoyFilter turns it on: the EPP is never consulted',
             'send headers and FULL_DUPLEX_STREAMED bodies here, or add an HTTP_ROUTE patch whose typed_per_filter_config holds ExtProcPerRoute overrides for the inference routes',
           ),
-        );
+        ]));
       }
     } else {
       const overrides = envoyField(site.config, 'overrides');
       if (!isObject(overrides)) continue;
       const partial = envoyField(overrides, 'processing_mode') === undefined;
       findings.push(
-        ...checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, severities }),
+        ...gate(site, checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, severities })),
       );
     }
   }
-  findings.push(...checkWiring(sites, clusters, severities));
+  findings.push(...checkWiring(sites, clusters, severities, gate));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
   return findings;

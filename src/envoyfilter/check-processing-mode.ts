@@ -26,7 +26,10 @@ export interface ModeCheckInput {
   severities: SeverityOverrides;
 }
 
-/** Checks one processing_mode (and failure_mode_allow beside it) against what Envoy accepts and the EPP speaks. */
+/**
+ * Checks one processing_mode (and failure_mode_allow beside it) against what Envoy accepts and the EPP speaks; the
+ * caller drops the EPP rules (epp-protocol-rules.ts) for a config that does not talk to an EPP.
+ */
 export function checkProcessingMode({ config, segments, patchIndex, partial, severities }: ModeCheckInput): Finding[] {
   const findings: Finding[] = [];
   const location = patchLocation(patchIndex);
@@ -49,7 +52,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sev
   for (const bad of invalid) {
     const isBody = bad.field.endsWith('_body_mode');
     const fix = isBody
-      ? `use NONE to skip the body or FULL_DUPLEX_STREAMED to send it to the EPP${bad.value === 'SKIP' ? ' (SKIP is a header and trailer mode, not a body mode)' : ''}`
+      ? `use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)${bad.value === 'SKIP' ? ' (SKIP is a header and trailer mode, not a body mode)' : ''}`
       : 'use SEND or SKIP';
     findings.push(
       finding(

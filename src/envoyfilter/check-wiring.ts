@@ -24,8 +24,16 @@ function targetCluster(config: JsonObject): { name: string; via: 'grpc' | 'http'
   return typeof name === 'string' ? { name, via: 'http' } : undefined;
 }
 
-/** grpc_service xor http_service, and the cluster behind it: defined here, HTTP/2 for gRPC, TLS to the EPP. */
-export function checkWiring(sites: readonly ExtProcSite[], clusters: Map<string, ClusterSite>, severities: SeverityOverrides): Finding[] {
+/**
+ * grpc_service xor http_service, and the cluster behind it: defined here, HTTP/2 for gRPC, TLS to the EPP.
+ * `judged` keeps of a site's findings what applies to its ext_proc server (EPP rules only where it is an EPP).
+ */
+export function checkWiring(
+  sites: readonly ExtProcSite[],
+  clusters: Map<string, ClusterSite>,
+  severities: SeverityOverrides,
+  judged: (site: ExtProcSite, findings: Finding[]) => Finding[] = (_, findings) => findings,
+): Finding[] {
   const findings: Finding[] = [];
   const checkedClusters = new Set<string>();
   for (const site of sites) {
@@ -46,8 +54,8 @@ export function checkWiring(sites: readonly ExtProcSite[], clusters: Map<string,
             { location, path: formatPath(segments) },
             hasGrpc
               ? 'ext_proc has both grpc_service and http_service: Envoy accepts exactly one and rejects the filter'
-              : 'ext_proc has neither grpc_service nor http_service: Envoy rejects the filter, so it never reaches the EPP',
-            hasGrpc ? 'keep grpc_service (the EPP speaks gRPC on port 9002) and remove http_service' : 'add grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}} (the EPP speaks gRPC on port 9002)',
+              : 'ext_proc has neither grpc_service nor http_service: Envoy rejects the filter, so it never reaches its ext_proc server',
+            hasGrpc ? 'keep the one your ext_proc server speaks (an EPP speaks gRPC on port 9002: grpc_service) and remove the other' : 'add grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}} (an EPP speaks gRPC on port 9002)',
           ),
         );
       }
@@ -65,13 +73,13 @@ export function checkWiring(sites: readonly ExtProcSite[], clusters: Map<string,
           'EPP305',
           severities,
           { location, path: formatPath(segments) },
-          `ext_proc cluster ${target.name} is not defined in this EnvoyFilter: unless another EnvoyFilter adds it, Envoy has no such cluster and every call to the EPP fails`,
-          `add an applyTo: CLUSTER patch (operation: ADD) named ${target.name}, or use Istio's cluster outbound|9002||<epp-service>.<namespace>.svc.cluster.local`,
+          `ext_proc cluster ${target.name} is not defined in this EnvoyFilter: unless another EnvoyFilter adds it, Envoy has no such cluster and every call to the ext_proc server fails`,
+          `add an applyTo: CLUSTER patch (operation: ADD) named ${target.name}, or use Istio's cluster of the server's Service, outbound|<port>||<service>.<namespace>.svc.cluster.local`,
         ),
       );
       continue;
     }
-    findings.push(...checkEppCluster(target.name, target.via, defined, severities));
+    findings.push(...judged(site, checkEppCluster(target.name, target.via, defined, severities)));
   }
   return findings;
 }
@@ -81,7 +89,7 @@ function checkEppCluster(name: string, via: 'grpc' | 'http', site: ClusterSite, 
   const at = { location: patchLocation(site.patch.index), path: formatPath(site.patch.valuePath) };
   if (via === 'grpc' && !speaksHttp2(site.cluster)) {
     findings.push(
-      finding('EPP302', severities, at, `cluster ${name} carries ext_proc gRPC but does not speak HTTP/2: every call to the EPP fails`, HTTP2_FIX),
+      finding('EPP302', severities, at, `cluster ${name} carries ext_proc gRPC but does not speak HTTP/2: every call to the ext_proc server fails`, HTTP2_FIX),
     );
   }
   if (!hasTls(site.cluster)) {
@@ -134,7 +142,7 @@ export function checkStaticAddresses(clusters: Map<string, ClusterSite>, token: 
           severities,
           { location: patchLocation(site.patch.index), path: formatPath(segments) },
           `cluster ${name} is STATIC but its address ${JSON.stringify(address)} is not an IP: Envoy rejects the cluster`,
-          `write ${token} and let the webhook fill in the EPP Service's ClusterIP, or use type: STRICT_DNS for a hostname`,
+          `use type: STRICT_DNS for a hostname, or (for an EPP) write ${token} and let the webhook fill in the EPP Service's ClusterIP`,
         ),
       );
     }

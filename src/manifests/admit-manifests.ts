@@ -1,8 +1,10 @@
 import { objectName } from '../annotations.ts';
 import { mutateObject, validateObject } from '../admission/admit-object.ts';
 import { groupOf, handledKind, type HandledKind } from '../admission/handled-kinds.ts';
+import { knownEppServices } from '../admission/known-epp-services.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
+import { judgeEnvoyFilter, type ExtProcJudgement } from '../envoyfilter/talks-to-epp.ts';
 import type { Finding } from '../findings.ts';
 import type { PathSegments } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
@@ -37,7 +39,13 @@ export interface AdmittedObject {
   stored: unknown;
   substitutions: number;
   findings: LocatedFinding[];
+  /** Each ext_proc config of an EnvoyFilter: whether it was judged to talk to an EPP, and why. */
+  extProc: LocatedJudgement[];
   admitted: boolean;
+}
+
+export interface LocatedJudgement extends ExtProcJudgement {
+  line: number;
 }
 
 export interface AdmittedDocument {
@@ -106,12 +114,15 @@ async function admitObject(
   const mutationDenied = mutation.findings.some((f) => f.severity === 'deny');
   // The webhook would have stopped at the mutation's denial; going on reports every problem in one run. EPP106 (token
   // still present) would then only restate why the mutation did not substitute.
-  const validation = validateObject(kind, mutation.object, context.config).filter((f) => !(mutationDenied && f.code === 'EPP106'));
+  const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, context.resolver, context.config) : undefined;
+  const validation = validateObject(kind, mutation.object, context.config, eppServices).filter((f) => !(mutationDenied && f.code === 'EPP106'));
+  const locate = (path: string) => lineOfPath(source.yaml, source.lineCounter, [...at, ...parseFormattedPath(path)]);
+  const extProc = kind === 'EnvoyFilter' ? judgeEnvoyFilter(mutation.object, context.config, eppServices).map((j) => ({ ...j, line: locate(j.path) })) : [];
 
   const findings = distinct([...mutation.findings, ...validation])
     .filter((f) => f.severity !== 'off')
     .map((f) => (f.code === 'EPP101' && context.missingServiceFix !== undefined ? { ...f, fix: context.missingServiceFix } : f))
-    .map((f) => ({ ...f, line: lineOfPath(source.yaml, source.lineCounter, [...at, ...parseFormattedPath(f.path)]) }))
+    .map((f) => ({ ...f, line: locate(f.path) }))
     .sort((a, b) => a.line - b.line);
   const admitted = !findings.some((f) => f.severity === 'deny');
   return {
@@ -125,6 +136,7 @@ async function admitObject(
     stored: admitted ? mutation.object : undefined,
     substitutions: admitted ? mutation.substitutions : 0,
     findings,
+    extProc,
     admitted,
   };
 }

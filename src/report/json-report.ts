@@ -14,6 +14,7 @@ export function jsonReport(results: CheckResults): string {
       name: o.name,
       admitted: o.admitted,
       substitutions: o.substitutions,
+      extProc: o.extProc.map((j) => ({ line: j.line, location: j.location, path: j.path, talksToEpp: j.talksToEpp, evidence: j.evidence, reason: j.reason })),
       findings: o.findings.map((f) => ({
         code: f.code,
         severity: f.severity,

@@ -2,6 +2,7 @@ import { isAbsolute, normalize, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RULES, type RuleCode, type SeverityOverrides } from '../findings.ts';
 import { STDIN_NAME, type InputProblem } from '../manifests/read-manifests.ts';
+import type { AdmittedObject } from '../manifests/admit-manifests.ts';
 import { objectLabel, type CheckResults } from './check-results.ts';
 
 const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -45,13 +46,31 @@ export function sarifReport(results: CheckResults, severities: SeverityOverrides
                 logicalLocations: [{ name: finding.path, fullyQualifiedName: `${objectLabel(object)} ${finding.path}` }],
               },
             ],
-            properties: { document: object.document, ...(object.at.length === 2 ? { item: object.at[1] } : {}), object: objectLabel(object), path: finding.path },
+            properties: {
+              document: object.document,
+              ...(object.at.length === 2 ? { item: object.at[1] } : {}),
+              object: objectLabel(object),
+              path: finding.path,
+              ...judgementProperty(object, finding.path),
+            },
           })),
         ),
+        // Whether each ext_proc config was judged to talk to an EPP, and why: also for configs without findings.
+        properties: {
+          extProc: results.objects.flatMap((object) =>
+            object.extProc.map((j) => ({ object: objectLabel(object), uri: artifactLocation(object.file).uri, line: j.line, path: j.path, talksToEpp: j.talksToEpp, evidence: j.evidence, reason: j.reason })),
+          ),
+        },
       },
     ],
   };
   return JSON.stringify(log, null, 2) + '\n';
+}
+
+/** The judgement of the ext_proc config a finding sits in, if it sits in one. */
+function judgementProperty(object: AdmittedObject, path: string): { extProc?: { talksToEpp: boolean; evidence: string; reason: string } } {
+  const judgement = object.extProc.find((j) => path === j.path || path.startsWith(`${j.path}.`) || path.startsWith(`${j.path}[`));
+  return judgement === undefined ? {} : { extProc: { talksToEpp: judgement.talksToEpp, evidence: judgement.evidence, reason: judgement.reason } };
 }
 
 function ruleConfiguration(severity: string): { level: string } | { enabled: false } {

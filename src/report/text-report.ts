@@ -1,4 +1,5 @@
-import type { AdmittedObject, LocatedFinding } from '../manifests/admit-manifests.ts';
+import type { ExtProcJudgement } from '../envoyfilter/talks-to-epp.ts';
+import type { AdmittedObject, LocatedFinding, LocatedJudgement } from '../manifests/admit-manifests.ts';
 import type { InputProblem } from '../manifests/read-manifests.ts';
 import { objectLabel, placeLabel, summarize, type CheckResults } from './check-results.ts';
 
@@ -10,6 +11,7 @@ export function textReport(results: CheckResults): string {
   const lines: string[] = [];
   for (const problem of results.problems) lines.push(problemLine(problem));
   for (const object of results.objects) {
+    for (const judgement of object.extProc) lines.push(judgementLine(object, judgement));
     for (const finding of object.findings) lines.push(findingLine(object, finding));
   }
   lines.push(summaryLine(results));
@@ -20,6 +22,18 @@ export function textReport(results: CheckResults): string {
 export function findingLine(object: AdmittedObject, finding: LocatedFinding): string {
   const severity = finding.severity === 'deny' ? 'error' : 'warning';
   return `${object.file}:${finding.line}: ${severity}: ${objectLabel(object)} (${placeLabel(object)}) ${finding.path}: [${finding.code}] ${finding.message}. Fix: ${finding.fix}`;
+}
+
+/** `guide.yaml:27: note: EnvoyFilter ns/name (document 1) configPatches[0]: ext_proc talks to an EPP: placeholder EPP_SERVICE_CLUSTER_IP` */
+export function judgementLine(object: AdmittedObject, judgement: LocatedJudgement): string {
+  return `${object.file}:${judgement.line}: note: ${objectLabel(object)} (${placeLabel(object)}) ${judgement.location}: ext_proc ${judgementSummary(judgement)}`;
+}
+
+/** `talks to an EPP: <reason>`, `talks to an EPP, on a hint (EPP rules warn at most): ...`, `is no EPP (EPP rules skipped): ...` */
+export function judgementSummary(judgement: ExtProcJudgement): string {
+  if (!judgement.talksToEpp) return `judged no EPP (EPP rules skipped): ${judgement.reason}`;
+  if (judgement.evidence === 'name-hint') return `judged an EPP on a hint (EPP rules warn at most): ${judgement.reason}`;
+  return `judged an EPP: ${judgement.reason}`;
 }
 
 /** `broken.yaml:5:1: error: YAML syntax: ...` */

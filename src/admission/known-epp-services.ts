@@ -1,0 +1,21 @@
+import type { ServiceResolver } from '../cluster/service-resolver.ts';
+import type { WebhookConfig } from '../config.ts';
+import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
+
+/**
+ * The EPP Services the classification "talks to an EPP" can know of for an object in `namespace`: the configured
+ * one, with its ClusterIP from the Service cache (a cluster that writes the IP itself is then recognised), plus
+ * `inferencePoolEpps` (`namespace/name`: the endpointPickerRef of each InferencePool, once those are watched).
+ * A lookup that cannot answer leaves the IP out: the other evidence still decides, and nothing is denied on it.
+ */
+export async function knownEppServices(
+  namespace: string,
+  resolver: ServiceResolver,
+  config: WebhookConfig,
+  inferencePoolEpps: Iterable<string> = [],
+): Promise<EppServices> {
+  const clusterIPs = new Set<string>();
+  const lookup = await resolver.lookup(config.eppService.namespace || namespace, config.eppService.name);
+  if (lookup.kind === 'found' && lookup.service.clusterIP !== '' && lookup.service.clusterIP !== 'None') clusterIPs.add(lookup.service.clusterIP);
+  return { names: new Set(inferencePoolEpps), clusterIPs };
+}

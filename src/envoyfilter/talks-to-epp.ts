@@ -1,0 +1,287 @@
+import { isIP } from 'node:net';
+import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
+import type { WebhookConfig } from '../config.ts';
+import { finding, type Finding } from '../findings.ts';
+import { formatPath } from '../json-path.ts';
+import { envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { patchLocation, readConfigPatches, type ConfigPatch } from './config-patches.ts';
+import { EXT_PROC_FILTER_NAME, findAddedClusters, findExtProcConfigs, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
+import { findPlaceholders } from './find-placeholders.ts';
+
+/**
+ * What the cluster state says about EPP Services, as the classification needs it. The shell fills it from the
+ * Service cache; the pure core only reads it.
+ */
+export interface EppServices {
+  /**
+   * `namespace/name` of Services known to front an EPP beyond the configured one: the `endpointPickerRef` of every
+   * InferencePool, once the webhook watches InferencePools.
+   */
+  names: ReadonlySet<string>;
+  /** ClusterIPs of known EPP Services, so a cluster that writes the IP itself is recognised. */
+  clusterIPs: ReadonlySet<string>;
+}
+
+/** Why an ext_proc config was (or was not) judged to talk to an EPP, most decisive first. */
+export type EppEvidence =
+  /** `epp-webhook.io/epp: "true"|"false"` on the object: the operator said so. */
+  | 'annotation'
+  /** The placeholder, or an annotation of epp-webhook.io, on the object: it was written for this webhook. */
+  | 'epp-webhook'
+  /** Its cluster reaches an EPP Service: Istio's outbound cluster of it, its DNS name, or its ClusterIP. */
+  | 'epp-service'
+  /** A MERGE into (or a per-route override of) the ext_proc filter istiod inserts for InferencePool routes. */
+  | 'inferencepool-filter'
+  /** Only a name (or, where nothing names the server, the port 9002) looks like an EPP's: judged as one at warning level at most. */
+  | 'name-hint'
+  /** Nothing says EPP: only what Envoy and Istio enforce applies. */
+  | 'none';
+
+export interface EppJudgement {
+  talksToEpp: boolean;
+  evidence: EppEvidence;
+  /** Short, for a terminal line: `cluster outbound|9002||x-epp.ns... is named like an EPP Service`. */
+  reason: string;
+}
+
+export const EPP_ANNOTATION = 'epp-webhook.io/epp';
+const ANNOTATION_PREFIX = 'epp-webhook.io/';
+const EPP_PORT = 9002;
+/** `-epp`, `epp-`, `_epp`, `.epp` as a word of the name, or endpoint-picker / endpointpicker. */
+const EPP_NAME = /(^|[-_.])epp([-_.]|$)|endpoint-?picker/i;
+/** Istio's cluster of a Service: `outbound|PORT|SUBSET|HOST`. */
+const ISTIO_CLUSTER = /^outbound\|(\d+)\|[^|]*\|(.+)$/;
+
+/** Services by the names the webhook can match them on. */
+interface ServiceName {
+  namespace: string;
+  name: string;
+}
+
+/** `svc.ns.svc.cluster.local` (any cluster domain) or `svc.ns.svc` names a Service; anything else does not. */
+function serviceOfHost(host: string): ServiceName | undefined {
+  const labels = host.toLowerCase().replace(/\.$/, '').split('.');
+  if (labels.length < 3 || labels[2] !== 'svc') return undefined;
+  return { name: labels[0], namespace: labels[1] };
+}
+
+/** The configured EPP Service, the Service an `epp-service` annotation could name, and every other known one. */
+function isEppService(service: ServiceName, config: WebhookConfig, known: EppServices): boolean {
+  if (known.names.has(`${service.namespace}/${service.name}`)) return true;
+  const configured = config.eppService;
+  // No configured namespace means "in the object's namespace": the name is the one EPP Services get in this cluster.
+  return service.name === configured.name && (configured.namespace === '' || configured.namespace === service.namespace);
+}
+
+/** The cluster an ext_proc config (or the overrides of a per-route config) calls. */
+function ownCluster(config: JsonObject): string | undefined {
+  const grpc = envoyField(config, 'grpc_service');
+  if (isObject(grpc)) {
+    const envoyGrpc = envoyField(grpc, 'envoy_grpc');
+    const name = isObject(envoyGrpc) ? envoyField(envoyGrpc, 'cluster_name') : undefined;
+    return typeof name === 'string' ? name : undefined;
+  }
+  const outer = envoyField(config, 'http_service');
+  const inner = isObject(outer) ? envoyField(outer, 'http_service') : undefined;
+  const uri = isObject(inner) ? envoyField(inner, 'http_uri') : undefined;
+  const name = isObject(uri) ? envoyField(uri, 'cluster') : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** The HTTP filter an ext_proc site configures: the filter it adds or merges into, or the key of a per-route config. */
+function filterName(site: ExtProcSite): string | undefined {
+  if (site.kind === 'per-route') {
+    const at = site.segments.findIndex((s) => s === 'typed_per_filter_config' || s === 'typedPerFilterConfig');
+    const key = at >= 0 ? site.segments[at + 1] : undefined;
+    return typeof key === 'string' ? key : undefined;
+  }
+  if (site.patch.operation === 'MERGE') return subFilterOf(site.patch);
+  const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
+  return typeof name === 'string' ? name : undefined;
+}
+
+function subFilterOf(patch: ConfigPatch): string | undefined {
+  const listener = patch.match.listener;
+  const chain = isObject(listener) ? listener.filterChain : undefined;
+  const filter = isObject(chain) ? chain.filter : undefined;
+  const subFilter = isObject(filter) ? filter.subFilter : undefined;
+  return isObject(subFilter) && typeof subFilter.name === 'string' ? subFilter.name : undefined;
+}
+
+function* socketAddresses(cluster: JsonObject): Generator<{ host: string; port: number | undefined }> {
+  const assignment = envoyField(cluster, 'load_assignment');
+  const endpoints = isObject(assignment) ? envoyField(assignment, 'endpoints') : undefined;
+  if (!Array.isArray(endpoints)) return;
+  for (const locality of endpoints) {
+    const lbEndpoints = isObject(locality) ? envoyField(locality, 'lb_endpoints') : undefined;
+    if (!Array.isArray(lbEndpoints)) continue;
+    for (const lb of lbEndpoints) {
+      const endpoint = isObject(lb) ? envoyField(lb, 'endpoint') : undefined;
+      const address = isObject(endpoint) ? envoyField(endpoint, 'address') : undefined;
+      const socket = isObject(address) ? envoyField(address, 'socket_address') : undefined;
+      const host = isObject(socket) ? envoyField(socket, 'address') : undefined;
+      const port = isObject(socket) ? envoyField(socket, 'port_value') : undefined;
+      if (typeof host === 'string') yield { host, port: typeof port === 'number' ? port : typeof port === 'string' ? Number(port) : undefined };
+    }
+  }
+}
+
+interface ObjectFacts {
+  config: WebhookConfig;
+  known: EppServices;
+  clusters: Map<string, ClusterSite>;
+}
+
+/** What the cluster an ext_proc config calls says: an EPP Service (proof), a name or port like an EPP's (hint), or nothing. */
+function judgeCluster(name: string, facts: ObjectFacts): EppJudgement | undefined {
+  const istio = ISTIO_CLUSTER.exec(name);
+  if (istio !== null) {
+    const service = serviceOfHost(istio[2]);
+    if (service !== undefined && isEppService(service, facts.config, facts.known)) {
+      return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} is Istio's cluster of EPP Service ${service.namespace}/${service.name}` };
+    }
+    // The port hints only where no name says what the server is: `granite-activator` on 9002 is the llm-d activator.
+    const hinted = service === undefined ? Number(istio[1]) === EPP_PORT : EPP_NAME.test(service.name);
+    return hinted ? hint(`cluster ${name}`) : undefined;
+  }
+  const defined = facts.clusters.get(name);
+  if (defined === undefined) return EPP_NAME.test(name) ? hint(`cluster ${name}`) : undefined;
+  const token = facts.config.placeholder;
+  let hinted = EPP_NAME.test(name);
+  for (const { host, port } of socketAddresses(defined.cluster)) {
+    if (host.includes(token)) {
+      return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} gets the EPP Service's ClusterIP (${token})` };
+    }
+    if (isIP(host) !== 0 && facts.known.clusterIPs.has(host)) {
+      return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} connects to ${host}, an EPP Service's ClusterIP` };
+    }
+    const service = serviceOfHost(host);
+    if (service !== undefined && isEppService(service, facts.config, facts.known)) {
+      return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} connects to EPP Service ${service.namespace}/${service.name}` };
+    }
+    hinted ||= service === undefined ? isIP(host) !== 0 && port === EPP_PORT : EPP_NAME.test(service.name);
+  }
+  return hinted ? hint(`cluster ${name}`) : undefined;
+}
+
+function hint(what: string): EppJudgement {
+  return {
+    talksToEpp: true,
+    evidence: 'name-hint',
+    reason: `${what} looks like an EPP's (its name, or its port ${EPP_PORT})`,
+  };
+}
+
+export interface EnvoyFilterJudgement {
+  /** Per ext_proc site, in the order of `sites`. */
+  judgements: EppJudgement[];
+  /** A malformed `epp-webhook.io/epp` annotation, or one that contradicts the placeholder. */
+  findings: Finding[];
+}
+
+const ANNOTATION_AT = { location: 'metadata.annotations', path: `metadata.annotations["${EPP_ANNOTATION}"]` };
+
+/**
+ * Which ext_proc configs of an EnvoyFilter talk to an Endpoint Picker, from the object and the cluster state:
+ * only those are held to what the EPP speaks. Everything else is another team's ext_proc server (a WAF, an MCP
+ * gateway, body-based routing), for which only what Envoy and Istio enforce applies.
+ */
+export function judgeExtProcSites(
+  object: unknown,
+  patches: readonly ConfigPatch[],
+  sites: readonly ExtProcSite[],
+  config: WebhookConfig,
+  known: EppServices = NO_KNOWN_EPP_SERVICES,
+): EnvoyFilterJudgement {
+  const findings: Finding[] = [];
+  const annotations = annotationsOf(object);
+  const explicit = annotations[EPP_ANNOTATION];
+  const placeholders = findPlaceholders(patches, config.placeholder).length;
+  const ownAnnotation = Object.keys(annotations).find((key) => key.startsWith(ANNOTATION_PREFIX) && key !== EPP_ANNOTATION);
+
+  if (explicit === 'true' || explicit === 'false') {
+    if (explicit === 'false' && (placeholders > 0 || annotations[ANNOTATIONS.resolvedService] !== undefined)) {
+      findings.push(
+        finding(
+          'EPP209',
+          config.severities,
+          ANNOTATION_AT,
+          `${EPP_ANNOTATION} "false" on an EnvoyFilter that gets the EPP Service's ClusterIP (${config.placeholder}): the webhook fills in the address but skips every EPP rule for a config that talks to an EPP`,
+          `remove ${EPP_ANNOTATION}, or stop using ${config.placeholder} in this EnvoyFilter`,
+        ),
+      );
+    }
+    const talksToEpp = explicit === 'true';
+    const judgement: EppJudgement = { talksToEpp, evidence: 'annotation', reason: `annotation ${EPP_ANNOTATION}: "${explicit}"` };
+    return { judgements: sites.map(() => judgement), findings };
+  }
+  if (explicit !== undefined) {
+    findings.push(
+      finding(
+        'EPP208',
+        config.severities,
+        ANNOTATION_AT,
+        `${EPP_ANNOTATION} ${JSON.stringify(explicit)}: not "true" or "false", so it cannot say whether this EnvoyFilter's ext_proc server is an EPP`,
+        `write ${EPP_ANNOTATION}: "true" (judge every ext_proc config here as talking to an EPP) or "false" (only what Envoy and Istio enforce), quoted`,
+      ),
+    );
+  }
+
+  if (placeholders > 0) {
+    const judgement: EppJudgement = { talksToEpp: true, evidence: 'epp-webhook', reason: `placeholder ${config.placeholder}` };
+    return { judgements: sites.map(() => judgement), findings };
+  }
+  if (ownAnnotation !== undefined) {
+    const judgement: EppJudgement = { talksToEpp: true, evidence: 'epp-webhook', reason: `annotation ${ownAnnotation}` };
+    return { judgements: sites.map(() => judgement), findings };
+  }
+
+  const facts: ObjectFacts = { config, known, clusters: findAddedClusters(patches) };
+  const filters = new Map<string, ExtProcSite>();
+  for (const site of sites) {
+    const name = site.kind === 'filter' ? filterName(site) : undefined;
+    if (name !== undefined && site.patch.operation !== 'MERGE') filters.set(name, site);
+  }
+  const judgements = sites.map((site) => judgeSite(site, filters, facts));
+  return { judgements, findings };
+}
+
+function judgeSite(site: ExtProcSite, filters: Map<string, ExtProcSite>, facts: ObjectFacts): EppJudgement {
+  const config = site.kind === 'filter' ? site.config : envoyField(site.config, 'overrides');
+  const own = isObject(config) ? ownCluster(config) : undefined;
+  const byCluster = own === undefined ? undefined : judgeCluster(own, facts);
+  if (byCluster?.evidence === 'epp-service') return byCluster;
+
+  const filter = filterName(site);
+  const merges = site.kind === 'filter' ? site.patch.operation === 'MERGE' : !filters.has(filter ?? '');
+  if (filter === EXT_PROC_FILTER_NAME && merges) {
+    return {
+      talksToEpp: true,
+      evidence: 'inferencepool-filter',
+      reason: `${site.kind === 'filter' ? 'MERGE into' : 'per-route config of'} ${EXT_PROC_FILTER_NAME}, the filter istiod inserts for InferencePool routes`,
+    };
+  }
+  if (byCluster !== undefined) return byCluster;
+  // A per-route config without its own service configures a filter this EnvoyFilter adds: judged as that filter.
+  const configured = site.kind === 'per-route' && own === undefined && filter !== undefined ? filters.get(filter) : undefined;
+  if (configured !== undefined) return judgeSite(configured, filters, facts);
+  return { talksToEpp: false, evidence: 'none', reason: own === undefined ? 'no sign of an EPP' : `cluster ${own} is no EPP Service` };
+}
+
+/** What is known without a Service cache: only the configured EPP Service's name. */
+export const NO_KNOWN_EPP_SERVICES: EppServices = { names: new Set(), clusterIPs: new Set() };
+
+/** One ext_proc config of an EnvoyFilter with its judgement, for reports. */
+export interface ExtProcJudgement extends EppJudgement {
+  location: string;
+  /** The ExternalProcessor or ExtProcPerRoute, as a finding's path. */
+  path: string;
+}
+
+/** The judgement of every ext_proc config in an EnvoyFilter, for `check` to show; malformed parts are skipped. */
+export function judgeEnvoyFilter(object: unknown, config: WebhookConfig, known: EppServices = NO_KNOWN_EPP_SERVICES): ExtProcJudgement[] {
+  const { patches } = readConfigPatches(object, config.severities);
+  const sites = findExtProcConfigs(patches);
+  const { judgements } = judgeExtProcSites(object, patches, sites, config, known);
+  return sites.map((site, i) => ({ location: patchLocation(site.patch.index), path: formatPath(site.segments), ...judgements[i] }));
+}
