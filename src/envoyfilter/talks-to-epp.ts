@@ -232,7 +232,10 @@ export function judgeExtProcSites(
     return { judgements: sites.map(() => judgement), findings };
   }
   if (ownAnnotation !== undefined) {
-    const judgement: EppJudgement = { talksToEpp: true, evidence: 'epp-webhook', reason: `annotation ${ownAnnotation}` };
+    const resolved = annotations[ANNOTATIONS.resolvedService];
+    const reason =
+      typeof resolved === 'string' ? `${config.placeholder} filled in with EPP Service ${resolved}'s ClusterIP` : `annotation ${ownAnnotation}`;
+    const judgement: EppJudgement = { talksToEpp: true, evidence: 'epp-webhook', reason };
     return { judgements: sites.map(() => judgement), findings };
   }
 

@@ -72,27 +72,32 @@ t.test("the guide's EnvoyFilter is admitted with warnings, each at the line of i
   t.equal(result.stderr, '');
 });
 
-t.test('the EnvoyFilters from the wild are denied, naming every problem; their HTTPRoute passes', async (t) => {
+t.test('the EnvoyFilters from the wild name every problem, denying only what is known to talk to an EPP; their HTTPRoute passes', async (t) => {
   const result = await check([WILD]);
   t.equal(result.code, 1);
-  t.same(codes(result.stdout, 'error'), ['EPP201', 'EPP202', 'EPP202', 'EPP202']);
-  t.same(codes(result.stdout, 'warning'), ['EPP205', 'EPP304', 'EPP306', 'EPP306']);
+  t.same(codes(result.stdout, 'error'), ['EPP201', 'EPP202']);
+  t.same(codes(result.stdout, 'warning'), ['EPP202', 'EPP202', 'EPP205', 'EPP304', 'EPP306', 'EPP306']);
+  t.match(
+    result.stdout,
+    'operator-sample-envoyfilter-epp.yaml:24: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[0]: ext_proc judged an EPP: cluster epp-cluster connects to EPP Service llm-d-inference-scheduler/gaie-inference-scheduling-epp',
+  );
+  t.match(result.stdout, "configPatches[2]: ext_proc judged an EPP on a hint (EPP rules warn at most): cluster epp-cluster looks like an EPP's");
   t.match(result.stdout, 'operator-sample-envoyfilter-epp.yaml:34: error: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) spec.configPatches[0].patch.value.typed_config.processing_mode.response_body_mode: [EPP201]');
   const routeOverride = fixture('wild/operator-envoyfilter-route-override.yaml');
   const overrideLine = lineOf(routeOverride, 'overrides:') + lineOf(routeOverride.split('\n').slice(lineOf(routeOverride, 'overrides:')).join('\n'), 'request_body_mode');
   t.match(
     result.stdout,
-    `operator-envoyfilter-route-override.yaml:${overrideLine}: error: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-poc (document 1) spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.processing_mode.request_body_mode: [EPP202]`,
+    `operator-envoyfilter-route-override.yaml:${overrideLine}: warning: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-poc (document 1) spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.processing_mode.request_body_mode: [EPP202]`,
     'a quoted path segment is followed to its line',
   );
   t.notMatch(result.stdout, 'operator-httproute-ab.yaml');
-  t.match(result.stdout, /3 objects checked: 1 admitted, 2 denied, 4 warnings\n$/);
+  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 6 warnings\n$/);
 });
 
 t.test('the shared reference copy of the wild manifests gives the same answer', { skip: !existsSync('/work/shared/reference/wild') }, async (t) => {
   const result = await check(['/work/shared/reference/wild']);
   t.equal(result.code, 1);
-  t.match(result.stdout, /3 objects checked: 1 admitted, 2 denied, 4 warnings\n$/);
+  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 6 warnings\n$/);
 });
 
 t.test('the BUFFERED variant of the guide is denied (EPP202)', async (t) => {
@@ -106,7 +111,14 @@ t.test('the BUFFERED variant of the guide is denied (EPP202)', async (t) => {
 t.test('a config the EPP works with passes without findings', async (t) => {
   const result = await check([join(MANIFESTS, 'full-duplex-envoyfilter.yaml'), '--services', SERVICES]);
   t.equal(result.code, 0);
-  t.equal(result.stdout, '1 object checked: 1 admitted, 0 denied, 0 warnings\n');
+  const file = join(MANIFESTS, 'full-duplex-envoyfilter.yaml');
+  const judged = ': ext_proc judged an EPP: EPP_SERVICE_CLUSTER_IP filled in with EPP Service llm-d-inference-scheduler/gaie-inference-scheduling-epp\'s ClusterIP';
+  t.equal(
+    result.stdout,
+    `${file}:26: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[0]${judged}\n` +
+      `${file}:80: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[2]${judged}\n` +
+      '1 object checked: 1 admitted, 0 denied, 0 warnings\n',
+  );
 });
 
 t.test('without a Service source every placeholder is EPP101, and the fix says how to give one', async (t) => {
@@ -247,6 +259,14 @@ t.test('SARIF 2.1.0: rules from the catalogue, results at the offending line', a
   t.equal(body.locations[0].physicalLocation.artifactLocation.uri, `${relative(process.cwd(), WILD)}/operator-sample-envoyfilter-epp.yaml`);
   t.equal(body.locations[0].physicalLocation.region.startLine, lineOf(fixture('wild/operator-sample-envoyfilter-epp.yaml'), 'response_body_mode: SKIP'));
   t.match(body.message.text, /^ext_proc response_body_mode "SKIP": .*\. Fix: use NONE/);
+
+  const hinted = run.results.find((r: { ruleId: string; level: string }) => r.ruleId === 'EPP202' && r.level === 'warning');
+  t.match(hinted.properties.extProc, { talksToEpp: true, evidence: 'name-hint' }, 'a finding carries the judgement of its ext_proc config');
+  t.same(
+    run.properties.extProc.map((j: { evidence: string; line: number }) => j.evidence),
+    ['name-hint', 'name-hint', 'epp-service'],
+    'every ext_proc config is listed with its judgement, in file order',
+  );
 });
 
 t.test('SARIF reports unusable input as a failed execution, and says why on stderr', async (t) => {
@@ -275,6 +295,16 @@ t.test('JSON output', async (t) => {
     line: lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'request_body_mode: BUFFERED'),
   });
   t.match(guide, { admitted: true, substitutions: 1 });
+  t.same(guide.extProc, [
+    {
+      line: lineOf(fixture('guide-envoyfilter.yaml'), 'typed_config:'),
+      location: 'configPatches[0]',
+      path: 'spec.configPatches[0].patch.value.typed_config',
+      talksToEpp: true,
+      evidence: 'epp-webhook',
+      reason: "EPP_SERVICE_CLUSTER_IP filled in with EPP Service llm-d-inference-scheduler/gaie-inference-scheduling-epp's ClusterIP",
+    },
+  ]);
   t.same(report.problems, []);
 });
 

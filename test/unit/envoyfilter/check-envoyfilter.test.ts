@@ -13,10 +13,10 @@ async function substituted(name: string) {
   return (await substituteClusterIP(manifest(name), NS, fixtureResolver(), DEFAULT_CONFIG)).object;
 }
 
-/** An EnvoyFilter with one INSERT_BEFORE ext_proc filter config and a good cluster, for single-rule cases. */
+/** An EnvoyFilter with one INSERT_BEFORE ext_proc filter config and a good cluster, annotated as talking to an EPP. */
 function withFilter(typedConfig: Record<string, unknown>, cluster: Record<string, unknown> = goodCluster()) {
   return {
-    metadata: { name: 'f', namespace: NS },
+    metadata: { name: 'f', namespace: NS, annotations: { 'epp-webhook.io/epp': 'true' } },
     spec: {
       configPatches: [
         {
@@ -77,8 +77,15 @@ t.test("the operator's sample is denied, naming every problem at once", async (t
   t.equal(skip.path, 'spec.configPatches[0].patch.value.typed_config.processing_mode.response_body_mode');
 });
 
-t.test("the operator's route override is denied, naming every problem at once", async (t) => {
-  const findings = checkEnvoyFilter(manifest('wild/operator-envoyfilter-route-override.yaml'), DEFAULT_CONFIG);
+t.test("the operator's route override only warns on a hint, and is denied once annotated as an EPP", async (t) => {
+  const hinted = checkEnvoyFilter(manifest('wild/operator-envoyfilter-route-override.yaml'), DEFAULT_CONFIG);
+  t.same(codes(hinted, 'deny'), [], 'cluster epp-cluster at an IP on port 9002 only looks like an EPP: no denial on a guess');
+  t.same(codes(hinted, 'warn'), ['EPP202', 'EPP202', 'EPP205', 'EPP304', 'EPP306']);
+  t.match(hinted.find((f) => f.code === 'EPP202')!.message, 'judged an EPP only on a hint: cluster epp-cluster looks like an EPP\'s (its name, or its port 9002); annotate epp-webhook.io/epp: "true" to confirm');
+
+  const object = manifest('wild/operator-envoyfilter-route-override.yaml');
+  object.metadata.annotations = { 'epp-webhook.io/epp': 'true' };
+  const findings = checkEnvoyFilter(object, DEFAULT_CONFIG);
   t.same(codes(findings, 'deny'), ['EPP202', 'EPP202']);
   t.same(codes(findings, 'warn'), ['EPP205', 'EPP304', 'EPP306']);
   const perRoute = findings.filter((f) => f.location === 'configPatches[2]');
@@ -223,7 +230,7 @@ t.test('ext_proc configs are found wherever they sit: EXTENSION_CONFIG, TypedStr
       ],
     },
   };
-  const findings = checkEnvoyFilter(object, DEFAULT_CONFIG);
+  const findings = checkEnvoyFilter({ ...object, metadata: { ...object.metadata, annotations: { 'epp-webhook.io/epp': 'true' } } }, DEFAULT_CONFIG);
   t.same(codes(findings, 'deny'), ['EPP201', 'EPP202', 'EPP301']);
   t.equal(findings.find((f) => f.code === 'EPP201')!.path, 'spec.configPatches[1].patch.value.typed_config.value.processing_mode.response_body_mode');
   t.equal(findings.find((f) => f.code === 'EPP301')!.location, 'configPatches[2]');
