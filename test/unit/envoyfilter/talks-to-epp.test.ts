@@ -1,0 +1,195 @@
+import t from 'tap';
+import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
+import { checkEnvoyFilter } from '../../../src/envoyfilter/check-envoyfilter.ts';
+import { judgeEnvoyFilter, type EppServices } from '../../../src/envoyfilter/talks-to-epp.ts';
+import type { Finding } from '../../../src/findings.ts';
+
+const EXT_PROC = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+const PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
+const ROUTER = { listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } } } };
+/** What a WAF or API-security server asks for, and what the EPP would break on: whole bodies, fail-open. */
+const WAF_MODE = { processing_mode: { request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_body_mode: 'BUFFERED' }, failure_mode_allow: true };
+const codes = (findings: Finding[], severity?: string) =>
+  findings.filter((f) => severity === undefined || f.severity === severity).map((f) => f.code).sort();
+
+/** A plaintext HTTP/2 cluster at `address`. */
+function cluster(name: string, address: string, port = 8000) {
+  return {
+    name,
+    type: 'STRICT_DNS',
+    http2_protocol_options: {},
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: port } } } }] }] },
+  };
+}
+
+/** An EnvoyFilter inserting one ext_proc filter that calls `clusterName`, plus `extra` patches. */
+function envoyFilter(clusterName: string, { annotations, extra = [], typedConfig = WAF_MODE }: { annotations?: Record<string, string>; extra?: object[]; typedConfig?: object } = {}) {
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name: 'f', namespace: 'team-a', ...(annotations ? { annotations } : {}) },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: ROUTER,
+          patch: { operation: 'INSERT_BEFORE', value: { name: 'envoy.filters.http.ext_proc', typed_config: { '@type': EXT_PROC, grpc_service: { envoy_grpc: { cluster_name: clusterName } }, ...typedConfig } } },
+        },
+        ...extra,
+      ],
+    },
+  };
+}
+
+const addCluster = (value: object) => ({ applyTo: 'CLUSTER', patch: { operation: 'ADD', value } });
+const judge = (object: unknown, known?: EppServices, config = DEFAULT_CONFIG) => judgeEnvoyFilter(object, config, known);
+
+t.test("another team's ext_proc server is judged no EPP, and only what Envoy and Istio enforce applies to it", async (t) => {
+  const waf = envoyFilter('waf_cluster', { extra: [addCluster(cluster('waf_cluster', 'waf.security.svc.cluster.local', 443))] });
+  t.match(judge(waf), [{ talksToEpp: false, evidence: 'none', location: 'configPatches[0]', path: 'spec.configPatches[0].patch.value.typed_config' }]);
+  t.same(checkEnvoyFilter(waf, DEFAULT_CONFIG), [], 'BUFFERED bodies, fail-open and plaintext are its business');
+
+  const brokenForEnvoy = envoyFilter('waf_cluster', {
+    extra: [addCluster(cluster('waf_cluster', 'waf.security.svc.cluster.local'))],
+    typedConfig: { processing_mode: { request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SKIP', response_header_mode: 'SKIPPED' } },
+  });
+  t.same(codes(checkEnvoyFilter(brokenForEnvoy, DEFAULT_CONFIG)), ['EPP201', 'EPP203'], 'what Envoy refuses is refused for any server');
+  t.match(checkEnvoyFilter(envoyFilter('nowhere'), DEFAULT_CONFIG)[0].message, 'every call to the ext_proc server fails');
+});
+
+t.test('the annotation epp-webhook.io/epp settles it either way', async (t) => {
+  const yes = envoyFilter('waf_cluster', { annotations: { 'epp-webhook.io/epp': 'true' }, extra: [addCluster(cluster('waf_cluster', 'waf.security.svc.cluster.local'))] });
+  t.match(judge(yes), [{ talksToEpp: true, evidence: 'annotation', reason: 'annotation epp-webhook.io/epp: "true"' }]);
+  t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'deny'), ['EPP202', 'EPP202']);
+  t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'warn'), ['EPP205', 'EPP306']);
+
+  const no = envoyFilter('outbound|9002||gaie-inference-scheduling-epp.team-a.svc.cluster.local', { annotations: { 'epp-webhook.io/epp': 'false' } });
+  t.match(judge(no), [{ talksToEpp: false, evidence: 'annotation' }]);
+  t.same(checkEnvoyFilter(no, DEFAULT_CONFIG), [], 'even the configured EPP Service is not judged as one when the owner says so');
+});
+
+t.test('a malformed epp-webhook.io/epp is its own denial; the other evidence still decides', async (t) => {
+  for (const value of ['yes', 'True', '']) {
+    const object = envoyFilter('outbound|9002||gaie-inference-scheduling-epp.team-a.svc.cluster.local', { annotations: { 'epp-webhook.io/epp': value } });
+    const findings = checkEnvoyFilter(object, DEFAULT_CONFIG);
+    const malformed = findings.find((f) => f.code === 'EPP208')!;
+    t.equal(malformed.severity, 'deny', value);
+    t.equal(malformed.path, 'metadata.annotations["epp-webhook.io/epp"]');
+    t.match(malformed.message, `epp-webhook.io/epp ${JSON.stringify(value)}: not "true" or "false"`);
+    t.ok(findings.some((f) => f.code === 'EPP202'), 'still judged an EPP by its cluster');
+  }
+});
+
+t.test('"false" on an EnvoyFilter that gets the EPP ClusterIP warns (EPP209)', async (t) => {
+  const object = envoyFilter('c', {
+    annotations: { 'epp-webhook.io/epp': 'false' },
+    extra: [addCluster({ ...cluster('c', 'EPP_SERVICE_CLUSTER_IP', 9002), type: 'STATIC' })],
+  });
+  t.same(codes(checkEnvoyFilter(object, DEFAULT_CONFIG)), ['EPP106', 'EPP209']);
+});
+
+t.test('the placeholder, or an epp-webhook.io annotation, marks an object written for this webhook', async (t) => {
+  const withToken = envoyFilter('c', { extra: [addCluster({ ...cluster('c', 'EPP_SERVICE_CLUSTER_IP', 9002), type: 'STATIC' })] });
+  t.match(judge(withToken), [{ talksToEpp: true, evidence: 'epp-webhook', reason: 'placeholder EPP_SERVICE_CLUSTER_IP' }]);
+  const custom = parseConfig({ placeholder: 'MY_EPP_IP' });
+  const withCustom = envoyFilter('c', { extra: [addCluster({ ...cluster('c', 'MY_EPP_IP', 9002), type: 'STATIC' })] });
+  t.match(judgeEnvoyFilter(withCustom, custom), [{ evidence: 'epp-webhook', reason: 'placeholder MY_EPP_IP' }]);
+
+  const named = envoyFilter('c', { annotations: { 'epp-webhook.io/epp-service': 'pool-epp' }, extra: [addCluster(cluster('c', '10.0.0.1'))] });
+  t.match(judge(named), [{ talksToEpp: true, evidence: 'epp-webhook', reason: 'annotation epp-webhook.io/epp-service' }]);
+  const resolved = envoyFilter('c', {
+    annotations: { 'epp-webhook.io/resolved-service': 'team-a/pool-epp', 'epp-webhook.io/resolved-cluster-ip': '10.0.0.1' },
+    extra: [addCluster(cluster('c', '10.0.0.1'))],
+  });
+  t.match(judge(resolved), [{ evidence: 'epp-webhook', reason: "EPP_SERVICE_CLUSTER_IP filled in with EPP Service team-a/pool-epp's ClusterIP" }]);
+});
+
+t.test("a cluster defined here that reaches an EPP Service: its ClusterIP or its DNS name", async (t) => {
+  const byIP = envoyFilter('c', { extra: [addCluster({ ...cluster('c', '10.96.7.7'), type: 'STATIC' })] });
+  t.match(judge(byIP), [{ talksToEpp: false }], 'an IP nobody knows');
+  t.match(judge(byIP, { names: new Set(), clusterIPs: new Set(['10.96.7.7']) }), [
+    { talksToEpp: true, evidence: 'epp-service', reason: "cluster c connects to 10.96.7.7, an EPP Service's ClusterIP" },
+  ]);
+
+  const byName = envoyFilter('c', { extra: [addCluster(cluster('c', 'gaie-inference-scheduling-epp.team-a.svc.cluster.local'))] });
+  t.match(judge(byName), [{ talksToEpp: true, evidence: 'epp-service', reason: 'cluster c connects to EPP Service team-a/gaie-inference-scheduling-epp' }]);
+  const elsewhere = parseConfig({ eppService: { name: 'gaie-inference-scheduling-epp', namespace: 'inference' } });
+  t.match(judgeEnvoyFilter(byName, elsewhere), [{ evidence: 'name-hint' }], 'a configured namespace must match; the name is still a hint');
+});
+
+t.test("Istio's outbound cluster of an EPP Service: the configured one, or one an InferencePool names", async (t) => {
+  const configured = envoyFilter('outbound|9002||gaie-inference-scheduling-epp.llm-d.svc.cluster.local');
+  t.match(judge(configured), [{ talksToEpp: true, evidence: 'epp-service', reason: "cluster outbound|9002||gaie-inference-scheduling-epp.llm-d.svc.cluster.local is Istio's cluster of EPP Service llm-d/gaie-inference-scheduling-epp" }]);
+  t.same(codes(checkEnvoyFilter(configured, DEFAULT_CONFIG), 'deny'), ['EPP202', 'EPP202']);
+
+  const pool = envoyFilter('outbound|9002||qwen-picker.models.svc.cluster.local');
+  t.match(judge(pool), [{ talksToEpp: false }]);
+  t.match(judge(pool, { names: new Set(['models/qwen-picker']), clusterIPs: new Set() }), [{ talksToEpp: true, evidence: 'epp-service' }]);
+  t.match(judge(pool, { names: new Set(['other/qwen-picker']), clusterIPs: new Set() }), [{ talksToEpp: false }], 'namespace and name both count');
+});
+
+t.test('a MERGE into the ext_proc filter istiod inserts for InferencePool routes talks to an EPP', async (t) => {
+  const merge = {
+    metadata: { name: 'fix', namespace: 'gw' },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.ext_proc' } } } } },
+          patch: { operation: 'MERGE', value: { typed_config: { '@type': EXT_PROC, processing_mode: { request_body_mode: 'STREAMED' } } } },
+        },
+      ],
+    },
+  };
+  t.match(judge(merge), [{ talksToEpp: true, evidence: 'inferencepool-filter' }]);
+  t.same(codes(checkEnvoyFilter(merge, DEFAULT_CONFIG), 'deny'), ['EPP202']);
+
+  const perRoute = {
+    metadata: { name: 'fix', namespace: 'gw' },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'HTTP_ROUTE',
+          patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': PER_ROUTE, overrides: { processing_mode: { request_body_mode: 'BUFFERED' } } } } } },
+        },
+      ],
+    },
+  };
+  t.match(judge(perRoute), [{ talksToEpp: true, evidence: 'inferencepool-filter', reason: /^per-route config of envoy\.filters\.http\.ext_proc/ }]);
+
+  const otherFilter = structuredClone(perRoute);
+  const configs = otherFilter.spec.configPatches[0].patch.value.typed_per_filter_config as Record<string, unknown>;
+  configs['envoy.filters.http.ext_proc.waf'] = configs['envoy.filters.http.ext_proc'];
+  delete configs['envoy.filters.http.ext_proc'];
+  t.match(judge(otherFilter), [{ talksToEpp: false }], 'a filter of another name is not istiod\'s');
+});
+
+t.test("a per-route config without its own service is judged as the filter it configures here", async (t) => {
+  const route = { applyTo: 'HTTP_ROUTE', patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': PER_ROUTE, overrides: { processing_mode: { request_body_mode: 'STREAMED' } } } } } } };
+  const waf = envoyFilter('waf_cluster', { extra: [addCluster(cluster('waf_cluster', 'waf.security.svc.cluster.local')), route] });
+  t.match(judge(waf), [{ talksToEpp: false }, { talksToEpp: false }]);
+  t.same(checkEnvoyFilter(waf, DEFAULT_CONFIG), []);
+  const epp = envoyFilter('outbound|9002||gaie-inference-scheduling-epp.team-a.svc.cluster.local', { extra: [route] });
+  t.match(judge(epp), [{ evidence: 'epp-service' }, { evidence: 'epp-service' }]);
+});
+
+t.test('a name or a port alone is a hint: EPP rules warn at most and say how to settle it', async (t) => {
+  for (const [name, extra] of [
+    ['outbound|9002||llama-3-2-1b-epp-service.llm-d.svc.cluster.local', []],
+    ['outbound|9080||endpoint-picker.ns.svc.cluster.local', []],
+    ['picker', [addCluster({ ...cluster('picker', '10.100.95.99', 9002), type: 'STATIC' })]],
+    ['my_epp', [addCluster(cluster('my_epp', 'backend.example.com'))]],
+  ] as const) {
+    t.match(judge(envoyFilter(name, { extra: [...extra] })), [{ talksToEpp: true, evidence: 'name-hint' }], name);
+    const findings = checkEnvoyFilter(envoyFilter(name, { extra: [...extra] }), DEFAULT_CONFIG);
+    t.same(codes(findings, 'deny'), [], `${name}: no denial on a guess`);
+    const buffered = findings.find((f) => f.code === 'EPP202')!;
+    t.equal(buffered.severity, 'warn');
+    t.match(buffered.message, /judged an EPP only on a hint: .*; annotate epp-webhook\.io\/epp: "true" to confirm, "false" if it is not one/);
+  }
+  t.same(codes(checkEnvoyFilter(envoyFilter('outbound|9002||x-epp.ns.svc.cluster.local'), parseConfig({ severities: { EPP202: 'off' } })), 'warn'), ['EPP205'], 'off stays off');
+
+  for (const name of ['outbound|9002||granite-3-8b-activator.default.svc.cluster.local', 'outbound|50051||sleepy.ns.svc.cluster.local', 'deeper-cluster']) {
+    t.match(judge(envoyFilter(name)), [{ talksToEpp: false }], `${name}: a Service named otherwise is not an EPP, whatever its port`);
+  }
+});
