@@ -121,6 +121,23 @@ t.test('a config the EPP works with passes without findings', async (t) => {
   );
 });
 
+t.test("another team's ext_proc filter passes clean; annotated as an EPP, its BUFFERED bodies are denied", async (t) => {
+  const waf = join(MANIFESTS, 'waf-envoyfilter.yaml');
+  const result = await check([waf, '--services', SERVICES]);
+  t.equal(result.code, 0, result.stdout);
+  t.equal(
+    result.stdout,
+    `${waf}:${lineOf(fixture('waf-envoyfilter.yaml'), 'typed_config:')}: note: EnvoyFilter llm-d-inference-scheduler/waf-ext-proc (document 1) configPatches[0]: ext_proc judged no EPP (EPP rules skipped): cluster waf_cluster is no EPP Service\n` +
+      '1 object checked: 1 admitted, 0 denied, 0 warnings\n',
+  );
+  const annotated = fixture('waf-envoyfilter.yaml').replace('metadata:\n', 'metadata:\n  annotations: {epp-webhook.io/epp: "true"}\n');
+  const asEpp = await check(['-', '--services', SERVICES], annotated);
+  t.equal(asEpp.code, 1);
+  t.same(codes(asEpp.stdout, 'error'), ['EPP202', 'EPP202']);
+  t.same(codes(asEpp.stdout, 'warning'), ['EPP205', 'EPP306']);
+  t.match(asEpp.stdout, 'ext_proc judged an EPP: annotation epp-webhook.io/epp: "true"');
+});
+
 t.test('without a Service source every placeholder is EPP101, and the fix says how to give one', async (t) => {
   const result = await check([GUIDE, join(MANIFESTS, 'full-duplex-envoyfilter.yaml')]);
   t.equal(result.code, 1);

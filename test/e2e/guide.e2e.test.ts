@@ -80,13 +80,21 @@ t.test('2. an HTTPRoute to an InferencePool is stored with the ExtensionRef; one
 });
 
 t.test('3. unsafe configs are refused with our codes and fixes', async (t) => {
+  const routeOverride = (await import('node:fs')).readFileSync(fixture('wild/operator-envoyfilter-route-override.yaml'), 'utf8');
+  const hinted = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: routeOverride });
+  t.equal(hinted.code, 0, `a cluster that only looks like an EPP's (epp-cluster, an IP on port 9002) is no ground for a denial: ${hinted.stderr}`);
+  t.match(hinted.stderr, /Warning: \[EPP202\] configPatches\[0\] .*judged an EPP only on a hint: cluster epp-cluster .*annotate epp-webhook\.io\/epp: "true" to confirm/);
+  const confirmed = routeOverride.replace('metadata:\n', 'metadata:\n  annotations:\n    epp-webhook.io/epp: "true"\n');
+
   const cases: [string, RegExp[]][] = [
     ['wild/operator-sample-envoyfilter-epp.yaml', [/\[EPP201\] configPatches\[0\] ext_proc response_body_mode "SKIP"/, /\[EPP202\] configPatches\[0\] ext_proc request_body_mode BUFFERED/]],
-    ['wild/operator-envoyfilter-route-override.yaml', [/\[EPP202\] configPatches\[0\]/, /\[EPP202\] configPatches\[2\]/]],
+    [confirmed, [/\[EPP202\] configPatches\[0\]/, /\[EPP202\] configPatches\[2\]/]],
     ['guide-envoyfilter-buffered.yaml', [/\[EPP202\] configPatches\[0\] ext_proc request_body_mode BUFFERED/]],
   ];
-  for (const [file, messages] of cases) {
-    const applied = await cp.kubectl(['apply', '-f', fixture(file)]);
+  for (const [source, messages] of cases) {
+    const inline = source.includes('\n');
+    const file = inline ? 'the route override annotated epp-webhook.io/epp: "true"' : source;
+    const applied = inline ? await cp.kubectl(['apply', '-f', '-'], { input: source }) : await cp.kubectl(['apply', '-f', fixture(source)]);
     t.not(applied.code, 0, `${file} refused`);
     t.match(applied.stderr, /admission webhook "envoyfilters\.validate\.epp-webhook\.io" denied the request/, file);
     for (const message of messages) t.match(applied.stderr, message, file);
@@ -94,6 +102,29 @@ t.test('3. unsafe configs are refused with our codes and fixes', async (t) => {
   }
   const names = (await cp.kubectl(['get', 'envoyfilter', '-n', NS, '-o', 'name'])).stdout.trim().split('\n');
   t.same(names, ['envoyfilter.networking.istio.io/epp-ext-proc-poc'], 'nothing unsafe was stored');
+});
+
+t.test("3b. another team's ext_proc filter (a WAF: BUFFERED bodies, plaintext, fail-open) applies cleanly; the EPP's ClusterIP written by hand is still an EPP", async (t) => {
+  const applied = await cp.kubectl(['apply', '-f', fixture('waf-envoyfilter.yaml')]);
+  t.equal(applied.code, 0, applied.stderr);
+  t.match(applied.stdout, 'envoyfilter.networking.istio.io/waf-ext-proc created');
+  t.equal(applied.stderr, '', 'not one warning: the EPP rules are not the WAF\'s business');
+  const stored = JSON.parse((await cp.kubectl(['get', 'envoyfilter', '-n', NS, 'waf-ext-proc', '-o', 'json'])).stdout);
+  t.notOk(Object.keys(stored.metadata.annotations ?? {}).some((k) => k.startsWith('epp-webhook.io/')), 'stored as written');
+  t.equal(stored.spec.configPatches[0].patch.value.typed_config.processing_mode.request_body_mode, 'BUFFERED');
+  t.equal((await cp.kubectl(['delete', 'envoyfilter', '-n', NS, 'waf-ext-proc'])).code, 0);
+
+  // The same filter sent to a cluster at the EPP Service's live ClusterIP: the webhook knows that IP from its Service cache.
+  const byHand = (await import('node:fs'))
+    .readFileSync(fixture('waf-envoyfilter.yaml'), 'utf8')
+    .replace('name: waf-ext-proc', 'name: epp-by-hand')
+    .replace('type: STRICT_DNS', 'type: STATIC')
+    .replace('address: waf-node.security.svc.cluster.local', `address: ${eppClusterIP}`)
+    .replace('port_value: 8443', 'port_value: 9002');
+  const denied = await cp.kubectl(['apply', '-f', '-'], { input: byHand });
+  t.not(denied.code, 0, 'an EPP that gets BUFFERED bodies is refused');
+  t.match(denied.stderr, /\[EPP202\] configPatches\[0\] ext_proc request_body_mode BUFFERED: the EPP speaks only FULL_DUPLEX_STREAMED/);
+  t.notMatch(denied.stderr, /on a hint/, 'the ClusterIP is proof, not a hint');
 });
 
 t.test('4. dry-run shows the substitution and stores nothing; applies twice change nothing', async (t) => {
