@@ -81,10 +81,12 @@ t.test('2. an HTTPRoute to an InferencePool is stored with the ExtensionRef; one
 
 t.test('3. unsafe configs are refused with our codes and fixes', async (t) => {
   const routeOverride = (await import('node:fs')).readFileSync(fixture('wild/operator-envoyfilter-route-override.yaml'), 'utf8');
-  const hinted = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: routeOverride });
+  // Under its own name: epp-ext-proc-poc is stored already, with the annotations the webhook wrote, which say "EPP".
+  const ownName = routeOverride.replace('name: epp-ext-proc-poc', 'name: operator-route-override');
+  const hinted = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: ownName });
   t.equal(hinted.code, 0, `a cluster that only looks like an EPP's (epp-cluster, an IP on port 9002) is no ground for a denial: ${hinted.stderr}`);
   t.match(hinted.stderr, /Warning: \[EPP202\] configPatches\[0\] .*judged an EPP only on a hint: cluster epp-cluster .*annotate epp-webhook\.io\/epp: "true" to confirm/);
-  const confirmed = routeOverride.replace('metadata:\n', 'metadata:\n  annotations:\n    epp-webhook.io/epp: "true"\n');
+  const confirmed = ownName.replace('metadata:\n', 'metadata:\n  annotations:\n    epp-webhook.io/epp: "true"\n');
 
   const cases: [string, RegExp[]][] = [
     ['wild/operator-sample-envoyfilter-epp.yaml', [/\[EPP201\] configPatches\[0\] ext_proc response_body_mode "SKIP"/, /\[EPP202\] configPatches\[0\] ext_proc request_body_mode BUFFERED/]],
