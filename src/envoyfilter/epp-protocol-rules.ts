@@ -9,14 +9,14 @@ export const EPP_PROTOCOL_RULES: ReadonlySet<RuleCode> = new Set<RuleCode>(['EPP
 
 /**
  * The findings of one ext_proc config as its judgement allows: EPP rules dropped where it does not talk to an EPP,
- * and at most warnings, saying why, where only a name or a port suggests it does.
+ * at most warnings where only a name or a port suggests it does, and each kept one saying why it was judged an EPP.
  */
 export function applyJudgement(findings: readonly Finding[], judgement: EppJudgement): Finding[] {
   const kept: Finding[] = [];
   for (const f of findings) {
     if (!EPP_PROTOCOL_RULES.has(f.code)) kept.push(f);
     else if (!judgement.talksToEpp) continue;
-    else if (judgement.evidence !== 'name-hint') kept.push(f);
+    else if (judgement.evidence !== 'name-hint') kept.push({ ...f, message: `${f.message} (judged an EPP: ${judgement.reason})` });
     else kept.push({ ...f, severity: f.severity === 'deny' ? 'warn' : f.severity, message: `${f.message} (judged an EPP only on a hint: ${judgement.reason}; annotate ${EPP_ANNOTATION}: "true" to confirm, "false" if it is not one)` });
   }
   return kept;

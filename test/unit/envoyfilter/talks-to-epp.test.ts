@@ -62,6 +62,7 @@ t.test('the annotation epp-webhook.io/epp settles it either way', async (t) => {
   t.match(judge(yes), [{ talksToEpp: true, evidence: 'annotation', reason: 'annotation epp-webhook.io/epp: "true"' }]);
   t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'deny'), ['EPP202', 'EPP202']);
   t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'warn'), ['EPP205', 'EPP306']);
+  for (const f of checkEnvoyFilter(yes, DEFAULT_CONFIG)) t.match(f.message, /\(judged an EPP: annotation epp-webhook\.io\/epp: "true"\)$/, `${f.code} says why`);
 
   const no = envoyFilter('outbound|9002||gaie-inference-scheduling-epp.team-a.svc.cluster.local', { annotations: { 'epp-webhook.io/epp': 'false' } });
   t.match(judge(no), [{ talksToEpp: false, evidence: 'annotation' }]);
