@@ -40,7 +40,7 @@ export type EppEvidence =
 export interface EppJudgement {
   talksToEpp: boolean;
   evidence: EppEvidence;
-  /** Short, for a terminal line: `cluster outbound|9002||x-epp.ns... is named like an EPP Service`. */
+  /** Short, for a terminal line: `placeholder EPP_SERVICE_CLUSTER_IP`, `cluster waf_cluster is no EPP Service`. */
   reason: string;
 }
 
@@ -52,7 +52,7 @@ const EPP_NAME = /(^|[-_.])epp([-_.]|$)|endpoint-?picker/i;
 /** Istio's cluster of a Service: `outbound|PORT|SUBSET|HOST`. */
 const ISTIO_CLUSTER = /^outbound\|(\d+)\|[^|]*\|(.+)$/;
 
-/** Services by the names the webhook can match them on. */
+/** A Service as a cluster name or a DNS name names it. */
 interface ServiceName {
   namespace: string;
   name: string;
@@ -65,7 +65,7 @@ function serviceOfHost(host: string): ServiceName | undefined {
   return { name: labels[0], namespace: labels[1] };
 }
 
-/** The configured EPP Service, the Service an `epp-service` annotation could name, and every other known one. */
+/** The configured EPP Service, or one the shell knows of (an InferencePool's endpointPickerRef). */
 function isEppService(service: ServiceName, config: WebhookConfig, known: EppServices): boolean {
   if (known.names.has(`${service.namespace}/${service.name}`)) return true;
   const configured = config.eppService;
