@@ -16,11 +16,16 @@ async function must(cp: ControlPlane, args: string[], input?: string): Promise<s
  * Established, plus the webhook's namespace and the RBAC that deploy/ grants the webhook.
  */
 export async function installCrdsAndRbac(cp: ControlPlane): Promise<void> {
+  await installCrdsAndNamespace(cp);
+  await must(cp, ['apply', '-f', join(ROOT, 'deploy/base/rbac.yaml')]);
+}
+
+/** The real CRDs, served, and the webhook's namespace (Pod Security restricted), as deploy/base makes it. */
+export async function installCrdsAndNamespace(cp: ControlPlane): Promise<void> {
   await must(cp, ['apply', '--server-side', '-f', join(ROOT, 'test/fixtures/crds/')]);
   await must(cp, ['wait', '--for=condition=Established', '--timeout=60s', ...CRDS.map((c) => `crd/${c}`)]);
   // rbac.yaml holds a Role (the reconciler's Lease) in the webhook's namespace: that namespace comes first.
   await must(cp, ['apply', '-f', join(ROOT, 'deploy/base/namespace.yaml')]);
-  await must(cp, ['apply', '-f', join(ROOT, 'deploy/base/rbac.yaml')]);
   // Established can precede the first successful create by a moment: wait until the resources are served.
   for (const resource of ['envoyfilters.networking.istio.io', 'httproutes.gateway.networking.k8s.io']) {
     await waitFor(`${resource} served`, async () => ((await cp.kubectl(['get', resource, '-A'])).code === 0 ? true : undefined), 30_000);

@@ -1,0 +1,61 @@
+{{/* The pod of the certificate bootstrap: the Job's and the CronJob's are this one template. */}}
+{{- define "epp-webhook.bootstrapPodTemplate" -}}
+{{- $fullname := include "epp-webhook.fullname" . -}}
+metadata:
+  labels:
+    {{- include "epp-webhook.bootstrapLabels" . | nindent 4 }}
+spec:
+  serviceAccountName: {{ include "epp-webhook.bootstrapName" . }}
+  enableServiceLinks: false
+  restartPolicy: Never
+  {{- with .Values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  {{- with .Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 65532
+    runAsGroup: 65532
+    seccompProfile:
+      type: RuntimeDefault
+  {{- with .Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+  - name: bootstrap-certs
+    image: {{ include "epp-webhook.image" . }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    args:
+    - bootstrap-certs
+    - --namespace=$(POD_NAMESPACE)
+    - --secret={{ include "epp-webhook.tlsSecretName" . }}
+    - --ca-secret={{ include "epp-webhook.caSecretName" . }}
+    - --service={{ $fullname }}
+    - --mutating-webhook-configuration={{ $fullname }}
+    - --validating-webhook-configuration={{ $fullname }}
+    env:
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    # Measured: 165-180 MiB peak RSS for a run (`/usr/bin/time`; Node 24 with type stripping plus client-node), ~1.6 s.
+    resources:
+      {{- toYaml .Values.certificates.selfSigned.resources | nindent 6 }}
+    securityContext:
+      {{- include "epp-webhook.containerSecurityContext" . | nindent 6 }}
+    volumeMounts:
+    - name: tmp
+      mountPath: /tmp
+  volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 16Mi
+{{- end }}

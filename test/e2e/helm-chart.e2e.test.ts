@@ -1,0 +1,222 @@
+/**
+ * The Helm chart, rendered by the real helm (built from helm.sh/helm/v4 by test/e2e/build-helm.sh): `helm lint
+ * --strict`; the default values and each certificate mode pass the checks deploy/'s Kustomize output passes
+ * (harness/manifest-checks.ts); operators' values reach the objects; a bad value fails with the schema's message;
+ * and deploy/ is the chart's rendering (checked-in files equal `npm run generate:kustomize` output, and `kubectl
+ * kustomize` of each overlay gives the objects `helm template` gives for the same settings). No API server here:
+ * helm-install.e2e.test.ts installs the chart on one.
+ */
+import t from 'tap';
+import { parse, parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../src/config.ts';
+import { HELM_ONLY_ANNOTATIONS, HELM_ONLY_LABELS, RENDERINGS } from '../../scripts/kustomize-from-chart.ts';
+import { staleKustomizeFiles } from '../../scripts/generate-kustomize.ts';
+import { CHART, helm, helmTemplate } from './harness/helm.ts';
+import { KUSTOMIZATIONS, renderKustomization, type KustomizationName } from './harness/kustomize.ts';
+import {
+  checkArgumentsAccepted,
+  checkCaBundleLeftToTheInstaller,
+  checkCertManagerWiring,
+  checkDeployment,
+  checkRestrictedPodSecurity,
+  checkSelfSignedBootstrap,
+  checkWebhookConfigurations,
+  checkWebhookRbac,
+  findObject,
+  type Rendering,
+} from './harness/manifest-checks.ts';
+
+const MODES = { selfSigned: [], certManager: ['--set', 'certificates.mode=certManager'], external: ['--set', 'certificates.mode=external'] } as const;
+
+async function render(name: string, args: string[] = []): Promise<Rendering> {
+  const yaml = await helmTemplate(args);
+  const objects = parseAllDocuments(yaml)
+    .map((d) => d.toJS())
+    .filter((o) => o !== null && o !== undefined);
+  return { name, yaml, objects };
+}
+
+const configOf = (r: Rendering) => parseConfig(parse(findObject(r, 'ConfigMap', 'epp-webhook-config').data['config.yaml']), `${r.name} config.yaml`);
+
+t.test('helm lint --strict passes for the default values and every certificate mode', async (t) => {
+  for (const [mode, args] of Object.entries(MODES)) {
+    const result = await helm(['lint', '--strict', CHART, ...args]);
+    t.equal(result.code, 0, `${mode}: ${result.stdout}${result.stderr}`);
+    t.match(result.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/, mode);
+  }
+});
+
+for (const [mode, args] of Object.entries(MODES)) {
+  t.test(`${mode}: the rendering passes the checks deploy/ passes`, async (t) => {
+    const r = await render(mode, [...args]);
+    checkWebhookConfigurations(t, r);
+    checkRestrictedPodSecurity(t, r);
+    checkDeployment(t, r, { replicas: 2, configMapName: /^epp-webhook-config$/ });
+    checkWebhookRbac(t, r, { reconciler: true });
+    await checkArgumentsAccepted(t, r);
+    t.same(configOf(r), parseConfig({}), 'the default config is the webhook\'s own defaults');
+    t.notOk(r.objects.some((o) => o.kind === 'Namespace'), 'the release namespace is not the chart\'s to create or delete');
+    if (mode === 'selfSigned') {
+      checkCaBundleLeftToTheInstaller(t, r);
+      checkSelfSignedBootstrap(t, r);
+      t.same(findObject(r, 'Job').metadata.annotations, { 'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation' }, 'a hook: install waits for the certificates, an upgrade replaces the Job');
+    }
+    if (mode === 'certManager') checkCertManagerWiring(t, r);
+    if (mode === 'external') {
+      checkCaBundleLeftToTheInstaller(t, r);
+      t.notOk(r.objects.some((o) => o.kind === 'Job' || o.kind === 'CronJob' || o.kind === 'Certificate'), 'nothing issues certificates');
+    }
+    t.notOk(r.objects.some((o) => o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule'), 'monitoring objects are off by default (their CRDs may be missing)');
+  });
+}
+
+t.test("operators' values reach the objects they are about", async (t) => {
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  const r = await render('custom', [
+    '--set', 'replicaCount=3',
+    '--set', 'image.repository=registry.example.com/epp-webhook',
+    '--set', `image.digest=${digest}`,
+    '--set', 'image.pullPolicy=Always',
+    '--set', 'imagePullSecrets[0].name=regcred',
+    '--set', 'resources.requests.memory=256Mi',
+    '--set', 'nodeSelector.pool=system',
+    '--set', 'tolerations[0].key=dedicated',
+    '--set', 'tolerations[0].operator=Exists',
+    '--set', 'priorityClassName=system-cluster-critical',
+    '--set', 'webhooks.failurePolicy=Ignore',
+    '--set', 'webhooks.timeoutSeconds=10',
+    '--set', 'webhooks.excludedNamespaces={kube-system,istio-system}',
+    '--set', 'config.placeholder=EPP_IP',
+    '--set', 'config.eppService.name=my-epp',
+    '--set', 'config.eppService.namespace=llm-d',
+    '--set', 'config.allowedServiceNamespaces={llm-d,shared}',
+    '--set', 'config.severities.EPP402=off',
+    '--set', 'reconciler.enabled=false',
+    '--set', 'networkPolicy.enabled=false',
+    '--set', 'podDisruptionBudget.enabled=false',
+    '--set', 'monitoring.serviceMonitor.enabled=true',
+    '--set', 'monitoring.serviceMonitor.labels.release=kube-prometheus-stack',
+    '--set', 'monitoring.prometheusRule.enabled=true',
+    '--set', 'monitoring.prometheusRule.labels.release=kube-prometheus-stack',
+  ]);
+  const deployment = findObject(r, 'Deployment', 'epp-webhook');
+  const pod = deployment.spec.template.spec;
+  t.equal(deployment.spec.replicas, 3);
+  for (const { template } of [deployment.spec, findObject(r, 'Job').spec, findObject(r, 'CronJob').spec.jobTemplate.spec]) {
+    t.equal(template.spec.containers[0].image, `registry.example.com/epp-webhook@${digest}`, 'pulled by digest');
+    t.equal(template.spec.containers[0].imagePullPolicy, 'Always');
+    t.same(template.spec.imagePullSecrets, [{ name: 'regcred' }]);
+    t.same(template.spec.nodeSelector, { pool: 'system' });
+    t.same(template.spec.tolerations, [{ key: 'dedicated', operator: 'Exists' }]);
+    t.equal(template.spec.priorityClassName, 'system-cluster-critical');
+  }
+  t.same(pod.containers[0].resources, { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '320Mi' } });
+  checkWebhookConfigurations(t, r, { failurePolicy: 'Ignore', maxTimeoutSeconds: 10 });
+  for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+    for (const webhook of findObject(r, kind).webhooks) {
+      t.equal(webhook.timeoutSeconds, 10);
+      t.same(webhook.namespaceSelector.matchExpressions[0].values, ['kube-system', 'istio-system', 'epp-webhook'], 'the release namespace is always excluded');
+    }
+  }
+  t.ok(pod.terminationGracePeriodSeconds > 5 + 10, 'the grace period outlasts preStop plus the longer timeout');
+  const config = configOf(r);
+  t.equal(config.placeholder, 'EPP_IP');
+  t.same(config.eppService, { name: 'my-epp', namespace: 'llm-d' });
+  t.same(config.allowedServiceNamespaces, ['llm-d', 'shared']);
+  t.same(config.severities, { EPP402: 'off' });
+  t.equal(config.admissionTimeoutMs, 9000, 'the admission deadline follows timeoutSeconds, a second below it');
+  checkWebhookRbac(t, r, { reconciler: false });
+  t.notOk(r.objects.some((o) => o.kind === 'NetworkPolicy' || o.kind === 'PodDisruptionBudget'));
+  const monitor = findObject(r, 'ServiceMonitor', 'epp-webhook');
+  t.equal(monitor.metadata.labels.release, 'kube-prometheus-stack');
+  t.same(monitor.spec.selector.matchLabels, findObject(r, 'Service', 'epp-webhook').spec.selector);
+  t.equal(monitor.spec.endpoints[0].port, 'metrics');
+  const rules = findObject(r, 'PrometheusRule', 'epp-webhook');
+  t.equal(rules.metadata.labels.release, 'kube-prometheus-stack');
+  t.ok(rules.spec.groups[0].rules.some((rule: any) => rule.alert === 'EppWebhookDown'));
+  t.match(rules.spec.groups[0].rules[0].annotations.summary, /\{\{ \$labels\.endpoint \}\}/, "Prometheus' templates survive Helm's");
+});
+
+t.test('certManager with an existing issuer: only the serving Certificate, signed by it', async (t) => {
+  const r = await render('issuer', ['--set', 'certificates.mode=certManager', '--set', 'certificates.certManager.issuerRef.name=corp-ca', '--set', 'certificates.certManager.issuerRef.kind=ClusterIssuer']);
+  t.same(r.objects.filter((o) => o.kind === 'Certificate' || o.kind === 'Issuer').map((o) => `${o.kind} ${o.metadata.name}`), ['Certificate epp-webhook-serving']);
+  t.same(findObject(r, 'Certificate').spec.issuerRef, { name: 'corp-ca', kind: 'ClusterIssuer' });
+});
+
+t.test('a config change changes the pod template (the pods roll and read it); other changes do not', async (t) => {
+  const checksum = async (args: string[]) => findObject(await render('checksum', args), 'Deployment').spec.template.metadata.annotations['checksum/config'];
+  const before = await checksum([]);
+  t.not(await checksum(['--set', 'config.eppService.name=other-epp']), before);
+  t.equal(await checksum(['--set', 'replicaCount=3']), before);
+});
+
+t.test('a bad value fails with the schema\'s message, naming the value', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['--set', 'webhooks.failurePolicy=Sometimes'], /at '\/webhooks\/failurePolicy': value must be one of 'Fail', 'Ignore'/],
+    [['--set', 'replicas=3'], /additional properties 'replicas' not allowed/],
+    [['--set', 'certificates.mode=manual'], /at '\/certificates\/mode': value must be one of 'selfSigned', 'certManager', 'external'/],
+    [['--set', 'config.placeholder=ab'], /at '\/config\/placeholder'/],
+    [['--set', 'config.severities.EPP402=never'], /at '\/config\/severities\/EPP402': value must be one of 'deny', 'warn', 'off'/],
+    [['--set', 'config.eppServce.name=x'], /at '\/config': additional properties 'eppServce' not allowed/],
+    [['--set', 'webhooks.timeoutSeconds=31'], /at '\/webhooks\/timeoutSeconds': maximum: got 31, want 30/],
+    [['--set', 'image.digest=latest'], /at '\/image\/digest'/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await helm(['template', 'epp-webhook', CHART, ...args]);
+    t.not(result.code, 0, args.join(' '));
+    t.match(result.stderr, /values don't meet the specifications of the schema/, args.join(' '));
+    t.match(result.stderr, message, args.join(' '));
+  }
+});
+
+t.test('deploy/ is the chart\'s rendering: the checked-in Kustomize files equal `npm run generate:kustomize` output', async (t) => {
+  t.same(await staleKustomizeFiles(), [], 'run npm run generate:kustomize and commit the result');
+});
+
+/** What only Helm adds, taken off so a Helm rendering compares with a Kustomize one. */
+function withoutHelmOnly(object: any): any {
+  const copy = structuredClone(object);
+  const visit = (node: any) => {
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if ((key === 'labels' || key === 'annotations') && value && typeof value === 'object') {
+        for (const drop of key === 'labels' ? HELM_ONLY_LABELS : HELM_ONLY_ANNOTATIONS) delete (value as any)[drop];
+        if (key === 'annotations' && Object.keys(value).length === 0) delete node[key];
+      }
+      visit(value);
+    }
+  };
+  visit(copy);
+  return copy;
+}
+
+const KUSTOMIZE_TO_HELM: Record<KustomizationName, keyof typeof RENDERINGS> = { base: 'base', 'self-signed': 'self-signed', 'cert-manager': 'cert-manager' };
+
+for (const name of Object.keys(KUSTOMIZATIONS) as KustomizationName[]) {
+  t.test(`kubectl kustomize ${KUSTOMIZATIONS[name]} gives the objects helm template gives for the same settings`, async (t) => {
+    const kustomized = await renderKustomization(name);
+    const helmed = await render(name, [...RENDERINGS[KUSTOMIZE_TO_HELM[name]]]);
+    const id = (o: any) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    // Kustomize only: the namespace (a Helm release's exists first), and the content-hashed ConfigMap name.
+    const generated = findObject(kustomized, 'ConfigMap').metadata.name;
+    t.match(generated, /^epp-webhook-config-[a-z0-9]+$/);
+    const fromKustomize = new Map(
+      kustomized.objects
+        .filter((o) => o.kind !== 'Namespace')
+        .map((o) => JSON.parse(JSON.stringify(o).replaceAll(`"${generated}"`, '"epp-webhook-config"')))
+        .map((o) => [id(o), o]),
+    );
+    const fromHelm = new Map(helmed.objects.map((o) => [id(o), withoutHelmOnly(o)]));
+    t.same([...fromKustomize.keys()].sort(), [...fromHelm.keys()].sort(), 'the same objects');
+    for (const [key, object] of fromHelm) {
+      const other = fromKustomize.get(key);
+      if (!other) continue;
+      if (object.kind === 'ConfigMap') {
+        // Kustomize's generator labels it with its own labels; the webhook reads the data.
+        t.same(parse(other.data['config.yaml']), parse(object.data['config.yaml']), `${key}: the same config`);
+        continue;
+      }
+      t.same(other, object, key);
+    }
+  });
+}

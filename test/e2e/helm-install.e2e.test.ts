@@ -1,0 +1,145 @@
+/**
+ * The chart's life cycle on a real kube-apiserver, with the real helm: `helm install` (its certificate bootstrap
+ * hook run as the hook's ServiceAccount, so the install returns once the certificates and caBundle exist), the
+ * webhook Deployment's container run from what helm stored (args, ConfigMap and Secret volumes, ServiceAccount)
+ * and answering the apiserver at the Service's ClusterIP with the bootstrap's certificate; `helm upgrade` with a
+ * changed config value reaching the process; a bad value refused with the schema's message; `helm uninstall`
+ * leaving no webhook configuration behind (a leftover one fails every later EnvoyFilter apply).
+ *
+ * The Service range is on loopback (127.100.0.0/16): the apiserver calls a webhook Service at its ClusterIP and
+ * port, so the webhook process listens there (no kube-proxy, no kubelet: harness/workload-runner.ts).
+ */
+import t from 'tap';
+import { X509Certificate } from 'node:crypto';
+import { splitPemCertificates, certificateFingerprint } from '../../src/certs/ca-bundle.ts';
+import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { createNamespace, createService, installCrdsAndNamespace } from './harness/cluster-setup.ts';
+import { CHART, helm } from './harness/helm.ts';
+import { waitFor } from './harness/processes.ts';
+import { runJobs, runWebhookPod, type WebhookPod } from './harness/workload-runner.ts';
+import { probeEnvoyFilter } from './harness/webhook-process.ts';
+
+const NS = 'epp-webhook';
+const APP_NS = 'llm-d';
+const CONFIGURATIONS = ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration'] as const;
+
+let cp: ControlPlane;
+let jobs: ReturnType<typeof runJobs>;
+let pod: WebhookPod | undefined;
+
+t.before(async () => {
+  cp = await startControlPlane({ apiserverArgs: ['--service-cluster-ip-range=127.100.0.0/16'] });
+  await installCrdsAndNamespace(cp);
+  await createNamespace(cp, APP_NS);
+  jobs = runJobs(cp, NS);
+});
+t.teardown(async () => {
+  await pod?.stop();
+  await jobs?.stop();
+  await cp?.stop();
+});
+
+const helmOnCluster = (args: string[]) => helm([...args, '--namespace', NS], { kubeconfig: cp.kubeconfig });
+
+async function must(args: string[], input?: string): Promise<string> {
+  const result = await cp.kubectl(args, { input });
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Every webhook's caBundle, as fingerprint lists. */
+async function caBundles(): Promise<string[][]> {
+  const bundles: string[][] = [];
+  for (const kind of CONFIGURATIONS) {
+    for (const webhook of JSON.parse(await must(['get', kind, 'epp-webhook', '-o', 'json'])).webhooks) {
+      bundles.push(splitPemCertificates(Buffer.from(webhook.clientConfig.caBundle ?? '', 'base64').toString('utf8')).map(certificateFingerprint));
+    }
+  }
+  return bundles;
+}
+
+/** The ClusterIP a server-side dry-run of a placeholder EnvoyFilter comes back with, through the apiserver. */
+async function substitutedAddress(): Promise<string> {
+  const result = await cp.kubectl(['create', '--dry-run=server', '-o', 'jsonpath={.metadata.annotations.epp-webhook\\.io/resolved-cluster-ip}', '-f', '-'], { input: probeEnvoyFilter(APP_NS, 'probe') });
+  if (result.code !== 0) throw new Error(result.stderr);
+  return result.stdout.trim();
+}
+
+t.test('helm install with a bad value fails with the schema\'s message and installs nothing', async (t) => {
+  const result = await helmOnCluster(['install', 'epp-webhook', CHART, '--set', 'webhooks.failurePolicy=Sometimes']);
+  t.not(result.code, 0);
+  t.match(result.stderr, /at '\/webhooks\/failurePolicy': value must be one of 'Fail', 'Ignore'/);
+  t.equal((await helmOnCluster(['list', '-q'])).stdout.trim(), '', 'no release');
+  t.equal((await cp.kubectl(['get', 'mutatingwebhookconfiguration', 'epp-webhook'])).code, 1, 'no webhook configuration');
+});
+
+t.test('helm install: the bootstrap hook issues the certificates, and the webhook answers the apiserver with them', async (t) => {
+  const eppIP = await createService(cp, APP_NS, 'gaie-inference-scheduling-epp');
+  const installed = await helmOnCluster(['install', 'epp-webhook', CHART, '--timeout', '3m']);
+  t.equal(installed.code, 0, installed.stderr);
+  t.match(installed.stdout, /STATUS: deployed/);
+  t.match(installed.stdout, /Check that it works:/, 'NOTES.txt');
+  t.notMatch(installed.stdout, /does not enforce the restricted Pod Security Standard/, 'the namespace enforces it: no warning');
+
+  t.same(jobs.runs.map((r) => [r.job, r.code]), [['epp-webhook-bootstrap-certs', 0]], 'the hook ran once, as its ServiceAccount, before install returned');
+  t.match(jobs.runs[0].stdout, /CA: creating a new one/);
+  const ca = new X509Certificate(Buffer.from(JSON.parse(await must(['get', 'secret', '-n', NS, 'epp-webhook-ca', '-o', 'json'])).data['ca.crt'], 'base64'));
+  t.same(await caBundles(), [[ca.fingerprint256], [ca.fingerprint256], [ca.fingerprint256]], 'every webhook trusts the CA');
+
+  pod = await runWebhookPod(cp, NS, 'epp-webhook');
+  t.match(pod.clusterIP, /^127\.100\./);
+  const address = await waitFor('the webhook to answer through the apiserver', async () => (await substitutedAddress().catch(() => '')) || undefined, 30_000);
+  t.equal(address, eppIP, 'a placeholder EnvoyFilter comes back with the EPP Service\'s ClusterIP');
+});
+
+t.test('helm upgrade with a changed config value: the pods roll and the process uses the new value', async (t) => {
+  const otherIP = await createService(cp, APP_NS, 'other-epp');
+  const deploymentBefore = JSON.parse(await must(['get', 'deployment', '-n', NS, 'epp-webhook', '-o', 'json']));
+  const bundlesBefore = await caBundles();
+
+  const upgraded = await helmOnCluster(['upgrade', 'epp-webhook', CHART, '--reuse-values', '--set', 'config.eppService.name=other-epp', '--timeout', '3m']);
+  t.equal(upgraded.code, 0, upgraded.stderr);
+  t.match(upgraded.stdout, /REVISION: 2/);
+  const deployment = JSON.parse(await must(['get', 'deployment', '-n', NS, 'epp-webhook', '-o', 'json']));
+  t.not(deployment.spec.template.metadata.annotations['checksum/config'], deploymentBefore.spec.template.metadata.annotations['checksum/config'], 'the pod template changed: the Deployment rolls');
+  t.same(await caBundles(), bundlesBefore, 'the upgrade left the installed caBundle alone');
+  t.equal(jobs.runs.length, 2, 'the upgrade re-created the bootstrap Job and waited for it');
+  t.match(jobs.runs[1].stdout, /nothing written/, 'which found everything valid');
+
+  // The rollout: the old pod goes, a new one starts from what is stored now.
+  await pod!.stop();
+  pod = await runWebhookPod(cp, NS, 'epp-webhook');
+  t.match(pod.config, /name: other-epp/, 'the new pod mounts the new config');
+  const address = await waitFor('the new pod to answer', async () => (await substitutedAddress().catch(() => '')) || undefined, 30_000);
+  t.equal(address, otherIP, 'placeholders now resolve to the newly configured EPP Service');
+});
+
+t.test('helm upgrade with a bad value fails with the schema\'s message and leaves the release as it was', async (t) => {
+  const result = await helmOnCluster(['upgrade', 'epp-webhook', CHART, '--reuse-values', '--set', 'config.severities.EPP402=never']);
+  t.not(result.code, 0);
+  t.match(result.stderr, /at '\/config\/severities\/EPP402': value must be one of 'deny', 'warn', 'off'/);
+  const status = JSON.parse((await helmOnCluster(['status', 'epp-webhook', '-o', 'json'])).stdout);
+  t.equal(status.version, 2);
+  t.equal(status.info.status, 'deployed');
+});
+
+t.test('helm uninstall removes the webhook configurations: EnvoyFilter applies work again without the webhook', async (t) => {
+  const uninstalled = await helmOnCluster(['uninstall', 'epp-webhook', '--timeout', '2m']);
+  t.equal(uninstalled.code, 0, uninstalled.stderr);
+  for (const kind of CONFIGURATIONS) {
+    const left = JSON.parse(await must(['get', kind, '-o', 'json'])).items.map((o: any) => o.metadata.name);
+    t.same(left, [], `no ${kind} left`);
+  }
+  await pod!.stop();
+  pod = undefined;
+  // With a leftover configuration (failurePolicy Fail) and no webhook, this apply would fail "failed calling webhook".
+  const applied = await cp.kubectl(['apply', '-f', '-'], { input: probeEnvoyFilter(APP_NS, 'after-uninstall') });
+  t.equal(applied.code, 0, applied.stderr);
+  const stored = JSON.parse(await must(['get', 'envoyfilter', '-n', APP_NS, 'after-uninstall', '-o', 'json']));
+  t.notOk(stored.metadata.annotations?.['epp-webhook.io/resolved-cluster-ip'], 'stored as sent: no webhook was called');
+
+  const leftovers = JSON.parse(await must(['get', 'all,serviceaccounts,roles,rolebindings,configmaps,networkpolicies,poddisruptionbudgets,clusterroles,clusterrolebindings', '-A', '-l', 'app.kubernetes.io/instance=epp-webhook', '-o', 'json'])).items;
+  t.same(leftovers.map((o: any) => `${o.kind} ${o.metadata.name}`), [], 'nothing of the release is left');
+  const secrets = JSON.parse(await must(['get', 'secrets', '-n', NS, '-o', 'json'])).items.map((o: any) => o.metadata.name).sort();
+  t.same(secrets, ['epp-webhook-ca', 'epp-webhook-tls'], 'only the Secrets the bootstrap wrote stay (README "Uninstall")');
+});
