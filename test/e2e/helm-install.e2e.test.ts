@@ -83,6 +83,7 @@ t.test('helm install: the bootstrap hook issues the certificates, and the webhoo
 
   t.same(jobs.runs.map((r) => [r.job, r.code]), [['epp-webhook-bootstrap-certs', 0]], 'the hook ran once, as its ServiceAccount, before install returned');
   t.match(jobs.runs[0].stdout, /CA: creating a new one/);
+  t.equal((await cp.kubectl(['get', 'job', '-n', NS, 'epp-webhook-bootstrap-certs'])).code, 1, 'helm deleted the hook Job once it succeeded');
   const ca = new X509Certificate(Buffer.from(JSON.parse(await must(['get', 'secret', '-n', NS, 'epp-webhook-ca', '-o', 'json'])).data['ca.crt'], 'base64'));
   t.same(await caBundles(), [[ca.fingerprint256], [ca.fingerprint256], [ca.fingerprint256]], 'every webhook trusts the CA');
 

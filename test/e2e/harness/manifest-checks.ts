@@ -58,7 +58,7 @@ const EXPECTED_WEBHOOKS = {
   },
 } as const;
 
-export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { failurePolicy: 'Fail', maxTimeoutSeconds: 5 }): void {
+export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { failurePolicy: 'Fail', maxTimeoutSeconds: 5, excludedNamespaces: EXCLUDED_NAMESPACES }): void {
   const service = findObject(r, 'Service', 'epp-webhook');
   const deployment = findObject(r, 'Deployment', 'epp-webhook');
   const httpsPort = service.spec.ports.find((p: any) => p.port === 443);
@@ -79,7 +79,7 @@ export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { f
       if (kind === 'MutatingWebhookConfiguration') t.equal(webhook.reinvocationPolicy, 'IfNeeded', where);
       t.same(webhook.rules, [{ apiGroups: [want.group], apiVersions: ['*'], resources: [want.resource], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }], `${where}: only ${want.resource} CREATE/UPDATE`);
       const notIn = webhook.namespaceSelector?.matchExpressions?.find((e: any) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn');
-      for (const ns of EXCLUDED_NAMESPACES) t.ok(notIn?.values.includes(ns), `${where}: namespace ${ns} excluded`);
+      for (const ns of expected.excludedNamespaces) t.ok(notIn?.values.includes(ns), `${where}: namespace ${ns} excluded`);
       t.same(webhook.clientConfig.service, { name: 'epp-webhook', namespace: NAMESPACE, path: want.path, port: 443 }, `${where}: the Service`);
       t.notOk(webhook.clientConfig.url, where);
     }

@@ -31,14 +31,24 @@ function expandArgs(args: string[], env: Record<string, string>): string[] {
   return args.map((a) => a.replace(/\$\(([A-Z_][A-Z0-9_]*)\)/g, (whole, name: string) => env[name] ?? whole));
 }
 
-function fieldRefEnv(container: any, pod: { name: string; namespace: string }): Record<string, string> {
-  const env: Record<string, string> = {};
+/** The container's environment: its env entries (fieldRefs resolved) and a PATH. */
+function containerEnv(container: any, pod: { name: string; namespace: string }): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   for (const e of container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = pod.namespace;
     else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = pod.name;
   }
   return env;
+}
+
+/**
+ * `env -i` runs the command with exactly the container's environment, as a container runtime does. Spawning the node
+ * binary directly from a test would not: tap's process tracking adds its own --import to the child's NODE_OPTIONS,
+ * and that bookkeeping does not fit in the Deployment's V8 heap cap (the webhook dies of "heap out of memory").
+ */
+function inContainerEnv(env: Record<string, string>, command: string, args: string[]): [string, string[]] {
+  return ['env', ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), command, ...args]];
 }
 
 export interface JobRun {
@@ -81,11 +91,11 @@ async function runJob(cp: ControlPlane, job: any): Promise<JobRun> {
   const namespace = job.metadata.namespace;
   const pod = job.spec.template.spec;
   const container = pod.containers[0];
-  const env = fieldRefEnv(container, { name: `${job.metadata.name}-pod`, namespace });
+  const env = containerEnv(container, { name: `${job.metadata.name}-pod`, namespace });
   const args = expandArgs(container.args, env);
   const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, [join(ROOT, 'src/main.ts'), ...args, `--kubeconfig=${identityOf(cp, namespace, pod.serviceAccountName)}`], { env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+    execFile(...inContainerEnv(env, process.execPath, [join(ROOT, 'src/main.ts'), ...args, `--kubeconfig=${identityOf(cp, namespace, pod.serviceAccountName)}`]), (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
@@ -137,7 +147,7 @@ export async function runWebhookPod(cp: ControlPlane, namespace: string, name: s
     }
     mounts.set(mount.mountPath, dir);
   }
-  const env = fieldRefEnv(container, { name: `${name}-0`, namespace });
+  const env = containerEnv(container, { name: `${name}-0`, namespace });
   const httpsPort = service.spec.ports.find((p: any) => p.targetPort === 'https' || p.name === 'https').port;
   const metricsPort = await freePort();
   const args = expandArgs(container.args, env).map((a) => {
@@ -149,7 +159,7 @@ export async function runWebhookPod(cp: ControlPlane, namespace: string, name: s
   });
   const clusterIP = service.spec.clusterIP;
   const kubeconfig = identityOf(cp, namespace, pod.serviceAccountName);
-  const child = startProcess(process.execPath, [join(ROOT, 'src/main.ts'), ...args, `--host=${clusterIP}`, `--kubeconfig=${kubeconfig}`], join(root, 'webhook.log'), { ...process.env, ...env });
+  const child = startProcess(...inContainerEnv(env, process.execPath, [join(ROOT, 'src/main.ts'), ...args, `--host=${clusterIP}`, `--kubeconfig=${kubeconfig}`]), join(root, 'webhook.log'));
   await waitFor(
     `the webhook pod's /readyz on ${clusterIP}:${httpsPort} (log: ${child.logFile})`,
     () =>
