@@ -143,6 +143,35 @@ t.test('certManager with an existing issuer: only the serving Certificate, signe
   t.same(findObject(r, 'Certificate').spec.issuerRef, { name: 'corp-ca', kind: 'ClusterIssuer' });
 });
 
+t.test('another release name: every object is named after it, and every reference between them still resolves', async (t) => {
+  const yaml = (await helm(['template', 'gateway', CHART, '--namespace', 'llm-d', '--set', 'monitoring.serviceMonitor.enabled=true'])).stdout;
+  const objects = parseAllDocuments(yaml).map((d) => d.toJS()).filter(Boolean);
+  const r: Rendering = { name: 'gateway', yaml, objects };
+  const has = (kind: string, name: string) => objects.some((o) => o.kind === kind && o.metadata.name === name);
+  t.ok(objects.every((o) => o.metadata.name.startsWith('gateway-epp-webhook')), 'every name derives from the release');
+  const deployment = findObject(r, 'Deployment', 'gateway-epp-webhook');
+  const pod = deployment.spec.template.spec;
+  t.ok(has('ServiceAccount', pod.serviceAccountName));
+  t.ok(has('ConfigMap', pod.volumes.find((v: any) => v.name === 'config').configMap.name));
+  for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+    for (const webhook of findObject(r, kind).webhooks) {
+      t.ok(has('Service', webhook.clientConfig.service.name) && webhook.clientConfig.service.namespace === 'llm-d', `${kind}: its Service`);
+      t.ok(webhook.namespaceSelector.matchExpressions[0].values.includes('llm-d'), `${kind}: the release namespace excluded`);
+    }
+  }
+  for (const binding of objects.filter((o) => o.kind.endsWith('Binding'))) {
+    t.ok(has(binding.roleRef.kind, binding.roleRef.name), `${binding.metadata.name}: its role`);
+    for (const subject of binding.subjects) t.ok(has('ServiceAccount', subject.name) && subject.namespace === 'llm-d', `${binding.metadata.name}: its subject`);
+  }
+  const args = findObject(r, 'Job').spec.template.spec.containers[0].args;
+  t.ok(args.includes(`--secret=${pod.volumes.find((v: any) => v.name === 'tls').secret.secretName}`), 'the bootstrap writes the Secret the pods mount');
+  t.ok(args.includes('--service=gateway-epp-webhook') && args.includes('--mutating-webhook-configuration=gateway-epp-webhook'));
+  t.same(findObject(r, 'ServiceMonitor').spec.selector.matchLabels, findObject(r, 'Service').spec.selector);
+
+  const long = await render('long', ['--set', `fullnameOverride=${'x'.repeat(70)}`]);
+  for (const o of long.objects) t.ok(o.metadata.name.length <= (o.kind === 'CronJob' ? 52 : 63), `${o.kind} name within the limit (${o.metadata.name.length})`);
+});
+
 t.test('a config change changes the pod template (the pods roll and read it); other changes do not', async (t) => {
   const checksum = async (args: string[]) => findObject(await render('checksum', args), 'Deployment').spec.template.metadata.annotations['checksum/config'];
   const before = await checksum([]);

@@ -6,17 +6,17 @@
 {{/*
 The name of every object: fullnameOverride, else the release name when it already contains the app name
 (`helm install epp-webhook ...` gives the names deploy/ uses), else <release>-<name>. Truncated so that the longest
-derived name (<fullname>-bootstrap-certs, a Job's pod label) stays within 63 characters.
+derived names stay within their limits (<fullname>-rotate-certs: a CronJob name, at most 52 characters).
 */}}
 {{- define "epp-webhook.fullname" -}}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- .Values.fullnameOverride | trunc 39 | trimSuffix "-" }}
 {{- else }}
 {{- $name := include "epp-webhook.name" . }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- .Release.Name | trunc 39 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name | trunc 39 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 {{- end }}
