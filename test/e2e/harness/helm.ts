@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,7 @@ export interface HelmResult {
 
 // Helm keeps a cache, config and repository index under $HOME by default: a run of the tests writes none of them there.
 const helmHome = mkdtempSync(join(tmpdir(), 'epp-webhook-helm-'));
+process.once('exit', () => rmSync(helmHome, { recursive: true, force: true }));
 const HELM_ENV = {
   HELM_CACHE_HOME: join(helmHome, 'cache'),
   HELM_CONFIG_HOME: join(helmHome, 'config'),
