@@ -2,6 +2,12 @@
 export const ANNOTATIONS = {
   /** EnvoyFilter, set by users: `[namespace/]name` of the EPP Service. */
   eppService: 'epp-webhook.io/epp-service',
+  /** EnvoyFilter, set by users: `[namespace/]name` of the InferencePool whose endpointPickerRef names the EPP Service and port. */
+  inferencePool: 'epp-webhook.io/inference-pool',
+  /** EnvoyFilter, set by the webhook: the port number that replaced EPP_SERVICE_PORT. */
+  resolvedPort: 'epp-webhook.io/resolved-port',
+  /** EnvoyFilter, set by the webhook: JSON array of JSON Pointers that held EPP_SERVICE_PORT. */
+  portPlaceholderPaths: 'epp-webhook.io/port-placeholder-paths',
   /** EnvoyFilter, set by the webhook: `namespace/name` of the Service it substituted. */
   resolvedService: 'epp-webhook.io/resolved-service',
   /** EnvoyFilter, set by the webhook: the ClusterIP it wrote. */

@@ -33,6 +33,13 @@ export const RULES = {
   EPP105: { severity: 'warn', relaxable: true, title: 'Cluster port_value matches no port of the EPP Service' },
   EPP106: { severity: 'deny', relaxable: false, title: 'Placeholder token still present (the mutating webhook did not run)' },
   EPP107: { severity: 'deny', relaxable: false, title: 'Malformed epp-webhook.io/epp-service annotation' },
+  EPP108: { severity: 'deny', relaxable: false, title: 'Malformed epp-webhook.io/inference-pool annotation' },
+  EPP109: { severity: 'deny', relaxable: false, title: 'InferencePool named by epp-webhook.io/inference-pool not found' },
+  EPP110: { severity: 'deny', relaxable: false, title: "InferencePool's endpointPickerRef does not lead to a ClusterIP Service port" },
+  EPP111: { severity: 'deny', relaxable: false, title: 'inference-pool and epp-service annotations name different Services' },
+  EPP112: { severity: 'deny', relaxable: false, title: 'EPP_SERVICE_PORT cannot be resolved to one port of the EPP Service' },
+  EPP113: { severity: 'warn', relaxable: true, title: "failure_mode_allow disagrees with the InferencePool's failureMode" },
+  EPP114: { severity: 'deny', relaxable: true, title: "Cluster port_value is not the InferencePool's endpointPickerRef port" },
   // EPP2xx: processing_mode
   EPP201: { severity: 'deny', relaxable: true, title: 'processing_mode value Envoy does not define' },
   EPP202: { severity: 'deny', relaxable: true, title: 'Body mode the EPP does not speak (BUFFERED, BUFFERED_PARTIAL, STREAMED, GRPC)' },
@@ -55,6 +62,8 @@ export const RULES = {
   EPP401: { severity: 'deny', relaxable: false, title: 'Rule already holds 16 filters: no room for the ext_proc ExtensionRef' },
   EPP402: { severity: 'warn', relaxable: true, title: 'Istio does not resolve ExtensionRef filters in HTTPRoutes' },
   EPP403: { severity: 'deny', relaxable: false, title: 'Malformed HTTPRoute (wrong type where an array or object is expected)' },
+  EPP404: { severity: 'deny', relaxable: false, title: 'Rule mixes InferencePools served by different EnvoyFilters (one rule, one EPP)' },
+  EPP405: { severity: 'deny', relaxable: false, title: "No single EnvoyFilter for the rule's InferencePool (several claim it, or the route annotation names another)" },
 } as const satisfies Record<string, Rule>;
 
 export type RuleCode = keyof typeof RULES;

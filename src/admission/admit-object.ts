@@ -1,3 +1,5 @@
+import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
+import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { checkEnvoyFilter } from '../envoyfilter/check-envoyfilter.ts';
@@ -12,6 +14,10 @@ import { MAX_OBJECT_DEPTH, pathBeyondDepth } from './object-depth.ts';
 export interface CoreDeps {
   config: WebhookConfig;
   resolver: ServiceResolver;
+  /** InferencePools, for the inference-pool annotation; absent: none are known (a pool reference is denied, EPP109). */
+  pools?: InferencePoolResolver;
+  /** Which EnvoyFilter serves which pool, for HTTPRoute rules; absent: every rule gets the configured ExtensionRef. */
+  envoyFilters?: EnvoyFilterIndex;
 }
 
 export interface MutationOutcome {
@@ -27,8 +33,8 @@ export interface MutationOutcome {
 export async function mutateObject(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
   const tooDeep = depthFinding(kind, object, deps.config);
   if (tooDeep !== undefined) return { object, findings: [tooDeep], substitutions: 0 };
-  if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config);
-  const injected = injectExtensionRef(object, deps.config);
+  if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
+  const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
   return { object: injected.object, findings: injected.findings, substitutions: 0 };
 }
 

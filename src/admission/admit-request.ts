@@ -29,7 +29,7 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
   const namespace = request.namespace ?? fromObject.namespace;
   const name = request.name ?? fromObject.name;
   const subject = `${kind} ${namespace ? `${printable(namespace)}/` : ''}${printable(name)}`;
-  const bounded = { config: deps.config, resolver: withLookupDeadline(deps.resolver, deadline, deps.config.admissionTimeoutMs) };
+  const bounded = { ...deps, resolver: withLookupDeadline(deps.resolver, deadline, deps.config.admissionTimeoutMs) };
   if (endpoint === 'validate') {
     const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, bounded.resolver, deps.config) : undefined;
     return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config, eppServices)), kind, substitutions: 0 };

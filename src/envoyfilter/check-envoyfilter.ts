@@ -9,6 +9,7 @@ import { findAddedClusters, findExtProcConfigs, type ExtProcSite } from './ext-p
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findPlaceholders } from './find-placeholders.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
+import { PORT_PLACEHOLDER } from './epp-service-port.ts';
 
 /**
  * The ext_proc safety rules over an EnvoyFilter as it will be stored (after every mutation): what Envoy and Istio
@@ -18,15 +19,18 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   const severities = config.severities;
   const { patches, findings } = readConfigPatches(object, severities);
 
-  const leftovers = findPlaceholders(patches, config.placeholder);
+  const addressLeft = findPlaceholders(patches, config.placeholder);
+  const portLeft = findPlaceholders(patches, PORT_PLACEHOLDER);
+  const leftovers = [...addressLeft, ...portLeft];
   if (leftovers.length > 0) {
     const first = leftovers[0];
+    const tokens = [...(addressLeft.length > 0 ? [config.placeholder] : []), ...(portLeft.length > 0 ? [PORT_PLACEHOLDER] : [])];
     findings.push(
       finding(
         'EPP106',
         severities,
         { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
-        `${config.placeholder} still present in ${leftovers.length} place(s): the mutating webhook did not run (not registered, or skipped by failurePolicy Ignore), and Envoy would get the token as an address`,
+        `${tokens.join(' and ')} still present in ${leftovers.length} place(s): the mutating webhook did not run (not registered, or skipped by failurePolicy Ignore), and Envoy would get the token as ${tokens.length === 1 && tokens[0] === PORT_PLACEHOLDER ? 'a port' : 'an address'}`,
         'check that the MutatingWebhookConfiguration of epp-webhook is installed and its pods are ready, then apply the manifest again',
       ),
     );

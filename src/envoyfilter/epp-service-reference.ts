@@ -6,7 +6,7 @@ export interface ServiceReference {
   namespace: string;
   name: string;
   /** Where the reference came from, for messages. */
-  origin: 'annotation' | 'config';
+  origin: 'annotation' | 'config' | 'pool';
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -6,7 +6,10 @@ import { finding, type Finding } from '../findings.ts';
 import { fromJsonPointer, formatPath, toJsonPointer } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
 import { patchLocation, readConfigPatches } from './config-patches.ts';
-import { eppServiceReference, type ServiceReference } from './epp-service-reference.ts';
+import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
+import { checkPoolConsistency } from './check-pool-consistency.ts';
+import { EXT_PROC_PORT_NAME, eppServicePort, PORT_PLACEHOLDER } from './epp-service-port.ts';
+import { chooseEppTarget, resolvePool, type EppTarget } from './epp-target.ts';
 import { findPlaceholders, type PlaceholderSite } from './find-placeholders.ts';
 
 export interface SubstitutionResult {
@@ -18,41 +21,85 @@ export interface SubstitutionResult {
 }
 
 /**
- * Replaces the placeholder token in every string of `spec.configPatches[*].patch.value` with the
- * live ClusterIP of the EPP Service, and records where it did so, so a later reconcile can redo it.
+ * Replaces the placeholder tokens in every string of `spec.configPatches[*].patch.value`: EPP_SERVICE_CLUSTER_IP with
+ * the live ClusterIP of the EPP Service, EPP_SERVICE_PORT with its port, and records where it did so, so a later
+ * reconcile can redo it. The EPP Service is the one the InferencePool of `epp-webhook.io/inference-pool` names,
+ * else the `epp-service` annotation's, else the configured default; an EnvoyFilter wired to a pool must agree with it.
  */
 export async function substituteClusterIP(
   object: unknown,
   objectNamespace: string,
   resolver: ServiceResolver,
   config: WebhookConfig,
+  pools?: InferencePoolResolver,
 ): Promise<SubstitutionResult> {
   const unchanged = (findings: Finding[]): SubstitutionResult => ({ object, findings, substitutions: 0 });
   const { patches, findings: shapeFindings } = readConfigPatches(object, config.severities);
   if (shapeFindings.length > 0) return unchanged(shapeFindings);
   const sites = findPlaceholders(patches, config.placeholder);
-  if (sites.length === 0) return unchanged([]);
+  const portSites = findPlaceholders(patches, PORT_PLACEHOLDER);
+  const tokens = sites.length + portSites.length;
+  if (tokens === 0 && annotationsOf(object)[ANNOTATIONS.inferencePool] === undefined) return unchanged([]);
 
-  const objectNameText = objectName(object).name;
-  const resolved = eppServiceReference(objectNamespace, object, config);
-  if ('finding' in resolved) return unchanged([resolved.finding]);
-  const reference = resolved.reference;
-  const subject = `EnvoyFilter ${objectNamespace}/${objectNameText}`;
+  const subject = `EnvoyFilter ${objectNamespace}/${objectName(object).name}`;
+  const choice = chooseEppTarget(objectNamespace, object, config);
+  if (choice.kind === 'problem') return unchanged([choice.finding]);
+  const resolution = resolvePool(choice, subject, pools, config);
+  if (resolution.kind === 'problem') {
+    // Without a token there is nothing to resolve: only annotations that contradict each other are a denial then.
+    return unchanged(tokens > 0 || resolution.finding.code === 'EPP111' ? [resolution.finding] : []);
+  }
+  const target = resolution.target;
+  const lookup = await resolver.lookup(target.service.namespace, target.service.name);
 
-  const lookup = await resolver.lookup(reference.namespace, reference.name);
-  const problem = lookupProblem(lookup, reference, subject, resolver.source, sites[0], config);
+  if (tokens === 0) {
+    // Already substituted (or written by hand): what it connects to must still agree with the pool.
+    if (lookup.kind !== 'found' || withoutClusterIP(lookup.service) !== undefined || target.pool === undefined) return unchanged([]);
+    const addressSites = findPlaceholders(patches, lookup.service.clusterIP).filter((site) => holdsAddress(object, site, lookup.service.clusterIP));
+    return unchanged(checkPoolConsistency(patches, addressSites, target.pool, lookup.service, config));
+  }
+  const firstSite = sites[0] ?? portSites[0];
+  const problem = lookupProblem(lookup, target, subject, resolver.source, firstSite, config);
   if (problem) return unchanged([problem]);
   const service = (lookup as { service: ServiceRecord }).service;
 
+  let port: number | undefined;
+  if (portSites.length > 0) {
+    const resolved = eppServicePort(target, service);
+    if ('why' in resolved) {
+      const at = { location: patchLocation(portSites[0].patchIndex), path: formatPath(portSites[0].segments) };
+      return unchanged([
+        finding(
+          'EPP112',
+          config.severities,
+          at,
+          `${PORT_PLACEHOLDER}: ${resolved.why}, so ${subject} gets no port number`,
+          target.pool === undefined
+            ? `name the EPP's ext_proc port ${EXT_PROC_PORT_NAME} in the Service, or write the port number instead of ${PORT_PLACEHOLDER}`
+            : `give the pool's endpointPickerRef a port.number, or write the port number instead of ${PORT_PLACEHOLDER}`,
+        ),
+      ]);
+    }
+    port = resolved.port;
+  }
+
   const copy = new CopyOnWrite(object as JsonObject);
   for (const site of sites) replaceAt(copy, site, config.placeholder, service.clusterIP);
-  recordProvenance(copy, object, service, sites);
-  return { object: copy.result, findings: portFindings(sites, service, config), substitutions: sites.length };
+  if (port !== undefined) for (const site of portSites) replacePortAt(copy, site, port);
+  recordProvenance(copy, object, service, sites, port === undefined ? undefined : { port, sites: portSites });
+  const findings = target.pool === undefined ? portFindings(sites, service, config) : checkPoolConsistency(patches, sites, target.pool, service, config);
+  return { object: copy.result, findings, substitutions: tokens };
+}
+
+/** A string that is the address itself or `address:port`, not merely one that contains it (10.0.0.50 holds 10.0.0.5). */
+function holdsAddress(object: unknown, site: PlaceholderSite, address: string): boolean {
+  const value = valueAt(object, toJsonPointer(site.segments));
+  return value === address || (typeof value === 'string' && value.startsWith(`${address}:`));
 }
 
 function lookupProblem(
   lookup: ServiceLookup,
-  reference: ServiceReference,
+  target: EppTarget,
   subject: string,
   source: string,
   firstSite: PlaceholderSite,
@@ -60,10 +107,12 @@ function lookupProblem(
 ): Finding | undefined {
   const noClusterIP = lookup.kind === 'found' ? withoutClusterIP(lookup.service) : undefined;
   if (lookup.kind === 'found' && noClusterIP === undefined) return undefined;
+  const reference = target.service;
   const service = `${reference.namespace}/${reference.name}`;
   const at = { location: patchLocation(firstSite.patchIndex), path: formatPath(firstSite.segments) };
+  const pool = target.pool && `InferencePool ${target.pool.namespace}/${target.pool.name}`;
   const chosenBy =
-    reference.origin === 'annotation' ? `annotation ${ANNOTATIONS.eppService}` : 'the webhook default (config eppService)';
+    reference.origin === 'pool' ? `the endpointPickerRef of ${pool}` : reference.origin === 'annotation' ? `annotation ${ANNOTATIONS.eppService}` : 'the webhook default (config eppService)';
   switch (lookup.kind) {
     case 'unavailable':
       return finding(
@@ -74,6 +123,9 @@ function lookupProblem(
         'retry the apply in a few seconds; if it persists, check the webhook pods can reach the API server (readiness /readyz)',
       );
     case 'not-found':
+      if (pool !== undefined) {
+        return finding('EPP110', config.severities, at, `${pool}'s endpointPickerRef names Service ${service}, which is not found in ${source}, so ${subject} cannot get its ClusterIP`, `create the EPP Service ${service}, or point the pool's endpointPickerRef at the Service in front of its EPP`);
+      }
       return finding(
         'EPP101',
         config.severities,
@@ -82,6 +134,9 @@ function lookupProblem(
         `create the EPP Service ${service} first (helm release "<release>" names it <release>-epp), or point ${ANNOTATIONS.eppService} at the right [namespace/]name`,
       );
     case 'found':
+      if (pool !== undefined) {
+        return finding('EPP110', config.severities, at, `${pool}'s endpointPickerRef names Service ${service}, which is ${noClusterIP}, so there is no ClusterIP to give ${subject}`, `point the pool's endpointPickerRef at a ClusterIP Service in front of the EPP (type ClusterIP, port 9002)`);
+      }
       return finding(
         'EPP102',
         config.severities,
@@ -100,6 +155,15 @@ function withoutClusterIP(service: ServiceRecord): string | undefined {
   return undefined;
 }
 
+/** `port_value: EPP_SERVICE_PORT` becomes the number; a token inside a longer string (`host:EPP_SERVICE_PORT`) its digits. */
+function replacePortAt(copy: CopyOnWrite, site: PlaceholderSite, port: number): void {
+  const segments = site.segments;
+  const container = copy.writable(segments.slice(0, -1))!;
+  const key = segments[segments.length - 1];
+  const text = container[key] as string;
+  container[key] = text === PORT_PLACEHOLDER ? port : text.replaceAll(PORT_PLACEHOLDER, String(port));
+}
+
 function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clusterIP: string): void {
   const segments = site.segments;
   // findPlaceholders found a string at these segments, so every container on the way exists.
@@ -113,7 +177,13 @@ function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clus
  * earlier admission stay recorded while they still hold this ClusterIP (an edit that adds one more token
  * must not make the reconciler forget the others).
  */
-function recordProvenance(copy: CopyOnWrite, original: unknown, service: ServiceRecord, sites: PlaceholderSite[]): void {
+function recordProvenance(
+  copy: CopyOnWrite,
+  original: unknown,
+  service: ServiceRecord,
+  sites: PlaceholderSite[],
+  port: { port: number; sites: PlaceholderSite[] } | undefined,
+): void {
   const result = copy.result;
   const previous = annotationsOf(original);
   const serviceName = `${service.namespace}/${service.name}`;
@@ -128,9 +198,20 @@ function recordProvenance(copy: CopyOnWrite, original: unknown, service: Service
   const metadata = copy.writable(['metadata'])!;
   if (!isObject(metadata.annotations)) metadata.annotations = {};
   const annotations = copy.writable(['metadata', 'annotations'])!;
-  annotations[ANNOTATIONS.resolvedService] = serviceName;
-  annotations[ANNOTATIONS.resolvedClusterIP] = service.clusterIP;
-  annotations[ANNOTATIONS.placeholderPaths] = JSON.stringify([...paths].sort());
+  if (sites.length > 0) {
+    annotations[ANNOTATIONS.resolvedService] = serviceName;
+    annotations[ANNOTATIONS.resolvedClusterIP] = service.clusterIP;
+    annotations[ANNOTATIONS.placeholderPaths] = JSON.stringify([...paths].sort());
+  }
+  if (port === undefined) return;
+  const portPaths = new Set(port.sites.map((s) => toJsonPointer(s.segments)));
+  if (previous[ANNOTATIONS.resolvedService] === serviceName && previous[ANNOTATIONS.resolvedPort] === String(port.port)) {
+    for (const pointer of parsePointerList(previous[ANNOTATIONS.portPlaceholderPaths])) {
+      if (valueAt(result, pointer) === port.port) portPaths.add(pointer);
+    }
+  }
+  annotations[ANNOTATIONS.resolvedPort] = String(port.port);
+  annotations[ANNOTATIONS.portPlaceholderPaths] = JSON.stringify([...portPaths].sort());
 }
 
 export function parsePointerList(annotation: unknown): string[] {

@@ -1,9 +1,11 @@
-import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
+import { ANNOTATIONS, annotationsOf, objectName } from '../annotations.ts';
+import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { ExtensionRefTarget, WebhookConfig } from '../config.ts';
 import { CopyOnWrite } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { describe, isObject } from '../json-value.ts';
+import { poolBackends, ruleFilterName } from './pool-filter.ts';
 
 /** Gateway API caps rule-level filters at 16 (CRD maxItems). */
 export const MAX_RULE_FILTERS = 16;
@@ -18,10 +20,14 @@ export interface InjectionResult {
 
 /**
  * Adds the ext_proc ExtensionRef filter to every rule that sends traffic to an InferencePool, once,
- * after the rule's own filters. A rule that already references an ExtensionRef of the same group and
- * kind keeps the user's choice.
+ * after the rule's own filters: the EnvoyFilter annotated with that pool where `route.envoyFilters` knows one
+ * (ruleFilterName). A rule that already references an ExtensionRef of the same group and kind keeps the user's choice.
  */
-export function injectExtensionRef(object: unknown, config: WebhookConfig): InjectionResult {
+export function injectExtensionRef(
+  object: unknown,
+  config: WebhookConfig,
+  route: { namespace?: string; envoyFilters?: EnvoyFilterIndex } = {},
+): InjectionResult {
   const unchanged = (findings: Finding[]): InjectionResult => ({ object, findings, injectedRules: [] });
   const annotations = annotationsOf(object);
   if (annotations[ANNOTATIONS.inject] === 'false') return unchanged([]);
@@ -62,19 +68,23 @@ export function injectExtensionRef(object: unknown, config: WebhookConfig): Inje
       ),
     ]);
   }
-  const target: ExtensionRefTarget = { ...config.extensionRef, name: nameAnnotation ?? config.extensionRef.name };
+  const context = { namespace: route.namespace || objectName(object).namespace || 'default', envoyFilters: route.envoyFilters, annotated: nameAnnotation as string | undefined };
 
   const findings: Finding[] = [];
-  const toInject: number[] = [];
-  let targetsInferencePool = false;
+  const toInject: { index: number; target: ExtensionRefTarget }[] = [];
+  const targetNames = new Set<string>();
   rules.forEach((rule: unknown, index) => {
     const at: PathSegments = ['spec', 'rules', index];
     if (!isObject(rule)) return reportMalformed(at, 'an object', rule);
     const { backendRefs, filters } = rule;
     if (backendRefs !== undefined && backendRefs !== null && !Array.isArray(backendRefs)) return reportMalformed([...at, 'backendRefs'], 'a list', backendRefs);
     if (filters !== undefined && filters !== null && !Array.isArray(filters)) return reportMalformed([...at, 'filters'], 'a list', filters);
-    if (!(backendRefs ?? []).some((ref: unknown) => isInferencePool(ref, config.inferencePoolGroups))) return;
-    targetsInferencePool = true;
+    const pools = poolBackends(backendRefs ?? [], context.namespace, config.inferencePoolGroups);
+    if (pools.length === 0) return;
+    const chosen = ruleFilterName(pools, at, context, config);
+    if ('finding' in chosen) return void findings.push(chosen.finding);
+    const target: ExtensionRefTarget = { ...config.extensionRef, name: chosen.name };
+    targetNames.add(target.name);
     const existing: unknown[] = filters ?? [];
     if (existing.some((f) => referencesSameKind(f, target))) return;
     if (existing.length >= MAX_RULE_FILTERS) {
@@ -89,17 +99,18 @@ export function injectExtensionRef(object: unknown, config: WebhookConfig): Inje
       );
       return;
     }
-    toInject.push(index);
+    toInject.push({ index, target });
   });
   if (malformed.length > 0) return unchanged(malformed);
 
-  if (targetsInferencePool && target.group === 'networking.istio.io') {
+  if (targetNames.size > 0 && config.extensionRef.group === 'networking.istio.io') {
+    const kindName = `${config.extensionRef.kind} ${[...targetNames].sort().join(', ')}`;
     findings.push(
       finding(
         'EPP402',
         config.severities,
         { location: 'spec.rules', path: 'spec.rules' },
-        `the ExtensionRef to ${target.kind} ${target.name} is not resolved by Istio's HTTPRoute translation: Istio reports ResolvedRefs=False (InvalidFilter) and drops this route's rules`,
+        `the ExtensionRef to ${kindName} is not resolved by Istio's HTTPRoute translation: Istio reports ResolvedRefs=False (InvalidFilter) and drops this route's rules`,
         "configure extensionRef for a gateway that resolves it, or rely on Istio's own InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true); set EPP402 to off once verified",
       ),
     );
@@ -108,15 +119,11 @@ export function injectExtensionRef(object: unknown, config: WebhookConfig): Inje
 
   // Only the rules that get the filter are copied (and the containers above them); the rest is shared with the input.
   const copy = new CopyOnWrite(object);
-  for (const index of toInject) {
+  for (const { index, target } of toInject) {
     const rule = copy.writable(['spec', 'rules', index])!;
     rule.filters = [...((rule.filters as unknown[] | undefined) ?? []), { type: 'ExtensionRef', extensionRef: { ...target } }];
   }
-  return { object: copy.result, findings, injectedRules: toInject };
-}
-
-function isInferencePool(ref: unknown, groups: readonly string[]): boolean {
-  return isObject(ref) && ref.kind === 'InferencePool' && typeof ref.group === 'string' && groups.includes(ref.group);
+  return { object: copy.result, findings, injectedRules: toInject.map((i) => i.index) };
 }
 
 function referencesSameKind(filter: unknown, target: ExtensionRefTarget): boolean {

@@ -1,0 +1,91 @@
+import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
+import { parseInferencePoolAnnotation } from '../envoyfilter/inference-pool-reference.ts';
+import { isObject } from '../json-value.ts';
+
+/** What the index keeps of an EnvoyFilter: its name and the InferencePool it says it serves, never the object. */
+export interface EnvoyFilterIndexRecord {
+  namespace: string;
+  name: string;
+  /** `namespace/name` of the pool in its `epp-webhook.io/inference-pool` annotation (when well formed). */
+  inferencePool: string | undefined;
+}
+
+/**
+ * Which EnvoyFilters exist and which InferencePool each one serves, for the HTTPRoute core (the ExtensionRef of a
+ * pool's rule names the EnvoyFilter annotated with that pool) and for any rule that needs to know whether a
+ * referenced EnvoyFilter exists.
+ */
+export interface EnvoyFilterIndex {
+  readonly source: string;
+  /** False until the first list: answers would be guesses. */
+  ready(): boolean;
+  has(namespace: string, name: string): boolean;
+  /** Names (sorted) of the EnvoyFilters in `namespace` annotated with InferencePool `poolNamespace/poolName`. */
+  servingPool(namespace: string, poolNamespace: string, poolName: string): string[];
+}
+
+export function toEnvoyFilterIndexRecord(object: unknown, defaultNamespace?: string): EnvoyFilterIndexRecord | undefined {
+  if (!isObject(object) || !isObject(object.metadata) || typeof object.metadata.name !== 'string') return undefined;
+  const namespace = typeof object.metadata.namespace === 'string' && object.metadata.namespace !== '' ? object.metadata.namespace : defaultNamespace;
+  if (namespace === undefined) return undefined;
+  const pool = parseInferencePoolAnnotation(annotationsOf(object)[ANNOTATIONS.inferencePool], namespace);
+  return { namespace, name: object.metadata.name, inferencePool: pool && `${pool.namespace}/${pool.name}` };
+}
+
+/** The index as a table with a secondary key on the pool; kept current by put/remove, or rebuilt whole. */
+export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
+  readonly source: string;
+  readonly #filters = new Map<string, EnvoyFilterIndexRecord>();
+  /** `routeNamespace|poolNamespace/poolName` -> EnvoyFilter names. */
+  readonly #byPool = new Map<string, Set<string>>();
+  #ready: () => boolean;
+
+  constructor(source: string, records: Iterable<EnvoyFilterIndexRecord> = [], ready: () => boolean = () => true) {
+    this.source = source;
+    this.#ready = ready;
+    this.replaceAll(records);
+  }
+
+  ready(): boolean {
+    return this.#ready();
+  }
+
+  has(namespace: string, name: string): boolean {
+    return this.#filters.has(`${namespace}/${name}`);
+  }
+
+  servingPool(namespace: string, poolNamespace: string, poolName: string): string[] {
+    return [...(this.#byPool.get(`${namespace}|${poolNamespace}/${poolName}`) ?? [])].sort();
+  }
+
+  get size(): number {
+    return this.#filters.size;
+  }
+
+  put(record: EnvoyFilterIndexRecord): void {
+    this.remove(`${record.namespace}/${record.name}`);
+    this.#filters.set(`${record.namespace}/${record.name}`, record);
+    if (record.inferencePool === undefined) return;
+    const key = `${record.namespace}|${record.inferencePool}`;
+    let names = this.#byPool.get(key);
+    if (names === undefined) this.#byPool.set(key, (names = new Set()));
+    names.add(record.name);
+  }
+
+  remove(key: string): void {
+    const previous = this.#filters.get(key);
+    if (previous === undefined) return;
+    this.#filters.delete(key);
+    if (previous.inferencePool === undefined) return;
+    const poolKey = `${previous.namespace}|${previous.inferencePool}`;
+    const names = this.#byPool.get(poolKey);
+    names?.delete(previous.name);
+    if (names?.size === 0) this.#byPool.delete(poolKey);
+  }
+
+  replaceAll(records: Iterable<EnvoyFilterIndexRecord>): void {
+    this.#filters.clear();
+    this.#byPool.clear();
+    for (const record of records) this.put(record);
+  }
+}

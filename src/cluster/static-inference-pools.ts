@@ -1,0 +1,51 @@
+import { isObject } from '../json-value.ts';
+import { addPool, lookupIn, toInferencePoolRecord, type InferencePoolLookup, type InferencePoolRecord, type InferencePoolResolver } from './inference-pool.ts';
+
+/** InferencePools from a fixed set of objects: the manifests `check`/`render` read, a `--services` file. */
+export class StaticInferencePools implements InferencePoolResolver {
+  readonly source: string;
+  readonly #pools = new Map<string, InferencePoolRecord>();
+  readonly #endpointPickers = new Set<string>();
+
+  constructor(records: Iterable<InferencePoolRecord>, source: string) {
+    this.source = source;
+    for (const record of records) addPool(this.#pools, record);
+    for (const pool of this.#pools.values()) {
+      if (pool.endpointPicker?.kind === 'Service') this.#endpointPickers.add(`${pool.namespace}/${pool.endpointPicker.name}`);
+    }
+  }
+
+  /** Keeps the InferencePools among `objects` and the items of Lists among them; `defaultNamespace` for pools without one. */
+  static fromObjects(objects: Iterable<unknown>, source: string, defaultNamespace = 'default'): StaticInferencePools {
+    return new StaticInferencePools(poolRecordsIn(objects, defaultNamespace), source);
+  }
+
+  lookupPool(namespace: string, name: string): InferencePoolLookup {
+    return lookupIn(this.#pools, namespace, name);
+  }
+
+  isEndpointPickerService(namespace: string, name: string): boolean {
+    return this.#endpointPickers.has(`${namespace}/${name}`);
+  }
+
+  ready(): boolean {
+    return true;
+  }
+
+  get size(): number {
+    return this.#pools.size;
+  }
+}
+
+function* poolRecordsIn(objects: Iterable<unknown>, defaultNamespace: string): Generator<InferencePoolRecord> {
+  for (const object of objects) {
+    if (!isObject(object)) continue;
+    const items = typeof object.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items) ? object.items : [object];
+    for (const item of items) {
+      if (!isObject(item) || item.kind !== 'InferencePool') continue;
+      const hasNamespace = isObject(item.metadata) && typeof item.metadata.namespace === 'string' && item.metadata.namespace !== '';
+      const record = toInferencePoolRecord(item);
+      if (record !== undefined) yield hasNamespace ? record : { ...record, namespace: defaultNamespace };
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import type { InferencePoolRecord } from '../cluster/inference-pool.ts';
+import type { ServiceRecord } from '../cluster/service-resolver.ts';
+import type { WebhookConfig } from '../config.ts';
+import { finding, type Finding } from '../findings.ts';
+import { formatPath } from '../json-path.ts';
+import { envoyField, envoyFieldKey } from '../json-value.ts';
+import { patchLocation, type ConfigPatch } from './config-patches.ts';
+import { findExtProcConfigs } from './ext-proc-configs.ts';
+import type { PlaceholderSite } from './find-placeholders.ts';
+import { POOL_ANNOTATION_AT } from './inference-pool-reference.ts';
+
+/**
+ * What an EnvoyFilter wired to an InferencePool must agree on with the pool: the fail-open choice (failure_mode_allow
+ * against failureMode), the port it connects to (against endpointPickerRef.port), and that port being the Service's.
+ * `addressSites` are the strings that held (or hold) the ClusterIP placeholder, with the port paired to each.
+ */
+export function checkPoolConsistency(
+  patches: readonly ConfigPatch[],
+  addressSites: readonly PlaceholderSite[],
+  pool: InferencePoolRecord,
+  service: ServiceRecord,
+  config: WebhookConfig,
+): Finding[] {
+  const findings: Finding[] = [];
+  const poolName = `InferencePool ${pool.namespace}/${pool.name}`;
+  const picker = pool.endpointPicker;
+  if (picker === undefined) return findings;
+
+  for (const site of findExtProcConfigs(patches)) {
+    if (site.kind !== 'filter') continue;
+    const allow = envoyField(site.config, 'failure_mode_allow');
+    // A MERGE that does not set the field leaves the base filter's value, which is not in this object.
+    if (allow === undefined && site.patch.operation === 'MERGE') continue;
+    const failOpen = allow === true;
+    if (failOpen === (picker.failureMode === 'FailOpen')) continue;
+    const at = { location: patchLocation(site.patch.index), path: formatPath([...site.segments, envoyFieldKey(site.config, 'failure_mode_allow')]) };
+    findings.push(
+      failOpen
+        ? finding('EPP113', config.severities, at, `ext_proc failure_mode_allow: true, but ${poolName} asks for failureMode FailClose: while the EPP is down or errs, Envoy sends requests on without endpoint picking instead of failing them`, `remove failure_mode_allow (or set it false), or set the pool's failureMode: FailOpen if skipping the EPP is what you want`)
+        : finding('EPP113', config.severities, at, `ext_proc failure_mode_allow is ${allow === undefined ? 'unset (false)' : JSON.stringify(allow)}, but ${poolName} asks for failureMode FailOpen: while the EPP is down, Envoy fails every request of this gateway instead of serving them unpicked`, `set failure_mode_allow: true, or set the pool's failureMode: FailClose`),
+    );
+  }
+
+  const port = picker.port;
+  if (port === undefined) return findings;
+  for (const site of addressSites) {
+    if (site.port === undefined || site.port === port) continue;
+    findings.push(
+      finding(
+        'EPP114',
+        config.severities,
+        { location: patchLocation(site.patchIndex), path: formatPath(site.segments) },
+        `port ${site.port}: ${poolName} says its EPP listens on port ${port} of Service ${service.namespace}/${service.name}, so the gateway's ext_proc stream to port ${site.port} reaches no Endpoint Picker`,
+        `write port_value: EPP_SERVICE_PORT and let the webhook fill in ${port}, or set port_value: ${port}`,
+      ),
+    );
+  }
+  const servicePorts = service.ports.map((p) => p.port);
+  if (servicePorts.length > 0 && !servicePorts.includes(port)) {
+    findings.push(
+      finding(
+        'EPP110',
+        config.severities,
+        POOL_ANNOTATION_AT,
+        `${poolName}'s endpointPickerRef port ${port} is not a port of Service ${service.namespace}/${service.name} (it exposes ${servicePorts.join(', ')}), so the gateway cannot reach the EPP there`,
+        `set the pool's endpointPickerRef.port.number to the Service port of the EPP's ext_proc (9002 in the charts)`,
+      ),
+    );
+  }
+  return findings;
+}

@@ -1,0 +1,99 @@
+import { ANNOTATIONS } from '../annotations.ts';
+import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
+import type { WebhookConfig } from '../config.ts';
+import { finding, type Finding } from '../findings.ts';
+import { formatPath, type PathSegments } from '../json-path.ts';
+import { isObject } from '../json-value.ts';
+
+/** An InferencePool a rule sends traffic to, as its backendRef names it (namespace defaulted to the route's). */
+export interface PoolBackend {
+  namespace: string;
+  name: string;
+  index: number;
+}
+
+export interface RouteFilterContext {
+  /** The route's namespace: where its ExtensionRef (a local reference) must find the EnvoyFilter. */
+  namespace: string;
+  envoyFilters: EnvoyFilterIndex | undefined;
+  /** The route's `ext-proc-filter` annotation, when set. */
+  annotated: string | undefined;
+}
+
+export function poolBackends(backendRefs: readonly unknown[], routeNamespace: string, groups: readonly string[]): PoolBackend[] {
+  const pools: PoolBackend[] = [];
+  backendRefs.forEach((ref, index) => {
+    if (!isObject(ref) || ref.kind !== 'InferencePool' || typeof ref.group !== 'string' || !groups.includes(ref.group)) return;
+    if (typeof ref.name !== 'string') return;
+    pools.push({ namespace: typeof ref.namespace === 'string' && ref.namespace !== '' ? ref.namespace : routeNamespace, name: ref.name, index });
+  });
+  return pools;
+}
+
+/**
+ * The EnvoyFilter one rule's ExtensionRef names: the one in the route's namespace annotated with the rule's pool
+ * (`epp-webhook.io/inference-pool`), else the route's `ext-proc-filter` annotation, else the configured name. One rule
+ * has one ext_proc filter, so its pools must all lead to the same EnvoyFilter.
+ */
+export function ruleFilterName(
+  pools: readonly PoolBackend[],
+  rule: PathSegments,
+  context: RouteFilterContext,
+  config: WebhookConfig,
+): { name: string } | { finding: Finding } {
+  const at = (index: number) => ({ location: `rules[${rule[2]}]`, path: formatPath([...rule, 'backendRefs', index]) });
+  const fallback = context.annotated ?? config.extensionRef.name;
+  const index = context.envoyFilters;
+  if (index !== undefined && !index.ready()) {
+    return {
+      finding: finding(
+        'EPP104',
+        config.severities,
+        at(pools[0].index),
+        `cannot tell which EnvoyFilter serves InferencePool ${pools[0].namespace}/${pools[0].name} right now: the EnvoyFilter cache has not finished its first list. This is temporary; nothing was stored`,
+        'retry the apply in a few seconds; if it persists, check the webhook pods can list and watch EnvoyFilters (readiness /readyz, RBAC)',
+      ),
+    };
+  }
+  const chosen: { pool: PoolBackend; name: string; byPool: boolean }[] = [];
+  for (const pool of pools) {
+    const serving = index?.servingPool(context.namespace, pool.namespace, pool.name) ?? [];
+    if (serving.length > 1) {
+      return {
+        finding: finding(
+          'EPP405',
+          config.severities,
+          at(pool.index),
+          `InferencePool ${pool.namespace}/${pool.name}: EnvoyFilters ${serving.join(', ')} in namespace ${context.namespace} all carry ${ANNOTATIONS.inferencePool} for it, so the rule's ext_proc filter is ambiguous`,
+          `keep ${ANNOTATIONS.inferencePool}: ${pool.namespace === context.namespace ? pool.name : `${pool.namespace}/${pool.name}`} on one EnvoyFilter only`,
+        ),
+      };
+    }
+    if (serving.length === 1 && context.annotated !== undefined && context.annotated !== serving[0]) {
+      return {
+        finding: finding(
+          'EPP405',
+          config.severities,
+          at(pool.index),
+          `InferencePool ${pool.namespace}/${pool.name} is served by EnvoyFilter ${serving[0]} (its ${ANNOTATIONS.inferencePool} annotation), but the route's ${ANNOTATIONS.extProcFilter} names ${context.annotated}: the rule would consult another pool's EPP`,
+          `remove ${ANNOTATIONS.extProcFilter} (the pool decides), or move ${ANNOTATIONS.inferencePool} to EnvoyFilter ${context.annotated}`,
+        ),
+      };
+    }
+    chosen.push({ pool, name: serving[0] ?? fallback, byPool: serving.length === 1 });
+  }
+  const names = [...new Set(chosen.map((c) => c.name))];
+  if (names.length > 1) {
+    const which = chosen.map((c) => `${c.pool.namespace}/${c.pool.name} -> ${c.name}${c.byPool ? '' : ' (no EnvoyFilter is annotated with it)'}`).join(', ');
+    return {
+      finding: finding(
+        'EPP404',
+        config.severities,
+        at(chosen.find((c) => c.name !== chosen[0].name)!.pool.index),
+        `rules[${rule[2]}] sends traffic to InferencePools served by different EnvoyFilters (${which}), but a rule gets one ext_proc filter: requests for one pool would be picked by the other pool's EPP`,
+        'split the rule: one rule per InferencePool (matching on a header or path), each then gets its own filter',
+      ),
+    };
+  }
+  return { name: names[0] };
+}
