@@ -1,0 +1,93 @@
+import t from 'tap';
+import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord, type EnvoyFilterIndex } from '../../../src/cluster/envoyfilter-index.ts';
+import { DEFAULT_CONFIG } from '../../../src/config.ts';
+import { injectExtensionRef } from '../../../src/httproute/inject-extension-ref.ts';
+
+const NS = 'llm-d';
+const pool = (name: string, namespace?: string) => ({ group: 'inference.networking.k8s.io', kind: 'InferencePool', name, ...(namespace ? { namespace } : {}) });
+const route = (rules: unknown[][], annotations: Record<string, string> = {}) => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  metadata: { name: 'r', namespace: NS, annotations },
+  spec: { parentRefs: [{ name: 'gw' }], rules: rules.map((backendRefs, i) => ({ matches: [{ path: { type: 'PathPrefix', value: `/m${i}` } }], backendRefs })) },
+});
+const filter = (name: string, poolAnnotation?: string, namespace = NS) =>
+  toEnvoyFilterIndexRecord({ metadata: { name, namespace, annotations: poolAnnotation === undefined ? {} : { 'epp-webhook.io/inference-pool': poolAnnotation } } })!;
+const index = (...records: ReturnType<typeof filter>[]) => new EnvoyFilterIndexTable('the test EnvoyFilters', records);
+const refsOf = (object: any) => object.spec.rules.map((r: any) => (r.filters ?? []).filter((f: any) => f.type === 'ExtensionRef').map((f: any) => f.extensionRef.name));
+const codes = (findings: { code: string }[]) => findings.map((f) => f.code);
+const inject = (object: unknown, envoyFilters?: EnvoyFilterIndex) => injectExtensionRef(object, DEFAULT_CONFIG, { namespace: NS, envoyFilters });
+
+t.test('two pools behind one gateway: each rule gets the EnvoyFilter annotated with its pool, no route annotation', async (t) => {
+  const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp-b-ext-proc', `${NS}/pool-b`), filter('unrelated'));
+  const { object, findings, injectedRules } = inject(route([[pool('pool-a')], [pool('pool-b')], [pool('pool-a'), pool('pool-a')]]), filters);
+  t.same(refsOf(object), [['epp-a-ext-proc'], ['epp-b-ext-proc'], ['epp-a-ext-proc']]);
+  t.same(injectedRules, [0, 1, 2]);
+  t.same(codes(findings), ['EPP402']);
+  t.match(findings[0].message, /EnvoyFilter epp-a-ext-proc, epp-b-ext-proc/);
+  const again = inject(object, filters);
+  t.same(again.injectedRules, [], 'idempotent');
+});
+
+t.test('a pool no EnvoyFilter claims gets the route annotation or the configured name, as before', async (t) => {
+  const filters = index(filter('epp-a-ext-proc', 'pool-a'));
+  t.same(refsOf(inject(route([[pool('other')]]), filters).object), [['epp-ext-proc']]);
+  t.same(refsOf(inject(route([[pool('other')]], { 'epp-webhook.io/ext-proc-filter': 'mine' }), filters).object), [['mine']]);
+  t.same(refsOf(inject(route([[pool('pool-a')]])).object), [['epp-ext-proc']], 'without an index');
+});
+
+t.test('an EnvoyFilter elsewhere cannot be a local ExtensionRef; a pool in another namespace is found by its namespace', async (t) => {
+  const filters = index(filter('elsewhere', 'pool-a', 'istio-system'), filter('for-shared', 'shared/pool-s'));
+  t.same(refsOf(inject(route([[pool('pool-a')]]), filters).object), [['epp-ext-proc']]);
+  t.same(refsOf(inject(route([[pool('pool-s', 'shared')]]), filters).object), [['for-shared']]);
+});
+
+t.test('a rule that mixes pools served by different EnvoyFilters is denied: EPP404', async (t) => {
+  const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp-b-ext-proc', 'pool-b'));
+  const input = route([[pool('pool-b')], [pool('pool-a'), { name: 'svc', port: 80 }, pool('pool-b')]]);
+  const { object, findings } = inject(input, filters);
+  t.same(refsOf(object), [['epp-b-ext-proc'], []], 'the mixed rule gets no filter (and the denial keeps the route from being stored)');
+  t.same(codes(findings), ['EPP404', 'EPP402']);
+  t.equal(findings[0].severity, 'deny');
+  t.equal(findings[0].path, 'spec.rules[1].backendRefs[2]');
+  t.match(findings[0].message, /llm-d\/pool-a -> epp-a-ext-proc, llm-d\/pool-b -> epp-b-ext-proc/);
+  const unclaimed = inject(route([[pool('pool-a'), pool('other')]]), filters);
+  t.same(codes(unclaimed.findings), ['EPP404'], 'a claimed pool with an unclaimed one is two EPPs too');
+  t.match(unclaimed.findings[0].message, /llm-d\/other -> epp-ext-proc \(no EnvoyFilter is annotated with it\)/);
+  t.same(codes(inject(route([[pool('x'), pool('y')]]), filters).findings), ['EPP402'], 'two unclaimed pools share the configured filter');
+});
+
+t.test('no single EnvoyFilter for a pool: EPP405', async (t) => {
+  const two = index(filter('one', 'pool-a'), filter('two', 'pool-a'));
+  const ambiguous = inject(route([[pool('pool-a')]]), two);
+  t.same(codes(ambiguous.findings), ['EPP405']);
+  t.match(ambiguous.findings[0].message, /EnvoyFilters one, two in namespace llm-d all carry epp-webhook\.io\/inference-pool/);
+  const filters = index(filter('epp-a-ext-proc', 'pool-a'));
+  const against = inject(route([[pool('pool-a')]], { 'epp-webhook.io/ext-proc-filter': 'other' }), filters);
+  t.same(codes(against.findings), ['EPP405']);
+  t.match(against.findings[0].message, /served by EnvoyFilter epp-a-ext-proc .* but the route's epp-webhook\.io\/ext-proc-filter names other/);
+  const agreeing = inject(route([[pool('pool-a')]], { 'epp-webhook.io/ext-proc-filter': 'epp-a-ext-proc' }), filters);
+  t.same(refsOf(agreeing.object), [['epp-a-ext-proc']]);
+});
+
+t.test('an EnvoyFilter index that has not synced: a temporary denial, only for pool rules', async (t) => {
+  const cold = new EnvoyFilterIndexTable('cache', [], () => false);
+  t.same(codes(inject(route([[pool('pool-a')]]), cold).findings), ['EPP104']);
+  const plain = route([[{ name: 'svc', port: 80 }]]);
+  t.same(inject(plain, cold).findings, []);
+});
+
+t.test('the index follows puts and removals, and keeps names per namespace', async (t) => {
+  const table = index(filter('f', 'pool-a'));
+  t.ok(table.has(NS, 'f'));
+  t.notOk(table.has('other', 'f'));
+  table.put(filter('f', 'pool-b'));
+  t.same(table.servingPool(NS, NS, 'pool-a'), [], 'the old pool is forgotten when the annotation changes');
+  t.same(table.servingPool(NS, NS, 'pool-b'), ['f']);
+  table.put(filter('f', 'not//valid'));
+  t.same(table.servingPool(NS, NS, 'pool-b'), []);
+  t.ok(table.has(NS, 'f'), 'a malformed annotation still leaves the EnvoyFilter known');
+  table.remove(`${NS}/f`);
+  t.notOk(table.has(NS, 'f'));
+  t.equal(table.size, 0);
+});
