@@ -129,7 +129,7 @@ export function serviceListWatch(
   });
 }
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
+export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kubeConfig = new KubeConfig();
   try {
     if (path === undefined) kubeConfig.loadFromDefault();

@@ -38,6 +38,11 @@ export class StaticServiceResolver implements ServiceResolver {
 
 /** Reads a YAML file of Services: a List (`kubectl get svc -A -o yaml`), several documents, or both. */
 export function loadServicesFile(path: string): StaticServiceResolver {
+  return StaticServiceResolver.fromObjects(readObjectsFile(path), path);
+}
+
+/** Every YAML document of a `--services` file, as objects; a clear error when it cannot be read or parsed. */
+export function readObjectsFile(path: string): unknown[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -50,7 +55,7 @@ export function loadServicesFile(path: string): StaticServiceResolver {
     if (error !== undefined) throw new Error(`services file ${path} is not valid YAML: ${error.message.trimEnd()}`);
     objects.push(document.toJS());
   }
-  return StaticServiceResolver.fromObjects(objects, path);
+  return objects;
 }
 
 function* serviceRecordsIn(objects: Iterable<unknown>): Generator<ServiceRecord> {

@@ -3,8 +3,12 @@ import { existsSync } from 'node:fs';
 import { ensureDevCertificates } from '../certs/serving-bundle.ts';
 import type { InformerEvent } from '../cluster/informer-resolver.ts';
 import type { ServiceCacheChange } from '../cluster/service-change.ts';
+import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
+import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
+import type { PoolChange } from '../cluster/informer-inference-pools.ts';
+import type { ResourceListWatchEvent } from '../cluster/resource-list-watch.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
-import { loadServicesFile } from '../cluster/static-resolver.ts';
+import { loadClusterTableFile } from '../cluster/static-cluster-table.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { leaderElectionIdentity, leaseNamespace } from '../reconcile/leader-election-settings.ts';
 import type { RunningReconciler } from '../reconcile/start-reconciler.ts';
@@ -27,8 +31,10 @@ Options:
                       the apiserver's, configured with an AdmissionConfiguration kubeConfigFile (docs/reliability.md)
   --client-cn NAME    with --client-ca: answer only certificates with this common name (repeatable; others get 403)
   --config FILE       webhook config, YAML (see README "Configuration")
-  --services FILE     answer Service lookups from this file (a List or multi-document YAML of Services)
-  --kubeconfig FILE   watch Services through this kubeconfig (default: in-cluster, then KUBECONFIG)
+  --services FILE     answer Service lookups from this file (a List or multi-document YAML of Services; the
+                      InferencePools and EnvoyFilters in it are used too)
+  --kubeconfig FILE   watch Services, InferencePools and EnvoyFilters through this kubeconfig
+                      (default: in-cluster, then KUBECONFIG)
   --reconcile         also keep substituted ClusterIPs true: patch EnvoyFilters when their EPP Service's
                       ClusterIP changes, resolve any stored with the raw token (needs a cluster; one replica
                       writes, elected on the Lease epp-webhook-reconciler; every replica keeps serving admissions)
@@ -121,30 +127,51 @@ function portNumber(text: string, flag: string): number {
   return port;
 }
 
-/** Chooses where Service lookups come from: a file, or a watch on the cluster's API. */
+interface ClusterSources {
+  resolver: ServiceResolver;
+  pools: InferencePoolResolver;
+  envoyFilters: EnvoyFilterIndex;
+  start(): void;
+  stop(): void;
+}
+
+/** Chooses where Service, InferencePool and EnvoyFilter lookups come from: a file, or watches on the cluster's API. */
 async function createResolver(
   flags: ServeFlags,
   onEvent: (event: InformerEvent) => void,
+  onListWatchEvent: (event: ResourceListWatchEvent, what: string) => void,
   onServiceChange?: (change: ServiceCacheChange) => void,
-): Promise<{ resolver: ServiceResolver; start(): void; stop(): void }> {
+  onPoolChange?: (change: PoolChange | { type: 'resynced' }) => void,
+): Promise<ClusterSources> {
   if (flags.services !== undefined) {
-    const resolver = loadServicesFile(flags.services);
-    return { resolver, start() {}, stop() {} };
+    const table = loadClusterTableFile(flags.services);
+    return { resolver: table.services, pools: table.pools, envoyFilters: table.envoyFilters, start() {}, stop() {} };
   }
   const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined;
   if (flags.kubeconfig === undefined && !inCluster && process.env.KUBECONFIG === undefined && !existsSync(`${process.env.HOME}/.kube/config`)) {
     throw new UsageError('no Service source: pass --services FILE (a Service table) or --kubeconfig FILE (watch a cluster), or run in a cluster');
   }
   // client-node is large: load it only when a cluster is the Service source.
-  const { InformerServiceResolver } = await import('../cluster/informer-resolver.ts');
-  const resolver = new InformerServiceResolver({ kubeconfig: flags.kubeconfig, onEvent, onServiceChange });
+  const { InformerServiceResolver, loadKubeConfig } = await import('../cluster/informer-resolver.ts');
+  const { InformerInferencePools } = await import('../cluster/informer-inference-pools.ts');
+  const { informerEnvoyFilterIndex } = await import('../cluster/informer-envoyfilter-index.ts');
+  const kubeConfig = loadKubeConfig(flags.kubeconfig);
+  const resolver = new InformerServiceResolver({ kubeConfig, onEvent, onServiceChange });
+  const pools = new InformerInferencePools({ kubeConfig, onEvent: onListWatchEvent, onPoolChange });
+  const envoyFilters = informerEnvoyFilterIndex({ kubeConfig, onEvent: (event) => onListWatchEvent(event, 'EnvoyFilters') });
   return {
     resolver,
+    pools,
+    envoyFilters: envoyFilters.index,
     start() {
       void resolver.start();
+      void pools.start();
+      void envoyFilters.start();
     },
     stop() {
       resolver.stop();
+      void pools.stop();
+      void envoyFilters.stop();
     },
   };
 }
@@ -165,14 +192,16 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
   }
 
   let server: RunningWebhookServer | undefined;
-  let resolverHandle: Awaited<ReturnType<typeof createResolver>>;
+  let resolverHandle: ClusterSources;
   let reconciler: RunningReconciler | undefined;
   try {
     const config = loadConfig(flags.config);
     resolverHandle = await createResolver(
       flags,
       (event) => logInformerEvent(server, event),
+      (event, what) => logListWatchEvent(server, event, what),
       flags.reconcile === undefined ? undefined : (change) => reconciler?.onServiceChange(change),
+      flags.reconcile === undefined ? undefined : (change) => reconciler?.onPoolChange(change),
     );
     let { certFile, keyFile } = flags;
     if (certFile === undefined || keyFile === undefined) {
@@ -184,6 +213,8 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     server = await startWebhookServer({
       config,
       resolver: resolverHandle.resolver,
+      pools: resolverHandle.pools,
+      envoyFilters: resolverHandle.envoyFilters,
       certFile,
       keyFile,
       host: flags.host,
@@ -197,7 +228,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     if (flags.reconcile !== undefined) {
       // client-node is large: load the reconciler only when asked for.
       const { startReconciler } = await import('../reconcile/start-reconciler.ts');
-      reconciler = startReconciler({ kubeconfig: flags.kubeconfig, config, resolver: resolverHandle.resolver, registry: server.metrics.registry, log: server.app.log, ...flags.reconcile });
+      reconciler = startReconciler({ kubeconfig: flags.kubeconfig, config, resolver: resolverHandle.resolver, pools: resolverHandle.pools, registry: server.metrics.registry, log: server.app.log, ...flags.reconcile });
     }
     server.app.log.info(
       { url: `https://${flags.host}:${server.port}`, metricsPort: server.metricsPort, services: resolverHandle.resolver.source },
@@ -255,6 +286,25 @@ function logInformerEvent(server: RunningWebhookServer | undefined, event: Infor
       break;
     case 'error':
       log.warn({ reason: event.error.message, retryInMs: event.retryInMs }, 'Service list/watch failed; retrying');
+      break;
+  }
+}
+
+function logListWatchEvent(server: RunningWebhookServer | undefined, event: ResourceListWatchEvent, what: string): void {
+  if (server === undefined) return;
+  const log = server.app.log;
+  switch (event.type) {
+    case 'synced':
+      log.info({ what, items: event.items, initial: event.initial }, 'cache synced');
+      break;
+    case 'watch-restart':
+      log.debug({ what, reason: event.reason }, 'watch restarted');
+      break;
+    case 'relist':
+      log.info({ what, reason: event.reason }, 'cache relisting');
+      break;
+    case 'error':
+      log.warn({ what, reason: event.error.message, retryInMs: event.retryInMs }, 'list/watch failed; retrying');
       break;
   }
 }

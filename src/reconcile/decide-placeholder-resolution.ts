@@ -39,6 +39,8 @@ export function decidePlaceholderResolution(original: unknown, substitution: Sub
       return { kind: 'wait', why: problem.message };
     case 'EPP101':
     case 'EPP102':
+    case 'EPP109':
+    case 'EPP110':
       return { kind: 'service-missing', why: problem.message };
     default:
       return { kind: 'unresolvable', why: formatFinding(problem) };

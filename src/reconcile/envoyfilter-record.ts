@@ -1,6 +1,8 @@
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
 import { readConfigPatches } from '../envoyfilter/config-patches.ts';
+import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
 import { findPlaceholders } from '../envoyfilter/find-placeholders.ts';
+import { parseInferencePoolAnnotation } from '../envoyfilter/inference-pool-reference.ts';
 import { parsePointerList, valueAt } from '../envoyfilter/substitute-cluster-ip.ts';
 import { isObject } from '../json-value.ts';
 
@@ -12,6 +14,8 @@ export interface Provenance {
   clusterIP: string;
   /** JSON Pointers that held the token. */
   paths: string[];
+  /** Where EPP_SERVICE_PORT was replaced, and by which port (the resolved-port and port-placeholder-paths annotations). */
+  port: { port: number; paths: string[] } | undefined;
 }
 
 /**
@@ -26,8 +30,12 @@ export interface EnvoyFilterRecord {
   provenance: Provenance | undefined;
   /** The `epp-webhook.io/epp-service` annotation, when set (which Service a raw token resolves against). */
   eppService: string | undefined;
+  /** `namespace/name` of the `epp-webhook.io/inference-pool` annotation, when set and well formed. */
+  inferencePool: string | undefined;
   /** Pointer -> the string there now; undefined where the path is gone or holds no string. */
   valuesAtPaths: Record<string, string | undefined>;
+  /** Port pointer -> the value there now (a number where the webhook wrote one). */
+  valuesAtPortPaths: Record<string, unknown>;
   /** The placeholder token is still in some string of `spec.configPatches[*].patch.value`. */
   hasPlaceholder: boolean;
 }
@@ -43,7 +51,10 @@ export function toEnvoyFilterRecord(object: unknown, placeholder: string): Envoy
     const value = valueAt(object, pointer);
     valuesAtPaths[pointer] = typeof value === 'string' ? value : undefined;
   }
+  const valuesAtPortPaths: Record<string, unknown> = {};
+  for (const pointer of provenance?.port?.paths ?? []) valuesAtPortPaths[pointer] = valueAt(object, pointer);
   const eppService = annotationsOf(object)[ANNOTATIONS.eppService];
+  const pool = parseInferencePoolAnnotation(annotationsOf(object)[ANNOTATIONS.inferencePool], metadata.namespace);
   return {
     namespace: metadata.namespace,
     name: metadata.name,
@@ -51,7 +62,9 @@ export function toEnvoyFilterRecord(object: unknown, placeholder: string): Envoy
     resourceVersion: typeof metadata.resourceVersion === 'string' ? metadata.resourceVersion : '',
     provenance,
     eppService: typeof eppService === 'string' ? eppService : undefined,
+    inferencePool: pool && `${pool.namespace}/${pool.name}`,
     valuesAtPaths,
+    valuesAtPortPaths,
     hasPlaceholder: containsPlaceholder(object, placeholder),
   };
 }
@@ -64,10 +77,12 @@ export function provenanceOf(object: unknown): Provenance | undefined {
   const pathsText = annotations[ANNOTATIONS.placeholderPaths];
   if (typeof service !== 'string' || !/^[^/]+\/[^/]+$/.test(service)) return undefined;
   if (typeof clusterIP !== 'string' || clusterIP === '' || typeof pathsText !== 'string') return undefined;
-  return { service, clusterIP, paths: parsePointerList(pathsText) };
+  const portText = annotations[ANNOTATIONS.resolvedPort];
+  const port = typeof portText === 'string' && /^\d{1,5}$/.test(portText) ? { port: Number(portText), paths: parsePointerList(annotations[ANNOTATIONS.portPlaceholderPaths]) } : undefined;
+  return { service, clusterIP, paths: parsePointerList(pathsText), port };
 }
 
 function containsPlaceholder(object: unknown, placeholder: string): boolean {
   const { patches } = readConfigPatches(object, {});
-  return findPlaceholders(patches, placeholder).length > 0;
+  return findPlaceholders(patches, placeholder).length > 0 || findPlaceholders(patches, PORT_PLACEHOLDER).length > 0;
 }

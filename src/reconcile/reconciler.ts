@@ -1,11 +1,14 @@
 import type { Operation } from 'fast-json-patch';
 import { apiErrorMessage, apiStatus } from '../cluster/api-error.ts';
 import { changesAddress, type ServiceCacheChange } from '../cluster/service-change.ts';
+import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
+import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import { decidePlaceholderResolution } from './decide-placeholder-resolution.ts';
 import { decideReconcile, recordedService } from './decide-reconcile.ts';
+import { decideRepoint, poolTargetOf } from './decide-repoint.ts';
 import { ENVOYFILTERS, type EnvoyFilterApi } from './envoyfilter-api.ts';
 import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
 import type { ObjectEvent } from './event-recorder.ts';
@@ -30,6 +33,8 @@ export interface ReconcilerLog {
 export interface ReconcilerOptions {
   config: WebhookConfig;
   resolver: ServiceResolver;
+  /** InferencePools: an EnvoyFilter with the inference-pool annotation follows its pool's endpointPickerRef. */
+  pools?: InferencePoolResolver;
   store: EnvoyFilterStore;
   api: EnvoyFilterApi;
   events: { record(event: ObjectEvent): Promise<void> };
@@ -112,8 +117,26 @@ export class Reconciler {
     // Latency is measured from the event that brought the address written; a deletion brings none (its grace wait is not latency).
     const changeReceivedAt = change.after === undefined ? undefined : change.receivedAt;
     for (const record of this.#options.store.values()) {
-      if (record.provenance?.service === service || record.hasPlaceholder) this.#queue.add(envoyFilterKey(record), { changeReceivedAt });
+      if (record.provenance?.service === service || record.hasPlaceholder || this.#poolNames(record, service)) this.#queue.add(envoyFilterKey(record), { changeReceivedAt });
     }
+  }
+
+  /** From the InferencePool cache: the EnvoyFilters wired to a pool whose Endpoint Picker changed are due. */
+  onPoolChange(change: PoolChange | { type: 'resynced' }): void {
+    if ('type' in change) return this.enqueueAll();
+    const pool = `${change.namespace}/${change.name}`;
+    this.#options.log.debug({ pool, from: change.before?.endpointPicker, to: change.after?.endpointPicker }, 'InferencePool endpointPickerRef changed');
+    for (const record of this.#options.store.values()) {
+      if (record.inferencePool === pool) this.#queue.add(envoyFilterKey(record), { changeReceivedAt: change.receivedAt });
+    }
+  }
+
+  /** The record's pool names `service` (`namespace/name`) as its Endpoint Picker now. */
+  #poolNames(record: EnvoyFilterRecord, service: string): boolean {
+    if (record.inferencePool === undefined || this.#options.pools === undefined) return false;
+    const [namespace, name] = record.inferencePool.split('/');
+    const lookup = this.#options.pools.lookupPool(namespace, name);
+    return lookup.kind === 'found' && `${namespace}/${lookup.pool.endpointPicker?.name}` === service;
   }
 
   /** From the EnvoyFilter watch. */
@@ -137,6 +160,10 @@ export class Reconciler {
     if (record === undefined) {
       this.#forget(item.key);
       return { kind: 'done' };
+    }
+    if (record.inferencePool !== undefined && record.provenance !== undefined && this.#options.pools !== undefined) {
+      const followed = await this.#followPool(record, item, this.#options.pools);
+      if (followed !== undefined) return followed;
     }
     const target = recordedService(record);
     const lookup = target === undefined ? undefined : await this.#options.resolver.lookup(target.namespace, target.name);
@@ -171,6 +198,40 @@ export class Reconciler {
     }
   }
 
+  /** An EnvoyFilter wired to a pool that now names another EPP Service or port: follow it; undefined when it does not. */
+  async #followPool(record: EnvoyFilterRecord, item: WorkItem, pools: InferencePoolResolver): Promise<WorkOutcome | undefined> {
+    const [namespace, name] = record.inferencePool!.split('/');
+    const target = poolTargetOf(record, pools.lookupPool(namespace, name));
+    if (target === 'wait') return { kind: 'after', delayMs: NOT_READY_RETRY_MS };
+    if (target === undefined) return undefined;
+    const [serviceNamespace, serviceName] = target.service.split('/');
+    const decision = decideRepoint(record, target, await this.#options.resolver.lookup(serviceNamespace, serviceName));
+    switch (decision.kind) {
+      case 'not-repointed':
+        return undefined;
+      case 'wait':
+        return { kind: 'after', delayMs: NOT_READY_RETRY_MS };
+      case 'service-missing':
+        return this.#serviceMissing(record, decision.why);
+      case 'edited-by-hand':
+        this.#present(item.key);
+        this.#drift(record, 'edited-by-hand', decision.to);
+        this.#reportEdited(record, decision.editedPaths, decision.from, decision.to, decision.target.service);
+        this.#count('edited-by-hand');
+        return { kind: 'done' };
+      case 'repoint': {
+        this.#drift(record, 'pool-repointed', `${decision.target.service}:${decision.to.port ?? ''}`);
+        if (decision.editedPaths.length > 0) this.#reportEdited(record, decision.editedPaths, decision.from.clusterIP, decision.to.clusterIP, decision.target.service);
+        const paths = decision.rewrittenPaths.length;
+        const port = decision.from.port === decision.to.port ? '' : `, port ${decision.from.port} -> ${decision.to.port}`;
+        const note = `InferencePool ${decision.target.pool} now names EPP Service ${decision.target.service} (was ${decision.fromService}): ClusterIP ${decision.from.clusterIP} -> ${decision.to.clusterIP}${port}: rewrote ${paths} recorded path${paths === 1 ? '' : 's'}${
+          decision.editedPaths.length > 0 ? ` (left ${decision.editedPaths.length} edited by hand)` : ''
+        }`;
+        return this.#write(record, item, decision.patch, note, { from: decision.from.clusterIP, to: decision.to.clusterIP }, 'EndpointPickerFollowed');
+      }
+    }
+  }
+
   /** A raw token is stored: read the whole object once and substitute it with the webhook's own core. */
   async #resolvePlaceholder(record: EnvoyFilterRecord, item: WorkItem): Promise<WorkOutcome> {
     let object: unknown;
@@ -181,7 +242,7 @@ export class Reconciler {
     }
     if (object === undefined) return { kind: 'done' };
     const fresh = this.#options.store.refresh(object) ?? record;
-    const substitution = await substituteClusterIP(object, record.namespace, this.#options.resolver, this.#options.config);
+    const substitution = await substituteClusterIP(object, record.namespace, this.#options.resolver, this.#options.config, this.#options.pools);
     const resolution = decidePlaceholderResolution(object, substitution);
     switch (resolution.kind) {
       case 'unchanged':
@@ -204,7 +265,14 @@ export class Reconciler {
     }
   }
 
-  async #write(record: EnvoyFilterRecord, item: WorkItem, patch: Operation[], note: string, change: { from: string; to: string }): Promise<WorkOutcome> {
+  async #write(
+    record: EnvoyFilterRecord,
+    item: WorkItem,
+    patch: Operation[],
+    note: string,
+    change: { from: string; to: string },
+    reason = 'ClusterIPUpdated',
+  ): Promise<WorkOutcome> {
     const key = envoyFilterKey(record);
     const { log } = this.#options;
     const wait = this.#rateLimit.delayFor(key);
@@ -236,7 +304,7 @@ export class Reconciler {
     this.#count('updated');
     if (item.changeReceivedAt !== undefined) this.#options.metrics.propagation.observe((Date.now() - item.changeReceivedAt) / 1000);
     log.info({ envoyFilter: key, from: change.from, to: change.to }, 'EnvoyFilter updated');
-    this.#event(record, { type: 'Normal', reason: 'ClusterIPUpdated', action: 'Update', note });
+    this.#event(record, { type: 'Normal', reason, action: 'Update', note });
     return { kind: 'done' };
   }
 

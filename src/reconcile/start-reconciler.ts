@@ -2,6 +2,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { ResourceListWatch, type ResourceListWatchEvent } from '../cluster/resource-list-watch.ts';
 import type { ServiceCacheChange } from '../cluster/service-change.ts';
+import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
+import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { ENVOYFILTERS, envoyFilterApi } from './envoyfilter-api.ts';
@@ -18,6 +20,8 @@ export interface StartReconcilerOptions {
   config: WebhookConfig;
   /** The webhook's own Service cache: the reconciler adds no second Service watch. */
   resolver: ServiceResolver;
+  /** The webhook's own InferencePool cache: EnvoyFilters with the inference-pool annotation follow their pool. */
+  pools?: InferencePoolResolver;
   registry: Registry;
   log: ReconcilerLog & { error(fields: object, message: string): void };
   identity: string;
@@ -34,6 +38,8 @@ export interface RunningReconciler {
   identity: string;
   /** Give every Service cache change here (InformerServiceResolver's onServiceChange). */
   onServiceChange(change: ServiceCacheChange): void;
+  /** Give every InferencePool cache change here (InformerInferencePools' onPoolChange). */
+  onPoolChange(change: PoolChange | { type: 'resynced' }): void;
   isLeader(): boolean;
   /** Steps down (releasing the Lease) and stops the EnvoyFilter watch. */
   stop(): Promise<void>;
@@ -72,6 +78,7 @@ export function startReconciler(options: StartReconcilerOptions): RunningReconci
   reconciler = new Reconciler({
     config: options.config,
     resolver: options.resolver,
+    pools: options.pools,
     store,
     api,
     events: new EventRecorder({ kubeConfig, reportingController: REPORTING_CONTROLLER, reportingInstance: identity, onError: (message) => log.warn({}, message) }),
@@ -110,6 +117,7 @@ export function startReconciler(options: StartReconcilerOptions): RunningReconci
   return {
     identity,
     onServiceChange: (change) => running.onServiceChange(change),
+    onPoolChange: (change) => running.onPoolChange(change),
     isLeader,
     async stop() {
       await elector.stop();

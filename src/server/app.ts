@@ -5,6 +5,8 @@ import { admissionResponse } from '../admission/admission-response.ts';
 import { admitRequest, type Endpoint } from '../admission/admit-request.ts';
 import { jsonShapeProblem } from '../admission/json-shape.ts';
 import type { Verdict } from '../admission/verdict.ts';
+import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
+import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -13,6 +15,9 @@ import { servingTlsOptions, type ServingTls } from './tls-options.ts';
 export interface AppOptions {
   config: WebhookConfig;
   resolver: ServiceResolver;
+  /** InferencePools and the EnvoyFilters that serve them (the core's optional ports). */
+  pools?: InferencePoolResolver;
+  envoyFilters?: EnvoyFilterIndex;
   metrics: WebhookMetrics;
   /** PEM serving pair; the caller swaps it later with `app.server.setSecureContext`. */
   tls: ServingTls;
@@ -21,7 +26,7 @@ export interface AppOptions {
 
 /** The HTTPS admission server: routes only, the core decides. */
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { config, resolver, metrics } = options;
+  const { config, resolver, pools, envoyFilters, metrics } = options;
   const app = Fastify({
     https: servingTlsOptions(options.tls),
     logger: options.logger as FastifyBaseLogger | boolean,
@@ -78,7 +83,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       let verdict: Verdict;
       let kind: string | undefined;
       try {
-        const admission = await admitRequest(endpoint, review, { config, resolver });
+        const admission = await admitRequest(endpoint, review, { config, resolver, pools, envoyFilters });
         verdict = admission.verdict;
         kind = admission.kind;
         metrics.substitutions.inc(admission.substitutions);

@@ -4,6 +4,8 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
+import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { buildApp } from './app.ts';
@@ -14,6 +16,8 @@ import { watchTlsFiles, type TlsFilesWatcher } from './tls-files.ts';
 export interface WebhookServerOptions {
   config: WebhookConfig;
   resolver: ServiceResolver;
+  pools?: InferencePoolResolver;
+  envoyFilters?: EnvoyFilterIndex;
   certFile: string;
   keyFile: string;
   host: string;
@@ -61,7 +65,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   });
   const initial = tls.current();
   metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
-  app = buildApp({ config: options.config, resolver: options.resolver, metrics, tls: { cert: initial.cert, key: initial.key, clientCa }, logger: options.logger });
+  app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, metrics, tls: { cert: initial.cert, key: initial.key, clientCa }, logger: options.logger });
   // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead.
   app.setNotFoundHandler(async (_request, reply) =>
     reply.code(404).send({ error: 'Not Found', reason: 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz' }),

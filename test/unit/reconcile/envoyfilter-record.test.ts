@@ -28,9 +28,11 @@ t.test('keeps the names, versions, provenance and the strings at the recorded pa
     name: 'epp-ext-proc-poc',
     uid: 'u-1',
     resourceVersion: '7',
-    provenance: { service: 'llm-d-inference-scheduler/gaie-inference-scheduling-epp', clusterIP: '10.0.0.5', paths: [ADDRESS, '/spec/gone'] },
+    provenance: { service: 'llm-d-inference-scheduler/gaie-inference-scheduling-epp', clusterIP: '10.0.0.5', paths: [ADDRESS, '/spec/gone'], port: undefined },
     eppService: undefined,
+    inferencePool: undefined,
     valuesAtPaths: { [ADDRESS]: '10.0.0.5', '/spec/gone': undefined },
+    valuesAtPortPaths: {},
     hasPlaceholder: false,
   });
 });

@@ -1,0 +1,36 @@
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord, type EnvoyFilterIndexRecord } from './envoyfilter-index.ts';
+import { requestSignal } from './request-signal.ts';
+import { ResourceListWatch, type ResourceListWatchEvent } from './resource-list-watch.ts';
+
+/**
+ * Every EnvoyFilter's name and InferencePool annotation, listed and watched: the index the HTTPRoute core asks which
+ * EnvoyFilter serves a pool (and whether a referenced EnvoyFilter exists). Never whole objects.
+ */
+export function informerEnvoyFilterIndex(options: {
+  kubeConfig: KubeConfig;
+  onEvent?: (event: ResourceListWatchEvent) => void;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}): { index: EnvoyFilterIndexTable; start(): Promise<void>; stop(): Promise<void> } {
+  const api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+  const [group, version, plural] = ['networking.istio.io', 'v1alpha3', 'envoyfilters'];
+  let store: ResourceListWatch<EnvoyFilterIndexRecord> | undefined;
+  const server = options.kubeConfig.getCurrentCluster()?.server ?? '(no server)';
+  const index = new EnvoyFilterIndexTable(`the EnvoyFilter cache of ${server}`, [], () => store?.ready() ?? false);
+  store = new ResourceListWatch<EnvoyFilterIndexRecord>({
+    kubeConfig: options.kubeConfig,
+    path: `/apis/${group}/${version}/${plural}`,
+    what: 'EnvoyFilters',
+    listPage: (page, signal) => api.listClusterCustomObject({ group, version, plural, limit: page.limit, _continue: page._continue }, requestSignal(signal)),
+    reduce: (object) => toEnvoyFilterIndexRecord(object),
+    keyOf: (record) => `${record.namespace}/${record.name}`,
+    onChange: (change) => (change.type === 'DELETED' ? index.remove(change.key) : index.put(change.record)),
+    onResync: () => index.replaceAll(store!.values()),
+    onEvent: options.onEvent,
+    initialBackoffMs: options.initialBackoffMs,
+    maxBackoffMs: options.maxBackoffMs,
+  });
+  const running = store;
+  return { index, start: () => running.start(), stop: () => running.stop() };
+}
