@@ -62,6 +62,10 @@ export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
     return this.#filters.size;
   }
 
+  records(): IterableIterator<EnvoyFilterIndexRecord> {
+    return this.#filters.values();
+  }
+
   put(record: EnvoyFilterIndexRecord): void {
     this.remove(`${record.namespace}/${record.name}`);
     this.#filters.set(`${record.namespace}/${record.name}`, record);

@@ -1,4 +1,5 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { apiStatus } from './api-error.ts';
 import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord, type EnvoyFilterIndexRecord } from './envoyfilter-index.ts';
 import { requestSignal } from './request-signal.ts';
 import { ResourceListWatch, type ResourceListWatchEvent } from './resource-list-watch.ts';
@@ -16,18 +17,33 @@ export function informerEnvoyFilterIndex(options: {
   const api = options.kubeConfig.makeApiClient(CustomObjectsApi);
   const [group, version, plural] = ['networking.istio.io', 'v1alpha3', 'envoyfilters'];
   let store: ResourceListWatch<EnvoyFilterIndexRecord> | undefined;
+  let absent = false;
   const server = options.kubeConfig.getCurrentCluster()?.server ?? '(no server)';
   const index = new EnvoyFilterIndexTable(`the EnvoyFilter cache of ${server}`, [], () => store?.ready() ?? false);
   store = new ResourceListWatch<EnvoyFilterIndexRecord>({
     kubeConfig: options.kubeConfig,
     path: `/apis/${group}/${version}/${plural}`,
     what: 'EnvoyFilters',
-    listPage: (page, signal) => api.listClusterCustomObject({ group, version, plural, limit: page.limit, _continue: page._continue }, requestSignal(signal)),
+    listPage: async (page, signal) => {
+      try {
+        const list = await api.listClusterCustomObject({ group, version, plural, limit: page.limit, _continue: page._continue }, requestSignal(signal));
+        absent = false;
+        return list;
+      } catch (error) {
+        // Istio's CRDs are not installed: no EnvoyFilters; the watch keeps asking until they are.
+        if (apiStatus(error) !== 404) throw error;
+        absent = true;
+        return { items: [], metadata: { resourceVersion: '' } };
+      }
+    },
     reduce: (object) => toEnvoyFilterIndexRecord(object),
     keyOf: (record) => `${record.namespace}/${record.name}`,
     onChange: (change) => (change.type === 'DELETED' ? index.remove(change.key) : index.put(change.record)),
     onResync: () => index.replaceAll(store!.values()),
-    onEvent: options.onEvent,
+    onEvent: (event) => {
+      if (event.type === 'error' && absent) return;
+      options.onEvent?.(event);
+    },
     initialBackoffMs: options.initialBackoffMs,
     maxBackoffMs: options.maxBackoffMs,
   });

@@ -3,6 +3,7 @@ import { loadConfig, type WebhookConfig } from '../config.ts';
 import { admitManifests, type AdmittedDocument } from '../manifests/admit-manifests.ts';
 import { parseClusterIPOverride } from '../manifests/cluster-ip-overrides.ts';
 import { readManifests, type InputProblem } from '../manifests/read-manifests.ts';
+import { MISSING_POOL_FIX, openPoolSource } from '../manifests/pool-source.ts';
 import { MISSING_SERVICE_FIX, openServiceSource, type ServiceSourceOptions } from '../manifests/service-source.ts';
 
 /** The I/O of check and render: `process` in the CLI, captured streams in tests. */
@@ -29,8 +30,11 @@ and dot-directories skipped) and - for standard input, e.g. kustomize build | ep
 Without PATH, standard input is read unless it is a terminal.
 
 Services, for the EPP_SERVICE_CLUSTER_IP placeholder (without any, every placeholder is reported EPP101):
-  --services FILE       a Service table: a List or multi-document YAML of Services (kubectl get svc -A -o yaml)
-  --kubeconfig FILE     list Services from this cluster once, read-only
+  --services FILE       a Service table: a List or multi-document YAML of Services (kubectl get svc -A -o yaml);
+                        InferencePools and EnvoyFilters in it are used too
+  --kubeconfig FILE     list Services, InferencePools and EnvoyFilters from this cluster once, read-only
+InferencePools (epp-webhook.io/inference-pool) and the EnvoyFilters that serve them come from the manifests
+themselves first, then from --services or --kubeconfig.
   --kube-timeout SECS   how long that list may take (default 30)
   --cluster-ip NS/NAME=IP
                         a Service's ClusterIP, layered over --services/--kubeconfig (repeatable); its ports
@@ -106,11 +110,19 @@ export async function runManifests(settings: ManifestSettings, io: ManifestComma
   const config = loadConfig(settings.configFile);
   const input = await readManifests(settings.paths, () => readAll(io.stdin));
   const source = await openServiceSource(settings.services);
+  const poolSource = await openPoolSource(
+    input.documents.map((d) => d.object),
+    settings.namespace,
+    settings.services,
+  );
   const documents = await admitManifests(input.documents, {
     config,
     resolver: source.resolver,
     defaultNamespace: settings.namespace,
     missingServiceFix: source.complete ? undefined : MISSING_SERVICE_FIX,
+    pools: poolSource.pools,
+    envoyFilters: poolSource.envoyFilters,
+    missingPoolFix: poolSource.complete ? undefined : MISSING_POOL_FIX,
   });
   return { config, documents, problems: input.problems };
 }

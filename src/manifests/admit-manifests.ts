@@ -2,6 +2,8 @@ import { objectName } from '../annotations.ts';
 import { mutateObject, validateObject } from '../admission/admit-object.ts';
 import { groupOf, handledKind, type HandledKind } from '../admission/handled-kinds.ts';
 import { knownEppServices } from '../admission/known-epp-services.ts';
+import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
+import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { judgeEnvoyFilter, type ExtProcJudgement } from '../envoyfilter/talks-to-epp.ts';
@@ -18,6 +20,11 @@ export interface ManifestAdmissionContext {
   defaultNamespace: string;
   /** Set when Services may be missing only from the command line: replaces the fix of "Service not found". */
   missingServiceFix?: string;
+  /** InferencePools and the EnvoyFilters serving them: from the manifests, and the --services file or the cluster. */
+  pools?: InferencePoolResolver;
+  envoyFilters?: EnvoyFilterIndex;
+  /** Set when pools may be missing only from the command line: replaces the fix of "InferencePool not found". */
+  missingPoolFix?: string;
 }
 
 export interface LocatedFinding extends Finding {
@@ -110,7 +117,7 @@ async function admitObject(
 ): Promise<AdmittedObject> {
   const { namespace: ownNamespace, name } = objectName(object);
   const namespace = ownNamespace || context.defaultNamespace;
-  const mutation = await mutateObject(kind, object, namespace, { config: context.config, resolver: context.resolver });
+  const mutation = await mutateObject(kind, object, namespace, { config: context.config, resolver: context.resolver, pools: context.pools, envoyFilters: context.envoyFilters });
   const mutationDenied = mutation.findings.some((f) => f.severity === 'deny');
   // The webhook would have stopped at the mutation's denial; going on reports every problem in one run. EPP106 (token
   // still present) would then only restate why the mutation did not substitute.
@@ -122,6 +129,7 @@ async function admitObject(
   const findings = distinct([...mutation.findings, ...validation])
     .filter((f) => f.severity !== 'off')
     .map((f) => (f.code === 'EPP101' && context.missingServiceFix !== undefined ? { ...f, fix: context.missingServiceFix } : f))
+    .map((f) => (f.code === 'EPP109' && context.missingPoolFix !== undefined ? { ...f, fix: context.missingPoolFix } : f))
     .map((f) => ({ ...f, line: locate(f.path) }))
     .sort((a, b) => a.line - b.line);
   const admitted = !findings.some((f) => f.severity === 'deny');

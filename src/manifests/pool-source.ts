@@ -1,0 +1,89 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EnvoyFilterIndexTable, type EnvoyFilterIndexRecord } from '../cluster/envoyfilter-index.ts';
+import type { InferencePoolLookup, InferencePoolResolver } from '../cluster/inference-pool.ts';
+import { envoyFilterRecordsIn, loadClusterTableFile } from '../cluster/static-cluster-table.ts';
+import { StaticInferencePools } from '../cluster/static-inference-pools.ts';
+import { ServiceSourceError } from './service-source.ts';
+
+export interface PoolSourceOptions {
+  services?: string;
+  kubeconfig?: string;
+  kubeTimeoutMs: number;
+}
+
+export interface PoolSource {
+  pools: InferencePoolResolver;
+  envoyFilters: EnvoyFilterIndexTable;
+  /** False without --services and --kubeconfig: a pool not found may only be missing from the command line. */
+  complete: boolean;
+}
+
+export const MISSING_POOL_FIX =
+  'put the InferencePool in the manifests being checked (a repo usually keeps it next to the EnvoyFilter), or pass --kubeconfig FILE to read it from the cluster';
+
+/**
+ * InferencePools and EnvoyFilters for check and render: those in the manifests themselves, over those of the --services
+ * file or the cluster (listed once, read-only). The manifests are the state about to be applied, so they win.
+ */
+export async function openPoolSource(objects: readonly unknown[], defaultNamespace: string, options: PoolSourceOptions): Promise<PoolSource> {
+  const fromManifests = StaticInferencePools.fromObjects(objects, 'the manifests', defaultNamespace);
+  let base: { pools: InferencePoolResolver; envoyFilters: Iterable<EnvoyFilterIndexRecord> } | undefined;
+  if (options.services !== undefined) {
+    try {
+      const table = loadClusterTableFile(options.services);
+      base = { pools: table.pools, envoyFilters: table.envoyFilters.records() };
+    } catch (error) {
+      throw new ServiceSourceError((error as Error).message);
+    }
+  } else if (options.kubeconfig !== undefined) {
+    base = await listClusterPools(options.kubeconfig, options.kubeTimeoutMs);
+  }
+  const envoyFilters = new EnvoyFilterIndexTable(base === undefined ? 'the manifests' : 'the manifests and the cluster', base?.envoyFilters ?? []);
+  for (const record of envoyFilterRecordsIn(objects, defaultNamespace)) envoyFilters.put(record);
+  return { pools: base === undefined ? fromManifests : layered(fromManifests, base.pools), envoyFilters, complete: base !== undefined };
+}
+
+function layered(first: InferencePoolResolver, then: InferencePoolResolver): InferencePoolResolver {
+  return {
+    source: `the manifests and ${then.source}`,
+    lookupPool(namespace: string, name: string): InferencePoolLookup {
+      const found = first.lookupPool(namespace, name);
+      return found.kind === 'found' ? found : then.lookupPool(namespace, name);
+    },
+    isEndpointPickerService: (namespace, name) => first.isEndpointPickerService(namespace, name) || then.isEndpointPickerService(namespace, name),
+    ready: () => first.ready() && then.ready(),
+  };
+}
+
+async function listClusterPools(kubeconfig: string, timeoutMs: number): Promise<{ pools: InferencePoolResolver; envoyFilters: Iterable<EnvoyFilterIndexRecord> }> {
+  // client-node is large: load it only when a cluster is the source.
+  const { loadKubeConfig } = await import('../cluster/informer-resolver.ts');
+  const { InformerInferencePools } = await import('../cluster/informer-inference-pools.ts');
+  const { informerEnvoyFilterIndex } = await import('../cluster/informer-envoyfilter-index.ts');
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(kubeconfig);
+  } catch (error) {
+    throw new ServiceSourceError((error as Error).message);
+  }
+  let lastError: Error | undefined;
+  const onEvent = (event: { type: string; error?: Error }) => {
+    if (event.type === 'error') lastError = event.error;
+  };
+  const pools = new InformerInferencePools({ kubeConfig, onEvent });
+  const envoyFilters = informerEnvoyFilterIndex({ kubeConfig, onEvent });
+  const timeout = new AbortController();
+  const synced = await Promise.race([
+    Promise.all([pools.start(), envoyFilters.start()]).then(() => pools.ready() && envoyFilters.index.ready()),
+    sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false),
+  ]);
+  timeout.abort();
+  // One list is all a check needs; the caches keep answering after the watches stop.
+  await Promise.all([pools.stop(), envoyFilters.stop()]);
+  if (!synced) {
+    throw new ServiceSourceError(
+      `cannot list InferencePools and EnvoyFilters from the cluster (kubeconfig ${kubeconfig}) within ${timeoutMs / 1000}s: ${lastError?.message ?? 'no answer'}. Check that the credentials may list them in all namespaces, or pass --services FILE instead`,
+    );
+  }
+  return { pools, envoyFilters: envoyFilters.index.records() };
+}

@@ -1,0 +1,62 @@
+import t from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { runCheckCommand } from '../../src/commands/check.ts';
+import { runRenderCommand } from '../../src/commands/render.ts';
+import { MANIFESTS, runCommand, tree } from './cli-harness.ts';
+
+const DIR = join(MANIFESTS, 'two-pools');
+const TWO_POOLS = join(DIR, 'two-pools.yaml');
+const SERVICES = join(DIR, 'services.yaml');
+const render = (argv: string[], stdin?: string) => runCommand(runRenderCommand, argv, stdin);
+const check = (argv: string[], stdin?: string) => runCommand(runCheckCommand, argv, stdin);
+const documents = (text: string) => parseAllDocuments(text).map((d) => d.toJS());
+const socketOf = (filter: any) => filter.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+
+t.test('render: the pools in the manifests give each EnvoyFilter its EPP address and port, and each rule its filter', async (t) => {
+  const result = await render([TWO_POOLS, '--services', SERVICES]);
+  t.equal(result.code, 0, result.stderr);
+  t.same(result.stderr.match(/\[EPP\d+\]/g), ['[EPP402]'], 'only the Istio ExtensionRef warning: the two-pool fixture is otherwise clean');
+  const [, , a, b, route] = documents(result.stdout);
+  t.same(socketOf(a), { address: '10.96.10.1', port_value: 9002 });
+  t.same(socketOf(b), { address: '10.96.10.2', port_value: 9012 });
+  t.same(
+    route.spec.rules.map((r: any) => r.filters.map((f: any) => f.extensionRef.name)),
+    [['pool-a-ext-proc'], ['pool-b-ext-proc']],
+  );
+});
+
+t.test('check: a pool that is neither in the manifests nor in a source is EPP109, and the fix says where pools come from', async (t) => {
+  const manifests = readFileSync(TWO_POOLS, 'utf8').split('\n---\n').slice(2).join('\n---\n');
+  const bare = await check(['-'], manifests);
+  t.equal(bare.code, 1);
+  t.match(bare.stdout, /\[EPP109\] epp-webhook\.io\/inference-pool llm-d\/pool-a: InferencePool not found in the manifests/);
+  t.match(bare.stdout, /put the InferencePool in the manifests being checked .* or pass --kubeconfig FILE/);
+  const withTable = await check(['-', '--services', join(MANIFESTS, 'services.yaml')], manifests);
+  t.match(withTable.stdout, /InferencePool not found in the manifests and .*services\.yaml.*Fix: create the InferencePool llm-d\/pool-a first/, 'with a complete source the pool is really missing');
+});
+
+t.test('the --services file may hold the InferencePools and EnvoyFilters too (kubectl get svc,inferencepools,envoyfilters -A -o yaml)', async (t) => {
+  const [poolA, poolB, filterA, filterB, route] = readFileSync(TWO_POOLS, 'utf8').split('\n---\n');
+  const dir = tree({ 'table.yaml': [readFileSync(SERVICES, 'utf8'), poolA, poolB, filterA, filterB].join('\n---\n') });
+  const table = join(dir, 'table.yaml');
+  const filters = await render(['-', '--services', table], [filterA, filterB].join('\n---\n'));
+  t.equal(filters.code, 0, filters.stderr);
+  t.same(documents(filters.stdout).map(socketOf), [{ address: '10.96.10.1', port_value: 9002 }, { address: '10.96.10.2', port_value: 9012 }]);
+  const routed = await render(['-', '--services', table], route);
+  t.same(documents(routed.stdout)[0].spec.rules.map((r: any) => r.filters[0].extensionRef.name), ['pool-a-ext-proc', 'pool-b-ext-proc'], 'the EnvoyFilters of the table serve the pools');
+  writeFileSync(join(dir, 'repointed.yaml'), poolA.replace('name: epp-a, port: {number: 9002}', 'name: epp-b, port: {number: 9012}'));
+  const manifestsWin = await render([join(dir, 'repointed.yaml'), '-', '--services', table], filterA);
+  t.same(socketOf(documents(manifestsWin.stdout)[1]), { address: '10.96.10.2', port_value: 9012 }, 'a pool in the manifests wins over the table');
+});
+
+t.test('check: mixing the two pools in one rule is EPP404 at the line of the backendRef', async (t) => {
+  const mixed = readFileSync(TWO_POOLS, 'utf8').replace(
+    "backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-b}]",
+    "backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-b}, {group: inference.networking.k8s.io, kind: InferencePool, name: pool-a}]",
+  );
+  const result = await check(['-', '--services', SERVICES], mixed);
+  t.equal(result.code, 1);
+  t.match(result.stdout, /error: HTTPRoute llm-d\/models .*\[EPP404\] rules\[1\] sends traffic to InferencePools served by different EnvoyFilters/);
+});
