@@ -1,0 +1,167 @@
+/**
+ * The InferencePool as the source of truth for the EPP, against a real kube-apiserver with the real InferencePool CRD
+ * (test/fixtures/crds: inference.networking.k8s.io v1, the version it serves; the v1alpha2 API is not installed, so
+ * the webhook's watch of it must count as synced and empty) and the webhook's service account with deploy/'s RBAC:
+ * two pools with two EPP Services behind one gateway, placeholder manifests applied with kubectl and no per-route
+ * annotation; then a pool repointed to a third EPP Service, and its EnvoyFilter following (serve --reconcile).
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { createNamespace, createService, installCrdsAndRbac } from './harness/cluster-setup.ts';
+import { waitFor } from './harness/processes.ts';
+import { registerWebhooks, startWebhookProcess, waitUntilMutating, type WebhookProcess } from './harness/webhook-process.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const NS = 'llm-d';
+const [POOL_A, POOL_B, FILTER_A, FILTER_B, ROUTE] = readFileSync(join(ROOT, 'test/fixtures/manifests/two-pools/two-pools.yaml'), 'utf8')
+  .split('\n---\n')
+  .map((text) => parseAllDocuments(text)[0].toJS());
+
+let cp: ControlPlane;
+let webhook: WebhookProcess;
+const ip: Record<string, string> = {};
+
+async function kubectlApply(objects: unknown[], extra: string[] = []) {
+  return cp.kubectl(['apply', ...extra, '-f', '-'], { input: objects.map((o) => JSON.stringify(o)).join('\n') });
+}
+
+async function get(resource: string, name: string): Promise<any> {
+  const result = await cp.kubectl(['get', resource, '-n', NS, name, '-o', 'json']);
+  if (result.code !== 0) throw new Error(`kubectl get ${resource} ${name}: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
+const socketOf = (filter: any) => filter.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+
+t.before(async () => {
+  cp = await startControlPlane();
+  await installCrdsAndRbac(cp);
+  await createNamespace(cp, NS);
+  ip['epp-a'] = await createService(cp, NS, 'epp-a', [9002, 9090]);
+  ip['epp-b'] = await createService(cp, NS, 'epp-b', [9012]);
+  ip['epp-c'] = await createService(cp, NS, 'epp-c', [9022]);
+  // The registration probe resolves the configured default Service.
+  await createService(cp, NS, 'gaie-inference-scheduling-epp');
+  webhook = await startWebhookProcess(cp, { extraArgs: ['--reconcile', '--leader-election-namespace=epp-webhook', '--leader-election-identity=pools-e2e'] });
+  await registerWebhooks(cp, webhook.url, webhook.caPem);
+  await waitUntilMutating(cp, NS);
+});
+
+t.teardown(async () => {
+  await webhook?.stop();
+  await cp?.stop();
+});
+
+t.test('two pools, two EPP Services, one gateway: placeholder manifests applied with kubectl', async (t) => {
+  const pools = await kubectlApply([POOL_A, POOL_B]);
+  t.equal(pools.code, 0, pools.stderr);
+  // The pools first: a pool the webhook's cache has not seen yet would be denied (EPP109), never guessed.
+  const filters = await waitFor('both EnvoyFilters admitted', async () => {
+    const result = await kubectlApply([FILTER_A, FILTER_B]);
+    return result.code === 0 ? result : undefined;
+  }, 15_000, 250);
+  t.match(filters.stdout, /envoyfilter.networking.istio.io\/pool-a-ext-proc created/);
+
+  const a = await get('envoyfilter', 'pool-a-ext-proc');
+  const b = await get('envoyfilter', 'pool-b-ext-proc');
+  t.same(socketOf(a), { address: ip['epp-a'], port_value: 9002 }, 'pool-a: its EPP Service ClusterIP and endpointPickerRef port, stored as a number');
+  t.same(socketOf(b), { address: ip['epp-b'], port_value: 9012 }, 'pool-b: its own');
+  t.not(ip['epp-a'], ip['epp-b']);
+  t.equal(b.metadata.annotations['epp-webhook.io/resolved-service'], `${NS}/epp-b`);
+  t.equal(b.metadata.annotations['epp-webhook.io/resolved-port'], '9012');
+
+  const again = await kubectlApply([FILTER_A, FILTER_B], ['--server-side']);
+  t.equal(again.code, 0, again.stderr);
+  t.equal((await get('envoyfilter', 'pool-b-ext-proc')).metadata.resourceVersion, b.metadata.resourceVersion, 'the placeholder manifest re-applied stores nothing new');
+
+  const route = await waitFor('the route admitted with both filters', async () => {
+    const result = await kubectlApply([ROUTE]);
+    if (result.code !== 0) throw new Error(result.stderr);
+    const stored = await get('httproute', 'models');
+    const names = stored.spec.rules.map((r: any) => (r.filters ?? []).map((f: any) => f.extensionRef?.name));
+    return names.flat().length === 2 ? names : undefined;
+  }, 10_000, 250);
+  t.same(route, [['pool-a-ext-proc'], ['pool-b-ext-proc']], 'each rule stored with the EnvoyFilter of its pool, no route annotation');
+});
+
+t.test('a rule that mixes the two pools is refused, naming both', async (t) => {
+  const mixed = structuredClone(ROUTE);
+  mixed.metadata.name = 'mixed';
+  mixed.spec.rules[0].backendRefs.push({ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'pool-b' });
+  const result = await kubectlApply([mixed]);
+  t.not(result.code, 0);
+  t.match(result.stderr, /\[EPP404\] rules\[0\] sends traffic to InferencePools served by different EnvoyFilters \(llm-d\/pool-a -> pool-a-ext-proc, llm-d\/pool-b -> pool-b-ext-proc\)/);
+});
+
+t.test('a missing pool, a conflicting annotation and a failure mode against the pool: clear answers', async (t) => {
+  const missing = structuredClone(FILTER_A);
+  missing.metadata = { name: 'no-pool', namespace: NS, annotations: { 'epp-webhook.io/inference-pool': 'pool-z' } };
+  const refused = await kubectlApply([missing]);
+  t.not(refused.code, 0);
+  t.match(refused.stderr, /\[EPP109\] epp-webhook\.io\/inference-pool llm-d\/pool-z: InferencePool not found/);
+
+  const conflict = structuredClone(FILTER_A);
+  conflict.metadata = { name: 'conflict', namespace: NS, annotations: { 'epp-webhook.io/inference-pool': 'pool-a', 'epp-webhook.io/epp-service': 'epp-b' } };
+  const denied = await kubectlApply([conflict]);
+  t.match(denied.stderr, /\[EPP111\] .*pool-a names EPP Service llm-d\/epp-a, but epp-webhook\.io\/epp-service names llm-d\/epp-b/);
+
+  const failOpen = structuredClone(FILTER_B);
+  failOpen.metadata = { name: 'fail-closed-filter', namespace: NS, annotations: { 'epp-webhook.io/inference-pool': 'pool-b' } };
+  failOpen.spec.configPatches.unshift({
+    applyTo: 'HTTP_FILTER',
+    match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } } } },
+    patch: {
+      operation: 'INSERT_BEFORE',
+      value: {
+        name: 'envoy.filters.http.ext_proc',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+          grpc_service: { envoy_grpc: { cluster_name: 'pool-b-epp' } },
+          processing_mode: { request_header_mode: 'SEND', request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND', response_header_mode: 'SEND', response_body_mode: 'FULL_DUPLEX_STREAMED', response_trailer_mode: 'SEND' },
+        },
+      },
+    },
+  });
+  const warned = await kubectlApply([failOpen], ['--dry-run=server']);
+  t.equal(warned.code, 0, warned.stderr);
+  t.match(warned.stderr, /Warning: \[EPP113\] .*failure_mode_allow is unset \(false\), but InferencePool llm-d\/pool-b asks for failureMode FailOpen/);
+});
+
+t.test('the pool repointed to another EPP Service: the EnvoyFilter follows, with an Event', async (t) => {
+  const since = Date.now();
+  const patched = await cp.kubectl(['patch', 'inferencepool', '-n', NS, 'pool-b', '--type=merge', '-p', JSON.stringify({ spec: { endpointPickerRef: { name: 'epp-c', port: { number: 9022 } } } })]);
+  t.equal(patched.code, 0, patched.stderr);
+  const followed = await waitFor('pool-b-ext-proc to follow its pool', async () => {
+    const filter = await get('envoyfilter', 'pool-b-ext-proc');
+    return socketOf(filter).address === ip['epp-c'] ? filter : undefined;
+  }, 15_000, 50);
+  const ms = Date.now() - since;
+  t.same(socketOf(followed), { address: ip['epp-c'], port_value: 9022 });
+  t.equal(followed.metadata.annotations['epp-webhook.io/resolved-service'], `${NS}/epp-c`);
+  t.equal(followed.metadata.annotations['epp-webhook.io/resolved-cluster-ip'], ip['epp-c']);
+  t.equal(followed.metadata.annotations['epp-webhook.io/resolved-port'], '9022');
+  t.same(socketOf(await get('envoyfilter', 'pool-a-ext-proc')), { address: ip['epp-a'], port_value: 9002 }, 'the other pool\'s EnvoyFilter is untouched');
+  const event = await waitFor('an EndpointPickerFollowed Event', async () => {
+    const { body } = await cp.api('GET', `/apis/events.k8s.io/v1/namespaces/${NS}/events`);
+    return (body.items ?? []).find((e: any) => e.regarding?.name === 'pool-b-ext-proc' && e.reason === 'EndpointPickerFollowed');
+  }, 10_000);
+  t.equal(event.type, 'Normal');
+  t.match(event.note, `InferencePool ${NS}/pool-b now names EPP Service ${NS}/epp-c (was ${NS}/epp-b): ClusterIP ${ip['epp-b']} -> ${ip['epp-c']}, port 9012 -> 9022`);
+  process.stdout.write(`# measured: pool repointed -> EnvoyFilter patched and read back: ${ms} ms\n`);
+
+  const reapplied = await kubectlApply([FILTER_B], ['--server-side']);
+  t.equal(reapplied.code, 0, reapplied.stderr);
+  t.same(socketOf(await get('envoyfilter', 'pool-b-ext-proc')), { address: ip['epp-c'], port_value: 9022 }, 'the placeholder manifest re-applied resolves to the new EPP too');
+});
+
+t.test('the webhook identity may list and watch InferencePools and EnvoyFilters, and nothing more of them', async (t) => {
+  const kubeconfig = cp.kubeconfigFor('system:serviceaccount:epp-webhook:epp-webhook', ['system:serviceaccounts', 'system:serviceaccounts:epp-webhook']);
+  const can = async (...args: string[]) => (await cp.kubectl(['auth', 'can-i', ...args], { kubeconfig })).stdout.trim();
+  t.equal(await can('list', 'inferencepools.inference.networking.k8s.io', '--all-namespaces'), 'yes');
+  t.equal(await can('watch', 'inferencepools.inference.networking.x-k8s.io', '--all-namespaces'), 'yes');
+  t.equal(await can('get', 'inferencepools.inference.networking.k8s.io', '-n', NS), 'no');
+  t.equal(await can('patch', 'inferencepools.inference.networking.k8s.io', '-n', NS), 'no');
+});
