@@ -8,7 +8,10 @@ import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { ApiException } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
+import type { InferencePoolResolver } from '../../../src/cluster/inference-pool.ts';
 import type { ServiceLookup, ServiceRecord, ServiceResolver } from '../../../src/cluster/service-resolver.ts';
+import { StaticInferencePools } from '../../../src/cluster/static-inference-pools.ts';
+import { substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
 import { DEFAULT_CONFIG } from '../../../src/config.ts';
 import type { EnvoyFilterApi } from '../../../src/reconcile/envoyfilter-api.ts';
 import { toEnvoyFilterRecord, type EnvoyFilterRecord } from '../../../src/reconcile/envoyfilter-record.ts';
@@ -100,7 +103,7 @@ function substituted(name: string, clusterIP: string, namespace = NS): any {
   return object;
 }
 
-function harness(options: { leader?: boolean; graceMs?: number } = {}) {
+function harness(options: { leader?: boolean; graceMs?: number; pools?: InferencePoolResolver } = {}) {
   const services = new Services();
   services.set(EPP, '10.0.0.5');
   const api = new FakeApiServer();
@@ -114,6 +117,7 @@ function harness(options: { leader?: boolean; graceMs?: number } = {}) {
   const reconciler = new Reconciler({
     config: DEFAULT_CONFIG,
     resolver: services,
+    pools: options.pools,
     store,
     api,
     events: { record: async (event) => void events.push(event) },
@@ -310,4 +314,84 @@ t.test('a Service change that moves no address (labels, ports) wakes nothing', a
   t.equal(h.reconciler.queued, queued, 'a Service no EnvoyFilter resolved against wakes nothing either');
   h.changeService('10.0.0.9');
   t.equal(h.reconciler.queued, 1, 'a new ClusterIP wakes its EnvoyFilters');
+});
+
+/** Pools that can be repointed, as the InferencePool cache sees them. */
+class Pools implements InferencePoolResolver {
+  readonly source = 'test pools';
+  #table = StaticInferencePools.fromObjects([], 'test pools');
+  point(service: string, port: number): void {
+    this.#table = StaticInferencePools.fromObjects(
+      [{ apiVersion: 'inference.networking.k8s.io/v1', kind: 'InferencePool', metadata: { name: 'pool', namespace: NS }, spec: { endpointPickerRef: { name: service, port: { number: port } } } }],
+      'test pools',
+    );
+  }
+  lookupPool = (namespace: string, name: string) => this.#table.lookupPool(namespace, name);
+  isEndpointPickerService = (namespace: string, name: string) => this.#table.isEndpointPickerService(namespace, name);
+  ready = () => true;
+}
+
+const PORT = '/spec/configPatches/1/patch/value/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/port_value';
+
+async function poolFilter(h: ReturnType<typeof harness>, pools: Pools): Promise<any> {
+  const object = manifest('guide-envoyfilter.yaml');
+  object.metadata.name = 'pooled';
+  object.metadata.annotations = { 'epp-webhook.io/inference-pool': 'pool' };
+  jsonpatch.applyOperation(object, { op: 'replace', path: PORT, value: 'EPP_SERVICE_PORT' });
+  const admitted = await substituteClusterIP(object, NS, h.services, DEFAULT_CONFIG, pools);
+  t.same(admitted.findings, []);
+  return admitted.object;
+}
+
+t.test('an EnvoyFilter wired to a pool follows the pool to another EPP Service and port, once', async (t) => {
+  const pools = new Pools();
+  pools.point(EPP, 9002);
+  const h = harness({ pools });
+  h.services.set('epp-2', '10.0.0.7');
+  h.write(await poolFilter(h, pools));
+  h.reconciler.start();
+  await h.settle();
+  t.equal(h.api.patches.length, 0, 'nothing to do while the pool names the recorded Service and port');
+
+  pools.point('epp-2', 9012);
+  h.reconciler.onPoolChange({ namespace: NS, name: 'pool', before: undefined, after: undefined, receivedAt: Date.now() });
+  await h.settle();
+  t.equal(h.api.patches.length, 1, 'one write, and its own result needs nothing more');
+  const stored = h.api.objects.get(`${NS}/pooled`);
+  t.equal(jsonpatch.getValueByPointer(stored, ADDRESS), '10.0.0.7');
+  t.equal(jsonpatch.getValueByPointer(stored, PORT), 9012);
+  t.match(stored.metadata.annotations, { 'epp-webhook.io/resolved-service': `${NS}/epp-2`, 'epp-webhook.io/resolved-cluster-ip': '10.0.0.7', 'epp-webhook.io/resolved-port': '9012' });
+  t.same(h.events.map((e) => e.reason), ['EndpointPickerFollowed']);
+  t.match(h.events[0].note, `InferencePool ${NS}/pool now names EPP Service ${NS}/epp-2 (was ${NS}/${EPP}): ClusterIP 10.0.0.5 -> 10.0.0.7, port 9002 -> 9012: rewrote 2 recorded paths`);
+
+  h.services.set('epp-2', '10.0.0.8');
+  h.reconciler.onServiceChange({ type: 'service', namespace: NS, name: 'epp-2', before: undefined, after: h.services.records.get('epp-2'), receivedAt: Date.now() });
+  await h.settle();
+  t.equal(jsonpatch.getValueByPointer(h.api.objects.get(`${NS}/pooled`), ADDRESS), '10.0.0.8', 'the new Service is then followed like any recorded Service');
+});
+
+t.test('following a pool never overwrites a hand-edited port; a pool pointing at a missing Service is reported', async (t) => {
+  const pools = new Pools();
+  pools.point(EPP, 9002);
+  const h = harness({ pools });
+  h.services.set('epp-2', '10.0.0.7');
+  const object = await poolFilter(h, pools);
+  jsonpatch.applyOperation(object, { op: 'replace', path: PORT, value: 9443 });
+  h.write(object);
+  h.reconciler.start();
+  pools.point('epp-2', 9012);
+  h.reconciler.onPoolChange({ namespace: NS, name: 'pool', before: undefined, after: undefined, receivedAt: Date.now() });
+  await h.settle();
+  const stored = h.api.objects.get(`${NS}/pooled`);
+  t.equal(jsonpatch.getValueByPointer(stored, ADDRESS), '10.0.0.7', 'the address follows');
+  t.equal(jsonpatch.getValueByPointer(stored, PORT), 9443, 'the hand-edited port stays');
+  t.same(JSON.parse(stored.metadata.annotations['epp-webhook.io/port-placeholder-paths']), [], 'and is no longer recorded');
+  t.same(h.events.map((e) => e.reason).sort(), ['EndpointPickerFollowed', 'PathEditedByHand']);
+
+  pools.point('epp-gone', 9002);
+  h.reconciler.onPoolChange({ namespace: NS, name: 'pool', before: undefined, after: undefined, receivedAt: Date.now() });
+  await h.settle();
+  t.equal(jsonpatch.getValueByPointer(h.api.objects.get(`${NS}/pooled`), ADDRESS), '10.0.0.7', 'left as it is');
+  const missing = h.events.find((e) => e.reason === 'EPPServiceMissing');
+  t.match(missing?.note, `InferencePool ${NS}/pool now names Service ${NS}/epp-gone, which is not found`);
 });
