@@ -53,10 +53,13 @@ export function poolKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-/** Reduces an InferencePool of either served version to its record; undefined if it is not one. */
-export function toInferencePoolRecord(object: unknown): InferencePoolRecord | undefined {
+/**
+ * Reduces an InferencePool of either served version to its record; undefined if it is not one. `listedGroup`: the
+ * group of the list it came from, for an item without its apiVersion.
+ */
+export function toInferencePoolRecord(object: unknown, listedGroup?: string): InferencePoolRecord | undefined {
   if (!isObject(object) || object.kind !== undefined && object.kind !== 'InferencePool') return undefined;
-  const group = typeof object.apiVersion === 'string' ? object.apiVersion.split('/')[0] : '';
+  const group = typeof object.apiVersion === 'string' ? object.apiVersion.split('/')[0] : (listedGroup ?? '');
   if (!INFERENCE_POOL_VERSIONS.some((v) => v.group === group)) return undefined;
   const metadata = isObject(object.metadata) ? object.metadata : {};
   if (typeof metadata.name !== 'string') return undefined;

@@ -57,7 +57,7 @@ export class InformerInferencePools implements InferencePoolResolver {
             return { items: [], metadata: { resourceVersion: '' } };
           }
         },
-        reduce: toInferencePoolRecord,
+        reduce: (object) => toInferencePoolRecord(object, group),
         keyOf: (record) => poolKey(record.namespace, record.name),
         onChange: (change) => {
           const before = this.#resolved(change.key, change.previous, entry.store);

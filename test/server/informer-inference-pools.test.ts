@@ -1,0 +1,95 @@
+import t from 'tap';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { InformerInferencePools, type PoolChange } from '../../src/cluster/informer-inference-pools.ts';
+
+const V1 = '/apis/inference.networking.k8s.io/v1/inferencepools';
+const pool = (name: string, service: string, port: number, resourceVersion: string) => ({
+  apiVersion: 'inference.networking.k8s.io/v1',
+  kind: 'InferencePool',
+  metadata: { name, namespace: 'llm-d', resourceVersion, annotations: { big: 'x'.repeat(500) } },
+  spec: { selector: { matchLabels: { app: name } }, targetPorts: [{ number: 8000 }], endpointPickerRef: { name: service, port: { number: port } } },
+});
+
+/** A stand-in kube-apiserver: v1 pools listed and watched; the v1alpha2 API not installed (404), as in a cluster without that CRD. */
+function fakeApi() {
+  const watches: ServerResponse[] = [];
+  const paths: string[] = [];
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    paths.push(`${url.pathname}${url.searchParams.get('watch') === 'true' ? '?watch' : ''}`);
+    if (url.pathname !== V1) {
+      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404, message: 'the server could not find the requested resource' }));
+      return;
+    }
+    if (url.searchParams.get('watch') === 'true') {
+      response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      response.flushHeaders();
+      watches.push(response);
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({ kind: 'InferencePoolList', apiVersion: 'inference.networking.k8s.io/v1', metadata: { resourceVersion: '10' }, items: [pool('pool-a', 'epp-a', 9002, '5'), pool('pool-b', 'epp-b', 9012, '6')] }),
+    );
+  });
+  return { server, watches, paths };
+}
+
+t.test('lists and watches v1 pools, keeps the Endpoint Picker only, and counts an absent v1alpha2 API as synced and empty', async (t) => {
+  const api = fakeApi();
+  await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'fake', server: `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
+    currentContext: 'c',
+  });
+  const changes: (PoolChange | { type: 'resynced' })[] = [];
+  const errors: string[] = [];
+  const pools = new InformerInferencePools({
+    kubeConfig,
+    onPoolChange: (change) => changes.push(change),
+    onEvent: (event) => void (event.type === 'error' && errors.push(event.error.message)),
+    initialBackoffMs: 20,
+    maxBackoffMs: 50,
+  });
+  t.same(pools.lookupPool('llm-d', 'pool-a').kind, 'unavailable', 'unavailable before the first list');
+  await pools.start();
+  t.teardown(async () => {
+    await pools.stop();
+    api.server.closeAllConnections();
+    api.server.close();
+  });
+  t.ok(pools.ready());
+  t.same(pools.lookupPool('llm-d', 'pool-a'), {
+    kind: 'found',
+    pool: { group: 'inference.networking.k8s.io', namespace: 'llm-d', name: 'pool-a', endpointPicker: { kind: 'Service', name: 'epp-a', port: 9002, failureMode: 'FailClose' } },
+  });
+  t.same(pools.lookupPool('llm-d', 'nope'), { kind: 'not-found' });
+  t.ok(pools.isEndpointPickerService('llm-d', 'epp-b'));
+  t.notOk(pools.isEndpointPickerService('llm-d', 'epp-c'));
+  t.same(pools.absentVersions, ['InferencePools (inference.networking.x-k8s.io/v1alpha2)']);
+
+  const watch = await new Promise<ServerResponse>((resolve) => {
+    const poll = setInterval(() => {
+      if (api.watches.length > 0) {
+        clearInterval(poll);
+        resolve(api.watches[0]);
+      }
+    }, 10);
+  });
+  watch.write(`${JSON.stringify({ type: 'MODIFIED', object: pool('pool-b', 'epp-c', 9022, '11') })}\n`);
+  watch.write(`${JSON.stringify({ type: 'MODIFIED', object: { ...pool('pool-a', 'epp-a', 9002, '12'), metadata: { name: 'pool-a', namespace: 'llm-d', resourceVersion: '12', labels: { only: 'a label' } } } })}\n`);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const repointed = changes.filter((c): c is PoolChange => !('type' in c));
+  t.equal(repointed.length, 1, 'a change that leaves the Endpoint Picker as it was is not reported');
+  t.equal(repointed[0].name, 'pool-b');
+  t.equal(repointed[0].before?.endpointPicker?.name, 'epp-b');
+  t.equal(repointed[0].after?.endpointPicker?.name, 'epp-c');
+  t.ok(pools.isEndpointPickerService('llm-d', 'epp-c'));
+  t.notOk(pools.isEndpointPickerService('llm-d', 'epp-b'), 'the old EPP Service is no longer one');
+  t.same(errors, [], 'the absent v1alpha2 API is not reported as a failure');
+  t.ok(api.paths.includes('/apis/inference.networking.x-k8s.io/v1alpha2/inferencepools?watch'), 'and it is watched for, in case its CRD is installed later');
+});
