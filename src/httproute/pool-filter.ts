@@ -90,7 +90,7 @@ export function ruleFilterName(
         'EPP404',
         config.severities,
         at(chosen.find((c) => c.name !== chosen[0].name)!.pool.index),
-        `rules[${rule[2]}] sends traffic to InferencePools served by different EnvoyFilters (${which}), but a rule gets one ext_proc filter: requests for one pool would be picked by the other pool's EPP`,
+        `sends traffic to InferencePools served by different EnvoyFilters (${which}), but a rule gets one ext_proc filter: requests for one pool would be picked by the other pool's EPP`,
         'split the rule: one rule per InferencePool (matching on a header or path), each then gets its own filter',
       ),
     };
