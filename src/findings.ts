@@ -29,7 +29,7 @@ export const RULES = {
   EPP101: { severity: 'deny', relaxable: false, title: 'EPP Service not found' },
   EPP102: { severity: 'deny', relaxable: false, title: 'EPP Service has no ClusterIP (headless or ExternalName)' },
   EPP103: { severity: 'deny', relaxable: false, title: 'EPP Service in a namespace this object may not reference' },
-  EPP104: { severity: 'deny', relaxable: false, title: 'Service cache not ready or API unreachable (temporary)' },
+  EPP104: { severity: 'deny', relaxable: false, title: 'Service, InferencePool or EnvoyFilter cache not ready, or API unreachable (temporary)' },
   EPP105: { severity: 'warn', relaxable: true, title: 'Cluster port_value matches no port of the EPP Service' },
   EPP106: { severity: 'deny', relaxable: false, title: 'Placeholder token still present (the mutating webhook did not run)' },
   EPP107: { severity: 'deny', relaxable: false, title: 'Malformed epp-webhook.io/epp-service annotation' },

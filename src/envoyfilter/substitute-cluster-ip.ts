@@ -16,7 +16,7 @@ export interface SubstitutionResult {
   /** The object to store: the input itself when nothing changed, else a copy sharing every unchanged part with it (read-only). */
   object: unknown;
   findings: Finding[];
-  /** How many strings got the ClusterIP. */
+  /** How many tokens were replaced (ClusterIP and port). */
   substitutions: number;
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runCheckCommand } from '../../src/commands/check.ts';
 import { runRenderCommand } from '../../src/commands/render.ts';
-import { MANIFESTS, runCommand, tree } from './cli-harness.ts';
+import { lineOf, MANIFESTS, runCommand, tree } from './cli-harness.ts';
 
 const DIR = join(MANIFESTS, 'two-pools');
 const TWO_POOLS = join(DIR, 'two-pools.yaml');
@@ -58,5 +58,6 @@ t.test('check: mixing the two pools in one rule is EPP404 at the line of the bac
   );
   const result = await check(['-', '--services', SERVICES], mixed);
   t.equal(result.code, 1);
-  t.match(result.stdout, /error: HTTPRoute llm-d\/models .*\[EPP404\] rules\[1\] sends traffic to InferencePools served by different EnvoyFilters/);
+  const line = lineOf(mixed, 'name: pool-b}, {group');
+  t.match(result.stdout, new RegExp(`<stdin>:${line}: error: HTTPRoute llm-d/models \\(document 5\\) spec\\.rules\\[1\\]\\.backendRefs\\[1\\]: \\[EPP404\\] sends traffic to InferencePools served by different EnvoyFilters`));
 });
