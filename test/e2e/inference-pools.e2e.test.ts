@@ -6,6 +6,7 @@
  * annotation; then a pool repointed to a third EPP Service, and its EnvoyFilter following (serve --reconcile).
  */
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -128,6 +129,23 @@ t.test('a missing pool, a conflicting annotation and a failure mode against the 
   const warned = await kubectlApply([failOpen], ['--dry-run=server']);
   t.equal(warned.code, 0, warned.stderr);
   t.match(warned.stderr, /Warning: \[EPP113\] .*failure_mode_allow is unset \(false\), but InferencePool llm-d\/pool-b asks for failureMode FailOpen/);
+});
+
+t.test('render --kubeconfig takes the pools and EnvoyFilters from the cluster', async (t) => {
+  const input = [FILTER_A, ROUTE].map((o) => JSON.stringify(o)).join('\n---\n');
+  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'src/main.ts'), 'render', '-', '--kubeconfig', cp.kubeconfig], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject).on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+  t.equal(result.code, 0, result.stderr);
+  const [filter, route] = parseAllDocuments(result.stdout).map((d) => d.toJS());
+  t.same(socketOf(filter), { address: ip['epp-a'], port_value: 9002 }, 'the pool from the cluster, its Service from the cluster');
+  t.same(route.spec.rules.map((r: any) => r.filters[0].extensionRef.name), ['pool-a-ext-proc', 'pool-b-ext-proc'], 'the EnvoyFilters stored in the cluster serve the pools');
 });
 
 t.test('the pool repointed to another EPP Service: the EnvoyFilter follows, with an Event', async (t) => {
