@@ -31,7 +31,7 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
   const subject = `${kind} ${namespace ? `${printable(namespace)}/` : ''}${printable(name)}`;
   const bounded = { ...deps, resolver: withLookupDeadline(deps.resolver, deadline, deps.config.admissionTimeoutMs) };
   if (endpoint === 'validate') {
-    const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, bounded.resolver, deps.config) : undefined;
+    const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, bounded.resolver, deps.config, deps.pools?.endpointPickerServices()) : undefined;
     return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config, eppServices)), kind, substitutions: 0 };
   }
   const outcome = await mutateObject(kind, request.object, namespace, bounded);

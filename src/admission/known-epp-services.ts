@@ -4,8 +4,9 @@ import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 
 /**
  * The EPP Services the classification "talks to an EPP" can know of for an object in `namespace`: the configured
- * one, with its ClusterIP from the Service cache (a cluster that writes the IP itself is then recognised), plus
- * `inferencePoolEpps` (`namespace/name`: the endpointPickerRef of each InferencePool, once those are watched).
+ * one and `inferencePoolEpps` (`namespace/name`: the endpointPickerRef of each InferencePool, from the pool cache's
+ * endpointPickerServices()), each with its ClusterIP from the Service cache (a cluster that writes the IP itself is
+ * then recognised).
  * A lookup that cannot answer leaves the IP out: the other evidence still decides, and nothing is denied on it.
  */
 export async function knownEppServices(
@@ -15,7 +16,15 @@ export async function knownEppServices(
   inferencePoolEpps: Iterable<string> = [],
 ): Promise<EppServices> {
   const clusterIPs = new Set<string>();
-  const lookup = await resolver.lookup(config.eppService.namespace || namespace, config.eppService.name);
-  if (lookup.kind === 'found' && lookup.service.clusterIP !== '' && lookup.service.clusterIP !== 'None') clusterIPs.add(lookup.service.clusterIP);
-  return { names: new Set(inferencePoolEpps), clusterIPs };
+  const addClusterIP = async (serviceNamespace: string, name: string) => {
+    const lookup = await resolver.lookup(serviceNamespace, name);
+    if (lookup.kind === 'found' && lookup.service.clusterIP !== '' && lookup.service.clusterIP !== 'None') clusterIPs.add(lookup.service.clusterIP);
+  };
+  await addClusterIP(config.eppService.namespace || namespace, config.eppService.name);
+  const names = new Set(inferencePoolEpps);
+  for (const key of names) {
+    const [serviceNamespace, name] = key.split('/');
+    await addClusterIP(serviceNamespace, name);
+  }
+  return { names, clusterIPs };
 }

@@ -42,10 +42,10 @@ export interface InferencePoolResolver {
   readonly source: string;
   lookupPool(namespace: string, name: string): InferencePoolLookup;
   /**
-   * True when some InferencePool's endpointPickerRef names Service `namespace/name` (a pool's EPP is always in the
-   * pool's namespace): an EPP Service known from the pools, not from a naming convention.
+   * `namespace/name` of every Service some InferencePool's endpointPickerRef names (a pool's EPP is always in the
+   * pool's namespace): EPP Services known from the pools, not from a naming convention. Kept current, not copied.
    */
-  isEndpointPickerService(namespace: string, name: string): boolean;
+  endpointPickerServices(): ReadonlySet<string>;
   ready(): boolean;
 }
 

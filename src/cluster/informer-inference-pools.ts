@@ -32,7 +32,9 @@ export class InformerInferencePools implements InferencePoolResolver {
   readonly source: string;
   readonly #watches: { what: string; store: ResourceListWatch<InferencePoolRecord>; absent: boolean }[] = [];
   /** `namespace/service` -> how many pools name it as their Endpoint Picker. */
-  #endpointPickers = new Map<string, number>();
+  #endpointPickerCounts = new Map<string, number>();
+  /** The keys of #endpointPickerCounts, as the set callers read. */
+  readonly #endpointPickers = new Set<string>();
 
   constructor(options: InformerInferencePoolsOptions) {
     const server = options.kubeConfig.getCurrentCluster()?.server ?? '(no server)';
@@ -104,8 +106,8 @@ export class InformerInferencePools implements InferencePoolResolver {
     return pool === undefined ? { kind: 'not-found' } : { kind: 'found', pool };
   }
 
-  isEndpointPickerService(namespace: string, name: string): boolean {
-    return (this.#endpointPickers.get(`${namespace}/${name}`) ?? 0) > 0;
+  endpointPickerServices(): ReadonlySet<string> {
+    return this.#endpointPickers;
   }
 
   get size(): number {
@@ -138,13 +140,19 @@ export class InformerInferencePools implements InferencePoolResolver {
   #count(record: InferencePoolRecord | undefined, delta: number): void {
     if (record?.endpointPicker?.kind !== 'Service') return;
     const key = `${record.namespace}/${record.endpointPicker.name}`;
-    const count = (this.#endpointPickers.get(key) ?? 0) + delta;
-    if (count > 0) this.#endpointPickers.set(key, count);
-    else this.#endpointPickers.delete(key);
+    const count = (this.#endpointPickerCounts.get(key) ?? 0) + delta;
+    if (count > 0) {
+      this.#endpointPickerCounts.set(key, count);
+      this.#endpointPickers.add(key);
+    } else {
+      this.#endpointPickerCounts.delete(key);
+      this.#endpointPickers.delete(key);
+    }
   }
 
   #recount(): void {
-    this.#endpointPickers = new Map();
+    this.#endpointPickerCounts.clear();
+    this.#endpointPickers.clear();
     for (const { store } of this.#watches) for (const record of store.values()) this.#count(record, +1);
   }
 }

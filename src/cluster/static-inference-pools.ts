@@ -24,8 +24,8 @@ export class StaticInferencePools implements InferencePoolResolver {
     return lookupIn(this.#pools, namespace, name);
   }
 
-  isEndpointPickerService(namespace: string, name: string): boolean {
-    return this.#endpointPickers.has(`${namespace}/${name}`);
+  endpointPickerServices(): ReadonlySet<string> {
+    return this.#endpointPickers;
   }
 
   ready(): boolean {

@@ -121,7 +121,7 @@ async function admitObject(
   const mutationDenied = mutation.findings.some((f) => f.severity === 'deny');
   // The webhook would have stopped at the mutation's denial; going on reports every problem in one run. EPP106 (token
   // still present) would then only restate why the mutation did not substitute.
-  const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, context.resolver, context.config) : undefined;
+  const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, context.resolver, context.config, context.pools?.endpointPickerServices()) : undefined;
   const validation = validateObject(kind, mutation.object, context.config, eppServices).filter((f) => !(mutationDenied && f.code === 'EPP106'));
   const locate = (path: string) => lineOfPath(source.yaml, source.lineCounter, [...at, ...parseFormattedPath(path)]);
   const extProc = kind === 'EnvoyFilter' ? judgeEnvoyFilter(mutation.object, context.config, eppServices).map((j) => ({ ...j, line: locate(j.path) })) : [];

@@ -61,3 +61,36 @@ t.test('check: mixing the two pools in one rule is EPP404 at the line of the bac
   const line = lineOf(mixed, 'name: pool-b}, {group');
   t.match(result.stdout, new RegExp(`<stdin>:${line}: error: HTTPRoute llm-d/models \\(document 5\\) spec\\.rules\\[1\\]\\.backendRefs\\[1\\]: \\[EPP404\\] sends traffic to InferencePools served by different EnvoyFilters`));
 });
+
+t.test("check: a Service some pool's endpointPickerRef names is an EPP Service, whatever its name", async (t) => {
+  const pool = `apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: pool-s, namespace: llm-d}
+spec:
+  selector: {matchLabels: {app: s}}
+  targetPorts: [{number: 8000}]
+  endpointPickerRef: {name: scheduler-s, port: {number: 9012}}
+`;
+  const filter = `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: buffered, namespace: llm-d}
+spec:
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match: {context: GATEWAY, listener: {filterChain: {filter: {name: envoy.filters.network.http_connection_manager, subFilter: {name: envoy.filters.http.router}}}}}
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: envoy.filters.http.ext_proc
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+          grpc_service: {envoy_grpc: {cluster_name: "outbound|9012||scheduler-s.llm-d.svc.cluster.local"}}
+          processing_mode: {request_header_mode: SEND, request_body_mode: BUFFERED, response_header_mode: SEND, response_body_mode: NONE}
+`;
+  const withPool = await check(['-'], `${pool}---\n${filter}`);
+  t.match(withPool.stdout, /\[EPP202\]/, 'judged an EPP: its body mode is refused');
+  t.equal(withPool.code, 1);
+  const alone = await check(['-'], filter);
+  t.notMatch(alone.stdout, /\[EPP202\]/, 'without the pool nothing says scheduler-s is an EPP');
+  t.equal(alone.code, 0);
+});

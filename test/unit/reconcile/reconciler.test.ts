@@ -327,7 +327,7 @@ class Pools implements InferencePoolResolver {
     );
   }
   lookupPool = (namespace: string, name: string) => this.#table.lookupPool(namespace, name);
-  isEndpointPickerService = (namespace: string, name: string) => this.#table.isEndpointPickerService(namespace, name);
+  endpointPickerServices = () => this.#table.endpointPickerServices();
   ready = () => true;
 }
 
