@@ -15,7 +15,7 @@ import { findPlaceholders } from './find-placeholders.ts';
 export interface EppServices {
   /**
    * `namespace/name` of Services known to front an EPP beyond the configured one: the `endpointPickerRef` of every
-   * InferencePool, once the webhook watches InferencePools.
+   * InferencePool (the pool cache's endpointPickerServices(), via knownEppServices).
    */
   names: ReadonlySet<string>;
   /** ClusterIPs of known EPP Services, so a cluster that writes the IP itself is recognised. */
