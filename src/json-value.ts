@@ -13,23 +13,27 @@ export function describe(value: unknown): string {
   return `the ${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
 }
 
-/** Envoy reads both snake_case and lowerCamelCase field names; returns the value under either spelling. */
+/**
+ * A field of an Envoy message in `patch.value`, read as istiod converts it (golang/protobuf jsonpb): under its
+ * snake_case or its lowerCamelCase name, and when both are present the lowerCamelCase one wins.
+ */
 export function envoyField(object: JsonObject, snakeName: string): unknown {
-  if (Object.hasOwn(object, snakeName)) return object[snakeName];
   const camel = camelCase(snakeName);
-  return Object.hasOwn(object, camel) ? object[camel] : undefined;
+  if (Object.hasOwn(object, camel)) return object[camel];
+  return Object.hasOwn(object, snakeName) ? object[snakeName] : undefined;
 }
 
-/** The spelling under which a field is present, for precise paths in messages. */
+/** The spelling istiod reads a field under (see envoyField), for precise paths in messages. */
 export function envoyFieldKey(object: JsonObject, snakeName: string): string {
-  if (Object.hasOwn(object, snakeName)) return snakeName;
   const camel = camelCase(snakeName);
-  return Object.hasOwn(object, camel) ? camel : snakeName;
+  if (Object.hasOwn(object, camel)) return camel;
+  return snakeName;
 }
 
 const camelNames = new Map<string, string>();
 
-function camelCase(snakeName: string): string {
+/** The lowerCamelCase JSON name of a snake_case proto field name, as protoc derives it. */
+export function camelCase(snakeName: string): string {
   let camel = camelNames.get(snakeName);
   if (camel === undefined) {
     camel = snakeName.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());

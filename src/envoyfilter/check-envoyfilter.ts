@@ -2,6 +2,9 @@ import type { WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
+import { checkClusterFields } from './check-cluster-fields.ts';
+import { checkExtProcFields } from './check-ext-proc-fields.ts';
+import { checkFilterType } from './check-filter-type.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { patchLocation, readConfigPatches } from './config-patches.ts';
@@ -44,9 +47,16 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   const gate = (site: ExtProcSite, siteFindings: Finding[]) => applyJudgement(siteFindings, judgementOf.get(site)!);
   const hasPerRouteOverride = sites.some((s) => s.kind === 'per-route');
   for (const site of sites) {
+    // istiod converts typed configs field by field; a TypedStruct's value Envoy converts itself; an unrecognized
+    // typed_config is for checkFilterType.
+    const reading = site.via === 'typed-struct' ? 'envoy' : 'istiod';
+    if (site.via !== 'filter-name') {
+      findings.push(...checkExtProcFields({ config: site.config, kind: site.kind, segments: site.segments, patchIndex: site.patch.index, reading, severities }));
+    }
+    findings.push(...checkFilterType(site, severities));
     if (site.kind === 'filter') {
       const partial = site.patch.operation === 'MERGE';
-      findings.push(...gate(site, checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, severities })));
+      findings.push(...gate(site, checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, site: 'filter', reading, severities })));
       if (!partial && !hasPerRouteOverride && sendsNothing(site.config)) {
         findings.push(...gate(site, [
           finding(
@@ -63,11 +73,12 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
       if (!isObject(overrides)) continue;
       const partial = envoyField(overrides, 'processing_mode') === undefined;
       findings.push(
-        ...gate(site, checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, severities })),
+        ...gate(site, checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, site: 'per-route', reading, severities })),
       );
     }
   }
   findings.push(...checkWiring(sites, clusters, severities, gate));
+  findings.push(...checkClusterFields(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
   return findings;

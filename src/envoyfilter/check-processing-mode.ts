@@ -1,6 +1,7 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
 import { readProcessingMode, type BodyMode, type ModeField } from './processing-mode.ts';
 
@@ -23,6 +24,10 @@ export interface ModeCheckInput {
    * config merges into, so only explicit values can be judged.
    */
   partial: boolean;
+  /** Envoy checks the trailer rule of FULL_DUPLEX_STREAMED on the filter's config only, not on a per-route override. */
+  site: 'filter' | 'per-route';
+  /** `envoy` for a TypedStruct's value, which Envoy converts itself (field-reading.ts). */
+  reading?: Reading;
   severities: SeverityOverrides;
 }
 
@@ -30,11 +35,11 @@ export interface ModeCheckInput {
  * Checks one processing_mode (and failure_mode_allow beside it) against what Envoy accepts and the EPP speaks; the
  * caller drops the EPP rules (epp-protocol-rules.ts) for a config that does not talk to an EPP.
  */
-export function checkProcessingMode({ config, segments, patchIndex, partial, severities }: ModeCheckInput): Finding[] {
+export function checkProcessingMode({ config, segments, patchIndex, partial, site, reading = 'istiod', severities }: ModeCheckInput): Finding[] {
   const findings: Finding[] = [];
   const location = patchLocation(patchIndex);
-  const modeKey = envoyFieldKey(config, 'processing_mode');
-  const modeValue = envoyField(config, 'processing_mode');
+  const modeKey = readFieldKey(config, 'processing_mode', reading);
+  const modeValue = readField(config, 'processing_mode', reading);
   const modePath = [...segments, modeKey];
   const at = (field?: string) => ({ location, path: formatPath(field ? [...modePath, field] : modePath) });
 
@@ -45,23 +50,35 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sev
     return findings;
   }
   const processingMode = isObject(modeValue) ? modeValue : undefined;
-  const { mode, explicit, invalid } = readProcessingMode(processingMode);
-  const keyOf = (field: ModeField) => (processingMode ? envoyFieldKey(processingMode, field) : field);
+  const { mode, explicit, invalid } = readProcessingMode(processingMode, reading);
+  const keyOf = (field: ModeField) => (processingMode ? readFieldKey(processingMode, field, reading) : field);
   const judged = (field: ModeField) => !partial || explicit.has(field);
 
   for (const bad of invalid) {
+    if (bad.refusedBy === 'unknowable') continue; // EPP222, from check-ext-proc-fields.ts
     const isBody = bad.field.endsWith('_body_mode');
     const fix = isBody
       ? `use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)${bad.value === 'SKIP' ? ' (SKIP is a header and trailer mode, not a body mode)' : ''}`
       : 'use SEND or SKIP';
+    const names = bad.allowed.map((name, number) => `${name} (${number})`).join(', ');
     findings.push(
-      finding(
-        'EPP201',
-        severities,
-        at(bad.key),
-        `ext_proc ${bad.key} ${JSON.stringify(bad.value)}: not a value Envoy defines (${bad.allowed.join(', ')}); Envoy rejects the whole listener update and the gateway keeps serving stale config`,
-        fix,
-      ),
+      bad.refusedBy === 'istio'
+        ? finding(
+            'EPP201',
+            severities,
+            at(bad.key),
+            `ext_proc ${bad.key} ${JSON.stringify(bad.value)}: istiod refuses this at kubectl apply: it takes a mode's exact upper-case name or its number, ${names}`,
+            fix,
+          )
+        : finding(
+            'EPP210',
+            severities,
+            at(bad.key),
+            reading === 'envoy'
+              ? `ext_proc ${bad.key} ${JSON.stringify(bad.value)} in a TypedStruct: istiod passes it on unconverted, and Envoy cannot read it as a mode (${names}) and rejects the listener update: the gateway keeps its old config`
+              : `ext_proc ${bad.key} ${JSON.stringify(bad.value)}: no mode has this number (${names}); Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config`,
+            fix,
+          ),
     );
   }
 
@@ -80,15 +97,19 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sev
         ),
       );
     }
-    if (body === 'FULL_DUPLEX_STREAMED' && judged(trailerField) && mode[trailerField] !== 'SEND') {
+    const trailerInvalid = invalid.some((i) => i.field === trailerField);
+    if (body === 'FULL_DUPLEX_STREAMED' && judged(trailerField) && !trailerInvalid && mode[trailerField] !== 'SEND') {
+      const written = `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${mode[trailerField]}`;
       findings.push(
-        finding(
-          'EPP203',
-          severities,
-          at(keyOf(trailerField)),
-          `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${mode[trailerField]}: Envoy requires the trailer mode SEND in this mode and rejects the config`,
-          `set ${keyOf(trailerField)}: SEND`,
-        ),
+        site === 'filter'
+          ? finding('EPP203', severities, at(keyOf(trailerField)), `${written}: Envoy requires the trailer mode SEND in this mode and rejects the listener update: the gateway keeps its old config`, `set ${keyOf(trailerField)}: SEND`)
+          : finding(
+              'EPP211',
+              severities,
+              at(keyOf(trailerField)),
+              `${written} in a per-route override: Envoy checks the trailer rule of FULL_DUPLEX_STREAMED only on the filter and accepts this override; how requests on these routes then behave is not yet measured against a live data plane`,
+              `set ${keyOf(trailerField)}: SEND`,
+            ),
       );
     }
   }
@@ -111,7 +132,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sev
     );
   }
 
-  const failOpenKey = envoyFieldKey(config, 'failure_mode_allow');
+  const failOpenKey = readFieldKey(config, 'failure_mode_allow', reading);
   if (config[failOpenKey] === true) {
     findings.push(
       finding(
@@ -124,7 +145,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sev
     );
   }
 
-  const overrideKey = envoyFieldKey(config, 'allow_mode_override');
+  const overrideKey = readFieldKey(config, 'allow_mode_override', reading);
   const fullDuplex = mode.request_body_mode === 'FULL_DUPLEX_STREAMED' || mode.response_body_mode === 'FULL_DUPLEX_STREAMED';
   if (config[overrideKey] === true && fullDuplex) {
     findings.push(

@@ -43,8 +43,9 @@ export function checkWiring(
     const segments = site.kind === 'filter' ? site.segments : [...site.segments, envoyFieldKey(site.config, 'overrides')];
 
     if (site.kind === 'filter') {
-      const hasGrpc = envoyField(config, 'grpc_service') !== undefined;
-      const hasHttp = envoyField(config, 'http_service') !== undefined;
+      // null leaves a field unset in istiod's conversion.
+      const hasGrpc = envoyField(config, 'grpc_service') != null;
+      const hasHttp = envoyField(config, 'http_service') != null;
       const merging = site.patch.operation === 'MERGE';
       if ((hasGrpc && hasHttp) || (!hasGrpc && !hasHttp && !merging)) {
         findings.push(
@@ -132,10 +133,11 @@ export function checkStaticAddresses(clusters: Map<string, ClusterSite>, token: 
   const findings: Finding[] = [];
   for (const [name, site] of clusters) {
     const type = envoyField(site.cluster, 'type');
-    const isStatic = (type === undefined || type === 'STATIC' || type === 0) && envoyField(site.cluster, 'cluster_type') === undefined;
+    // null leaves type unset in istiod's conversion: STATIC.
+    const isStatic = (type == null || type === 'STATIC' || type === 0) && envoyField(site.cluster, 'cluster_type') == null;
     if (!isStatic) continue;
     for (const { address, segments } of socketAddresses(site)) {
-      if (isIP(address) !== 0 || address.includes(token)) continue;
+      if (isIP(address) !== 0 || address.includes(token) || address === '') continue; // '' is EPP312
       findings.push(
         finding(
           'EPP303',

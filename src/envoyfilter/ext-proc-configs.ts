@@ -14,6 +14,12 @@ export interface ExtProcSite {
   /** The ExternalProcessor, or the ExtProcPerRoute. */
   config: JsonObject;
   segments: PathSegments;
+  /**
+   * How the config was found other than as a plain typed ExternalProcessor/ExtProcPerRoute: inside a TypedStruct
+   * (istiod passes its value on as a Struct; Envoy converts it), or as an HTTP filter named ext_proc whose
+   * typed_config is missing, untyped or of another type.
+   */
+  via?: 'typed-struct' | 'filter-name';
 }
 
 /** `type.googleapis.com/a.b.C` names `a.b.C`; Envoy ignores the URL prefix. */
@@ -23,7 +29,7 @@ function typeName(typeUrl: unknown): string | undefined {
 }
 
 /** The message inside an `Any`-like object: itself, or the `value` of a TypedStruct wrapper. */
-function unwrap(any: JsonObject): { type: string | undefined; message: JsonObject; key?: string } {
+function unwrap(any: JsonObject): { type: string | undefined; message: JsonObject; key?: 'value' } {
   const type = typeName(any['@type']);
   if (type !== undefined && TYPED_STRUCT_TYPES.includes(type)) {
     const inner = envoyField(any, 'value');
@@ -45,11 +51,12 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
       if (!Object.hasOwn(object, '@type')) return;
       const { type, message, key } = unwrap(object);
       const at = key ? [...segments, key] : segments;
+      const via = key ? { via: 'typed-struct' as const } : {};
       if (type === EXTERNAL_PROCESSOR_TYPE) {
         found.add(object);
-        sites.push({ kind: 'filter', patch, config: message, segments: at });
+        sites.push({ kind: 'filter', patch, config: message, segments: at, ...via });
       } else if (type === PER_ROUTE_TYPE) {
-        sites.push({ kind: 'per-route', patch, config: message, segments: at });
+        sites.push({ kind: 'per-route', patch, config: message, segments: at, ...via });
       }
     });
     // An HTTP filter named ext_proc whose typed_config is missing or untyped is still an ext_proc filter.
@@ -62,6 +69,7 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
           patch,
           config: isObject(typed) ? typed : {},
           segments: [...patch.valuePath, typedConfigKey],
+          via: 'filter-name',
         });
       }
     }

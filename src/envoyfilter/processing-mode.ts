@@ -1,4 +1,6 @@
-import { envoyField, envoyFieldKey, type JsonObject } from '../json-value.ts';
+import { camelCase, type JsonObject } from '../json-value.ts';
+import { readField, readFieldKey, type Reading } from './field-reading.ts';
+import { readEnum } from './proto-enum.ts';
 
 /** HeaderSendMode: request/response headers and trailers. */
 const HEADER_MODES = ['DEFAULT', 'SEND', 'SKIP'] as const;
@@ -30,10 +32,17 @@ export interface EffectiveProcessingMode {
 
 export interface InvalidModeValue {
   field: ModeField;
-  /** The key as written (snake_case or lowerCamelCase). */
+  /** The key istiod reads it under (snake_case or lowerCamelCase; see envoyField). */
   key: string;
   value: unknown;
   allowed: readonly string[];
+  /**
+   * `istio`: istiod's conversion refuses it (not an exact value name, not a JSON integer), so kubectl apply fails;
+   * `envoy`: an integer that names no value, which istiod passes on and Envoy rejects (enum defined_only);
+   * `unknowable`: in a TypedStruct, written in both spellings with different values: which one Envoy keeps is not
+   * defined (the Struct is a map), so the field is not judged.
+   */
+  refusedBy: 'istio' | 'envoy' | 'unknowable';
 }
 
 export interface ProcessingModeRead {
@@ -52,23 +61,36 @@ function defaultFor(field: ModeField): HeaderMode | BodyMode {
   return isTrailerField(field) ? 'SKIP' : 'SEND';
 }
 
-/** Reads a processing_mode as Envoy does: snake_case or lowerCamelCase keys, enum names or numbers. */
-export function readProcessingMode(processingMode: JsonObject | undefined): ProcessingModeRead {
+/**
+ * Reads a processing_mode as istiod converts it before Envoy sees it (golang/protobuf jsonpb): the
+ * lowerCamelCase key wins over the snake_case one, null means unset, and an enum is its exact upper-case name
+ * or a JSON integer. Envoy itself would also take `send` or `"1"`, but istiod refuses them first. With reading
+ * `envoy` (a TypedStruct's value) it reads as Envoy does (field-reading.ts).
+ */
+export function readProcessingMode(processingMode: JsonObject | undefined, reading: Reading = 'istiod'): ProcessingModeRead {
   const mode = {} as Record<ModeField, HeaderMode | BodyMode>;
   const explicit = new Set<ModeField>();
   const invalid: InvalidModeValue[] = [];
   for (const field of MODE_FIELDS) {
     mode[field] = defaultFor(field);
-    const value = processingMode === undefined ? undefined : envoyField(processingMode, field);
-    if (value === undefined || value === null) continue;
+    const value = processingMode === undefined ? undefined : readField(processingMode, field, reading);
+    const camel = camelCase(field);
+    if (reading === 'envoy' && processingMode !== undefined && Object.hasOwn(processingMode, field) && Object.hasOwn(processingMode, camel)) {
+      if (JSON.stringify(processingMode[field]) !== JSON.stringify(processingMode[camel])) {
+        invalid.push({ field, key: field, value, allowed: isBodyField(field) ? BODY_MODES : HEADER_MODES, refusedBy: 'unknowable' });
+        continue;
+      }
+    }
     const names: readonly string[] = isBodyField(field) ? BODY_MODES : HEADER_MODES;
-    const name = typeof value === 'number' && Number.isInteger(value) ? names[value] : typeof value === 'string' && names.includes(value) ? value : undefined;
-    if (name === undefined) {
-      invalid.push({ field, key: envoyFieldKey(processingMode as JsonObject, field), value, allowed: names });
+    const read = readEnum(value, names, reading);
+    if (read.kind === 'unset') continue;
+    if (read.kind !== 'name') {
+      const key = readFieldKey(processingMode as JsonObject, field, reading);
+      invalid.push({ field, key, value, allowed: names, refusedBy: read.kind === 'refused-by-istio' ? 'istio' : 'envoy' });
       continue;
     }
     explicit.add(field);
-    mode[field] = name === 'DEFAULT' ? defaultFor(field) : (name as HeaderMode | BodyMode);
+    mode[field] = read.name === 'DEFAULT' ? defaultFor(field) : (read.name as HeaderMode | BodyMode);
   }
   return { mode: mode as unknown as EffectiveProcessingMode, explicit, invalid };
 }

@@ -1,12 +1,22 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { RULES } from '../../src/findings.ts';
+import { RULES, type RuleCode } from '../../src/findings.ts';
+import { CLAIM_LABELS, RULE_CLAIMS } from '../oracle/rule-claims.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 t.test('the README documents every rule code with its default severity', async (t) => {
   for (const [code, rule] of Object.entries(RULES)) {
     t.match(readme, new RegExp(`\\| ${code} \\| ${rule.severity}`), code);
+  }
+});
+
+t.test("the rule table's last column is the claim the differential test checks for that rule", async (t) => {
+  for (const code of Object.keys(RULES) as RuleCode[]) {
+    const row = readme.split('\n').find((line) => line.startsWith(`| ${code} |`));
+    const claim = RULE_CLAIMS[code];
+    t.ok(claim, `${code} has a claim in test/oracle/rule-claims.ts`);
+    t.ok(row?.endsWith(`| ${claim ? CLAIM_LABELS[claim] : '?'} |`), `${code}: ${claim}`);
   }
 });
 

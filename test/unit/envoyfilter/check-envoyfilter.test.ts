@@ -69,7 +69,7 @@ t.test("the operator's sample is denied, naming every problem at once", async (t
   t.same(codes(findings, 'deny'), ['EPP201', 'EPP202']);
   t.same(codes(findings, 'warn'), ['EPP306']);
   const text = findings.map(formatFinding).join('\n');
-  t.match(text, '[EPP201] configPatches[0] ext_proc response_body_mode "SKIP": not a value Envoy defines');
+  t.match(text, '[EPP201] configPatches[0] ext_proc response_body_mode "SKIP": istiod refuses this at kubectl apply');
   t.match(text, 'SKIP is a header and trailer mode, not a body mode');
   t.match(text, '[EPP202] configPatches[0] ext_proc request_body_mode BUFFERED: the EPP speaks only FULL_DUPLEX_STREAMED');
   t.match(text, 'Fix: set request_body_mode: FULL_DUPLEX_STREAMED and request_trailer_mode: SEND');
@@ -106,15 +106,58 @@ t.test('a token left in the object means the mutating webhook did not run', asyn
   t.notOk(findings.some((f) => f.code === 'EPP303'), 'the token is not also reported as a hostname');
 });
 
-t.test('processing_mode is read as Envoy reads it: camelCase keys, enum numbers', async (t) => {
+t.test('processing_mode is read as istiod converts it: camelCase keys, exact names or numbers', async (t) => {
   const camel = withFilter({ ...GRPC, processingMode: { requestHeaderMode: 1, requestBodyMode: 4, requestTrailerMode: 'SEND', responseHeaderMode: 'SKIP' } });
   t.same(checkEnvoyFilter(camel, DEFAULT_CONFIG), []);
   const numbers = withFilter({ ...GRPC, processing_mode: { request_body_mode: 2, response_body_mode: 9, request_header_mode: 'send' } });
   const findings = checkEnvoyFilter(numbers, DEFAULT_CONFIG);
-  t.same(codes(findings), ['EPP201', 'EPP201', 'EPP202']);
-  t.match(findings.map(formatFinding).join('\n'), /response_body_mode 9: not a value/);
-  t.match(findings.map(formatFinding).join('\n'), /request_header_mode "send": not a value Envoy defines \(DEFAULT, SEND, SKIP\).*Fix: use SEND or SKIP/);
-  t.match(findings.map(formatFinding).join('\n'), /request_body_mode BUFFERED/, 'the number 2 is BUFFERED');
+  t.same(codes(findings), ['EPP201', 'EPP202', 'EPP210']);
+  const text = findings.map(formatFinding).join('\n');
+  t.match(text, /response_body_mode 9: no mode has this number .*Istio accepts it and Envoy rejects the listener update/, 'an unknown number passes istiod and fails in Envoy');
+  t.match(text, /request_header_mode "send": istiod refuses this at kubectl apply: it takes a mode's exact upper-case name or its number, DEFAULT \(0\), SEND \(1\), SKIP \(2\).*Fix: use SEND or SKIP/);
+  t.notMatch(text, /Envoy defines/, 'a lower-case name is not a claim about Envoy (Envoy itself reads it)');
+  t.match(text, /request_body_mode BUFFERED/, 'the number 2 is BUFFERED');
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, request_trailer_mode: '1' } }), DEFAULT_CONFIG)), ['EPP201'], 'a number in a string is refused by istiod');
+});
+
+t.test('a field written twice: istiod keeps the lowerCamelCase one, and the rules judge that one', async (t) => {
+  const twice = withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, request_body_mode: 'FULL_DUPLEX_STREAMED', requestBodyMode: 'BUFFERED' } });
+  const findings = checkEnvoyFilter(twice, DEFAULT_CONFIG);
+  t.same(codes(findings), ['EPP202', 'EPP212']);
+  const warning = findings.find((f) => f.code === 'EPP212')!;
+  t.match(warning.message, 'Istio keeps requestBodyMode and drops request_body_mode, so Envoy runs "BUFFERED"');
+  const same = withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, requestBodyMode: 'FULL_DUPLEX_STREAMED' } });
+  t.same(codes(checkEnvoyFilter(same, DEFAULT_CONFIG)), [], 'the same value twice changes nothing');
+});
+
+t.test('a misspelt ext_proc key is named, with what istiod does instead', async (t) => {
+  const { request_body_mode: _, ...rest } = FULL_DUPLEX;
+  const findings = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...rest, request_body_mod: 'FULL_DUPLEX_STREAMED' } }), DEFAULT_CONFIG);
+  const typo = findings.find((f) => f.code === 'EPP213')!;
+  t.equal(typo.severity, 'deny');
+  t.match(typo.message, 'request_body_mod is not a field of ProcessingMode (did you mean request_body_mode?): Istio drops it with only a warning at kubectl apply, so request_body_mode stays NONE');
+  t.equal(typo.fix, 'rename request_body_mod to request_body_mode');
+  t.equal(typo.path, 'spec.configPatches[0].patch.value.typed_config.processing_mode.request_body_mod');
+  const camelTypo = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, failureModeAllowed: true }), DEFAULT_CONFIG);
+  t.match(camelTypo.find((f) => f.code === 'EPP213')!.message, 'did you mean failure_mode_allow?');
+});
+
+t.test("values istiod's conversion refuses, and values Envoy's own checks reject", async (t) => {
+  const judge = (typedConfig: Record<string, unknown>) => checkEnvoyFilter(withFilter({ processing_mode: FULL_DUPLEX, ...typedConfig }), DEFAULT_CONFIG);
+  const quotedBool = judge({ ...GRPC, failure_mode_allow: 'true' });
+  t.same(codes(quotedBool), ['EPP214']);
+  t.match(quotedBool[0].message, 'istiod refuses this at kubectl apply (it takes true or false, unquoted)');
+  t.same(codes(judge({ ...GRPC, message_timeout: 5 })), ['EPP214'], 'a duration is a string');
+  t.same(codes(judge({ ...GRPC, message_timeout: '200ms' })), [], "Go's duration syntax is what istiod reads");
+  const long = judge({ ...GRPC, message_timeout: '3601s' });
+  t.same(codes(long), ['EPP215']);
+  t.match(long[0].message, "above Envoy's limit of 1h: Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config");
+  t.same(codes(judge({ ...GRPC, max_message_timeout: '3600s' })), [], '1h itself is allowed');
+  t.same(codes(judge({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, timeout: '-1s' } })), ['EPP215']);
+  t.same(codes(judge({ grpc_service: {} })), ['EPP216']);
+  t.same(codes(judge({ grpc_service: { envoy_grpc: {} } })), ['EPP216']);
+  t.same(codes(judge({ grpc_service: { google_grpc: { target_uri: 'epp:9002' } } })), ['EPP216'], 'Google gRPC needs a stat_prefix');
+  t.same(codes(judge({ grpc_service: null })), ['EPP301'], 'null leaves grpc_service unset');
 });
 
 t.test('every body mode the EPP does not speak is denied with its own reason', async (t) => {
@@ -159,8 +202,13 @@ t.test('grpc_service xor http_service', async (t) => {
   t.match(neither[0].message, 'neither grpc_service nor http_service');
   const both = withFilter({ ...GRPC, http_service: { http_service: { http_uri: { uri: 'http://x', cluster: 'epp-cluster', timeout: '1s' } } }, processing_mode: FULL_DUPLEX });
   t.same(codes(checkEnvoyFilter(both, DEFAULT_CONFIG)), ['EPP301']);
-  const httpOnly = withFilter({ http_service: { http_service: { http_uri: { uri: 'http://x', cluster: 'other', timeout: '1s' } } }, processing_mode: FULL_DUPLEX });
-  t.same(codes(checkEnvoyFilter(httpOnly, DEFAULT_CONFIG)), ['EPP305'], 'the http_service cluster is looked up too');
+  const http = { http_service: { http_uri: { uri: 'http://x', cluster: 'other', timeout: '1s' } } };
+  const httpOnly = withFilter({ http_service: http, processing_mode: { request_header_mode: 'SEND', request_body_mode: 'NONE' } });
+  t.same(codes(checkEnvoyFilter(httpOnly, DEFAULT_CONFIG), 'deny'), [], 'headers only over http_service');
+  t.ok(checkEnvoyFilter(httpOnly, DEFAULT_CONFIG).some((f) => f.code === 'EPP305'), 'the http_service cluster is looked up too');
+  const httpBodies = checkEnvoyFilter(withFilter({ http_service: http, processing_mode: FULL_DUPLEX }), DEFAULT_CONFIG);
+  t.same(codes(httpBodies, 'deny'), ['EPP218']);
+  t.match(httpBodies.find((f) => f.code === 'EPP218')!.message, 'Envoy sends neither bodies nor trailers to an HTTP service');
 });
 
 t.test('the EPP cluster: defined, HTTP/2, TLS', async (t) => {
@@ -231,8 +279,10 @@ t.test('ext_proc configs are found wherever they sit: EXTENSION_CONFIG, TypedStr
     },
   };
   const findings = checkEnvoyFilter({ ...object, metadata: { ...object.metadata, annotations: { 'epp-webhook.io/epp': 'true' } } }, DEFAULT_CONFIG);
-  t.same(codes(findings, 'deny'), ['EPP201', 'EPP202', 'EPP301']);
-  t.equal(findings.find((f) => f.code === 'EPP201')!.path, 'spec.configPatches[1].patch.value.typed_config.value.processing_mode.response_body_mode');
+  t.same(codes(findings, 'deny'), ['EPP202', 'EPP210', 'EPP301']);
+  const skip = findings.find((f) => f.code === 'EPP210')!;
+  t.equal(skip.path, 'spec.configPatches[1].patch.value.typed_config.value.processing_mode.response_body_mode');
+  t.match(skip.message, 'in a TypedStruct: istiod passes it on unconverted, and Envoy cannot read it as a mode', 'a TypedStruct is converted by Envoy, not istiod');
   t.equal(findings.find((f) => f.code === 'EPP301')!.location, 'configPatches[2]');
   t.notOk(findings.some((f) => f.location === 'configPatches[3]'), 'REMOVE patches add nothing to check');
 });
@@ -249,4 +299,100 @@ t.test('wrongly typed processing_mode is a malformed-object denial, not a crash'
   t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: 'FULL' }), DEFAULT_CONFIG)), ['EPP307']);
   t.same(codes(checkEnvoyFilter({ spec: { configPatches: [null, { patch: { value: [] } }] } }, DEFAULT_CONFIG)), ['EPP307', 'EPP307']);
   t.same(checkEnvoyFilter({ metadata: {} }, DEFAULT_CONFIG), [], 'an EnvoyFilter without spec has nothing to check');
+});
+
+/** The filter above plus an HTTP_ROUTE MERGE carrying `perRoute` as the ExtProcPerRoute. */
+function withPerRoute(perRoute: Record<string, unknown>) {
+  const object = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+  object.spec.configPatches.push({
+    applyTo: 'HTTP_ROUTE',
+    patch: {
+      operation: 'MERGE',
+      value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', ...perRoute } } },
+    },
+  } as never);
+  return object;
+}
+
+t.test('ExtProcPerRoute: overrides, or disabled: true, and nothing else', async (t) => {
+  t.same(codes(checkEnvoyFilter(withPerRoute({ disabled: true }), DEFAULT_CONFIG)), []);
+  const disabledFalse = checkEnvoyFilter(withPerRoute({ disabled: false }), DEFAULT_CONFIG);
+  t.same(codes(disabledFalse), ['EPP217']);
+  t.match(disabledFalse[0].message, 'Envoy accepts only disabled: true');
+  t.same(codes(checkEnvoyFilter(withPerRoute({}), DEFAULT_CONFIG)), ['EPP217'], 'neither');
+  t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: null }), DEFAULT_CONFIG)), ['EPP217'], 'null overrides are unset');
+});
+
+t.test('FULL_DUPLEX_STREAMED without trailers SEND in a per-route override: no claim that Envoy rejects it', async (t) => {
+  const findings = checkEnvoyFilter(withPerRoute({ overrides: { processing_mode: { ...FULL_DUPLEX, request_trailer_mode: 'SKIP' } } }), DEFAULT_CONFIG);
+  t.same(codes(findings), ['EPP211']);
+  t.equal(findings[0].severity, 'warn');
+  t.match(findings[0].message, 'Envoy checks the trailer rule of FULL_DUPLEX_STREAMED only on the filter and accepts this override');
+  t.notMatch(findings[0].message, /rejects/);
+  t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: { processing_mode: { ...FULL_DUPLEX, request_trailer_mode: 'Send' } } }), DEFAULT_CONFIG)), ['EPP201'], '"Send" is refused by istiod, not read as SKIP');
+});
+
+t.test('an ext_proc filter whose typed_config istiod cannot convert', async (t) => {
+  const filter = (typedConfig: Record<string, unknown>) => {
+    const object = withFilter({});
+    (object.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = typedConfig;
+    return object;
+  };
+  const untyped = checkEnvoyFilter(filter({ ...GRPC, processing_mode: FULL_DUPLEX }), DEFAULT_CONFIG);
+  t.same(codes(untyped), ['EPP219']);
+  t.match(untyped[0].message, 'has no "@type": istiod refuses this at kubectl apply');
+  const v2 = checkEnvoyFilter(filter({ '@type': 'type.googleapis.com/envoy.config.filter.http.ext_proc.v2alpha.ExternalProcessor', ...GRPC }), DEFAULT_CONFIG);
+  t.ok(codes(v2).includes('EPP219'), 'a v2 type');
+});
+
+t.test('the clusters an EnvoyFilter adds, read as istiod converts them and checked as Envoy checks them', async (t) => {
+  const judge = (overrides: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster(overrides)), DEFAULT_CONFIG);
+  const lower = judge({ type: 'static' });
+  t.same(codes(lower), ['EPP310']);
+  t.match(lower[0].message, 'cluster epp-cluster type "static": istiod refuses this at kubectl apply: it takes the exact upper-case name or its number, STATIC (0), STRICT_DNS (1)');
+  t.same(codes(judge({ type: 1 })), [], 'numbers are fine: 1 is STRICT_DNS');
+  t.same(codes(judge({ type: 99 })), ['EPP311']);
+  t.same(codes(judge({ type: 'EDS' })), ['EPP311']);
+  t.same(codes(judge({ type: 'ORIGINAL_DST' })), ['EPP311']);
+  t.same(codes(judge({ lb_policy: 'CLUSTER_PROVIDED' })), ['EPP311']);
+  t.same(codes(judge({ lb_policy: 'round_robin' })), ['EPP310']);
+  t.same(codes(judge({ connect_timeout: '0s' })), ['EPP312']);
+  t.same(codes(judge({ connect_timeout: 2 })), ['EPP310']);
+  t.same(codes(judge({ name: '' })), ['EPP305', 'EPP312'], 'an unnamed cluster, and the filter points at a cluster no patch adds');
+  t.same(codes(judge({ type: null, load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'epp.svc', port_value: 9002 } } } }] }] } })), ['EPP303'], 'null type is STATIC');
+  t.same(codes(judge({ load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 65536 } } } }] }] } })), ['EPP312']);
+  t.same(codes(judge({ load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: '9002' } } } }] }] } })), [], 'a quoted port is read as a number');
+  t.same(codes(judge({ transport_socket: { name: 'envoy.transport_sockets.tls' } })), ['EPP313']);
+  const alpn = judge({
+    http2_protocol_options: undefined,
+    transport_socket: undefined,
+    typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { auto_config: {} } },
+  });
+  t.same(codes(alpn, 'deny'), ['EPP302', 'EPP314']);
+  const options = (key: string, inner: Record<string, unknown>) =>
+    judge({ http2_protocol_options: undefined, typed_extension_protocol_options: { [key]: { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', ...inner } } });
+  const misspelt = options('envoy.extensions.upstreams.http.v3.HttpProtocolOption', { explicit_http_config: { http2_protocol_options: {} } });
+  t.ok(codes(misspelt).includes('EPP315'), 'a misspelt extension name');
+  t.match(misspelt.find((f) => f.code === 'EPP315')!.message, 'did you mean envoy.extensions.upstreams.http.v3.HttpProtocolOptions?');
+  t.same(codes(options('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {}), 'deny'), ['EPP302', 'EPP315'], 'no protocol chosen');
+});
+
+t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does", async (t) => {
+  const typedStruct = (value: Record<string, unknown>) => {
+    const object = withFilter({});
+    (object.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = {
+      '@type': 'type.googleapis.com/xds.type.v3.TypedStruct',
+      type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      value: { ...GRPC, ...value },
+    };
+    return checkEnvoyFilter(object, DEFAULT_CONFIG);
+  };
+  t.same(codes(typedStruct({ processing_mode: { ...FULL_DUPLEX, request_body_mode: 'full_duplex_streamed', request_trailer_mode: '1' } })), [], 'any case, numbers in strings');
+  const typo = typedStruct({ processing_mode: { ...FULL_DUPLEX, request_body_mod: 'FULL_DUPLEX_STREAMED' } });
+  t.ok(codes(typo).includes('EPP221'), 'Envoy rejects an unknown field there');
+  t.match(typo.find((f) => f.code === 'EPP221')!.message, 'did you mean request_body_mode?');
+  t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, message_timeout: '200ms' })), ['EPP221'], 'durations only in seconds');
+  const twice = typedStruct({ processing_mode: { ...FULL_DUPLEX, requestBodyMode: 'NONE' } });
+  t.same(codes(twice), ['EPP222'], 'which spelling Envoy keeps is not defined, so the field is not judged');
+  t.match(twice[0].message, 'which one it keeps is not defined');
 });

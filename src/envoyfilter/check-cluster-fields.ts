@@ -1,0 +1,162 @@
+import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
+import { formatPath, type PathSegments } from '../json-path.ts';
+import { describe, envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { patchLocation, type ConfigPatch } from './config-patches.ts';
+import { closestName } from './closest-name.ts';
+import { parseGoDuration } from './go-duration.ts';
+import { readEnum } from './proto-enum.ts';
+
+/** envoy.config.cluster.v3.Cluster.DiscoveryType, by number. */
+export const DISCOVERY_TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
+/** envoy.config.cluster.v3.Cluster.LbPolicy, by number (4 is reserved). */
+const LB_POLICIES = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RING_HASH', 'RANDOM', undefined, 'MAGLEV', 'CLUSTER_PROVIDED', 'LOAD_BALANCING_POLICY_CONFIG'];
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
+const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
+
+/**
+ * The fields of clusters this EnvoyFilter adds that decide whether the EPP cluster exists at all: read as
+ * istiod converts them (exact enum names or numbers, Go durations), then checked as Envoy checks them.
+ */
+export function checkClusterFields(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
+  const findings: Finding[] = [];
+  for (const patch of patches) {
+    if (patch.applyTo !== 'CLUSTER' || patch.operation !== 'ADD' || patch.value === undefined) continue;
+    const cluster = patch.value;
+    const add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP313' | 'EPP314' | 'EPP315', segments: PathSegments, message: string, fix: string) =>
+      findings.push(finding(code, severities, { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, ...segments]) }, message, fix));
+    const name = envoyField(cluster, 'name');
+    const subject = typeof name === 'string' && name !== '' ? `cluster ${name}` : 'cluster';
+
+    if (name === undefined || name === null || name === '') {
+      add('EPP312', [], `${subject} has no name: ${ENVOY_REJECTS}`, 'give the cluster the name the ext_proc grpc_service.envoy_grpc.cluster_name uses');
+    }
+
+    const typeKey = envoyFieldKey(cluster, 'type');
+    const type = readEnum(envoyField(cluster, 'type'), DISCOVERY_TYPES);
+    const lbKey = envoyFieldKey(cluster, 'lb_policy');
+    const lb = readEnum(envoyField(cluster, 'lb_policy'), LB_POLICIES);
+    const typeName = type.kind === 'name' ? type.name : type.kind === 'unset' ? 'STATIC' : undefined;
+    const lbName = lb.kind === 'name' ? lb.name : lb.kind === 'unset' ? 'ROUND_ROBIN' : undefined;
+    for (const [key, read, names] of [[typeKey, type, DISCOVERY_TYPES], [lbKey, lb, LB_POLICIES]] as const) {
+      const written = JSON.stringify(cluster[key]);
+      const valid = names.flatMap((n, i) => (n === undefined ? [] : [`${n} (${i})`])).join(', ');
+      if (read.kind === 'refused-by-istio') {
+        add('EPP310', [key], `${subject} ${key} ${written}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${valid}`, `write ${key} as one of ${valid}`);
+      } else if (read.kind === 'rejected-by-envoy') {
+        add('EPP311', [key], `${subject} ${key} ${written}: no value has this number (${valid}); ${ENVOY_REJECTS}`, `write ${key} as one of ${valid}`);
+      }
+    }
+    if (typeName === 'EDS' && envoyField(cluster, 'eds_cluster_config') == null) {
+      add('EPP311', [typeKey], `${subject} is EDS without eds_cluster_config: Envoy has no EDS source for a cluster an EnvoyFilter adds; ${ENVOY_REJECTS}`, 'use type STATIC with the placeholder token (the webhook fills in the ClusterIP), or STRICT_DNS with the Service name');
+    }
+    if (typeName === 'ORIGINAL_DST' && lbName !== undefined && lbName !== 'CLUSTER_PROVIDED') {
+      add('EPP311', [typeKey], `${subject} is ORIGINAL_DST with lb_policy ${lbName}: Envoy allows only CLUSTER_PROVIDED with ORIGINAL_DST; ${ENVOY_REJECTS}`, 'use type STATIC with the placeholder token, or STRICT_DNS with the Service name');
+    }
+    if (lbName === 'CLUSTER_PROVIDED' && typeName !== undefined && typeName !== 'ORIGINAL_DST') {
+      add('EPP311', [lbKey], `${subject} lb_policy CLUSTER_PROVIDED with type ${typeName}: this type provides no load balancer; ${ENVOY_REJECTS}`, `remove ${lbKey} (ROUND_ROBIN is the default)`);
+    }
+
+    const timeoutKey = envoyFieldKey(cluster, 'connect_timeout');
+    const timeout = envoyField(cluster, 'connect_timeout');
+    if (timeout !== undefined && timeout !== null) {
+      const nanos = typeof timeout === 'string' ? parseGoDuration(timeout) : undefined;
+      if (nanos === undefined) {
+        add('EPP310', [timeoutKey], `${subject} ${timeoutKey} is ${describe(timeout)}: ${ISTIO_REFUSES} (it takes a duration string such as "2s")`, `write ${timeoutKey}: 2s`);
+      } else if (nanos <= 0n) {
+        add('EPP312', [timeoutKey], `${subject} ${timeoutKey} ${JSON.stringify(timeout)}: Envoy requires more than 0s; ${ENVOY_REJECTS}`, `write ${timeoutKey}: 2s`);
+      }
+    }
+
+    for (const { segments, address, port } of socketAddresses(cluster)) {
+      if (address === '') add('EPP312', [...segments, 'address'], `${subject} has an empty endpoint address: ${ENVOY_REJECTS}`, 'write the placeholder token and let the webhook fill in the ClusterIP');
+      const portKey = isObject(port.holder) ? envoyFieldKey(port.holder, 'port_value') : 'port_value';
+      const value = port.value;
+      if (value === undefined || value === null) continue;
+      const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+      if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > 0xffffffff) {
+        add('EPP310', [...segments, portKey], `${subject} ${portKey} is ${describe(value)}: ${ISTIO_REFUSES} (it takes a port number)`, `write ${portKey}: 9002`);
+      } else if (number > 65535) {
+        add('EPP312', [...segments, portKey], `${subject} ${portKey} ${number} is above 65535: ${ENVOY_REJECTS}`, `write ${portKey}: 9002`);
+      }
+    }
+
+    const socketKey = envoyFieldKey(cluster, 'transport_socket');
+    const socket = envoyField(cluster, 'transport_socket');
+    if (isObject(socket)) {
+      const socketName = envoyField(socket, 'name');
+      const typed = envoyField(socket, 'typed_config');
+      const missing = [...(typeof socketName === 'string' && socketName !== '' ? [] : ['name']), ...(isObject(typed) ? [] : ['typed_config'])];
+      if (missing.length > 0) {
+        add(
+          'EPP313',
+          [socketKey],
+          `${subject} ${socketKey} has no ${missing.join(' and no ')}: Envoy needs both to pick the transport socket; ${ENVOY_REJECTS}`,
+          `write ${socketKey}: {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext}}`,
+        );
+      }
+    }
+    const optionsKey = envoyFieldKey(cluster, 'typed_extension_protocol_options');
+    const typedOptions = envoyField(cluster, 'typed_extension_protocol_options');
+    const options = isObject(typedOptions) ? typedOptions[HTTP_PROTOCOL_OPTIONS] : undefined;
+    for (const key of isObject(typedOptions) ? Object.keys(typedOptions) : []) {
+      if (key !== HTTP_PROTOCOL_OPTIONS && closestName(key, [HTTP_PROTOCOL_OPTIONS]) !== undefined) {
+        add('EPP315', [optionsKey, key], `${subject} ${optionsKey} key ${JSON.stringify(key)} names no Envoy extension (did you mean ${HTTP_PROTOCOL_OPTIONS}?): ${ENVOY_REJECTS}`, `rename the key to ${HTTP_PROTOCOL_OPTIONS}`);
+      }
+    }
+    if (isObject(options) && !['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'].some((f) => envoyField(options, f) != null)) {
+      add(
+        'EPP315',
+        [optionsKey, HTTP_PROTOCOL_OPTIONS],
+        `${subject} ${HTTP_PROTOCOL_OPTIONS} chooses no protocol (explicit_http_config, use_downstream_protocol_config or auto_config): ${ENVOY_REJECTS}`,
+        'add explicit_http_config: {http2_protocol_options: {}}',
+      );
+    }
+    if (isObject(options) && envoyField(options, 'auto_config') != null && !isTlsSocket(socket)) {
+      add(
+        'EPP314',
+        ['typed_extension_protocol_options'],
+        `${subject} negotiates HTTP/2 by ALPN (auto_config) but its transport_socket is not TLS, so there is no ALPN: ${ENVOY_REJECTS}`,
+        'use explicit_http_config: {http2_protocol_options: {}}, or add a TLS transport_socket',
+      );
+    }
+  }
+  return findings;
+}
+
+function isTlsSocket(socket: unknown): boolean {
+  if (!isObject(socket)) return false;
+  const typed = envoyField(socket, 'typed_config');
+  const type = isObject(typed) ? typed['@type'] : undefined;
+  return typeof type === 'string' && type.endsWith('.UpstreamTlsContext');
+}
+
+interface SocketAddress {
+  segments: PathSegments;
+  address: unknown;
+  port: { holder: unknown; value: unknown };
+}
+
+function* socketAddresses(cluster: JsonObject): Generator<SocketAddress> {
+  const assignmentKey = envoyFieldKey(cluster, 'load_assignment');
+  const assignment = cluster[assignmentKey];
+  const endpoints = isObject(assignment) ? envoyField(assignment, 'endpoints') : undefined;
+  if (!Array.isArray(endpoints)) return;
+  for (const [e, locality] of endpoints.entries()) {
+    const lbKey = isObject(locality) ? envoyFieldKey(locality, 'lb_endpoints') : 'lb_endpoints';
+    const lbEndpoints = isObject(locality) ? locality[lbKey] : undefined;
+    if (!Array.isArray(lbEndpoints)) continue;
+    for (const [l, lb] of lbEndpoints.entries()) {
+      const endpoint = isObject(lb) ? envoyField(lb, 'endpoint') : undefined;
+      const address = isObject(endpoint) ? envoyField(endpoint, 'address') : undefined;
+      const socketKey = isObject(address) ? envoyFieldKey(address, 'socket_address') : 'socket_address';
+      const socket = isObject(address) ? address[socketKey] : undefined;
+      if (!isObject(socket)) continue;
+      yield {
+        segments: [assignmentKey, 'endpoints', e, lbKey, l, 'endpoint', 'address', socketKey],
+        address: envoyField(socket, 'address'),
+        port: { holder: socket, value: envoyField(socket, 'port_value') },
+      };
+    }
+  }
+}

@@ -1,0 +1,299 @@
+import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
+import { formatPath, type PathSegments } from '../json-path.ts';
+import { camelCase, describe, envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { patchLocation } from './config-patches.ts';
+import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from './ext-proc-schema.ts';
+import { parseGoDuration } from './go-duration.ts';
+import { closestName } from './closest-name.ts';
+import type { Reading } from './field-reading.ts';
+
+const ONE_HOUR_NANOS = 3_600_000_000_000n;
+/** Envoy's proto rule on these: `duration = {lte {seconds: 3600} gte {}}`. */
+const AT_MOST_ONE_HOUR = new Set(['message_timeout', 'max_message_timeout']);
+const MODE_DEFAULTS: Record<string, string> = {
+  request_header_mode: 'SEND',
+  response_header_mode: 'SEND',
+  request_body_mode: 'NONE',
+  response_body_mode: 'NONE',
+  request_trailer_mode: 'SKIP',
+  response_trailer_mode: 'SKIP',
+};
+const EXPECTED = {
+  bool: 'true or false, unquoted',
+  string: 'a string',
+  duration: 'a duration string such as "0.2s", "1s" or "200ms"',
+  list: 'a list',
+  message: 'an object',
+} as const;
+const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
+const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config';
+
+interface Walk {
+  location: string;
+  reading: Reading;
+  severities: SeverityOverrides;
+  findings: Finding[];
+}
+
+export interface ExtProcFieldsInput {
+  /** The ExternalProcessor (kind filter) or the ExtProcPerRoute (kind per-route), as written. */
+  config: JsonObject;
+  kind: 'filter' | 'per-route';
+  segments: PathSegments;
+  patchIndex: number;
+  /** `envoy` for a TypedStruct's value (field-reading.ts). */
+  reading?: Reading;
+  severities: SeverityOverrides;
+}
+
+/**
+ * Reads an ext_proc config field by field as istiod converts it (see ext-proc-schema.ts): names the fields it
+ * drops and the values it refuses, then checks what Envoy's own validation rejects in the result.
+ */
+export function checkExtProcFields({ config, kind, segments, patchIndex, reading = 'istiod', severities }: ExtProcFieldsInput): Finding[] {
+  const walk: Walk = { location: patchLocation(patchIndex), reading, severities, findings: [] };
+  const message = kind === 'filter' ? 'ExternalProcessor' : 'ExtProcPerRoute';
+  readMessage(walk, config, message, segments);
+  if (kind === 'filter') checkHttpServiceModes(walk, config, segments);
+  else checkPerRouteChoice(walk, config, segments);
+  return walk.findings;
+}
+
+function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments: PathSegments): void {
+  const { fields } = EXT_PROC_SCHEMA[name];
+  const byJsonName = new Map(Object.keys(fields).map((f) => [camelCase(f), f]));
+  for (const key of Object.keys(object)) {
+    if (key === '@type') continue;
+    const field = Object.hasOwn(fields, key) ? key : byJsonName.get(key);
+    if (field === undefined) {
+      unknownField(walk, object, name, key, segments);
+      continue;
+    }
+    const camel = camelCase(field);
+    if (camel !== field && Object.hasOwn(object, field) && Object.hasOwn(object, camel)) {
+      // istiod's jsonpb keeps the lowerCamelCase spelling, Envoy's own parser the snake_case one.
+      const kept = walk.reading === 'istiod' ? camel : field;
+      if (key === field) duplicate(walk, object, field, camel, kept, segments);
+      if (key !== kept) continue;
+    }
+    // null leaves the field unset.
+    const value = object[key];
+    if (value === null || value === undefined) continue;
+    readValue(walk, field, key, value, fields[field], [...segments, key]);
+  }
+  if (name === 'GrpcService') checkGrpcTarget(walk, object, segments);
+  if (name === 'HttpUri') checkHttpUri(walk, object, segments);
+}
+
+function readValue(walk: Walk, field: string, key: string, value: unknown, kind: FieldKind, segments: PathSegments): void {
+  const at = { location: walk.location, path: formatPath(segments) };
+  const refuse = (expected: string): void => {
+    walk.findings.push(
+      finding('EPP214', walk.severities, at, `ext_proc ${key} is ${describe(value)}: ${ISTIO_REFUSES} (it takes ${expected})`, `write ${key} as ${expected}`),
+    );
+  };
+  if (kind === 'any' || kind === 'enum') return; // enums: processing-mode.ts (EPP201/EPP210); the rest is not judged here
+  if (kind.startsWith('message:')) {
+    // processing_mode's own shape is EPP307 (check-processing-mode.ts).
+    if (!isObject(value)) {
+      if (field !== 'processing_mode') refuse(EXPECTED.message);
+      return;
+    }
+    readMessage(walk, value, kind.slice('message:'.length) as MessageName, segments);
+    return;
+  }
+  if (walk.reading === 'envoy') {
+    // Envoy's own parser: types are its business (it reads "true" for a bool); durations only in seconds.
+    if (kind !== 'duration') return;
+    if (typeof value !== 'string' || !/^-?\d+(\.\d+)?s$/.test(value)) {
+      walk.findings.push(
+        finding('EPP221', walk.severities, at, `ext_proc ${key} ${short(value)} in a TypedStruct: Envoy reads durations only in seconds ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
+      );
+      return;
+    }
+  } else {
+    if (kind === 'bool' && typeof value !== 'boolean') return refuse(EXPECTED.bool);
+    if (kind === 'string' && typeof value !== 'string') return refuse(EXPECTED.string);
+    if (kind === 'list' && !Array.isArray(value)) return refuse(EXPECTED.list);
+  }
+  if (kind !== 'duration') return;
+  const nanos = typeof value === 'string' ? (walk.reading === 'envoy' ? secondsToNanos(value) : parseGoDuration(value)) : undefined;
+  if (nanos === undefined) return refuse(EXPECTED.duration);
+  if (nanos < 0n) {
+    walk.findings.push(
+      finding('EPP215', walk.severities, at, `ext_proc ${key} ${JSON.stringify(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`),
+    );
+  } else if (AT_MOST_ONE_HOUR.has(field) && nanos > ONE_HOUR_NANOS) {
+    walk.findings.push(
+      finding('EPP215', walk.severities, at, `ext_proc ${key} ${JSON.stringify(value)} is above Envoy's limit of 1h: ${ENVOY_REJECTS}`, `set ${key} between 0s and 3600s`),
+    );
+  }
+}
+
+function unknownField(walk: Walk, object: JsonObject, message: MessageName, key: string, segments: PathSegments): void {
+  const fields = Object.keys(EXT_PROC_SCHEMA[message].fields);
+  const guess = closestName(key, fields);
+  const guessSet = guess !== undefined && envoyField(object, guess) !== undefined && envoyField(object, guess) !== null;
+  const outcome =
+    guess !== undefined && !guessSet && Object.hasOwn(MODE_DEFAULTS, guess)
+      ? `${guess} stays ${MODE_DEFAULTS[guess]}`
+      : guess !== undefined && !guessSet
+        ? `${guess} stays unset`
+        : 'Envoy never sees it';
+  const didYouMean = guess ? ` (did you mean ${guess}?)` : '';
+  const fix = guess ? `rename ${key} to ${guess}` : `remove ${key}; the fields of ${message} are ${fields.join(', ')}`;
+  const at = { location: walk.location, path: formatPath([...segments, key]) };
+  walk.findings.push(
+    walk.reading === 'envoy'
+      ? finding('EPP221', walk.severities, at, `ext_proc ${key} is not a field of ${message}${didYouMean}: in a TypedStruct Envoy converts the value itself, rejects unknown fields and the listener update: the gateway keeps its old config`, fix)
+      : finding('EPP213', walk.severities, at, `ext_proc ${key} is not a field of ${message}${didYouMean}: Istio drops it with only a warning at kubectl apply, so ${outcome}`, fix),
+  );
+}
+
+function duplicate(walk: Walk, object: JsonObject, snake: string, camel: string, kept: string, segments: PathSegments): void {
+  if (JSON.stringify(object[snake]) === JSON.stringify(object[camel])) return;
+  const dropped = kept === camel ? snake : camel;
+  const at = { location: walk.location, path: formatPath([...segments, snake]) };
+  if (walk.reading === 'envoy') {
+    walk.findings.push(
+      finding(
+        'EPP222',
+        walk.severities,
+        at,
+        `ext_proc sets both ${snake} ${short(object[snake])} and ${camel} ${short(object[camel])} in a TypedStruct: Envoy converts it itself and which one it keeps is not defined (the Struct is a map), so what runs cannot be known`,
+        `write the field once (${snake}) with the value you mean`,
+      ),
+    );
+    return;
+  }
+  walk.findings.push(
+    finding(
+      'EPP212',
+      walk.severities,
+      at,
+      `ext_proc sets both ${snake} ${short(object[snake])} and ${camel} ${short(object[camel])}: Istio keeps ${kept} and drops ${dropped}, so Envoy runs ${short(object[kept])}`,
+      `write the field once (${camel} or ${snake}) with the value you mean`,
+    ),
+  );
+}
+
+/** Envoy's own JSON duration: seconds with an `s`, up to nine decimals. */
+function secondsToNanos(text: string): bigint | undefined {
+  const m = /^(-?)(\d+)(?:\.(\d{1,9}))?s$/.exec(text);
+  if (m === null) return undefined;
+  const nanos = BigInt(m[2]) * 1_000_000_000n + BigInt((m[3] ?? '').padEnd(9, '0') || '0');
+  return m[1] === '-' ? -nanos : nanos;
+}
+
+const short = (value: unknown) => (typeof value === 'object' && value !== null ? describe(value) : JSON.stringify(value));
+const present = (object: JsonObject, field: string) => {
+  const value = envoyField(object, field);
+  return value !== undefined && value !== null;
+};
+/** Unset or empty; a value of the wrong type is EPP214's, not a missing one. */
+const missingOrEmpty = (object: JsonObject, field: string) => {
+  const value = envoyField(object, field);
+  return value === undefined || value === null || value === '';
+};
+
+/** GrpcService: Envoy requires envoy_grpc (with cluster_name) or google_grpc (with target_uri and stat_prefix). */
+function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): void {
+  const at = (path: PathSegments) => ({ location: walk.location, path: formatPath(path) });
+  const envoyGrpc = envoyField(grpc, 'envoy_grpc');
+  const googleGrpc = envoyField(grpc, 'google_grpc');
+  if (!isObject(envoyGrpc) && !isObject(googleGrpc)) {
+    walk.findings.push(
+      finding(
+        'EPP216',
+        walk.severities,
+        at(segments),
+        `ext_proc grpc_service names no server (neither envoy_grpc nor google_grpc): ${ENVOY_REJECTS}`,
+        'write grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}',
+      ),
+    );
+    return;
+  }
+  if (isObject(googleGrpc) && isObject(envoyGrpc)) return; // both: jsonpb keeps one of the oneof; Envoy accepts it
+  const authority = isObject(envoyGrpc) ? envoyField(envoyGrpc, 'authority') : undefined;
+  if (typeof authority === 'string' && /[\0\n\r]/.test(authority)) {
+    walk.findings.push(
+      finding('EPP216', walk.severities, at([...segments, 'envoy_grpc', 'authority']), `ext_proc grpc_service.envoy_grpc.authority holds a NUL, CR or LF, which Envoy's rule for header values forbids: ${ENVOY_REJECTS}`, 'write the authority as a plain host name, or remove it'),
+    );
+  }
+  if (isObject(envoyGrpc) && missingOrEmpty(envoyGrpc, 'cluster_name')) {
+    walk.findings.push(
+      finding('EPP216', walk.severities, at([...segments, 'envoy_grpc']), `ext_proc grpc_service.envoy_grpc has no cluster_name: ${ENVOY_REJECTS}`, 'set envoy_grpc.cluster_name to the EPP cluster'),
+    );
+  }
+  if (isObject(googleGrpc)) {
+    const missing = ['target_uri', 'stat_prefix'].filter((f) => missingOrEmpty(googleGrpc, f));
+    if (missing.length > 0) {
+      walk.findings.push(
+        finding(
+          'EPP216',
+          walk.severities,
+          at([...segments, 'google_grpc']),
+          `ext_proc grpc_service.google_grpc has no ${missing.join(' and no ')}: ${ENVOY_REJECTS}`,
+          `set google_grpc.${missing.join(' and google_grpc.')}, or use envoy_grpc with the EPP cluster`,
+        ),
+      );
+    }
+  }
+}
+
+/** HttpUri: Envoy requires uri, cluster and timeout. */
+function checkHttpUri(walk: Walk, uri: JsonObject, segments: PathSegments): void {
+  const missing = ['uri', 'cluster'].filter((f) => missingOrEmpty(uri, f));
+  if (!present(uri, 'timeout')) missing.push('timeout');
+  if (missing.length === 0) return;
+  walk.findings.push(
+    finding(
+      'EPP216',
+      walk.severities,
+      { location: walk.location, path: formatPath(segments) },
+      `ext_proc http_service.http_uri has no ${missing.join(', no ')}: ${ENVOY_REJECTS}`,
+      `set http_uri.${missing.join(', http_uri.')}`,
+    ),
+  );
+}
+
+/** Envoy (ext_proc config.cc): with http_service, no body is sent and no trailer mode is SEND. */
+function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSegments): void {
+  if (!present(config, 'http_service') || present(config, 'grpc_service')) return;
+  const mode = envoyField(config, 'processing_mode');
+  if (!isObject(mode)) return;
+  const sending = Object.keys(MODE_DEFAULTS).filter((field) => {
+    const value = envoyField(mode, field);
+    if (field.endsWith('_body_mode')) return value !== undefined && value !== null && value !== 'NONE' && value !== 0;
+    if (field.endsWith('_trailer_mode')) return value === 'SEND' || value === 1;
+    return false;
+  });
+  if (sending.length === 0) return;
+  walk.findings.push(
+    finding(
+      'EPP218',
+      walk.severities,
+      { location: walk.location, path: formatPath([...segments, 'processing_mode']) },
+      `ext_proc with http_service sets ${sending.join(', ')}: Envoy sends neither bodies nor trailers to an HTTP service; ${ENVOY_REJECTS}`,
+      'use grpc_service (the EPP speaks gRPC on port 9002), or keep body modes NONE and trailer modes SKIP',
+    ),
+  );
+}
+
+/** ExtProcPerRoute: Envoy requires overrides, or disabled: true. */
+function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSegments): void {
+  if (present(perRoute, 'overrides')) return;
+  const disabled = envoyField(perRoute, 'disabled');
+  if (disabled === true || (disabled !== undefined && disabled !== null && typeof disabled !== 'boolean')) return;
+  walk.findings.push(
+    finding(
+      'EPP217',
+      walk.severities,
+      { location: walk.location, path: formatPath(disabled === false ? [...segments, 'disabled'] : segments) },
+      disabled === false
+        ? `ExtProcPerRoute disabled: false: Envoy accepts only disabled: true (write overrides to change the filter per route); ${ENVOY_REJECTS}`
+        : `ExtProcPerRoute sets neither overrides nor disabled: ${ENVOY_REJECTS}`,
+      'write overrides: {processing_mode: {...}} to change ext_proc on these routes, or disabled: true to turn it off there',
+    ),
+  );
+}

@@ -1,0 +1,31 @@
+/** Spelling-insensitive form: `Request-Body_Mode` and `requestBodyMode` both read `requestbodymode`. */
+const fold = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/**
+ * The name among `names` that `written` most likely meant (for a "did you mean"): the same letters in another
+ * case or separator style, else the nearest by edit distance when it is close for its length.
+ */
+export function closestName(written: string, names: readonly string[]): string | undefined {
+  const folded = fold(written);
+  const same = names.find((n) => fold(n) === folded);
+  if (same !== undefined) return same;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of names) {
+    const distance = editDistance(folded, fold(name));
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return bestDistance <= Math.max(2, Math.floor(folded.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -1,0 +1,22 @@
+import { camelCase, envoyField, envoyFieldKey, type JsonObject } from '../json-value.ts';
+
+/**
+ * Who turns a JSON ext_proc config into the proto Envoy runs. `istiod`: a typed config in `patch.value`, which
+ * istiod converts (golang/protobuf jsonpb: the lowerCamelCase key wins, exact enum names, unknown keys dropped).
+ * `envoy`: the value of a TypedStruct, which istiod passes on as a Struct and Envoy converts itself (protobuf's
+ * JSON parser: the snake_case key wins, enum names in any case or as numbers in strings, unknown keys rejected).
+ */
+export type Reading = 'istiod' | 'envoy';
+
+export function readField(object: JsonObject, snakeName: string, reading: Reading): unknown {
+  if (reading === 'istiod') return envoyField(object, snakeName);
+  if (Object.hasOwn(object, snakeName)) return object[snakeName];
+  const camel = camelCase(snakeName);
+  return Object.hasOwn(object, camel) ? object[camel] : undefined;
+}
+
+/** The spelling the reader takes a field from, for paths in messages. */
+export function readFieldKey(object: JsonObject, snakeName: string, reading: Reading): string {
+  if (reading === 'istiod') return envoyFieldKey(object, snakeName);
+  return Object.hasOwn(object, snakeName) || !Object.hasOwn(object, camelCase(snakeName)) ? snakeName : camelCase(snakeName);
+}

@@ -1,0 +1,74 @@
+import type { RuleCode } from '../../src/findings.ts';
+
+/**
+ * What each denying rule's message says happens, in terms the pipeline can check:
+ * - `istio-refuses`: istiod's validating webhook refuses the object at kubectl apply;
+ * - `envoy-rejects`: istiod accepts and pushes it, and Envoy rejects the listener or cluster update;
+ * - `istio-drops`: istiod accepts it and drops a field it does not know (a warning at apply);
+ * - `undefined`: what Envoy does is not defined (it may accept or reject): no outcome contradicts it;
+ * - `runtime`: the config loads, and something breaks at request time (the EPP, the connection): the
+ *   data-plane tests own that claim, this pipeline cannot contradict it;
+ * - `webhook`: about the webhook's own work (placeholder, Service lookup), no claim about Istio or Envoy.
+ */
+export type Claim = 'istio-refuses' | 'envoy-rejects' | 'istio-drops' | 'undefined' | 'runtime' | 'webhook';
+
+export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
+  EPP101: 'webhook',
+  EPP102: 'webhook',
+  EPP103: 'webhook',
+  EPP104: 'webhook',
+  EPP105: 'webhook',
+  EPP106: 'webhook',
+  EPP107: 'webhook',
+  EPP201: 'istio-refuses',
+  EPP202: 'runtime',
+  EPP203: 'envoy-rejects',
+  EPP204: 'runtime',
+  EPP205: 'runtime',
+  EPP206: 'runtime',
+  EPP207: 'runtime',
+  EPP208: 'webhook',
+  EPP209: 'webhook',
+  EPP210: 'envoy-rejects',
+  EPP211: 'runtime',
+  EPP212: 'runtime',
+  EPP213: 'istio-drops',
+  EPP214: 'istio-refuses',
+  EPP215: 'envoy-rejects',
+  EPP216: 'envoy-rejects',
+  EPP217: 'envoy-rejects',
+  EPP218: 'envoy-rejects',
+  EPP219: 'istio-refuses',
+  EPP221: 'envoy-rejects',
+  EPP222: 'undefined',
+  EPP301: 'envoy-rejects',
+  EPP302: 'runtime',
+  EPP303: 'envoy-rejects',
+  EPP304: 'runtime',
+  EPP305: 'runtime',
+  EPP306: 'runtime',
+  EPP307: 'istio-refuses',
+  EPP310: 'istio-refuses',
+  EPP311: 'envoy-rejects',
+  EPP312: 'envoy-rejects',
+  EPP313: 'envoy-rejects',
+  EPP314: 'envoy-rejects',
+  EPP315: 'envoy-rejects',
+  EPP401: 'webhook',
+  EPP402: 'runtime',
+  EPP403: 'webhook',
+};
+
+/** How README's rule table names each claim (its last column). */
+export const CLAIM_LABELS: Record<Claim, string> = {
+  'istio-refuses': 'istiod refuses',
+  'envoy-rejects': 'Envoy rejects',
+  'istio-drops': 'istiod drops',
+  undefined: 'undefined',
+  runtime: 'runtime',
+  webhook: 'webhook',
+};
+
+export function claimOf(code: RuleCode): Claim {
+  return RULE_CLAIMS[code] ?? 'runtime';
+}
