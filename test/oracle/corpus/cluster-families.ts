@@ -1,0 +1,93 @@
+import { endpointAt, eppCluster, externalProcessor, http2Options, PLACEHOLDER, tlsSocket, withFilter, type Json, type JsonMap } from './building-blocks.ts';
+import type { CorpusEntry } from './corpus-entry.ts';
+
+const tag = (value: Json | undefined) => (value === undefined ? 'unset' : typeof value === 'string' ? `"${value}"` : JSON.stringify(value));
+
+/** Cluster discovery type spellings by address kinds: STATIC needs IPs, DNS types take hostnames. */
+export function clusterTypesAndAddresses(): CorpusEntry[] {
+  const family = 'cluster-address';
+  const types: (Json | undefined)[] = [undefined, 'STATIC', 'static', 'Static', 0, '0', 'STRICT_DNS', 'strict_dns', 1, '1', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST', 'BOGUS', 99, null];
+  const addresses: [string, Json][] = [
+    ['placeholder', PLACEHOLDER],
+    ['ipv4', '10.96.0.10'],
+    ['ipv6', 'fd00::10'],
+    ['hostname', 'gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local'],
+    ['short-hostname', 'epp'],
+    ['empty', ''],
+    ['bad-ipv4', '10.96.0.256'],
+    ['placeholder-in-hostname', `${PLACEHOLDER}.nip.io`],
+  ];
+  const entries: CorpusEntry[] = [];
+  for (const type of types) {
+    for (const [name, address] of addresses) {
+      entries.push({
+        id: `${family}/type=${tag(type)}/${name}`,
+        family,
+        object: withFilter('c-cluster', externalProcessor(), eppCluster({ type: type === undefined ? undefined : type, load_assignment: endpointAt(address) })),
+      });
+    }
+  }
+  for (const port of [9002, '9002', 0, 65536, -1, 'grpc']) {
+    entries.push({ id: `${family}/port=${tag(port)}`, family, object: withFilter('c-cluster', externalProcessor(), eppCluster({ load_assignment: endpointAt(PLACEHOLDER, port) })) });
+  }
+  entries.push({ id: `${family}/no-load_assignment`, family, object: withFilter('c-cluster', externalProcessor(), eppCluster({ load_assignment: undefined })) });
+  entries.push({ id: `${family}/camel-loadAssignment`, family, object: withFilter('c-cluster', externalProcessor(), eppCluster({ load_assignment: undefined, loadAssignment: endpointAt(PLACEHOLDER) })) });
+  return entries;
+}
+
+/** HTTP/2 forms by TLS forms: what the gRPC call to the EPP needs. */
+export function clusterProtocols(): CorpusEntry[] {
+  const family = 'cluster-protocol';
+  const protocolOptions = (inner: JsonMap): JsonMap => ({
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', ...inner },
+  });
+  const http2Forms: [string, Record<string, Json | undefined>][] = [
+    ['typed-explicit-http2', { typed_extension_protocol_options: http2Options() }],
+    ['legacy-http2_protocol_options', { typed_extension_protocol_options: undefined, http2_protocol_options: {} }],
+    ['legacy-camel-http2ProtocolOptions', { typed_extension_protocol_options: undefined, http2ProtocolOptions: {} }],
+    ['both-legacy-and-typed', { http2_protocol_options: {} }],
+    ['typed-explicit-http1', { typed_extension_protocol_options: protocolOptions({ explicit_http_config: { http_protocol_options: {} } }) }],
+    ['typed-auto_config', { typed_extension_protocol_options: protocolOptions({ auto_config: {} }) }],
+    ['typed-downstream', { typed_extension_protocol_options: protocolOptions({ use_downstream_protocol_config: {} }) }],
+    ['typed-empty', { typed_extension_protocol_options: protocolOptions({}) }],
+    ['none', { typed_extension_protocol_options: undefined }],
+    ['typed-wrong-key', { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOption': http2Options()['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] } }],
+  ];
+  const tlsForms: [string, Json | undefined, Json | undefined][] = [
+    ['tls', tlsSocket(), undefined],
+    ['tls-typed-only', { typed_config: (tlsSocket().typed_config as JsonMap) }, undefined],
+    ['tls-name-only', { name: 'envoy.transport_sockets.tls' }, undefined],
+    ['raw_buffer', { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } }, undefined],
+    ['transport_socket_matches', undefined, [{ name: 'tls', match: {}, transport_socket: tlsSocket() }]],
+    ['plaintext', undefined, undefined],
+  ];
+  const entries: CorpusEntry[] = [];
+  for (const [http2Name, http2] of http2Forms) {
+    for (const [tlsName, socket, matches] of tlsForms) {
+      const cluster = eppCluster({ ...http2, transport_socket: socket, transport_socket_matches: matches });
+      entries.push({ id: `${family}/${http2Name}/${tlsName}`, family, object: withFilter('c-protocol', externalProcessor(), cluster) });
+    }
+  }
+  return entries;
+}
+
+/** Other cluster fields users get wrong: timeouts, load balancing, typos. */
+export function clusterFields(): CorpusEntry[] {
+  const family = 'cluster-field';
+  const variants: [string, Record<string, Json | undefined>][] = [
+    ['connect_timeout=0s', { connect_timeout: '0s' }],
+    ['connect_timeout=-1s', { connect_timeout: '-1s' }],
+    ['connect_timeout=2', { connect_timeout: 2 }],
+    ['connect_timeout=unset', { connect_timeout: undefined }],
+    ['lb_policy=round_robin', { lb_policy: 'round_robin' }],
+    ['lb_policy=LEAST_REQUEST', { lb_policy: 'LEAST_REQUEST' }],
+    ['lb_policy=99', { lb_policy: 99 }],
+    ['lb_policy=CLUSTER_PROVIDED', { lb_policy: 'CLUSTER_PROVIDED' }],
+    ['typo-connect_time_out', { connect_time_out: '2s' }],
+    ['typo-http2_protocol_option', { typed_extension_protocol_options: undefined, http2_protocol_option: {} }],
+    ['no-name', { name: undefined }],
+    ['empty-name', { name: '' }],
+    ['name-mismatch', { name: 'other-cluster' }],
+  ];
+  return variants.map(([name, fields]) => ({ id: `${family}/${name}`, family, object: withFilter('c-cluster-field', externalProcessor(), eppCluster(fields)) }));
+}

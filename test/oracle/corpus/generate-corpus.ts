@@ -1,0 +1,34 @@
+import { clusterFields, clusterProtocols, clusterTypesAndAddresses } from './cluster-families.ts';
+import type { CorpusEntry } from './corpus-entry.ts';
+import { manifests } from './manifest-family.ts';
+import { bodyTrailerPairs, duplicateKeys, misspeltModeKeys, modeCombinations, modeValueSpellings } from './mode-families.ts';
+import { durations, failOpenAndOverrides, perRouteShapes, serviceShapes, typedStructs } from './wiring-families.ts';
+
+/**
+ * The differential corpus: EnvoyFilters that each vary one thing of a well-wired EPP config (plus the
+ * guide's and the wild manifests). Deterministic: the same list, in the same order, on every run.
+ */
+export function generateCorpus(): CorpusEntry[] {
+  const entries = [
+    ...modeValueSpellings(),
+    ...bodyTrailerPairs(),
+    ...modeCombinations(),
+    ...duplicateKeys(),
+    ...misspeltModeKeys(),
+    ...serviceShapes(),
+    ...durations(),
+    ...failOpenAndOverrides(),
+    ...perRouteShapes(),
+    ...typedStructs(),
+    ...clusterTypesAndAddresses(),
+    ...clusterProtocols(),
+    ...clusterFields(),
+    ...manifests(),
+  ];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (seen.has(entry.id)) throw new Error(`corpus id ${entry.id} is not unique`);
+    seen.add(entry.id);
+  }
+  return entries;
+}

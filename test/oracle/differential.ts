@@ -1,0 +1,93 @@
+import { EXT_PROC_SCHEMA } from '../../src/envoyfilter/ext-proc-schema.ts';
+import type { Finding } from '../../src/findings.ts';
+import type { Mode } from './effective-modes.ts';
+import type { EnvoyVerdict } from './envoy/envoy-validate.ts';
+import type { IstioVerdict } from './istio-oracle.ts';
+import { claimOf } from './rule-claims.ts';
+import type { WebhookVerdict } from './webhook-verdict.ts';
+
+/** What "istiod validation -> Istio translation -> Envoy validate" does with one EnvoyFilter. */
+export interface PipelineVerdict {
+  outcome: 'rejected-by-istio' | 'rejected-by-envoy' | 'accepted';
+  istio: IstioVerdict;
+  envoy?: EnvoyVerdict;
+  /** The mode Envoy runs at each ext_proc site (see effective-modes.ts). */
+  effective: Map<string, Mode>;
+  /** Fields of ext_proc messages istiod drops (its strict-decoding warning), e.g. `request_body_mod`. */
+  dropped: string[];
+}
+
+export const CATEGORIES = {
+  'pipeline-rejects-webhook-admits': 'Istio or Envoy rejects it, the webhook admits it',
+  'denial-claim-contradicted': 'the webhook denies saying Istio (or Envoy) refuses it, and that system accepts it',
+  'rejection-unexplained': 'Istio or Envoy rejects it and the webhook denies it, but no finding says that system refuses it',
+  'mode-differs': 'Envoy runs another processing mode than the one the webhook judged',
+  'dropped-field-unnamed': 'istiod drops a misspelt ext_proc field and no finding names it',
+} as const;
+export type Category = keyof typeof CATEGORIES;
+
+export interface Disagreement {
+  id: string;
+  category: Category;
+  detail: string;
+}
+
+const UNKNOWN_FIELD = /unknown field "([^"]+)" in ([\w.]+)/;
+const EXT_PROC_MESSAGES = new Set(Object.values(EXT_PROC_SCHEMA).map((m) => m.fullName));
+
+/** The fields istiod's strict decoding warns about in the messages of an ext_proc config (it names the first one per patch). */
+export function droppedExtProcFields(warnings: readonly string[]): string[] {
+  return warnings.flatMap((w) => {
+    const m = UNKNOWN_FIELD.exec(w);
+    return m && EXT_PROC_MESSAGES.has(m[2]) ? [m[1]] : [];
+  });
+}
+
+const show = (f: Finding) => `${f.code} ${f.message}`;
+
+/** Where the webhook and the pipeline disagree about one EnvoyFilter (none when they agree). */
+export function compare(id: string, webhook: WebhookVerdict, pipeline: PipelineVerdict): Disagreement[] {
+  const out: Disagreement[] = [];
+  const denials = webhook.findings.filter((f) => f.severity === 'deny');
+  if (webhook.allowed && pipeline.outcome !== 'accepted') {
+    const why = pipeline.outcome === 'rejected-by-istio' ? pipeline.istio.error : pipeline.envoy?.message;
+    out.push({ id, category: 'pipeline-rejects-webhook-admits', detail: `${pipeline.outcome}: ${why}` });
+  }
+  // A config istiod refuses never reaches Envoy: the webhook's Envoy claims about it cannot be checked, only
+  // its istiod claims (and at least one of those must then be there, else the Envoy claim is the wrong party).
+  const istioClaimConfirmed = pipeline.outcome === 'rejected-by-istio' && denials.some((d) => claimOf(d.code) === 'istio-refuses');
+  if (!webhook.allowed && pipeline.outcome !== 'accepted') {
+    const party = pipeline.outcome === 'rejected-by-istio' ? 'istio-refuses' : 'envoy-rejects';
+    if (!denials.some((d) => claimOf(d.code) === party || (party === 'envoy-rejects' && claimOf(d.code) === 'undefined'))) {
+      const why = pipeline.outcome === 'rejected-by-istio' ? pipeline.istio.error : pipeline.envoy?.message;
+      out.push({ id, category: 'rejection-unexplained', detail: `${pipeline.outcome}: ${why}; denied for ${denials.map((d) => d.code).join(', ')}` });
+    }
+  }
+  for (const denial of denials) {
+    const claim = claimOf(denial.code);
+    if (claim === 'envoy-rejects' && istioClaimConfirmed) continue;
+    const contradicted =
+      (claim === 'istio-refuses' && pipeline.outcome !== 'rejected-by-istio') ||
+      (claim === 'envoy-rejects' && pipeline.outcome !== 'rejected-by-envoy') ||
+      (claim === 'istio-drops' && (pipeline.outcome === 'rejected-by-istio' || pipeline.dropped.length === 0));
+    if (contradicted) {
+      out.push({ id, category: 'denial-claim-contradicted', detail: `claims ${claim}, pipeline: ${pipeline.outcome}${pipeline.istio.error ? ` (${pipeline.istio.error})` : ''}: ${show(denial)}` });
+      break;
+    }
+  }
+  if (webhook.allowed && pipeline.outcome === 'accepted') {
+    for (const [site, effective] of pipeline.effective) {
+      const judged = webhook.judged.get(site);
+      const differs = judged === undefined ? ['no judged mode'] : Object.keys(effective).filter((k) => judged[k as keyof Mode] !== effective[k as keyof Mode]);
+      if (differs.length > 0) {
+        out.push({ id, category: 'mode-differs', detail: `${site}: ${differs.map((k) => `${k} judged ${judged?.[k as keyof Mode]} runs ${effective[k as keyof Mode]}`).join(', ')}` });
+      }
+    }
+  }
+  for (const field of pipeline.dropped) {
+    if (!webhook.findings.some((f) => f.message.includes(field) || f.path.includes(field))) {
+      out.push({ id, category: 'dropped-field-unnamed', detail: `istiod drops ${field}` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+import t from 'tap';
+import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from '../../src/envoyfilter/ext-proc-schema.ts';
+import { CATEGORIES, type Category } from './differential.ts';
+import { istioFields } from './istio-oracle.ts';
+import { KNOWN_DISAGREEMENTS } from './known-disagreements.ts';
+import { byCategory, runDifferential, summary, toolPath } from './run-differential.ts';
+
+// Every EnvoyFilter of the corpus through the webhook core and through istiod's own validation and
+// translation, then Envoy 1.40 (`--mode validate`) on what istiod pushes. The webhook must agree.
+const run = await runDifferential();
+t.comment(summary(run));
+
+t.test('the corpus is large and deterministic enough to mean something', async (t) => {
+  t.ok(run.entries.length >= 1500, `${run.entries.length} EnvoyFilters`);
+  const outcomes = new Set([...run.pipeline.values()].map((p) => p.outcome));
+  t.same([...outcomes].sort(), ['accepted', 'rejected-by-envoy', 'rejected-by-istio'], 'the corpus reaches every pipeline outcome');
+});
+
+const found = byCategory(run.disagreements);
+for (const category of Object.keys(CATEGORIES) as Category[]) {
+  t.test(`no config where ${CATEGORIES[category]}`, async (t) => {
+    const known = KNOWN_DISAGREEMENTS[category] ?? {};
+    const unexpected = (found.get(category) ?? []).filter((d) => !Object.hasOwn(known, d.id));
+    t.same(unexpected.map((d) => `${d.id}: ${d.detail}`), [], `${unexpected.length} unexpected`);
+    const stale = Object.keys(known).filter((id) => !(found.get(category) ?? []).some((d) => d.id === id));
+    t.same(stale, [], 'every listed known disagreement still happens (else remove it from known-disagreements.ts)');
+  });
+}
+
+t.test("the webhook's table of ext_proc fields is istiod's, field for field", async (t) => {
+  const schemas = Object.entries(EXT_PROC_SCHEMA);
+  const byFullName = new Map(schemas.map(([name, schema]) => [schema.fullName, name as MessageName]));
+  const istio = istioFields(toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE'), schemas.map(([, s]) => s.fullName));
+  // How the webhook's kind for a field follows from istiod's descriptor of it.
+  const kindFor = (kind: string): FieldKind => {
+    if (kind.startsWith('repeated ')) return 'list';
+    if (kind === 'bool' || kind === 'message:google.protobuf.BoolValue') return 'bool';
+    if (kind === 'string') return 'string';
+    if (kind === 'message:google.protobuf.Duration') return 'duration';
+    if (kind.startsWith('enum:')) return 'enum';
+    const message = kind.startsWith('message:') ? byFullName.get(kind.slice('message:'.length)) : undefined;
+    return message === undefined ? 'any' : `message:${message}`;
+  };
+  for (const [name, schema] of schemas) {
+    const expected = Object.fromEntries(istio[schema.fullName].map(([field, , kind]) => [field, kindFor(kind)]));
+    t.same(schema.fields, expected, name);
+  }
+});

@@ -1,0 +1,37 @@
+import { mutateObject, validateObject, type CoreDeps } from '../../src/admission/admit-object.ts';
+import { knownEppServices } from '../../src/admission/known-epp-services.ts';
+import { readConfigPatches } from '../../src/envoyfilter/config-patches.ts';
+import { findExtProcConfigs } from '../../src/envoyfilter/ext-proc-configs.ts';
+import { readProcessingMode, type EffectiveProcessingMode } from '../../src/envoyfilter/processing-mode.ts';
+import type { Finding } from '../../src/findings.ts';
+import { envoyField, isObject } from '../../src/json-value.ts';
+
+export interface WebhookVerdict {
+  allowed: boolean;
+  /** Findings of the mutating and the validating webhook, severity off dropped. */
+  findings: Finding[];
+  /** The object as stored: what istiod then sees. */
+  stored: unknown;
+  /** The processing mode the webhook judged at each ext_proc site (`patch/kind/n`) that sets one. */
+  judged: Map<string, EffectiveProcessingMode>;
+}
+
+/** The webhook's verdict on an EnvoyFilter applied in `namespace`: the mutating webhook, then the validating one, as the server runs them. */
+export async function askWebhook(object: unknown, namespace: string, deps: CoreDeps): Promise<WebhookVerdict> {
+  const mutated = await mutateObject('EnvoyFilter', object, namespace, deps);
+  const eppServices = await knownEppServices(namespace, deps.resolver, deps.config);
+  const validated = validateObject('EnvoyFilter', mutated.object, deps.config, eppServices);
+  const findings = [...mutated.findings, ...validated].filter((f) => f.severity !== 'off');
+  const judged = new Map<string, EffectiveProcessingMode>();
+  const ordinals = new Map<string, number>();
+  for (const site of findExtProcConfigs(readConfigPatches(mutated.object, deps.config.severities).patches)) {
+    const prefix = `${site.patch.index}/${site.kind}`;
+    const n = ordinals.get(prefix) ?? 0;
+    ordinals.set(prefix, n + 1);
+    const holder = site.kind === 'filter' ? site.config : envoyField(site.config, 'overrides');
+    const mode = isObject(holder) ? envoyField(holder, 'processing_mode') : undefined;
+    if (site.kind === 'per-route' && mode === undefined) continue;
+    judged.set(`${prefix}/${n}`, readProcessingMode(isObject(mode) ? mode : undefined, site.via === 'typed-struct' ? 'envoy' : 'istiod').mode);
+  }
+  return { allowed: !findings.some((f) => f.severity === 'deny'), findings, stored: mutated.object, judged };
+}
