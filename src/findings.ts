@@ -54,7 +54,7 @@ export const RULES = {
   EPP210: { severity: 'deny', relaxable: true, title: 'processing_mode value istiod passes and Envoy rejects (a number naming no mode; in a TypedStruct, any value Envoy cannot read)' },
   EPP211: { severity: 'warn', relaxable: true, title: 'Per-route override FULL_DUPLEX_STREAMED without trailer mode SEND (Envoy checks this only on the filter)' },
   EPP212: { severity: 'warn', relaxable: true, title: 'ext_proc field written in snake_case and lowerCamelCase with different values (istiod keeps the lowerCamelCase one)' },
-  EPP213: { severity: 'deny', relaxable: true, title: 'ext_proc field istiod does not know (a misspelt key): dropped' },
+  EPP213: { severity: 'warn', relaxable: true, title: 'ext_proc field istiod does not know (a misspelt key): dropped' },
   EPP214: { severity: 'deny', relaxable: true, title: 'ext_proc field of a JSON type istiod refuses' },
   EPP215: { severity: 'deny', relaxable: true, title: 'ext_proc duration Envoy rejects (negative, or a message timeout above 1h)' },
   EPP216: { severity: 'deny', relaxable: true, title: 'grpc_service or http_service Envoy rejects (no target, or an authority with CR, LF or NUL)' },
