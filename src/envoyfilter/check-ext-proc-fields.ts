@@ -71,7 +71,8 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
     }
     const camel = camelCase(field);
     if (camel !== field && Object.hasOwn(object, field) && Object.hasOwn(object, camel)) {
-      // istiod's jsonpb keeps the lowerCamelCase spelling, Envoy's own parser the snake_case one.
+      // istiod's jsonpb keeps the lowerCamelCase spelling; in a TypedStruct which one Envoy keeps is not defined
+      // (EPP222), and the snake_case one is the one checked further.
       const kept = walk.reading === 'istiod' ? camel : field;
       if (key === field) duplicate(walk, object, field, camel, kept, segments);
       if (key !== kept) continue;

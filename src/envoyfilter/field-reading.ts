@@ -4,7 +4,9 @@ import { camelCase, envoyField, envoyFieldKey, type JsonObject } from '../json-v
  * Who turns a JSON ext_proc config into the proto Envoy runs. `istiod`: a typed config in `patch.value`, which
  * istiod converts (golang/protobuf jsonpb: the lowerCamelCase key wins, exact enum names, unknown keys dropped).
  * `envoy`: the value of a TypedStruct, which istiod passes on as a Struct and Envoy converts itself (protobuf's
- * JSON parser: the snake_case key wins, enum names in any case or as numbers in strings, unknown keys rejected).
+ * JSON parser: enum names in any case or as numbers in strings, unknown keys rejected; which of two spellings it
+ * keeps follows the Struct's map order, which is not defined, so that case is refused (EPP222) and the snake_case
+ * one is read here).
  */
 export type Reading = 'istiod' | 'envoy';
 
