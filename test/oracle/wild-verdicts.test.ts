@@ -1,7 +1,8 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
@@ -9,12 +10,14 @@ import { claimOf } from './rule-claims.ts';
 import { askWebhook } from './webhook-verdict.ts';
 
 // Published ext_proc EnvoyFilters with the verdicts istiod and Envoy 1.40 gave them, recorded outside this
-// repository (a directory with manifests/, services.yaml and expected.jsonl.xz; its README says what each field
-// means). Set EPP_WEBHOOK_WILD_EXT_PROC to that directory to run this check; it is skipped otherwise.
-const dir = process.env.EPP_WEBHOOK_WILD_EXT_PROC;
+// repository in shared/reference/wild-ext-proc (beside the clone, or beside the directory of worktrees;
+// EPP_WEBHOOK_SHARED overrides, as for test/cli/wild-ext-proc-corpus.test.ts). Skipped where it is absent.
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const candidates = process.env.EPP_WEBHOOK_SHARED ? [process.env.EPP_WEBHOOK_SHARED] : [resolve(REPO, '../shared'), resolve(REPO, '../../shared')];
+const dir = candidates.map((c) => join(c, 'reference/wild-ext-proc')).find((d) => existsSync(join(d, 'expected.jsonl.xz')));
 
-if (dir === undefined || !existsSync(join(dir, 'expected.jsonl.xz'))) {
-  t.test('recorded wild ext_proc verdicts', { skip: 'EPP_WEBHOOK_WILD_EXT_PROC is not set to the recorded wild ext_proc verdicts' }, async () => {});
+if (dir === undefined) {
+  t.test('recorded wild ext_proc verdicts', { skip: `no shared/reference/wild-ext-proc in ${candidates.join(' or ')} (set EPP_WEBHOOK_SHARED)` }, async () => {});
 } else {
   t.test('the webhook names the system that refuses each published EnvoyFilter, and claims no refusal of one that loads', async (t) => {
     const lines = execFileSync('xz', ['-dc', join(dir, 'expected.jsonl.xz')], { encoding: 'utf8' }).trim().split('\n').slice(1);
