@@ -20,6 +20,13 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP105: 'webhook',
   EPP106: 'webhook',
   EPP107: 'webhook',
+  EPP108: 'webhook',
+  EPP109: 'webhook',
+  EPP110: 'webhook',
+  EPP111: 'webhook',
+  EPP112: 'webhook',
+  EPP113: 'webhook',
+  EPP114: 'runtime',
   EPP201: 'istio-refuses',
   EPP202: 'runtime',
   EPP203: 'envoy-rejects',
@@ -57,6 +64,8 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP401: 'webhook',
   EPP402: 'runtime',
   EPP403: 'webhook',
+  EPP404: 'webhook',
+  EPP405: 'webhook',
 };
 
 /** How README's rule table names each claim (its last column). */
