@@ -6,7 +6,13 @@
  * `npm run cluster -- --helm` installs the Helm chart instead (`helm install`, its bootstrap hook run as the hook's
  * ServiceAccount) and runs the webhook Deployment's container from what helm stored, at the Service's ClusterIP
  * (the Service range is on loopback, 127.100.0.0/16), so `helm upgrade` / `helm uninstall` can be tried on it.
+ *
+ * `npm run cluster -- --dataplane` brings up the whole guide's path instead (test/dataplane/dataplane-cli.ts).
  */
+if (process.argv.includes('--dataplane')) {
+  await import('../dataplane/dataplane-cli.ts');
+  process.exit(0);
+}
 import { startControlPlane } from './harness/control-plane.ts';
 import { installCrdsAndNamespace, installCrdsAndRbac } from './harness/cluster-setup.ts';
 import { CHART, helm, helmBinary } from './harness/helm.ts';

@@ -1,0 +1,69 @@
+/**
+ * One measurement of a scenario: what N clients got through the gateway, whether the EPP saw the requests, and which
+ * of Envoy's counters moved. Written to test/dataplane/measured-symptoms.json so messages can cite it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { post, type Answer } from './client.ts';
+import type { DataPlane } from './dataplane.ts';
+
+export interface Measurement {
+  scenario: string;
+  /** The rule codes kubectl printed (warnings) or the webhook denied with, for the applied objects. */
+  webhook: string[];
+  answers: Pick<Answer, 'status' | 'ms' | 'servedBy'>[];
+  /** "EPP received request" lines the EPP logged during the requests. */
+  eppRequests: number;
+  /** Envoy counters that moved during the requests (ext_proc, the EPP clusters, the pool cluster, responses). */
+  envoyStats: Record<string, number>;
+}
+
+const WATCHED = /ext_proc|epp-cluster|outbound\|9002\|\||inference|downstream_rq_[2-5]xx|upstream_rq_(total|timeout)|upstream_cx_(connect_fail|protocol_error)|no_healthy|upstream_rq_pending_failure_eject/;
+
+async function counters(plane: DataPlane): Promise<Map<string, number>> {
+  const stats = await plane.envoy.stats();
+  return new Map([...stats].filter(([name]) => WATCHED.test(name)));
+}
+
+const eppReceived = (plane: DataPlane) => plane.epp.log().split('\n').filter((l) => l.includes('EPP received request')).length;
+
+/** Sends `count` completions one after another and records what changed. */
+export async function measure(plane: DataPlane, scenario: string, webhook: string[], count = 3, options: { path?: string; timeoutMs?: number } = {}): Promise<Measurement> {
+  const before = await counters(plane);
+  const eppBefore = eppReceived(plane);
+  const answers: Measurement['answers'] = [];
+  for (let i = 0; i < count; i++) {
+    const answer = await post(`${plane.gatewayUrl}${options.path ?? '/v1/completions'}`, undefined, { timeoutMs: options.timeoutMs });
+    answers.push({ status: answer.status, ms: answer.ms, servedBy: answer.servedBy });
+  }
+  // Envoy updates some counters when the stream ends; the EPP logs asynchronously.
+  await new Promise((r) => setTimeout(r, 300));
+  const after = await counters(plane);
+  const envoyStats: Record<string, number> = {};
+  for (const [name, value] of after) {
+    const delta = value - (before.get(name) ?? 0);
+    if (delta !== 0) envoyStats[name] = delta;
+  }
+  return { scenario, webhook, answers, eppRequests: eppReceived(plane) - eppBefore, envoyStats };
+}
+
+/** The webhook codes in kubectl's output. */
+export function codesIn(output: string): string[] {
+  return [...new Set(output.match(/EPP\d{3}/g) ?? [])].sort();
+}
+
+const FILE = new URL('../measured-symptoms.json', import.meta.url).pathname;
+
+export interface SymptomsFile {
+  versions: Record<string, string>;
+  measuredAt: string;
+  scenarios: Record<string, Measurement & { rule: string; symptom: string }>;
+}
+
+export function readSymptoms(): SymptomsFile {
+  return JSON.parse(readFileSync(FILE, 'utf8'));
+}
+
+/** With DATAPLANE_RECORD=1 the run rewrites the measured figures (the symptoms, asserted by the tests, stay). */
+export function recordSymptoms(file: SymptomsFile): void {
+  if (process.env.DATAPLANE_RECORD === '1') writeFileSync(FILE, `${JSON.stringify(file, null, 2)}\n`);
+}

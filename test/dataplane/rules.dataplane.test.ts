@@ -1,0 +1,271 @@
+/**
+ * Each runtime rule of the webhook, measured: the config the rule warns about (or denies; relaxed here to a warning
+ * so it reaches Istio and Envoy) is applied with kubectl, and three completions are sent through the gateway. What the
+ * client got (status, time, which Pod), whether the EPP saw the requests, and which Envoy counters moved are asserted
+ * against test/dataplane/measured-symptoms.json (the symptom) and, with DATAPLANE_RECORD=1, written back there.
+ *
+ * Unless a scenario says otherwise the HTTPRoute sends /v1 to a plain Service of the model Pods: with no InferencePool
+ * route istiod inserts no ext_proc filter of its own, so the EnvoyFilter's filter is the only one, as the rules assume.
+ */
+import t, { type Test } from 'tap';
+import { parse, stringify } from 'yaml';
+import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
+import { apply, applyAndWait, dataplaneManifest, fixture, poolRoute } from './harness/guide-manifests.ts';
+import { codesIn, measure, readSymptoms, recordSymptoms, type Measurement, type SymptomsFile } from './harness/measure.ts';
+
+let plane: DataPlane;
+const symptoms: SymptomsFile = readSymptoms();
+const measured: Record<string, Measurement> = {};
+
+t.before(async () => {
+  plane = await startDataPlane({ webhookConfig: MEASURING_CONFIG });
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'vllm-sim', namespace: NS },
+    spec: { selector: { app: 'vllm-sim' }, ports: [{ name: 'http', port: 8000, targetPort: plane.models[0].port, protocol: 'TCP' }] },
+  };
+  const created = await apply(plane, service);
+  if (created.code !== 0) throw new Error(created.stderr);
+});
+t.teardown(async () => {
+  await plane?.stop();
+  recordSymptoms({
+    versions: symptoms.versions,
+    measuredAt: new Date().toISOString(),
+    scenarios: {
+      ...symptoms.scenarios,
+      ...Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, { ...{ rule: '', symptom: '' }, ...symptoms.scenarios[k], ...v }])),
+    },
+  });
+});
+
+const ROUTE = 'llm-d-inference-scheduling';
+function plainRoute(): any {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: ROUTE, namespace: NS },
+    spec: {
+      parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'infra-inference-scheduling-inference-gateway' }],
+      rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v1' } }], backendRefs: [{ name: 'vllm-sim', port: 8000 }] }],
+    },
+  };
+}
+
+/** The working fixture (INSERT_BEFORE router, FULL_DUPLEX_STREAMED, HTTP/2, TLS, placeholder) with `edit` applied. */
+function fullDuplex(edit: (filter: any, cluster: any, doc: any) => void = () => {}): any {
+  const doc = parse(fixture('full-duplex-envoyfilter.yaml'));
+  edit(doc.spec.configPatches[0].patch.value.typed_config, doc.spec.configPatches[1].patch.value, doc);
+  return doc;
+}
+
+let marker = 0;
+/** Applies the EnvoyFilter (with a fresh cluster name, so the push is visible) and the route; returns the webhook's codes. */
+async function setUp(envoyFilter: any, route: any): Promise<string[]> {
+  const name = `epp-cluster-${++marker}`;
+  const text = stringify(envoyFilter).replaceAll('epp-cluster', name);
+  const routed = await apply(plane, route);
+  if (routed.code !== 0) throw new Error(routed.stderr);
+  const applied = await applyAndWait(plane, text, name);
+  if (applied.code !== 0) throw new Error(applied.stderr);
+  // The route (RDS) may follow the listener and cluster push: let it land before the client sends.
+  await new Promise((r) => setTimeout(r, 1500));
+  return [...new Set([...codesIn(routed.stderr), ...codesIn(applied.stderr)])].sort();
+}
+
+async function scenario(
+  parent: Test,
+  key: string,
+  envoyFilter: any,
+  route: any,
+  check: (t: Test, m: Measurement) => void,
+  options: { count?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  await parent.test(`${key}: ${symptoms.scenarios[key]?.symptom ?? ''}`, async (t) => {
+    const webhook = await setUp(envoyFilter, route);
+    const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs });
+    measured[key] = m;
+    t.comment(JSON.stringify({ webhook: m.webhook, answers: m.answers, eppRequests: m.eppRequests }));
+    t.comment(JSON.stringify(m.envoyStats));
+    t.ok(symptoms.scenarios[key], `${key} has a recorded symptom in measured-symptoms.json`);
+    check(t, m);
+  });
+}
+
+const statuses = (m: Measurement) => m.answers.map((a) => a.status);
+/** The statuses recorded for a scenario in measured-symptoms.json (what the symptom in the rule's message rests on). */
+const recorded = (key: string) => symptoms.scenarios[key]?.answers.map((a) => a.status);
+const served = (m: Measurement) => m.answers.every((a) => a.servedBy?.startsWith('vllm-sim-'));
+const stat = (m: Measurement, suffix: string) => Object.entries(m.envoyStats).filter(([k]) => k.endsWith(suffix)).reduce((n, [, v]) => n + v, 0);
+
+
+t.test('baseline: the working fixture consults the EPP on every request and the Pods answer', async (t) => {
+  await scenario(t, 'baseline', fullDuplex(), plainRoute(), (t, m) => {
+    t.same(statuses(m), [200, 200, 200]);
+    t.ok(served(m));
+    t.equal(m.eppRequests, 3, 'the EPP saw every request');
+  });
+});
+
+t.test('the working fixture on an InferencePool route: istiod\'s per-route override takes its filter to istiod\'s EPP cluster', async (t) => {
+  await scenario(t, 'fixture-on-inferencepool-route', fullDuplex(), poolRoute({ inject: false }), (t, m) => {
+    t.same(m.webhook, [], 'the webhook has nothing to say');
+    t.same(statuses(m), recorded('fixture-on-inferencepool-route'));
+    t.notOk(
+      Object.keys(m.envoyStats).some((k) => /^cluster\.epp-cluster-\d+\.upstream_rq_total$/.test(k)),
+      'the substituted EPP cluster carried nothing',
+    );
+  });
+});
+
+t.test('EPP202: BUFFERED / STREAMED request bodies', async (t) => {
+  for (const mode of ['BUFFERED', 'STREAMED'] as const) {
+    // message_timeout 2 s instead of the fixture's 1000 s, to see what the client gets when it expires.
+    const ef = fullDuplex((f) => {
+      f.processing_mode.request_body_mode = mode;
+      f.message_timeout = '2s';
+    });
+    await scenario(
+      t,
+      `EPP202-${mode}`,
+      ef,
+      plainRoute(),
+      (t, m) => {
+        t.ok(m.webhook.includes('EPP202'), 'kubectl printed EPP202 (relaxed to a warning to measure)');
+        t.same(statuses(m), recorded(`EPP202-${mode}`), 'the recorded statuses');
+      },
+      { count: 2, timeoutMs: 8000 },
+    );
+  }
+});
+
+t.test('EPP204: request headers sent with request_body_mode NONE (message_timeout at its default)', async (t) => {
+  const ef = fullDuplex((f) => {
+    f.processing_mode.request_body_mode = 'NONE';
+    f.processing_mode.request_trailer_mode = 'SKIP';
+    delete f.message_timeout;
+  });
+  await scenario(t, 'EPP204', ef, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP204'));
+    t.same(statuses(m), recorded('EPP204'));
+    if (statuses(m).every((s) => s === 504)) t.ok(m.answers.every((a) => a.ms >= 190), 'each waited message_timeout (200 ms) first');
+  });
+});
+
+t.test('EPP204 + EPP205: headers only, message_timeout expires, failing open', async (t) => {
+  const ef = fullDuplex((f) => {
+    f.processing_mode.request_body_mode = 'NONE';
+    f.processing_mode.request_trailer_mode = 'SKIP';
+    f.failure_mode_allow = true;
+    delete f.message_timeout;
+  });
+  await scenario(t, 'EPP204-fail-open', ef, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP204') && m.webhook.includes('EPP205'));
+    t.same(statuses(m), recorded('EPP204-fail-open'));
+  });
+});
+
+t.test('EPP205: failure_mode_allow with the EPP down bypasses it; without, the request fails', async (t) => {
+  await plane.epp.stop();
+  try {
+    await scenario(t, 'EPP205-fail-open', fullDuplex((f) => (f.failure_mode_allow = true)), plainRoute(), (t, m) => {
+      t.ok(m.webhook.includes('EPP205'));
+      t.same(statuses(m), recorded('EPP205-fail-open'), 'FULL_DUPLEX_STREAMED: the recorded statuses');
+      t.equal(m.eppRequests, 0);
+    });
+    const headersOnly = fullDuplex((f) => {
+      f.failure_mode_allow = true;
+      f.processing_mode = { request_header_mode: 'SEND', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
+    });
+    await scenario(t, 'EPP205-fail-open-headers-only', headersOnly, plainRoute(), (t, m) => {
+      t.ok(m.webhook.includes('EPP205'));
+      t.same(statuses(m), recorded('EPP205-fail-open-headers-only'), 'headers only: the recorded statuses');
+    });
+    await scenario(t, 'EPP205-fail-closed', fullDuplex(), plainRoute(), (t, m) => {
+      t.notOk(m.webhook.includes('EPP205'));
+      t.same(statuses(m), recorded('EPP205-fail-closed'));
+    });
+  } finally {
+    await plane.restartEpp({ secureServing: true });
+  }
+});
+
+t.test('EPP206: headers SKIP, bodies NONE, no per-route override: the EPP is never consulted', async (t) => {
+  const ef = fullDuplex((f, _c, doc) => {
+    f.processing_mode = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
+    doc.spec.configPatches.splice(2, 1); // the fixture's per-route patch (disabled on /health) would silence EPP206
+  });
+  await scenario(t, 'EPP206', ef, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP206'));
+    t.same(statuses(m), [200, 200, 200]);
+    t.equal(m.eppRequests, 0, 'the EPP saw nothing');
+  });
+});
+
+t.test('EPP302: the EPP cluster without HTTP/2', async (t) => {
+  await scenario(t, 'EPP302', fullDuplex((_f, c) => delete c.typed_extension_protocol_options), plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP302'));
+    t.same(statuses(m), recorded('EPP302'));
+    t.equal(m.eppRequests, 0, 'the EPP never got a request');
+  });
+});
+
+t.test('EPP306: a plaintext cluster against the EPP serving TLS (its default)', async (t) => {
+  await scenario(t, 'EPP306', fullDuplex((_f, c) => delete c.transport_socket), plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP306'));
+    t.same(statuses(m), recorded('EPP306'));
+    t.equal(m.eppRequests, 0);
+  });
+});
+
+t.test("EPP304: the guide's REPLACE on subFilter ext_proc", async (t) => {
+  const guide = parse(fixture('guide-envoyfilter.yaml'));
+  await scenario(t, 'EPP304-plain-route', guide, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP304'));
+    t.same(statuses(m), [200, 200, 200], 'requests pass');
+    t.equal(m.eppRequests, 0, 'no ext_proc filter to replace: nothing consults the EPP');
+    t.equal(stat(m, 'ext_proc.streams_started'), 0);
+  });
+  await scenario(t, 'EPP304-inferencepool-route', guide, poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP304'));
+    t.same(statuses(m), recorded('EPP304-inferencepool-route'));
+  });
+});
+
+t.test('per-route override: ExtProcPerRoute disabled on the route turns the EPP off there', async (t) => {
+  const ef = fullDuplex((_f, _c, doc) => {
+    doc.spec.configPatches[2].match.routeConfiguration.vhost.route.name = `${NS}.${ROUTE}.0`;
+  });
+  await scenario(t, 'per-route-disabled', ef, plainRoute(), (t, m) => {
+    t.same(statuses(m), [200, 200, 200]);
+    t.equal(m.eppRequests, 0, 'the EPP is skipped on the disabled route');
+  });
+});
+
+t.test('per-route override: BUFFERED in ExtProcPerRoute overrides (EPP202 at the route)', async (t) => {
+  const ef = fullDuplex((_f, _c, doc) => {
+    const route = doc.spec.configPatches[2];
+    route.match.routeConfiguration.vhost.route.name = `${NS}.${ROUTE}.0`;
+    route.patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'] = {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute',
+      overrides: { processing_mode: { request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_header_mode: 'SKIP', response_body_mode: 'NONE' } },
+    };
+  });
+  await scenario(t, 'per-route-buffered', ef, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP202'));
+    t.same(statuses(m), recorded('per-route-buffered'));
+  });
+});
+
+t.test('EPP402: the HTTPRoute with the ExtensionRef the webhook injects, under Istio', async (t) => {
+  await scenario(t, 'EPP402', parse(dataplaneManifest('guide-envoyfilter.yaml')), poolRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP402'), 'kubectl printed EPP402');
+    t.same(statuses(m), recorded('EPP402'));
+    t.equal(m.eppRequests, 0);
+  });
+  const route = JSON.parse((await plane.cp.kubectl(['get', 'httproute', '-n', NS, 'llm-d-inference-scheduling', '-o', 'json'])).stdout);
+  const conditions = route.status?.parents?.[0]?.conditions ?? [];
+  t.comment(JSON.stringify(conditions.map((c: any) => [c.type, c.status, c.reason, c.message])));
+  t.ok(conditions.some((c: any) => c.type === 'ResolvedRefs' && c.status === 'False'), 'istiod reports ResolvedRefs=False on the HTTPRoute');
+});
