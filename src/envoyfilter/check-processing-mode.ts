@@ -6,11 +6,12 @@ import { patchLocation } from './config-patches.ts';
 import { readProcessingMode, type BodyMode, type ModeField } from './processing-mode.ts';
 
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
+  // Measured (test/dataplane/measured-symptoms.json EPP202-BUFFERED, per-route-buffered).
   BUFFERED:
-    'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer, so requests wait message_timeout and fail with 504',
+    'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer, so requests wait message_timeout and fail with 504 (500 at once when a per-route override switches to it)',
   BUFFERED_PARTIAL:
     'Envoy sends at most the buffer limit of the body, in a mode the EPP does not answer, so requests wait message_timeout and fail with 504',
-  STREAMED: 'the EPP does not answer STREAMED bodies, so requests wait message_timeout and fail with 504',
+  STREAMED: 'the EPP does not answer STREAMED bodies, so requests wait message_timeout and fail with 504', // measured: EPP202-STREAMED
   GRPC: 'GRPC is defined but not implemented by Envoy, and the EPP does not speak it',
 };
 
@@ -139,7 +140,8 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sit
         'EPP205',
         severities,
         { location, path: formatPath([...segments, failOpenKey]) },
-        `ext_proc ${failOpenKey} true: when the EPP is slow or down, requests silently bypass it and reach a backend with no endpoint picking (fail-open)`,
+        // Measured (test/dataplane/measured-symptoms.json EPP204-fail-open, EPP205-fail-open, EPP205-fail-open-headers-only).
+        `ext_proc ${failOpenKey} true: when the EPP times out (message_timeout), or is down with header-only modes, requests silently bypass it and reach a backend with no endpoint picking (fail-open); with FULL_DUPLEX_STREAMED bodies a down EPP still gets them 500`,
         `remove ${failOpenKey} so Envoy fails closed (504/500), or set EPP205 to off if bypassing the EPP is intended`,
       ),
     );
