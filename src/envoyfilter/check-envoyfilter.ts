@@ -45,7 +45,8 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...judged.findings);
   const judgementOf = new Map(sites.map((site, i) => [site, judged.judgements[i]]));
   const gate = (site: ExtProcSite, siteFindings: Finding[]) => applyJudgement(siteFindings, judgementOf.get(site)!);
-  const hasPerRouteOverride = sites.some((s) => s.kind === 'per-route');
+  // Only overrides can turn processing on for a route; `disabled: true` alone turns it further off.
+  const hasPerRouteOverride = sites.some((s) => s.kind === 'per-route' && isObject(envoyField(s.config, 'overrides')));
   for (const site of sites) {
     // istiod converts typed configs field by field; a TypedStruct's value Envoy converts itself; an unrecognized
     // typed_config is for checkFilterType.

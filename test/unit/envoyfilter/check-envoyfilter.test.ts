@@ -302,8 +302,8 @@ t.test('wrongly typed processing_mode is a malformed-object denial, not a crash'
 });
 
 /** The filter above plus an HTTP_ROUTE MERGE carrying `perRoute` as the ExtProcPerRoute. */
-function withPerRoute(perRoute: Record<string, unknown>) {
-  const object = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+function withPerRoute(perRoute: Record<string, unknown>, filterMode: Record<string, unknown> = FULL_DUPLEX) {
+  const object = withFilter({ ...GRPC, processing_mode: filterMode });
   object.spec.configPatches.push({
     applyTo: 'HTTP_ROUTE',
     patch: {
@@ -321,6 +321,12 @@ t.test('ExtProcPerRoute: overrides, or disabled: true, and nothing else', async 
   t.match(disabledFalse[0].message, 'Envoy accepts only disabled: true');
   t.same(codes(checkEnvoyFilter(withPerRoute({}), DEFAULT_CONFIG)), ['EPP217'], 'neither');
   t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: null }), DEFAULT_CONFIG)), ['EPP217'], 'null overrides are unset');
+});
+
+t.test('EPP206: only a per-route override that can turn processing on silences "sends nothing"', async (t) => {
+  const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP' };
+  t.same(codes(checkEnvoyFilter(withPerRoute({ disabled: true }, nothing), DEFAULT_CONFIG)), ['EPP206'], 'disabled: true only turns it further off');
+  t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: { processing_mode: FULL_DUPLEX } }, nothing), DEFAULT_CONFIG)), [], 'overrides turn it on per route');
 });
 
 t.test('FULL_DUPLEX_STREAMED without trailers SEND in a per-route override: no claim that Envoy rejects it', async (t) => {
