@@ -1,8 +1,7 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { apiStatus } from './api-error.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { customResourceListWatch } from './custom-resource-list-watch.ts';
 import { INFERENCE_POOL_VERSIONS, poolKey, toInferencePoolRecord, type InferencePoolLookup, type InferencePoolRecord, type InferencePoolResolver } from './inference-pool.ts';
-import { requestSignal } from './request-signal.ts';
-import { ResourceListWatch, type ResourceListWatchEvent } from './resource-list-watch.ts';
+import type { ResourceListWatch, ResourceListWatchEvent } from './resource-list-watch.ts';
 
 /** A pool whose Endpoint Picker changed (or that came or went), for the reconciler. */
 export interface PoolChange {
@@ -30,7 +29,8 @@ export interface InformerInferencePoolsOptions {
  */
 export class InformerInferencePools implements InferencePoolResolver {
   readonly source: string;
-  readonly #watches: { what: string; store: ResourceListWatch<InferencePoolRecord>; absent: boolean }[] = [];
+  /** One store per served version, newest first. */
+  readonly #stores: ResourceListWatch<InferencePoolRecord>[] = [];
   /** `namespace/service` -> how many pools name it as their Endpoint Picker. */
   #endpointPickerCounts = new Map<string, number>();
   /** The keys of #endpointPickerCounts, as the set callers read. */
@@ -39,63 +39,47 @@ export class InformerInferencePools implements InferencePoolResolver {
   constructor(options: InformerInferencePoolsOptions) {
     const server = options.kubeConfig.getCurrentCluster()?.server ?? '(no server)';
     this.source = `the InferencePool cache of ${server}`;
-    const api = options.kubeConfig.makeApiClient(CustomObjectsApi);
     for (const { group, version } of INFERENCE_POOL_VERSIONS) {
       const what = `InferencePools (${group}/${version})`;
-      const entry = { what, store: undefined as unknown as ResourceListWatch<InferencePoolRecord>, absent: false };
-      entry.store = new ResourceListWatch<InferencePoolRecord>({
-        kubeConfig: options.kubeConfig,
-        path: `/apis/${group}/${version}/inferencepools`,
-        what,
-        listPage: async (page, signal) => {
-          try {
-            const list = await api.listClusterCustomObject({ group, version, plural: 'inferencepools', limit: page.limit, _continue: page._continue }, requestSignal(signal));
-            entry.absent = false;
-            return list;
-          } catch (error) {
-            // The CRD of this version is not installed: nothing to list; the watch keeps asking until it is.
-            if (apiStatus(error) !== 404) throw error;
-            entry.absent = true;
-            return { items: [], metadata: { resourceVersion: '' } };
-          }
+      const store: ResourceListWatch<InferencePoolRecord> = customResourceListWatch<InferencePoolRecord>(
+        { group, version, plural: 'inferencepools' },
+        {
+          kubeConfig: options.kubeConfig,
+          what,
+          reduce: (object) => toInferencePoolRecord(object, group),
+          keyOf: (record) => poolKey(record.namespace, record.name),
+          onChange: (change) => {
+            const before = this.#resolved(change.key, change.previous, store);
+            this.#count(change.previous, -1);
+            if (change.type !== 'DELETED') this.#count(change.record, +1);
+            const after = this.#resolvedNow(change.key);
+            if (sameEndpointPicker(before, after)) return;
+            options.onPoolChange?.({ namespace: change.record.namespace, name: change.record.name, before, after, receivedAt: change.receivedAt });
+          },
+          onResync: () => {
+            this.#recount();
+            options.onPoolChange?.({ type: 'resynced' });
+          },
+          onEvent: (event) => options.onEvent?.(event, what),
+          initialBackoffMs: options.initialBackoffMs,
+          maxBackoffMs: options.maxBackoffMs,
         },
-        reduce: (object) => toInferencePoolRecord(object, group),
-        keyOf: (record) => poolKey(record.namespace, record.name),
-        onChange: (change) => {
-          const before = this.#resolved(change.key, change.previous, entry.store);
-          this.#count(change.previous, -1);
-          if (change.type !== 'DELETED') this.#count(change.record, +1);
-          const after = this.#resolvedNow(change.key);
-          if (sameEndpointPicker(before, after)) return;
-          options.onPoolChange?.({ namespace: change.record.namespace, name: change.record.name, before, after, receivedAt: change.receivedAt });
-        },
-        onResync: () => {
-          this.#recount();
-          options.onPoolChange?.({ type: 'resynced' });
-        },
-        onEvent: (event) => {
-          // An absent CRD fails every watch with 404 until it is installed: expected, not worth a warning each time.
-          if (event.type === 'error' && entry.absent) return;
-          options.onEvent?.(event, what);
-        },
-        initialBackoffMs: options.initialBackoffMs,
-        maxBackoffMs: options.maxBackoffMs,
-      });
-      this.#watches.push(entry);
+      );
+      this.#stores.push(store);
     }
   }
 
   /** Resolves once every version has listed (or was found absent). */
   async start(): Promise<void> {
-    await Promise.all(this.#watches.map((w) => w.store.start()));
+    await Promise.all(this.#stores.map((store) => store.start()));
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#watches.map((w) => w.store.stop()));
+    await Promise.all(this.#stores.map((store) => store.stop()));
   }
 
   ready(): boolean {
-    return this.#watches.every((w) => w.store.ready());
+    return this.#stores.every((store) => store.ready());
   }
 
   lookupPool(namespace: string, name: string): InferencePoolLookup {
@@ -111,17 +95,12 @@ export class InformerInferencePools implements InferencePoolResolver {
   }
 
   get size(): number {
-    return this.#watches.reduce((sum, w) => sum + w.store.size, 0);
-  }
-
-  /** The versions whose CRD the API server does not serve (at the last list or watch). */
-  get absentVersions(): string[] {
-    return this.#watches.filter((w) => w.absent).map((w) => w.what);
+    return this.#stores.reduce((sum, store) => sum + store.size, 0);
   }
 
   /** The record a key resolves to now: the newest version first. */
   #resolvedNow(key: string): InferencePoolRecord | undefined {
-    for (const { store } of this.#watches) {
+    for (const store of this.#stores) {
       const record = store.get(key);
       if (record !== undefined) return record;
     }
@@ -130,7 +109,7 @@ export class InformerInferencePools implements InferencePoolResolver {
 
   /** The record a key resolved to before `changed` replaced `previous` in its store. */
   #resolved(key: string, previous: InferencePoolRecord | undefined, changed: ResourceListWatch<InferencePoolRecord>): InferencePoolRecord | undefined {
-    for (const { store } of this.#watches) {
+    for (const store of this.#stores) {
       const record = store === changed ? previous : store.get(key);
       if (record !== undefined) return record;
     }
@@ -153,7 +132,7 @@ export class InformerInferencePools implements InferencePoolResolver {
   #recount(): void {
     this.#endpointPickerCounts.clear();
     this.#endpointPickers.clear();
-    for (const { store } of this.#watches) for (const record of store.values()) this.#count(record, +1);
+    for (const store of this.#stores) for (const record of store.values()) this.#count(record, +1);
   }
 }
 

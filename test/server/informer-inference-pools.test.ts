@@ -70,7 +70,6 @@ t.test('lists and watches v1 pools, keeps the Endpoint Picker only, and counts a
   t.same(pools.lookupPool('llm-d', 'nope'), { kind: 'not-found' });
   t.ok(pools.endpointPickerServices().has('llm-d/epp-b'));
   t.notOk(pools.endpointPickerServices().has('llm-d/epp-c'));
-  t.same(pools.absentVersions, ['InferencePools (inference.networking.x-k8s.io/v1alpha2)']);
 
   const watch = await new Promise<ServerResponse>((resolve) => {
     const poll = setInterval(() => {
@@ -92,4 +91,61 @@ t.test('lists and watches v1 pools, keeps the Endpoint Picker only, and counts a
   t.notOk(pools.endpointPickerServices().has('llm-d/epp-b'), 'the old EPP Service is no longer one');
   t.same(errors, [], 'the absent v1alpha2 API is not reported as a failure');
   t.ok(api.paths.includes('/apis/inference.networking.x-k8s.io/v1alpha2/inferencepools?watch'), 'and it is watched for, in case its CRD is installed later');
+});
+
+t.test('a CRD installed after start is picked up by the watch, and its later failures are reported, not taken for absence', async (t) => {
+  const V1ALPHA2 = '/apis/inference.networking.x-k8s.io/v1alpha2/inferencepools';
+  let installed = false;
+  let forbidden = false;
+  const alphaWatches: ServerResponse[] = [];
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const watching = url.searchParams.get('watch') === 'true';
+    const known = url.pathname === V1 || (url.pathname === V1ALPHA2 && installed);
+    if (!known || (url.pathname === V1ALPHA2 && forbidden)) {
+      const code = known ? 403 : 404;
+      response.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code, message: known ? 'forbidden' : 'the server could not find the requested resource' }));
+      return;
+    }
+    if (watching) {
+      response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      response.flushHeaders();
+      if (url.pathname === V1ALPHA2) alphaWatches.push(response);
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'InferencePoolList', metadata: { resourceVersion: '10' }, items: [] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
+    currentContext: 'c',
+  });
+  const errors: string[] = [];
+  const pools = new InformerInferencePools({ kubeConfig, onEvent: (event) => void (event.type === 'error' && errors.push(event.error.message)), initialBackoffMs: 20, maxBackoffMs: 50 });
+  await pools.start();
+  t.teardown(async () => {
+    await pools.stop();
+    server.closeAllConnections();
+    server.close();
+  });
+  const until = async (condition: () => boolean) => {
+    for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(errors, [], 'the v1alpha2 CRD missing is not a failure');
+
+  installed = true;
+  await until(() => alphaWatches.length > 0);
+  const alphaPool = { apiVersion: 'inference.networking.x-k8s.io/v1alpha2', kind: 'InferencePool', metadata: { name: 'old-pool', namespace: 'llm-d', resourceVersion: '20' }, spec: { extensionRef: { name: 'epp-old' } } };
+  alphaWatches[0].write(`${JSON.stringify({ type: 'ADDED', object: alphaPool })}\n`);
+  await until(() => pools.lookupPool('llm-d', 'old-pool').kind === 'found');
+  t.match(pools.lookupPool('llm-d', 'old-pool'), { kind: 'found', pool: { endpointPicker: { name: 'epp-old', port: 9002 } } }, 'the pool of the newly installed CRD is found');
+
+  forbidden = true;
+  alphaWatches[0].end();
+  await until(() => errors.length > 0);
+  t.match(errors[0] ?? '', /watching InferencePools \(inference\.networking\.x-k8s\.io\/v1alpha2\) failed: HTTP 403/, 'a failure once the CRD is there is reported');
 });

@@ -1,0 +1,39 @@
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { apiStatus } from './api-error.ts';
+import { requestSignal } from './request-signal.ts';
+import { ResourceListWatch, type ResourceListWatchOptions } from './resource-list-watch.ts';
+
+export interface CustomResource {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+/**
+ * The list+watch of a custom resource in all namespaces, whose CRD may not be installed: a 404 lists as empty (synced),
+ * and the watch keeps asking until the CRD appears (from no resourceVersion, so it then delivers every object as ADDED).
+ * Only those 404s go unreported; every other failure is, also after the CRD was once missing.
+ */
+export function customResourceListWatch<T>(
+  resource: CustomResource,
+  options: Omit<ResourceListWatchOptions<T>, 'path' | 'listPage'>,
+): ResourceListWatch<T> {
+  const { group, version, plural } = resource;
+  const api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+  return new ResourceListWatch<T>({
+    ...options,
+    path: `/apis/${group}/${version}/${plural}`,
+    listPage: async (page, signal) => {
+      try {
+        return await api.listClusterCustomObject({ group, version, plural, limit: page.limit, _continue: page._continue }, requestSignal(signal));
+      } catch (error) {
+        if (apiStatus(error) !== 404) throw error;
+        return { items: [], metadata: { resourceVersion: '' } };
+      }
+    },
+    onEvent: (event) => {
+      if (event.type === 'error' && apiStatus(event.error.cause) === 404) return;
+      options.onEvent?.(event);
+    },
+  });
+}
