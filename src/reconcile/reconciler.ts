@@ -179,11 +179,7 @@ export class Reconciler {
       case 'service-missing':
         return this.#serviceMissing(record, decision.why);
       case 'edited-by-hand':
-        this.#present(item.key);
-        this.#drift(record, 'edited-by-hand', decision.to);
-        this.#reportEdited(record, decision.editedPaths, decision.from, decision.to, decision.service);
-        this.#count('edited-by-hand');
-        return { kind: 'done' };
+        return this.#editedByHand(record, item, decision.editedPaths, decision.from, decision.to, decision.service);
       case 'rewrite': {
         this.#drift(record, 'cluster-ip-changed', decision.to);
         if (decision.editedPaths.length > 0) this.#reportEdited(record, decision.editedPaths, decision.from, decision.to, decision.service);
@@ -214,11 +210,7 @@ export class Reconciler {
       case 'service-missing':
         return this.#serviceMissing(record, decision.why);
       case 'edited-by-hand':
-        this.#present(item.key);
-        this.#drift(record, 'edited-by-hand', decision.to);
-        this.#reportEdited(record, decision.editedPaths, decision.from, decision.to, decision.target.service);
-        this.#count('edited-by-hand');
-        return { kind: 'done' };
+        return this.#editedByHand(record, item, decision.editedPaths, decision.from, decision.to, decision.target.service);
       case 'repoint': {
         this.#drift(record, 'pool-repointed', `${decision.target.service}:${decision.to.port ?? ''}`);
         if (decision.editedPaths.length > 0) this.#reportEdited(record, decision.editedPaths, decision.from.clusterIP, decision.to.clusterIP, decision.target.service);
@@ -332,6 +324,15 @@ export class Reconciler {
     const kept = record.provenance ? ` It keeps ${record.provenance.clusterIP} at ${record.provenance.paths.length} path(s) until the Service is back; the gateway cannot reach the EPP meanwhile` : '';
     this.#report(record, { type: 'Warning', reason: 'EPPServiceMissing', action: 'Skip', note: `${why}: EnvoyFilter left as it is.${kept}` });
     this.#count('service-missing');
+    return { kind: 'done' };
+  }
+
+  /** Every recorded path was changed by someone else: leave them alone, say so once, and count it. */
+  #editedByHand(record: EnvoyFilterRecord, item: WorkItem, paths: string[], from: string, to: string, service: string): WorkOutcome {
+    this.#present(item.key);
+    this.#drift(record, 'edited-by-hand', to);
+    this.#reportEdited(record, paths, from, to, service);
+    this.#count('edited-by-hand');
     return { kind: 'done' };
   }
 
