@@ -30,10 +30,10 @@ export function chooseEppTarget(objectNamespace: string, object: unknown, config
 
 export type PoolResolution =
   | { kind: 'target'; target: EppTarget }
-  /** The pool cannot be looked up right now (EPP104) or at all (EPP109, EPP110, EPP111). */
-  | { kind: 'problem'; finding: Finding; temporary: boolean };
+  /** The pool cannot be looked up right now (EPP104: the verdict makes it a temporary denial) or at all (EPP109, EPP110, EPP111). */
+  | { kind: 'problem'; finding: Finding };
 
-export const NO_POOL_SOURCE = 'no InferencePool source';
+const NO_POOL_SOURCE = 'no InferencePool source';
 
 /** Follows the chosen pool to its endpointPickerRef Service; without a pool, the chosen Service is the target. */
 export function resolvePool(choice: Extract<EppChoice, { kind: 'choice' }>, subject: string, pools: InferencePoolResolver | undefined, config: WebhookConfig): PoolResolution {
@@ -43,7 +43,6 @@ export function resolvePool(choice: Extract<EppChoice, { kind: 'choice' }>, subj
   const problem = (code: 'EPP104' | 'EPP109' | 'EPP110' | 'EPP111', message: string, fix: string): PoolResolution => ({
     kind: 'problem',
     finding: finding(code, config.severities, POOL_ANNOTATION_AT, message, fix),
-    temporary: code === 'EPP104',
   });
   const lookup = pools?.lookupPool(namespace, name) ?? { kind: 'not-found' as const };
   if (lookup.kind === 'unavailable') {
