@@ -1,5 +1,5 @@
-import { isObject } from '../json-value.ts';
 import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord, type EnvoyFilterIndexRecord } from './envoyfilter-index.ts';
+import { objectsOfKind } from './objects-of-kind.ts';
 import { StaticInferencePools } from './static-inference-pools.ts';
 import { readObjectsFile, StaticServiceResolver } from './static-resolver.ts';
 
@@ -22,13 +22,8 @@ export function loadClusterTableFile(path: string): StaticClusterTable {
 
 /** The EnvoyFilters among `objects` and the items of Lists among them; `defaultNamespace` for those without one. */
 export function* envoyFilterRecordsIn(objects: Iterable<unknown>, defaultNamespace: string): Generator<EnvoyFilterIndexRecord> {
-  for (const object of objects) {
-    if (!isObject(object)) continue;
-    const items = typeof object.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items) ? object.items : [object];
-    for (const item of items) {
-      if (!isObject(item) || item.kind !== 'EnvoyFilter') continue;
-      const record = toEnvoyFilterIndexRecord(item, defaultNamespace);
-      if (record !== undefined) yield record;
-    }
+  for (const item of objectsOfKind(objects, 'EnvoyFilter')) {
+    const record = toEnvoyFilterIndexRecord(item, defaultNamespace);
+    if (record !== undefined) yield record;
   }
 }

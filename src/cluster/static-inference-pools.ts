@@ -1,4 +1,5 @@
 import { isObject } from '../json-value.ts';
+import { objectsOfKind } from './objects-of-kind.ts';
 import { addPool, lookupIn, toInferencePoolRecord, type InferencePoolLookup, type InferencePoolRecord, type InferencePoolResolver } from './inference-pool.ts';
 
 /** InferencePools from a fixed set of objects: the manifests `check`/`render` read, a `--services` file. */
@@ -38,14 +39,9 @@ export class StaticInferencePools implements InferencePoolResolver {
 }
 
 function* poolRecordsIn(objects: Iterable<unknown>, defaultNamespace: string): Generator<InferencePoolRecord> {
-  for (const object of objects) {
-    if (!isObject(object)) continue;
-    const items = typeof object.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items) ? object.items : [object];
-    for (const item of items) {
-      if (!isObject(item) || item.kind !== 'InferencePool') continue;
-      const hasNamespace = isObject(item.metadata) && typeof item.metadata.namespace === 'string' && item.metadata.namespace !== '';
-      const record = toInferencePoolRecord(item);
-      if (record !== undefined) yield hasNamespace ? record : { ...record, namespace: defaultNamespace };
-    }
+  for (const item of objectsOfKind(objects, 'InferencePool')) {
+    const hasNamespace = isObject(item.metadata) && typeof item.metadata.namespace === 'string' && item.metadata.namespace !== '';
+    const record = toInferencePoolRecord(item);
+    if (record !== undefined) yield hasNamespace ? record : { ...record, namespace: defaultNamespace };
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { isObject } from '../json-value.ts';
+import { objectsOfKind } from './objects-of-kind.ts';
 import { serviceKey, toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
 
 /** Answers from a fixed table of Services (a file given to `--services`); never changes after loading. */
@@ -59,23 +59,8 @@ export function readObjectsFile(path: string): unknown[] {
 }
 
 function* serviceRecordsIn(objects: Iterable<unknown>): Generator<ServiceRecord> {
-  for (const object of objects) {
-    if (!isObject(object)) continue;
-    if (isList(object.kind) && Array.isArray(object.items)) {
-      // Items of a ServiceList may omit their kind; in any other List an item without one is not known to be a Service.
-      const itemKindOptional = object.kind === 'ServiceList';
-      for (const item of object.items) {
-        if (!isObject(item) || (item.kind === undefined && !itemKindOptional)) continue;
-        const record = toServiceRecord(item);
-        if (record !== undefined) yield record;
-      }
-    } else if (object.kind === 'Service') {
-      const record = toServiceRecord(object);
-      if (record !== undefined) yield record;
-    }
+  for (const object of objectsOfKind(objects, 'Service')) {
+    const record = toServiceRecord(object);
+    if (record !== undefined) yield record;
   }
-}
-
-function isList(kind: unknown): boolean {
-  return typeof kind === 'string' && kind.endsWith('List');
 }
