@@ -43,9 +43,10 @@ export interface InferencePoolResolver {
   lookupPool(namespace: string, name: string): InferencePoolLookup;
   /**
    * `namespace/name` of every Service some InferencePool's endpointPickerRef names (a pool's EPP is always in the
-   * pool's namespace): EPP Services known from the pools, not from a naming convention. Kept current, not copied.
+   * pool's namespace): EPP Services known from the pools, not from a naming convention. Each call iterates the
+   * current ones; nothing is copied.
    */
-  endpointPickerServices(): ReadonlySet<string>;
+  endpointPickerServices(): Iterable<string>;
   ready(): boolean;
 }
 

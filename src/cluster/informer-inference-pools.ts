@@ -32,9 +32,7 @@ export class InformerInferencePools implements InferencePoolResolver {
   /** One store per served version, newest first. */
   readonly #stores: ResourceListWatch<InferencePoolRecord>[] = [];
   /** `namespace/service` -> how many pools name it as their Endpoint Picker. */
-  #endpointPickerCounts = new Map<string, number>();
-  /** The keys of #endpointPickerCounts, as the set callers read. */
-  readonly #endpointPickers = new Set<string>();
+  readonly #endpointPickerCounts = new Map<string, number>();
 
   constructor(options: InformerInferencePoolsOptions) {
     const server = options.kubeConfig.getCurrentCluster()?.server ?? '(no server)';
@@ -90,8 +88,8 @@ export class InformerInferencePools implements InferencePoolResolver {
     return pool === undefined ? { kind: 'not-found' } : { kind: 'found', pool };
   }
 
-  endpointPickerServices(): ReadonlySet<string> {
-    return this.#endpointPickers;
+  endpointPickerServices(): Iterable<string> {
+    return this.#endpointPickerCounts.keys();
   }
 
   get size(): number {
@@ -122,16 +120,13 @@ export class InformerInferencePools implements InferencePoolResolver {
     const count = (this.#endpointPickerCounts.get(key) ?? 0) + delta;
     if (count > 0) {
       this.#endpointPickerCounts.set(key, count);
-      this.#endpointPickers.add(key);
     } else {
       this.#endpointPickerCounts.delete(key);
-      this.#endpointPickers.delete(key);
     }
   }
 
   #recount(): void {
     this.#endpointPickerCounts.clear();
-    this.#endpointPickers.clear();
     for (const store of this.#stores) for (const record of store.values()) this.#count(record, +1);
   }
 }

@@ -25,7 +25,7 @@ export class StaticInferencePools implements InferencePoolResolver {
     return lookupIn(this.#pools, namespace, name);
   }
 
-  endpointPickerServices(): ReadonlySet<string> {
+  endpointPickerServices(): Iterable<string> {
     return this.#endpointPickers;
   }
 

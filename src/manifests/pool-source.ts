@@ -50,7 +50,7 @@ function layered(first: InferencePoolResolver, then: InferencePoolResolver): Inf
       const found = first.lookupPool(namespace, name);
       return found.kind === 'found' ? found : then.lookupPool(namespace, name);
     },
-    endpointPickerServices: () => new Set([...first.endpointPickerServices(), ...then.endpointPickerServices()]),
+    endpointPickerServices: () => [...first.endpointPickerServices(), ...then.endpointPickerServices()],
     ready: () => first.ready() && then.ready(),
   };
 }
