@@ -52,7 +52,7 @@ export function resolvePool(choice: Extract<EppChoice, { kind: 'choice' }>, subj
     return problem(
       'EPP109',
       `${ANNOTATIONS.inferencePool} ${pool}: InferencePool not found in ${pools?.source ?? NO_POOL_SOURCE}, so ${subject} has no EPP Service to resolve`,
-      `create the InferencePool ${pool} first (or in the same apply, before this EnvoyFilter), or correct the annotation`,
+      `create the InferencePool ${pool} first, or correct the annotation; a pool created a moment ago may take a second to reach the webhook: apply again`,
     );
   }
   const picker = lookup.pool.endpointPicker;
