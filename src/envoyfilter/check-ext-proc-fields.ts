@@ -95,9 +95,12 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
   };
   if (kind === 'any' || kind === 'enum') return; // enums: processing-mode.ts (EPP201/EPP210); the rest is not judged here
   if (kind.startsWith('message:')) {
-    // processing_mode's own shape is EPP307 (check-processing-mode.ts).
     if (!isObject(value)) {
-      if (field !== 'processing_mode') refuse(EXPECTED.message);
+      if (walk.reading === 'envoy') {
+        walk.findings.push(
+          finding('EPP221', walk.severities, at, `ext_proc ${key} is ${describe(value)} in a TypedStruct: istiod passes it on unconverted, and Envoy reads only an object there and rejects the listener update: the gateway keeps its old config`, `write ${key} as ${EXPECTED.message}`),
+        );
+      } else if (field !== 'processing_mode') refuse(EXPECTED.message); // processing_mode's own shape is EPP307 (check-processing-mode.ts)
       return;
     }
     readMessage(walk, value, kind.slice('message:'.length) as MessageName, segments);
@@ -106,9 +109,9 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
   if (walk.reading === 'envoy') {
     // Envoy's own parser: types are its business (it reads "true" for a bool); durations only in seconds.
     if (kind !== 'duration') return;
-    if (typeof value !== 'string' || !/^-?\d+(\.\d+)?s$/.test(value)) {
+    if (typeof value !== 'string' || secondsToNanos(value) === undefined) {
       walk.findings.push(
-        finding('EPP221', walk.severities, at, `ext_proc ${key} ${short(value)} in a TypedStruct: Envoy reads durations only in seconds ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
+        finding('EPP221', walk.severities, at, `ext_proc ${key} ${short(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
       );
       return;
     }

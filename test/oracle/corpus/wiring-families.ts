@@ -237,8 +237,12 @@ export function typedStructs(): CorpusEntry[] {
     ['duplicate-snake-full-duplex', { grpc_service: grpcToEpp(), processing_mode: { request_body_mode: 'FULL_DUPLEX_STREAMED', requestBodyMode: 'NONE' } }],
     ['duplicate-camel-full-duplex', { grpc_service: grpcToEpp(), processing_mode: { requestBodyMode: 'FULL_DUPLEX_STREAMED', request_body_mode: 'NONE' } }],
     ['timeout-3601s', { grpc_service: grpcToEpp(), processing_mode: eppMode(), message_timeout: '3601s' }],
+    ...['0.1234567891s', '+1s', '.5s', '1.s', '1.000000000s'].map((t): [string, JsonMap] => [`timeout-${t}`, { grpc_service: grpcToEpp(), processing_mode: eppMode(), message_timeout: t }]),
     ['quoted-bool', { grpc_service: grpcToEpp(), processing_mode: eppMode(), failure_mode_allow: 'true' }],
     ['no-service', { processing_mode: eppMode() }],
+    ['service-not-object', { grpc_service: 'epp', processing_mode: eppMode() }],
+    ['mode-not-object', { grpc_service: grpcToEpp(), processing_mode: 'FULL_DUPLEX_STREAMED' }],
+    ['attributes-not-list', { grpc_service: grpcToEpp(), processing_mode: eppMode(), request_attributes: 'request.path' }],
   ];
   for (const wrapper of ['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct']) {
     for (const [name, value] of variants) {

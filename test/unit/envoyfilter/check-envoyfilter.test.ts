@@ -398,6 +398,9 @@ t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does",
   t.ok(codes(typo).includes('EPP221'), 'Envoy rejects an unknown field there');
   t.match(typo.find((f) => f.code === 'EPP221')!.message, 'did you mean request_body_mode?');
   t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, message_timeout: '200ms' })), ['EPP221'], 'durations only in seconds');
+  t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, message_timeout: '0.1234567891s' })), ['EPP221'], 'Envoy (not istiod) rejects more than nine decimals');
+  t.same(codes(typedStruct({ processing_mode: 'FULL_DUPLEX_STREAMED' })), ['EPP221'], 'Envoy (not istiod) rejects a mode that is not an object');
+  t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, grpc_service: 'epp' })), ['EPP221'], 'Envoy (not istiod) rejects a service that is not an object');
   const twice = typedStruct({ processing_mode: { ...FULL_DUPLEX, requestBodyMode: 'NONE' } });
   t.same(codes(twice), ['EPP222'], 'which spelling Envoy keeps is not defined, so the field is not judged');
   t.match(twice[0].message, 'which one it keeps is not defined');
