@@ -25,6 +25,10 @@ const EXPECTED = {
   list: 'a list',
   message: 'an object',
 } as const;
+/** Each message's fields under both spellings istiod reads (snake_case and lowerCamelCase), built once. */
+const FIELD_BY_KEY = Object.fromEntries(
+  Object.entries(EXT_PROC_SCHEMA).map(([name, { fields }]) => [name, new Map(Object.keys(fields).flatMap((f) => [[f, f], [camelCase(f), f]]))]),
+) as Record<MessageName, Map<string, string>>;
 const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
 const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config';
 
@@ -61,10 +65,9 @@ export function checkExtProcFields({ config, kind, segments, patchIndex, reading
 
 function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments: PathSegments): void {
   const { fields } = EXT_PROC_SCHEMA[name];
-  const byJsonName = new Map(Object.keys(fields).map((f) => [camelCase(f), f]));
   for (const key of Object.keys(object)) {
     if (key === '@type') continue;
-    const field = Object.hasOwn(fields, key) ? key : byJsonName.get(key);
+    const field = FIELD_BY_KEY[name].get(key);
     if (field === undefined) {
       unknownField(walk, object, name, key, segments);
       continue;
