@@ -5,7 +5,8 @@ import { patchLocation } from './config-patches.ts';
 import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from './ext-proc-schema.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { closestName } from './closest-name.ts';
-import type { Reading } from './field-reading.ts';
+import { readField, type Reading } from './field-reading.ts';
+import { readProcessingMode } from './processing-mode.ts';
 
 const ONE_HOUR_NANOS = 3_600_000_000_000n;
 /** Envoy's proto rule on these: `duration = {lte {seconds: 3600} gte {}}`. */
@@ -267,14 +268,11 @@ function checkHttpUri(walk: Walk, uri: JsonObject, segments: PathSegments): void
 /** Envoy (ext_proc config.cc): with http_service, no body is sent and no trailer mode is SEND. */
 function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSegments): void {
   if (!present(config, 'http_service') || present(config, 'grpc_service')) return;
-  const mode = envoyField(config, 'processing_mode');
+  const mode = readField(config, 'processing_mode', walk.reading);
   if (!isObject(mode)) return;
-  const sending = Object.keys(MODE_DEFAULTS).filter((field) => {
-    const value = envoyField(mode, field);
-    if (field.endsWith('_body_mode')) return value !== undefined && value !== null && value !== 'NONE' && value !== 0;
-    if (field.endsWith('_trailer_mode')) return value === 'SEND' || value === 1;
-    return false;
-  });
+  // Read as the mode checks read it (names, numbers, a TypedStruct's any-case names); a value no mode has is EPP201/EPP210.
+  const { mode: effective, explicit } = readProcessingMode(mode, walk.reading);
+  const sending = [...explicit].filter((field) => (field.endsWith('_body_mode') ? effective[field] !== 'NONE' : field.endsWith('_trailer_mode') && effective[field] === 'SEND'));
   if (sending.length === 0) return;
   walk.findings.push(
     finding(

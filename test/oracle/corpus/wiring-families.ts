@@ -243,6 +243,9 @@ export function typedStructs(): CorpusEntry[] {
     ['service-not-object', { grpc_service: 'epp', processing_mode: eppMode() }],
     ['mode-not-object', { grpc_service: grpcToEpp(), processing_mode: 'FULL_DUPLEX_STREAMED' }],
     ['attributes-not-list', { grpc_service: grpcToEpp(), processing_mode: eppMode(), request_attributes: 'request.path' }],
+    // With http_service Envoy allows no body and no trailer; it reads a TypedStruct's modes in any case or as numbers in strings.
+    ...['send', '1', 'SKIP'].map((trailer): [string, JsonMap] => [`http-service-trailer-${trailer}`, { http_service: httpService(), processing_mode: { request_trailer_mode: trailer } }]),
+    ...['buffered', '2', 'none'].map((body): [string, JsonMap] => [`http-service-body-${body}`, { http_service: httpService(), processing_mode: { request_body_mode: body } }]),
   ];
   for (const wrapper of ['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct']) {
     for (const [name, value] of variants) {

@@ -401,6 +401,17 @@ t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does",
   t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, message_timeout: '0.1234567891s' })), ['EPP221'], 'Envoy (not istiod) rejects more than nine decimals');
   t.same(codes(typedStruct({ processing_mode: 'FULL_DUPLEX_STREAMED' })), ['EPP221'], 'Envoy (not istiod) rejects a mode that is not an object');
   t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, grpc_service: 'epp' })), ['EPP221'], 'Envoy (not istiod) rejects a service that is not an object');
+  const overHttp = (processing_mode: Record<string, unknown>) => {
+    const object = withFilter({});
+    (object.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = {
+      '@type': 'type.googleapis.com/xds.type.v3.TypedStruct',
+      type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      value: { http_service: { http_service: { http_uri: { uri: 'http://x', cluster: 'epp-cluster', timeout: '1s' } } }, processing_mode },
+    };
+    return codes(checkEnvoyFilter(object, DEFAULT_CONFIG), 'deny');
+  };
+  t.same(overHttp({ request_trailer_mode: 'send' }), ['EPP218'], 'Envoy reads "send" as SEND, which http_service does not allow');
+  t.same(overHttp({ request_body_mode: 'none' }), [], 'Envoy reads "none" as NONE: no body is sent');
   const twice = typedStruct({ processing_mode: { ...FULL_DUPLEX, requestBodyMode: 'NONE' } });
   t.same(codes(twice), ['EPP222'], 'which spelling Envoy keeps is not defined, so the field is not judged');
   t.match(twice[0].message, 'which one it keeps is not defined');
