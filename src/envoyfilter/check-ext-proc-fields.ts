@@ -6,19 +6,11 @@ import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from './ext-proc-sc
 import { parseGoDuration } from './go-duration.ts';
 import { closestName } from './closest-name.ts';
 import { readField, type Reading } from './field-reading.ts';
-import { readProcessingMode } from './processing-mode.ts';
+import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 
 const ONE_HOUR_NANOS = 3_600_000_000_000n;
 /** Envoy's proto rule on these: `duration = {lte {seconds: 3600} gte {}}`. */
 const AT_MOST_ONE_HOUR = new Set(['message_timeout', 'max_message_timeout']);
-const MODE_DEFAULTS: Record<string, string> = {
-  request_header_mode: 'SEND',
-  response_header_mode: 'SEND',
-  request_body_mode: 'NONE',
-  response_body_mode: 'NONE',
-  request_trailer_mode: 'SKIP',
-  response_trailer_mode: 'SKIP',
-};
 const EXPECTED = {
   bool: 'true or false, unquoted',
   string: 'a string',
@@ -143,8 +135,8 @@ function unknownField(walk: Walk, object: JsonObject, message: MessageName, key:
   const guess = closestName(key, fields);
   const guessSet = guess !== undefined && envoyField(object, guess) !== undefined && envoyField(object, guess) !== null;
   const outcome =
-    guess !== undefined && !guessSet && Object.hasOwn(MODE_DEFAULTS, guess)
-      ? `${guess} stays ${MODE_DEFAULTS[guess]}`
+    guess !== undefined && !guessSet && isModeField(guess)
+      ? `${guess} stays ${defaultFor(guess)}`
       : guess !== undefined && !guessSet
         ? `${guess} stays unset`
         : 'Envoy never sees it';

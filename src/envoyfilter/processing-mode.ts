@@ -55,8 +55,10 @@ export interface ProcessingModeRead {
 const isBodyField = (field: ModeField) => field.endsWith('_body_mode');
 const isTrailerField = (field: ModeField) => field.endsWith('_trailer_mode');
 
+export const isModeField = (name: string): name is ModeField => (MODE_FIELDS as readonly string[]).includes(name);
+
 /** Envoy's defaults: headers SEND, bodies NONE, trailers SKIP (HeaderSendMode DEFAULT means the same). */
-function defaultFor(field: ModeField): HeaderMode | BodyMode {
+export function defaultFor(field: ModeField): HeaderMode | BodyMode {
   if (isBodyField(field)) return 'NONE';
   return isTrailerField(field) ? 'SKIP' : 'SEND';
 }
