@@ -5,6 +5,7 @@ import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { closestName } from './closest-name.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { readEnum } from './proto-enum.ts';
+import { socketAddresses } from './socket-addresses.ts';
 
 /** envoy.config.cluster.v3.Cluster.DiscoveryType, by number. */
 export const DISCOVERY_TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
@@ -68,10 +69,10 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
       }
     }
 
-    for (const { segments, address, port } of socketAddresses(cluster)) {
-      if (address === '') add('EPP312', [...segments, 'address'], `${subject} has an empty endpoint address: ${ENVOY_REJECTS}`, 'write the placeholder token and let the webhook fill in the ClusterIP');
-      const portKey = isObject(port.holder) ? envoyFieldKey(port.holder, 'port_value') : 'port_value';
-      const value = port.value;
+    for (const { segments, socket } of socketAddresses(cluster)) {
+      if (envoyField(socket, 'address') === '') add('EPP312', [...segments, 'address'], `${subject} has an empty endpoint address: ${ENVOY_REJECTS}`, 'write the placeholder token and let the webhook fill in the ClusterIP');
+      const portKey = envoyFieldKey(socket, 'port_value');
+      const value = socket[portKey];
       if (value === undefined || value === null) continue;
       const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
       if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > 0xffffffff) {
@@ -129,34 +130,4 @@ function isTlsSocket(socket: unknown): boolean {
   const typed = envoyField(socket, 'typed_config');
   const type = isObject(typed) ? typed['@type'] : undefined;
   return typeof type === 'string' && type.endsWith('.UpstreamTlsContext');
-}
-
-interface SocketAddress {
-  segments: PathSegments;
-  address: unknown;
-  port: { holder: unknown; value: unknown };
-}
-
-function* socketAddresses(cluster: JsonObject): Generator<SocketAddress> {
-  const assignmentKey = envoyFieldKey(cluster, 'load_assignment');
-  const assignment = cluster[assignmentKey];
-  const endpoints = isObject(assignment) ? envoyField(assignment, 'endpoints') : undefined;
-  if (!Array.isArray(endpoints)) return;
-  for (const [e, locality] of endpoints.entries()) {
-    const lbKey = isObject(locality) ? envoyFieldKey(locality, 'lb_endpoints') : 'lb_endpoints';
-    const lbEndpoints = isObject(locality) ? locality[lbKey] : undefined;
-    if (!Array.isArray(lbEndpoints)) continue;
-    for (const [l, lb] of lbEndpoints.entries()) {
-      const endpoint = isObject(lb) ? envoyField(lb, 'endpoint') : undefined;
-      const address = isObject(endpoint) ? envoyField(endpoint, 'address') : undefined;
-      const socketKey = isObject(address) ? envoyFieldKey(address, 'socket_address') : 'socket_address';
-      const socket = isObject(address) ? address[socketKey] : undefined;
-      if (!isObject(socket)) continue;
-      yield {
-        segments: [assignmentKey, 'endpoints', e, lbKey, l, 'endpoint', 'address', socketKey],
-        address: envoyField(socket, 'address'),
-        port: { holder: socket, value: envoyField(socket, 'port_value') },
-      };
-    }
-  }
 }

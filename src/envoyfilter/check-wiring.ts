@@ -4,6 +4,7 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
+import { socketAddresses } from './socket-addresses.ts';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const HTTP2_FIX = `add typed_extension_protocol_options: {${HTTP_PROTOCOL_OPTIONS}: {"@type": type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}, explicit_http_config: {http2_protocol_options: {}}}}`;
@@ -136,13 +137,15 @@ export function checkStaticAddresses(clusters: Map<string, ClusterSite>, token: 
     // null leaves type unset in istiod's conversion: STATIC.
     const isStatic = (type == null || type === 'STATIC' || type === 0) && envoyField(site.cluster, 'cluster_type') == null;
     if (!isStatic) continue;
-    for (const { address, segments } of socketAddresses(site)) {
+    for (const { segments, socket } of socketAddresses(site.cluster)) {
+      const address = envoyField(socket, 'address');
+      if (typeof address !== 'string') continue;
       if (isIP(address) !== 0 || address.includes(token) || address === '') continue; // '' is EPP312
       findings.push(
         finding(
           'EPP303',
           severities,
-          { location: patchLocation(site.patch.index), path: formatPath(segments) },
+          { location: patchLocation(site.patch.index), path: formatPath([...site.patch.valuePath, ...segments, 'address']) },
           `cluster ${name} is STATIC but its address ${JSON.stringify(address)} is not an IP: Envoy rejects the cluster`,
           `use type: STRICT_DNS for a hostname, or (for an EPP) write ${token} and let the webhook fill in the EPP Service's ClusterIP`,
         ),
@@ -150,32 +153,6 @@ export function checkStaticAddresses(clusters: Map<string, ClusterSite>, token: 
     }
   }
   return findings;
-}
-
-function* socketAddresses(site: ClusterSite): Generator<{ address: string; segments: (string | number)[] }> {
-  const assignmentKey = envoyFieldKey(site.cluster, 'load_assignment');
-  const assignment = site.cluster[assignmentKey];
-  if (!isObject(assignment)) return;
-  const endpoints = envoyField(assignment, 'endpoints');
-  if (!Array.isArray(endpoints)) return;
-  for (const [e, locality] of endpoints.entries()) {
-    if (!isObject(locality)) continue;
-    const lbKey = envoyFieldKey(locality, 'lb_endpoints');
-    const lbEndpoints = locality[lbKey];
-    if (!Array.isArray(lbEndpoints)) continue;
-    for (const [l, lb] of lbEndpoints.entries()) {
-      const endpoint = isObject(lb) ? envoyField(lb, 'endpoint') : undefined;
-      const address = isObject(endpoint) ? envoyField(endpoint, 'address') : undefined;
-      const socketKey = isObject(address) ? envoyFieldKey(address, 'socket_address') : 'socket_address';
-      const socket = isObject(address) ? address[socketKey] : undefined;
-      const host = isObject(socket) ? envoyField(socket, 'address') : undefined;
-      if (typeof host !== 'string') continue;
-      yield {
-        address: host,
-        segments: [...site.patch.valuePath, assignmentKey, 'endpoints', e, lbKey, l, 'endpoint', 'address', socketKey, 'address'],
-      };
-    }
-  }
 }
 
 /** REPLACE on subFilter ext_proc matches only a filter Istio itself inserted; otherwise it silently does nothing. */

@@ -368,6 +368,10 @@ t.test('the clusters an EnvoyFilter adds, read as istiod converts them and check
   t.same(codes(judge({ type: null, load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'epp.svc', port_value: 9002 } } } }] }] } })), ['EPP303'], 'null type is STATIC');
   t.same(codes(judge({ load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 65536 } } } }] }] } })), ['EPP312']);
   t.same(codes(judge({ load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: '9002' } } } }] }] } })), [], 'a quoted port is read as a number');
+  const camelEndpoint = (socketAddress: Record<string, unknown>) => ({ load_assignment: undefined, loadAssignment: { endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress } } }] }] } });
+  const endpointAt = 'spec.configPatches[1].patch.value.loadAssignment.endpoints[0].lbEndpoints[0].endpoint.address.socketAddress';
+  t.same(judge(camelEndpoint({ address: '10.0.0.1', portValue: 65536 })).map((f) => f.path), [`${endpointAt}.portValue`], 'the path names the port as written');
+  t.same(judge({ type: 'STATIC', ...camelEndpoint({ address: 'epp.svc', portValue: 9002 }) }).map((f) => f.path), [`${endpointAt}.address`], 'and the address');
   t.same(codes(judge({ transport_socket: { name: 'envoy.transport_sockets.tls' } })), ['EPP313']);
   const alpn = judge({
     http2_protocol_options: undefined,

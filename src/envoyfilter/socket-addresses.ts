@@ -1,0 +1,30 @@
+import type { PathSegments } from '../json-path.ts';
+import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+
+/** One endpoint's socket_address in a cluster's load_assignment, and the path to it from the cluster. */
+export interface ClusterSocket {
+  segments: PathSegments;
+  socket: JsonObject;
+}
+
+/** Every socket_address of a cluster's load_assignment, read as istiod converts the cluster (envoyField). */
+export function* socketAddresses(cluster: JsonObject): Generator<ClusterSocket> {
+  const assignmentKey = envoyFieldKey(cluster, 'load_assignment');
+  const assignment = cluster[assignmentKey];
+  const endpoints = isObject(assignment) ? envoyField(assignment, 'endpoints') : undefined;
+  if (!Array.isArray(endpoints)) return;
+  for (const [e, locality] of endpoints.entries()) {
+    if (!isObject(locality)) continue;
+    const lbKey = envoyFieldKey(locality, 'lb_endpoints');
+    const lbEndpoints = locality[lbKey];
+    if (!Array.isArray(lbEndpoints)) continue;
+    for (const [l, lb] of lbEndpoints.entries()) {
+      const endpoint = isObject(lb) ? envoyField(lb, 'endpoint') : undefined;
+      const address = isObject(endpoint) ? envoyField(endpoint, 'address') : undefined;
+      if (!isObject(address)) continue;
+      const socketKey = envoyFieldKey(address, 'socket_address');
+      const socket = address[socketKey];
+      if (isObject(socket)) yield { segments: [assignmentKey, 'endpoints', e, lbKey, l, 'endpoint', 'address', socketKey], socket };
+    }
+  }
+}
