@@ -116,7 +116,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
     if (isObject(options) && envoyField(options, 'auto_config') != null && !isTlsSocket(socket)) {
       add(
         'EPP314',
-        ['typed_extension_protocol_options'],
+        [optionsKey],
         `${subject} negotiates HTTP/2 by ALPN (auto_config) but its transport_socket is not TLS, so there is no ALPN: ${ENVOY_REJECTS}`,
         'use explicit_http_config: {http2_protocol_options: {}}, or add a TLS transport_socket',
       );

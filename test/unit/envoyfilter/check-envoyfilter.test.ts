@@ -379,6 +379,12 @@ t.test('the clusters an EnvoyFilter adds, read as istiod converts them and check
     typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { auto_config: {} } },
   });
   t.same(codes(alpn, 'deny'), ['EPP302', 'EPP314']);
+  const alpnCamel = judge({
+    http2_protocol_options: undefined,
+    transport_socket: undefined,
+    typedExtensionProtocolOptions: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { auto_config: {} } },
+  });
+  t.match(alpnCamel.find((f) => f.code === 'EPP314')?.path, /\.typedExtensionProtocolOptions$/, 'the path names the key as written');
   const options = (key: string, inner: Record<string, unknown>) =>
     judge({ http2_protocol_options: undefined, typed_extension_protocol_options: { [key]: { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', ...inner } } });
   const misspelt = options('envoy.extensions.upstreams.http.v3.HttpProtocolOption', { explicit_http_config: { http2_protocol_options: {} } });
