@@ -280,7 +280,9 @@ function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSeg
 /** ExtProcPerRoute: Envoy requires overrides, or disabled: true. */
 function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSegments): void {
   if (present(perRoute, 'overrides')) return;
-  const disabled = envoyField(perRoute, 'disabled');
+  const written = readField(perRoute, 'disabled', walk.reading);
+  // Envoy's own parser (a TypedStruct's value) also reads a bool from "true" or "false".
+  const disabled = walk.reading === 'envoy' && (written === 'true' || written === 'false') ? written === 'true' : written;
   if (disabled === true || (disabled !== undefined && disabled !== null && typeof disabled !== 'boolean')) return;
   walk.findings.push(
     finding(

@@ -4,6 +4,7 @@ import {
   EPP_CLUSTER,
   envoyFilter,
   EXTERNAL_PROCESSOR,
+  EXT_PROC_PER_ROUTE,
   externalProcessor,
   extProcPerRoute,
   filterPatch,
@@ -247,10 +248,21 @@ export function typedStructs(): CorpusEntry[] {
     ...['send', '1', 'SKIP'].map((trailer): [string, JsonMap] => [`http-service-trailer-${trailer}`, { http_service: httpService(), processing_mode: { request_trailer_mode: trailer } }]),
     ...['buffered', '2', 'none'].map((body): [string, JsonMap] => [`http-service-body-${body}`, { http_service: httpService(), processing_mode: { request_body_mode: body } }]),
   ];
+  const perRouteVariants: [string, JsonMap][] = [
+    ['disabled-true', { disabled: true }],
+    ['disabled-quoted-true', { disabled: 'true' }],
+    ['disabled-quoted-false', { disabled: 'false' }],
+    ['overrides-lower-case', { overrides: { processing_mode: { ...eppMode(), request_body_mode: 'full_duplex_streamed' } } }],
+    ['overrides-not-object', { overrides: 'none' }],
+  ];
   for (const wrapper of ['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct']) {
     for (const [name, value] of variants) {
       const typed = { '@type': `type.googleapis.com/${wrapper}`, type_url: EXTERNAL_PROCESSOR, value };
       entries.push({ id: `${family}/${wrapper}/${name}`, family, object: envoyFilter('c-typed-struct', [filterPatch(typed), clusterPatch(eppCluster())]) });
+    }
+    for (const [name, value] of perRouteVariants) {
+      const typed = { '@type': `type.googleapis.com/${wrapper}`, type_url: EXT_PROC_PER_ROUTE, value };
+      entries.push({ id: `${family}/${wrapper}/per-route/${name}`, family, object: withPerRoute('c-typed-struct', typed) });
     }
   }
   return entries;

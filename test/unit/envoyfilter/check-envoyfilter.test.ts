@@ -422,6 +422,16 @@ t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does",
   };
   t.same(overHttp({ request_trailer_mode: 'send' }), ['EPP218'], 'Envoy reads "send" as SEND, which http_service does not allow');
   t.same(overHttp({ request_body_mode: 'none' }), [], 'Envoy reads "none" as NONE: no body is sent');
+  const perRoute = (value: Record<string, unknown>) => {
+    const object = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+    object.spec.configPatches.push({
+      applyTo: 'HTTP_ROUTE',
+      patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', value } } } },
+    } as any);
+    return codes(checkEnvoyFilter(object, DEFAULT_CONFIG), 'deny');
+  };
+  t.same(perRoute({ disabled: 'true' }), [], 'Envoy reads "true" as true there');
+  t.same(perRoute({ disabled: 'false' }), ['EPP217'], 'and "false" as false, which an ExtProcPerRoute may not say');
   const twice = typedStruct({ processing_mode: { ...FULL_DUPLEX, requestBodyMode: 'NONE' } });
   t.same(codes(twice), ['EPP222'], 'which spelling Envoy keeps is not defined, so the field is not judged');
   t.match(twice[0].message, 'which one it keeps is not defined');
