@@ -58,7 +58,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
     if (site.kind === 'filter') {
       const partial = site.patch.operation === 'MERGE';
       findings.push(...gate(site, checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, site: 'filter', reading, severities })));
-      if (!partial && !hasPerRouteOverride && sendsNothing(site.config)) {
+      if (!partial && !hasPerRouteOverride && sendsNothing(site.config, reading)) {
         findings.push(...gate(site, [
           finding(
             'EPP206',

@@ -5,7 +5,7 @@ import { patchLocation } from './config-patches.ts';
 import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from './ext-proc-schema.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { closestName } from './closest-name.ts';
-import { readField, type Reading } from './field-reading.ts';
+import { readBool, readField, type Reading } from './field-reading.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 
 const ONE_HOUR_NANOS = 3_600_000_000_000n;
@@ -280,10 +280,8 @@ function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSeg
 /** ExtProcPerRoute: Envoy requires overrides, or disabled: true. */
 function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSegments): void {
   if (present(perRoute, 'overrides')) return;
-  const written = readField(perRoute, 'disabled', walk.reading);
-  // Envoy's own parser (a TypedStruct's value) also reads a bool from "true" or "false".
-  const disabled = walk.reading === 'envoy' && (written === 'true' || written === 'false') ? written === 'true' : written;
-  if (disabled === true || (disabled !== undefined && disabled !== null && typeof disabled !== 'boolean')) return;
+  const disabled = readBool(perRoute, 'disabled', walk.reading);
+  if (disabled === true || (disabled === undefined && present(perRoute, 'disabled'))) return; // not a bool: EPP214
   walk.findings.push(
     finding(
       'EPP217',

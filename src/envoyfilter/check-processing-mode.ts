@@ -1,7 +1,7 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
-import { readField, readFieldKey, type Reading } from './field-reading.ts';
+import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
 import { readProcessingMode, type BodyMode, type ModeField } from './processing-mode.ts';
 
@@ -136,7 +136,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sit
   }
 
   const failOpenKey = readFieldKey(config, 'failure_mode_allow', reading);
-  if (config[failOpenKey] === true) {
+  if (readBool(config, 'failure_mode_allow', reading) === true) {
     findings.push(
       finding(
         'EPP205',
@@ -151,7 +151,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sit
 
   const overrideKey = readFieldKey(config, 'allow_mode_override', reading);
   const fullDuplex = mode.request_body_mode === 'FULL_DUPLEX_STREAMED' || mode.response_body_mode === 'FULL_DUPLEX_STREAMED';
-  if (config[overrideKey] === true && fullDuplex) {
+  if (readBool(config, 'allow_mode_override', reading) === true && fullDuplex) {
     findings.push(
       finding(
         'EPP207',
@@ -166,9 +166,9 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sit
 }
 
 /** True when a processing_mode sends the EPP nothing at all: every header and trailer SKIP, every body NONE. */
-export function sendsNothing(config: JsonObject): boolean {
-  const value = envoyField(config, 'processing_mode');
-  const { mode } = readProcessingMode(isObject(value) ? value : undefined);
+export function sendsNothing(config: JsonObject, reading: Reading = 'istiod'): boolean {
+  const value = readField(config, 'processing_mode', reading);
+  const { mode } = readProcessingMode(isObject(value) ? value : undefined, reading);
   return (
     mode.request_header_mode === 'SKIP' &&
     mode.response_header_mode === 'SKIP' &&

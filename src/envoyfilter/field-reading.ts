@@ -22,3 +22,10 @@ export function readFieldKey(object: JsonObject, snakeName: string, reading: Rea
   if (reading === 'istiod') return envoyFieldKey(object, snakeName);
   return Object.hasOwn(object, snakeName) || !Object.hasOwn(object, camelCase(snakeName)) ? snakeName : camelCase(snakeName);
 }
+
+/** A bool field as the reader takes it: true, false, or undefined when unset or not a bool (Envoy also reads "true"/"false"). */
+export function readBool(object: JsonObject, snakeName: string, reading: Reading): boolean | undefined {
+  const value = readField(object, snakeName, reading);
+  if (typeof value === 'boolean') return value;
+  return reading === 'envoy' && (value === 'true' || value === 'false') ? value === 'true' : undefined;
+}

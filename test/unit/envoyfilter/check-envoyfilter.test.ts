@@ -422,6 +422,10 @@ t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does",
   };
   t.same(overHttp({ request_trailer_mode: 'send' }), ['EPP218'], 'Envoy reads "send" as SEND, which http_service does not allow');
   t.same(overHttp({ request_body_mode: 'none' }), [], 'Envoy reads "none" as NONE: no body is sent');
+  t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, failure_mode_allow: 'true' })), ['EPP205'], 'Envoy reads "true" as true: fail-open');
+  t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, allow_mode_override: 'true' })), ['EPP207'], 'and allow_mode_override "true" as true');
+  const skipAll = { request_header_mode: 'skip', response_header_mode: 'skip' };
+  t.same(codes(typedStruct({ processing_mode: skipAll })), ['EPP206'], 'Envoy reads "skip" as SKIP: the EPP is sent nothing');
   const perRoute = (value: Record<string, unknown>) => {
     const object = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
     object.spec.configPatches.push({
