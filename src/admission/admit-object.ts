@@ -2,6 +2,7 @@ import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
+import type { PatchOperation } from '../copy-on-write.ts';
 import { checkEnvoyFilter } from '../envoyfilter/check-envoyfilter.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
@@ -23,6 +24,8 @@ export interface CoreDeps {
 export interface MutationOutcome {
   /** The object as it should be stored; the input itself when nothing changed. */
   object: unknown;
+  /** The RFC 6902 patch from the input to `object`, from the mutation's change record; empty when nothing changed. */
+  patch: PatchOperation[];
   findings: Finding[];
   substitutions: number;
 }
@@ -32,10 +35,10 @@ export interface MutationOutcome {
  * it is the truth even where the object omits it). The server, the CLI and the e2e all drive this. */
 export async function mutateObject(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
   const tooDeep = depthFinding(kind, object, deps.config);
-  if (tooDeep !== undefined) return { object, findings: [tooDeep], substitutions: 0 };
+  if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
-  return { object: injected.object, findings: injected.findings, substitutions: 0 };
+  return { object: injected.object, patch: injected.patch, findings: injected.findings, substitutions: 0 };
 }
 
 /** What the validating webhook says about the final object; `eppServices` from knownEppServices (the Service cache). */

@@ -35,5 +35,5 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
     return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config, eppServices)), kind, substitutions: 0 };
   }
   const outcome = await mutateObject(kind, request.object, namespace, bounded);
-  return { verdict: verdictFor(subject, outcome.findings, request.object, outcome.object), kind, substitutions: outcome.substitutions };
+  return { verdict: verdictFor(subject, outcome.findings, outcome.patch), kind, substitutions: outcome.substitutions };
 }

@@ -1,5 +1,4 @@
-import jsonpatch from 'fast-json-patch';
-import type { Operation } from 'fast-json-patch';
+import type { PatchOperation } from '../copy-on-write.ts';
 import { formatFinding, type Finding } from '../findings.ts';
 import { printable } from './printable.ts';
 
@@ -10,15 +9,15 @@ export interface Verdict {
   message?: string;
   warnings: string[];
   /** RFC 6902 operations turning the request object into the stored one; absent when nothing changed. */
-  patch?: Operation[];
+  patch?: readonly PatchOperation[];
   /** Findings that count (severity off dropped). */
   findings: Finding[];
 }
 
 const TEMPORARY_CODES = new Set(['EPP104']);
 
-/** Turns findings (and, for mutation, the original and resulting object) into an admission verdict. */
-export function verdictFor(subject: string, findings: readonly Finding[], original?: unknown, result?: unknown): Verdict {
+/** Turns findings (and, for mutation, the patch to the stored object) into an admission verdict. */
+export function verdictFor(subject: string, findings: readonly Finding[], patch: readonly PatchOperation[] = []): Verdict {
   const counted = findings.filter((f) => f.severity !== 'off');
   const denied = counted.filter((f) => f.severity === 'deny');
   // One line per finding: text from the object inside a finding cannot start a line of its own.
@@ -37,9 +36,6 @@ export function verdictFor(subject: string, findings: readonly Finding[], origin
     };
   }
   const verdict: Verdict = { allowed: true, warnings, findings: counted };
-  if (result !== undefined && result !== original) {
-    const patch = jsonpatch.compare(original as object, result as object);
-    if (patch.length > 0) verdict.patch = patch;
-  }
+  if (patch.length > 0) verdict.patch = patch;
   return verdict;
 }

@@ -67,7 +67,7 @@ export async function runRenderCommand(argv: string[], io: ManifestCommandIo): P
     if (document.stored === undefined) continue;
     io.stdout.write(
       output === 'yaml'
-        ? renderYamlDocument(document.source.yaml, document.source.object, document.stored)
+        ? renderYamlDocument(document.source.yaml, document.patch, document.stored)
         : `${JSON.stringify(document.stored, null, 2)}\n`,
     );
   }

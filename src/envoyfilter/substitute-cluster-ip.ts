@@ -1,7 +1,7 @@
 import { ANNOTATIONS, annotationsOf, objectName } from '../annotations.ts';
 import type { ServiceLookup, ServiceRecord, ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
-import { CopyOnWrite } from '../copy-on-write.ts';
+import { CopyOnWrite, type PatchOperation } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { fromJsonPointer, formatPath, toJsonPointer } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
@@ -15,6 +15,8 @@ import { findPlaceholders, type PlaceholderSite } from './find-placeholders.ts';
 export interface SubstitutionResult {
   /** The object to store: the input itself when nothing changed, else a copy sharing every unchanged part with it (read-only). */
   object: unknown;
+  /** The RFC 6902 patch from the input to `object`, read off the copy's change record; empty when nothing changed. */
+  patch: PatchOperation[];
   findings: Finding[];
   /** How many tokens were replaced (ClusterIP and port). */
   substitutions: number;
@@ -33,7 +35,7 @@ export async function substituteClusterIP(
   config: WebhookConfig,
   pools?: InferencePoolResolver,
 ): Promise<SubstitutionResult> {
-  const unchanged = (findings: Finding[]): SubstitutionResult => ({ object, findings, substitutions: 0 });
+  const unchanged = (findings: Finding[]): SubstitutionResult => ({ object, patch: [], findings, substitutions: 0 });
   const { patches, findings: shapeFindings } = readConfigPatches(object, config.severities);
   if (shapeFindings.length > 0) return unchanged(shapeFindings);
   const sites = findPlaceholders(patches, config.placeholder);
@@ -88,7 +90,7 @@ export async function substituteClusterIP(
   if (port !== undefined) for (const site of portSites) replacePortAt(copy, site, port);
   recordProvenance(copy, object, service, sites, port === undefined ? undefined : { port, sites: portSites });
   const findings = target.pool === undefined ? portFindings(sites, service, config) : checkPoolConsistency(patches, sites, target.pool, service, config);
-  return { object: copy.result, findings, substitutions: tokens };
+  return { object: copy.result, patch: copy.patch(), findings, substitutions: tokens };
 }
 
 /** A string that is the address itself or `address:port`, not merely one that contains it (10.0.0.50 holds 10.0.0.5). */
@@ -157,19 +159,13 @@ function withoutClusterIP(service: ServiceRecord): string | undefined {
 
 /** `port_value: EPP_SERVICE_PORT` becomes the number; a token inside a longer string (`host:EPP_SERVICE_PORT`) its digits. */
 function replacePortAt(copy: CopyOnWrite, site: PlaceholderSite, port: number): void {
-  const segments = site.segments;
-  const container = copy.writable(segments.slice(0, -1))!;
-  const key = segments[segments.length - 1];
-  const text = container[key] as string;
-  container[key] = text === PORT_PLACEHOLDER ? port : text.replaceAll(PORT_PLACEHOLDER, String(port));
+  const text = copy.get(site.segments) as string;
+  copy.set(site.segments, text === PORT_PLACEHOLDER ? port : text.replaceAll(PORT_PLACEHOLDER, String(port)));
 }
 
 function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clusterIP: string): void {
-  const segments = site.segments;
   // findPlaceholders found a string at these segments, so every container on the way exists.
-  const container = copy.writable(segments.slice(0, -1))!;
-  const key = segments[segments.length - 1];
-  container[key] = (container[key] as string).replaceAll(token, clusterIP);
+  copy.set(site.segments, (copy.get(site.segments) as string).replaceAll(token, clusterIP));
 }
 
 /**
@@ -194,14 +190,13 @@ function recordProvenance(
       if (typeof value === 'string' && value.includes(service.clusterIP)) paths.add(pointer);
     }
   }
-  if (!isObject(result.metadata)) result.metadata = {};
-  const metadata = copy.writable(['metadata'])!;
-  if (!isObject(metadata.annotations)) metadata.annotations = {};
-  const annotations = copy.writable(['metadata', 'annotations'])!;
+  if (!isObject(result.metadata)) copy.set(['metadata'], {});
+  if (!isObject((result.metadata as JsonObject).annotations)) copy.set(['metadata', 'annotations'], {});
+  const annotations = ['metadata', 'annotations'];
   if (sites.length > 0) {
-    annotations[ANNOTATIONS.resolvedService] = serviceName;
-    annotations[ANNOTATIONS.resolvedClusterIP] = service.clusterIP;
-    annotations[ANNOTATIONS.placeholderPaths] = JSON.stringify([...paths].sort());
+    copy.set([...annotations, ANNOTATIONS.resolvedService], serviceName);
+    copy.set([...annotations, ANNOTATIONS.resolvedClusterIP], service.clusterIP);
+    copy.set([...annotations, ANNOTATIONS.placeholderPaths], JSON.stringify([...paths].sort()));
   }
   if (port === undefined) return;
   const portPaths = new Set(port.sites.map((s) => toJsonPointer(s.segments)));
@@ -210,8 +205,8 @@ function recordProvenance(
       if (valueAt(result, pointer) === port.port) portPaths.add(pointer);
     }
   }
-  annotations[ANNOTATIONS.resolvedPort] = String(port.port);
-  annotations[ANNOTATIONS.portPlaceholderPaths] = JSON.stringify([...portPaths].sort());
+  copy.set([...annotations, ANNOTATIONS.resolvedPort], String(port.port));
+  copy.set([...annotations, ANNOTATIONS.portPlaceholderPaths], JSON.stringify([...portPaths].sort()));
 }
 
 export function parsePointerList(annotation: unknown): string[] {

@@ -1,7 +1,7 @@
 import { ANNOTATIONS, annotationsOf, objectName } from '../annotations.ts';
 import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { ExtensionRefTarget, WebhookConfig } from '../config.ts';
-import { CopyOnWrite } from '../copy-on-write.ts';
+import { CopyOnWrite, type PatchOperation } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { describe, isObject } from '../json-value.ts';
@@ -13,6 +13,8 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export interface InjectionResult {
   object: unknown;
+  /** The RFC 6902 patch from the input to `object`, read off the copy's change record; empty when nothing changed. */
+  patch: PatchOperation[];
   findings: Finding[];
   /** Rules that got the filter in this admission. */
   injectedRules: number[];
@@ -28,7 +30,7 @@ export function injectExtensionRef(
   config: WebhookConfig,
   route: { namespace?: string; envoyFilters?: EnvoyFilterIndex } = {},
 ): InjectionResult {
-  const unchanged = (findings: Finding[]): InjectionResult => ({ object, findings, injectedRules: [] });
+  const unchanged = (findings: Finding[]): InjectionResult => ({ object, patch: [], findings, injectedRules: [] });
   const annotations = annotationsOf(object);
   if (annotations[ANNOTATIONS.inject] === 'false') return unchanged([]);
 
@@ -120,10 +122,12 @@ export function injectExtensionRef(
   // Only the rules that get the filter are copied (and the containers above them); the rest is shared with the input.
   const copy = new CopyOnWrite(object);
   for (const { index, target } of toInject) {
-    const rule = copy.writable(['spec', 'rules', index])!;
-    rule.filters = [...((rule.filters as unknown[] | undefined) ?? []), { type: 'ExtensionRef', extensionRef: { ...target } }];
+    const filter = { type: 'ExtensionRef', extensionRef: { ...target } };
+    const filters: PathSegments = ['spec', 'rules', index, 'filters'];
+    // After the rule's own filters; a rule without a list (or with null) gets one.
+    if (!copy.append(filters, filter)) copy.set(filters, [filter]);
   }
-  return { object: copy.result, findings, injectedRules: toInject.map((i) => i.index) };
+  return { object: copy.result, patch: copy.patch(), findings, injectedRules: toInject.map((i) => i.index) };
 }
 
 function referencesSameKind(filter: unknown, target: ExtensionRefTarget): boolean {

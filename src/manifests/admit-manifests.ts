@@ -1,3 +1,4 @@
+import jsonpatch, { type Operation } from 'fast-json-patch';
 import { objectName } from '../annotations.ts';
 import { mutateObject, validateObject } from '../admission/admit-object.ts';
 import { groupOf, handledKind, type HandledKind } from '../admission/handled-kinds.ts';
@@ -44,6 +45,8 @@ export interface AdmittedObject {
   name: string;
   /** The object as it would be stored (the input itself when unchanged); absent when denied. */
   stored: unknown;
+  /** The JSON patch the webhook would answer (empty when unchanged or denied). */
+  patch: readonly Operation[];
   substitutions: number;
   findings: LocatedFinding[];
   /** Each ext_proc config of an EnvoyFilter: whether it was judged to talk to an EPP, and why. */
@@ -59,10 +62,13 @@ export interface AdmittedDocument {
   source: ManifestDocument;
   objects: AdmittedObject[];
   /**
-   * The document as the API server would hold it: admitted objects as stored, denied ones left out (List items
-   * dropped; undefined for a denied document). The source object itself when nothing changed.
+   * The document as the API server would hold it: the webhook's patches applied to the source with fast-json-patch's
+   * `applyPatch`, as the API server applies them, and denied objects left out (List items dropped; undefined for a
+   * denied document). The source object itself when nothing changed.
    */
   stored: unknown;
+  /** The operations that turn the source document into `stored` (the objects' patches, `remove` for dropped items). */
+  patch: readonly Operation[];
 }
 
 /** Runs every EnvoyFilter and HTTPRoute in the documents through the webhook's mutation, then its validation. */
@@ -76,26 +82,30 @@ async function admitDocument(source: ManifestDocument, context: ManifestAdmissio
   const document = source.object as JsonObject;
   if (isList(document)) {
     const objects: AdmittedObject[] = [];
-    const items: unknown[] = [];
-    let changed = false;
-    const sourceItems = document.items as unknown[];
-    for (const [index, item] of sourceItems.entries()) {
+    const patch: Operation[] = [];
+    const dropped: number[] = [];
+    for (const [index, item] of (document.items as unknown[]).entries()) {
       const kind = kindOf(item);
-      if (kind === undefined) {
-        items.push(item);
-        continue;
-      }
+      if (kind === undefined) continue;
       const admitted = await admitObject(source, ['items', index], kind, item as JsonObject, context);
       objects.push(admitted);
-      if (admitted.admitted) items.push(admitted.stored);
-      changed ||= admitted.stored !== item;
+      if (!admitted.admitted) dropped.push(index);
+      for (const operation of admitted.patch) patch.push({ ...operation, path: `/items/${index}${operation.path}` });
     }
-    return { source, objects, stored: changed ? { ...document, items } : document };
+    // Last and from the end, so every earlier path still points where it was computed.
+    for (const index of dropped.reverse()) patch.push({ op: 'remove', path: `/items/${index}` });
+    return { source, objects, stored: applied(document, patch), patch };
   }
   const kind = kindOf(document);
-  if (kind === undefined) return { source, objects: [], stored: document };
+  if (kind === undefined) return { source, objects: [], stored: document, patch: [] };
   const admitted = await admitObject(source, [], kind, document, context);
-  return { source, objects: [admitted], stored: admitted.admitted ? admitted.stored : undefined };
+  return { source, objects: [admitted], stored: admitted.admitted ? applied(document, admitted.patch) : undefined, patch: admitted.patch };
+}
+
+/** The source with the patch applied by fast-json-patch (validating each operation), as the API server would store it. */
+function applied(document: JsonObject, patch: readonly Operation[]): unknown {
+  // structuredClone, not applyPatch's own JSON copy: YAML values JSON cannot hold (.inf, timestamps) stay as read.
+  return patch.length === 0 ? document : jsonpatch.applyPatch(structuredClone(document), patch, true, true).newDocument;
 }
 
 /** kubectl applies the items of any *List one by one; the webhook never sees the List itself. */
@@ -142,6 +152,7 @@ async function admitObject(
     namespace,
     name,
     stored: admitted ? mutation.object : undefined,
+    patch: admitted ? mutation.patch : [],
     substitutions: admitted ? mutation.substitutions : 0,
     findings,
     extProc,

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import jsonpatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
 import { isCollection, isScalar, stringify, type Document } from 'yaml';
 import { fromJsonPointer } from '../json-path.ts';
 import { KUBECTL_YAML } from './read-manifests.ts';
@@ -9,18 +9,19 @@ const TO_STRING = { lineWidth: 0, indentSeq: false, flowCollectionPadding: false
 
 /**
  * One document of multi-document YAML, starting with `---`. An unchanged document is re-emitted from its own syntax
- * tree, so its comments, quoting and anchors survive; a changed one gets the webhook's changes applied to a copy of
- * that tree. Whenever the copy does not read back as exactly `stored`, the data is written afresh instead: the
- * content must be right, the comments are a courtesy. JSON documents are always written afresh, as block YAML.
+ * tree, so its comments, quoting and anchors survive; a changed one gets the webhook's patch applied to a copy of
+ * that tree. Whenever the copy does not read back as exactly `stored` (the same patch applied to the data), the data
+ * is written afresh instead: the content must be right, the comments are a courtesy. JSON documents are always
+ * written afresh, as block YAML.
  */
-export function renderYamlDocument(source: Document.Parsed, original: unknown, stored: unknown): string {
+export function renderYamlDocument(source: Document.Parsed, patch: readonly Operation[], stored: unknown): string {
   // JSON input has no comments to keep, and its flow style would read oddly once YAML is mixed in.
   if (isCollection(source.contents) && source.contents.flow) return freshYaml(stored);
   try {
     const copy = source.clone();
     if (copy.directives !== undefined) copy.directives.docStart = true;
-    if (stored !== original) {
-      for (const operation of jsonpatch.compare(original as object, stored as object)) applyOperation(copy, operation);
+    if (patch.length > 0) {
+      for (const operation of patch) applyOperation(copy, operation);
       if (!isDeepStrictEqual(copy.toJS(), stored)) return freshYaml(stored);
     }
     const text = copy.toString(TO_STRING);
@@ -36,7 +37,7 @@ function freshYaml(value: unknown): string {
   return `---\n${stringify(value, { version: KUBECTL_YAML.version, ...TO_STRING })}`;
 }
 
-function applyOperation(document: Document, operation: jsonpatch.Operation): void {
+function applyOperation(document: Document, operation: Operation): void {
   const path = fromJsonPointer(operation.path);
   if (path === undefined || path.length === 0) throw new Error(`cannot apply ${operation.op} at ${JSON.stringify(operation.path)}`);
   switch (operation.op) {

@@ -10,37 +10,88 @@ t.test('copies only the containers on the way to a change, once each, and never 
   const original = { a: { b: [{ c: 1 }, { d: 2 }], untouched: { deep: { x: 1 } } }, e: 'f' };
   const before = structuredClone(original);
   const copy = new CopyOnWrite(original);
-  const first = copy.writable(['a', 'b', 0])!;
-  first.c = 9;
-  const again = copy.writable(['a', 'b', 0])!;
-  t.equal(again, first, 'a container already copied is not copied twice');
-  copy.writable(['a', 'b', 1])!.d = 8;
+  t.ok(copy.set(['a', 'b', 0, 'c'], 9));
+  const first = (copy.result.a as any).b[0];
+  copy.set(['a', 'b', 0, 'z'], 10);
+  t.equal((copy.result.a as any).b[0], first, 'a container already copied is not copied twice');
+  copy.set(['a', 'b', 1, 'd'], 8);
   t.same(original, before, 'the original is unchanged');
-  t.same(copy.result, { a: { b: [{ c: 9 }, { d: 8 }], untouched: { deep: { x: 1 } } }, e: 'f' });
+  t.same(copy.result, { a: { b: [{ c: 9, z: 10 }, { d: 8 }], untouched: { deep: { x: 1 } } }, e: 'f' });
   t.not(copy.result.a, original.a);
   t.ok(Array.isArray((copy.result.a as any).b), 'lists stay lists');
   t.equal((copy.result.a as any).untouched, original.a.untouched, 'what was not written is shared');
-  t.equal(copy.writable(['e', 'x']), undefined, 'a path through a scalar has no container');
-  t.equal(copy.writable(['missing']), undefined);
+  t.notOk(copy.set(['e', 'x'], 1), 'a path through a scalar has no container');
+  t.notOk(copy.set(['missing', 'x'], 1));
+  t.notOk(copy.append(['e'], 1), 'only a list can be appended to');
+  t.equal(copy.get(['a', 'b', 0, 'c']), 9);
+  t.equal(copy.get(['a', 'missing', 'c']), undefined);
+  t.equal(copy.get(['e', 'length']), undefined, 'only own entries of containers are read');
+  t.same(original, before, 'the refused writes wrote nothing');
 });
 
-t.test("the mutations share what they did not change, so the patch is exactly the change", async (t) => {
+t.test('the patch is read off the record: add or replace as the original had the key, in the order written', async (t) => {
+  const original = { metadata: { name: 'x', labels: { a: '1' } }, spec: { list: [1, 2], 'a/b~c': 'old' } };
+  const copy = new CopyOnWrite(original);
+  copy.set(['metadata', 'labels', 'a'], '2');
+  copy.set(['metadata', 'labels', 'b'], '3');
+  copy.append(['spec', 'list'], 3);
+  copy.append(['spec', 'list'], 4);
+  copy.set(['spec', 'list', 0], 0);
+  copy.set(['spec', 'a/b~c'], 'new');
+  const patch = copy.patch();
+  t.same(patch, [
+    { op: 'replace', path: '/metadata/labels/a', value: '2' },
+    { op: 'add', path: '/metadata/labels/b', value: '3' },
+    { op: 'add', path: '/spec/list/2', value: 3 },
+    { op: 'add', path: '/spec/list/3', value: 4 },
+    { op: 'replace', path: '/spec/list/0', value: 0 },
+    { op: 'replace', path: '/spec/a~1b~0c', value: 'new' },
+  ]);
+  t.same(jsonpatch.applyPatch(structuredClone(original), patch, true).newDocument, copy.result, 'fast-json-patch applies it to the result');
+});
+
+t.test('a change inside a value set by the same mutation is carried by that value; a path set twice is one operation', async (t) => {
+  const original: Record<string, unknown> = { metadata: 'not an object', spec: { keep: 1 } };
+  const copy = new CopyOnWrite(original);
+  copy.set(['metadata'], {});
+  copy.set(['metadata', 'annotations'], {});
+  copy.set(['metadata', 'annotations', 'k'], 'v');
+  copy.set(['spec', 'added'], 1);
+  copy.set(['spec', 'added'], 2);
+  copy.set(['spec', 'keep'], 1);
+  const patch = copy.patch();
+  t.same(patch, [
+    { op: 'replace', path: '/metadata', value: { annotations: { k: 'v' } } },
+    { op: 'add', path: '/spec/added', value: 2 },
+  ], 'the kind comes from the original, the value from the result; setting a key to its own value is no change');
+  t.same(jsonpatch.applyPatch(structuredClone(original), patch, true).newDocument, copy.result);
+
+  const later = new CopyOnWrite({ a: { b: { c: 1 } } });
+  later.set(['a', 'b', 'c'], 2);
+  later.set(['a', 'b'], { d: 3 });
+  t.same(later.patch(), [{ op: 'replace', path: '/a/b', value: { d: 3 } }], 'a later write of a container replaces the changes made inside it');
+  t.same(new CopyOnWrite({ a: 1 }).patch(), [], 'no change, no operations');
+});
+
+t.test('the mutations share what they did not change, and their patch is exactly the change', async (t) => {
   const route = manifest('guide-httproute.yaml');
   const before = structuredClone(route);
-  const injected = injectExtensionRef(route, DEFAULT_CONFIG).object as any;
+  const injected = injectExtensionRef(route, DEFAULT_CONFIG);
+  const injectedRoute = injected.object as any;
   t.same(route, before, 'the input route is unchanged');
-  t.equal(injected.spec.rules[1], route.spec.rules[1], 'the rule without an InferencePool is shared, not copied');
-  t.equal(injected.spec.parentRefs, route.spec.parentRefs);
-  t.same(jsonpatch.compare(route, injected).map((op) => `${op.op} ${op.path}`), ['add /spec/rules/0/filters/1']);
+  t.equal(injectedRoute.spec.rules[1], route.spec.rules[1], 'the rule without an InferencePool is shared, not copied');
+  t.equal(injectedRoute.spec.parentRefs, route.spec.parentRefs);
+  t.same(injected.patch.map((op) => `${op.op} ${op.path}`), ['add /spec/rules/0/filters/1']);
+  t.same(injected.patch.map((op) => `${op.op} ${op.path}`), jsonpatch.compare(route, injectedRoute).map((op) => `${op.op} ${op.path}`), 'what a diff finds');
 
   const filter = manifest('guide-envoyfilter.yaml');
   const filterBefore = structuredClone(filter);
-  const substituted = (await substituteClusterIP(filter, 'llm-d-inference-scheduler', fixtureResolver(), DEFAULT_CONFIG)).object as any;
+  const substitution = await substituteClusterIP(filter, 'llm-d-inference-scheduler', fixtureResolver(), DEFAULT_CONFIG);
+  const substituted = substitution.object as any;
   t.same(filter, filterBefore, 'the input EnvoyFilter is unchanged');
   t.equal(substituted.spec.configPatches[0], filter.spec.configPatches[0], 'the patch without the token is shared');
   t.equal(substituted.spec.workloadSelector, filter.spec.workloadSelector);
-  t.same(
-    jsonpatch.compare(filter, substituted).map((op) => `${op.op} ${op.path}`).sort(),
-    ['add /metadata/annotations', 'replace /spec/configPatches/1/patch/value/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address'],
-  );
+  const expected = ['add /metadata/annotations', 'replace /spec/configPatches/1/patch/value/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address'];
+  t.same(substitution.patch.map((op) => `${op.op} ${op.path}`).sort(), expected);
+  t.same(jsonpatch.compare(filter, substituted).map((op) => `${op.op} ${op.path}`).sort(), expected, 'what a diff finds');
 });
