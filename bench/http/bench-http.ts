@@ -49,10 +49,11 @@ export interface ServerChild {
 
 const SERVER_CHILD = new URL('./server-child.ts', import.meta.url).pathname;
 
-export async function startServerChild(kind: 'floor' | 'webhook', certDir: string, options: Pick<HttpOptions, 'cpuProfDir' | 'logLevel'> & { servicesFile?: string }): Promise<ServerChild> {
+/** `serverChild`: another tree's bench/http/server-child.ts (bench/ab-cpu.ts runs the code before a change beside it). */
+export async function startServerChild(kind: 'floor' | 'webhook', certDir: string, options: Pick<HttpOptions, 'cpuProfDir' | 'logLevel'> & { servicesFile?: string; serverChild?: string }): Promise<ServerChild> {
   const execArgv = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [];
   // stdout to /dev/null: the webhook's info log line per admission is written, as in production, but not collected.
-  const child = fork(SERVER_CHILD, [kind, certDir, options.logLevel, ...(options.servicesFile ? [options.servicesFile] : [])], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(options.serverChild ?? SERVER_CHILD, [kind, certDir, options.logLevel, ...(options.servicesFile ? [options.servicesFile] : [])], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port));
     child.once('exit', (code) => reject(new Error(`${kind} server child exited with ${code} before listening`)));
@@ -95,7 +96,7 @@ export async function startServerChild(kind: 'floor' | 'webhook', certDir: strin
 }
 
 /** One request with full certificate verification: the answer the load will get, checked before the load. */
-function checkOnce(port: number, ca: string, benchCase: BenchCase): Promise<void> {
+export function checkOnce(port: number, ca: string, benchCase: BenchCase): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(
       { host: '127.0.0.1', port, path: benchCase.path, method: 'POST', ca, headers: { 'content-type': 'application/json' }, agent: false },

@@ -1,0 +1,108 @@
+/**
+ * Before and after a change, in the same minutes: the webhook server child of two source trees (each its own
+ * bench/http/server-child.ts, so each runs its own src/) takes the same fixed-rate load of each case in turn, the
+ * trees alternating round by round (before, after; then after, before). The figure is the child's CPU per answered
+ * request (process.cpuUsage() over the run): what a busy shared machine disturbs least, unlike req/s or a ratio to
+ * a floor measured minutes apart.
+ *   node bench/ab-cpu.ts --before=DIR [--after=DIR] [--rounds=3] [--duration=8] [--rate=2000] [--cases=a,b] [--log-level=info]
+ * DIR is a checkout of the other tree with node_modules (e.g. `git worktree add /tmp/before main && ln -s
+ * "$PWD/node_modules" /tmp/before/`); --after defaults to this tree.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeServingBundle } from '../src/certs/serving-bundle.ts';
+import { checkOnce, load, startServerChild } from './http/bench-http.ts';
+import { benchCases, type WebhookCaseId } from './http/cases.ts';
+import { loadAverage, ms, progress, table } from './lib/report.ts';
+
+const { values } = parseArgs({
+  options: {
+    before: { type: 'string' },
+    after: { type: 'string', default: new URL('..', import.meta.url).pathname },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '2000' },
+    connections: { type: 'string', default: '8' },
+    cases: { type: 'string', default: 'mutate-envoyfilter,validate-envoyfilter,mutate-httproute' },
+    'log-level': { type: 'string', default: 'info' },
+  },
+});
+if (values.before === undefined) throw new Error('--before=DIR: the tree to compare with (a checkout with node_modules)');
+const trees = { before: resolve(values.before), after: resolve(values.after) };
+const caseIds = values.cases.split(',') as WebhookCaseId[];
+const cases = caseIds.map((id) => {
+  const found = benchCases().find((c) => c.id === id);
+  if (found === undefined) throw new Error(`--cases: unknown case ${id}`);
+  return found;
+});
+const settings = { duration: Number(values.duration), connections: Number(values.connections), overallRate: Number(values.rate) };
+
+const work = mkdtempSync(join(tmpdir(), 'epp-webhook-ab-'));
+const bundle = writeServingBundle(work, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+const ca = readFileSync(bundle.caCertFile, 'utf8');
+
+type Side = keyof typeof trees;
+interface Sample {
+  cpuUs: number;
+  p99: number;
+}
+const samples = new Map<string, Sample[]>();
+const loads: string[] = [];
+
+async function measure(side: Side, round: number): Promise<void> {
+  const child = await startServerChild('webhook', work, { cpuProfDir: undefined, logLevel: values['log-level'], serverChild: join(trees[side], 'bench/http/server-child.ts') });
+  try {
+    for (const benchCase of cases) {
+      await checkOnce(child.port, ca, benchCase);
+      await load(child.port, benchCase, { ...settings, duration: Number(values.warmup) });
+      const before = await child.cpu();
+      const run = await load(child.port, benchCase, settings);
+      const after = await child.cpu();
+      if (run.errors > 0) throw new Error(`${side} ${benchCase.id}: ${run.errors} requests failed`);
+      const cpuUs = (after.user - before.user + after.system - before.system) / Math.max(1, run.answered);
+      const key = `${side} ${benchCase.id}`;
+      samples.set(key, [...(samples.get(key) ?? []), { cpuUs, p99: run.latency.p99 }]);
+      progress(`A/B round ${round} ${side} ${benchCase.id}: ${cpuUs.toFixed(0)} µs CPU/req, p99 ${ms(run.latency.p99)} ms`);
+    }
+  } finally {
+    await child.stop();
+  }
+}
+
+const loadAtStart = loadAverage();
+try {
+  for (let round = 1; round <= Number(values.rounds); round++) {
+    const order: Side[] = round % 2 === 1 ? ['before', 'after'] : ['after', 'before'];
+    for (const side of order) await measure(side, round);
+    loads.push(loadAverage());
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+};
+const rows = caseIds.map((id) => {
+  const before = samples.get(`before ${id}`)!;
+  const after = samples.get(`after ${id}`)!;
+  const cpuBefore = median(before.map((s) => s.cpuUs));
+  const cpuAfter = median(after.map((s) => s.cpuUs));
+  return [
+    id,
+    before.map((s) => s.cpuUs.toFixed(0)).join(', '),
+    after.map((s) => s.cpuUs.toFixed(0)).join(', '),
+    `${(((cpuAfter - cpuBefore) / cpuBefore) * 100).toFixed(1)}%`,
+    `${ms(median(before.map((s) => s.p99)))} / ${ms(median(after.map((s) => s.p99)))}`,
+  ];
+});
+process.stdout.write(
+  `webhook server CPU per request at ${values.rate} req/s over ${values.connections} connections, ${values.duration} s per run (+${values.warmup} s warm-up), ` +
+    `log level ${values['log-level']}, ${values.rounds} rounds alternating the trees; before = ${trees.before}, after = ${trees.after}\n` +
+    `load at start ${loadAtStart}; after each round: ${loads.join(' / ')}\n\n` +
+    `${table(['case', 'before µs/req (rounds)', 'after µs/req (rounds)', 'change of the median', 'p99 ms before / after (median)'], rows)}\n`,
+);
