@@ -9,6 +9,7 @@ import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
+import { ADMISSION_REVIEW_RESPONSE_SCHEMA, BAD_REQUEST_SCHEMA } from './admission-review-schema.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions, type ServingTls } from './tls-options.ts';
 
@@ -70,7 +71,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   for (const endpoint of ['mutate', 'validate'] as const) {
-    app.post(`/${endpoint}`, async (request, reply) => {
+    app.post(`/${endpoint}`, { schema: { response: { 200: ADMISSION_REVIEW_RESPONSE_SCHEMA, '4xx': BAD_REQUEST_SCHEMA } } }, async (request, reply) => {
       const parsed = parseAdmissionReview(request.body);
       if (!parsed.ok) {
         metrics.badRequests.inc({ endpoint: `/${endpoint}`, status: '400' });
