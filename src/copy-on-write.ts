@@ -70,18 +70,19 @@ export class CopyOnWrite {
   /**
    * The RFC 6902 patch that turns the original into the result, applied in order. A change inside a value that a
    * change of its own container set is carried by that container's value (read from the result, so it holds
-   * every later write), and a path set twice is one operation, its kind decided by the original.
+   * every later write), and a path set twice is one operation, its kind decided by the original. Linear in the
+   * changes times their depth: an object may carry the token in thousands of strings.
    */
   patch(): PatchOperation[] {
+    const pointers = this.#changes.map((change) => toJsonPointer(change.segments));
+    const firstAt = new Map<string, number>();
+    pointers.forEach((pointer, index) => {
+      if (!firstAt.has(pointer)) firstAt.set(pointer, index);
+    });
     const operations: PatchOperation[] = [];
     this.#changes.forEach((change, index) => {
-      const covered = this.#changes.some(
-        (other, otherIndex) =>
-          other !== change &&
-          (other.segments.length < change.segments.length || (other.segments.length === change.segments.length && otherIndex < index)) &&
-          isPrefix(other.segments, change.segments),
-      );
-      if (!covered) operations.push({ op: change.op, path: toJsonPointer(change.segments), value: this.get(change.segments) });
+      if (firstAt.get(pointers[index]) !== index || insideAChangedValue(change.segments, firstAt)) return;
+      operations.push({ op: change.op, path: pointers[index], value: this.get(change.segments) });
     });
     return operations;
   }
@@ -108,7 +109,12 @@ export class CopyOnWrite {
   }
 }
 
-function isPrefix(prefix: PathSegments, segments: PathSegments): boolean {
-  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== segments[i]) return false;
-  return true;
+/** Whether a container above `segments` was itself set (its pointer is among the changed ones). */
+function insideAChangedValue(segments: PathSegments, changed: ReadonlyMap<string, number>): boolean {
+  let pointer = '';
+  for (let i = 0; i < segments.length - 1; i++) {
+    pointer += toJsonPointer([segments[i]]);
+    if (changed.has(pointer)) return true;
+  }
+  return false;
 }
