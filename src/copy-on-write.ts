@@ -12,6 +12,8 @@ interface Change {
   segments: PathSegments;
   /** Relative to the original: `replace` when the key (or index) was there, `add` when it was not. */
   op: 'add' | 'replace';
+  /** Made inside a value this copy had set (the operation of that value carries it). */
+  inside: boolean;
 }
 
 /**
@@ -24,9 +26,13 @@ interface Change {
  */
 export class CopyOnWrite {
   readonly result: Record<string, unknown>;
-  // A Set, not a WeakSet: it lives as long as one admission, and a Set answers in half the time.
+  // Sets, not WeakSets: they live as long as one admission, and a Set answers in half the time.
   readonly #copies = new Set<object>();
+  /** Objects and lists that `set` or `append` wrote (each its own shallow copy, so its identity names one place). */
+  readonly #setValues = new Set<object>();
   readonly #changes: Change[] = [];
+  /** Whether the last #writable walk passed through a value this copy had set. */
+  #walkedThroughSetValue = false;
 
   constructor(original: Record<string, unknown>) {
     this.result = { ...original };
@@ -53,8 +59,8 @@ export class CopyOnWrite {
     const key = segments[segments.length - 1];
     const present = Object.hasOwn(holder, key);
     if (present && holder[key] === value) return true;
-    holder[key] = value;
-    this.#changes.push({ segments, op: present ? 'replace' : 'add' });
+    holder[key] = this.#own(value);
+    this.#changes.push({ segments, op: present ? 'replace' : 'add', inside: this.#walkedThroughSetValue });
     return true;
   }
 
@@ -62,28 +68,28 @@ export class CopyOnWrite {
   append(segments: PathSegments, value: unknown): boolean {
     const list = this.#writable(segments);
     if (!Array.isArray(list)) return false;
-    this.#changes.push({ segments: [...segments, list.length], op: 'add' });
-    list.push(value);
+    this.#changes.push({ segments: [...segments, list.length], op: 'add', inside: this.#walkedThroughSetValue });
+    list.push(this.#own(value));
     return true;
   }
 
   /**
-   * The RFC 6902 patch that turns the original into the result, applied in order. A change inside a value that a
-   * change of its own container set is carried by that container's value (read from the result, so it holds
-   * every later write), and a path set twice is one operation, its kind decided by the original. Linear in the
-   * changes times their depth: an object may carry the token in thousands of strings.
+   * The RFC 6902 patch that turns the original into the result, applied in order: one operation per path
+   * written, its kind decided by the original, its value read from the result (so it holds every later write).
+   * A change inside a value this copy had set is carried by that value's operation.
    */
   patch(): PatchOperation[] {
-    const pointers = this.#changes.map((change) => toJsonPointer(change.segments));
-    const firstAt = new Map<string, number>();
-    pointers.forEach((pointer, index) => {
-      if (!firstAt.has(pointer)) firstAt.set(pointer, index);
-    });
     const operations: PatchOperation[] = [];
-    this.#changes.forEach((change, index) => {
-      if (firstAt.get(pointers[index]) !== index || insideAChangedValue(change.segments, firstAt)) return;
-      operations.push({ op: change.op, path: pointers[index], value: this.get(change.segments) });
-    });
+    const written = new Set<string>();
+    for (const change of this.#changes) {
+      if (change.inside) continue;
+      const path = toJsonPointer(change.segments);
+      if (written.has(path)) continue;
+      written.add(path);
+      const value = this.get(change.segments);
+      // Gone from the result: a later write of a container above it replaced it, and that write's operation says so.
+      if (value !== undefined) operations.push({ op: change.op, path, value });
+    }
     return operations;
   }
 
@@ -92,29 +98,32 @@ export class CopyOnWrite {
    * so its entries may be set. Undefined when something on the way is not an object or list.
    */
   #writable(segments: PathSegments): Record<string | number, unknown> | undefined {
+    this.#walkedThroughSetValue = false;
     let holder = this.result as Record<string | number, unknown>;
     for (const segment of segments) {
       const child = holder[segment];
       if (typeof child !== 'object' || child === null) return undefined;
+      const setHere = this.#setValues.has(child);
+      if (setHere) this.#walkedThroughSetValue = true;
       if (this.#copies.has(child)) {
         holder = child as Record<string | number, unknown>;
         continue;
       }
       const copy = Array.isArray(child) ? child.slice() : { ...child };
       this.#copies.add(copy);
+      if (setHere) this.#setValues.add(copy);
       holder[segment] = copy;
       holder = copy as Record<string | number, unknown>;
     }
     return holder;
   }
-}
 
-/** Whether a container above `segments` was itself set (its pointer is among the changed ones). */
-function insideAChangedValue(segments: PathSegments, changed: ReadonlyMap<string, number>): boolean {
-  let pointer = '';
-  for (let i = 0; i < segments.length - 1; i++) {
-    pointer += toJsonPointer([segments[i]]);
-    if (changed.has(pointer)) return true;
+  /** A container about to be written gets a shallow copy of its own, registered as set; anything else as it is. */
+  #own(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    const own = Array.isArray(value) ? value.slice() : { ...value };
+    this.#setValues.add(own);
+    this.#copies.add(own);
+    return own;
   }
-  return false;
 }

@@ -71,6 +71,16 @@ t.test('a change inside a value set by the same mutation is carried by that valu
   later.set(['a', 'b'], { d: 3 });
   t.same(later.patch(), [{ op: 'replace', path: '/a/b', value: { d: 3 } }], 'a later write of a container replaces the changes made inside it');
   t.same(new CopyOnWrite({ a: 1 }).patch(), [], 'no change, no operations');
+
+  const shared = { a: { x: 1 }, b: {} as Record<string, unknown> };
+  const twice = new CopyOnWrite(shared);
+  twice.set(['b', 'y'], shared.a);
+  twice.set(['a', 'x'], 2);
+  t.same(twice.patch(), [
+    { op: 'add', path: '/b/y', value: { x: 1 } },
+    { op: 'replace', path: '/a/x', value: 2 },
+  ], 'a value set at one place is not mistaken for the same object at another');
+  t.same(jsonpatch.applyPatch(structuredClone(shared), twice.patch(), true).newDocument, twice.result);
 });
 
 t.test('the mutations share what they did not change, and their patch is exactly the change', async (t) => {
