@@ -1,9 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { runBootstrapCertsCommand } from './commands/bootstrap-certs.ts';
 import { runCertsCommand } from './commands/certs.ts';
 import { runCheckCommand } from './commands/check.ts';
 import { runRenderCommand } from './commands/render.ts';
 import { runServeCommand } from './commands/serve.ts';
+import { usageErrorText } from './commands/usage-error.ts';
+
 
 const USAGE = `Usage: epp-webhook <command> [options]
 
@@ -13,6 +16,10 @@ Commands:
   bootstrap-certs  install and rotate the certificates and caBundle in a cluster (deploy/overlays/self-signed)
   check    run the webhook's mutation and validation over manifests, offline
   render   print manifests as the webhook would store them
+
+Options:
+  -h, --help       show this help
+  --version        print the version
 
 Run "epp-webhook <command> --help" for a command's options.
 `;
@@ -27,16 +34,29 @@ const commands: Record<string, (argv: string[], io: typeof process) => Promise<n
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === 'help') {
+  if (name === undefined) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
   }
   const command = commands[name];
   if (command === undefined) {
-    process.stderr.write(`epp-webhook: unknown command "${name}"\n\n${USAGE}`);
+    process.stderr.write(usageErrorText('', `unknown command "${name}"`));
     return 2;
   }
   return command(rest, process);
+}
+
+/** package.json sits one level above both src/main.ts and its build, dist/main.js. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { objectsOfKind } from './objects-of-kind.ts';
 import { serviceKey, toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
+import { reasonOf } from '../manifests/find-manifest-files.ts';
 
 /** Answers from a fixed table of Services (a file given to `--services`); never changes after loading. */
 export class StaticServiceResolver implements ServiceResolver {
@@ -36,6 +37,11 @@ export class StaticServiceResolver implements ServiceResolver {
   }
 }
 
+/** The --services file cannot be used: a one-line reason for the user, not a stack trace. */
+export class ServicesFileError extends Error {
+  override name = 'ServicesFileError';
+}
+
 /** Reads a YAML file of Services: a List (`kubectl get svc -A -o yaml`), several documents, or both. */
 export function loadServicesFile(path: string): StaticServiceResolver {
   return StaticServiceResolver.fromObjects(readObjectsFile(path), path);
@@ -47,12 +53,12 @@ export function readObjectsFile(path: string): unknown[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`cannot read services file ${path}: ${(error as Error).message}`);
+    throw new ServicesFileError(`cannot read services file ${path}: ${reasonOf(error)}`);
   }
   const objects: unknown[] = [];
   for (const document of parseAllDocuments(text)) {
     const [error] = document.errors;
-    if (error !== undefined) throw new Error(`services file ${path} is not valid YAML: ${error.message.trimEnd()}`);
+    if (error !== undefined) throw new ServicesFileError(`services file ${path} is not valid YAML: ${error.message.trimEnd()}`);
     objects.push(document.toJS());
   }
   return objects;

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CA_VALIDITY_DAYS } from '../certs/serving-bundle.ts';
 import type { CommandIo } from './certs.ts';
+import { usageErrorText } from './usage-error.ts';
 
 const DEFAULT_SERVING_DAYS = 90;
 
@@ -34,7 +35,7 @@ Options:
                                           changed (default: 1h; pods reload a Secret within about 2 min)
   --wait DURATION                         wait this long for the webhook configurations to exist (default: 60s)
   --kubeconfig FILE                       (default: in-cluster service account, then KUBECONFIG, ~/.kube/config)
-  --help                                  show this help
+  -h, --help                              show this help
 
 DURATION: a number with a unit, d, h, m or s (30d, 720h, 90s); a bare number is days.
 Exit status: 0 done (changed or not), 1 the API refused or failed, 2 bad usage.
@@ -68,7 +69,7 @@ export async function runBootstrapCertsCommand(argv: string[], io: CommandIo): P
   try {
     flags = parseBootstrapCertsFlags(argv);
   } catch (error) {
-    io.stderr.write(`epp-webhook bootstrap-certs: ${(error as Error).message}\n\n${USAGE}`);
+    io.stderr.write(usageErrorText('bootstrap-certs', (error as Error).message));
     return 2;
   }
   if (flags === 'help') {
@@ -139,7 +140,7 @@ export function parseBootstrapCertsFlags(argv: string[]): BootstrapCertsFlags | 
       overlap: { type: 'string', default: '1h' },
       wait: { type: 'string', default: '60s' },
       kubeconfig: { type: 'string' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return 'help';

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SERVING_VALIDITY_DAYS, writeServingBundle, type ServingBundle } from '../certs/serving-bundle.ts';
+import { usageErrorText } from './usage-error.ts';
 
 export interface CommandIo {
   stdout: { write(text: string): unknown };
@@ -20,7 +21,7 @@ Options:
   --dns NAME         extra DNS name in the certificate (repeatable)
   --ip IP            extra IP address in the certificate (repeatable; 127.0.0.1 and ::1 are always in)
   --days N           serving certificate lifetime in days (default: ${DEFAULT_SERVING_VALIDITY_DAYS})
-  --help             show this help
+  -h, --help         show this help
 `;
 
 // RFC 1123 label, what Kubernetes accepts as a Service or namespace name.
@@ -97,12 +98,12 @@ function parseCertsFlags(argv: string[]) {
       dns: { type: 'string', multiple: true, default: [] },
       ip: { type: 'string', multiple: true, default: [] },
       days: { type: 'string' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
 }
 
 function usageError(io: CommandIo, message: string): number {
-  io.stderr.write(`epp-webhook certs: ${message}\n\n${USAGE}`);
+  io.stderr.write(usageErrorText('certs', message));
   return 2;
 }

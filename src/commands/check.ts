@@ -6,6 +6,7 @@ import { jsonReport } from '../report/json-report.ts';
 import { sarifReport } from '../report/sarif-report.ts';
 import { problemLine, textReport } from '../report/text-report.ts';
 import { MANIFEST_OPTIONS, MANIFEST_OPTIONS_HELP, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestRun, type ManifestSettings } from './manifest-options.ts';
+import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook check [options] [PATH ...|-]
 
@@ -15,9 +16,9 @@ Exit status: 0 every object would be admitted, 1 an object would be denied (or w
 --warnings-as-errors), 2 unusable input or bad usage.
 
 ${MANIFEST_OPTIONS_HELP}
-  --output FORMAT       text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)
+  -o, --output FORMAT   text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)
   --warnings-as-errors  exit 1 when any object gets a warning
-  --help                show this help
+  -h, --help            show this help
 `;
 
 const OUTPUTS = ['text', 'json', 'sarif'] as const;
@@ -44,7 +45,7 @@ export async function runCheckCommand(argv: string[], io: ManifestCommandIo): Pr
     warningsAsErrors = values['warnings-as-errors'];
     settings = manifestSettings(values, positionals, io);
   } catch (error) {
-    io.stderr.write(`epp-webhook check: ${(error as Error).message}\n\n${USAGE}`);
+    io.stderr.write(usageErrorText('check', (error as Error).message));
     return 2;
   }
 

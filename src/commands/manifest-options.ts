@@ -21,8 +21,8 @@ export const MANIFEST_OPTIONS = {
   'cluster-ip': { type: 'string', multiple: true, default: [] },
   namespace: { type: 'string', default: 'default' },
   'kube-timeout': { type: 'string', default: '30' },
-  output: { type: 'string' },
-  help: { type: 'boolean', default: false },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsOptionsConfig;
 
 export const MANIFEST_OPTIONS_HELP = `Manifests: files, directories (searched recursively for *.yaml, *.yml, *.json; dotfiles

@@ -5,6 +5,7 @@ import { renderYamlDocument } from '../manifests/render-document.ts';
 import { ServiceSourceError } from '../manifests/service-source.ts';
 import { findingLine, problemLine } from '../report/text-report.ts';
 import { MANIFEST_OPTIONS, MANIFEST_OPTIONS_HELP, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestSettings } from './manifest-options.ts';
+import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook render [options] [PATH ...|-]
 
@@ -16,9 +17,9 @@ Warnings go to stderr. Exit status: 0 all rendered, 1 an object was denied and l
 2 unusable input or bad usage (nothing is rendered).
 
 ${MANIFEST_OPTIONS_HELP}
-  --output FORMAT       yaml (default; documents separated by ---) or json (one JSON document per
+  -o, --output FORMAT   yaml (default; documents separated by ---) or json (one JSON document per
                         input document, a stream jq and kubectl read)
-  --help                show this help
+  -h, --help            show this help
 `;
 
 const OUTPUTS = ['yaml', 'json'] as const;
@@ -38,7 +39,7 @@ export async function runRenderCommand(argv: string[], io: ManifestCommandIo): P
     if (!OUTPUTS.includes(output)) throw new UsageError(`--output must be yaml or json (got ${JSON.stringify(values.output)})`);
     settings = manifestSettings(values, positionals, io);
   } catch (error) {
-    io.stderr.write(`epp-webhook render: ${(error as Error).message}\n\n${USAGE}`);
+    io.stderr.write(usageErrorText('render', (error as Error).message));
     return 2;
   }
 

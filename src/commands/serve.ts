@@ -9,11 +9,13 @@ import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ResourceListWatchEvent } from '../cluster/resource-list-watch.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import { loadClusterTableFile } from '../cluster/static-cluster-table.ts';
+import { ServicesFileError } from '../cluster/static-resolver.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { leaderElectionIdentity, leaseNamespace } from '../reconcile/leader-election-settings.ts';
 import type { RunningReconciler } from '../reconcile/start-reconciler.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../server/webhook-server.ts';
 import type { CommandIo } from './certs.ts';
+import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook serve [options]
 
@@ -42,7 +44,7 @@ Options:
   --leader-election-identity NAME  this replica in the Lease and in Events (default POD_NAME, then hostname_pid)
   --metrics-port N    Prometheus /metrics port, plain HTTP (default 9090; "off" disables)
   --log-level LEVEL   fatal|error|warn|info|debug|trace (default info)
-  --help              show this help
+  -h, --help          show this help
 `;
 
 interface ServeFlags {
@@ -85,7 +87,7 @@ function parseServeFlags(argv: string[]): ServeFlags | 'help' {
       'leader-election-identity': { type: 'string' },
       'metrics-port': { type: 'string', default: '9090' },
       'log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return 'help';
@@ -187,7 +189,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     }
     flags = parsed;
   } catch (error) {
-    io.stderr.write(`epp-webhook serve: ${(error as Error).message}\n\n${USAGE}`);
+    io.stderr.write(usageErrorText('serve', (error as Error).message));
     return 2;
   }
 
@@ -235,7 +237,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       'epp-webhook serving',
     );
   } catch (error) {
-    const known = error instanceof ConfigError || error instanceof UsageError || (error as NodeJS.ErrnoException).code !== undefined;
+    const known = error instanceof ConfigError || error instanceof UsageError || error instanceof ServicesFileError || (error as NodeJS.ErrnoException).code !== undefined;
     io.stderr.write(`epp-webhook serve: ${known ? (error as Error).message : (error as Error).stack}\n`);
     await server?.close();
     return error instanceof UsageError ? 2 : 1;

@@ -463,9 +463,15 @@ t.test('bad usage exits 2 with a message and the usage', async (t) => {
     t.match(result.stderr, message);
     t.equal(result.stdout, '');
   }
-  const help = await check(['--help']);
-  t.equal(help.code, 0);
-  t.match(help.stdout, 'Usage: epp-webhook check');
+  for (const help of [await check(['--help']), await check(['-h'])]) {
+    t.equal(help.code, 0);
+    t.match(help.stdout, 'Usage: epp-webhook check');
+  }
+  const unknown = await check([GUIDE, '--bogus']);
+  t.equal(unknown.stderr, `epp-webhook check: Unknown option '--bogus'\nRun "epp-webhook check --help" for usage.\n`, 'one line and a pointer to --help, not the whole help');
+  const short = await check([GUIDE, '-o', 'json', '--services', SERVICES]);
+  t.equal(short.code, 0, short.stderr);
+  t.equal(JSON.parse(short.stdout).summary.objects, 1, '-o is --output');
 });
 
 t.test('the real CLI reads manifests piped to standard input (kustomize build | epp-webhook check -)', async (t) => {

@@ -219,7 +219,7 @@ t.test('unusable input renders nothing and exits 2', async (t) => {
   const usage = await render(['--output', 'sarif']);
   t.equal(usage.code, 2);
   t.match(usage.stderr, '--output must be yaml or json (got "sarif")');
-  t.match(usage.stderr, 'Usage: epp-webhook render');
+  t.equal(usage.stderr, 'epp-webhook render: --output must be yaml or json (got "sarif")\nRun "epp-webhook render --help" for usage.\n');
 });
 
 t.test('the real CLI renders manifests piped to standard input', async (t) => {

@@ -35,7 +35,7 @@ t.test('bad usage exits 2 with the reason and the usage', async (t) => {
     const { code, stderr } = await serve([...args]).exited;
     t.equal(code, 2, String(reason));
     t.match(stderr, reason);
-    t.match(stderr, /Usage: epp-webhook serve/);
+    t.match(stderr, /^epp-webhook serve: .*\nRun "epp-webhook serve --help" for usage\.\n$/, 'one line and a pointer to --help');
   }
 });
 
@@ -57,4 +57,10 @@ t.test('serves with dev certificates, logs one line per admission, and exits 0 o
   const { code, stderr } = await exited;
   t.equal(code, 0);
   t.match(stderr, /issued dev certificates in /);
+});
+
+t.test('a missing --services file is one line naming it, not a stack trace', async (t) => {
+  const { code, stderr } = await serve(['--services', '/nonexistent/services.yaml', '--port', '0', '--metrics-port', 'off']).exited;
+  t.equal(code, 1);
+  t.equal(stderr, 'epp-webhook serve: cannot read services file /nonexistent/services.yaml: no such file or directory\n');
 });

@@ -55,7 +55,7 @@ t.test('bad usage exits 2 and names the flag', async (t) => {
     const result = await run([...argv]);
     t.equal(result.code, 2, argv.join(' '));
     t.match(result.stderr, message);
-    t.match(result.stderr, /Usage: epp-webhook bootstrap-certs/);
+    t.match(result.stderr, /^epp-webhook bootstrap-certs: .*\nRun "epp-webhook bootstrap-certs --help" for usage\.\n$/, 'one line and a pointer to --help');
   }
 });
 

@@ -73,7 +73,7 @@ t.test('bad usage exits 2 with a message and writes nothing', async (t) => {
     const result = await run(argv);
     t.equal(result.code, 2, argv.join(' '));
     t.match(result.stderr, message);
-    t.match(result.stderr, 'Usage: epp-webhook certs');
+    t.match(result.stderr, /^epp-webhook certs: .*\nRun "epp-webhook certs --help" for usage\.\n$/, 'one line and a pointer to --help');
     t.equal(result.stdout, '');
   }
   t.notOk(existsSync(out));

@@ -104,7 +104,11 @@ t.test('the entrypoint runs the TypeScript sources with node, exec form; serve b
   const entrypoint = finalStage.filter((i) => i.keyword === 'ENTRYPOINT').at(-1);
   t.same(JSON.parse(entrypoint!.args), ['node', 'src/main.ts'], 'exec form: node is PID 1 and gets SIGTERM');
   t.same(JSON.parse(finalStage.filter((i) => i.keyword === 'CMD').at(-1)!.args), ['serve']);
+  // The npm package ships src/main.ts compiled (Node does not strip types under node_modules): the same entry.
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  t.equal(pkg.bin['epp-webhook'], 'src/main.ts', 'the same entry as the published bin');
+  const build = readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8');
+  t.equal(pkg.bin['epp-webhook'], 'dist/main.js', 'the published bin is the build of src/main.ts');
+  t.match(build, /"rootDir": "src"/);
+  t.match(build, /"outDir": "dist"/);
   t.ok(statSync(join(ROOT, 'package-lock.json')).isFile(), 'npm ci needs the lockfile');
 });
