@@ -4,7 +4,7 @@ import { ServiceSourceError } from '../manifests/service-source.ts';
 import type { CheckResults } from '../report/check-results.ts';
 import { jsonReport } from '../report/json-report.ts';
 import { sarifReport } from '../report/sarif-report.ts';
-import { problemLine, textReport } from '../report/text-report.ts';
+import { nothingCheckedLine, problemLine, textReport } from '../report/text-report.ts';
 import { MANIFEST_OPTIONS, MANIFEST_OPTIONS_HELP, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestRun, type ManifestSettings } from './manifest-options.ts';
 import { usageErrorText } from './usage-error.ts';
 
@@ -13,11 +13,12 @@ const USAGE = `Usage: epp-webhook check [options] [PATH ...|-]
 Runs the webhook's mutation and then its validation over every EnvoyFilter and HTTPRoute in the
 manifests (List items too), offline, and reports what the API server would answer.
 Exit status: 0 every object would be admitted, 1 an object would be denied (or warned about, with
---warnings-as-errors), 2 unusable input or bad usage.
+--warnings-as-errors), 2 unusable input, bad usage, or nothing checked with --fail-on-empty.
 
 ${MANIFEST_OPTIONS_HELP}
   -o, --output FORMAT   text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)
   --warnings-as-errors  exit 1 when any object gets a warning
+  --fail-on-empty       exit 2 when no EnvoyFilter or HTTPRoute was found (a warning otherwise)
   -h, --help            show this help
 `;
 
@@ -29,12 +30,13 @@ export async function runCheckCommand(argv: string[], io: ManifestCommandIo): Pr
   let settings: ManifestSettings;
   let output: Output;
   let warningsAsErrors: boolean;
+  let failOnEmpty: boolean;
   try {
     const { values, positionals } = parseArgs({
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: { ...MANIFEST_OPTIONS, 'warnings-as-errors': { type: 'boolean', default: false } },
+      options: { ...MANIFEST_OPTIONS, 'warnings-as-errors': { type: 'boolean', default: false }, 'fail-on-empty': { type: 'boolean', default: false } },
     });
     if (values.help) {
       io.stdout.write(USAGE);
@@ -43,6 +45,7 @@ export async function runCheckCommand(argv: string[], io: ManifestCommandIo): Pr
     output = (values.output ?? 'text') as Output;
     if (!OUTPUTS.includes(output)) throw new UsageError(`--output must be text, json or sarif (got ${JSON.stringify(values.output)})`);
     warningsAsErrors = values['warnings-as-errors'];
+    failOnEmpty = values['fail-on-empty'];
     settings = manifestSettings(values, positionals, io);
   } catch (error) {
     io.stderr.write(usageErrorText('check', (error as Error).message));
@@ -58,13 +61,16 @@ export async function runCheckCommand(argv: string[], io: ManifestCommandIo): Pr
     return 2;
   }
 
-  const results: CheckResults = { objects: run.documents.flatMap((d) => d.objects), problems: run.problems };
+  const results: CheckResults = { objects: run.documents.flatMap((d) => d.objects), problems: run.problems, skipped: run.skipped, files: run.files };
   if (output === 'text') io.stdout.write(textReport(results));
   else {
     io.stdout.write(output === 'json' ? jsonReport(results) : sarifReport(results, run.config.severities));
     // The report goes to a file or an uploader; the CI log still has to say why the run failed.
     for (const problem of results.problems) io.stderr.write(`${problemLine(problem)}\n`);
   }
+  const nothingChecked = results.objects.length === 0;
+  if (nothingChecked) io.stderr.write(`${nothingCheckedLine(results, failOnEmpty)}\n`);
+  if (nothingChecked && failOnEmpty) return 2;
   return exitCode(results, warningsAsErrors);
 }
 

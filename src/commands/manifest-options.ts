@@ -2,7 +2,8 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { loadConfig, type WebhookConfig } from '../config.ts';
 import { admitManifests, type AdmittedDocument } from '../manifests/admit-manifests.ts';
 import { parseClusterIPOverride } from '../manifests/cluster-ip-overrides.ts';
-import { readManifests, type InputProblem } from '../manifests/read-manifests.ts';
+import { ExcludePatterns } from '../manifests/exclude-patterns.ts';
+import { readManifests, type InputProblem, type SkippedInput } from '../manifests/read-manifests.ts';
 import { MISSING_POOL_FIX, openPoolSource } from '../manifests/pool-source.ts';
 import { MISSING_SERVICE_FIX, openServiceSource, type ServiceSourceOptions } from '../manifests/service-source.ts';
 
@@ -21,13 +22,15 @@ export const MANIFEST_OPTIONS = {
   'cluster-ip': { type: 'string', multiple: true, default: [] },
   namespace: { type: 'string', default: 'default' },
   'kube-timeout': { type: 'string', default: '30' },
+  exclude: { type: 'string', multiple: true, default: [] },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsOptionsConfig;
 
-export const MANIFEST_OPTIONS_HELP = `Manifests: files, directories (searched recursively for *.yaml, *.yml, *.json; dotfiles
-and dot-directories skipped) and - for standard input, e.g. kustomize build | epp-webhook check -.
-Without PATH, standard input is read unless it is a terminal.
+export const MANIFEST_OPTIONS_HELP = `Manifests: files, directories (searched recursively for *.yaml, *.yml, *.json; dotfiles,
+dot-directories and node_modules skipped) and - for standard input, e.g. kustomize build | epp-webhook check -.
+Without PATH, standard input is read unless it is a terminal. Files that are no Kubernetes manifest
+(package.json, a JSON array, a values file) are skipped; Helm templates are named, to be rendered first.
 
 Services, for the EPP_SERVICE_CLUSTER_IP placeholder (without any, every placeholder is reported EPP101):
   --services FILE       a Service table: a List or multi-document YAML of Services (kubectl get svc -A -o yaml);
@@ -42,7 +45,9 @@ themselves first, then from --services or --kubeconfig.
 
 Options:
   --config FILE         webhook config, YAML (severities, placeholder, default EPP Service)
-  --namespace NS        namespace of objects without metadata.namespace (default "default")`;
+  --namespace NS        namespace of objects without metadata.namespace (default "default")
+  --exclude PATTERN     skip matching files and directories (repeatable): a name anywhere (vendor, *.tpl.yaml)
+                        or a path from the directory searched (test/fixtures, charts/*/templates)`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -50,6 +55,7 @@ export class UsageError extends Error {
 
 export interface ManifestSettings {
   paths: string[];
+  exclude: ExcludePatterns;
   namespace: string;
   configFile: string | undefined;
   services: ServiceSourceOptions;
@@ -64,6 +70,7 @@ type ManifestValues = {
   'cluster-ip': string[];
   namespace: string;
   'kube-timeout': string;
+  exclude: string[];
 };
 
 /** Checks the shared flags; throws UsageError with a message that names the flag. */
@@ -90,6 +97,7 @@ export function manifestSettings(values: ManifestValues, positionals: string[], 
   }
   return {
     paths,
+    exclude: new ExcludePatterns(values.exclude),
     namespace: values.namespace,
     configFile: values.config,
     services: { services: values.services, kubeconfig: values.kubeconfig, clusterIPs, kubeTimeoutMs: timeout * 1000 },
@@ -100,6 +108,8 @@ export interface ManifestRun {
   config: WebhookConfig;
   documents: AdmittedDocument[];
   problems: InputProblem[];
+  skipped: SkippedInput[];
+  files: number;
 }
 
 /**
@@ -108,7 +118,7 @@ export interface ManifestRun {
  */
 export async function runManifests(settings: ManifestSettings, io: ManifestCommandIo): Promise<ManifestRun> {
   const config = loadConfig(settings.configFile);
-  const input = await readManifests(settings.paths, () => readAll(io.stdin));
+  const input = await readManifests(settings.paths, () => readAll(io.stdin), settings.exclude);
   const source = await openServiceSource(settings.services);
   const poolSource = await openPoolSource(
     input.documents.map((d) => d.object),
@@ -124,7 +134,7 @@ export async function runManifests(settings: ManifestSettings, io: ManifestComma
     envoyFilters: poolSource.envoyFilters,
     missingPoolFix: poolSource.complete ? undefined : MISSING_POOL_FIX,
   });
-  return { config, documents, problems: input.problems };
+  return { config, documents, problems: input.problems, skipped: input.skipped, files: input.files };
 }
 
 async function readAll(stream: AsyncIterable<string | Uint8Array>): Promise<string> {

@@ -3,7 +3,7 @@ import { ConfigError } from '../config.ts';
 import type { AdmittedDocument } from '../manifests/admit-manifests.ts';
 import { renderYamlDocument } from '../manifests/render-document.ts';
 import { ServiceSourceError } from '../manifests/service-source.ts';
-import { findingLine, problemLine } from '../report/text-report.ts';
+import { findingLine, problemLine, skippedLine } from '../report/text-report.ts';
 import { MANIFEST_OPTIONS, MANIFEST_OPTIONS_HELP, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestSettings } from './manifest-options.ts';
 import { usageErrorText } from './usage-error.ts';
 
@@ -52,6 +52,7 @@ export async function runRenderCommand(argv: string[], io: ManifestCommandIo): P
       io.stderr.write(`epp-webhook render: nothing rendered: fix the input above\n`);
       return 2;
     }
+    for (const skipped of run.skipped) if (skipped.reason === 'helm-template') io.stderr.write(`${skippedLine(skipped)}\n`);
     documents = run.documents;
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof ServiceSourceError)) throw error;

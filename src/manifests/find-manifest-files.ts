@@ -1,5 +1,6 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ExcludePatterns } from './exclude-patterns.ts';
 
 export interface UnreadablePath {
   path: string;
@@ -8,16 +9,20 @@ export interface UnreadablePath {
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
+/** Directories that hold other people's files, never the manifests a repository deploys. */
+const NOT_OURS = new Set(['node_modules']);
+
 /**
  * The manifest files under a directory, depth first in name order so output is stable across runs and
- * machines. Dotfiles and dot-directories (.git, .github) are skipped; symlinked directories are followed once.
+ * machines. Dotfiles and dot-directories (.git, .github), node_modules and excluded paths are skipped; symlinked
+ * directories are followed once.
  */
-export function findManifestFiles(directory: string): { files: string[]; unreadable: UnreadablePath[] } {
+export function findManifestFiles(directory: string, exclude?: ExcludePatterns): { files: string[]; unreadable: UnreadablePath[] } {
   const files: string[] = [];
   const unreadable: UnreadablePath[] = [];
   const visited = new Set<string>();
 
-  const walk = (dir: string): void => {
+  const walk = (dir: string, relative: string): void => {
     let real: string;
     let names: string[];
     try {
@@ -30,8 +35,10 @@ export function findManifestFiles(directory: string): { files: string[]; unreada
     if (visited.has(real)) return;
     visited.add(real);
     for (const name of names) {
-      if (name.startsWith('.')) continue;
+      if (name.startsWith('.') || NOT_OURS.has(name)) continue;
       const path = join(dir, name);
+      const relativePath = relative === '' ? name : `${relative}/${name}`;
+      if (exclude?.excludes(relativePath)) continue;
       let isDirectory: boolean;
       try {
         isDirectory = statSync(path).isDirectory();
@@ -40,11 +47,11 @@ export function findManifestFiles(directory: string): { files: string[]; unreada
         if (isManifestName(name)) unreadable.push({ path, reason: reasonOf(error) });
         continue;
       }
-      if (isDirectory) walk(path);
+      if (isDirectory) walk(path, relativePath);
       else if (isManifestName(name)) files.push(path);
     }
   };
-  walk(directory);
+  walk(directory, '');
   return { files, unreadable };
 }
 

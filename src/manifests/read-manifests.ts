@@ -1,8 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToJSOptions } from 'yaml';
-import { describe } from '../json-value.ts';
+import { describe, isObject } from '../json-value.ts';
+import type { ExcludePatterns } from './exclude-patterns.ts';
 import { findManifestFiles, reasonOf } from './find-manifest-files.ts';
+import { helmTemplateMessage, isInChartTemplates, templateActionLine } from './helm-template.ts';
 
 /** How standard input is named in messages and reports. */
 export const STDIN_NAME = '<stdin>';
@@ -30,9 +32,23 @@ export interface InputProblem {
   message: string;
 }
 
+/**
+ * Input that is not ours to check, so neither a finding nor an error: a Helm template (said, with how to render it),
+ * or a file that is no Kubernetes manifest at all (a package.json, a JSON array, a JSONC config: counted only).
+ */
+export interface SkippedInput {
+  file: string;
+  line?: number;
+  reason: 'helm-template' | 'not-kubernetes';
+  message: string;
+}
+
 export interface ManifestInput {
   documents: ManifestDocument[];
   problems: InputProblem[];
+  skipped: SkippedInput[];
+  /** Files (and standard input) read. */
+  files: number;
 }
 
 /**
@@ -48,12 +64,26 @@ export const KUBECTL_YAML: ParseOptions & DocumentOptions & SchemaOptions = {
 /** A few aliases are normal; thousands are an alias bomb ("billion laughs") and make the document unusable. */
 const TO_JS: ToJSOptions = { maxAliasCount: 100 };
 
-/** Splits one file's text into documents; empty and `null` documents are dropped, as kubectl drops them. */
-export function parseManifests(text: string, file: string): ManifestInput {
+/**
+ * Splits one file's text into documents; empty and `null` documents are dropped, as kubectl drops them. A file that
+ * cannot hold a Kubernetes manifest (a Helm template, YAML or JSON that never says apiVersion and kind, a document
+ * that is a scalar or a plain list) is skipped, not reported as broken: a repository holds many such files.
+ */
+export function parseManifests(text: string, file: string, options: { chartTemplate?: boolean } = {}): ManifestInput {
   const lineCounter = new LineCounter();
   const documents: ManifestDocument[] = [];
   const problems: InputProblem[] = [];
-  parseAllDocuments(text, { ...KUBECTL_YAML, lineCounter }).forEach((yaml, index) => {
+  const skipped: SkippedInput[] = [];
+  const parsed = parseAllDocuments(text, { ...KUBECTL_YAML, lineCounter });
+  const templateLine = templateActionLine(text);
+  const syntaxError = parsed.some((yaml) => yaml.errors.length > 0);
+  if (templateLine !== undefined && (syntaxError || options.chartTemplate)) {
+    return { documents, problems, skipped: [{ file, line: templateLine, reason: 'helm-template', message: helmTemplateMessage(templateLine) }], files: 1 };
+  }
+  if (syntaxError && !mentionsKubernetesObject(text)) {
+    return { documents, problems, skipped: [{ file, reason: 'not-kubernetes', message: 'does not parse as YAML or JSON and names no apiVersion or kind' }], files: 1 };
+  }
+  parsed.forEach((yaml, index) => {
     const document = index + 1;
     const [error] = yaml.errors;
     if (error !== undefined) {
@@ -72,18 +102,31 @@ export function parseManifests(text: string, file: string): ManifestInput {
       return;
     }
     if (object === null || object === undefined) return;
-    if (typeof object !== 'object' || Array.isArray(object)) {
+    if (Array.isArray(object) && object.some(isKubernetesObject)) {
       problems.push({
         file,
         document,
         line,
-        message: `document ${document} is ${describe(object)}, not a Kubernetes object: each document must be a mapping with apiVersion and kind (several objects go in separate documents or in the items of a kind: List)`,
+        message: `document ${document} is a plain list of Kubernetes objects, which kubectl does not read: put each object in its own document (---) or the list in the items of a kind: List`,
       });
+      return;
+    }
+    if (typeof object !== 'object' || Array.isArray(object)) {
+      skipped.push({ file, line, reason: 'not-kubernetes', message: `document ${document} is ${describe(object)}, not a Kubernetes object` });
       return;
     }
     documents.push({ file, document, line, object, yaml, lineCounter });
   });
-  return { documents, problems };
+  return { documents, problems, skipped, files: 1 };
+}
+
+function isKubernetesObject(value: unknown): boolean {
+  return isObject(value) && typeof value.apiVersion === 'string' && typeof value.kind === 'string';
+}
+
+/** A manifest kubectl could apply names its apiVersion and kind; broken text that names neither is some other file. */
+function mentionsKubernetesObject(text: string): boolean {
+  return /\b(apiVersion|kind)\b/.test(text);
 }
 
 /** The yaml package appends ` at line L, column C:` and a source excerpt; the position is reported separately. */
@@ -95,13 +138,15 @@ function firstLine(message: string): string {
  * Reads manifests from files, directories (recursively: *.yaml, *.yml, *.json) and `-` (standard input), in the
  * order given. A file named explicitly is read whatever its extension; a file reached twice is read once.
  */
-export async function readManifests(paths: readonly string[], readStdin: () => Promise<string>): Promise<ManifestInput> {
-  const result: ManifestInput = { documents: [], problems: [] };
+export async function readManifests(paths: readonly string[], readStdin: () => Promise<string>, exclude?: ExcludePatterns): Promise<ManifestInput> {
+  const result: ManifestInput = { documents: [], problems: [], skipped: [], files: 0 };
   const seen = new Set<string>();
   const add = (text: string, file: string): void => {
-    const parsed = parseManifests(text, file);
+    const parsed = parseManifests(text, file, { chartTemplate: file !== STDIN_NAME && isInChartTemplates(file) });
     result.documents.push(...parsed.documents);
     result.problems.push(...parsed.problems);
+    result.skipped.push(...parsed.skipped);
+    result.files += parsed.files;
   };
   const readFile = (file: string): void => {
     const key = resolve(file);
@@ -130,7 +175,7 @@ export async function readManifests(paths: readonly string[], readStdin: () => P
       readFile(path);
       continue;
     }
-    const found = findManifestFiles(path);
+    const found = findManifestFiles(path, exclude);
     for (const { path: unreadable, reason } of found.unreadable) {
       result.problems.push({ file: unreadable, message: `cannot read ${unreadable}: ${reason}` });
     }

@@ -1,10 +1,14 @@
 import type { AdmittedObject } from '../manifests/admit-manifests.ts';
-import type { InputProblem } from '../manifests/read-manifests.ts';
+import type { InputProblem, SkippedInput } from '../manifests/read-manifests.ts';
 
 /** What `epp-webhook check` found: every report format is a pure function of this. */
 export interface CheckResults {
   objects: AdmittedObject[];
   problems: InputProblem[];
+  /** Input that is not ours to check: Helm templates (reported as notes) and files that are no manifests (counted). */
+  skipped: SkippedInput[];
+  /** Files (and standard input) read. */
+  files: number;
 }
 
 export interface CheckSummary {
@@ -13,6 +17,9 @@ export interface CheckSummary {
   denied: number;
   warnings: number;
   unusableInputs: number;
+  files: number;
+  helmTemplates: number;
+  notKubernetes: number;
 }
 
 export function summarize(results: CheckResults): CheckSummary {
@@ -23,7 +30,14 @@ export function summarize(results: CheckResults): CheckSummary {
     denied: results.objects.length - admitted,
     warnings: results.objects.reduce((n, o) => n + o.findings.filter((f) => f.severity === 'warn').length, 0),
     unusableInputs: results.problems.length,
+    files: results.files,
+    helmTemplates: helmTemplates(results).length,
+    notKubernetes: results.skipped.filter((s) => s.reason === 'not-kubernetes').length,
   };
+}
+
+export function helmTemplates(results: CheckResults): SkippedInput[] {
+  return results.skipped.filter((s) => s.reason === 'helm-template');
 }
 
 /** `EnvoyFilter llm-d/epp-ext-proc` */

@@ -26,6 +26,7 @@ export function jsonReport(results: CheckResults): string {
       })),
     })),
     problems: results.problems,
+    skipped: results.skipped,
   };
   return JSON.stringify(report, null, 2) + '\n';
 }

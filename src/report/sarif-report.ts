@@ -1,9 +1,9 @@
 import { isAbsolute, normalize, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RULES, type RuleCode, type SeverityOverrides } from '../findings.ts';
-import { STDIN_NAME, type InputProblem } from '../manifests/read-manifests.ts';
+import { STDIN_NAME, type InputProblem, type SkippedInput } from '../manifests/read-manifests.ts';
 import type { AdmittedObject } from '../manifests/admit-manifests.ts';
-import { objectLabel, type CheckResults } from './check-results.ts';
+import { helmTemplates, objectLabel, type CheckResults } from './check-results.ts';
 
 const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 const RULE_CODES = Object.keys(RULES) as RuleCode[];
@@ -31,7 +31,7 @@ export function sarifReport(results: CheckResults, severities: SeverityOverrides
         invocations: [
           {
             executionSuccessful: results.problems.length === 0,
-            toolExecutionNotifications: results.problems.map(notification),
+            toolExecutionNotifications: [...results.problems.map(notification), ...helmTemplates(results).map(templateNotification)],
           },
         ],
         results: results.objects.flatMap((object) =>
@@ -84,6 +84,15 @@ function notification(problem: InputProblem) {
     level: 'error',
     message: { text: problem.message },
     locations: [{ physicalLocation: { artifactLocation: artifactLocation(problem.file), ...(region === undefined ? {} : { region }) } }],
+  };
+}
+
+/** A Helm template is not checked: said as a note, so the run stays successful. */
+function templateNotification(template: SkippedInput) {
+  return {
+    level: 'note',
+    message: { text: template.message },
+    locations: [{ physicalLocation: { artifactLocation: artifactLocation(template.file), ...(template.line === undefined ? {} : { region: { startLine: template.line } }) } }],
   };
 }
 

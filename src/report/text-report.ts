@@ -1,7 +1,7 @@
 import type { ExtProcJudgement } from '../envoyfilter/talks-to-epp.ts';
 import type { AdmittedObject, LocatedFinding, LocatedJudgement } from '../manifests/admit-manifests.ts';
-import type { InputProblem } from '../manifests/read-manifests.ts';
-import { objectLabel, placeLabel, summarize, type CheckResults } from './check-results.ts';
+import type { InputProblem, SkippedInput } from '../manifests/read-manifests.ts';
+import { helmTemplates, objectLabel, placeLabel, summarize, type CheckResults } from './check-results.ts';
 
 /**
  * One line per finding, `file:line: severity: ...` as compilers write them, so editors and CI log matchers can jump
@@ -10,6 +10,7 @@ import { objectLabel, placeLabel, summarize, type CheckResults } from './check-r
 export function textReport(results: CheckResults): string {
   const lines: string[] = [];
   for (const problem of results.problems) lines.push(problemLine(problem));
+  for (const template of helmTemplates(results)) lines.push(skippedLine(template));
   for (const object of results.objects) {
     for (const judgement of object.extProc) lines.push(judgementLine(object, judgement));
     for (const finding of object.findings) lines.push(findingLine(object, finding));
@@ -42,11 +43,26 @@ export function problemLine(problem: InputProblem): string {
   return `${problem.file}${position}: error: ${problem.message}`;
 }
 
+/** `chart/templates/filter.yaml:7: note: looks like a Helm template ...` */
+export function skippedLine(skipped: SkippedInput): string {
+  return `${skipped.file}${skipped.line === undefined ? '' : `:${skipped.line}`}: note: ${skipped.message}`;
+}
+
+/** Nothing was checked: a CI step pointed at the wrong path would otherwise stay green. */
+export function nothingCheckedLine(results: CheckResults, failOnEmpty: boolean): string {
+  const summary = summarize(results);
+  const skipped = summary.helmTemplates + summary.notKubernetes;
+  const read = `${plural(summary.files, 'file')} read${skipped > 0 ? `, ${skipped} not Kubernetes manifests or Helm templates` : ''}`;
+  const what = `nothing checked: no EnvoyFilter or HTTPRoute in the input (${read})`;
+  return failOnEmpty ? `epp-webhook check: error: ${what}` : `epp-webhook check: warning: ${what}; --fail-on-empty makes this an error`;
+}
+
 /** `3 objects checked: 2 admitted, 1 denied, 5 warnings` */
 export function summaryLine(results: CheckResults): string {
   const summary = summarize(results);
   let line = `${plural(summary.objects, 'object')} checked: ${summary.admitted} admitted, ${summary.denied} denied, ${plural(summary.warnings, 'warning')}`;
   if (summary.objects === 0) line += ' (no EnvoyFilter or HTTPRoute found)';
+  if (summary.helmTemplates > 0) line += `; ${plural(summary.helmTemplates, 'Helm template')} not checked`;
   if (summary.unusableInputs > 0) line += `; ${plural(summary.unusableInputs, 'unusable input')}`;
   return line;
 }

@@ -193,13 +193,16 @@ t.test('empty and null documents are skipped silently', async (t) => {
   t.match(result.stdout, /1 object checked: 1 admitted, 0 denied, 3 warnings\n$/);
 });
 
-t.test('a document that is not an object is unusable input, with its position', async (t) => {
-  const result = await check(['-'], 'kind: ConfigMap\n---\n- a\n- b\n---\njust text\n---\n42\n');
-  t.equal(result.code, 2);
-  t.match(result.stdout, '<stdin>:3: error: document 2 is a list, not a Kubernetes object');
-  t.match(result.stdout, '<stdin>:6: error: document 3 is the string "just text", not a Kubernetes object');
-  t.match(result.stdout, '<stdin>:8: error: document 4 is the number 42, not a Kubernetes object');
-  t.match(result.stdout, '0 objects checked: 0 admitted, 0 denied, 0 warnings (no EnvoyFilter or HTTPRoute found); 3 unusable inputs');
+t.test('a document that is a scalar or a plain list is not ours; a plain list of Kubernetes objects is unusable', async (t) => {
+  const notOurs = await check(['-', '--output', 'json'], 'kind: ConfigMap\n---\n- a\n- b\n---\njust text\n---\n42\n');
+  t.equal(notOurs.code, 0, 'nothing there is a Kubernetes object kubectl would send');
+  t.same(
+    JSON.parse(notOurs.stdout).skipped.map((s: { line: number; message: string }) => `${s.line} ${s.message}`),
+    ['3 document 2 is a list, not a Kubernetes object', '6 document 3 is the string "just text", not a Kubernetes object', '8 document 4 is the number 42, not a Kubernetes object'],
+  );
+  const objects = await check(['-'], `- ${JSON.stringify({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name: 'a' } })}\n`);
+  t.equal(objects.code, 2);
+  t.match(objects.stdout, '<stdin>:1: error: document 1 is a plain list of Kubernetes objects, which kubectl does not read: put each object in its own document (---) or the list in the items of a kind: List');
 });
 
 t.test('mappings that are not Kubernetes objects (values files, kustomization.yaml) pass silently', async (t) => {
@@ -242,7 +245,7 @@ t.test('a directory of 500 files', async (t) => {
   const result = await check([root, '--services', SERVICES, '--output', 'json']);
   t.equal(result.code, 0);
   const report = JSON.parse(result.stdout);
-  t.same(report.summary, { objects: 500, admitted: 500, denied: 0, warnings: 0, unusableInputs: 0 });
+  t.same(report.summary, { objects: 500, admitted: 500, denied: 0, warnings: 0, unusableInputs: 0, files: 500, helmTemplates: 0, notKubernetes: 0 });
   t.equal(new Set(report.objects.map((o: { name: string }) => o.name)).size, 500);
   t.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
 });
@@ -287,7 +290,7 @@ t.test('SARIF 2.1.0: rules from the catalogue, results at the offending line', a
 });
 
 t.test('SARIF reports unusable input as a failed execution, and says why on stderr', async (t) => {
-  const result = await check(['-', '--output', 'sarif'], 'a: [1,\n');
+  const result = await check(['-', '--output', 'sarif'], 'apiVersion: v1\nkind: [1,\n');
   t.equal(result.code, 2);
   const run = JSON.parse(result.stdout).runs[0];
   t.equal(run.invocations[0].executionSuccessful, false);
@@ -295,14 +298,14 @@ t.test('SARIF reports unusable input as a failed execution, and says why on stde
   t.equal(notification.level, 'error');
   t.match(notification.message.text, 'YAML syntax');
   t.same(notification.locations[0].physicalLocation.artifactLocation, { uri: 'stdin', description: { text: 'standard input' } });
-  t.match(result.stderr, /^<stdin>:2:1: error: YAML syntax/);
+  t.match(result.stderr, /^<stdin>:\d+:\d+: error: YAML syntax/);
 });
 
 t.test('JSON output', async (t) => {
   const result = await check([BUFFERED, GUIDE, '--services', SERVICES, '--output', 'json']);
   t.equal(result.code, 1);
   const report = JSON.parse(result.stdout);
-  t.same(report.summary, { objects: 2, admitted: 1, denied: 1, warnings: 5, unusableInputs: 0 });
+  t.same(report.summary, { objects: 2, admitted: 1, denied: 1, warnings: 5, unusableInputs: 0, files: 2, helmTemplates: 0, notKubernetes: 0 });
   const [buffered, guide] = report.objects;
   t.match(buffered, { file: BUFFERED, document: 1, line: lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'apiVersion:'), kind: 'EnvoyFilter', namespace: 'llm-d-inference-scheduler', name: 'epp-ext-proc-buffered', admitted: false, substitutions: 0 });
   t.match(buffered.findings.find((f: { code: string }) => f.code === 'EPP202'), {
@@ -485,4 +488,65 @@ t.test('the real CLI reads manifests piped to standard input (kustomize build | 
   const denied = await spawnCli(['check', '--output', 'sarif'], fixture('guide-envoyfilter-buffered.yaml'));
   t.equal(denied.code, 1, denied.stderr);
   t.same(JSON.parse(denied.stdout).runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort(), ['EPP101', 'EPP202', 'EPP304', 'EPP306']);
+});
+
+t.test('a whole repository: node_modules, --exclude, non-manifests and Helm templates are not errors', async (t) => {
+  const root = tree({
+    'deploy/filter.yaml': fixture('guide-envoyfilter.yaml'),
+    'node_modules/pkg/broken.yaml': fixture('guide-envoyfilter-buffered.yaml'),
+    'node_modules/pkg/table.json': '[[1, 2], [3, 4]]',
+    'test/fixtures/unsafe.yaml': fixture('guide-envoyfilter-buffered.yaml'),
+    'package.json': '{"name": "x", "scripts": {}}',
+    'tsconfig.json': '// JSONC, not JSON\n{ "compilerOptions": {} }\n',
+    'data/ids.json': '["MIT", "Apache-2.0"]',
+    'chart/Chart.yaml': 'apiVersion: v2\nname: chart\nversion: 0.1.0\n',
+    'chart/values.yaml': 'ip: 10.0.0.1\n',
+    // Parses as YAML ({{ .Values.ip }} reads as a mapping), yet is not what Helm would render.
+    'chart/templates/filter.yaml': fixture('guide-envoyfilter.yaml').replace('EPP_SERVICE_CLUSTER_IP', '{{ .Values.ip }}'),
+    // Outside a chart, a template is recognised by the YAML it breaks.
+    'loose/route.yaml': '{{- if .Values.enabled }}\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n{{- end }}\n',
+  });
+  const all = await check([root, '--services', SERVICES]);
+  t.equal(all.code, 1, 'the unsafe fixture is denied; nothing is unusable input');
+  t.notMatch(all.stdout, 'node_modules');
+  t.notMatch(all.stdout, 'unusable');
+  t.match(all.stdout, `${join(root, 'chart/templates/filter.yaml')}:`);
+  t.match(all.stdout, /filter\.yaml:\d+: note: looks like a Helm template \(\{\{ \}\} at line \d+\): render it first, e.g\. helm template RELEASE CHART \| epp-webhook check -/);
+  t.match(all.stdout, `${join(root, 'loose/route.yaml')}:1: note: looks like a Helm template`);
+  t.match(all.stdout, /2 objects checked: 1 admitted, 1 denied, \d+ warnings; 2 Helm templates not checked\n$/);
+
+  const excluded = await check([root, '--services', SERVICES, '--exclude', 'test/fixtures', '--exclude', 'templates', '--output', 'json']);
+  t.equal(excluded.code, 0, 'a repository of safe manifests passes');
+  const report = JSON.parse(excluded.stdout);
+  t.same(report.objects.map((o: { file: string }) => relative(root, o.file)), ['deploy/filter.yaml']);
+  t.same(report.skipped.map((s: { file: string; reason: string }) => `${relative(root, s.file)} ${s.reason}`).sort(), [
+    'data/ids.json not-kubernetes',
+    'loose/route.yaml helm-template',
+    'tsconfig.json not-kubernetes',
+  ]);
+});
+
+t.test('nothing checked is a warning on stderr; --fail-on-empty makes it exit 2', async (t) => {
+  const root = tree({ 'package.json': '{"name": "x"}', 'values.yaml': 'replicas: 2\n' });
+  const warned = await check([root]);
+  t.equal(warned.code, 0);
+  t.equal(warned.stderr, 'epp-webhook check: warning: nothing checked: no EnvoyFilter or HTTPRoute in the input (2 files read); --fail-on-empty makes this an error\n');
+  for (const output of ['text', 'json', 'sarif']) {
+    const failed = await check([root, '--fail-on-empty', '--output', output]);
+    t.equal(failed.code, 2, output);
+    t.match(failed.stderr, 'epp-webhook check: error: nothing checked');
+  }
+  const empty = await check(['-', '--fail-on-empty'], '');
+  t.equal(empty.code, 2, 'empty standard input');
+  t.match(empty.stderr, '(1 file read)');
+});
+
+t.test('this repository: its deliberately unsafe fixtures are denied, nothing is unusable, its own manifests pass', async (t) => {
+  const repository = await check([REPO, '--services', join(REPO, 'examples/services.yaml'), '--output', 'json']);
+  t.equal(repository.code, 1, repository.stderr);
+  const report = JSON.parse(repository.stdout);
+  t.equal(report.summary.unusableInputs, 0, JSON.stringify(report.problems));
+  t.ok(report.objects.filter((o: { admitted: boolean }) => !o.admitted).every((o: { file: string }) => relative(REPO, o.file).startsWith('test/fixtures/')), 'only fixtures are denied');
+  const own = await check([join(REPO, 'examples'), join(REPO, 'deploy'), '--cluster-ip', `${EPP_SERVICE}=10.96.0.50`]);
+  t.equal(own.code, 0, own.stdout);
 });
