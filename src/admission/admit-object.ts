@@ -10,6 +10,7 @@ import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef } from '../httproute/inject-extension-ref.ts';
 import { formatPath } from '../json-path.ts';
 import type { HandledKind } from './handled-kinds.ts';
+import { alignLastApplied } from './last-applied.ts';
 import { MAX_OBJECT_DEPTH, pathBeyondDepth } from './object-depth.ts';
 
 export interface CoreDeps {
@@ -34,6 +35,14 @@ export interface MutationOutcome {
  * What the mutating webhook does to an object of a handled kind, in `namespace` (the request's: on CREATE
  * it is the truth even where the object omits it). The server, the CLI and the e2e all drive this. */
 export async function mutateObject(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
+  const outcome = await mutateSpec(kind, object, namespace, deps);
+  if (outcome.object === object) return outcome;
+  // The annotation is the manifest kubectl applied: the same mutation, its own findings already said for the object.
+  const aligned = await alignLastApplied(outcome.object, async (lastApplied) => (await mutateSpec(kind, lastApplied, namespace, deps)).object);
+  return { ...outcome, object: aligned };
+}
+
+async function mutateSpec(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
   const tooDeep = depthFinding(kind, object, deps.config);
   if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);

@@ -1,0 +1,36 @@
+import { isObject, type JsonObject } from '../json-value.ts';
+
+/** Where `kubectl apply` (client-side) keeps the manifest it applied, as JSON. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Keeps kubectl's last-applied-configuration in step with what the webhook stores. `kubectl apply --server-side`
+ * takes over the fields kubectl-client-side-apply owns without a conflict only where that annotation agrees with the
+ * live object (apimachinery's lastAppliedManager, manager "kubectl" only). With the token in the annotation and the
+ * ClusterIP (or the injected ExtensionRef) in the live spec, `.spec.configPatches` (`.spec.rules`) would disagree and
+ * the switch to server-side apply would fail with a conflict. So the annotation's `spec` gets the same mutation the
+ * object's got. Its metadata is left alone: the webhook's own annotations are not the user's to have applied.
+ *
+ * `mutate` runs the webhook's mutation on the annotation's object; returns `mutated` with the annotation updated, or
+ * `mutated` itself when there is no annotation, it is not this object's JSON, or its spec does not change.
+ */
+export async function alignLastApplied(mutated: unknown, mutate: (lastApplied: unknown) => Promise<unknown>): Promise<unknown> {
+  if (!isObject(mutated) || !isObject(mutated.metadata) || !isObject(mutated.metadata.annotations)) return mutated;
+  const annotations = mutated.metadata.annotations;
+  const text = annotations[LAST_APPLIED];
+  if (typeof text !== 'string') return mutated;
+  let lastApplied: unknown;
+  try {
+    lastApplied = JSON.parse(text);
+  } catch {
+    return mutated;
+  }
+  if (!isObject(lastApplied) || lastApplied.kind !== mutated.kind || lastApplied.apiVersion !== mutated.apiVersion) return mutated;
+  const aligned = await mutate(lastApplied);
+  if (aligned === lastApplied || !isObject(aligned) || aligned.spec === lastApplied.spec) return mutated;
+  const updated: JsonObject = { ...lastApplied, spec: aligned.spec };
+  return {
+    ...mutated,
+    metadata: { ...mutated.metadata, annotations: { ...annotations, [LAST_APPLIED]: `${JSON.stringify(updated)}\n` } },
+  };
+}

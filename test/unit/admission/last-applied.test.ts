@@ -1,0 +1,48 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { mutateObject } from '../../../src/admission/admit-object.ts';
+import { LAST_APPLIED } from '../../../src/admission/last-applied.ts';
+import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
+import { DEFAULT_CONFIG } from '../../../src/config.ts';
+
+const NS = 'llm-d-inference-scheduler';
+const manifest = parse(readFileSync(new URL('../../../examples/envoyfilter-placeholder.yaml', import.meta.url), 'utf8'));
+const resolver = StaticServiceResolver.fromObjects(
+  [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'gaie-inference-scheduling-epp', namespace: NS }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.50', ports: [{ port: 9002 }] } }],
+  'test',
+);
+const deps = { config: DEFAULT_CONFIG, resolver };
+const address = (o: any) => o.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address;
+
+/** What `kubectl apply` (client-side) sends on create: the manifest, with itself as the annotation. */
+function asKubectlSendsIt(object: any): any {
+  return { ...object, metadata: { ...object.metadata, annotations: { [LAST_APPLIED]: `${JSON.stringify(object)}\n` } } };
+}
+
+t.test('the last-applied annotation gets the substitution the spec got, and nothing else', async (t) => {
+  const sent = asKubectlSendsIt(manifest);
+  const { object } = await mutateObject('EnvoyFilter', sent, NS, deps);
+  const stored = object as any;
+  t.equal(address(stored), '10.96.0.50');
+  const lastApplied = JSON.parse(stored.metadata.annotations[LAST_APPLIED]);
+  t.same(lastApplied.spec, stored.spec, 'the annotation agrees with the live spec: server-side apply can take it over');
+  t.same(lastApplied.metadata, manifest.metadata, "its metadata stays the user's: none of the webhook's annotations");
+  t.equal(address(JSON.parse(sent.metadata.annotations[LAST_APPLIED])), 'EPP_SERVICE_CLUSTER_IP', 'the request is not written to');
+});
+
+t.test('the stored object resubmitted gets no change; an object without the annotation is left as it was', async (t) => {
+  const { object: stored } = await mutateObject('EnvoyFilter', asKubectlSendsIt(manifest), NS, deps);
+  t.equal((await mutateObject('EnvoyFilter', stored, NS, deps)).object, stored);
+  const plain = (await mutateObject('EnvoyFilter', manifest, NS, deps)).object as any;
+  t.notOk(LAST_APPLIED in (plain.metadata.annotations ?? {}));
+});
+
+t.test('an annotation that is not this object as JSON is left alone', async (t) => {
+  for (const text of ['not json', '[]', JSON.stringify({ ...manifest, kind: 'ConfigMap' })]) {
+    const sent = { ...manifest, metadata: { ...manifest.metadata, annotations: { [LAST_APPLIED]: text } } };
+    const stored = (await mutateObject('EnvoyFilter', sent, NS, deps)).object as any;
+    t.equal(address(stored), '10.96.0.50', 'the object is still substituted');
+    t.equal(stored.metadata.annotations[LAST_APPLIED], text);
+  }
+});
