@@ -45,7 +45,7 @@ t.test('the example EnvoyFilter: kubectl apply, then kubectl apply --server-side
   const clusterIP = await createService(cp, NS, 'gaie-inference-scheduling-epp', [9002, 9090]);
   const created = await cp.kubectl(['apply', '-f', EXAMPLE]);
   t.equal(created.code, 0, created.stderr);
-  const before = await getJson('envoyfilter', 'epp-ext-proc-poc');
+  const before = await getJson('envoyfilter', 'epp-ext-proc');
   const address = (o: any) => o.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address;
   t.equal(address(before), clusterIP);
   t.equal(address(JSON.parse(before.metadata.annotations[LAST_APPLIED])), clusterIP, 'the annotation says what is stored, not the token');
@@ -53,7 +53,7 @@ t.test('the example EnvoyFilter: kubectl apply, then kubectl apply --server-side
 
   const server = await cp.kubectl(['apply', '--server-side', '-f', EXAMPLE]);
   t.equal(server.code, 0, `no conflict with kubectl-client-side-apply: ${server.stderr}`);
-  const after = await getJson('envoyfilter', 'epp-ext-proc-poc');
+  const after = await getJson('envoyfilter', 'epp-ext-proc');
   t.equal(address(after), clusterIP, 'the webhook substituted the token again');
   const owner = after.metadata.managedFields.find((m: any) => m.fieldsV1?.['f:spec']?.['f:configPatches'] !== undefined);
   t.equal(owner?.manager, 'kubectl', 'kubectl server-side apply owns .spec.configPatches now');
@@ -61,7 +61,7 @@ t.test('the example EnvoyFilter: kubectl apply, then kubectl apply --server-side
 
   const again = await cp.kubectl(['apply', '--server-side', '-f', EXAMPLE]);
   t.equal(again.code, 0, again.stderr);
-  t.equal((await getJson('envoyfilter', 'epp-ext-proc-poc')).metadata.resourceVersion, after.metadata.resourceVersion, 'a second server-side apply stores nothing');
+  t.equal((await getJson('envoyfilter', 'epp-ext-proc')).metadata.resourceVersion, after.metadata.resourceVersion, 'a second server-side apply stores nothing');
 
   const back = await cp.kubectl(['apply', '-f', EXAMPLE]);
   t.equal(back.code, 0, `and back to client-side apply: ${back.stderr}`);
