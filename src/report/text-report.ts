@@ -4,8 +4,8 @@ import type { InputProblem, SkippedInput } from '../manifests/read-manifests.ts'
 import { helmTemplates, objectLabel, placeLabel, summarize, type CheckResults } from './check-results.ts';
 
 /**
- * One line per finding, `file:line: severity: ...` as compilers write them, so editors and CI log matchers can jump
- * to the line; then the summary.
+ * Per finding a `file:line: severity: [CODE] message` line as compilers write them, so editors and CI log matchers
+ * can jump to the line, with the object, the path and the fix indented below it; then the summary.
  */
 export function textReport(results: CheckResults): string {
   const lines: string[] = [];
@@ -19,10 +19,20 @@ export function textReport(results: CheckResults): string {
   return lines.join('\n') + '\n';
 }
 
-/** `guide.yaml:24: warning: EnvoyFilter ns/name (document 1) spec.configPatches[0].patch.operation: [EPP304] ... Fix: ...` */
+/**
+ * The code and what is wrong first, where a reader of a terminal or a CI log looks; where and the fix below:
+ *
+ *     guide.yaml:24: warning: [EPP304] REPLACE on subFilter envoy.filters.http.ext_proc is a silent no-op ...
+ *         in EnvoyFilter ns/name (document 1) at spec.configPatches[0].patch.operation
+ *         fix: use operation: INSERT_BEFORE with subFilter envoy.filters.http.router to add the filter
+ */
 export function findingLine(object: AdmittedObject, finding: LocatedFinding): string {
   const severity = finding.severity === 'deny' ? 'error' : 'warning';
-  return `${object.file}:${finding.line}: ${severity}: ${objectLabel(object)} (${placeLabel(object)}) ${finding.path}: [${finding.code}] ${finding.message}. Fix: ${finding.fix}`;
+  return [
+    `${object.file}:${finding.line}: ${severity}: [${finding.code}] ${finding.message}`,
+    `    in ${objectLabel(object)} (${placeLabel(object)}) at ${finding.path}`,
+    `    fix: ${finding.fix}`,
+  ].join('\n');
 }
 
 /** `guide.yaml:27: note: EnvoyFilter ns/name (document 1) configPatches[0]: ext_proc talks to an EPP: placeholder EPP_SERVICE_CLUSTER_IP` */

@@ -64,9 +64,14 @@ t.test("the guide's EnvoyFilter is admitted with warnings, each at the line of i
   const text = fixture('guide-envoyfilter.yaml');
   t.match(
     result.stdout,
-    `${GUIDE}:${lineOf(text, 'operation: REPLACE')}: warning: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-poc (document 1) spec.configPatches[0].patch.operation: [EPP304] REPLACE on subFilter envoy.filters.http.ext_proc`,
+    `${GUIDE}:${lineOf(text, 'operation: REPLACE')}: warning: [EPP304] REPLACE on subFilter envoy.filters.http.ext_proc`,
+    'the code and the reason first',
   );
-  t.match(result.stdout, /\[EPP304\] .*\. Fix: use operation: INSERT_BEFORE/);
+  t.match(
+    result.stdout,
+    /\[EPP304\] [^\n]*\n    in EnvoyFilter llm-d-inference-scheduler\/epp-ext-proc-poc \(document 1\) at spec\.configPatches\[0\]\.patch\.operation\n    fix: use operation: INSERT_BEFORE/,
+    'then where, then the fix, indented',
+  );
   t.match(result.stdout, `${GUIDE}:${lineOf(text, 'typed_config:')}: warning: `, 'EPP206 points at typed_config');
   t.match(result.stdout, /\n1 object checked: 1 admitted, 0 denied, 3 warnings\n$/);
   t.equal(result.stderr, '');
@@ -82,12 +87,20 @@ t.test('the EnvoyFilters from the wild name every problem, denying only what is 
     'operator-sample-envoyfilter-epp.yaml:24: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[0]: ext_proc judged an EPP: cluster epp-cluster connects to EPP Service llm-d-inference-scheduler/gaie-inference-scheduling-epp',
   );
   t.match(result.stdout, "configPatches[2]: ext_proc judged an EPP on a hint (EPP rules warn at most): cluster epp-cluster looks like an EPP's");
-  t.match(result.stdout, 'operator-sample-envoyfilter-epp.yaml:34: error: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) spec.configPatches[0].patch.value.typed_config.processing_mode.response_body_mode: [EPP201]');
+  t.match(
+    result.stdout,
+    /operator-sample-envoyfilter-epp\.yaml:34: error: \[EPP201\] [^\n]*\n    in EnvoyFilter llm-d-inference-scheduler\/epp-ext-proc \(document 1\) at spec\.configPatches\[0\]\.patch\.value\.typed_config\.processing_mode\.response_body_mode\n/,
+  );
   const routeOverride = fixture('wild/operator-envoyfilter-route-override.yaml');
   const overrideLine = lineOf(routeOverride, 'overrides:') + lineOf(routeOverride.split('\n').slice(lineOf(routeOverride, 'overrides:')).join('\n'), 'request_body_mode');
   t.match(
     result.stdout,
-    `operator-envoyfilter-route-override.yaml:${overrideLine}: warning: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-poc (document 1) spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.processing_mode.request_body_mode: [EPP202]`,
+    `operator-envoyfilter-route-override.yaml:${overrideLine}: warning: [EPP202]`,
+    'a quoted path segment is followed to its line',
+  );
+  t.match(
+    result.stdout,
+    'in EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-poc (document 1) at spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.processing_mode.request_body_mode\n',
     'a quoted path segment is followed to its line',
   );
   t.notMatch(result.stdout, 'operator-httproute-ab.yaml');
@@ -143,7 +156,7 @@ t.test('without a Service source every placeholder is EPP101, and the fix says h
   t.equal(result.code, 1);
   t.same(codes(result.stdout, 'error'), ['EPP101', 'EPP101']);
   t.match(result.stdout, 'not found in the Services given on the command line (none: no --services, --kubeconfig or --cluster-ip)');
-  t.match(result.stdout, /\[EPP101\] .*Fix: tell epp-webhook where Services come from: --services FILE .*--kubeconfig FILE .*--cluster-ip NAMESPACE\/NAME=CLUSTER_IP/);
+  t.match(result.stdout, /\[EPP101\] [^\n]*\n[^\n]*\n    fix: tell epp-webhook where Services come from: --services FILE .*--kubeconfig FILE .*--cluster-ip NAMESPACE\/NAME=CLUSTER_IP/);
   t.notMatch(result.stdout, 'EPP106', 'the leftover token is not reported a second time');
   t.match(result.stdout, `${GUIDE}:${lineOf(fixture('guide-envoyfilter.yaml'), 'address: EPP_SERVICE_CLUSTER_IP')}: error: `, 'at the token');
 });
@@ -168,7 +181,7 @@ t.test('--cluster-ip gives a ClusterIP whose ports are unknown, so no port warni
   const other = await check([file, '--cluster-ip', 'elsewhere/epp=10.0.0.8']);
   t.equal(other.code, 1, 'an override for another Service does not help');
   t.match(other.stdout, 'not found in the --cluster-ip overrides');
-  t.match(other.stdout, /Fix: tell epp-webhook where Services come from/);
+  t.match(other.stdout, /fix: tell epp-webhook where Services come from/);
 });
 
 t.test('broken YAML exits 2 naming file, line and column; the other documents are still checked', async (t) => {
@@ -361,7 +374,8 @@ t.test('a problem that mutation and validation both see is reported once', async
   const result = await check(['-'], text);
   t.equal(result.code, 1);
   t.equal([...result.stdout.matchAll(/\[EPP307\]/g)].length, 1);
-  t.match(result.stdout, '<stdin>:5: error: EnvoyFilter x/m (document 1) spec.configPatches: [EPP307]');
+  t.match(result.stdout, '<stdin>:5: error: [EPP307]');
+  t.match(result.stdout, 'in EnvoyFilter x/m (document 1) at spec.configPatches\n');
 });
 
 t.test('objects inside a kind: List are checked as items, at their own lines', async (t) => {
@@ -379,7 +393,8 @@ ${fixture('guide-envoyfilter-buffered.yaml')
 `;
   const result = await check(['-', '--services', SERVICES], list);
   t.equal(result.code, 1);
-  t.match(result.stdout, `<stdin>:${lineOf(list, 'request_body_mode: BUFFERED')}: error: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-buffered (document 1, items[1]) spec.configPatches[0]`);
+  t.match(result.stdout, `<stdin>:${lineOf(list, 'request_body_mode: BUFFERED')}: error: [EPP202]`);
+  t.match(result.stdout, 'in EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-buffered (document 1, items[1]) at spec.configPatches[0]');
   t.match(result.stdout, '1 object checked: 0 admitted, 1 denied');
 });
 
@@ -481,7 +496,8 @@ t.test('the real CLI reads manifests piped to standard input (kustomize build | 
   const piped = `${fixture('guide-envoyfilter.yaml')}\n---\n${fixture('guide-httproute.yaml')}`;
   const admitted = await spawnCli(['check', '-', '--services', 'test/fixtures/manifests/services.yaml'], piped);
   t.equal(admitted.code, 0, admitted.stderr);
-  t.match(admitted.stdout, /^<stdin>:\d+: warning: EnvoyFilter /m);
+  t.match(admitted.stdout, /^<stdin>:\d+: warning: \[EPP\d{3}\] /m);
+  t.match(admitted.stdout, /^    in EnvoyFilter /m);
   t.match(admitted.stdout, '<stdin>:');
   t.match(admitted.stdout, /2 objects checked: 2 admitted, 0 denied, 4 warnings\n$/);
 

@@ -120,13 +120,13 @@ t.test('a denied object is left out with its denial on stderr; the rest is rende
   const result = await render(['-', '--services', SERVICES], stream);
   t.equal(result.code, 1);
   t.same(documents(result.stdout).map((d) => d.kind), ['ConfigMap', 'Deployment']);
-  t.match(result.stderr, /<stdin>:\d+: error: EnvoyFilter llm-d-inference-scheduler\/epp-ext-proc-buffered \(document 2\) .*\[EPP202\]/);
+  t.match(result.stderr, /<stdin>:\d+: error: \[EPP202\] [^\n]*\n    in EnvoyFilter llm-d-inference-scheduler\/epp-ext-proc-buffered \(document 2\) at /);
   t.match(result.stderr, 'epp-webhook render: 1 object would be denied by the webhook and was left out');
 
   const noSource = await render([join(MANIFESTS, 'guide-envoyfilter.yaml')]);
   t.equal(noSource.code, 1, 'without Services the placeholder cannot be resolved');
   t.equal(noSource.stdout, '');
-  t.match(noSource.stderr, /\[EPP101\] .*Fix: tell epp-webhook where Services come from/);
+  t.match(noSource.stderr, /\[EPP101\] [^\n]*\n[^\n]*\n    fix: tell epp-webhook where Services come from/);
 });
 
 t.test('a denied item of a List is dropped from the List', async (t) => {
