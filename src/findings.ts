@@ -83,6 +83,7 @@ export const RULES = {
   EPP403: { severity: 'deny', relaxable: false, title: 'Malformed HTTPRoute (wrong type where an array or object is expected)' },
   EPP404: { severity: 'deny', relaxable: false, title: 'Rule mixes InferencePools served by different EnvoyFilters (one rule, one EPP)' },
   EPP405: { severity: 'deny', relaxable: false, title: "No single EnvoyFilter for the rule's InferencePool (several claim it, or the route annotation names another)" },
+  EPP406: { severity: 'warn', relaxable: true, title: 'Injected ExtensionRef names an EnvoyFilter that is not in the namespace' },
 } as const satisfies Record<string, Rule>;
 
 export type RuleCode = keyof typeof RULES;

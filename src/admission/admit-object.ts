@@ -8,6 +8,7 @@ import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef } from '../httproute/inject-extension-ref.ts';
+import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
 import { formatPath } from '../json-path.ts';
 import type { HandledKind } from './handled-kinds.ts';
 import { alignLastApplied } from './last-applied.ts';
@@ -20,6 +21,8 @@ export interface CoreDeps {
   pools?: InferencePoolResolver;
   /** Which EnvoyFilter serves which pool, for HTTPRoute rules; absent: every rule gets the configured ExtensionRef. */
   envoyFilters?: EnvoyFilterIndex;
+  /** True when envoyFilters holds every EnvoyFilter of the cluster (serve's watch): a name it lacks is missing (EPP406). */
+  envoyFiltersComplete?: boolean;
 }
 
 export interface MutationOutcome {
@@ -47,7 +50,8 @@ async function mutateSpec(kind: HandledKind, object: unknown, namespace: string,
   if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
-  return { object: injected.object, patch: injected.patch, findings: injected.findings, substitutions: 0 };
+  const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injectedRules, namespace, deps.config, deps.envoyFilters) : [];
+  return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing], substitutions: 0 };
 }
 
 /** What the validating webhook says about the final object; `eppServices` from knownEppServices (the Service cache). */

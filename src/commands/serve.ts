@@ -133,6 +133,8 @@ interface ClusterSources {
   resolver: ServiceResolver;
   pools: InferencePoolResolver;
   envoyFilters: EnvoyFilterIndex;
+  /** True for the cluster's watch, false for a file: only the former can say an EnvoyFilter does not exist (EPP406). */
+  envoyFiltersComplete: boolean;
   start(): void;
   stop(): void;
 }
@@ -147,7 +149,7 @@ async function createResolver(
 ): Promise<ClusterSources> {
   if (flags.services !== undefined) {
     const table = loadClusterTableFile(flags.services);
-    return { resolver: table.services, pools: table.pools, envoyFilters: table.envoyFilters, start() {}, stop() {} };
+    return { resolver: table.services, pools: table.pools, envoyFilters: table.envoyFilters, envoyFiltersComplete: false, start() {}, stop() {} };
   }
   const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined;
   if (flags.kubeconfig === undefined && !inCluster && process.env.KUBECONFIG === undefined && !existsSync(`${process.env.HOME}/.kube/config`)) {
@@ -165,6 +167,7 @@ async function createResolver(
     resolver,
     pools,
     envoyFilters: envoyFilters.index,
+    envoyFiltersComplete: true,
     start() {
       void resolver.start();
       void pools.start();
@@ -217,6 +220,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       resolver: resolverHandle.resolver,
       pools: resolverHandle.pools,
       envoyFilters: resolverHandle.envoyFilters,
+      envoyFiltersComplete: resolverHandle.envoyFiltersComplete,
       certFile,
       keyFile,
       host: flags.host,

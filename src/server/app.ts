@@ -19,6 +19,8 @@ export interface AppOptions {
   /** InferencePools and the EnvoyFilters that serve them (the core's optional ports). */
   pools?: InferencePoolResolver;
   envoyFilters?: EnvoyFilterIndex;
+  /** envoyFilters is the cluster's, all of it (serve's watch): EPP406 may say a name is missing. */
+  envoyFiltersComplete?: boolean;
   metrics: WebhookMetrics;
   /** PEM serving pair; the caller swaps it later with `app.server.setSecureContext`. */
   tls: ServingTls;
@@ -84,7 +86,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       let verdict: Verdict;
       let kind: string | undefined;
       try {
-        const admission = await admitRequest(endpoint, review, { config, resolver, pools, envoyFilters });
+        const admission = await admitRequest(endpoint, review, { config, resolver, pools, envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete });
         verdict = admission.verdict;
         kind = admission.kind;
         metrics.substitutions.inc(admission.substitutions);

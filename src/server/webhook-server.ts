@@ -18,6 +18,8 @@ export interface WebhookServerOptions {
   resolver: ServiceResolver;
   pools?: InferencePoolResolver;
   envoyFilters?: EnvoyFilterIndex;
+  /** envoyFilters is the cluster's, all of it (serve's watch): EPP406 may say a name is missing. */
+  envoyFiltersComplete?: boolean;
   certFile: string;
   keyFile: string;
   host: string;
@@ -65,7 +67,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   });
   const initial = tls.current();
   metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
-  app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, metrics, tls: { cert: initial.cert, key: initial.key, clientCa }, logger: options.logger });
+  app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: { cert: initial.cert, key: initial.key, clientCa }, logger: options.logger });
   // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead.
   app.setNotFoundHandler(async (_request, reply) =>
     reply.code(404).send({ error: 'Not Found', reason: 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz' }),

@@ -66,6 +66,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP403: 'webhook',
   EPP404: 'webhook',
   EPP405: 'webhook',
+  EPP406: 'webhook',
 };
 
 /** How README's rule table names each claim (its last column). */

@@ -1,0 +1,43 @@
+import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
+import type { WebhookConfig } from '../config.ts';
+import { finding, type Finding } from '../findings.ts';
+import { ANNOTATIONS } from '../annotations.ts';
+import { isObject } from '../json-value.ts';
+
+/**
+ * EPP406: an ExtensionRef the webhook just injected names an EnvoyFilter that is not in the route's namespace (an
+ * ExtensionRef is a local reference). Nothing fails at admission, so without this the route silently points at
+ * nothing. `envoyFilters` must hold every EnvoyFilter there is (serve's watch of the cluster), and be synced: a
+ * partial view (a file, the manifests given to check) would make a missing name a guess.
+ */
+export function missingEnvoyFilters(
+  mutated: unknown,
+  injectedRules: readonly number[],
+  namespace: string,
+  config: WebhookConfig,
+  envoyFilters: EnvoyFilterIndex | undefined,
+): Finding[] {
+  if (envoyFilters === undefined || !envoyFilters.ready() || injectedRules.length === 0) return [];
+  if (config.extensionRef.group !== 'networking.istio.io' || config.extensionRef.kind !== 'EnvoyFilter') return [];
+  const rules = isObject(mutated) && isObject(mutated.spec) && Array.isArray(mutated.spec.rules) ? mutated.spec.rules : [];
+  const said = new Set<string>();
+  const findings: Finding[] = [];
+  for (const index of injectedRules) {
+    const rule = rules[index];
+    const filters = isObject(rule) && Array.isArray(rule.filters) ? rule.filters : [];
+    const injected = filters.at(-1);
+    const name = isObject(injected) && isObject(injected.extensionRef) ? injected.extensionRef.name : undefined;
+    if (typeof name !== 'string' || said.has(name) || envoyFilters.has(namespace, name)) continue;
+    said.add(name);
+    findings.push(
+      finding(
+        'EPP406',
+        config.severities,
+        { location: `rules[${index}]`, path: `spec.rules[${index}].filters[${filters.length - 1}]` },
+        `the injected ExtensionRef names EnvoyFilter ${name}, which is not in namespace ${namespace}`,
+        `apply EnvoyFilter ${name} in ${namespace}, or name yours with annotation ${ANNOTATIONS.extProcFilter} (the default is the config's extensionRef.name)`,
+      ),
+    );
+  }
+  return findings;
+}

@@ -1,0 +1,49 @@
+import t from 'tap';
+import { EnvoyFilterIndexTable } from '../../../src/cluster/envoyfilter-index.ts';
+import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
+import { injectExtensionRef } from '../../../src/httproute/inject-extension-ref.ts';
+import { missingEnvoyFilters } from '../../../src/httproute/missing-envoyfilter.ts';
+
+const NS = 'llm-d-inference-scheduler';
+const route = (annotations: Record<string, string> = {}) => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'HTTPRoute',
+  metadata: { name: 'r', namespace: NS, annotations },
+  spec: {
+    rules: [
+      { backendRefs: [{ kind: 'Service', name: 'health' }] },
+      { filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: {} }], backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'pool' }] },
+    ],
+  },
+});
+const index = (existing: [string, string][], ready = true) =>
+  new EnvoyFilterIndexTable('test', existing.map(([namespace, name]) => ({ namespace, name, inferencePool: undefined })), () => ready);
+const missing = (object: unknown, config = DEFAULT_CONFIG, envoyFilters = index([])) => {
+  const injected = injectExtensionRef(object, config, { namespace: NS, envoyFilters });
+  return missingEnvoyFilters(injected.object, injected.injectedRules, NS, config, envoyFilters);
+};
+
+t.test('warns when the injected ExtensionRef names an EnvoyFilter not in the namespace', async (t) => {
+  const [found, ...more] = missing(route(), DEFAULT_CONFIG, index([['other', 'epp-ext-proc']]));
+  t.same(more, []);
+  t.match(found, { code: 'EPP406', severity: 'warn', location: 'rules[1]', path: 'spec.rules[1].filters[1]' });
+  t.match(found.message, `EnvoyFilter epp-ext-proc, which is not in namespace ${NS}`);
+  t.same(missing(route(), DEFAULT_CONFIG, index([[NS, 'epp-ext-proc']])), [], 'there: nothing to say');
+});
+
+t.test('follows the per-route annotation and the configured severity', async (t) => {
+  const annotated = route({ 'epp-webhook.io/ext-proc-filter': 'mine' });
+  t.match(missing(annotated, DEFAULT_CONFIG, index([[NS, 'epp-ext-proc']]))[0].message, 'EnvoyFilter mine');
+  t.same(missing(annotated, DEFAULT_CONFIG, index([[NS, 'mine']])), []);
+  const off = parseConfig({ severities: { EPP406: 'off' } });
+  t.equal(missing(route(), off)[0].severity, 'off');
+});
+
+t.test('says nothing when it cannot know: no index, not synced, nothing injected, another kind', async (t) => {
+  const injected = injectExtensionRef(route(), DEFAULT_CONFIG, { namespace: NS });
+  t.same(missingEnvoyFilters(injected.object, injected.injectedRules, NS, DEFAULT_CONFIG, undefined), []);
+  t.same(missingEnvoyFilters(injected.object, injected.injectedRules, NS, DEFAULT_CONFIG, index([], false)), []);
+  t.same(missing(route({ 'epp-webhook.io/inject': 'false' })), []);
+  const other = parseConfig({ extensionRef: { group: 'example.com', kind: 'Filter', name: 'f' } });
+  t.same(missing(route(), other), []);
+});
