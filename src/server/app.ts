@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import secureJson from 'secure-json-parse';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import { parseAdmissionReview } from '../admission/admission-review.ts';
@@ -12,6 +13,7 @@ import type { WebhookConfig } from '../config.ts';
 import { ADMISSION_REVIEW_RESPONSE_SCHEMA, BAD_REQUEST_SCHEMA } from './admission-review-schema.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions, type ServingTls } from './tls-options.ts';
+import { probeAnswer } from './probes.ts';
 
 export interface AppOptions {
   config: WebhookConfig;
@@ -65,18 +67,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const reason = reasonFor(error, config.maxRequestBytes);
-    const endpoint = request.routeOptions.url ?? request.url;
+    // `mutate`, as every other metric labels the endpoint.
+    const endpoint = (request.routeOptions.url ?? request.url).replace(/^\//, '');
     metrics.badRequests.inc({ endpoint, status: String(status) });
     if (status === 500) request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
     else request.log.info({ endpoint, status, reason }, 'bad request');
-    void reply.code(status).send({ error: status === 500 ? 'Internal Server Error' : 'Bad Request', reason });
+    void reply.code(status).send({ error: STATUS_CODES[status] ?? 'Bad Request', reason });
   });
 
   for (const endpoint of ['mutate', 'validate'] as const) {
     app.post(`/${endpoint}`, { schema: { response: { 200: ADMISSION_REVIEW_RESPONSE_SCHEMA, '4xx': BAD_REQUEST_SCHEMA } } }, async (request, reply) => {
       const parsed = parseAdmissionReview(request.body);
       if (!parsed.ok) {
-        metrics.badRequests.inc({ endpoint: `/${endpoint}`, status: '400' });
+        metrics.badRequests.inc({ endpoint, status: '400' });
         request.log.info({ endpoint, reason: parsed.reason }, 'not an AdmissionReview');
         return reply.code(400).send({ error: 'Bad Request', reason: parsed.reason });
       }
@@ -123,11 +126,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     });
   }
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    if (resolver.ready()) return { status: 'ready', services: resolver.size() };
-    return reply.code(503).send({ status: 'not ready', reason: `the Service resolver (${resolver.source}) has not synced yet` });
-  });
+  for (const path of ['/healthz', '/readyz'] as const) {
+    app.get(path, async (_request, reply) => {
+      const answer = probeAnswer(path, resolver);
+      return reply.code(answer.status).send(answer.body);
+    });
+  }
   return app;
 }
 

@@ -12,6 +12,7 @@ import { buildApp } from './app.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions } from './tls-options.ts';
 import { watchTlsFiles, type TlsFilesWatcher } from './tls-files.ts';
+import { probeAnswer } from './probes.ts';
 
 export interface WebhookServerOptions {
   config: WebhookConfig;
@@ -95,8 +96,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     metricsServer = createServer((request, response) => {
       // Probes live here too: with --client-ca the HTTPS port refuses the kubelet, which has no client certificate.
       if (request.method === 'GET' && (request.url === '/healthz' || request.url === '/readyz')) {
-        const ready = request.url === '/healthz' || options.resolver.ready();
-        response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ok' : 'not ready' }));
+        const answer = probeAnswer(request.url, options.resolver);
+        response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer.body));
       } else if (request.method === 'GET' && request.url === '/metrics') {
         metrics.registry.metrics().then(
           (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),

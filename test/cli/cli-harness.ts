@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ManifestCommandIo } from '../../src/commands/manifest-options.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const MANIFESTS = join(REPO, 'test/fixtures/manifests');
@@ -60,7 +60,7 @@ export function lineOf(text: string, needle: string): number {
 
 /** Writes files (relative path -> content) under a new temporary directory and returns it. */
 export function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'epp-manifests-'));
+  const root = scratchDir('epp-manifests-');
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), content);

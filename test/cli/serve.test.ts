@@ -1,8 +1,8 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const SERVICES = new URL('../../examples/services.yaml', import.meta.url).pathname;
@@ -17,7 +17,7 @@ function serve(args: string[]): { exited: Promise<{ code: number | null; stderr:
 }
 
 t.test('a bad config key stops startup with a message naming it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'epp-serve-'));
+  const dir = scratchDir('epp-serve-');
   writeFileSync(join(dir, 'config.yaml'), 'eppService:\n  nmae: typo\n');
   const { exited } = serve(['--config', join(dir, 'config.yaml'), '--services', SERVICES, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir]);
   const { code, stderr } = await exited;
@@ -46,7 +46,7 @@ t.test('missing TLS files are named', async (t) => {
 });
 
 t.test('serves with dev certificates, logs one line per admission, and exits 0 on SIGTERM', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'epp-serve-'));
+  const dir = scratchDir('epp-serve-');
   const { child, exited } = serve(['--services', SERVICES, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir, '--host', '127.0.0.1']);
   let out = '';
   child.stdout!.on('data', (c) => (out += c));

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
 import type { ServiceResolver } from '../../src/cluster/service-resolver.ts';
 import { DEFAULT_CONFIG, type WebhookConfig } from '../../src/config.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../../src/server/webhook-server.ts';
 import { fixtureResolver } from './fixtures.ts';
+import { scratchDir } from './scratch-dir.ts';
 
 export interface WebhookUnderTest {
   server: RunningWebhookServer;
@@ -18,7 +18,7 @@ export interface WebhookUnderTest {
 export async function startWebhookUnderTest(
   options: { config?: WebhookConfig; resolver?: ServiceResolver; tlsPollIntervalMs?: number } = {},
 ): Promise<WebhookUnderTest> {
-  const certDir = mkdtempSync(join(tmpdir(), 'epp-webhook-test-'));
+  const certDir = scratchDir('epp-webhook-test-');
   const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const server = await startWebhookServer({
     config: options.config ?? DEFAULT_CONFIG,

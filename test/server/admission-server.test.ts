@@ -97,6 +97,11 @@ t.test('a resolver not yet synced denies with 503 and says it is temporary', asy
   t.match(body.response.status.message, /^EnvoyFilter llm-d-inference-scheduler\/epp-ext-proc-poc: cannot be admitted right now \(temporary; retry\)\n\[EPP104\]/);
   const health = await httpsRequest(`${cold.url}/healthz`, { ca: cold.ca });
   t.equal(health.status, 200, 'alive while not ready');
+  for (const path of ['/healthz', '/readyz']) {
+    const plain = await fetch(`http://127.0.0.1:${cold.server.metricsPort}${path}`);
+    const onHttps = await httpsRequest(`${cold.url}${path}`, { ca: cold.ca });
+    t.same({ status: plain.status, body: await plain.json() }, { status: onHttps.status, body: onHttps.body }, `${path}: the same answer on the metrics port`);
+  }
 });
 
 t.test('other kinds, DELETE and CONNECT pass untouched', async (t) => {
@@ -138,6 +143,7 @@ t.test('bad input: 4xx with a reason that does not echo the body', async (t) => 
 
   const wrongType = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: 'a=b', headers: { 'content-type': 'text/plain' } });
   t.equal(wrongType.status, 415);
+  t.equal(wrongType.body.error, 'Unsupported Media Type');
   t.match(wrongType.body.reason, /application\/json/);
 });
 
@@ -161,7 +167,7 @@ t.test('metrics count admissions, findings and substitutions', async (t) => {
   t.match(text, /epp_webhook_admission_duration_seconds_bucket\{le="0.00025",endpoint="mutate",kind="EnvoyFilter"\}/);
   t.match(text, /epp_webhook_tls_certificate_expiry_timestamp_seconds \d{10}/);
   t.match(text, /epp_webhook_service_cache_synced 1/);
-  t.match(text, /epp_webhook_bad_requests_total\{endpoint="\/mutate",status="413"\} 1/);
+  t.match(text, /epp_webhook_bad_requests_total\{endpoint="mutate",status="413"\} 1/, 'labelled mutate, as the other metrics');
 });
 
 t.test('TLS below 1.2 is refused', async (t) => {

@@ -3,12 +3,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { backoffDelay } from '../../src/cluster/backoff.ts';
 import { InformerServiceResolver, type InformerEvent } from '../../src/cluster/informer-resolver.ts';
 import type { ServiceCacheChange } from '../../src/cluster/service-change.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 
 /** One request that reached the fake API server, answered by the test when it chooses. */
 class Arrival {
@@ -84,7 +84,7 @@ class FakeServicesApi {
 }
 
 function kubeconfigFor(server: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'epp-kubeconfig-'));
+  const dir = scratchDir('epp-kubeconfig-');
   const path = join(dir, 'kubeconfig');
   writeFileSync(
     path,

@@ -3,8 +3,7 @@
  * reaches the log at info level: logs are captured from a real server (pino, through a destination stream).
  */
 import t from 'tap';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
@@ -12,6 +11,7 @@ import { parseConfig } from '../../src/config.ts';
 import { startWebhookServer } from '../../src/server/webhook-server.ts';
 import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
 import { httpsRequest, postJson, type HttpsResult } from '../helpers/https-client.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 
 const SECRET = 'sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 
@@ -23,7 +23,7 @@ t.test('no secret from a request in error bodies or info logs', async (t) => {
       done();
     },
   });
-  const dir = mkdtempSync(join(tmpdir(), 'epp-webhook-logs-'));
+  const dir = scratchDir('epp-webhook-logs-');
   const bundle = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const server = await startWebhookServer({
     config: parseConfig({ maxRequestBytes: 16 * 1024 }),

@@ -3,11 +3,11 @@
  * SIGTERM under load, mTLS flags. Its stdout (pino JSON lines) is kept for assertions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 
@@ -26,7 +26,7 @@ export interface ServeProcess {
 }
 
 export async function startServeProcess(options: { args?: string[]; certDir?: string; metrics?: boolean } = {}): Promise<ServeProcess> {
-  const certDir = options.certDir ?? mkdtempSync(join(tmpdir(), 'epp-webhook-serve-'));
+  const certDir = options.certDir ?? scratchDir('epp-webhook-serve-');
   const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const args = [
     MAIN,

@@ -1,14 +1,14 @@
 import t, { type Test } from 'tap';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCertificateAuthority, issueCertificate, type PemPair } from '../../src/certs/authority.ts';
 import { loadTlsPair, watchTlsFiles, type TlsFilesWatcher, type TlsMaterial } from '../../src/server/tls-files.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 
 const ca = createCertificateAuthority({ commonName: 'tls-files test CA', validityDays: 1 });
 
@@ -87,7 +87,7 @@ async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<b
 }
 
 function tlsDir(first: PemPair): { dir: string; certFile: string; keyFile: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'epp-tls-'));
+  const dir = scratchDir('epp-tls-');
   const certFile = join(dir, 'tls.crt');
   const keyFile = join(dir, 'tls.key');
   writeFileSync(certFile, first.certPem);
@@ -136,7 +136,7 @@ t.test('a certificate and key that do not match are not applied', async (t) => {
 });
 
 t.test('a Kubernetes Secret volume update (..data symlink swap) is picked up', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'epp-secret-volume-'));
+  const dir = scratchDir('epp-secret-volume-');
   const writeVersion = (name: string, pair: PemPair): void => {
     mkdirSync(join(dir, name));
     writeFileSync(join(dir, name, 'tls.crt'), pair.certPem);

@@ -3,11 +3,10 @@
  * accepts (before and after a certificate reload), and client-certificate verification (mTLS, serve --client-ca).
  */
 import t from 'tap';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { connect, getCiphers, type ConnectionOptions } from 'node:tls';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate, type PemPair } from '../../src/certs/authority.ts';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
@@ -17,6 +16,7 @@ import { startWebhookServer, type RunningWebhookServer } from '../../src/server/
 import { TLS12_CIPHERS } from '../../src/server/tls-options.ts';
 import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
 import { startWebhookUnderTest } from '../helpers/webhook-under-test.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 
 type Handshake = { ok: true; version: string; cipher: string } | { ok: false; error: string };
 
@@ -98,7 +98,7 @@ interface MtlsServer {
 }
 
 async function startMtlsServer(clientCommonNames: string[]): Promise<MtlsServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'epp-webhook-mtls-'));
+  const dir = scratchDir('epp-webhook-mtls-');
   const serving = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const clientCa = createCertificateAuthority({ commonName: 'apiserver-client-ca', validityDays: 2 });
   writeFileSync(join(dir, 'client-ca.crt'), clientCa.certPem);
@@ -188,7 +188,7 @@ t.test('serve: --client-cn without --client-ca is a usage error; an unreadable -
   t.equal(await runServeCommand(['--client-cn', 'kube-apiserver', '--services', 'x.yaml'], a.io), 2);
   t.match(a.stderr(), /--client-cn needs --client-ca/);
   const b = io();
-  const dir = mkdtempSync(join(tmpdir(), 'epp-webhook-mtls-flags-'));
+  const dir = scratchDir('epp-webhook-mtls-flags-');
   const bundle = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const services = new URL('../fixtures/manifests/services.yaml', import.meta.url).pathname;
   t.equal(

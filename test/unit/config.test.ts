@@ -1,8 +1,8 @@
 import t from 'tap';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfig } from '../../src/config.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 
 t.test('no file gives the defaults', async (t) => {
   const config = loadConfig(undefined);
@@ -11,7 +11,7 @@ t.test('no file gives the defaults', async (t) => {
 });
 
 t.test('a YAML file overrides only what it names', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'epp-config-'));
+  const dir = scratchDir('epp-config-');
   const file = join(dir, 'config.yaml');
   writeFileSync(file, 'placeholder: EPP_IP\nextensionRef:\n  name: my-filter\nseverities:\n  EPP402: off\n');
   const config = loadConfig(file);
@@ -34,7 +34,7 @@ t.test('a bad key stops with a message naming it', async (t) => {
 
 t.test('an unreadable or broken file says which file', async (t) => {
   t.throws(() => loadConfig('/nonexistent/epp.yaml'), /cannot read config file \/nonexistent\/epp\.yaml/);
-  const dir = mkdtempSync(join(tmpdir(), 'epp-config-'));
+  const dir = scratchDir('epp-config-');
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'placeholder: [unclosed\n');
   t.throws(() => loadConfig(file), /bad\.yaml is not valid YAML/);

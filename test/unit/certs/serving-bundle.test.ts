@@ -1,12 +1,12 @@
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../../src/certs/authority.ts';
 import { ensureDevCertificates, servingDnsNames, writeServingBundle } from '../../../src/certs/serving-bundle.ts';
+import { scratchDir } from '../../helpers/scratch-dir.ts';
 
-const tempDir = (): string => mkdtempSync(join(tmpdir(), 'epp-bundle-'));
+const tempDir = (): string => scratchDir('epp-bundle-');
 
 t.test('the serving names cover every way the Service is addressed, once each', async (t) => {
   t.same(servingDnsNames('hook', 'gw', ['localhost', 'extra.example.com']), [

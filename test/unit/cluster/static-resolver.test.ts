@@ -1,10 +1,10 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { loadServicesFile, StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
+import { scratchDir } from '../../helpers/scratch-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'epp-services-'));
+const dir = scratchDir('epp-services-');
 
 function file(name: string, text: string): string {
   const path = join(dir, name);

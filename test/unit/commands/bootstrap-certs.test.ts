@@ -1,8 +1,8 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { durationMs, parseBootstrapCertsFlags, runBootstrapCertsCommand } from '../../../src/commands/bootstrap-certs.ts';
+import { scratchDir } from '../../helpers/scratch-dir.ts';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -71,7 +71,7 @@ t.test('an unusable kubeconfig or an unreachable API server exits 1 with the rea
   t.match(missing.stderr, /cannot load kubeconfig \/nonexistent\/kubeconfig/);
 
   // A port nothing listens on: the first read fails, nothing is written, exit 1.
-  const file = join(mkdtempSync(join(tmpdir(), 'epp-bootstrap-')), 'kubeconfig');
+  const file = join(scratchDir('epp-bootstrap-'), 'kubeconfig');
   writeFileSync(
     file,
     ['apiVersion: v1', 'kind: Config', 'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]', 'users: [{name: u, user: {token: t}}]', 'contexts: [{name: c, context: {cluster: c, user: u}}]', 'current-context: c', ''].join('\n'),

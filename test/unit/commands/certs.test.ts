@@ -1,9 +1,9 @@
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCertsCommand } from '../../../src/commands/certs.ts';
+import { scratchDir } from '../../helpers/scratch-dir.ts';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -18,7 +18,7 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
 const mode = (file: string): number => statSync(file).mode & 0o777;
 
 t.test('writes a CA and a serving certificate for the Service', async (t) => {
-  const out = join(mkdtempSync(join(tmpdir(), 'epp-certs-')), 'nested', 'certs');
+  const out = join(scratchDir('epp-certs-'), 'nested', 'certs');
   const result = await run(['--out', out, '--service', 'hook', '--namespace', 'gw', '--dns', 'hook.example.com', '--ip', '10.0.0.7', '--days', '30']);
   t.equal(result.code, 0, result.stderr);
   t.equal(result.stderr, '');
@@ -43,7 +43,7 @@ t.test('writes a CA and a serving certificate for the Service', async (t) => {
 });
 
 t.test('a rerun keeps the CA, so an installed caBundle stays valid', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'epp-certs-'));
+  const out = scratchDir('epp-certs-');
   t.equal((await run(['--out', out])).code, 0);
   const caBefore = readFileSync(join(out, 'ca.crt'));
   const certBefore = readFileSync(join(out, 'tls.crt'));
@@ -58,7 +58,7 @@ t.test('a rerun keeps the CA, so an installed caBundle stays valid', async (t) =
 });
 
 t.test('bad usage exits 2 with a message and writes nothing', async (t) => {
-  const out = join(mkdtempSync(join(tmpdir(), 'epp-certs-')), 'never');
+  const out = join(scratchDir('epp-certs-'), 'never');
   const cases: [string[], RegExp][] = [
     [['--out', out, '--bogus'], /Unknown option '--bogus'/],
     [['--out', out, 'extra'], /positional argument/],
@@ -87,7 +87,7 @@ t.test('--help prints the usage and exits 0', async (t) => {
 });
 
 t.test('an unwritable output directory exits 1 naming it', async (t) => {
-  const aFile = join(mkdtempSync(join(tmpdir(), 'epp-certs-')), 'a-file');
+  const aFile = join(scratchDir('epp-certs-'), 'a-file');
   writeFileSync(aFile, '');
   const result = await run(['--out', join(aFile, 'certs')]);
   t.equal(result.code, 1);
