@@ -12,6 +12,8 @@ export interface ManifestCommandIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   stdin: AsyncIterable<string | Uint8Array> & { isTTY?: boolean };
+  /** The environment (process.env in the CLI): KUBECONFIG. Tests leave it out, so a developer's cluster is never asked. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Flags check and render share: where manifests and Services come from, and the webhook's config. */
@@ -35,7 +37,8 @@ Without PATH, standard input is read unless it is a terminal. Files that are no 
 Services, for the EPP_SERVICE_CLUSTER_IP placeholder (without any, every placeholder is reported EPP101):
   --services FILE       a Service table: a List or multi-document YAML of Services (kubectl get svc -A -o yaml);
                         InferencePools and EnvoyFilters in it are used too
-  --kubeconfig FILE     list Services, InferencePools and EnvoyFilters from this cluster once, read-only
+  --kubeconfig FILE     list Services, InferencePools and EnvoyFilters from this cluster once, read-only.
+                        Without --services, --kubeconfig and --cluster-ip: the cluster KUBECONFIG names, if set
 InferencePools (epp-webhook.io/inference-pool) and the EnvoyFilters that serve them come from the manifests
 themselves first, then from --services or --kubeconfig.
   --kube-timeout SECS   how long that list may take (default 30)
@@ -100,7 +103,14 @@ export function manifestSettings(values: ManifestValues, positionals: string[], 
     exclude: new ExcludePatterns(values.exclude),
     namespace: values.namespace,
     configFile: values.config,
-    services: { services: values.services, kubeconfig: values.kubeconfig, clusterIPs, kubeTimeoutMs: timeout * 1000 },
+    services: {
+      services: values.services,
+      kubeconfig: values.kubeconfig,
+      // As kubectl: KUBECONFIG names the cluster when no flag does. Unset, check stays offline (~/.kube/config is not read).
+      kubeconfigFromEnvironment: values.services === undefined && values.kubeconfig === undefined && clusterIPs.length === 0 && !!io.env?.KUBECONFIG,
+      clusterIPs,
+      kubeTimeoutMs: timeout * 1000,
+    },
   };
 }
 

@@ -8,6 +8,8 @@ import { ServiceSourceError } from './service-source.ts';
 export interface PoolSourceOptions {
   services?: string;
   kubeconfig?: string;
+  /** The cluster the KUBECONFIG environment variable names (see ServiceSourceOptions). */
+  kubeconfigFromEnvironment?: boolean;
   kubeTimeoutMs: number;
 }
 
@@ -35,7 +37,7 @@ export async function openPoolSource(objects: readonly unknown[], defaultNamespa
     } catch (error) {
       throw new ServiceSourceError((error as Error).message);
     }
-  } else if (options.kubeconfig !== undefined) {
+  } else if (options.kubeconfig !== undefined || options.kubeconfigFromEnvironment) {
     base = await listClusterPools(options.kubeconfig, options.kubeTimeoutMs);
   }
   const envoyFilters = new EnvoyFilterIndexTable(base === undefined ? 'the manifests' : 'the manifests and the cluster', base?.envoyFilters ?? []);
@@ -55,14 +57,17 @@ function layered(first: InferencePoolResolver, then: InferencePoolResolver): Inf
   };
 }
 
-async function listClusterPools(kubeconfig: string, timeoutMs: number): Promise<{ pools: InferencePoolResolver; envoyFilters: Iterable<EnvoyFilterIndexRecord> }> {
+async function listClusterPools(kubeconfig: string | undefined, timeoutMs: number): Promise<{ pools: InferencePoolResolver; envoyFilters: Iterable<EnvoyFilterIndexRecord> }> {
   // client-node is large: load it only when a cluster is the source.
   const { loadKubeConfig } = await import('../cluster/informer-resolver.ts');
   const { InformerInferencePools } = await import('../cluster/informer-inference-pools.ts');
   const { informerEnvoyFilterIndex } = await import('../cluster/informer-envoyfilter-index.ts');
   let kubeConfig;
   try {
-    kubeConfig = loadKubeConfig(kubeconfig);
+    if (kubeconfig === undefined) {
+      const { kubeConfigFromEnvironment } = await import('../cluster/kubeconfig-from-environment.ts');
+      kubeConfig = kubeConfigFromEnvironment(process.env.KUBECONFIG ?? '');
+    } else kubeConfig = loadKubeConfig(kubeconfig);
   } catch (error) {
     throw new ServiceSourceError((error as Error).message);
   }
@@ -82,7 +87,7 @@ async function listClusterPools(kubeconfig: string, timeoutMs: number): Promise<
   await Promise.all([pools.stop(), envoyFilters.stop()]);
   if (!synced) {
     throw new ServiceSourceError(
-      `cannot list InferencePools and EnvoyFilters from the cluster (kubeconfig ${kubeconfig}) within ${timeoutMs / 1000}s: ${lastError?.message ?? 'no answer'}. Check that the credentials may list them in all namespaces, or pass --services FILE instead`,
+      `cannot list InferencePools and EnvoyFilters from the cluster (kubeconfig ${kubeconfig ?? `KUBECONFIG=${process.env.KUBECONFIG}`}) within ${timeoutMs / 1000}s: ${lastError?.message ?? 'no answer'}. Check that the credentials may list them in all namespaces, or pass --services FILE instead`,
     );
   }
   return { pools, envoyFilters: envoyFilters.index.records() };

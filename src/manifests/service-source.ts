@@ -8,6 +8,8 @@ export interface ServiceSourceOptions {
   services?: string;
   /** A cluster to list Services from, once, read-only. */
   kubeconfig?: string;
+  /** List Services from the cluster the KUBECONFIG environment variable names (a `:`-separated list, as kubectl reads it). */
+  kubeconfigFromEnvironment?: boolean;
   clusterIPs: readonly ClusterIPOverride[];
   /** How long the one list from the cluster may take. */
   kubeTimeoutMs: number;
@@ -38,7 +40,7 @@ export async function openServiceSource(options: ServiceSourceOptions): Promise<
     } catch (error) {
       throw new ServiceSourceError((error as Error).message);
     }
-  } else if (options.kubeconfig !== undefined) {
+  } else if (options.kubeconfig !== undefined || options.kubeconfigFromEnvironment) {
     base = await listClusterServices(options.kubeconfig, options.kubeTimeoutMs);
   }
   try {
@@ -48,14 +50,17 @@ export async function openServiceSource(options: ServiceSourceOptions): Promise<
   }
 }
 
-async function listClusterServices(kubeconfig: string, timeoutMs: number): Promise<ServiceResolver> {
+/** `kubeconfig` undefined: the files the KUBECONFIG environment variable lists, merged as kubectl merges them. */
+async function listClusterServices(kubeconfig: string | undefined, timeoutMs: number): Promise<ServiceResolver> {
   // client-node is large: load it only when a cluster is the Service source.
   const { InformerServiceResolver } = await import('../cluster/informer-resolver.ts');
   let lastError: Error | undefined;
   let informer: InstanceType<typeof InformerServiceResolver>;
   try {
+    const { kubeConfigFromEnvironment } = await import('../cluster/kubeconfig-from-environment.ts');
     informer = new InformerServiceResolver({
       kubeconfig,
+      kubeConfig: kubeconfig === undefined ? kubeConfigFromEnvironment(process.env.KUBECONFIG ?? '') : undefined,
       onEvent: (event) => {
         if (event.type === 'error') lastError = event.error;
       },
@@ -74,7 +79,7 @@ async function listClusterServices(kubeconfig: string, timeoutMs: number): Promi
   if (!synced) {
     const cause = lastError === undefined ? 'no answer' : lastError.message;
     throw new ServiceSourceError(
-      `cannot list Services from ${informer.source.replace(/^the Service cache of /, '')} (kubeconfig ${kubeconfig}) within ${timeoutMs / 1000}s: ${cause}. Check that the cluster is reachable and that the credentials may list Services in all namespaces, or pass --services FILE instead`,
+      `cannot list Services from ${informer.source.replace(/^the Service cache of /, '')} (kubeconfig ${kubeconfig ?? `KUBECONFIG=${process.env.KUBECONFIG}`}) within ${timeoutMs / 1000}s: ${cause}. Check that the cluster is reachable and that the credentials may list Services in all namespaces, or pass --services FILE instead`,
     );
   }
   return informer;

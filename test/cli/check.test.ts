@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { runCheckCommand } from '../../src/commands/check.ts';
 import { RULES } from '../../src/findings.ts';
-import { EPP_SERVICE, fixture, lineOf, MANIFESTS, REPO, runCommand, SERVICES, spawnCli, tree } from './cli-harness.ts';
+import { EPP_SERVICE, fixture, lineOf, MANIFESTS, REPO, runCommand, SERVICES, spawnCli, tree, withoutKubeconfig } from './cli-harness.ts';
 
 const check = (argv: string[], stdin?: string) => runCommand(runCheckCommand, argv, stdin);
 const GUIDE = join(MANIFESTS, 'guide-envoyfilter.yaml');
@@ -449,6 +449,15 @@ t.test('--kubeconfig lists the Services once from the cluster', async (t) => {
   t.equal(result.code, 0, result.stderr);
   t.equal(JSON.parse(result.stdout).objects[0].substitutions, 1);
   t.equal(lists, 1);
+
+  // As kubectl: KUBECONFIG (a list, merged) names the cluster when no flag names a Service source.
+  const fromEnvironment = await spawnCli(['check', GUIDE, '--kube-timeout', '10', '--output', 'json'], '', { ...withoutKubeconfig(), KUBECONFIG: `${join(REPO, 'no-such-kubeconfig')}:${kubeconfig}` });
+  t.equal(fromEnvironment.code, 0, fromEnvironment.stderr);
+  t.equal(JSON.parse(fromEnvironment.stdout).objects[0].substitutions, 1);
+  t.equal(lists, 2);
+  const offline = await spawnCli(['check', GUIDE, '--cluster-ip', `${EPP_SERVICE}=10.0.0.7`, '--output', 'json'], '', { ...withoutKubeconfig(), KUBECONFIG: kubeconfig });
+  t.equal(offline.code, 0, offline.stderr);
+  t.equal(lists, 2, 'with --cluster-ip (or --services) the check stays offline');
 
   api.closeAllConnections();
   await new Promise((resolve) => api.close(resolve));

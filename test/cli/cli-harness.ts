@@ -34,9 +34,9 @@ export async function runCommand(
 }
 
 /** Runs the real CLI (`src/main.ts`) under the Node running the tests, with `stdin` piped in. */
-export function spawnCli(args: string[], stdin: string): Promise<CliResult> {
+export function spawnCli(args: string[], stdin: string, env: Record<string, string | undefined> = withoutKubeconfig()): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, 'src/main.ts'), ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(REPO, 'src/main.ts'), ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -45,6 +45,12 @@ export function spawnCli(args: string[], stdin: string): Promise<CliResult> {
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(stdin);
   });
+}
+
+/** The test's environment without KUBECONFIG: a developer's cluster must not answer for the tests. */
+export function withoutKubeconfig(): Record<string, string | undefined> {
+  const { KUBECONFIG: _, ...env } = process.env;
+  return env;
 }
 
 export function fixture(name: string): string {
