@@ -105,7 +105,16 @@ export function finding(
   return { code, severity: severities[code] ?? RULES[code].severity, location: at.location, path: at.path, message, fix };
 }
 
-/** `[EPP202] configPatches[0] ext_proc request_body_mode BUFFERED: <why>. Fix: <what>` */
+/** `[EPP202] configPatches[0] ext_proc request_body_mode BUFFERED: <why>. Fix: <what>` (one line: logs, Events) */
 export function formatFinding(f: Finding): string {
   return `[${f.code}] ${f.location} ${f.message}. Fix: ${f.fix}`;
+}
+
+/**
+ * For kubectl: the code and what is wrong, then the fix, as two lines, so that each stays readable in a terminal
+ * (and a warning stays under the 256 characters past which the apiserver may truncate it):
+ * `[EPP202] configPatches[0] ext_proc request_body_mode BUFFERED: <why>` and `[EPP202] Fix: <what>`.
+ */
+export function findingAndFix(f: Finding): [problem: string, fix: string] {
+  return [`[${f.code}] ${f.location} ${f.message}`, `[${f.code}] Fix: ${f.fix}`];
 }

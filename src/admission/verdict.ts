@@ -1,5 +1,5 @@
 import type { PatchOperation } from '../copy-on-write.ts';
-import { formatFinding, type Finding } from '../findings.ts';
+import { findingAndFix, type Finding } from '../findings.ts';
 import { printable } from './printable.ts';
 
 export interface Verdict {
@@ -21,7 +21,8 @@ export function verdictFor(subject: string, findings: readonly Finding[], patch:
   const counted = findings.filter((f) => f.severity !== 'off');
   const denied = counted.filter((f) => f.severity === 'deny');
   // One line per finding: text from the object inside a finding cannot start a line of its own.
-  const warnings = counted.filter((f) => f.severity === 'warn').map((f) => printable(formatFinding(f)));
+  // Each warning is one line to kubectl (`Warning: ...`): the problem and its fix go as two.
+  const warnings = counted.filter((f) => f.severity === 'warn').flatMap((f) => findingAndFix(f).map(printable));
   if (denied.length > 0) {
     const temporary = denied.every((f) => TEMPORARY_CODES.has(f.code));
     const header = temporary
@@ -30,7 +31,7 @@ export function verdictFor(subject: string, findings: readonly Finding[], patch:
     return {
       allowed: false,
       code: temporary ? 503 : 403,
-      message: [header, ...denied.map((f) => printable(formatFinding(f)))].join('\n'),
+      message: [header, ...denied.flatMap((f) => findingAndFix(f).map(printable))].join('\n'),
       warnings,
       findings: counted,
     };

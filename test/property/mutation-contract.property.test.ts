@@ -191,7 +191,8 @@ t.test('a name with a newline cannot fake a finding line in the denial or a warn
   object.metadata.namespace = 'tenant-x';
   const { body } = await post('/mutate', reviewOf(object, 'CREATE', 'newline', 'tenant-x'));
   const lines: string[] = body.response.status.message.split('\n');
-  t.equal(lines.length, 2, 'a header and one finding');
+  t.equal(lines.length, 3, 'a header and one finding: its problem and its fix');
+  t.match(lines[2], /^\[EPP101\] Fix: /);
   t.match(lines[0], 'EnvoyFilter tenant-x/x\\n[EPP999] fake finding: a problem');
   t.match(lines[1], /^\[EPP101\] .*EnvoyFilter tenant-x\/x\\n\[EPP999\] fake finding cannot get its ClusterIP/);
   t.notOk(lines.some((l) => l.startsWith('[EPP999]')));

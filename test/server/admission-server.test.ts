@@ -60,8 +60,11 @@ t.test('/validate: a wild EnvoyFilter is denied with every code and fix in the m
   const message: string = body.response.status.message;
   t.match(message, /^EnvoyFilter llm-d-inference-scheduler\/epp-ext-proc: 2 problems that would break the gateway\n/);
   t.match(message, /\[EPP201\] configPatches\[0\] ext_proc response_body_mode "SKIP"/);
-  t.match(message, /\[EPP202\] configPatches\[0\] ext_proc request_body_mode BUFFERED.*Fix: set request_body_mode: FULL_DUPLEX_STREAMED/);
+  t.match(message, /\n\[EPP202\] configPatches\[0\] ext_proc request_body_mode BUFFERED[^\n]*\n\[EPP202\] Fix: set request_body_mode: FULL_DUPLEX_STREAMED/, 'the problem, then its fix on the next line');
   t.match(body.response.warnings.join('\n'), /EPP306/);
+  const epp306 = body.response.warnings.filter((w: string) => w.startsWith('[EPP306]'));
+  t.equal(epp306.length, 2, 'a warning is two lines for kubectl: the problem, then the fix');
+  t.match(epp306[1], /^\[EPP306\] Fix: add transport_socket/);
 });
 
 t.test('/mutate: an HTTPRoute to an InferencePool gets the filter; one without is untouched', async (t) => {
