@@ -6,8 +6,8 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO } from './cli-harness.ts';
 
@@ -46,7 +46,15 @@ t.test("the runnable blocks' commands exit 0 from a checkout", async (t) => {
   // A checkout of its own: the repository's entries linked into a scratch directory, so what a command writes
   // (epp.sarif) lands there and is removed afterwards.
   const checkout = mkdtempSync(join(tmpdir(), 'epp-webhook-readme-'));
-  t.teardown(() => rmSync(checkout, { recursive: true, force: true }));
+  // npx records the checkout it ran the bin of under <npm cache>/_npx/<hash>: that goes too.
+  const npxCache = join(process.env.npm_config_cache ?? join(homedir(), '.npm'), '_npx');
+  t.teardown(() => {
+    rmSync(checkout, { recursive: true, force: true });
+    for (const entry of existsSync(npxCache) ? readdirSync(npxCache) : []) {
+      const manifest = join(npxCache, entry, 'package.json');
+      if (existsSync(manifest) && readFileSync(manifest, 'utf8').includes(checkout.slice(1))) rmSync(join(npxCache, entry), { recursive: true, force: true });
+    }
+  });
   for (const entry of readdirSync(REPO)) if (entry !== '.git') symlinkSync(join(REPO, entry), join(checkout, entry));
   // The Node running the tests (24) first, as npm puts it for npm test; tap's coverage loader out of NODE_OPTIONS.
   const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` };
