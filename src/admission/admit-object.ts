@@ -11,7 +11,7 @@ import { injectExtensionRef } from '../httproute/inject-extension-ref.ts';
 import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
 import { formatPath } from '../json-path.ts';
 import type { HandledKind } from './handled-kinds.ts';
-import { alignLastApplied } from './last-applied.ts';
+import { alignLastApplied, LAST_APPLIED } from './last-applied.ts';
 import { MAX_OBJECT_DEPTH, pathBeyondDepth } from './object-depth.ts';
 
 export interface CoreDeps {
@@ -42,7 +42,10 @@ export async function mutateObject(kind: HandledKind, object: unknown, namespace
   if (outcome.object === object) return outcome;
   // The annotation is the manifest kubectl applied: the same mutation, its own findings already said for the object.
   const aligned = await alignLastApplied(outcome.object, async (lastApplied) => (await mutateSpec(kind, lastApplied, namespace, deps)).object);
-  return { ...outcome, object: aligned };
+  if (aligned === outcome.object) return outcome;
+  // The annotation was in the request (it is read from there), so replacing it is a valid op after the mutation's own.
+  const text = ((aligned as { metadata: { annotations: Record<string, string> } }).metadata.annotations)[LAST_APPLIED];
+  return { ...outcome, object: aligned, patch: [...outcome.patch, { op: 'replace', path: `/metadata/annotations/${LAST_APPLIED.replaceAll('~', '~0').replaceAll('/', '~1')}`, value: text }] };
 }
 
 async function mutateSpec(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {

@@ -46,3 +46,12 @@ t.test('an annotation that is not this object as JSON is left alone', async (t) 
     t.equal(stored.metadata.annotations[LAST_APPLIED], text);
   }
 });
+
+t.test('the returned JSON patch carries the annotation: applied to the request it gives the stored object', async (t) => {
+  const sent = asKubectlSendsIt(manifest);
+  const outcome = await mutateObject('EnvoyFilter', sent, NS, deps);
+  const { default: jsonpatch } = await import('fast-json-patch');
+  const patched = jsonpatch.applyPatch(structuredClone(sent), outcome.patch as any).newDocument;
+  t.same(patched, outcome.object);
+  t.equal(address(JSON.parse(patched.metadata.annotations[LAST_APPLIED])), '10.96.0.50');
+});
