@@ -186,6 +186,8 @@ t.test('a bad value fails with the schema\'s message, naming the value', async (
     [['--set', 'certificates.mode=manual'], /at '\/certificates\/mode': value must be one of 'selfSigned', 'certManager', 'external'/],
     [['--set', 'config.placeholder=ab'], /at '\/config\/placeholder'/],
     [['--set', 'config.severities.EPP402=never'], /at '\/config\/severities\/EPP402': value must be one of 'deny', 'warn', 'off'/],
+    [['--set', 'config.severities.EPP999=off'], /at '\/config\/severities': additional properties 'EPP999' not allowed/],
+    [['--set', 'config.severities.EPP101=off'], /at '\/config\/severities\/EPP101': value must be 'deny'/],
     [['--set', 'config.eppServce.name=x'], /at '\/config': additional properties 'eppServce' not allowed/],
     [['--set', 'webhooks.timeoutSeconds=31'], /at '\/webhooks\/timeoutSeconds': maximum: got 31, want 30/],
     [['--set', 'image.digest=latest'], /at '\/image\/digest'/],

@@ -7,6 +7,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { DEFAULT_CONFIG } from '../../../src/config.ts';
+import { RULES } from '../../../src/findings.ts';
 import { CHART_DIR, chartValuesTable, valuesRows } from '../../../scripts/helm-values-table.ts';
 
 const values = parse(readFileSync(`${CHART_DIR}values.yaml`, 'utf8'));
@@ -32,6 +33,16 @@ t.test("the schema's config keys are exactly the keys the webhook's config file 
   t.equal(config.additionalProperties, false, 'a misspelt config key fails at helm install, not at pod start');
   t.same(Object.keys(config.properties.eppService.properties).sort(), Object.keys(DEFAULT_CONFIG.eppService).sort());
   t.same(Object.keys(config.properties.extensionRef.properties).sort(), Object.keys(DEFAULT_CONFIG.extensionRef).sort());
+});
+
+t.test('config.severities takes exactly what the webhook takes: known codes, and only deny for a rule that cannot be relaxed', async (t) => {
+  // Anything else passes helm install and then stops every webhook pod at start (config.ts refuses it).
+  const severities = schema.properties.config.properties.severities;
+  t.equal(severities.additionalProperties, false, 'an unknown code fails at helm install');
+  t.same(Object.keys(severities.properties ?? {}).sort(), Object.keys(RULES).sort());
+  for (const [code, rule] of Object.entries(RULES)) {
+    t.same(severities.properties?.[code]?.enum, rule.relaxable ? ['deny', 'warn', 'off'] : ['deny'], code);
+  }
 });
 
 t.test('every object in the schema refuses unknown keys, so a typo fails with a message', async (t) => {
