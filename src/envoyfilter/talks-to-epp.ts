@@ -227,31 +227,64 @@ export function judgeExtProcSites(
     );
   }
 
-  if (placeholders > 0) {
-    const judgement: EppJudgement = { talksToEpp: true, evidence: 'epp-webhook', reason: `placeholder ${config.placeholder}` };
-    return { judgements: sites.map(() => judgement), findings };
-  }
-  if (ownAnnotation !== undefined) {
-    const resolved = annotations[ANNOTATIONS.resolvedService];
-    const reason =
-      typeof resolved === 'string' ? `${config.placeholder} filled in with EPP Service ${resolved}'s ClusterIP` : `annotation ${ownAnnotation}`;
-    const judgement: EppJudgement = { talksToEpp: true, evidence: 'epp-webhook', reason };
-    return { judgements: sites.map(() => judgement), findings };
-  }
-
-  const facts: ObjectFacts = { config, known, clusters: findAddedClusters(patches) };
+  const resolvedIP = annotations[ANNOTATIONS.resolvedClusterIP];
+  const facts: ObjectFacts = {
+    config,
+    known: typeof resolvedIP === 'string' ? { names: known.names, clusterIPs: new Set([...known.clusterIPs, resolvedIP]) } : known,
+    clusters: findAddedClusters(patches),
+  };
   const filters = new Map<string, ExtProcSite>();
   for (const site of sites) {
     const name = site.kind === 'filter' ? filterName(site) : undefined;
     if (name !== undefined && site.patch.operation !== 'MERGE') filters.set(name, site);
   }
+  const writtenForWebhook = objectWideJudgement(placeholders, ownAnnotation, annotations, config);
+  if (writtenForWebhook !== undefined) {
+    // The token (or the ClusterIP written in its place) proves the cluster it is in. An ext_proc config whose cluster,
+    // defined here, is not that one calls another server (a WAF beside the EPP): its own evidence decides.
+    const eppClusters = new Set([...facts.clusters.keys()].filter((name) => judgeCluster(name, facts)?.evidence === 'epp-service'));
+    const judgements = sites.map((site) => {
+      const cluster = servingCluster(site, filters);
+      const another = eppClusters.size > 0 && cluster !== undefined && facts.clusters.has(cluster) && !eppClusters.has(cluster);
+      return another ? judgeSite(site, filters, facts) : writtenForWebhook;
+    });
+    return { judgements, findings };
+  }
+
   const judgements = sites.map((site) => judgeSite(site, filters, facts));
   return { judgements, findings };
 }
 
-function judgeSite(site: ExtProcSite, filters: Map<string, ExtProcSite>, facts: ObjectFacts): EppJudgement {
+/** The placeholder, or an epp-webhook.io annotation: the object was written for this webhook. */
+function objectWideJudgement(
+  placeholders: number,
+  ownAnnotation: string | undefined,
+  annotations: Record<string, unknown>,
+  config: WebhookConfig,
+): EppJudgement | undefined {
+  if (placeholders > 0) return { talksToEpp: true, evidence: 'epp-webhook', reason: `placeholder ${config.placeholder}` };
+  if (ownAnnotation === undefined) return undefined;
+  const resolved = annotations[ANNOTATIONS.resolvedService];
+  const reason = typeof resolved === 'string' ? `${config.placeholder} filled in with EPP Service ${resolved}'s ClusterIP` : `annotation ${ownAnnotation}`;
+  return { talksToEpp: true, evidence: 'epp-webhook', reason };
+}
+
+/** The cluster an ext_proc config calls: its own, or (a per-route config without one) that of the filter it configures here. */
+function servingCluster(site: ExtProcSite, filters: Map<string, ExtProcSite>): string | undefined {
+  const own = siteCluster(site);
+  if (own !== undefined || site.kind === 'filter') return own;
+  const configured = filters.get(filterName(site) ?? '');
+  return configured === undefined ? undefined : servingCluster(configured, filters);
+}
+
+/** The cluster an ext_proc config (or the overrides of a per-route config) names itself. */
+function siteCluster(site: ExtProcSite): string | undefined {
   const config = site.kind === 'filter' ? site.config : envoyField(site.config, 'overrides');
-  const own = isObject(config) ? ownCluster(config) : undefined;
+  return isObject(config) ? ownCluster(config) : undefined;
+}
+
+function judgeSite(site: ExtProcSite, filters: Map<string, ExtProcSite>, facts: ObjectFacts): EppJudgement {
+  const own = siteCluster(site);
   const byCluster = own === undefined ? undefined : judgeCluster(own, facts);
   if (byCluster?.evidence === 'epp-service') return byCluster;
 

@@ -194,3 +194,33 @@ t.test('a name or a port alone is a hint: EPP rules warn at most and say how to 
     t.match(judge(envoyFilter(name)), [{ talksToEpp: false }], `${name}: a Service named otherwise is not an EPP, whatever its port`);
   }
 });
+
+t.test("the placeholder proves the cluster it is in: another team's ext_proc in the same EnvoyFilter is judged by its own cluster", async (t) => {
+  // One EnvoyFilter for a gateway: the EPP (its cluster gets the ClusterIP) and a WAF (BUFFERED, fail-open, its own cluster).
+  const wafFilter = {
+    applyTo: 'HTTP_FILTER',
+    match: ROUTER,
+    patch: { operation: 'INSERT_BEFORE', value: { name: 'waf.ext_proc', typed_config: { '@type': EXT_PROC, grpc_service: { envoy_grpc: { cluster_name: 'waf_cluster' } }, ...WAF_MODE } } },
+  };
+  const wafRoute = { applyTo: 'HTTP_ROUTE', patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'waf.ext_proc': { '@type': PER_ROUTE, overrides: { processing_mode: { request_body_mode: 'STREAMED' } } } } } } };
+  const eppMode = { processing_mode: { request_header_mode: 'SEND', request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND', response_header_mode: 'SEND', response_body_mode: 'FULL_DUPLEX_STREAMED', response_trailer_mode: 'SEND' } };
+  const eppCluster = (address: string) => ({ ...cluster('epp', address, 9002), type: 'STATIC', transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } } });
+  const wafCluster = addCluster(cluster('waf_cluster', 'waf.security.svc.cluster.local', 443));
+
+  const written = envoyFilter('epp', { typedConfig: eppMode, extra: [addCluster(eppCluster('EPP_SERVICE_CLUSTER_IP')), wafFilter, wafCluster, wafRoute] });
+  t.match(judge(written), [{ talksToEpp: true, evidence: 'epp-webhook' }, { talksToEpp: false }, { talksToEpp: false }]);
+  t.same(codes(checkEnvoyFilter(written, DEFAULT_CONFIG)), ['EPP106'], 'only the token the mutating webhook fills in');
+
+  // As the validating webhook sees it: the token filled in, the annotations the mutating webhook adds.
+  const stored = envoyFilter('epp', {
+    typedConfig: eppMode,
+    annotations: { 'epp-webhook.io/resolved-service': 'team-a/gaie-inference-scheduling-epp', 'epp-webhook.io/resolved-cluster-ip': '10.96.0.10' },
+    extra: [addCluster(eppCluster('10.96.0.10')), wafFilter, wafCluster, wafRoute],
+  });
+  t.match(judge(stored), [{ talksToEpp: true, evidence: 'epp-webhook' }, { talksToEpp: false }, { talksToEpp: false }]);
+  t.same(checkEnvoyFilter(stored, DEFAULT_CONFIG), [], 'the WAF keeps its BUFFERED bodies and fail-open');
+
+  const eppBuffered = structuredClone(stored);
+  ((eppBuffered.spec.configPatches[0] as { patch: { value: { typed_config: unknown } } }).patch.value.typed_config as { processing_mode: Record<string, string> }).processing_mode.request_body_mode = 'BUFFERED';
+  t.same(codes(checkEnvoyFilter(eppBuffered, DEFAULT_CONFIG), 'deny'), ['EPP202'], 'the EPP one is still held to what the EPP speaks');
+});
