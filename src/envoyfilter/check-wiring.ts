@@ -33,7 +33,7 @@ export function checkWiring(
   sites: readonly ExtProcSite[],
   clusters: Map<string, ClusterSite>,
   severities: SeverityOverrides,
-  judged: (site: ExtProcSite, findings: Finding[]) => Finding[] = (_, findings) => findings,
+  judged: (site: ExtProcSite, findings: Finding[]) => Finding[],
 ): Finding[] {
   const findings: Finding[] = [];
   const checkedClusters = new Set<string>();

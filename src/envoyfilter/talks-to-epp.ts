@@ -191,7 +191,7 @@ export function judgeExtProcSites(
   patches: readonly ConfigPatch[],
   sites: readonly ExtProcSite[],
   config: WebhookConfig,
-  known: EppServices = NO_KNOWN_EPP_SERVICES,
+  known: EppServices,
 ): EnvoyFilterJudgement {
   const findings: Finding[] = [];
   const annotations = annotationsOf(object);
