@@ -35,12 +35,12 @@ export function findingLine(object: AdmittedObject, finding: LocatedFinding): st
   ].join('\n');
 }
 
-/** `guide.yaml:27: note: EnvoyFilter ns/name (document 1) configPatches[0]: ext_proc talks to an EPP: placeholder EPP_SERVICE_CLUSTER_IP` */
+/** `guide.yaml:27: note: EnvoyFilter ns/name (document 1) configPatches[0]: ext_proc judged an EPP: placeholder EPP_SERVICE_CLUSTER_IP` */
 export function judgementLine(object: AdmittedObject, judgement: LocatedJudgement): string {
   return `${object.file}:${judgement.line}: note: ${objectLabel(object)} (${placeLabel(object)}) ${judgement.location}: ext_proc ${judgementSummary(judgement)}`;
 }
 
-/** `talks to an EPP: <reason>`, `talks to an EPP, on a hint (EPP rules warn at most): ...`, `is no EPP (EPP rules skipped): ...` */
+/** `judged an EPP: <reason>`, `judged an EPP on a hint (EPP rules warn at most): ...`, `judged no EPP (EPP rules skipped): ...` */
 export function judgementSummary(judgement: ExtProcJudgement): string {
   if (!judgement.talksToEpp) return `judged no EPP (EPP rules skipped): ${judgement.reason}`;
   if (judgement.evidence === 'name-hint') return `judged an EPP on a hint (EPP rules warn at most): ${judgement.reason}`;
