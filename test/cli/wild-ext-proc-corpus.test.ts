@@ -5,10 +5,9 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runCheckCommand } from '../../src/commands/check.ts';
-import { EPP_PROTOCOL_RULES } from '../../src/envoyfilter/epp-protocol-rules.ts';
 import type { RuleCode } from '../../src/findings.ts';
 import { REPO, runCommand } from './cli-harness.ts';
 
@@ -25,6 +24,9 @@ const TALKS_TO_EPP = [
   'nirjhar17__llm-d-observability-openshift/08-envoyfilter-fix-extproc-body.yaml',
   'nirjhar17__llm-d-observability-openshift/llm-d-request-flow-guide-fix-extproc-body-mode.yaml',
 ];
+
+/** The rules the README tells users apply only to configs that talk to an EPP (test/unit/readme.test.ts ties them to the code). */
+const EPP_ONLY = new Set([...readFileSync(join(REPO, 'README.md'), 'utf8').matchAll(/^\| (EPP\d{3}) \| \w+ \| \*EPP only\.\*/gm)].map((m) => m[1]));
 
 interface Expected {
   file: string;
@@ -78,12 +80,13 @@ async function corpusTests(corpus: string): Promise<void> {
     t.equal(files.length, meta.objects);
     t.same([...byFile.keys()].sort(), [...expected.keys()].sort());
     for (const file of TALKS_TO_EPP) t.ok(expected.has(file), file);
+    t.ok(EPP_ONLY.has('EPP202'), 'the README\'s *EPP only* rules were read');
   });
 
   t.test('no EPP rule for an ext_proc server that is not an EPP, and no denial Istio or Envoy would not make', async (t) => {
     for (const [file, object] of byFile) {
       if (TALKS_TO_EPP.includes(file)) continue;
-      t.same(object.findings.filter((f) => EPP_PROTOCOL_RULES.has(f.code)).map((f) => f.code), [], `${file}: no EPP-protocol finding`);
+      t.same(object.findings.filter((f) => EPP_ONLY.has(f.code)).map((f) => f.code), [], `${file}: no EPP-protocol finding`);
       t.ok(object.extProc.length > 0 && object.extProc.every((j) => !j.talksToEpp), `${file}: every ext_proc config judged no EPP`);
       const refused = expected.get(file)!.verdict === 'rejected-by-istio' || expected.get(file)!.verdict === 'nacked-by-envoy';
       if (!object.admitted) t.ok(refused, `${file}: denied (${object.findings.map((f) => f.code)}) only if Istio or Envoy refuses it too`);
@@ -99,7 +102,7 @@ async function corpusTests(corpus: string): Promise<void> {
       const found = new Set(object.findings.map((f) => f.code));
       for (const code of broken) t.ok(found.has(code), `${file}: ${code}`);
       for (const f of object.findings) {
-        if (EPP_PROTOCOL_RULES.has(f.code) && object.extProc.some((j) => j.evidence === 'name-hint')) {
+        if (EPP_ONLY.has(f.code) && object.extProc.some((j) => j.evidence === 'name-hint')) {
           t.equal(f.severity, 'warn', `${file}: ${f.code} is judged on a name only, so it warns`);
           t.match(f.message, 'annotate epp-webhook.io/epp: "true" to confirm');
         }

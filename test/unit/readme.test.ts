@@ -1,5 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { EPP_PROTOCOL_RULES } from '../../src/envoyfilter/epp-protocol-rules.ts';
 import { RULES, type RuleCode } from '../../src/findings.ts';
 import { CLAIM_LABELS, RULE_CLAIMS } from '../oracle/rule-claims.ts';
 
@@ -18,6 +19,11 @@ t.test("the rule table's last column is the claim the differential test checks f
     t.ok(claim, `${code} has a claim in test/oracle/rule-claims.ts`);
     t.ok(row?.endsWith(`| ${claim ? CLAIM_LABELS[claim] : '?'} |`), `${code}: ${claim}`);
   }
+});
+
+t.test('the rules the README marks *EPP only* are the ones held only against configs judged to talk to an EPP', async (t) => {
+  const marked = [...readme.matchAll(/^\| (EPP\d{3}) \| \w+ \| \*EPP only\.\*/gm)].map((m) => m[1]);
+  t.same(marked.sort(), [...EPP_PROTOCOL_RULES].sort());
 });
 
 t.test('the README opens with the install-and-run and the test commands', async (t) => {
