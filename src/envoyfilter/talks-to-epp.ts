@@ -7,6 +7,7 @@ import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { patchLocation, readConfigPatches, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, findAddedClusters, findExtProcConfigs, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { findPlaceholders } from './find-placeholders.ts';
+import { socketAddresses } from './socket-addresses.ts';
 
 /**
  * What the cluster state says about EPP Services, as the classification needs it. The shell fills it from the
@@ -108,21 +109,12 @@ function subFilterOf(patch: ConfigPatch): string | undefined {
   return isObject(subFilter) && typeof subFilter.name === 'string' ? subFilter.name : undefined;
 }
 
-function* socketAddresses(cluster: JsonObject): Generator<{ host: string; port: number | undefined }> {
-  const assignment = envoyField(cluster, 'load_assignment');
-  const endpoints = isObject(assignment) ? envoyField(assignment, 'endpoints') : undefined;
-  if (!Array.isArray(endpoints)) return;
-  for (const locality of endpoints) {
-    const lbEndpoints = isObject(locality) ? envoyField(locality, 'lb_endpoints') : undefined;
-    if (!Array.isArray(lbEndpoints)) continue;
-    for (const lb of lbEndpoints) {
-      const endpoint = isObject(lb) ? envoyField(lb, 'endpoint') : undefined;
-      const address = isObject(endpoint) ? envoyField(endpoint, 'address') : undefined;
-      const socket = isObject(address) ? envoyField(address, 'socket_address') : undefined;
-      const host = isObject(socket) ? envoyField(socket, 'address') : undefined;
-      const port = isObject(socket) ? envoyField(socket, 'port_value') : undefined;
-      if (typeof host === 'string') yield { host, port: typeof port === 'number' ? port : typeof port === 'string' ? Number(port) : undefined };
-    }
+/** The host and port of every socket_address of a cluster (socket-addresses.ts walks them). */
+function* endpointAddresses(cluster: JsonObject): Generator<{ host: string; port: number | undefined }> {
+  for (const { socket } of socketAddresses(cluster)) {
+    const host = envoyField(socket, 'address');
+    const port = envoyField(socket, 'port_value');
+    if (typeof host === 'string') yield { host, port: typeof port === 'number' ? port : typeof port === 'string' ? Number(port) : undefined };
   }
 }
 
@@ -148,7 +140,7 @@ function judgeCluster(name: string, facts: ObjectFacts): EppJudgement | undefine
   if (defined === undefined) return EPP_NAME.test(name) ? hint(`cluster ${name}`) : undefined;
   const token = facts.config.placeholder;
   let hinted = EPP_NAME.test(name);
-  for (const { host, port } of socketAddresses(defined.cluster)) {
+  for (const { host, port } of endpointAddresses(defined.cluster)) {
     if (host.includes(token)) {
       return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} gets the EPP Service's ClusterIP (${token})` };
     }
