@@ -1,5 +1,5 @@
 import type { Finding, RuleCode } from '../findings.ts';
-import { EPP_ANNOTATION, type EppJudgement } from './talks-to-epp.ts';
+import { EPP_ANNOTATION, isHintOnly, type EppJudgement } from './talks-to-epp.ts';
 
 /**
  * The rules that speak for the EPP (what it answers, how it serves), as opposed to what Envoy and Istio enforce on
@@ -16,7 +16,7 @@ export function applyJudgement(findings: readonly Finding[], judgement: EppJudge
   for (const f of findings) {
     if (!EPP_PROTOCOL_RULES.has(f.code)) kept.push(f);
     else if (!judgement.talksToEpp) continue;
-    else if (judgement.evidence !== 'name-hint') kept.push({ ...f, message: `${f.message} (judged an EPP: ${judgement.reason})` });
+    else if (!isHintOnly(judgement.evidence)) kept.push({ ...f, message: `${f.message} (judged an EPP: ${judgement.reason})` });
     else kept.push({ ...f, severity: f.severity === 'deny' ? 'warn' : f.severity, message: `${f.message} (judged an EPP only on a hint: ${judgement.reason}; annotate ${EPP_ANNOTATION}: "true" to confirm, "false" if it is not one)` });
   }
   return kept;

@@ -31,7 +31,10 @@ export type EppEvidence =
   | 'epp-webhook'
   /** Its cluster reaches an EPP Service: Istio's outbound cluster of it, its DNS name, or its ClusterIP. */
   | 'epp-service'
-  /** A MERGE into (or a per-route override of) the ext_proc filter istiod inserts for InferencePool routes. */
+  /**
+   * A MERGE into (or a per-route override of) a filter named like the one istiod inserts for InferencePool routes.
+   * Only a name (most ext_proc filters are called envoy.filters.http.ext_proc), so it warns at most, like a name-hint.
+   */
   | 'inferencepool-filter'
   /** Only a name (or, where nothing names the server, the port 9002) looks like an EPP's: judged as one at warning level at most. */
   | 'name-hint'
@@ -46,6 +49,11 @@ export interface EppJudgement {
 }
 
 export const EPP_ANNOTATION = 'epp-webhook.io/epp';
+
+/** Evidence that rests on a name only: EPP rules judged on it warn at most, and say how to confirm. */
+export function isHintOnly(evidence: EppEvidence): boolean {
+  return evidence === 'name-hint' || evidence === 'inferencepool-filter';
+}
 const ANNOTATION_PREFIX = 'epp-webhook.io/';
 const EPP_PORT = 9002;
 /** `-epp`, `epp-`, `_epp`, `.epp` as a word of the name, or endpoint-picker / endpointpicker. */

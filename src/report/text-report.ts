@@ -1,4 +1,4 @@
-import type { ExtProcJudgement } from '../envoyfilter/talks-to-epp.ts';
+import { isHintOnly, type ExtProcJudgement } from '../envoyfilter/talks-to-epp.ts';
 import type { AdmittedObject, LocatedFinding, LocatedJudgement } from '../manifests/admit-manifests.ts';
 import type { InputProblem, SkippedInput } from '../manifests/read-manifests.ts';
 import { helmTemplates, objectLabel, placeLabel, summarize, type CheckResults } from './check-results.ts';
@@ -43,7 +43,7 @@ export function judgementLine(object: AdmittedObject, judgement: LocatedJudgemen
 /** `judged an EPP: <reason>`, `judged an EPP on a hint (EPP rules warn at most): ...`, `judged no EPP (EPP rules skipped): ...` */
 export function judgementSummary(judgement: ExtProcJudgement): string {
   if (!judgement.talksToEpp) return `judged no EPP (EPP rules skipped): ${judgement.reason}`;
-  if (judgement.evidence === 'name-hint') return `judged an EPP on a hint (EPP rules warn at most): ${judgement.reason}`;
+  if (isHintOnly(judgement.evidence)) return `judged an EPP on a hint (EPP rules warn at most): ${judgement.reason}`;
   return `judged an EPP: ${judgement.reason}`;
 }
 

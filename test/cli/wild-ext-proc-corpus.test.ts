@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runCheckCommand } from '../../src/commands/check.ts';
 import type { RuleCode } from '../../src/findings.ts';
+import { isHintOnly, type EppEvidence } from '../../src/envoyfilter/talks-to-epp.ts';
 import { REPO, runCommand } from './cli-harness.ts';
 
 /** shared/ beside the clone (CI), or beside the directory of worktrees; EPP_WEBHOOK_SHARED overrides. */
@@ -39,7 +40,7 @@ interface ReportedObject {
   file: string;
   admitted: boolean;
   findings: { code: RuleCode; severity: string; message: string }[];
-  extProc: { talksToEpp: boolean; evidence: string; reason: string }[];
+  extProc: { talksToEpp: boolean; evidence: EppEvidence; reason: string }[];
 }
 
 /** The modes an ext_proc server gets, as Envoy runs them; for a MERGE that found nothing to merge into, as istiod translated it. */
@@ -102,7 +103,7 @@ async function corpusTests(corpus: string): Promise<void> {
       const found = new Set(object.findings.map((f) => f.code));
       for (const code of broken) t.ok(found.has(code), `${file}: ${code}`);
       for (const f of object.findings) {
-        if (EPP_ONLY.has(f.code) && object.extProc.some((j) => j.evidence === 'name-hint')) {
+        if (EPP_ONLY.has(f.code) && object.extProc.some((j) => isHintOnly(j.evidence))) {
           t.equal(f.severity, 'warn', `${file}: ${f.code} is judged on a name only, so it warns`);
           t.match(f.message, 'annotate epp-webhook.io/epp: "true" to confirm');
         }
