@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runBuildScript } from '../../e2e/harness/build-script.ts';
 
 export interface DataPlaneBinaries {
   epp: string;
@@ -12,18 +12,8 @@ export interface DataPlaneBinaries {
 
 const BUILD_SCRIPT = new URL('../build-dataplane.sh', import.meta.url).pathname;
 
-/** Builds (first run on a machine) or finds (cached) the EPP and istiod, and installs Envoy. Progress goes to stderr. */
-export function dataPlaneBinaries(): Promise<DataPlaneBinaries> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${BUILD_SCRIPT} exited with ${code}`));
-      const paths = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
-      if (!paths.EPP || !paths.PILOT_DISCOVERY || !paths.ENVOY || !paths.GATEWAY_API_CRDS || !paths.ISTIO_CRDS) return reject(new Error(`unexpected output from ${BUILD_SCRIPT}: ${stdout}`));
-      resolve({ epp: paths.EPP, pilotDiscovery: paths.PILOT_DISCOVERY, envoy: paths.ENVOY, gatewayApiCrds: paths.GATEWAY_API_CRDS, istioCrds: paths.ISTIO_CRDS });
-    });
-  });
+/** Builds (first run on a machine) or finds (cached) the EPP and istiod, and installs Envoy. */
+export async function dataPlaneBinaries(): Promise<DataPlaneBinaries> {
+  const paths = await runBuildScript(BUILD_SCRIPT, ['EPP', 'PILOT_DISCOVERY', 'ENVOY', 'GATEWAY_API_CRDS', 'ISTIO_CRDS']);
+  return { epp: paths.EPP, pilotDiscovery: paths.PILOT_DISCOVERY, envoy: paths.ENVOY, gatewayApiCrds: paths.GATEWAY_API_CRDS, istioCrds: paths.ISTIO_CRDS };
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runBuildScript } from './build-script.ts';
 
 export interface ControlPlaneBinaries {
   kubeApiserver: string;
@@ -8,21 +8,8 @@ export interface ControlPlaneBinaries {
 
 const BUILD_SCRIPT = new URL('../build-control-plane.sh', import.meta.url).pathname;
 
-/**
- * Builds (first run on a machine, ~13 min on 2 cores) or finds (cached, ~0.05 s) kube-apiserver,
- * kubectl and etcd. Progress goes to our stderr so a person or CI sees the long build happen.
- */
-export function controlPlaneBinaries(): Promise<ControlPlaneBinaries> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${BUILD_SCRIPT} exited with ${code}`));
-      const paths = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
-      if (!paths.KUBE_APISERVER || !paths.KUBECTL || !paths.ETCD) return reject(new Error(`unexpected output from ${BUILD_SCRIPT}: ${stdout}`));
-      resolve({ kubeApiserver: paths.KUBE_APISERVER, kubectl: paths.KUBECTL, etcd: paths.ETCD });
-    });
-  });
+/** Builds (first run on a machine, ~13 min on 2 cores) or finds (cached, ~0.05 s) kube-apiserver, kubectl and etcd. */
+export async function controlPlaneBinaries(): Promise<ControlPlaneBinaries> {
+  const paths = await runBuildScript(BUILD_SCRIPT, ['KUBE_APISERVER', 'KUBECTL', 'ETCD']);
+  return { kubeApiserver: paths.KUBE_APISERVER, kubectl: paths.KUBECTL, etcd: paths.ETCD };
 }

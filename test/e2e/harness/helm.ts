@@ -1,26 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runBuildScript } from './build-script.ts';
 
 const BUILD_SCRIPT = new URL('../build-helm.sh', import.meta.url).pathname;
 export const CHART = new URL('../../../deploy/helm/epp-webhook', import.meta.url).pathname;
 
 let cached: Promise<string> | undefined;
 
-/** Builds (first run on a machine) or finds (cached) the helm CLI; its path. Progress goes to our stderr. */
+/** Builds (first run on a machine) or finds (cached) the helm CLI; its path. */
 export function helmBinary(): Promise<string> {
-  cached ??= new Promise((resolve, reject) => {
-    const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const path = /^HELM=(.+)$/m.exec(stdout)?.[1];
-      if (code !== 0 || !path) return reject(new Error(`${BUILD_SCRIPT} exited with ${code}: ${stdout}`));
-      resolve(path);
-    });
-  });
+  cached ??= runBuildScript(BUILD_SCRIPT, ['HELM']).then((paths) => paths.HELM);
   return cached;
 }
 
