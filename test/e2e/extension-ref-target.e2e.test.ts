@@ -4,9 +4,10 @@
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
-import { createNamespace, createService, installCrdsAndRbac } from './harness/cluster-setup.ts';
-import { registerWebhooks, startWebhookProcess, waitUntilMutating, type WebhookProcess } from './harness/webhook-process.ts';
+import type { ControlPlane } from './harness/control-plane.ts';
+import { startClusterWithWebhook } from './harness/webhook-cluster.ts';
+import { createNamespace, createService } from './harness/cluster-setup.ts';
+import type { WebhookProcess } from './harness/webhook-process.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const EXAMPLE = join(ROOT, 'examples/envoyfilter-placeholder.yaml');
@@ -17,13 +18,7 @@ let cp: ControlPlane;
 let webhook: WebhookProcess;
 
 t.before(async () => {
-  cp = await startControlPlane();
-  await installCrdsAndRbac(cp);
-  webhook = await startWebhookProcess(cp);
-  await registerWebhooks(cp, webhook.url, webhook.caPem);
-  await createNamespace(cp, 'epp-e2e-probe');
-  await createService(cp, 'epp-e2e-probe', 'gaie-inference-scheduling-epp');
-  await waitUntilMutating(cp, 'epp-e2e-probe');
+  ({ cp, webhook } = await startClusterWithWebhook());
   await createNamespace(cp, NS);
   await createService(cp, NS, 'gaie-inference-scheduling-epp', [9002, 9090]);
 });

@@ -5,9 +5,10 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
-import { createNamespace, createService, installCrdsAndRbac } from './harness/cluster-setup.ts';
-import { registerWebhooks, startWebhookProcess, waitUntilMutating, WEBHOOK_IDENTITY, type WebhookProcess } from './harness/webhook-process.ts';
+import type { ControlPlane } from './harness/control-plane.ts';
+import { startClusterWithWebhook } from './harness/webhook-cluster.ts';
+import { createNamespace, createService } from './harness/cluster-setup.ts';
+import { WEBHOOK_IDENTITY, type WebhookProcess } from './harness/webhook-process.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const fixture = (name: string) => join(ROOT, 'test/fixtures/manifests', name);
@@ -19,13 +20,7 @@ let webhook: WebhookProcess;
 let eppClusterIP: string;
 
 t.before(async () => {
-  cp = await startControlPlane();
-  await installCrdsAndRbac(cp);
-  webhook = await startWebhookProcess(cp);
-  await registerWebhooks(cp, webhook.url, webhook.caPem);
-  await createNamespace(cp, 'epp-e2e-probe');
-  await createService(cp, 'epp-e2e-probe', 'gaie-inference-scheduling-epp');
-  await waitUntilMutating(cp, 'epp-e2e-probe');
+  ({ cp, webhook } = await startClusterWithWebhook());
 });
 t.teardown(async () => {
   await webhook?.stop();
