@@ -9,6 +9,12 @@ export interface ExtensionRefTarget {
   name: string;
 }
 
+/** Whether an object in `objectNamespace` may reference a Service (or pool) in `namespace` (EPP103 otherwise). */
+export function mayReferenceNamespace(config: WebhookConfig, objectNamespace: string, namespace: string): boolean {
+  const allowed = config.allowedServiceNamespaces;
+  return namespace === objectNamespace || allowed.includes('*') || allowed.includes(namespace);
+}
+
 export interface WebhookConfig {
   /** The token replaced by the EPP Service's ClusterIP. */
   placeholder: string;

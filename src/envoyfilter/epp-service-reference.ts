@@ -1,5 +1,5 @@
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
-import type { WebhookConfig } from '../config.ts';
+import { mayReferenceNamespace, type WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
 
 export interface ServiceReference {
@@ -41,8 +41,7 @@ export function eppServiceReference(
       ),
     };
   }
-  const allowed = config.allowedServiceNamespaces;
-  if (namespace !== objectNamespace && !allowed.includes('*') && !allowed.includes(namespace)) {
+  if (!mayReferenceNamespace(config, objectNamespace, namespace)) {
     return {
       finding: finding(
         'EPP103',

@@ -1,5 +1,5 @@
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
-import type { WebhookConfig } from '../config.ts';
+import { mayReferenceNamespace, type WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
 
 export interface InferencePoolReference {
@@ -43,8 +43,7 @@ export function inferencePoolReference(
       ),
     };
   }
-  const allowed = config.allowedServiceNamespaces;
-  if (reference.namespace !== objectNamespace && !allowed.includes('*') && !allowed.includes(reference.namespace)) {
+  if (!mayReferenceNamespace(config, objectNamespace, reference.namespace)) {
     return {
       finding: finding(
         'EPP103',
