@@ -22,6 +22,8 @@ export interface EnvoyFilterIndex {
   has(namespace: string, name: string): boolean;
   /** Names (sorted) of the EnvoyFilters in `namespace` annotated with InferencePool `poolNamespace/poolName`. */
   servingPool(namespace: string, poolNamespace: string, poolName: string): string[];
+  /** `namespace/name` of the InferencePool EnvoyFilter `namespace/name` is annotated with; undefined: none, or no such EnvoyFilter. */
+  poolOf(namespace: string, name: string): string | undefined;
 }
 
 export function toEnvoyFilterIndexRecord(object: unknown, defaultNamespace?: string): EnvoyFilterIndexRecord | undefined {
@@ -56,6 +58,10 @@ export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
 
   servingPool(namespace: string, poolNamespace: string, poolName: string): string[] {
     return [...(this.#byPool.get(`${namespace}|${poolNamespace}/${poolName}`) ?? [])].sort();
+  }
+
+  poolOf(namespace: string, name: string): string | undefined {
+    return this.#filters.get(`${namespace}/${name}`)?.inferencePool;
   }
 
   get size(): number {

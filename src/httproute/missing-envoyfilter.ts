@@ -34,8 +34,8 @@ export function missingEnvoyFilters(
         'EPP406',
         config.severities,
         { location: `rules[${index}]`, path: `spec.rules[${index}].filters[${filters.length - 1}]` },
-        `the injected ExtensionRef names EnvoyFilter ${name}, which is not in namespace ${namespace}`,
-        `apply EnvoyFilter ${name} in ${namespace}, or name yours with annotation ${ANNOTATIONS.extProcFilter} (the default is the config's extensionRef.name)`,
+        `the injected ExtensionRef names EnvoyFilter ${name}, which is not in namespace ${namespace}. The name is chosen when the route is admitted: an EnvoyFilter annotated ${ANNOTATIONS.inferencePool} with the rule's pool that is applied after this route (even in the same kubectl apply) is not picked up`,
+        `apply EnvoyFilter ${name} in ${namespace}; or apply the EnvoyFilter annotated with the rule's pool, then this route again; or name yours with annotation ${ANNOTATIONS.extProcFilter} (the default is the config's extensionRef.name)`,
       ),
     );
   }

@@ -95,5 +95,20 @@ export function ruleFilterName(
       ),
     };
   }
+  const borrowed = chosen.find((c) => !c.byPool && index?.poolOf(context.namespace, c.name) !== undefined && index.poolOf(context.namespace, c.name) !== `${c.pool.namespace}/${c.pool.name}`);
+  if (borrowed !== undefined) {
+    const { pool, name } = borrowed;
+    const owner = index!.poolOf(context.namespace, name)!;
+    const chosenBy = context.annotated === undefined ? 'the configured default (extensionRef.name)' : `the route's ${ANNOTATIONS.extProcFilter} annotation`;
+    return {
+      finding: finding(
+        'EPP407',
+        config.severities,
+        at(pool.index),
+        `InferencePool ${pool.namespace}/${pool.name}: no EnvoyFilter in namespace ${context.namespace} carries ${ANNOTATIONS.inferencePool} for it, so the rule would get ${chosenBy}, EnvoyFilter ${name}, which is annotated with InferencePool ${owner}: requests for ${pool.namespace}/${pool.name} would be picked by ${owner}'s EPP. The ExtensionRef is chosen when the route is admitted`,
+        `apply the EnvoyFilter for InferencePool ${pool.namespace}/${pool.name} (annotated ${ANNOTATIONS.inferencePool}: ${pool.namespace === context.namespace ? pool.name : `${pool.namespace}/${pool.name}`}) first, then this route again (kubectl apply -f DIR applies files in name order)`,
+      ),
+    };
+  }
   return { name: names[0] };
 }

@@ -128,7 +128,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   for (const path of ['/healthz', '/readyz'] as const) {
     app.get(path, async (_request, reply) => {
-      const answer = probeAnswer(path, resolver);
+      const answer = probeAnswer(path, { resolver, pools, envoyFilters });
       return reply.code(answer.status).send(answer.body);
     });
   }

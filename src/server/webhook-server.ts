@@ -96,7 +96,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     metricsServer = createServer((request, response) => {
       // Probes live here too: with --client-ca the HTTPS port refuses the kubelet, which has no client certificate.
       if (request.method === 'GET' && (request.url === '/healthz' || request.url === '/readyz')) {
-        const answer = probeAnswer(request.url, options.resolver);
+        const answer = probeAnswer(request.url, options);
         response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer.body));
       } else if (request.method === 'GET' && request.url === '/metrics') {
         metrics.registry.metrics().then(

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
@@ -173,6 +173,41 @@ t.test('the pool repointed to another EPP Service: the EnvoyFilter follows, with
   const reapplied = await kubectlApply([FILTER_B]);
   t.equal(reapplied.code, 0, reapplied.stderr);
   t.same(socketOf(await get('envoyfilter', 'pool-b-ext-proc')), { address: ip['epp-c'], port_value: 9022 }, 'the placeholder manifest re-applied resolves to the new EPP too');
+});
+
+t.test('a route that sorts before its pool\'s EnvoyFilter in one `kubectl apply -f dir/`: denied rather than sent to another pool\'s EPP; applied again, it gets its own', async (t) => {
+  // A setup that began with one pool: its EnvoyFilter has the default extensionRef.name.
+  const defaultNamed = structuredClone(FILTER_A);
+  defaultNamed.metadata.name = 'epp-ext-proc';
+  t.equal((await kubectlApply([defaultNamed])).code, 0);
+  const poolC = JSON.parse(JSON.stringify(POOL_B).replaceAll('pool-b', 'pool-c').replaceAll('epp-b', 'epp-c').replaceAll('9012', '9022'));
+  t.equal((await kubectlApply([poolC])).code, 0);
+  const filterC = JSON.parse(JSON.stringify(FILTER_B).replaceAll('pool-b', 'pool-c'));
+  const routeC = structuredClone(ROUTE);
+  routeC.metadata.name = 'models-c';
+  routeC.spec.rules = [{ ...ROUTE.spec.rules[1], backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'pool-c' }] }];
+  const dir = mkdtempSync(join(cp.dir, 'apply-dir-'));
+  writeFileSync(join(dir, 'models-c.yaml'), JSON.stringify(routeC));
+  writeFileSync(join(dir, 'pool-c-ext-proc.yaml'), JSON.stringify(filterC));
+  t.teardown(async () => {
+    await cp.kubectl(['delete', '-f', dir, '--ignore-not-found']);
+    await cp.kubectl(['delete', 'envoyfilter', '-n', NS, 'epp-ext-proc', '--ignore-not-found']);
+  });
+
+  const first = await waitFor('the pool-c EnvoyFilter admitted (the pool is in the cache)', async () => {
+    const result = await cp.kubectl(['apply', '-f', dir]);
+    return /pool-c-ext-proc (created|unchanged)/.test(result.stdout) ? result : undefined;
+  }, 15_000, 250);
+  t.not(first.code, 0, 'kubectl reports the route it could not apply');
+  t.match(first.stderr, /\[EPP407\] rules\[0\] InferencePool llm-d\/pool-c: no EnvoyFilter in namespace llm-d carries epp-webhook\.io\/inference-pool for it, so the rule would get the configured default \(extensionRef\.name\), EnvoyFilter epp-ext-proc, which is annotated with InferencePool llm-d\/pool-a/);
+  t.equal((await cp.kubectl(['get', 'httproute', '-n', NS, 'models-c'])).code, 1, 'the route was not stored pointing at pool-a\'s EPP');
+
+  const names = await waitFor('the route admitted with its pool\'s EnvoyFilter', async () => {
+    const result = await cp.kubectl(['apply', '-f', dir]);
+    if (result.code !== 0) return undefined;
+    return (await get('httproute', 'models-c')).spec.rules.map((r: any) => (r.filters ?? []).map((f: any) => f.extensionRef?.name));
+  }, 10_000, 250);
+  t.same(names, [['pool-c-ext-proc']], 'the same directory applied again: the route gets pool-c\'s EnvoyFilter');
 });
 
 t.test('the webhook identity may list and watch InferencePools and EnvoyFilters, and nothing more of them', async (t) => {

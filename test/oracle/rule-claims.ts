@@ -67,6 +67,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP404: 'webhook',
   EPP405: 'webhook',
   EPP406: 'webhook',
+  EPP407: 'webhook',
 };
 
 /** How README's rule table names each claim (its last column). */

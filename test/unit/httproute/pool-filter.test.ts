@@ -91,3 +91,26 @@ t.test('the index follows puts and removals, and keeps names per namespace', asy
   t.notOk(table.has(NS, 'f'));
   t.equal(table.size, 0);
 });
+
+t.test('a pool no EnvoyFilter claims would get the EnvoyFilter annotated with another pool: EPP407, not a silent wrong EPP', async (t) => {
+  // The route applied before its pool's EnvoyFilter (`kubectl apply -f dir/` goes in file-name order), while the default name is pool-a's.
+  const filters = index(filter('epp-ext-proc', 'pool-a'));
+  const early = inject(route([[pool('pool-b')]]), filters);
+  t.same(codes(early.findings), ['EPP407']);
+  t.equal(early.findings[0].severity, 'deny');
+  t.equal(early.findings[0].path, 'spec.rules[0].backendRefs[0]');
+  t.match(early.findings[0].message, /InferencePool llm-d\/pool-b: no EnvoyFilter in namespace llm-d carries epp-webhook\.io\/inference-pool for it, so the rule would get the configured default \(extensionRef\.name\), EnvoyFilter epp-ext-proc, which is annotated with InferencePool llm-d\/pool-a: requests for llm-d\/pool-b would be picked by llm-d\/pool-a's EPP/);
+  t.match(early.findings[0].fix, /apply the EnvoyFilter for InferencePool llm-d\/pool-b \(annotated epp-webhook\.io\/inference-pool: pool-b\) first, then this route again/);
+  t.same(refsOf(early.object), [[]], 'nothing injected');
+
+  const annotated = inject(route([[pool('pool-b')]], { 'epp-webhook.io/ext-proc-filter': 'epp-ext-proc' }), filters);
+  t.match(annotated.findings[0].message, /the route's epp-webhook\.io\/ext-proc-filter annotation, EnvoyFilter epp-ext-proc, which is annotated with InferencePool llm-d\/pool-a/);
+  const mixed = inject(route([[pool('pool-a'), pool('pool-b')]]), filters);
+  t.same(codes(mixed.findings), ['EPP407'], 'a claimed pool with an unclaimed one that would borrow its EnvoyFilter');
+
+  const later = index(filter('epp-ext-proc', 'pool-a'), filter('pool-b-ext-proc', 'pool-b'));
+  t.same(refsOf(inject(route([[pool('pool-b')]]), later).object), [['pool-b-ext-proc']], 'once the pool\'s EnvoyFilter is known, the route applied again gets it');
+  t.same(codes(inject(route([[pool('pool-b')]]), index(filter('epp-ext-proc'))).findings), ['EPP402'], 'an unannotated default serves any pool, as before');
+  t.equal(later.poolOf(NS, 'epp-ext-proc'), `${NS}/pool-a`);
+  t.equal(later.poolOf(NS, 'missing'), undefined);
+});
