@@ -19,10 +19,10 @@ export function serviceChangeFor(change: ResourceChange<ServiceRecord>): Service
   };
 }
 
-/** True when the change can matter to a substituted address: the Service appeared, went, or its ClusterIP or type changed. */
+/** True when the change can matter to a substituted address or port: the Service appeared, went, or its ClusterIP, type or ports changed. */
 export function changesAddress(change: ServiceCacheChange): boolean {
   if (change.type === 'resynced') return true;
   const { before, after } = change;
   if (before === undefined || after === undefined) return before !== after;
-  return before.clusterIP !== after.clusterIP || before.type !== after.type;
+  return before.clusterIP !== after.clusterIP || before.type !== after.type || JSON.stringify(before.ports) !== JSON.stringify(after.ports);
 }

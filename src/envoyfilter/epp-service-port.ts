@@ -15,6 +15,11 @@ export function eppServicePort(target: EppTarget, service: ServiceRecord): { por
     const port = target.pool.endpointPicker?.port;
     return port === undefined ? { why: `InferencePool ${target.pool.namespace}/${target.pool.name} gives no port in its endpointPickerRef` } : { port };
   }
+  return servicePortOf(service);
+}
+
+/** The EPP's ext_proc port of a Service no pool speaks for: the port named grpc-ext-proc, else its only port. */
+export function servicePortOf(service: ServiceRecord): { port: number } | { why: string } {
   const named = service.ports.find((p) => p.name === EXT_PROC_PORT_NAME);
   if (named !== undefined) return { port: named.port };
   if (service.ports.length === 1) return { port: service.ports[0].port };

@@ -193,8 +193,9 @@ function recordProvenance(
   if (!isObject(result.metadata)) copy.set(['metadata'], {});
   if (!isObject((result.metadata as JsonObject).annotations)) copy.set(['metadata', 'annotations'], {});
   const annotations = ['metadata', 'annotations'];
+  // The Service is recorded for a port alone too: the reconciler follows its port (or its pool's) like an address.
+  copy.set([...annotations, ANNOTATIONS.resolvedService], serviceName);
   if (sites.length > 0) {
-    copy.set([...annotations, ANNOTATIONS.resolvedService], serviceName);
     copy.set([...annotations, ANNOTATIONS.resolvedClusterIP], service.clusterIP);
     copy.set([...annotations, ANNOTATIONS.placeholderPaths], JSON.stringify([...paths].sort()));
   }

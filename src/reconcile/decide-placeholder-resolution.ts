@@ -8,7 +8,8 @@ import { provenanceOf } from './envoyfilter-record.ts';
 
 /** What to do about an EnvoyFilter stored with the raw token, given what the webhook's core makes of it. */
 export type PlaceholderResolution =
-  | { kind: 'resolve'; service: string; clusterIP: string; paths: string[]; patch: Operation[] }
+  /** clusterIP undefined: only EPP_SERVICE_PORT was in it. */
+  | { kind: 'resolve'; service: string; clusterIP: string | undefined; port: number | undefined; paths: string[]; patch: Operation[] }
   | { kind: 'unchanged'; why: string }
   | { kind: 'service-missing'; why: string }
   | { kind: 'wait'; why: string }
@@ -28,7 +29,8 @@ export function decidePlaceholderResolution(original: unknown, substitution: Sub
       kind: 'resolve',
       service: provenance.service,
       clusterIP: provenance.clusterIP,
-      paths: provenance.paths,
+      port: provenance.port?.port,
+      paths: [...provenance.paths, ...(provenance.port?.paths ?? [])],
       patch: guardedPatch(original, substitution.object),
     };
   }

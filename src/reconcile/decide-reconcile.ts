@@ -3,26 +3,31 @@ import { ANNOTATIONS } from '../annotations.ts';
 import type { ServiceLookup } from '../cluster/service-resolver.ts';
 import { containsAddress, replaceAddress } from './address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
-import type { EnvoyFilterRecord, Provenance } from './envoyfilter-record.ts';
+import { servicePortOf } from '../envoyfilter/epp-service-port.ts';
+import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
 
 /** What the reconciler does about one EnvoyFilter, decided from its record and its Service's live state alone. */
 export type ReconcileDecision =
-  /** Nothing to write: the stored addresses are true (or were never the webhook's). */
+  /** Nothing to write: the stored addresses and ports are true (or were never the webhook's). */
   | { kind: 'unchanged'; why: string }
-  /** The Service's ClusterIP changed: rewrite the recorded paths that still hold the old one. */
+  /** The Service's ClusterIP (or, with no pool, its ext_proc port) changed: rewrite the recorded paths that still hold the old value. */
   | {
       kind: 'rewrite';
       service: string;
-      from: string;
-      to: string;
+      /** What changed, for Events: `ClusterIP 10.0.0.1 -> 10.0.0.2`, `port 9002 -> 9012`, or both. */
+      change: string;
+      /** The old values the recorded paths held, for a report of paths edited by hand. */
+      held: string;
+      /** The values written: the ClusterIP (or the old one, when only the port changed) and the port. */
+      to: { clusterIP: string | undefined; port: number | undefined };
       /** RFC 6902, guarded by `test` ops on the resourceVersion and on every value it replaces. */
       patch: Operation[];
       rewrittenPaths: string[];
-      /** Recorded paths that hold neither address (edited by hand): left alone, dropped from the recorded list, reported. */
+      /** Recorded paths that hold neither value (edited by hand): left alone, dropped from the recorded list, reported. */
       editedPaths: string[];
     }
-  /** The ClusterIP changed but no recorded path holds the old address any more: write nothing, report. */
-  | { kind: 'edited-by-hand'; service: string; from: string; to: string; editedPaths: string[] }
+  /** The value changed but no recorded path holds the old one any more: write nothing, report. */
+  | { kind: 'edited-by-hand'; service: string; change: string; held: string; to: string; editedPaths: string[] }
   /** The raw token is still stored: read the whole object and substitute it with the webhook's own core. */
   | { kind: 'resolve-placeholder' }
   /** The recorded Service is gone (or has no ClusterIP now): leave the object as it is, report. */
@@ -58,44 +63,77 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
   }
   const from = provenance.clusterIP;
   const to = live.clusterIP;
-  if (from === to) {
-    return record.hasPlaceholder ? { kind: 'resolve-placeholder' } : { kind: 'unchanged', why: `ClusterIP ${to} unchanged` };
+  const ipChanged = from !== undefined && from !== to && provenance.paths.length > 0;
+  // Without a pool the port came from the Service (its grpc-ext-proc port, else its only one); a pool's is followed by decideRepoint.
+  const livePort = record.inferencePool === undefined && provenance.port !== undefined ? servicePortOf(live) : undefined;
+  const portTo = livePort !== undefined && 'port' in livePort ? livePort.port : undefined;
+  const portChanged = portTo !== undefined && portTo !== provenance.port!.port;
+  if (!ipChanged && !portChanged) {
+    if (record.hasPlaceholder) return { kind: 'resolve-placeholder' };
+    if (from !== undefined && from !== to) return { kind: 'unchanged', why: 'no recorded placeholder paths' };
+    return { kind: 'unchanged', why: from === undefined ? `port ${provenance.port?.port} unchanged` : `ClusterIP ${to} unchanged` };
   }
-  if (provenance.paths.length === 0) return { kind: 'unchanged', why: 'no recorded placeholder paths' };
 
   const holding: string[] = [];
-  const current: string[] = [];
   const edited: string[] = [];
-  for (const pointer of provenance.paths) {
-    const value = record.valuesAtPaths[pointer];
-    if (value !== undefined && containsAddress(value, from)) holding.push(pointer);
-    else if (value !== undefined && containsAddress(value, to)) current.push(pointer);
-    else edited.push(pointer);
+  let current = 0;
+  if (ipChanged) {
+    for (const pointer of provenance.paths) {
+      const value = record.valuesAtPaths[pointer];
+      if (value !== undefined && containsAddress(value, from!)) holding.push(pointer);
+      else if (value !== undefined && containsAddress(value, to)) current++;
+      else edited.push(pointer);
+    }
   }
-  if (holding.length === 0 && current.length === 0) {
-    return { kind: 'edited-by-hand', service: provenance.service, from, to, editedPaths: edited };
+  const portHolding: string[] = [];
+  const portEdited: string[] = [];
+  if (portChanged) {
+    for (const pointer of provenance.port!.paths) {
+      const value = record.valuesAtPortPaths[pointer];
+      if (value === provenance.port!.port) portHolding.push(pointer);
+      else if (value === portTo) current++;
+      else portEdited.push(pointer);
+    }
+  }
+  const change = [ipChanged ? `ClusterIP ${from} -> ${to}` : undefined, portChanged ? `port ${provenance.port!.port} -> ${portTo}` : undefined].filter(Boolean).join(', ');
+  const held = [ipChanged ? from : undefined, portChanged ? `port ${provenance.port!.port}` : undefined].filter(Boolean).join(' or ');
+  const editedPaths = [...edited, ...portEdited];
+  if (holding.length === 0 && portHolding.length === 0 && current === 0) {
+    return { kind: 'edited-by-hand', service: provenance.service, change, held, to: ipChanged ? to : `${portTo}`, editedPaths };
+  }
+
+  const operations: Operation[] = [{ op: 'test', path: RESOURCE_VERSION_POINTER, value: record.resourceVersion }];
+  for (const pointer of holding) {
+    const value = record.valuesAtPaths[pointer] as string;
+    operations.push({ op: 'test', path: pointer, value }, { op: 'replace', path: pointer, value: replaceAddress(value, from!, to) });
+  }
+  for (const pointer of portHolding) {
+    operations.push({ op: 'test', path: pointer, value: provenance.port!.port }, { op: 'replace', path: pointer, value: portTo });
+  }
+  if (ipChanged) {
+    const ipAnnotation = annotationPointer(ANNOTATIONS.resolvedClusterIP);
+    operations.push({ op: 'test', path: ipAnnotation, value: from }, { op: 'replace', path: ipAnnotation, value: to });
+    keepUnedited(operations, ANNOTATIONS.placeholderPaths, provenance.paths, edited);
+  }
+  if (portChanged) {
+    const portAnnotation = annotationPointer(ANNOTATIONS.resolvedPort);
+    operations.push({ op: 'test', path: portAnnotation, value: String(provenance.port!.port) }, { op: 'replace', path: portAnnotation, value: String(portTo) });
+    keepUnedited(operations, ANNOTATIONS.portPlaceholderPaths, provenance.port!.paths, portEdited);
   }
   return {
     kind: 'rewrite',
     service: provenance.service,
-    from,
-    to,
-    patch: rewritePatch(record, provenance, to, holding, edited.length > 0 ? [...holding, ...current].sort() : undefined),
-    rewrittenPaths: holding,
-    editedPaths: edited,
+    change,
+    held,
+    to: { clusterIP: ipChanged ? to : from, port: portChanged ? portTo : provenance.port?.port },
+    patch: operations,
+    rewrittenPaths: [...holding, ...portHolding],
+    editedPaths,
   };
 }
 
-function rewritePatch(record: EnvoyFilterRecord, provenance: Provenance, to: string, holding: string[], keptPaths: string[] | undefined): Operation[] {
-  const operations: Operation[] = [{ op: 'test', path: RESOURCE_VERSION_POINTER, value: record.resourceVersion }];
-  for (const pointer of holding) {
-    const value = record.valuesAtPaths[pointer] as string;
-    operations.push({ op: 'test', path: pointer, value }, { op: 'replace', path: pointer, value: replaceAddress(value, provenance.clusterIP, to) });
-  }
-  const ipAnnotation = annotationPointer(ANNOTATIONS.resolvedClusterIP);
-  operations.push({ op: 'test', path: ipAnnotation, value: provenance.clusterIP }, { op: 'replace', path: ipAnnotation, value: to });
-  if (keptPaths !== undefined) {
-    operations.push({ op: 'replace', path: annotationPointer(ANNOTATIONS.placeholderPaths), value: JSON.stringify(keptPaths) });
-  }
-  return operations;
+/** Recorded paths edited by hand are dropped from their annotation, so they are never reported again. */
+function keepUnedited(operations: Operation[], annotation: string, paths: string[], edited: string[]): void {
+  if (edited.length === 0) return;
+  operations.push({ op: 'replace', path: annotationPointer(annotation), value: JSON.stringify(paths.filter((p) => !edited.includes(p)).sort()) });
 }

@@ -23,13 +23,14 @@ export type RepointDecision =
       kind: 'repoint';
       target: PoolTarget;
       fromService: string;
-      from: { clusterIP: string; port: number | undefined };
-      to: { clusterIP: string; port: number | undefined };
+      /** clusterIP undefined: only EPP_SERVICE_PORT was substituted. */
+      from: { clusterIP: string | undefined; port: number | undefined };
+      to: { clusterIP: string | undefined; port: number | undefined };
       patch: Operation[];
       rewrittenPaths: string[];
       editedPaths: string[];
     }
-  | { kind: 'edited-by-hand'; target: PoolTarget; editedPaths: string[]; from: string; to: string };
+  | { kind: 'edited-by-hand'; target: PoolTarget; editedPaths: string[]; change: string; held: string; to: string };
 
 /** The pool's current target, when the record is wired to a pool that names a Service; else undefined. */
 export function poolTargetOf(record: EnvoyFilterRecord, lookup: InferencePoolLookup): PoolTarget | 'wait' | undefined {
@@ -66,7 +67,7 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
   let current = 0;
   for (const pointer of provenance.paths) {
     const value = record.valuesAtPaths[pointer];
-    if (value !== undefined && from !== to && containsAddress(value, from)) addressHolding.push(pointer);
+    if (value !== undefined && from !== undefined && from !== to && containsAddress(value, from)) addressHolding.push(pointer);
     else if (value !== undefined && containsAddress(value, to)) current++;
     else addressEdited.push(pointer);
   }
@@ -82,18 +83,20 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
   }
   const editedPaths = [...addressEdited, ...portEdited];
   const rewrittenPaths = [...addressHolding, ...portHolding];
-  if (rewrittenPaths.length === 0 && current === 0) return { kind: 'edited-by-hand', target, editedPaths, from, to };
+  const change = [from === undefined ? undefined : `ClusterIP ${from} -> ${to}`, portChanged ? `port ${provenance.port!.port} -> ${target.port}` : undefined].filter(Boolean).join(', ');
+  const held = [from, portChanged ? `port ${provenance.port!.port}` : undefined].filter(Boolean).join(' or ');
+  if (rewrittenPaths.length === 0 && current === 0) return { kind: 'edited-by-hand', target, editedPaths, change, held, to: from === undefined ? `${target.port}` : to };
 
   const operations: Operation[] = [{ op: 'test', path: RESOURCE_VERSION_POINTER, value: record.resourceVersion }];
   for (const pointer of addressHolding) {
     const value = record.valuesAtPaths[pointer] as string;
-    operations.push({ op: 'test', path: pointer, value }, { op: 'replace', path: pointer, value: replaceAddress(value, from, to) });
+    operations.push({ op: 'test', path: pointer, value }, { op: 'replace', path: pointer, value: replaceAddress(value, from!, to) });
   }
   for (const pointer of portHolding) {
     operations.push({ op: 'test', path: pointer, value: provenance.port!.port }, { op: 'replace', path: pointer, value: target.port });
   }
   replaceAnnotation(operations, ANNOTATIONS.resolvedService, provenance.service, target.service);
-  replaceAnnotation(operations, ANNOTATIONS.resolvedClusterIP, from, to);
+  if (from !== undefined) replaceAnnotation(operations, ANNOTATIONS.resolvedClusterIP, from, to);
   if (portChanged) replaceAnnotation(operations, ANNOTATIONS.resolvedPort, String(provenance.port!.port), String(target.port));
   keepUnedited(operations, ANNOTATIONS.placeholderPaths, provenance.paths, addressEdited);
   if (portChanged) keepUnedited(operations, ANNOTATIONS.portPlaceholderPaths, provenance.port!.paths, portEdited);
@@ -102,7 +105,7 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
     target,
     fromService: provenance.service,
     from: { clusterIP: from, port: provenance.port?.port },
-    to: { clusterIP: to, port: portChanged ? target.port : provenance.port?.port },
+    to: { clusterIP: from === undefined ? undefined : to, port: portChanged ? target.port : provenance.port?.port },
     patch: operations,
     rewrittenPaths,
     editedPaths,

@@ -10,9 +10,9 @@ import { isObject } from '../json-value.ts';
 export interface Provenance {
   /** `namespace/name` of the Service whose ClusterIP was written. */
   service: string;
-  /** The ClusterIP that was written. */
-  clusterIP: string;
-  /** JSON Pointers that held the token. */
+  /** The ClusterIP that was written; undefined where only EPP_SERVICE_PORT was replaced. */
+  clusterIP: string | undefined;
+  /** JSON Pointers that held the token (none where only EPP_SERVICE_PORT was replaced). */
   paths: string[];
   /** Where EPP_SERVICE_PORT was replaced, and by which port (the resolved-port and port-placeholder-paths annotations). */
   port: { port: number; paths: string[] } | undefined;
@@ -69,17 +69,21 @@ export function toEnvoyFilterRecord(object: unknown, placeholder: string): Envoy
   };
 }
 
-/** The provenance annotations, when all three are there and well formed. */
+/**
+ * The provenance annotations, when well formed: the resolved Service with the address it wrote (resolved-cluster-ip
+ * and placeholder-paths), the port it wrote (resolved-port and port-placeholder-paths), or both.
+ */
 export function provenanceOf(object: unknown): Provenance | undefined {
   const annotations = annotationsOf(object);
   const service = annotations[ANNOTATIONS.resolvedService];
   const clusterIP = annotations[ANNOTATIONS.resolvedClusterIP];
   const pathsText = annotations[ANNOTATIONS.placeholderPaths];
   if (typeof service !== 'string' || !/^[^/]+\/[^/]+$/.test(service)) return undefined;
-  if (typeof clusterIP !== 'string' || clusterIP === '' || typeof pathsText !== 'string') return undefined;
+  const address = typeof clusterIP === 'string' && clusterIP !== '' && typeof pathsText === 'string' ? { clusterIP, paths: parsePointerList(pathsText) } : undefined;
   const portText = annotations[ANNOTATIONS.resolvedPort];
   const port = typeof portText === 'string' && /^\d{1,5}$/.test(portText) ? { port: Number(portText), paths: parsePointerList(annotations[ANNOTATIONS.portPlaceholderPaths]) } : undefined;
-  return { service, clusterIP, paths: parsePointerList(pathsText), port };
+  if (address === undefined && port === undefined) return undefined;
+  return { service, clusterIP: address?.clusterIP, paths: address?.paths ?? [], port };
 }
 
 function containsPlaceholder(object: unknown, placeholder: string): boolean {

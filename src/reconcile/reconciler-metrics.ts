@@ -34,7 +34,7 @@ export function registerReconcilerMetrics(registry: Registry, sources: { envoyFi
     }),
     drift: new Counter({
       name: 'epp_webhook_reconcile_drift_detected_total',
-      help: 'EnvoyFilter versions found not true to their EPP Service, by kind: cluster-ip-changed, pool-repointed (the InferencePool names another EPP Service or port), placeholder (raw token stored), edited-by-hand.',
+      help: 'EnvoyFilter versions found not true to their EPP Service, by kind: cluster-ip-changed, port-changed (the ext_proc port of the Service, for an EnvoyFilter without a pool), pool-repointed (the InferencePool names another EPP Service or port), placeholder (raw token stored), edited-by-hand.',
       labelNames: ['kind'],
       registers,
     }),

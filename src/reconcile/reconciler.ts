@@ -5,6 +5,7 @@ import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
+import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import { decidePlaceholderResolution } from './decide-placeholder-resolution.ts';
 import { decideReconcile, recordedService } from './decide-reconcile.ts';
@@ -179,15 +180,16 @@ export class Reconciler {
       case 'service-missing':
         return this.#serviceMissing(record, decision.why);
       case 'edited-by-hand':
-        return this.#editedByHand(record, item, decision.editedPaths, decision.from, decision.to, decision.service);
+        return this.#editedByHand(record, item, decision.editedPaths, decision.change, decision.held, decision.to, decision.service);
       case 'rewrite': {
-        this.#drift(record, 'cluster-ip-changed', decision.to);
-        if (decision.editedPaths.length > 0) this.#reportEdited(record, decision.editedPaths, decision.from, decision.to, decision.service);
+        const to = [decision.to.clusterIP, decision.to.port].filter((v) => v !== undefined).join(':');
+        this.#drift(record, decision.change.startsWith('port') ? 'port-changed' : 'cluster-ip-changed', to);
+        if (decision.editedPaths.length > 0) this.#reportEdited(record, decision.editedPaths, decision.change, decision.held, decision.service);
         const paths = decision.rewrittenPaths.length;
-        const note = `EPP Service ${decision.service} ClusterIP ${decision.from} -> ${decision.to}: rewrote ${paths} recorded path${paths === 1 ? '' : 's'}${
+        const note = `EPP Service ${decision.service} ${decision.change}: rewrote ${paths} recorded path${paths === 1 ? '' : 's'}${
           decision.editedPaths.length > 0 ? ` (left ${decision.editedPaths.length} edited by hand)` : ''
         }`;
-        return this.#write(record, item, decision.patch, note, { from: decision.from, to: decision.to });
+        return this.#write(record, item, decision.patch, note, { change: decision.change }, decision.change.startsWith('port') ? 'EPPPortUpdated' : 'ClusterIPUpdated');
       }
       case 'resolve-placeholder':
         return this.#resolvePlaceholder(record, item);
@@ -210,16 +212,20 @@ export class Reconciler {
       case 'service-missing':
         return this.#serviceMissing(record, decision.why);
       case 'edited-by-hand':
-        return this.#editedByHand(record, item, decision.editedPaths, decision.from, decision.to, decision.target.service);
+        return this.#editedByHand(record, item, decision.editedPaths, decision.change, decision.held, decision.to, decision.target.service);
       case 'repoint': {
         this.#drift(record, 'pool-repointed', `${decision.target.service}:${decision.to.port ?? ''}`);
-        if (decision.editedPaths.length > 0) this.#reportEdited(record, decision.editedPaths, decision.from.clusterIP, decision.to.clusterIP, decision.target.service);
+        const change = [
+          decision.from.clusterIP === undefined ? undefined : `ClusterIP ${decision.from.clusterIP} -> ${decision.to.clusterIP}`,
+          decision.from.port === decision.to.port ? undefined : `port ${decision.from.port} -> ${decision.to.port}`,
+        ].filter(Boolean).join(', ');
+        const held = [decision.from.clusterIP, decision.from.port === decision.to.port ? undefined : `port ${decision.from.port}`].filter(Boolean).join(' or ');
+        if (decision.editedPaths.length > 0) this.#reportEdited(record, decision.editedPaths, change, held, decision.target.service);
         const paths = decision.rewrittenPaths.length;
-        const port = decision.from.port === decision.to.port ? '' : `, port ${decision.from.port} -> ${decision.to.port}`;
-        const note = `InferencePool ${decision.target.pool} now names EPP Service ${decision.target.service} (was ${decision.fromService}): ClusterIP ${decision.from.clusterIP} -> ${decision.to.clusterIP}${port}: rewrote ${paths} recorded path${paths === 1 ? '' : 's'}${
+        const note = `InferencePool ${decision.target.pool} now names EPP Service ${decision.target.service} (was ${decision.fromService})${change === '' ? '' : `: ${change}`}: rewrote ${paths} recorded path${paths === 1 ? '' : 's'}${
           decision.editedPaths.length > 0 ? ` (left ${decision.editedPaths.length} edited by hand)` : ''
         }`;
-        return this.#write(record, item, decision.patch, note, { from: decision.from.clusterIP, to: decision.to.clusterIP }, 'EndpointPickerFollowed');
+        return this.#write(record, item, decision.patch, note, { change: change || `Service ${decision.fromService} -> ${decision.target.service}` }, 'EndpointPickerFollowed');
       }
     }
   }
@@ -249,10 +255,14 @@ export class Reconciler {
         this.#count('error');
         return { kind: 'done' };
       case 'resolve': {
-        this.#drift(fresh, 'placeholder', resolution.clusterIP);
+        const written = [
+          resolution.clusterIP === undefined ? undefined : `${this.#options.config.placeholder} -> ${resolution.clusterIP}`,
+          resolution.port === undefined ? undefined : `${PORT_PLACEHOLDER} -> ${resolution.port}`,
+        ].filter(Boolean).join(', ');
+        this.#drift(fresh, 'placeholder', [resolution.clusterIP, resolution.port].filter((v) => v !== undefined).join(':'));
         const paths = resolution.paths.length;
-        const note = `${this.#options.config.placeholder} -> ${resolution.clusterIP} (EPP Service ${resolution.service}) at ${paths} path${paths === 1 ? '' : 's'}: stored with the raw token while the webhook was not admitting`;
-        return this.#write(fresh, item, resolution.patch, note, { from: this.#options.config.placeholder, to: resolution.clusterIP });
+        const note = `${written} (EPP Service ${resolution.service}) at ${paths} path${paths === 1 ? '' : 's'}: stored with the raw token while the webhook was not admitting`;
+        return this.#write(fresh, item, resolution.patch, note, { change: written }, resolution.clusterIP === undefined ? 'EPPPortUpdated' : 'ClusterIPUpdated');
       }
     }
   }
@@ -262,7 +272,7 @@ export class Reconciler {
     item: WorkItem,
     patch: Operation[],
     note: string,
-    change: { from: string; to: string },
+    change: { change: string },
     reason = 'ClusterIPUpdated',
   ): Promise<WorkOutcome> {
     const key = envoyFilterKey(record);
@@ -295,7 +305,7 @@ export class Reconciler {
     this.#present(key);
     this.#count('updated');
     if (item.changeReceivedAt !== undefined) this.#options.metrics.propagation.observe((Date.now() - item.changeReceivedAt) / 1000);
-    log.info({ envoyFilter: key, from: change.from, to: change.to }, 'EnvoyFilter updated');
+    log.info({ envoyFilter: key, change: change.change }, 'EnvoyFilter updated');
     this.#event(record, { type: 'Normal', reason, action: 'Update', note });
     return { kind: 'done' };
   }
@@ -321,27 +331,28 @@ export class Reconciler {
     if (now - since < grace) return { kind: 'after', delayMs: grace - (now - since) };
     this.#missingReported.add(key);
     this.#options.metrics.serviceMissing.set(this.#missingReported.size);
-    const kept = record.provenance ? ` It keeps ${record.provenance.clusterIP} at ${record.provenance.paths.length} path(s) until the Service is back; the gateway cannot reach the EPP meanwhile` : '';
+    const kept = record.provenance?.clusterIP !== undefined ? ` It keeps ${record.provenance.clusterIP} at ${record.provenance.paths.length} path(s) until the Service is back; the gateway cannot reach the EPP meanwhile` : '';
     this.#report(record, { type: 'Warning', reason: 'EPPServiceMissing', action: 'Skip', note: `${why}: EnvoyFilter left as it is.${kept}` });
     this.#count('service-missing');
     return { kind: 'done' };
   }
 
   /** Every recorded path was changed by someone else: leave them alone, say so once, and count it. */
-  #editedByHand(record: EnvoyFilterRecord, item: WorkItem, paths: string[], from: string, to: string, service: string): WorkOutcome {
+  #editedByHand(record: EnvoyFilterRecord, item: WorkItem, paths: string[], change: string, held: string, to: string, service: string): WorkOutcome {
     this.#present(item.key);
     this.#drift(record, 'edited-by-hand', to);
-    this.#reportEdited(record, paths, from, to, service);
+    this.#reportEdited(record, paths, change, held, service);
     this.#count('edited-by-hand');
     return { kind: 'done' };
   }
 
-  #reportEdited(record: EnvoyFilterRecord, paths: string[], from: string, to: string, service: string): void {
+  /** `change`: `ClusterIP a -> b` and/or `port p -> q`; `held`: the old value(s) the paths no longer hold. */
+  #reportEdited(record: EnvoyFilterRecord, paths: string[], change: string, held: string, service: string): void {
     this.#report(record, {
       type: 'Warning',
       reason: 'PathEditedByHand',
       action: 'Skip',
-      note: `EPP Service ${service} ClusterIP ${from} -> ${to}, but ${paths.join(', ')} no longer hold${paths.length === 1 ? 's' : ''} ${from} (edited by hand): left as it is`,
+      note: `EPP Service ${service} ${change}, but ${paths.join(', ')} no longer hold${paths.length === 1 ? 's' : ''} ${held} (edited by hand): left as it is`,
     });
   }
 

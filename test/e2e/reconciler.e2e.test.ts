@@ -270,6 +270,39 @@ t.test('a deleted Service leaves its EnvoyFilters untouched, with a Warning Even
   t.equal((await events(TENANT_NS, 'ef-doomed', 'EPPServiceMissing')).length, 1);
 });
 
+t.test('an EnvoyFilter whose only token is EPP_SERVICE_PORT follows its Service\'s port', async (t) => {
+  const { status } = await cp.api('POST', `/api/v1/namespaces/${TENANT_NS}/services`, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'epp-by-name', namespace: TENANT_NS },
+    spec: { ports: [{ name: 'grpc-ext-proc', port: 9002 }, { name: 'metrics', port: 9090 }], selector: { app: 'epp-by-name' } },
+  });
+  t.equal(status, 201);
+  const manifest = JSON.parse(envoyFilter(TENANT_NS, 'ef-port-only', { 'epp-webhook.io/epp-service': 'epp-by-name' }));
+  const cluster = manifest.spec.configPatches[1].patch.value;
+  cluster.type = 'STRICT_DNS';
+  cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address = { address: `epp-by-name.${TENANT_NS}.svc.cluster.local`, port_value: 'EPP_SERVICE_PORT' };
+  await apply(JSON.stringify(manifest));
+  const portOf = (object: any) => object.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value;
+  const admitted = await getEnvoyFilter(TENANT_NS, 'ef-port-only');
+  t.equal(portOf(admitted), 9002);
+  t.equal(admitted.metadata.annotations['epp-webhook.io/resolved-service'], `${TENANT_NS}/epp-by-name`);
+  t.equal(admitted.metadata.annotations['epp-webhook.io/resolved-cluster-ip'], undefined, 'no address was written');
+
+  const since = Date.now();
+  const patched = await cp.kubectl(['patch', 'service', '-n', TENANT_NS, 'epp-by-name', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: 9012 }])]);
+  t.equal(patched.code, 0, patched.stderr);
+  const followed = await waitFor('ef-port-only to follow the port', async () => {
+    const object = await getEnvoyFilter(TENANT_NS, 'ef-port-only');
+    return portOf(object) === 9012 ? object : undefined;
+  }, 20_000, 25);
+  measured.push(`Service port changed -> port-only EnvoyFilter rewritten: ${Date.now() - since} ms`);
+  t.equal(followed.metadata.annotations['epp-webhook.io/resolved-port'], '9012');
+  t.equal(followed.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, `epp-by-name.${TENANT_NS}.svc.cluster.local`);
+  const event = await waitFor('an EPPPortUpdated Event', async () => (await events(TENANT_NS, 'ef-port-only', 'EPPPortUpdated'))[0], 10_000);
+  t.match(event.note, `EPP Service ${TENANT_NS}/epp-by-name port 9002 -> 9012: rewrote 1 recorded path`);
+});
+
 t.test('the leader killed: the standby takes over after about the lease duration, and reconciles', async (t) => {
   t.equal(await leaseHolder(), 'replica-a');
   const killedAt = Date.now();

@@ -85,8 +85,8 @@ t.test('ClusterIP changed: exactly the recorded paths and the annotation are rew
   const object = await stored();
   const decision = decide(object, found(NEW_IP));
   if (decision.kind !== 'rewrite') return t.fail(decision.kind);
-  t.equal(decision.from, OLD_IP);
-  t.equal(decision.to, NEW_IP);
+  t.equal(decision.change, `ClusterIP ${OLD_IP} -> ${NEW_IP}`);
+  t.same(decision.to, { clusterIP: NEW_IP, port: undefined });
   t.same(decision.rewrittenPaths, [TARGET, ADDRESS].sort());
   t.same(decision.editedPaths, []);
   t.same(decision.patch[0], { op: 'test', path: '/metadata/resourceVersion', value: '100' }, 'resourceVersion precondition first');
@@ -143,7 +143,7 @@ t.test('every recorded path edited by hand (or removed): edited-by-hand, nothing
   const object = await stored();
   jsonpatch.applyOperation(object, { op: 'replace', path: TARGET, value: 'my-own-epp.example:9002' });
   jsonpatch.applyOperation(object, { op: 'remove', path: '/spec/configPatches/1/patch/value/load_assignment' });
-  t.same(decide(object, found(NEW_IP)), { kind: 'edited-by-hand', service: SERVICE, from: OLD_IP, to: NEW_IP, editedPaths: [TARGET, ADDRESS].sort() });
+  t.same(decide(object, found(NEW_IP)), { kind: 'edited-by-hand', service: SERVICE, change: `ClusterIP ${OLD_IP} -> ${NEW_IP}`, held: OLD_IP, to: NEW_IP, editedPaths: [TARGET, ADDRESS].sort() });
 });
 
 t.test('paths that already hold the new address (set by hand to it): only the annotation follows', async (t) => {

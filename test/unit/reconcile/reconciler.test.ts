@@ -302,18 +302,19 @@ t.test('a refusal (a webhook denies the patch) is reported and not retried in a 
   t.match(h.events[0].note, 'patching failed: HTTP 403: admission webhook "x" denied the request');
 });
 
-t.test('a Service change that moves no address (labels, ports) wakes nothing', async (t) => {
+t.test('a Service change that moves no address or port (labels, annotations) wakes nothing', async (t) => {
   const h = harness();
   h.store.refresh(h.api.put(substituted('a', '10.0.0.5')));
   const queued = h.reconciler.queued;
   t.equal(queued, 0);
   const record = h.services.records.get(EPP)!;
-  h.reconciler.onServiceChange({ type: 'service', namespace: NS, name: EPP, before: record, after: { ...record, ports: [] }, receivedAt: 0 });
+  // The cache keeps name, namespace, type, ClusterIP and ports: a label change arrives as an equal record.
+  h.reconciler.onServiceChange({ type: 'service', namespace: NS, name: EPP, before: record, after: { ...record }, receivedAt: 0 });
   t.equal(h.reconciler.queued, queued);
   h.reconciler.onServiceChange({ type: 'service', namespace: NS, name: 'another', before: undefined, after: { ...record, name: 'another' }, receivedAt: 0 });
   t.equal(h.reconciler.queued, queued, 'a Service no EnvoyFilter resolved against wakes nothing either');
-  h.changeService('10.0.0.9');
-  t.equal(h.reconciler.queued, 1, 'a new ClusterIP wakes its EnvoyFilters');
+  h.reconciler.onServiceChange({ type: 'service', namespace: NS, name: EPP, before: record, after: { ...record, ports: [{ port: 9012 }] }, receivedAt: 0 });
+  t.equal(h.reconciler.queued, 1, 'a changed port wakes its EnvoyFilters (EPP_SERVICE_PORT may hold it)');
 });
 
 /** Pools that can be repointed, as the InferencePool cache sees them. */
