@@ -30,6 +30,11 @@ const OVERLAY_TEMPLATES: Record<'self-signed' | 'cert-manager', string[]> = {
   'cert-manager': ['certificates'],
 };
 const MONITORING_TEMPLATES = ['servicemonitor', 'prometheusrule'];
+/**
+ * Templates that only make sense to Helm: the pre-install hook that creates the Secrets before Helm waits for the
+ * Deployment. `kubectl apply -k` waits for nothing, and the overlay's Job creates them as well.
+ */
+const HELM_ONLY_TEMPLATES = ['bootstrap-secrets-hook'];
 
 const HEADER = '# Generated from the Helm chart deploy/helm/epp-webhook by `npm run generate:kustomize`: edit the chart, not this file.\n';
 const WRITE_OPTIONS = { lineWidth: 120, minContentWidth: 40, indentSeq: false, flowCollectionPadding: false } as const;
@@ -121,7 +126,7 @@ export function kustomizeFiles(renderings: Record<RenderingName, string>, promet
     for (const template of own) files.set(`deploy/overlays/${overlay}/${template}.yaml`, fileOf(byTemplate(rendered, template)));
     const patches: Document[] = [];
     for (const { template, document } of rendered) {
-      if (own.includes(template)) continue;
+      if (own.includes(template) || HELM_ONLY_TEMPLATES.includes(template)) continue;
       const id = identity(document);
       if (!baseObjects.has(id)) throw new Error(`${overlay}: the chart renders ${id} (templates/${template}.yaml) only in this mode; add its template to the overlay's files`);
       if (plain(document) === baseObjects.get(id)) continue;

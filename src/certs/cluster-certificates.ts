@@ -33,6 +33,11 @@ export interface ClusterCertificateOptions {
   policy: RotationPolicy;
   /** How long to wait for the webhook configurations to exist (they may be applied together with the Job). */
   waitForConfigurationsMs: number;
+  /**
+   * Only create what is missing, before the webhook configurations exist (a Helm pre-install hook, so the pods find
+   * their Secret): never renew or rotate, never read or patch a configuration. A later full run installs caBundle.
+   */
+  createOnly?: boolean;
   log: (line: string) => void;
   now?: () => Date;
 }
@@ -81,7 +86,13 @@ async function reconcileOnce(core: CoreV1Api, admission: AdmissionregistrationV1
   const { namespace, log } = options;
   const caSecret = await readSecret(core, namespace, options.caSecretName);
   const servingSecret = await readSecret(core, namespace, options.secretName);
-  const configurations = await waitForConfigurations(admission, options);
+  const unchanged = { caCreated: false, servingIssued: false, patched: [], bundleFingerprints: [], changed: false };
+  if (options.createOnly && servingSecret !== undefined) {
+    // Replacing a Secret pods may present from needs caBundle first: only a full run does that.
+    log(`create-only: Secret ${namespace}/${options.secretName} exists; renewal and caBundle are left to a full run`);
+    return unchanged;
+  }
+  const configurations = options.createOnly ? [] : await waitForConfigurations(admission, options);
 
   const now = (options.now ?? (() => new Date()))();
   const current: CurrentCertificates = {
@@ -90,6 +101,11 @@ async function reconcileOnce(core: CoreV1Api, admission: AdmissionregistrationV1
     caBundles: configurations.flatMap((c) => c.webhooks.map((w) => w.caBundle)),
   };
   const next = planCertificates(current, options.policy, now);
+  if (options.createOnly && caSecret !== undefined && next.caChanged) {
+    // A new CA must be in caBundle before anything presents a certificate it signed: only a full run can do that.
+    log(`create-only: the CA would be replaced (${next.caReason}), which needs caBundle first; left to a full run`);
+    return unchanged;
+  }
 
   // 1. The CA Secret.
   if (next.caChanged) {
@@ -104,7 +120,7 @@ async function reconcileOnce(core: CoreV1Api, admission: AdmissionregistrationV1
   }
 
   // 2. caBundle, before the serving certificate changes.
-  for (const reason of next.keptReasons) log(`caBundle: keeping ${reason}`);
+  if (!options.createOnly) for (const reason of next.keptReasons) log(`caBundle: keeping ${reason}`);
   const patched: string[] = [];
   const bundleBase64 = Buffer.from(joinPemCertificates(next.bundle)).toString('base64');
   for (const configuration of configurations) {
@@ -114,7 +130,8 @@ async function reconcileOnce(core: CoreV1Api, admission: AdmissionregistrationV1
     patched.push(`${configuration.kind} ${configuration.name}`);
     log(`caBundle: patched ${configuration.kind} ${configuration.name} (${configuration.webhooks.map((w) => w.name).join(', ')}): ${next.bundle.length} CA${next.bundle.length === 1 ? '' : 's'}`);
   }
-  if (patched.length === 0) log(`caBundle: every webhook already trusts exactly ${next.bundle.length === 1 ? 'the CA' : `these ${next.bundle.length} CAs`}`);
+  if (options.createOnly) log('caBundle: not touched (create-only)');
+  else if (patched.length === 0) log(`caBundle: every webhook already trusts exactly ${next.bundle.length === 1 ? 'the CA' : `these ${next.bundle.length} CAs`}`);
 
   // 3. The serving Secret.
   const servingCaStale = servingSecret !== undefined && decoded(servingSecret, 'ca.crt') !== next.ca.certPem;

@@ -34,6 +34,9 @@ Options:
   --overlap DURATION                      keep the previous CA trusted this long after the serving Secret
                                           changed (default: 1h; pods reload a Secret within about 2 min)
   --wait DURATION                         wait this long for the webhook configurations to exist (default: 60s)
+  --create-only                           only create a missing CA or serving Secret; never renew, rotate or touch
+                                          the webhook configurations (the Helm chart's pre-install hook: the pods
+                                          need the Secret before Helm --wait lets the caBundle hook run)
   --kubeconfig FILE                       (default: in-cluster service account, then KUBECONFIG, ~/.kube/config)
   -h, --help                              show this help
 
@@ -60,6 +63,7 @@ export interface BootstrapCertsFlags {
   caDays: number;
   overlapMs: number;
   waitMs: number;
+  createOnly: boolean;
   kubeconfig: string | undefined;
 }
 
@@ -91,7 +95,7 @@ export async function runBootstrapCertsCommand(argv: string[], io: CommandIo): P
     }
     const server = kubeConfig.getCurrentCluster()?.server;
     if (server === undefined) throw new Error(`kubeconfig ${flags.kubeconfig ?? '(default)'} has no current cluster`);
-    log(`API server ${server}; Secrets ${flags.namespace}/${flags.secret} and ${flags.namespace}/${flags.caSecret}; MutatingWebhookConfiguration ${flags.mutating}, ValidatingWebhookConfiguration ${flags.validating}`);
+    log(`API server ${server}; Secrets ${flags.namespace}/${flags.secret} and ${flags.namespace}/${flags.caSecret}${flags.createOnly ? ' (create-only)' : `; MutatingWebhookConfiguration ${flags.mutating}, ValidatingWebhookConfiguration ${flags.validating}`}`);
 
     const serviceNames = [flags.service, `${flags.service}.${flags.namespace}`, `${flags.service}.${flags.namespace}.svc`, `${flags.service}.${flags.namespace}.svc.cluster.local`];
     const result = await reconcileClusterCertificates(kubeConfig, {
@@ -101,6 +105,7 @@ export async function runBootstrapCertsCommand(argv: string[], io: CommandIo): P
       mutatingWebhookConfiguration: flags.mutating,
       validatingWebhookConfiguration: flags.validating,
       waitForConfigurationsMs: flags.waitMs,
+      createOnly: flags.createOnly,
       log,
       policy: {
         renewBeforeMs: flags.renewBeforeMs,
@@ -139,6 +144,7 @@ export function parseBootstrapCertsFlags(argv: string[]): BootstrapCertsFlags | 
       'ca-days': { type: 'string', default: String(DEFAULT_CA_VALIDITY_DAYS) },
       overlap: { type: 'string', default: '1h' },
       wait: { type: 'string', default: '60s' },
+      'create-only': { type: 'boolean', default: false },
       kubeconfig: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -172,6 +178,7 @@ export function parseBootstrapCertsFlags(argv: string[]): BootstrapCertsFlags | 
     caDays,
     overlapMs: durationMs(values.overlap, '--overlap'),
     waitMs: durationMs(values.wait, '--wait'),
+    createOnly: values['create-only'],
     kubeconfig: values.kubeconfig,
   };
 }

@@ -6,7 +6,7 @@
  * kustomize` of each overlay gives the objects `helm template` gives for the same settings). No API server here:
  * helm-install.e2e.test.ts installs the chart on one.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config.ts';
 import { HELM_ONLY_ANNOTATIONS, HELM_ONLY_LABELS, RENDERINGS } from '../../scripts/kustomize-from-chart.ts';
@@ -59,7 +59,8 @@ for (const [mode, args] of Object.entries(MODES)) {
     if (mode === 'selfSigned') {
       checkCaBundleLeftToTheInstaller(t, r);
       checkSelfSignedBootstrap(t, r);
-      t.same(findObject(r, 'Job').metadata.annotations, { 'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }, 'a hook: install waits for the certificates, an upgrade replaces the Job, success removes it');
+      t.same(findObject(r, 'Job', 'epp-webhook-bootstrap-certs').metadata.annotations, { 'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' }, 'a hook: install waits for the caBundle, an upgrade replaces the Job, success removes it');
+      checkCreateCertsHook(t, r);
     }
     if (mode === 'certManager') checkCertManagerWiring(t, r);
     if (mode === 'external') {
@@ -102,7 +103,7 @@ t.test("operators' values reach the objects they are about", async (t) => {
   const deployment = findObject(r, 'Deployment', 'epp-webhook');
   const pod = deployment.spec.template.spec;
   t.equal(deployment.spec.replicas, 3);
-  for (const { template } of [deployment.spec, findObject(r, 'Job').spec, findObject(r, 'CronJob').spec.jobTemplate.spec]) {
+  for (const { template } of [deployment.spec, findObject(r, 'Job', 'epp-webhook-bootstrap-certs').spec, findObject(r, 'Job', 'epp-webhook-create-certs').spec, findObject(r, 'CronJob').spec.jobTemplate.spec]) {
     t.equal(template.spec.containers[0].image, `registry.example.com/epp-webhook@${digest}`, 'pulled by digest');
     t.equal(template.spec.containers[0].imagePullPolicy, 'Always');
     t.same(template.spec.imagePullSecrets, [{ name: 'regcred' }]);
@@ -163,7 +164,7 @@ t.test('another release name: every object is named after it, and every referenc
     t.ok(has(binding.roleRef.kind, binding.roleRef.name), `${binding.metadata.name}: its role`);
     for (const subject of binding.subjects) t.ok(has('ServiceAccount', subject.name) && subject.namespace === 'llm-d', `${binding.metadata.name}: its subject`);
   }
-  const args = findObject(r, 'Job').spec.template.spec.containers[0].args;
+  const args = findObject(r, 'Job', 'gateway-epp-webhook-bootstrap-certs').spec.template.spec.containers[0].args;
   t.ok(args.includes(`--secret=${pod.volumes.find((v: any) => v.name === 'tls').secret.secretName}`), 'the bootstrap writes the Secret the pods mount');
   t.ok(args.includes('--service=gateway-epp-webhook') && args.includes('--mutating-webhook-configuration=gateway-epp-webhook'));
   t.same(findObject(r, 'ServiceMonitor').spec.selector.matchLabels, findObject(r, 'Service').spec.selector);
@@ -237,7 +238,8 @@ for (const name of Object.keys(KUSTOMIZATIONS) as KustomizationName[]) {
         .map((o) => JSON.parse(JSON.stringify(o).replaceAll(`"${generated}"`, '"epp-webhook-config"')))
         .map((o) => [id(o), o]),
     );
-    const fromHelm = new Map(helmed.objects.map((o) => [id(o), withoutHelmOnly(o)]));
+    // Helm only: the pre-install hook that creates the Secrets before Helm waits (kubectl apply -k waits for nothing).
+    const fromHelm = new Map(helmed.objects.filter((o) => !o.metadata.annotations?.['helm.sh/hook']?.includes('pre-install')).map((o) => [id(o), withoutHelmOnly(o)]));
     t.same([...fromKustomize.keys()].sort(), [...fromHelm.keys()].sort(), 'the same objects');
     for (const [key, object] of fromHelm) {
       const other = fromKustomize.get(key);
@@ -250,4 +252,29 @@ for (const name of Object.keys(KUSTOMIZATIONS) as KustomizationName[]) {
       t.same(other, object, key);
     }
   });
+}
+
+/**
+ * The pre-install hook that lets `helm install --wait` succeed the first time: it creates the Secrets before Helm
+ * creates the Deployment (whose pods mount the serving Secret), under an identity that exists only while it runs and
+ * may only read the two Secrets by name and create Secrets; it never touches a webhook configuration.
+ */
+function checkCreateCertsHook(t: Test, r: Rendering): void {
+  const hook = { 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' };
+  const job = findObject(r, 'Job', 'epp-webhook-create-certs');
+  t.same(job.metadata.annotations, { ...hook, 'helm.sh/hook-weight': '0' }, 'a pre-install hook: Helm runs it before creating the Deployment');
+  for (const kind of ['ServiceAccount', 'Role', 'RoleBinding']) {
+    t.same(findObject(r, kind, 'epp-webhook-create-certs').metadata.annotations, { ...hook, 'helm.sh/hook-weight': '-10' }, `its ${kind} is a hook too, created before it and deleted with it`);
+  }
+  const pod = job.spec.template.spec;
+  const bootstrap = findObject(r, 'Job', 'epp-webhook-bootstrap-certs').spec.template.spec;
+  t.equal(pod.serviceAccountName, 'epp-webhook-create-certs');
+  t.same(pod.containers[0].args, [...bootstrap.containers[0].args.filter((a: string) => !a.includes('webhook-configuration')), '--create-only'], 'the bootstrap\'s arguments, create-only, without the configurations');
+  t.same({ ...pod, serviceAccountName: undefined, containers: undefined }, { ...bootstrap, serviceAccountName: undefined, containers: undefined }, 'otherwise the bootstrap\'s pod');
+  t.same(findObject(r, 'Role', 'epp-webhook-create-certs').rules, [
+    { apiGroups: [''], resources: ['secrets'], resourceNames: ['epp-webhook-tls', 'epp-webhook-ca'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  ], 'read the two Secrets, create: no update, list or delete');
+  t.notOk(r.objects.some((o) => o.kind.startsWith('ClusterRole') && o.metadata.name === 'epp-webhook-create-certs'), 'no cluster-wide right');
+  t.same(findObject(r, 'RoleBinding', 'epp-webhook-create-certs').subjects, [{ kind: 'ServiceAccount', name: 'epp-webhook-create-certs', namespace: 'epp-webhook' }]);
 }

@@ -1,6 +1,7 @@
 /**
- * The chart's life cycle on a real kube-apiserver, with the real helm: `helm install` (its certificate bootstrap
- * hook run as the hook's ServiceAccount, so the install returns once the certificates and caBundle exist), the
+ * The chart's life cycle on a real kube-apiserver, with the real helm: `helm install --wait` the first time (the
+ * pre-install hook creates the Secrets before the Deployment exists, so its pods get ready; the post-install hook then
+ * installs caBundle; each hook run as its own ServiceAccount), the
  * webhook Deployment's container run from what helm stored (args, ConfigMap and Secret volumes, ServiceAccount)
  * and answering the apiserver at the Service's ClusterIP with the bootstrap's certificate; `helm upgrade` with a
  * changed config value reaching the process; a bad value refused with the schema's message; `helm uninstall`
@@ -16,7 +17,7 @@ import { startControlPlane, type ControlPlane } from './harness/control-plane.ts
 import { createNamespace, createService, installCrdsAndNamespace } from './harness/cluster-setup.ts';
 import { CHART, helm } from './harness/helm.ts';
 import { waitFor } from './harness/processes.ts';
-import { runJobs, runWebhookPod, type WebhookPod } from './harness/workload-runner.ts';
+import { markDeploymentReady, runJobs, runWebhookPod, type WebhookPod } from './harness/workload-runner.ts';
 import { probeEnvoyFilter } from './harness/webhook-process.ts';
 
 const NS = 'epp-webhook';
@@ -73,21 +74,35 @@ t.test('helm install with a bad value fails with the schema\'s message and insta
   t.equal((await cp.kubectl(['get', 'mutatingwebhookconfiguration', 'epp-webhook'])).code, 1, 'no webhook configuration');
 });
 
-t.test('helm install: the bootstrap hook issues the certificates, and the webhook answers the apiserver with them', async (t) => {
+t.test('helm install --wait, the first time: the Secrets exist before the Deployment, its pods get ready, then caBundle is installed', async (t) => {
   const eppIP = await createService(cp, APP_NS, 'gaie-inference-scheduling-epp');
-  const installed = await helmOnCluster(['install', 'epp-webhook', CHART, '--timeout', '3m']);
+  // --wait: Helm waits for the Deployment to be ready before it runs post-install hooks (Flux waits the same way).
+  const installing = helmOnCluster(['install', 'epp-webhook', CHART, '--wait', '--timeout', '3m']);
+
+  const deployment = await waitFor('helm to create the Deployment', async () => ((await cp.kubectl(['get', 'deployment', '-n', NS, 'epp-webhook'])).code === 0 ? true : undefined), 120_000, 100);
+  t.ok(deployment);
+  t.same(jobs.runs.map((r) => [r.job, r.code]), [['epp-webhook-create-certs', 0]], 'the pre-install hook ran, as its own ServiceAccount, before the Deployment was created');
+  t.match(jobs.runs[0].stdout, /CA: creating a new one/);
+  t.match(jobs.runs[0].stdout, /caBundle: not touched \(create-only\)/);
+  // The kubelet's part: the pod mounts the Secret that exists now, and serves; the Deployment controller's: ready.
+  pod = await runWebhookPod(cp, NS, 'epp-webhook');
+  await markDeploymentReady(cp, NS, 'epp-webhook');
+
+  const installed = await installing;
   t.equal(installed.code, 0, installed.stderr);
   t.match(installed.stdout, /STATUS: deployed/);
   t.match(installed.stdout, /Check that it works:/, 'NOTES.txt');
   t.notMatch(installed.stdout, /does not enforce the restricted Pod Security Standard/, 'the namespace enforces it: no warning');
 
-  t.same(jobs.runs.map((r) => [r.job, r.code]), [['epp-webhook-bootstrap-certs', 0]], 'the hook ran once, as its ServiceAccount, before install returned');
-  t.match(jobs.runs[0].stdout, /CA: creating a new one/);
-  t.equal((await cp.kubectl(['get', 'job', '-n', NS, 'epp-webhook-bootstrap-certs'])).code, 1, 'helm deleted the hook Job once it succeeded');
+  t.same(jobs.runs.map((r) => [r.job, r.code]), [['epp-webhook-create-certs', 0], ['epp-webhook-bootstrap-certs', 0]], 'then the post-install hook, once the Deployment was ready');
+  t.match(jobs.runs[1].stdout, /CA: kept/);
+  t.match(jobs.runs[1].stdout, /caBundle: patched/);
+  for (const [kind, name] of [['job', 'epp-webhook-create-certs'], ['job', 'epp-webhook-bootstrap-certs'], ['serviceaccount', 'epp-webhook-create-certs'], ['role', 'epp-webhook-create-certs'], ['rolebinding', 'epp-webhook-create-certs']]) {
+    t.equal((await cp.kubectl(['get', kind, '-n', NS, name])).code, 1, `helm deleted the hook's ${kind} ${name} once it succeeded`);
+  }
   const ca = new X509Certificate(Buffer.from(JSON.parse(await must(['get', 'secret', '-n', NS, 'epp-webhook-ca', '-o', 'json'])).data['ca.crt'], 'base64'));
   t.same(await caBundles(), [[ca.fingerprint256], [ca.fingerprint256], [ca.fingerprint256]], 'every webhook trusts the CA');
 
-  pod = await runWebhookPod(cp, NS, 'epp-webhook');
   t.match(pod.clusterIP, /^127\.100\./);
   const address = await waitFor('the webhook to answer through the apiserver', async () => (await substitutedAddress().catch(() => '')) || undefined, 30_000);
   t.equal(address, eppIP, 'a placeholder EnvoyFilter comes back with the EPP Service\'s ClusterIP');
@@ -104,8 +119,9 @@ t.test('helm upgrade with a changed config value: the pods roll and the process 
   const deployment = JSON.parse(await must(['get', 'deployment', '-n', NS, 'epp-webhook', '-o', 'json']));
   t.not(deployment.spec.template.metadata.annotations['checksum/config'], deploymentBefore.spec.template.metadata.annotations['checksum/config'], 'the pod template changed: the Deployment rolls');
   t.same(await caBundles(), bundlesBefore, 'the upgrade left the installed caBundle alone');
-  t.equal(jobs.runs.length, 2, 'the upgrade re-created the bootstrap Job and waited for it');
-  t.match(jobs.runs[1].stdout, /nothing written/, 'which found everything valid');
+  t.same(jobs.runs.slice(2).map((r) => [r.job, r.code]), [['epp-webhook-create-certs', 0], ['epp-webhook-bootstrap-certs', 0]], 'the upgrade re-created both hook Jobs and waited for them');
+  t.match(jobs.runs[2].stdout, /create-only: Secret epp-webhook\/epp-webhook-tls exists/, 'the pre-upgrade hook leaves existing Secrets alone');
+  t.match(jobs.runs[3].stdout, /nothing written/, 'the post-upgrade one found everything valid');
 
   // The rollout: the old pod goes, a new one starts from what is stored now.
   await pod!.stop();

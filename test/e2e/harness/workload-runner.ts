@@ -175,3 +175,25 @@ export async function runWebhookPod(cp: ControlPlane, namespace: string, name: s
   );
   return { clusterIP, metricsPort, config, process: child, stop: () => child.stop(10_000) };
 }
+
+/**
+ * What the Deployment controller writes once the kubelet reports the pods ready: every replica updated, ready and
+ * available, for the generation stored now. Call it only after runWebhookPod answered /readyz: `helm install --wait`
+ * (kstatus) reads exactly these fields, and this harness has no controller-manager or kubelet to write them.
+ */
+export async function markDeploymentReady(cp: ControlPlane, namespace: string, name: string): Promise<void> {
+  const deployment = await getJson(cp, ['get', 'deployment', '-n', namespace, name]);
+  const replicas = deployment.spec.replicas ?? 1;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const condition = (type: string, reason: string) => ({ type, status: 'True', reason, message: reason, lastUpdateTime: now, lastTransitionTime: now });
+  const status = {
+    observedGeneration: deployment.metadata.generation,
+    replicas,
+    updatedReplicas: replicas,
+    readyReplicas: replicas,
+    availableReplicas: replicas,
+    conditions: [condition('Available', 'MinimumReplicasAvailable'), condition('Progressing', 'NewReplicaSetAvailable')],
+  };
+  const patched = await cp.kubectl(['patch', 'deployment', '-n', namespace, name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+  if (patched.code !== 0) throw new Error(`recording Deployment ${name} ready failed: ${patched.stderr}`);
+}

@@ -29,6 +29,7 @@ t.test('defaults match deploy/overlays/self-signed', async (t) => {
     caDays: 1825,
     overlapMs: 3_600_000,
     waitMs: 60_000,
+    createOnly: false,
     kubeconfig: undefined,
   });
 });

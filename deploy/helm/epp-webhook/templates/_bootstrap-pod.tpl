@@ -1,11 +1,17 @@
-{{/* The pod of the certificate bootstrap: the Job's and the CronJob's are this one template. */}}
+{{/*
+The pod of the certificate bootstrap: the Job's, the CronJob's and the pre-install hook's are this one template.
+Takes (dict "root" . "createOnly" bool): createOnly runs `bootstrap-certs --create-only` as the hook's own
+ServiceAccount, before the webhook configurations exist.
+*/}}
 {{- define "epp-webhook.bootstrapPodTemplate" -}}
+{{- $createOnly := .createOnly -}}
+{{- with .root -}}
 {{- $fullname := include "epp-webhook.fullname" . -}}
 metadata:
   labels:
     {{- include "epp-webhook.bootstrapLabels" . | nindent 4 }}
 spec:
-  serviceAccountName: {{ include "epp-webhook.bootstrapName" . }}
+  serviceAccountName: {{ if $createOnly }}{{ include "epp-webhook.createSecretsName" . }}{{ else }}{{ include "epp-webhook.bootstrapName" . }}{{ end }}
   enableServiceLinks: false
   restartPolicy: Never
   {{- with .Values.priorityClassName }}
@@ -39,8 +45,12 @@ spec:
     - --secret={{ include "epp-webhook.tlsSecretName" . }}
     - --ca-secret={{ include "epp-webhook.caSecretName" . }}
     - --service={{ $fullname }}
+    {{- if $createOnly }}
+    - --create-only
+    {{- else }}
     - --mutating-webhook-configuration={{ $fullname }}
     - --validating-webhook-configuration={{ $fullname }}
+    {{- end }}
     env:
     - name: POD_NAMESPACE
       valueFrom:
@@ -58,4 +68,5 @@ spec:
   - name: tmp
     emptyDir:
       sizeLimit: 16Mi
+{{- end }}
 {{- end }}

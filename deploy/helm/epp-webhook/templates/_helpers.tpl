@@ -25,6 +25,11 @@ derived names stay within their limits (<fullname>-rotate-certs: a CronJob name,
 {{- printf "%s-bootstrap-certs" (include "epp-webhook.fullname" .) }}
 {{- end }}
 
+{{/* The pre-install hook that creates the Secrets (and its ServiceAccount, Role, RoleBinding). */}}
+{{- define "epp-webhook.createSecretsName" -}}
+{{- printf "%s-create-certs" (include "epp-webhook.fullname" .) }}
+{{- end }}
+
 {{- define "epp-webhook.tlsSecretName" -}}
 {{- printf "%s-tls" (include "epp-webhook.fullname" .) }}
 {{- end }}
