@@ -65,6 +65,7 @@ t.test('Services listed but InferencePools and EnvoyFilters forbidden: not ready
     const answer = await readyz();
     return answer.status === 200 ? answer : undefined;
   }, 60_000, 100);
-  t.same(ready.body, { status: 'ready', services: ready.body.services });
+  t.equal(ready.body.status, 'ready');
+  t.ok(ready.body.services >= 1, 'it counts the Services it holds (default/kubernetes at least)');
   t.comment(`ready ${Date.now() - since} ms after the RBAC was applied (the watches retry with backoff)`);
 });

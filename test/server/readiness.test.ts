@@ -103,23 +103,30 @@ t.test('/readyz is 503 naming each cache that has not listed, and 200 only once 
     t.same({ status: plain.status, body: await plain.json() }, { status: onHttps.status, body: onHttps.body }, 'the metrics port answers the same');
     return onHttps;
   };
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+  /** The answer once the caches not synced are `expected` (a released list lands within moments). */
+  const readyzWhen = async (expected: string[] | undefined) => {
+    for (let i = 0; i < 100; i++) {
+      const answer = await httpsRequest(`${url}/readyz`, { ca });
+      if (JSON.stringify(answer.body.notSynced) === JSON.stringify(expected)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Stable from here on (nothing else is released), so both ports must agree.
+    return readyz();
+  };
 
-  await settle();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   let ready = await readyz();
   t.equal(ready.status, 503);
   t.same(ready.body.notSynced, ['Services', 'InferencePools', 'EnvoyFilters']);
   t.equal(ready.body.reason, `the Service cache of ${server}, the InferencePool cache of ${server}, the EnvoyFilter cache of ${server} have not synced yet`);
 
   api.release('/api/v1/services');
-  await settle();
-  ready = await readyz();
+  ready = await readyzWhen(['InferencePools', 'EnvoyFilters']);
   t.equal(ready.status, 503, 'the Service cache alone is not enough');
   t.same(ready.body.notSynced, ['InferencePools', 'EnvoyFilters']);
 
   api.release('/apis/inference.networking.k8s.io/v1/inferencepools');
-  await settle();
-  ready = await readyz();
+  ready = await readyzWhen(['EnvoyFilters']);
   t.equal(ready.status, 503);
   t.same(ready.body.notSynced, ['EnvoyFilters']);
   t.equal(ready.body.reason, `the EnvoyFilter cache of ${server} has not synced yet`);
@@ -131,8 +138,7 @@ t.test('/readyz is 503 naming each cache that has not listed, and 200 only once 
   t.match(early.body.response.status.message, /\[EPP104\].*the EnvoyFilter cache has not finished its first list/);
 
   api.release('/apis/networking.istio.io/v1alpha3/envoyfilters');
-  await settle();
-  ready = await readyz();
+  ready = await readyzWhen(undefined);
   t.equal(ready.status, 200);
   t.same(ready.body, { status: 'ready', services: 0 });
   const admitted = await postJson(`${url}/mutate`, ca, admissionReview(route));
