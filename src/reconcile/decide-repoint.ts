@@ -52,6 +52,8 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
   if (provenance === undefined) return { kind: 'not-repointed' };
   const portChanged = target.port !== undefined && provenance.port !== undefined && provenance.port.port !== target.port;
   if (target.service === provenance.service && !portChanged) return { kind: 'not-repointed' };
+  // Only a port was written (the address is a name the user wrote): another Service on the same port leaves nothing to rewrite.
+  if (provenance.clusterIP === undefined && !portChanged) return { kind: 'not-repointed' };
   if (service.kind === 'unavailable') return { kind: 'wait', why: service.reason };
   const named = `InferencePool ${target.pool} now names Service ${target.service}`;
   if (service.kind === 'not-found') return { kind: 'service-missing', service: target.service, why: `${named}, which is not found` };

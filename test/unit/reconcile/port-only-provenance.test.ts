@@ -106,6 +106,7 @@ t.test('with a pool: its endpointPickerRef port is followed, not the Service\'s 
   const rewritten = applyPatch(object, decision.patch);
   t.equal(jsonpatch.getValueByPointer(rewritten, PORT), 9012);
   t.same(decideRepoint(toEnvoyFilterRecord(rewritten, DEFAULT_CONFIG.placeholder)!, { pool: `${NS}/pool`, service: `${NS}/${EPP}`, port: 9012 }, found(live)), { kind: 'not-repointed' });
+  t.same(decideRepoint(record, { pool: `${NS}/pool`, service: `${NS}/other-epp`, port: 9002 }, found({ ...live, name: 'other-epp' })), { kind: 'not-repointed' }, 'another Service on the same port: the address is the user\'s name, nothing of ours to rewrite');
 });
 
 t.test('stored with the raw port token while the webhook was down: the reconciler resolves it', async (t) => {
