@@ -5,6 +5,7 @@ import { envoyField, isObject } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
 import { checkFilterType } from './check-filter-type.ts';
+import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { patchLocation, readConfigPatches } from './config-patches.ts';
@@ -82,5 +83,6 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkClusterFields(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
+  for (const taken of checkIstiodRouteOverride(sites, severities)) findings.push(...gate(taken.site, [taken.finding]));
   return findings;
 }

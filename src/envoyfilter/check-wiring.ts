@@ -10,7 +10,7 @@ const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOp
 const HTTP2_FIX = `add typed_extension_protocol_options: {${HTTP_PROTOCOL_OPTIONS}: {"@type": type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}, explicit_http_config: {http2_protocol_options: {}}}}`;
 
 /** The cluster an ext_proc config (or a per-route override) sends its gRPC or HTTP calls to. */
-function targetCluster(config: JsonObject): { name: string; via: 'grpc' | 'http' } | undefined {
+export function targetCluster(config: JsonObject): { name: string; via: 'grpc' | 'http' } | undefined {
   const grpc = envoyField(config, 'grpc_service');
   if (isObject(grpc)) {
     const envoyGrpc = envoyField(grpc, 'envoy_grpc');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
@@ -17,7 +17,10 @@ function codes(stdout: string, severity: 'error' | 'warning'): string[] {
   return [...stdout.matchAll(new RegExp(`: ${severity}: .*?\\[(EPP\\d{3})\\]`, 'g'))].map((m) => m[1]).sort();
 }
 
-/** An EnvoyFilter as one YAML document, with the guide's cluster at `port` and extra typed_config lines. */
+/**
+ * An EnvoyFilter as one YAML document, with the guide's cluster at `port` and extra typed_config lines, and the route
+ * override that keeps its filter on epp-cluster where istiod overrides it per InferencePool route (no EPP230).
+ */
 function envoyFilter(name: string, { namespace = 'llm-d-inference-scheduler', port = 9002, typedConfig = '' } = {}): string {
   return `apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
@@ -53,13 +56,22 @@ ${typedConfig}  - applyTo: CLUSTER
           endpoints:
           - lb_endpoints:
             - endpoint: {address: {socket_address: {address: EPP_SERVICE_CLUSTER_IP, port_value: ${port}}}}
+  - applyTo: HTTP_ROUTE
+    match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: llm-d-inference-scheduler.llm-d-inference-scheduling.0}}}}
+    patch:
+      operation: MERGE
+      value:
+        typed_per_filter_config:
+          envoy.filters.http.ext_proc:
+            "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute
+            overrides: {grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}}
 `;
 }
 
 t.test("the guide's EnvoyFilter is admitted with warnings, each at the line of its field", async (t) => {
   const result = await check([GUIDE, '--services', SERVICES]);
   t.equal(result.code, 0, result.stderr);
-  t.same(codes(result.stdout, 'warning'), ['EPP206', 'EPP304', 'EPP306']);
+  t.same(codes(result.stdout, 'warning'), ['EPP206', 'EPP230', 'EPP304', 'EPP306']);
   t.same(codes(result.stdout, 'error'), []);
   const text = fixture('guide-envoyfilter.yaml');
   t.match(
@@ -73,7 +85,7 @@ t.test("the guide's EnvoyFilter is admitted with warnings, each at the line of i
     'then where, then the fix, indented',
   );
   t.match(result.stdout, `${GUIDE}:${lineOf(text, 'typed_config:')}: warning: `, 'EPP206 points at typed_config');
-  t.match(result.stdout, /\n1 object checked: 1 admitted, 0 denied, 3 warnings\n$/);
+  t.match(result.stdout, /\n1 object checked: 1 admitted, 0 denied, 4 warnings\n$/);
   t.equal(result.stderr, '');
 });
 
@@ -81,7 +93,7 @@ t.test('the EnvoyFilters from the wild name every problem, denying only what is 
   const result = await check([WILD]);
   t.equal(result.code, 1);
   t.same(codes(result.stdout, 'error'), ['EPP201', 'EPP202']);
-  t.same(codes(result.stdout, 'warning'), ['EPP202', 'EPP202', 'EPP205', 'EPP304', 'EPP306', 'EPP306']);
+  t.same(codes(result.stdout, 'warning'), ['EPP202', 'EPP202', 'EPP205', 'EPP230', 'EPP230', 'EPP304', 'EPP306', 'EPP306']);
   t.match(
     result.stdout,
     'operator-sample-envoyfilter-epp.yaml:24: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[0]: ext_proc judged an EPP: cluster epp-cluster connects to EPP Service llm-d-inference-scheduler/gaie-inference-scheduling-epp',
@@ -104,13 +116,13 @@ t.test('the EnvoyFilters from the wild name every problem, denying only what is 
     'a quoted path segment is followed to its line',
   );
   t.notMatch(result.stdout, 'operator-httproute-ab.yaml');
-  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 6 warnings\n$/);
+  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 8 warnings\n$/);
 });
 
 t.test('the shared reference copy of the wild manifests gives the same answer', { skip: !existsSync('/work/shared/reference/wild') }, async (t) => {
   const result = await check(['/work/shared/reference/wild']);
   t.equal(result.code, 1);
-  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 6 warnings\n$/);
+  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 8 warnings\n$/);
 });
 
 t.test('the BUFFERED variant of the guide is denied (EPP202)', async (t) => {
@@ -118,20 +130,21 @@ t.test('the BUFFERED variant of the guide is denied (EPP202)', async (t) => {
   t.equal(result.code, 1);
   t.same(codes(result.stdout, 'error'), ['EPP202']);
   t.match(result.stdout, `${BUFFERED}:${lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'request_body_mode: BUFFERED')}: error: `);
-  t.match(result.stdout, /1 object checked: 0 admitted, 1 denied, 2 warnings/);
+  t.match(result.stdout, /1 object checked: 0 admitted, 1 denied, 3 warnings/);
 });
 
-t.test('a config the EPP works with passes without findings', async (t) => {
-  const result = await check([join(MANIFESTS, 'full-duplex-envoyfilter.yaml'), '--services', SERVICES]);
+t.test('a config the EPP works with passes without findings: the example, with the route override under istiod', async (t) => {
+  const file = join(REPO, 'examples/envoyfilter-placeholder.yaml');
+  const result = await check([file, '--services', SERVICES]);
   t.equal(result.code, 0);
-  const file = join(MANIFESTS, 'full-duplex-envoyfilter.yaml');
   const judged = ': ext_proc judged an EPP: EPP_SERVICE_CLUSTER_IP filled in with EPP Service llm-d-inference-scheduler/gaie-inference-scheduling-epp\'s ClusterIP';
   t.equal(
     result.stdout,
-    `${file}:26: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[0]${judged}\n` +
-      `${file}:80: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[2]${judged}\n` +
+    `${file}:${lineOf(readFileSync(file, 'utf8'), 'envoy.filters.http.ext_proc:')}: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[0]${judged}\n` +
       '1 object checked: 1 admitted, 0 denied, 0 warnings\n',
   );
+  const alone = await check([join(MANIFESTS, 'full-duplex-envoyfilter.yaml'), '--services', SERVICES]);
+  t.same(codes(alone.stdout, 'warning'), ['EPP230'], 'its own filter without that override: EPP230 only');
 });
 
 t.test("another team's ext_proc filter passes clean; annotated as an EPP, its BUFFERED bodies are denied", async (t) => {
@@ -147,7 +160,7 @@ t.test("another team's ext_proc filter passes clean; annotated as an EPP, its BU
   const asEpp = await check(['-', '--services', SERVICES], annotated);
   t.equal(asEpp.code, 1);
   t.same(codes(asEpp.stdout, 'error'), ['EPP202', 'EPP202']);
-  t.same(codes(asEpp.stdout, 'warning'), ['EPP205', 'EPP306']);
+  t.same(codes(asEpp.stdout, 'warning'), ['EPP205', 'EPP230', 'EPP306']);
   t.match(asEpp.stdout, 'ext_proc judged an EPP: annotation epp-webhook.io/epp: "true"');
 });
 
@@ -203,7 +216,7 @@ t.test('empty and null documents are skipped silently', async (t) => {
   t.equal(result.code, 0, result.stdout);
   t.match(result.stdout, '<stdin>:');
   t.match(result.stdout, '(document 5)', 'documents are counted as an editor shows them, empty ones too');
-  t.match(result.stdout, /1 object checked: 1 admitted, 0 denied, 3 warnings\n$/);
+  t.match(result.stdout, /1 object checked: 1 admitted, 0 denied, 4 warnings\n$/);
 });
 
 t.test('a document that is a scalar or a plain list is not ours; a plain list of Kubernetes objects is unusable', async (t) => {
@@ -237,7 +250,7 @@ t.test('a directory tree: nested directories, *.yaml/*.yml/*.json, dotfiles and 
   });
   const result = await check([root, '--services', SERVICES]);
   t.equal(result.code, 0, result.stdout);
-  t.match(result.stdout, /3 objects checked: 3 admitted, 0 denied, 4 warnings\n$/);
+  t.match(result.stdout, /3 objects checked: 3 admitted, 0 denied, 5 warnings\n$/);
   t.match(result.stdout, `${join(root, 'a/b/c/deep.yml')}:`);
 
   const order = [...result.stdout.matchAll(/^(\S+?):\d+:/gm)].map((m) => relative(root, m[1]));
@@ -278,7 +291,7 @@ t.test('SARIF 2.1.0: rules from the catalogue, results at the offending line', a
   t.same(rules.find((r: { id: string }) => r.id === 'EPP304').defaultConfiguration, { level: 'warning' });
   t.equal(run.invocations[0].executionSuccessful, true);
 
-  t.equal(run.results.length, 8);
+  t.equal(run.results.length, 10);
   for (const r of run.results) {
     t.equal(rules[r.ruleIndex].id, r.ruleId, `${r.ruleId} ruleIndex`);
     t.ok(['error', 'warning'].includes(r.level));
@@ -318,7 +331,7 @@ t.test('JSON output', async (t) => {
   const result = await check([BUFFERED, GUIDE, '--services', SERVICES, '--output', 'json']);
   t.equal(result.code, 1);
   const report = JSON.parse(result.stdout);
-  t.same(report.summary, { objects: 2, admitted: 1, denied: 1, warnings: 5, unusableInputs: 0, files: 2, helmTemplates: 0, notKubernetes: 0 });
+  t.same(report.summary, { objects: 2, admitted: 1, denied: 1, warnings: 7, unusableInputs: 0, files: 2, helmTemplates: 0, notKubernetes: 0 });
   const [buffered, guide] = report.objects;
   t.match(buffered, { file: BUFFERED, document: 1, line: lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'apiVersion:'), kind: 'EnvoyFilter', namespace: 'llm-d-inference-scheduler', name: 'epp-ext-proc-buffered', admitted: false, substitutions: 0 });
   t.match(buffered.findings.find((f: { code: string }) => f.code === 'EPP202'), {
@@ -344,14 +357,14 @@ t.test('JSON output', async (t) => {
 t.test('--warnings-as-errors turns an admitted-with-warnings run into exit 1', async (t) => {
   t.equal((await check([GUIDE, '--services', SERVICES])).code, 0);
   t.equal((await check([GUIDE, '--services', SERVICES, '--warnings-as-errors'])).code, 1);
-  t.equal((await check([join(MANIFESTS, 'full-duplex-envoyfilter.yaml'), '--services', SERVICES, '--warnings-as-errors'])).code, 0);
+  t.equal((await check([join(REPO, 'examples/envoyfilter-placeholder.yaml'), '--services', SERVICES, '--warnings-as-errors'])).code, 0);
 });
 
 t.test('--config severities apply: a warning turned off disappears, one turned to deny denies', async (t) => {
   const dir = tree({ 'config.yaml': 'severities:\n  EPP304: off\n  EPP306: deny\n', 'bad.yaml': 'severities: {EPP101: warn}\n' });
   const result = await check([GUIDE, '--services', SERVICES, '--config', join(dir, 'config.yaml')]);
   t.equal(result.code, 1);
-  t.same(codes(result.stdout, 'warning'), ['EPP206']);
+  t.same(codes(result.stdout, 'warning'), ['EPP206', 'EPP230']);
   t.same(codes(result.stdout, 'error'), ['EPP306']);
 
   const bad = await check([GUIDE, '--config', join(dir, 'bad.yaml')]);
@@ -508,11 +521,11 @@ t.test('the real CLI reads manifests piped to standard input (kustomize build | 
   t.match(admitted.stdout, /^<stdin>:\d+: warning: \[EPP\d{3}\] /m);
   t.match(admitted.stdout, /^    in EnvoyFilter /m);
   t.match(admitted.stdout, '<stdin>:');
-  t.match(admitted.stdout, /2 objects checked: 2 admitted, 0 denied, 4 warnings\n$/);
+  t.match(admitted.stdout, /2 objects checked: 2 admitted, 0 denied, 5 warnings\n$/);
 
   const denied = await spawnCli(['check', '--output', 'sarif'], fixture('guide-envoyfilter-buffered.yaml'));
   t.equal(denied.code, 1, denied.stderr);
-  t.same(JSON.parse(denied.stdout).runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort(), ['EPP101', 'EPP202', 'EPP304', 'EPP306']);
+  t.same(JSON.parse(denied.stdout).runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort(), ['EPP101', 'EPP202', 'EPP230', 'EPP304', 'EPP306']);
 });
 
 t.test('a whole repository: node_modules, --exclude, non-manifests and Helm templates are not errors', async (t) => {

@@ -6,10 +6,10 @@ import t from 'tap';
 import { waitFor } from '../e2e/harness/processes.ts';
 import { post } from './harness/client.ts';
 import { applyEppService, EPP_SERVICE, NS, startDataPlane, type DataPlane } from './harness/dataplane.ts';
-import { applyAndWait, dataplaneManifest, poolRoute } from './harness/guide-manifests.ts';
+import { applyAndWait, exampleEnvoyFilter, poolRoute } from './harness/guide-manifests.ts';
 
-// The guide EnvoyFilter's CLUSTER patch is its first.
-const ADDRESS = '{.spec.configPatches[0].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address}';
+// The example EnvoyFilter's CLUSTER patch is its second (the route patch comes first).
+const ADDRESS = '{.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address}';
 
 let plane: DataPlane;
 t.before(async () => {
@@ -26,9 +26,10 @@ const podOf = (endpoint: string) => plane.models.find((m) => `${m.host}:${m.port
 t.test('the guide: a completion through Envoy is routed by the real EPP to the Pod it picked', async (t) => {
   const route = await applyAndWait(plane, poolRoute({ inject: false }));
   t.equal(route.code, 0, route.stderr);
-  const envoyFilter = await applyAndWait(plane, dataplaneManifest('guide-envoyfilter.yaml'), 'epp-cluster');
+  const envoyFilter = await applyAndWait(plane, exampleEnvoyFilter(), 'epp-cluster');
   t.equal(envoyFilter.code, 0, envoyFilter.stderr);
   t.comment(`kubectl apply of the EnvoyFilter printed: ${envoyFilter.stderr.trim() || '(no warnings)'}`);
+  t.notMatch(envoyFilter.stderr, 'EPP230', 'the example carries the route override EPP230 asks for');
   const clusterIP = await plane.eppClusterIP();
   t.match(clusterIP, /^127\.100\.\d+\.\d+$/, 'the EPP Service has a loopback ClusterIP');
   const stored = await plane.cp.kubectl(['get', 'envoyfilter', '-n', NS, 'epp-ext-proc', '-o', `jsonpath=${ADDRESS}`]);

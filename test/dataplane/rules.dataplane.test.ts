@@ -10,7 +10,8 @@
 import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
 import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
-import { apply, applyAndWait, dataplaneManifest, fixture, poolRoute } from './harness/guide-manifests.ts';
+import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
+import { httpFilters } from './harness/envoy-config.ts';
 import { codesIn, measure, readSymptoms, recordSymptoms, type Measurement, type SymptomsFile } from './harness/measure.ts';
 
 let plane: DataPlane;
@@ -110,7 +111,7 @@ t.test('baseline: the working fixture consults the EPP on every request and the 
 
 t.test('the working fixture on an InferencePool route: istiod\'s per-route override takes its filter to istiod\'s EPP cluster', async (t) => {
   await scenario(t, 'fixture-on-inferencepool-route', fullDuplex(), poolRoute({ inject: false }), (t, m) => {
-    t.same(m.webhook, [], 'the webhook has nothing to say');
+    t.same(m.webhook, ['EPP230'], 'kubectl printed EPP230, and only it');
     t.same(statuses(m), recorded('fixture-on-inferencepool-route'));
     t.notOk(
       Object.keys(m.envoyStats).some((k) => /^cluster\.epp-cluster-\d+\.upstream_rq_total$/.test(k)),
@@ -259,7 +260,7 @@ t.test('per-route override: BUFFERED in ExtProcPerRoute overrides (EPP202 at the
 });
 
 t.test('EPP402: the HTTPRoute with the ExtensionRef the webhook injects, under Istio', async (t) => {
-  await scenario(t, 'EPP402', parse(dataplaneManifest('guide-envoyfilter.yaml')), poolRoute(), (t, m) => {
+  await scenario(t, 'EPP402', parse(exampleEnvoyFilter()), poolRoute(), (t, m) => {
     t.ok(m.webhook.includes('EPP402'), 'kubectl printed EPP402');
     t.same(statuses(m), recorded('EPP402'));
     t.equal(m.eppRequests, 0);
@@ -268,4 +269,91 @@ t.test('EPP402: the HTTPRoute with the ExtensionRef the webhook injects, under I
   const conditions = route.status?.parents?.[0]?.conditions ?? [];
   t.comment(JSON.stringify(conditions.map((c: any) => [c.type, c.status, c.reason, c.message])));
   t.ok(conditions.some((c: any) => c.type === 'ResolvedRefs' && c.status === 'False'), 'istiod reports ResolvedRefs=False on the HTTPRoute');
+});
+
+/** An HTTP_ROUTE MERGE on the pool route (`<namespace>.<HTTPRoute name>.<rule index>`) setting `typed_per_filter_config[key]`. */
+function poolRouteOverride(key: string, perRoute: any): any {
+  return {
+    applyTo: 'HTTP_ROUTE',
+    match: { context: 'GATEWAY', routeConfiguration: { vhost: { route: { name: `${NS}.${ROUTE}.0` } } } },
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { [key]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', ...perRoute } } } },
+  };
+}
+const EPP_CLUSTER_OVERRIDE = {
+  overrides: {
+    grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, timeout: '10s' },
+    processing_mode: {
+      request_header_mode: 'SEND',
+      response_header_mode: 'SEND',
+      request_body_mode: 'FULL_DUPLEX_STREAMED',
+      response_body_mode: 'FULL_DUPLEX_STREAMED',
+      request_trailer_mode: 'SEND',
+      response_trailer_mode: 'SEND',
+    },
+  },
+};
+/** The fixture with its ext_proc filter (and the key of its per-route patch) named `name`. */
+function renamed(name: string, edit: (doc: any) => void = () => {}): any {
+  return fullDuplex((_f, _c, doc) => {
+    doc.spec.configPatches[0].patch.value.name = name;
+    const perRoute = doc.spec.configPatches[2].patch.value.typed_per_filter_config;
+    perRoute[name] = perRoute['envoy.filters.http.ext_proc'];
+    delete perRoute['envoy.filters.http.ext_proc'];
+    edit(doc);
+  });
+}
+const eppClusterCarried = (m: Measurement) => Object.keys(m.envoyStats).some((k) => /^cluster\.epp-cluster-\d+\.upstream_rq_total$/.test(k));
+const istiodClusterCarried = (m: Measurement) => Object.keys(m.envoyStats).some((k) => k.startsWith('cluster.outbound|9002||') && k.endsWith('.upstream_rq_total'));
+
+t.test('EPP230: the route override that takes the fixture\'s filter back to its own EPP cluster (the fix)', async (t) => {
+  const ef = fullDuplex((_f, _c, doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', EPP_CLUSTER_OVERRIDE)));
+  await scenario(t, 'EPP230-fixed-by-route-override', ef, poolRoute({ inject: false }), (t, m) => {
+    t.notOk(m.webhook.includes('EPP230'), 'the fix silences EPP230');
+    t.same(statuses(m), recorded('EPP230-fixed-by-route-override'));
+    t.ok(eppClusterCarried(m), 'the substituted EPP cluster carried the requests');
+    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
+    t.equal(m.eppRequests, 2 * m.answers.length, "istiod's filter and this one (same name) both take the override: the EPP is consulted twice per request");
+  });
+});
+
+t.test('EPP230: an ext_proc filter of another name on an InferencePool route runs after istiod\'s', async (t) => {
+  const filters = async () => (await httpFilters(plane.envoy, plane.envoyPort)).map((f) => f.name).filter((n) => n.includes('ext_proc'));
+  await scenario(t, 'EPP230-other-name', renamed('epp.ext_proc'), poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP230'));
+    t.same(statuses(m), recorded('EPP230-other-name'));
+    t.equal(m.eppRequests, 0, 'the EPP saw none of them');
+  });
+  const order = await filters();
+  t.comment(JSON.stringify(order));
+  t.same(order, ['envoy.filters.http.ext_proc', 'epp.ext_proc'], "istiod's ext_proc filter comes first, the EnvoyFilter's (before the router) after it");
+  const disabled = renamed('epp.ext_proc', (doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', { disabled: true })));
+  await scenario(t, 'EPP230-other-name-istiod-disabled', disabled, poolRoute({ inject: false }), (t, m) => {
+    t.notOk(m.webhook.includes('EPP230'), "turning istiod's filter off on the route silences EPP230");
+    t.same(statuses(m), recorded('EPP230-other-name-istiod-disabled'));
+    t.ok(eppClusterCarried(m), 'the substituted EPP cluster carried the requests');
+    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
+    t.equal(m.eppRequests, m.answers.length, 'the EPP is consulted once per request');
+  });
+});
+
+t.test("EPP230: the fixture on an InferencePool route when istiod's EPP cluster has TLS (a DestinationRule, as GAIE's Istio guide has)", async (t) => {
+  const rule = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'epp-tls', namespace: NS },
+    spec: { host: `gaie-inference-scheduling-epp.${NS}.svc.cluster.local`, trafficPolicy: { tls: { mode: 'SIMPLE', insecureSkipVerify: true } } },
+  };
+  const created = await apply(plane, rule);
+  if (created.code !== 0) throw new Error(created.stderr);
+  try {
+    await scenario(t, 'EPP230-istiod-cluster-tls', fullDuplex(), poolRoute({ inject: false }), (t, m) => {
+      t.ok(m.webhook.includes('EPP230'));
+      t.same(statuses(m), recorded('EPP230-istiod-cluster-tls'));
+      t.notOk(eppClusterCarried(m), 'the substituted EPP cluster carried nothing');
+      t.ok(istiodClusterCarried(m), "istiod's EPP cluster (TLS now) carried the calls");
+      t.equal(m.eppRequests, 2 * m.answers.length, 'both filters named envoy.filters.http.ext_proc call the EPP: twice per request');
+    });
+  } finally {
+    await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-tls']);
+  }
 });

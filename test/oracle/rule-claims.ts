@@ -48,6 +48,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP219: 'istio-refuses',
   EPP221: 'envoy-rejects',
   EPP222: 'undefined',
+  EPP230: 'runtime',
   EPP301: 'envoy-rejects',
   EPP302: 'runtime',
   EPP303: 'envoy-rejects',

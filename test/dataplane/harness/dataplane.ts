@@ -75,11 +75,14 @@ export async function startDataPlane(
     const crds = GATEWAY_API_CRDS.map((name) => join(binaries.gatewayApiCrds, `gateway.networking.k8s.io_${name}.yaml`));
     await must(cp, ['apply', '--server-side', ...crds.flatMap((f) => ['-f', f])]);
     await must(cp, ['wait', '--for=condition=Established', '--timeout=60s', ...GATEWAY_API_CRDS.map((n) => `crd/${n}.gateway.networking.k8s.io`)]);
-    const serviceEntryCrd = parseAllDocuments(readFileSync(binaries.istioCrds, 'utf8'))
+    // ServiceEntries carry the Pods' endpoints to istiod (service-endpoints.ts); a DestinationRule is how a scenario
+    // gives istiod's own EPP cluster TLS, as Gateway API Inference Extension's Istio guide does.
+    const istioCrdNames = ['serviceentries.networking.istio.io', 'destinationrules.networking.istio.io'];
+    const istioCrds = parseAllDocuments(readFileSync(binaries.istioCrds, 'utf8'))
       .map((d) => d.toJS())
-      .find((d) => d?.metadata?.name === 'serviceentries.networking.istio.io');
-    await must(cp, ['apply', '--server-side', '-f', '-'], JSON.stringify(serviceEntryCrd));
-    await must(cp, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/serviceentries.networking.istio.io']);
+      .filter((d) => istioCrdNames.includes(d?.metadata?.name));
+    for (const crd of istioCrds) await must(cp, ['apply', '--server-side', '-f', '-'], JSON.stringify(crd));
+    await must(cp, ['wait', '--for=condition=Established', '--timeout=60s', ...istioCrdNames.map((n) => `crd/${n}`)]);
     await createNamespace(cp, ISTIO_NAMESPACE);
     await createNamespace(cp, NS);
 

@@ -8,7 +8,8 @@ import { clusterNames, waitForPush, xdsCounters } from './envoy-config.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 export const fixture = (name: string) => readFileSync(join(ROOT, 'test/fixtures/manifests', name), 'utf8');
-export const dataplaneManifest = (name: string) => readFileSync(join(ROOT, 'test/dataplane/manifests', name), 'utf8');
+/** The repository's example EnvoyFilter (examples/envoyfilter-placeholder.yaml): the guide as it routes under Istio with InferencePool support. */
+export const exampleEnvoyFilter = () => readFileSync(join(ROOT, 'examples/envoyfilter-placeholder.yaml'), 'utf8');
 
 /** The fixture EnvoyFilter every working scenario starts from (placeholder ClusterIP, FULL_DUPLEX_STREAMED). */
 export function baseEnvoyFilter(): any {
@@ -44,6 +45,6 @@ export async function applyAndWait(plane: DataPlane, object: unknown, marker?: s
 /** The guide's flow: an HTTPRoute to the InferencePool and the placeholder EnvoyFilter. */
 export async function applyGuide(plane: DataPlane): Promise<KubectlResult[]> {
   const route = await applyAndWait(plane, poolRoute({ inject: false }));
-  const envoyFilter = await applyAndWait(plane, dataplaneManifest('guide-envoyfilter.yaml'), 'epp-cluster');
+  const envoyFilter = await applyAndWait(plane, exampleEnvoyFilter(), 'epp-cluster');
   return [route, envoyFilter];
 }

@@ -61,7 +61,7 @@ t.test('the annotation epp-webhook.io/epp settles it either way', async (t) => {
   const yes = envoyFilter('waf_cluster', { annotations: { 'epp-webhook.io/epp': 'true' }, extra: [addCluster(cluster('waf_cluster', 'waf.security.svc.cluster.local'))] });
   t.match(judge(yes), [{ talksToEpp: true, evidence: 'annotation', reason: 'annotation epp-webhook.io/epp: "true"' }]);
   t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'deny'), ['EPP202', 'EPP202']);
-  t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'warn'), ['EPP205', 'EPP306']);
+  t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'warn'), ['EPP205', 'EPP230', 'EPP306']);
   for (const f of checkEnvoyFilter(yes, DEFAULT_CONFIG)) t.match(f.message, /\(judged an EPP: annotation epp-webhook\.io\/epp: "true"\)$/, `${f.code} says why`);
 
   const no = envoyFilter('outbound|9002||gaie-inference-scheduling-epp.team-a.svc.cluster.local', { annotations: { 'epp-webhook.io/epp': 'false' } });
@@ -194,7 +194,7 @@ t.test('a name or a port alone is a hint: EPP rules warn at most and say how to 
     t.equal(buffered.severity, 'warn');
     t.match(buffered.message, /judged an EPP only on a hint: .*; annotate epp-webhook\.io\/epp: "true" to confirm, "false" if it is not one/);
   }
-  t.same(codes(checkEnvoyFilter(envoyFilter('outbound|9002||x-epp.ns.svc.cluster.local'), parseConfig({ severities: { EPP202: 'off' } })), 'warn'), ['EPP205'], 'off stays off');
+  t.same(codes(checkEnvoyFilter(envoyFilter('outbound|9002||x-epp.ns.svc.cluster.local'), parseConfig({ severities: { EPP202: 'off' } })), 'warn'), ['EPP205', 'EPP230'], 'off stays off');
 
   for (const name of ['outbound|9002||granite-3-8b-activator.default.svc.cluster.local', 'outbound|50051||sleepy.ns.svc.cluster.local', 'deeper-cluster']) {
     t.match(judge(envoyFilter(name)), [{ talksToEpp: false }], `${name}: a Service named otherwise is not an EPP, whatever its port`);
@@ -215,7 +215,7 @@ t.test("the placeholder proves the cluster it is in: another team's ext_proc in 
 
   const written = envoyFilter('epp', { typedConfig: eppMode, extra: [addCluster(eppCluster('EPP_SERVICE_CLUSTER_IP')), wafFilter, wafCluster, wafRoute] });
   t.match(judge(written), [{ talksToEpp: true, evidence: 'epp-webhook' }, { talksToEpp: false }, { talksToEpp: false }]);
-  t.same(codes(checkEnvoyFilter(written, DEFAULT_CONFIG)), ['EPP106'], 'only the token the mutating webhook fills in');
+  t.same(codes(checkEnvoyFilter(written, DEFAULT_CONFIG)), ['EPP106', 'EPP230'], 'only the token the mutating webhook fills in, and istiod\'s override of the EPP filter');
 
   // As the validating webhook sees it: the token filled in, the annotations the mutating webhook adds.
   const stored = envoyFilter('epp', {
@@ -224,7 +224,11 @@ t.test("the placeholder proves the cluster it is in: another team's ext_proc in 
     extra: [addCluster(eppCluster('10.96.0.10')), wafFilter, wafCluster, wafRoute],
   });
   t.match(judge(stored), [{ talksToEpp: true, evidence: 'epp-webhook' }, { talksToEpp: false }, { talksToEpp: false }]);
-  t.same(checkEnvoyFilter(stored, DEFAULT_CONFIG), [], 'the WAF keeps its BUFFERED bodies and fail-open');
+  t.same(
+    checkEnvoyFilter(stored, DEFAULT_CONFIG).map((f) => [f.code, f.location]),
+    [['EPP230', 'configPatches[0]']],
+    "the WAF keeps its BUFFERED bodies and fail-open; only the EPP filter is told about istiod's InferencePool override",
+  );
 
   const eppBuffered = structuredClone(stored);
   ((eppBuffered.spec.configPatches[0] as { patch: { value: { typed_config: unknown } } }).patch.value.typed_config as { processing_mode: Record<string, string> }).processing_mode.request_body_mode = 'BUFFERED';

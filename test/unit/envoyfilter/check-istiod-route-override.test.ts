@@ -1,0 +1,136 @@
+import t from 'tap';
+import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
+import { checkEnvoyFilter } from '../../../src/envoyfilter/check-envoyfilter.ts';
+import { formatFinding, type Finding } from '../../../src/findings.ts';
+
+const NS = 'llm-d-inference-scheduler';
+const EXT_PROC = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+const PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
+const FULL_DUPLEX = {
+  request_header_mode: 'SEND',
+  request_body_mode: 'FULL_DUPLEX_STREAMED',
+  request_trailer_mode: 'SEND',
+  response_header_mode: 'SEND',
+  response_body_mode: 'FULL_DUPLEX_STREAMED',
+  response_trailer_mode: 'SEND',
+};
+const ROUTER = { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } };
+const TLS = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } };
+const EPP_CLUSTER = {
+  name: 'epp-cluster',
+  type: 'STATIC',
+  http2_protocol_options: {},
+  transport_socket: TLS,
+  load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.96.0.9', port_value: 9002 } } } }] }] },
+};
+
+interface Options {
+  name?: string;
+  context?: string;
+  operation?: string;
+  cluster?: string;
+  annotations?: Record<string, string>;
+  extra?: object[];
+}
+
+/** An EnvoyFilter putting one FULL_DUPLEX ext_proc filter into the gateway's HTTP filters, plus its EPP cluster. */
+function envoyFilter({ name = 'envoy.filters.http.ext_proc', context = 'GATEWAY', operation = 'INSERT_BEFORE', cluster = 'epp-cluster', annotations = { 'epp-webhook.io/epp': 'true' }, extra = [] }: Options = {}) {
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name: 'epp-ext-proc', namespace: NS, annotations },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { ...(context === '' ? {} : { context }), listener: { filterChain: { filter: operation === 'REPLACE' ? { ...ROUTER, subFilter: { name } } : ROUTER } } },
+          patch: { operation, value: { name, typed_config: { '@type': EXT_PROC, grpc_service: { envoy_grpc: { cluster_name: cluster } }, processing_mode: FULL_DUPLEX } } },
+        },
+        { applyTo: 'CLUSTER', match: { context: 'GATEWAY' }, patch: { operation: 'ADD', value: EPP_CLUSTER } },
+        ...extra,
+      ],
+    },
+  };
+}
+
+/** An HTTP_ROUTE MERGE on the InferencePool route with `perRoute` under `key`. */
+function routePatch(perRoute: object, { key = 'envoy.filters.http.ext_proc', applyTo = 'HTTP_ROUTE' } = {}) {
+  return {
+    applyTo,
+    match: { context: 'GATEWAY', routeConfiguration: { vhost: { route: { name: `${NS}.llm-d-inference-scheduling.0` } } } },
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { [key]: { '@type': PER_ROUTE, ...perRoute } } } },
+  };
+}
+const toCluster = (cluster: string) => ({ overrides: { grpc_service: { envoy_grpc: { cluster_name: cluster } }, processing_mode: FULL_DUPLEX } });
+
+const takeovers = (object: unknown, config = DEFAULT_CONFIG): Finding[] => checkEnvoyFilter(object, config).filter((f) => f.code === 'EPP230');
+
+t.test('a filter named envoy.filters.http.ext_proc on a gateway, without the route override: EPP230 says what istiod does', async (t) => {
+  const [found, ...more] = takeovers(envoyFilter());
+  t.same(more, [], 'one finding for the one filter');
+  t.equal(found.severity, 'warn', 'a warning: the webhook cannot see istiod\'s feature flag nor the gateway\'s routes');
+  t.equal(found.location, 'configPatches[0]');
+  t.equal(found.path, 'spec.configPatches[0].patch.value.typed_config');
+  const text = formatFinding(found);
+  t.match(text, '[EPP230] configPatches[0] ext_proc filter envoy.filters.http.ext_proc on a gateway, and no HTTP_ROUTE override here names cluster epp-cluster');
+  t.match(text, 'where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see)');
+  t.match(text, 'Envoy keys per-route config by filter name, so on those routes this filter calls istiod\'s cluster too and cluster epp-cluster carries nothing');
+  t.match(text, '500 on every request');
+  t.match(text, 'with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request');
+  t.match(text, 'route: {name: <namespace>.<HTTPRoute name>.<rule index>}');
+  t.match(text, 'typed_per_filter_config: {envoy.filters.http.ext_proc: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}');
+  t.match(text, 'drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does');
+  t.match(found.message, /\(judged an EPP: annotation epp-webhook\.io\/epp: "true"\)$/);
+});
+
+t.test('the route override that names the filter\'s own EPP cluster silences it; other overrides do not', async (t) => {
+  t.same(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'))] })), [], 'grpc_service of the override names epp-cluster');
+  const camel = routePatch({ overrides: { grpcService: { envoyGrpc: { clusterName: 'epp-cluster' } } } });
+  t.same(takeovers(envoyFilter({ extra: [camel] })), [], 'lowerCamelCase keys, as istiod reads them');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('another-cluster'))] })).length, 1, 'an override naming another cluster');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch({ overrides: { processing_mode: FULL_DUPLEX } })] })).length, 1, 'an override of the mode only: istiod\'s grpc_service stays');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch({ disabled: true })] })).length, 1, 'disabled: true turns this filter off too (same name): no routing through the EPP');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { key: 'epp.ext_proc' })] })).length, 1, 'an override under another key leaves istiod\'s in place');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { applyTo: 'VIRTUAL_HOST' })] })).length, 1, 'a virtual host override: istiod\'s route-level one wins');
+});
+
+t.test('a filter of another name runs after istiod\'s: the fix turns istiod\'s filter off on the route', async (t) => {
+  const [found] = takeovers(envoyFilter({ name: 'epp.ext_proc' }));
+  t.ok(found, 'EPP230 for epp.ext_proc too');
+  const text = formatFinding(found);
+  t.match(text, "ext_proc filter epp.ext_proc on a gateway, and no HTTP_ROUTE override here turns istiod's envoy.filters.http.ext_proc off");
+  t.match(text, 'that filter runs before this one');
+  t.match(text, 'the EPP reached through cluster epp-cluster never saw one');
+  t.match(text, 'typed_per_filter_config: {envoy.filters.http.ext_proc: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, disabled: true}}');
+  t.notMatch(text, 'twice');
+  t.same(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch({ disabled: true })] })), [], "istiod's filter turned off on the route");
+  t.same(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch(toCluster('epp-cluster'))] })), [], "istiod's filter pointed at this EPP cluster");
+  t.equal(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch({ disabled: true }, { key: 'epp.ext_proc' })] })).length, 1, 'turning this filter off is no fix');
+});
+
+t.test('a REPLACE of istiod\'s filter swaps it: no second filter, so no "twice"', async (t) => {
+  const [found] = takeovers(envoyFilter({ operation: 'REPLACE' }));
+  t.match(found.message, "this filter calls istiod's cluster instead and cluster epp-cluster carries nothing");
+  t.notMatch(found.message, 'twice');
+  t.notMatch(found.fix, 'drop this HTTP_FILTER patch');
+  t.same(takeovers(envoyFilter({ operation: 'REPLACE', extra: [routePatch(toCluster('epp-cluster'))] })), []);
+});
+
+t.test('only filters this EnvoyFilter puts into a gateway\'s HTTP filters, judged to talk to an EPP', async (t) => {
+  t.equal(takeovers(envoyFilter({ context: '' })).length, 1, 'no context is ANY, which reaches gateways');
+  t.equal(takeovers(envoyFilter({ context: 'ANY' })).length, 1);
+  t.same(takeovers(envoyFilter({ context: 'SIDECAR_INBOUND' })), [], 'istiod inserts its filter on gateways only');
+  t.same(takeovers(envoyFilter({ context: 'SIDECAR_OUTBOUND' })), []);
+  t.same(takeovers(envoyFilter({ operation: 'MERGE' })), [], 'a MERGE changes a filter, it puts none in');
+  t.same(takeovers(envoyFilter({ annotations: { 'epp-webhook.io/epp': 'false' } })), [], 'not an EPP: not its business');
+  const waf = envoyFilter({ annotations: {}, cluster: 'waf_cluster', extra: [{ applyTo: 'CLUSTER', patch: { operation: 'ADD', value: { ...EPP_CLUSTER, name: 'waf_cluster', load_assignment: { cluster_name: 'waf_cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'waf.security.svc.cluster.local', port_value: 443 } } } }] }] }, type: 'STRICT_DNS' } } }] });
+  t.same(takeovers(waf), [], "another team's ext_proc server");
+  const hinted = takeovers(envoyFilter({ annotations: {} }));
+  t.equal(hinted.length, 1, 'epp-cluster at an IP on port 9002: judged an EPP on a hint');
+  t.match(hinted[0].message, 'judged an EPP only on a hint');
+});
+
+t.test('severity is configurable: off, or deny', async (t) => {
+  t.equal(takeovers(envoyFilter(), parseConfig({ severities: { EPP230: 'off' } }))[0].severity, 'off');
+  t.equal(takeovers(envoyFilter(), parseConfig({ severities: { EPP230: 'deny' } }))[0].severity, 'deny');
+});
