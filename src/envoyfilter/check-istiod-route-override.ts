@@ -8,6 +8,19 @@ import { targetCluster } from './check-wiring.ts';
 /** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */
 const GATEWAY_CONTEXTS: ReadonlySet<string | undefined> = new Set(['GATEWAY', 'ANY', undefined]);
 
+/**
+ * istiod inserts its filter only on proxies labelled gateway.networking.k8s.io/gateway-name (the Pods of a Gateway API
+ * Gateway; pilot/pkg/networking/core/listener_builder.go). A workloadSelector on the `istio` label without that one
+ * picks the classic ingress or egress gateway of Istio's charts (`istio: ingressgateway`), which Istio's Gateway
+ * deployments do not carry: no istiod filter there to take over.
+ */
+function selectsClassicGateway(object: unknown): boolean {
+  const spec = isObject(object) && isObject(object.spec) ? object.spec : undefined;
+  const selector = spec !== undefined && isObject(spec.workloadSelector) ? spec.workloadSelector : undefined;
+  const labels = selector !== undefined && isObject(selector.labels) ? selector.labels : undefined;
+  return labels !== undefined && Object.hasOwn(labels, 'istio') && !Object.hasOwn(labels, 'gateway.networking.k8s.io/gateway-name');
+}
+
 /** The key of `typed_per_filter_config` a per-route config sits under: the HTTP filter it configures. */
 function perRouteKey(site: ExtProcSite): unknown {
   const at = site.segments.findIndex((s) => s === 'typed_per_filter_config' || s === 'typedPerFilterConfig');
@@ -39,8 +52,9 @@ const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
  * nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts in (not MERGEs) are judged;
  * the caller keeps the finding only for configs judged to talk to an EPP.
  */
-export function checkIstiodRouteOverride(sites: readonly ExtProcSite[], severities: SeverityOverrides): { site: ExtProcSite; finding: Finding }[] {
+export function checkIstiodRouteOverride(object: unknown, sites: readonly ExtProcSite[], severities: SeverityOverrides): { site: ExtProcSite; finding: Finding }[] {
   const found: { site: ExtProcSite; finding: Finding }[] = [];
+  if (selectsClassicGateway(object)) return found;
   for (const site of sites) {
     if (site.kind !== 'filter' || site.patch.applyTo !== 'HTTP_FILTER' || site.patch.operation === 'MERGE' || site.patch.operation === 'REMOVE') continue;
     const context = site.patch.match.context;

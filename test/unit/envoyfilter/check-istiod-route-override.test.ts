@@ -25,6 +25,7 @@ const EPP_CLUSTER = {
 };
 
 interface Options {
+  selector?: Record<string, string>;
   name?: string;
   context?: string;
   operation?: string;
@@ -34,12 +35,13 @@ interface Options {
 }
 
 /** An EnvoyFilter putting one FULL_DUPLEX ext_proc filter into the gateway's HTTP filters, plus its EPP cluster. */
-function envoyFilter({ name = 'envoy.filters.http.ext_proc', context = 'GATEWAY', operation = 'INSERT_BEFORE', cluster = 'epp-cluster', annotations = { 'epp-webhook.io/epp': 'true' }, extra = [] }: Options = {}) {
+function envoyFilter({ selector, name = 'envoy.filters.http.ext_proc', context = 'GATEWAY', operation = 'INSERT_BEFORE', cluster = 'epp-cluster', annotations = { 'epp-webhook.io/epp': 'true' }, extra = [] }: Options = {}) {
   return {
     apiVersion: 'networking.istio.io/v1alpha3',
     kind: 'EnvoyFilter',
     metadata: { name: 'epp-ext-proc', namespace: NS, annotations },
     spec: {
+      ...(selector === undefined ? {} : { workloadSelector: { labels: selector } }),
       configPatches: [
         {
           applyTo: 'HTTP_FILTER',
@@ -128,6 +130,13 @@ t.test('only filters this EnvoyFilter puts into a gateway\'s HTTP filters, judge
   const hinted = takeovers(envoyFilter({ annotations: {} }));
   t.equal(hinted.length, 1, 'epp-cluster at an IP on port 9002: judged an EPP on a hint');
   t.match(hinted[0].message, 'judged an EPP only on a hint');
+});
+
+t.test("istiod's filter goes only to a Gateway API gateway's Pods: not to the classic `istio: ingressgateway`", async (t) => {
+  t.equal(takeovers(envoyFilter({ selector: { 'gateway.networking.k8s.io/gateway-name': 'inference-gateway' } })).length, 1);
+  t.equal(takeovers(envoyFilter({ selector: { app: 'my-gateway' } })).length, 1, 'a label a Gateway may carry (its infrastructure labels)');
+  t.same(takeovers(envoyFilter({ selector: { istio: 'ingressgateway' } })), [], "Istio's Gateway Pods carry no istio label: a classic gateway, where istiod inserts no ext_proc filter");
+  t.equal(takeovers(envoyFilter({ selector: { istio: 'ingressgateway', 'gateway.networking.k8s.io/gateway-name': 'g' } })).length, 1);
 });
 
 t.test('severity is configurable: off, or deny', async (t) => {
