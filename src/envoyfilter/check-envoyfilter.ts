@@ -83,6 +83,6 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkClusterFields(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
-  for (const taken of checkIstiodRouteOverride(object, sites, severities)) findings.push(...gate(taken.site, [taken.finding]));
+  for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
   return findings;
 }

@@ -4,6 +4,7 @@ import { envoyField, isObject } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { targetCluster } from './check-wiring.ts';
+import type { EppServices } from './talks-to-epp.ts';
 
 /** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */
 const GATEWAY_CONTEXTS: ReadonlySet<string | undefined> = new Set(['GATEWAY', 'ANY', undefined]);
@@ -19,6 +20,16 @@ function selectsClassicGateway(object: unknown): boolean {
   const selector = spec !== undefined && isObject(spec.workloadSelector) ? spec.workloadSelector : undefined;
   const labels = selector !== undefined && isObject(selector.labels) ? selector.labels : undefined;
   return labels !== undefined && Object.hasOwn(labels, 'istio') && !Object.hasOwn(labels, 'gateway.networking.k8s.io/gateway-name');
+}
+
+/**
+ * The EPP Services of InferencePools in the EnvoyFilter's namespace, as the pool cache knows them (an endpointPickerRef
+ * is local to its pool): where there are some, a route to one of them is no hypothesis.
+ */
+function poolEppsInNamespace(object: unknown, known: EppServices): string[] {
+  const metadata = isObject(object) && isObject(object.metadata) ? object.metadata : undefined;
+  const namespace = typeof metadata?.namespace === 'string' ? metadata.namespace : undefined;
+  return namespace === undefined ? [] : [...known.names].filter((name) => name.startsWith(`${namespace}/`)).sort();
 }
 
 /** The key of `typed_per_filter_config` a per-route config sits under: the HTTP filter it configures. */
@@ -52,9 +63,16 @@ const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
  * nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts in (not MERGEs) are judged;
  * the caller keeps the finding only for configs judged to talk to an EPP.
  */
-export function checkIstiodRouteOverride(object: unknown, sites: readonly ExtProcSite[], severities: SeverityOverrides): { site: ExtProcSite; finding: Finding }[] {
+export function checkIstiodRouteOverride(
+  object: unknown,
+  sites: readonly ExtProcSite[],
+  severities: SeverityOverrides,
+  known: EppServices,
+): { site: ExtProcSite; finding: Finding }[] {
   const found: { site: ExtProcSite; finding: Finding }[] = [];
   if (selectsClassicGateway(object)) return found;
+  const pools = poolEppsInNamespace(object, known);
+  const poolsHere = pools.length === 0 ? '' : ` (this namespace has InferencePools, whose EPP Service is ${pools.join(', ')})`;
   for (const site of sites) {
     if (site.kind !== 'filter' || site.patch.applyTo !== 'HTTP_FILTER' || site.patch.operation === 'MERGE' || site.patch.operation === 'REMOVE') continue;
     const context = site.patch.match.context;
@@ -65,7 +83,7 @@ export function checkIstiodRouteOverride(object: unknown, sites: readonly ExtPro
     if (overridesIstiod(sites, name, cluster)) continue;
     const own = cluster === undefined ? "this filter's ext_proc server" : `cluster ${cluster}`;
     const sameName = name === EXT_PROC_FILTER_NAME;
-    const condition = `where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see) and this gateway has an HTTPRoute to an InferencePool, istiod inserts its own ${EXT_PROC_FILTER_NAME} filter and sets on each such route an ExtProcPerRoute naming istiod's cluster of the pool's EPP Service`;
+    const condition = `where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see) and this gateway has an HTTPRoute to an InferencePool${poolsHere}, istiod inserts its own ${EXT_PROC_FILTER_NAME} filter and sets on each such route an ExtProcPerRoute naming istiod's cluster of the pool's EPP Service`;
     // A REPLACE swaps istiod's filter for this one (no second filter); an ADD or INSERT puts one beside istiod's.
     const replaces = site.patch.operation === 'REPLACE';
     const plaintext = "500 on every request (istiod's cluster is plaintext, the EPP serves TLS)";

@@ -139,6 +139,14 @@ t.test("istiod's filter goes only to a Gateway API gateway's Pods: not to the cl
   t.equal(takeovers(envoyFilter({ selector: { istio: 'ingressgateway', 'gateway.networking.k8s.io/gateway-name': 'g' } })).length, 1);
 });
 
+t.test('where the pool cache knows InferencePools in the namespace, the message names their EPP Service', async (t) => {
+  const known = { names: new Set(['llm-d-inference-scheduler/gaie-inference-scheduling-epp', 'elsewhere/other-epp']), clusterIPs: new Set<string>() };
+  const [found] = checkEnvoyFilter(envoyFilter(), DEFAULT_CONFIG, known).filter((f) => f.code === 'EPP230');
+  t.match(found.message, 'has an HTTPRoute to an InferencePool (this namespace has InferencePools, whose EPP Service is llm-d-inference-scheduler/gaie-inference-scheduling-epp), istiod inserts');
+  t.notMatch(found.message, 'elsewhere/other-epp', 'only pools of this namespace');
+  t.notMatch(takeovers(envoyFilter())[0].message, 'this namespace has InferencePools', 'nothing claimed where nothing is known');
+});
+
 t.test('severity is configurable: off, or deny', async (t) => {
   t.equal(takeovers(envoyFilter(), parseConfig({ severities: { EPP230: 'off' } }))[0].severity, 'off');
   t.equal(takeovers(envoyFilter(), parseConfig({ severities: { EPP230: 'deny' } }))[0].severity, 'deny');
