@@ -58,8 +58,8 @@ const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
  * Under Istio with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION), istiod inserts its own ext_proc
  * filter, named envoy.filters.http.ext_proc, on a Gateway API gateway with an InferencePool route and turns it on for
  * each such route with an ExtProcPerRoute naming istiod's own cluster of the pool's EPP Service. Envoy keys per-route
- * config by filter name, so that override also retargets a filter of the same name that this EnvoyFilter adds; a
- * filter of another name runs after istiod's, which calls istiod's cluster first. The webhook cannot see istiod's flag
+ * config by filter name, so that override also retargets a filter of the same name that this EnvoyFilter adds; beside
+ * a filter of another name istiod's runs too, with istiod's cluster. The webhook cannot see istiod's flag
  * nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts in (not MERGEs) are judged;
  * the caller keeps the finding only for configs judged to talk to an EPP.
  */
@@ -89,7 +89,7 @@ export function checkIstiodRouteOverride(
     const plaintext = "500 on every request (istiod's cluster is plaintext, the EPP serves TLS)";
     const message = sameName
       ? `ext_proc filter ${name} on a gateway, and no HTTP_ROUTE override here names ${own}: ${condition}; Envoy keys per-route config by filter name, so on those routes this filter calls istiod's cluster ${replaces ? 'instead' : 'too'} and ${own} carries nothing. Measured: ${plaintext}${replaces ? '' : ', or, with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request'}`
-      : `ext_proc filter ${name} on a gateway, and no HTTP_ROUTE override here turns istiod's ${EXT_PROC_FILTER_NAME} off: ${condition}; that filter runs before this one. Measured: ${plaintext}, the EPP reached through ${own} never saw one`;
+      : `ext_proc filter ${name} on a gateway, and no HTTP_ROUTE override here turns istiod's ${EXT_PROC_FILTER_NAME} off: ${condition}; on those routes that filter runs as well as this one, calling istiod's cluster. Measured with this filter inserted before the router (after istiod's): ${plaintext}, the EPP reached through ${own} never saw one`;
     const routePatch = (perRoute: string) =>
       `{applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: ${ROUTE_NAME}}}}}, patch: {operation: MERGE, value: {typed_per_filter_config: {${EXT_PROC_FILTER_NAME}: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, ${perRoute}}}}}}`;
     const toOwnCluster = routePatch(`overrides: {grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}, processing_mode: <this filter's>}`);

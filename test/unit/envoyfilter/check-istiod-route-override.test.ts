@@ -101,7 +101,8 @@ t.test('a filter of another name runs after istiod\'s: the fix turns istiod\'s f
   t.ok(found, 'EPP230 for epp.ext_proc too');
   const text = formatFinding(found);
   t.match(text, "ext_proc filter epp.ext_proc on a gateway, and no HTTP_ROUTE override here turns istiod's envoy.filters.http.ext_proc off");
-  t.match(text, 'that filter runs before this one');
+  t.match(text, "on those routes that filter runs as well as this one, calling istiod's cluster");
+  t.match(text, 'Measured with this filter inserted before the router (after istiod\'s)');
   t.match(text, 'the EPP reached through cluster epp-cluster never saw one');
   t.match(text, 'typed_per_filter_config: {envoy.filters.http.ext_proc: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, disabled: true}}');
   t.notMatch(text, 'twice');
