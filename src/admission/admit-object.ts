@@ -12,7 +12,7 @@ import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
 import { formatPath } from '../json-path.ts';
 import type { HandledKind } from './handled-kinds.ts';
 import { alignLastApplied, LAST_APPLIED } from './last-applied.ts';
-import { MAX_OBJECT_DEPTH, pathBeyondDepth } from './object-depth.ts';
+import { MAX_OBJECT_DEPTH, walkedPathBeyondDepth } from './object-depth.ts';
 
 export interface CoreDeps {
   config: WebhookConfig;
@@ -66,7 +66,7 @@ export function validateObject(kind: HandledKind, object: unknown, config: Webho
 
 /** An object nested deeper than any real one is refused as malformed before the core walks it (which recurses). */
 function depthFinding(kind: HandledKind, object: unknown, config: WebhookConfig): Finding | undefined {
-  const beyond = pathBeyondDepth(object, MAX_OBJECT_DEPTH);
+  const beyond = walkedPathBeyondDepth(object, MAX_OBJECT_DEPTH);
   if (beyond === undefined) return undefined;
   const shown = formatPath(beyond.slice(0, 6));
   return finding(

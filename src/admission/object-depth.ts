@@ -62,6 +62,29 @@ function nestsDeeperThan(container: object, levels: number): boolean {
   return false;
 }
 
+/**
+ * pathBeyondDepth over the parts of an object the core may walk: everything but `metadata.managedFields`, which
+ * the apiserver writes and the core never reads (on a server-side apply it mirrors the whole object, so skipping it
+ * halves the test on every admission).
+ */
+export function walkedPathBeyondDepth(object: unknown, limit: number = MAX_OBJECT_DEPTH): PathSegments | undefined {
+  if (typeof object !== 'object' || object === null || Array.isArray(object) || limit < 3) return pathBeyondDepth(object, limit);
+  for (const key in object) {
+    const child = (object as Record<string, unknown>)[key];
+    if (key !== 'metadata' || typeof child !== 'object' || child === null || Array.isArray(child)) {
+      const beyond = pathBeyondDepth(child, limit - 1);
+      if (beyond !== undefined) return [key, ...beyond];
+      continue;
+    }
+    for (const field in child) {
+      if (field === 'managedFields') continue;
+      const beyond = pathBeyondDepth((child as Record<string, unknown>)[field], limit - 2);
+      if (beyond !== undefined) return [key, field, ...beyond];
+    }
+  }
+  return undefined;
+}
+
 function keyAt(level: Level, index: number): string | number {
   return level.keys === undefined ? index : level.keys[index];
 }

@@ -40,11 +40,12 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
     const typeName = type.kind === 'name' ? type.name : type.kind === 'unset' ? 'STATIC' : undefined;
     const lbName = lb.kind === 'name' ? lb.name : lb.kind === 'unset' ? 'ROUND_ROBIN' : undefined;
     for (const [key, read, names] of [[typeKey, type, DISCOVERY_TYPES], [lbKey, lb, LB_POLICIES]] as const) {
+      if (read.kind !== 'refused-by-istio' && read.kind !== 'rejected-by-envoy') continue;
       const written = JSON.stringify(cluster[key]);
       const valid = names.flatMap((n, i) => (n === undefined ? [] : [`${n} (${i})`])).join(', ');
       if (read.kind === 'refused-by-istio') {
         add('EPP310', [key], `${subject} ${key} ${written}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${valid}`, `write ${key} as one of ${valid}`);
-      } else if (read.kind === 'rejected-by-envoy') {
+      } else {
         add('EPP311', [key], `${subject} ${key} ${written}: no value has this number (${valid}); ${ENVOY_REJECTS}`, `write ${key} as one of ${valid}`);
       }
     }

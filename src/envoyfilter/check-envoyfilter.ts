@@ -11,7 +11,7 @@ import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './chec
 import { patchLocation, readConfigPatches } from './config-patches.ts';
 import { findAddedClusters, findExtProcConfigs, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
-import { findPlaceholders } from './find-placeholders.ts';
+import { findEachPlaceholder } from './find-placeholders.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
 
@@ -23,8 +23,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   const severities = config.severities;
   const { patches, findings } = readConfigPatches(object, severities);
 
-  const addressLeft = findPlaceholders(patches, config.placeholder);
-  const portLeft = findPlaceholders(patches, PORT_PLACEHOLDER);
+  const [addressLeft, portLeft] = findEachPlaceholder(patches, [config.placeholder, PORT_PLACEHOLDER]);
   const leftovers = [...addressLeft, ...portLeft];
   if (leftovers.length > 0) {
     const first = leftovers[0];
@@ -42,7 +41,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
 
   const sites = findExtProcConfigs(patches);
   const clusters = findAddedClusters(patches);
-  const judged = judgeExtProcSites(object, patches, sites, config, eppServices);
+  const judged = judgeExtProcSites(object, patches, sites, config, eppServices, addressLeft.length);
   findings.push(...judged.findings);
   const judgementOf = new Map(sites.map((site, i) => [site, judged.judgements[i]]));
   const gate = (site: ExtProcSite, siteFindings: Finding[]) => applyJudgement(siteFindings, judgementOf.get(site)!);

@@ -20,8 +20,14 @@ const EXPECTED = {
 } as const;
 /** Each message's fields under both spellings istiod reads (snake_case and lowerCamelCase), built once. */
 const FIELD_BY_KEY = Object.fromEntries(
-  Object.entries(EXT_PROC_SCHEMA).map(([name, { fields }]) => [name, new Map(Object.keys(fields).flatMap((f) => [[f, f], [camelCase(f), f]]))]),
-) as Record<MessageName, Map<string, string>>;
+  Object.entries(EXT_PROC_SCHEMA).map(([name, { fields }]) => [
+    name,
+    new Map(Object.keys(fields).flatMap((field) => {
+      const names = { field, camel: camelCase(field) };
+      return [[field, names], [names.camel, names]];
+    })),
+  ]),
+) as Record<MessageName, Map<string, { field: string; camel: string }>>;
 const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
 const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config';
 
@@ -60,12 +66,12 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
   const { fields } = EXT_PROC_SCHEMA[name];
   for (const key of Object.keys(object)) {
     if (key === '@type') continue;
-    const field = FIELD_BY_KEY[name].get(key);
-    if (field === undefined) {
+    const names = FIELD_BY_KEY[name].get(key);
+    if (names === undefined) {
       unknownField(walk, object, name, key, segments);
       continue;
     }
-    const camel = camelCase(field);
+    const { field, camel } = names;
     if (camel !== field && Object.hasOwn(object, field) && Object.hasOwn(object, camel)) {
       // istiod's jsonpb keeps the lowerCamelCase spelling; in a TypedStruct which one Envoy keeps is not defined
       // (EPP222), and the snake_case one is the one checked further.
@@ -76,25 +82,28 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
     // null leaves the field unset.
     const value = object[key];
     if (value === null || value === undefined) continue;
-    readValue(walk, field, key, value, fields[field], [...segments, key]);
+    const kind = fields[field];
+    // enums: processing-mode.ts (EPP201/EPP210); the rest is not judged here
+    if (kind === 'any' || kind === 'enum') continue;
+    readValue(walk, field, key, value, kind, [...segments, key]);
   }
   if (name === 'GrpcService') checkGrpcTarget(walk, object, segments);
   if (name === 'HttpUri') checkHttpUri(walk, object, segments);
 }
 
-function readValue(walk: Walk, field: string, key: string, value: unknown, kind: FieldKind, segments: PathSegments): void {
-  const at = { location: walk.location, path: formatPath(segments) };
+function readValue(walk: Walk, field: string, key: string, value: unknown, kind: Exclude<FieldKind, 'any' | 'enum'>, segments: PathSegments): void {
+  // Most fields are fine: the path is written out only for a finding.
+  const at = () => ({ location: walk.location, path: formatPath(segments) });
   const refuse = (expected: string): void => {
     walk.findings.push(
-      finding('EPP214', walk.severities, at, `ext_proc ${key} is ${describe(value)}: ${ISTIO_REFUSES} (it takes ${expected})`, `write ${key} as ${expected}`),
+      finding('EPP214', walk.severities, at(), `ext_proc ${key} is ${describe(value)}: ${ISTIO_REFUSES} (it takes ${expected})`, `write ${key} as ${expected}`),
     );
   };
-  if (kind === 'any' || kind === 'enum') return; // enums: processing-mode.ts (EPP201/EPP210); the rest is not judged here
   if (kind.startsWith('message:')) {
     if (!isObject(value)) {
       if (walk.reading === 'envoy') {
         walk.findings.push(
-          finding('EPP221', walk.severities, at, `ext_proc ${key} is ${describe(value)} in a TypedStruct: istiod passes it on unconverted, and Envoy reads only an object there and rejects the listener update: the gateway keeps its old config`, `write ${key} as ${EXPECTED.message}`),
+          finding('EPP221', walk.severities, at(), `ext_proc ${key} is ${describe(value)} in a TypedStruct: istiod passes it on unconverted, and Envoy reads only an object there and rejects the listener update: the gateway keeps its old config`, `write ${key} as ${EXPECTED.message}`),
         );
       } else if (field !== 'processing_mode') refuse(EXPECTED.message); // processing_mode's own shape is EPP307 (check-processing-mode.ts)
       return;
@@ -107,7 +116,7 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
     if (kind !== 'duration') return;
     if (typeof value !== 'string' || secondsToNanos(value) === undefined) {
       walk.findings.push(
-        finding('EPP221', walk.severities, at, `ext_proc ${key} ${short(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
+        finding('EPP221', walk.severities, at(), `ext_proc ${key} ${short(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
       );
       return;
     }
@@ -121,11 +130,11 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
   if (nanos === undefined) return refuse(EXPECTED.duration);
   if (nanos < 0n) {
     walk.findings.push(
-      finding('EPP215', walk.severities, at, `ext_proc ${key} ${JSON.stringify(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`),
+      finding('EPP215', walk.severities, at(), `ext_proc ${key} ${JSON.stringify(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`),
     );
   } else if (AT_MOST_ONE_HOUR.has(field) && nanos > ONE_HOUR_NANOS) {
     walk.findings.push(
-      finding('EPP215', walk.severities, at, `ext_proc ${key} ${JSON.stringify(value)} is above Envoy's limit of 1h: ${ENVOY_REJECTS}`, `set ${key} between 0s and 3600s`),
+      finding('EPP215', walk.severities, at(), `ext_proc ${key} ${JSON.stringify(value)} is above Envoy's limit of 1h: ${ENVOY_REJECTS}`, `set ${key} between 0s and 3600s`),
     );
   }
 }

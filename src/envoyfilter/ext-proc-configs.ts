@@ -50,7 +50,8 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
     visitObjects(patch.value, [...patch.valuePath], (object, segments) => {
       if (!Object.hasOwn(object, '@type')) return;
       const { type, message, key } = unwrap(object);
-      const at = key ? [...segments, key] : segments;
+      if (type !== EXTERNAL_PROCESSOR_TYPE && type !== PER_ROUTE_TYPE) return;
+      const at = key ? [...segments, key] : [...segments];
       const via = key ? { via: 'typed-struct' as const } : {};
       if (type === EXTERNAL_PROCESSOR_TYPE) {
         found.add(object);
@@ -77,12 +78,21 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
   return sites;
 }
 
+/** Visits every object in a JSON value with its path: the walk's own array, which a visitor that keeps it copies. */
 function visitObjects(value: unknown, segments: (string | number)[], visit: (o: JsonObject, s: PathSegments) => void): void {
   if (Array.isArray(value)) {
-    value.forEach((item, i) => visitObjects(item, [...segments, i], visit));
+    for (let i = 0; i < value.length; i++) {
+      segments.push(i);
+      visitObjects(value[i], segments, visit);
+      segments.pop();
+    }
   } else if (isObject(value)) {
     visit(value, segments);
-    for (const key of Object.keys(value)) visitObjects(value[key], [...segments, key], visit);
+    for (const key in value) {
+      segments.push(key);
+      visitObjects(value[key], segments, visit);
+      segments.pop();
+    }
   }
 }
 

@@ -12,12 +12,18 @@ export interface PlaceholderSite {
 
 /** Every string under `configPatches[*].patch.value` that contains the token, whole or embedded. */
 export function findPlaceholders(patches: readonly ConfigPatch[], token: string): PlaceholderSite[] {
-  const sites: PlaceholderSite[] = [];
+  return findEachPlaceholder(patches, [token])[0];
+}
+
+/** findPlaceholders for several tokens in one walk (every admission looks for the address and the port token): the sites of each, in order. */
+export function findEachPlaceholder(patches: readonly ConfigPatch[], tokens: readonly string[]): PlaceholderSite[][] {
+  const sites: PlaceholderSite[][] = tokens.map(() => []);
   for (const patch of patches) {
     if (patch.value === undefined) continue;
     walk(patch.value, [...patch.valuePath], (value, segments, parent) => {
-      if (!value.includes(token)) return;
-      sites.push({ patchIndex: patch.index, segments, port: pairedPort(value, token, parent) });
+      for (let i = 0; i < tokens.length; i++) {
+        if (value.includes(tokens[i])) sites[i].push({ patchIndex: patch.index, segments: [...segments], port: pairedPort(value, tokens[i], parent) });
+      }
     });
   }
   return sites;
@@ -37,7 +43,11 @@ function pairedPort(value: string, token: string, parent: unknown): number | und
   return undefined;
 }
 
-/** Visits every string in a JSON value with its path and the object or list that holds it. */
+/**
+ * Visits every string in a JSON value with its path and the object or list that holds it. The path is the walk's own
+ * array, changed as it goes on: a visitor that keeps it keeps a copy (most strings are not kept, and every admission
+ * walks every string).
+ */
 export function walk(
   value: unknown,
   segments: (string | number)[],
@@ -45,7 +55,7 @@ export function walk(
   parent: unknown = undefined,
 ): void {
   if (typeof value === 'string') {
-    visit(value, [...segments], parent);
+    visit(value, segments, parent);
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       segments.push(i);

@@ -10,7 +10,7 @@ import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import { checkPoolConsistency } from './check-pool-consistency.ts';
 import { EXT_PROC_PORT_NAME, eppServicePort, PORT_PLACEHOLDER } from './epp-service-port.ts';
 import { chooseEppTarget, resolvePool, type EppTarget } from './epp-target.ts';
-import { findPlaceholders, type PlaceholderSite } from './find-placeholders.ts';
+import { findEachPlaceholder, findPlaceholders, type PlaceholderSite } from './find-placeholders.ts';
 
 export interface SubstitutionResult {
   /** The object to store: the input itself when nothing changed, else a copy sharing every unchanged part with it (read-only). */
@@ -38,8 +38,7 @@ export async function substituteClusterIP(
   const unchanged = (findings: Finding[]): SubstitutionResult => ({ object, patch: [], findings, substitutions: 0 });
   const { patches, findings: shapeFindings } = readConfigPatches(object, config.severities);
   if (shapeFindings.length > 0) return unchanged(shapeFindings);
-  const sites = findPlaceholders(patches, config.placeholder);
-  const portSites = findPlaceholders(patches, PORT_PLACEHOLDER);
+  const [sites, portSites] = findEachPlaceholder(patches, [config.placeholder, PORT_PLACEHOLDER]);
   const tokens = sites.length + portSites.length;
   if (tokens === 0 && annotationsOf(object)[ANNOTATIONS.inferencePool] === undefined) return unchanged([]);
 

@@ -192,11 +192,12 @@ export function judgeExtProcSites(
   sites: readonly ExtProcSite[],
   config: WebhookConfig,
   known: EppServices,
+  /** How many strings hold the placeholder token, when the caller has counted them already. */
+  placeholders: number = findPlaceholders(patches, config.placeholder).length,
 ): EnvoyFilterJudgement {
   const findings: Finding[] = [];
   const annotations = annotationsOf(object);
   const explicit = annotations[EPP_ANNOTATION];
-  const placeholders = findPlaceholders(patches, config.placeholder).length;
   const ownAnnotation = Object.keys(annotations).find((key) => key.startsWith(ANNOTATION_PREFIX) && key !== EPP_ANNOTATION);
 
   if (explicit === 'true' || explicit === 'false') {

@@ -1,7 +1,7 @@
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
 import { readConfigPatches } from '../envoyfilter/config-patches.ts';
 import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
-import { findPlaceholders } from '../envoyfilter/find-placeholders.ts';
+import { findEachPlaceholder } from '../envoyfilter/find-placeholders.ts';
 import { parseInferencePoolAnnotation } from '../envoyfilter/inference-pool-reference.ts';
 import { parsePointerList, valueAt } from '../envoyfilter/substitute-cluster-ip.ts';
 import { isObject } from '../json-value.ts';
@@ -88,5 +88,5 @@ export function provenanceOf(object: unknown): Provenance | undefined {
 
 function containsPlaceholder(object: unknown, placeholder: string): boolean {
   const { patches } = readConfigPatches(object, {});
-  return findPlaceholders(patches, placeholder).length > 0 || findPlaceholders(patches, PORT_PLACEHOLDER).length > 0;
+  return findEachPlaceholder(patches, [placeholder, PORT_PLACEHOLDER]).some((sites) => sites.length > 0);
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { pathBeyondDepth } from '../../../src/admission/object-depth.ts';
+import { pathBeyondDepth, walkedPathBeyondDepth } from '../../../src/admission/object-depth.ts';
 
 /** `levels` containers nested in each other, alternating objects and lists, innermost holding a string. */
 function nested(levels: number, startWithList: boolean): unknown {
@@ -38,4 +38,26 @@ t.test('a value 100,000 levels deep is measured without overflowing the stack, w
   t.equal(pathBeyondDepth(value, 256)?.length, 256);
   t.equal(pathBeyondDepth(value, 50_000)?.length, 50_000);
   t.equal(pathBeyondDepth(value, 100_001), undefined);
+});
+
+t.test('the parts the core walks: metadata.managedFields is not measured, everything else is, with the path from the root', async (t) => {
+  const object = (where: 'spec' | 'labels' | 'managedFields') => ({
+    apiVersion: 'v1',
+    metadata: { name: 'x', labels: where === 'labels' ? { deep: nested(300, false) } : {}, managedFields: where === 'managedFields' ? [nested(300, true)] : [] },
+    spec: where === 'spec' ? { deep: nested(300, false) } : {},
+  });
+  t.equal(walkedPathBeyondDepth(object('managedFields'), 256), undefined, 'managedFields 300 levels deep: not measured');
+  t.ok(pathBeyondDepth(object('managedFields'), 256), 'while the whole object is that deep');
+  for (const where of ['spec', 'labels'] as const) {
+    const path = walkedPathBeyondDepth(object(where), 256);
+    t.same(path, pathBeyondDepth(object(where), 256), `${where}: the same path as a walk of the whole object`);
+    t.equal(path!.length, 256);
+  }
+  t.same(walkedPathBeyondDepth(object('spec'), 256)!.slice(0, 3), ['spec', 'deep', 'k1']);
+  t.same(walkedPathBeyondDepth(object('labels'), 256)!.slice(0, 4), ['metadata', 'labels', 'deep', 'k1']);
+  for (const limit of [1, 2, 3, 4]) {
+    for (const where of ['spec', 'labels'] as const) {
+      t.same(walkedPathBeyondDepth(object(where), limit), pathBeyondDepth(object(where), limit), `limit ${limit}, ${where}: as the whole walk`);
+    }
+  }
 });
