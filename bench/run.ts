@@ -14,6 +14,7 @@ load average beside every figure. Flags:
   --connections=N     closed-loop connections (default 24)
   --rate=R            fixed-rate req/s (default 2000) --rate-connections=N (default 8)
   --rounds=N          repeat every HTTP measurement N times (default 2)
+  --slices=N          each HTTP run in N slices per server, floor and case alternating (default 5)
   --cases=a,b         HTTP cases (each runs with its floor): mutate-envoyfilter,validate-envoyfilter,mutate-httproute
   --log-level=L       the webhook child's log level (default info, as deployed; "off" for none)
   --cpu-prof=DIR      write V8 CPU profiles of the server children into DIR (summarise: node bench/profile-summary.ts FILE)
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '2000' },
     'rate-connections': { type: 'string', default: '8' },
     rounds: { type: 'string', default: '2' },
+    slices: { type: 'string', default: '5' },
     cases: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     'cpu-prof': { type: 'string' },
@@ -86,6 +88,7 @@ if (sections.includes('http')) {
     rate: number('rate', values.rate),
     rateConnections: number('rate-connections', values['rate-connections']),
     rounds: number('rounds', values.rounds),
+    slices: number('slices', values.slices),
     logLevel: values['log-level'],
     cpuProfDir: values['cpu-prof'],
     only: values.cases?.split(',') as WebhookCaseId[] | undefined,

@@ -18,6 +18,12 @@ export interface HttpOptions {
   rate: number;
   rateConnections: number;
   rounds: number;
+  /**
+   * Each measured run is cut into this many slices per server, the floor and the case alternating (floor, case, case,
+   * floor, ...): this machine's speed drifts by a third within a minute, and a floor measured ten seconds before its
+   * case carried that drift into the ratio. Alternating slices put the same drift on both sides.
+   */
+  slices: number;
   logLevel: string;
   /** Directory for `--cpu-prof` profiles of the server children; undefined: no profiling. */
   cpuProfDir: string | undefined;
@@ -120,8 +126,14 @@ export function checkOnce(port: number, ca: string, benchCase: BenchCase): Promi
 }
 
 /** autocannon against one server with one case's body, over keep-alive TLS; `answered` counts the 200s. */
-export async function load(port: number, benchCase: BenchCase, settings: { duration: number; connections: number; overallRate?: number }): Promise<{ rps: number; latency: LatencySummary; errors: number; answered: number }> {
-  const recorder = new LatencyRecorder();
+export async function load(
+  port: number,
+  benchCase: BenchCase,
+  settings: { duration: number; connections: number; overallRate?: number },
+  /** Records into this one (several slices of one measurement); by default a recorder of this run's own. */
+  recorder = new LatencyRecorder(),
+): Promise<{ rps: number; latency: LatencySummary; errors: number; answered: number; seconds: number }> {
+  const before = recorder.count;
   const instance = autocannon({
     url: `https://127.0.0.1:${port}${benchCase.path}`,
     method: 'POST',
@@ -140,7 +152,8 @@ export async function load(port: number, benchCase: BenchCase, settings: { durat
   });
   const result = await instance;
   const errors = result.errors + result.timeouts + result.non2xx;
-  return { rps: recorder.count / result.duration, latency: recorder.summary(), errors, answered: recorder.count };
+  const answered = recorder.count - before;
+  return { rps: answered / result.duration, latency: recorder.summary(), errors, answered, seconds: result.duration };
 }
 
 export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
@@ -153,19 +166,42 @@ export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
   try {
     for (const benchCase of cases) await checkOnce(servers[benchCase.server].port, ca, benchCase);
     progress(`HTTP: ${cases.length} cases checked over verified TLS; body sizes ${cases.map((c) => `${c.id} ${c.body.length} B`).join(', ')}`);
+    const pairs = cases.filter((c) => c.floorOf === undefined).map((webhookCase) => [cases.find((c) => c.floorOf === webhookCase.id)!, webhookCase] as const);
     for (let round = 1; round <= options.rounds; round++) {
       for (const mode of ['closed', 'rate'] as const) {
-        for (const benchCase of cases) {
-          const server = servers[benchCase.server];
-          const settings = mode === 'closed' ? { duration: options.duration, connections: options.connections } : { duration: options.duration, connections: options.rateConnections, overallRate: options.rate };
-          if (options.warmup > 0) await load(server.port, benchCase, { ...settings, duration: options.warmup });
-          const before = await server.cpu();
-          const run = await load(server.port, benchCase, settings);
-          const after = await server.cpu();
-          const cpuUs = after.user - before.user + (after.system - before.system);
-          const result: RunResult = { round, id: benchCase.id, mode, rps: run.rps, latency: run.latency, serverCpuUs: cpuUs / Math.max(1, run.answered), errors: run.errors, load: loadAverage() };
-          results.push(result);
-          progress(`HTTP round ${round} ${mode} ${benchCase.id}: ${int(run.rps)} req/s, p99 ${ms(run.latency.p99)} ms, server ${result.serverCpuUs.toFixed(0)} µs CPU/req${run.errors ? `, ${run.errors} ERRORS` : ''}`);
+        const settings = mode === 'closed' ? { duration: options.duration, connections: options.connections } : { duration: options.duration, connections: options.rateConnections, overallRate: options.rate };
+        for (const pair of pairs) {
+          for (const benchCase of pair) if (options.warmup > 0) await load(servers[benchCase.server].port, benchCase, { ...settings, duration: options.warmup });
+          const sides = pair.map(() => ({ recorder: new LatencyRecorder(), answered: 0, seconds: 0, cpuUs: 0, errors: 0 }));
+          const slice = { ...settings, duration: Math.max(1, Math.round(options.duration / options.slices)) };
+          for (let i = 0; i < options.slices; i++) {
+            // floor, case; case, floor; ...: a drift over the run weighs on both sides alike.
+            for (const side of i % 2 === 0 ? [0, 1] : [1, 0]) {
+              const server = servers[pair[side].server];
+              const before = await server.cpu();
+              const run = await load(server.port, pair[side], slice, sides[side].recorder);
+              const after = await server.cpu();
+              sides[side].answered += run.answered;
+              sides[side].seconds += run.seconds;
+              sides[side].errors += run.errors;
+              sides[side].cpuUs += after.user - before.user + (after.system - before.system);
+            }
+          }
+          pair.forEach((benchCase, side) => {
+            const measured = sides[side];
+            const result: RunResult = {
+              round,
+              id: benchCase.id,
+              mode,
+              rps: measured.answered / measured.seconds,
+              latency: measured.recorder.summary(),
+              serverCpuUs: measured.cpuUs / Math.max(1, measured.answered),
+              errors: measured.errors,
+              load: loadAverage(),
+            };
+            results.push(result);
+            progress(`HTTP round ${round} ${mode} ${benchCase.id}: ${int(result.rps)} req/s, p99 ${ms(result.latency.p99)} ms, server ${result.serverCpuUs.toFixed(0)} µs CPU/req${result.errors ? `, ${result.errors} ERRORS` : ''}`);
+          });
         }
       }
     }
@@ -188,7 +224,7 @@ export function formatHttp(results: RunResult[], options: HttpOptions): string {
 
   out.push(`### Saturating closed loop: ${options.connections} connections, pipelining 1, ${options.duration} s per run (after ${options.warmup} s warm-up)`);
   out.push('');
-  out.push('Each webhook case follows its floor (`floor/<case>`: same body, same TLS, same JSON parsing, canned allow), measured just before it.');
+  out.push(`Each webhook case is measured against its floor (\`floor/<case>\`: same body, same TLS, same JSON parsing, canned allow) in ${options.slices} alternating slices each (floor, case, case, floor, ...), so the machine's drift falls on both alike.`);
   out.push('');
   out.push(
     table(
