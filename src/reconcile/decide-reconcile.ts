@@ -5,6 +5,7 @@ import { containsAddress, replaceAddress } from './address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
 import { servicePortOf } from '../envoyfilter/epp-service-port.ts';
 import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
+import { recordedPortPaths } from './recorded-port-paths.ts';
 
 /** What the reconciler does about one EnvoyFilter, decided from its record and its Service's live state alone. */
 export type ReconcileDecision =
@@ -85,16 +86,10 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
       else edited.push(pointer);
     }
   }
-  const portHolding: string[] = [];
-  const portEdited: string[] = [];
-  if (portChanged) {
-    for (const pointer of provenance.port!.paths) {
-      const value = record.valuesAtPortPaths[pointer];
-      if (value === provenance.port!.port) portHolding.push(pointer);
-      else if (value === portTo) current++;
-      else portEdited.push(pointer);
-    }
-  }
+  const ports = portChanged ? recordedPortPaths(provenance.port!, record, portTo) : { holding: [], edited: [], current: 0 };
+  const portHolding = ports.holding;
+  const portEdited = ports.edited;
+  current += ports.current;
   const change = [ipChanged ? `ClusterIP ${from} -> ${to}` : undefined, portChanged ? `port ${provenance.port!.port} -> ${portTo}` : undefined].filter(Boolean).join(', ');
   const held = [ipChanged ? from : undefined, portChanged ? `port ${provenance.port!.port}` : undefined].filter(Boolean).join(' or ');
   const editedPaths = [...edited, ...portEdited];

@@ -5,6 +5,7 @@ import type { ServiceLookup } from '../cluster/service-resolver.ts';
 import { containsAddress, replaceAddress } from './address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
 import type { EnvoyFilterRecord, Provenance } from './envoyfilter-record.ts';
+import { recordedPortPaths } from './recorded-port-paths.ts';
 
 /** Where an EnvoyFilter's pool points now: its endpointPickerRef Service and port. */
 export interface PoolTarget {
@@ -73,16 +74,10 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
     else if (value !== undefined && containsAddress(value, to)) current++;
     else addressEdited.push(pointer);
   }
-  const portHolding: string[] = [];
-  const portEdited: string[] = [];
-  if (portChanged) {
-    for (const pointer of provenance.port!.paths) {
-      const value = record.valuesAtPortPaths[pointer];
-      if (value === provenance.port!.port) portHolding.push(pointer);
-      else if (value === target.port) current++;
-      else portEdited.push(pointer);
-    }
-  }
+  const ports = portChanged ? recordedPortPaths(provenance.port!, record, target.port) : { holding: [], edited: [], current: 0 };
+  const portHolding = ports.holding;
+  const portEdited = ports.edited;
+  current += ports.current;
   const editedPaths = [...addressEdited, ...portEdited];
   const rewrittenPaths = [...addressHolding, ...portHolding];
   const change = [from === undefined ? undefined : `ClusterIP ${from} -> ${to}`, portChanged ? `port ${provenance.port!.port} -> ${target.port}` : undefined].filter(Boolean).join(', ');
