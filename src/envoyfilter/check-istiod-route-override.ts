@@ -3,7 +3,7 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
-import { targetCluster } from './check-wiring.ts';
+import { targetCluster } from './target-cluster.ts';
 import type { EppServices } from './talks-to-epp.ts';
 
 /** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */

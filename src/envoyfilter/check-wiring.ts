@@ -5,25 +5,10 @@ import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-va
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { socketAddresses } from './socket-addresses.ts';
+import { targetCluster } from './target-cluster.ts';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const HTTP2_FIX = `add typed_extension_protocol_options: {${HTTP_PROTOCOL_OPTIONS}: {"@type": type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}, explicit_http_config: {http2_protocol_options: {}}}}`;
-
-/** The cluster an ext_proc config (or a per-route override) sends its gRPC or HTTP calls to. */
-export function targetCluster(config: JsonObject): { name: string; via: 'grpc' | 'http' } | undefined {
-  const grpc = envoyField(config, 'grpc_service');
-  if (isObject(grpc)) {
-    const envoyGrpc = envoyField(grpc, 'envoy_grpc');
-    const name = isObject(envoyGrpc) ? envoyField(envoyGrpc, 'cluster_name') : undefined;
-    return typeof name === 'string' ? { name, via: 'grpc' } : undefined;
-  }
-  // ExtProcHttpService {http_service: HttpService {http_uri: {cluster}}}
-  const outer = envoyField(config, 'http_service');
-  const inner = isObject(outer) ? envoyField(outer, 'http_service') : undefined;
-  const uri = isObject(inner) ? envoyField(inner, 'http_uri') : undefined;
-  const name = isObject(uri) ? envoyField(uri, 'cluster') : undefined;
-  return typeof name === 'string' ? { name, via: 'http' } : undefined;
-}
 
 /**
  * grpc_service xor http_service, and the cluster behind it: defined here, HTTP/2 for gRPC, TLS to the EPP.

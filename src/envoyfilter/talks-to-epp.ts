@@ -8,6 +8,7 @@ import { patchLocation, readConfigPatches, type ConfigPatch } from './config-pat
 import { EXT_PROC_FILTER_NAME, findAddedClusters, findExtProcConfigs, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { findPlaceholders } from './find-placeholders.ts';
 import { socketAddresses } from './socket-addresses.ts';
+import { targetCluster } from './target-cluster.ts';
 
 /**
  * What the cluster state says about EPP Services, as the classification needs it. The shell fills it from the
@@ -80,21 +81,6 @@ function isEppService(service: ServiceName, config: WebhookConfig, known: EppSer
   const configured = config.eppService;
   // No configured namespace means "in the object's namespace": the name is the one EPP Services get in this cluster.
   return service.name === configured.name && (configured.namespace === '' || configured.namespace === service.namespace);
-}
-
-/** The cluster an ext_proc config (or the overrides of a per-route config) calls. */
-function ownCluster(config: JsonObject): string | undefined {
-  const grpc = envoyField(config, 'grpc_service');
-  if (isObject(grpc)) {
-    const envoyGrpc = envoyField(grpc, 'envoy_grpc');
-    const name = isObject(envoyGrpc) ? envoyField(envoyGrpc, 'cluster_name') : undefined;
-    return typeof name === 'string' ? name : undefined;
-  }
-  const outer = envoyField(config, 'http_service');
-  const inner = isObject(outer) ? envoyField(outer, 'http_service') : undefined;
-  const uri = isObject(inner) ? envoyField(inner, 'http_uri') : undefined;
-  const name = isObject(uri) ? envoyField(uri, 'cluster') : undefined;
-  return typeof name === 'string' ? name : undefined;
 }
 
 /** The HTTP filter an ext_proc site configures: the filter it adds or merges into, or the key of a per-route config. */
@@ -281,7 +267,7 @@ function servingCluster(site: ExtProcSite, filters: Map<string, ExtProcSite>): s
 /** The cluster an ext_proc config (or the overrides of a per-route config) names itself. */
 function siteCluster(site: ExtProcSite): string | undefined {
   const config = site.kind === 'filter' ? site.config : envoyField(site.config, 'overrides');
-  return isObject(config) ? ownCluster(config) : undefined;
+  return isObject(config) ? targetCluster(config)?.name : undefined;
 }
 
 function judgeSite(site: ExtProcSite, filters: Map<string, ExtProcSite>, facts: ObjectFacts): EppJudgement {
