@@ -1,7 +1,7 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
-import { patchLocation } from './config-patches.ts';
+import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { targetCluster } from './target-cluster.ts';
 import type { EppServices } from './talks-to-epp.ts';
@@ -32,23 +32,49 @@ function poolEppsInNamespace(object: unknown, known: EppServices): string[] {
   return namespace === undefined ? [] : [...known.names].filter((name) => name.startsWith(`${namespace}/`)).sort();
 }
 
-/** The key of `typed_per_filter_config` a per-route config sits under: the HTTP filter it configures. */
-function perRouteKey(site: ExtProcSite): unknown {
-  const at = site.segments.findIndex((s) => s === 'typed_per_filter_config' || s === 'typedPerFilterConfig');
-  return at >= 0 ? site.segments[at + 1] : undefined;
+/** Operations that put an HTTP filter into the chain (pilot/pkg/networking/core/envoyfilter/listener_patch.go). */
+const PUTS_FILTER: ReadonlySet<string | undefined> = new Set(['ADD', 'INSERT_BEFORE', 'INSERT_AFTER', 'INSERT_FIRST', 'REPLACE']);
+/** Operations istiod applies to an existing route by proto merge (envoyfilter/util.go isMergeOperation). */
+const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REPLACE_LIST']);
+
+function reachesGateway(patch: ConfigPatch): boolean {
+  const context = patch.match.context;
+  return GATEWAY_CONTEXTS.has(typeof context === 'string' ? context : undefined);
 }
 
 /**
- * A route-level override of istiod's key in this EnvoyFilter that keeps `filter` on its own EPP cluster: one whose
- * grpc_service names that cluster, or (for a filter of another name) one that turns istiod's filter off there.
+ * istiod names the Envoy route of a Gateway API rule <namespace>.<HTTPRoute name>.<rule index>
+ * (pilot/pkg/config/kube/gateway/conversion.go); a namespace holds no dot, an HTTPRoute name may.
  */
-function overridesIstiod(sites: readonly ExtProcSite[], filterName: string, cluster: string | undefined): boolean {
+const GATEWAY_API_ROUTE_NAME = /^[^.]+\..+\.\d+$/;
+
+/**
+ * Whether an HTTP_ROUTE patch's match can reach an InferencePool rule's route (envoyfilter/rc_patch.go routeMatch):
+ * no route match is any route; a route name must be one istiod gives a Gateway API rule; that route forwards (ROUTE).
+ */
+function mayMatchPoolRoute(patch: ConfigPatch): boolean {
+  const configuration = envoyField(patch.match, 'route_configuration');
+  const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
+  const route = isObject(vhost) ? envoyField(vhost, 'route') : undefined;
+  if (!isObject(route)) return true;
+  const name = envoyField(route, 'name');
+  const action = envoyField(route, 'action');
+  const named = typeof name !== 'string' || name === '' || GATEWAY_API_ROUTE_NAME.test(name);
+  return named && (action === undefined || action === 'ANY' || action === 'ROUTE');
+}
+
+/**
+ * An HTTP_ROUTE merge in this EnvoyFilter that sets a route's ExtProcPerRoute under istiod's key, on routes that may
+ * be an InferencePool rule's. istiod's proto merge replaces a map entry whole (pkg/proto/merge mergeMap), so on the
+ * routes it matches istiod's override is gone, with its cluster and its failure_mode_allow: what the filter does there
+ * is this EnvoyFilter's own choice, not istiod's.
+ */
+function replacesIstiodOverride(sites: readonly ExtProcSite[]): boolean {
   return sites.some((site) => {
-    if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || perRouteKey(site) !== EXT_PROC_FILTER_NAME) return false;
-    if (filterName !== EXT_PROC_FILTER_NAME && envoyField(site.config, 'disabled') === true) return true;
-    const overrides = envoyField(site.config, 'overrides');
-    if (!isObject(overrides) || !isObject(envoyField(overrides, 'grpc_service'))) return false;
-    return cluster === undefined || targetCluster(overrides)?.name === cluster;
+    if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation) || !reachesGateway(site.patch) || !mayMatchPoolRoute(site.patch)) return false;
+    const at = site.patch.valuePath.length;
+    const field = site.segments[at];
+    return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
   });
 }
 
@@ -59,9 +85,10 @@ const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
  * filter, named envoy.filters.http.ext_proc, on a Gateway API gateway with an InferencePool route and turns it on for
  * each such route with an ExtProcPerRoute naming istiod's own cluster of the pool's EPP Service. Envoy keys per-route
  * config by filter name, so that override also retargets a filter of the same name that this EnvoyFilter adds; beside
- * a filter of another name istiod's runs too, with istiod's cluster. The webhook cannot see istiod's flag
- * nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts in (not MERGEs) are judged;
- * the caller keeps the finding only for configs judged to talk to an EPP.
+ * a filter of another name istiod's runs too, with istiod's cluster. An HTTP_ROUTE merge here under istiod's key
+ * replaces istiod's override (see replacesIstiodOverride), so none fires then. The webhook cannot see istiod's flag
+ * nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts in are judged; the caller keeps
+ * the finding only for configs judged to talk to an EPP.
  */
 export function checkIstiodRouteOverride(
   object: unknown,
@@ -70,34 +97,38 @@ export function checkIstiodRouteOverride(
   known: EppServices,
 ): { site: ExtProcSite; finding: Finding }[] {
   const found: { site: ExtProcSite; finding: Finding }[] = [];
-  if (selectsClassicGateway(object)) return found;
+  if (selectsClassicGateway(object) || replacesIstiodOverride(sites)) return found;
   const pools = poolEppsInNamespace(object, known);
-  const poolsHere = pools.length === 0 ? '' : ` (this namespace has InferencePools, whose EPP Service is ${pools.join(', ')})`;
+  const poolsHere =
+    pools.length === 0 ? '' : pools.length === 1 ? ` (this namespace has InferencePools, whose EPP Service is ${pools[0]})` : ` (this namespace has InferencePools, whose EPP Services are ${pools.join(', ')})`;
   for (const site of sites) {
-    if (site.kind !== 'filter' || site.patch.applyTo !== 'HTTP_FILTER' || site.patch.operation === 'MERGE' || site.patch.operation === 'REMOVE') continue;
-    const context = site.patch.match.context;
-    if (!GATEWAY_CONTEXTS.has(typeof context === 'string' ? context : undefined)) continue;
+    if (site.kind !== 'filter' || site.patch.applyTo !== 'HTTP_FILTER' || !PUTS_FILTER.has(site.patch.operation) || !reachesGateway(site.patch)) continue;
     const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
     if (typeof name !== 'string') continue;
     const cluster = targetCluster(site.config)?.name;
-    if (overridesIstiod(sites, name, cluster)) continue;
     const own = cluster === undefined ? "this filter's ext_proc server" : `cluster ${cluster}`;
     const sameName = name === EXT_PROC_FILTER_NAME;
+    const noOverride = `no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"], which would replace istiod's override`;
     const condition = `where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see) and this gateway has an HTTPRoute to an InferencePool${poolsHere}, istiod inserts its own ${EXT_PROC_FILTER_NAME} filter and sets on each such route an ExtProcPerRoute naming istiod's cluster of the pool's EPP Service`;
     // A REPLACE swaps istiod's filter for this one (no second filter); an ADD or INSERT puts one beside istiod's.
     const replaces = site.patch.operation === 'REPLACE';
     const plaintext = "500 on every request (istiod's cluster is plaintext, the EPP serves TLS)";
     const message = sameName
-      ? `ext_proc filter ${name} on a gateway, and no HTTP_ROUTE override here names ${own}: ${condition}; Envoy keys per-route config by filter name, so on those routes this filter calls istiod's cluster ${replaces ? 'instead' : 'too'} and ${own} carries nothing. Measured: ${plaintext}${replaces ? '' : ', or, with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request'}`
-      : `ext_proc filter ${name} on a gateway, and no HTTP_ROUTE override here turns istiod's ${EXT_PROC_FILTER_NAME} off: ${condition}; on those routes that filter runs as well as this one, calling istiod's cluster. Measured with this filter inserted before the router (after istiod's): ${plaintext}, the EPP reached through ${own} never saw one`;
+      ? `ext_proc filter ${name} on a gateway, and ${noOverride}: ${condition}; Envoy keys per-route config by filter name, so on those routes this filter calls istiod's cluster ${replaces ? 'instead' : 'too'} and ${own} carries nothing. Measured: ${plaintext}${replaces ? '' : ', or, with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request'}`
+      : `ext_proc filter ${name} on a gateway, and ${noOverride} (for instance turning it off): ${condition}; on those routes that filter runs as well as this one, calling istiod's cluster. Measured with this filter inserted before the router (after istiod's): ${plaintext}, the EPP reached through ${own} never saw one`;
     const routePatch = (perRoute: string) =>
       `{applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: ${ROUTE_NAME}}}}}, patch: {operation: MERGE, value: {typed_per_filter_config: {${EXT_PROC_FILTER_NAME}: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, ${perRoute}}}}}}`;
-    const toOwnCluster = routePatch(`overrides: {grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}, processing_mode: <this filter's>}`);
+    // The patch replaces istiod's whole entry, its failure_mode_allow (false for a FailClose pool) too; without one the
+    // filter's own applies, which for istiod's filter is true (pilot/pkg/xds/filters/filters.go): fail-open.
+    const toOwnCluster = routePatch(
+      `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}, processing_mode: <this filter's>, failure_mode_allow: false}`,
+    );
+    const elsewhere = '; if another EnvoyFilter carries the route override, set EPP230 to off';
     const fix = !sameName
-      ? `per InferencePool route add ${routePatch('disabled: true')} to turn istiod's filter off there (measured: 200, the EPP consulted once per request, through ${own})`
+      ? `per InferencePool route add ${routePatch('disabled: true')} to turn istiod's filter off there (measured: 200, the EPP consulted once per request, through ${own})${elsewhere}`
       : replaces
-        ? `per InferencePool route add ${toOwnCluster}, as examples/envoyfilter-placeholder.yaml does`
-        : `per InferencePool route add ${toOwnCluster}; istiod's filter takes that override as well (the EPP is then consulted twice per request), so where istiod's support is on keep the route patch and drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does (measured: 200, the EPP consulted once)`;
+        ? `per InferencePool route add ${toOwnCluster} (failure_mode_allow: false keeps a FailClose pool failing closed; true for FailOpen), as examples/envoyfilter-placeholder.yaml does${elsewhere}`
+        : `per InferencePool route add ${toOwnCluster} (failure_mode_allow: false keeps a FailClose pool failing closed; true for FailOpen); istiod's filter takes that override as well (the EPP is then consulted twice per request), so where istiod's support is on keep the route patch and drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does (measured: 200, the EPP consulted once)${elsewhere}`;
     found.push({ site, finding: finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, message, fix) });
   }
   return found;

@@ -56,11 +56,14 @@ function envoyFilter({ selector, name = 'envoy.filters.http.ext_proc', context =
 }
 
 /** An HTTP_ROUTE MERGE on the InferencePool route with `perRoute` under `key`. */
-function routePatch(perRoute: object, { key = 'envoy.filters.http.ext_proc', applyTo = 'HTTP_ROUTE' } = {}) {
+function routePatch(
+  perRoute: object,
+  { key = 'envoy.filters.http.ext_proc', applyTo = 'HTTP_ROUTE', operation = 'MERGE', context = 'GATEWAY', route = { name: `${NS}.llm-d-inference-scheduling.0` } as object | undefined } = {},
+) {
   return {
     applyTo,
-    match: { context: 'GATEWAY', routeConfiguration: { vhost: { route: { name: `${NS}.llm-d-inference-scheduling.0` } } } },
-    patch: { operation: 'MERGE', value: { typed_per_filter_config: { [key]: { '@type': PER_ROUTE, ...perRoute } } } },
+    match: { ...(context === '' ? {} : { context }), routeConfiguration: { name: 'http.80', vhost: { name: '*:80', ...(route === undefined ? {} : { route }) } } },
+    patch: { operation, value: { typed_per_filter_config: { [key]: { '@type': PER_ROUTE, ...perRoute } } } },
   };
 }
 const toCluster = (cluster: string) => ({ overrides: { grpc_service: { envoy_grpc: { cluster_name: cluster } }, processing_mode: FULL_DUPLEX } });
@@ -74,33 +77,49 @@ t.test('a filter named envoy.filters.http.ext_proc on a gateway, without the rou
   t.equal(found.location, 'configPatches[0]');
   t.equal(found.path, 'spec.configPatches[0].patch.value.typed_config');
   const text = formatFinding(found);
-  t.match(text, '[EPP230] configPatches[0] ext_proc filter envoy.filters.http.ext_proc on a gateway, and no HTTP_ROUTE override here names cluster epp-cluster');
+  t.match(text, '[EPP230] configPatches[0] ext_proc filter envoy.filters.http.ext_proc on a gateway, and no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["envoy.filters.http.ext_proc"], which would replace istiod\'s override');
   t.match(text, 'where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see)');
   t.match(text, 'Envoy keys per-route config by filter name, so on those routes this filter calls istiod\'s cluster too and cluster epp-cluster carries nothing');
   t.match(text, '500 on every request');
   t.match(text, 'with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request');
   t.match(text, 'route: {name: <namespace>.<HTTPRoute name>.<rule index>}');
   t.match(text, 'typed_per_filter_config: {envoy.filters.http.ext_proc: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}');
+  t.match(text, 'processing_mode: <this filter\'s>, failure_mode_allow: false}', 'the override replaces istiod\'s failure_mode_allow too: the fix keeps a FailClose pool closed');
   t.match(text, 'drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does');
+  t.match(text, 'if another EnvoyFilter carries the route override, set EPP230 to off');
   t.match(found.message, /\(judged an EPP: annotation epp-webhook\.io\/epp: "true"\)$/);
 });
 
-t.test('the route override that names the filter\'s own EPP cluster silences it; other overrides do not', async (t) => {
+t.test("any route-level ExtProcPerRoute under istiod's key replaces istiod's override whole: no EPP230", async (t) => {
+  // istiod merges an HTTP_ROUTE patch by proto merge, which replaces a map entry (pkg/proto/merge mergeMap): istiod's
+  // ExtProcPerRoute, with its grpc_service, is gone on the route, whatever the patch's entry holds.
   t.same(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'))] })), [], 'grpc_service of the override names epp-cluster');
   const camel = routePatch({ overrides: { grpcService: { envoyGrpc: { clusterName: 'epp-cluster' } } } });
   t.same(takeovers(envoyFilter({ extra: [camel] })), [], 'lowerCamelCase keys, as istiod reads them');
-  t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('another-cluster'))] })).length, 1, 'an override naming another cluster');
-  t.equal(takeovers(envoyFilter({ extra: [routePatch({ overrides: { processing_mode: FULL_DUPLEX } })] })).length, 1, 'an override of the mode only: istiod\'s grpc_service stays');
-  t.equal(takeovers(envoyFilter({ extra: [routePatch({ disabled: true })] })).length, 1, 'disabled: true turns this filter off too (same name): no routing through the EPP');
+  t.same(takeovers(envoyFilter({ extra: [routePatch({ overrides: { processing_mode: FULL_DUPLEX } })] })), [], 'an override of the mode only: the filter keeps its own grpc_service');
+  t.same(takeovers(envoyFilter({ extra: [routePatch(toCluster('another-cluster'))] })), [], 'an override naming another cluster: not istiod\'s');
+  t.same(takeovers(envoyFilter({ extra: [routePatch({ disabled: true })] })), [], 'disabled: true is this EnvoyFilter\'s choice, not istiod\'s override');
+  t.same(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { operation: 'MERGE_AND_REPLACE_LIST' })] })), [], 'MERGE_AND_REPLACE_LIST merges too');
+  t.same(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { context: '' })] })), [], 'no context is ANY, which reaches gateways');
+  t.same(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: undefined })] })), [], 'no route match: every route of the virtual host');
+  t.same(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: { name: 'ns.my.route.v2.3', action: 'ROUTE' } })] })), [], 'an HTTPRoute name may hold dots');
+});
+
+t.test('what is not the route override: EPP230 stays', async (t) => {
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { key: 'epp.ext_proc' })] })).length, 1, 'an override under another key leaves istiod\'s in place');
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { applyTo: 'VIRTUAL_HOST' })] })).length, 1, 'a virtual host override: istiod\'s route-level one wins');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { operation: 'ADD' })] })).length, 1, 'an HTTP_ROUTE ADD puts in a new route, it does not change istiod\'s');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { context: 'SIDECAR_OUTBOUND' })] })).length, 1, 'a sidecar route is not the gateway\'s');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: { name: 'health' } })] })).length, 1, 'a route name istiod gives no Gateway API rule');
+  t.equal(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: { action: 'DIRECT_RESPONSE' } })] })).length, 1, 'an InferencePool route forwards: a DIRECT_RESPONSE match is not it');
 });
 
 t.test('a filter of another name runs after istiod\'s: the fix turns istiod\'s filter off on the route', async (t) => {
   const [found] = takeovers(envoyFilter({ name: 'epp.ext_proc' }));
   t.ok(found, 'EPP230 for epp.ext_proc too');
   const text = formatFinding(found);
-  t.match(text, "ext_proc filter epp.ext_proc on a gateway, and no HTTP_ROUTE override here turns istiod's envoy.filters.http.ext_proc off");
+  t.match(text, 'ext_proc filter epp.ext_proc on a gateway, and no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["envoy.filters.http.ext_proc"]');
+  t.match(text, 'if another EnvoyFilter carries the route override, set EPP230 to off');
   t.match(text, "on those routes that filter runs as well as this one, calling istiod's cluster");
   t.match(text, 'Measured with this filter inserted before the router (after istiod\'s)');
   t.match(text, 'the EPP reached through cluster epp-cluster never saw one');
@@ -116,7 +135,9 @@ t.test('a REPLACE of istiod\'s filter swaps it: no second filter, so no "twice"'
   t.match(found.message, "this filter calls istiod's cluster instead and cluster epp-cluster carries nothing");
   t.notMatch(found.message, 'twice');
   t.notMatch(found.fix, 'drop this HTTP_FILTER patch');
+  t.match(found.fix, 'failure_mode_allow: false');
   t.same(takeovers(envoyFilter({ operation: 'REPLACE', extra: [routePatch(toCluster('epp-cluster'))] })), []);
+  t.same(takeovers(envoyFilter({ operation: 'REPLACE', extra: [routePatch({ overrides: { processing_mode: FULL_DUPLEX } })] })), [], 'an override without grpc_service: the one filter keeps its own cluster');
 });
 
 t.test('only filters this EnvoyFilter puts into a gateway\'s HTTP filters, judged to talk to an EPP', async (t) => {
@@ -125,6 +146,9 @@ t.test('only filters this EnvoyFilter puts into a gateway\'s HTTP filters, judge
   t.same(takeovers(envoyFilter({ context: 'SIDECAR_INBOUND' })), [], 'istiod inserts its filter on gateways only');
   t.same(takeovers(envoyFilter({ context: 'SIDECAR_OUTBOUND' })), []);
   t.same(takeovers(envoyFilter({ operation: 'MERGE' })), [], 'a MERGE changes a filter, it puts none in');
+  t.same(takeovers(envoyFilter({ operation: 'MERGE_AND_REPLACE_LIST' })), [], 'nor does MERGE_AND_REPLACE_LIST');
+  t.same(takeovers(envoyFilter({ operation: 'INSERT_FIRST_OF_ALL' })), [], 'an operation istiod does not know puts none in');
+  for (const operation of ['ADD', 'INSERT_FIRST', 'INSERT_AFTER', 'INSERT_BEFORE']) t.equal(takeovers(envoyFilter({ operation })).length, 1, `${operation} puts a filter in`);
   t.same(takeovers(envoyFilter({ annotations: { 'epp-webhook.io/epp': 'false' } })), [], 'not an EPP: not its business');
   const waf = envoyFilter({ annotations: {}, cluster: 'waf_cluster', extra: [{ applyTo: 'CLUSTER', patch: { operation: 'ADD', value: { ...EPP_CLUSTER, name: 'waf_cluster', load_assignment: { cluster_name: 'waf_cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'waf.security.svc.cluster.local', port_value: 443 } } } }] }] }, type: 'STRICT_DNS' } } }] });
   t.same(takeovers(waf), [], "another team's ext_proc server");
@@ -146,6 +170,9 @@ t.test('where the pool cache knows InferencePools in the namespace, the message 
   t.match(found.message, 'has an HTTPRoute to an InferencePool (this namespace has InferencePools, whose EPP Service is llm-d-inference-scheduler/gaie-inference-scheduling-epp), istiod inserts');
   t.notMatch(found.message, 'elsewhere/other-epp', 'only pools of this namespace');
   t.notMatch(takeovers(envoyFilter())[0].message, 'this namespace has InferencePools', 'nothing claimed where nothing is known');
+  const two = { names: new Set(['llm-d-inference-scheduler/b-epp', 'llm-d-inference-scheduler/a-epp']), clusterIPs: new Set<string>() };
+  const [both] = checkEnvoyFilter(envoyFilter(), DEFAULT_CONFIG, two).filter((f) => f.code === 'EPP230');
+  t.match(both.message, 'whose EPP Services are llm-d-inference-scheduler/a-epp, llm-d-inference-scheduler/b-epp)');
 });
 
 t.test('severity is configurable: off, or deny', async (t) => {
