@@ -12,6 +12,7 @@ import { parse, stringify } from 'yaml';
 import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
 import { httpFilters } from './harness/envoy-config.ts';
+import { eppProcessingMode } from '../helpers/epp-processing-mode.ts';
 import { codesIn, measure, readSymptoms, recordSymptoms, type Measurement, type SymptomsFile } from './harness/measure.ts';
 
 let plane: DataPlane;
@@ -282,14 +283,7 @@ function poolRouteOverride(key: string, perRoute: any): any {
 const EPP_CLUSTER_OVERRIDE = {
   overrides: {
     grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, timeout: '10s' },
-    processing_mode: {
-      request_header_mode: 'SEND',
-      response_header_mode: 'SEND',
-      request_body_mode: 'FULL_DUPLEX_STREAMED',
-      response_body_mode: 'FULL_DUPLEX_STREAMED',
-      request_trailer_mode: 'SEND',
-      response_trailer_mode: 'SEND',
-    },
+    processing_mode: eppProcessingMode(),
   },
 };
 /** The fixture with its ext_proc filter (and the key of its per-route patch) named `name`. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
 import type { ServiceResolver } from '../../src/cluster/service-resolver.ts';
 import { DEFAULT_CONFIG, type WebhookConfig } from '../../src/config.ts';
-import { startWebhookServer, type RunningWebhookServer } from '../../src/server/webhook-server.ts';
+import { startWebhookServer, type RunningWebhookServer, type WebhookServerOptions } from '../../src/server/webhook-server.ts';
 import { fixtureResolver } from './fixtures.ts';
 import { scratchDir } from './scratch-dir.ts';
 
@@ -16,13 +16,16 @@ export interface WebhookUnderTest {
 
 /** The real server on loopback over real TLS, certificates from the project's own `certs` code. */
 export async function startWebhookUnderTest(
-  options: { config?: WebhookConfig; resolver?: ServiceResolver; tlsPollIntervalMs?: number } = {},
+  options: { config?: WebhookConfig; resolver?: ServiceResolver; tlsPollIntervalMs?: number } & Pick<WebhookServerOptions, 'pools' | 'envoyFilters' | 'envoyFiltersComplete'> = {},
 ): Promise<WebhookUnderTest> {
   const certDir = scratchDir('epp-webhook-test-');
   const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const server = await startWebhookServer({
     config: options.config ?? DEFAULT_CONFIG,
     resolver: options.resolver ?? fixtureResolver(),
+    pools: options.pools,
+    envoyFilters: options.envoyFilters,
+    envoyFiltersComplete: options.envoyFiltersComplete,
     certFile: bundle.certFile,
     keyFile: bundle.keyFile,
     host: '127.0.0.1',

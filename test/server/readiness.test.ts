@@ -7,17 +7,13 @@
 import t from 'tap';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
 import { informerEnvoyFilterIndex } from '../../src/cluster/informer-envoyfilter-index.ts';
 import { InformerInferencePools } from '../../src/cluster/informer-inference-pools.ts';
 import { InformerServiceResolver } from '../../src/cluster/informer-resolver.ts';
-import { DEFAULT_CONFIG } from '../../src/config.ts';
-import { startWebhookServer } from '../../src/server/webhook-server.ts';
 import { admissionReview, manifest } from '../helpers/fixtures.ts';
 import { httpsRequest, postJson } from '../helpers/https-client.ts';
-import { scratchDir } from '../helpers/scratch-dir.ts';
+import { startWebhookUnderTest } from '../helpers/webhook-under-test.ts';
 
 const LISTS: Record<string, string> = {
   '/api/v1/services': 'ServiceList',
@@ -68,21 +64,7 @@ t.test('/readyz is 503 naming each cache that has not listed, and 200 only once 
   const resolver = new InformerServiceResolver({ kubeConfig, initialBackoffMs: 20, maxBackoffMs: 50 });
   const pools = new InformerInferencePools({ kubeConfig, initialBackoffMs: 20, maxBackoffMs: 50 });
   const envoyFilters = informerEnvoyFilterIndex({ kubeConfig, initialBackoffMs: 20, maxBackoffMs: 50 });
-  const certDir = scratchDir('epp-webhook-readiness-');
-  const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-  const webhook = await startWebhookServer({
-    config: DEFAULT_CONFIG,
-    resolver,
-    pools,
-    envoyFilters: envoyFilters.index,
-    envoyFiltersComplete: true,
-    certFile: bundle.certFile,
-    keyFile: bundle.keyFile,
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: 0,
-    logger: false,
-  });
+  const { server: webhook, url, ca } = await startWebhookUnderTest({ resolver, pools, envoyFilters: envoyFilters.index, envoyFiltersComplete: true });
   void resolver.start();
   void pools.start();
   void envoyFilters.start();
@@ -94,8 +76,6 @@ t.test('/readyz is 503 naming each cache that has not listed, and 200 only once 
     api.server.closeAllConnections();
     api.server.close();
   });
-  const ca = readFileSync(bundle.caCertFile);
-  const url = `https://127.0.0.1:${webhook.port}`;
   /** The HTTPS port's answer, after checking the metrics port gives the same one. */
   const readyz = async () => {
     const onHttps = await httpsRequest(`${url}/readyz`, { ca });

@@ -2,6 +2,8 @@
  * The parts the corpus is assembled from: a well-wired EnvoyFilter for an EPP (ext_proc filter, per-route
  * override, EPP cluster), each part replaceable, so one family varies one thing at a time.
  */
+import { eppProcessingMode } from '../../helpers/epp-processing-mode.ts';
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonMap = { [key: string]: Json };
 
@@ -15,14 +17,7 @@ const TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.
 
 /** What an EPP needs: headers and both bodies FULL_DUPLEX_STREAMED with trailers SEND. */
 export function eppMode(): JsonMap {
-  return {
-    request_header_mode: 'SEND',
-    response_header_mode: 'SEND',
-    request_body_mode: 'FULL_DUPLEX_STREAMED',
-    response_body_mode: 'FULL_DUPLEX_STREAMED',
-    request_trailer_mode: 'SEND',
-    response_trailer_mode: 'SEND',
-  };
+  return eppProcessingMode();
 }
 
 export function grpcToEpp(): JsonMap {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { eppProcessingMode } from '../../helpers/epp-processing-mode.ts';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
@@ -54,14 +55,7 @@ function goodCluster(overrides: Record<string, unknown> = {}) {
 }
 
 const GRPC = { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } } };
-const FULL_DUPLEX = {
-  request_header_mode: 'SEND',
-  request_body_mode: 'FULL_DUPLEX_STREAMED',
-  request_trailer_mode: 'SEND',
-  response_header_mode: 'SEND',
-  response_body_mode: 'FULL_DUPLEX_STREAMED',
-  response_trailer_mode: 'SEND',
-};
+const FULL_DUPLEX = eppProcessingMode();
 
 t.test("the guide's EnvoyFilter is admitted, with warnings", async (t) => {
   const findings = checkEnvoyFilter(await substituted('guide-envoyfilter.yaml'), DEFAULT_CONFIG);

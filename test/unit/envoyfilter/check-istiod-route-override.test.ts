@@ -1,4 +1,5 @@
 import t from 'tap';
+import { eppProcessingMode } from '../../helpers/epp-processing-mode.ts';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
 import { checkEnvoyFilter } from '../../../src/envoyfilter/check-envoyfilter.ts';
 import { formatFinding, type Finding } from '../../../src/findings.ts';
@@ -6,14 +7,7 @@ import { formatFinding, type Finding } from '../../../src/findings.ts';
 const NS = 'llm-d-inference-scheduler';
 const EXT_PROC = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
 const PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
-const FULL_DUPLEX = {
-  request_header_mode: 'SEND',
-  request_body_mode: 'FULL_DUPLEX_STREAMED',
-  request_trailer_mode: 'SEND',
-  response_header_mode: 'SEND',
-  response_body_mode: 'FULL_DUPLEX_STREAMED',
-  response_trailer_mode: 'SEND',
-};
+const FULL_DUPLEX = eppProcessingMode();
 const ROUTER = { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } };
 const TLS = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } };
 const EPP_CLUSTER = {
