@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
 import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
-import { httpFilters } from './harness/envoy-config.ts';
+import { clusterNames, httpFilters, waitForPush, xdsCounters } from './harness/envoy-config.ts';
 import { eppProcessingMode } from '../helpers/epp-processing-mode.ts';
 import { codesIn, measure, readSymptoms, recordSymptoms, type Measurement, type SymptomsFile } from './harness/measure.ts';
 
@@ -221,18 +221,33 @@ t.test('EPP306: a plaintext cluster against the EPP serving TLS (its default)', 
   });
 });
 
+/** Deletes an EnvoyFilter and waits until Envoy took istiod's push without it (its clusters gone). */
+async function removeEnvoyFilter(name: string): Promise<void> {
+  const before = await xdsCounters(plane.envoy);
+  const deleted = await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, name, '--ignore-not-found']);
+  if (deleted.code !== 0) throw new Error(deleted.stderr);
+  if (deleted.stdout.includes('deleted')) await waitForPush(plane.envoy, before, async () => !(await clusterNames(plane.envoy)).some((c) => c.startsWith('epp-cluster')));
+}
+
 t.test("EPP304: the guide's REPLACE on subFilter ext_proc", async (t) => {
+  // The guide's EnvoyFilter has a name of its own (epp-ext-proc-poc): alone here, and gone afterwards, so its REPLACE
+  // neither swaps the filter of an earlier scenario's EnvoyFilter nor those of the scenarios after it.
+  await removeEnvoyFilter('epp-ext-proc');
   const guide = parse(fixture('guide-envoyfilter.yaml'));
-  await scenario(t, 'EPP304-plain-route', guide, plainRoute(), (t, m) => {
-    t.ok(m.webhook.includes('EPP304'));
-    t.same(statuses(m), [200, 200, 200], 'requests pass');
-    t.equal(m.eppRequests, 0, 'no ext_proc filter to replace: nothing consults the EPP');
-    t.equal(stat(m, 'ext_proc.streams_started'), 0);
-  });
-  await scenario(t, 'EPP304-inferencepool-route', guide, poolRoute({ inject: false }), (t, m) => {
-    t.ok(m.webhook.includes('EPP304'));
-    t.same(statuses(m), recorded('EPP304-inferencepool-route'));
-  });
+  try {
+    await scenario(t, 'EPP304-plain-route', guide, plainRoute(), (t, m) => {
+      t.ok(m.webhook.includes('EPP304'));
+      t.same(statuses(m), [200, 200, 200], 'requests pass');
+      t.equal(m.eppRequests, 0, 'no ext_proc filter to replace: nothing consults the EPP');
+      t.equal(stat(m, 'ext_proc.streams_started'), 0);
+    });
+    await scenario(t, 'EPP304-inferencepool-route', guide, poolRoute({ inject: false }), (t, m) => {
+      t.ok(m.webhook.includes('EPP304'));
+      t.same(statuses(m), recorded('EPP304-inferencepool-route'));
+    });
+  } finally {
+    await removeEnvoyFilter(guide.metadata.name);
+  }
 });
 
 t.test('per-route override: ExtProcPerRoute disabled on the route turns the EPP off there', async (t) => {
@@ -246,7 +261,9 @@ t.test('per-route override: ExtProcPerRoute disabled on the route turns the EPP 
 });
 
 t.test('per-route override: BUFFERED in ExtProcPerRoute overrides (EPP202 at the route)', async (t) => {
-  const ef = fullDuplex((_f, _c, doc) => {
+  // message_timeout 2 s instead of the fixture's 1000 s, as for EPP202 on the filter, to see what the client gets.
+  const ef = fullDuplex((f, _c, doc) => {
+    f.message_timeout = '2s';
     const route = doc.spec.configPatches[2];
     route.match.routeConfiguration.vhost.route.name = `${NS}.${ROUTE}.0`;
     route.patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'] = {
@@ -254,10 +271,17 @@ t.test('per-route override: BUFFERED in ExtProcPerRoute overrides (EPP202 at the
       overrides: { processing_mode: { request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_header_mode: 'SKIP', response_body_mode: 'NONE' } },
     };
   });
-  await scenario(t, 'per-route-buffered', ef, plainRoute(), (t, m) => {
-    t.ok(m.webhook.includes('EPP202'));
-    t.same(statuses(m), recorded('per-route-buffered'));
-  });
+  await scenario(
+    t,
+    'per-route-buffered',
+    ef,
+    plainRoute(),
+    (t, m) => {
+      t.ok(m.webhook.includes('EPP202'));
+      t.same(statuses(m), recorded('per-route-buffered'));
+    },
+    { count: 2, timeoutMs: 8000 },
+  );
 });
 
 t.test('EPP402: the HTTPRoute with the ExtensionRef the webhook injects, under Istio', async (t) => {
@@ -351,3 +375,4 @@ t.test("EPP230: the fixture on an InferencePool route when istiod's EPP cluster 
     await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-tls']);
   }
 });
+
