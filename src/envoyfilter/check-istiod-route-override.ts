@@ -118,17 +118,21 @@ export function checkIstiodRouteOverride(
       : `ext_proc filter ${name} on a gateway, and ${noOverride} (for instance turning it off): ${condition}; on those routes that filter runs as well as this one, calling istiod's cluster. Measured with this filter inserted before the router (after istiod's): ${plaintext}, the EPP reached through ${own} never saw one`;
     const routePatch = (perRoute: string) =>
       `{applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: ${ROUTE_NAME}}}}}, patch: {operation: MERGE, value: {typed_per_filter_config: {${EXT_PROC_FILTER_NAME}: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, ${perRoute}}}}}}`;
-    // The patch replaces istiod's whole entry, its failure_mode_allow (false for a FailClose pool) too; without one the
-    // filter's own applies, which for istiod's filter is true (pilot/pkg/xds/filters/filters.go): fail-open.
+    // The override replaces istiod's whole entry, its failure_mode_allow (false for a FailClose pool) too; without one
+    // the filter-level one applies, which for istiod's filter is true (pilot/pkg/xds/filters/filters.go). Measured with
+    // the EPP down (EPP230-override-* scenarios): FULL_DUPLEX_STREAMED got 500 with and without it; header-only modes
+    // failed open without it (200 from a Pod nobody picked) and got 500 with it.
     const toOwnCluster = routePatch(
       `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}, processing_mode: <this filter's>, failure_mode_allow: false}`,
     );
     const elsewhere = '; if another EnvoyFilter carries the route override, set EPP230 to off';
+    const failureMode =
+      "failure_mode_allow: false, as istiod sets for a FailClose pool (true for FailOpen): the override replaces istiod's, and without one istiod's filter-level true applies, which with the EPP down let header-only modes bypass it (measured; FULL_DUPLEX_STREAMED got 500 either way)";
     const fix = !sameName
       ? `per InferencePool route add ${routePatch('disabled: true')} to turn istiod's filter off there (measured: 200, the EPP consulted once per request, through ${own})${elsewhere}`
       : replaces
-        ? `per InferencePool route add ${toOwnCluster} (failure_mode_allow: false keeps a FailClose pool failing closed; true for FailOpen), as examples/envoyfilter-placeholder.yaml does${elsewhere}`
-        : `per InferencePool route add ${toOwnCluster} (failure_mode_allow: false keeps a FailClose pool failing closed; true for FailOpen); istiod's filter takes that override as well (the EPP is then consulted twice per request), so where istiod's support is on keep the route patch and drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does (measured: 200, the EPP consulted once)${elsewhere}`;
+        ? `per InferencePool route add ${toOwnCluster} (${failureMode}), as examples/envoyfilter-placeholder.yaml does${elsewhere}`
+        : `per InferencePool route add ${toOwnCluster} (${failureMode}); istiod's filter takes that override as well (the EPP is then consulted twice per request), so where istiod's support is on keep the route patch and drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does (measured: 200, the EPP consulted once)${elsewhere}`;
     found.push({ site, finding: finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, message, fix) });
   }
   return found;

@@ -376,3 +376,49 @@ t.test("EPP230: the fixture on an InferencePool route when istiod's EPP cluster 
   }
 });
 
+/** The example EnvoyFilter (examples/envoyfilter-placeholder.yaml) with `edit` applied to its route override's `overrides`. */
+function exampleWithOverrides(edit: (overrides: any) => void = () => {}): any {
+  const doc = parse(exampleEnvoyFilter());
+  const route = doc.spec.configPatches.find((p: any) => p.applyTo === 'HTTP_ROUTE');
+  edit(route.patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'].overrides);
+  return doc;
+}
+/** Envoy tried the substituted EPP cluster (a connection, whether or not it came up). */
+const eppClusterTried = (m: Measurement) => Object.keys(m.envoyStats).some((k) => /^cluster\.epp-cluster-\d+\.upstream_cx_total$/.test(k));
+const HEADERS_ONLY = { request_header_mode: 'SEND', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
+
+t.test("EPP230: the example's route override on a FailClose pool with the EPP down, with and without failure_mode_allow: false", async (t) => {
+  await plane.epp.stop();
+  try {
+    await scenario(t, 'EPP230-override-fail-closed-epp-down', exampleWithOverrides(), poolRoute({ inject: false }), (t, m) => {
+      t.notOk(m.webhook.includes('EPP230'), 'the example is silent');
+      t.same(statuses(m), recorded('EPP230-override-fail-closed-epp-down'));
+      t.ok(statuses(m).every((s) => s === 500), 'no request gets past the down EPP');
+      t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
+      t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open');
+    });
+    const unset = exampleWithOverrides((o) => delete o.failure_mode_allow);
+    await scenario(t, 'EPP230-override-unset-epp-down', unset, poolRoute({ inject: false }), (t, m) => {
+      t.same(statuses(m), recorded('EPP230-override-unset-epp-down'));
+      t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
+      t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'FULL_DUPLEX_STREAMED: the filter-level true did not let the request past a down EPP');
+    });
+    const unsetHeadersOnly = exampleWithOverrides((o) => {
+      delete o.failure_mode_allow;
+      o.processing_mode = { ...HEADERS_ONLY };
+    });
+    await scenario(t, 'EPP230-override-unset-headers-only-epp-down', unsetHeadersOnly, poolRoute({ inject: false }), (t, m) => {
+      t.same(statuses(m), recorded('EPP230-override-unset-headers-only-epp-down'));
+      t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
+      t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, "istiod's filter-level failure_mode_allow: true applied: every request failed open");
+    });
+    const falseHeadersOnly = exampleWithOverrides((o) => (o.processing_mode = { ...HEADERS_ONLY }));
+    await scenario(t, 'EPP230-override-fail-closed-headers-only-epp-down', falseHeadersOnly, poolRoute({ inject: false }), (t, m) => {
+      t.same(statuses(m), recorded('EPP230-override-fail-closed-headers-only-epp-down'));
+      t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
+      t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'the override\'s false held');
+    });
+  } finally {
+    await plane.restartEpp({ secureServing: true });
+  }
+});

@@ -79,6 +79,11 @@ t.test('a filter named envoy.filters.http.ext_proc on a gateway, without the rou
   t.match(text, 'route: {name: <namespace>.<HTTPRoute name>.<rule index>}');
   t.match(text, 'typed_per_filter_config: {envoy.filters.http.ext_proc: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}');
   t.match(text, 'processing_mode: <this filter\'s>, failure_mode_allow: false}', 'the override replaces istiod\'s failure_mode_allow too: the fix keeps a FailClose pool closed');
+  t.match(
+    text,
+    "without one istiod's filter-level true applies, which with the EPP down let header-only modes bypass it (measured; FULL_DUPLEX_STREAMED got 500 either way)",
+    'what the line changes, as test/dataplane/rules.dataplane.test.ts measured it (EPP230-override-* scenarios)',
+  );
   t.match(text, 'drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does');
   t.match(text, 'if another EnvoyFilter carries the route override, set EPP230 to off');
   t.match(found.message, /\(judged an EPP: annotation epp-webhook\.io\/epp: "true"\)$/);
