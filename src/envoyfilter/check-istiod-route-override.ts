@@ -3,6 +3,7 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { sendsNothing } from './check-processing-mode.ts';
 import { targetCluster } from './target-cluster.ts';
 import type { EppServices } from './talks-to-epp.ts';
 
@@ -64,18 +65,32 @@ function mayMatchPoolRoute(patch: ConfigPatch): boolean {
 }
 
 /**
- * An HTTP_ROUTE merge in this EnvoyFilter that sets a route's ExtProcPerRoute under istiod's key, on routes that may
+ * The HTTP_ROUTE merges in this EnvoyFilter that set a route's ExtProcPerRoute under istiod's key, on routes that may
  * be an InferencePool rule's. istiod's proto merge replaces a map entry whole (pkg/proto/merge mergeMap), so on the
- * routes it matches istiod's override is gone, with its cluster and its failure_mode_allow: what the filter does there
- * is this EnvoyFilter's own choice, not istiod's.
+ * routes such a merge matches istiod's override is gone, with its cluster and its failure_mode_allow: what the filter
+ * does there is this EnvoyFilter's own choice, not istiod's.
  */
-function replacesIstiodOverride(sites: readonly ExtProcSite[]): boolean {
-  return sites.some((site) => {
+function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtProcSite[] {
+  return sites.filter((site) => {
     if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation) || !reachesGateway(site.patch) || !mayMatchPoolRoute(site.patch)) return false;
     const at = site.patch.valuePath.length;
     const field = site.segments[at];
     return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
   });
+}
+
+/**
+ * A replacement that turns istiod's filter on (a processing_mode that sends something) without a grpc_service, and
+ * forbids failing open. istiod's filter then calls its own grpc_service, cluster "dummy" (pilot/pkg/xds/filters/
+ * filters.go), which Envoy does not have: the stream fails as it opens, and with failure_mode_allow false the request
+ * gets 500 (measured: EPP230-override-without-grpc-service-fail-closed). Left to istiod's filter-level
+ * failure_mode_allow: true, the filter fails open there and the next one runs (measured: EPP230-override-without-grpc-service).
+ */
+function failsClosedOnIstiodsCluster(site: ExtProcSite): boolean {
+  if (envoyField(site.config, 'disabled') === true) return false;
+  const overrides = envoyField(site.config, 'overrides');
+  if (!isObject(overrides) || envoyField(overrides, 'grpc_service') !== undefined || envoyField(overrides, 'failure_mode_allow') !== false) return false;
+  return isObject(envoyField(overrides, 'processing_mode')) && !sendsNothing(overrides);
 }
 
 const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
@@ -86,9 +101,10 @@ const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
  * each such route with an ExtProcPerRoute naming istiod's own cluster of the pool's EPP Service. Envoy keys per-route
  * config by filter name, so that override also retargets a filter of the same name that this EnvoyFilter adds; beside
  * a filter of another name istiod's runs too, with istiod's cluster. An HTTP_ROUTE merge here under istiod's key
- * replaces istiod's override (see replacesIstiodOverride), so none fires then. The webhook cannot see istiod's flag
- * nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts in are judged; the caller keeps
- * the finding only for configs judged to talk to an EPP.
+ * replaces istiod's override (see istiodOverrideReplacements), so none of that fires then, unless the replacement
+ * leaves istiod's filter calling its own missing cluster with no way to fail open (failsClosedOnIstiodsCluster). The
+ * webhook cannot see istiod's flag nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts
+ * in are judged; the caller keeps the finding only for configs judged to talk to an EPP.
  */
 export function checkIstiodRouteOverride(
   object: unknown,
@@ -97,10 +113,14 @@ export function checkIstiodRouteOverride(
   known: EppServices,
 ): { site: ExtProcSite; finding: Finding }[] {
   const found: { site: ExtProcSite; finding: Finding }[] = [];
-  if (selectsClassicGateway(object) || replacesIstiodOverride(sites)) return found;
+  if (selectsClassicGateway(object)) return found;
+  const replacements = istiodOverrideReplacements(sites);
+  const failingClosed = replacements.find(failsClosedOnIstiodsCluster);
+  if (replacements.length > 0 && failingClosed === undefined) return found;
   const pools = poolEppsInNamespace(object, known);
   const poolsHere =
     pools.length === 0 ? '' : pools.length === 1 ? ` (this namespace has InferencePools, whose EPP Service is ${pools[0]})` : ` (this namespace has InferencePools, whose EPP Services are ${pools.join(', ')})`;
+  const support = `where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see) and this gateway has an HTTPRoute to an InferencePool${poolsHere}, istiod inserts its own ${EXT_PROC_FILTER_NAME} filter`;
   for (const site of sites) {
     if (site.kind !== 'filter' || site.patch.applyTo !== 'HTTP_FILTER' || !PUTS_FILTER.has(site.patch.operation) || !reachesGateway(site.patch)) continue;
     const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
@@ -108,16 +128,30 @@ export function checkIstiodRouteOverride(
     const cluster = targetCluster(site.config)?.name;
     const own = cluster === undefined ? "this filter's ext_proc server" : `cluster ${cluster}`;
     const sameName = name === EXT_PROC_FILTER_NAME;
-    const noOverride = `no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"], which would replace istiod's override`;
-    const condition = `where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see) and this gateway has an HTTPRoute to an InferencePool${poolsHere}, istiod inserts its own ${EXT_PROC_FILTER_NAME} filter and sets on each such route an ExtProcPerRoute naming istiod's cluster of the pool's EPP Service`;
     // A REPLACE swaps istiod's filter for this one (no second filter); an ADD or INSERT puts one beside istiod's.
     const replaces = site.patch.operation === 'REPLACE';
+    const routePatch = (perRoute: string) =>
+      `{applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: ${ROUTE_NAME}}}}}, patch: {operation: MERGE, value: {typed_per_filter_config: {${EXT_PROC_FILTER_NAME}: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, ${perRoute}}}}}}`;
+    const elsewhere = '; if another EnvoyFilter carries the route override, set EPP230 to off';
+
+    if (failingClosed !== undefined) {
+      // With istiod's filter swapped out by this one, the override applies to this filter and its own cluster.
+      if (sameName && replaces) continue;
+      const at = patchLocation(failingClosed.patch.index);
+      const message = `ext_proc filter ${name} on a gateway, and the HTTP_ROUTE MERGE at ${at} sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] with a processing_mode and failure_mode_allow: false but no grpc_service: ${support}, and that entry replaces istiod's override on the route whole, so istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, and may not fail open. Measured with this filter inserted before the router: 500 on every request, the EPP sees none`;
+      const fix = sameName
+        ? `in that override name the EPP cluster, overrides: {grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}, ...}, and drop this HTTP_FILTER patch (else the EPP is consulted twice per request), as examples/envoyfilter-placeholder.yaml does; or take failure_mode_allow: false out of it: istiod's filter then fails open on its missing cluster and this filter consults the EPP (measured: 200, the EPP consulted once per request)${elsewhere}`
+        : `make that override disabled: true, which turns istiod's filter off on the route (measured: 200, the EPP consulted once per request, through ${own})${elsewhere}`;
+      found.push({ site, finding: finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, message, fix) });
+      continue;
+    }
+
+    const noOverride = `no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"], which would replace istiod's override`;
+    const condition = `${support} and sets on each such route an ExtProcPerRoute naming istiod's cluster of the pool's EPP Service`;
     const plaintext = "500 on every request (istiod's cluster is plaintext, the EPP serves TLS)";
     const message = sameName
       ? `ext_proc filter ${name} on a gateway, and ${noOverride}: ${condition}; Envoy keys per-route config by filter name, so on those routes this filter calls istiod's cluster ${replaces ? 'instead' : 'too'} and ${own} carries nothing. Measured: ${plaintext}${replaces ? '' : ', or, with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request'}`
       : `ext_proc filter ${name} on a gateway, and ${noOverride} (for instance turning it off): ${condition}; on those routes that filter runs as well as this one, calling istiod's cluster. Measured with this filter inserted before the router (after istiod's): ${plaintext}, the EPP reached through ${own} never saw one`;
-    const routePatch = (perRoute: string) =>
-      `{applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: ${ROUTE_NAME}}}}}, patch: {operation: MERGE, value: {typed_per_filter_config: {${EXT_PROC_FILTER_NAME}: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, ${perRoute}}}}}}`;
     // The override replaces istiod's whole entry, its failure_mode_allow (false for a FailClose pool) too; without one
     // the filter-level one applies, which for istiod's filter is true (pilot/pkg/xds/filters/filters.go). Measured with
     // the EPP down (EPP230-override-* scenarios): FULL_DUPLEX_STREAMED got 500 with and without it; header-only modes
@@ -125,7 +159,6 @@ export function checkIstiodRouteOverride(
     const toOwnCluster = routePatch(
       `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}, processing_mode: <this filter's>, failure_mode_allow: false}`,
     );
-    const elsewhere = '; if another EnvoyFilter carries the route override, set EPP230 to off';
     const failureMode =
       "failure_mode_allow: false, as istiod sets for a FailClose pool (true for FailOpen): the override replaces istiod's, and without one istiod's filter-level true applies, which with the EPP down let header-only modes bypass it (measured; FULL_DUPLEX_STREAMED got 500 either way)";
     const fix = !sameName

@@ -422,3 +422,39 @@ t.test("EPP230: the example's route override on a FailClose pool with the EPP do
     await plane.restartEpp({ secureServing: true });
   }
 });
+
+t.test("EPP230: a route override under istiod's key that names no grpc_service, beside the EnvoyFilter's own filter", async (t) => {
+  const modeOnly = (failClosed: boolean) => ({ overrides: { processing_mode: eppProcessingMode(), ...(failClosed ? { failure_mode_allow: false } : {}) } });
+  const withOverride = fullDuplex((_f, _c, doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', modeOnly(false))));
+  await scenario(t, 'EPP230-override-without-grpc-service', withOverride, poolRoute({ inject: false }), (t, m) => {
+    t.notOk(m.webhook.includes('EPP230'), "EPP230 is silent: the override replaces istiod's and the request goes through");
+    t.same(statuses(m), recorded('EPP230-override-without-grpc-service'));
+    t.ok(served(m), 'the Pods answered');
+    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing: its override is gone");
+    t.ok(eppClusterCarried(m), "the EnvoyFilter's filter called its own EPP cluster");
+    t.equal(m.eppRequests, m.answers.length, 'the EPP consulted once per request');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, "istiod's filter, left with its own cluster, failed open on every request");
+  });
+  const [istiods, own] = (await httpFilters(plane.envoy, plane.envoyPort)).filter((f) => f.name === 'envoy.filters.http.ext_proc');
+  const istiodCluster = istiods?.config?.grpc_service?.envoy_grpc?.cluster_name;
+  t.comment(JSON.stringify({ istiodCluster, istiodFailureModeAllow: istiods?.config?.failure_mode_allow, own: own?.config?.grpc_service?.envoy_grpc?.cluster_name }));
+  t.equal(istiodCluster, 'dummy', "istiod's filter (the first of the two of that name) names cluster dummy of its own");
+  t.equal(istiods?.config?.failure_mode_allow, true, 'and fails open at its own level');
+  t.notOk((await clusterNames(plane.envoy)).includes('dummy'), 'Envoy has no cluster dummy');
+
+  const failClosed = fullDuplex((_f, _c, doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', modeOnly(true))));
+  await scenario(t, 'EPP230-override-without-grpc-service-fail-closed', failClosed, poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP230'), 'kubectl printed EPP230');
+    t.same(statuses(m), recorded('EPP230-override-without-grpc-service-fail-closed'));
+    t.ok(statuses(m).every((s) => s === 500));
+    t.equal(m.eppRequests, 0, 'the EPP saw none');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0);
+  });
+  const otherName = renamed('epp.ext_proc', (doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', modeOnly(true))));
+  await scenario(t, 'EPP230-other-name-override-without-grpc-service-fail-closed', otherName, poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP230'), 'kubectl printed EPP230');
+    t.same(statuses(m), recorded('EPP230-other-name-override-without-grpc-service-fail-closed'));
+    t.ok(statuses(m).every((s) => s === 500));
+    t.equal(m.eppRequests, 0, 'the EPP saw none');
+  });
+});

@@ -104,6 +104,38 @@ t.test("any route-level ExtProcPerRoute under istiod's key replaces istiod's ove
   t.same(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: { name: 'ns.my.route.v2.3', action: 'ROUTE' } })] })), [], 'an HTTPRoute name may hold dots');
 });
 
+t.test("an override under istiod's key that turns its filter on without a grpc_service and forbids failing open: EPP230 says istiod's filter fails closed on its own missing cluster", async (t) => {
+  // istiod's filter is left with its own grpc_service, cluster dummy, which Envoy lacks (measured in
+  // test/dataplane/rules.dataplane.test.ts: EPP230-override-without-grpc-service-fail-closed, 500 on every request).
+  const failClosed = routePatch({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } });
+  const [found, ...more] = takeovers(envoyFilter({ extra: [failClosed] }));
+  t.same(more, []);
+  t.equal(found.severity, 'warn', "a warning: the webhook cannot see istiod's feature flag nor the gateway's routes");
+  t.equal(found.location, 'configPatches[0]', 'on the filter, which the caller judges to talk to an EPP');
+  const text = formatFinding(found);
+  t.match(text, 'ext_proc filter envoy.filters.http.ext_proc on a gateway, and the HTTP_ROUTE MERGE at configPatches[2] sets typed_per_filter_config["envoy.filters.http.ext_proc"] with a processing_mode and failure_mode_allow: false but no grpc_service');
+  t.match(text, "istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, and may not fail open");
+  t.match(text, 'Measured with this filter inserted before the router: 500 on every request, the EPP sees none');
+  t.match(found.fix, 'overrides: {grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}, ...}, and drop this HTTP_FILTER patch');
+  t.match(found.fix, 'or take failure_mode_allow: false out of it');
+  t.notMatch(text, 'no HTTP_ROUTE MERGE', 'not the text for a missing override');
+
+  const camel = routePatch({ overrides: { processingMode: FULL_DUPLEX, failureModeAllow: false } });
+  t.equal(takeovers(envoyFilter({ extra: [camel] })).length, 1, 'lowerCamelCase keys, as istiod reads them');
+  const [other] = takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [failClosed] }));
+  t.match(other?.fix, "make that override disabled: true, which turns istiod's filter off on the route", 'another name: turn istiod\'s filter off');
+
+  const silent = (perRoute: object, options: Options = {}) => takeovers(envoyFilter({ ...options, extra: [routePatch(perRoute)] }));
+  t.same(silent({ overrides: { processing_mode: FULL_DUPLEX } }), [], 'failure_mode_allow left to istiod\'s filter (true): it fails open on its missing cluster and this filter does the work (measured: 200, the EPP once per request)');
+  t.same(silent({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: true } }), [], 'failure_mode_allow: true: the same');
+  t.same(silent({ overrides: { ...toCluster('epp-cluster').overrides, failure_mode_allow: false } }), [], 'with a grpc_service: the fix itself');
+  t.same(silent({ overrides: { failure_mode_allow: false } }), [], "no processing_mode: istiod's filter keeps its own, which sends nothing, so it never calls its cluster");
+  const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
+  t.same(silent({ overrides: { processing_mode: nothing, failure_mode_allow: false } }), [], 'a processing_mode that sends nothing opens no stream');
+  t.same(silent({ disabled: true, overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } }), [], "disabled: istiod's filter is off on the route");
+  t.same(silent({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } }, { operation: 'REPLACE' }), [], "a REPLACE swapped istiod's filter out: the override applies to this one, with its own cluster");
+});
+
 t.test('what is not the route override: EPP230 stays', async (t) => {
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { key: 'epp.ext_proc' })] })).length, 1, 'an override under another key leaves istiod\'s in place');
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { applyTo: 'VIRTUAL_HOST' })] })).length, 1, 'a virtual host override: istiod\'s route-level one wins');
