@@ -8,7 +8,7 @@ import { readProcessingMode, type BodyMode, type ModeField } from './processing-
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
   // Measured (test/dataplane/measured-symptoms.json EPP202-BUFFERED, per-route-buffered).
   BUFFERED:
-    'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer, so requests wait message_timeout and fail with 504 (500 at once when a per-route override switches to it)',
+    'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer, so requests wait message_timeout and fail with 504 (also when a per-route override switches to it)',
   BUFFERED_PARTIAL:
     'Envoy sends at most the buffer limit of the body, in a mode the EPP does not answer, so requests wait message_timeout and fail with 504',
   STREAMED: 'the EPP does not answer STREAMED bodies, so requests wait message_timeout and fail with 504', // measured: EPP202-STREAMED
