@@ -17,6 +17,8 @@ load average beside every figure. Flags:
   --slices=N          each HTTP run in N slices per server, floor and case alternating (default 5)
   --cases=a,b         HTTP cases (each runs with its floor): mutate-envoyfilter,validate-envoyfilter,mutate-httproute
   --log-level=L       the webhook child's log level (default info, as deployed; "off" for none)
+  --ceiling           also measure each case's ceiling: the webhook server with the core's answer computed once (same
+                      app, TLS, parser, metrics, log line and answer), in the same slices: what the rules themselves cost
   --cpu-prof=DIR      write V8 CPU profiles of the server children into DIR (summarise: node bench/profile-summary.ts FILE)
   --services=1000,10000,50000   resolver sizes   --lookups=N   random lookups timed per size (default 2000000)
   --applies=N         server-side applies per apiserver phase (default 1000)  --concurrency=1,4 applies in flight, each level measured (default 1,4)
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     slices: { type: 'string', default: '5' },
     cases: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    ceiling: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     services: { type: 'string', default: '1000,10000,50000' },
     lookups: { type: 'string', default: '2000000' },
@@ -92,6 +95,7 @@ if (sections.includes('http')) {
     logLevel: values['log-level'],
     cpuProfDir: values['cpu-prof'],
     only: values.cases?.split(',') as WebhookCaseId[] | undefined,
+    ceiling: values.ceiling,
   };
   progress('HTTP section: floor vs the real server, each in its own child process');
   const { benchHttp, formatHttp } = await import('./http/bench-http.ts');

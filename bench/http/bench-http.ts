@@ -28,6 +28,8 @@ export interface HttpOptions {
   /** Directory for `--cpu-prof` profiles of the server children; undefined: no profiling. */
   cpuProfDir: string | undefined;
   only: WebhookCaseId[] | undefined;
+  /** Also measure each case's ceiling (cases.ts) in the same slices: the share of the gap the rules themselves cost. */
+  ceiling: boolean;
 }
 
 export interface RunResult {
@@ -56,7 +58,7 @@ export interface ServerChild {
 const SERVER_CHILD = new URL('./server-child.ts', import.meta.url).pathname;
 
 /** `serverChild`: another tree's bench/http/server-child.ts (bench/ab-cpu.ts runs the code before a change beside it). */
-export async function startServerChild(kind: 'floor' | 'webhook', certDir: string, options: Pick<HttpOptions, 'cpuProfDir' | 'logLevel'> & { servicesFile?: string; serverChild?: string }): Promise<ServerChild> {
+export async function startServerChild(kind: 'floor' | 'webhook' | 'ceiling', certDir: string, options: Pick<HttpOptions, 'cpuProfDir' | 'logLevel'> & { servicesFile?: string; serverChild?: string }): Promise<ServerChild> {
   const execArgv = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [];
   // stdout to /dev/null: the webhook's info log line per admission is written, as in production, but not collected.
   const child = fork(options.serverChild ?? SERVER_CHILD, [kind, certDir, options.logLevel, ...(options.servicesFile ? [options.servicesFile] : [])], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -160,23 +162,31 @@ export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
   const certDir = mkdtempSync(join(tmpdir(), 'epp-webhook-bench-'));
   const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const ca = readFileSync(bundle.caCertFile, 'utf8');
-  const cases = benchCases().filter((c) => options.only === undefined || options.only.includes(c.floorOf ?? (c.id as WebhookCaseId)));
-  const servers = { floor: await startServerChild('floor', certDir, options), webhook: await startServerChild('webhook', certDir, options) };
+  const cases = benchCases().filter(
+    (c) => (options.ceiling || c.server !== 'ceiling') && (options.only === undefined || options.only.includes(c.floorOf ?? c.ceilingOf ?? (c.id as WebhookCaseId))),
+  );
+  const servers = {
+    floor: await startServerChild('floor', certDir, options),
+    webhook: await startServerChild('webhook', certDir, options),
+    ...(options.ceiling ? { ceiling: await startServerChild('ceiling', certDir, options) } : {}),
+  } as Record<BenchCase['server'], ServerChild>;
   const results: RunResult[] = [];
   try {
     for (const benchCase of cases) await checkOnce(servers[benchCase.server].port, ca, benchCase);
     progress(`HTTP: ${cases.length} cases checked over verified TLS; body sizes ${cases.map((c) => `${c.id} ${c.body.length} B`).join(', ')}`);
-    const pairs = cases.filter((c) => c.floorOf === undefined).map((webhookCase) => [cases.find((c) => c.floorOf === webhookCase.id)!, webhookCase] as const);
+    // Each webhook case with its floor (and ceiling): measured together, slice by slice.
+    const groups = cases.filter((c) => c.server === 'webhook').map((webhookCase) => [cases.find((c) => c.floorOf === webhookCase.id)!, webhookCase, ...cases.filter((c) => c.ceilingOf === webhookCase.id)]);
     for (let round = 1; round <= options.rounds; round++) {
       for (const mode of ['closed', 'rate'] as const) {
         const settings = mode === 'closed' ? { duration: options.duration, connections: options.connections } : { duration: options.duration, connections: options.rateConnections, overallRate: options.rate };
-        for (const pair of pairs) {
+        for (const pair of groups) {
           for (const benchCase of pair) if (options.warmup > 0) await load(servers[benchCase.server].port, benchCase, { ...settings, duration: options.warmup });
           const sides = pair.map(() => ({ recorder: new LatencyRecorder(), answered: 0, seconds: 0, cpuUs: 0, errors: 0 }));
           const slice = { ...settings, duration: Math.max(1, Math.round(options.duration / options.slices)) };
+          const forward = pair.map((_, side) => side);
           for (let i = 0; i < options.slices; i++) {
-            // floor, case; case, floor; ...: a drift over the run weighs on both sides alike.
-            for (const side of i % 2 === 0 ? [0, 1] : [1, 0]) {
+            // floor, case; case, floor; ... (with a ceiling: floor, case, ceiling; ceiling, case, floor): a drift over the run weighs on all alike.
+            for (const side of i % 2 === 0 ? forward : [...forward].reverse()) {
               const server = servers[pair[side].server];
               const before = await server.cpu();
               const run = await load(server.port, pair[side], slice, sides[side].recorder);
@@ -206,7 +216,7 @@ export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
       }
     }
   } finally {
-    await Promise.all([servers.floor.stop(), servers.webhook.stop()]);
+    await Promise.all(Object.values(servers).map((server) => server.stop()));
     rmSync(certDir, { recursive: true, force: true });
   }
   return results;
@@ -215,9 +225,10 @@ export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
 /** The tables the issue asks for: per round, then the mean over rounds with how far the rounds spread. */
 export function formatHttp(results: RunResult[], options: HttpOptions): string {
   const out: string[] = [];
-  const webhookIds = [...new Set(results.map((r) => r.id))].filter((id): id is WebhookCaseId => !id.startsWith('floor/'));
+  const webhookIds = [...new Set(results.map((r) => r.id))].filter((id): id is WebhookCaseId => !id.startsWith('floor/') && !id.startsWith('ceiling/'));
   const rounds = [...new Set(results.map((r) => r.round))];
-  const floorOf = (r: RunResult) => results.find((f) => f.id === `floor/${r.id}` && f.round === r.round && f.mode === r.mode)!;
+  const floorOf = (r: RunResult) => results.find((f) => f.id === `floor/${r.id.replace(/^ceiling\//, '')}` && f.round === r.round && f.mode === r.mode)!;
+  const ceilingOf = (r: RunResult) => results.find((c) => c.id === `ceiling/${r.id}` && c.round === r.round && c.mode === r.mode);
   const isFloor = (r: RunResult) => r.id.startsWith('floor/');
   // Server CPU per request is what a busy shared machine disturbs least: the capacity ratio if the server had a core.
   const cpuRatio = (r: RunResult) => floorOf(r).serverCpuUs / r.serverCpuUs;
@@ -225,6 +236,10 @@ export function formatHttp(results: RunResult[], options: HttpOptions): string {
   out.push(`### Saturating closed loop: ${options.connections} connections, pipelining 1, ${options.duration} s per run (after ${options.warmup} s warm-up)`);
   out.push('');
   out.push(`Each webhook case is measured against its floor (\`floor/<case>\`: same body, same TLS, same JSON parsing, canned allow) in ${options.slices} alternating slices each (floor, case, case, floor, ...), so the machine's drift falls on both alike.`);
+  if (options.ceiling) {
+    out.push('');
+    out.push("`ceiling/<case>` (--ceiling) is the webhook server answering the same body with the core's answer computed once: the same Fastify app, TLS, parser, review check, metrics, admission log line and answer (patch included), only the rules' own work taken away. It is measured in the same slices (floor, case, ceiling; ceiling, case, floor; ...).");
+  }
   out.push('');
   out.push(
     table(
@@ -256,10 +271,15 @@ export function formatHttp(results: RunResult[], options: HttpOptions): string {
     const ratios = closed.map((r) => r.rps / floorOf(r).rps);
     const cpuRatios = closed.map(cpuRatio);
     const deltas = rate.map((r) => r.latency.p99 - floorOf(r).latency.p99);
+    const ceilingRatios = closed.flatMap((r) => {
+      const ceiling = ceilingOf(r);
+      return ceiling === undefined ? [] : [ceiling.rps / floorOf(r).rps];
+    });
     return [
       id,
       `${int(mean(closed.map((r) => r.rps)))} / ${int(mean(floorClosed.map((r) => r.rps)))}`,
       `${pct(mean(ratios))} (${ratios.map(pct).join(', ')})`,
+      ...(options.ceiling ? [`${pct(mean(ceilingRatios))} (${ceilingRatios.map(pct).join(', ')})`] : []),
       `${pct(mean(cpuRatios))} (${cpuRatios.map(pct).join(', ')})`,
       `${mean(closed.map((r) => r.serverCpuUs)).toFixed(0)} / ${mean(floorClosed.map((r) => r.serverCpuUs)).toFixed(0)}`,
       `${ms(mean(rate.map((r) => r.latency.p50)))} / ${ms(mean(floorRate.map((r) => r.latency.p50)))}`,
@@ -271,7 +291,7 @@ export function formatHttp(results: RunResult[], options: HttpOptions): string {
   });
   out.push(
     table(
-      ['case', 'req/s case / floor', 'throughput vs floor', 'floor CPU / case CPU', 'server CPU µs/req case / floor', `p50 ms @${options.rate} case / floor`, `p99 ms @${options.rate} case / floor`, 'p99 Δ vs floor ms', 'p99.9 ms case / floor', 'req/s spread'],
+      ['case', 'req/s case / floor', 'throughput vs floor', ...(options.ceiling ? ['ceiling vs floor'] : []), 'floor CPU / case CPU', 'server CPU µs/req case / floor', `p50 ms @${options.rate} case / floor`, `p99 ms @${options.rate} case / floor`, 'p99 Δ vs floor ms', 'p99.9 ms case / floor', 'req/s spread'],
       rows,
     ),
   );

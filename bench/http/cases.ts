@@ -7,15 +7,20 @@ const MANIFESTS = new URL('../../test/fixtures/manifests/', import.meta.url).pat
 export const EPP_CLUSTER_IP = '10.96.183.7';
 
 export type WebhookCaseId = 'mutate-envoyfilter' | 'validate-envoyfilter' | 'mutate-httproute';
-/** Each webhook case has a floor twin, `floor/<case>`, that parses the very same body. */
-export type CaseId = WebhookCaseId | `floor/${WebhookCaseId}`;
+/**
+ * Each webhook case has a floor twin, `floor/<case>`, that parses the very same body, and a ceiling twin,
+ * `ceiling/<case>` (measured with --ceiling only): the webhook server answering the same body with the core's answer
+ * computed once, i.e. the most the webhook could reach if its rules cost nothing.
+ */
+export type CaseId = WebhookCaseId | `floor/${WebhookCaseId}` | `ceiling/${WebhookCaseId}`;
 
 export interface BenchCase {
   id: CaseId;
-  /** The webhook case this one is the floor of; undefined for webhook cases. */
+  /** The webhook case this one is the floor (or the ceiling) of; undefined for webhook cases. */
   floorOf?: WebhookCaseId;
+  ceilingOf?: WebhookCaseId;
   title: string;
-  server: 'floor' | 'webhook';
+  server: 'floor' | 'webhook' | 'ceiling';
   path: string;
   body: string;
   /** Checks one real answer before the load starts: the bench measures the answer the apiserver would get. */
@@ -177,5 +182,6 @@ export function benchCases(): BenchCase[] {
       check: (a) => (a?.response?.allowed === true ? undefined : 'the floor did not answer allowed'),
     },
     c,
+    { ...c, id: `ceiling/${c.id}`, ceilingOf: c.id, title: `ceiling: the webhook server with the core's answer computed once, the body of ${c.id}`, server: 'ceiling' },
   ]);
 }

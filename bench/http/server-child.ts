@@ -1,11 +1,12 @@
 /**
  * One HTTPS server in its own process, so the load generator and the server never share an event loop.
- *   node bench/http/server-child.ts floor|webhook CERT_DIR [LOG_LEVEL] [SERVICES_FILE]
+ *   node bench/http/server-child.ts floor|webhook|ceiling CERT_DIR [LOG_LEVEL] [SERVICES_FILE]
  * Reports `{port}` over IPC once listening; answers `cpu` with process.cpuUsage() and the floor's request count;
  * exits cleanly on `stop` (so `--cpu-prof` can write its profile). The floor answers POST /floor, and /mutate and
  * /validate too, so it can be registered with the apiserver as the cheapest possible webhook; told `{type: 'patch',
  * patch}` its /mutate answers carry that canned base64 JSONPatch (the same change the webhook makes), `patch: null`
- * stops that.
+ * stops that. The ceiling is the webhook with the core's answer computed once per endpoint and object and reused: the same app,
+ * TLS, parser, review check, metrics, log line and response (patch included), only the core's work taken away.
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +14,7 @@ import Fastify from 'fastify';
 import secureJson from 'secure-json-parse';
 import { servingBundlePaths } from '../../src/certs/serving-bundle.ts';
 import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
+import { admitRequest, type Admission } from '../../src/admission/admit-request.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { servingTlsOptions } from '../../src/server/tls-options.ts';
 import { startWebhookServer } from '../../src/server/webhook-server.ts';
@@ -52,7 +54,18 @@ async function startFloor(): Promise<{ port: number; close(): Promise<void> }> {
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
 }
 
-async function startWebhook(): Promise<{ port: number; close(): Promise<void> }> {
+/** The first answer for each endpoint and object, reused for every later request (the bench repeats one body per case). */
+function admitOncePerObject(): typeof admitRequest {
+  const answers = new Map<string, Promise<Admission>>();
+  return (endpoint, request, deps) => {
+    const key = `${endpoint} ${request.kind.kind} ${request.namespace}/${request.name}`;
+    let answer = answers.get(key);
+    if (answer === undefined) answers.set(key, (answer = admitRequest(endpoint, request, deps)));
+    return answer;
+  };
+}
+
+async function startWebhook(admit?: typeof admitRequest): Promise<{ port: number; close(): Promise<void> }> {
   // As `epp-webhook serve` runs it: info logging (one line per admission; stdout is /dev/null here), metrics listener on.
   const server = await startWebhookServer({
     config: DEFAULT_CONFIG,
@@ -63,11 +76,12 @@ async function startWebhook(): Promise<{ port: number; close(): Promise<void> }>
     port: 0,
     metricsPort: 0,
     logger: logLevel === 'off' ? false : { level: logLevel },
+    admit,
   });
   return { port: server.port, close: () => server.close() };
 }
 
-const server = kind === 'floor' ? await startFloor() : await startWebhook();
+const server = kind === 'floor' ? await startFloor() : await startWebhook(kind === 'ceiling' ? admitOncePerObject() : undefined);
 process.send!({ port: server.port });
 process.on('message', (message: { type: string; patch?: string | null }) => {
   if (message.type === 'patch') {

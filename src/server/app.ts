@@ -27,11 +27,13 @@ export interface AppOptions {
   /** PEM serving pair; the caller swaps it later with `app.server.setSecureContext`. */
   tls: ServingTls;
   logger: FastifyBaseLogger | boolean | object;
+  /** The core's decision; admitRequest unless a benchmark measures the server around a fixed answer (bench --ceiling). */
+  admit?: typeof admitRequest;
 }
 
 /** The HTTPS admission server: routes only, the core decides. */
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { config, resolver, pools, envoyFilters, metrics } = options;
+  const { config, resolver, pools, envoyFilters, metrics, admit = admitRequest } = options;
   const app = Fastify({
     https: servingTlsOptions(options.tls),
     logger: options.logger as FastifyBaseLogger | boolean,
@@ -89,7 +91,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       let verdict: Verdict;
       let kind: string | undefined;
       try {
-        const admission = await admitRequest(endpoint, review, { config, resolver, pools, envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete });
+        const admission = await admit(endpoint, review, { config, resolver, pools, envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete });
         verdict = admission.verdict;
         kind = admission.kind;
         metrics.substitutions.inc(admission.substitutions);

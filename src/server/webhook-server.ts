@@ -8,7 +8,7 @@ import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
-import { buildApp } from './app.ts';
+import { buildApp, type AppOptions } from './app.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions } from './tls-options.ts';
 import { watchTlsFiles, type TlsFilesWatcher } from './tls-files.ts';
@@ -35,6 +35,8 @@ export interface WebhookServerOptions {
   clientCommonNames?: string[];
   /** How long close() waits for open connections before cutting them; default 10 s (deploy/ grants 25 s after preStop). */
   drainTimeoutMs?: number;
+  /** See AppOptions.admit: only the benchmark's ceiling server sets it. */
+  admit?: AppOptions['admit'];
 }
 
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -68,7 +70,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   });
   const initial = tls.current();
   metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
-  app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: { cert: initial.cert, key: initial.key, clientCa }, logger: options.logger });
+  app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: { cert: initial.cert, key: initial.key, clientCa }, logger: options.logger, admit: options.admit });
   // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead.
   app.setNotFoundHandler(async (_request, reply) =>
     reply.code(404).send({ error: 'Not Found', reason: 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz' }),
