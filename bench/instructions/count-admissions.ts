@@ -1,0 +1,26 @@
+/**
+ * The child of bench/core-instructions.ts, run under valgrind: N admissions of one bench case through a tree's core
+ * (parse-checked review → admitRequest → the answer's JSON), nothing else timed or printed.
+ *   node --single-threaded bench/instructions/count-admissions.ts TREE CASE N
+ * The bodies are parsed before the loop (200 copies, reused), so the count is the core's and not JSON.parse's.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
+import { DEFAULT_CONFIG } from '../../src/config.ts';
+import { benchCases } from '../http/cases.ts';
+
+const [tree, caseId, count] = process.argv.slice(2);
+const load = (path: string) => import(pathToFileURL(resolve(tree, path)).href);
+const [review, admit, response] = await Promise.all([load('src/admission/admission-review.ts'), load('src/admission/admit-request.ts'), load('src/admission/admission-response.ts')]);
+const benchCase = benchCases().find((c) => c.id === caseId);
+if (benchCase === undefined || benchCase.server !== 'webhook') throw new Error(`unknown case ${caseId}`);
+const deps = { config: DEFAULT_CONFIG, resolver: loadServicesFile(new URL('../../test/fixtures/manifests/services.yaml', import.meta.url).pathname) };
+const endpoint = benchCase.path === '/mutate' ? 'mutate' : 'validate';
+const bodies = Array.from({ length: 200 }, () => JSON.parse(benchCase.body));
+for (let i = 0; i < Number(count); i++) {
+  const parsed = review.parseAdmissionReview(bodies[i % bodies.length]);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const admission = await admit.admitRequest(endpoint, parsed.request, deps);
+  JSON.stringify(response.admissionResponse(parsed.request.uid, admission.verdict));
+}
