@@ -26,17 +26,19 @@ interface Change {
  */
 export class CopyOnWrite {
   readonly result: Record<string, unknown>;
-  // Sets, not WeakSets: they live as long as one admission, and a Set answers in half the time.
-  readonly #copies = new Set<object>();
-  /** Objects and lists that `set` or `append` wrote (each its own shallow copy, so its identity names one place). */
-  readonly #setValues = new Set<object>();
+  /**
+   * Every object and list this copy made, true for those `set` or `append` wrote (each its own shallow copy, so its
+   * identity names one place). A Map, not a WeakMap: it lives as long as one admission, and a Map answers in half
+   * the time; one map, not two sets: every level of every write asks both questions at once.
+   */
+  readonly #copies = new Map<object, boolean>();
   readonly #changes: Change[] = [];
   /** Whether the last #writable walk passed through a value this copy had set. */
   #walkedThroughSetValue = false;
 
   constructor(original: Record<string, unknown>) {
     this.result = { ...original };
-    this.#copies.add(this.result);
+    this.#copies.set(this.result, false);
   }
 
   /** The value at `segments` in the result; undefined when something on the way is missing or not a container. */
@@ -54,7 +56,7 @@ export class CopyOnWrite {
    * missing or not an object or list. Setting a key to the very value it holds is no change.
    */
   set(segments: PathSegments, value: unknown): boolean {
-    const holder = this.#writable(segments.slice(0, -1));
+    const holder = this.#writable(segments, segments.length - 1);
     if (holder === undefined) return false;
     const key = segments[segments.length - 1];
     const present = Object.hasOwn(holder, key);
@@ -66,7 +68,7 @@ export class CopyOnWrite {
 
   /** Appends to the list at `segments`. False, and nothing written, when there is no list there. */
   append(segments: PathSegments, value: unknown): boolean {
-    const list = this.#writable(segments);
+    const list = this.#writable(segments, segments.length);
     if (!Array.isArray(list)) return false;
     this.#changes.push({ segments: [...segments, list.length], op: 'add', inside: this.#walkedThroughSetValue });
     list.push(this.#own(value));
@@ -94,24 +96,25 @@ export class CopyOnWrite {
   }
 
   /**
-   * The object or list at `segments` in the result, copied (with every container above it) if not copied already,
-   * so its entries may be set. Undefined when something on the way is not an object or list.
+   * The object or list at the first `depth` of `segments` in the result, copied (with every container above it) if
+   * not copied already, so its entries may be set. Undefined when something on the way is not an object or list.
    */
-  #writable(segments: PathSegments): Record<string | number, unknown> | undefined {
+  #writable(segments: PathSegments, depth: number): Record<string | number, unknown> | undefined {
     this.#walkedThroughSetValue = false;
     let holder = this.result as Record<string | number, unknown>;
-    for (const segment of segments) {
+    for (let i = 0; i < depth; i++) {
+      const segment = segments[i];
       const child = holder[segment];
       if (typeof child !== 'object' || child === null) return undefined;
-      const setHere = this.#setValues.has(child);
-      if (setHere) this.#walkedThroughSetValue = true;
-      if (this.#copies.has(child)) {
+      const ours = this.#copies.get(child);
+      if (ours !== undefined) {
+        // A value this copy set is its own copy already.
+        if (ours) this.#walkedThroughSetValue = true;
         holder = child as Record<string | number, unknown>;
         continue;
       }
       const copy = Array.isArray(child) ? child.slice() : { ...child };
-      this.#copies.add(copy);
-      if (setHere) this.#setValues.add(copy);
+      this.#copies.set(copy, false);
       holder[segment] = copy;
       holder = copy as Record<string | number, unknown>;
     }
@@ -122,8 +125,7 @@ export class CopyOnWrite {
   #own(value: unknown): unknown {
     if (typeof value !== 'object' || value === null) return value;
     const own = Array.isArray(value) ? value.slice() : { ...value };
-    this.#setValues.add(own);
-    this.#copies.add(own);
+    this.#copies.set(own, true);
     return own;
   }
 }

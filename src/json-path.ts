@@ -16,8 +16,8 @@ export function formatPath(segments: PathSegments): string {
 export function toJsonPointer(segments: PathSegments): string {
   let pointer = '';
   for (const segment of segments) {
-    const text = String(segment);
-    pointer += '/' + (text.includes('~') || text.includes('/') ? text.replaceAll('~', '~0').replaceAll('/', '~1') : text);
+    if (typeof segment === 'number') pointer += `/${segment}`;
+    else pointer += '/' + (segment.includes('~') || segment.includes('/') ? segment.replaceAll('~', '~0').replaceAll('/', '~1') : segment);
   }
   return pointer;
 }

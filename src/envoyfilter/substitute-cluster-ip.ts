@@ -189,24 +189,26 @@ function recordProvenance(
       if (typeof value === 'string' && value.includes(service.clusterIP)) paths.add(pointer);
     }
   }
-  if (!isObject(result.metadata)) copy.set(['metadata'], {});
-  if (!isObject((result.metadata as JsonObject).annotations)) copy.set(['metadata', 'annotations'], {});
-  const annotations = ['metadata', 'annotations'];
   // The Service is recorded for a port alone too: the reconciler follows its port (or its pool's) like an address.
-  copy.set([...annotations, ANNOTATIONS.resolvedService], serviceName);
+  const recorded: Record<string, string> = { [ANNOTATIONS.resolvedService]: serviceName };
   if (sites.length > 0) {
-    copy.set([...annotations, ANNOTATIONS.resolvedClusterIP], service.clusterIP);
-    copy.set([...annotations, ANNOTATIONS.placeholderPaths], JSON.stringify([...paths].sort()));
+    recorded[ANNOTATIONS.resolvedClusterIP] = service.clusterIP;
+    recorded[ANNOTATIONS.placeholderPaths] = JSON.stringify([...paths].sort());
   }
-  if (port === undefined) return;
-  const portPaths = new Set(port.sites.map((s) => toJsonPointer(s.segments)));
-  if (previous[ANNOTATIONS.resolvedService] === serviceName && previous[ANNOTATIONS.resolvedPort] === String(port.port)) {
-    for (const pointer of parsePointerList(previous[ANNOTATIONS.portPlaceholderPaths])) {
-      if (valueAt(result, pointer) === port.port) portPaths.add(pointer);
+  if (port !== undefined) {
+    const portPaths = new Set(port.sites.map((s) => toJsonPointer(s.segments)));
+    if (previous[ANNOTATIONS.resolvedService] === serviceName && previous[ANNOTATIONS.resolvedPort] === String(port.port)) {
+      for (const pointer of parsePointerList(previous[ANNOTATIONS.portPlaceholderPaths])) {
+        if (valueAt(result, pointer) === port.port) portPaths.add(pointer);
+      }
     }
+    recorded[ANNOTATIONS.resolvedPort] = String(port.port);
+    recorded[ANNOTATIONS.portPlaceholderPaths] = JSON.stringify([...portPaths].sort());
   }
-  copy.set([...annotations, ANNOTATIONS.resolvedPort], String(port.port));
-  copy.set([...annotations, ANNOTATIONS.portPlaceholderPaths], JSON.stringify([...portPaths].sort()));
+  if (!isObject(result.metadata)) copy.set(['metadata'], {});
+  // An object without annotations gets them in one write (one `add` of the whole map); else each key is set.
+  if (!isObject((result.metadata as JsonObject).annotations)) copy.set(['metadata', 'annotations'], recorded);
+  else for (const [key, value] of Object.entries(recorded)) copy.set(['metadata', 'annotations', key], value);
 }
 
 export function parsePointerList(annotation: unknown): string[] {
