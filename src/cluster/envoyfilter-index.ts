@@ -24,6 +24,8 @@ export interface EnvoyFilterIndex {
   servingPool(namespace: string, poolNamespace: string, poolName: string): string[];
   /** `namespace/name` of the InferencePool EnvoyFilter `namespace/name` is annotated with; undefined: none, or no such EnvoyFilter. */
   poolOf(namespace: string, name: string): string | undefined;
+  /** EnvoyFilters held, for the metrics; undefined where the source cannot tell without copying. */
+  readonly size?: number;
 }
 
 export function toEnvoyFilterIndexRecord(object: unknown, defaultNamespace?: string): EnvoyFilterIndexRecord | undefined {

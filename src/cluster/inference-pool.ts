@@ -48,6 +48,8 @@ export interface InferencePoolResolver {
    */
   endpointPickerServices(): Iterable<string>;
   ready(): boolean;
+  /** Pools held, for the metrics; undefined where the source cannot tell without copying. */
+  readonly size?: number;
 }
 
 export function poolKey(namespace: string, name: string): string {

@@ -92,8 +92,14 @@ export class InformerInferencePools implements InferencePoolResolver {
     return this.#endpointPickerCounts.keys();
   }
 
+  /** Pools as lookups see them: a name both versions serve counts once. Walks the older versions' (few) records. */
   get size(): number {
-    return this.#stores.reduce((sum, store) => sum + store.size, 0);
+    const [newest, ...older] = this.#stores;
+    let size = newest.size;
+    for (const store of older) {
+      for (const record of store.values()) if (this.#resolvedNow(poolKey(record.namespace, record.name)) === record) size++;
+    }
+    return size;
   }
 
   /** The record a key resolves to now: the newest version first. */

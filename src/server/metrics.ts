@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ServiceResolver } from '../cluster/service-resolver.ts';
+import type { ProbedCaches } from './probes.ts';
 
 /** Admission latency buckets start at 0.25 ms: a webhook answering in under a millisecond must be visible as such. */
 const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -16,8 +16,14 @@ export interface WebhookMetrics {
   watchRestarts: Counter;
 }
 
-/** One registry per server instance (tests run several in one process). */
-export function createMetrics(resolver: ServiceResolver): WebhookMetrics {
+/**
+ * One registry per server instance (tests run several in one process). `caches`: the ones /readyz waits for; each
+ * gets its gauges, read from the cache at scrape time. A cache the server was not given (only a library use; `serve`
+ * always has all three) gets none: there is nothing to sync, /readyz does not wait for it, and a gauge would claim
+ * a cache that does not exist.
+ */
+export function createMetrics(caches: ProbedCaches): WebhookMetrics {
+  const { resolver } = caches;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'epp_webhook_' });
   const registers = [registry];
@@ -49,6 +55,47 @@ export function createMetrics(resolver: ServiceResolver): WebhookMetrics {
       else this.set(resolver.ready() ? startedAt : 0);
     },
   });
+  const { pools, envoyFilters } = caches;
+  if (pools !== undefined) {
+    new Gauge({
+      name: 'epp_webhook_inference_pool_cache_synced',
+      help: '1 when the InferencePool cache can answer (every served version listed once, or file loaded), else 0.',
+      registers,
+      collect() {
+        this.set(pools.ready() ? 1 : 0);
+      },
+    });
+    if (pools.size !== undefined) {
+      new Gauge({
+        name: 'epp_webhook_inference_pool_cache_size',
+        help: 'InferencePools held (a name served by both v1 and v1alpha2 counts once); their Endpoint Picker reference only.',
+        registers,
+        collect() {
+          this.set(pools.size ?? 0);
+        },
+      });
+    }
+  }
+  if (envoyFilters !== undefined) {
+    new Gauge({
+      name: 'epp_webhook_envoyfilter_cache_synced',
+      help: '1 when the EnvoyFilter index can answer (first list synced, or file loaded), else 0.',
+      registers,
+      collect() {
+        this.set(envoyFilters.ready() ? 1 : 0);
+      },
+    });
+    if (envoyFilters.size !== undefined) {
+      new Gauge({
+        name: 'epp_webhook_envoyfilter_cache_size',
+        help: 'EnvoyFilters held by the index (name and inference-pool annotation only).',
+        registers,
+        collect() {
+          this.set(envoyFilters.size ?? 0);
+        },
+      });
+    }
+  }
   return {
     registry,
     requests: new Counter({

@@ -52,7 +52,7 @@ export interface RunningWebhookServer {
 
 /** Wires the HTTPS app to its certificate files (hot reload), metrics and listeners. */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
-  const metrics = createMetrics(options.resolver);
+  const metrics = createMetrics(options);
   let app: FastifyInstance | undefined;
   const clientCa = options.clientCaFile === undefined ? undefined : readClientCa(options.clientCaFile);
   const tls: TlsFilesWatcher = watchTlsFiles({

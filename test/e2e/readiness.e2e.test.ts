@@ -1,7 +1,8 @@
 /**
  * /readyz on the real kube-apiserver waits for every cache, not the Service cache alone: a webhook identity that may
  * list Services but not InferencePools or EnvoyFilters (an RBAC left from an older install) stays not ready, and its
- * /readyz says which caches it waits for; once deploy/'s RBAC is applied, the watches' retries list and it is ready.
+ * /readyz and the `_cache_synced` gauges say which caches it waits for; once deploy/'s RBAC is applied, the watches'
+ * retries list and it is ready.
  */
 import t from 'tap';
 import { join } from 'node:path';
@@ -47,6 +48,12 @@ t.test('Services listed but InferencePools and EnvoyFilters forbidden: not ready
     const response = await fetch(`http://127.0.0.1:${webhook!.metricsPort}/readyz`);
     return { status: response.status, body: await response.json() };
   };
+  /** The `_cache_synced` gauges, as Prometheus would scrape them: which cache is stuck, without reading /readyz. */
+  const syncedGauges = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${webhook!.metricsPort}/metrics`)).text();
+    const gauge = (cache: string) => Number(new RegExp(`^epp_webhook_${cache}_cache_synced (\\d)$`, 'm').exec(text)?.[1]);
+    return { services: gauge('service'), inferencePools: gauge('inference_pool'), envoyFilters: gauge('envoyfilter') };
+  };
 
   const waiting = await waitFor('the Service cache synced, the others not', async () => {
     const answer = await readyz();
@@ -57,6 +64,7 @@ t.test('Services listed but InferencePools and EnvoyFilters forbidden: not ready
   t.match(waiting.body.reason, /^the InferencePool cache of https:\/\/127\.0\.0\.1:\d+, the EnvoyFilter cache of https:\/\/127\.0\.0\.1:\d+ have not synced yet$/);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   t.equal((await readyz()).status, 503, 'still not ready a second later: the watches keep failing (403)');
+  t.same(await syncedGauges(), { services: 1, inferencePools: 0, envoyFilters: 0 }, 'the metrics name the stuck caches');
 
   const rbac = await cp.kubectl(['apply', '-f', join(ROOT, 'deploy/base/rbac.yaml')]);
   t.equal(rbac.code, 0, rbac.stderr);
@@ -66,6 +74,7 @@ t.test('Services listed but InferencePools and EnvoyFilters forbidden: not ready
     return answer.status === 200 ? answer : undefined;
   }, 60_000, 100);
   t.equal(ready.body.status, 'ready');
+  t.same(await syncedGauges(), { services: 1, inferencePools: 1, envoyFilters: 1 }, 'and their gauges flip to 1');
   t.ok(ready.body.services >= 1, 'it counts the Services it holds (default/kubernetes at least)');
   t.comment(`ready ${Date.now() - since} ms after the RBAC was applied (the watches retry with backoff)`);
 });

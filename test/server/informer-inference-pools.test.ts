@@ -96,6 +96,7 @@ t.test('a CRD installed after start is picked up by the watch, and its later fai
   let installed = false;
   let forbidden = false;
   const alphaWatches: ServerResponse[] = [];
+  const v1Watches: ServerResponse[] = [];
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://fake');
     const watching = url.searchParams.get('watch') === 'true';
@@ -108,7 +109,7 @@ t.test('a CRD installed after start is picked up by the watch, and its later fai
     if (watching) {
       response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       response.flushHeaders();
-      if (url.pathname === V1ALPHA2) alphaWatches.push(response);
+      (url.pathname === V1ALPHA2 ? alphaWatches : v1Watches).push(response);
       return;
     }
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'InferencePoolList', metadata: { resourceVersion: '10' }, items: [] }));
@@ -141,6 +142,12 @@ t.test('a CRD installed after start is picked up by the watch, and its later fai
   alphaWatches[0].write(`${JSON.stringify({ type: 'ADDED', object: alphaPool })}\n`);
   await until(() => pools.lookupPool('llm-d', 'old-pool').kind === 'found');
   t.match(pools.lookupPool('llm-d', 'old-pool'), { kind: 'found', pool: { endpointPicker: { name: 'epp-old', port: 9002 } } }, 'the pool of the newly installed CRD is found');
+  t.equal(pools.size, 1, 'the cache holds one pool');
+  await until(() => v1Watches.length > 0);
+  v1Watches[0].write(`${JSON.stringify({ type: 'ADDED', object: { ...pool('old-pool', 'epp-new', 9002, '21'), metadata: { name: 'old-pool', namespace: 'llm-d', resourceVersion: '21' } } })}\n`);
+  await until(() => pools.lookupPool('llm-d', 'old-pool').kind === 'found' && (pools.lookupPool('llm-d', 'old-pool') as { pool: { group: string } }).pool.group === 'inference.networking.k8s.io');
+  t.match(pools.lookupPool('llm-d', 'old-pool'), { kind: 'found', pool: { endpointPicker: { name: 'epp-new' } } }, 'the v1 pool of the same name wins');
+  t.equal(pools.size, 1, 'and a name both versions serve counts once');
 
   forbidden = true;
   alphaWatches[0].end();

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { EnvoyFilterIndexTable } from '../../src/cluster/envoyfilter-index.ts';
+import type { InferencePoolResolver } from '../../src/cluster/inference-pool.ts';
 import type { ServiceLookup, ServiceResolver } from '../../src/cluster/service-resolver.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { admissionReview, manifest } from '../helpers/fixtures.ts';
@@ -65,11 +67,35 @@ t.before(async () => {
 });
 t.teardown(() => webhook.server.close());
 
+/** A pool cache whose first list the test completes by hand, holding two pools once listed. */
+function poolCacheListedWhen(listed: () => boolean): InferencePoolResolver {
+  return {
+    source: 'a pool cache still listing',
+    lookupPool: () => ({ kind: 'unavailable', reason: 'not yet' }),
+    endpointPickerServices: () => [],
+    ready: listed,
+    get size() {
+      return listed() ? 2 : 0;
+    },
+  };
+}
+
+/** A server given all three caches, as `serve` always is: the InferencePool and EnvoyFilter gauges only exist there. */
+async function scrapeWithAllCaches(): Promise<string> {
+  const envoyFilters = new EnvoyFilterIndexTable('three EnvoyFilters', [1, 2, 3].map((i) => ({ namespace: 'llm-d', name: `ef-${i}`, inferencePool: undefined })));
+  const other = await startWebhookUnderTest({ pools: poolCacheListedWhen(() => true), envoyFilters });
+  try {
+    return await get(`http://127.0.0.1:${other.server.metricsPort}/metrics`);
+  } finally {
+    await other.server.close();
+  }
+}
+
 t.test('every metric the README documents is exposed on the metrics port', async (t) => {
   const documented = [...new Set(documentedMetrics(`${ROOT}README.md`))];
   const onlyWithReconciler = new Set(reconcilerMetrics());
   t.ok(documented.length >= 12, `the Metrics tables list the metrics (found ${documented.length})`);
-  const names = exposed(scrape);
+  const names = new Map([...exposed(scrape), ...exposed(await scrapeWithAllCaches())]);
   for (const name of documented) {
     if (onlyWithReconciler.has(name)) continue;
     if (name.endsWith('*')) {
@@ -130,7 +156,7 @@ t.test('last sync time and sync state follow an informer-like resolver', async (
       return lastSyncTime;
     },
   };
-  const metrics = createMetrics(resolver);
+  const metrics = createMetrics({ resolver });
   const read = async () => {
     const json = await metrics.registry.getMetricsAsJSON();
     const of = (name: string) => json.find((m) => m.name === name)?.values[0]?.value;
@@ -140,4 +166,38 @@ t.test('last sync time and sync state follow an informer-like resolver', async (
   synced = true;
   lastSyncTime = new Date('2025-11-26T04:00:00Z');
   t.same(await read(), { synced: 1, last: lastSyncTime.getTime() / 1000, size: 7 }, 'after it: the time of the list');
+});
+
+t.test('the InferencePool and EnvoyFilter caches: synced and size on the metrics port, in step with /readyz', async (t) => {
+  let poolsListed = false;
+  let envoyFiltersListed = false;
+  const envoyFilters = new EnvoyFilterIndexTable('an EnvoyFilter cache still listing', [], () => envoyFiltersListed);
+  const other = await startWebhookUnderTest({ pools: poolCacheListedWhen(() => poolsListed), envoyFilters, envoyFiltersComplete: true });
+  t.teardown(() => other.server.close());
+  const state = async () => {
+    const text = await get(`http://127.0.0.1:${other.server.metricsPort}/metrics`);
+    const readyz = await fetch(`http://127.0.0.1:${other.server.metricsPort}/readyz`);
+    return {
+      readyz: readyz.status,
+      notSynced: (await readyz.json()).notSynced,
+      pools: [value(text, 'epp_webhook_inference_pool_cache_synced'), value(text, 'epp_webhook_inference_pool_cache_size')],
+      envoyFilters: [value(text, 'epp_webhook_envoyfilter_cache_synced'), value(text, 'epp_webhook_envoyfilter_cache_size')],
+      services: value(text, 'epp_webhook_service_cache_synced'),
+    };
+  };
+
+  t.same(await state(), { readyz: 503, notSynced: ['InferencePools', 'EnvoyFilters'], pools: [0, 0], envoyFilters: [0, 0], services: 1 }, 'neither listed: both gauges 0, as /readyz says');
+  poolsListed = true;
+  t.same(await state(), { readyz: 503, notSynced: ['EnvoyFilters'], pools: [1, 2], envoyFilters: [0, 0], services: 1 }, 'the stuck cache is the one at 0');
+  envoyFilters.put({ namespace: 'llm-d', name: 'ef', inferencePool: 'llm-d/pool' });
+  envoyFiltersListed = true;
+  t.same(await state(), { readyz: 200, notSynced: undefined, pools: [1, 2], envoyFilters: [1, 1], services: 1 }, 'both listed: 1 and 1, and ready');
+});
+
+t.test('a server without InferencePool or EnvoyFilter caches exports no gauge for them, and /readyz does not wait for them', async (t) => {
+  const names = exposed(scrape);
+  for (const name of ['epp_webhook_inference_pool_cache_synced', 'epp_webhook_inference_pool_cache_size', 'epp_webhook_envoyfilter_cache_synced', 'epp_webhook_envoyfilter_cache_size']) {
+    t.notOk(names.has(name), `${name} is not exported`);
+  }
+  t.equal((await fetch(`http://127.0.0.1:${webhook.server.metricsPort}/readyz`)).status, 200);
 });

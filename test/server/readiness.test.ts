@@ -2,7 +2,7 @@
  * /readyz waits for every cache the admissions are answered from: Services, InferencePools (both APIs) and
  * EnvoyFilters, listed from a stand-in API server that holds each first list until the test lets it go. Until the
  * EnvoyFilter cache has listed, a pool route is denied as temporary (EPP104): a replica that said it was ready then
- * would fail applies that another replica admits.
+ * would fail applies that another replica admits. Each cache's `_synced` gauge on /metrics says what /readyz says.
  */
 import t from 'tap';
 import { createServer, type ServerResponse } from 'node:http';
@@ -81,6 +81,11 @@ t.test('/readyz is 503 naming each cache that has not listed, and 200 only once 
     const onHttps = await httpsRequest(`${url}/readyz`, { ca });
     const plain = await fetch(`http://127.0.0.1:${webhook.metricsPort}/readyz`);
     t.same({ status: plain.status, body: await plain.json() }, { status: onHttps.status, body: onHttps.body }, 'the metrics port answers the same');
+    const scrape = await (await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`)).text();
+    const synced = (cache: string) => new RegExp(`^epp_webhook_${cache}_cache_synced (\\d)$`, 'm').exec(scrape)?.[1];
+    const gauges = { Services: synced('service'), InferencePools: synced('inference_pool'), EnvoyFilters: synced('envoyfilter') };
+    const notSynced = onHttps.body.notSynced ?? [];
+    t.same(gauges, Object.fromEntries(Object.keys(gauges).map((what) => [what, notSynced.includes(what) ? '0' : '1'])), 'each cache\'s _synced gauge says what /readyz says');
     return onHttps;
   };
   /** The answer once the caches not synced are `expected` (a released list lands within moments). */

@@ -1,8 +1,11 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parse, parseAllDocuments } from 'yaml';
+import { EnvoyFilterIndexTable } from '../../src/cluster/envoyfilter-index.ts';
+import { StaticInferencePools } from '../../src/cluster/static-inference-pools.ts';
 import type { ServiceResolver } from '../../src/cluster/service-resolver.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
+import { probeAnswer } from '../../src/server/probes.ts';
 
 const MONITORING = new URL('../../deploy/monitoring/', import.meta.url).pathname;
 
@@ -20,10 +23,10 @@ const APISERVER_METRICS = new Set([
 const PROMETHEUS_METRICS = new Set(['up']);
 const KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'inf', 'nan']);
 
-/** The names our registry exposes, histograms with their _bucket, _sum and _count series. */
+/** The names our registry exposes with all three caches (as `serve` has), histograms with their _bucket, _sum and _count series. */
 async function ourMetricNames(): Promise<Set<string>> {
   const resolver: ServiceResolver = { source: 'none', lookup: () => ({ kind: 'not-found' }), ready: () => true, size: () => 0 };
-  const json = await createMetrics(resolver).registry.getMetricsAsJSON();
+  const json = await createMetrics({ resolver, pools: new StaticInferencePools([], 'none'), envoyFilters: new EnvoyFilterIndexTable('none') }).registry.getMetricsAsJSON();
   const names = new Set<string>();
   for (const metric of json) {
     names.add(metric.name);
@@ -97,9 +100,28 @@ t.test('the alerts cover what the issue asks for', async (t) => {
   t.match(byName.get('EppWebhookCertificateExpiringSoon'), /epp_webhook_tls_certificate_expiry_timestamp_seconds.* - time\(\) < 21 \* 24 \* 3600/);
   t.match(byName.get('EppWebhookServiceCacheNotSynced'), /epp_webhook_service_cache_synced\{[^}]*\} == 0/);
   t.equal(plain.groups.flatMap((g) => g.rules).find((r) => r.alert === 'EppWebhookServiceCacheNotSynced')?.for, '5m');
+  t.match(byName.get('EppWebhookCacheNotSynced'), /epp_webhook_inference_pool_cache_synced\{[^}]*\} == 0/);
+  t.match(byName.get('EppWebhookCacheNotSynced'), /epp_webhook_envoyfilter_cache_synced\{[^}]*\} == 0/);
+  t.equal(plain.groups.flatMap((g) => g.rules).find((r) => r.alert === 'EppWebhookCacheNotSynced')?.for, '5m');
   t.match(byName.get('EppWebhookDown'), /up\{job="epp-webhook"\}/);
   t.match(byName.get('EppWebhookUnreachable'), /apiserver_admission_webhook_rejection_count\{.*error_type="calling_webhook_error".*unless on \(\)/s);
   t.match(byName.get('EppWebhookFailingOpen'), /apiserver_admission_webhook_fail_open_count/);
+});
+
+t.test('EppWebhookCacheNotSynced labels each stuck cache with the name /readyz gives it in notSynced', async (t) => {
+  const expr = String(plain.groups.flatMap((g) => g.rules).find((r) => r.alert === 'EppWebhookCacheNotSynced')?.expr);
+  const labelled = Object.fromEntries([...expr.matchAll(/label_replace\((epp_webhook_\w+)\{[^}]*\} == 0, "cache", "(\w+)", "", ""\)/g)].map((m) => [m[1], m[2]]));
+  const unsynced = { source: 'stuck', ready: () => false };
+  const readyz = probeAnswer('/readyz', {
+    resolver: { ...unsynced, lookup: () => ({ kind: 'not-found' }), size: () => 0 },
+    pools: { ...unsynced, lookupPool: () => ({ kind: 'not-found' }), endpointPickerServices: () => [] },
+    envoyFilters: { ...unsynced, has: () => false, servingPool: () => [], poolOf: () => undefined },
+  });
+  t.same(labelled, {
+    epp_webhook_inference_pool_cache_synced: readyz.body.notSynced?.[1],
+    epp_webhook_envoyfilter_cache_synced: readyz.body.notSynced?.[2],
+  });
+  t.same(readyz.body.notSynced, ['Services', 'InferencePools', 'EnvoyFilters'], 'in /readyz\'s order');
 });
 
 t.test('every metric an expression reads is one of ours or a listed apiserver/Prometheus metric', async (t) => {
@@ -130,4 +152,11 @@ t.test('the ServiceMonitor scrapes the metrics port of the Service deploy/base d
   for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) t.equal(added[key], value, `deploy/base labels its Service ${key}=${value}`);
   const kustomization = parse(readFileSync(`${MONITORING}kustomization.yaml`, 'utf8'));
   t.same([...kustomization.resources].sort(), ['prometheusrule.yaml', 'servicemonitor.yaml']);
+});
+
+t.test("every alert is a row of the README's Alerts table, and every row an alert", async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = /^## Alerts\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';
+  const rows = [...section.matchAll(/^\| `(EppWebhook\w+)` \|/gm)].map((m) => m[1]);
+  t.same([...rows].sort(), plain.groups.flatMap((g) => g.rules).map((r) => r.alert).sort());
 });
