@@ -57,44 +57,16 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
   });
   const { pools, envoyFilters } = caches;
   if (pools !== undefined) {
-    new Gauge({
-      name: 'epp_webhook_inference_pool_cache_synced',
-      help: '1 when the InferencePool cache can answer (every served version listed once, or file loaded), else 0.',
-      registers,
-      collect() {
-        this.set(pools.ready() ? 1 : 0);
-      },
+    cacheGauges(registers, pools, {
+      synced: ['epp_webhook_inference_pool_cache_synced', '1 when the InferencePool cache can answer (every served version listed once, or file loaded), else 0.'],
+      size: ['epp_webhook_inference_pool_cache_size', 'InferencePools held (a name served by both v1 and v1alpha2 counts once); their Endpoint Picker reference only.'],
     });
-    if (pools.size !== undefined) {
-      new Gauge({
-        name: 'epp_webhook_inference_pool_cache_size',
-        help: 'InferencePools held (a name served by both v1 and v1alpha2 counts once); their Endpoint Picker reference only.',
-        registers,
-        collect() {
-          this.set(pools.size ?? 0);
-        },
-      });
-    }
   }
   if (envoyFilters !== undefined) {
-    new Gauge({
-      name: 'epp_webhook_envoyfilter_cache_synced',
-      help: '1 when the EnvoyFilter index can answer (first list synced, or file loaded), else 0.',
-      registers,
-      collect() {
-        this.set(envoyFilters.ready() ? 1 : 0);
-      },
+    cacheGauges(registers, envoyFilters, {
+      synced: ['epp_webhook_envoyfilter_cache_synced', '1 when the EnvoyFilter index can answer (first list synced, or file loaded), else 0.'],
+      size: ['epp_webhook_envoyfilter_cache_size', 'EnvoyFilters held by the index (name and inference-pool annotation only).'],
     });
-    if (envoyFilters.size !== undefined) {
-      new Gauge({
-        name: 'epp_webhook_envoyfilter_cache_size',
-        help: 'EnvoyFilters held by the index (name and inference-pool annotation only).',
-        registers,
-        collect() {
-          this.set(envoyFilters.size ?? 0);
-        },
-      });
-    }
   }
   return {
     registry,
@@ -132,4 +104,25 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
     }),
     watchRestarts: new Counter({ name: 'epp_webhook_service_watch_restarts_total', help: 'Times the Service watch was restarted (errors, timeouts, 410 Gone).', registers }),
   };
+}
+
+/** A cache's synced gauge, and its size gauge where the cache can tell it: read at scrape time, nothing per admission. */
+function cacheGauges(registers: Registry[], cache: { ready(): boolean; readonly size?: number }, names: { synced: [string, string]; size: [string, string] }): void {
+  new Gauge({
+    name: names.synced[0],
+    help: names.synced[1],
+    registers,
+    collect() {
+      this.set(cache.ready() ? 1 : 0);
+    },
+  });
+  if (cache.size === undefined) return;
+  new Gauge({
+    name: names.size[0],
+    help: names.size[1],
+    registers,
+    collect() {
+      this.set(cache.size ?? 0);
+    },
+  });
 }
