@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
-import { patchLocation, type ConfigPatch } from './config-patches.ts';
+import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { socketAddresses } from './socket-addresses.ts';
 import { targetCluster } from './target-cluster.ts';
@@ -145,11 +145,7 @@ export function checkReplaceOfExtProc(patches: readonly ConfigPatch[], severitie
   const findings: Finding[] = [];
   for (const patch of patches) {
     if (patch.applyTo !== 'HTTP_FILTER' || patch.operation !== 'REPLACE') continue;
-    const listener = patch.match.listener;
-    const chain = isObject(listener) ? listener.filterChain : undefined;
-    const filter = isObject(chain) ? chain.filter : undefined;
-    const subFilter = isObject(filter) ? filter.subFilter : undefined;
-    if (!isObject(subFilter) || subFilter.name !== EXT_PROC_FILTER_NAME) continue;
+    if (matchedSubFilter(patch) !== EXT_PROC_FILTER_NAME) continue;
     findings.push(
       finding(
         'EPP304',

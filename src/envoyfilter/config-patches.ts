@@ -24,6 +24,15 @@ export function patchLocation(index: number): string {
   return `configPatches[${index}]`;
 }
 
+/** The HTTP filter name a patch matches (`match.listener.filterChain.filter.subFilter.name`), if it names one. */
+export function matchedSubFilter(patch: ConfigPatch): string | undefined {
+  const listener = patch.match.listener;
+  const chain = isObject(listener) ? listener.filterChain : undefined;
+  const filter = isObject(chain) ? chain.filter : undefined;
+  const subFilter = isObject(filter) ? filter.subFilter : undefined;
+  return isObject(subFilter) && typeof subFilter.name === 'string' ? subFilter.name : undefined;
+}
+
 /** Reads `spec.configPatches` of an EnvoyFilter, reporting every wrongly typed part as EPP307. */
 export function readConfigPatches(object: unknown, severities: SeverityOverrides): ConfigPatchesRead {
   const findings: Finding[] = [];

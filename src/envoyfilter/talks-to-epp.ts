@@ -4,7 +4,7 @@ import type { WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
-import { patchLocation, readConfigPatches, type ConfigPatch } from './config-patches.ts';
+import { matchedSubFilter, patchLocation, readConfigPatches, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, findAddedClusters, findExtProcConfigs, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { findPlaceholders } from './find-placeholders.ts';
 import { socketAddresses } from './socket-addresses.ts';
@@ -90,17 +90,9 @@ function filterName(site: ExtProcSite): string | undefined {
     const key = at >= 0 ? site.segments[at + 1] : undefined;
     return typeof key === 'string' ? key : undefined;
   }
-  if (site.patch.operation === 'MERGE') return subFilterOf(site.patch);
+  if (site.patch.operation === 'MERGE') return matchedSubFilter(site.patch);
   const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
   return typeof name === 'string' ? name : undefined;
-}
-
-function subFilterOf(patch: ConfigPatch): string | undefined {
-  const listener = patch.match.listener;
-  const chain = isObject(listener) ? listener.filterChain : undefined;
-  const filter = isObject(chain) ? chain.filter : undefined;
-  const subFilter = isObject(filter) ? filter.subFilter : undefined;
-  return isObject(subFilter) && typeof subFilter.name === 'string' ? subFilter.name : undefined;
 }
 
 /** The host and port of every socket_address of a cluster (socket-addresses.ts walks them). */
