@@ -339,7 +339,8 @@ t.test('EPP230: an ext_proc filter of another name on an InferencePool route run
   await scenario(t, 'EPP230-other-name', renamed('epp.ext_proc'), poolRoute({ inject: false }), (t, m) => {
     t.ok(m.webhook.includes('EPP230'));
     t.same(statuses(m), recorded('EPP230-other-name'));
-    t.equal(m.eppRequests, 0, 'the EPP saw none of them');
+    t.equal(m.eppRequests, 0, 'no request reached the EPP for a pick');
+    t.ok(eppClusterCarried(m), "the EnvoyFilter's filter still opened a stream to the EPP: for the 500's response headers");
   });
   const order = await filters();
   t.comment(JSON.stringify(order));
@@ -399,6 +400,7 @@ t.test("EPP230: the example's route override on a FailClose pool with the EPP do
     });
     const unset = exampleWithOverrides((o) => delete o.failure_mode_allow);
     await scenario(t, 'EPP230-override-unset-epp-down', unset, poolRoute({ inject: false }), (t, m) => {
+      t.notOk(m.webhook.includes('EPP230'), "silent: the override names the EPP cluster, replacing istiod's");
       t.same(statuses(m), recorded('EPP230-override-unset-epp-down'));
       t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
       t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'FULL_DUPLEX_STREAMED: the filter-level true did not let the request past a down EPP');
@@ -408,12 +410,14 @@ t.test("EPP230: the example's route override on a FailClose pool with the EPP do
       o.processing_mode = { ...HEADERS_ONLY };
     });
     await scenario(t, 'EPP230-override-unset-headers-only-epp-down', unsetHeadersOnly, poolRoute({ inject: false }), (t, m) => {
+      t.notOk(m.webhook.includes('EPP230'), 'silent, as without failure_mode_allow in FULL_DUPLEX_STREAMED');
       t.same(statuses(m), recorded('EPP230-override-unset-headers-only-epp-down'));
       t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
       t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, "istiod's filter-level failure_mode_allow: true applied: every request failed open");
     });
     const falseHeadersOnly = exampleWithOverrides((o) => (o.processing_mode = { ...HEADERS_ONLY }));
     await scenario(t, 'EPP230-override-fail-closed-headers-only-epp-down', falseHeadersOnly, poolRoute({ inject: false }), (t, m) => {
+      t.notOk(m.webhook.includes('EPP230'), 'silent');
       t.same(statuses(m), recorded('EPP230-override-fail-closed-headers-only-epp-down'));
       t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
       t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'the override\'s false held');
@@ -447,14 +451,18 @@ t.test("EPP230: a route override under istiod's key that names no grpc_service, 
     t.ok(m.webhook.includes('EPP230'), 'kubectl printed EPP230');
     t.same(statuses(m), recorded('EPP230-override-without-grpc-service-fail-closed'));
     t.ok(statuses(m).every((s) => s === 500));
-    t.equal(m.eppRequests, 0, 'the EPP saw none');
+    t.equal(m.eppRequests, 0, 'no request reached the EPP for a pick');
     t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0);
+    t.ok(eppClusterCarried(m), "the EnvoyFilter's filter still opened a stream to the EPP: for the 500's response headers");
+    t.equal(stat(m, 'ext_proc.stream_msgs_sent'), m.answers.length, 'one message per request on it (istiod\'s stream never opened)');
   });
   const otherName = renamed('epp.ext_proc', (doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', modeOnly(true))));
   await scenario(t, 'EPP230-other-name-override-without-grpc-service-fail-closed', otherName, poolRoute({ inject: false }), (t, m) => {
     t.ok(m.webhook.includes('EPP230'), 'kubectl printed EPP230');
     t.same(statuses(m), recorded('EPP230-other-name-override-without-grpc-service-fail-closed'));
     t.ok(statuses(m).every((s) => s === 500));
-    t.equal(m.eppRequests, 0, 'the EPP saw none');
+    t.equal(m.eppRequests, 0, 'no request reached the EPP for a pick');
+    t.ok(eppClusterCarried(m), "the EnvoyFilter's filter still opened a stream to the EPP: for the 500's response headers");
+    t.equal(stat(m, 'ext_proc.stream_msgs_sent'), m.answers.length, 'one message per request on it (istiod\'s stream never opened)');
   });
 });
