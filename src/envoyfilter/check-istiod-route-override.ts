@@ -1,9 +1,10 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
-import { patchLocation, type ConfigPatch } from './config-patches.ts';
+import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
+import { readBool, readField, type Reading } from './field-reading.ts';
 import { targetCluster } from './target-cluster.ts';
 import type { EppServices } from './talks-to-epp.ts';
 
@@ -85,15 +86,108 @@ function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtProcSite[
  * filters.go), which Envoy does not have: the stream fails as it opens, and with failure_mode_allow false the request
  * gets 500 (measured: EPP230-override-without-grpc-service-fail-closed). Left to istiod's filter-level
  * failure_mode_allow: true, the filter fails open there and the next one runs (measured: EPP230-override-without-grpc-service).
+ * `disabled` and `overrides` are one oneof; istiod decodes with golang/protobuf jsonpb in field order (jsonpb/decode.go),
+ * so overrides (field 2) is set after disabled (field 1) and wins: `disabled` counts only where there is no `overrides`,
+ * which leaves nothing to judge here. A TypedStruct's value is read as Envoy converts it, not as istiod does; Envoy
+ * refuses both members of the oneof there, so the route does not load at all (test/oracle/ext-proc-per-route-oneof.test.ts).
  */
 function failsClosedOnIstiodsCluster(site: ExtProcSite): boolean {
-  if (envoyField(site.config, 'disabled') === true) return false;
-  const overrides = envoyField(site.config, 'overrides');
-  if (!isObject(overrides) || envoyField(overrides, 'grpc_service') !== undefined || envoyField(overrides, 'failure_mode_allow') !== false) return false;
-  return isObject(envoyField(overrides, 'processing_mode')) && !sendsNothing(overrides);
+  const reading: Reading = site.via === 'typed-struct' ? 'envoy' : 'istiod';
+  if (reading === 'envoy' && readField(site.config, 'disabled', reading) !== undefined) return false;
+  const overrides = readField(site.config, 'overrides', reading);
+  if (!isObject(overrides) || readField(overrides, 'grpc_service', reading) !== undefined || readBool(overrides, 'failure_mode_allow', reading) !== false) return false;
+  return isObject(readField(overrides, 'processing_mode', reading)) && !sendsNothing(overrides, reading);
+}
+
+/**
+ * Whether a patch puts an HTTP filter into a gateway's chain. A REPLACE does only where it matches a filter by name
+ * (listener_patch.go: without subFilter it is skipped).
+ */
+function putsFilter(patch: ConfigPatch): boolean {
+  if (patch.applyTo !== 'HTTP_FILTER' || !PUTS_FILTER.has(patch.operation) || !reachesGateway(patch)) return false;
+  return patch.operation !== 'REPLACE' || matchedSubFilter(patch) !== undefined;
+}
+
+/**
+ * A REPLACE matching subFilter envoy.filters.http.ext_proc swaps istiod's filter (the first of that name, inserted
+ * before any EnvoyFilter patch; envoyfilter/util.go replaceFunc swaps only the first match) for this patch's filter,
+ * whatever this one is named: istiod's filter is gone, and its override keyed envoy.filters.http.ext_proc applies to
+ * this filter only if it has that name.
+ */
+function replacesIstiodsFilter(patch: ConfigPatch): boolean {
+  return patch.operation === 'REPLACE' && matchedSubFilter(patch) === EXT_PROC_FILTER_NAME;
 }
 
 const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
+const ELSEWHERE = '; if another EnvoyFilter carries the route override, set EPP230 to off';
+
+/** The HTTP_ROUTE patch the fix asks for, with `perRoute` as the ExtProcPerRoute's fields. */
+function routePatch(perRoute: string): string {
+  return `{applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: ${ROUTE_NAME}}}}}, patch: {operation: MERGE, value: {typed_per_filter_config: {${EXT_PROC_FILTER_NAME}: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, ${perRoute}}}}}}`;
+}
+
+function grpcServiceTo(cluster: string | undefined): string {
+  return `grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}`;
+}
+
+/** What the webhook cannot see and istiod then does, with the namespace's InferencePools where the pool cache knows some. */
+function istiodsFilterCondition(object: unknown, known: EppServices): string {
+  const pools = poolEppsInNamespace(object, known);
+  const poolsHere =
+    pools.length === 0 ? '' : pools.length === 1 ? ` (this namespace has InferencePools, whose EPP Service is ${pools[0]})` : ` (this namespace has InferencePools, whose EPP Services are ${pools.join(', ')})`;
+  return `where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see) and this gateway has an HTTPRoute to an InferencePool${poolsHere}, istiod inserts its own ${EXT_PROC_FILTER_NAME} filter`;
+}
+
+/** One ext_proc filter this EnvoyFilter puts on a gateway: its name and the cluster it names. */
+interface OwnFilter {
+  site: ExtProcSite;
+  name: string;
+  cluster: string | undefined;
+  /** How the message names where this filter's calls go. */
+  own: string;
+}
+
+/** The route override in this EnvoyFilter leaves istiod's filter on its own missing cluster, forbidden to fail open. */
+function failClosedOverrideFinding(filter: OwnFilter, failClosedOverride: ExtProcSite, istiodInsertsItsFilter: string, severities: SeverityOverrides): Finding {
+  const { site, name, cluster, own } = filter;
+  const at = patchLocation(failClosedOverride.patch.index);
+  const message = `ext_proc filter ${name} on a gateway, and the HTTP_ROUTE MERGE at ${at} sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] with a processing_mode and failure_mode_allow: false but no grpc_service: ${istiodInsertsItsFilter}, and that entry replaces istiod's override on the route whole, so istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, and may not fail open. Measured with this filter inserted before the router: 500 on every request, no request reaches the EPP for a pick (it gets only the 500's response headers)`;
+  const fix =
+    name === EXT_PROC_FILTER_NAME
+      ? `in that override name the EPP cluster, overrides: {${grpcServiceTo(cluster)}, ...}, and drop this HTTP_FILTER patch (else the EPP is consulted twice per request), as examples/envoyfilter-placeholder.yaml does; or take failure_mode_allow: false out of it: istiod's filter then fails open on its missing cluster and this filter consults the EPP (measured: 200, the EPP consulted once per request)${ELSEWHERE}`
+      : `make that override disabled: true, which turns istiod's filter off on the route (measured: 200, the EPP consulted once per request, through ${own})${ELSEWHERE}`;
+  return finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, message, fix);
+}
+
+/**
+ * No route override in this EnvoyFilter: istiod's takes over this filter (same name), or istiod's filter runs beside
+ * it (another name). `replacesIstiods`: this filter took istiod's place in the chain (only for the same name; another
+ * name is not judged then).
+ */
+function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInsertsItsFilter: string, severities: SeverityOverrides): Finding {
+  const { site, name, cluster, own } = filter;
+  const sameName = name === EXT_PROC_FILTER_NAME;
+  const noOverride = `no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"], which would replace istiod's override`;
+  const condition = `${istiodInsertsItsFilter} and sets on each such route an ExtProcPerRoute naming istiod's cluster of the pool's EPP Service`;
+  const plaintext = "500 on every request (istiod's cluster is plaintext, the EPP serves TLS)";
+  const message = sameName
+    ? `ext_proc filter ${name} on a gateway, and ${noOverride}: ${condition}; Envoy keys per-route config by filter name, so on those routes this filter calls istiod's cluster ${replacesIstiods ? 'instead' : 'too'} and ${own} carries nothing. Measured: ${plaintext}${replacesIstiods ? '' : ', or, with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request'}`
+    : `ext_proc filter ${name} on a gateway, and ${noOverride} (for instance turning it off): ${condition}; on those routes that filter runs as well as this one, calling istiod's cluster. Measured with this filter inserted before the router (after istiod's): ${plaintext}, no request reached the EPP through ${own} for a pick (it got only the 500's response headers)`;
+  // The override replaces istiod's whole entry, its failure_mode_allow (false for a FailClose pool) too; without one
+  // the filter-level one applies, which for istiod's filter is true (pilot/pkg/xds/filters/filters.go). Measured with
+  // the EPP down (EPP230-override-* scenarios): FULL_DUPLEX_STREAMED got 500 with and without it; header-only modes
+  // failed open without it (200 from a Pod nobody picked) and got 500 with it. A stream that cannot open at all (a
+  // cluster Envoy lacks) failed open without it even in FULL_DUPLEX_STREAMED (EPP230-override-without-grpc-service).
+  const toOwnCluster = routePatch(`overrides: {${grpcServiceTo(cluster)}, processing_mode: <this filter's>, failure_mode_allow: false}`);
+  const failureMode =
+    "failure_mode_allow: false, as istiod sets for a FailClose pool (true for FailOpen): the override replaces istiod's, and without one istiod's filter-level true applies, which with the EPP down let header-only modes bypass it (measured; FULL_DUPLEX_STREAMED got 500 either way), and lets any mode bypass it where the stream cannot open at all (a cluster Envoy lacks; measured: EPP230-override-without-grpc-service)";
+  const fix = !sameName
+    ? `per InferencePool route add ${routePatch('disabled: true')} to turn istiod's filter off there (measured: 200, the EPP consulted once per request, through ${own})${ELSEWHERE}`
+    : replacesIstiods
+      ? `per InferencePool route add ${toOwnCluster} (${failureMode}), as examples/envoyfilter-placeholder.yaml does${ELSEWHERE}`
+      : `per InferencePool route add ${toOwnCluster} (${failureMode}); istiod's filter takes that override as well (the EPP is then consulted twice per request), so where istiod's support is on keep the route patch and drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does (measured: 200, the EPP consulted once)${ELSEWHERE}`;
+  return finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, message, fix);
+}
 
 /**
  * Under Istio with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION), istiod inserts its own ext_proc
@@ -102,9 +196,10 @@ const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
  * config by filter name, so that override also retargets a filter of the same name that this EnvoyFilter adds; beside
  * a filter of another name istiod's runs too, with istiod's cluster. An HTTP_ROUTE merge here under istiod's key
  * replaces istiod's override (see istiodOverrideReplacements), so none of that fires then, unless the replacement
- * leaves istiod's filter calling its own missing cluster with no way to fail open (failsClosedOnIstiodsCluster). The
- * webhook cannot see istiod's flag nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts
- * in are judged; the caller keeps the finding only for configs judged to talk to an EPP.
+ * leaves istiod's filter calling its own missing cluster with no way to fail open (failsClosedOnIstiodsCluster). A
+ * REPLACE of istiod's filter takes it out of the chain (replacesIstiodsFilter). The webhook cannot see istiod's flag
+ * nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts in are judged; the caller
+ * keeps the finding only for configs judged to talk to an EPP.
  */
 export function checkIstiodRouteOverride(
   object: unknown,
@@ -115,58 +210,25 @@ export function checkIstiodRouteOverride(
   const found: { site: ExtProcSite; finding: Finding }[] = [];
   if (selectsClassicGateway(object)) return found;
   const replacements = istiodOverrideReplacements(sites);
-  const failingClosed = replacements.find(failsClosedOnIstiodsCluster);
-  if (replacements.length > 0 && failingClosed === undefined) return found;
-  const pools = poolEppsInNamespace(object, known);
-  const poolsHere =
-    pools.length === 0 ? '' : pools.length === 1 ? ` (this namespace has InferencePools, whose EPP Service is ${pools[0]})` : ` (this namespace has InferencePools, whose EPP Services are ${pools.join(', ')})`;
-  const support = `where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see) and this gateway has an HTTPRoute to an InferencePool${poolsHere}, istiod inserts its own ${EXT_PROC_FILTER_NAME} filter`;
+  const failClosedOverride = replacements.find(failsClosedOnIstiodsCluster);
+  if (replacements.length > 0 && failClosedOverride === undefined) return found;
+  const istiodInsertsItsFilter = istiodsFilterCondition(object, known);
   for (const site of sites) {
-    if (site.kind !== 'filter' || site.patch.applyTo !== 'HTTP_FILTER' || !PUTS_FILTER.has(site.patch.operation) || !reachesGateway(site.patch)) continue;
+    if (site.kind !== 'filter' || !putsFilter(site.patch)) continue;
     const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
     if (typeof name !== 'string') continue;
     const cluster = targetCluster(site.config)?.name;
-    const own = cluster === undefined ? "this filter's ext_proc server" : `cluster ${cluster}`;
-    const sameName = name === EXT_PROC_FILTER_NAME;
-    // A REPLACE swaps istiod's filter for this one (no second filter); an ADD or INSERT puts one beside istiod's.
-    const replaces = site.patch.operation === 'REPLACE';
-    const routePatch = (perRoute: string) =>
-      `{applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: ${ROUTE_NAME}}}}}, patch: {operation: MERGE, value: {typed_per_filter_config: {${EXT_PROC_FILTER_NAME}: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, ${perRoute}}}}}}`;
-    const elsewhere = '; if another EnvoyFilter carries the route override, set EPP230 to off';
-
-    if (failingClosed !== undefined) {
-      // With istiod's filter swapped out by this one, the override applies to this filter and its own cluster.
-      if (sameName && replaces) continue;
-      const at = patchLocation(failingClosed.patch.index);
-      const message = `ext_proc filter ${name} on a gateway, and the HTTP_ROUTE MERGE at ${at} sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] with a processing_mode and failure_mode_allow: false but no grpc_service: ${support}, and that entry replaces istiod's override on the route whole, so istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, and may not fail open. Measured with this filter inserted before the router: 500 on every request, the EPP sees none`;
-      const fix = sameName
-        ? `in that override name the EPP cluster, overrides: {grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}, ...}, and drop this HTTP_FILTER patch (else the EPP is consulted twice per request), as examples/envoyfilter-placeholder.yaml does; or take failure_mode_allow: false out of it: istiod's filter then fails open on its missing cluster and this filter consults the EPP (measured: 200, the EPP consulted once per request)${elsewhere}`
-        : `make that override disabled: true, which turns istiod's filter off on the route (measured: 200, the EPP consulted once per request, through ${own})${elsewhere}`;
-      found.push({ site, finding: finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, message, fix) });
-      continue;
+    const filter: OwnFilter = { site, name, cluster, own: cluster === undefined ? "this filter's ext_proc server" : `cluster ${cluster}` };
+    const replacesIstiods = replacesIstiodsFilter(site.patch);
+    if (failClosedOverride !== undefined) {
+      // With istiod's filter swapped out, the override applies to this filter (same name, its own cluster) or to none.
+      if (replacesIstiods) continue;
+      found.push({ site, finding: failClosedOverrideFinding(filter, failClosedOverride, istiodInsertsItsFilter, severities) });
+    } else {
+      // Swapped for a filter of another name, istiod's filter is gone and its override keyed by its name applies to none.
+      if (replacesIstiods && name !== EXT_PROC_FILTER_NAME) continue;
+      found.push({ site, finding: takeoverFinding(filter, replacesIstiods, istiodInsertsItsFilter, severities) });
     }
-
-    const noOverride = `no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"], which would replace istiod's override`;
-    const condition = `${support} and sets on each such route an ExtProcPerRoute naming istiod's cluster of the pool's EPP Service`;
-    const plaintext = "500 on every request (istiod's cluster is plaintext, the EPP serves TLS)";
-    const message = sameName
-      ? `ext_proc filter ${name} on a gateway, and ${noOverride}: ${condition}; Envoy keys per-route config by filter name, so on those routes this filter calls istiod's cluster ${replaces ? 'instead' : 'too'} and ${own} carries nothing. Measured: ${plaintext}${replaces ? '' : ', or, with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request'}`
-      : `ext_proc filter ${name} on a gateway, and ${noOverride} (for instance turning it off): ${condition}; on those routes that filter runs as well as this one, calling istiod's cluster. Measured with this filter inserted before the router (after istiod's): ${plaintext}, the EPP reached through ${own} never saw one`;
-    // The override replaces istiod's whole entry, its failure_mode_allow (false for a FailClose pool) too; without one
-    // the filter-level one applies, which for istiod's filter is true (pilot/pkg/xds/filters/filters.go). Measured with
-    // the EPP down (EPP230-override-* scenarios): FULL_DUPLEX_STREAMED got 500 with and without it; header-only modes
-    // failed open without it (200 from a Pod nobody picked) and got 500 with it.
-    const toOwnCluster = routePatch(
-      `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}, processing_mode: <this filter's>, failure_mode_allow: false}`,
-    );
-    const failureMode =
-      "failure_mode_allow: false, as istiod sets for a FailClose pool (true for FailOpen): the override replaces istiod's, and without one istiod's filter-level true applies, which with the EPP down let header-only modes bypass it (measured; FULL_DUPLEX_STREAMED got 500 either way)";
-    const fix = !sameName
-      ? `per InferencePool route add ${routePatch('disabled: true')} to turn istiod's filter off there (measured: 200, the EPP consulted once per request, through ${own})${elsewhere}`
-      : replaces
-        ? `per InferencePool route add ${toOwnCluster} (${failureMode}), as examples/envoyfilter-placeholder.yaml does${elsewhere}`
-        : `per InferencePool route add ${toOwnCluster} (${failureMode}); istiod's filter takes that override as well (the EPP is then consulted twice per request), so where istiod's support is on keep the route patch and drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does (measured: 200, the EPP consulted once)${elsewhere}`;
-    found.push({ site, finding: finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, message, fix) });
   }
   return found;
 }
