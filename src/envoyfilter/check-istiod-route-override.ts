@@ -81,22 +81,25 @@ function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtProcSite[
 }
 
 /**
- * A replacement that turns istiod's filter on (a processing_mode that sends something) without a grpc_service, and
- * forbids failing open. istiod's filter then calls its own grpc_service, cluster "dummy" (pilot/pkg/xds/filters/
- * filters.go), which Envoy does not have: the stream fails as it opens, and with failure_mode_allow false the request
- * gets 500 (measured: EPP230-override-without-grpc-service-fail-closed). Left to istiod's filter-level
- * failure_mode_allow: true, the filter fails open there and the next one runs (measured: EPP230-override-without-grpc-service).
+ * A replacement that turns istiod's filter on (a processing_mode that sends something) without a grpc_service. istiod's
+ * filter then calls its own grpc_service, cluster "dummy" (pilot/pkg/xds/filters/filters.go), which Envoy does not
+ * have: the stream fails as it opens. With failure_mode_allow false the request gets 500 ('fails-closed'; measured:
+ * EPP230-override-without-grpc-service-fail-closed, EPP230-override-only-without-grpc-service-fail-closed). Left to
+ * istiod's filter-level failure_mode_allow: true ('fails-open'), the filter fails open there and the next one runs
+ * (measured: EPP230-override-without-grpc-service), or, with none, the request goes on unpicked
+ * (EPP230-override-only-without-grpc-service).
  * `disabled` and `overrides` are one oneof; istiod decodes with golang/protobuf jsonpb in field order (jsonpb/decode.go),
  * so overrides (field 2) is set after disabled (field 1) and wins: `disabled` counts only where there is no `overrides`,
  * which leaves nothing to judge here. A TypedStruct's value is read as Envoy converts it, not as istiod does; Envoy
  * refuses both members of the oneof there, so the route does not load at all (test/oracle/ext-proc-per-route-oneof.test.ts).
  */
-function failsClosedOnIstiodsCluster(site: ExtProcSite): boolean {
+function istiodsFilterOnDummy(site: ExtProcSite): 'fails-closed' | 'fails-open' | undefined {
   const reading: Reading = site.via === 'typed-struct' ? 'envoy' : 'istiod';
-  if (reading === 'envoy' && readField(site.config, 'disabled', reading) !== undefined) return false;
+  if (reading === 'envoy' && readField(site.config, 'disabled', reading) !== undefined) return undefined;
   const overrides = readField(site.config, 'overrides', reading);
-  if (!isObject(overrides) || readField(overrides, 'grpc_service', reading) !== undefined || readBool(overrides, 'failure_mode_allow', reading) !== false) return false;
-  return isObject(readField(overrides, 'processing_mode', reading)) && !sendsNothing(overrides, reading);
+  if (!isObject(overrides) || readField(overrides, 'grpc_service', reading) !== undefined) return undefined;
+  if (!isObject(readField(overrides, 'processing_mode', reading)) || sendsNothing(overrides, reading)) return undefined;
+  return readBool(overrides, 'failure_mode_allow', reading) === false ? 'fails-closed' : 'fails-open';
 }
 
 /**
@@ -160,6 +163,17 @@ function failClosedOverrideFinding(filter: OwnFilter, failClosedOverride: ExtPro
 }
 
 /**
+ * This EnvoyFilter puts in no ext_proc filter, and its route override turns istiod's filter on without a grpc_service:
+ * istiod's filter is the only one there, on its own missing cluster.
+ */
+function overrideOnlyFinding(override: ExtProcSite, fails: 'fails-closed' | 'fails-open', istiodInsertsItsFilter: string, severities: SeverityOverrides): Finding {
+  const closed = fails === 'fails-closed';
+  const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] turns istiod's filter on (a processing_mode that sends something) but names no grpc_service${closed ? ', with failure_mode_allow: false,' : ''} and this EnvoyFilter puts in no ext_proc filter of its own: ${istiodInsertsItsFilter}, and this entry replaces istiod's override on the route whole, so istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, ${closed ? 'and may not fail open. Measured: 500 on every request, the EPP picks none' : "and fails open there (istiod's filter-level failure_mode_allow: true). Measured: 200 on every request from a Pod the EPP did not pick: the EPP is bypassed"}`;
+  const fix = `name the EPP cluster in the override, overrides: {${grpcServiceTo(undefined)}, ...}, as examples/envoyfilter-placeholder.yaml does${closed ? '' : `; if another EnvoyFilter puts in a ${EXT_PROC_FILTER_NAME} filter of its own that names the EPP cluster (this override then turns it on), set EPP230 to off`}`;
+  return finding('EPP230', severities, { location: patchLocation(override.patch.index), path: formatPath(override.segments) }, message, fix);
+}
+
+/**
  * No route override in this EnvoyFilter: istiod's takes over this filter (same name), or istiod's filter runs beside
  * it (another name). `replacesIstiods`: this filter took istiod's place in the chain (only for the same name; another
  * name is not judged then).
@@ -196,9 +210,10 @@ function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInse
  * config by filter name, so that override also retargets a filter of the same name that this EnvoyFilter adds; beside
  * a filter of another name istiod's runs too, with istiod's cluster. An HTTP_ROUTE merge here under istiod's key
  * replaces istiod's override (see istiodOverrideReplacements), so none of that fires then, unless the replacement
- * leaves istiod's filter calling its own missing cluster with no way to fail open (failsClosedOnIstiodsCluster). A
+ * leaves istiod's filter calling its own missing cluster with no way to fail open (istiodsFilterOnDummy), or, with no
+ * ext_proc filter of this EnvoyFilter's own, calling it at all (overrideOnlyFinding). A
  * REPLACE of istiod's filter takes it out of the chain (replacesIstiodsFilter). The webhook cannot see istiod's flag
- * nor the gateway's routes, so this warns. Only ext_proc filters this EnvoyFilter puts in are judged; the caller
+ * nor the gateway's routes, so this warns. Only ext_proc configs of this EnvoyFilter are judged; the caller
  * keeps the finding only for configs judged to talk to an EPP.
  */
 export function checkIstiodRouteOverride(
@@ -210,9 +225,17 @@ export function checkIstiodRouteOverride(
   const found: { site: ExtProcSite; finding: Finding }[] = [];
   if (selectsClassicGateway(object)) return found;
   const replacements = istiodOverrideReplacements(sites);
-  const failClosedOverride = replacements.find(failsClosedOnIstiodsCluster);
-  if (replacements.length > 0 && failClosedOverride === undefined) return found;
   const istiodInsertsItsFilter = istiodsFilterCondition(object, known);
+  // No ext_proc filter here (none put in, none merged into): on the route istiod's filter is the only one.
+  if (!sites.some((site) => site.kind === 'filter')) {
+    for (const override of replacements) {
+      const fails = istiodsFilterOnDummy(override);
+      if (fails !== undefined) found.push({ site: override, finding: overrideOnlyFinding(override, fails, istiodInsertsItsFilter, severities) });
+    }
+    return found;
+  }
+  const failClosedOverride = replacements.find((site) => istiodsFilterOnDummy(site) === 'fails-closed');
+  if (replacements.length > 0 && failClosedOverride === undefined) return found;
   for (const site of sites) {
     if (site.kind !== 'filter' || !putsFilter(site.patch)) continue;
     const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');

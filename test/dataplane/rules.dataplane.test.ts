@@ -466,3 +466,28 @@ t.test("EPP230: a route override under istiod's key that names no grpc_service, 
     t.equal(stat(m, 'ext_proc.stream_msgs_sent'), m.answers.length, 'one message per request on it (istiod\'s stream never opened)');
   });
 });
+
+t.test("EPP230: an EnvoyFilter carrying only the route override under istiod's key, without grpc_service", async (t) => {
+  // The example with its override's grpc_service taken out: no ext_proc filter of the EnvoyFilter's own, so istiod's
+  // filter is the only one, left with its own cluster dummy (Envoy has none).
+  const failOpen = exampleWithOverrides((o) => {
+    delete o.grpc_service;
+    delete o.failure_mode_allow;
+  });
+  await scenario(t, 'EPP230-override-only-without-grpc-service', failOpen, poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP230'), 'kubectl printed EPP230');
+    t.same(statuses(m), recorded('EPP230-override-only-without-grpc-service'));
+    t.ok(statuses(m).every((s) => s === 200));
+    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, "istiod's filter failed open on every request");
+    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing: its override is gone");
+  });
+  const failClosed = exampleWithOverrides((o) => delete o.grpc_service);
+  await scenario(t, 'EPP230-override-only-without-grpc-service-fail-closed', failClosed, poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP230'), 'kubectl printed EPP230');
+    t.same(statuses(m), recorded('EPP230-override-only-without-grpc-service-fail-closed'));
+    t.ok(statuses(m).every((s) => s === 500));
+    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0);
+  });
+});

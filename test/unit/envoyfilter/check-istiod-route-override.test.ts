@@ -172,6 +172,46 @@ t.test("an override under istiod's key that turns its filter on without a grpc_s
   t.same(typedStruct(both), [], 'disabled beside overrides in a TypedStruct: Envoy refuses the route, no 500 to warn about');
 });
 
+/** An EnvoyFilter carrying only route patches (and the EPP cluster), no ext_proc filter of its own. */
+function overrideOnly(...routes: object[]) {
+  const object = envoyFilter({ extra: routes, annotations: {} });
+  object.spec.configPatches.shift();
+  return object;
+}
+
+t.test("only the route override, no ext_proc filter of the EnvoyFilter's own, and no grpc_service in it: istiod's filter alone, on its missing cluster", async (t) => {
+  // Measured in test/dataplane/rules.dataplane.test.ts: EPP230-override-only-without-grpc-service (200, the EPP
+  // bypassed) and EPP230-override-only-without-grpc-service-fail-closed (500).
+  const [open, ...more] = takeovers(overrideOnly(routePatch({ overrides: { processing_mode: FULL_DUPLEX } })));
+  t.same(more, []);
+  t.equal(open.severity, 'warn');
+  t.equal(open.location, 'configPatches[1]', 'on the route patch: there is no filter of its own to point at');
+  t.equal(open.path, 'spec.configPatches[1].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"]');
+  t.match(open.message, 'typed_per_filter_config["envoy.filters.http.ext_proc"] turns istiod\'s filter on (a processing_mode that sends something) but names no grpc_service and this EnvoyFilter puts in no ext_proc filter of its own');
+  t.match(open.message, "a cluster named dummy that Envoy does not have, and fails open there (istiod's filter-level failure_mode_allow: true). Measured: 200 on every request from a Pod the EPP did not pick: the EPP is bypassed");
+  t.match(open.message, /\(judged an EPP only on a hint: per-route config of envoy\.filters\.http\.ext_proc, the filter istiod inserts for InferencePool routes; annotate/, 'judged an EPP without an annotation: the key is istiod\'s filter');
+  t.match(open.fix, 'name the EPP cluster in the override, overrides: {grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}, ...}');
+  t.match(open.fix, 'if another EnvoyFilter puts in a envoy.filters.http.ext_proc filter of its own that names the EPP cluster (this override then turns it on), set EPP230 to off');
+
+  const [closed] = takeovers(overrideOnly(routePatch({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } })));
+  t.match(closed?.message, 'but names no grpc_service, with failure_mode_allow: false, and this EnvoyFilter puts in no ext_proc filter of its own');
+  t.match(closed?.message, 'and may not fail open. Measured: 500 on every request, the EPP picks none');
+  t.notMatch(closed?.fix, 'set EPP230 to off', "another EnvoyFilter's filter does not save it: istiod's filter still fails closed first");
+
+  t.equal(takeovers(overrideOnly(routePatch({ overrides: { processing_mode: FULL_DUPLEX } }), routePatch({ overrides: { processing_mode: FULL_DUPLEX } }, { route: { name: `${NS}.other.0` } }))).length, 2, 'one per route patch');
+  t.equal(takeovers(overrideOnly(typedStructRoutePatch({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: 'false' } })))[0]?.message.includes('may not fail open'), true, 'a TypedStruct, read as Envoy reads it');
+
+  const silent = (perRoute: object) => takeovers(overrideOnly(routePatch(perRoute)));
+  t.same(silent(toCluster('epp-cluster')), [], 'the example: the override names the EPP cluster');
+  t.same(silent({ overrides: { grpcService: { envoyGrpc: { clusterName: 'epp-cluster' } }, processingMode: FULL_DUPLEX } }), [], 'lowerCamelCase grpcService');
+  t.same(silent({ disabled: true }), [], "disabled: istiod's filter is off on the route, by choice");
+  const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE', request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' };
+  t.same(silent({ overrides: { processing_mode: nothing } }), [], 'a processing_mode that sends nothing opens no stream');
+  const merged = envoyFilter({ operation: 'MERGE', extra: [routePatch({ overrides: { processing_mode: FULL_DUPLEX } })] });
+  t.same(takeovers(merged), [], "a MERGE into istiod's filter (here with a grpc_service) is an ext_proc config of this EnvoyFilter's: not override-only");
+  t.same(takeovers(overrideOnly(routePatch({ overrides: { processing_mode: FULL_DUPLEX } }, { key: 'epp.ext_proc' }))), [], "an override under another key leaves istiod's alone");
+});
+
 t.test('what is not the route override: EPP230 stays', async (t) => {
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { key: 'epp.ext_proc' })] })).length, 1, 'an override under another key leaves istiod\'s in place');
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { applyTo: 'VIRTUAL_HOST' })] })).length, 1, 'a virtual host override: istiod\'s route-level one wins');
