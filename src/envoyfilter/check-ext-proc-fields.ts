@@ -222,7 +222,21 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
     );
     return;
   }
-  if (isObject(googleGrpc) && isObject(envoyGrpc)) return; // both: jsonpb keeps one of the oneof; Envoy accepts it
+  if (isObject(googleGrpc) && isObject(envoyGrpc)) {
+    // One oneof: istiod's jsonpb keeps one and Envoy accepts it; Envoy's own conversion of a TypedStruct refuses the second.
+    if (walk.reading === 'envoy') {
+      walk.findings.push(
+        finding(
+          'EPP221',
+          walk.severities,
+          at(segments),
+          'ext_proc grpc_service sets both envoy_grpc and google_grpc in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and rejects the update: the gateway keeps its old config',
+          'keep one of the two: envoy_grpc with the EPP cluster',
+        ),
+      );
+    }
+    return;
+  }
   const authority = isObject(envoyGrpc) ? envoyField(envoyGrpc, 'authority') : undefined;
   if (typeof authority === 'string' && /[\0\n\r]/.test(authority)) {
     walk.findings.push(
@@ -288,7 +302,21 @@ function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSeg
 
 /** ExtProcPerRoute: Envoy requires overrides, or disabled: true. */
 function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSegments): void {
-  if (present(perRoute, 'overrides')) return;
+  if (present(perRoute, 'overrides')) {
+    // One oneof: istiod's jsonpb keeps overrides (EPP230 reads it so); Envoy's own conversion refuses the second member.
+    if (walk.reading === 'envoy' && present(perRoute, 'disabled')) {
+      walk.findings.push(
+        finding(
+          'EPP221',
+          walk.severities,
+          { location: walk.location, path: formatPath([...segments, 'disabled']) },
+          `ExtProcPerRoute sets both disabled ${short(envoyField(perRoute, 'disabled'))} and overrides in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and rejects the update: the gateway keeps its old config`,
+          'keep one of the two: overrides to change ext_proc on these routes, or disabled: true to turn it off there',
+        ),
+      );
+    }
+    return;
+  }
   const disabled = readBool(perRoute, 'disabled', walk.reading);
   if (disabled === true || (disabled === undefined && present(perRoute, 'disabled'))) return; // not a bool: EPP214
   walk.findings.push(

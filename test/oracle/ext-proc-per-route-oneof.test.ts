@@ -3,11 +3,16 @@ import { envoyValidator } from './envoy/envoy-validate.ts';
 import { gatewayBootstrap } from './envoy/gateway-bootstrap.ts';
 import { askIstio } from './istio-oracle.ts';
 import { toolPath } from './run-differential.ts';
+import { StaticServiceResolver } from '../../src/cluster/static-resolver.ts';
+import { DEFAULT_CONFIG } from '../../src/config.ts';
+import { claimOf } from './rule-claims.ts';
+import { askWebhook } from './webhook-verdict.ts';
 
 // ExtProcPerRoute's `disabled` and `overrides` are one oneof. EPP230 (src/envoyfilter/check-istiod-route-override.ts)
 // reads an override carrying both as istiod pushes it: with `overrides`, `disabled` dropped. Inside a TypedStruct,
-// Envoy converts the value itself: it reads "false" and lowercase modes, and refuses both members of the oneof.
-// Asked of istiod's own code, then of Envoy 1.40 (`--mode validate`) on what istiod pushes.
+// Envoy converts the value itself: it reads "false" and lowercase modes, and refuses both members of the oneof (as it
+// refuses envoy_grpc beside google_grpc). Asked of istiod's own code, then of Envoy 1.40 (`--mode validate`) on what
+// istiod pushes, then of the webhook: EPP221 must deny exactly what Envoy refuses.
 const CACHE = process.env.EPP_WEBHOOK_CACHE ?? `${process.env.HOME}/.cache/epp-webhook`;
 const PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
 const OVERRIDES = { processing_mode: { request_header_mode: 'SEND' }, failure_mode_allow: false };
@@ -55,19 +60,61 @@ t.test("disabled beside overrides: istiod pushes the overrides and drops disable
   t.equal(pushed('disabled-alone')?.disabled, true, 'disabled alone is pushed: the oracle shows it where it stays');
 });
 
-t.test('in a TypedStruct, Envoy converts the ExtProcPerRoute: "false" and lowercase modes load, both oneof members do not', async (t) => {
+t.test('in a TypedStruct, Envoy converts the ExtProcPerRoute: "false" and lowercase modes load, both oneof members do not, and the webhook says so', async (t) => {
   const oracle = toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE');
   const envoy = await envoyValidator(toolPath('scripts/install-envoy.sh', 'ENVOY'), `${CACHE}/oracle`);
   const cases = [
-    { id: 'string-false', object: routeOverride({ overrides: { processing_mode: { request_header_mode: 'SEND' }, failure_mode_allow: 'false' } }, true) },
-    { id: 'lowercase-modes', object: routeOverride({ overrides: { processing_mode: { request_header_mode: 'skip', response_header_mode: 'skip' }, failure_mode_allow: false } }, true) },
-    { id: 'both', object: routeOverride({ disabled: true, overrides: OVERRIDES }, true) },
+    { id: 'string-false', object: routeOverride({ overrides: { processing_mode: { request_header_mode: 'SEND' }, failure_mode_allow: 'false' } }, true), loads: true },
+    { id: 'lowercase-modes', object: routeOverride({ overrides: { processing_mode: { request_header_mode: 'skip', response_header_mode: 'skip' }, failure_mode_allow: false } }, true), loads: true },
+    { id: 'overrides-alone', object: routeOverride({ overrides: OVERRIDES }, true), loads: true },
+    { id: 'both', object: routeOverride({ disabled: true, overrides: OVERRIDES }, true), loads: false },
+    { id: 'both-disabled-false', object: routeOverride({ disabled: false, overrides: OVERRIDES }, true), loads: false },
+    { id: 'both-disabled-string', object: routeOverride({ overrides: OVERRIDES, disabled: 'true' }, true), loads: false },
   ];
   const verdicts = await askIstio(oracle, cases);
   for (const verdict of verdicts) t.ok(verdict.admitted, `${verdict.id}: istiod admits it and passes the TypedStruct on`);
   const loaded = await envoy.validate(verdicts.map((v) => gatewayBootstrap(v.patches).bootstrap));
-  t.ok(loaded[0].ok, `failure_mode_allow "false": Envoy loads it ${loaded[0].message}`);
-  t.ok(loaded[1].ok, `lowercase skip: Envoy loads it ${loaded[1].message}`);
-  t.notOk(loaded[2].ok, 'disabled beside overrides: Envoy refuses the route');
-  t.match(loaded[2].message, 'already');
+  const deps = { config: DEFAULT_CONFIG, resolver: StaticServiceResolver.fromRecords([]) };
+  for (const [i, { id, object, loads }] of cases.entries()) {
+    const webhook = await askWebhook(object, 'ns', deps);
+    const denials = webhook.findings.filter((f) => f.severity === 'deny');
+    if (loads) {
+      t.ok(loaded[i].ok, `${id}: Envoy loads it ${loaded[i].message}`);
+      t.notOk(denials.some((f) => claimOf(f.code) === 'envoy-rejects'), `${id}: the webhook claims no rejection`);
+    } else {
+      t.notOk(loaded[i].ok, `${id}: Envoy refuses the route`);
+      t.match(loaded[i].message, 'already', `${id}: because the oneof is already set`);
+      t.ok(denials.some((f) => f.code === 'EPP221' && f.message.includes('one oneof')), `${id}: the webhook denies it with EPP221, an Envoy rejection`);
+    }
+  }
+});
+
+t.test("in a TypedStruct, Envoy refuses both members of GrpcService's oneof too (envoy_grpc and google_grpc), and the webhook says so", async (t) => {
+  const oracle = toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE');
+  const envoy = await envoyValidator(toolPath('scripts/install-envoy.sh', 'ENVOY'), `${CACHE}/oracle`);
+  const filter = (grpc_service: object) => {
+    const typed_config = { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: EXT_PROC_FILTER.patch.value.typed_config['@type'], value: { grpc_service } };
+    const patch = { ...EXT_PROC_FILTER, patch: { ...EXT_PROC_FILTER.patch, value: { name: EXT_PROC_FILTER.patch.value.name, typed_config } } };
+    return { ...routeOverride({}), metadata: { name: 'filter', namespace: 'ns' }, spec: { configPatches: [patch] } };
+  };
+  const envoyGrpc = { envoy_grpc: { cluster_name: 'epp' } };
+  const cases = [
+    { id: 'envoy-grpc', object: filter(envoyGrpc), loads: true },
+    { id: 'both-grpc', object: filter({ ...envoyGrpc, google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } }), loads: false },
+  ];
+  const verdicts = await askIstio(oracle, cases);
+  const loaded = await envoy.validate(verdicts.map((v) => gatewayBootstrap(v.patches).bootstrap));
+  const deps = { config: DEFAULT_CONFIG, resolver: StaticServiceResolver.fromRecords([]) };
+  for (const [i, { id, object, loads }] of cases.entries()) {
+    t.ok(verdicts[i].admitted, `${id}: istiod admits it and passes the TypedStruct on`);
+    const denials = (await askWebhook(object, 'ns', deps)).findings.filter((f) => f.severity === 'deny');
+    if (loads) {
+      t.ok(loaded[i].ok, `${id}: Envoy loads it ${loaded[i].message}`);
+      t.notOk(denials.some((f) => claimOf(f.code) === 'envoy-rejects'), `${id}: the webhook claims no rejection`);
+    } else {
+      t.notOk(loaded[i].ok, `${id}: Envoy refuses the listener`);
+      t.match(loaded[i].message, 'already', `${id}: because the oneof is already set`);
+      t.ok(denials.some((f) => f.code === 'EPP221' && f.message.includes('one oneof')), `${id}: the webhook denies it with EPP221, an Envoy rejection`);
+    }
+  }
 });

@@ -329,6 +329,9 @@ t.test('ExtProcPerRoute: overrides, or disabled: true, and nothing else', async 
   t.match(disabledFalse[0].message, 'Envoy accepts only disabled: true');
   t.same(codes(checkEnvoyFilter(withPerRoute({}), DEFAULT_CONFIG)), ['EPP217'], 'neither');
   t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: null }), DEFAULT_CONFIG)), ['EPP217'], 'null overrides are unset');
+  t.same(codes(checkEnvoyFilter(withPerRoute({ disabled: true, overrides: { processing_mode: FULL_DUPLEX } }), DEFAULT_CONFIG), 'deny'), [], 'both, outside a TypedStruct: istiod keeps overrides (EPP230 reads it so), Envoy loads it');
+  const bothTargets = { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } } };
+  t.same(codes(checkEnvoyFilter(withFilter({ ...bothTargets, processing_mode: FULL_DUPLEX }), DEFAULT_CONFIG), 'deny'), [], 'envoy_grpc and google_grpc outside a TypedStruct: istiod keeps one');
 });
 
 t.test('EPP206: only a per-route override that can turn processing on silences "sends nothing"', async (t) => {
@@ -444,6 +447,13 @@ t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does",
   };
   t.same(perRoute({ disabled: 'true' }), [], 'Envoy reads "true" as true there');
   t.same(perRoute({ disabled: 'false' }), ['EPP217'], 'and "false" as false, which an ExtProcPerRoute may not say');
+  const overrides = { processing_mode: FULL_DUPLEX };
+  t.same(perRoute({ disabled: true, overrides }), ['EPP221'], 'disabled and overrides are one oneof: Envoy refuses the second');
+  t.same(perRoute({ overrides, disabled: false }), ['EPP221'], 'whatever disabled says');
+  t.same(perRoute({ overrides }), [], 'overrides alone loads');
+  t.same(perRoute({ disabled: true }), [], 'disabled alone loads');
+  t.same(perRoute({ disabled: null, overrides }), [], 'null leaves disabled unset');
+  t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } } }), 'deny'), ['EPP221'], 'so are envoy_grpc and google_grpc');
   const twice = typedStruct({ processing_mode: { ...FULL_DUPLEX, requestBodyMode: 'NONE' } });
   t.same(codes(twice), ['EPP222'], 'which spelling Envoy keeps is not defined, so the field is not judged');
   t.match(twice[0].message, 'which one it keeps is not defined');
