@@ -5,6 +5,8 @@ import { patchLocation } from './config-patches.ts';
 import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from './ext-proc-schema.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { closestName } from './closest-name.ts';
+import { checkOneofsBelow } from './check-ext-proc-oneofs.ts';
+import { ONEOFS_BELOW } from './ext-proc-oneofs.ts';
 import { readBool, readField, type Reading } from './field-reading.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 
@@ -33,6 +35,8 @@ const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the listener update: t
 
 interface Walk {
   location: string;
+  /** Where the ext_proc config starts in the segments, for names in messages. */
+  rootDepth: number;
   reading: Reading;
   severities: SeverityOverrides;
   findings: Finding[];
@@ -54,7 +58,7 @@ export interface ExtProcFieldsInput {
  * drops and the values it refuses, then checks what Envoy's own validation rejects in the result.
  */
 export function checkExtProcFields({ config, kind, segments, patchIndex, reading = 'istiod', severities }: ExtProcFieldsInput): Finding[] {
-  const walk: Walk = { location: patchLocation(patchIndex), reading, severities, findings: [] };
+  const walk: Walk = { location: patchLocation(patchIndex), rootDepth: segments.length, reading, severities, findings: [] };
   const message = kind === 'filter' ? 'ExternalProcessor' : 'ExtProcPerRoute';
   readMessage(walk, config, message, segments);
   if (kind === 'filter') checkHttpServiceModes(walk, config, segments);
@@ -83,6 +87,11 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
     const value = object[key];
     if (value === null || value === undefined) continue;
     const kind = fields[field];
+    const below = ONEOFS_BELOW[name]?.[field];
+    if (below !== undefined && walk.reading === 'envoy') {
+      const at = [...segments, key];
+      walk.findings.push(...checkOneofsBelow({ value, field: below, label: formatPath(at.slice(walk.rootDepth)), segments: at, location: walk.location, severities: walk.severities }));
+    }
     // enums: processing-mode.ts (EPP201/EPP210); the rest is not judged here
     if (kind === 'any' || kind === 'enum') continue;
     readValue(walk, field, key, value, kind, [...segments, key]);

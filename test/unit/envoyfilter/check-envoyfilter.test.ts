@@ -453,7 +453,30 @@ t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does",
   t.same(perRoute({ overrides }), [], 'overrides alone loads');
   t.same(perRoute({ disabled: true }), [], 'disabled alone loads');
   t.same(perRoute({ disabled: null, overrides }), [], 'null leaves disabled unset');
+  t.same(perRoute({ overrides: { grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp', channel_credentials: { google_default: {}, local_credentials: {} } } } } }), ['EPP221'], "and an override's channel_credentials");
   t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } } }), 'deny'), ['EPP221'], 'so are envoy_grpc and google_grpc');
+  const patterns = typedStruct({ processing_mode: FULL_DUPLEX, forward_rules: { allowed_headers: { patterns: [{ exact: 'x-a' }, { exact: 'x-b', prefix: 'x-' }] } } });
+  t.same(codes(patterns, 'deny'), ['EPP221'], "and a StringMatcher's exact beside prefix, in forward_rules");
+  t.match(patterns[0], {
+    path: /forward_rules\.allowed_headers\.patterns\[1\]$/,
+    message: 'ext_proc forward_rules.allowed_headers.patterns[1] sets both exact and prefix in a TypedStruct: they are one oneof',
+    fix: 'keep one of exact, prefix (another can be its own entry of patterns)',
+  });
+  t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, forwardRules: { disallowedHeaders: { patterns: [{ exact: 'x-a', suffix: '-a', contains: 'a' }] } } }), 'deny'), ['EPP221'], 'under either spelling');
+  t.same(codes(typedStruct({ processing_mode: FULL_DUPLEX, forward_rules: { allowed_headers: { patterns: [{ exact: 'x-a' }, { prefix: 'x-' }] } } }), 'deny'), [], 'one member per pattern loads');
+  const google = (googleGrpc: Record<string, unknown>) => typedStruct({ processing_mode: FULL_DUPLEX, grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp', ...googleGrpc } } });
+  const credentials = google({ channel_credentials: { google_default: {}, local_credentials: {} } });
+  t.same(codes(credentials, 'deny'), ['EPP221'], "google_grpc's channel_credentials are one oneof");
+  t.match(credentials[0].message, 'ext_proc grpc_service.google_grpc.channel_credentials sets both google_default and local_credentials in a TypedStruct');
+  t.same(codes(google({ channel_credentials: { google_default: {}, local_credentials: null } }), 'deny'), [], 'null leaves a member unset');
+  t.same(codes(google({ channel_credentials: { ssl_credentials: { root_certs: { filename: '/etc/ca.pem', inline_string: 'x' } } } }), 'deny'), ['EPP221'], 'so is a DataSource in ssl_credentials');
+  t.same(codes(google({ channel_credentials: { ssl_credentials: { root_certs: { filename: '/etc/ca.pem' } } } }), 'deny'), [], 'one DataSource member loads');
+  t.same(codes(google({ call_credentials: [{ access_token: 't', google_compute_engine: {} }] }), 'deny'), ['EPP221'], 'so is each of call_credentials');
+  const args = google({ channel_args: { args: { 'grpc.x': { string_value: 'a', int_value: '1' } } } });
+  t.same(codes(args, 'deny'), ['EPP221'], 'so is each value of channel_args');
+  t.match(args[0].message, 'ext_proc grpc_service.google_grpc.channel_args.args["grpc.x"] sets both string_value and int_value');
+  const plain = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, forward_rules: { allowed_headers: { patterns: [{ exact: 'x-a', prefix: 'x-' }] } } });
+  t.same(codes(checkEnvoyFilter(plain, DEFAULT_CONFIG), 'deny'), [], 'outside a TypedStruct istiod keeps one member and Envoy loads it');
   const twice = typedStruct({ processing_mode: { ...FULL_DUPLEX, requestBodyMode: 'NONE' } });
   t.same(codes(twice), ['EPP222'], 'which spelling Envoy keeps is not defined, so the field is not judged');
   t.match(twice[0].message, 'which one it keeps is not defined');
