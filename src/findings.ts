@@ -61,7 +61,7 @@ export const RULES = {
   EPP217: { severity: 'deny', relaxable: true, title: 'ExtProcPerRoute with neither overrides nor disabled: true' },
   EPP218: { severity: 'deny', relaxable: true, title: 'http_service with a body mode other than NONE or a trailer mode SEND' },
   EPP219: { severity: 'deny', relaxable: true, title: 'ext_proc filter typed_config without @type, or with an ext_proc type istiod does not know' },
-  EPP221: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc value Envoy cannot convert (an unknown field, a duration not in seconds, a scalar for an object)' },
+  EPP221: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc value Envoy cannot convert (an unknown field, a duration not in seconds, a scalar for an object, two members of a oneof)' },
   EPP222: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc field written twice with different values (which one Envoy keeps is not defined)' },
   EPP230: { severity: 'warn', relaxable: true, title: "ext_proc filter on a gateway without the route override that keeps it from istiod's InferencePool ext_proc override" },
   // EPP3xx: wiring of the filter and its cluster
