@@ -165,18 +165,22 @@ export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
   const cases = benchCases().filter(
     (c) => (options.ceiling || c.server !== 'ceiling') && (options.only === undefined || options.only.includes(c.floorOf ?? c.ceilingOf ?? (c.id as WebhookCaseId))),
   );
-  const servers = {
-    floor: await startServerChild('floor', certDir, options),
-    webhook: await startServerChild('webhook', certDir, options),
-    ...(options.ceiling ? { ceiling: await startServerChild('ceiling', certDir, options) } : {}),
-  } as Record<BenchCase['server'], ServerChild>;
   const results: RunResult[] = [];
+  let servers: Record<BenchCase['server'], ServerChild> | undefined;
   try {
-    for (const benchCase of cases) await checkOnce(servers[benchCase.server].port, ca, benchCase);
-    progress(`HTTP: ${cases.length} cases checked over verified TLS; body sizes ${cases.map((c) => `${c.id} ${c.body.length} B`).join(', ')}`);
     // Each webhook case with its floor (and ceiling): measured together, slice by slice.
     const groups = cases.filter((c) => c.server === 'webhook').map((webhookCase) => [cases.find((c) => c.floorOf === webhookCase.id)!, webhookCase, ...cases.filter((c) => c.ceilingOf === webhookCase.id)]);
     for (let round = 1; round <= options.rounds; round++) {
+      // Fresh server processes every round: on this machine two processes of the same code, measured in the same
+      // alternating slices, differed by up to a quarter in req/s, so a run kept one process per server for all its
+      // rounds made every round draw the same lot. The mean over rounds is then a mean over processes too.
+      servers = {
+        floor: await startServerChild('floor', certDir, options),
+        webhook: await startServerChild('webhook', certDir, options),
+        ...(options.ceiling ? { ceiling: await startServerChild('ceiling', certDir, options) } : {}),
+      } as Record<BenchCase['server'], ServerChild>;
+      for (const benchCase of cases) await checkOnce(servers[benchCase.server].port, ca, benchCase);
+      if (round === 1) progress(`HTTP: ${cases.length} cases checked over verified TLS; body sizes ${cases.map((c) => `${c.id} ${c.body.length} B`).join(', ')}`);
       for (const mode of ['closed', 'rate'] as const) {
         const settings = mode === 'closed' ? { duration: options.duration, connections: options.connections } : { duration: options.duration, connections: options.rateConnections, overallRate: options.rate };
         for (const pair of groups) {
@@ -214,9 +218,11 @@ export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
           });
         }
       }
+      await Promise.all(Object.values(servers).map((server) => server.stop()));
+      servers = undefined;
     }
   } finally {
-    await Promise.all(Object.values(servers).map((server) => server.stop()));
+    if (servers !== undefined) await Promise.all(Object.values(servers).map((server) => server.stop()));
     rmSync(certDir, { recursive: true, force: true });
   }
   return results;
