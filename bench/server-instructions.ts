@@ -1,0 +1,97 @@
+/**
+ * Instructions per request of the whole server process (TLS, HTTP, body parser, the webhook's handler, its log line
+ * and metrics, the answer), counted by valgrind (callgrind) for the floor, the webhook and the ceiling of each HTTP
+ * case (bench/http/server-child.ts, the processes `npm run bench -- --only=http --ceiling` times). The closed-loop
+ * throughput ratio the bench times is, on a machine with the server's core to itself, about floor ÷ webhook of the
+ * server's CPU per request; this counts it without the machine's noise (the same code timed 33% and 47% of the floor
+ * ten minutes apart), so a change to the shell around the core shows as what it is.
+ * Each server answers N1, then in a fresh process N2, requests of the case's body from autocannon (8 connections,
+ * keep-alive, TLS) running outside valgrind; (count(N2) − count(N1)) / (N2 − N1) is one warm request, start-up,
+ * handshakes and warm-up cancelled. The count moves by a few percent between runs of the same tree (JIT and GC
+ * decisions): repeat before trusting a smaller change. Instructions are not time (a cache miss costs more than an add).
+ * --out-dir keeps callgrind's files (callgrind_annotate names the C++ and builtin functions; V8's JIT code stays unnamed).
+ *   node bench/server-instructions.ts [--cases=a,b] [--servers=floor,webhook,ceiling] [--n1=1000] [--n2=3000] [--log-level=info] [--out-dir=DIR]
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { servingBundlePaths, writeServingBundle } from '../src/certs/serving-bundle.ts';
+import { checkOnce } from './http/bench-http.ts';
+import { benchCases, type BenchCase } from './http/cases.ts';
+import { loadAverage, table } from './lib/report.ts';
+
+const { values } = parseArgs({
+  options: {
+    cases: { type: 'string' },
+    servers: { type: 'string', default: 'floor,webhook,ceiling' },
+    n1: { type: 'string', default: '1000' },
+    n2: { type: 'string', default: '3000' },
+    'log-level': { type: 'string', default: 'info' },
+    'out-dir': { type: 'string' },
+  },
+});
+const [n1, n2] = [Number(values.n1), Number(values.n2)];
+if (!(n2 > n1 && n1 > 0)) throw new Error('--n2 must be larger than --n1, both positive');
+const servers = values.servers.split(',') as Array<'floor' | 'webhook' | 'ceiling'>;
+const SERVER_CHILD = new URL('./http/server-child.ts', import.meta.url).pathname;
+const certDir = mkdtempSync(join(tmpdir(), 'epp-webhook-server-instructions-'));
+writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+const ca = readFileSync(servingBundlePaths(certDir).caCertFile, 'utf8');
+
+/** Instructions the server process executed, from start to exit, answering `requests` requests of the case. */
+async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: BenchCase, requests: number): Promise<number> {
+  const child = fork(SERVER_CHILD, [kind, certDir, values['log-level']], {
+    execPath: 'valgrind',
+    execArgv: ['--tool=callgrind', `--callgrind-out-file=${values['out-dir'] === undefined ? '/dev/null' : join(values['out-dir'], `${kind}-${benchCase.id.replace('/', '_')}-${requests}.callgrind`)}`, process.execPath, '--single-threaded'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code} before listening:\n${stderr.slice(-2000)}`)));
+  });
+  await checkOnce(port, ca, benchCase);
+  const result = await autocannon({
+    url: `https://127.0.0.1:${port}${benchCase.path}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: benchCase.body,
+    connections: 8,
+    timeout: 120,
+    // A number of requests instead of a duration (autocannon's typings lack it): the count must not depend on speed.
+    ...({ amount: requests - 1 } as object),
+  });
+  if (result.non2xx + result.errors + result.timeouts > 0) throw new Error(`${kind} ${benchCase.id}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  child.send({ type: 'stop' });
+  await exited;
+  const collected = /Collected : (\d+)/.exec(stderr);
+  if (!collected) throw new Error(`valgrind printed no instruction count for ${kind} ${benchCase.id}:\n${stderr.slice(-2000)}`);
+  return Number(collected[1]);
+}
+
+const cases = benchCases().filter((c) => c.server === 'webhook' && (values.cases === undefined || values.cases.split(',').includes(c.id)));
+const rows: string[][] = [];
+try {
+  for (const benchCase of cases) {
+    const perRequest = new Map<string, number>();
+    for (const kind of servers) {
+      const twin = kind === 'webhook' ? benchCase : benchCases().find((c) => c.server === kind && (c.floorOf ?? c.ceilingOf) === benchCase.id)!;
+      const [low, high] = [await countServer(kind, twin, n1), await countServer(kind, twin, n2)];
+      perRequest.set(kind, (high - low) / (n2 - n1));
+      process.stderr.write(`${benchCase.id} ${kind}: ${Math.round(perRequest.get(kind)!)} instructions per request\n`);
+    }
+    const floor = perRequest.get('floor');
+    for (const [kind, count] of perRequest) {
+      rows.push([benchCase.id, kind, Math.round(count).toLocaleString('en-US'), floor === undefined ? '' : `${((floor / count) * 100).toFixed(1)}%`]);
+    }
+  }
+} finally {
+  rmSync(certDir, { recursive: true, force: true });
+}
+process.stdout.write(`server instructions per request (valgrind callgrind, (count(${n2}) − count(${n1})) / ${n2 - n1}, node --single-threaded, autocannon 8 connections outside valgrind, log level ${values['log-level']}); load ${loadAverage()} (does not matter)\n\n`);
+process.stdout.write(`${table(['case', 'server', 'instructions per request', 'floor ÷ this'], rows)}\n`);
