@@ -74,10 +74,32 @@ function mayMatchPoolRoute(patch: ConfigPatch): boolean {
 function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtProcSite[] {
   return sites.filter((site) => {
     if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation) || !reachesGateway(site.patch) || !mayMatchPoolRoute(site.patch)) return false;
-    const at = site.patch.valuePath.length;
-    const field = site.segments[at];
-    return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
+    return underIstiodsKey(site);
   });
+}
+
+/** Whether a per-route site sets typed_per_filter_config under istiod's key directly in the patch value. */
+function underIstiodsKey(site: ExtProcSite): boolean {
+  const at = site.patch.valuePath.length;
+  const field = site.segments[at];
+  return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
+}
+
+/**
+ * The VIRTUAL_HOST merges in this EnvoyFilter that set ExtProcPerRoute under istiod's key (envoyfilter/rc_patch.go
+ * patchVirtualHost merges into every virtual host the match picks). istiod's own override is on the InferencePool
+ * routes only: the gateway's other routes have none, so there the virtual host's entry is the only per-filter config
+ * istiod's filter gets.
+ */
+function virtualHostOverrides(sites: readonly ExtProcSite[]): ExtProcSite[] {
+  return sites.filter((site) => site.kind === 'per-route' && site.patch.applyTo === 'VIRTUAL_HOST' && MERGES.has(site.patch.operation) && reachesGateway(site.patch) && underIstiodsKey(site));
+}
+
+/** An HTTP_ROUTE patch with no route match: it reaches every route, those without an InferencePool too. */
+function matchesEveryRoute(patch: ConfigPatch): boolean {
+  const configuration = envoyField(patch.match, 'route_configuration');
+  const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
+  return !isObject(isObject(vhost) ? envoyField(vhost, 'route') : undefined);
 }
 
 /**
@@ -174,6 +196,22 @@ function overrideOnlyFinding(override: ExtProcSite, fails: 'fails-closed' | 'fai
 }
 
 /**
+ * A VIRTUAL_HOST entry under istiod's key turns istiod's filter on, without a grpc_service and forbidden to fail open,
+ * on the routes that have no override of their own: the gateway's routes that do not go to an InferencePool.
+ * Measured (EPP230-virtual-host-override-* scenarios): 500 on such a route, with or without an ext_proc filter of the
+ * EnvoyFilter's own; the InferencePool route, with its own override (istiod's or an HTTP_ROUTE MERGE's), unchanged.
+ */
+function virtualHostFinding(override: ExtProcSite, routeOverrides: readonly ExtProcSite[], istiodInsertsItsFilter: string, severities: SeverityOverrides): Finding {
+  const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] on a virtual host turns istiod's filter on (a processing_mode that sends something) with failure_mode_allow: false but names no grpc_service: ${istiodInsertsItsFilter}, which sends nothing on a route without an override of its own. istiod sets its override on the InferencePool routes only, so on the gateway's other routes this entry is the only one: istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, and may not fail open. Measured: 500 on every request to a route of the gateway that does not go to an InferencePool (with or without an ext_proc filter of this EnvoyFilter's own); the InferencePool route, with its own override, answered 200 as before`;
+  const unset = "or take failure_mode_allow: false out of this entry: istiod's filter then fails open on those routes (measured: 200, the EPP not consulted there)";
+  const fix =
+    routeOverrides.length > 0
+      ? `drop this VIRTUAL_HOST patch: the HTTP_ROUTE MERGE at ${routeOverrides.map((site) => patchLocation(site.patch.index)).join(', ')} already sets the override on the InferencePool route; ${unset}`
+      : `set the override per InferencePool route instead, ${routePatch(`overrides: {${grpcServiceTo(undefined)}, processing_mode: <this entry's>, failure_mode_allow: false}`)}, as examples/envoyfilter-placeholder.yaml does; ${unset}`;
+  return finding('EPP230', severities, { location: patchLocation(override.patch.index), path: formatPath(override.segments) }, message, fix);
+}
+
+/**
  * No route override in this EnvoyFilter: istiod's takes over this filter (same name), or istiod's filter runs beside
  * it (another name). `replacesIstiods`: this filter took istiod's place in the chain (only for the same name; another
  * name is not judged then).
@@ -211,7 +249,9 @@ function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInse
  * a filter of another name istiod's runs too, with istiod's cluster. An HTTP_ROUTE merge here under istiod's key
  * replaces istiod's override (see istiodOverrideReplacements), so none of that fires then, unless the replacement
  * leaves istiod's filter calling its own missing cluster with no way to fail open (istiodsFilterOnDummy), or, with no
- * ext_proc filter of this EnvoyFilter's own, calling it at all (overrideOnlyFinding). A
+ * ext_proc filter of this EnvoyFilter's own, calling it at all (overrideOnlyFinding). A VIRTUAL_HOST merge under
+ * istiod's key reaches the routes istiod gave no override, those that do not go to an InferencePool: turning istiod's
+ * filter on there without a grpc_service and with no way to fail open breaks them (virtualHostFinding). A
  * REPLACE of istiod's filter takes it out of the chain (replacesIstiodsFilter). The webhook cannot see istiod's flag
  * nor the gateway's routes, so this warns. Only ext_proc configs of this EnvoyFilter are judged; the caller
  * keeps the finding only for configs judged to talk to an EPP.
@@ -226,6 +266,14 @@ export function checkIstiodRouteOverride(
   if (selectsClassicGateway(object)) return found;
   const replacements = istiodOverrideReplacements(sites);
   const istiodInsertsItsFilter = istiodsFilterCondition(object, known);
+  // A REPLACE that swaps istiod's filter out leaves no istiod filter for a virtual host's entry to turn on; an
+  // HTTP_ROUTE override on every route is more specific than the virtual host's everywhere (not measured: left alone).
+  const istiodsFilterStays = !sites.some((site) => site.kind === 'filter' && putsFilter(site.patch) && replacesIstiodsFilter(site.patch));
+  if (istiodsFilterStays && !replacements.some((site) => matchesEveryRoute(site.patch))) {
+    for (const override of virtualHostOverrides(sites)) {
+      if (istiodsFilterOnDummy(override) === 'fails-closed') found.push({ site: override, finding: virtualHostFinding(override, replacements, istiodInsertsItsFilter, severities) });
+    }
+  }
   // No ext_proc filter here (none put in, none merged into): on the route istiod's filter is the only one.
   if (!sites.some((site) => site.kind === 'filter')) {
     for (const override of replacements) {

@@ -11,7 +11,8 @@ import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
 import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
-import { clusterNames, httpFilters, waitForPush, xdsCounters } from './harness/envoy-config.ts';
+import { clusterNames, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
+import { waitFor } from '../e2e/harness/processes.ts';
 import { eppProcessingMode } from '../helpers/epp-processing-mode.ts';
 import { codesIn, measure, readSymptoms, recordSymptoms, type Measurement, type SymptomsFile } from './harness/measure.ts';
 
@@ -490,4 +491,130 @@ t.test("EPP230: an EnvoyFilter carrying only the route override under istiod's k
     t.equal(m.eppRequests, 0, 'the EPP picked none of them');
     t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0);
   });
+});
+
+/** A second HTTPRoute on the gateway: /v1/chat (longer than the pool route's /v1) to the plain Service of the model Pods. */
+const PLAIN_CHAT = 'plain-chat';
+const PLAIN_CHAT_ROUTE = `${NS}.${PLAIN_CHAT}.0`;
+function plainChatRoute(): any {
+  const route = plainRoute();
+  route.metadata.name = PLAIN_CHAT;
+  route.spec.rules[0].matches[0].path.value = '/v1/chat';
+  return route;
+}
+/** A VIRTUAL_HOST MERGE setting typed_per_filter_config["envoy.filters.http.ext_proc"] on every virtual host of the gateway. */
+function virtualHostOverride(perRoute: any): any {
+  return {
+    applyTo: 'VIRTUAL_HOST',
+    match: { context: 'GATEWAY' },
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', ...perRoute } } } },
+  };
+}
+/** The routes Envoy has, by name, each with the per-filter config of its virtual host beside its own. */
+async function routesByName(): Promise<Map<string, { vhost: any; route: any }>> {
+  const routes = new Map<string, { vhost: any; route: any }>();
+  for (const config of await routeConfig(plane.envoy)) {
+    for (const vhost of config?.virtual_hosts ?? []) for (const route of vhost.routes ?? []) routes.set(route.name, { vhost, route });
+  }
+  return routes;
+}
+const extProcPerFilter = (holder: any) => holder?.typed_per_filter_config?.['envoy.filters.http.ext_proc'];
+
+/**
+ * Applies `envoyFilter` with the pool route and the plain /v1/chat route on the same gateway, then measures each:
+ * `${key}-pool-route` and `${key}-plain-route`.
+ */
+async function virtualHostScenario(
+  parent: Test,
+  key: string,
+  envoyFilter: any,
+  expected: { poolOverride: 'this EnvoyFilter' | 'istiod'; poolEppPerRequest: number; plainFailsClosed: boolean },
+): Promise<void> {
+  await parent.test(`${key}: ${symptoms.scenarios[`${key}-plain-route`]?.symptom ?? ''}`, async (t) => {
+    const webhook = await setUp(envoyFilter, poolRoute({ inject: false }));
+    const vhostOverride = envoyFilter.spec.configPatches.find((p: any) => p.applyTo === 'VIRTUAL_HOST').patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'];
+    const routes = await waitFor(
+      'both routes, under a virtual host carrying the override',
+      async () => {
+        const found = await routesByName();
+        const pool = found.get(`${NS}.${ROUTE}.0`);
+        const plain = found.get(PLAIN_CHAT_ROUTE);
+        // This scenario's push, not the last one's: the virtual host's entry as applied, the pool route's override as expected.
+        const sameOverride = JSON.stringify(extProcPerFilter(plain?.vhost)?.overrides) === JSON.stringify(vhostOverride.overrides);
+        const poolCluster: string | undefined = extProcPerFilter(pool?.route)?.overrides?.grpc_service?.envoy_grpc?.cluster_name;
+        const poolOverride = expected.poolOverride === 'istiod' ? poolCluster?.startsWith('outbound|9002||') : poolCluster === `epp-cluster-${marker}`;
+        return pool && plain && sameOverride && poolOverride ? { pool, plain } : undefined;
+      },
+      30_000,
+    );
+    t.comment(JSON.stringify({ vhost: extProcPerFilter(routes.plain.vhost), pool: extProcPerFilter(routes.pool.route), plain: extProcPerFilter(routes.plain.route) ?? null }));
+    t.equal(extProcPerFilter(routes.plain.route), undefined, "the plain route has no override of its own: only the virtual host's");
+
+    const onPool = await measure(plane, `${key}-pool-route`, webhook);
+    const onPlain = await measure(plane, `${key}-plain-route`, webhook, 3, { path: '/v1/chat/completions' });
+    for (const m of [onPool, onPlain]) {
+      measured[m.scenario] = m;
+      t.comment(JSON.stringify({ scenario: m.scenario, webhook: m.webhook, answers: m.answers, eppRequests: m.eppRequests }));
+      t.comment(JSON.stringify(m.envoyStats));
+      t.ok(symptoms.scenarios[m.scenario], `${m.scenario} has a recorded symptom in measured-symptoms.json`);
+      t.same(statuses(m), recorded(m.scenario), `${m.scenario}: the recorded statuses`);
+    }
+    if (expected.plainFailsClosed) t.ok(webhook.includes('EPP230'), 'kubectl printed EPP230');
+    else t.notOk(webhook.includes('EPP230'), 'EPP230 is silent: nothing breaks');
+    t.ok(statuses(onPool).every((s) => s === 200) && served(onPool), 'the pool route: the Pods answered');
+    t.equal(onPool.eppRequests, expected.poolEppPerRequest * onPool.answers.length, `the pool route: the EPP consulted ${expected.poolEppPerRequest === 1 ? 'once' : 'twice'} per request, as without the virtual host's override`);
+    t.equal(onPlain.eppRequests, 0, 'the plain route: no request reached the EPP for a pick');
+    t.ok(stat(onPlain, 'ext_proc.streams_failed') >= onPlain.answers.length, "the plain route: istiod's filter, which sends nothing there without the virtual host's override, tried a stream per request, and it failed");
+    if (expected.plainFailsClosed) {
+      t.ok(statuses(onPlain).every((s) => s === 500), "the plain route: 500 on every request (istiod's filter on its missing cluster dummy, may not fail open)");
+      t.equal(stat(onPlain, 'ext_proc.failure_mode_allowed'), 0);
+    } else {
+      t.ok(statuses(onPlain).every((s) => s === 200) && served(onPlain), 'the plain route: the Pods answered');
+      t.equal(stat(onPlain, 'ext_proc.failure_mode_allowed'), onPlain.answers.length, "istiod's filter-level failure_mode_allow: true: every request failed open");
+    }
+  });
+}
+
+t.test("EPP230: a VIRTUAL_HOST override under istiod's key without grpc_service: the gateway's routes that do not go to an InferencePool", async (t) => {
+  // A VIRTUAL_HOST MERGE turning istiod's filter on for the whole virtual host, naming no cluster. A second HTTPRoute
+  // of the same gateway sends /v1/chat to the plain Service: no InferencePool, so istiod gives that route no override.
+  const modeOnly = (failClosed: boolean) => virtualHostOverride({ overrides: { processing_mode: eppProcessingMode(), ...(failClosed ? { failure_mode_allow: false } : {}) } });
+  /** The example (its HTTP_ROUTE override takes istiod's filter to epp-cluster on the pool route) plus the virtual host override. */
+  const example = (failClosed: boolean) => {
+    const doc = parse(exampleEnvoyFilter());
+    doc.spec.configPatches.push(modeOnly(failClosed));
+    return doc;
+  };
+  const created = await apply(plane, plainChatRoute());
+  if (created.code !== 0) throw new Error(created.stderr);
+  try {
+    await virtualHostScenario(t, 'EPP230-virtual-host-override-fail-closed', example(true), { poolOverride: 'this EnvoyFilter', poolEppPerRequest: 1, plainFailsClosed: true });
+    await virtualHostScenario(t, 'EPP230-virtual-host-override-unset', example(false), { poolOverride: 'this EnvoyFilter', poolEppPerRequest: 1, plainFailsClosed: false });
+
+    // The fixture's own filter (same name as istiod's) with the route override that takes both to epp-cluster.
+    const besideFilter = fullDuplex((_f, _c, doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', EPP_CLUSTER_OVERRIDE), modeOnly(true)));
+    await virtualHostScenario(t, 'EPP230-virtual-host-override-beside-filter-fail-closed', besideFilter, { poolOverride: 'this EnvoyFilter', poolEppPerRequest: 2, plainFailsClosed: true });
+
+    // Only the virtual host override (and the example's cluster, unused): the pool route keeps istiod's own override,
+    // which works here once a DestinationRule gives istiod's EPP cluster TLS (as GAIE's Istio guide has).
+    const rule = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'epp-tls', namespace: NS },
+      spec: { host: `gaie-inference-scheduling-epp.${NS}.svc.cluster.local`, trafficPolicy: { tls: { mode: 'SIMPLE', insecureSkipVerify: true } } },
+    };
+    const ruled = await apply(plane, rule);
+    if (ruled.code !== 0) throw new Error(ruled.stderr);
+    try {
+      const only = parse(exampleEnvoyFilter());
+      only.spec.configPatches = only.spec.configPatches.filter((p: any) => p.applyTo !== 'HTTP_ROUTE');
+      only.spec.configPatches.push(modeOnly(true));
+      await virtualHostScenario(t, 'EPP230-virtual-host-override-only-fail-closed', only, { poolOverride: 'istiod', poolEppPerRequest: 1, plainFailsClosed: true });
+    } finally {
+      await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-tls']);
+    }
+  } finally {
+    await plane.cp.kubectl(['delete', 'httproute', '-n', NS, PLAIN_CHAT, '--ignore-not-found']);
+    await waitFor('the plain route gone from Envoy', async () => ((await routesByName()).has(PLAIN_CHAT_ROUTE) ? undefined : true), 30_000);
+  }
 });

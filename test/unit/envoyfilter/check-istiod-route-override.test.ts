@@ -212,6 +212,68 @@ t.test("only the route override, no ext_proc filter of the EnvoyFilter's own, an
   t.same(takeovers(overrideOnly(routePatch({ overrides: { processing_mode: FULL_DUPLEX } }, { key: 'epp.ext_proc' }))), [], "an override under another key leaves istiod's alone");
 });
 
+/** `routePatch` without a route match (the helper's `route: undefined` falls back to its default). */
+function everyRoute(patch: ReturnType<typeof routePatch>) {
+  delete (patch.match.routeConfiguration.vhost as { route?: object }).route;
+  return patch;
+}
+/** A VIRTUAL_HOST MERGE with `perRoute` under `key`. */
+const virtualHostPatch = (perRoute: object, options: { key?: string; context?: string; operation?: string } = {}) => everyRoute(routePatch(perRoute, { ...options, applyTo: 'VIRTUAL_HOST' }));
+const MODE_ONLY_FAIL_CLOSED = { overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } };
+
+t.test("a VIRTUAL_HOST override under istiod's key that turns its filter on without a grpc_service and forbids failing open: EPP230 says the gateway's other routes get 500", async (t) => {
+  // Measured in test/dataplane/rules.dataplane.test.ts (EPP230-virtual-host-override-*): 500 on a route of the gateway
+  // to a plain Service, 200 on the InferencePool route, which keeps its own override.
+  const [alone, ...more] = takeovers(overrideOnly(virtualHostPatch(MODE_ONLY_FAIL_CLOSED)));
+  t.same(more, [], 'one finding');
+  t.equal(alone.severity, 'warn', "a warning: the webhook cannot see istiod's feature flag nor the gateway's routes");
+  t.equal(alone.location, 'configPatches[1]', 'on the VIRTUAL_HOST patch');
+  t.equal(alone.path, 'spec.configPatches[1].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"]');
+  t.match(alone.message, 'typed_per_filter_config["envoy.filters.http.ext_proc"] on a virtual host turns istiod\'s filter on (a processing_mode that sends something) with failure_mode_allow: false but names no grpc_service');
+  t.match(alone.message, "istiod sets its override on the InferencePool routes only, so on the gateway's other routes this entry is the only one: istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, and may not fail open");
+  t.match(alone.message, 'Measured: 500 on every request to a route of the gateway that does not go to an InferencePool (with or without an ext_proc filter of this EnvoyFilter\'s own); the InferencePool route, with its own override, answered 200 as before');
+  t.match(alone.message, /\(judged an EPP only on a hint: per-route config of envoy\.filters\.http\.ext_proc, the filter istiod inserts for InferencePool routes/);
+  t.match(alone.fix, 'set the override per InferencePool route instead, {applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: <namespace>.<HTTPRoute name>.<rule index>}}}}');
+  t.match(alone.fix, 'overrides: {grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}, processing_mode: <this entry\'s>, failure_mode_allow: false}');
+  t.match(alone.fix, "or take failure_mode_allow: false out of this entry: istiod's filter then fails open on those routes (measured: 200, the EPP not consulted there)");
+
+  // The example's route override beside it (EPP230-virtual-host-override-fail-closed): the pool route is already set.
+  const [beside] = takeovers(overrideOnly(routePatch(toCluster('epp-cluster')), virtualHostPatch(MODE_ONLY_FAIL_CLOSED)));
+  t.equal(beside?.location, 'configPatches[2]');
+  t.match(beside?.fix, 'drop this VIRTUAL_HOST patch: the HTTP_ROUTE MERGE at configPatches[1] already sets the override on the InferencePool route');
+
+  // With an ext_proc filter of this EnvoyFilter's own (EPP230-virtual-host-override-beside-filter-fail-closed).
+  const withFilter = takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster')), virtualHostPatch(MODE_ONLY_FAIL_CLOSED)] }));
+  t.same(withFilter.map((f) => f.location), ['configPatches[3]'], 'the filter with its route override is fine; the virtual host entry is not');
+  const noRouteOverride = takeovers(envoyFilter({ extra: [virtualHostPatch(MODE_ONLY_FAIL_CLOSED)] }));
+  t.same(noRouteOverride.map((f) => f.location).sort(), ['configPatches[0]', 'configPatches[2]'], 'two problems: istiod\'s override takes over the filter on the pool route, the virtual host entry breaks the other routes');
+  t.equal(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch({ disabled: true }), virtualHostPatch(MODE_ONLY_FAIL_CLOSED)] })).length, 1, "beside a filter of another name istiod's filter still runs first on the other routes");
+
+  t.equal(takeovers(overrideOnly(virtualHostPatch({ overrides: { processingMode: FULL_DUPLEX, failureModeAllow: false } }))).length, 1, 'lowerCamelCase keys, as istiod reads them');
+  t.equal(takeovers(overrideOnly(virtualHostPatch(MODE_ONLY_FAIL_CLOSED, { operation: 'MERGE_AND_REPLACE_LIST' }))).length, 1, 'MERGE_AND_REPLACE_LIST merges too');
+  t.equal(takeovers(overrideOnly(virtualHostPatch(MODE_ONLY_FAIL_CLOSED, { context: '' }))).length, 1, 'no context is ANY, which reaches gateways');
+  const typedStruct = virtualHostPatch({});
+  typedStruct.patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'] = { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: PER_ROUTE, value: { overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: 'false' } } } as never;
+  t.equal(takeovers(overrideOnly(typedStruct)).length, 1, 'in a TypedStruct, read as Envoy reads it ("false" is false)');
+
+  const silent = (...patches: object[]) => takeovers(overrideOnly(...patches));
+  t.same(silent(virtualHostPatch({ overrides: { processing_mode: FULL_DUPLEX } })), [], "failure_mode_allow left to istiod's filter (true): it fails open on those routes (measured: 200, the EPP not consulted there)");
+  t.same(silent(virtualHostPatch({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: true } })), [], 'failure_mode_allow: true: the same');
+  t.same(silent(virtualHostPatch({ overrides: { ...toCluster('epp-cluster').overrides, failure_mode_allow: false } })), [], 'with a grpc_service: istiod\'s filter calls that cluster, not dummy');
+  const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE', request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' };
+  t.same(silent(virtualHostPatch({ overrides: { processing_mode: nothing, failure_mode_allow: false } })), [], 'a processing_mode that sends nothing opens no stream');
+  t.same(silent(virtualHostPatch({ overrides: { failure_mode_allow: false } })), [], "no processing_mode: istiod's filter keeps its own, which sends nothing");
+  t.same(silent(virtualHostPatch({ disabled: true })), [], "disabled: istiod's filter off on the virtual host");
+  t.same(silent(virtualHostPatch(MODE_ONLY_FAIL_CLOSED, { key: 'epp.ext_proc' })), [], "another key leaves istiod's filter alone");
+  t.same(silent(virtualHostPatch(MODE_ONLY_FAIL_CLOSED, { context: 'SIDECAR_OUTBOUND' })), [], 'a sidecar virtual host is not the gateway\'s');
+  t.same(silent(virtualHostPatch(MODE_ONLY_FAIL_CLOSED, { operation: 'ADD' })), [], 'an ADD puts in a virtual host of its own, with routes of its own: not judged');
+  t.same(silent(everyRoute(routePatch(toCluster('epp-cluster'))), virtualHostPatch(MODE_ONLY_FAIL_CLOSED)), [], 'an HTTP_ROUTE override on every route is more specific than the virtual host\'s everywhere: not judged');
+  t.same(takeovers(envoyFilter({ operation: 'REPLACE', extra: [routePatch(toCluster('epp-cluster')), virtualHostPatch(MODE_ONLY_FAIL_CLOSED)] })), [], "a REPLACE swapped istiod's filter out: no istiod filter for the entry to turn on");
+  const classic = overrideOnly(virtualHostPatch(MODE_ONLY_FAIL_CLOSED));
+  (classic.spec as any).workloadSelector = { labels: { istio: 'ingressgateway' } };
+  t.same(takeovers(classic), [], 'a classic gateway, where istiod inserts no ext_proc filter');
+});
+
 t.test('what is not the route override: EPP230 stays', async (t) => {
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { key: 'epp.ext_proc' })] })).length, 1, 'an override under another key leaves istiod\'s in place');
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { applyTo: 'VIRTUAL_HOST' })] })).length, 1, 'a virtual host override: istiod\'s route-level one wins');
