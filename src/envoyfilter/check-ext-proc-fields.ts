@@ -7,7 +7,8 @@ import { parseGoDuration } from './go-duration.ts';
 import { closestName } from './closest-name.ts';
 import { checkOneofsBelow } from './check-ext-proc-oneofs.ts';
 import { ONEOFS_BELOW } from './ext-proc-oneofs.ts';
-import { readBool, readField, type Reading } from './field-reading.ts';
+import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
+import { readEnum } from './proto-enum.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 
 const ONE_HOUR_NANOS = 3_600_000_000_000n;
@@ -61,7 +62,10 @@ export function checkExtProcFields({ config, kind, segments, patchIndex, reading
   const walk: Walk = { location: patchLocation(patchIndex), rootDepth: segments.length, reading, severities, findings: [] };
   const message = kind === 'filter' ? 'ExternalProcessor' : 'ExtProcPerRoute';
   readMessage(walk, config, message, segments);
-  if (kind === 'filter') checkHttpServiceModes(walk, config, segments);
+  if (kind === 'filter') {
+    checkHttpServiceModes(walk, config, segments);
+    checkRouteCacheChoice(walk, config, segments);
+  }
   else checkPerRouteChoice(walk, config, segments);
   return walk.findings;
 }
@@ -305,6 +309,30 @@ function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSeg
       { location: walk.location, path: formatPath([...segments, 'processing_mode']) },
       `ext_proc with http_service sets ${sending.join(', ')}: Envoy sends neither bodies nor trailers to an HTTP service; ${ENVOY_REJECTS}`,
       'use grpc_service (the EPP speaks gRPC on port 9002), or keep body modes NONE and trailer modes SKIP',
+    ),
+  );
+}
+
+/** ExternalProcessor.RouteCacheAction, indexed by number. */
+const ROUTE_CACHE_ACTIONS = ['DEFAULT', 'CLEAR', 'RETAIN'];
+
+/**
+ * Envoy's filter (ext_proc config) refuses disable_clear_route_cache: true beside a route_cache_action other than DEFAULT
+ * ("can not be set to none-default at the same time"), typed or in a TypedStruct; the proto declares the two outside any
+ * oneof, so istiod passes both on. A value istiod refuses or Envoy cannot read is not judged here.
+ */
+function checkRouteCacheChoice(walk: Walk, config: JsonObject, segments: PathSegments): void {
+  if (readBool(config, 'disable_clear_route_cache', walk.reading) !== true) return;
+  const action = readEnum(readField(config, 'route_cache_action', walk.reading), ROUTE_CACHE_ACTIONS, walk.reading);
+  if (action.kind !== 'name' || action.name === 'DEFAULT') return;
+  const key = readFieldKey(config, 'route_cache_action', walk.reading);
+  walk.findings.push(
+    finding(
+      'EPP316',
+      walk.severities,
+      { location: walk.location, path: formatPath([...segments, key]) },
+      `ext_proc sets both disable_clear_route_cache: true and route_cache_action ${action.name}: Envoy's filter takes one of the two only and refuses them together; ${ENVOY_REJECTS}`,
+      `remove disable_clear_route_cache (deprecated) and keep route_cache_action ${action.name}, or set route_cache_action: DEFAULT`,
     ),
   );
 }

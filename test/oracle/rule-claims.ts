@@ -62,6 +62,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP313: 'envoy-rejects',
   EPP314: 'envoy-rejects',
   EPP315: 'envoy-rejects',
+  EPP316: 'envoy-rejects',
   EPP401: 'webhook',
   EPP402: 'runtime',
   EPP403: 'webhook',

@@ -219,6 +219,52 @@ t.test('grpc_service xor http_service', async (t) => {
   t.match(httpBodies.find((f) => f.code === 'EPP218')!.message, 'Envoy sends neither bodies nor trailers to an HTTP service');
 });
 
+t.test('disable_clear_route_cache: true beside a route_cache_action other than DEFAULT: Envoy\'s filter refuses the pair (EPP316)', async (t) => {
+  const typed = (fields: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, ...fields }), DEFAULT_CONFIG);
+  const inTypedStruct = (fields: Record<string, unknown>) => {
+    const object = withFilter({});
+    (object.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = {
+      '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
+      type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      value: { ...GRPC, processing_mode: FULL_DUPLEX, ...fields },
+    };
+    return checkEnvoyFilter(object, DEFAULT_CONFIG);
+  };
+  const clear = typed({ disable_clear_route_cache: true, route_cache_action: 'CLEAR' });
+  t.same(codes(clear), ['EPP316']);
+  const [found] = clear;
+  t.equal(found.severity, 'deny');
+  t.equal(found.path, 'spec.configPatches[0].patch.value.typed_config.route_cache_action');
+  t.equal(
+    found.message,
+    "ext_proc sets both disable_clear_route_cache: true and route_cache_action CLEAR: Envoy's filter takes one of the two only and refuses them together; Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config",
+  );
+  t.equal(found.fix, 'remove disable_clear_route_cache (deprecated) and keep route_cache_action CLEAR, or set route_cache_action: DEFAULT');
+  t.same(codes(typed({ disable_clear_route_cache: true, route_cache_action: 'RETAIN' })), ['EPP316'], 'RETAIN too');
+  t.same(codes(typed({ disable_clear_route_cache: true, route_cache_action: 2 })), ['EPP316'], 'an enum number: 2 is RETAIN');
+  const camel = typed({ disableClearRouteCache: true, routeCacheAction: 'CLEAR' });
+  t.same(codes(camel), ['EPP316'], 'lowerCamelCase, as istiod reads it');
+  t.equal(camel[0].path, 'spec.configPatches[0].patch.value.typed_config.routeCacheAction', 'the path names the key as written');
+  t.same(codes(typed({ disable_clear_route_cache: true, route_cache_action: 'DEFAULT' })), [], 'DEFAULT loads');
+  t.same(codes(typed({ disable_clear_route_cache: true, route_cache_action: 0 })), [], '0 is DEFAULT');
+  t.same(codes(typed({ disable_clear_route_cache: false, route_cache_action: 'CLEAR' })), [], 'disable_clear_route_cache: false loads');
+  t.same(codes(typed({ disable_clear_route_cache: true })), [], 'disable_clear_route_cache alone loads');
+  t.same(codes(typed({ route_cache_action: 'RETAIN' })), [], 'route_cache_action alone loads');
+  t.same(codes(typed({ disable_clear_route_cache: 'true', route_cache_action: 'CLEAR' })), ['EPP214'], 'istiod refuses "true" at apply: not an Envoy rejection');
+  t.same(codes(typed({ disable_clear_route_cache: true, route_cache_action: 'clear' })), [], 'istiod refuses a lowercase name at apply: not claimed as an Envoy rejection');
+  t.same(codes(typed({ disable_clear_route_cache: true, disableClearRouteCache: false, route_cache_action: 'CLEAR' })), ['EPP212'], 'istiod keeps the lowerCamelCase false: it loads');
+
+  const wrapped = inTypedStruct({ disable_clear_route_cache: true, route_cache_action: 'CLEAR' });
+  t.same(codes(wrapped), ['EPP316'], 'in a TypedStruct too');
+  t.equal(wrapped[0].path, 'spec.configPatches[0].patch.value.typed_config.value.route_cache_action');
+  t.same(codes(inTypedStruct({ disable_clear_route_cache: 'true', route_cache_action: 'retain' })), ['EPP316'], 'Envoy reads "true" and a lowercase name there');
+  t.same(codes(inTypedStruct({ disableClearRouteCache: true, routeCacheAction: '1' })), ['EPP316'], 'and lowerCamelCase keys and numbers in strings');
+  t.same(codes(inTypedStruct({ disable_clear_route_cache: 'false', route_cache_action: 'CLEAR' })), [], '"false" loads');
+  t.same(codes(inTypedStruct({ disable_clear_route_cache: true, route_cache_action: 'default' })), [], 'default loads');
+  const relaxed = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, disable_clear_route_cache: true, route_cache_action: 'CLEAR' }), parseConfig({ severities: { EPP316: 'warn' } }));
+  t.same(codes(relaxed, 'warn'), ['EPP316'], 'relaxable: an operator may make it a warning');
+});
+
 t.test('the EPP cluster: defined, HTTP/2, TLS', async (t) => {
   const undefinedCluster = withFilter({ grpc_service: { envoy_grpc: { cluster_name: 'elsewhere' } }, processing_mode: FULL_DUPLEX });
   t.same(codes(checkEnvoyFilter(undefinedCluster, DEFAULT_CONFIG)), ['EPP305']);
