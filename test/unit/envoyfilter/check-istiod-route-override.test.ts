@@ -52,11 +52,20 @@ function envoyFilter({ selector, name = 'envoy.filters.http.ext_proc', context =
   };
 }
 
+interface RoutePatchOptions {
+  key?: string;
+  applyTo?: string;
+  operation?: string;
+  context?: string;
+  /** The route match (default: the InferencePool route); `undefined` given explicitly for none, every route of the virtual host. */
+  route?: object;
+}
+
 /** An HTTP_ROUTE MERGE on the InferencePool route with `perRoute` under `key`. */
-function routePatch(
-  perRoute: object,
-  { key = 'envoy.filters.http.ext_proc', applyTo = 'HTTP_ROUTE', operation = 'MERGE', context = 'GATEWAY', route = { name: `${NS}.llm-d-inference-scheduling.0` } as object | undefined } = {},
-) {
+function routePatch(perRoute: object, options: RoutePatchOptions = {}) {
+  const { key = 'envoy.filters.http.ext_proc', applyTo = 'HTTP_ROUTE', operation = 'MERGE', context = 'GATEWAY' } = options;
+  // Not a parameter default: that would take `route: undefined` for the default route too.
+  const route = 'route' in options ? options.route : { name: `${NS}.llm-d-inference-scheduling.0` };
   return {
     applyTo,
     match: { ...(context === '' ? {} : { context }), routeConfiguration: { name: 'http.80', vhost: { name: '*:80', ...(route === undefined ? {} : { route }) } } },
@@ -114,7 +123,9 @@ t.test("any route-level ExtProcPerRoute under istiod's key replaces istiod's ove
   t.same(takeovers(envoyFilter({ extra: [routePatch({ disabled: true })] })), [], 'disabled: true is this EnvoyFilter\'s choice, not istiod\'s override');
   t.same(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { operation: 'MERGE_AND_REPLACE_LIST' })] })), [], 'MERGE_AND_REPLACE_LIST merges too');
   t.same(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { context: '' })] })), [], 'no context is ANY, which reaches gateways');
-  t.same(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: undefined })] })), [], 'no route match: every route of the virtual host');
+  const everyRoute = routePatch({ disabled: true }, { route: undefined });
+  t.same(everyRoute.match.routeConfiguration.vhost, { name: '*:80' }, 'the patch has no route match');
+  t.same(takeovers(envoyFilter({ extra: [everyRoute] })), [], "no route match: every route of the virtual host, the InferencePool's included (rc_patch.go routeMatch)");
   t.same(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: { name: 'ns.my.route.v2.3', action: 'ROUTE' } })] })), [], 'an HTTPRoute name may hold dots');
 });
 
@@ -212,13 +223,8 @@ t.test("only the route override, no ext_proc filter of the EnvoyFilter's own, an
   t.same(takeovers(overrideOnly(routePatch({ overrides: { processing_mode: FULL_DUPLEX } }, { key: 'epp.ext_proc' }))), [], "an override under another key leaves istiod's alone");
 });
 
-/** `routePatch` without a route match (the helper's `route: undefined` falls back to its default). */
-function everyRoute(patch: ReturnType<typeof routePatch>) {
-  delete (patch.match.routeConfiguration.vhost as { route?: object }).route;
-  return patch;
-}
 /** A VIRTUAL_HOST MERGE with `perRoute` under `key`. */
-const virtualHostPatch = (perRoute: object, options: { key?: string; context?: string; operation?: string } = {}) => everyRoute(routePatch(perRoute, { ...options, applyTo: 'VIRTUAL_HOST' }));
+const virtualHostPatch = (perRoute: object, options: { key?: string; context?: string; operation?: string } = {}) => routePatch(perRoute, { ...options, applyTo: 'VIRTUAL_HOST', route: undefined });
 const MODE_ONLY_FAIL_CLOSED = { overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } };
 
 t.test("a VIRTUAL_HOST override under istiod's key that turns its filter on without a grpc_service and forbids failing open: EPP230 says the gateway's other routes get 500", async (t) => {
@@ -267,7 +273,7 @@ t.test("a VIRTUAL_HOST override under istiod's key that turns its filter on with
   t.same(silent(virtualHostPatch(MODE_ONLY_FAIL_CLOSED, { key: 'epp.ext_proc' })), [], "another key leaves istiod's filter alone");
   t.same(silent(virtualHostPatch(MODE_ONLY_FAIL_CLOSED, { context: 'SIDECAR_OUTBOUND' })), [], 'a sidecar virtual host is not the gateway\'s');
   t.same(silent(virtualHostPatch(MODE_ONLY_FAIL_CLOSED, { operation: 'ADD' })), [], 'an ADD puts in a virtual host of its own, with routes of its own: not judged');
-  t.same(silent(everyRoute(routePatch(toCluster('epp-cluster'))), virtualHostPatch(MODE_ONLY_FAIL_CLOSED)), [], 'an HTTP_ROUTE override on every route is more specific than the virtual host\'s everywhere: not judged');
+  t.same(silent(routePatch(toCluster('epp-cluster'), { route: undefined }), virtualHostPatch(MODE_ONLY_FAIL_CLOSED)), [], 'an HTTP_ROUTE override on every route is more specific than the virtual host\'s everywhere: not judged');
   t.same(takeovers(envoyFilter({ operation: 'REPLACE', extra: [routePatch(toCluster('epp-cluster')), virtualHostPatch(MODE_ONLY_FAIL_CLOSED)] })), [], "a REPLACE swapped istiod's filter out: no istiod filter for the entry to turn on");
   const classic = overrideOnly(virtualHostPatch(MODE_ONLY_FAIL_CLOSED));
   (classic.spec as any).workloadSelector = { labels: { istio: 'ingressgateway' } };
