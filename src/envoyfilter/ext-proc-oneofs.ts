@@ -6,7 +6,7 @@ import type { MessageName } from './ext-proc-schema.ts';
  * there (check-ext-proc-oneofs.ts). The schema's own oneofs (ExtProcPerRoute's override, GrpcService's target) are
  * checked where those messages are read (check-ext-proc-fields.ts). A oneof of one member (HttpUri's cluster) cannot
  * be set twice, and ExternalProcessor's grpc_service/http_service and disable_clear_route_cache/route_cache_action
- * are not oneofs in v3 (Envoy's filter checks the first pair: EPP301).
+ * are not oneofs in v3 (Envoy's filter checks both pairs itself: EPP301, EPP316).
  */
 export interface OneofMessage {
   /** Each oneof's members, snake_case. */
