@@ -65,8 +65,7 @@ export function checkExtProcFields({ config, kind, segments, patchIndex, reading
   if (kind === 'filter') {
     checkHttpServiceModes(walk, config, segments);
     checkRouteCacheChoice(walk, config, segments);
-  }
-  else checkPerRouteChoice(walk, config, segments);
+  } else checkPerRouteChoice(walk, config, segments);
   return walk.findings;
 }
 
