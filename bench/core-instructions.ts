@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { benchCases } from './http/cases.ts';
+import { callgrindNodeArgs, collectedInstructions } from './lib/callgrind.ts';
 import { loadAverage, table } from './lib/report.ts';
 
 const { values } = parseArgs({ options: { before: { type: 'string' }, cases: { type: 'string' }, n1: { type: 'string', default: '1000' }, n2: { type: 'string', default: '4000' } } });
@@ -25,12 +26,10 @@ const cases = benchCases().filter((c) => c.server === 'webhook' && (values.cases
 async function instructions(root: string, caseId: string, count: number): Promise<number> {
   const { stderr } = await promisify(execFile)(
     'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', child, root, caseId, String(count)],
+    [...callgrindNodeArgs(), child, root, caseId, String(count)],
     { maxBuffer: 16 * 1024 * 1024 },
   );
-  const collected = /Collected : (\d+)/.exec(stderr);
-  if (!collected) throw new Error(`valgrind printed no instruction count for ${caseId} in ${root}:\n${stderr.slice(-2000)}`);
-  return Number(collected[1]);
+  return collectedInstructions(stderr, `${caseId} in ${root}`);
 }
 
 const rows: string[][] = [];

@@ -21,6 +21,7 @@ import autocannon from 'autocannon';
 import { servingBundlePaths, writeServingBundle } from '../src/certs/serving-bundle.ts';
 import { checkOnce } from './http/bench-http.ts';
 import { benchCases, type BenchCase } from './http/cases.ts';
+import { callgrindNodeArgs, collectedInstructions } from './lib/callgrind.ts';
 import { loadAverage, table } from './lib/report.ts';
 
 const { values } = parseArgs({
@@ -45,7 +46,7 @@ const ca = readFileSync(servingBundlePaths(certDir).caCertFile, 'utf8');
 async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: BenchCase, requests: number): Promise<number> {
   const child = fork(SERVER_CHILD, [kind, certDir, values['log-level']], {
     execPath: 'valgrind',
-    execArgv: ['--tool=callgrind', `--callgrind-out-file=${values['out-dir'] === undefined ? '/dev/null' : join(values['out-dir'], `${kind}-${benchCase.id.replace('/', '_')}-${requests}.callgrind`)}`, process.execPath, '--single-threaded'],
+    execArgv: callgrindNodeArgs(values['out-dir'] === undefined ? undefined : join(values['out-dir'], `${kind}-${benchCase.id.replace('/', '_')}-${requests}.callgrind`)),
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
@@ -69,9 +70,7 @@ async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: Ben
   if (result.non2xx + result.errors + result.timeouts > 0) throw new Error(`${kind} ${benchCase.id}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   child.send({ type: 'stop' });
   await exited;
-  const collected = /Collected : (\d+)/.exec(stderr);
-  if (!collected) throw new Error(`valgrind printed no instruction count for ${kind} ${benchCase.id}:\n${stderr.slice(-2000)}`);
-  return Number(collected[1]);
+  return collectedInstructions(stderr, `${kind} ${benchCase.id}`);
 }
 
 const cases = benchCases().filter((c) => c.server === 'webhook' && (values.cases === undefined || values.cases.split(',').includes(c.id)));

@@ -1,0 +1,16 @@
+/**
+ * The way the instruction benches run a Node program under valgrind: callgrind, in `node --single-threaded` (no
+ * concurrent JIT or GC threads, so every instruction of the program is on the thread counted).
+ */
+
+/** valgrind's arguments up to and including node's own flags; the script and its arguments follow. */
+export function callgrindNodeArgs(outFile = '/dev/null'): string[] {
+  return ['--tool=callgrind', `--callgrind-out-file=${outFile}`, process.execPath, '--single-threaded'];
+}
+
+/** The total valgrind prints on exit ("Collected : N"); `what` names the run in the error when there is none. */
+export function collectedInstructions(stderr: string, what: string): number {
+  const collected = /Collected : (\d+)/.exec(stderr);
+  if (!collected) throw new Error(`valgrind printed no instruction count for ${what}:\n${stderr.slice(-2000)}`);
+  return Number(collected[1]);
+}
