@@ -356,7 +356,8 @@ t.test('EPP230: an ext_proc filter of another name on an InferencePool route run
   });
 });
 
-t.test("EPP230: the fixture on an InferencePool route when istiod's EPP cluster has TLS (a DestinationRule, as GAIE's Istio guide has)", async (t) => {
+/** Runs `body` while a DestinationRule gives istiod's EPP cluster TLS (as GAIE's Istio guide has), then removes it. */
+async function withIstiodEppClusterTls(body: () => Promise<void>): Promise<void> {
   const rule = {
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',
@@ -366,16 +367,22 @@ t.test("EPP230: the fixture on an InferencePool route when istiod's EPP cluster 
   const created = await apply(plane, rule);
   if (created.code !== 0) throw new Error(created.stderr);
   try {
-    await scenario(t, 'EPP230-istiod-cluster-tls', fullDuplex(), poolRoute({ inject: false }), (t, m) => {
+    await body();
+  } finally {
+    await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-tls']);
+  }
+}
+
+t.test("EPP230: the fixture on an InferencePool route when istiod's EPP cluster has TLS (a DestinationRule, as GAIE's Istio guide has)", async (t) => {
+  await withIstiodEppClusterTls(() =>
+    scenario(t, 'EPP230-istiod-cluster-tls', fullDuplex(), poolRoute({ inject: false }), (t, m) => {
       t.ok(m.webhook.includes('EPP230'));
       t.same(statuses(m), recorded('EPP230-istiod-cluster-tls'));
       t.notOk(eppClusterCarried(m), 'the substituted EPP cluster carried nothing');
       t.ok(istiodClusterCarried(m), "istiod's EPP cluster (TLS now) carried the calls");
       t.equal(m.eppRequests, 2 * m.answers.length, 'both filters named envoy.filters.http.ext_proc call the EPP: twice per request');
-    });
-  } finally {
-    await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-tls']);
-  }
+    }),
+  );
 });
 
 /** The example EnvoyFilter (examples/envoyfilter-placeholder.yaml) with `edit` applied to its route override's `overrides`. */
@@ -597,22 +604,12 @@ t.test("EPP230: a VIRTUAL_HOST override under istiod's key without grpc_service:
 
     // Only the virtual host override (and the example's cluster, unused): the pool route keeps istiod's own override,
     // which works here once a DestinationRule gives istiod's EPP cluster TLS (as GAIE's Istio guide has).
-    const rule = {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'DestinationRule',
-      metadata: { name: 'epp-tls', namespace: NS },
-      spec: { host: `gaie-inference-scheduling-epp.${NS}.svc.cluster.local`, trafficPolicy: { tls: { mode: 'SIMPLE', insecureSkipVerify: true } } },
-    };
-    const ruled = await apply(plane, rule);
-    if (ruled.code !== 0) throw new Error(ruled.stderr);
-    try {
+    await withIstiodEppClusterTls(async () => {
       const only = parse(exampleEnvoyFilter());
       only.spec.configPatches = only.spec.configPatches.filter((p: any) => p.applyTo !== 'HTTP_ROUTE');
       only.spec.configPatches.push(modeOnly(true));
       await virtualHostScenario(t, 'EPP230-virtual-host-override-only-fail-closed', only, { poolOverride: 'istiod', poolEppPerRequest: 1, plainFailsClosed: true });
-    } finally {
-      await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-tls']);
-    }
+    });
   } finally {
     await plane.cp.kubectl(['delete', 'httproute', '-n', NS, PLAIN_CHAT, '--ignore-not-found']);
     await waitFor('the plain route gone from Envoy', async () => ((await routesByName()).has(PLAIN_CHAT_ROUTE) ? undefined : true), 30_000);
