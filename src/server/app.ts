@@ -87,27 +87,27 @@ export function buildApp(options: AppOptions): FastifyInstance {
       }
       const review = parsed.request;
       const started = process.hrtime.bigint();
-      metrics.inFlight.inc({ endpoint });
+      metrics.inFlight.add([endpoint]);
       let verdict: Verdict;
       let kind: string | undefined;
       try {
         const admission = await admit(endpoint, review, { config, resolver, pools, envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete });
         verdict = admission.verdict;
         kind = admission.kind;
-        metrics.substitutions.inc(admission.substitutions);
+        if (admission.substitutions > 0) metrics.substitutions.inc(admission.substitutions);
       } catch (error) {
         // A broken invariant in the core: deny rather than let an unchecked object through.
         request.log.error({ err: { type: (error as Error).name, message: (error as Error).message, stack: (error as Error).stack }, uid: review.uid }, 'admission failed');
         verdict = { allowed: false, code: 500, message: `epp-webhook failed to check this object (${(error as Error).name}); it was not admitted. This is a bug: please report it with the webhook's log line for uid ${review.uid}`, warnings: [], findings: [] };
         kind = review.kind.kind;
       } finally {
-        metrics.inFlight.dec({ endpoint });
+        metrics.inFlight.add([endpoint], -1);
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const verdictLabel = kind === undefined ? 'passed' : verdict.allowed ? 'allowed' : 'denied';
-      metrics.requests.inc({ endpoint, kind: kind ?? 'other', operation: review.operation, verdict: verdictLabel });
+      metrics.requests.add([endpoint, kind ?? 'other', review.operation, verdictLabel]);
       metrics.duration.observe({ endpoint, kind: kind ?? 'other' }, seconds);
-      for (const f of verdict.findings) metrics.findings.inc({ code: f.code, severity: f.severity });
+      for (const f of verdict.findings) metrics.findings.add([f.code, f.severity]);
       request.log.info(
         {
           endpoint,

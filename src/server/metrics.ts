@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PendingCounts } from './pending-counts.ts';
 import type { ProbedCaches } from './probes.ts';
 
 /** Admission latency buckets start at 0.25 ms: a webhook answering in under a millisecond must be visible as such. */
@@ -6,10 +7,13 @@ const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 
 export interface WebhookMetrics {
   registry: Registry;
-  requests: Counter<'endpoint' | 'kind' | 'operation' | 'verdict'>;
+  /** Label values in this order: endpoint, kind, operation, verdict. Counted per admission, exposed when scraped. */
+  requests: PendingCounts<'endpoint' | 'kind' | 'operation' | 'verdict'>;
   duration: Histogram<'endpoint' | 'kind'>;
-  inFlight: Gauge<'endpoint'>;
-  findings: Counter<'code' | 'severity'>;
+  /** By endpoint: add([endpoint]) as an admission starts, add([endpoint], -1) as it ends. */
+  inFlight: PendingCounts<'endpoint'>;
+  /** Label values: code, severity. */
+  findings: PendingCounts<'code' | 'severity'>;
   substitutions: Counter;
   badRequests: Counter<'endpoint' | 'status'>;
   certificateExpiry: Gauge;
@@ -68,14 +72,39 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
       size: ['epp_webhook_envoyfilter_cache_size', 'EnvoyFilters held by the index (name and inference-pool annotation only).'],
     });
   }
+  const requests = new PendingCounts(['endpoint', 'kind', 'operation', 'verdict'] as const);
+  const inFlight = new PendingCounts(['endpoint'] as const);
+  const findings = new PendingCounts(['code', 'severity'] as const);
+  new Counter({
+    name: 'epp_webhook_admission_requests_total',
+    help: 'AdmissionReviews answered, by endpoint (mutate|validate), kind, operation and verdict (allowed|denied|passed).',
+    labelNames: ['endpoint', 'kind', 'operation', 'verdict'],
+    registers,
+    collect() {
+      requests.drain((labels, amount) => this.inc(labels, amount));
+    },
+  });
+  new Gauge({
+    name: 'epp_webhook_admission_in_flight',
+    help: 'AdmissionReviews being answered now.',
+    labelNames: ['endpoint'],
+    registers,
+    collect() {
+      inFlight.read((labels, value) => this.set(labels, value));
+    },
+  });
+  new Counter({
+    name: 'epp_webhook_findings_total',
+    help: 'Findings reported, by rule code and severity (deny|warn).',
+    labelNames: ['code', 'severity'],
+    registers,
+    collect() {
+      findings.drain((labels, amount) => this.inc(labels, amount));
+    },
+  });
   return {
     registry,
-    requests: new Counter({
-      name: 'epp_webhook_admission_requests_total',
-      help: 'AdmissionReviews answered, by endpoint (mutate|validate), kind, operation and verdict (allowed|denied|passed).',
-      labelNames: ['endpoint', 'kind', 'operation', 'verdict'],
-      registers,
-    }),
+    requests,
     duration: new Histogram({
       name: 'epp_webhook_admission_duration_seconds',
       help: 'Time from a parsed AdmissionReview to its answer, by endpoint and kind.',
@@ -83,13 +112,8 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     }),
-    inFlight: new Gauge({ name: 'epp_webhook_admission_in_flight', help: 'AdmissionReviews being answered now.', labelNames: ['endpoint'], registers }),
-    findings: new Counter({
-      name: 'epp_webhook_findings_total',
-      help: 'Findings reported, by rule code and severity (deny|warn).',
-      labelNames: ['code', 'severity'],
-      registers,
-    }),
+    inFlight,
+    findings,
     substitutions: new Counter({ name: 'epp_webhook_substitutions_total', help: 'Placeholder tokens replaced by a ClusterIP.', registers }),
     badRequests: new Counter({
       name: 'epp_webhook_bad_requests_total',

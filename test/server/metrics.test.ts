@@ -5,7 +5,7 @@ import { EnvoyFilterIndexTable } from '../../src/cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../../src/cluster/inference-pool.ts';
 import type { ServiceLookup, ServiceResolver } from '../../src/cluster/service-resolver.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
-import { admissionReview, manifest } from '../helpers/fixtures.ts';
+import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
 import { httpsRequest, postJson } from '../helpers/https-client.ts';
 import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
 
@@ -200,4 +200,49 @@ t.test('a server without InferencePool or EnvoyFilter caches exports no gauge fo
     t.notOk(names.has(name), `${name} is not exported`);
   }
   t.equal((await fetch(`http://127.0.0.1:${webhook.server.metricsPort}/readyz`)).status, 200);
+});
+
+t.test('admission counts add up across scrapes, and in-flight shows an admission held by a pending Service lookup', async (t) => {
+  const base = fixtureResolver();
+  let release: () => void = () => {};
+  let hold = false;
+  const resolver: ServiceResolver = {
+    ...base,
+    source: 'a resolver that can hold its answer',
+    ready: () => base.ready(),
+    size: () => base.size(),
+    lookup: (namespace, name) => {
+      if (!hold) return base.lookup(namespace, name);
+      return new Promise<ServiceLookup>((resolve) => (release = () => resolve(base.lookup(namespace, name) as ServiceLookup)));
+    },
+  };
+  const other = await startWebhookUnderTest({ resolver });
+  t.teardown(() => other.server.close());
+  const scrapeOther = () => get(`http://127.0.0.1:${other.server.metricsPort}/metrics`);
+  const post = (path: string, body: unknown) => postJson(`${other.url}${path}`, other.ca, body);
+  const allowedEnvoyFilters = 'epp_webhook_admission_requests_total{endpoint="mutate",kind="EnvoyFilter",operation="CREATE",verdict="allowed"}';
+  const denials = 'epp_webhook_findings_total{code="EPP201",severity="deny"}';
+
+  await post('/mutate', admissionReview(manifest('guide-envoyfilter.yaml')));
+  await post('/validate', admissionReview(manifest('wild/operator-sample-envoyfilter-epp.yaml')));
+  const first = await scrapeOther();
+  t.same([value(first, allowedEnvoyFilters), value(first, denials), value(first, 'epp_webhook_substitutions_total')], [1, 1, 1], 'after one of each');
+  for (let i = 0; i < 3; i++) await post('/mutate', admissionReview(manifest('guide-envoyfilter.yaml')));
+  await post('/validate', admissionReview(manifest('wild/operator-sample-envoyfilter-epp.yaml')));
+  const second = await scrapeOther();
+  t.same([value(second, allowedEnvoyFilters), value(second, denials), value(second, 'epp_webhook_substitutions_total')], [4, 2, 4], 'totals since start, not since the last scrape');
+  t.same(value(await scrapeOther(), allowedEnvoyFilters), 4, 'a scrape with nothing new in between shows the same total');
+
+  hold = true;
+  const held = post('/mutate', admissionReview(manifest('guide-envoyfilter.yaml')));
+  let during = await scrapeOther();
+  for (let i = 0; i < 50 && value(during, 'epp_webhook_admission_in_flight{endpoint="mutate"}') !== 1; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    during = await scrapeOther();
+  }
+  t.equal(value(during, 'epp_webhook_admission_in_flight{endpoint="mutate"}'), 1, 'one admission waiting on its lookup');
+  release();
+  await held;
+  const after = await scrapeOther();
+  t.same([value(after, 'epp_webhook_admission_in_flight{endpoint="mutate"}'), value(after, allowedEnvoyFilters)], [0, 5], 'answered: back to 0, and counted');
 });
