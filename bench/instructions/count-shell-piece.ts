@@ -40,6 +40,9 @@ const answer = admissionResponse(review.request.uid, verdict);
 for (let i = 0; i < count; i++) {
   const uid = `705ab4f5-6393-11e8-b7cc-${String(i).padStart(12, '0')}`;
   switch (piece) {
+    case 'loop':
+      written += uid.length;
+      break;
     case 'admission-line':
       // The fields of src/server/app.ts's admission line.
       logger.info(
