@@ -24,7 +24,7 @@ export const ADMISSION_REVIEW_RESPONSE_SCHEMA = {
         warnings: { type: 'array', items: { type: 'string' } },
         patchType: { type: 'string' },
         // Base64 (A-Z a-z 0-9 + / =) never needs escaping, and the patch is most of a mutating answer's bytes: fast-json-stringify
-        // writes an `unsafe` string as it is instead of testing it (~14k instructions of an 8-rule HTTPRoute's answer).
+        // writes an `unsafe` string as it is instead of testing it (42k -> 19k instructions for an 8-rule HTTPRoute's answer).
         patch: { type: 'string', format: 'unsafe' },
       },
     },

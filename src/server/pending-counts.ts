@@ -1,8 +1,9 @@
 /**
  * Counts by label values, kept as plain numbers between scrapes and handed to a prom-client metric from its
- * `collect()`. prom-client builds a key from the label object and checks every label on each `inc()` (about 5,000
- * instructions for a four-label counter, 7,000 for a gauge's inc and dec: `bench/server-instructions.ts`); an
- * admission here costs one Map lookup, and a scrape one `inc()` or `set()` per label set.
+ * `collect()`. prom-client builds a key from the label object and checks every label on each `inc()` (about 5,100
+ * instructions for the four-label requests counter, 4,100 for the in-flight gauge's inc and dec, against 2,800 and
+ * 900 here: `node bench/shell-instructions.ts`); an admission here costs one Map lookup, and a scrape one `inc()` or
+ * `set()` per label set.
  * Label values are positional, in the order of the metric's `labelNames`.
  */
 export class PendingCounts<L extends string> {

@@ -10,7 +10,8 @@ t.test('every property of an answer survives the response schema, byte for byte 
       allowed: true,
       warnings: ['[EPP305] a warning with "quotes", a \\ and a\ttab', 'ünïcödé \u2028 line separator'],
       findings: [],
-      patch: [{ op: 'add', path: '/metadata/annotations', value: { 'epp-webhook.io/resolved-cluster-ip': '10.96.183.7' } }],
+      // The schema writes the patch unescaped (base64 needs none): a value that JSON would escape must still come out equal.
+      patch: [{ op: 'add', path: '/metadata/annotations', value: { 'epp-webhook.io/resolved-cluster-ip': '10.96.183.7', note: 'ünï "q" \\ \u2028' } }],
     }),
     'denied, temporary': admissionResponse('uid-2', { allowed: false, code: 503, message: 'EnvoyFilter a/b: cannot be admitted right now\n[EPP104] ...', warnings: ['w'], findings: [] }),
     'allowed, nothing to say': admissionResponse('uid-3', { allowed: true, warnings: [], findings: [] }),
