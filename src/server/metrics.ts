@@ -72,36 +72,9 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
       size: ['epp_webhook_envoyfilter_cache_size', 'EnvoyFilters held by the index (name and inference-pool annotation only).'],
     });
   }
-  const requests = new PendingCounts(['endpoint', 'kind', 'operation', 'verdict'] as const);
-  const inFlight = new PendingCounts(['endpoint'] as const);
-  const findings = new PendingCounts(['code', 'severity'] as const);
-  new Counter({
-    name: 'epp_webhook_admission_requests_total',
-    help: 'AdmissionReviews answered, by endpoint (mutate|validate), kind, operation and verdict (allowed|denied|passed).',
-    labelNames: ['endpoint', 'kind', 'operation', 'verdict'],
-    registers,
-    collect() {
-      requests.drain((labels, amount) => this.inc(labels, amount));
-    },
-  });
-  new Gauge({
-    name: 'epp_webhook_admission_in_flight',
-    help: 'AdmissionReviews being answered now.',
-    labelNames: ['endpoint'],
-    registers,
-    collect() {
-      inFlight.read((labels, value) => this.set(labels, value));
-    },
-  });
-  new Counter({
-    name: 'epp_webhook_findings_total',
-    help: 'Findings reported, by rule code and severity (deny|warn).',
-    labelNames: ['code', 'severity'],
-    registers,
-    collect() {
-      findings.drain((labels, amount) => this.inc(labels, amount));
-    },
-  });
+  const requests = pendingMetric('counter', registers, 'epp_webhook_admission_requests_total', 'AdmissionReviews answered, by endpoint (mutate|validate), kind, operation and verdict (allowed|denied|passed).', ['endpoint', 'kind', 'operation', 'verdict']);
+  const inFlight = pendingMetric('gauge', registers, 'epp_webhook_admission_in_flight', 'AdmissionReviews being answered now.', ['endpoint']);
+  const findings = pendingMetric('counter', registers, 'epp_webhook_findings_total', 'Findings reported, by rule code and severity (deny|warn).', ['code', 'severity']);
   return {
     registry,
     requests,
@@ -128,6 +101,36 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
     }),
     watchRestarts: new Counter({ name: 'epp_webhook_service_watch_restarts_total', help: 'Times the Service watch was restarted (errors, timeouts, 410 Gone).', registers }),
   };
+}
+
+/**
+ * A counter or gauge that admissions count into without prom-client (PendingCounts), exposed when scraped: a counter
+ * gets the counts since the last scrape added, a gauge is set to the current counts.
+ */
+function pendingMetric<L extends string>(type: 'counter' | 'gauge', registers: Registry[], name: string, help: string, labelNames: readonly L[]): PendingCounts<L> {
+  const counts = new PendingCounts(labelNames);
+  if (type === 'counter') {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        counts.drain((labels, amount) => this.inc(labels, amount));
+      },
+    });
+  } else {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        counts.read((labels, value) => this.set(labels, value));
+      },
+    });
+  }
+  return counts;
 }
 
 /** A cache's synced gauge, and its size gauge where the cache can tell it: read at scrape time, nothing per admission. */
