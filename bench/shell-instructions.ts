@@ -13,7 +13,7 @@ import { loadAverage, table } from './lib/report.ts';
 
 const PIECES: Record<string, string> = {
   loop: "the loop alone (a fresh uid each time): subtracted from every other piece's count",
-  'admission-line': "pino's info line with the admission line's 11 fields (to a stream that only counts)",
+  'admission-line': "pino's info line of the HTTPRoute case's admission, the server's 11 fields (to a stream that only counts)",
   'child-logger': "a pino child logger with Fastify's reqId binding (made per request before this round)",
   'counter-inc': "prom-client Counter.inc with the requests counter's 4 labels",
   'gauge-inc-dec': "prom-client Gauge.inc and .dec with the in-flight gauge's label",
@@ -29,6 +29,8 @@ const { values } = parseArgs({ options: { pieces: { type: 'string' }, n1: { type
 const [n1, n2] = [Number(values.n1), Number(values.n2)];
 if (!(n2 > n1 && n1 > 0)) throw new Error('--n2 must be larger than --n1, both positive');
 const pieces = values.pieces === undefined ? Object.keys(PIECES).filter((p) => p !== 'loop') : values.pieces.split(',');
+const unknown = pieces.filter((piece) => PIECES[piece] === undefined);
+if (unknown.length > 0) throw new Error(`unknown piece ${unknown.join(', ')}; one of ${Object.keys(PIECES).join(', ')}`);
 const child = new URL('./instructions/count-shell-piece.ts', import.meta.url).pathname;
 
 async function instructions(piece: string, count: number): Promise<number> {
@@ -40,7 +42,6 @@ const perCall = async (piece: string) => ((await instructions(piece, n2)) - (awa
 const loop = await perCall('loop');
 const rows: string[][] = [];
 for (const piece of pieces) {
-  if (PIECES[piece] === undefined) throw new Error(`unknown piece ${piece}; one of ${Object.keys(PIECES).join(', ')}`);
   const net = (await perCall(piece)) - loop;
   process.stderr.write(`${piece}: ${Math.round(net)} instructions\n`);
   rows.push([piece, Math.round(net).toLocaleString('en-US'), PIECES[piece]]);

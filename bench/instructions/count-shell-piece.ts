@@ -10,6 +10,7 @@ import { admitRequest } from '../../src/admission/admit-request.ts';
 import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { ADMISSION_REVIEW_RESPONSE_SCHEMA } from '../../src/server/admission-review-schema.ts';
+import { admissionLogFields } from '../../src/server/admission-log.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { benchCases } from '../http/cases.ts';
 
@@ -44,11 +45,7 @@ for (let i = 0; i < count; i++) {
       written += uid.length;
       break;
     case 'admission-line':
-      // The fields of src/server/app.ts's admission line.
-      logger.info(
-        { endpoint: 'mutate', uid, kind: 'HTTPRoute', namespace: 'llm-d', name: 'llm-route', operation: 'CREATE', dryRun: false, verdict: 'allowed', patched: true, codes: ['EPP402'], durationMs: 0.412 },
-        'admission',
-      );
+      logger.info(admissionLogFields('mutate', { ...review.request, uid }, verdict, 'allowed', 0.000412), 'admission');
       break;
     case 'child-logger':
       // What Fastify made for every request before the server's childLoggerFactory.

@@ -11,6 +11,7 @@ import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { ADMISSION_REVIEW_RESPONSE_SCHEMA, BAD_REQUEST_SCHEMA } from './admission-review-schema.ts';
+import { admissionLogFields, type VerdictLabel } from './admission-log.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions, type ServingTls } from './tls-options.ts';
 import { probeAnswer } from './probes.ts';
@@ -107,26 +108,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
         metrics.inFlight.add([endpoint], -1);
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const verdictLabel = kind === undefined ? 'passed' : verdict.allowed ? 'allowed' : 'denied';
+      const verdictLabel: VerdictLabel = kind === undefined ? 'passed' : verdict.allowed ? 'allowed' : 'denied';
       metrics.requests.add([endpoint, kind ?? 'other', review.operation, verdictLabel]);
       metrics.duration.observe({ endpoint, kind: kind ?? 'other' }, seconds);
       for (const f of verdict.findings) metrics.findings.add([f.code, f.severity]);
-      request.log.info(
-        {
-          endpoint,
-          uid: review.uid,
-          kind: review.kind.kind,
-          namespace: review.namespace,
-          name: review.name,
-          operation: review.operation,
-          dryRun: review.dryRun ?? false,
-          verdict: verdictLabel,
-          patched: verdict.patch !== undefined,
-          codes: verdict.findings.map((f) => f.code),
-          durationMs: Math.round(seconds * 1e6) / 1e3,
-        },
-        'admission',
-      );
+      request.log.info(admissionLogFields(endpoint, review, verdict, verdictLabel, seconds), 'admission');
       return reply.send(admissionResponse(review.uid, verdict));
     });
   }
