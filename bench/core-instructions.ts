@@ -7,41 +7,69 @@
  * GC threads); (count(N2) − count(N1)) / (N2 − N1) is the cost of one admission once warm, start-up and warm-up
  * cancelling out. Instructions are not time (a cache miss costs more than an add), but fewer for the same work is
  * less work. Needs valgrind (on this machine's every kind); about a minute per run.
- *   node bench/core-instructions.ts [--before=DIR] [--cases=a,b] [--n1=1000] [--n2=4000]
+ * --by-function=N names V8's JIT code too (lib/callgrind-functions.ts) and prints each case's N functions by
+ * instructions per admission (with --before, those that moved most between the trees).
+ *   node bench/core-instructions.ts [--before=DIR] [--cases=a,b] [--n1=1000] [--n2=4000] [--by-function=N]
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { benchCases } from './http/cases.ts';
-import { callgrindNodeArgs, collectedInstructions } from './lib/callgrind.ts';
+import { callgrindNodeArgs, collectedInstructions, JIT_NAMING_FLAGS } from './lib/callgrind.ts';
+import { functionsTable, instructionsByFunction, perUnit } from './lib/callgrind-functions.ts';
 import { loadAverage, table } from './lib/report.ts';
 
-const { values } = parseArgs({ options: { before: { type: 'string' }, cases: { type: 'string' }, n1: { type: 'string', default: '1000' }, n2: { type: 'string', default: '4000' } } });
+const { values } = parseArgs({ options: { before: { type: 'string' }, cases: { type: 'string' }, n1: { type: 'string', default: '1000' }, n2: { type: 'string', default: '4000' }, 'by-function': { type: 'string' } } });
+const byFunction = values['by-function'] === undefined ? undefined : Number(values['by-function']);
 const [n1, n2] = [Number(values.n1), Number(values.n2)];
 if (!(n2 > n1 && n1 > 0)) throw new Error('--n2 must be larger than --n1, both positive');
 const child = new URL('./instructions/count-admissions.ts', import.meta.url).pathname;
 const trees = [...(values.before === undefined ? [] : [{ name: 'before', root: values.before }]), { name: 'this tree', root: new URL('..', import.meta.url).pathname }];
 const cases = benchCases().filter((c) => c.server === 'webhook' && (values.cases === undefined || values.cases.split(',').includes(c.id)));
 
-async function instructions(root: string, caseId: string, count: number): Promise<number> {
-  const { stderr } = await promisify(execFile)(
-    'valgrind',
-    [...callgrindNodeArgs(), child, root, caseId, String(count)],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
-  return collectedInstructions(stderr, `${caseId} in ${root}`);
+interface Counted {
+  instructions: number;
+  /** With --by-function: instructions per function name over the whole run. */
+  functions?: Map<string, number>;
+}
+
+async function instructions(root: string, caseId: string, count: number): Promise<Counted> {
+  const outDir = byFunction === undefined ? undefined : mkdtempSync(join(tmpdir(), 'epp-webhook-core-instructions-'));
+  const outFile = outDir === undefined ? undefined : join(outDir, 'callgrind.out');
+  try {
+    const run = promisify(execFile)('valgrind', [...callgrindNodeArgs(outFile), ...(outDir === undefined ? [] : JIT_NAMING_FLAGS), child, root, caseId, String(count)], { maxBuffer: 16 * 1024 * 1024 });
+    const { stderr } = await run;
+    const counted = collectedInstructions(stderr, `${caseId} in ${root}`);
+    if (outDir === undefined || outFile === undefined) return { instructions: counted };
+    // node under valgrind keeps valgrind's pid, so the map is the child's.
+    const perfMap = join(outDir, 'perf.map');
+    renameSync(join(tmpdir(), `perf-${run.child.pid}.map`), perfMap);
+    return { instructions: counted, functions: instructionsByFunction(outFile, perfMap) };
+  } finally {
+    if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
+  }
 }
 
 const rows: string[][] = [];
+const functionTables: string[] = [];
 for (const benchCase of cases) {
   const perAdmission: number[] = [];
+  const functionsPerAdmission = new Map<string, Map<string, number>>();
   for (const tree of trees) {
     const [low, high] = [await instructions(tree.root, benchCase.id, n1), await instructions(tree.root, benchCase.id, n2)];
-    perAdmission.push((high - low) / (n2 - n1));
+    perAdmission.push((high.instructions - low.instructions) / (n2 - n1));
+    if (low.functions && high.functions) functionsPerAdmission.set(tree.name, perUnit(low.functions, high.functions, n1, n2));
     const change = perAdmission.length > 1 ? `${(((perAdmission[1] - perAdmission[0]) / perAdmission[0]) * 100).toFixed(1)}%` : '';
     rows.push([benchCase.id, ...(trees.length > 1 ? [tree.name] : []), Math.round(perAdmission.at(-1)!).toLocaleString('en-US'), ...(trees.length > 1 ? [change] : [])]);
     process.stderr.write(`${benchCase.id} ${tree.name}: ${Math.round(perAdmission.at(-1)!)} instructions per admission\n`);
   }
+  if (byFunction !== undefined) {
+    functionTables.push(`${benchCase.id}: instructions per admission by function (self; JIT code named by V8's perf map)\n\n${functionsTable(functionsPerAdmission, byFunction, trees.length > 1 ? 'before' : undefined)}`);
+  }
 }
 process.stdout.write(`core instructions per admission (valgrind callgrind, (count(${n2}) − count(${n1})) / ${n2 - n1}, node --single-threaded)${values.before ? `; before = ${values.before}` : ''}; load ${loadAverage()} (does not matter)\n\n`);
 process.stdout.write(`${table(['case', ...(trees.length > 1 ? ['tree'] : []), 'instructions per admission', ...(trees.length > 1 ? ['vs before'] : [])], rows)}\n`);
+for (const functionTable of functionTables) process.stdout.write(`\n${functionTable}\n`);

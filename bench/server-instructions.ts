@@ -10,10 +10,13 @@
  * handshakes and warm-up cancelled. The count moves by a few percent between runs of the same tree (JIT and GC
  * decisions): repeat before trusting a smaller change. Instructions are not time (a cache miss costs more than an add).
  * --out-dir keeps callgrind's files (callgrind_annotate names the C++ and builtin functions; V8's JIT code stays unnamed).
- *   node bench/server-instructions.ts [--cases=a,b] [--servers=floor,webhook,ceiling] [--n1=1000] [--n2=3000] [--log-level=info] [--out-dir=DIR]
+ * --by-function=N also names the JIT code (V8's perf map, lib/callgrind-functions.ts) and prints, per case, the N
+ * functions whose instructions per request differ most between the floor and each other server: where the extra work
+ * is, counted rather than sampled (the CPU profiler of profile-diff.ts charges small functions several times their share).
+ *   node bench/server-instructions.ts [--cases=a,b] [--servers=floor,webhook,ceiling] [--n1=1000] [--n2=3000] [--log-level=info] [--out-dir=DIR] [--by-function=N]
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +24,8 @@ import autocannon from 'autocannon';
 import { servingBundlePaths, writeServingBundle } from '../src/certs/serving-bundle.ts';
 import { checkOnce } from './http/bench-http.ts';
 import { benchCases, type BenchCase } from './http/cases.ts';
-import { callgrindNodeArgs, collectedInstructions } from './lib/callgrind.ts';
+import { callgrindNodeArgs, collectedInstructions, JIT_NAMING_FLAGS } from './lib/callgrind.ts';
+import { functionsTable, instructionsByFunction, perUnit } from './lib/callgrind-functions.ts';
 import { loadAverage, table } from './lib/report.ts';
 
 const { values } = parseArgs({
@@ -32,21 +36,32 @@ const { values } = parseArgs({
     n2: { type: 'string', default: '3000' },
     'log-level': { type: 'string', default: 'info' },
     'out-dir': { type: 'string' },
+    'by-function': { type: 'string' },
   },
 });
+const byFunction = values['by-function'] === undefined ? undefined : Number(values['by-function']);
 const [n1, n2] = [Number(values.n1), Number(values.n2)];
 if (!(n2 > n1 && n1 > 0)) throw new Error('--n2 must be larger than --n1, both positive');
 const servers = values.servers.split(',') as Array<'floor' | 'webhook' | 'ceiling'>;
 const SERVER_CHILD = new URL('./http/server-child.ts', import.meta.url).pathname;
 const certDir = mkdtempSync(join(tmpdir(), 'epp-webhook-server-instructions-'));
+const outDir = values['out-dir'] ?? (byFunction === undefined ? undefined : join(certDir, 'callgrind'));
+if (outDir !== undefined) mkdirSync(outDir, { recursive: true });
 writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
 const ca = readFileSync(servingBundlePaths(certDir).caCertFile, 'utf8');
 
+interface Counted {
+  instructions: number;
+  /** With --by-function: instructions per function name over the whole run. */
+  functions?: Map<string, number>;
+}
+
 /** Instructions the server process executed, from start to exit, answering `requests` requests of the case. */
-async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: BenchCase, requests: number): Promise<number> {
+async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: BenchCase, requests: number): Promise<Counted> {
+  const outFile = outDir === undefined ? undefined : join(outDir, `${kind}-${benchCase.id.replace('/', '_')}-${requests}.callgrind`);
   const child = fork(SERVER_CHILD, [kind, certDir, values['log-level']], {
     execPath: 'valgrind',
-    execArgv: callgrindNodeArgs(values['out-dir'] === undefined ? undefined : join(values['out-dir'], `${kind}-${benchCase.id.replace('/', '_')}-${requests}.callgrind`)),
+    execArgv: [...callgrindNodeArgs(outFile), ...(byFunction === undefined ? [] : JIT_NAMING_FLAGS)],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
@@ -70,23 +85,35 @@ async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: Ben
   if (result.non2xx + result.errors + result.timeouts > 0) throw new Error(`${kind} ${benchCase.id}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   child.send({ type: 'stop' });
   await exited;
-  return collectedInstructions(stderr, `${kind} ${benchCase.id}`);
+  const instructions = collectedInstructions(stderr, `${kind} ${benchCase.id}`);
+  if (byFunction === undefined || outFile === undefined) return { instructions };
+  // node under valgrind keeps valgrind's pid, so the map is the child's.
+  const perfMap = `${outFile}.perf-map`;
+  renameSync(join(tmpdir(), `perf-${child.pid}.map`), perfMap);
+  return { instructions, functions: instructionsByFunction(outFile, perfMap) };
 }
 
 const cases = benchCases().filter((c) => c.server === 'webhook' && (values.cases === undefined || values.cases.split(',').includes(c.id)));
 const rows: string[][] = [];
+const functionTables: string[] = [];
 try {
   for (const benchCase of cases) {
     const perRequest = new Map<string, number>();
+    const functionsPerRequest = new Map<string, Map<string, number>>();
     for (const kind of servers) {
       const twin = kind === 'webhook' ? benchCase : benchCases().find((c) => c.server === kind && (c.floorOf ?? c.ceilingOf) === benchCase.id)!;
       const [low, high] = [await countServer(kind, twin, n1), await countServer(kind, twin, n2)];
-      perRequest.set(kind, (high - low) / (n2 - n1));
+      perRequest.set(kind, (high.instructions - low.instructions) / (n2 - n1));
+      if (low.functions && high.functions) functionsPerRequest.set(kind, perUnit(low.functions, high.functions, n1, n2));
       process.stderr.write(`${benchCase.id} ${kind}: ${Math.round(perRequest.get(kind)!)} instructions per request\n`);
     }
     const floor = perRequest.get('floor');
     for (const [kind, count] of perRequest) {
       rows.push([benchCase.id, kind, Math.round(count).toLocaleString('en-US'), floor === undefined ? '' : `${((floor / count) * 100).toFixed(1)}%`]);
+    }
+    if (byFunction !== undefined) {
+      const baseline = functionsPerRequest.has('floor') ? 'floor' : undefined;
+      functionTables.push(`${benchCase.id}: instructions per request by function (self; JIT code named by V8's perf map)\n\n${functionsTable(functionsPerRequest, byFunction, baseline)}`);
     }
   }
 } finally {
@@ -94,3 +121,5 @@ try {
 }
 process.stdout.write(`server instructions per request (valgrind callgrind, (count(${n2}) − count(${n1})) / ${n2 - n1}, node --single-threaded, autocannon 8 connections outside valgrind, log level ${values['log-level']}); load ${loadAverage()} (does not matter)\n\n`);
 process.stdout.write(`${table(['case', 'server', 'instructions per request', 'floor ÷ this'], rows)}\n`);
+for (const functionTable of functionTables) process.stdout.write(`\n${functionTable}\n`);
+

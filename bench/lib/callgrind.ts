@@ -14,3 +14,10 @@ export function collectedInstructions(stderr: string, what: string): number {
   if (!collected) throw new Error(`valgrind printed no instruction count for ${what}:\n${stderr.slice(-2000)}`);
   return Number(collected[1]);
 }
+
+/**
+ * node's flags that let lib/callgrind-functions.ts name the JIT code: V8 writes its perf map (/tmp/perf-PID.map, one
+ * line per code object), never moves code after naming it (no code-space compaction), and keeps the log that the map
+ * switches on out of the working directory.
+ */
+export const JIT_NAMING_FLAGS = ['--perf-basic-prof', '--no-compact-code-space', '--logfile=/dev/null', '--no-logfile-per-isolate'];
