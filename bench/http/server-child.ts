@@ -17,6 +17,7 @@ import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
 import { admitRequest, type Admission } from '../../src/admission/admit-request.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { servingTlsOptions } from '../../src/server/tls-options.ts';
+import { serverLogOptions } from '../../src/server/log-options.ts';
 import { startWebhookServer } from '../../src/server/webhook-server.ts';
 
 const [kind, certDir, logLevel = 'info', servicesFile] = process.argv.slice(2);
@@ -75,7 +76,7 @@ async function startWebhook(admit?: typeof admitRequest): Promise<{ port: number
     host: '127.0.0.1',
     port: 0,
     metricsPort: 0,
-    logger: logLevel === 'off' ? false : { level: logLevel },
+    logger: logLevel === 'off' ? false : serverLogOptions(logLevel),
     admit,
   });
   return { port: server.port, close: () => server.close() };

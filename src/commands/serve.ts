@@ -13,6 +13,7 @@ import { ServicesFileError } from '../cluster/static-resolver.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { leaderElectionIdentity, leaseNamespace } from '../reconcile/leader-election-settings.ts';
 import type { RunningReconciler } from '../reconcile/start-reconciler.ts';
+import { serverLogOptions } from '../server/log-options.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../server/webhook-server.ts';
 import type { CommandIo } from './certs.ts';
 import { usageErrorText } from './usage-error.ts';
@@ -226,7 +227,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       host: flags.host,
       port: flags.port,
       metricsPort: flags.metricsPort,
-      logger: { level: flags.logLevel },
+      logger: serverLogOptions(flags.logLevel),
       clientCaFile: flags.clientCa,
       clientCommonNames: flags.clientCommonNames,
     });
