@@ -35,7 +35,7 @@ export function functionsTable(runs: Map<string, Map<string, number>>, top: numb
   const at = (run: string, name: string) => runs.get(run)?.get(name) ?? 0;
   const names = new Set([...runs.values()].flatMap((functions) => [...functions.keys()]));
   const weight = (name: string) => Math.max(...others.map((run) => Math.abs(at(run, name) - (base?.get(name) ?? 0))));
-  const round = (n: number) => Math.round(n).toLocaleString('en-US');
+  const round = (n: number) => (Math.round(n) || 0).toLocaleString('en-US');
   return table(
     ['function', ...(baseline === undefined ? [] : [baseline]), ...others.flatMap((run) => (baseline === undefined ? [run] : [run, `${run} − ${baseline}`]))],
     [...names]
@@ -87,7 +87,7 @@ function readPerfMap(file: string): { nameAt(address: number): string | undefine
     .filter((line) => line !== '')
     .map((line) => {
       const [start, size, ...name] = line.split(' ');
-      return { start: Number.parseInt(start, 16), end: Number.parseInt(start, 16) + Number.parseInt(size, 16), name: name.join(' ').replace(/^JS:[~^+*]'?/, 'JS:').replace(/file:\/\/\S*?\/(?=(?:src|bench|test|node_modules)\/)/, '') };
+      return { start: Number.parseInt(start, 16), end: Number.parseInt(start, 16) + Number.parseInt(size, 16), name: name.join(' ').replace(/^JS:[~^+*]'?/, 'JS:').replace(/(?:file:\/\/)?\/\S*?\/(?=(?:src|bench|test|node_modules)\/)/, '') };
     })
     .sort((a, b) => a.start - b.start);
   return {
