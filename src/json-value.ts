@@ -20,7 +20,7 @@ export function describe(value: unknown): string {
 export function envoyField(object: JsonObject, snakeName: string): unknown {
   const camel = camelCase(snakeName);
   if (Object.hasOwn(object, camel)) return object[camel];
-  return Object.hasOwn(object, snakeName) ? object[snakeName] : undefined;
+  return camel !== snakeName && Object.hasOwn(object, snakeName) ? object[snakeName] : undefined;
 }
 
 /** The spelling istiod reads a field under (see envoyField), for precise paths in messages. */
@@ -36,7 +36,8 @@ const camelNames = new Map<string, string>();
 export function camelCase(snakeName: string): string {
   let camel = camelNames.get(snakeName);
   if (camel === undefined) {
-    camel = snakeName.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    // As a property key: V8 then hands back the internalized string, which property lookups take without hashing it.
+    camel = Object.keys({ [snakeName.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())]: true })[0];
     camelNames.set(snakeName, camel);
   }
   return camel;
