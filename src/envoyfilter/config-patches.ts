@@ -60,26 +60,32 @@ export function readConfigPatches(object: unknown, severities: SeverityOverrides
   }
 
   const patches: ConfigPatch[] = [];
-  list.forEach((entry: unknown, index) => {
+  for (let index = 0; index < list.length; index++) {
+    const entry: unknown = list[index];
     const at: PathSegments = ['spec', 'configPatches', index];
-    const location = patchLocation(index);
-    if (!isObject(entry)) return malformed(at, 'an object', entry, location);
+    if (!isObject(entry)) {
+      malformed(at, 'an object', entry, patchLocation(index));
+      continue;
+    }
     const { applyTo, match, patch } = entry;
-    if (applyTo !== undefined && typeof applyTo !== 'string') malformed([...at, 'applyTo'], 'a string', applyTo, location);
-    if (match !== undefined && match !== null && !isObject(match)) malformed([...at, 'match'], 'an object', match, location);
-    if (patch !== undefined && patch !== null && !isObject(patch)) return malformed([...at, 'patch'], 'an object', patch, location);
+    if (applyTo !== undefined && typeof applyTo !== 'string') malformed([...at, 'applyTo'], 'a string', applyTo, patchLocation(index));
+    if (match !== undefined && match !== null && !isObject(match)) malformed([...at, 'match'], 'an object', match, patchLocation(index));
+    if (patch !== undefined && patch !== null && !isObject(patch)) {
+      malformed([...at, 'patch'], 'an object', patch, patchLocation(index));
+      continue;
+    }
     const operation = isObject(patch) ? patch.operation : undefined;
-    if (operation !== undefined && typeof operation !== 'string') malformed([...at, 'patch', 'operation'], 'a string', operation, location);
+    if (operation !== undefined && typeof operation !== 'string') malformed([...at, 'patch', 'operation'], 'a string', operation, patchLocation(index));
     const value = isObject(patch) ? patch.value : undefined;
-    if (value !== undefined && value !== null && !isObject(value)) malformed([...at, 'patch', 'value'], 'an object', value, location);
+    if (value !== undefined && value !== null && !isObject(value)) malformed([...at, 'patch', 'value'], 'an object', value, patchLocation(index));
     patches.push({
       index,
       applyTo: typeof applyTo === 'string' ? applyTo : undefined,
       operation: typeof operation === 'string' ? operation : undefined,
       match: isObject(match) ? match : {},
       value: isObject(value) ? value : undefined,
-      valuePath: [...at, 'patch', 'value'],
+      valuePath: ['spec', 'configPatches', index, 'patch', 'value'],
     });
-  });
+  }
   return { patches, findings };
 }
