@@ -63,36 +63,58 @@ export function defaultFor(field: ModeField): HeaderMode | BodyMode {
   return isTrailerField(field) ? 'SKIP' : 'SEND';
 }
 
+/** What one mode field of a processing_mode holds, as the reader takes it. */
+export type ModeFieldRead =
+  | { kind: 'unset' }
+  | { kind: 'mode'; mode: HeaderMode | BodyMode }
+  | { kind: 'invalid'; invalid: InvalidModeValue };
+
+/** Each mode field with its lowerCamelCase spelling and the names its enum has, worked out once. */
+const FIELD_SPELLINGS = new Map(MODE_FIELDS.map((field) => [field, { camel: camelCase(field), names: isBodyField(field) ? BODY_MODES : HEADER_MODES }]));
+
 /**
- * Reads a processing_mode as istiod converts it before Envoy sees it (golang/protobuf jsonpb): the
- * lowerCamelCase key wins over the snake_case one, null means unset, and an enum is its exact upper-case name
- * or a JSON integer. Envoy itself would also take `send` or `"1"`, but istiod refuses them first. With reading
- * `envoy` (a TypedStruct's value) it reads as Envoy does (field-reading.ts).
+ * Reads one mode field as istiod converts it before Envoy sees it (golang/protobuf jsonpb): the lowerCamelCase key
+ * wins over the snake_case one, null means unset, and an enum is its exact upper-case name or a JSON integer. Envoy
+ * itself would also take `send` or `"1"`, but istiod refuses them first. With reading `envoy` (a TypedStruct's
+ * value) it reads as Envoy does (field-reading.ts). DEFAULT reads as the mode it stands for.
  */
+export function readModeField(processingMode: JsonObject, field: ModeField, reading: Reading = 'istiod'): ModeFieldRead {
+  const { camel, names } = FIELD_SPELLINGS.get(field)!;
+  const value = readField(processingMode, field, reading);
+  if (reading === 'envoy' && Object.hasOwn(processingMode, field) && Object.hasOwn(processingMode, camel)) {
+    if (JSON.stringify(processingMode[field]) !== JSON.stringify(processingMode[camel])) {
+      return { kind: 'invalid', invalid: { field, key: field, value, allowed: names, refusedBy: 'unknowable' } };
+    }
+  }
+  const read = readEnum(value, names, reading);
+  if (read.kind === 'unset') return read;
+  if (read.kind !== 'name') {
+    const key = readFieldKey(processingMode, field, reading);
+    return { kind: 'invalid', invalid: { field, key, value, allowed: names, refusedBy: read.kind === 'refused-by-istio' ? 'istio' : 'envoy' } };
+  }
+  return { kind: 'mode', mode: read.name === 'DEFAULT' ? defaultFor(field) : (read.name as HeaderMode | BodyMode) };
+}
+
+/** A processing_mode read field by field (readModeField), every field resolved to its effective value. */
 export function readProcessingMode(processingMode: JsonObject | undefined, reading: Reading = 'istiod'): ProcessingModeRead {
-  const mode = {} as Record<ModeField, HeaderMode | BodyMode>;
   const explicit = new Set<ModeField>();
   const invalid: InvalidModeValue[] = [];
-  for (const field of MODE_FIELDS) {
-    mode[field] = defaultFor(field);
-    const value = processingMode === undefined ? undefined : readField(processingMode, field, reading);
-    const camel = camelCase(field);
-    if (reading === 'envoy' && processingMode !== undefined && Object.hasOwn(processingMode, field) && Object.hasOwn(processingMode, camel)) {
-      if (JSON.stringify(processingMode[field]) !== JSON.stringify(processingMode[camel])) {
-        invalid.push({ field, key: field, value, allowed: isBodyField(field) ? BODY_MODES : HEADER_MODES, refusedBy: 'unknowable' });
-        continue;
-      }
+  const effective = (field: ModeField): HeaderMode | BodyMode => {
+    const read = processingMode === undefined ? undefined : readModeField(processingMode, field, reading);
+    if (read?.kind === 'mode') {
+      explicit.add(field);
+      return read.mode;
     }
-    const names: readonly string[] = isBodyField(field) ? BODY_MODES : HEADER_MODES;
-    const read = readEnum(value, names, reading);
-    if (read.kind === 'unset') continue;
-    if (read.kind !== 'name') {
-      const key = readFieldKey(processingMode as JsonObject, field, reading);
-      invalid.push({ field, key, value, allowed: names, refusedBy: read.kind === 'refused-by-istio' ? 'istio' : 'envoy' });
-      continue;
-    }
-    explicit.add(field);
-    mode[field] = read.name === 'DEFAULT' ? defaultFor(field) : (read.name as HeaderMode | BodyMode);
-  }
-  return { mode: mode as unknown as EffectiveProcessingMode, explicit, invalid };
+    if (read?.kind === 'invalid') invalid.push(read.invalid);
+    return defaultFor(field);
+  };
+  const mode = {
+    request_header_mode: effective('request_header_mode'),
+    response_header_mode: effective('response_header_mode'),
+    request_body_mode: effective('request_body_mode'),
+    response_body_mode: effective('response_body_mode'),
+    request_trailer_mode: effective('request_trailer_mode'),
+    response_trailer_mode: effective('response_trailer_mode'),
+  } as EffectiveProcessingMode;
+  return { mode, explicit, invalid };
 }
