@@ -97,30 +97,35 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
     }
     // enums: processing-mode.ts (EPP201/EPP210); the rest is not judged here
     if (kind === 'any' || kind === 'enum') continue;
-    readValue(walk, field, key, value, kind, [...segments, key]);
+    readValue(walk, field, key, value, kind, segments);
   }
   if (name === 'GrpcService') checkGrpcTarget(walk, object, segments);
   if (name === 'HttpUri') checkHttpUri(walk, object, segments);
 }
 
+/** The path of field `key` of the object at `segments`, for a finding: written out only when there is one. */
+function fieldAt(walk: Walk, segments: PathSegments, key: string): { location: string; path: string } {
+  return { location: walk.location, path: formatPath([...segments, key]) };
+}
+
+function refuse(walk: Walk, segments: PathSegments, key: string, value: unknown, expected: string): void {
+  walk.findings.push(
+    finding('EPP214', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(value)}: ${ISTIO_REFUSES} (it takes ${expected})`, `write ${key} as ${expected}`),
+  );
+}
+
+/** Field `key` (proto field `field`) of the object at `segments`. */
 function readValue(walk: Walk, field: string, key: string, value: unknown, kind: Exclude<FieldKind, 'any' | 'enum'>, segments: PathSegments): void {
-  // Most fields are fine: the path is written out only for a finding.
-  const at = () => ({ location: walk.location, path: formatPath(segments) });
-  const refuse = (expected: string): void => {
-    walk.findings.push(
-      finding('EPP214', walk.severities, at(), `ext_proc ${key} is ${describe(value)}: ${ISTIO_REFUSES} (it takes ${expected})`, `write ${key} as ${expected}`),
-    );
-  };
   if (kind.startsWith('message:')) {
     if (!isObject(value)) {
       if (walk.reading === 'envoy') {
         walk.findings.push(
-          finding('EPP221', walk.severities, at(), `ext_proc ${key} is ${describe(value)} in a TypedStruct: istiod passes it on unconverted, and Envoy reads only an object there and rejects the listener update: the gateway keeps its old config`, `write ${key} as ${EXPECTED.message}`),
+          finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(value)} in a TypedStruct: istiod passes it on unconverted, and Envoy reads only an object there and rejects the listener update: the gateway keeps its old config`, `write ${key} as ${EXPECTED.message}`),
         );
-      } else if (field !== 'processing_mode') refuse(EXPECTED.message); // processing_mode's own shape is EPP307 (check-processing-mode.ts)
+      } else if (field !== 'processing_mode') refuse(walk, segments, key, value, EXPECTED.message); // processing_mode's own shape is EPP307 (check-processing-mode.ts)
       return;
     }
-    readMessage(walk, value, kind.slice('message:'.length) as MessageName, segments);
+    readMessage(walk, value, kind.slice('message:'.length) as MessageName, [...segments, key]);
     return;
   }
   if (walk.reading === 'envoy') {
@@ -128,25 +133,25 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
     if (kind !== 'duration') return;
     if (typeof value !== 'string' || secondsToNanos(value) === undefined) {
       walk.findings.push(
-        finding('EPP221', walk.severities, at(), `ext_proc ${key} ${short(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
+        finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${short(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
       );
       return;
     }
   } else {
-    if (kind === 'bool' && typeof value !== 'boolean') return refuse(EXPECTED.bool);
-    if (kind === 'string' && typeof value !== 'string') return refuse(EXPECTED.string);
-    if (kind === 'list' && !Array.isArray(value)) return refuse(EXPECTED.list);
+    if (kind === 'bool' && typeof value !== 'boolean') return refuse(walk, segments, key, value, EXPECTED.bool);
+    if (kind === 'string' && typeof value !== 'string') return refuse(walk, segments, key, value, EXPECTED.string);
+    if (kind === 'list' && !Array.isArray(value)) return refuse(walk, segments, key, value, EXPECTED.list);
   }
   if (kind !== 'duration') return;
   const nanos = typeof value === 'string' ? (walk.reading === 'envoy' ? secondsToNanos(value) : parseGoDuration(value)) : undefined;
-  if (nanos === undefined) return refuse(EXPECTED.duration);
+  if (nanos === undefined) return refuse(walk, segments, key, value, EXPECTED.duration);
   if (nanos < 0n) {
     walk.findings.push(
-      finding('EPP215', walk.severities, at(), `ext_proc ${key} ${JSON.stringify(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`),
+      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${JSON.stringify(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`),
     );
   } else if (AT_MOST_ONE_HOUR.has(field) && nanos > ONE_HOUR_NANOS) {
     walk.findings.push(
-      finding('EPP215', walk.severities, at(), `ext_proc ${key} ${JSON.stringify(value)} is above Envoy's limit of 1h: ${ENVOY_REJECTS}`, `set ${key} between 0s and 3600s`),
+      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${JSON.stringify(value)} is above Envoy's limit of 1h: ${ENVOY_REJECTS}`, `set ${key} between 0s and 3600s`),
     );
   }
 }

@@ -73,10 +73,11 @@ export function checkWiring(
 
 function checkEppCluster(name: string, via: 'grpc' | 'http', site: ClusterSite, severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
-  const at = { location: patchLocation(site.patch.index), path: formatPath(site.patch.valuePath) };
+  // Most clusters are fine: the path is written out only for a finding.
+  const at = () => ({ location: patchLocation(site.patch.index), path: formatPath(site.patch.valuePath) });
   if (via === 'grpc' && !speaksHttp2(site.cluster)) {
     findings.push(
-      finding('EPP302', severities, at, `cluster ${name} carries ext_proc gRPC but does not speak HTTP/2: every call to the ext_proc server fails`, HTTP2_FIX),
+      finding('EPP302', severities, at(), `cluster ${name} carries ext_proc gRPC but does not speak HTTP/2: every call to the ext_proc server fails`, HTTP2_FIX),
     );
   }
   if (!hasTls(site.cluster)) {
@@ -84,7 +85,7 @@ function checkEppCluster(name: string, via: 'grpc' | 'http', site: ClusterSite, 
       finding(
         'EPP306',
         severities,
-        at,
+        at(),
         `cluster ${name} connects to the EPP in plaintext, but the EPP serves TLS by default (--secure-serving=true), so the connection fails`,
         'add transport_socket {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext}}, or run the EPP with --secure-serving=false',
       ),
