@@ -8,23 +8,27 @@ export interface ClusterSocket {
 }
 
 /** Every socket_address of a cluster's load_assignment, read as istiod converts the cluster (envoyField). */
-export function* socketAddresses(cluster: JsonObject): Generator<ClusterSocket> {
+export function socketAddresses(cluster: JsonObject): ClusterSocket[] {
+  const sockets: ClusterSocket[] = [];
   const assignmentKey = envoyFieldKey(cluster, 'load_assignment');
   const assignment = cluster[assignmentKey];
   const endpoints = isObject(assignment) ? envoyField(assignment, 'endpoints') : undefined;
-  if (!Array.isArray(endpoints)) return;
-  for (const [e, locality] of endpoints.entries()) {
+  if (!Array.isArray(endpoints)) return sockets;
+  for (let e = 0; e < endpoints.length; e++) {
+    const locality: unknown = endpoints[e];
     if (!isObject(locality)) continue;
     const lbKey = envoyFieldKey(locality, 'lb_endpoints');
     const lbEndpoints = locality[lbKey];
     if (!Array.isArray(lbEndpoints)) continue;
-    for (const [l, lb] of lbEndpoints.entries()) {
+    for (let l = 0; l < lbEndpoints.length; l++) {
+      const lb: unknown = lbEndpoints[l];
       const endpoint = isObject(lb) ? envoyField(lb, 'endpoint') : undefined;
       const address = isObject(endpoint) ? envoyField(endpoint, 'address') : undefined;
       if (!isObject(address)) continue;
       const socketKey = envoyFieldKey(address, 'socket_address');
       const socket = address[socketKey];
-      if (isObject(socket)) yield { segments: [assignmentKey, 'endpoints', e, lbKey, l, 'endpoint', 'address', socketKey], socket };
+      if (isObject(socket)) sockets.push({ segments: [assignmentKey, 'endpoints', e, lbKey, l, 'endpoint', 'address', socketKey], socket });
     }
   }
+  return sockets;
 }

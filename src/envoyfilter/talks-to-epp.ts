@@ -96,12 +96,14 @@ function filterName(site: ExtProcSite): string | undefined {
 }
 
 /** The host and port of every socket_address of a cluster (socket-addresses.ts walks them). */
-function* endpointAddresses(cluster: JsonObject): Generator<{ host: string; port: number | undefined }> {
+function endpointAddresses(cluster: JsonObject): { host: string; port: number | undefined }[] {
+  const addresses: { host: string; port: number | undefined }[] = [];
   for (const { socket } of socketAddresses(cluster)) {
     const host = envoyField(socket, 'address');
     const port = envoyField(socket, 'port_value');
-    if (typeof host === 'string') yield { host, port: typeof port === 'number' ? port : typeof port === 'string' ? Number(port) : undefined };
+    if (typeof host === 'string') addresses.push({ host, port: typeof port === 'number' ? port : typeof port === 'string' ? Number(port) : undefined });
   }
+  return addresses;
 }
 
 interface ObjectFacts {
