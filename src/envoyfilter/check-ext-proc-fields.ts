@@ -6,7 +6,7 @@ import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from './ext-proc-sc
 import { parseGoDuration } from './go-duration.ts';
 import { closestName } from './closest-name.ts';
 import { checkOneofsBelow } from './check-ext-proc-oneofs.ts';
-import { ONEOFS_BELOW } from './ext-proc-oneofs.ts';
+import { ONEOFS_BELOW, type OneofField } from './ext-proc-oneofs.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { readEnum } from './proto-enum.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
@@ -21,16 +21,24 @@ const EXPECTED = {
   list: 'a list',
   message: 'an object',
 } as const;
+/** A field of a schema message, with what reading it needs. */
+interface SchemaField {
+  field: string;
+  camel: string;
+  kind: FieldKind;
+  /** The oneofs below it (ext-proc-oneofs.ts), checked in a TypedStruct. */
+  below: OneofField | undefined;
+}
 /** Each message's fields under both spellings istiod reads (snake_case and lowerCamelCase), built once. */
 const FIELD_BY_KEY = Object.fromEntries(
   Object.entries(EXT_PROC_SCHEMA).map(([name, { fields }]) => [
     name,
-    new Map(Object.keys(fields).flatMap((field) => {
-      const names = { field, camel: camelCase(field) };
-      return [[field, names], [names.camel, names]];
+    new Map(Object.entries(fields).flatMap(([field, kind]) => {
+      const schemaField: SchemaField = { field, camel: camelCase(field), kind, below: ONEOFS_BELOW[name as MessageName]?.[field] };
+      return [[field, schemaField], [schemaField.camel, schemaField]];
     })),
   ]),
-) as Record<MessageName, Map<string, { field: string; camel: string }>>;
+) as Record<MessageName, Map<string, SchemaField>>;
 const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
 const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config';
 
@@ -70,16 +78,17 @@ export function checkExtProcFields({ config, kind, segments, patchIndex, reading
 }
 
 function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments: PathSegments): void {
-  const { fields } = EXT_PROC_SCHEMA[name];
+  const fieldByKey = FIELD_BY_KEY[name];
   for (const key of Object.keys(object)) {
     if (key === '@type') continue;
-    const names = FIELD_BY_KEY[name].get(key);
-    if (names === undefined) {
+    const schemaField = fieldByKey.get(key);
+    if (schemaField === undefined) {
       unknownField(walk, object, name, key, segments);
       continue;
     }
-    const { field, camel } = names;
-    if (camel !== field && Object.hasOwn(object, field) && Object.hasOwn(object, camel)) {
+    const { field, camel, kind, below } = schemaField;
+    // `key` is one spelling; written twice when the other one is there too.
+    if (camel !== field && Object.hasOwn(object, key === field ? camel : field)) {
       // istiod's jsonpb keeps the lowerCamelCase spelling; in a TypedStruct which one Envoy keeps is not defined
       // (EPP222), and the snake_case one is the one checked further.
       const kept = walk.reading === 'istiod' ? camel : field;
@@ -89,8 +98,6 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
     // null leaves the field unset.
     const value = object[key];
     if (value === null || value === undefined) continue;
-    const kind = fields[field];
-    const below = ONEOFS_BELOW[name]?.[field];
     if (below !== undefined && walk.reading === 'envoy') {
       const at = [...segments, key];
       walk.findings.push(...checkOneofsBelow({ value, field: below, label: formatPath(at.slice(walk.rootDepth)), segments: at, location: walk.location, severities: walk.severities }));
