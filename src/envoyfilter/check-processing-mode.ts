@@ -3,7 +3,7 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
-import { defaultFor, readModeField, readProcessingMode, type BodyMode, type HeaderMode, type ModeField } from './processing-mode.ts';
+import { defaultFor, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type ModeField } from './processing-mode.ts';
 
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
   // Measured (test/dataplane/measured-symptoms.json EPP202-BUFFERED, per-route-buffered).
@@ -165,16 +165,6 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sit
   return findings;
 }
 
-/** Every mode at the value that sends nothing: headers and trailers SKIP, bodies NONE. */
-const SENDING_NOTHING: readonly (readonly [ModeField, HeaderMode | BodyMode])[] = [
-  ['request_header_mode', 'SKIP'],
-  ['response_header_mode', 'SKIP'],
-  ['request_body_mode', 'NONE'],
-  ['response_body_mode', 'NONE'],
-  ['request_trailer_mode', 'SKIP'],
-  ['response_trailer_mode', 'SKIP'],
-];
-
 /**
  * True when a processing_mode sends the EPP nothing at all: every header and trailer SKIP, every body NONE (an unset or
  * invalid field at its default). Read field by field, so a mode that sends headers is known at the first one.
@@ -182,8 +172,8 @@ const SENDING_NOTHING: readonly (readonly [ModeField, HeaderMode | BodyMode])[] 
 export function sendsNothing(config: JsonObject, reading: Reading = 'istiod'): boolean {
   const value = readField(config, 'processing_mode', reading);
   const processingMode = isObject(value) ? value : undefined;
-  return SENDING_NOTHING.every(([field, nothing]) => {
+  return MODE_FIELDS.every((field) => {
     const read = processingMode === undefined ? undefined : readModeField(processingMode, field, reading);
-    return (read?.kind === 'mode' ? read.mode : defaultFor(field)) === nothing;
+    return (read?.kind === 'mode' ? read.mode : defaultFor(field)) === silentFor(field);
   });
 }

@@ -36,7 +36,8 @@ export function matchedSubFilter(patch: ConfigPatch): string | undefined {
 /** Reads `spec.configPatches` of an EnvoyFilter, reporting every wrongly typed part as EPP307. */
 export function readConfigPatches(object: unknown, severities: SeverityOverrides): ConfigPatchesRead {
   const findings: Finding[] = [];
-  const malformed = (segments: PathSegments, what: string, got: unknown, location = 'spec') => {
+  // Where a part sits says where it is reported: an entry's own parts under that entry, the rest under spec.
+  const malformed = (segments: PathSegments, what: string, got: unknown, location = typeof segments[2] === 'number' ? patchLocation(segments[2]) : 'spec') => {
     const path = formatPath(segments);
     findings.push(
       finding('EPP307', severities, { location, path }, `${path} must be ${what} but is ${describe(got)}`, `write ${path} as ${what}, as the EnvoyFilter schema requires`),
@@ -64,27 +65,27 @@ export function readConfigPatches(object: unknown, severities: SeverityOverrides
     const entry: unknown = list[index];
     const at: PathSegments = ['spec', 'configPatches', index];
     if (!isObject(entry)) {
-      malformed(at, 'an object', entry, patchLocation(index));
+      malformed(at, 'an object', entry);
       continue;
     }
     const { applyTo, match, patch } = entry;
-    if (applyTo !== undefined && typeof applyTo !== 'string') malformed([...at, 'applyTo'], 'a string', applyTo, patchLocation(index));
-    if (match !== undefined && match !== null && !isObject(match)) malformed([...at, 'match'], 'an object', match, patchLocation(index));
+    if (applyTo !== undefined && typeof applyTo !== 'string') malformed([...at, 'applyTo'], 'a string', applyTo);
+    if (match !== undefined && match !== null && !isObject(match)) malformed([...at, 'match'], 'an object', match);
     if (patch !== undefined && patch !== null && !isObject(patch)) {
-      malformed([...at, 'patch'], 'an object', patch, patchLocation(index));
+      malformed([...at, 'patch'], 'an object', patch);
       continue;
     }
     const operation = isObject(patch) ? patch.operation : undefined;
-    if (operation !== undefined && typeof operation !== 'string') malformed([...at, 'patch', 'operation'], 'a string', operation, patchLocation(index));
+    if (operation !== undefined && typeof operation !== 'string') malformed([...at, 'patch', 'operation'], 'a string', operation);
     const value = isObject(patch) ? patch.value : undefined;
-    if (value !== undefined && value !== null && !isObject(value)) malformed([...at, 'patch', 'value'], 'an object', value, patchLocation(index));
+    if (value !== undefined && value !== null && !isObject(value)) malformed([...at, 'patch', 'value'], 'an object', value);
     patches.push({
       index,
       applyTo: typeof applyTo === 'string' ? applyTo : undefined,
       operation: typeof operation === 'string' ? operation : undefined,
       match: isObject(match) ? match : {},
       value: isObject(value) ? value : undefined,
-      valuePath: ['spec', 'configPatches', index, 'patch', 'value'],
+      valuePath: [...at, 'patch', 'value'],
     });
   }
   return { patches, findings };

@@ -63,6 +63,11 @@ export function defaultFor(field: ModeField): HeaderMode | BodyMode {
   return isTrailerField(field) ? 'SKIP' : 'SEND';
 }
 
+/** The value that sends the EPP nothing: headers and trailers SKIP, bodies NONE. */
+export function silentFor(field: ModeField): HeaderMode | BodyMode {
+  return isBodyField(field) ? 'NONE' : 'SKIP';
+}
+
 /** What one mode field of a processing_mode holds, as the reader takes it. */
 export type ModeFieldRead =
   | { kind: 'unset' }
@@ -108,6 +113,7 @@ export function readProcessingMode(processingMode: JsonObject | undefined, readi
     if (read?.kind === 'invalid') invalid.push(read.invalid);
     return defaultFor(field);
   };
+  // A literal, so the object has its final shape from the start; `satisfies` keeps it in step with MODE_FIELDS.
   const mode = {
     request_header_mode: effective('request_header_mode'),
     response_header_mode: effective('response_header_mode'),
@@ -115,6 +121,6 @@ export function readProcessingMode(processingMode: JsonObject | undefined, readi
     response_body_mode: effective('response_body_mode'),
     request_trailer_mode: effective('request_trailer_mode'),
     response_trailer_mode: effective('response_trailer_mode'),
-  } as EffectiveProcessingMode;
+  } satisfies Record<ModeField, HeaderMode | BodyMode> as EffectiveProcessingMode;
   return { mode, explicit, invalid };
 }
