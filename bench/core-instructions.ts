@@ -12,14 +12,14 @@
  *   node bench/core-instructions.ts [--before=DIR] [--cases=a,b] [--n1=1000] [--n2=4000] [--by-function=N]
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { benchCases } from './http/cases.ts';
-import { callgrindNodeArgs, collectedInstructions, JIT_NAMING_FLAGS } from './lib/callgrind.ts';
-import { functionsTable, instructionsByFunction, perUnit } from './lib/callgrind-functions.ts';
+import { callgrindNodeArgs, JIT_NAMING_FLAGS } from './lib/callgrind.ts';
+import { countedRun, functionsTable, perUnit, type CountedRun } from './lib/callgrind-functions.ts';
 import { loadAverage, table } from './lib/report.ts';
 
 const { values } = parseArgs({ options: { before: { type: 'string' }, cases: { type: 'string' }, n1: { type: 'string', default: '1000' }, n2: { type: 'string', default: '4000' }, 'by-function': { type: 'string' } } });
@@ -30,24 +30,13 @@ const child = new URL('./instructions/count-admissions.ts', import.meta.url).pat
 const trees = [...(values.before === undefined ? [] : [{ name: 'before', root: values.before }]), { name: 'this tree', root: new URL('..', import.meta.url).pathname }];
 const cases = benchCases().filter((c) => c.server === 'webhook' && (values.cases === undefined || values.cases.split(',').includes(c.id)));
 
-interface Counted {
-  instructions: number;
-  /** With --by-function: instructions per function name over the whole run. */
-  functions?: Map<string, number>;
-}
-
-async function instructions(root: string, caseId: string, count: number): Promise<Counted> {
+async function instructions(root: string, caseId: string, count: number): Promise<CountedRun> {
   const outDir = byFunction === undefined ? undefined : mkdtempSync(join(tmpdir(), 'epp-webhook-core-instructions-'));
   const outFile = outDir === undefined ? undefined : join(outDir, 'callgrind.out');
   try {
     const run = promisify(execFile)('valgrind', [...callgrindNodeArgs(outFile), ...(outDir === undefined ? [] : JIT_NAMING_FLAGS), child, root, caseId, String(count)], { maxBuffer: 16 * 1024 * 1024 });
     const { stderr } = await run;
-    const counted = collectedInstructions(stderr, `${caseId} in ${root}`);
-    if (outDir === undefined || outFile === undefined) return { instructions: counted };
-    // node under valgrind keeps valgrind's pid, so the map is the child's.
-    const perfMap = join(outDir, 'perf.map');
-    renameSync(join(tmpdir(), `perf-${run.child.pid}.map`), perfMap);
-    return { instructions: counted, functions: instructionsByFunction(outFile, perfMap) };
+    return countedRun(stderr, `${caseId} in ${root}`, outFile === undefined ? undefined : { callgrindFile: outFile, pid: run.child.pid! });
   } finally {
     if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
   }

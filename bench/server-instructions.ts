@@ -16,7 +16,7 @@
  *   node bench/server-instructions.ts [--cases=a,b] [--servers=floor,webhook,ceiling] [--n1=1000] [--n2=3000] [--log-level=info] [--out-dir=DIR] [--by-function=N]
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,8 +24,8 @@ import autocannon from 'autocannon';
 import { servingBundlePaths, writeServingBundle } from '../src/certs/serving-bundle.ts';
 import { checkOnce } from './http/bench-http.ts';
 import { benchCases, type BenchCase } from './http/cases.ts';
-import { callgrindNodeArgs, collectedInstructions, JIT_NAMING_FLAGS } from './lib/callgrind.ts';
-import { functionsTable, instructionsByFunction, perUnit } from './lib/callgrind-functions.ts';
+import { callgrindNodeArgs, JIT_NAMING_FLAGS } from './lib/callgrind.ts';
+import { countedRun, functionsTable, perUnit, type CountedRun } from './lib/callgrind-functions.ts';
 import { loadAverage, table } from './lib/report.ts';
 
 const { values } = parseArgs({
@@ -50,14 +50,8 @@ if (outDir !== undefined) mkdirSync(outDir, { recursive: true });
 writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
 const ca = readFileSync(servingBundlePaths(certDir).caCertFile, 'utf8');
 
-interface Counted {
-  instructions: number;
-  /** With --by-function: instructions per function name over the whole run. */
-  functions?: Map<string, number>;
-}
-
 /** Instructions the server process executed, from start to exit, answering `requests` requests of the case. */
-async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: BenchCase, requests: number): Promise<Counted> {
+async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: BenchCase, requests: number): Promise<CountedRun> {
   const outFile = outDir === undefined ? undefined : join(outDir, `${kind}-${benchCase.id.replace('/', '_')}-${requests}.callgrind`);
   const child = fork(SERVER_CHILD, [kind, certDir, values['log-level']], {
     execPath: 'valgrind',
@@ -85,12 +79,7 @@ async function countServer(kind: 'floor' | 'webhook' | 'ceiling', benchCase: Ben
   if (result.non2xx + result.errors + result.timeouts > 0) throw new Error(`${kind} ${benchCase.id}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
   child.send({ type: 'stop' });
   await exited;
-  const instructions = collectedInstructions(stderr, `${kind} ${benchCase.id}`);
-  if (byFunction === undefined || outFile === undefined) return { instructions };
-  // node under valgrind keeps valgrind's pid, so the map is the child's.
-  const perfMap = `${outFile}.perf-map`;
-  renameSync(join(tmpdir(), `perf-${child.pid}.map`), perfMap);
-  return { instructions, functions: instructionsByFunction(outFile, perfMap) };
+  return countedRun(stderr, `${kind} ${benchCase.id}`, byFunction === undefined || outFile === undefined ? undefined : { callgrindFile: outFile, pid: child.pid! });
 }
 
 const cases = benchCases().filter((c) => c.server === 'webhook' && (values.cases === undefined || values.cases.split(',').includes(c.id)));

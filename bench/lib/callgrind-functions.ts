@@ -1,5 +1,26 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { collectedInstructions } from './callgrind.ts';
 import { table } from './report.ts';
+
+/** What one node run under callgrind counted: the total, and per function when its JIT code was named (JIT_NAMING_FLAGS). */
+export interface CountedRun {
+  instructions: number;
+  functions?: Map<string, number>;
+}
+
+/**
+ * The run's total from valgrind's stderr (`what` names it in an error) and, given the callgrind file of a run with
+ * JIT_NAMING_FLAGS, its counts by function: the perf map node wrote for `pid` (node under valgrind keeps valgrind's
+ * pid) is moved beside the callgrind file and read with it.
+ */
+export function countedRun(stderr: string, what: string, named?: { callgrindFile: string; pid: number }): CountedRun {
+  const instructions = collectedInstructions(stderr, what);
+  if (named === undefined) return { instructions };
+  const perfMap = `${named.callgrindFile}.perf-map`;
+  renameSync(`${tmpdir()}/perf-${named.pid}.map`, perfMap);
+  return { instructions, functions: instructionsByFunction(named.callgrindFile, perfMap) };
+}
 
 /**
  * Instructions per function from a callgrind output file, with V8's JIT code named: callgrind names C++ and V8's
