@@ -52,14 +52,17 @@ export interface ServerChild {
   floorRequests(): Promise<number>;
   /** The floor's /mutate answers carry this base64 JSONPatch from now on (null: none). */
   setCannedPatch(patch: string | null): Promise<void>;
+  /** The floor does this many microseconds of busy work per request from now on (0: none). */
+  setWork(us: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 const SERVER_CHILD = new URL('./server-child.ts', import.meta.url).pathname;
 
 /** `serverChild`: another tree's bench/http/server-child.ts (bench/ab-cpu.ts runs the code before a change beside it). */
-export async function startServerChild(kind: 'floor' | 'webhook' | 'ceiling', certDir: string, options: Pick<HttpOptions, 'cpuProfDir' | 'logLevel'> & { servicesFile?: string; serverChild?: string }): Promise<ServerChild> {
-  const execArgv = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [];
+/** `nodeFlags`: more flags for the child's node (bench/clock-profile.ts has V8 write its perf map). */
+export async function startServerChild(kind: 'floor' | 'webhook' | 'ceiling', certDir: string, options: Pick<HttpOptions, 'cpuProfDir' | 'logLevel'> & { servicesFile?: string; serverChild?: string; nodeFlags?: string[] }): Promise<ServerChild> {
+  const execArgv = [...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : []), ...(options.nodeFlags ?? [])];
   // stdout to /dev/null: the webhook's info log line per admission is written, as in production, but not collected.
   const child = fork(options.serverChild ?? SERVER_CHILD, [kind, certDir, options.logLevel, ...(options.servicesFile ? [options.servicesFile] : [])], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -77,21 +80,23 @@ export async function startServerChild(kind: 'floor' | 'webhook' | 'ceiling', ce
       child.on('message', onMessage);
       child.send({ type: 'cpu' });
     });
+  const tell = (message: object, done: string) =>
+    new Promise<void>((resolve) => {
+      const onMessage = (m: { type?: string }) => {
+        if (m.type !== done) return;
+        child.off('message', onMessage);
+        resolve();
+      };
+      child.on('message', onMessage);
+      child.send(message);
+    });
   return {
     child,
     port,
     cpu: async () => (await ask()).usage,
     floorRequests: async () => (await ask()).floorRequests,
-    setCannedPatch: (patch) =>
-      new Promise<void>((resolve) => {
-        const onMessage = (m: { type?: string }) => {
-          if (m.type !== 'patch-set') return;
-          child.off('message', onMessage);
-          resolve();
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'patch', patch });
-      }),
+    setCannedPatch: (patch) => tell({ type: 'patch', patch }, 'patch-set'),
+    setWork: (us) => tell({ type: 'work', us }, 'work-set'),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       if (child.connected) child.send({ type: 'stop' });

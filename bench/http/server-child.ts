@@ -5,7 +5,8 @@
  * exits cleanly on `stop` (so `--cpu-prof` can write its profile). The floor answers POST /floor, and /mutate and
  * /validate too, so it can be registered with the apiserver as the cheapest possible webhook; told `{type: 'patch',
  * patch}` its /mutate answers carry that canned base64 JSONPatch (the same change the webhook makes), `patch: null`
- * stops that. The ceiling is the webhook with the core's answer computed once per endpoint and object and reused: the same app,
+ * stops that. Told `{type: 'work', us}`, each floor answer first keeps the thread busy for that many microseconds
+ * (bench/work-budget.ts: how much work on top of the floor the target leaves room for). The ceiling is the webhook with the core's answer computed once per endpoint and object and reused: the same app,
  * TLS, parser, review check, metrics, log line and response (patch included), only the core's work taken away.
  */
 import { readFileSync } from 'node:fs';
@@ -26,6 +27,13 @@ const paths = servingBundlePaths(certDir);
 
 let floorRequests = 0;
 let cannedPatch: string | null = null;
+let workNs = 0n;
+
+/** Busy work, on the clock: the thread does nothing else for `ns` nanoseconds, as a request's own computation would. */
+function busyFor(ns: bigint): void {
+  const end = process.hrtime.bigint() + ns;
+  while (process.hrtime.bigint() < end);
+}
 
 async function startFloor(): Promise<{ port: number; close(): Promise<void> }> {
   // Same Fastify, same TLS settings and certificate, same body parser (a string, then secure-json-parse with the
@@ -46,6 +54,7 @@ async function startFloor(): Promise<{ port: number; close(): Promise<void> }> {
   });
   const canned = async (request: { body: unknown; url: string }) => {
     floorRequests++;
+    if (workNs > 0n) busyFor(workNs);
     const review = request.body as { request?: { uid?: string } };
     const patch = cannedPatch !== null && request.url.startsWith('/mutate') ? { patchType: 'JSONPatch', patch: cannedPatch } : {};
     return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request?.uid, allowed: true, ...patch } };
@@ -84,10 +93,14 @@ async function startWebhook(admit?: typeof admitRequest): Promise<{ port: number
 
 const server = kind === 'floor' ? await startFloor() : await startWebhook(kind === 'ceiling' ? admitOncePerObject() : undefined);
 process.send!({ port: server.port });
-process.on('message', (message: { type: string; patch?: string | null }) => {
+process.on('message', (message: { type: string; patch?: string | null; us?: number }) => {
   if (message.type === 'patch') {
     cannedPatch = message.patch ?? null;
     process.send!({ type: 'patch-set' });
+  }
+  if (message.type === 'work') {
+    workNs = BigInt(Math.round((message.us ?? 0) * 1000));
+    process.send!({ type: 'work-set' });
   }
   if (message.type === 'cpu') process.send!({ type: 'cpu', usage: process.cpuUsage(), memory: process.memoryUsage(), floorRequests });
   if (message.type === 'stop') void server.close().finally(() => process.exit(0));
