@@ -16,7 +16,7 @@ import { writeServingBundle } from '../src/certs/serving-bundle.ts';
 import { checkOnce, load, startServerChild } from './http/bench-http.ts';
 import { benchCases, type WebhookCaseId } from './http/cases.ts';
 import { JIT_NAMING_FLAGS } from './lib/callgrind.ts';
-import { loadAverage, progress, table } from './lib/report.ts';
+import { haltPolling, loadAverage, progress, table } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -103,7 +103,7 @@ function comparison(pick: (p: Profile) => PerRequest, limit: number): (string | 
 }
 
 const header = (what: string) => [what, 'floor µs/req', 'webhook µs/req', 'webhook − floor'];
-console.log(`### Clock profile: \`${caseId}\`, ${values.duration} s of ${values.connections}-connection closed loop per server (load ${loadAverage()})`);
+console.log(`### Clock profile: \`${caseId}\`, ${values.duration} s of ${values.connections}-connection closed loop per server (load ${loadAverage()}; ${haltPolling()})`);
 console.log('');
 console.log('By part of the process (`[kernel.kallsyms]` is the kernel working for it: system calls, TCP, waking the client):');
 console.log('');

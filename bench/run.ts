@@ -4,7 +4,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { HttpOptions } from './http/bench-http.ts';
 import type { WebhookCaseId } from './http/cases.ts';
-import { loadAverage, progress } from './lib/report.ts';
+import { haltPolling, loadAverage, progress } from './lib/report.ts';
 
 const USAGE = `The performance harness (\`npm run bench\`; not part of \`npm test\`). Each section prints Markdown tables with the
 load average beside every figure. Flags:
@@ -76,7 +76,7 @@ const command = `node bench/run.ts${args ? ` ${args}` : ''}\` (= \`npm run bench
 const header = [
   `# epp-webhook bench: ${new Date().toISOString()}`,
   '',
-  `command: \`${command}\` (node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}); load average at start: ${loadAverage()}`,
+  `command: \`${command}\` (node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}); load average at start: ${loadAverage()}; ${haltPolling()}`,
   '',
 ].join('\n');
 process.stdout.write(`${header}\n`);

@@ -11,14 +11,14 @@
  *   node bench/work-budget.ts [--case=mutate-envoyfilter] [--work=5,10,20,30,45,60,90] [--target=0.7] [--rounds=2]
  *                             [--slices=3] [--duration=2] [--warmup=3] [--connections=24] [--log-level=info]
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeServingBundle } from '../src/certs/serving-bundle.ts';
 import { checkOnce, load, startServerChild, type ServerChild } from './http/bench-http.ts';
 import { benchCases, type BenchCase, type WebhookCaseId } from './http/cases.ts';
-import { int, loadAverage, pct, progress, table } from './lib/report.ts';
+import { haltPolling, int, loadAverage, pct, progress, table } from './lib/report.ts';
 import { mean } from './lib/stats.ts';
 
 const { values } = parseArgs({
@@ -156,11 +156,3 @@ console.log(
   ),
 );
 
-/**
- * The guest's halt polling: with guest_halt_poll_ns at 0 an idle vCPU halts at once, and every answer that wakes the
- * load generator waits for the hypervisor to wake its vCPU, a cost a slower server pays on more of its answers.
- */
-function haltPolling(): string {
-  const file = '/sys/module/haltpoll/parameters/guest_halt_poll_ns';
-  return existsSync(file) ? `guest_halt_poll_ns ${readFileSync(file, 'utf8').trim()}` : 'no haltpoll cpuidle driver';
-}

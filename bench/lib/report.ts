@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
 /** The 1/5/15-minute load average, as `uptime` prints it: published next to every figure. */
@@ -23,4 +24,14 @@ export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1
 /** Section headers and progress go to stderr; tables and results to stdout. */
 export function progress(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)} load ${loadAverage()}] ${line}\n`);
+}
+
+/**
+ * The guest's halt polling, which moves closed-loop results by several points on a VM: with guest_halt_poll_ns at 0 an
+ * idle vCPU halts at once, and each answer that wakes the waiting load generator waits for the hypervisor to wake its
+ * vCPU, in the kernel of the server's write. A slower server finds the client idle more often and pays that more.
+ */
+export function haltPolling(): string {
+  const file = '/sys/module/haltpoll/parameters/guest_halt_poll_ns';
+  return existsSync(file) ? `guest_halt_poll_ns ${readFileSync(file, 'utf8').trim()}` : 'no haltpoll cpuidle driver';
 }
