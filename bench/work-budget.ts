@@ -35,7 +35,8 @@ const { values } = parseArgs({
   },
 });
 const caseId = values.case as WebhookCaseId;
-const works = values.work.split(',').map(Number);
+// Ascending: the floor's curve is read between neighbouring points.
+const works = [...new Set(values.work.split(',').map(Number))].sort((a, b) => a - b);
 if (works.some((w) => !(w > 0))) throw new Error('--work: positive microseconds, comma-separated');
 const target = Number(values.target);
 const settings = { duration: Number(values.duration), connections: Number(values.connections) };
