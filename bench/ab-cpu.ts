@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { writeServingBundle } from '../src/certs/serving-bundle.ts';
 import { checkOnce, load, startServerChild } from './http/bench-http.ts';
 import { benchCases, type WebhookCaseId } from './http/cases.ts';
-import { loadAverage, ms, progress, table } from './lib/report.ts';
+import { haltPolling, loadAverage, ms, progress, table } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -103,6 +103,6 @@ const rows = caseIds.map((id) => {
 process.stdout.write(
   `webhook server CPU per request at ${values.rate} req/s over ${values.connections} connections, ${values.duration} s per run (+${values.warmup} s warm-up), ` +
     `log level ${values['log-level']}, ${values.rounds} rounds alternating the trees; before = ${trees.before}, after = ${trees.after}\n` +
-    `load at start ${loadAtStart}; after each round: ${loads.join(' / ')}\n\n` +
+    `load at start ${loadAtStart}; after each round: ${loads.join(' / ')}; ${haltPolling()}\n\n` +
     `${table(['case', 'before µs/req (rounds)', 'after µs/req (rounds)', 'change of the median', 'p99 ms before / after (median)'], rows)}\n`,
 );

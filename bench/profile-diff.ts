@@ -15,7 +15,7 @@ import { writeServingBundle } from '../src/certs/serving-bundle.ts';
 import { load, startServerChild } from './http/bench-http.ts';
 import { benchCases, type WebhookCaseId } from './http/cases.ts';
 import { readProfile, selfTimes } from './lib/cpu-profile.ts';
-import { loadAverage, table } from './lib/report.ts';
+import { haltPolling, loadAverage, table } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +72,7 @@ const sum = (side: 'floor' | 'webhook') => rows.reduce((total, row) => total + r
 rmSync(work, { recursive: true, force: true });
 
 process.stdout.write(
-  `${caseId} at ${values.rate} req/s for ${values.duration} s (+2 s warm-up), each server twice, webhook log level ${values['log-level']}; load ${loadAtStart} → ${loadAverage()}\n` +
+  `${caseId} at ${values.rate} req/s for ${values.duration} s (+2 s warm-up), each server twice, webhook log level ${values['log-level']}; load ${loadAtStart} → ${loadAverage()}; ${haltPolling()}\n` +
     `requests answered: floor ${floor.requests}, webhook ${webhook.requests}; profiled CPU per request (not idle): floor ${sum('floor').toFixed(1)} µs, webhook ${sum('webhook').toFixed(1)} µs (floor / webhook ${((sum('floor') / sum('webhook')) * 100).toFixed(1)}%)\n\n`,
 );
 process.stdout.write(
