@@ -8,13 +8,11 @@
  * DIR is a checkout of the other tree with node_modules (e.g. `git worktree add /tmp/before main && ln -s
  * "$PWD/node_modules" /tmp/before/`); --after defaults to this tree.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeServingBundle } from '../src/certs/serving-bundle.ts';
-import { checkOnce, load, startServerChild } from './http/bench-http.ts';
-import { benchCases, type WebhookCaseId } from './http/cases.ts';
+import { benchCertificates, checkOnce, load, startServerChild } from './http/bench-http.ts';
+import { benchCase, type WebhookCaseId } from './http/cases.ts';
 import { haltPolling, loadAverage, ms, progress, table } from './lib/report.ts';
 
 const { values } = parseArgs({
@@ -33,16 +31,10 @@ const { values } = parseArgs({
 if (values.before === undefined) throw new Error('--before=DIR: the tree to compare with (a checkout with node_modules)');
 const trees = { before: resolve(values.before), after: resolve(values.after) };
 const caseIds = values.cases.split(',') as WebhookCaseId[];
-const cases = caseIds.map((id) => {
-  const found = benchCases().find((c) => c.id === id);
-  if (found === undefined) throw new Error(`--cases: unknown case ${id}`);
-  return found;
-});
+const cases = caseIds.map((id) => benchCase(id, '--cases'));
 const settings = { duration: Number(values.duration), connections: Number(values.connections), overallRate: Number(values.rate) };
 
-const work = mkdtempSync(join(tmpdir(), 'epp-webhook-ab-'));
-const bundle = writeServingBundle(work, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-const ca = readFileSync(bundle.caCertFile, 'utf8');
+const { dir: work, ca } = benchCertificates('ab');
 
 type Side = keyof typeof trees;
 interface Sample {

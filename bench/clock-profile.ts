@@ -8,14 +8,12 @@
  * Needs `perf` (Debian's linux-perf) and a kernel that lets it sample (perf_event_paranoid <= 1, or root).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeServingBundle } from '../src/certs/serving-bundle.ts';
-import { checkOnce, load, startServerChild } from './http/bench-http.ts';
-import { benchCases, type WebhookCaseId } from './http/cases.ts';
-import { JIT_NAMING_FLAGS } from './lib/callgrind.ts';
+import { benchCertificates, checkOnce, load, startServerChild } from './http/bench-http.ts';
+import { benchCase, type WebhookCaseId } from './http/cases.ts';
+import { JIT_NAMING_FLAGS, perfMapPath } from './lib/callgrind.ts';
 import { haltPolling, loadAverage, progress, table } from './lib/report.ts';
 
 const { values } = parseArgs({
@@ -45,32 +43,29 @@ interface Profile {
   bySymbol: PerRequest;
 }
 
-const work = mkdtempSync(join(tmpdir(), 'epp-webhook-clock-profile-'));
-const bundle = writeServingBundle(work, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-const ca = readFileSync(bundle.caCertFile, 'utf8');
+const { dir: work, ca } = benchCertificates('clock-profile');
 const profiles = new Map<'floor' | 'webhook', Profile>();
 try {
   for (const server of ['floor', 'webhook'] as const) {
-    const benchCase = benchCases().find((c) => c.id === (server === 'floor' ? `floor/${caseId}` : caseId));
-    if (benchCase === undefined) throw new Error(`--case: unknown case ${caseId}`);
+    const measured = benchCase(server === 'floor' ? `floor/${caseId}` : caseId);
     const child = await startServerChild(server, work, { cpuProfDir: undefined, logLevel: values['log-level'], nodeFlags: JIT_NAMING_FLAGS });
     try {
       const settings = { connections: Number(values.connections), duration: Number(values.warmup) };
-      await checkOnce(child.port, ca, benchCase);
-      await load(child.port, benchCase, settings);
+      await checkOnce(child.port, ca, measured);
+      await load(child.port, measured, settings);
       const data = join(work, `${server}.data`);
       const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(FREQUENCY), '-o', data, '-p', String(child.child.pid), '--', 'sleep', values.duration], { stdio: ['ignore', 'ignore', 'pipe'] });
       let perfErrors = '';
       perf.stderr.on('data', (chunk) => (perfErrors += chunk));
       const exited = new Promise<number | null>((resolve) => perf.once('exit', resolve));
-      const run = await load(child.port, benchCase, { ...settings, duration: Number(values.duration) });
+      const run = await load(child.port, measured, { ...settings, duration: Number(values.duration) });
       if ((await exited) !== 0) throw new Error(`perf record failed: ${perfErrors.trim()}`);
       const perRequest = (sort: string) => samplesBy(data, sort, run.answered);
       profiles.set(server, { answered: run.answered, byPart: perRequest('dso'), byThread: perRequest('comm'), bySymbol: perRequest('sym') });
       progress(`${server}: ${run.answered} requests sampled (${Math.round(run.rps)} req/s)`);
     } finally {
       await child.stop();
-      rmSync(`/tmp/perf-${child.child.pid}.map`, { force: true });
+      rmSync(perfMapPath(child.child.pid!), { force: true });
     }
   }
 } finally {

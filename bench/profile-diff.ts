@@ -8,12 +8,10 @@
  * The profiler slows small JavaScript functions more than native code: read the figures as shares, not as timings.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeServingBundle } from '../src/certs/serving-bundle.ts';
-import { load, startServerChild } from './http/bench-http.ts';
-import { benchCases, type WebhookCaseId } from './http/cases.ts';
+import { benchCertificates, load, startServerChild } from './http/bench-http.ts';
+import { benchCase, type WebhookCaseId } from './http/cases.ts';
 import { readProfile, selfTimes } from './lib/cpu-profile.ts';
 import { haltPolling, loadAverage, table } from './lib/report.ts';
 
@@ -27,8 +25,7 @@ const { values } = parseArgs({
   },
 });
 const caseId = values.case as WebhookCaseId;
-const work = mkdtempSync(join(tmpdir(), 'epp-webhook-profile-diff-'));
-writeServingBundle(work, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+const { dir: work } = benchCertificates('profile-diff');
 
 interface Measured {
   /** Microseconds of self time per function, summed over the runs. */
@@ -40,14 +37,13 @@ interface Measured {
 async function profile(kind: 'floor' | 'webhook', into: Measured): Promise<void> {
   const dir = mkdtempSync(join(work, `${kind}-`));
   const child = await startServerChild(kind, work, { cpuProfDir: dir, logLevel: values['log-level'] });
-  const benchCase = benchCases().find((c) => c.id === (kind === 'floor' ? `floor/${caseId}` : caseId));
-  if (benchCase === undefined) throw new Error(`--case: unknown case ${caseId}`);
+  const measured = benchCase(kind === 'floor' ? `floor/${caseId}` : caseId);
   let requests = 0;
   try {
     // The warm-up's requests are in the profile too, so they count.
     for (const duration of [2, Number(values.duration)]) {
-      const result = await load(child.port, benchCase, { duration, connections: 8, overallRate: Number(values.rate) });
-      if (result.errors > 0) throw new Error(`${benchCase.id}: ${result.errors} requests failed; a profile of failures would mislead`);
+      const result = await load(child.port, measured, { duration, connections: 8, overallRate: Number(values.rate) });
+      if (result.errors > 0) throw new Error(`${measured.id}: ${result.errors} requests failed; a profile of failures would mislead`);
       requests += result.answered;
     }
   } finally {

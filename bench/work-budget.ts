@@ -11,13 +11,10 @@
  *   node bench/work-budget.ts [--case=mutate-envoyfilter] [--work=5,10,20,30,45,60,90] [--target=0.7] [--rounds=2]
  *                             [--slices=3] [--duration=2] [--warmup=3] [--connections=24] [--log-level=info]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { writeServingBundle } from '../src/certs/serving-bundle.ts';
-import { checkOnce, load, startServerChild, type ServerChild } from './http/bench-http.ts';
-import { benchCases, type BenchCase, type WebhookCaseId } from './http/cases.ts';
+import { benchCertificates, checkOnce, load, startServerChild, type ServerChild } from './http/bench-http.ts';
+import { benchCase, type WebhookCaseId } from './http/cases.ts';
 import { haltPolling, int, loadAverage, pct, progress, table } from './lib/report.ts';
 import { mean } from './lib/stats.ts';
 
@@ -40,12 +37,7 @@ const works = [...new Set(values.work.split(',').map(Number))].sort((a, b) => a 
 if (works.some((w) => !(w > 0))) throw new Error('--work: positive microseconds, comma-separated');
 const target = Number(values.target);
 const settings = { duration: Number(values.duration), connections: Number(values.connections) };
-const find = (id: string): BenchCase => {
-  const found = benchCases().find((c) => c.id === id);
-  if (found === undefined) throw new Error(`--case: unknown case ${caseId}`);
-  return found;
-};
-const cases = { floor: find(`floor/${caseId}`), webhook: find(caseId), ceiling: find(`ceiling/${caseId}`) };
+const cases = { floor: benchCase(`floor/${caseId}`), webhook: benchCase(caseId), ceiling: benchCase(`ceiling/${caseId}`) };
 
 /** One measured server setting: the floor with `work` µs added, or the webhook or its ceiling. */
 interface Entry {
@@ -53,6 +45,7 @@ interface Entry {
   server: keyof typeof cases;
   work: number;
 }
+const SERVERS = ['floor', 'webhook', 'ceiling'] as const;
 const entries: Entry[] = [
   ...[0, ...works].map((work): Entry => ({ label: work === 0 ? 'floor' : `floor + ${work} µs`, server: 'floor', work })),
   { label: 'webhook', server: 'webhook', work: 0 },
@@ -65,20 +58,15 @@ interface Measured {
   cpuUs: number;
 }
 
-const work = mkdtempSync(join(tmpdir(), 'epp-webhook-work-budget-'));
-const bundle = writeServingBundle(work, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-const ca = readFileSync(bundle.caCertFile, 'utf8');
+const { dir: work, ca } = benchCertificates('work-budget');
 const perRound: Measured[][] = [];
 progress(`work budget: ${caseId}, ${values.rounds} round(s) of ${values.slices} slices of ${values.duration} s per setting; machine: ${haltPolling()}`);
 try {
   for (let round = 1; round <= Number(values.rounds); round++) {
-    const servers: Record<Entry['server'], ServerChild> = {
-      floor: await startServerChild('floor', work, { cpuProfDir: undefined, logLevel: values['log-level'] }),
-      webhook: await startServerChild('webhook', work, { cpuProfDir: undefined, logLevel: values['log-level'] }),
-      ceiling: await startServerChild('ceiling', work, { cpuProfDir: undefined, logLevel: values['log-level'] }),
-    };
+    const servers = {} as Record<Entry['server'], ServerChild>;
     try {
-      for (const server of ['floor', 'webhook', 'ceiling'] as const) {
+      for (const server of SERVERS) {
+        servers[server] = await startServerChild(server, work, { cpuProfDir: undefined, logLevel: values['log-level'] });
         await checkOnce(servers[server].port, ca, cases[server]);
         await load(servers[server].port, cases[server], { ...settings, duration: Number(values.warmup) });
       }

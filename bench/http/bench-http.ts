@@ -163,10 +163,15 @@ export async function load(
   return { rps: answered / result.duration, latency: recorder.summary(), errors, answered, seconds: result.duration };
 }
 
+/** A fresh directory with the servers' serving certificate (what server-child.ts reads) and the CA that verifies it. */
+export function benchCertificates(prefix: string): { dir: string; ca: string } {
+  const dir = mkdtempSync(join(tmpdir(), `epp-webhook-${prefix}-`));
+  const bundle = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  return { dir, ca: readFileSync(bundle.caCertFile, 'utf8') };
+}
+
 export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
-  const certDir = mkdtempSync(join(tmpdir(), 'epp-webhook-bench-'));
-  const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-  const ca = readFileSync(bundle.caCertFile, 'utf8');
+  const { dir: certDir, ca } = benchCertificates('bench');
   const cases = benchCases().filter(
     (c) => (options.ceiling || c.server !== 'ceiling') && (options.only === undefined || options.only.includes(c.floorOf ?? c.ceilingOf ?? (c.id as WebhookCaseId))),
   );

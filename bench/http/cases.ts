@@ -132,6 +132,13 @@ function decodedPatch(answer: any): any[] | undefined {
   return typeof patch === 'string' ? JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) : undefined;
 }
 
+/** The bench case `id`, for a tool's `flag` (named in the error when there is no such case). */
+export function benchCase(id: string, flag = '--case'): BenchCase {
+  const found = benchCases().find((c) => c.id === id);
+  if (found === undefined) throw new Error(`${flag}: unknown case ${id}`);
+  return found;
+}
+
 export function benchCases(): BenchCase[] {
   const guide = manifest('guide-envoyfilter.yaml');
   const fullDuplex = manifest('full-duplex-envoyfilter.yaml');

@@ -1,6 +1,5 @@
 import { readFileSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { collectedInstructions } from './callgrind.ts';
+import { collectedInstructions, perfMapPath } from './callgrind.ts';
 import { table } from './report.ts';
 
 /** What one node run under callgrind counted: the total, and per function when its JIT code was named (JIT_NAMING_FLAGS). */
@@ -18,7 +17,7 @@ export function countedRun(stderr: string, what: string, named?: { callgrindFile
   const instructions = collectedInstructions(stderr, what);
   if (named === undefined) return { instructions };
   const perfMap = `${named.callgrindFile}.perf-map`;
-  renameSync(`${tmpdir()}/perf-${named.pid}.map`, perfMap);
+  renameSync(perfMapPath(named.pid), perfMap);
   return { instructions, functions: instructionsByFunction(named.callgrindFile, perfMap) };
 }
 

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 /**
  * The way the instruction benches run a Node program under valgrind: callgrind, in `node --single-threaded` (no
  * concurrent JIT or GC threads, so every instruction of the program is on the thread counted).
@@ -21,3 +22,8 @@ export function collectedInstructions(stderr: string, what: string): number {
  * switches on out of the working directory.
  */
 export const JIT_NAMING_FLAGS = ['--perf-basic-prof', '--no-compact-code-space', '--logfile=/dev/null', '--no-logfile-per-isolate'];
+
+/** Where node under JIT_NAMING_FLAGS writes process `pid`'s perf map. */
+export function perfMapPath(pid: number): string {
+  return `${tmpdir()}/perf-${pid}.map`;
+}
