@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import secureJson from 'secure-json-parse';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify';
+import pino from 'pino';
 import { parseAdmissionReview } from '../admission/admission-review.ts';
 import { admissionResponse } from '../admission/admission-response.ts';
 import { admitRequest, type Endpoint } from '../admission/admit-request.ts';
@@ -11,7 +12,8 @@ import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { ADMISSION_REVIEW_RESPONSE_SCHEMA, BAD_REQUEST_SCHEMA } from './admission-review-schema.ts';
-import { admissionLogFields, type VerdictLabel } from './admission-log.ts';
+import { admissionLine, admissionLogFields, type VerdictLabel } from './admission-log.ts';
+import type { LogOptions } from './log-options.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions, type ServingTls } from './tls-options.ts';
 import { probeAnswer } from './probes.ts';
@@ -27,17 +29,19 @@ export interface AppOptions {
   metrics: WebhookMetrics;
   /** PEM serving pair; the caller swaps it later with `app.server.setSecureContext`. */
   tls: ServingTls;
-  logger: FastifyBaseLogger | boolean | object;
+  logger: LogOptions;
   /** The core's decision; admitRequest unless a benchmark measures the server around a fixed answer (bench --ceiling). */
   admit?: typeof admitRequest;
 }
 
 /** The HTTPS admission server: routes only, the core decides. */
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { config, resolver, pools, envoyFilters, metrics, admit = admitRequest } = options;
+  const { config, resolver, pools, envoyFilters, metrics, admit = admitRequest, logger } = options;
+  // The admission line is written to the logger's stream as pino would write it, without pino's per-field work.
+  const admissionLog = logger !== false && pino.levels.values[logger.level] <= pino.levels.values.info ? logger.stream : undefined;
   const app = Fastify({
     https: servingTlsOptions(options.tls),
-    logger: options.logger as FastifyBaseLogger | boolean,
+    logger: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request: with request logging off, its only binding (Fastify's process-local reqId) would
     // tie a line to nothing else; the admission line carries the apiserver's uid. A child costs ~6k instructions.
@@ -112,7 +116,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       metrics.requests.add([endpoint, kind ?? 'other', review.operation, verdictLabel]);
       metrics.duration.observe({ endpoint, kind: kind ?? 'other' }, seconds);
       for (const f of verdict.findings) metrics.findings.add([f.code, f.severity]);
-      request.log.info(admissionLogFields(endpoint, review, verdict, verdictLabel, seconds), 'admission');
+      admissionLog?.write(admissionLine(admissionLogFields(endpoint, review, verdict, verdictLabel, seconds)));
       return reply.send(admissionResponse(review.uid, verdict));
     });
   }

@@ -1,5 +1,8 @@
 import pino from 'pino';
 
+/** What the server logs with: pino at `level` into `stream` (the admission line goes there too, see app.ts), or nothing. */
+export type LogOptions = { level: string; stream: pino.DestinationStream } | false;
+
 /**
  * The server's logger: JSON lines on stdout, each written as it is logged. pino's default stdout destination writes
  * asynchronously, keeps the lines logged meanwhile in memory and, on every line, measures the UTF-8 length of all of
@@ -8,6 +11,6 @@ import pino from 'pino';
  * lines in two runs of three (test/server/log-destination.test.ts). Written synchronously, each line is measured once,
  * is out before the answer it records leaves, and a stdout nobody reads stalls the server instead of growing its memory.
  */
-export function serverLogOptions(level: string): { level: string; stream: pino.DestinationStream } {
+export function serverLogOptions(level: string): LogOptions {
   return { level, stream: pino.destination({ dest: 1, sync: true }) };
 }

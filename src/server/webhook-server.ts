@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { LogOptions } from './log-options.ts';
 import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
@@ -27,7 +28,7 @@ export interface WebhookServerOptions {
   port: number;
   /** Plain HTTP /metrics; undefined: no metrics listener. */
   metricsPort: number | undefined;
-  logger: FastifyBaseLogger | boolean | object;
+  logger: LogOptions;
   tlsPollIntervalMs?: number;
   /** PEM CA file: clients (the apiserver) must present a certificate it signed, checked in the TLS handshake. */
   clientCaFile?: string;
