@@ -13,7 +13,8 @@ import { loadAverage, table } from './lib/report.ts';
 
 const PIECES: Record<string, string> = {
   loop: "the loop alone (a fresh uid each time): subtracted from every other piece's count",
-  'admission-line': "pino's info line of the HTTPRoute case's admission, the server's 11 fields (to a stream that only counts)",
+  'admission-line': "the server's admission line of the HTTPRoute case's admission (admissionLine: pino's line in one template)",
+  'admission-line-pino': "the same line through pino's info(), as the server wrote it before round 10 (to a stream that only counts)",
   'child-logger': "a pino child logger with Fastify's reqId binding (made per request before this round)",
   'counter-inc': "prom-client Counter.inc with the requests counter's 4 labels",
   'gauge-inc-dec': "prom-client Gauge.inc and .dec with the in-flight gauge's label",

@@ -10,7 +10,7 @@ import { admitRequest } from '../../src/admission/admit-request.ts';
 import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { ADMISSION_REVIEW_RESPONSE_SCHEMA } from '../../src/server/admission-review-schema.ts';
-import { admissionLogFields } from '../../src/server/admission-log.ts';
+import { admissionLine, admissionLogFields } from '../../src/server/admission-log.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { benchCases } from '../http/cases.ts';
 
@@ -45,6 +45,9 @@ for (let i = 0; i < count; i++) {
       written += uid.length;
       break;
     case 'admission-line':
+      written += admissionLine(admissionLogFields('mutate', { ...review.request, uid }, verdict, 'allowed', 0.000412)).length;
+      break;
+    case 'admission-line-pino':
       logger.info(admissionLogFields('mutate', { ...review.request, uid }, verdict, 'allowed', 0.000412), 'admission');
       break;
     case 'child-logger':
