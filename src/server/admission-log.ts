@@ -41,8 +41,8 @@ const BINDINGS = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}
 /**
  * The admission line exactly as pino writes `log.info(fields, 'admission')` for the server's logger (same keys, order
  * and values; test/property/admission-line.property.test.ts holds it to pino's own line), built in one template. pino's
- * per-field path (a serializer and a stringifier looked up per key, its own escaping loop) cost about 6 µs of a
- * request's work in the server, this about 2 (docs/performance.md, round 10); it is the largest piece of the server
+ * per-field path (a serializer and a stringifier looked up per key, its own escaping loop) took 23.4k instructions per
+ * line, this 8.7k (bench/shell-instructions.ts; docs/performance.md, round 10): it was the largest piece of the server
  * around the rules. JSON.stringify escapes every string taken from the request.
  */
 export function admissionLine(fields: AdmissionLogFields, time = Date.now()): string {
