@@ -43,7 +43,11 @@ t.test('one admission line per admission at info and debug, none at warn, error 
   for (const level of ['debug', 'info']) {
     const lines = await linesAt(level);
     t.same(lines.filter((l) => l.msg === 'admission').map((l) => [l.uid, l.level]), [['uid-mutate', 30], ['uid-validate', 30]], `${level}: both admissions`);
-    t.ok(lines.some((l) => l.msg === 'not an AdmissionReview'), `${level}: pino's own info lines too`);
+    const own = lines.find((l) => l.msg === 'not an AdmissionReview');
+    t.ok(own, `${level}: pino's own info lines too`);
+    // The line starts as the server's own pino writes its lines: same keys first, same pid and hostname.
+    const head = (line: object) => Object.entries(line).slice(0, 4).map(([key, value]) => (key === 'time' ? key : [key, value]));
+    for (const line of lines.filter((l) => l.msg === 'admission')) t.same(head(line), head(own!), `${level}: ${line.uid} begins as the server's pino lines do`);
   }
   for (const level of ['warn', 'error', false] as const) {
     t.same(await linesAt(level), [], `${level}: no line at all`);
