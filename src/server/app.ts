@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import secureJson from 'secure-json-parse';
 import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/admission-review.ts';
 import { admissionResponse } from '../admission/admission-response.ts';
 import { admitRequest, type Endpoint } from '../admission/admit-request.ts';
@@ -37,11 +37,9 @@ export interface AppOptions {
 /** The HTTPS admission server: routes only, the core decides. */
 export function buildApp(options: AppOptions): FastifyInstance {
   const { config, resolver, pools, envoyFilters, metrics, admit = admitRequest, logger } = options;
-  // The admission line is written to the logger's stream as pino would write it, without pino's per-field work.
-  const admissionLog = logger !== false && pino.levels.values[logger.level] <= pino.levels.values.info ? logger.stream : undefined;
   const app = Fastify({
     https: servingTlsOptions(options.tls),
-    logger: options.logger,
+    logger,
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request: with request logging off, its only binding (Fastify's process-local reqId) would
     // tie a line to nothing else; the admission line carries the apiserver's uid. A child costs ~6k instructions.
@@ -51,6 +49,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // rather than given a canned 503, which the apiserver would turn into a failed apply under failurePolicy Fail.
     return503OnClosing: false,
   });
+
+  // The admission line is written to the logger's stream as pino would write it, without pino's per-field work;
+  // whether it is written at all is pino's own level decision (with logger settings, Fastify's log is a pino Logger).
+  const admissionLog = logger !== false && (app.log as Logger).isLevelEnabled('info') ? logger.stream : undefined;
 
   // The apiserver sends JSON only; our own parser tells a prototype-poisoning attempt apart from broken JSON.
   app.removeAllContentTypeParsers();

@@ -1,7 +1,9 @@
 import pino from 'pino';
 
-/** What the server logs with: pino at `level` into `stream` (the admission line goes there too, see app.ts), or nothing. */
-export type LogOptions = { level: string; stream: pino.DestinationStream } | false;
+/** pino at `level` into `stream` (the admission line goes there too, see app.ts). */
+export type LoggerSettings = { level: string; stream: pino.DestinationStream };
+/** What the server logs with, or nothing. */
+export type LogOptions = LoggerSettings | false;
 
 /**
  * The server's logger: JSON lines on stdout, each written as it is logged. pino's default stdout destination writes
@@ -11,6 +13,6 @@ export type LogOptions = { level: string; stream: pino.DestinationStream } | fal
  * lines in two runs of three (test/server/log-destination.test.ts). Written synchronously, each line is measured once,
  * is out before the answer it records leaves, and a stdout nobody reads stalls the server instead of growing its memory.
  */
-export function serverLogOptions(level: string): LogOptions {
+export function serverLogOptions(level: string): LoggerSettings {
   return { level, stream: pino.destination({ dest: 1, sync: true }) };
 }
