@@ -116,7 +116,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const verdictLabel: VerdictLabel = kind === undefined ? 'passed' : verdict.allowed ? 'allowed' : 'denied';
       metrics.requests.add([endpoint, kind ?? 'other', review.operation, verdictLabel]);
-      metrics.duration.observe({ endpoint, kind: kind ?? 'other' }, seconds);
+      metrics.duration.observe([endpoint, kind ?? 'other'], seconds);
       for (const f of verdict.findings) metrics.findings.add([f.code, f.severity]);
       admissionLog?.write(admissionLine(admissionLogFields(endpoint, review, verdict, verdictLabel, seconds)));
       return reply.send(admissionResponse(review.uid, verdict));

@@ -1,15 +1,17 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { LightHistogram } from './light-histogram.ts';
 import { PendingCounts } from './pending-counts.ts';
 import type { ProbedCaches } from './probes.ts';
 
 /** Admission latency buckets start at 0.25 ms: a webhook answering in under a millisecond must be visible as such. */
-const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export interface WebhookMetrics {
   registry: Registry;
   /** Label values in this order: endpoint, kind, operation, verdict. Counted per admission, exposed when scraped. */
   requests: PendingCounts<'endpoint' | 'kind' | 'operation' | 'verdict'>;
-  duration: Histogram<'endpoint' | 'kind'>;
+  /** Label values: endpoint, kind. Observed per admission, in seconds. */
+  duration: LightHistogram<'endpoint' | 'kind'>;
   /** By endpoint: add([endpoint]) as an admission starts, add([endpoint], -1) as it ends. */
   inFlight: PendingCounts<'endpoint'>;
   /** Label values: code, severity. */
@@ -78,7 +80,7 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
   return {
     registry,
     requests,
-    duration: new Histogram({
+    duration: new LightHistogram({
       name: 'epp_webhook_admission_duration_seconds',
       help: 'Time from a parsed AdmissionReview to its answer, by endpoint and kind.',
       labelNames: ['endpoint', 'kind'],
