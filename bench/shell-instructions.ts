@@ -23,7 +23,9 @@ const PIECES: Record<string, string> = {
   'pending-counts-add': 'PendingCounts.add of the requests counter (what an admission does now)',
   'pending-gauge-add': 'PendingCounts.add and add(-1) of the in-flight gauge (what an admission does now)',
   'answer-object': "admissionResponse for the HTTPRoute case's verdict: the patch's JSON (8 injected filters) and its base64",
-  'answer-json': "the server's serialiser (fast-json-stringify, the response schema) of that answer (one warning)",
+  'answer-json': "fast-json-stringify with the server's response schema before round 11, of that answer (one warning)",
+  'answer-object-json': "admissionResponse and that serialiser together (the answer as the server wrote it before round 11)",
+  'answer-template': "admissionResponseJson for the same verdict: the answer's JSON in one template, patch and base64 included (what the server writes now)",
   'answer-json-stringify': 'JSON.stringify of the same answer (what Fastify does without a response schema)',
 };
 

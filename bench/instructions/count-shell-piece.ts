@@ -6,11 +6,10 @@
 import Fastify from 'fastify';
 import { Histogram, Registry } from 'prom-client';
 import { parseAdmissionReview } from '../../src/admission/admission-review.ts';
-import { admissionResponse } from '../../src/admission/admission-response.ts';
+import { admissionResponse, admissionResponseJson } from '../../src/admission/admission-response.ts';
 import { admitRequest } from '../../src/admission/admit-request.ts';
 import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
-import { ADMISSION_REVIEW_RESPONSE_SCHEMA } from '../../src/server/admission-review-schema.ts';
 import { admissionLine, admissionLogFields } from '../../src/server/admission-log.ts';
 import { createMetrics, LATENCY_BUCKETS } from '../../src/server/metrics.ts';
 import { benchCases } from '../http/cases.ts';
@@ -21,6 +20,27 @@ let written = 0;
 // Fastify's own pino and answer serialiser, as the server has them. The log stream only measures what it is given:
 // the piece is pino's work, not the file system's.
 const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => void (written += line.length) } } });
+/** The 200 schema the server gave Fastify for its answers before round 11 (admissionResponseJson replaced it). */
+const ADMISSION_REVIEW_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'response'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    response: {
+      type: 'object',
+      required: ['uid', 'allowed'],
+      properties: {
+        uid: { type: 'string' },
+        allowed: { type: 'boolean' },
+        status: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer' }, message: { type: 'string' } } },
+        warnings: { type: 'array', items: { type: 'string' } },
+        patchType: { type: 'string' },
+        patch: { type: 'string', format: 'unsafe' },
+      },
+    },
+  },
+} as const;
 let stringify: (answer: object) => string = () => '';
 app.post('/', { schema: { response: { 200: ADMISSION_REVIEW_RESPONSE_SCHEMA } } }, async (_request, reply) => {
   stringify = reply.getSerializationFunction('200') as typeof stringify;
@@ -82,6 +102,12 @@ for (let i = 0; i < count; i++) {
       break;
     case 'answer-json':
       written += stringify(answer).length;
+      break;
+    case 'answer-template':
+      written += admissionResponseJson(uid, verdict).length;
+      break;
+    case 'answer-object-json':
+      written += stringify(admissionResponse(uid, verdict)).length;
       break;
     case 'answer-json-stringify':
       written += JSON.stringify(answer).length;

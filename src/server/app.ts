@@ -3,7 +3,7 @@ import secureJson from 'secure-json-parse';
 import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/admission-review.ts';
-import { admissionResponse } from '../admission/admission-response.ts';
+import { admissionResponseJson } from '../admission/admission-response.ts';
 import { admitRequest, type Endpoint } from '../admission/admit-request.ts';
 import { jsonShapeProblem } from '../admission/json-shape.ts';
 import type { Verdict } from '../admission/verdict.ts';
@@ -11,7 +11,7 @@ import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
-import { ADMISSION_REVIEW_RESPONSE_SCHEMA, BAD_REQUEST_SCHEMA } from './admission-review-schema.ts';
+import { BAD_REQUEST_SCHEMA } from './bad-request-schema.ts';
 import { admissionLine, admissionLogFields, type VerdictLabel } from './admission-log.ts';
 import type { LogOptions } from './log-options.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -88,7 +88,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   for (const endpoint of ['mutate', 'validate'] as const) {
-    app.post(`/${endpoint}`, { schema: { response: { 200: ADMISSION_REVIEW_RESPONSE_SCHEMA, '4xx': BAD_REQUEST_SCHEMA } } }, async (request, reply) => {
+    app.post(`/${endpoint}`, { schema: { response: { '4xx': BAD_REQUEST_SCHEMA } } }, async (request, reply) => {
       const parsed = parseAdmissionReview(request.body);
       if (!parsed.ok) {
         metrics.badRequests.inc({ endpoint, status: '400' });
@@ -119,7 +119,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       metrics.duration.observe([endpoint, kind ?? 'other'], seconds);
       for (const f of verdict.findings) metrics.findings.add([f.code, f.severity]);
       admissionLog?.write(admissionLine(admissionLogFields(endpoint, review, verdict, verdictLabel, seconds)));
-      return reply.send(admissionResponse(review.uid, verdict));
+      // Already JSON (admissionResponseJson): with its content type set, Fastify sends the string as it is.
+      return reply.type('application/json; charset=utf-8').send(admissionResponseJson(review.uid, verdict));
     });
   }
 
