@@ -18,9 +18,12 @@ export function findPlaceholders(patches: readonly ConfigPatch[], token: string)
 /** findPlaceholders for several tokens in one walk (every admission looks for the address and the port token): the sites of each, in order. */
 export function findEachPlaceholder(patches: readonly ConfigPatch[], tokens: readonly string[]): PlaceholderSite[][] {
   const sites: PlaceholderSite[][] = tokens.map(() => []);
+  // Most strings of an Envoy config are shorter than any token ("STATIC", "ext_proc", port names): no search for those.
+  const shortest = Math.min(...tokens.map((token) => token.length));
   for (const patch of patches) {
     if (patch.value === undefined) continue;
     walk(patch.value, [...patch.valuePath], (value, segments, parent) => {
+      if (value.length < shortest) return;
       for (let i = 0; i < tokens.length; i++) {
         if (value.includes(tokens[i])) sites[i].push({ patchIndex: patch.index, segments: [...segments], port: pairedPort(value, tokens[i], parent) });
       }

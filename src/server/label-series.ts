@@ -8,7 +8,7 @@ export class LabelSeries<L extends string, S> {
   readonly #create: () => S;
   /**
    * One level of Maps per label, the last holding the state: a lookup is one Map.get per label value, with no key
-   * string built per call (joining the values cost about 1,500 instructions of the histogram's 2,450).
+   * string built per call (joining the values was about 1,350 of the histogram's 2,450 instructions per observation).
    */
   readonly #tree = new Map<string, unknown>();
   /** Every series in the order first seen, which is the order prom-client exposes them in. */
