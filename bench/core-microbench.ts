@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadServicesFile } from '../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../src/config.ts';
 import { benchCases } from './http/cases.ts';
+import { answerJsonOf } from './lib/answer-json.ts';
 import { loadAverage, table } from './lib/report.ts';
 
 const { values } = parseArgs({ options: { batches: { type: 'string', default: '15' }, 'per-batch': { type: 'string', default: '2000' }, before: { type: 'string' } } });
@@ -24,13 +25,14 @@ interface Core {
   name: string;
   parseAdmissionReview(body: unknown): { ok: true; request: { uid: string } } | { ok: false; reason: string };
   admitRequest(endpoint: 'mutate' | 'validate', request: unknown, deps: unknown): Promise<{ verdict: unknown }>;
-  admissionResponse(uid: string, verdict: unknown): unknown;
+  /** The answer's JSON as the tree's server writes it. */
+  answerJson(uid: string, verdict: unknown): string;
 }
 
 async function loadCore(name: string, root: string): Promise<Core> {
   const load = (path: string) => import(pathToFileURL(resolve(root, path)).href);
   const [review, admit, response] = await Promise.all([load('src/admission/admission-review.ts'), load('src/admission/admit-request.ts'), load('src/admission/admission-response.ts')]);
-  return { name, parseAdmissionReview: review.parseAdmissionReview, admitRequest: admit.admitRequest, admissionResponse: response.admissionResponse };
+  return { name, parseAdmissionReview: review.parseAdmissionReview, admitRequest: admit.admitRequest, answerJson: answerJsonOf(response) };
 }
 
 const cores = [await loadCore('this tree', new URL('..', import.meta.url).pathname)];
@@ -52,8 +54,7 @@ async function batch(core: Core, endpoint: 'mutate' | 'validate', body: string, 
     const parsed = core.parseAdmissionReview(review);
     if (!parsed.ok) throw new Error(parsed.reason);
     const admission = await core.admitRequest(endpoint, parsed.request, deps);
-    const answer = core.admissionResponse(parsed.request.uid, admission.verdict);
-    if (typeof answer !== 'string') JSON.stringify(answer);
+    core.answerJson(parsed.request.uid, admission.verdict);
   }
   into.wall.push(Number(process.hrtime.bigint() - started) / 1e3 / perBatch);
   const cpu = process.cpuUsage(cpuBefore);

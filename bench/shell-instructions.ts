@@ -22,11 +22,7 @@ const PIECES: Record<string, string> = {
   'light-histogram-observe': 'LightHistogram.observe of the duration histogram (what an admission does now)',
   'pending-counts-add': 'PendingCounts.add of the requests counter (what an admission does now)',
   'pending-gauge-add': 'PendingCounts.add and add(-1) of the in-flight gauge (what an admission does now)',
-  'answer-object': "admissionResponse for the HTTPRoute case's verdict: the patch's JSON (8 injected filters) and its base64",
-  'answer-json': "fast-json-stringify with the server's response schema before round 11, of that answer (one warning)",
-  'answer-object-json': "admissionResponse and that serialiser together (the answer as the server wrote it before round 11)",
-  'answer-template': "admissionResponseJson for the same verdict: the answer's JSON in one template, patch and base64 included (what the server writes now)",
-  'answer-json-stringify': 'JSON.stringify of the same answer (what Fastify does without a response schema)',
+  'answer-template': "admissionResponseJson for the HTTPRoute case's verdict: the answer's JSON in one template, the patch's JSON (8 injected filters) and its base64 included (what the server writes; before round 11, admissionResponse's object and fast-json-stringify: a45d299's answer-object-json)",
 };
 
 const { values } = parseArgs({ options: { pieces: { type: 'string' }, n1: { type: 'string', default: '5000' }, n2: { type: 'string', default: '45000' } } });

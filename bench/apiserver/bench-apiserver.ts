@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { randomUUID } from 'node:crypto';
-import { admissionResponse } from '../../src/admission/admission-response.ts';
+import { admissionResponseJson } from '../../src/admission/admission-response.ts';
 import { admitRequest } from '../../src/admission/admit-request.ts';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
 import { StaticServiceResolver } from '../../src/cluster/static-resolver.ts';
@@ -104,7 +104,7 @@ async function webhookPatch(clusterIP: string): Promise<string> {
   const object = placeholderFilter('epp-bench-patch');
   const request = { uid: randomUUID(), kind: { group: 'networking.istio.io', version: 'v1alpha3', kind: 'EnvoyFilter' }, operation: 'CREATE' as const, namespace: NAMESPACE, name: 'epp-bench-patch', object };
   const admission = await admitRequest('mutate', request, { config: DEFAULT_CONFIG, resolver });
-  const response = (admissionResponse(request.uid, admission.verdict) as { response: { patch?: string } }).response;
+  const { response } = JSON.parse(admissionResponseJson(request.uid, admission.verdict)) as { response: { patch?: string } };
   if (response.patch === undefined) throw new Error('the core returned no patch for the bench EnvoyFilter');
   return response.patch;
 }

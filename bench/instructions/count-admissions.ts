@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { benchCases } from '../http/cases.ts';
+import { answerJsonOf } from '../lib/answer-json.ts';
 
 const [tree, caseId, count] = process.argv.slice(2);
 const load = (path: string) => import(pathToFileURL(resolve(tree, path)).href);
@@ -18,9 +19,10 @@ if (benchCase === undefined || benchCase.server !== 'webhook') throw new Error(`
 const deps = { config: DEFAULT_CONFIG, resolver: loadServicesFile(new URL('../../test/fixtures/manifests/services.yaml', import.meta.url).pathname) };
 const endpoint = benchCase.path === '/mutate' ? 'mutate' : 'validate';
 const bodies = Array.from({ length: 200 }, () => JSON.parse(benchCase.body));
+const answerJson = answerJsonOf(response);
 for (let i = 0; i < Number(count); i++) {
   const parsed = review.parseAdmissionReview(bodies[i % bodies.length]);
   if (!parsed.ok) throw new Error(parsed.reason);
   const admission = await admit.admitRequest(endpoint, parsed.request, deps);
-  JSON.stringify(response.admissionResponse(parsed.request.uid, admission.verdict));
+  answerJson(parsed.request.uid, admission.verdict);
 }

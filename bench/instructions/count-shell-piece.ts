@@ -6,7 +6,7 @@
 import Fastify from 'fastify';
 import { Histogram, Registry } from 'prom-client';
 import { parseAdmissionReview } from '../../src/admission/admission-review.ts';
-import { admissionResponse, admissionResponseJson } from '../../src/admission/admission-response.ts';
+import { admissionResponseJson } from '../../src/admission/admission-response.ts';
 import { admitRequest } from '../../src/admission/admit-request.ts';
 import { loadServicesFile } from '../../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
@@ -17,37 +17,9 @@ import { benchCases } from '../http/cases.ts';
 const [piece, count] = [process.argv[2], Number(process.argv[3])];
 
 let written = 0;
-// Fastify's own pino and answer serialiser, as the server has them. The log stream only measures what it is given:
-// the piece is pino's work, not the file system's.
-const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => void (written += line.length) } } });
-/** The 200 schema the server gave Fastify for its answers before round 11 (admissionResponseJson replaced it). */
-const ADMISSION_REVIEW_RESPONSE_SCHEMA = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'response'],
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    response: {
-      type: 'object',
-      required: ['uid', 'allowed'],
-      properties: {
-        uid: { type: 'string' },
-        allowed: { type: 'boolean' },
-        status: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'integer' }, message: { type: 'string' } } },
-        warnings: { type: 'array', items: { type: 'string' } },
-        patchType: { type: 'string' },
-        patch: { type: 'string', format: 'unsafe' },
-      },
-    },
-  },
-} as const;
-let stringify: (answer: object) => string = () => '';
-app.post('/', { schema: { response: { 200: ADMISSION_REVIEW_RESPONSE_SCHEMA } } }, async (_request, reply) => {
-  stringify = reply.getSerializationFunction('200') as typeof stringify;
-  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u', allowed: true } };
-});
-await app.inject({ method: 'POST', url: '/', payload: {} });
-const logger = app.log;
+// Fastify's own pino, as the server has it. The log stream only measures what it is given: the piece is pino's
+// work, not the file system's.
+const logger = Fastify({ logger: { level: 'info', stream: { write: (line: string) => void (written += line.length) } } }).log;
 const resolver = loadServicesFile(new URL('../../test/fixtures/manifests/services.yaml', import.meta.url).pathname);
 const metrics = createMetrics({ resolver });
 const counter = (metrics.registry.getSingleMetric('epp_webhook_admission_requests_total') as unknown as { inc(labels: object, n: number): void });
@@ -60,7 +32,6 @@ const review = parseAdmissionReview(JSON.parse(httpRoute.body));
 if (!review.ok) throw new Error(review.reason);
 const { verdict } = await admitRequest('mutate', review.request, { config: DEFAULT_CONFIG, resolver });
 
-const answer = admissionResponse(review.request.uid, verdict);
 for (let i = 0; i < count; i++) {
   const uid = `705ab4f5-6393-11e8-b7cc-${String(i).padStart(12, '0')}`;
   switch (piece) {
@@ -97,20 +68,8 @@ for (let i = 0; i < count; i++) {
       metrics.inFlight.add(['mutate']);
       metrics.inFlight.add(['mutate'], -1);
       break;
-    case 'answer-object':
-      written += (admissionResponse(uid, verdict) as { kind: string }).kind.length;
-      break;
-    case 'answer-json':
-      written += stringify(answer).length;
-      break;
     case 'answer-template':
       written += admissionResponseJson(uid, verdict).length;
-      break;
-    case 'answer-object-json':
-      written += stringify(admissionResponse(uid, verdict)).length;
-      break;
-    case 'answer-json-stringify':
-      written += JSON.stringify(answer).length;
       break;
     default:
       throw new Error(`unknown piece ${piece} (bench/shell-instructions.ts lists them)`);
