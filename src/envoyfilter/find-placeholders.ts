@@ -18,7 +18,8 @@ export function findPlaceholders(patches: readonly ConfigPatch[], token: string)
 /** findPlaceholders for several tokens in one walk (every admission looks for the address and the port token): the sites of each, in order. */
 export function findEachPlaceholder(patches: readonly ConfigPatch[], tokens: readonly string[]): PlaceholderSite[][] {
   const sites: PlaceholderSite[][] = tokens.map(() => []);
-  // Most strings of an Envoy config are shorter than any token ("STATIC", "ext_proc", port names): no search for those.
+  // A string shorter than every token cannot hold one. With the default tokens (16 and 22 characters) that is most
+  // strings of an Envoy config ("STATIC", "ext_proc", port names): no search for those.
   const shortest = Math.min(...tokens.map((token) => token.length));
   for (const patch of patches) {
     if (patch.value === undefined) continue;

@@ -15,12 +15,15 @@ export class LabelSeries<L extends string, S> {
   #series: Array<{ labels: Record<L, string>; state: S }> = [];
 
   constructor(labelNames: readonly L[], create: () => S) {
+    if (labelNames.length === 0) throw new Error('a labelled series needs at least one label');
     this.#labelNames = labelNames;
     this.#create = create;
   }
 
   /** The state of the series with these label values, made with `create` the first time they are seen. */
   of(values: readonly string[]): S {
+    // A value short would hand back an inner Map as the state, and the count would vanish into it.
+    if (values.length !== this.#labelNames.length) throw new Error(`${values.length} label values for ${this.#labelNames.length} labels (${this.#labelNames.join(', ')})`);
     let level = this.#tree;
     const last = values.length - 1;
     for (let i = 0; i < last; i++) {

@@ -11,11 +11,11 @@ interface Buckets {
 type ExposedValue = { labels: Record<string, string | number>; value: number; metricName: string };
 
 /**
- * A histogram by label values that prom-client's registry exposes as its own Histogram would, line for line (the
- * property test holds the two side by side), observed without prom-client's per-call work: its `observe()`
- * converts, validates and hashes the label object on every call (about 6,000 instructions with two labels); here
- * an observation is one Map lookup and a bucket scan. The registry asks it for its values when scraped, through
- * `get()` and `reset()`, the calls it makes of every metric.
+ * A histogram by label values that prom-client's registry exposes as its own Histogram would, line for line on a
+ * registry without default labels, as the server's is (the property test holds the two side by side). Observed
+ * without prom-client's per-call work: its `observe()` converts, validates and hashes the label object on every call
+ * (about 6,400 instructions with two labels); here an observation is one Map lookup per label value and a bucket
+ * scan. The registry calls `get()` when scraped and `reset()` on `resetMetrics()`, as it does of every metric.
  */
 export class LightHistogram<L extends string> {
   readonly name: string;

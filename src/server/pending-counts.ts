@@ -4,7 +4,7 @@ import { LabelSeries } from './label-series.ts';
  * Counts by label values, kept as plain numbers between scrapes and handed to a prom-client metric from its
  * `collect()`. prom-client's `inc()` costs about 5,100 instructions for the four-label requests counter, 4,100 for
  * the in-flight gauge's inc and dec, against 577 and 918 here (`node bench/shell-instructions.ts`); an admission
- * here costs one Map lookup, and a scrape one `inc()` or `set()` per label set.
+ * here costs one Map lookup per label value, and a scrape one `inc()` or `set()` per label set.
  */
 export class PendingCounts<L extends string> {
   readonly #series: LabelSeries<L, { count: number }>;

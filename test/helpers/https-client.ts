@@ -4,6 +4,7 @@ export interface HttpsResult {
   status: number;
   body: any;
   text: string;
+  contentType: string | undefined;
 }
 
 /** One HTTPS request trusting only `ca`, as the kube-apiserver calls the webhook. */
@@ -26,7 +27,7 @@ export function httpsRequest(
           } catch {
             body = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, body, text });
+          resolve({ status: res.statusCode ?? 0, body, text, contentType: res.headers['content-type'] });
         });
       },
     );

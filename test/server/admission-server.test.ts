@@ -31,8 +31,9 @@ function metricsText(): Promise<string> {
 t.test("/mutate: the guide's EnvoyFilter comes back with a JSONPatch that substitutes the ClusterIP", async (t) => {
   const object = manifest('guide-envoyfilter.yaml');
   const review = admissionReview(object, 'CREATE', 'uid-guide-1');
-  const { status, body } = await post('/mutate', review);
+  const { status, body, contentType } = await post('/mutate', review);
   t.equal(status, 200);
+  t.equal(contentType, 'application/json; charset=utf-8', 'the apiserver reads an answer only as JSON');
   t.equal(body.apiVersion, 'admission.k8s.io/v1');
   t.equal(body.kind, 'AdmissionReview');
   t.equal(body.response.uid, 'uid-guide-1');
@@ -54,7 +55,8 @@ t.test("/mutate: the guide's EnvoyFilter comes back with a JSONPatch that substi
 });
 
 t.test('/validate: a wild EnvoyFilter is denied with every code and fix in the message', async (t) => {
-  const { body } = await post('/validate', admissionReview(manifest('wild/operator-sample-envoyfilter-epp.yaml')));
+  const { body, contentType } = await post('/validate', admissionReview(manifest('wild/operator-sample-envoyfilter-epp.yaml')));
+  t.equal(contentType, 'application/json; charset=utf-8');
   t.equal(body.response.allowed, false);
   t.equal(body.response.status.code, 403);
   const message: string = body.response.status.message;
