@@ -11,7 +11,6 @@ import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
-import { BAD_REQUEST_SCHEMA } from './bad-request-schema.ts';
 import { admissionLine, admissionLogFields, type VerdictLabel } from './admission-log.ts';
 import type { LogOptions } from './log-options.ts';
 import type { WebhookMetrics } from './metrics.ts';
@@ -33,6 +32,13 @@ export interface AppOptions {
   /** The core's decision; admitRequest unless a benchmark measures the server around a fixed answer (bench --ceiling). */
   admit?: typeof admitRequest;
 }
+
+/** The body of every 4xx answer (the error handler's): what was wrong, never the request's contents. */
+const BAD_REQUEST_SCHEMA = {
+  type: 'object',
+  required: ['error', 'reason'],
+  properties: { error: { type: 'string' }, reason: { type: 'string' } },
+} as const;
 
 /** The HTTPS admission server: routes only, the core decides. */
 export function buildApp(options: AppOptions): FastifyInstance {

@@ -22,7 +22,7 @@ export class LabelSeries<L extends string, S> {
 
   /** The state of the series with these label values, made with `create` the first time they are seen. */
   of(values: readonly string[]): S {
-    // A value short would hand back an inner Map as the state, and the count would vanish into it.
+    // One value short would hand back an inner Map as the state, and the count would vanish into it.
     if (values.length !== this.#labelNames.length) throw new Error(`${values.length} label values for ${this.#labelNames.length} labels (${this.#labelNames.join(', ')})`);
     let level = this.#tree;
     const last = values.length - 1;
