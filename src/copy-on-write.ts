@@ -27,18 +27,18 @@ interface Change {
 export class CopyOnWrite {
   readonly result: Record<string, unknown>;
   /**
-   * Every object and list this copy made, true for those `set` or `append` wrote (each its own shallow copy, so its
-   * identity names one place). A Map, not a WeakMap: it lives as long as one admission, and a Map answers in half
-   * the time; one map, not two sets: every level of every write asks both questions at once.
+   * The containers this copy made, as a tree of the paths they sit at: a write asks each level on its way whether the
+   * container there is already this copy's own. A tree of the few places written, not a Map keyed by the containers:
+   * keying by an object makes V8 give every container walked an identity hash, which cost more than the copying.
    */
-  readonly #copies = new Map<object, boolean>();
+  readonly #copied: OwnContainer;
   readonly #changes: Change[] = [];
   /** Whether the last #writable walk passed through a value this copy had set. */
   #walkedThroughSetValue = false;
 
   constructor(original: Record<string, unknown>) {
     this.result = { ...original };
-    this.#copies.set(this.result, false);
+    this.#copied = newPlace('', this.result, false, undefined);
   }
 
   /** The value at `segments` in the result; undefined when something on the way is missing or not a container. */
@@ -56,22 +56,24 @@ export class CopyOnWrite {
    * missing or not an object or list. Setting a key to the very value it holds is no change.
    */
   set(segments: PathSegments, value: unknown): boolean {
-    const holder = this.#writable(segments, segments.length - 1);
-    if (holder === undefined) return false;
+    const place = this.#writable(segments, segments.length - 1);
+    if (place === undefined) return false;
+    const holder = place.container;
     const key = segments[segments.length - 1];
     const present = Object.hasOwn(holder, key);
     if (present && holder[key] === value) return true;
-    holder[key] = this.#own(value);
+    holder[key] = this.#own(place, key, value);
     this.#changes.push({ segments, op: present ? 'replace' : 'add', inside: this.#walkedThroughSetValue });
     return true;
   }
 
   /** Appends to the list at `segments`. False, and nothing written, when there is no list there. */
   append(segments: PathSegments, value: unknown): boolean {
-    const list = this.#writable(segments, segments.length);
+    const place = this.#writable(segments, segments.length);
+    const list = place?.container;
     if (!Array.isArray(list)) return false;
     this.#changes.push({ segments: [...segments, list.length], op: 'add', inside: this.#walkedThroughSetValue });
-    list.push(this.#own(value));
+    list.push(this.#own(place!, list.length, value));
     return true;
   }
 
@@ -99,33 +101,106 @@ export class CopyOnWrite {
    * The object or list at the first `depth` of `segments` in the result, copied (with every container above it) if
    * not copied already, so its entries may be set. Undefined when something on the way is not an object or list.
    */
-  #writable(segments: PathSegments, depth: number): Record<string | number, unknown> | undefined {
+  #writable(segments: PathSegments, depth: number): OwnContainer | undefined {
     this.#walkedThroughSetValue = false;
-    let holder = this.result as Record<string | number, unknown>;
+    let place = this.#copied;
     for (let i = 0; i < depth; i++) {
       const segment = segments[i];
-      const child = holder[segment];
-      if (typeof child !== 'object' || child === null) return undefined;
-      const ours = this.#copies.get(child);
+      const ours = childAt(place, segment);
       if (ours !== undefined) {
         // A value this copy set is its own copy already.
-        if (ours) this.#walkedThroughSetValue = true;
-        holder = child as Record<string | number, unknown>;
+        if (ours.set) this.#walkedThroughSetValue = true;
+        place = ours;
         continue;
       }
-      const copy = Array.isArray(child) ? child.slice() : { ...child };
-      this.#copies.set(copy, false);
-      holder[segment] = copy;
-      holder = copy as Record<string | number, unknown>;
+      const child = place.container[segment];
+      if (typeof child !== 'object' || child === null) return undefined;
+      const copy = (Array.isArray(child) ? child.slice() : { ...child }) as Record<string | number, unknown>;
+      place.container[segment] = copy;
+      place = adopt(place, segment, copy, false);
     }
-    return holder;
+    return place;
   }
 
-  /** A container about to be written gets a shallow copy of its own, registered as set; anything else as it is. */
-  #own(value: unknown): unknown {
-    if (typeof value !== 'object' || value === null) return value;
-    const own = Array.isArray(value) ? value.slice() : { ...value };
-    this.#copies.set(own, true);
+  /** A container about to be written at `key` of `place` gets a shallow copy of its own, recorded as set; anything else as it is. */
+  #own(place: OwnContainer, key: string | number, value: unknown): unknown {
+    if (typeof value !== 'object' || value === null) {
+      forget(place, key);
+      return value;
+    }
+    const own = (Array.isArray(value) ? value.slice() : { ...value }) as Record<string | number, unknown>;
+    adopt(place, key, own, true);
     return own;
   }
+}
+
+/**
+ * A place this copy made its own container at (`container` undefined once a scalar was set over it), at `key` of its
+ * parent. The children are a list, searched in place: a write path rarely branches; a place with many (a list whose
+ * every entry was written) indexes them by key.
+ */
+interface CopiedContainer {
+  key: string | number;
+  container: Record<string | number, unknown> | undefined;
+  /** Written by `set` or `append` (its own shallow copy): a change inside it is carried by that write's operation. */
+  set: boolean;
+  children: CopiedContainer | undefined;
+  next: CopiedContainer | undefined;
+  childCount: number;
+  byKey: Map<string, CopiedContainer> | undefined;
+}
+
+type OwnContainer = CopiedContainer & { container: Record<string | number, unknown> };
+
+/** Children searched one by one before a place indexes them. */
+const LISTED_CHILDREN = 8;
+
+function newPlace(key: string | number, container: Record<string | number, unknown>, set: boolean, next: CopiedContainer | undefined): OwnContainer {
+  return { key, container, set, children: undefined, next, childCount: 0, byKey: undefined };
+}
+
+function childAt(place: CopiedContainer, key: string | number): OwnContainer | undefined {
+  const child = placeAt(place, key);
+  return child?.container === undefined ? undefined : (child as OwnContainer);
+}
+
+/** Records `container` as this copy's own at `key` of `place`, in place of whatever was recorded there. */
+function adopt(place: CopiedContainer, key: string | number, container: Record<string | number, unknown>, set: boolean): OwnContainer {
+  const known = placeAt(place, key);
+  if (known !== undefined) {
+    clear(known, container, set);
+    return known as OwnContainer;
+  }
+  const child = newPlace(key, container, set, place.children);
+  place.children = child;
+  if (place.byKey !== undefined) place.byKey.set(String(key), child);
+  else if (++place.childCount > LISTED_CHILDREN) {
+    place.byKey = new Map();
+    for (let listed: CopiedContainer | undefined = child; listed !== undefined; listed = listed.next) place.byKey.set(String(listed.key), listed);
+  }
+  return child;
+}
+
+/** A scalar was set at `key` of `place`: no container of this copy's is there any more. */
+function forget(place: CopiedContainer, key: string | number): void {
+  const known = placeAt(place, key);
+  if (known !== undefined) clear(known, undefined, false);
+}
+
+/** The place now holds `container` (or none), and nothing this copy made below it is there any more. */
+function clear(place: CopiedContainer, container: Record<string | number, unknown> | undefined, set: boolean): void {
+  place.container = container;
+  place.set = set;
+  place.children = undefined;
+  place.childCount = 0;
+  place.byKey = undefined;
+}
+
+function placeAt(place: CopiedContainer, key: string | number): CopiedContainer | undefined {
+  if (place.byKey !== undefined) return place.byKey.get(String(key));
+  for (let child = place.children; child !== undefined; child = child.next) {
+    // 0 and '0' name the same entry, as they do to a property access.
+    if (child.key === key || (typeof child.key !== typeof key && String(child.key) === String(key))) return child;
+  }
+  return undefined;
 }

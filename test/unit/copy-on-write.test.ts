@@ -119,3 +119,41 @@ t.test('the patch of a change in each of 200,000 strings is built in linear time
   t.same(patch[199_999], { op: 'replace', path: '/spec/value/list/199999', value: 't199999' });
   t.ok(seconds < 20, `built in ${seconds.toFixed(2)} s`);
 });
+
+t.test('an entry named by a number and by its string is one place, as to a property access', async (t) => {
+  const original = { list: [{ a: 1 }, { b: 2 }], map: { 7: { c: 3 } } as Record<string, unknown> };
+  const copy = new CopyOnWrite(original);
+  copy.set(['list', 0, 'a'], 10);
+  copy.set(['list', '0', 'z'], 11);
+  copy.set(['map', '7', 'c'], 30);
+  copy.set(['map', 7, 'd'], 31);
+  copy.set(['list', 0, 'y'], 12);
+  copy.set(['map', '7', 'e'], 32);
+  t.same(copy.result, { list: [{ a: 10, z: 11, y: 12 }, { b: 2 }], map: { 7: { c: 30, d: 31, e: 32 } } }, 'no write went to a copy the result no longer holds');
+  t.same(jsonpatch.applyPatch(structuredClone(original), copy.patch(), true).newDocument, copy.result);
+});
+
+t.test('writes inside each of 100,000 objects of one list take linear time', async (t) => {
+  // Each write finds the list's entry among the places written before it: searched one by one, that is pairwise.
+  const entries = Array.from({ length: 100_000 }, (_, i) => ({ address: `a${i}` }));
+  const copy = new CopyOnWrite({ spec: { endpoints: entries } });
+  const started = performance.now();
+  for (let i = 0; i < entries.length; i++) copy.set(['spec', 'endpoints', i, 'address'], `b${i}`);
+  copy.set(['spec', 'endpoints', 99_999, 'port'], 9002);
+  const seconds = (performance.now() - started) / 1000;
+  t.same((copy.result.spec as any).endpoints[99_999], { address: 'b99999', port: 9002 });
+  t.equal(entries[99_999].address, 'a99999', 'the original is unchanged');
+  t.equal(copy.patch().length, 100_001);
+  t.ok(seconds < 10, `written in ${seconds.toFixed(2)} s`);
+});
+
+t.test('a scalar set over a container this copy made, then a container again, is written where the result holds it', async (t) => {
+  const copy = new CopyOnWrite({ a: { b: { c: 1 } } });
+  copy.set(['a', 'b', 'c'], 2);
+  copy.set(['a', 'b'], 'scalar');
+  t.notOk(copy.set(['a', 'b', 'c'], 3), 'no container under a scalar');
+  copy.set(['a', 'b'], { fresh: true });
+  copy.set(['a', 'b', 'more'], 4);
+  t.same(copy.result, { a: { b: { fresh: true, more: 4 } } });
+  t.same(copy.patch(), [{ op: 'replace', path: '/a/b', value: { fresh: true, more: 4 } }]);
+});
