@@ -82,14 +82,14 @@ export function ruleFilterName(
     }
     chosen.push({ pool, name: serving[0] ?? fallback, byPool: serving.length === 1 });
   }
-  const names = [...new Set(chosen.map((c) => c.name))];
-  if (names.length > 1) {
+  const other = chosen.find((c) => c.name !== chosen[0].name);
+  if (other !== undefined) {
     const which = chosen.map((c) => `${c.pool.namespace}/${c.pool.name} -> ${c.name}${c.byPool ? '' : ' (no EnvoyFilter is annotated with it)'}`).join(', ');
     return {
       finding: finding(
         'EPP404',
         config.severities,
-        at(chosen.find((c) => c.name !== chosen[0].name)!.pool.index),
+        at(other.pool.index),
         `sends traffic to InferencePools served by different EnvoyFilters (${which}), but a rule gets one ext_proc filter: requests for one pool would be picked by the other pool's EPP`,
         'split the rule: one rule per InferencePool (matching on a header or path), each then gets its own filter',
       ),
@@ -110,5 +110,5 @@ export function ruleFilterName(
       ),
     };
   }
-  return { name: names[0] };
+  return { name: chosen[0].name };
 }
