@@ -31,7 +31,7 @@ export class CopyOnWrite {
    * container there is already this copy's own. A tree of the few places written, not a Map keyed by the containers:
    * keying by an object makes V8 give every container walked an identity hash, which cost more than the copying.
    */
-  readonly #copied: OwnContainer;
+  readonly #copied: CopiedContainer;
   readonly #changes: Change[] = [];
   /** Whether the last #writable walk passed through a value this copy had set. */
   #walkedThroughSetValue = false;
@@ -101,47 +101,46 @@ export class CopyOnWrite {
    * The object or list at the first `depth` of `segments` in the result, copied (with every container above it) if
    * not copied already, so its entries may be set. Undefined when something on the way is not an object or list.
    */
-  #writable(segments: PathSegments, depth: number): OwnContainer | undefined {
+  #writable(segments: PathSegments, depth: number): CopiedContainer | undefined {
     this.#walkedThroughSetValue = false;
     let place = this.#copied;
     for (let i = 0; i < depth; i++) {
       const segment = segments[i];
-      const ours = childAt(place, segment);
-      if (ours !== undefined) {
+      const child = place.container[segment];
+      const known = placeAt(place, segment);
+      // Ours only while the result still holds it there: a later write over that entry leaves the record behind.
+      if (known !== undefined && known.container === child) {
         // A value this copy set is its own copy already.
-        if (ours.set) this.#walkedThroughSetValue = true;
-        place = ours;
+        if (known.set) this.#walkedThroughSetValue = true;
+        place = known;
         continue;
       }
-      const child = place.container[segment];
       if (typeof child !== 'object' || child === null) return undefined;
-      const copy = (Array.isArray(child) ? child.slice() : { ...child }) as Record<string | number, unknown>;
+      const copy = (Array.isArray(child) ? child.slice() : { ...child }) as Container;
       place.container[segment] = copy;
-      place = adopt(place, segment, copy, false);
+      place = record(place, segment, copy, false, known);
     }
     return place;
   }
 
   /** A container about to be written at `key` of `place` gets a shallow copy of its own, recorded as set; anything else as it is. */
-  #own(place: OwnContainer, key: string | number, value: unknown): unknown {
-    if (typeof value !== 'object' || value === null) {
-      forget(place, key);
-      return value;
-    }
-    const own = (Array.isArray(value) ? value.slice() : { ...value }) as Record<string | number, unknown>;
-    adopt(place, key, own, true);
+  #own(place: CopiedContainer, key: string | number, value: unknown): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    const own = (Array.isArray(value) ? value.slice() : { ...value }) as Container;
+    record(place, key, own, true, placeAt(place, key));
     return own;
   }
 }
 
+type Container = Record<string | number, unknown>;
+
 /**
- * A place this copy made its own container at (`container` undefined once a scalar was set over it), at `key` of its
- * parent. The children are a list, searched in place: a write path rarely branches; a place with many (a list whose
- * every entry was written) indexes them by key.
+ * A container this copy made, at `key` of its parent. The children are a list, searched in place: a write path
+ * rarely branches; a place with many (a list whose every entry was written) indexes them by key.
  */
 interface CopiedContainer {
   key: string | number;
-  container: Record<string | number, unknown> | undefined;
+  container: Container;
   /** Written by `set` or `append` (its own shallow copy): a change inside it is carried by that write's operation. */
   set: boolean;
   children: CopiedContainer | undefined;
@@ -150,26 +149,19 @@ interface CopiedContainer {
   byKey: Map<string, CopiedContainer> | undefined;
 }
 
-type OwnContainer = CopiedContainer & { container: Record<string | number, unknown> };
-
 /** Children searched one by one before a place indexes them. */
 const LISTED_CHILDREN = 8;
 
-function newPlace(key: string | number, container: Record<string | number, unknown>, set: boolean, next: CopiedContainer | undefined): OwnContainer {
+function newPlace(key: string | number, container: Container, set: boolean, next: CopiedContainer | undefined): CopiedContainer {
   return { key, container, set, children: undefined, next, childCount: 0, byKey: undefined };
 }
 
-function childAt(place: CopiedContainer, key: string | number): OwnContainer | undefined {
-  const child = placeAt(place, key);
-  return child?.container === undefined ? undefined : (child as OwnContainer);
-}
-
-/** Records `container` as this copy's own at `key` of `place`, in place of whatever was recorded there. */
-function adopt(place: CopiedContainer, key: string | number, container: Record<string | number, unknown>, set: boolean): OwnContainer {
-  const known = placeAt(place, key);
+/** Records `container` as this copy's own at `key` of `place`, in place of `known`, the record there before (if any). */
+function record(place: CopiedContainer, key: string | number, container: Container, set: boolean, known: CopiedContainer | undefined): CopiedContainer {
   if (known !== undefined) {
-    clear(known, container, set);
-    return known as OwnContainer;
+    // What this copy made below the old container is gone from the result with it.
+    Object.assign(known, { container, set, children: undefined, childCount: 0, byKey: undefined });
+    return known;
   }
   const child = newPlace(key, container, set, place.children);
   place.children = child;
@@ -179,21 +171,6 @@ function adopt(place: CopiedContainer, key: string | number, container: Record<s
     for (let listed: CopiedContainer | undefined = child; listed !== undefined; listed = listed.next) place.byKey.set(String(listed.key), listed);
   }
   return child;
-}
-
-/** A scalar was set at `key` of `place`: no container of this copy's is there any more. */
-function forget(place: CopiedContainer, key: string | number): void {
-  const known = placeAt(place, key);
-  if (known !== undefined) clear(known, undefined, false);
-}
-
-/** The place now holds `container` (or none), and nothing this copy made below it is there any more. */
-function clear(place: CopiedContainer, container: Record<string | number, unknown> | undefined, set: boolean): void {
-  place.container = container;
-  place.set = set;
-  place.children = undefined;
-  place.childCount = 0;
-  place.byKey = undefined;
 }
 
 function placeAt(place: CopiedContainer, key: string | number): CopiedContainer | undefined {
