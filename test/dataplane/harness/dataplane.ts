@@ -53,6 +53,11 @@ async function must(cp: ControlPlane, args: string[], input?: string): Promise<s
   return result.stdout;
 }
 
+/** `kubectl apply` of one object, failing with kubectl's own words. */
+async function applyObject(cp: ControlPlane, object: object): Promise<void> {
+  await must(cp, ['apply', '-f', '-'], JSON.stringify(object));
+}
+
 /**
  * The webhook's config for measuring: the deny rules whose runtime symptom a scenario measures are relaxed to warnings,
  * so the object reaches Istio and Envoy (kubectl still prints the code).
@@ -103,20 +108,16 @@ export async function startDataPlane(
     }
 
     const eppGrpcPort = await freePort();
-    await must(
-      cp,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'inference.networking.k8s.io/v1',
-        kind: 'InferencePool',
-        metadata: { name: POOL, namespace: NS },
-        spec: {
-          targetPorts: [{ number: modelPort }],
-          selector: { matchLabels: MODEL_LABELS },
-          endpointPickerRef: { name: EPP_SERVICE, port: { number: EPP_SERVICE_PORT }, failureMode: 'FailClose' },
-        },
-      }),
-    );
+    await applyObject(cp, {
+      apiVersion: 'inference.networking.k8s.io/v1',
+      kind: 'InferencePool',
+      metadata: { name: POOL, namespace: NS },
+      spec: {
+        targetPorts: [{ number: modelPort }],
+        selector: { matchLabels: MODEL_LABELS },
+        endpointPickerRef: { name: EPP_SERVICE, port: { number: EPP_SERVICE_PORT }, failureMode: 'FailClose' },
+      },
+    });
     await applyEppService(cp, eppGrpcPort);
     await createReadyPod(cp, NS, `${EPP_SERVICE}-0`, EPP_LABELS, `${subnet}.20`, eppGrpcPort);
 
@@ -134,30 +135,22 @@ export async function startDataPlane(
     stops.push(() => istiod.stop());
     const gatewayPort = await freePort();
     const envoyPort = await freePort();
-    await must(
-      cp,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'Gateway',
-        metadata: { name: GATEWAY, namespace: NS },
-        spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: gatewayPort, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } }] },
-      }),
-    );
+    await applyObject(cp, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: GATEWAY, namespace: NS },
+      spec: { gatewayClassName: 'istio', listeners: [{ name: 'http', port: gatewayPort, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } }] },
+    });
     // What istiod's deployment controller would create for the Gateway: its Service (the Gateway's address) and Pod.
-    await must(
-      cp,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: `${GATEWAY}-istio`, namespace: NS },
-        // istiod binds the Gateway's listener on the targetPort of the Service port equal to the listener port. Another
-        // targetPort than the port keeps Envoy's 0.0.0.0 bind clear of kube-proxy.ts's ClusterIP:port in this one network
-        // namespace (in a cluster they live in different ones).
-        spec: { selector: GATEWAY_LABELS, ports: [{ name: 'http', port: gatewayPort, targetPort: envoyPort, protocol: 'TCP' }] },
-      }),
-    );
+    await applyObject(cp, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `${GATEWAY}-istio`, namespace: NS },
+      // istiod binds the Gateway's listener on the targetPort of the Service port equal to the listener port. Another
+      // targetPort than the port keeps Envoy's 0.0.0.0 bind clear of kube-proxy.ts's ClusterIP:port in this one network
+      // namespace (in a cluster they live in different ones).
+      spec: { selector: GATEWAY_LABELS, ports: [{ name: 'http', port: gatewayPort, targetPort: envoyPort, protocol: 'TCP' }] },
+    });
     await createReadyPod(cp, NS, `${GATEWAY}-istio-0`, GATEWAY_LABELS, `${subnet}.10`, envoyPort);
     const envoy = await startEnvoy({ binary: binaries.envoy, dir: cp.dir, xdsPort: istiod.xdsPort, namespace: NS, gatewayName: GATEWAY, podName: `${GATEWAY}-istio-0`, podIP: `${subnet}.10` });
     stops.push(() => envoy.stop());
@@ -192,14 +185,10 @@ export async function startDataPlane(
 
 /** The EPP Service as the chart names it: port 9002 (grpc-ext-proc) to the EPP's gRPC port. */
 export async function applyEppService(cp: ControlPlane, targetPort: number): Promise<void> {
-  await must(
-    cp,
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: EPP_SERVICE, namespace: NS },
-      spec: { selector: EPP_LABELS, ports: [{ name: 'grpc-ext-proc', port: EPP_SERVICE_PORT, targetPort, protocol: 'TCP', appProtocol: 'http2' }] },
-    }),
-  );
+  await applyObject(cp, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: EPP_SERVICE, namespace: NS },
+    spec: { selector: EPP_LABELS, ports: [{ name: 'grpc-ext-proc', port: EPP_SERVICE_PORT, targetPort, protocol: 'TCP', appProtocol: 'http2' }] },
+  });
 }
