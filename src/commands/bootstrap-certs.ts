@@ -37,7 +37,7 @@ Options:
   --create-only                           only create a missing CA or serving Secret; never renew, rotate or touch
                                           the webhook configurations (the Helm chart's pre-install hook: the pods
                                           need the Secret before Helm --wait lets the caBundle hook run)
-  --kubeconfig FILE                       (default: in-cluster service account, then KUBECONFIG, ~/.kube/config)
+  --kubeconfig FILE                       (default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account)
   -h, --help                              show this help
 
 DURATION: a number with a unit, d, h, m or s (30d, 720h, 90s); a bare number is days.

@@ -37,7 +37,7 @@ Options:
   --services FILE     answer Service lookups from this file (a List or multi-document YAML of Services; the
                       InferencePools and EnvoyFilters in it are used too)
   --kubeconfig FILE   watch Services, InferencePools and EnvoyFilters through this kubeconfig
-                      (default: in-cluster, then KUBECONFIG)
+                      (default: KUBECONFIG, then ~/.kube/config, then in-cluster)
   --reconcile         also keep substituted ClusterIPs true: patch EnvoyFilters when their EPP Service's
                       ClusterIP changes, resolve any stored with the raw token (needs a cluster; one replica
                       writes, elected on the Lease epp-webhook-reconciler; every replica keeps serving admissions)
