@@ -9,10 +9,11 @@
  * after warm-up; zero errors, timeouts and unexpected statuses; at least 95% of the target rate achieved.
  */
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { parse } from 'yaml';
 import { admissionReview, manifest } from '../../helpers/fixtures.ts';
 import type { Sample } from './soak-server.ts';
 
@@ -34,7 +35,7 @@ const warmup = Math.min(Number(values.warmup), Math.floor(duration / 3));
 const maxGrowth = Number(values['max-rss-growth']);
 const maxDelay = Number(values['max-delay-p99-ms']);
 
-const child = fork(new URL('./soak-server.ts', import.meta.url).pathname, [], { execArgv: ['--expose-gc', '--max-old-space-size=192'], stdio: 'inherit' });
+const child = fork(new URL('./soak-server.ts', import.meta.url).pathname, [], { execArgv: ['--expose-gc', ...deployedNodeOptions()], stdio: 'inherit' });
 const samples: Sample[] = [];
 const checkpoints: Sample[] = [];
 let ready: { port: number } | undefined;
@@ -111,3 +112,12 @@ process.stdout.write(
   `soak: ${result.requests.total} requests in ${duration} s, latency p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms, peak RSS ${report.peakRssMB} MB, mean ELU ${report.meanEventLoopUtilization}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`,
 );
 process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
+
+/** The V8 caps the pod runs with (deploy/base's NODE_OPTIONS), so the soak's memory bounds are the deployed ones. */
+function deployedNodeOptions(): string[] {
+  const deployment = parse(readFileSync(new URL('../../../deploy/base/deployment.yaml', import.meta.url), 'utf8'));
+  const env: { name: string; value?: string }[] = deployment.spec.template.spec.containers[0].env;
+  const options = env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  if (options === undefined) throw new Error('deploy/base/deployment.yaml sets no NODE_OPTIONS');
+  return options.split(/\s+/);
+}
