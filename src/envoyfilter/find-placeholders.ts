@@ -15,18 +15,25 @@ export function findPlaceholders(patches: readonly ConfigPatch[], token: string)
   return findEachPlaceholder(patches, [token])[0];
 }
 
-/** findPlaceholders for several tokens in one walk (every admission looks for the address and the port token): the sites of each, in order. */
-export function findEachPlaceholder(patches: readonly ConfigPatch[], tokens: readonly string[]): PlaceholderSite[][] {
+/**
+ * findPlaceholders for several tokens in one walk (every admission looks for the address and the port token): the sites
+ * of each, in order. Past `limit` sites in all, no more are kept (a flood of tokens costs a walk, not a site each).
+ */
+export function findEachPlaceholder(patches: readonly ConfigPatch[], tokens: readonly string[], limit = Infinity): PlaceholderSite[][] {
   const sites: PlaceholderSite[][] = tokens.map(() => []);
+  let found = 0;
   // A string shorter than every token cannot hold one. With the default tokens (16 and 22 characters) that is most
   // strings of an Envoy config ("STATIC", "ext_proc", port names): no search for those.
   const shortest = Math.min(...tokens.map((token) => token.length));
   for (const patch of patches) {
     if (patch.value === undefined) continue;
     walk(patch.value, [...patch.valuePath], (value, segments, parent) => {
-      if (value.length < shortest) return;
+      if (value.length < shortest || found > limit) return;
       for (let i = 0; i < tokens.length; i++) {
-        if (value.includes(tokens[i])) sites[i].push({ patchIndex: patch.index, segments: [...segments], port: pairedPort(value, tokens[i], parent) });
+        if (value.includes(tokens[i])) {
+          sites[i].push({ patchIndex: patch.index, segments: [...segments], port: pairedPort(value, tokens[i], parent) });
+          found++;
+        }
       }
     });
   }

@@ -27,6 +27,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP112: 'webhook',
   EPP113: 'webhook',
   EPP114: 'runtime',
+  EPP115: 'webhook',
   EPP201: 'istio-refuses',
   EPP202: 'runtime',
   EPP203: 'envoy-rejects',

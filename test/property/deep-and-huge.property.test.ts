@@ -92,6 +92,20 @@ t.test('bodies no AdmissionReview from the apiserver can be: refused before pars
   t.equal((await httpsRequest(`${webhook.url}/healthz`, { ca: webhook.ca })).status, 200, 'still alive');
 });
 
+t.test('100,000 placeholder tokens in a 2.5 MB object (under the apiserver\'s 3 MB request limit): a short denial, not a 26 MB answer', async (t) => {
+  const object = manifest('guide-envoyfilter.yaml');
+  object.spec.configPatches[1].patch.value.metadata = { filter_metadata: { notes: { list: Array.from({ length: 100_000 }, () => TOKEN) } } };
+  const body = JSON.stringify(admissionReview(object, 'CREATE', 'token-flood'));
+  t.ok(body.length > 2_400_000 && body.length < 3_000_000, `${body.length} bytes`);
+  const answer = await post('/mutate', body);
+  t.equal(answerProblem(answer, 'token-flood'), undefined, 'a well-formed AdmissionReview');
+  t.equal(answer.body.response.allowed, false);
+  t.match(answer.body.response.status.message, '[EPP115]');
+  t.notOk(answer.body.response.patch, 'no patch');
+  t.ok(JSON.stringify(answer.body).length < 10_000, 'the answer stays small');
+  t.equal((await httpsRequest(`${webhook.url}/healthz`, { ca: webhook.ca })).status, 200, 'still alive');
+});
+
 t.test(`any depth: up to ${MAX_OBJECT_DEPTH} levels is processed (the token deep down substituted), beyond is denied, beyond ${MAX_JSON_DEPTH} refused`, async (t) => {
   // The guide's path to patch.value.deep is 5 levels below the object root (object, spec, configPatches, [1], patch, value).
   const base = 6;

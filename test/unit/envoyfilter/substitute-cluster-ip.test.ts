@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
-import { substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
+import { MAX_PLACEHOLDER_TOKENS, substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
 import type { ServiceResolver } from '../../../src/cluster/service-resolver.ts';
 import { EPP_CLUSTER_IP, fixtureResolver, manifest } from '../../helpers/fixtures.ts';
 
@@ -47,6 +47,38 @@ t.test('embedded tokens, several strings, and a configurable token', async (t) =
     '/spec/configPatches/0/patch/value/hosts/1',
   ]);
   t.same(findings, [], 'both ports 9002 and 9090 exist on the Service');
+});
+
+t.test(`up to ${MAX_PLACEHOLDER_TOKENS.toLocaleString('en-US')} tokens are substituted; one more is a denial, with no lookup and no patch`, async (t) => {
+  /** The guide's EnvoyFilter (one address token) with `extra` more strings holding the address or the port token. */
+  const withTokens = (extra: number, token = 'EPP_SERVICE_CLUSTER_IP') => {
+    const object = manifest('guide-envoyfilter.yaml');
+    object.spec.configPatches[1].patch.value.metadata = { filter_metadata: { notes: { list: Array.from({ length: extra }, () => token) } } };
+    return object;
+  };
+  let lookups = 0;
+  const counting: ServiceResolver = { source: 'test', lookup: (ns, name) => (lookups++, fixtureResolver().lookup(ns, name)), ready: () => true, size: () => 1 };
+
+  const atLimit = await substituteClusterIP(withTokens(MAX_PLACEHOLDER_TOKENS - 1), NS, counting, DEFAULT_CONFIG);
+  t.same(atLimit.findings, []);
+  t.equal(atLimit.substitutions, MAX_PLACEHOLDER_TOKENS);
+  t.equal(JSON.parse((atLimit.object as any).metadata.annotations['epp-webhook.io/placeholder-paths']).length, MAX_PLACEHOLDER_TOKENS);
+
+  lookups = 0;
+  for (const [what, object] of [
+    ['one more address token', withTokens(MAX_PLACEHOLDER_TOKENS)],
+    ['one more port token', withTokens(MAX_PLACEHOLDER_TOKENS, 'EPP_SERVICE_PORT')],
+    ['a flood of 100,000', withTokens(100_000)],
+  ] as const) {
+    const over = await substituteClusterIP(object, NS, counting, DEFAULT_CONFIG);
+    t.equal(over.object, object, `${what}: the object is returned as is`);
+    t.same(over.patch, [], `${what}: no patch`);
+    t.equal(over.substitutions, 0);
+    t.same(over.findings.map((f) => [f.code, f.severity]), [['EPP115', 'deny']], what);
+    t.match(over.findings[0].message, `EnvoyFilter ${NS}/epp-ext-proc-poc holds more than 1,000 strings with EPP_SERVICE_CLUSTER_IP or EPP_SERVICE_PORT; the webhook substitutes at most 1,000`);
+    t.equal(over.findings[0].location, 'configPatches[1]');
+  }
+  t.equal(lookups, 0, 'no Service is looked up for an object that is denied anyway');
 });
 
 t.test('an object without the token is returned as is, without a lookup', async (t) => {
