@@ -40,7 +40,7 @@ export const RULES = {
   EPP112: { severity: 'deny', relaxable: false, title: 'EPP_SERVICE_PORT cannot be resolved to one port of the EPP Service' },
   EPP113: { severity: 'warn', relaxable: true, title: "failure_mode_allow disagrees with the InferencePool's failureMode" },
   EPP114: { severity: 'deny', relaxable: true, title: "Cluster port_value is not the InferencePool's endpointPickerRef port" },
-  EPP115: { severity: 'deny', relaxable: false, title: 'More placeholder tokens in one EnvoyFilter than the webhook substitutes (1,000)' },
+  EPP115: { severity: 'deny', relaxable: false, title: 'More placeholder tokens in one EnvoyFilter than the webhook substitutes (1,000, at paths of 128 KiB in all)' },
   // EPP2xx: processing_mode
   EPP201: { severity: 'deny', relaxable: true, title: 'processing_mode value istiod refuses (not an exact upper-case name or an integer)' },
   EPP202: { severity: 'deny', relaxable: true, title: 'Body mode the EPP does not speak (BUFFERED, BUFFERED_PARTIAL, STREAMED, GRPC)' },

@@ -12,6 +12,7 @@ import { patchLocation, readConfigPatches } from './config-patches.ts';
 import { findAddedClusters, findExtProcConfigs, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
+import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
 
@@ -23,7 +24,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   const severities = config.severities;
   const { patches, findings } = readConfigPatches(object, severities);
 
-  const [addressLeft, portLeft] = findEachPlaceholder(patches, [config.placeholder, PORT_PLACEHOLDER]);
+  const [addressLeft, portLeft] = findEachPlaceholder(patches, [config.placeholder, PORT_PLACEHOLDER], MAX_PLACEHOLDER_TOKENS);
   const leftovers = [...addressLeft, ...portLeft];
   if (leftovers.length > 0) {
     const first = leftovers[0];
@@ -33,7 +34,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
         'EPP106',
         severities,
         { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
-        `${tokens.join(' and ')} still present in ${leftovers.length} place(s): the mutating webhook did not run (not registered, or skipped by failurePolicy Ignore), and Envoy would get the token as ${tokens.length === 1 && tokens[0] === PORT_PLACEHOLDER ? 'a port' : 'an address'}`,
+        `${tokens.join(' and ')} still present in ${leftovers.length > MAX_PLACEHOLDER_TOKENS ? `more than ${MAX_PLACEHOLDER_TOKENS.toLocaleString('en-US')}` : leftovers.length} place(s): the mutating webhook did not run (not registered, or skipped by failurePolicy Ignore), and Envoy would get the token as ${tokens.length === 1 && tokens[0] === PORT_PLACEHOLDER ? 'a port' : 'an address'}`,
         'check that the MutatingWebhookConfiguration of epp-webhook is installed and its pods are ready, then apply the manifest again',
       ),
     );

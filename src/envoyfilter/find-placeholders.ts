@@ -11,8 +11,8 @@ export interface PlaceholderSite {
 }
 
 /** Every string under `configPatches[*].patch.value` that contains the token, whole or embedded. */
-export function findPlaceholders(patches: readonly ConfigPatch[], token: string): PlaceholderSite[] {
-  return findEachPlaceholder(patches, [token])[0];
+export function findPlaceholders(patches: readonly ConfigPatch[], token: string, limit = Infinity): PlaceholderSite[] {
+  return findEachPlaceholder(patches, [token], limit)[0];
 }
 
 /**

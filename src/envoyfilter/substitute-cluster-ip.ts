@@ -11,14 +11,7 @@ import { checkPoolConsistency } from './check-pool-consistency.ts';
 import { EXT_PROC_PORT_NAME, eppServicePort, PORT_PLACEHOLDER } from './epp-service-port.ts';
 import { chooseEppTarget, resolvePool, type EppTarget } from './epp-target.ts';
 import { findEachPlaceholder, findPlaceholders, type PlaceholderSite } from './find-placeholders.ts';
-
-/**
- * The most tokens substituted in one EnvoyFilter; real ones carry a handful. Each is a patch operation and a pointer
- * recorded in epp-webhook.io/placeholder-paths: 100,000 of them fit in a 2.5 MB object and cost 1.6 s of the event
- * loop (every other admission waits), a 26 MB answer and 280 MB of RSS, and the recorded paths alone pass the 256 KiB
- * an object's annotations may hold at about 3,500 (docs/reliability.md).
- */
-export const MAX_PLACEHOLDER_TOKENS = 1_000;
+import { MAX_PLACEHOLDER_TOKENS, placeholderBudgetProblem } from './placeholder-budget.ts';
 
 export interface SubstitutionResult {
   /** The object to store: the input itself when nothing changed, else a copy sharing every unchanged part with it (read-only). */
@@ -51,7 +44,8 @@ export async function substituteClusterIP(
   if (tokens === 0 && annotationsOf(object)[ANNOTATIONS.inferencePool] === undefined) return unchanged([]);
 
   const subject = `EnvoyFilter ${objectNamespace}/${objectName(object).name}`;
-  if (tokens > MAX_PLACEHOLDER_TOKENS) return unchanged([tooManyTokens(sites, portSites, subject, config)]);
+  const overBudget = placeholderBudgetProblem(sites, portSites, subject, config);
+  if (overBudget) return unchanged([overBudget]);
   const choice = chooseEppTarget(objectNamespace, object, config);
   if (choice.kind === 'problem') return unchanged([choice.finding]);
   const resolution = resolvePool(choice, subject, pools, config);
@@ -99,17 +93,6 @@ export async function substituteClusterIP(
   recordProvenance(copy, object, service, sites, port === undefined ? undefined : { port, sites: portSites });
   const findings = target.pool === undefined ? portFindings(sites, service, config) : checkPoolConsistency(patches, sites, target.pool, service, config);
   return { object: copy.result, patch: copy.patch(), findings, substitutions: tokens };
-}
-
-function tooManyTokens(sites: PlaceholderSite[], portSites: PlaceholderSite[], subject: string, config: WebhookConfig): Finding {
-  const first = sites[0] ?? portSites[0];
-  return finding(
-    'EPP115',
-    config.severities,
-    { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
-    `${subject} holds more than ${MAX_PLACEHOLDER_TOKENS.toLocaleString('en-US')} strings with ${config.placeholder} or ${PORT_PLACEHOLDER}; the webhook substitutes at most ${MAX_PLACEHOLDER_TOKENS.toLocaleString('en-US')} in one EnvoyFilter (each is a patch operation and a path recorded in ${ANNOTATIONS.placeholderPaths}). Nothing was substituted`,
-    `write the tokens only where Envoy needs the EPP's address or port (a cluster's socket_address and port_value)`,
-  );
 }
 
 /** A string that is the address itself or `address:port`, not merely one that contains it (10.0.0.50 holds 10.0.0.5). */

@@ -172,8 +172,8 @@ export function judgeExtProcSites(
   sites: readonly ExtProcSite[],
   config: WebhookConfig,
   known: EppServices,
-  /** How many strings hold the placeholder token, when the caller has counted them already. */
-  placeholders: number = findPlaceholders(patches, config.placeholder).length,
+  /** How many strings hold the placeholder token (only whether any does counts), when the caller has counted them already. */
+  placeholders: number = findPlaceholders(patches, config.placeholder, 0).length,
 ): EnvoyFilterJudgement {
   const findings: Finding[] = [];
   const annotations = annotationsOf(object);

@@ -88,5 +88,5 @@ export function provenanceOf(object: unknown): Provenance | undefined {
 
 function containsPlaceholder(object: unknown, placeholder: string): boolean {
   const { patches } = readConfigPatches(object, {});
-  return findEachPlaceholder(patches, [placeholder, PORT_PLACEHOLDER]).some((sites) => sites.length > 0);
+  return findEachPlaceholder(patches, [placeholder, PORT_PLACEHOLDER], 0).some((sites) => sites.length > 0);
 }

@@ -112,6 +112,12 @@ t.test('a token left in the object means the mutating webhook did not run', asyn
   t.equal(leftover.severity, 'deny');
   t.match(leftover.message, /EPP_SERVICE_CLUSTER_IP still present in 1 place\(s\): the mutating webhook did not run/);
   t.notOk(findings.some((f) => f.code === 'EPP303'), 'the token is not also reported as a hostname');
+
+  const flood = manifest('guide-envoyfilter.yaml');
+  flood.spec.configPatches[1].patch.value.metadata = { filter_metadata: { notes: { list: Array.from({ length: 5_000 }, () => 'EPP_SERVICE_CLUSTER_IP') } } };
+  const counted = checkEnvoyFilter(flood, DEFAULT_CONFIG).filter((f) => f.code === 'EPP106');
+  t.equal(counted.length, 1, 'one finding however many tokens are left');
+  t.match(counted[0].message, 'EPP_SERVICE_CLUSTER_IP still present in more than 1,000 place(s)');
 });
 
 t.test('processing_mode is read as istiod converts it: camelCase keys, exact names or numbers', async (t) => {

@@ -1,6 +1,9 @@
 import t from 'tap';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
-import { MAX_PLACEHOLDER_TOKENS, substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
+import { substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
+import { findEachPlaceholder } from '../../../src/envoyfilter/find-placeholders.ts';
+import { readConfigPatches } from '../../../src/envoyfilter/config-patches.ts';
+import { MAX_PLACEHOLDER_PATH_CHARACTERS, MAX_PLACEHOLDER_TOKENS } from '../../../src/envoyfilter/placeholder-budget.ts';
 import type { ServiceResolver } from '../../../src/cluster/service-resolver.ts';
 import { EPP_CLUSTER_IP, fixtureResolver, manifest } from '../../helpers/fixtures.ts';
 
@@ -49,13 +52,14 @@ t.test('embedded tokens, several strings, and a configurable token', async (t) =
   t.same(findings, [], 'both ports 9002 and 9090 exist on the Service');
 });
 
-t.test(`up to ${MAX_PLACEHOLDER_TOKENS.toLocaleString('en-US')} tokens are substituted; one more is a denial, with no lookup and no patch`, async (t) => {
-  /** The guide's EnvoyFilter (one address token) with `extra` more strings holding the address or the port token. */
-  const withTokens = (extra: number, token = 'EPP_SERVICE_CLUSTER_IP') => {
-    const object = manifest('guide-envoyfilter.yaml');
-    object.spec.configPatches[1].patch.value.metadata = { filter_metadata: { notes: { list: Array.from({ length: extra }, () => token) } } };
-    return object;
-  };
+/** The guide's EnvoyFilter (one address token) with `extra` more strings holding `token`, under a key of `keyLength` characters. */
+function withTokens(extra: number, token = 'EPP_SERVICE_CLUSTER_IP', keyLength = 5) {
+  const object = manifest('guide-envoyfilter.yaml');
+  object.spec.configPatches[1].patch.value.metadata = { filter_metadata: { ['k'.repeat(keyLength)]: { list: Array.from({ length: extra }, () => token) } } };
+  return object;
+}
+
+t.test(`up to ${MAX_PLACEHOLDER_TOKENS.toLocaleString('en-US')} tokens are substituted; one more, or paths too long in all, is a denial, with no lookup and no patch`, async (t) => {
   let lookups = 0;
   const counting: ServiceResolver = { source: 'test', lookup: (ns, name) => (lookups++, fixtureResolver().lookup(ns, name)), ready: () => true, size: () => 1 };
 
@@ -64,21 +68,35 @@ t.test(`up to ${MAX_PLACEHOLDER_TOKENS.toLocaleString('en-US')} tokens are subst
   t.equal(atLimit.substitutions, MAX_PLACEHOLDER_TOKENS);
   t.equal(JSON.parse((atLimit.object as any).metadata.annotations['epp-webhook.io/placeholder-paths']).length, MAX_PLACEHOLDER_TOKENS);
 
+  // Paths of about 90 characters: 1,000 of them fit the path budget; under a key of 130 more characters they do not.
+  const longKey = 130;
+  const subject = `EnvoyFilter ${NS}/epp-ext-proc-poc holds`;
   lookups = 0;
-  for (const [what, object] of [
-    ['one more address token', withTokens(MAX_PLACEHOLDER_TOKENS)],
-    ['one more port token', withTokens(MAX_PLACEHOLDER_TOKENS, 'EPP_SERVICE_PORT')],
-    ['a flood of 100,000', withTokens(100_000)],
+  for (const [what, object, message] of [
+    ['one more address token', withTokens(MAX_PLACEHOLDER_TOKENS), `${subject} more than 1,000 EPP_SERVICE_CLUSTER_IP and EPP_SERVICE_PORT tokens (one per string and token); the webhook substitutes at most 1,000 tokens in one EnvoyFilter, at paths of 131,072 characters in all`],
+    ['one more port token', withTokens(MAX_PLACEHOLDER_TOKENS, 'EPP_SERVICE_PORT'), `${subject} more than 1,000`],
+    ['a flood of 100,000', withTokens(100_000), `${subject} more than 1,000`],
+    [`999 under a key of ${longKey} characters`, withTokens(MAX_PLACEHOLDER_TOKENS - 1, 'EPP_SERVICE_CLUSTER_IP', longKey), `${subject} tokens at paths of more than 131,072 characters in all`],
+    ['2 under a key as long as the budget', withTokens(2, 'EPP_SERVICE_CLUSTER_IP', MAX_PLACEHOLDER_PATH_CHARACTERS), `${subject} tokens at paths of more than 131,072 characters in all`],
   ] as const) {
     const over = await substituteClusterIP(object, NS, counting, DEFAULT_CONFIG);
     t.equal(over.object, object, `${what}: the object is returned as is`);
     t.same(over.patch, [], `${what}: no patch`);
     t.equal(over.substitutions, 0);
     t.same(over.findings.map((f) => [f.code, f.severity]), [['EPP115', 'deny']], what);
-    t.match(over.findings[0].message, `EnvoyFilter ${NS}/epp-ext-proc-poc holds more than 1,000 strings with EPP_SERVICE_CLUSTER_IP or EPP_SERVICE_PORT; the webhook substitutes at most 1,000`);
+    t.match(over.findings[0].message, message, what);
     t.equal(over.findings[0].location, 'configPatches[1]');
   }
   t.equal(lookups, 0, 'no Service is looked up for an object that is denied anyway');
+
+  const fits = await substituteClusterIP(withTokens(MAX_PLACEHOLDER_TOKENS - 1, 'EPP_SERVICE_CLUSTER_IP', 30), NS, counting, DEFAULT_CONFIG);
+  t.same(fits.findings, [], '1,000 tokens under a key of 30 characters fit both limits');
+});
+
+t.test('the walk keeps no site past its limit, however many strings hold a token', async (t) => {
+  const { patches } = readConfigPatches(withTokens(5_000), {});
+  t.same(findEachPlaceholder(patches, ['EPP_SERVICE_CLUSTER_IP', 'EPP_SERVICE_PORT'], 3).map((sites) => sites.length), [4, 0]);
+  t.same(findEachPlaceholder(patches, ['EPP_SERVICE_CLUSTER_IP', 'EPP_SERVICE_PORT']).map((sites) => sites.length), [5_001, 0], 'no limit: every site');
 });
 
 t.test('an object without the token is returned as is, without a lookup', async (t) => {

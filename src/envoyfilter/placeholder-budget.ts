@@ -1,0 +1,48 @@
+import { ANNOTATIONS } from '../annotations.ts';
+import type { WebhookConfig } from '../config.ts';
+import { finding, type Finding } from '../findings.ts';
+import { formatPath, toJsonPointer } from '../json-path.ts';
+import { patchLocation } from './config-patches.ts';
+import { PORT_PLACEHOLDER } from './epp-service-port.ts';
+import type { PlaceholderSite } from './find-placeholders.ts';
+
+/**
+ * What one EnvoyFilter may ask the webhook to substitute; real ones carry a handful of tokens a few dozen characters
+ * deep. Each token costs a patch operation and a path recorded in epp-webhook.io/placeholder-paths (or the port's),
+ * so the answer grows with the tokens times the length of their paths: 100,000 tokens in a 2.5 MB object took 1.6 s of
+ * the event loop (every other admission waits), a 26 MB answer and 280 MB of RSS, and 999 under one key of 100,000
+ * characters ran a 128 MB heap out of memory (docs/reliability.md, fix 10). The recorded paths must also fit in the
+ * 256 KiB an object's annotations may hold.
+ */
+export const MAX_PLACEHOLDER_TOKENS = 1_000;
+export const MAX_PLACEHOLDER_PATH_CHARACTERS = 128 * 1024;
+
+/**
+ * EPP115 when the sites (at most MAX_PLACEHOLDER_TOKENS + 1 of them: findEachPlaceholder's limit) are more than the
+ * webhook substitutes, or their paths too long in all; undefined when they may be substituted.
+ */
+export function placeholderBudgetProblem(sites: readonly PlaceholderSite[], portSites: readonly PlaceholderSite[], subject: string, config: WebhookConfig): Finding | undefined {
+  const all = [...sites, ...portSites];
+  const limit = (what: string) => {
+    const first = all[0];
+    return finding(
+      'EPP115',
+      config.severities,
+      { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
+      `${subject} holds ${what}; the webhook substitutes at most ${count(MAX_PLACEHOLDER_TOKENS)} tokens in one EnvoyFilter, at paths of ${count(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all (each token is a patch operation and a path recorded in ${ANNOTATIONS.placeholderPaths}). Nothing was substituted`,
+      `write the tokens only where Envoy needs the EPP's address or port (a cluster's socket_address and port_value), under short keys; the limits are per object, so a large config may be split over several EnvoyFilters`,
+    );
+  };
+  if (all.length > MAX_PLACEHOLDER_TOKENS) {
+    return limit(`more than ${count(MAX_PLACEHOLDER_TOKENS)} ${config.placeholder} and ${PORT_PLACEHOLDER} tokens (one per string and token)`);
+  }
+  let characters = 0;
+  for (const site of all) {
+    // Stops at the first path past the budget: one key can be as long as the body.
+    characters += toJsonPointer(site.segments).length;
+    if (characters > MAX_PLACEHOLDER_PATH_CHARACTERS) return limit(`tokens at paths of more than ${count(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all`);
+  }
+  return undefined;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
