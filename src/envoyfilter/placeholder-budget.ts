@@ -22,27 +22,46 @@ export const MAX_PLACEHOLDER_PATH_CHARACTERS = 128 * 1024;
  * webhook substitutes, or their paths too long in all; undefined when they may be substituted.
  */
 export function placeholderBudgetProblem(sites: readonly PlaceholderSite[], portSites: readonly PlaceholderSite[], subject: string, config: WebhookConfig): Finding | undefined {
-  const all = [...sites, ...portSites];
-  const limit = (what: string) => {
-    const first = all[0];
-    return finding(
-      'EPP115',
-      config.severities,
-      { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
-      `${subject} holds ${what}; the webhook substitutes at most ${count(MAX_PLACEHOLDER_TOKENS)} tokens in one EnvoyFilter, at paths of ${count(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all (each token is a patch operation and a path recorded in ${ANNOTATIONS.placeholderPaths}). Nothing was substituted`,
-      `write the tokens only where Envoy needs the EPP's address or port (a cluster's socket_address and port_value), under short keys; the limits are per object, so a large config may be split over several EnvoyFilters`,
-    );
-  };
-  if (all.length > MAX_PLACEHOLDER_TOKENS) {
-    return limit(`more than ${count(MAX_PLACEHOLDER_TOKENS)} ${config.placeholder} and ${PORT_PLACEHOLDER} tokens (one per string and token)`);
+  const tokens = sites.length + portSites.length;
+  if (tokens > MAX_PLACEHOLDER_TOKENS) {
+    return overBudget(sites, portSites, subject, config, `more than ${count(MAX_PLACEHOLDER_TOKENS)} ${config.placeholder} and ${PORT_PLACEHOLDER} tokens (one per string and token)`);
   }
-  let characters = 0;
-  for (const site of all) {
-    // Stops at the first path past the budget: one key can be as long as the body.
-    characters += toJsonPointer(site.segments).length;
-    if (characters > MAX_PLACEHOLDER_PATH_CHARACTERS) return limit(`tokens at paths of more than ${count(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all`);
+  if (pathsLongerThan(MAX_PLACEHOLDER_PATH_CHARACTERS, sites, portSites)) {
+    return overBudget(sites, portSites, subject, config, `tokens at paths of more than ${count(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all`);
   }
   return undefined;
+}
+
+/**
+ * Whether the sites' JSON pointers are longer than `budget` in all. Every admission with a token asks, so the pointers
+ * are built only when a bound (each character of a key counted twice, as if escaped) exceeds the budget, and then
+ * only up to the first sum past it: one key can be as long as the body.
+ */
+function pathsLongerThan(budget: number, sites: readonly PlaceholderSite[], portSites: readonly PlaceholderSite[]): boolean {
+  if (pathBound(sites) + pathBound(portSites) <= budget) return false;
+  let characters = 0;
+  for (const site of [...sites, ...portSites]) {
+    characters += toJsonPointer(site.segments).length;
+    if (characters > budget) return true;
+  }
+  return false;
+}
+
+function pathBound(sites: readonly PlaceholderSite[]): number {
+  let bound = 0;
+  for (const site of sites) for (const segment of site.segments) bound += typeof segment === 'number' ? 11 : 1 + 2 * segment.length;
+  return bound;
+}
+
+function overBudget(sites: readonly PlaceholderSite[], portSites: readonly PlaceholderSite[], subject: string, config: WebhookConfig, what: string): Finding {
+  const first = sites[0] ?? portSites[0];
+  return finding(
+    'EPP115',
+    config.severities,
+    { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
+    `${subject} holds ${what}; the webhook substitutes at most ${count(MAX_PLACEHOLDER_TOKENS)} tokens in one EnvoyFilter, at paths of ${count(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all (each token is a patch operation and a path recorded in ${ANNOTATIONS.placeholderPaths}). Nothing was substituted`,
+    `write the tokens only where Envoy needs the EPP's address or port (a cluster's socket_address and port_value), under short keys; the limits are per object, so a large config may be split over several EnvoyFilters`,
+  );
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
