@@ -106,6 +106,19 @@ t.test('100,000 placeholder tokens in a 2.5 MB object (under the apiserver\'s 3 
   t.equal((await httpsRequest(`${webhook.url}/healthz`, { ca: webhook.ca })).status, 200, 'still alive');
 });
 
+t.test('5,000 copies of a bad ext_proc patch (3 MB) to /validate: every problem counted, 50 spelled out, a short answer', async (t) => {
+  const object = manifest('wild/operator-sample-envoyfilter-epp.yaml');
+  object.spec.configPatches = [...Array.from({ length: 5_000 }, () => structuredClone(object.spec.configPatches[0])), ...object.spec.configPatches.slice(1)];
+  const answer = await post('/validate', JSON.stringify(admissionReview(object, 'CREATE', 'finding-flood')));
+  t.equal(answerProblem(answer, 'finding-flood'), undefined, 'a well-formed AdmissionReview');
+  t.equal(answer.body.response.allowed, false);
+  const message: string = answer.body.response.status.message;
+  t.match(message, 'EnvoyFilter llm-d-inference-scheduler/epp-ext-proc: 10,000 problems that would break the gateway (the first 50 here; epp-webhook check on the manifest lists every one)');
+  t.equal(message.split('\n').length, 1 + 2 * 50);
+  t.match(answer.body.response.warnings.at(-1), /^\d[\d,]* warnings in all \(the first 50 here/);
+  t.ok(JSON.stringify(answer.body).length < 200_000, `the answer stays small (${JSON.stringify(answer.body).length} bytes; 16 MB before)`);
+});
+
 t.test(`any depth: up to ${MAX_OBJECT_DEPTH} levels is processed (the token deep down substituted), beyond is denied, beyond ${MAX_JSON_DEPTH} refused`, async (t) => {
   // The guide's path to patch.value.deep is 5 levels below the object root (object, spec, configPatches, [1], patch, value).
   const base = 6;

@@ -1,0 +1,54 @@
+import t from 'tap';
+import { MAX_REPORTED_FINDINGS, verdictFor } from '../../../src/admission/verdict.ts';
+import type { Finding } from '../../../src/findings.ts';
+
+const finding = (severity: 'deny' | 'warn' | 'off', i: number): Finding => ({
+  code: severity === 'deny' ? 'EPP202' : 'EPP205',
+  severity,
+  location: `configPatches[${i}]`,
+  path: `spec.configPatches[${i}]`,
+  message: `finding ${i}`,
+  fix: `fix ${i}`,
+});
+/** `denials` denials and `warns` warnings, interleaved, and a finding switched off between them. */
+const findings = (denials: number, warns: number): Finding[] => {
+  const all: Finding[] = [];
+  for (let i = 0; i < Math.max(denials, warns); i++) {
+    if (i < denials) all.push(finding('deny', i));
+    if (i < warns) all.push(finding('warn', i));
+    all.push(finding('off', i));
+  }
+  return all;
+};
+
+t.test(`an answer spells out ${MAX_REPORTED_FINDINGS} findings of each severity and says how many more`, async (t) => {
+  const verdict = verdictFor('EnvoyFilter ns/flood', findings(120, 60));
+  const lines = verdict.message!.split('\n');
+  t.equal(lines[0], 'EnvoyFilter ns/flood: 120 problems that would break the gateway (the first 50 here; epp-webhook check on the manifest lists every one)', 'the header counts every problem');
+  t.equal(lines.length, 1 + 2 * MAX_REPORTED_FINDINGS);
+  t.ok(lines.slice(1).every((line) => /^\[EPP\d{3}\] /.test(line)), 'every line after the header is a coded finding');
+  t.equal(lines[1], '[EPP202] configPatches[0] finding 0');
+  t.equal(lines[2 * MAX_REPORTED_FINDINGS], `[EPP202] Fix: fix ${MAX_REPORTED_FINDINGS - 1}`, 'the first ones, in order');
+  t.equal(verdict.warnings.length, 2 * MAX_REPORTED_FINDINGS + 1);
+  t.equal(verdict.warnings.at(-1), '60 warnings in all (the first 50 here; epp-webhook check on the manifest lists every one)');
+  t.equal(verdict.findings.length, 2 * MAX_REPORTED_FINDINGS, 'the log line and the metrics get what the answer spells out');
+  t.ok(verdict.findings.every((f) => f.severity !== 'off'));
+  t.same(verdict.findings.slice(0, 4).map((f) => f.location), ['configPatches[0]', 'configPatches[0]', 'configPatches[1]', 'configPatches[1]'], 'in their order');
+});
+
+t.test(`${MAX_REPORTED_FINDINGS} of each: every one spelled out, no line about more`, async (t) => {
+  const verdict = verdictFor('EnvoyFilter ns/many', findings(MAX_REPORTED_FINDINGS, MAX_REPORTED_FINDINGS));
+  t.equal(verdict.message!.split('\n').length, 1 + 2 * MAX_REPORTED_FINDINGS);
+  t.notMatch(verdict.message!, 'the first 50 here');
+  t.notMatch(verdict.warnings.join('\n'), 'the first 50 here');
+  t.equal(verdict.warnings.length, 2 * MAX_REPORTED_FINDINGS);
+  t.equal(verdict.findings.length, 2 * MAX_REPORTED_FINDINGS);
+});
+
+t.test('an admitted object with a flood of warnings keeps its patch and says how many more warnings', async (t) => {
+  const patch = [{ op: 'add' as const, path: '/metadata/annotations', value: {} }];
+  const verdict = verdictFor('HTTPRoute ns/r', findings(0, 75), patch);
+  t.equal(verdict.allowed, true);
+  t.same(verdict.patch, patch);
+  t.equal(verdict.warnings.at(-1), '75 warnings in all (the first 50 here; epp-webhook check on the manifest lists every one)');
+});
