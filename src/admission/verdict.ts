@@ -25,11 +25,12 @@ export const MAX_REPORTED_FINDINGS = 50;
 
 /** Turns findings (and, for mutation, the patch to the stored object) into an admission verdict. */
 export function verdictFor(subject: string, findings: readonly Finding[], patch: readonly PatchOperation[] = []): Verdict {
-  let denials = 0;
-  let warns = 0;
-  // The first MAX_REPORTED_FINDINGS of each severity, in their order; the answer, the log line and the metrics report these.
-  const reported = findings.filter((f) => (f.severity === 'deny' ? ++denials <= MAX_REPORTED_FINDINGS : f.severity === 'warn' && ++warns <= MAX_REPORTED_FINDINGS));
+  const counted = findings.filter((f) => f.severity !== 'off');
+  // The answer, the log line and the metrics report the first MAX_REPORTED_FINDINGS of each severity, in their order.
+  const reported = counted.length > MAX_REPORTED_FINDINGS ? firstOfEachSeverity(counted) : counted;
   const denied = reported.filter((f) => f.severity === 'deny');
+  const denials = reported === counted ? denied.length : counted.filter((f) => f.severity === 'deny').length;
+  const warns = reported === counted ? reported.length - denials : counted.length - denials;
   // One line per finding: text from the object inside a finding cannot start a line of its own.
   // Each warning is one line to kubectl (`Warning: ...`): the problem and its fix go as two.
   const warnings = reported.filter((f) => f.severity === 'warn').flatMap((f) => findingAndFix(f).map(printable));
@@ -46,6 +47,12 @@ export function verdictFor(subject: string, findings: readonly Finding[], patch:
   const verdict: Verdict = { allowed: true, warnings, findings: reported };
   if (patch.length > 0) verdict.patch = patch;
   return verdict;
+}
+
+function firstOfEachSeverity(findings: readonly Finding[]): Finding[] {
+  let denials = 0;
+  let warns = 0;
+  return findings.filter((f) => (f.severity === 'deny' ? ++denials : ++warns) <= MAX_REPORTED_FINDINGS);
 }
 
 const READ_ON = `the first ${MAX_REPORTED_FINDINGS} here; epp-webhook check on the manifest lists every one`;
