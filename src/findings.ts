@@ -114,6 +114,9 @@ export function formatFinding(f: Finding): string {
   return `[${f.code}] ${f.location} ${f.message}. Fix: ${f.fix}`;
 }
 
+/** A count as messages write it: 1,000. */
+export const formatCount = (n: number): string => n.toLocaleString('en-US');
+
 /**
  * For kubectl: the code and what is wrong, then the fix, as two lines, so that each stays readable in a terminal
  * (and a warning stays under the 256 characters past which the apiserver may truncate it):

@@ -1,5 +1,5 @@
 import type { WebhookConfig } from '../config.ts';
-import { finding, type Finding } from '../findings.ts';
+import { finding, formatCount, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
@@ -34,7 +34,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
         'EPP106',
         severities,
         { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
-        `${tokens.join(' and ')} still present in ${leftovers.length > MAX_PLACEHOLDER_TOKENS ? `more than ${MAX_PLACEHOLDER_TOKENS.toLocaleString('en-US')}` : leftovers.length} place(s): the mutating webhook did not run (not registered, or skipped by failurePolicy Ignore), and Envoy would get the token as ${tokens.length === 1 && tokens[0] === PORT_PLACEHOLDER ? 'a port' : 'an address'}`,
+        `${tokens.join(' and ')} still present in ${leftovers.length > MAX_PLACEHOLDER_TOKENS ? `more than ${formatCount(MAX_PLACEHOLDER_TOKENS)}` : leftovers.length} place(s): the mutating webhook did not run (not registered, or skipped by failurePolicy Ignore), and Envoy would get the token as ${tokens.length === 1 && tokens[0] === PORT_PLACEHOLDER ? 'a port' : 'an address'}`,
         'check that the MutatingWebhookConfiguration of epp-webhook is installed and its pods are ready, then apply the manifest again',
       ),
     );

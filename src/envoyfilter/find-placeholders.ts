@@ -17,7 +17,8 @@ export function findPlaceholders(patches: readonly ConfigPatch[], token: string,
 
 /**
  * findPlaceholders for several tokens in one walk (every admission looks for the address and the port token): the sites
- * of each, in order. Past `limit` sites in all, no more are kept (a flood of tokens costs a walk, not a site each).
+ * of each, in order. Once more than `limit` are kept, no more are (a string holding several tokens may take the count a
+ * little past it): a flood of tokens costs the walk, not a site each.
  */
 export function findEachPlaceholder(patches: readonly ConfigPatch[], tokens: readonly string[], limit = Infinity): PlaceholderSite[][] {
   const sites: PlaceholderSite[][] = tokens.map(() => []);

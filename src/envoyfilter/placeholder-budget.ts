@@ -1,6 +1,6 @@
 import { ANNOTATIONS } from '../annotations.ts';
 import type { WebhookConfig } from '../config.ts';
-import { finding, type Finding } from '../findings.ts';
+import { finding, formatCount as count, type Finding } from '../findings.ts';
 import { formatPath, toJsonPointer } from '../json-path.ts';
 import { patchLocation } from './config-patches.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
@@ -11,14 +11,14 @@ import type { PlaceholderSite } from './find-placeholders.ts';
  * deep. Each token costs a patch operation and a path recorded in epp-webhook.io/placeholder-paths (or the port's),
  * so the answer grows with the tokens times the length of their paths: 100,000 tokens in a 2.5 MB object took 1.6 s of
  * the event loop (every other admission waits), a 26 MB answer and 280 MB of RSS, and 999 under one key of 100,000
- * characters ran a 128 MB heap out of memory (docs/reliability.md, fix 10). The recorded paths must also fit in the
- * 256 KiB an object's annotations may hold.
+ * characters ran a 128 MB heap out of memory (docs/reliability.md, fix 10). The budget bounds the answer; it counts a
+ * path's characters, not the bytes its JSON takes.
  */
 export const MAX_PLACEHOLDER_TOKENS = 1_000;
 export const MAX_PLACEHOLDER_PATH_CHARACTERS = 128 * 1024;
 
 /**
- * EPP115 when the sites (at most MAX_PLACEHOLDER_TOKENS + 1 of them: findEachPlaceholder's limit) are more than the
+ * EPP115 when the sites (findEachPlaceholder keeps a few past MAX_PLACEHOLDER_TOKENS, no more) are more than the
  * webhook substitutes, or their paths too long in all; undefined when they may be substituted.
  */
 export function placeholderBudgetProblem(sites: readonly PlaceholderSite[], portSites: readonly PlaceholderSite[], subject: string, config: WebhookConfig): Finding | undefined {
@@ -64,4 +64,3 @@ function overBudget(sites: readonly PlaceholderSite[], portSites: readonly Place
   );
 }
 
-const count = (n: number) => n.toLocaleString('en-US');

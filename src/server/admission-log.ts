@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { AdmissionRequest } from '../admission/admission-review.ts';
-import type { Verdict } from '../admission/verdict.ts';
+import { reportedFindings, type Verdict } from '../admission/verdict.ts';
 
 export type VerdictLabel = 'allowed' | 'denied' | 'passed';
 
@@ -30,7 +30,7 @@ export function admissionLogFields(endpoint: 'mutate' | 'validate', review: Admi
     dryRun: review.dryRun ?? false,
     verdict: verdictLabel,
     patched: verdict.patch !== undefined,
-    codes: verdict.findings.map((f) => f.code),
+    codes: reportedFindings(verdict.findings).map((f) => f.code),
     durationMs: Math.round(seconds * 1e6) / 1e3,
   };
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { MAX_REPORTED_FINDINGS, verdictFor } from '../../../src/admission/verdict.ts';
+import { MAX_REPORTED_FINDINGS, reportedFindings, verdictFor } from '../../../src/admission/verdict.ts';
 import type { Finding } from '../../../src/findings.ts';
 
 const finding = (severity: 'deny' | 'warn' | 'off', i: number): Finding => ({
@@ -30,10 +30,21 @@ t.test(`an answer spells out ${MAX_REPORTED_FINDINGS} findings of each severity 
   t.equal(lines[1], '[EPP202] configPatches[0] finding 0');
   t.equal(lines[2 * MAX_REPORTED_FINDINGS], `[EPP202] Fix: fix ${MAX_REPORTED_FINDINGS - 1}`, 'the first ones, in order');
   t.equal(verdict.warnings.length, 2 * MAX_REPORTED_FINDINGS + 1);
-  t.equal(verdict.warnings.at(-1), '60 warnings in all (the first 50 here; epp-webhook check on the manifest lists every one)');
-  t.equal(verdict.findings.length, 2 * MAX_REPORTED_FINDINGS, 'the log line and the metrics get what the answer spells out');
+  t.equal(verdict.warnings[0], '60 warnings in all (the first 50 here; epp-webhook check on the manifest lists every one)', 'the count first: a client that keeps only the first warnings still sees it');
+  t.equal(verdict.warnings[1], '[EPP205] configPatches[0] finding 0');
+  t.equal(verdict.findings.length, 180, 'the metrics count every finding');
   t.ok(verdict.findings.every((f) => f.severity !== 'off'));
-  t.same(verdict.findings.slice(0, 4).map((f) => f.location), ['configPatches[0]', 'configPatches[0]', 'configPatches[1]', 'configPatches[1]'], 'in their order');
+  const logged = reportedFindings(verdict.findings);
+  t.equal(logged.length, 2 * MAX_REPORTED_FINDINGS, "the log line's codes are those the answer spells out");
+  t.same(logged.slice(0, 4).map((f) => f.location), ['configPatches[0]', 'configPatches[0]', 'configPatches[1]', 'configPatches[1]'], 'in their order');
+});
+
+t.test('a flood of temporary denials with one lasting problem is not called temporary', async (t) => {
+  const temporary = Array.from({ length: 60 }, (_, i): Finding => ({ ...finding('deny', i), code: 'EPP104' }));
+  const verdict = verdictFor('EnvoyFilter ns/mixed', [...temporary, finding('deny', 60)]);
+  t.equal(verdict.code, 403);
+  t.match(verdict.message!, /^EnvoyFilter ns\/mixed: 61 problems that would break the gateway/);
+  t.same(verdict.findings.map((f) => f.code).filter((c) => c === 'EPP202'), ['EPP202'], 'the lasting problem is counted');
 });
 
 t.test(`${MAX_REPORTED_FINDINGS} of each: every one spelled out, no line about more`, async (t) => {
@@ -43,6 +54,7 @@ t.test(`${MAX_REPORTED_FINDINGS} of each: every one spelled out, no line about m
   t.notMatch(verdict.warnings.join('\n'), 'the first 50 here');
   t.equal(verdict.warnings.length, 2 * MAX_REPORTED_FINDINGS);
   t.equal(verdict.findings.length, 2 * MAX_REPORTED_FINDINGS);
+  t.equal(reportedFindings(verdict.findings).length, 2 * MAX_REPORTED_FINDINGS);
 });
 
 t.test('an admitted object with a flood of warnings keeps its patch and says how many more warnings', async (t) => {
@@ -50,5 +62,5 @@ t.test('an admitted object with a flood of warnings keeps its patch and says how
   const verdict = verdictFor('HTTPRoute ns/r', findings(0, 75), patch);
   t.equal(verdict.allowed, true);
   t.same(verdict.patch, patch);
-  t.equal(verdict.warnings.at(-1), '75 warnings in all (the first 50 here; epp-webhook check on the manifest lists every one)');
+  t.equal(verdict.warnings[0], '75 warnings in all (the first 50 here; epp-webhook check on the manifest lists every one)');
 });

@@ -1,0 +1,44 @@
+/**
+ * An object that draws thousands of findings: the answer spells out 50 of each severity, the admission line lists the
+ * codes the answer spells out, and the findings metric counts every one.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
+import { parseConfig } from '../../src/config.ts';
+import { startWebhookServer } from '../../src/server/webhook-server.ts';
+import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
+import { postJson } from '../helpers/https-client.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
+
+t.test('5,000 copies of a bad ext_proc patch: 50 findings of each severity in the answer and the line, all in the metric', async (t) => {
+  const bundle = writeServingBundle(scratchDir('epp-webhook-flood-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const server = await startWebhookServer({ config: parseConfig({}), resolver: fixtureResolver(), certFile: bundle.certFile, keyFile: bundle.keyFile, host: '127.0.0.1', port: 0, metricsPort: 0, logger: { level: 'info', stream } });
+  t.teardown(() => server.close());
+
+  const object = manifest('wild/operator-sample-envoyfilter-epp.yaml');
+  object.spec.configPatches = [...Array.from({ length: 5_000 }, () => structuredClone(object.spec.configPatches[0])), ...object.spec.configPatches.slice(1)];
+  const answer = await postJson(`https://127.0.0.1:${server.port}/validate`, readFileSync(bundle.caCertFile), JSON.stringify(admissionReview(object, 'CREATE', 'flood')));
+  t.equal(answer.status, 200);
+  const response = JSON.parse(answer.text).response;
+  t.equal(response.allowed, false);
+  t.equal(response.status.message.split('\n').length, 1 + 2 * 50);
+
+  const line = lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'admission' && l.uid === 'flood');
+  t.ok(line, 'the admission line is written');
+  t.equal(line.codes.length, 100, 'the line lists the 50 denials and 50 warnings the answer spells out');
+  t.ok(JSON.stringify(line).length < 4_000, `the line stays short (${JSON.stringify(line).length} characters)`);
+
+  const metrics = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+  const counted = (code: string, severity: string) => Number(new RegExp(`^epp_webhook_findings_total\\{code="${code}",severity="${severity}"\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+  t.equal(counted('EPP201', 'deny'), 5_000, 'every EPP201 counted');
+  t.equal(counted('EPP202', 'deny'), 5_000, 'every EPP202 counted');
+});
