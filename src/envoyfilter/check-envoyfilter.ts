@@ -42,7 +42,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
 
   const sites = findExtProcConfigs(patches);
   const clusters = findAddedClusters(patches);
-  const judged = judgeExtProcSites(object, patches, sites, config, eppServices, addressLeft.length);
+  const judged = judgeExtProcSites(object, patches, sites, config, eppServices, addressLeft.length > 0);
   findings.push(...judged.findings);
   const judgementOf = new Map(sites.map((site, i) => [site, judged.judgements[i]]));
   const gate = (site: ExtProcSite, siteFindings: Finding[]) => applyJudgement(siteFindings, judgementOf.get(site)!);

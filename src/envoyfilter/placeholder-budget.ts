@@ -1,6 +1,6 @@
 import { ANNOTATIONS } from '../annotations.ts';
 import type { WebhookConfig } from '../config.ts';
-import { finding, formatCount as count, type Finding } from '../findings.ts';
+import { finding, formatCount, type Finding } from '../findings.ts';
 import { formatPath, toJsonPointer } from '../json-path.ts';
 import { patchLocation } from './config-patches.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
@@ -24,10 +24,10 @@ export const MAX_PLACEHOLDER_PATH_CHARACTERS = 128 * 1024;
 export function placeholderBudgetProblem(sites: readonly PlaceholderSite[], portSites: readonly PlaceholderSite[], subject: string, config: WebhookConfig): Finding | undefined {
   const tokens = sites.length + portSites.length;
   if (tokens > MAX_PLACEHOLDER_TOKENS) {
-    return overBudget(sites, portSites, subject, config, `more than ${count(MAX_PLACEHOLDER_TOKENS)} ${config.placeholder} and ${PORT_PLACEHOLDER} tokens (one per string and token)`);
+    return overBudget(sites, portSites, subject, config, `more than ${formatCount(MAX_PLACEHOLDER_TOKENS)} ${config.placeholder} and ${PORT_PLACEHOLDER} tokens (one per string and token)`);
   }
   if (pathsLongerThan(MAX_PLACEHOLDER_PATH_CHARACTERS, sites, portSites)) {
-    return overBudget(sites, portSites, subject, config, `tokens at paths of more than ${count(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all`);
+    return overBudget(sites, portSites, subject, config, `tokens at paths of more than ${formatCount(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all`);
   }
   return undefined;
 }
@@ -59,8 +59,7 @@ function overBudget(sites: readonly PlaceholderSite[], portSites: readonly Place
     'EPP115',
     config.severities,
     { location: patchLocation(first.patchIndex), path: formatPath(first.segments) },
-    `${subject} holds ${what}; the webhook substitutes at most ${count(MAX_PLACEHOLDER_TOKENS)} tokens in one EnvoyFilter, at paths of ${count(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all (each token is a patch operation and a path recorded in ${ANNOTATIONS.placeholderPaths}). Nothing was substituted`,
+    `${subject} holds ${what}; the webhook substitutes at most ${formatCount(MAX_PLACEHOLDER_TOKENS)} tokens in one EnvoyFilter, at paths of ${formatCount(MAX_PLACEHOLDER_PATH_CHARACTERS)} characters in all (each token is a patch operation and a path recorded in ${ANNOTATIONS.placeholderPaths}). Nothing was substituted`,
     `write the tokens only where Envoy needs the EPP's address or port (a cluster's socket_address and port_value), under short keys; the limits are per object, so a large config may be split over several EnvoyFilters`,
   );
 }
-

@@ -172,8 +172,8 @@ export function judgeExtProcSites(
   sites: readonly ExtProcSite[],
   config: WebhookConfig,
   known: EppServices,
-  /** How many strings hold the placeholder token (only whether any does counts), when the caller has counted them already. */
-  placeholders: number = findPlaceholders(patches, config.placeholder, 0).length,
+  /** Whether a string holds the placeholder token, when the caller has looked already. */
+  holdsPlaceholder: boolean = findPlaceholders(patches, config.placeholder, 0).length > 0,
 ): EnvoyFilterJudgement {
   const findings: Finding[] = [];
   const annotations = annotationsOf(object);
@@ -181,7 +181,7 @@ export function judgeExtProcSites(
   const ownAnnotation = Object.keys(annotations).find((key) => key.startsWith(ANNOTATION_PREFIX) && key !== EPP_ANNOTATION);
 
   if (explicit === 'true' || explicit === 'false') {
-    if (explicit === 'false' && (placeholders > 0 || annotations[ANNOTATIONS.resolvedService] !== undefined)) {
+    if (explicit === 'false' && (holdsPlaceholder || annotations[ANNOTATIONS.resolvedService] !== undefined)) {
       findings.push(
         finding(
           'EPP209',
@@ -219,7 +219,7 @@ export function judgeExtProcSites(
     const name = site.kind === 'filter' ? filterName(site) : undefined;
     if (name !== undefined && site.patch.operation !== 'MERGE') filters.set(name, site);
   }
-  const writtenForWebhook = objectWideJudgement(placeholders, ownAnnotation, annotations, config);
+  const writtenForWebhook = objectWideJudgement(holdsPlaceholder, ownAnnotation, annotations, config);
   if (writtenForWebhook !== undefined) {
     // The token (or the ClusterIP written in its place) proves the cluster it is in. An ext_proc config whose cluster,
     // defined here, is not that one calls another server (a WAF beside the EPP): its own evidence decides.
@@ -238,12 +238,12 @@ export function judgeExtProcSites(
 
 /** The placeholder, or an epp-webhook.io annotation: the object was written for this webhook. */
 function objectWideJudgement(
-  placeholders: number,
+  holdsPlaceholder: boolean,
   ownAnnotation: string | undefined,
   annotations: Record<string, unknown>,
   config: WebhookConfig,
 ): EppJudgement | undefined {
-  if (placeholders > 0) return { talksToEpp: true, evidence: 'epp-webhook', reason: `placeholder ${config.placeholder}` };
+  if (holdsPlaceholder) return { talksToEpp: true, evidence: 'epp-webhook', reason: `placeholder ${config.placeholder}` };
   if (ownAnnotation === undefined) return undefined;
   const resolved = annotations[ANNOTATIONS.resolvedService];
   const reason = typeof resolved === 'string' ? `${config.placeholder} filled in with EPP Service ${resolved}'s ClusterIP` : `annotation ${ownAnnotation}`;
