@@ -31,7 +31,8 @@ Options:
                       without both: dev certificates are issued into --certs-dir
   --certs-dir DIR     where dev certificates live (default certs)
   --client-ca FILE    require a client certificate signed by this CA (PEM), checked in the TLS handshake:
-                      the apiserver's, configured with an AdmissionConfiguration kubeConfigFile (docs/reliability.md)
+                      the apiserver's, configured with an AdmissionConfiguration kubeConfigFile (docs/reliability.md);
+                      reloaded when it changes on disk
   --client-cn NAME    with --client-ca: answer only certificates with this common name (repeatable; others get 403)
   --config FILE       webhook config, YAML (see README "Configuration")
   --services FILE     answer Service lookups from this file (a List or multi-document YAML of Services; the

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +11,9 @@ import type { WebhookConfig } from '../config.ts';
 import { buildApp, type AppOptions } from './app.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions } from './tls-options.ts';
-import { watchTlsFiles, type TlsFilesWatcher } from './tls-files.ts';
+import { watchTlsFiles, type TlsFilesWatcher, type TlsMaterial } from './tls-files.ts';
+import { watchClientCa, type ClientCa } from './client-ca.ts';
+import type { WatchedFiles } from './watched-files.ts';
 import { probeAnswer } from './probes.ts';
 
 export interface WebhookServerOptions {
@@ -55,23 +56,57 @@ export interface RunningWebhookServer {
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
   const metrics = createMetrics(options);
   let app: FastifyInstance | undefined;
-  const clientCa = options.clientCaFile === undefined ? undefined : readClientCa(options.clientCaFile);
-  const tls: TlsFilesWatcher = watchTlsFiles({
-    certFile: options.certFile,
-    keyFile: options.keyFile,
-    intervalMs: options.tlsPollIntervalMs,
-    onChange(material) {
-      (app?.server as HttpsServer | undefined)?.setSecureContext(servingTlsOptions({ cert: material.cert, key: material.key, clientCa }));
-      metrics.certificateExpiry.set(material.notAfter.getTime() / 1000);
-      app?.log.info({ certFile: options.certFile, notAfter: material.notAfter.toISOString() }, 'serving certificate reloaded');
-    },
-    onError(error) {
-      app?.log.warn({ certFile: options.certFile, reason: error.message }, 'serving certificate files changed but are not a usable pair yet; still serving the previous one');
-    },
-  });
+  // setSecureContext replaces the whole context, so each reload, of the pair or of the client CA, brings the other along.
+  let clientCa: ClientCa | undefined;
+  let servedPair: TlsMaterial | undefined;
+  const applySecureContext = (): void => {
+    if (servedPair === undefined) return;
+    (app?.server as HttpsServer | undefined)?.setSecureContext(servingTlsOptions({ cert: servedPair.cert, key: servedPair.key, clientCa: clientCa?.pem }));
+  };
+  const clientCaWatcher: WatchedFiles<ClientCa> | undefined =
+    options.clientCaFile === undefined
+      ? undefined
+      : watchClientCa({
+          file: options.clientCaFile,
+          intervalMs: options.tlsPollIntervalMs,
+          onChange(ca) {
+            clientCa = ca;
+            applySecureContext();
+            app?.log.info({ clientCaFile: options.clientCaFile, caSubjects: ca.subjects }, 'client CA reloaded');
+          },
+          onError(error) {
+            app?.log.warn({ clientCaFile: options.clientCaFile, reason: error.message }, 'client CA file changed but is not usable; still trusting the previous one');
+          },
+        });
+  clientCa = clientCaWatcher?.current();
+  let tls: TlsFilesWatcher;
+  try {
+    tls = watchTlsFiles({
+      certFile: options.certFile,
+      keyFile: options.keyFile,
+      intervalMs: options.tlsPollIntervalMs,
+      onChange(material) {
+        servedPair = material;
+        applySecureContext();
+        metrics.certificateExpiry.set(material.notAfter.getTime() / 1000);
+        app?.log.info({ certFile: options.certFile, notAfter: material.notAfter.toISOString() }, 'serving certificate reloaded');
+      },
+      onError(error) {
+        app?.log.warn({ certFile: options.certFile, reason: error.message }, 'serving certificate files changed but are not a usable pair yet; still serving the previous one');
+      },
+    });
+  } catch (error) {
+    clientCaWatcher?.close();
+    throw error;
+  }
+  const stopWatching = (): void => {
+    tls.close();
+    clientCaWatcher?.close();
+  };
   const initial = tls.current();
+  servedPair = initial;
   metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
-  app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: { cert: initial.cert, key: initial.key, clientCa }, logger: options.logger, admit: options.admit });
+  app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: { cert: initial.cert, key: initial.key, clientCa: clientCa?.pem }, logger: options.logger, admit: options.admit });
   // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead.
   app.setNotFoundHandler(async (_request, reply) =>
     reply.code(404).send({ error: 'Not Found', reason: 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz' }),
@@ -89,7 +124,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
-    tls.close();
+    stopWatching();
     throw error;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -122,7 +157,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     port,
     metricsPort,
     async close() {
-      tls.close();
+      stopWatching();
       // In-flight admissions finish; a connection still open at the drain limit (a client that stalled mid-request)
       // is cut, so SIGTERM ends the process before the kubelet's SIGKILL would cut everything.
       const cut = setTimeout(() => {
@@ -140,12 +175,4 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       }
     },
   };
-}
-
-function readClientCa(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw Object.assign(new Error(`cannot read client CA file ${file}: ${(error as Error).message}`), { code: 'EPP_CLIENT_CA' });
-  }
 }

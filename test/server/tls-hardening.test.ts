@@ -5,7 +5,8 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { request } from 'node:https';
+import { createServer as createHttpsServer, request } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { connect, getCiphers, type ConnectionOptions } from 'node:tls';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate, type PemPair } from '../../src/certs/authority.ts';
@@ -13,7 +14,7 @@ import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { runServeCommand } from '../../src/commands/serve.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../../src/server/webhook-server.ts';
-import { TLS12_CIPHERS } from '../../src/server/tls-options.ts';
+import { servingTlsOptions, TLS12_CIPHERS } from '../../src/server/tls-options.ts';
 import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
 import { startWebhookUnderTest } from '../helpers/webhook-under-test.ts';
 import { scratchDir } from '../helpers/scratch-dir.ts';
@@ -95,13 +96,18 @@ interface MtlsServer {
   serving: ReturnType<typeof writeServingBundle>;
   servingCa: Buffer;
   clientCa: PemPair;
+  clientCaFile: string;
+  /** The server's log lines, parsed. */
+  logLines: Array<Record<string, unknown>>;
 }
 
 async function startMtlsServer(clientCommonNames: string[]): Promise<MtlsServer> {
   const dir = scratchDir('epp-webhook-mtls-');
   const serving = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const clientCa = createCertificateAuthority({ commonName: 'apiserver-client-ca', validityDays: 2 });
-  writeFileSync(join(dir, 'client-ca.crt'), clientCa.certPem);
+  const clientCaFile = join(dir, 'client-ca.crt');
+  writeFileSync(clientCaFile, clientCa.certPem);
+  const logLines: Array<Record<string, unknown>> = [];
   const server = await startWebhookServer({
     config: DEFAULT_CONFIG,
     resolver: fixtureResolver(),
@@ -110,12 +116,12 @@ async function startMtlsServer(clientCommonNames: string[]): Promise<MtlsServer>
     host: '127.0.0.1',
     port: 0,
     metricsPort: 0,
-    logger: false,
+    logger: { level: 'info', stream: { write: (line: string) => void logLines.push(JSON.parse(line)) } },
     tlsPollIntervalMs: 50,
-    clientCaFile: join(dir, 'client-ca.crt'),
+    clientCaFile,
     clientCommonNames,
   });
-  return { server, serving, servingCa: readFileSync(serving.caCertFile), clientCa };
+  return { server, serving, servingCa: readFileSync(serving.caCertFile), clientCa, clientCaFile, logLines };
 }
 
 function post(port: number, ca: Buffer, client: PemPair | undefined, body: unknown): Promise<{ status: number; body: any } | { error: string }> {
@@ -179,7 +185,71 @@ t.test('mTLS without --client-cn: any certificate from the client CA is answered
   t.match(await post(mtls.server.port, mtls.servingCa, anyone, admissionReview(manifest('guide-httproute.yaml'))), { status: 200 });
 });
 
-t.test('serve: --client-cn without --client-ca is a usage error; an unreadable --client-ca stops the start', async (t) => {
+async function eventually(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return condition();
+}
+
+t.test('mTLS: the client CA rotates without a restart; a broken or CA-less bundle leaves the previous one trusted', async (t) => {
+  const mtls = await startMtlsServer([]);
+  t.teardown(() => mtls.server.close());
+  const { port } = mtls.server;
+  const review = admissionReview(manifest('guide-httproute.yaml'));
+  const answered = async (client: PemPair) => 'status' in (await post(port, mtls.servingCa, client, review));
+  const oldCa = mtls.clientCa;
+  const newCa = createCertificateAuthority({ commonName: 'apiserver-client-ca-2', validityDays: 2 });
+  const oldClient = issueCertificate(oldCa, { commonName: 'kube-apiserver', validityDays: 1, usage: 'client' });
+  const newClient = issueCertificate(newCa, { commonName: 'kube-apiserver', validityDays: 1, usage: 'client' });
+  t.ok(await answered(oldClient), 'before: the first CA\'s client is answered');
+  t.notOk(await answered(newClient), 'before: the second CA\'s client is refused');
+
+  // A rotation's first step: both CAs in the bundle, so either apiserver certificate works while it is reissued.
+  writeFileSync(mtls.clientCaFile, oldCa.certPem + newCa.certPem);
+  t.ok(await eventually(() => answered(newClient)), 'both CAs in the bundle: the second CA\'s client is answered');
+  t.ok(await answered(oldClient), 'both CAs in the bundle: the first CA\'s client still is');
+  t.match(mtls.logLines.find((line) => line.msg === 'client CA reloaded'), { clientCaFile: mtls.clientCaFile, caSubjects: ['CN=apiserver-client-ca', 'CN=apiserver-client-ca-2'] });
+
+  // Half-written or wrong files are not applied: trusting nothing, or only a leaf, would refuse the apiserver.
+  const leafOnly = issueCertificate(newCa, { commonName: 'not-a-ca', validityDays: 1, usage: 'client' });
+  for (const [what, contents, reason] of [
+    ['an empty file', '', /holds no PEM certificate/],
+    ['a leaf certificate only', leafOnly.certPem, /holds no CA certificate \(basicConstraints CA:TRUE\)/],
+    ['a damaged certificate', newCa.certPem.replace(/\n[A-Za-z0-9+/]{20}/, '\n'), /certificate 1 of 1 cannot be read/],
+  ] as const) {
+    const warningsBefore = mtls.logLines.filter((line) => line.level === 40).length;
+    writeFileSync(mtls.clientCaFile, contents);
+    t.ok(await eventually(async () => mtls.logLines.filter((line) => line.level === 40).length > warningsBefore), `${what}: a warning is logged`);
+    t.match(mtls.logLines.at(-1), { msg: /client CA file changed but is not usable; still trusting the previous one/, clientCaFile: mtls.clientCaFile, reason });
+    t.ok((await answered(oldClient)) && (await answered(newClient)), `${what}: both CAs stay trusted`);
+  }
+
+  // The rotation's last step: the first CA removed.
+  writeFileSync(mtls.clientCaFile, newCa.certPem);
+  t.ok(await eventually(async () => !(await answered(oldClient))), 'the first CA removed: its client is refused in the handshake');
+  t.ok(await answered(newClient), 'the second CA\'s client is answered');
+});
+
+t.test('Node\'s TLS trusts no client against a bundle with only a leaf in it: what the client CA check guards against', async (t) => {
+  // The check in client-ca.ts claims this of Node's TLS; asked here of the handshake itself.
+  const dir = scratchDir('epp-webhook-leaf-ca-');
+  const serving = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const ca = createCertificateAuthority({ commonName: 'apiserver-client-ca', validityDays: 1 });
+  const client = issueCertificate(ca, { commonName: 'kube-apiserver', validityDays: 1, usage: 'client' });
+  const servingCa = readFileSync(serving.caCertFile);
+  for (const [trusted, answeredExpected] of [[ca.certPem, true], [client.certPem, false], ['', false]] as const) {
+    const server = createHttpsServer({ ...servingTlsOptions({ cert: readFileSync(serving.certFile), key: readFileSync(serving.keyFile), clientCa: trusted }) }, (_request, response) => response.end('{}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const result = await post((server.address() as AddressInfo).port, servingCa, client, {});
+    server.close();
+    t.equal('status' in result, answeredExpected, `trusting ${trusted === '' ? 'nothing' : trusted === ca.certPem ? 'the CA' : 'the client\'s own leaf'}: ${JSON.stringify(result)}`);
+  }
+});
+
+t.test('serve: --client-cn without --client-ca is a usage error; an unreadable or CA-less --client-ca stops the start', async (t) => {
   const io = () => {
     let stderr = '';
     return { io: { stdout: { write: () => true }, stderr: { write: (s: string) => ((stderr += s), true) } } as any, stderr: () => stderr };
@@ -196,4 +266,11 @@ t.test('serve: --client-cn without --client-ca is a usage error; an unreadable -
     1,
   );
   t.match(b.stderr(), /cannot read client CA file .*missing\.crt/);
+  const c = io();
+  writeFileSync(join(dir, 'serving-cert-as-ca.crt'), readFileSync(bundle.certFile));
+  t.equal(
+    await runServeCommand(['--client-ca', join(dir, 'serving-cert-as-ca.crt'), '--services', services, '--tls-cert', bundle.certFile, '--tls-key', bundle.keyFile, '--port', '0', '--metrics-port', 'off', '--host', '127.0.0.1'], c.io),
+    1,
+  );
+  t.match(c.stderr(), /client CA file .*serving-cert-as-ca\.crt holds no CA certificate/, 'a leaf given as --client-ca stops the start instead of refusing every client');
 });
