@@ -56,12 +56,12 @@ export interface RunningWebhookServer {
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
   const metrics = createMetrics(options);
   let app: FastifyInstance | undefined;
-  // setSecureContext replaces the whole context, so each reload, of the pair or of the client CA, brings the other along.
+  // setSecureContext replaces the whole context, so each reload, of the pair or of the client CA, brings the other
+  // along. A value is kept only once it is applied: a context OpenSSL refuses leaves both as they were.
   let clientCa: ClientCa | undefined;
   let servedPair: TlsMaterial | undefined;
-  const applySecureContext = (): void => {
-    if (servedPair === undefined) return;
-    (app?.server as HttpsServer | undefined)?.setSecureContext(servingTlsOptions({ cert: servedPair.cert, key: servedPair.key, clientCa: clientCa?.pem }));
+  const applySecureContext = (pair: TlsMaterial, ca: ClientCa | undefined): void => {
+    (app?.server as HttpsServer | undefined)?.setSecureContext(servingTlsOptions({ cert: pair.cert, key: pair.key, clientCa: ca?.pem }));
   };
   const clientCaWatcher: WatchedFiles<ClientCa> | undefined =
     options.clientCaFile === undefined
@@ -70,8 +70,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
           file: options.clientCaFile,
           intervalMs: options.tlsPollIntervalMs,
           onChange(ca) {
+            if (servedPair !== undefined) applySecureContext(servedPair, ca);
             clientCa = ca;
-            applySecureContext();
             app?.log.info({ clientCaFile: options.clientCaFile, caSubjects: ca.subjects }, 'client CA reloaded');
           },
           onError(error) {
@@ -86,8 +86,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       keyFile: options.keyFile,
       intervalMs: options.tlsPollIntervalMs,
       onChange(material) {
+        applySecureContext(material, clientCa);
         servedPair = material;
-        applySecureContext();
         metrics.certificateExpiry.set(material.notAfter.getTime() / 1000);
         app?.log.info({ certFile: options.certFile, notAfter: material.notAfter.toISOString() }, 'serving certificate reloaded');
       },
@@ -106,7 +106,12 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const initial = tls.current();
   servedPair = initial;
   metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
-  app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: { cert: initial.cert, key: initial.key, clientCa: clientCa?.pem }, logger: options.logger, admit: options.admit });
+  try {
+    app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: { cert: initial.cert, key: initial.key, clientCa: clientCa?.pem }, logger: options.logger, admit: options.admit });
+  } catch (error) {
+    stopWatching();
+    throw error;
+  }
   // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead.
   app.setNotFoundHandler(async (_request, reply) =>
     reply.code(404).send({ error: 'Not Found', reason: 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz' }),
@@ -121,34 +126,16 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       await reply.code(403).send({ error: 'Forbidden', reason: 'the client certificate\'s common name is not allowed to call this webhook (--client-cn)' });
     });
   }
+  let metricsServer: Server | undefined;
   try {
     await app.listen({ host: options.host, port: options.port });
+    metricsServer = options.metricsPort === undefined ? undefined : await listenForMetrics(options, options.metricsPort, metrics);
   } catch (error) {
     stopWatching();
+    await app.close();
     throw error;
   }
   const port = (app.server.address() as AddressInfo).port;
-
-  let metricsServer: Server | undefined;
-  if (options.metricsPort !== undefined) {
-    metricsServer = createServer((request, response) => {
-      // Probes live here too: with --client-ca the HTTPS port refuses the kubelet, which has no client certificate.
-      if (request.method === 'GET' && (request.url === '/healthz' || request.url === '/readyz')) {
-        const answer = probeAnswer(request.url, options);
-        response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer.body));
-      } else if (request.method === 'GET' && request.url === '/metrics') {
-        metrics.registry.metrics().then(
-          (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-          () => response.writeHead(500).end('metrics collection failed\n'),
-        );
-      } else {
-        response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics, /healthz and /readyz here\n');
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      metricsServer!.once('error', reject).listen(options.metricsPort, options.host, resolve);
-    });
-  }
   const metricsPort = metricsServer ? (metricsServer.address() as AddressInfo).port : undefined;
   const server = app;
   return {
@@ -175,4 +162,26 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       }
     },
   };
+}
+
+/** The plain-HTTP listener for /metrics and the kubelet's probes. */
+async function listenForMetrics(options: WebhookServerOptions, port: number, metrics: WebhookMetrics): Promise<Server> {
+  const metricsServer = createServer((request, response) => {
+    // Probes live here too: with --client-ca the HTTPS port refuses the kubelet, which has no client certificate.
+    if (request.method === 'GET' && (request.url === '/healthz' || request.url === '/readyz')) {
+      const answer = probeAnswer(request.url, options);
+      response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer.body));
+    } else if (request.method === 'GET' && request.url === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => response.writeHead(500).end('metrics collection failed\n'),
+      );
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics, /healthz and /readyz here\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    metricsServer.once('error', reject).listen(port, options.host, resolve);
+  });
+  return metricsServer;
 }

@@ -4,13 +4,17 @@
  * and the process exits 0 well inside the pod's grace period (30 s in deploy/, minus the 5 s preStop pause).
  */
 import t from 'tap';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import jsonpatch from 'fast-json-patch';
-import { admissionReview, EPP_CLUSTER_IP, manifest } from '../helpers/fixtures.ts';
+import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
+import { admissionReview, EPP_CLUSTER_IP, FIXTURES, manifest } from '../helpers/fixtures.ts';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 import { heldRequest, requestLoops } from './load-clients.ts';
 import { startServeProcess } from './serve-process.ts';
 
 const UID = 'shutdown-under-load';
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -85,4 +89,25 @@ t.test('SIGTERM with only well-behaved keep-alive clients: exit 0 at once, idle 
   t.ok(exitMs < 2000, `exited ${exitMs} ms after SIGTERM`);
   t.ok(tally.ok > 20, `${tally.ok} answered`);
   t.same(tally.bad, [], 'no error answers');
+});
+
+t.test('a start that fails at the metrics port exits with one line, instead of hanging on the webhook port it opened', async (t) => {
+  const blocker = createNetServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const busyPort = (blocker.address() as AddressInfo).port;
+  const bundle = writeServingBundle(scratchDir('epp-webhook-busy-metrics-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'serve', '--host=127.0.0.1', '--port=0', `--metrics-port=${busyPort}`, `--tls-cert=${bundle.certFile}`, `--tls-key=${bundle.keyFile}`, `--services=${FIXTURES}manifests/services.yaml`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exit = await new Promise<number | null | 'still running'>((resolve) => {
+    const timer = setTimeout(() => (child.kill('SIGKILL'), resolve('still running')), 15_000);
+    child.once('exit', (code) => (clearTimeout(timer), resolve(code)));
+  });
+  t.equal(exit, 1, 'serve exits 1');
+  t.match(stderr, new RegExp(`^epp-webhook serve: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${busyPort}\\n$`), 'with one line naming the port');
 });
