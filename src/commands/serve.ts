@@ -14,6 +14,8 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { leaderElectionIdentity, leaseNamespace } from '../reconcile/leader-election-settings.ts';
 import type { RunningReconciler } from '../reconcile/start-reconciler.ts';
 import { serverLogOptions } from '../server/log-options.ts';
+import { ClientCaError } from '../server/client-ca.ts';
+import { TlsFilesError } from '../server/tls-files.ts';
 import { startWebhookServer, type RunningWebhookServer } from '../server/webhook-server.ts';
 import type { CommandIo } from './certs.ts';
 import { usageErrorText } from './usage-error.ts';
@@ -243,7 +245,13 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       'epp-webhook serving',
     );
   } catch (error) {
-    const known = error instanceof ConfigError || error instanceof UsageError || error instanceof ServicesFileError || (error as NodeJS.ErrnoException).code !== undefined;
+    const known =
+      error instanceof ConfigError ||
+      error instanceof UsageError ||
+      error instanceof ServicesFileError ||
+      error instanceof TlsFilesError ||
+      error instanceof ClientCaError ||
+      (error as NodeJS.ErrnoException).code !== undefined;
     io.stderr.write(`epp-webhook serve: ${known ? (error as Error).message : (error as Error).stack}\n`);
     await server?.close();
     return error instanceof UsageError ? 2 : 1;

@@ -5,7 +5,7 @@ import { watchFiles, type WatchedFiles } from './watched-files.ts';
 export interface ClientCa {
   /** The file as read: what the handshake's `ca` option is given. */
   pem: Buffer;
-  /** The subjects of its CA certificates, for the reload's log line. */
+  /** The subjects of its self-signed certificates (the roots a client may chain to), for the reload's log line. */
   subjects: string[];
 }
 
@@ -13,7 +13,9 @@ export class ClientCaError extends Error {
   override name = 'ClientCaError';
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+// OpenSSL reads a PEM block only from a line's start; TRUSTED CERTIFICATE is OpenSSL's form with trust settings.
+const CERTIFICATE_MARKER = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/g;
+const CERTIFICATE_BLOCK = /^-----BEGIN ((?:TRUSTED |X509 )?)CERTIFICATE-----\r?\n[^-]*^-----END \1CERTIFICATE-----$/gm;
 
 export interface ClientCaWatcherOptions {
   file: string;
@@ -40,27 +42,35 @@ export function watchClientCa(options: ClientCaWatcherOptions): WatchedFiles<Cli
   });
 }
 
-// Node's TLS takes any `ca` without complaint: a file with no certificate in it, or only a leaf, makes the handshake
-// refuse every client. Checked here so that it stops the start, or leaves the previous bundle in place.
+// Node's TLS takes any `ca` without complaint, but verifies a client only up to a self-signed certificate in it (it
+// sets no partial-chain flag), and reads the bundle only up to a block it cannot read. So a file with no certificate,
+// or with only intermediates and leaves, makes the handshake refuse every client: refused here instead, so that it
+// stops the start or leaves the previous bundle in place. A damaged block is refused too, wherever it is, as a file
+// half written. test/server/client-ca.test.ts asks the handshake itself about each kind of bundle.
 function verifiedClientCa(pem: Buffer, file: string): ClientCa {
-  const blocks = pem.toString('latin1').match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw new ClientCaError(`client CA file ${file} holds no PEM certificate`);
-  const subjects: string[] = [];
+  const text = pem.toString('latin1');
+  const markers = text.match(CERTIFICATE_MARKER)?.length ?? 0;
+  const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
+  if (markers === 0) throw new ClientCaError(`client CA file ${file} holds no PEM certificate`);
+  if (blocks.length !== markers) {
+    throw new ClientCaError(`client CA file ${file}: ${markers - blocks.length} of its ${markers} PEM certificates do not start at a line's start or have no matching END line`);
+  }
+  const certificates: X509Certificate[] = [];
   for (const [index, block] of blocks.entries()) {
-    let certificate: X509Certificate;
     try {
-      certificate = new X509Certificate(block);
+      certificates.push(new X509Certificate(block));
     } catch (error) {
       throw new ClientCaError(`client CA file ${file}: certificate ${index + 1} of ${blocks.length} cannot be read: ${(error as Error).message}`);
     }
-    if (certificate.ca) subjects.push(certificate.subject.replaceAll('\n', ', '));
   }
-  if (subjects.length === 0) {
+  // Not checkIssued(itself): that also asks for keyUsage keyCertSign, which a pinned self-signed client certificate lacks.
+  const anchors = certificates.filter((certificate) => certificate.subject === certificate.issuer && certificate.verify(certificate.publicKey));
+  if (anchors.length === 0) {
     throw new ClientCaError(
-      `client CA file ${file} holds no CA certificate (basicConstraints CA:TRUE), so no client certificate can chain to it; give the CA that signed the apiserver's client certificate`,
+      `client CA file ${file} holds no self-signed (root) certificate, and the handshake trusts a client only when its chain ends at one in this file; add the root CA that the apiserver's client certificate chains to`,
     );
   }
-  return { pem, subjects };
+  return { pem, subjects: anchors.map((certificate) => certificate.subject.replaceAll('\n', ', ')) };
 }
 
 function readClientCa(file: string): Buffer {
