@@ -6,53 +6,26 @@
  * accepts would stop a webhook that works.
  */
 import t from 'tap';
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import forge from 'node-forge';
 import { createCertificateAuthority, issueCertificate } from '../../src/certs/authority.ts';
 import { watchClientCa } from '../../src/server/client-ca.ts';
 import { servingTlsOptions } from '../../src/server/tls-options.ts';
+import { handMadeCertificate, type CertificateExtension, type HandMadeCertificate } from '../helpers/hand-made-certificate.ts';
 import { scratchDir } from '../helpers/scratch-dir.ts';
 
-interface Issued {
-  certPem: string;
-  keyPem: string;
-  cert: forge.pki.Certificate;
-  key: forge.pki.PrivateKey;
-}
-
-type Extension = Record<string, unknown>;
-
-const ROOT_EXTENSIONS: Extension[] = [
+const ROOT_EXTENSIONS: CertificateExtension[] = [
   { name: 'basicConstraints', cA: true, critical: true },
   { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
 ];
-const CLIENT_EXTENSIONS: Extension[] = [
+const CLIENT_EXTENSIONS: CertificateExtension[] = [
   { name: 'basicConstraints', cA: false, critical: true },
   { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
   { name: 'extKeyUsage', clientAuth: true },
 ];
-
-/** A certificate made field by field, so that the kinds `createCertificateAuthority` never makes can be tried. */
-function certificate(commonName: string, options: { issuer?: Issued; version?: number; extensions: Extension[] }): Issued {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
-  const key = forge.pki.privateKeyFromPem(keyPem);
-  const cert = forge.pki.createCertificate();
-  cert.version = options.version ?? 2;
-  cert.publicKey = forge.pki.setRsaPublicKey((key as forge.pki.rsa.PrivateKey).n, (key as forge.pki.rsa.PrivateKey).e);
-  cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: commonName }]);
-  cert.setIssuer(options.issuer ? options.issuer.cert.subject.attributes : [{ name: 'commonName', value: commonName }]);
-  if (options.extensions.length > 0) cert.setExtensions(options.extensions);
-  cert.sign((options.issuer?.key ?? key) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem, cert, key };
-}
 
 /** The same certificate in OpenSSL's TRUSTED CERTIFICATE form (`openssl x509 -trustout`), without trust settings. */
 function trustedForm(pem: string): string {
@@ -64,7 +37,7 @@ const servingCa = createCertificateAuthority({ commonName: 'serving CA', validit
 const serving = issueCertificate(servingCa, { commonName: 'localhost', dnsNames: ['localhost'], validityDays: 1, usage: 'server' });
 
 /** Whether a real server with `bundle` as its client CA answers `client` (presenting `chain`). */
-async function handshakeAnswers(bundle: string, client: Issued, chain: string): Promise<boolean> {
+async function handshakeAnswers(bundle: string, client: HandMadeCertificate, chain: string): Promise<boolean> {
   const server = createServer(servingTlsOptions({ cert: serving.certPem, key: serving.keyPem, clientCa: bundle }), (_request, response) => response.end('ok'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
@@ -99,18 +72,18 @@ function checkAccepts(bundle: string): { accepted: boolean; reason?: string } {
   }
 }
 
-const root = certificate('root CA', { extensions: ROOT_EXTENSIONS });
-const client = certificate('kube-apiserver', { issuer: root, extensions: CLIENT_EXTENSIONS });
-const sibling = certificate('another client', { issuer: root, extensions: CLIENT_EXTENSIONS });
-const v1Root = certificate('v1 root', { version: 0, extensions: [] });
-const v1Client = certificate('kube-apiserver', { issuer: v1Root, extensions: CLIENT_EXTENSIONS });
-const keyUsageRoot = certificate('keyUsage-only root', { extensions: [{ name: 'keyUsage', keyCertSign: true, critical: true }] });
-const keyUsageClient = certificate('kube-apiserver', { issuer: keyUsageRoot, extensions: CLIENT_EXTENSIONS });
-const pinned = certificate('kube-apiserver', { extensions: CLIENT_EXTENSIONS });
-const intermediate = certificate('intermediate CA', { issuer: root, extensions: ROOT_EXTENSIONS });
-const intermediateClient = certificate('kube-apiserver', { issuer: intermediate, extensions: CLIENT_EXTENSIONS });
+const root = handMadeCertificate('root CA', { extensions: ROOT_EXTENSIONS });
+const client = handMadeCertificate('kube-apiserver', { issuer: root, extensions: CLIENT_EXTENSIONS });
+const sibling = handMadeCertificate('another client', { issuer: root, extensions: CLIENT_EXTENSIONS });
+const v1Root = handMadeCertificate('v1 root', { version: 0, extensions: [] });
+const v1Client = handMadeCertificate('kube-apiserver', { issuer: v1Root, extensions: CLIENT_EXTENSIONS });
+const keyUsageRoot = handMadeCertificate('keyUsage-only root', { extensions: [{ name: 'keyUsage', keyCertSign: true, critical: true }] });
+const keyUsageClient = handMadeCertificate('kube-apiserver', { issuer: keyUsageRoot, extensions: CLIENT_EXTENSIONS });
+const pinned = handMadeCertificate('kube-apiserver', { extensions: CLIENT_EXTENSIONS });
+const intermediate = handMadeCertificate('intermediate CA', { issuer: root, extensions: ROOT_EXTENSIONS });
+const intermediateClient = handMadeCertificate('kube-apiserver', { issuer: intermediate, extensions: CLIENT_EXTENSIONS });
 
-const cases: Array<{ bundle: string; what: string; client: Issued; chain?: string; accepted: boolean; reason?: RegExp }> = [
+const cases: Array<{ bundle: string; what: string; client: HandMadeCertificate; chain?: string; accepted: boolean; reason?: RegExp }> = [
   { what: 'a root CA (basicConstraints CA:TRUE)', bundle: root.certPem, client, accepted: true },
   { what: 'a v1 self-signed root, no extensions (`openssl x509 -req -signkey` without -extfile)', bundle: v1Root.certPem, client: v1Client, accepted: true },
   { what: 'a self-signed root with keyUsage keyCertSign and no basicConstraints', bundle: keyUsageRoot.certPem, client: keyUsageClient, accepted: true },

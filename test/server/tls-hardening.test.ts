@@ -3,13 +3,11 @@
  * accepts (before and after a certificate reload), and client-certificate verification (mTLS, serve --client-ca).
  */
 import t from 'tap';
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { connect, getCiphers, type ConnectionOptions } from 'node:tls';
 import { join } from 'node:path';
-import forge from 'node-forge';
 import { createCertificateAuthority, issueCertificate, type PemPair } from '../../src/certs/authority.ts';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
@@ -18,6 +16,7 @@ import { startWebhookServer, type RunningWebhookServer } from '../../src/server/
 import { TLS12_CIPHERS } from '../../src/server/tls-options.ts';
 import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
 import { startWebhookUnderTest } from '../helpers/webhook-under-test.ts';
+import { handMadeCertificate } from '../helpers/hand-made-certificate.ts';
 import { scratchDir } from '../helpers/scratch-dir.ts';
 
 type Handshake = { ok: true; version: string; cipher: string } | { ok: false; error: string };
@@ -186,21 +185,6 @@ t.test('mTLS without --client-cn: any certificate from the client CA is answered
   t.match(await post(mtls.server.port, mtls.servingCa, anyone, admissionReview(manifest('guide-httproute.yaml'))), { status: 200 });
 });
 
-function rsa1024SelfSigned(): PemPair {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-  const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
-  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  cert.serialNumber = '01';
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: 'localhost' }]);
-  cert.setIssuer([{ name: 'commonName', value: 'localhost' }]);
-  cert.sign(key, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
-}
-
 async function eventually(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -262,7 +246,7 @@ t.test('mTLS: a serving pair OpenSSL refuses is not kept, so the next client CA 
   const review = admissionReview(manifest('guide-httproute.yaml'));
   const answered = async (client: PemPair) => 'status' in (await post(mtls.server.port, mtls.servingCa, client, review));
   // A pair that matches (so the file check passes) but that Node's TLS refuses: an RSA key of 1,024 bits.
-  const weak = rsa1024SelfSigned();
+  const weak = handMadeCertificate('localhost', { extensions: [], modulusLength: 1024 });
   writeFileSync(mtls.serving.keyFile, weak.keyPem);
   writeFileSync(mtls.serving.certFile, weak.certPem);
   const warned = () => mtls.logLines.some((line) => line.level === 40 && String(line.msg).startsWith('serving certificate files changed'));
