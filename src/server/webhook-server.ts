@@ -10,10 +10,7 @@ import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { buildApp, type AppOptions } from './app.ts';
 import { createMetrics, type WebhookMetrics } from './metrics.ts';
-import { servingTlsOptions } from './tls-options.ts';
-import { watchTlsFiles, type TlsFilesWatcher, type TlsMaterial } from './tls-files.ts';
-import { watchClientCa, type ClientCa } from './client-ca.ts';
-import type { WatchedFiles } from './watched-files.ts';
+import { watchServingTls } from './serving-tls.ts';
 import { probeAnswer } from './probes.ts';
 
 export interface WebhookServerOptions {
@@ -56,68 +53,39 @@ export interface RunningWebhookServer {
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
   const metrics = createMetrics(options);
   let app: FastifyInstance | undefined;
-  // setSecureContext replaces the whole context, so each reload, of the pair or of the client CA, brings the other
-  // along. A value is kept only once it is applied: a context OpenSSL refuses leaves both as they were.
-  let clientCa: ClientCa | undefined;
-  let servedPair: TlsMaterial | undefined;
-  const applySecureContext = (pair: TlsMaterial, ca: ClientCa | undefined): void => {
-    (app?.server as HttpsServer | undefined)?.setSecureContext(servingTlsOptions({ cert: pair.cert, key: pair.key, clientCa: ca?.pem }));
-  };
-  const clientCaWatcher: WatchedFiles<ClientCa> | undefined =
-    options.clientCaFile === undefined
-      ? undefined
-      : watchClientCa({
-          file: options.clientCaFile,
-          intervalMs: options.tlsPollIntervalMs,
-          onChange(ca) {
-            if (servedPair !== undefined) applySecureContext(servedPair, ca);
-            clientCa = ca;
-            app?.log.info({ clientCaFile: options.clientCaFile, caSubjects: ca.subjects }, 'client CA reloaded');
-          },
-          onError(error) {
-            app?.log.warn({ clientCaFile: options.clientCaFile, reason: error.message }, 'client CA file changed but is not usable; still trusting the previous one');
-          },
-        });
-  clientCa = clientCaWatcher?.current();
-  let tls: TlsFilesWatcher;
-  try {
-    tls = watchTlsFiles({
-      certFile: options.certFile,
-      keyFile: options.keyFile,
-      intervalMs: options.tlsPollIntervalMs,
-      onChange(material) {
-        applySecureContext(material, clientCa);
-        servedPair = material;
+  const tls = watchServingTls(
+    { certFile: options.certFile, keyFile: options.keyFile, clientCaFile: options.clientCaFile, intervalMs: options.tlsPollIntervalMs },
+    {
+      pairReloaded(material) {
         metrics.certificateExpiry.set(material.notAfter.getTime() / 1000);
         app?.log.info({ certFile: options.certFile, notAfter: material.notAfter.toISOString() }, 'serving certificate reloaded');
       },
-      onError(error) {
+      pairRefused(error) {
         app?.log.warn({ certFile: options.certFile, reason: error.message }, 'serving certificate files changed but are not a usable pair yet; still serving the previous one');
       },
-    });
-  } catch (error) {
-    clientCaWatcher?.close();
-    throw error;
-  }
-  const stopWatching = (): void => {
-    tls.close();
-    clientCaWatcher?.close();
-  };
-  const initial = tls.current();
-  servedPair = initial;
-  metrics.certificateExpiry.set(initial.notAfter.getTime() / 1000);
+      clientCaReloaded(ca) {
+        app?.log.info({ clientCaFile: options.clientCaFile, caSubjects: ca.subjects }, 'client CA reloaded');
+      },
+      clientCaRefused(error) {
+        app?.log.warn({ clientCaFile: options.clientCaFile, reason: error.message }, 'client CA file changed but is not usable; still trusting the previous one');
+      },
+    },
+  );
+  const { notAfter, ...initial } = tls.current();
+  metrics.certificateExpiry.set(notAfter.getTime() / 1000);
   try {
-    app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: { cert: initial.cert, key: initial.key, clientCa: clientCa?.pem }, logger: options.logger, admit: options.admit });
+    app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: initial, logger: options.logger, admit: options.admit });
   } catch (error) {
-    stopWatching();
+    tls.close();
     throw error;
   }
+  tls.attach(app.server as HttpsServer);
   // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead.
   app.setNotFoundHandler(async (_request, reply) =>
     reply.code(404).send({ error: 'Not Found', reason: 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz' }),
   );
   const allowedNames = options.clientCommonNames ?? [];
-  if (clientCa !== undefined && allowedNames.length > 0) {
+  if (initial.clientCa !== undefined && allowedNames.length > 0) {
     // The handshake proved the certificate chains to the client CA; this says which of its holders may call.
     app.addHook('onRequest', async (request, reply) => {
       const commonName = (request.raw.socket as TLSSocket).getPeerCertificate().subject?.CN;
@@ -131,7 +99,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     await app.listen({ host: options.host, port: options.port });
     metricsServer = options.metricsPort === undefined ? undefined : await listenForMetrics(options, options.metricsPort, metrics);
   } catch (error) {
-    stopWatching();
+    tls.close();
     await app.close();
     throw error;
   }
@@ -144,7 +112,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     port,
     metricsPort,
     async close() {
-      stopWatching();
+      tls.close();
       // In-flight admissions finish; a connection still open at the drain limit (a client that stalled mid-request)
       // is cut, so SIGTERM ends the process before the kubelet's SIGKILL would cut everything.
       const cut = setTimeout(() => {

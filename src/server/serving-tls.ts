@@ -1,0 +1,85 @@
+import type { Server as HttpsServer } from 'node:https';
+import { watchClientCa, type ClientCa } from './client-ca.ts';
+import { watchTlsFiles, type TlsMaterial } from './tls-files.ts';
+import { servingTlsOptions, type ServingTls } from './tls-options.ts';
+import type { WatchedFiles } from './watched-files.ts';
+
+export interface ServingTlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** PEM CA bundle that client certificates must chain to (`serve --client-ca`); absent: no client certificate asked. */
+  clientCaFile?: string;
+  intervalMs?: number;
+}
+
+/** What the server tells its log and metrics; each `refused` keeps the previous value in place. */
+export interface ServingTlsEvents {
+  pairReloaded(material: TlsMaterial): void;
+  pairRefused(error: Error): void;
+  clientCaReloaded(ca: ClientCa): void;
+  clientCaRefused(error: Error): void;
+}
+
+export interface ServingTlsWatcher {
+  /** The serving pair and client CA now in use: what the HTTPS listener starts with. */
+  current(): ServingTls & { notAfter: Date };
+  /** The server each reload is applied to (`setSecureContext`). */
+  attach(server: HttpsServer): void;
+  close(): void;
+}
+
+/**
+ * The serving pair and the client CA, each reloaded when its files change. setSecureContext replaces the whole
+ * context, so a reload of either brings the other along, and a value is kept only once the server took it: a context
+ * OpenSSL refuses (an RSA-1024 pair, say) leaves both as they were.
+ */
+export function watchServingTls(files: ServingTlsFiles, events: ServingTlsEvents): ServingTlsWatcher {
+  let server: HttpsServer | undefined;
+  const apply = (pair: TlsMaterial, ca: ClientCa | undefined): void => {
+    server?.setSecureContext(servingTlsOptions({ cert: pair.cert, key: pair.key, clientCa: ca?.pem }));
+  };
+  let pair: TlsMaterial | undefined;
+  let clientCa: ClientCa | undefined;
+  const clientCaWatcher: WatchedFiles<ClientCa> | undefined =
+    files.clientCaFile === undefined
+      ? undefined
+      : watchClientCa({
+          file: files.clientCaFile,
+          intervalMs: files.intervalMs,
+          onChange(ca) {
+            if (pair !== undefined) apply(pair, ca);
+            clientCa = ca;
+            events.clientCaReloaded(ca);
+          },
+          onError: events.clientCaRefused,
+        });
+  clientCa = clientCaWatcher?.current();
+  let pairWatcher: WatchedFiles<TlsMaterial>;
+  try {
+    pairWatcher = watchTlsFiles({
+      certFile: files.certFile,
+      keyFile: files.keyFile,
+      intervalMs: files.intervalMs,
+      onChange(material) {
+        apply(material, clientCa);
+        pair = material;
+        events.pairReloaded(material);
+      },
+      onError: events.pairRefused,
+    });
+  } catch (error) {
+    clientCaWatcher?.close();
+    throw error;
+  }
+  pair = pairWatcher.current();
+  return {
+    current: () => ({ cert: pair!.cert, key: pair!.key, clientCa: clientCa?.pem, notAfter: pair!.notAfter }),
+    attach(httpsServer) {
+      server = httpsServer;
+    },
+    close() {
+      pairWatcher.close();
+      clientCaWatcher?.close();
+    },
+  };
+}
