@@ -100,7 +100,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     metricsServer = options.metricsPort === undefined ? undefined : await listenForMetrics(options, options.metricsPort, metrics);
   } catch (error) {
     tls.close();
-    await app.close();
+    // The listen error is the one to report; a failure to close after it would only hide it.
+    await app.close().catch(() => undefined);
     throw error;
   }
   const port = (app.server.address() as AddressInfo).port;

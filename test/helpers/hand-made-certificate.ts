@@ -16,7 +16,7 @@ export type CertificateExtension = Record<string, unknown>;
 
 export function handMadeCertificate(
   commonName: string,
-  options: { issuer?: HandMadeCertificate; version?: number; extensions: CertificateExtension[]; modulusLength?: number },
+  options: { issuer?: HandMadeCertificate; version?: number; extensions: CertificateExtension[]; modulusLength?: number; notAfter?: Date },
 ): HandMadeCertificate {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: options.modulusLength ?? 2048 });
   const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
@@ -25,8 +25,8 @@ export function handMadeCertificate(
   cert.version = options.version ?? 2;
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  cert.validity.notAfter = options.notAfter ?? new Date(Date.now() + 86_400_000);
+  cert.validity.notBefore = new Date(Math.min(Date.now(), cert.validity.notAfter.getTime()) - 86_400_000);
   cert.setSubject([{ name: 'commonName', value: commonName }]);
   cert.setIssuer(options.issuer ? options.issuer.cert.subject.attributes : [{ name: 'commonName', value: commonName }]);
   if (options.extensions.length > 0) cert.setExtensions(options.extensions);

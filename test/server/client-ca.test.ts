@@ -1,6 +1,6 @@
 /**
- * The client CA check (src/server/client-ca.ts) against Node's own TLS: for each kind of `--client-ca` bundle, the
- * check accepts it exactly when a real handshake, with the server's own TLS options, answers a client that chains to
+ * The client CA check (src/server/client-ca.ts) against Node's own TLS: for each kind of `--client-ca` bundle below,
+ * the check accepts it exactly when a real handshake, with the server's own TLS options, answers a client that chains to
  * it. Node's TLS takes any bundle without complaint, so a bundle the check lets through but the handshake refuses
  * would be a webhook that refuses the apiserver while its probes say ready; one the check refuses but the handshake
  * accepts would stop a webhook that works.
@@ -83,6 +83,16 @@ const pinned = handMadeCertificate('kube-apiserver', { extensions: CLIENT_EXTENS
 const intermediate = handMadeCertificate('intermediate CA', { issuer: root, extensions: ROOT_EXTENSIONS });
 const intermediateClient = handMadeCertificate('kube-apiserver', { issuer: intermediate, extensions: CLIENT_EXTENSIONS });
 
+const expiredRoot = handMadeCertificate('expired root', { extensions: ROOT_EXTENSIONS, notAfter: new Date(Date.now() - 3_600_000) });
+const expiredRootClient = handMadeCertificate('kube-apiserver', { issuer: expiredRoot, extensions: CLIENT_EXTENSIONS });
+const serverOnlyRoot = handMadeCertificate('server-only root', { extensions: [...ROOT_EXTENSIONS, { name: 'extKeyUsage', serverAuth: true }] });
+const serverOnlyClient = handMadeCertificate('kube-apiserver', { issuer: serverOnlyRoot, extensions: CLIENT_EXTENSIONS });
+const clientAuthRoot = handMadeCertificate('clientAuth root', { extensions: [...ROOT_EXTENSIONS, { name: 'extKeyUsage', clientAuth: true }] });
+const clientAuthClient = handMadeCertificate('kube-apiserver', { issuer: clientAuthRoot, extensions: CLIENT_EXTENSIONS });
+const weakRoot = handMadeCertificate('weak root', { extensions: ROOT_EXTENSIONS, modulusLength: 1024 });
+const weakRootClient = handMadeCertificate('kube-apiserver', { issuer: weakRoot, extensions: CLIENT_EXTENSIONS });
+const BOM = '\uFEFF';
+
 const cases: Array<{ bundle: string; what: string; client: HandMadeCertificate; chain?: string; accepted: boolean; reason?: RegExp }> = [
   { what: 'a root CA (basicConstraints CA:TRUE)', bundle: root.certPem, client, accepted: true },
   { what: 'a v1 self-signed root, no extensions (`openssl x509 -req -signkey` without -extfile)', bundle: v1Root.certPem, client: v1Client, accepted: true },
@@ -99,6 +109,20 @@ const cases: Array<{ bundle: string; what: string; client: HandMadeCertificate; 
     reason: /holds no self-signed \(root\) certificate/,
   },
   { what: 'a leaf of the CA, without the CA', bundle: sibling.certPem, client, accepted: false, reason: /holds no self-signed \(root\) certificate/ },
+  { what: 'the root with spaces and a tab after its BEGIN and END lines', bundle: root.certPem.replace('-----\n', '-----  \n').replace(/-----\n$/, '-----\t\n'), client, accepted: true },
+  { what: 'the root after a byte-order mark', bundle: BOM + root.certPem, client, accepted: true },
+  { what: 'two files, each with a byte-order mark, joined (`cat old.crt new.crt`)', bundle: BOM + v1Root.certPem + BOM + root.certPem, client, accepted: true },
+  { what: 'a root with extended key usage clientAuth', bundle: clientAuthRoot.certPem, client: clientAuthClient, accepted: true },
+  { what: 'an expired root', bundle: expiredRoot.certPem, client: expiredRootClient, accepted: false, reason: /CN=expired root expired on / },
+  {
+    what: 'a root for servers only (extended key usage serverAuth)',
+    bundle: serverOnlyRoot.certPem,
+    client: serverOnlyClient,
+    accepted: false,
+    reason: /CN=server-only root is for other uses than client authentication \(extended key usage 1\.3\.6\.1\.5\.5\.7\.3\.1\)/,
+  },
+  { what: 'a root with a 1,024-bit RSA key', bundle: weakRoot.certPem, client: weakRootClient, accepted: false, reason: /CN=weak root has a 1024-bit RSA key/ },
+  { what: 'an expired root beside a valid one (a rotation left half done)', bundle: expiredRoot.certPem + root.certPem, client, accepted: true },
   { what: 'an empty file', bundle: '', client, accepted: false, reason: /holds no PEM certificate/ },
   { what: 'an unterminated block before the root', bundle: `-----BEGIN CERTIFICATE-----\nMIIB\n${root.certPem}`, client, accepted: false, reason: /1 of its 2 PEM certificates do not start at a line's start or have no matching END line/ },
   { what: 'the root with its BEGIN line indented', bundle: `  ${root.certPem}`, client, accepted: false, reason: /1 of its 1 PEM certificates/ },
