@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { watchFiles, type WatchedFiles } from './watched-files.ts';
+import { watchFiles, type WatchedFiles, type WatchedFilesCallbacks } from './watched-files.ts';
 
 export interface ClientCa {
   /** The file as read: what the handshake's `ca` option is given. */
@@ -24,13 +24,8 @@ const CLIENT_AUTH_USAGES = ['1.3.6.1.5.5.7.3.2', '2.5.29.37.0'];
 // OpenSSL's default security level (2) refuses RSA keys under 2,048 bits anywhere in a chain.
 const MIN_RSA_BITS = 2048;
 
-export interface ClientCaWatcherOptions {
+export interface ClientCaWatcherOptions extends WatchedFilesCallbacks<ClientCa> {
   file: string;
-  /** Called with each new, verified bundle; the caller applies it (`server.setSecureContext`). */
-  onChange: (ca: ClientCa) => void;
-  /** Called when the changed file is not a usable bundle; the previous one keeps being trusted. */
-  onError: (error: Error) => void;
-  intervalMs?: number;
 }
 
 /**
@@ -38,14 +33,12 @@ export interface ClientCaWatcherOptions {
  * a CA rotation (the new CA added to the bundle, the apiserver's certificate reissued, the old CA removed) needs no
  * restart.
  */
-export function watchClientCa(options: ClientCaWatcherOptions): WatchedFiles<ClientCa> {
+export function watchClientCa({ file, ...callbacks }: ClientCaWatcherOptions): WatchedFiles<ClientCa> {
   return watchFiles({
-    files: [options.file],
-    read: () => [readClientCa(options.file)],
-    verify: ([pem]) => verifiedClientCa(pem!, options.file),
-    onChange: options.onChange,
-    onError: options.onError,
-    intervalMs: options.intervalMs,
+    files: [file],
+    read: () => [readClientCa(file)],
+    verify: ([pem]) => verifiedClientCa(pem!, file),
+    ...callbacks,
   });
 }
 

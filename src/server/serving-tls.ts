@@ -30,16 +30,15 @@ export interface ServingTlsWatcher {
 
 /**
  * The serving pair and the client CA, each reloaded when its files change. setSecureContext replaces the whole
- * context, so a reload of either brings the other along, and a value is kept only once the server took it: a context
- * OpenSSL refuses (an RSA-1024 pair, say) leaves both as they were.
+ * context, so a reload of either brings the other along. A context OpenSSL refuses (an RSA-1024 pair, say) throws in
+ * onChange, so its watcher keeps the previous value and both stay as they were.
  */
 export function watchServingTls(files: ServingTlsFiles, events: ServingTlsEvents): ServingTlsWatcher {
   let server: HttpsServer | undefined;
   const apply = (pair: TlsMaterial, ca: ClientCa | undefined): void => {
     server?.setSecureContext(servingTlsOptions({ cert: pair.cert, key: pair.key, clientCa: ca?.pem }));
   };
-  let pair: TlsMaterial | undefined;
-  let clientCa: ClientCa | undefined;
+  // Each watcher's current() is the value it last handed over without a throw, that is, the one the server took.
   const clientCaWatcher: WatchedFiles<ClientCa> | undefined =
     files.clientCaFile === undefined
       ? undefined
@@ -47,13 +46,11 @@ export function watchServingTls(files: ServingTlsFiles, events: ServingTlsEvents
           file: files.clientCaFile,
           intervalMs: files.intervalMs,
           onChange(ca) {
-            if (pair !== undefined) apply(pair, ca);
-            clientCa = ca;
+            apply(pairWatcher.current(), ca);
             events.clientCaReloaded(ca);
           },
           onError: events.clientCaRefused,
         });
-  clientCa = clientCaWatcher?.current();
   let pairWatcher: WatchedFiles<TlsMaterial>;
   try {
     pairWatcher = watchTlsFiles({
@@ -61,8 +58,7 @@ export function watchServingTls(files: ServingTlsFiles, events: ServingTlsEvents
       keyFile: files.keyFile,
       intervalMs: files.intervalMs,
       onChange(material) {
-        apply(material, clientCa);
-        pair = material;
+        apply(material, clientCaWatcher?.current());
         events.pairReloaded(material);
       },
       onError: events.pairRefused,
@@ -71,9 +67,11 @@ export function watchServingTls(files: ServingTlsFiles, events: ServingTlsEvents
     clientCaWatcher?.close();
     throw error;
   }
-  pair = pairWatcher.current();
   return {
-    current: () => ({ cert: pair!.cert, key: pair!.key, clientCa: clientCa?.pem, notAfter: pair!.notAfter }),
+    current() {
+      const { cert, key, notAfter } = pairWatcher.current();
+      return { cert, key, clientCa: clientCaWatcher?.current().pem, notAfter };
+    },
     attach(httpsServer) {
       server = httpsServer;
     },

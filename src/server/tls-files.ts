@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { watchFiles, type WatchedFiles } from './watched-files.ts';
+import { watchFiles, type WatchedFiles, type WatchedFilesCallbacks } from './watched-files.ts';
 
 export interface TlsMaterial {
   cert: Buffer;
@@ -8,15 +8,9 @@ export interface TlsMaterial {
   notAfter: Date;
 }
 
-export interface TlsFilesWatcherOptions {
+export interface TlsFilesWatcherOptions extends WatchedFilesCallbacks<TlsMaterial> {
   certFile: string;
   keyFile: string;
-  /** Called with each new, verified pair; the caller applies it (`server.setSecureContext`). */
-  onChange: (material: TlsMaterial) => void;
-  /** Called when changed files do not form a usable pair; the previous pair keeps being served. */
-  onError: (error: Error) => void;
-  /** How often the files are stat-polled; default 1000. */
-  intervalMs?: number;
 }
 
 export type TlsFilesWatcher = WatchedFiles<TlsMaterial>;
@@ -34,15 +28,12 @@ export function loadTlsPair(certFile: string, keyFile: string): TlsMaterial {
  * Loads the pair now (throwing if it is unusable) and reloads it whenever the files change (watched-files.ts).
  * A certificate written before its key does not match yet, so the old pair stays until both are in place.
  */
-export function watchTlsFiles(options: TlsFilesWatcherOptions): TlsFilesWatcher {
-  const { certFile, keyFile } = options;
+export function watchTlsFiles({ certFile, keyFile, ...callbacks }: TlsFilesWatcherOptions): TlsFilesWatcher {
   return watchFiles({
     files: [certFile, keyFile],
     read: () => [readTlsFile(certFile, 'certificate'), readTlsFile(keyFile, 'private key')],
     verify: ([cert, key]) => verifiedPair(cert!, key!, certFile, keyFile),
-    onChange: options.onChange,
-    onError: options.onError,
-    intervalMs: options.intervalMs,
+    ...callbacks,
   });
 }
 

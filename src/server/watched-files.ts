@@ -16,6 +16,9 @@ export interface WatchedFilesOptions<T> {
   intervalMs?: number;
 }
 
+/** What a watcher of particular files (tls-files.ts, client-ca.ts) passes through from its caller. */
+export type WatchedFilesCallbacks<T> = Pick<WatchedFilesOptions<T>, 'onChange' | 'onError' | 'intervalMs'>;
+
 export interface WatchedFiles<T> {
   close(): void;
   /** The value last handed to onChange (or loaded at start). */
