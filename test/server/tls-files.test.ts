@@ -8,6 +8,7 @@ import { connect, type ConnectionOptions } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCertificateAuthority, issueCertificate, type PemPair } from '../../src/certs/authority.ts';
 import { loadTlsPair, watchTlsFiles, type TlsFilesWatcher, type TlsMaterial } from '../../src/server/tls-files.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { scratchDir } from '../helpers/scratch-dir.ts';
 
 const ca = createCertificateAuthority({ commonName: 'tls-files test CA', validityDays: 1 });
@@ -78,12 +79,6 @@ async function eventuallyServed(port: number, serialNumber: string, timeoutMs = 
     await sleep(50);
   }
   return served;
-}
-
-async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await sleep(25);
-  return condition();
 }
 
 function tlsDir(first: PemPair): { dir: string; certFile: string; keyFile: string } {

@@ -17,6 +17,7 @@ import { TLS12_CIPHERS } from '../../src/server/tls-options.ts';
 import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
 import { startWebhookUnderTest } from '../helpers/webhook-under-test.ts';
 import { handMadeCertificate } from '../helpers/hand-made-certificate.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { scratchDir } from '../helpers/scratch-dir.ts';
 
 type Handshake = { ok: true; version: string; cipher: string } | { ok: false; error: string };
@@ -185,32 +186,25 @@ t.test('mTLS without --client-cn: any certificate from the client CA is answered
   t.match(await post(mtls.server.port, mtls.servingCa, anyone, admissionReview(manifest('guide-httproute.yaml'))), { status: 200 });
 });
 
-async function eventually(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return condition();
+/** Whether the server answers an admission from `client` (false: refused in the handshake). */
+async function answers(mtls: MtlsServer, client: PemPair): Promise<boolean> {
+  return 'status' in (await post(mtls.server.port, mtls.servingCa, client, admissionReview(manifest('guide-httproute.yaml'))));
 }
 
 t.test('mTLS: the client CA rotates without a restart; a broken or CA-less bundle leaves the previous one trusted', async (t) => {
   const mtls = await startMtlsServer([]);
   t.teardown(() => mtls.server.close());
-  const { port } = mtls.server;
-  const review = admissionReview(manifest('guide-httproute.yaml'));
-  const answered = async (client: PemPair) => 'status' in (await post(port, mtls.servingCa, client, review));
   const oldCa = mtls.clientCa;
   const newCa = createCertificateAuthority({ commonName: 'apiserver-client-ca-2', validityDays: 2 });
   const oldClient = issueCertificate(oldCa, { commonName: 'kube-apiserver', validityDays: 1, usage: 'client' });
   const newClient = issueCertificate(newCa, { commonName: 'kube-apiserver', validityDays: 1, usage: 'client' });
-  t.ok(await answered(oldClient), 'before: the first CA\'s client is answered');
-  t.notOk(await answered(newClient), 'before: the second CA\'s client is refused');
+  t.ok(await answers(mtls, oldClient), 'before: the first CA\'s client is answered');
+  t.notOk(await answers(mtls, newClient), 'before: the second CA\'s client is refused');
 
   // A rotation's first step: both CAs in the bundle, so either apiserver certificate works while it is reissued.
   writeFileSync(mtls.clientCaFile, oldCa.certPem + newCa.certPem);
-  t.ok(await eventually(() => answered(newClient)), 'both CAs in the bundle: the second CA\'s client is answered');
-  t.ok(await answered(oldClient), 'both CAs in the bundle: the first CA\'s client still is');
+  t.ok(await eventually(() => answers(mtls, newClient)), 'both CAs in the bundle: the second CA\'s client is answered');
+  t.ok(await answers(mtls, oldClient), 'both CAs in the bundle: the first CA\'s client still is');
   const reload = mtls.logLines.find((line) => line.msg === 'client CA reloaded');
   t.match(reload, { clientCaFile: mtls.clientCaFile });
   t.same(reload?.caSubjects, ['CN=apiserver-client-ca', 'CN=apiserver-client-ca-2'], 'the reload names both roots');
@@ -226,27 +220,25 @@ t.test('mTLS: the client CA rotates without a restart; a broken or CA-less bundl
     writeFileSync(mtls.clientCaFile, contents);
     t.ok(await eventually(async () => mtls.logLines.filter((line) => line.level === 40).length > warningsBefore), `${what}: a warning is logged`);
     t.match(mtls.logLines.findLast((line) => line.level === 40), { msg: /client CA file changed but is not usable; still trusting the previous one/, clientCaFile: mtls.clientCaFile, reason });
-    t.ok((await answered(oldClient)) && (await answered(newClient)), `${what}: both CAs stay trusted`);
+    t.ok((await answers(mtls, oldClient)) && (await answers(mtls, newClient)), `${what}: both CAs stay trusted`);
   }
 
   // The rotation's last step: the first CA removed.
   writeFileSync(mtls.clientCaFile, newCa.certPem);
-  t.ok(await eventually(async () => !(await answered(oldClient))), 'the first CA removed: its client is refused in the handshake');
-  t.ok(await answered(newClient), 'the second CA\'s client is answered');
+  t.ok(await eventually(async () => !(await answers(mtls, oldClient))), 'the first CA removed: its client is refused in the handshake');
+  t.ok(await answers(mtls, newClient), 'the second CA\'s client is answered');
 
   // A serving pair reloaded after the CA keeps the CA, not the one the server started with.
   const reloadsBefore = mtls.logLines.filter((line) => line.msg === 'serving certificate reloaded').length;
   writeServingBundle(join(mtls.serving.certFile, '..'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   t.ok(await eventually(async () => mtls.logLines.filter((line) => line.msg === 'serving certificate reloaded').length > reloadsBefore), 'the serving pair reloaded');
-  t.notOk(await answered(oldClient), 'after the pair\'s reload: the first CA\'s client is still refused');
-  t.ok(await answered(newClient), 'after the pair\'s reload: the second CA\'s client is answered');
+  t.notOk(await answers(mtls, oldClient), 'after the pair\'s reload: the first CA\'s client is still refused');
+  t.ok(await answers(mtls, newClient), 'after the pair\'s reload: the second CA\'s client is answered');
 });
 
 t.test('mTLS: a serving pair OpenSSL refuses is not kept, so the next client CA reload still applies', async (t) => {
   const mtls = await startMtlsServer([]);
   t.teardown(() => mtls.server.close());
-  const review = admissionReview(manifest('guide-httproute.yaml'));
-  const answered = async (client: PemPair) => 'status' in (await post(mtls.server.port, mtls.servingCa, client, review));
   // A pair that matches (so the file check passes) but that Node's TLS refuses: an RSA key of 1,024 bits.
   const weak = handMadeCertificate('localhost', { extensions: [], modulusLength: 1024 });
   writeFileSync(mtls.serving.keyFile, weak.keyPem);
@@ -258,7 +250,7 @@ t.test('mTLS: a serving pair OpenSSL refuses is not kept, so the next client CA 
   const newCa = createCertificateAuthority({ commonName: 'apiserver-client-ca-2', validityDays: 2 });
   const newClient = issueCertificate(newCa, { commonName: 'kube-apiserver', validityDays: 1, usage: 'client' });
   writeFileSync(mtls.clientCaFile, mtls.clientCa.certPem + newCa.certPem);
-  t.ok(await eventually(() => answered(newClient)), 'the CA reload applies, with the pair still served');
+  t.ok(await eventually(() => answers(mtls, newClient)), 'the CA reload applies, with the pair still served');
   t.ok(mtls.logLines.some((line) => line.msg === 'client CA reloaded'));
   t.notOk(mtls.logLines.some((line) => line.level === 40 && line.clientCaFile !== undefined), 'the CA reload is not blamed for the pair');
 });
