@@ -39,3 +39,24 @@ export function objectName(object: unknown): { namespace: string; name: string }
     name: typeof m.name === 'string' ? m.name : typeof m.generateName === 'string' ? `${m.generateName}<generated>` : '<unnamed>',
   };
 }
+
+/**
+ * The apiserver refuses an object whose annotations, keys and values together, pass 256 KiB (apimachinery's
+ * TotalAnnotationSizeLimitB), but only after the mutating webhooks have run: a longer value still reaches /mutate.
+ */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+/**
+ * An annotation's JSON, or undefined when it is not JSON or too long for any object the apiserver stores. The body's
+ * shape limits do not reach inside its strings: 7 MiB of `[],[],...` in kubectl's last-applied annotation made the
+ * server parse 2.3 million arrays, and four such requests at once ran deploy/'s heap out of memory.
+ */
+export function annotationJson(text: string): unknown {
+  // A string longer than the limit in UTF-16 units is longer still in the UTF-8 bytes the apiserver counts.
+  if (text.length > MAX_ANNOTATIONS_BYTES) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

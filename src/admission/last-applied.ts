@@ -1,3 +1,4 @@
+import { annotationJson } from '../annotations.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
 
 /** Where `kubectl apply` (client-side) keeps the manifest it applied, as JSON. */
@@ -12,19 +13,15 @@ export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  * object's got. Its metadata is left alone: the webhook's own annotations are not the user's to have applied.
  *
  * `mutate` runs the webhook's mutation on the annotation's object; returns `mutated` with the annotation updated, or
- * `mutated` itself when there is no annotation, it is not this object's JSON, or its spec does not change.
+ * `mutated` itself when there is no annotation, it is not this object's JSON (or longer than the apiserver lets an object
+ * keep), or its spec does not change.
  */
 export async function alignLastApplied(mutated: unknown, mutate: (lastApplied: unknown) => Promise<unknown>): Promise<unknown> {
   if (!isObject(mutated) || !isObject(mutated.metadata) || !isObject(mutated.metadata.annotations)) return mutated;
   const annotations = mutated.metadata.annotations;
   const text = annotations[LAST_APPLIED];
   if (typeof text !== 'string') return mutated;
-  let lastApplied: unknown;
-  try {
-    lastApplied = JSON.parse(text);
-  } catch {
-    return mutated;
-  }
+  const lastApplied = annotationJson(text);
   if (!isObject(lastApplied) || lastApplied.kind !== mutated.kind || lastApplied.apiVersion !== mutated.apiVersion) return mutated;
   const aligned = await mutate(lastApplied);
   if (aligned === lastApplied || !isObject(aligned) || aligned.spec === lastApplied.spec) return mutated;

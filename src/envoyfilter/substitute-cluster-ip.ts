@@ -1,4 +1,4 @@
-import { ANNOTATIONS, annotationsOf, objectName } from '../annotations.ts';
+import { ANNOTATIONS, annotationJson, annotationsOf, objectName } from '../annotations.ts';
 import type { ServiceLookup, ServiceRecord, ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { CopyOnWrite, type PatchOperation } from '../copy-on-write.ts';
@@ -215,13 +215,8 @@ function recordProvenance(
 }
 
 export function parsePointerList(annotation: unknown): string[] {
-  if (typeof annotation !== 'string') return [];
-  try {
-    const list: unknown = JSON.parse(annotation);
-    return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : [];
-  } catch {
-    return [];
-  }
+  const list = typeof annotation === 'string' ? annotationJson(annotation) : undefined;
+  return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : [];
 }
 
 export function valueAt(root: unknown, pointer: string): unknown {

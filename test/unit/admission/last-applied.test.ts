@@ -5,6 +5,7 @@ import { mutateObject } from '../../../src/admission/admit-object.ts';
 import { LAST_APPLIED } from '../../../src/admission/last-applied.ts';
 import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../../../src/config.ts';
+import { MAX_ANNOTATIONS_BYTES } from '../../../src/annotations.ts';
 
 const NS = 'llm-d-inference-scheduler';
 const manifest = parse(readFileSync(new URL('../../../examples/envoyfilter-placeholder.yaml', import.meta.url), 'utf8'));
@@ -54,4 +55,19 @@ t.test('the returned JSON patch carries the annotation: applied to the request i
   const patched = jsonpatch.applyPatch(structuredClone(sent), outcome.patch as any).newDocument;
   t.same(patched, outcome.object);
   t.equal(address(JSON.parse(patched.metadata.annotations[LAST_APPLIED])), '10.96.0.50');
+});
+
+t.test('an annotation longer than the apiserver lets an object keep is not parsed: the object is mutated, the annotation left', async (t) => {
+  // Valid JSON that would be aligned if it were read: the manifest, padded past 256 KiB inside its metadata.
+  const padded = { ...manifest, metadata: { ...manifest.metadata, labels: { padding: 'x'.repeat(MAX_ANNOTATIONS_BYTES) } } };
+  const sent = { ...manifest, metadata: { ...manifest.metadata, annotations: { [LAST_APPLIED]: JSON.stringify(padded) } } };
+  const { object, patch } = await mutateObject('EnvoyFilter', sent, NS, deps);
+  t.equal(address(object), '10.96.0.50', 'the object itself is mutated');
+  t.equal((object as any).metadata.annotations[LAST_APPLIED], sent.metadata.annotations[LAST_APPLIED], 'the annotation is left as sent');
+  t.notOk(patch.some((op) => op.path.endsWith('last-applied-configuration')), 'and not in the patch');
+
+  // Just under the limit, the same annotation is aligned.
+  const under = { ...padded, metadata: { ...padded.metadata, labels: { padding: 'x'.repeat(MAX_ANNOTATIONS_BYTES - 2_000) } } };
+  const aligned = await mutateObject('EnvoyFilter', { ...sent, metadata: { ...sent.metadata, annotations: { [LAST_APPLIED]: JSON.stringify(under) } } }, NS, deps);
+  t.equal(address(JSON.parse((aligned.object as any).metadata.annotations[LAST_APPLIED])), '10.96.0.50', 'under the limit it is aligned');
 });

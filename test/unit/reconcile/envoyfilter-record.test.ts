@@ -1,6 +1,7 @@
 import t from 'tap';
 import { toEnvoyFilterRecord, provenanceOf } from '../../../src/reconcile/envoyfilter-record.ts';
 import { manifest } from '../../helpers/fixtures.ts';
+import { MAX_ANNOTATIONS_BYTES } from '../../../src/annotations.ts';
 
 const ADDRESS = '/spec/configPatches/1/patch/value/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address';
 
@@ -63,4 +64,9 @@ t.test('provenance needs all three annotations, well formed', async (t) => {
   const garbage = structuredClone(object);
   garbage.metadata.annotations['epp-webhook.io/placeholder-paths'] = 'not json';
   t.same(provenanceOf(garbage)?.paths, [], 'unparsable paths: none recorded');
+  // Valid JSON, but longer than any annotation the apiserver stores: not parsed (see annotationJson).
+  const long = structuredClone(object);
+  const pointers = JSON.parse(long.metadata.annotations['epp-webhook.io/placeholder-paths']);
+  long.metadata.annotations['epp-webhook.io/placeholder-paths'] = JSON.stringify([...pointers, `/spec/${'x'.repeat(MAX_ANNOTATIONS_BYTES)}`]);
+  t.same(provenanceOf(long)?.paths, [], 'paths longer than 256 KiB: none recorded');
 });
