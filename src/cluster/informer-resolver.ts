@@ -3,6 +3,7 @@ import { requestSignal } from './request-signal.ts';
 import { ResourceListWatch, type ResourceListWatchEvent, type ResourceListWatchOptions } from './resource-list-watch.ts';
 import { serviceChangeFor, type ServiceCacheChange } from './service-change.ts';
 import { serviceKey, toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
+import { KubeConfigError } from './kubeconfig-error.ts';
 
 /** What the informer reports while it keeps the cache current; failures are retried, never thrown. */
 export type InformerEvent =
@@ -135,7 +136,8 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
     if (path === undefined) kubeConfig.loadFromDefault();
     else kubeConfig.loadFromFile(path);
   } catch (error) {
-    throw new Error(`cannot load kubeconfig ${path ?? '(default)'}: ${(error as Error).message}`);
+    // The first line only: a YAML error goes on to quote the file, and a kubeconfig holds credentials.
+    throw new KubeConfigError(`cannot load kubeconfig ${path ?? '(default)'}: ${(error as Error).message.split('\n')[0]}`);
   }
   return kubeConfig;
 }

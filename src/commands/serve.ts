@@ -5,6 +5,7 @@ import type { InformerEvent } from '../cluster/informer-resolver.ts';
 import type { ServiceCacheChange } from '../cluster/service-change.ts';
 import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
+import { KubeConfigError } from '../cluster/kubeconfig-error.ts';
 import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ResourceListWatchEvent } from '../cluster/resource-list-watch.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
@@ -251,6 +252,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       error instanceof ServicesFileError ||
       error instanceof TlsFilesError ||
       error instanceof ClientCaError ||
+      error instanceof KubeConfigError ||
       (error as NodeJS.ErrnoException).code !== undefined;
     io.stderr.write(`epp-webhook serve: ${known ? (error as Error).message : (error as Error).stack}\n`);
     await server?.close();

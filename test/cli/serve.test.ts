@@ -39,6 +39,18 @@ t.test('bad usage exits 2 with the reason and the usage', async (t) => {
   }
 });
 
+t.test('a kubeconfig that cannot be read is named in one line, without a stack trace or its contents', async (t) => {
+  const dir = scratchDir('epp-serve-');
+  writeFileSync(join(dir, 'garbage.yaml'), '{token: [sk-secret-token');
+  for (const file of ['/nonexistent/kubeconfig', join(dir, 'garbage.yaml')]) {
+    const { code, stderr } = await serve(['--kubeconfig', file, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir]).exited;
+    t.equal(code, 1, file);
+    t.match(stderr, new RegExp(`^epp-webhook serve: cannot load kubeconfig ${file}: .+\n$`), 'one line naming the file');
+    t.notMatch(stderr, /\n\s+at /, 'no stack trace');
+    t.notMatch(stderr, 'sk-secret-token', 'nor the file quoted: a kubeconfig holds credentials');
+  }
+});
+
 t.test('missing TLS files are named', async (t) => {
   const { code, stderr } = await serve(['--tls-cert', '/nonexistent/tls.crt', '--tls-key', '/nonexistent/tls.key', '--services', SERVICES, '--port', '0', '--metrics-port', 'off']).exited;
   t.equal(code, 1);
