@@ -85,8 +85,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const reason = reasonFor(error, config.maxRequestBytes);
-    // `mutate`, as every other metric labels the endpoint.
-    const endpoint = (request.routeOptions.url ?? request.url).replace(/^\//, '');
+    // `mutate`, as every other metric labels the endpoint; a path with no route is `other`, never the path itself: each
+    // label value is a series kept for good, and a client could send a new path with every request.
+    const endpoint = request.routeOptions.url === undefined ? 'other' : request.routeOptions.url.slice(1);
     metrics.badRequests.inc({ endpoint, status: String(status) });
     if (status === 500) request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
     else request.log.info({ endpoint, status, reason }, 'bad request');

@@ -75,6 +75,7 @@ t.test('no secret from a request in error bodies or info logs', async (t) => {
     ['a body too large', '/mutate', withSecret((o) => (o.metadata.annotations = { filler: `${SECRET}${'x'.repeat(20_000)}` }), 'uid-big'), 413],
     ['not JSON', '/mutate', `token=${SECRET}`, 415, { 'content-type': 'text/plain' }],
     ['an unknown path', `/${SECRET}?token=${SECRET}`, { secret: SECRET }, 404],
+    ['an unknown path with broken JSON', `/${SECRET}?token=${SECRET}`, '{', 400],
   ];
   for (const [what, path, body, status, headers] of errors) {
     const result = await send(what, path, body, headers);
@@ -91,5 +92,8 @@ t.test('no secret from a request in error bodies or info logs', async (t) => {
   t.match(log, /"uid":"uid-denied".*"verdict":"denied".*"codes":\[[^\]]*"EPP202"/, 'with uid, verdict and codes');
   t.match(log, /"msg":"bad request"/, 'bad requests are logged');
   t.notMatch(log, SECRET, 'the secret never reaches the log');
+  const metrics = await server.metrics.registry.metrics();
+  t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="400"\} 1/, 'an unknown path is counted as other');
+  t.notMatch(metrics, SECRET, 'nor the metrics: a path would be a new series with every request');
   t.equal(({} as any).x, undefined, 'no prototype pollution from the __proto__ body');
 });
