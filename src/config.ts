@@ -30,6 +30,10 @@ export interface WebhookConfig {
   severities: SeverityOverrides;
   /** Largest AdmissionReview body accepted, in bytes; larger gets HTTP 413. */
   maxRequestBytes: number;
+  /** Bytes of request bodies held at once, counted by their declared length; a request beyond gets HTTP 429. */
+  maxRequestBytesInFlight: number;
+  /** Open connections to the HTTPS port; beyond, a new connection is closed as it is accepted. */
+  maxConnections: number;
   /**
    * Deadline for one admission, from the parsed AdmissionReview: a Service lookup that has not answered by then is
    * denied as temporary (EPP104, 503), so the apiserver gets our reason instead of its own timeout (5 s in deploy/).
@@ -46,6 +50,11 @@ export const DEFAULT_CONFIG: WebhookConfig = {
   severities: {},
   // An AdmissionReview of an UPDATE carries the old and the new object, each up to etcd's 3 MiB, plus the envelope.
   maxRequestBytes: 7 * 1024 * 1024,
+  // With maxConnections, what keeps deploy/'s 320Mi limit out of reach of any client that can connect (docs/reliability.md,
+  // fix 14): a body can cost ten times its size in memory before its answer is read. The apiserver sends objects of
+  // kilobytes, so 8 MiB holds hundreds of them, and the largest body is always answered, alone.
+  maxRequestBytesInFlight: 8 * 1024 * 1024,
+  maxConnections: 1000,
   // One second below the webhooks' timeoutSeconds: 5, left for the network, TLS and the queue.
   admissionTimeoutMs: 4000,
 };
@@ -102,13 +111,9 @@ export function parseConfig(document: unknown, source = 'config'): WebhookConfig
     config.inferencePoolGroups = stringList(input.inferencePoolGroups, 'inferencePoolGroups', fail);
   }
   if (input.severities !== undefined) config.severities = severities(input.severities, fail);
-  if (input.maxRequestBytes !== undefined) {
-    const bytes = input.maxRequestBytes;
-    if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 1024) {
-      fail(`maxRequestBytes must be a whole number of bytes, at least 1024 (got ${JSON.stringify(bytes)})`);
-    }
-    config.maxRequestBytes = bytes as number;
-  }
+  if (input.maxRequestBytes !== undefined) config.maxRequestBytes = wholeNumber(input.maxRequestBytes, 'maxRequestBytes', 'bytes', 1024, fail);
+  if (input.maxRequestBytesInFlight !== undefined) config.maxRequestBytesInFlight = wholeNumber(input.maxRequestBytesInFlight, 'maxRequestBytesInFlight', 'bytes', 1024, fail);
+  if (input.maxConnections !== undefined) config.maxConnections = wholeNumber(input.maxConnections, 'maxConnections', 'connections', 1, fail);
   if (input.admissionTimeoutMs !== undefined) {
     const ms = input.admissionTimeoutMs;
     if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 100 || ms > 29_000) {
@@ -117,6 +122,13 @@ export function parseConfig(document: unknown, source = 'config'): WebhookConfig
     config.admissionTimeoutMs = ms as number;
   }
   return config;
+}
+
+function wholeNumber(value: unknown, key: string, unit: string, minimum: number, fail: (m: string) => never): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) {
+    fail(`${key} must be a whole number of ${unit}, at least ${minimum} (got ${JSON.stringify(value)})`);
+  }
+  return value as number;
 }
 
 /**

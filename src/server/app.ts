@@ -1,6 +1,7 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type RequestListener } from 'node:http';
+import { createServer, type Server as HttpsServer } from 'node:https';
 import secureJson from 'secure-json-parse';
-import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/admission-review.ts';
 import { admissionResponseJson } from '../admission/admission-response.ts';
@@ -12,6 +13,7 @@ import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { admissionLine, admissionLogFields, type VerdictLabel } from './admission-log.ts';
+import { BytesInFlight, bodyBytes } from './bytes-in-flight.ts';
 import type { LogOptions } from './log-options.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions, type ServingTls } from './tls-options.ts';
@@ -29,6 +31,8 @@ export interface AppOptions {
   /** PEM serving pair; the caller swaps it later with `app.server.setSecureContext`. */
   tls: ServingTls;
   logger: LogOptions;
+  /** How long a request may take to arrive; 30 s unless a test waits for it. */
+  requestTimeoutMs?: number;
   /** The core's decision; admitRequest unless a benchmark measures the server around a fixed answer (bench --ceiling). */
   admit?: typeof admitRequest;
 }
@@ -40,11 +44,34 @@ const BAD_REQUEST_SCHEMA = {
   properties: { error: { type: 'string' }, reason: { type: 'string' } },
 } as const;
 
+/**
+ * Longest a request may take to arrive, headers and body. Fastify's default is none: a connection that sent half its
+ * headers or body, or nothing at all, stayed open (past 130 s in a test), holding what it had sent. The apiserver waits
+ * at most 30 s (timeoutSeconds' maximum), so a request still arriving after that has no caller.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Answers from this length on count in maxRequestBytesInFlight until sent (see holdLargeAnswer). */
+const LARGE_ANSWER = 64 * 1024;
+/** Fastify's, kept: longer than the 5 s of Node's own, so the apiserver reuses its connections between admissions. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/**
+ * The HTTPS listener with its limits. Node looks for requests past their time every connectionsCheckingInterval (30 s
+ * by default, a constructor option Fastify does not pass on): a quarter of the limit closes them within 1.25 times it.
+ */
+function createLimitedServer(tls: ServingTls, requestTimeout: number, maxConnections: number, handler: RequestListener): HttpsServer {
+  const server = createServer({ ...servingTlsOptions(tls), requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.ceil(requestTimeout / 4) }, handler);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.maxConnections = maxConnections;
+  return server;
+}
+
 /** The HTTPS admission server: routes only, the core decides. */
 export function buildApp(options: AppOptions): FastifyInstance {
   const { config, resolver, pools, envoyFilters, metrics, admit = admitRequest, logger } = options;
   const app = Fastify({
     https: servingTlsOptions(options.tls),
+    serverFactory: (handler) => createLimitedServer(options.tls, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, config.maxConnections, handler),
     logger,
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request: with request logging off, its only binding (Fastify's process-local reqId) would
@@ -55,6 +82,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // rather than given a canned 503, which the apiserver would turn into a failed apply under failurePolicy Fail.
     return503OnClosing: false,
   });
+
+  const bodies = new BytesInFlight(config.maxRequestBytesInFlight);
 
   // The admission line is written to the logger's stream as pino would write it, without pino's per-field work;
   // whether it is written at all is pino's own level decision (with logger settings, Fastify's log is a pino Logger).
@@ -94,6 +123,32 @@ export function buildApp(options: AppOptions): FastifyInstance {
     void reply.code(status).send({ error: STATUS_CODES[status] ?? 'Bad Request', reason });
   });
 
+  // Every path's body is read (a 404's too), so every request is counted: before its body is read, released when its
+  // answer is sent or its connection drops.
+  app.addHook('onRequest', (request, reply, done) => {
+    const bytes = bodyBytes(request.headers, config.maxRequestBytes);
+    if (bytes === 0) {
+      done();
+      return;
+    }
+    if (!bodies.tryHold(bytes)) {
+      // Node reads the rest of the body and drops it, so the client gets this answer rather than a reset connection.
+      void reply.header('retry-after', '1');
+      done(Object.assign(new Error('bytes in flight'), { statusCode: 429, code: 'EPP_BYTES_IN_FLIGHT', reason: bytesInFlightReason(bytes, bodies) }));
+      return;
+    }
+    reply.raw.once('close', () => bodies.release(bytes));
+    done();
+  });
+
+  // An answer waits in memory until the client reads it, and one can be twice its request (a patch per rule): a client
+  // that sends large objects and reads nothing would hold them all. The kilobyte answers of real objects are not counted.
+  function holdLargeAnswer(reply: FastifyReply, length: number): void {
+    if (length < LARGE_ANSWER) return;
+    bodies.hold(length);
+    reply.raw.once('close', () => bodies.release(length));
+  }
+
   for (const endpoint of ['mutate', 'validate'] as const) {
     app.post(`/${endpoint}`, { schema: { response: { '4xx': BAD_REQUEST_SCHEMA } } }, async (request, reply) => {
       const parsed = parseAdmissionReview(request.body);
@@ -127,7 +182,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
       for (const f of verdict.findings) metrics.findings.add([f.code, f.severity]);
       admissionLog?.write(admissionLine(admissionLogFields(endpoint, review, verdict, verdictLabel, seconds)));
       // Already JSON (admissionResponseJson): with its content type set, Fastify sends the string as it is.
-      return reply.type('application/json; charset=utf-8').send(admissionResponseJson(review.uid, verdict));
+      const answer = admissionResponseJson(review.uid, verdict);
+      holdLargeAnswer(reply, answer.length);
+      return reply.type('application/json; charset=utf-8').send(answer);
     });
   }
 
@@ -138,6 +195,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     });
   }
   return app;
+}
+
+function bytesInFlightReason(bytes: number, bodies: BytesInFlight): string {
+  return `the webhook holds ${bodies.held} bytes of other requests' bodies and answers; ${bytes} more would pass maxRequestBytesInFlight (${bodies.limit}): retry`;
 }
 
 function reasonFor(error: FastifyError, limit: number): string {
@@ -155,6 +216,7 @@ function reasonFor(error: FastifyError, limit: number): string {
     case 'EPP_PROTO_KEY':
       return 'the body contains a __proto__ or constructor.prototype key, which is refused';
     case 'EPP_JSON_SHAPE':
+    case 'EPP_BYTES_IN_FLIGHT':
       return (error as FastifyError & { reason: string }).reason;
     default:
       return error.statusCode && error.statusCode < 500 ? error.code ?? 'bad request' : 'internal error';

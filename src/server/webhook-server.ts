@@ -34,6 +34,8 @@ export interface WebhookServerOptions {
   clientCommonNames?: string[];
   /** How long close() waits for open connections before cutting them; default 10 s (deploy/ grants 25 s after preStop). */
   drainTimeoutMs?: number;
+  /** See AppOptions.requestTimeoutMs. */
+  requestTimeoutMs?: number;
   /** See AppOptions.admit: only the benchmark's ceiling server sets it. */
   admit?: AppOptions['admit'];
 }
@@ -74,7 +76,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const { notAfter, ...initial } = tls.current();
   metrics.certificateExpiry.set(notAfter.getTime() / 1000);
   try {
-    app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: initial, logger: options.logger, admit: options.admit });
+    app = buildApp({ config: options.config, resolver: options.resolver, pools: options.pools, envoyFilters: options.envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete, metrics, tls: initial, logger: options.logger, requestTimeoutMs: options.requestTimeoutMs, admit: options.admit });
   } catch (error) {
     tls.close();
     throw error;

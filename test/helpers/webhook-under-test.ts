@@ -16,7 +16,7 @@ export interface WebhookUnderTest {
 
 /** The real server on loopback over real TLS, certificates from the project's own `certs` code. */
 export async function startWebhookUnderTest(
-  options: { config?: WebhookConfig; resolver?: ServiceResolver; tlsPollIntervalMs?: number } & Pick<WebhookServerOptions, 'pools' | 'envoyFilters' | 'envoyFiltersComplete'> = {},
+  options: { config?: WebhookConfig; resolver?: ServiceResolver; tlsPollIntervalMs?: number } & Pick<WebhookServerOptions, 'pools' | 'envoyFilters' | 'envoyFiltersComplete' | 'requestTimeoutMs'> = {},
 ): Promise<WebhookUnderTest> {
   const certDir = scratchDir('epp-webhook-test-');
   const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
@@ -33,6 +33,7 @@ export async function startWebhookUnderTest(
     metricsPort: 0,
     logger: false,
     tlsPollIntervalMs: options.tlsPollIntervalMs ?? 100,
+    requestTimeoutMs: options.requestTimeoutMs,
   });
   return { server, url: `https://127.0.0.1:${server.port}`, ca: readFileSync(bundle.caCertFile), certDir };
 }

@@ -88,25 +88,32 @@ export function requestLoops(options: {
   };
 }
 
+/** `headers` is the head of the answer as sent, status line included. */
+export interface HeldAnswer {
+  status: number;
+  headers: string;
+  body: string;
+}
+
 export interface HeldRequest {
   socket: TLSSocket;
   /** Writes the rest of the body; resolves with the status and body of the answer. */
-  finish(): Promise<{ status: number; body: string }>;
+  finish(): Promise<HeldAnswer>;
   /** The answer, or the connection's end, whichever comes first. */
-  response: Promise<{ status: number; body: string } | { closed: string }>;
+  response: Promise<HeldAnswer | { closed: string }>;
 }
 
 /** POSTs `body` over a raw TLS connection, writing only `sentBytes` of it until finish(). */
-export async function heldRequest(options: { port: number; ca: Buffer | string; path: string; body: string; sentBytes: number }): Promise<HeldRequest> {
+export async function heldRequest(options: { port: number; ca: Buffer | string; path: string; body: string | Buffer; sentBytes: number }): Promise<HeldRequest> {
   const socket = connect({ host: '127.0.0.1', port: options.port, ca: options.ca, servername: 'localhost' });
   await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-  const body = Buffer.from(options.body);
+  const body = typeof options.body === 'string' ? Buffer.from(options.body) : options.body;
   socket.write(
     `POST ${options.path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
   );
   socket.write(body.subarray(0, options.sentBytes));
   let received = Buffer.alloc(0);
-  const response = new Promise<{ status: number; body: string } | { closed: string }>((resolve) => {
+  const response = new Promise<HeldAnswer | { closed: string }>((resolve) => {
     const settle = (): boolean => {
       const text = received.toString('latin1');
       const headerEnd = text.indexOf('\r\n\r\n');
@@ -114,7 +121,7 @@ export async function heldRequest(options: { port: number; ca: Buffer | string; 
       const length = /content-length: *(\d+)/i.exec(text.slice(0, headerEnd));
       const bodyText = received.subarray(headerEnd + 4);
       if (length && bodyText.length < Number(length[1])) return false;
-      resolve({ status: Number(text.slice(9, 12)), body: bodyText.toString('utf8') });
+      resolve({ status: Number(text.slice(9, 12)), headers: text.slice(0, headerEnd), body: bodyText.toString('utf8') });
       return true;
     };
     socket.on('data', (chunk: Buffer) => {

@@ -25,10 +25,12 @@ export interface ServeProcess {
   kill(): void;
 }
 
-export async function startServeProcess(options: { args?: string[]; certDir?: string; metrics?: boolean } = {}): Promise<ServeProcess> {
+/** `nodeOptions`: flags for node itself, such as deploy/'s heap limits. */
+export async function startServeProcess(options: { args?: string[]; certDir?: string; metrics?: boolean; nodeOptions?: string[] } = {}): Promise<ServeProcess> {
   const certDir = options.certDir ?? scratchDir('epp-webhook-serve-');
   const bundle = writeServingBundle(certDir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const args = [
+    ...(options.nodeOptions ?? []),
     MAIN,
     'serve',
     '--host=127.0.0.1',

@@ -1,0 +1,173 @@
+/**
+ * What one client can hold of the server, over real TLS on loopback: bytes of request bodies
+ * (`maxRequestBytesInFlight`), connections (`maxConnections`) and time (a request must arrive within the request
+ * timeout). Before these limits a client needed no credential to hold as much as it liked: 32 connections each
+ * sending 7 MiB and not the last byte took the server past deploy/'s memory limit, and a connection that sent half
+ * its headers stayed open for good. The client past a limit gets an answer that says which, and the server goes on
+ * answering everyone else.
+ */
+import t from 'tap';
+import { connect, type TLSSocket } from 'node:tls';
+import { parseConfig } from '../../src/config.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { admissionReview, manifest } from '../helpers/fixtures.ts';
+import { httpsRequest } from '../helpers/https-client.ts';
+import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
+import { heldRequest, type HeldAnswer, type HeldRequest } from './load-clients.ts';
+
+/** The guide's EnvoyFilter as an AdmissionReview of exactly `bytes` bytes (an annotation pads it). */
+function reviewOfSize(bytes: number, uid: string): string {
+  const object = manifest('guide-envoyfilter.yaml');
+  object.metadata.annotations = { padding: '' };
+  const bare = JSON.stringify(admissionReview(object, 'CREATE', uid));
+  object.metadata.annotations.padding = 'x'.repeat(bytes - Buffer.byteLength(bare));
+  return JSON.stringify(admissionReview(object, 'CREATE', uid));
+}
+
+/** The answer to a held request; its connection is then closed, as the rest of its body will never come. */
+const answered = async (held: HeldRequest): Promise<HeldAnswer> => {
+  const answer = await held.response;
+  held.socket.destroy();
+  if ('closed' in answer) throw new Error(`no answer: ${answer.closed}`);
+  return answer;
+};
+
+async function scrape(webhook: WebhookUnderTest): Promise<string> {
+  return webhook.server.metrics.registry.metrics();
+}
+
+t.test('request bodies held at once: the one past maxRequestBytesInFlight gets 429 before its body is read', async (t) => {
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytes: 64 * 1024, maxRequestBytesInFlight: 100 * 1024 }) });
+  t.teardown(() => webhook.server.close());
+  const port = webhook.server.port;
+  const body = (uid: string) => reviewOfSize(40 * 1024, uid);
+
+  // Two bodies of 40 KiB, half sent: 80 KiB held.
+  const first = await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: body('first'), sentBytes: 20 * 1024 });
+  const second = await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: body('second'), sentBytes: 20 * 1024 });
+  await new Promise((r) => setTimeout(r, 100));
+
+  // A third declares 40 KiB and sends none of it: 120 KiB would pass the limit.
+  const third = await answered(await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: body('third'), sentBytes: 0 }));
+  t.equal(third.status, 429, 'the request past the limit: 429');
+  t.match(third.headers, /\r\nretry-after: 1\r\n/i, 'with Retry-After: 1');
+  t.equal(
+    JSON.parse(third.body).reason,
+    "the webhook holds 81920 bytes of other requests' bodies and answers; 40960 more would pass maxRequestBytesInFlight (102400): retry",
+    'the reason says what is held and which limit',
+  );
+
+  // Unknown paths read their bodies too, so they are counted as well.
+  const unknown = await answered(await heldRequest({ port, ca: webhook.ca, path: '/anything-else', body: body('unknown'), sentBytes: 0 }));
+  t.equal(unknown.status, 429, 'a body sent to an unknown path is counted too');
+
+  // A chunked body's length is known only at its end: it is counted at maxRequestBytes (64 KiB).
+  const chunkedConnection = await secureConnection(port, webhook.ca);
+  const chunked = await exchange(chunkedConnection, 'POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+  chunkedConnection.destroy();
+  t.equal(chunked.slice(9, 12), '429', 'a chunked body is counted at maxRequestBytes');
+
+  t.equal((await httpsRequest(`${webhook.url}/healthz`, { ca: webhook.ca })).status, 200, 'a request without a body is answered meanwhile');
+
+  // Once the first is answered, its 40 KiB are free again.
+  const firstAnswer = await first.finish();
+  t.equal(firstAnswer.status, 200, 'the first held request is answered');
+  t.equal(JSON.parse(firstAnswer.body).response.allowed, true);
+  t.ok(await eventually(async () => (await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: body('fourth') })).status === 200), 'a new 40 KiB request fits again');
+  t.equal((await second.finish()).status, 200, 'the second held request is answered');
+
+  const metrics = await scrape(webhook);
+  t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="mutate",status="429"\} 1/, 'counted under its endpoint');
+  t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="429"\} 1/, 'and the unknown path as other');
+  t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="validate",status="429"\} 1/);
+});
+
+t.test('a body larger than maxRequestBytesInFlight is still answered when nothing else is held', async (t) => {
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytes: 64 * 1024, maxRequestBytesInFlight: 1024 }) });
+  t.teardown(() => webhook.server.close());
+  const answer = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: reviewOfSize(40 * 1024, 'alone') });
+  t.equal(answer.status, 200);
+  t.equal(answer.body.response.allowed, true);
+});
+
+t.test('connections past maxConnections are closed as they are accepted; the server answers again once one closes', async (t) => {
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxConnections: 3 }) });
+  t.teardown(() => webhook.server.close());
+  const port = webhook.server.port;
+  const open: TLSSocket[] = [];
+  t.teardown(() => open.forEach((s) => s.destroy()));
+  for (let i = 0; i < 3; i++) open.push(await secureConnection(port, webhook.ca));
+
+  const extra = connect({ host: '127.0.0.1', port, ca: webhook.ca, servername: 'localhost' });
+  const outcome = await new Promise<string>((resolve) => {
+    extra.once('secureConnect', () => resolve('connected'));
+    extra.once('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
+    extra.once('close', () => resolve('closed'));
+  });
+  extra.destroy();
+  t.not(outcome, 'connected', `the fourth connection is not served (${outcome})`);
+
+  open.shift()!.destroy();
+  t.ok(await eventually(async () => (await httpsRequest(`${webhook.url}/healthz`, { ca: webhook.ca }).catch(() => ({ status: 0 }))).status === 200), 'with one closed, a new connection is answered');
+});
+
+t.test('a request that has not arrived within the request timeout: 408, and its connection is closed', async (t) => {
+  const webhook = await startWebhookUnderTest({ requestTimeoutMs: 1000 });
+  t.teardown(() => webhook.server.close());
+  const port = webhook.server.port;
+  const started = Date.now();
+  const stalled = {
+    'nothing sent': '',
+    'half the headers': 'POST /mutate HTTP/1.1\r\nHost: localhost\r\n',
+    'half the body': 'POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"apiVersion":',
+  };
+  const results = await Promise.all(Object.values(stalled).map((sent) => rawAnswer(port, webhook.ca, sent)));
+  const elapsed = Date.now() - started;
+  Object.keys(stalled).forEach((what, i) => t.equal(results[i].slice(9, 12), '408', `${what}: 408 Request Timeout`));
+  t.ok(elapsed >= 1000 && elapsed < 3000, `closed after ${elapsed} ms (limit 1 s, checked every 250 ms)`);
+
+  // An idle keep-alive connection between requests is not a request in progress: it stays open.
+  const kept = await secureConnection(port, webhook.ca);
+  t.teardown(() => kept.destroy());
+  const first = await exchange(kept, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  t.equal(first.slice(9, 12), '200');
+  await new Promise((r) => setTimeout(r, 2000));
+  t.notOk(kept.destroyed, 'the kept-alive connection is still open after twice the limit');
+  t.equal((await exchange(kept, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')).slice(9, 12), '200', 'and answers its next request');
+});
+
+function secureConnection(port: number, ca: Buffer): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
+    socket.once('secureConnect', () => resolve(socket)).once('error', reject);
+  });
+}
+
+/** Writes `sent` on a new connection; resolves with everything received until the server closes it. */
+async function rawAnswer(port: number, ca: Buffer, sent: string): Promise<string> {
+  const socket = await secureConnection(port, ca);
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.on('error', () => {});
+  if (sent !== '') socket.write(sent);
+  await new Promise((resolve) => socket.once('close', resolve));
+  return received;
+}
+
+/** One request on an open connection; resolves with the answer once its head and Content-Length of body are in. */
+function exchange(socket: TLSSocket, sent: string): Promise<string> {
+  return new Promise((resolve) => {
+    let received = '';
+    const onData = (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      const end = received.indexOf('\r\n\r\n');
+      const length = /content-length: *(\d+)/i.exec(received);
+      if (end >= 0 && length && received.length >= end + 4 + Number(length[1])) {
+        socket.off('data', onData);
+        resolve(received);
+      }
+    };
+    socket.on('data', onData);
+    socket.write(sent);
+  });
+}
