@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { runCheckCommand } from '../../src/commands/check.ts';
+import { runRenderCommand } from '../../src/commands/render.ts';
 import { RULES } from '../../src/findings.ts';
 import { EPP_SERVICE, fixture, lineOf, MANIFESTS, REPO, runCommand, SERVICES, spawnCli, tree, withoutKubeconfig } from './cli-harness.ts';
 
@@ -214,6 +215,29 @@ t.test('broken YAML exits 2 naming file, line and column; the other documents ar
   const duplicate = await check(['-'], 'kind: ConfigMap\nkind: Secret\n');
   t.equal(duplicate.code, 2);
   t.match(duplicate.stdout, '<stdin>:2:1: error: YAML syntax: Map keys must be unique');
+});
+
+t.test('a __proto__ or constructor.prototype key in an EnvoyFilter is unusable input, as the server refuses it; elsewhere it is not ours', async (t) => {
+  const prototypeKeys = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: other}
+data:
+  __proto__: the webhook never sees a ConfigMap
+---
+${envoyFilter('proto').replace('spec:\n', 'spec:\n  constructor: {prototype: EPP_SERVICE_CLUSTER_IP}\n')}---
+kind: List
+apiVersion: v1
+items:
+- {apiVersion: gateway.networking.k8s.io/v1, kind: HTTPRoute, metadata: {name: r, __proto__: {admin: true}}, spec: {}}
+`;
+  const message = 'a __proto__ key, or a constructor key holding a prototype key, in an object the webhook checks: its server answers such a request with HTTP 400, not an admission (README "HTTP behaviour")';
+  const checked = await check(['-', '--services', SERVICES], prototypeKeys);
+  t.equal(checked.code, 2, 'check: unusable input, not a crash');
+  t.equal(checked.stdout.split(message).length - 1, 2, 'the EnvoyFilter and the List are reported; the ConfigMap is not');
+  t.notMatch(checked.stdout + checked.stderr, /\n\s+at /, 'no stack trace');
+  const rendered = await runCommand(runRenderCommand, ['-', '--services', SERVICES], prototypeKeys);
+  t.equal(rendered.code, 2, 'render: the same');
+  t.match(rendered.stderr, message);
 });
 
 t.test('empty and null documents are skipped silently', async (t) => {
