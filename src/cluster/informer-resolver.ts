@@ -1,9 +1,9 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfigError } from './kubeconfig-error.ts';
 import { requestSignal } from './request-signal.ts';
 import { ResourceListWatch, type ResourceListWatchEvent, type ResourceListWatchOptions } from './resource-list-watch.ts';
 import { serviceChangeFor, type ServiceCacheChange } from './service-change.ts';
 import { serviceKey, toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
-import { KubeConfigError } from './kubeconfig-error.ts';
 
 /** What the informer reports while it keeps the cache current; failures are retried, never thrown. */
 export type InformerEvent =

@@ -1,7 +1,7 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { objectName } from '../annotations.ts';
 import { mutateObject, validateObject } from '../admission/admit-object.ts';
-import { groupOf, handledKind, type HandledKind } from '../admission/handled-kinds.ts';
+import type { HandledKind } from '../admission/handled-kinds.ts';
 import { knownEppServices } from '../admission/known-epp-services.ts';
 import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
@@ -10,9 +10,10 @@ import type { WebhookConfig } from '../config.ts';
 import { judgeEnvoyFilter, type ExtProcJudgement } from '../envoyfilter/talks-to-epp.ts';
 import type { Finding } from '../findings.ts';
 import type { PathSegments } from '../json-path.ts';
-import { isObject, type JsonObject } from '../json-value.ts';
+import type { JsonObject } from '../json-value.ts';
 import { lineOfPath, parseFormattedPath } from './locate-path.ts';
 import type { ManifestDocument } from './read-manifests.ts';
+import { isList, kindOf } from './webhook-objects.ts';
 
 export interface ManifestAdmissionContext {
   config: WebhookConfig;
@@ -84,7 +85,7 @@ async function admitDocument(source: ManifestDocument, context: ManifestAdmissio
     const objects: AdmittedObject[] = [];
     const patch: Operation[] = [];
     const dropped: number[] = [];
-    for (const [index, item] of (document.items as unknown[]).entries()) {
+    for (const [index, item] of document.items.entries()) {
       const kind = kindOf(item);
       if (kind === undefined) continue;
       const admitted = await admitObject(source, ['items', index], kind, item as JsonObject, context);
@@ -108,15 +109,6 @@ function applied(document: JsonObject, patch: readonly Operation[]): unknown {
   return patch.length === 0 ? document : jsonpatch.applyPatch(structuredClone(document), patch, true, true).newDocument;
 }
 
-/** kubectl applies the items of any *List one by one; the webhook never sees the List itself. */
-function isList(document: JsonObject): boolean {
-  return typeof document.kind === 'string' && document.kind.endsWith('List') && Array.isArray(document.items);
-}
-
-function kindOf(object: unknown): HandledKind | undefined {
-  if (!isObject(object) || typeof object.kind !== 'string') return undefined;
-  return handledKind(groupOf(object.apiVersion), object.kind);
-}
 
 async function admitObject(
   source: ManifestDocument,

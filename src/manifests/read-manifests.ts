@@ -1,12 +1,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import secureJson from 'secure-json-parse';
 import { LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToJSOptions } from 'yaml';
-import { groupOf, handledKind } from '../admission/handled-kinds.ts';
 import { describe, isObject } from '../json-value.ts';
 import type { ExcludePatterns } from './exclude-patterns.ts';
 import { findManifestFiles, reasonOf } from './find-manifest-files.ts';
 import { helmTemplateMessage, isInChartTemplates, templateActionLine } from './helm-template.ts';
-import secureJson from 'secure-json-parse';
+import { webhookObjects } from './webhook-objects.ts';
 
 /** How standard input is named in messages and reports. */
 export const STDIN_NAME = '<stdin>';
@@ -128,13 +128,6 @@ export function parseManifests(text: string, file: string, options: { chartTempl
 
 const PROTOTYPE_KEY_PROBLEM =
   'a __proto__ key, or a constructor key holding a prototype key, in an object the webhook checks: its server answers such a request with HTTP 400, not an admission (README "HTTP behaviour")';
-
-/** What of a document the apiserver would send the webhook: an EnvoyFilter or HTTPRoute, or those among a List's items. */
-function webhookObjects(object: unknown): unknown[] {
-  const handled = (o: unknown) => isObject(o) && typeof o.kind === 'string' && handledKind(groupOf(o.apiVersion), o.kind) !== undefined;
-  if (isObject(object) && typeof object.kind === 'string' && object.kind.endsWith('List') && Array.isArray(object.items)) return object.items.filter(handled);
-  return handled(object) ? [object] : [];
-}
 
 /** The keys the server's parser refuses (secure-json-parse, as src/server/app.ts calls it). */
 function hasPrototypeKey(object: unknown): boolean {

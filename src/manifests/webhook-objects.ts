@@ -1,0 +1,19 @@
+import { groupOf, handledKind, type HandledKind } from '../admission/handled-kinds.ts';
+import { isObject, type JsonObject } from '../json-value.ts';
+
+/** kubectl applies the items of any *List one by one; the webhook never sees the List itself. */
+export function isList(document: unknown): document is JsonObject & { items: unknown[] } {
+  return isObject(document) && typeof document.kind === 'string' && document.kind.endsWith('List') && Array.isArray(document.items);
+}
+
+/** The kind the webhook acts on, if `object` is one. */
+export function kindOf(object: unknown): HandledKind | undefined {
+  if (!isObject(object) || typeof object.kind !== 'string') return undefined;
+  return handledKind(groupOf(object.apiVersion), object.kind);
+}
+
+/** What of a document the apiserver would send the webhook: an EnvoyFilter or HTTPRoute, or those among a List's items. */
+export function webhookObjects(document: unknown): unknown[] {
+  if (isList(document)) return document.items.filter((item) => kindOf(item) !== undefined);
+  return kindOf(document) === undefined ? [] : [document];
+}
