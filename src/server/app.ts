@@ -1,7 +1,7 @@
 import { STATUS_CODES, type RequestListener } from 'node:http';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import secureJson from 'secure-json-parse';
-import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/admission-review.ts';
 import { admissionResponseJson } from '../admission/admission-response.ts';
@@ -50,17 +50,31 @@ const BAD_REQUEST_SCHEMA = {
  * at most 30 s (timeoutSeconds' maximum), so a request still arriving after that has no caller.
  */
 const REQUEST_TIMEOUT_MS = 30_000;
-/** Answers from this length on count in maxRequestBytesInFlight until sent (see holdLargeAnswer). */
-const LARGE_ANSWER = 64 * 1024;
+/** Bodies up to this length and shorter answers are not counted in maxRequestBytesInFlight. */
+const SMALL_BODY = 64 * 1024;
+const LARGE_ANSWER = SMALL_BODY;
+/** Headers come in one piece from the apiserver; a connection's TLS handshake likewise. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Fastify's, kept: longer than the 5 s of Node's own, so the apiserver reuses its connections between admissions. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /**
  * The HTTPS listener with its limits. Node looks for requests past their time every connectionsCheckingInterval (30 s
- * by default, a constructor option Fastify does not pass on): a quarter of the limit closes them within 1.25 times it.
+ * by default, a constructor option Fastify does not pass on): a quarter of the headers' limit. A connection that never
+ * completes its TLS handshake counts against maxConnections too, and Node's default gives it 120 s.
  */
 function createLimitedServer(tls: ServingTls, requestTimeout: number, maxConnections: number, handler: RequestListener): HttpsServer {
-  const server = createServer({ ...servingTlsOptions(tls), requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.ceil(requestTimeout / 4) }, handler);
+  const server = createServer(
+    {
+      ...servingTlsOptions(tls),
+      handshakeTimeout: Math.min(HANDSHAKE_TIMEOUT_MS, requestTimeout),
+      requestTimeout,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      connectionsCheckingInterval: Math.ceil(Math.min(HEADERS_TIMEOUT_MS, requestTimeout) / 4),
+    },
+    handler,
+  );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.maxConnections = maxConnections;
   return server;
@@ -123,31 +137,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
     void reply.code(status).send({ error: STATUS_CODES[status] ?? 'Bad Request', reason });
   });
 
-  // Every path's body is read (a 404's too), so every request is counted: before its body is read, released when its
-  // answer is sent or its connection drops.
+  // On every path, as a 404 reads its body too, and before the body is read. The apiserver's kilobyte objects are not
+  // counted: a client that fills the limit (it may declare a length and send nothing) shuts out only other large
+  // bodies, and what small ones hold is bounded by maxConnections.
   app.addHook('onRequest', (request, reply, done) => {
     const bytes = bodyBytes(request.headers, config.maxRequestBytes);
-    if (bytes === 0) {
+    if (bytes <= SMALL_BODY || bodies.holdBody(reply.raw, bytes)) {
       done();
       return;
     }
-    if (!bodies.tryHold(bytes)) {
-      // Node reads the rest of the body and drops it, so the client gets this answer rather than a reset connection.
-      void reply.header('retry-after', '1');
-      done(Object.assign(new Error('bytes in flight'), { statusCode: 429, code: 'EPP_BYTES_IN_FLIGHT', reason: bytesInFlightReason(bytes, bodies) }));
-      return;
-    }
-    reply.raw.once('close', () => bodies.release(bytes));
-    done();
+    // Node reads the rest of the body and drops it, so the client gets this answer rather than a reset connection.
+    void reply.header('retry-after', '1');
+    done(bytesInFlightError(`${bytes} more bytes of body`, bodies));
   });
-
-  // An answer waits in memory until the client reads it, and one can be twice its request (a patch per rule): a client
-  // that sends large objects and reads nothing would hold them all. The kilobyte answers of real objects are not counted.
-  function holdLargeAnswer(reply: FastifyReply, length: number): void {
-    if (length < LARGE_ANSWER) return;
-    bodies.hold(length);
-    reply.raw.once('close', () => bodies.release(length));
-  }
 
   for (const endpoint of ['mutate', 'validate'] as const) {
     app.post(`/${endpoint}`, { schema: { response: { '4xx': BAD_REQUEST_SCHEMA } } }, async (request, reply) => {
@@ -176,14 +178,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
         metrics.inFlight.add([endpoint], -1);
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      // Already JSON (admissionResponseJson): with its content type set, Fastify sends the string as it is.
+      const answer = admissionResponseJson(review.uid, verdict);
+      // An answer waits in memory until the client reads it, and can be twice its request (a patch per rule): large ones
+      // are counted, so a client that sends objects and reads nothing cannot pile them up. Real objects' are kilobytes.
+      if (answer.length >= LARGE_ANSWER && !bodies.holdAnswer(reply.raw, answer.length)) {
+        void reply.header('retry-after', '1');
+        throw bytesInFlightError(`an answer of ${answer.length} bytes`, bodies);
+      }
       const verdictLabel: VerdictLabel = kind === undefined ? 'passed' : verdict.allowed ? 'allowed' : 'denied';
       metrics.requests.add([endpoint, kind ?? 'other', review.operation, verdictLabel]);
       metrics.duration.observe([endpoint, kind ?? 'other'], seconds);
       for (const f of verdict.findings) metrics.findings.add([f.code, f.severity]);
       admissionLog?.write(admissionLine(admissionLogFields(endpoint, review, verdict, verdictLabel, seconds)));
-      // Already JSON (admissionResponseJson): with its content type set, Fastify sends the string as it is.
-      const answer = admissionResponseJson(review.uid, verdict);
-      holdLargeAnswer(reply, answer.length);
       return reply.type('application/json; charset=utf-8').send(answer);
     });
   }
@@ -197,8 +204,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   return app;
 }
 
-function bytesInFlightReason(bytes: number, bodies: BytesInFlight): string {
-  return `the webhook holds ${bodies.held} bytes of other requests' bodies and answers; ${bytes} more would pass maxRequestBytesInFlight (${bodies.limit}): retry`;
+function bytesInFlightError(what: string, bodies: BytesInFlight): Error {
+  const reason = `the webhook holds ${bodies.held} bytes of other requests' large bodies and answers; ${what} would pass maxRequestBytesInFlight (${bodies.limit}): retry`;
+  return Object.assign(new Error('bytes in flight'), { statusCode: 429, code: 'EPP_BYTES_IN_FLIGHT', reason });
 }
 
 function reasonFor(error: FastifyError, limit: number): string {

@@ -1,13 +1,22 @@
+import type { ServerResponse } from 'node:http';
+
 /**
- * How many bytes of request bodies the server holds at once. A body is kept in memory from its first byte until its
- * answer is sent, and nothing else bounds how many arrive together: 32 connections each sending 7 MiB (the largest
- * body maxRequestBytes lets through) and not the last byte took the server to 345 MB of resident memory, past
- * deploy/'s 320Mi limit, without any credential (docs/reliability.md, fix 14). A request is counted by the length it
- * declares, before its body is read (bodyBytes).
+ * How many bytes of large request bodies and answers the server holds at once. A body is kept in memory from its first
+ * byte until its answer is sent, and an answer until the client has read it, and nothing else bounds how many there
+ * are together: 32 connections each sending 7 MiB (the largest body maxRequestBytes lets through) and not the last
+ * byte took a server under deploy/'s node flags to 345 MB of resident memory, past its 320Mi limit, and 40 clients that
+ * never read their answers ran its heap out, all without any credential (docs/reliability.md, fix 14).
+ *
+ * A body is counted by the length it declares, before it is read (bodyBytes), so it can be refused before it costs
+ * anything; when its answer is ready, the answer's length takes its place, until the answer is sent or the connection
+ * drops. What does not fit is refused; what arrives while nothing is held always fits, so a limit below
+ * maxRequestBytes still lets the largest body through, alone. Whether small bodies and answers are counted at all is
+ * the caller's choice (src/server/app.ts counts neither).
  */
 export class BytesInFlight {
   readonly limit: number;
   #held = 0;
+  #byResponse = new WeakMap<ServerResponse, { bytes: number }>();
 
   constructor(limit: number) {
     this.limit = limit;
@@ -17,23 +26,45 @@ export class BytesInFlight {
     return this.#held;
   }
 
-  /**
-   * Counts `bytes` if they fit beside what is held. A request that arrives while nothing is held always fits, so a
-   * limit below maxRequestBytes still lets the largest body through, one at a time.
-   */
-  tryHold(bytes: number): boolean {
-    if (bytes > 0 && this.#held > 0 && this.#held + bytes > this.limit) return false;
-    this.#held += bytes;
+  /** Counts the body of the request `response` answers; false, and nothing counted, when it does not fit. */
+  holdBody(response: ServerResponse, bytes: number): boolean {
+    if (!this.#fits(bytes)) return false;
+    this.#count(response, bytes);
     return true;
   }
 
-  /** Counts `bytes` that are already in memory (an answer): they make later requests wait, never this one. */
-  hold(bytes: number): void {
+  /**
+   * Counts `response`'s answer in place of its body; false, and neither counted, when the answer does not fit. A
+   * response already closed (the client left while its admission waited) holds nothing and is not refused.
+   */
+  holdAnswer(response: ServerResponse, length: number): boolean {
+    if (response.destroyed) return true;
+    const entry = this.#byResponse.get(response);
+    if (entry !== undefined) this.#release(entry);
+    if (!this.#fits(length)) return false;
+    this.#count(response, length);
+    return true;
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#held === 0 || this.#held + bytes <= this.limit;
+  }
+
+  #count(response: ServerResponse, bytes: number): void {
+    let entry = this.#byResponse.get(response);
+    if (entry === undefined) {
+      const created = { bytes: 0 };
+      this.#byResponse.set(response, created);
+      response.once('close', () => this.#release(created));
+      entry = created;
+    }
+    entry.bytes = bytes;
     this.#held += bytes;
   }
 
-  release(bytes: number): void {
-    this.#held -= bytes;
+  #release(entry: { bytes: number }): void {
+    this.#held -= entry.bytes;
+    entry.bytes = 0;
   }
 }
 

@@ -7,10 +7,12 @@
  * answering everyone else.
  */
 import t from 'tap';
+import { connect as netConnect } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
+import type { ServiceResolver } from '../../src/cluster/service-resolver.ts';
 import { parseConfig } from '../../src/config.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { admissionReview, manifest } from '../helpers/fixtures.ts';
+import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
 import { httpsRequest } from '../helpers/https-client.ts';
 import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
 import { heldRequest, type HeldAnswer, type HeldRequest } from './load-clients.ts';
@@ -37,23 +39,23 @@ async function scrape(webhook: WebhookUnderTest): Promise<string> {
 }
 
 t.test('request bodies held at once: the one past maxRequestBytesInFlight gets 429 before its body is read', async (t) => {
-  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytes: 64 * 1024, maxRequestBytesInFlight: 100 * 1024 }) });
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytes: 512 * 1024, maxRequestBytesInFlight: 250 * 1024 }) });
   t.teardown(() => webhook.server.close());
   const port = webhook.server.port;
-  const body = (uid: string) => reviewOfSize(40 * 1024, uid);
+  const body = (uid: string) => reviewOfSize(100 * 1024, uid);
 
-  // Two bodies of 40 KiB, half sent: 80 KiB held.
-  const first = await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: body('first'), sentBytes: 20 * 1024 });
-  const second = await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: body('second'), sentBytes: 20 * 1024 });
+  // Two bodies of 100 KiB, half sent: 200 KiB held.
+  const first = await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: body('first'), sentBytes: 50 * 1024 });
+  const second = await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: body('second'), sentBytes: 50 * 1024 });
   await new Promise((r) => setTimeout(r, 100));
 
-  // A third declares 40 KiB and sends none of it: 120 KiB would pass the limit.
+  // A third declares 100 KiB and sends none of it: 300 KiB would pass the limit.
   const third = await answered(await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: body('third'), sentBytes: 0 }));
   t.equal(third.status, 429, 'the request past the limit: 429');
   t.match(third.headers, /\r\nretry-after: 1\r\n/i, 'with Retry-After: 1');
   t.equal(
     JSON.parse(third.body).reason,
-    "the webhook holds 81920 bytes of other requests' bodies and answers; 40960 more would pass maxRequestBytesInFlight (102400): retry",
+    "the webhook holds 204800 bytes of other requests' large bodies and answers; 102400 more bytes of body would pass maxRequestBytesInFlight (256000): retry",
     'the reason says what is held and which limit',
   );
 
@@ -61,7 +63,7 @@ t.test('request bodies held at once: the one past maxRequestBytesInFlight gets 4
   const unknown = await answered(await heldRequest({ port, ca: webhook.ca, path: '/anything-else', body: body('unknown'), sentBytes: 0 }));
   t.equal(unknown.status, 429, 'a body sent to an unknown path is counted too');
 
-  // A chunked body's length is known only at its end: it is counted at maxRequestBytes (64 KiB).
+  // A chunked body's length is known only at its end: it is counted at maxRequestBytes (512 KiB).
   const chunkedConnection = await secureConnection(port, webhook.ca);
   const chunked = await exchange(chunkedConnection, 'POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
   chunkedConnection.destroy();
@@ -69,11 +71,11 @@ t.test('request bodies held at once: the one past maxRequestBytesInFlight gets 4
 
   t.equal((await httpsRequest(`${webhook.url}/healthz`, { ca: webhook.ca })).status, 200, 'a request without a body is answered meanwhile');
 
-  // Once the first is answered, its 40 KiB are free again.
+  // Once the first is answered, its 100 KiB are free again.
   const firstAnswer = await first.finish();
   t.equal(firstAnswer.status, 200, 'the first held request is answered');
   t.equal(JSON.parse(firstAnswer.body).response.allowed, true);
-  t.ok(await eventually(async () => (await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: body('fourth') })).status === 200), 'a new 40 KiB request fits again');
+  t.ok(await eventually(async () => (await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: body('fourth') })).status === 200), 'a new 100 KiB request fits again');
   t.equal((await second.finish()).status, 200, 'the second held request is answered');
 
   const metrics = await scrape(webhook);
@@ -83,11 +85,73 @@ t.test('request bodies held at once: the one past maxRequestBytesInFlight gets 4
 });
 
 t.test('a body larger than maxRequestBytesInFlight is still answered when nothing else is held', async (t) => {
-  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytes: 64 * 1024, maxRequestBytesInFlight: 1024 }) });
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytes: 512 * 1024, maxRequestBytesInFlight: 1024 }) });
   t.teardown(() => webhook.server.close());
-  const answer = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: reviewOfSize(40 * 1024, 'alone') });
+  const answer = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: reviewOfSize(400 * 1024, 'alone') });
   t.equal(answer.status, 200);
   t.equal(answer.body.response.allowed, true);
+});
+
+t.test('a body up to 64 KiB is never refused: a client that declares large bodies and sends nothing shuts out only large ones', async (t) => {
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytesInFlight: 1024 * 1024 }) });
+  t.teardown(() => webhook.server.close());
+  const port = webhook.server.port;
+  // The limit taken by one declared 1 MiB body of which nothing is sent.
+  const squatter = await heldRequest({ port, ca: webhook.ca, path: '/mutate', body: reviewOfSize(1024 * 1024, 'squat'), sentBytes: 0 });
+  t.teardown(() => squatter.socket.destroy());
+  await new Promise((r) => setTimeout(r, 100));
+  const small = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: reviewOfSize(64 * 1024, 'small') });
+  t.equal(small.status, 200, 'a 64 KiB admission is answered');
+  const large = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: reviewOfSize(64 * 1024 + 1, 'large') });
+  t.equal(large.status, 429, 'one byte more is counted, and refused');
+});
+
+/** The guide's EnvoyFilter with 900 placeholders: a small body, an answer of several hundred KiB (an operation each). */
+function manyTokens(uid: string): string {
+  const object = manifest('guide-envoyfilter.yaml');
+  object.spec.configPatches[1].patch.value.metadata = { filter_metadata: { epp: Object.fromEntries(Array.from({ length: 900 }, (_, i) => [`address-${i}`, 'EPP_SERVICE_CLUSTER_IP'])) } };
+  return JSON.stringify(admissionReview(object, 'CREATE', uid));
+}
+
+t.test('an answer over 64 KiB counts too: one that does not fit beside what is held is refused with 429', async (t) => {
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytesInFlight: 100 * 1024 }) });
+  t.teardown(() => webhook.server.close());
+  const body = manyTokens('many');
+  t.ok(Buffer.byteLength(body) <= 64 * 1024, 'the body itself is not counted');
+  const alone = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body });
+  t.equal(alone.status, 200, `alone, its answer of ${alone.text.length} bytes is sent`);
+
+  const squatter = await heldRequest({ port: webhook.server.port, ca: webhook.ca, path: '/mutate', body: reviewOfSize(80 * 1024, 'squat'), sentBytes: 0 });
+  t.teardown(() => squatter.socket.destroy());
+  await new Promise((r) => setTimeout(r, 100));
+  const refused = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body });
+  t.equal(refused.status, 429, 'beside a held body of 80 KiB, it is refused');
+  t.match(refused.body.reason, /^the webhook holds 81920 bytes of other requests' large bodies and answers; an answer of \d+ bytes would pass maxRequestBytesInFlight \(102400\): retry$/);
+});
+
+t.test('a large answer to a client that left while its admission waited for a lookup is not counted', async (t) => {
+  // A Service lookup that answers later (the interface allows it; the resolvers serve ships answer at once).
+  const fixtures = fixtureResolver();
+  const resolver: ServiceResolver = {
+    source: fixtures.source,
+    ready: () => true,
+    size: () => fixtures.size(),
+    lookup: async (namespace, name) => (await new Promise((r) => setTimeout(r, 300)), fixtures.lookup(namespace, name)),
+  };
+  const webhook = await startWebhookUnderTest({ resolver, config: parseConfig({ maxRequestBytesInFlight: 1024 }) });
+  t.teardown(() => webhook.server.close());
+  const body = manyTokens('gone');
+  const complete = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body });
+  t.ok(complete.text.length > 64 * 1024, `its answer is ${complete.text.length} bytes, so it is counted until sent`);
+
+  for (let i = 0; i < 3; i++) {
+    const gone = await heldRequest({ port: webhook.server.port, ca: webhook.ca, path: '/mutate', body, sentBytes: Buffer.byteLength(body) });
+    await new Promise((r) => setTimeout(r, 100));
+    gone.socket.destroy();
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const after = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: reviewOfSize(100 * 1024, 'after') });
+  t.equal(after.status, 200, 'a large body is answered: nothing is left counted for the clients that left');
 });
 
 t.test('connections past maxConnections are closed as they are accepted; the server answers again once one closes', async (t) => {
@@ -121,8 +185,16 @@ t.test('a request that has not arrived within the request timeout: 408, and its 
     'half the headers': 'POST /mutate HTTP/1.1\r\nHost: localhost\r\n',
     'half the body': 'POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"apiVersion":',
   };
+  // A connection that never starts its TLS handshake, which would otherwise hold its place for Node's 120 s.
+  const bare = new Promise<number>((resolve) => {
+    const socket = netConnect({ host: '127.0.0.1', port });
+    socket.on('error', () => {});
+    socket.once('close', () => resolve(Date.now() - started));
+  });
   const results = await Promise.all(Object.values(stalled).map((sent) => rawAnswer(port, webhook.ca, sent)));
   const elapsed = Date.now() - started;
+  const bareClosed = await bare;
+  t.ok(bareClosed >= 1000 && bareClosed < 3000, `a connection without a TLS handshake closed after ${bareClosed} ms`);
   Object.keys(stalled).forEach((what, i) => t.equal(results[i].slice(9, 12), '408', `${what}: 408 Request Timeout`));
   t.ok(elapsed >= 1000 && elapsed < 3000, `closed after ${elapsed} ms (limit 1 s, checked every 250 ms)`);
 

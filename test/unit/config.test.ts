@@ -29,7 +29,17 @@ t.test('a bad key stops with a message naming it', async (t) => {
   t.throws(() => parseConfig({ severities: { EPP101: 'off' } }), /EPP101 cannot be relaxed/);
   t.throws(() => parseConfig({ allowedServiceNamespaces: 'ns' }), /must be a list/);
   t.throws(() => parseConfig({ maxRequestBytes: 12.5 }), /maxRequestBytes/);
+  t.throws(() => parseConfig({ maxRequestBytesInFlight: 1023 }), /maxRequestBytesInFlight must be a whole number of bytes, at least 1024 \(got 1023\)/);
+  t.throws(() => parseConfig({ maxConnections: 0 }), /maxConnections must be a whole number of connections, at least 1 \(got 0\)/);
+  t.throws(() => parseConfig({ maxConnections: '500' }), /maxConnections must be a whole number/);
   t.throws(() => parseConfig([1, 2]), ConfigError);
+});
+
+t.test('the limits on what clients hold take whole numbers', async (t) => {
+  const config = parseConfig({ maxRequestBytesInFlight: 4096, maxConnections: 20 });
+  t.equal(config.maxRequestBytesInFlight, 4096);
+  t.equal(config.maxConnections, 20);
+  t.equal(parseConfig({}).maxConnections, 500, 'default');
 });
 
 t.test('an unreadable or broken file says which file', async (t) => {
