@@ -130,14 +130,19 @@ export function serviceListWatch(
   });
 }
 
+/** A YAML error's position, not its reason or code frame: both can quote the file, and a kubeconfig holds credentials. */
+function kubeConfigReason(error: Error & { mark?: { line: number; column: number } }): string {
+  if (error.mark !== undefined) return `not valid YAML at line ${error.mark.line + 1}, column ${error.mark.column + 1}`;
+  return error.message.split('\n')[0];
+}
+
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kubeConfig = new KubeConfig();
   try {
     if (path === undefined) kubeConfig.loadFromDefault();
     else kubeConfig.loadFromFile(path);
   } catch (error) {
-    // The first line only: a YAML error goes on to quote the file, and a kubeconfig holds credentials.
-    throw new KubeConfigError(`cannot load kubeconfig ${path ?? '(default)'}: ${(error as Error).message.split('\n')[0]}`);
+    throw new KubeConfigError(`cannot load kubeconfig ${path ?? '(default)'}: ${kubeConfigReason(error as Error & { mark?: { line: number; column: number } })}`);
   }
   return kubeConfig;
 }

@@ -42,7 +42,8 @@ t.test('bad usage exits 2 with the reason and the usage', async (t) => {
 t.test('a kubeconfig that cannot be read is named in one line, without a stack trace or its contents', async (t) => {
   const dir = scratchDir('epp-serve-');
   writeFileSync(join(dir, 'garbage.yaml'), '{token: [sk-secret-token');
-  for (const file of ['/nonexistent/kubeconfig', join(dir, 'garbage.yaml')]) {
+  writeFileSync(join(dir, 'tagged.yaml'), 'users:\n- name: u\n  user:\n    token: !sk-secret-token\n');
+  for (const file of ['/nonexistent/kubeconfig', join(dir, 'garbage.yaml'), join(dir, 'tagged.yaml')]) {
     const { code, stderr } = await serve(['--kubeconfig', file, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir]).exited;
     t.equal(code, 1, file);
     t.match(stderr, new RegExp(`^epp-webhook serve: cannot load kubeconfig ${file}: .+\n$`), 'one line naming the file');
