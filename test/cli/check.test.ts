@@ -224,7 +224,7 @@ metadata: {name: other}
 data:
   __proto__: the webhook never sees a ConfigMap
 ---
-${envoyFilter('proto').replace('spec:\n', 'spec:\n  constructor: {prototype: EPP_SERVICE_CLUSTER_IP}\n')}---
+${fixture('guide-envoyfilter.yaml').replace('        load_assignment:\n', '        metadata: {filter_metadata: {constructor: {prototype: EPP_SERVICE_CLUSTER_IP}}}\n        load_assignment:\n')}---
 kind: List
 apiVersion: v1
 items:
