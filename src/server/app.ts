@@ -83,9 +83,10 @@ function createLimitedServer(tls: ServingTls, requestTimeout: number, maxConnect
 /** The HTTPS admission server: routes only, the core decides. */
 export function buildApp(options: AppOptions): FastifyInstance {
   const { config, resolver, pools, envoyFilters, metrics, admit = admitRequest, logger } = options;
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     https: servingTlsOptions(options.tls),
-    serverFactory: (handler) => createLimitedServer(options.tls, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, config.maxConnections, handler),
+    serverFactory: (handler) => createLimitedServer(options.tls, requestTimeout, config.maxConnections, handler),
     logger,
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request: with request logging off, its only binding (Fastify's process-local reqId) would
@@ -182,9 +183,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const answer = admissionResponseJson(review.uid, verdict);
       // An answer waits in memory until the client reads it, and can be twice its request (a patch per rule): large ones
       // are counted, so a client that sends objects and reads nothing cannot pile them up. Real objects' are kilobytes.
-      if (answer.length >= LARGE_ANSWER && !bodies.holdAnswer(reply.raw, answer.length)) {
-        void reply.header('retry-after', '1');
-        throw bytesInFlightError(`an answer of ${answer.length} bytes`, bodies);
+      // (A character is at most three UTF-8 bytes: the length alone rules out almost every answer.)
+      const bytes = answer.length * 3 >= LARGE_ANSWER ? Buffer.byteLength(answer) : 0;
+      if (bytes >= LARGE_ANSWER) {
+        if (!bodies.holdAnswer(reply.raw, bytes)) {
+          void reply.header('retry-after', '1');
+          throw bytesInFlightError(`an answer of ${bytes} bytes`, bodies);
+        }
+        // The TLS socket would keep a buffer this large for as long as the connection stays open; and a client that does
+        // not read the answer makes no progress, so its connection is cut (it is counted until then) after as long as a
+        // request may take to arrive.
+        void reply.header('connection', 'close');
+        reply.raw.socket?.setTimeout(requestTimeout);
       }
       const verdictLabel: VerdictLabel = kind === undefined ? 'passed' : verdict.allowed ? 'allowed' : 'denied';
       metrics.requests.add([endpoint, kind ?? 'other', review.operation, verdictLabel]);

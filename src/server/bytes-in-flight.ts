@@ -8,8 +8,8 @@ import type { ServerResponse } from 'node:http';
  * never read their answers ran its heap out, all without any credential (docs/reliability.md, fix 14).
  *
  * A body is counted by the length it declares, before it is read (bodyBytes), so it can be refused before it costs
- * anything; when its answer is ready, the answer's length takes its place, until the answer is sent or the connection
- * drops. What does not fit is refused; what arrives while nothing is held always fits, so a limit below
+ * anything, until its answer is sent or the connection drops; when its answer is ready, the answer's length takes its
+ * place, until the connection closes. What does not fit is refused; what arrives while nothing is held always fits, so a limit below
  * maxRequestBytes still lets the largest body through, alone. Whether small bodies and answers are counted at all is
  * the caller's choice (src/server/app.ts counts neither).
  */
@@ -34,15 +34,22 @@ export class BytesInFlight {
   }
 
   /**
-   * Counts `response`'s answer in place of its body; false, and neither counted, when the answer does not fit. A
-   * response already closed (the client left while its admission waited) holds nothing and is not refused.
+   * Counts `response`'s answer in place of its body, until its connection closes: an answer handed to the socket is
+   * still held by the TLS layer and the kernel until the client has read it, and a TLS socket keeps a buffer as large
+   * as its largest write for as long as it is open (the caller closes the connection after a large answer). False, and
+   * neither counted, when the answer does not fit. A response already closed (the client left while its admission
+   * waited) holds nothing and is not refused.
    */
-  holdAnswer(response: ServerResponse, length: number): boolean {
-    if (response.destroyed) return true;
+  holdAnswer(response: ServerResponse, bytes: number): boolean {
+    const socket = response.socket;
+    if (response.destroyed || socket === null || socket.destroyed) return true;
     const entry = this.#byResponse.get(response);
     if (entry !== undefined) this.#release(entry);
-    if (!this.#fits(length)) return false;
-    this.#count(response, length);
+    if (!this.#fits(bytes)) return false;
+    this.#held += bytes;
+    socket.once('close', () => {
+      this.#held -= bytes;
+    });
     return true;
   }
 

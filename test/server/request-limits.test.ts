@@ -129,6 +129,23 @@ t.test('an answer over 64 KiB counts too: one that does not fit beside what is h
   t.match(refused.body.reason, /^the webhook holds 81920 bytes of other requests' large bodies and answers; an answer of \d+ bytes would pass maxRequestBytesInFlight \(102400\): retry$/);
 });
 
+t.test('after an answer over 64 KiB the server closes the connection', async (t) => {
+  // A TLS socket keeps a buffer as large as its largest write while it stays open: 40 kept-alive connections that had
+  // each read a 3.6 MB answer held 333 MiB (the review of fix 14).
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytesInFlight: 100 * 1024 }) });
+  t.teardown(() => webhook.server.close());
+  const body = manyTokens('large-answer');
+  const read = await heldRequest({ port: webhook.server.port, ca: webhook.ca, path: '/mutate', body, sentBytes: Buffer.byteLength(body) });
+  t.teardown(() => read.socket.destroy());
+  const answer = await read.response;
+  t.ok('status' in answer && answer.status === 200 && /\r\nconnection: close\r\n/i.test(answer.headers), 'answered with Connection: close');
+  t.ok(await eventually(() => read.socket.readyState === 'closed' || read.socket.destroyed, 2000), 'and the connection is closed');
+  const small = await heldRequest({ port: webhook.server.port, ca: webhook.ca, path: '/mutate', body: reviewOfSize(8 * 1024, 'small'), sentBytes: 8 * 1024 });
+  t.teardown(() => small.socket.destroy());
+  const smallAnswer = await small.response;
+  t.ok('status' in smallAnswer && !/\r\nconnection: close\r\n/i.test(smallAnswer.headers), 'a small answer keeps its connection open');
+});
+
 t.test('a large answer to a client that left while its admission waited for a lookup is not counted', async (t) => {
   // A Service lookup that answers later (the interface allows it; the resolvers serve ships answer at once).
   const fixtures = fixtureResolver();
