@@ -13,13 +13,40 @@ import { admissionReview, manifest } from '../helpers/fixtures.ts';
 import { httpsRequest } from '../helpers/https-client.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { heldRequest, type HeldAnswer, type HeldRequest } from './load-clients.ts';
-import { startServeProcess } from './serve-process.ts';
+import { startServeProcess, type ServeProcess } from './serve-process.ts';
 
 const deployment = parse(readFileSync(new URL('../../deploy/base/deployment.yaml', import.meta.url), 'utf8'));
 const container = deployment.spec.template.spec.containers.find((c: { name: string }) => c.name === 'webhook');
 const nodeOptions: string[] = container.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS').value.split(' ');
 const limit: string = container.resources.limits.memory;
 const limitBytes = Number(/^(\d+)Mi$/.exec(limit)![1]) * 1024 * 1024;
+
+/** The guide's HTTPRoute with `rules` rules to its InferencePool, as an AdmissionReview: an ExtensionRef patch each. */
+function routeReview(rules: number, uid: string): Buffer {
+  const route = manifest('guide-httproute.yaml');
+  const backendRefs = route.spec.rules[0].backendRefs;
+  route.spec.rules = Array.from({ length: rules }, () => ({ backendRefs }));
+  return Buffer.from(JSON.stringify(admissionReview(route, 'CREATE', uid)));
+}
+
+/** `count` connections that each send `body` to /mutate and never read what comes back. */
+async function unreadRequests(serve: ServeProcess, body: Buffer, count: number): Promise<TLSSocket[]> {
+  const sockets: TLSSocket[] = [];
+  for (let i = 0; i < count; i++) {
+    const socket = connect({ host: '127.0.0.1', port: serve.port, ca: serve.ca, servername: 'localhost' });
+    socket.on('error', () => {});
+    socket.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body);
+    socket.pause();
+    sockets.push(socket);
+    if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
+  }
+  return sockets;
+}
+
+function peakBytes(serve: ServeProcess): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${serve.child.pid}/status`, 'utf8'))![1]) * 1024;
+}
 
 t.test(`40 connections each holding back the last byte of a maxRequestBytes body: the server stays under ${limit}`, async (t) => {
   const serve = await startServeProcess({ nodeOptions });
@@ -43,7 +70,7 @@ t.test(`40 connections each holding back the last byte of a maxRequestBytes body
   const refused = answers.filter((a) => a !== undefined && 'status' in a && a.status === 429).length;
   t.equal(refused, 40 - fits, `${40 - fits} refused with 429, ${fits} held (maxRequestBytesInFlight ${DEFAULT_CONFIG.maxRequestBytesInFlight})`);
 
-  const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${serve.child.pid}/status`, 'utf8'))![1]) * 1024;
+  const peak = peakBytes(serve);
   t.ok(peak < limitBytes, `peak resident memory ${(peak / 2 ** 20).toFixed(0)} MiB, under deploy/'s ${limit}`);
 
   const waiting = held.filter((_h, i) => answers[i] === undefined);
@@ -59,19 +86,8 @@ t.test(`40 connections each sending an HTTPRoute of 33,000 rules and reading not
   // Before the limit the process ran its heap out of memory and aborted.
   const serve = await startServeProcess({ nodeOptions });
   t.teardown(() => serve.kill());
-  const route = manifest('guide-httproute.yaml');
-  const backendRefs = route.spec.rules[0].backendRefs;
-  route.spec.rules = Array.from({ length: 33_000 }, () => ({ backendRefs }));
-  const body = Buffer.from(JSON.stringify(admissionReview(route, 'CREATE', 'many-rules')));
-
-  const sockets = Array.from({ length: 40 }, () => {
-    const socket = connect({ host: '127.0.0.1', port: serve.port, ca: serve.ca, servername: 'localhost' });
-    socket.on('error', () => {});
-    socket.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
-    socket.write(body);
-    socket.pause();
-    return socket;
-  });
+  const body = routeReview(33_000, 'many-rules');
+  const sockets = await unreadRequests(serve, body, 40);
   t.teardown(() => sockets.forEach((s) => s.destroy()));
   // Some are refused before their bodies are read, and an answer that does not fit beside the others is refused too.
   const admitted = () => serve.logs().filter((l) => l.msg === 'admission').length;
@@ -79,7 +95,7 @@ t.test(`40 connections each sending an HTTPRoute of 33,000 rules and reading not
   t.ok(await eventually(() => admitted() >= 1 && admitted() + refused() === 40, 30_000), `${admitted()} answered, ${refused()} refused with 429`);
   await new Promise((r) => setTimeout(r, 1000));
 
-  const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${serve.child.pid}/status`, 'utf8'))![1]) * 1024;
+  const peak = peakBytes(serve);
   t.ok(peak < limitBytes, `peak resident memory ${(peak / 2 ** 20).toFixed(0)} MiB, under deploy/'s ${limit}`);
   t.equal((await httpsRequest(`${serve.url}/healthz`, { ca: serve.ca })).status, 200, 'the server still answers');
 });
@@ -89,28 +105,14 @@ t.test(`maxConnections connections each sending an HTTPRoute under 64 KiB and re
   // client holds: the number of connections bounds them.
   const serve = await startServeProcess({ nodeOptions });
   t.teardown(() => serve.kill());
-  const route = manifest('guide-httproute.yaml');
-  const backendRefs = route.spec.rules[0].backendRefs;
-  route.spec.rules = Array.from({ length: 280 }, () => ({ backendRefs }));
-  const body = Buffer.from(JSON.stringify(admissionReview(route, 'CREATE', 'small')));
-
   const connections = DEFAULT_CONFIG.maxConnections;
-  const sockets: TLSSocket[] = [];
-  for (let i = 0; i < connections; i++) {
-    const socket = connect({ host: '127.0.0.1', port: serve.port, ca: serve.ca, servername: 'localhost' });
-    socket.on('error', () => {});
-    socket.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
-    socket.write(body);
-    socket.pause();
-    sockets.push(socket);
-    if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
-  }
+  const sockets = await unreadRequests(serve, routeReview(280, 'small'), connections);
   t.teardown(() => sockets.forEach((s) => s.destroy()));
   const admitted = () => serve.logs().filter((l) => l.msg === 'admission').length;
   t.ok(await eventually(() => admitted() === connections, 60_000), `${admitted()} of ${connections} admitted, none refused`);
   await new Promise((r) => setTimeout(r, 1000));
 
-  const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${serve.child.pid}/status`, 'utf8'))![1]) * 1024;
+  const peak = peakBytes(serve);
   t.ok(peak < limitBytes, `peak resident memory ${(peak / 2 ** 20).toFixed(0)} MiB, under deploy/'s ${limit}`);
   sockets.slice(0, 10).forEach((s) => s.destroy());
   t.ok(await eventually(async () => (await httpsRequest(`${serve.url}/healthz`, { ca: serve.ca }).catch(() => ({ status: 0 }))).status === 200), 'the server still answers');
@@ -121,18 +123,15 @@ t.test(`40 connections each reading a 3.6 MB answer and staying open: the server
   // connection after a large answer, this held 333 MiB (the review of fix 14).
   const serve = await startServeProcess({ nodeOptions });
   t.teardown(() => serve.kill());
-  const route = manifest('guide-httproute.yaml');
-  const backendRefs = route.spec.rules[0].backendRefs;
-  route.spec.rules = Array.from({ length: 16_000 }, () => ({ backendRefs }));
-  const body = JSON.stringify(admissionReview(route, 'CREATE', 'read-and-stay'));
+  const body = routeReview(16_000, 'read-and-stay');
   const held: HeldRequest[] = [];
   t.teardown(() => held.forEach((h) => h.socket.destroy()));
   for (let i = 0; i < 40; i++) {
-    const request = await heldRequest({ port: serve.port, ca: serve.ca, path: '/mutate', body, sentBytes: Buffer.byteLength(body) });
+    const request = await heldRequest({ port: serve.port, ca: serve.ca, path: '/mutate', body, sentBytes: body.length });
     held.push(request);
     const answer = await request.response;
     if (!('status' in answer) || answer.status !== 200) throw new Error(`request ${i}: ${JSON.stringify(answer).slice(0, 200)}`);
   }
-  const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${serve.child.pid}/status`, 'utf8'))![1]) * 1024;
+  const peak = peakBytes(serve);
   t.ok(peak < limitBytes, `peak resident memory ${(peak / 2 ** 20).toFixed(0)} MiB, under deploy/'s ${limit}`);
 });
