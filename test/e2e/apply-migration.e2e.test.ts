@@ -6,7 +6,10 @@
  * step.
  */
 import t from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 import type { ControlPlane } from './harness/control-plane.ts';
 import { startClusterWithWebhook } from './harness/webhook-cluster.ts';
 import { createNamespace, createService } from './harness/cluster-setup.ts';
@@ -86,4 +89,21 @@ t.test('HTTPRoutes: CRD defaults in .spec.rules conflict with or without the web
   t.same(after.spec.rules, before.spec.rules, 'the same rules, the filter still there once');
   const again = await cp.kubectl(['apply', '--server-side', '-f', ROUTE]);
   t.equal(again.code, 0, `later server-side applies have no conflict: ${again.stderr}`);
+});
+
+t.test('annotations past 256 KiB: the apiserver refuses the object after the webhook, so the webhook need not read them', async (t) => {
+  // The webhook leaves a last-applied annotation longer than 256 KiB unparsed (src/annotations.ts, annotationJson):
+  // here kubectl writes one of about 300 KiB, and the apiserver itself refuses the object.
+  const manifest = parse(readFileSync(EXAMPLE, 'utf8'));
+  manifest.metadata.name = 'epp-ext-proc-padded';
+  manifest.metadata.annotations = { padding: 'x'.repeat(150 * 1024) };
+  const file = join(scratchDir('epp-e2e-padded-'), 'padded.yaml');
+  writeFileSync(file, stringify(manifest));
+  const applied = await cp.kubectl(['apply', '-f', file]);
+  t.not(applied.code, 0, 'kubectl apply fails');
+  t.match(applied.stderr, /metadata\.annotations: Too long: may not be more than 262144 bytes/, "with the apiserver's own limit");
+  const got = await cp.kubectl(['get', 'envoyfilter', '-n', NS, 'epp-ext-proc-padded']);
+  t.not(got.code, 0, 'nothing stored');
+  const admissions = readFileSync(webhook.process.logFile, 'utf8').split('\n').filter((l) => l.includes('"msg":"admission"') && l.includes('"name":"epp-ext-proc-padded"'));
+  t.match(admissions.join('\n'), /"endpoint":"mutate".*"verdict":"allowed","patched":true/, 'after the webhook had mutated it');
 });
