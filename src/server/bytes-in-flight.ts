@@ -9,9 +9,9 @@ import type { ServerResponse } from 'node:http';
  *
  * A body is counted by the length it declares, before it is read (bodyBytes), so it can be refused before it costs
  * anything, until its answer is sent or the connection drops; when its answer is ready, the answer's length takes its
- * place, until the connection closes. What does not fit is refused; what arrives while nothing is held always fits, so a limit below
- * maxRequestBytes still lets the largest body through, alone. Whether small bodies and answers are counted at all is
- * the caller's choice (src/server/app.ts counts neither).
+ * place, until the connection closes. What does not fit is refused; what arrives while nothing is held always fits,
+ * so a limit below maxRequestBytes still lets the largest body through, alone. Whether small bodies and answers are
+ * counted at all is the caller's choice (src/server/app.ts counts neither).
  */
 export class BytesInFlight {
   readonly limit: number;
