@@ -109,7 +109,6 @@ function applied(document: JsonObject, patch: readonly Operation[]): unknown {
   return patch.length === 0 ? document : jsonpatch.applyPatch(structuredClone(document), patch, true, true).newDocument;
 }
 
-
 async function admitObject(
   source: ManifestDocument,
   at: PathSegments,

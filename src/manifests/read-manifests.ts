@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import secureJson from 'secure-json-parse';
 import { LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToJSOptions } from 'yaml';
+import { hasPrototypeKey } from '../admission/prototype-keys.ts';
 import { describe, isObject } from '../json-value.ts';
 import type { ExcludePatterns } from './exclude-patterns.ts';
 import { findManifestFiles, reasonOf } from './find-manifest-files.ts';
@@ -128,16 +128,6 @@ export function parseManifests(text: string, file: string, options: { chartTempl
 
 const PROTOTYPE_KEY_PROBLEM =
   'a __proto__ key, or a constructor key holding a prototype key, in an object the webhook checks: its server answers such a request with HTTP 400, not an admission (README "HTTP behaviour")';
-
-/** The keys the server's parser refuses (secure-json-parse, as src/server/app.ts calls it). */
-function hasPrototypeKey(object: unknown): boolean {
-  try {
-    secureJson.scan(object as Record<string, unknown>, { protoAction: 'error', constructorAction: 'error' });
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 function isKubernetesObject(value: unknown): boolean {
   return isObject(value) && typeof value.apiVersion === 'string' && typeof value.kind === 'string';

@@ -7,6 +7,7 @@ import { parseAdmissionReview } from '../admission/admission-review.ts';
 import { admissionResponseJson } from '../admission/admission-response.ts';
 import { admitRequest, type Endpoint } from '../admission/admit-request.ts';
 import { jsonShapeProblem } from '../admission/json-shape.ts';
+import { PROTOTYPE_KEYS_REFUSED } from '../admission/prototype-keys.ts';
 import type { Verdict } from '../admission/verdict.ts';
 import type { EnvoyFilterIndex } from '../cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
@@ -118,7 +119,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       return;
     }
     try {
-      done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(null, secureJson.parse(body as string, undefined, PROTOTYPE_KEYS_REFUSED));
     } catch (error) {
       const poisoned = (error as Error).message.includes('forbidden');
       done(Object.assign(new Error(poisoned ? 'poisoned' : 'invalid json'), { statusCode: 400, code: poisoned ? 'EPP_PROTO_KEY' : 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined);
