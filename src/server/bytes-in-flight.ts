@@ -16,7 +16,8 @@ import type { ServerResponse } from 'node:http';
 export class BytesInFlight {
   readonly limit: number;
   #held = 0;
-  #byResponse = new WeakMap<ServerResponse, { bytes: number }>();
+  /** Each counted body, by the response that answers it: its answer takes its place. */
+  #bodies = new WeakMap<ServerResponse, { bytes: number }>();
 
   constructor(limit: number) {
     this.limit = limit;
@@ -29,7 +30,10 @@ export class BytesInFlight {
   /** Counts the body of the request `response` answers; false, and nothing counted, when it does not fit. */
   holdBody(response: ServerResponse, bytes: number): boolean {
     if (!this.#fits(bytes)) return false;
-    this.#count(response, bytes);
+    const entry = { bytes };
+    this.#bodies.set(response, entry);
+    this.#held += bytes;
+    response.once('close', () => this.#release(entry));
     return true;
   }
 
@@ -43,8 +47,8 @@ export class BytesInFlight {
   holdAnswer(response: ServerResponse, bytes: number): boolean {
     const socket = response.socket;
     if (response.destroyed || socket === null || socket.destroyed) return true;
-    const entry = this.#byResponse.get(response);
-    if (entry !== undefined) this.#release(entry);
+    const body = this.#bodies.get(response);
+    if (body !== undefined) this.#release(body);
     if (!this.#fits(bytes)) return false;
     this.#held += bytes;
     socket.once('close', () => {
@@ -55,18 +59,6 @@ export class BytesInFlight {
 
   #fits(bytes: number): boolean {
     return this.#held === 0 || this.#held + bytes <= this.limit;
-  }
-
-  #count(response: ServerResponse, bytes: number): void {
-    let entry = this.#byResponse.get(response);
-    if (entry === undefined) {
-      const created = { bytes: 0 };
-      this.#byResponse.set(response, created);
-      response.once('close', () => this.#release(created));
-      entry = created;
-    }
-    entry.bytes = bytes;
-    this.#held += bytes;
   }
 
   #release(entry: { bytes: number }): void {
