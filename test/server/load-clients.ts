@@ -103,10 +103,17 @@ export interface HeldRequest {
   response: Promise<HeldAnswer | { closed: string }>;
 }
 
+/** A raw TLS connection to the server on loopback, once its handshake is done. */
+export function secureConnection(port: number, ca: Buffer | string): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
+    socket.once('secureConnect', () => resolve(socket)).once('error', reject);
+  });
+}
+
 /** POSTs `body` over a raw TLS connection, writing only `sentBytes` of it until finish(). */
 export async function heldRequest(options: { port: number; ca: Buffer | string; path: string; body: string | Buffer; sentBytes: number }): Promise<HeldRequest> {
-  const socket = connect({ host: '127.0.0.1', port: options.port, ca: options.ca, servername: 'localhost' });
-  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  const socket = await secureConnection(options.port, options.ca);
   const body = typeof options.body === 'string' ? Buffer.from(options.body) : options.body;
   socket.write(
     `POST ${options.path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,

@@ -15,7 +15,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
 import { httpsRequest } from '../helpers/https-client.ts';
 import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
-import { heldRequest, type HeldAnswer, type HeldRequest } from './load-clients.ts';
+import { heldRequest, secureConnection, type HeldAnswer, type HeldRequest } from './load-clients.ts';
 
 /** The guide's EnvoyFilter as an AdmissionReview of exactly `bytes` bytes (an annotation pads it). */
 function reviewOfSize(bytes: number, uid: string): string {
@@ -224,13 +224,6 @@ t.test('a request that has not arrived within the request timeout: 408, and its 
   t.notOk(kept.destroyed, 'the kept-alive connection is still open after twice the limit');
   t.equal((await exchange(kept, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')).slice(9, 12), '200', 'and answers its next request');
 });
-
-function secureConnection(port: number, ca: Buffer): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
-    socket.once('secureConnect', () => resolve(socket)).once('error', reject);
-  });
-}
 
 /** Writes `sent` on a new connection; resolves with everything received until the server closes it. */
 async function rawAnswer(port: number, ca: Buffer, sent: string): Promise<string> {
