@@ -1,6 +1,6 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { apiStatus } from './api-error.ts';
-import { requestSignal } from './request-signal.ts';
+import { listCustomObjectPage } from './custom-object-page.ts';
 import { ResourceListWatch, type ResourceListWatchOptions } from './resource-list-watch.ts';
 
 export interface CustomResource {
@@ -25,7 +25,7 @@ export function customResourceListWatch<T>(
     path: `/apis/${group}/${version}/${plural}`,
     listPage: async (page, signal) => {
       try {
-        return await api.listClusterCustomObject({ group, version, plural, limit: page.limit, _continue: page._continue }, requestSignal(signal));
+        return await listCustomObjectPage(api, resource, page, signal);
       } catch (error) {
         if (apiStatus(error) !== 404) throw error;
         return { items: [], metadata: { resourceVersion: '' } };

@@ -1,7 +1,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
 import { apiStatus } from '../cluster/api-error.ts';
-import { requestSignal } from '../cluster/request-signal.ts';
+import { listCustomObjectPage } from '../cluster/custom-object-page.ts';
 import { requestTimeout } from '../cluster/request-timeout.ts';
 import type { ListPage } from '../cluster/resource-list-watch.ts';
 
@@ -32,7 +32,7 @@ export function envoyFilterApi(kubeConfig: KubeConfig): EnvoyFilterApi {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const { group, version, plural } = ENVOYFILTERS;
   return {
-    listPage: (page, signal) => api.listClusterCustomObject({ group, version, plural, limit: page.limit, _continue: page._continue }, requestSignal(signal)),
+    listPage: (page, signal) => listCustomObjectPage(api, ENVOYFILTERS, page, signal),
     async get(namespace, name) {
       try {
         return await api.getNamespacedCustomObject({ group, version, plural, namespace, name }, requestTimeout(REQUEST_TIMEOUT_MS));

@@ -1,8 +1,9 @@
 import t from 'tap';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { InformerInferencePools, type PoolChange } from '../../src/cluster/informer-inference-pools.ts';
+import { envoyFilterApi } from '../../src/reconcile/envoyfilter-api.ts';
 
 const V1 = '/apis/inference.networking.k8s.io/v1/inferencepools';
 const pool = (name: string, service: string, port: number, resourceVersion: string) => ({
@@ -11,6 +12,18 @@ const pool = (name: string, service: string, port: number, resourceVersion: stri
   metadata: { name, namespace: 'llm-d', resourceVersion, annotations: { big: 'x'.repeat(500) } },
   spec: { selector: { matchLabels: { app: name } }, targetPorts: [{ number: 8000 }], endpointPickerRef: { name: service, port: { number: port } } },
 });
+
+/** A kubeconfig for a stand-in kube-apiserver listening on loopback. */
+function kubeConfigOf(server: Server): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
+    currentContext: 'c',
+  });
+  return kubeConfig;
+}
 
 /** A stand-in kube-apiserver: v1 pools listed and watched; the v1alpha2 API not installed (404), as in a cluster without that CRD. */
 function fakeApi() {
@@ -39,13 +52,7 @@ function fakeApi() {
 t.test('lists and watches v1 pools, keeps the Endpoint Picker only, and counts an absent v1alpha2 API as synced and empty', async (t) => {
   const api = fakeApi();
   await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
-    currentContext: 'c',
-  });
+  const kubeConfig = kubeConfigOf(api.server);
   const changes: (PoolChange | { type: 'resynced' })[] = [];
   const errors: string[] = [];
   const pools = new InformerInferencePools({
@@ -115,13 +122,7 @@ t.test('a CRD installed after start is picked up by the watch, and its later fai
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'InferencePoolList', metadata: { resourceVersion: '10' }, items: [] }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
-    currentContext: 'c',
-  });
+  const kubeConfig = kubeConfigOf(server);
   const errors: string[] = [];
   const pools = new InformerInferencePools({ kubeConfig, onEvent: (event) => void (event.type === 'error' && errors.push(event.error.message)), initialBackoffMs: 20, maxBackoffMs: 50 });
   await pools.start();
@@ -153,4 +154,62 @@ t.test('a CRD installed after start is picked up by the watch, and its later fai
   alphaWatches[0].end();
   await until(() => errors.length > 0);
   t.match(errors[0] ?? '', /watching InferencePools \(inference\.networking\.x-k8s\.io\/v1alpha2\) failed: HTTP 403/, 'a failure once the CRD is there is reported');
+});
+
+/**
+ * A LIST in pages as kube-apiserver answers a custom resource: the raw JSON, whose continue token is
+ * `metadata.continue` (the typed clients' `_continue` is client-node's renaming). With the default page size of 500, a
+ * cluster of more than 500 pools or EnvoyFilters is listed in more than one page.
+ */
+function pagedApi(path: string, pages: unknown[][]) {
+  const continues: (string | null)[] = [];
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    if (url.pathname !== path) {
+      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404, message: 'the server could not find the requested resource' }));
+      return;
+    }
+    if (url.searchParams.get('watch') === 'true') {
+      response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      response.flushHeaders();
+      return;
+    }
+    const token = url.searchParams.get('continue');
+    continues.push(token);
+    const at = token === null ? 0 : Number(token.slice('page-'.length));
+    const next = at + 1 < pages.length ? { continue: `page-${at + 1}`, remainingItemCount: pages.slice(at + 1).flat().length } : {};
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'List', metadata: { resourceVersion: '10', ...next }, items: pages[at] }));
+  });
+  return { server, continues };
+}
+
+t.test('pools past the first page of the LIST are cached: the continue token of a custom resource list is followed', async (t) => {
+  const api = pagedApi(V1, [[pool('pool-a', 'epp-a', 9002, '5')], [pool('pool-b', 'epp-b', 9012, '6')], [pool('pool-c', 'epp-c', 9022, '7')]]);
+  await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
+  const pools = new InformerInferencePools({ kubeConfig: kubeConfigOf(api.server), initialBackoffMs: 20, maxBackoffMs: 50 });
+  await pools.start();
+  t.teardown(async () => {
+    await pools.stop();
+    api.server.closeAllConnections();
+    api.server.close();
+  });
+  t.same(api.continues, [null, 'page-1', 'page-2'], 'each page asked for with the token of the one before');
+  t.same([...pools.endpointPickerServices()].sort(), ['llm-d/epp-a', 'llm-d/epp-b', 'llm-d/epp-c'], 'every page cached');
+  t.equal(pools.lookupPool('llm-d', 'pool-c').kind, 'found', 'a pool of the last page is found');
+});
+
+t.test("the reconciler's EnvoyFilter LIST carries the continue token of the raw answer", async (t) => {
+  const filter = (name: string) => ({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name, namespace: 'llm-d' }, spec: {} });
+  const api = pagedApi('/apis/networking.istio.io/v1alpha3/envoyfilters', [[filter('a')], [filter('b')]]);
+  await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    api.server.closeAllConnections();
+    api.server.close();
+  });
+  const filters = envoyFilterApi(kubeConfigOf(api.server));
+  const first = await filters.listPage({ limit: 1, _continue: undefined }, AbortSignal.timeout(5_000));
+  t.same(first.metadata, { _continue: 'page-1', resourceVersion: '10' });
+  const last = await filters.listPage({ limit: 1, _continue: first.metadata?._continue }, AbortSignal.timeout(5_000));
+  t.same(last.metadata, { resourceVersion: '10' }, 'no token on the last page');
+  t.same(last.items.map((item) => (item as { metadata: { name: string } }).metadata.name), ['b']);
 });
