@@ -3,6 +3,7 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { describe, envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { closestName } from './closest-name.ts';
+import { anyType } from './ext-proc-configs.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { readEnum } from './proto-enum.ts';
 import { socketAddresses } from './socket-addresses.ts';
@@ -12,6 +13,8 @@ export const DISCOVERY_TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'O
 /** envoy.config.cluster.v3.Cluster.LbPolicy, by number (4 is reserved). */
 const LB_POLICIES = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RING_HASH', 'RANDOM', undefined, 'MAGLEV', 'CLUSTER_PROVIDED', 'LOAD_BALANCING_POLICY_CONFIG'];
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+/** Protocol options Envoy registers under their message's own name, which is then the key it looks them up by. */
+const NAMED_BY_TYPE = [HTTP_PROTOCOL_OPTIONS, 'envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions'];
 const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
 const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
 
@@ -37,7 +40,10 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
     const type = readEnum(envoyField(cluster, 'type'), DISCOVERY_TYPES);
     const lbKey = envoyFieldKey(cluster, 'lb_policy');
     const lb = readEnum(envoyField(cluster, 'lb_policy'), LB_POLICIES);
-    const typeName = type.kind === 'name' ? type.name : type.kind === 'unset' ? 'STATIC' : undefined;
+    // cluster_type (an extension: aggregate, dynamic_forward_proxy, ...) is the other member of `type`'s oneof: such a
+    // cluster is none of the DiscoveryTypes, and usually needs lb_policy CLUSTER_PROVIDED.
+    const extensionType = envoyField(cluster, 'cluster_type') != null;
+    const typeName = extensionType ? undefined : type.kind === 'name' ? type.name : type.kind === 'unset' ? 'STATIC' : undefined;
     const lbName = lb.kind === 'name' ? lb.name : lb.kind === 'unset' ? 'ROUND_ROBIN' : undefined;
     for (const [key, read, names] of [[typeKey, type, DISCOVERY_TYPES], [lbKey, lb, LB_POLICIES]] as const) {
       if (read.kind !== 'refused-by-istio' && read.kind !== 'rejected-by-envoy') continue;
@@ -100,10 +106,14 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
     }
     const optionsKey = envoyFieldKey(cluster, 'typed_extension_protocol_options');
     const typedOptions = envoyField(cluster, 'typed_extension_protocol_options');
-    const options = isObject(typedOptions) ? typedOptions[HTTP_PROTOCOL_OPTIONS] : undefined;
-    for (const key of isObject(typedOptions) ? Object.keys(typedOptions) : []) {
-      if (key !== HTTP_PROTOCOL_OPTIONS && closestName(key, [HTTP_PROTOCOL_OPTIONS]) !== undefined) {
-        add('EPP315', [optionsKey, key], `${subject} ${optionsKey} key ${JSON.stringify(key)} names no Envoy extension (did you mean ${HTTP_PROTOCOL_OPTIONS}?): ${ENVOY_REJECTS}`, `rename the key to ${HTTP_PROTOCOL_OPTIONS}`);
+    const optionsByName = isObject(typedOptions) ? typedOptions : {};
+    const options = optionsByName[HTTP_PROTOCOL_OPTIONS];
+    for (const [key, value] of Object.entries(optionsByName)) {
+      // A misspelling of the name of the options it holds (by @type): another extension's name may be as close.
+      const type = anyType(value);
+      const meant = type !== undefined && NAMED_BY_TYPE.includes(type) && key !== type ? closestName(key, [type]) : undefined;
+      if (meant !== undefined) {
+        add('EPP315', [optionsKey, key], `${subject} ${optionsKey} key ${JSON.stringify(key)} names no Envoy extension (did you mean ${meant}?): ${ENVOY_REJECTS}`, `rename the key to ${meant}`);
       }
     }
     if (isObject(options) && !['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'].some((f) => envoyField(options, f) != null)) {

@@ -28,6 +28,11 @@ function typeName(typeUrl: unknown): string | undefined {
   return typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
 }
 
+/** The message an `Any` holds, by its `@type`. */
+export function anyType(any: unknown): string | undefined {
+  return isObject(any) ? typeName(any['@type']) : undefined;
+}
+
 /** The message inside an `Any`-like object: itself, or the `value` of a TypedStruct wrapper. */
 function unwrap(any: JsonObject): { type: string | undefined; message: JsonObject; key?: 'value' } {
   const type = typeName(any['@type']);

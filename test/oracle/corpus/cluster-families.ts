@@ -1,4 +1,4 @@
-import { endpointAt, eppCluster, externalProcessor, http2Options, PLACEHOLDER, tlsSocket, withFilter, type Json, type JsonMap } from './building-blocks.ts';
+import { clusterPatch, endpointAt, envoyFilter, eppCluster, externalProcessor, filterPatch, http2Options, PLACEHOLDER, tlsSocket, withFilter, type Json, type JsonMap } from './building-blocks.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
 
 const tag = (value: Json | undefined) => (value === undefined ? 'unset' : typeof value === 'string' ? `"${value}"` : JSON.stringify(value));
@@ -90,4 +90,45 @@ export function clusterFields(): CorpusEntry[] {
     ['name-mismatch', { name: 'other-cluster' }],
   ];
   return variants.map(([name, fields]) => ({ id: `${family}/${name}`, family, object: withFilter('c-cluster-field', externalProcessor(), eppCluster(fields)) }));
+}
+
+/**
+ * Clusters beside the EPP's that other teams add with the same EnvoyFilter: the cluster checks hold them to what Envoy
+ * enforces, so an extension cluster type or another extension's protocol options must pass as Envoy passes them.
+ */
+export function neighbourClusters(): CorpusEntry[] {
+  const family = 'cluster-neighbour';
+  const staticAt = (name: string, fields: JsonMap): JsonMap => ({
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.9', port_value: 5432 } } } }] }] },
+    ...fields,
+  });
+  const extension = (name: string, type: string, config: JsonMap, fields: JsonMap = { lb_policy: 'CLUSTER_PROVIDED' }): JsonMap => ({
+    name,
+    connect_timeout: '1s',
+    ...fields,
+    cluster_type: { name: type, typed_config: config },
+  });
+  const aggregate = { '@type': 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig', clusters: ['backend'] };
+  const forwardProxy = {
+    '@type': 'type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig',
+    dns_cache_config: { name: 'dynamic_forward_proxy_cache_config', dns_lookup_family: 'V4_ONLY' },
+  };
+  const tcpOptions = (key: string): JsonMap => ({
+    typed_extension_protocol_options: { [key]: { '@type': 'type.googleapis.com/envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions', idle_timeout: '600s' } },
+  });
+  const variants: [string, JsonMap][] = [
+    ['aggregate-CLUSTER_PROVIDED', extension('aggregate_cluster', 'envoy.clusters.aggregate', aggregate)],
+    ['aggregate-camel-lbPolicy', extension('aggregate_cluster', 'envoy.clusters.aggregate', aggregate, { lbPolicy: 'CLUSTER_PROVIDED' })],
+    ['dynamic_forward_proxy-CLUSTER_PROVIDED', extension('dynamic_forward_proxy_cluster', 'envoy.clusters.dynamic_forward_proxy', forwardProxy)],
+    ['tcp-protocol-options', staticAt('tcp-backend', tcpOptions('envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions'))],
+    ['tcp-protocol-options-wrong-key', staticAt('tcp-backend', tcpOptions('envoy.extensions.upstreams.tcp.v3.TcpProtocolOption'))],
+  ];
+  return variants.map(([name, cluster]) => ({
+    id: `${family}/${name}`,
+    family,
+    object: envoyFilter('c-neighbour', [filterPatch(externalProcessor()), clusterPatch(eppCluster()), clusterPatch(cluster)]),
+  }));
 }

@@ -1,4 +1,4 @@
-import { clusterFields, clusterProtocols, clusterTypesAndAddresses } from './cluster-families.ts';
+import { clusterFields, clusterProtocols, clusterTypesAndAddresses, neighbourClusters } from './cluster-families.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
 import { manifests } from './manifest-family.ts';
 import { bodyTrailerPairs, duplicateKeys, misspeltModeKeys, modeCombinations, modeValueSpellings } from './mode-families.ts';
@@ -23,6 +23,7 @@ export function generateCorpus(): CorpusEntry[] {
     ...clusterTypesAndAddresses(),
     ...clusterProtocols(),
     ...clusterFields(),
+    ...neighbourClusters(),
     ...manifests(),
   ];
   const seen = new Set<string>();

@@ -424,6 +424,8 @@ t.test('the clusters an EnvoyFilter adds, read as istiod converts them and check
   t.same(codes(judge({ type: 'EDS' })), ['EPP311']);
   t.same(codes(judge({ type: 'ORIGINAL_DST' })), ['EPP311']);
   t.same(codes(judge({ lb_policy: 'CLUSTER_PROVIDED' })), ['EPP311']);
+  const aggregate = { type: undefined, load_assignment: undefined, cluster_type: { name: 'envoy.clusters.aggregate', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig', clusters: ['a'] } } };
+  t.same(codes(judge({ ...aggregate, lb_policy: 'CLUSTER_PROVIDED' }), 'deny'), [], 'an extension cluster_type is no STATIC cluster: CLUSTER_PROVIDED is its load balancer');
   t.same(codes(judge({ lb_policy: 'round_robin' })), ['EPP310']);
   t.same(codes(judge({ connect_timeout: '0s' })), ['EPP312']);
   t.same(codes(judge({ connect_timeout: 2 })), ['EPP310']);
@@ -454,6 +456,9 @@ t.test('the clusters an EnvoyFilter adds, read as istiod converts them and check
   t.ok(codes(misspelt).includes('EPP315'), 'a misspelt extension name');
   t.match(misspelt.find((f) => f.code === 'EPP315')!.message, 'did you mean envoy.extensions.upstreams.http.v3.HttpProtocolOptions?');
   t.same(codes(options('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {}), 'deny'), ['EPP302', 'EPP315'], 'no protocol chosen');
+  const tcp = (key: string) => judge({ typed_extension_protocol_options: { [key]: { '@type': 'type.googleapis.com/envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions', idle_timeout: '600s' } } });
+  t.same(codes(tcp('envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions')), [], "TcpProtocolOptions is as close to HttpProtocolOptions' name as a typo, and is its own extension");
+  t.match(tcp('envoy.extensions.upstreams.tcp.v3.TcpProtocolOption').find((f) => f.code === 'EPP315')?.message, 'did you mean envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions?');
 });
 
 t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does", async (t) => {
