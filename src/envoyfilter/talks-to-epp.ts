@@ -221,12 +221,14 @@ export function judgeExtProcSites(
   }
   const writtenForWebhook = objectWideJudgement(holdsPlaceholder, ownAnnotation, annotations, config);
   if (writtenForWebhook !== undefined) {
-    // The token (or the ClusterIP written in its place) proves the cluster it is in. An ext_proc config whose cluster,
-    // defined here, is not that one calls another server (a WAF beside the EPP): its own evidence decides.
+    // The token (or the ClusterIP written in its place) proves the cluster it is in. An ext_proc config whose cluster is
+    // not that one, but defined here or Istio's cluster of a Service, calls another server (a WAF beside the EPP): its
+    // own evidence decides.
     const eppClusters = new Set([...facts.clusters.keys()].filter((name) => judgeCluster(name, facts)?.evidence === 'epp-service'));
     const judgements = sites.map((site) => {
       const cluster = servingCluster(site, filters);
-      const another = eppClusters.size > 0 && cluster !== undefined && facts.clusters.has(cluster) && !eppClusters.has(cluster);
+      const known = cluster !== undefined && (facts.clusters.has(cluster) || ISTIO_CLUSTER.test(cluster));
+      const another = eppClusters.size > 0 && known && !eppClusters.has(cluster);
       return another ? judgeSite(site, filters, facts) : writtenForWebhook;
     });
     return { judgements, findings };

@@ -234,3 +234,25 @@ t.test("the placeholder proves the cluster it is in: another team's ext_proc in 
   ((eppBuffered.spec.configPatches[0] as { patch: { value: { typed_config: unknown } } }).patch.value.typed_config as { processing_mode: Record<string, string> }).processing_mode.request_body_mode = 'BUFFERED';
   t.same(codes(checkEnvoyFilter(eppBuffered, DEFAULT_CONFIG), 'deny'), ['EPP202'], 'the EPP one is still held to what the EPP speaks');
 });
+
+t.test("a WAF beside the EPP that calls Istio's cluster of its own Service is judged by that cluster, as one defined here is", async (t) => {
+  const wafFilter = (clusterName: string) => ({
+    applyTo: 'HTTP_FILTER',
+    match: ROUTER,
+    patch: { operation: 'INSERT_BEFORE', value: { name: 'waf.ext_proc', typed_config: { '@type': EXT_PROC, grpc_service: { envoy_grpc: { cluster_name: clusterName } }, ...WAF_MODE } } },
+  });
+  const eppMode = { processing_mode: { request_header_mode: 'SEND', request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND', response_header_mode: 'SEND', response_body_mode: 'FULL_DUPLEX_STREAMED', response_trailer_mode: 'SEND' } };
+  const eppCluster = { ...cluster('epp', 'EPP_SERVICE_CLUSTER_IP', 9002), type: 'STATIC' };
+  const written = (wafCluster: string) => envoyFilter('epp', { typedConfig: eppMode, extra: [addCluster(eppCluster), wafFilter(wafCluster)] });
+
+  const waf = written('outbound|9000||waf.security.svc.cluster.local');
+  t.match(judge(waf), [{ talksToEpp: true, evidence: 'epp-webhook' }, { talksToEpp: false, evidence: 'none', reason: 'cluster outbound|9000||waf.security.svc.cluster.local is no EPP Service' }]);
+  t.same(codes(checkEnvoyFilter(waf, DEFAULT_CONFIG), 'deny'), ['EPP106'], "the WAF's BUFFERED bodies and fail-open are its business");
+
+  const eppOutbound = written('outbound|9002||gaie-inference-scheduling-epp.team-a.svc.cluster.local');
+  t.match(judge(eppOutbound)[1], { talksToEpp: true, evidence: 'epp-service' }, "Istio's cluster of the EPP Service is still the EPP");
+  t.ok(codes(checkEnvoyFilter(eppOutbound, DEFAULT_CONFIG), 'deny').includes('EPP202'), 'and held to what the EPP speaks');
+
+  const unknown = written('cluster-from-another-envoyfilter');
+  t.match(judge(unknown)[1], { talksToEpp: true, evidence: 'epp-webhook' }, 'a cluster nothing here describes keeps the judgement of the object written for the webhook');
+});
