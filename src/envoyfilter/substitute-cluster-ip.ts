@@ -167,7 +167,20 @@ function replacePortAt(copy: CopyOnWrite, site: PlaceholderSite, port: number): 
 
 function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clusterIP: string): void {
   // findPlaceholders found a string at these segments, so every container on the way exists.
-  copy.set(site.segments, (copy.get(site.segments) as string).replaceAll(token, clusterIP));
+  copy.set(site.segments, withAddress(copy.get(site.segments) as string, token, clusterIP));
+}
+
+/**
+ * The token replaced by the ClusterIP. An IPv6 one is written in brackets where a port follows it or it is a URL's host
+ * (`[fd00::a]:9002`, `http://[fd00::a]/`): `fd00::a:9002` would read as one longer address, with no port.
+ */
+function withAddress(text: string, token: string, clusterIP: string): string {
+  if (!clusterIP.includes(':')) return text.replaceAll(token, clusterIP);
+  return text.replaceAll(token, (_token: string, at: number) => {
+    const bracketed = text[at - 1] === '[';
+    const hostAndPort = text[at + token.length] === ':' || text.startsWith('//', at - 2);
+    return hostAndPort && !bracketed ? `[${clusterIP}]` : clusterIP;
+  });
 }
 
 /**

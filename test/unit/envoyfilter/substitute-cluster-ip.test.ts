@@ -5,6 +5,9 @@ import { findEachPlaceholder } from '../../../src/envoyfilter/find-placeholders.
 import { readConfigPatches } from '../../../src/envoyfilter/config-patches.ts';
 import { MAX_PLACEHOLDER_PATH_CHARACTERS, MAX_PLACEHOLDER_TOKENS } from '../../../src/envoyfilter/placeholder-budget.ts';
 import type { ServiceResolver } from '../../../src/cluster/service-resolver.ts';
+import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
+import { replaceAddress } from '../../../src/reconcile/address-in-text.ts';
+import { isIP } from 'node:net';
 import { EPP_CLUSTER_IP, fixtureResolver, manifest } from '../../helpers/fixtures.ts';
 
 const NS = 'llm-d-inference-scheduler';
@@ -50,6 +53,30 @@ t.test('embedded tokens, several strings, and a configurable token', async (t) =
     '/spec/configPatches/0/patch/value/hosts/1',
   ]);
   t.same(findings, [], 'both ports 9002 and 9090 exist on the Service');
+});
+
+t.test('an IPv6 ClusterIP is bracketed where a port follows it or it is a URL host, and follows a later change of address', async (t) => {
+  const ipv6 = 'fd00:10:96::a1b2';
+  const resolver = StaticServiceResolver.fromObjects(
+    [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'gaie-inference-scheduling-epp', namespace: NS }, spec: { type: 'ClusterIP', clusterIP: ipv6, ports: [{ name: 'grpc-ext-proc', port: 9002 }] } }],
+    'test',
+  );
+  const texts = ['EPP_SERVICE_CLUSTER_IP', 'EPP_SERVICE_CLUSTER_IP:9002', 'EPP_SERVICE_CLUSTER_IP:EPP_SERVICE_PORT', 'http://EPP_SERVICE_CLUSTER_IP/v1', '[EPP_SERVICE_CLUSTER_IP]:9002', 'EPP_SERVICE_CLUSTER_IP.nip.io'];
+  const object = {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name: 'f', namespace: NS },
+    spec: { configPatches: [{ applyTo: 'CLUSTER', patch: { operation: 'ADD', value: { name: 'x', texts } } }] },
+  };
+  const { object: result, findings } = await substituteClusterIP(object, NS, resolver, DEFAULT_CONFIG);
+  const written = (result as any).spec.configPatches[0].patch.value.texts as string[];
+  t.same(written, [ipv6, `[${ipv6}]:9002`, `[${ipv6}]:9002`, `http://[${ipv6}]/v1`, `[${ipv6}]:9002`, `${ipv6}.nip.io`]);
+  t.equal(isIP(`${ipv6}:9002`), 6, 'unbracketed, address and port read as one longer IPv6 address');
+  t.same(findings, []);
+  const again = await substituteClusterIP(result, NS, resolver, DEFAULT_CONFIG);
+  t.same(again.patch, [], 'idempotent');
+  const moved = 'fd00:10:96::c3d4';
+  t.same(written.map((text) => replaceAddress(text, ipv6, moved)).slice(1, 4), [`[${moved}]:9002`, `[${moved}]:9002`, `http://[${moved}]/v1`], 'the reconciler finds the bracketed address and moves it');
 });
 
 /** The guide's EnvoyFilter (one address token) with `extra` more strings holding `token`, under a key of `keyLength` characters. */

@@ -165,12 +165,14 @@ t.test('an empty recorded path list: nothing to keep true', async (t) => {
 
 t.test('IPv6 ClusterIPs are replaced as whole addresses', async (t) => {
   const object = await stored('fd00:10:96::a');
-  t.match(decide(object, found('fd00:10:96::b')), { kind: 'rewrite', rewrittenPaths: [ADDRESS], editedPaths: [TARGET] }, 'fd00:10:96::a:9002 is another IPv6 address, not fd00:10:96::a with a port');
-  jsonpatch.applyOperation(object, { op: 'replace', path: TARGET, value: '[fd00:10:96::a]:9002' });
+  t.equal(jsonpatch.getValueByPointer(object, TARGET), '[fd00:10:96::a]:9002', 'the webhook wrote the address before a port in brackets');
   const decision = decide(object, found('fd00:10:96::b'));
+  t.match(decision, { kind: 'rewrite', rewrittenPaths: [ADDRESS, TARGET], editedPaths: [] });
   const after = applyAsServer(object, decision);
   t.equal(jsonpatch.getValueByPointer(after, ADDRESS), 'fd00:10:96::b');
   t.equal(jsonpatch.getValueByPointer(after, TARGET), '[fd00:10:96::b]:9002');
+  jsonpatch.applyOperation(object, { op: 'replace', path: TARGET, value: 'fd00:10:96::a:9002' });
+  t.match(decide(object, found('fd00:10:96::b')), { editedPaths: [TARGET] }, 'fd00:10:96::a:9002, written by hand, is another IPv6 address, not fd00:10:96::a with a port');
 });
 
 t.test('deciding reads the record and never changes it', async (t) => {
