@@ -65,8 +65,9 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
         sites.push({ kind: 'per-route', patch, config: message, segments: at, ...via });
       }
     });
-    // An HTTP filter named ext_proc whose typed_config is missing or untyped is still an ext_proc filter.
-    if (patch.applyTo === 'HTTP_FILTER' && envoyField(patch.value, 'name') === EXT_PROC_FILTER_NAME) {
+    // An HTTP filter named ext_proc whose typed_config is missing or untyped is still an ext_proc filter, unless its
+    // config comes from discovery (ECDS: config_discovery, typed_config's oneof partner), where it is found where it is.
+    if (patch.applyTo === 'HTTP_FILTER' && envoyField(patch.value, 'name') === EXT_PROC_FILTER_NAME && envoyField(patch.value, 'config_discovery') == null) {
       const typedConfigKey = envoyFieldKey(patch.value, 'typed_config');
       const typed = patch.value[typedConfigKey];
       if (!isObject(typed) || !found.has(typed)) {
