@@ -4,7 +4,9 @@
  * runs the manifests' commands in it).
  */
 import t from 'tap';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -102,10 +104,18 @@ t.test('.dockerignore sends only what the Dockerfile copies, and never key mater
 
 t.test('the entrypoint runs the TypeScript sources with node, exec form; serve by default', async (t) => {
   const entrypoint = finalStage.filter((i) => i.keyword === 'ENTRYPOINT').at(-1);
-  t.same(JSON.parse(entrypoint!.args), ['node', 'src/main.ts'], 'exec form: node is PID 1 and gets SIGTERM');
+  const [command, entry] = JSON.parse(entrypoint!.args);
+  t.same([command, entry], ['node', '/app/src/main.ts'], 'exec form: node is PID 1 and gets SIGTERM; an absolute entry, so `-w` may move the working directory');
   // CMD, not the entrypoint, names serve: `docker run IMAGE check -` replaces it and runs the same CLI's check.
   t.same(JSON.parse(finalStage.filter((i) => i.keyword === 'CMD').at(-1)!.args), ['serve']);
-  t.same(finalStage.filter((i) => i.keyword === 'WORKDIR').map((i) => i.args), ['/app'], 'the relative src/main.ts resolves in /app');
+  t.same(finalStage.filter((i) => i.keyword === 'WORKDIR').map((i) => i.args), ['/app'], 'the entry is in the WORKDIR the sources are copied to');
+  // README: `docker run --rm -v "$PWD:/src:ro" -w /src IMAGE check .`. The image's /app is this checkout's layout
+  // (src, node_modules, package.json): run its entry from another working directory holding a manifest.
+  const mounted = mkdtempSync(join(tmpdir(), 'docker-w-'));
+  t.teardown(() => rmSync(mounted, { recursive: true, force: true }));
+  cpSync(join(ROOT, 'examples/envoyfilter-placeholder.yaml'), join(mounted, 'envoyfilter.yaml'));
+  const run = spawnSync(process.execPath, [join(ROOT, entry.slice('/app/'.length)), 'check', '.', '--cluster-ip', 'llm-d-inference-scheduler/gaie-inference-scheduling-epp=10.96.0.50'], { cwd: mounted, encoding: 'utf8' });
+  t.match(run.stdout, /1 object checked: 1 admitted/, `check . reads the working directory's manifests: ${run.stderr}`);
   // The npm package ships src/main.ts compiled (Node does not strip types under node_modules): the same entry.
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const build = readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8');
