@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextFile } from './text-file.ts';
 import { parse } from 'yaml';
 import { isObject, type JsonObject } from './json-value.ts';
 import { isRuleCode, RULES, type Severity, type SeverityOverrides } from './findings.ts';
@@ -69,7 +69,7 @@ export function loadConfig(file: string | undefined): WebhookConfig {
   if (file === undefined) return DEFAULT_CONFIG;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (error) {
     throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
   }

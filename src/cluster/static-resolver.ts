@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../text-file.ts';
 import { parseAllDocuments } from 'yaml';
 import { objectsOfKind } from './objects-of-kind.ts';
 import { serviceKey, toServiceRecord, type ServiceLookup, type ServiceRecord, type ServiceResolver } from './service-resolver.ts';
@@ -51,7 +51,7 @@ export function loadServicesFile(path: string): StaticServiceResolver {
 export function readObjectsFile(path: string): unknown[] {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path);
   } catch (error) {
     throw new ServicesFileError(`cannot read services file ${path}: ${reasonOf(error)}`);
   }

@@ -1,3 +1,4 @@
+import { decodeText } from '../text-file.ts';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { loadConfig, type WebhookConfig } from '../config.ts';
 import { admitManifests, type AdmittedDocument } from '../manifests/admit-manifests.ts';
@@ -150,5 +151,5 @@ export async function runManifests(settings: ManifestSettings, io: ManifestComma
 async function readAll(stream: AsyncIterable<string | Uint8Array>): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeText(Buffer.concat(chunks));
 }

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
+import { readTextFile } from '../text-file.ts';
 import { resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToJSOptions } from 'yaml';
 import { hasPrototypeKey } from '../admission/prototype-keys.ts';
@@ -158,11 +159,11 @@ export async function readManifests(paths: readonly string[], readStdin: () => P
     result.files += parsed.files;
   };
   const readFile = (file: string): void => {
-    const key = resolve(file);
+    const key = realPath(file);
     if (seen.has(key)) return;
     seen.add(key);
     try {
-      add(readFileSync(file, 'utf8'), file);
+      add(readTextFile(file), file);
     } catch (error) {
       result.problems.push({ file, message: `cannot read ${file}: ${reasonOf(error)}` });
     }
@@ -191,4 +192,13 @@ export async function readManifests(paths: readonly string[], readStdin: () => P
     for (const file of found.files) readFile(file);
   }
   return result;
+}
+
+/** The file a path reaches, through links, so a file reached twice is read once; a path that cannot be resolved is read (and reported) as given. */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return resolve(file);
+  }
 }

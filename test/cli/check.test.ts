@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
@@ -541,6 +541,36 @@ t.test('bad usage exits 2 with a message and the usage', async (t) => {
   const short = await check([GUIDE, '-o', 'json', '--services', SERVICES]);
   t.equal(short.code, 0, short.stderr);
   t.equal(JSON.parse(short.stdout).summary.objects, 1, '-o is --output');
+});
+
+/** UTF-16 with its byte order mark, as Windows PowerShell 5.1's `kubectl get -o yaml > file` writes it. */
+function utf16(text: string, order: 'le' | 'be'): Buffer {
+  const little = Buffer.from(`\uFEFF${text}`, 'utf16le');
+  return order === 'le' ? little : little.swap16();
+}
+
+t.test('UTF-16 files, Services and standard input are read as kubectl reads them (by their byte order mark)', async (t) => {
+  const buffered = fixture('guide-envoyfilter-buffered.yaml');
+  const dir = tree({});
+  for (const order of ['le', 'be'] as const) {
+    writeFileSync(join(dir, `buffered-${order}.yaml`), utf16(buffered, order));
+    writeFileSync(join(dir, `services-${order}.yaml`), utf16(readFileSync(SERVICES, 'utf8'), order));
+    const result = await check([join(dir, `buffered-${order}.yaml`), '--services', join(dir, `services-${order}.yaml`)]);
+    t.equal(result.code, 1, `UTF-16${order.toUpperCase()}: denied as the UTF-8 file is`);
+    t.same(codes(result.stdout, 'error'), ['EPP202'], 'and for the same reason: the Service was found in the UTF-16 table');
+    t.match(result.stdout, `buffered-${order}.yaml:${lineOf(buffered, 'request_body_mode: BUFFERED')}: error: `, 'at the same line');
+  }
+  const piped = await spawnCli(['check', '-', '--services', 'test/fixtures/manifests/services.yaml'], utf16(buffered, 'le'));
+  t.equal(piped.code, 1, piped.stderr);
+  t.match(piped.stdout, /1 object checked: 0 admitted, 1 denied/);
+});
+
+t.test('a file reached through a link, and by its own path, is checked once', async (t) => {
+  const dir = tree({ 'a/filter.yaml': fixture('guide-envoyfilter-buffered.yaml') });
+  mkdirSync(join(dir, 'links'));
+  symlinkSync(join(dir, 'a/filter.yaml'), join(dir, 'links/filter.yaml'));
+  const result = await check([join(dir, 'a'), join(dir, 'links'), '--services', SERVICES]);
+  t.match(result.stdout, /1 object checked: 0 admitted, 1 denied/);
 });
 
 t.test('the real CLI reads manifests piped to standard input (kustomize build | epp-webhook check -)', async (t) => {

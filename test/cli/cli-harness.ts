@@ -34,7 +34,7 @@ export async function runCommand(
 }
 
 /** Runs the real CLI (`src/main.ts`) under the Node running the tests, with `stdin` piped in. */
-export function spawnCli(args: string[], stdin: string, env: Record<string, string | undefined> = withoutKubeconfig()): Promise<CliResult> {
+export function spawnCli(args: string[], stdin: string | Uint8Array, env: Record<string, string | undefined> = withoutKubeconfig()): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO, 'src/main.ts'), ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
