@@ -43,9 +43,10 @@ Services, for the EPP_SERVICE_CLUSTER_IP placeholder (without any, every placeho
 InferencePools (epp-webhook.io/inference-pool) and the EnvoyFilters that serve them come from the manifests
 themselves first, then from --services or --kubeconfig.
   --kube-timeout SECS   how long that list may take (default 30)
-  --cluster-ip NS/NAME=IP
-                        a Service's ClusterIP, layered over --services/--kubeconfig (repeatable); its ports
-                        are unknown, so port checks (EPP105) are skipped for it
+  --cluster-ip NS/NAME=IP[:PORT]
+                        a Service's ClusterIP, layered over --services/--kubeconfig (repeatable), and the
+                        port EPP_SERVICE_PORT becomes (IPv6: [IP]:PORT); without one its ports are unknown,
+                        so port checks (EPP105) are skipped for it
 
 Options:
   --config FILE         webhook config, YAML (severities, placeholder, default EPP Service)

@@ -78,9 +78,12 @@ export async function substituteClusterIP(
           config.severities,
           at,
           `${PORT_PLACEHOLDER}: ${resolved.why}, so ${subject} gets no port number`,
-          target.pool === undefined
-            ? `name the EPP's ext_proc port ${EXT_PROC_PORT_NAME} in the Service, or write the port number instead of ${PORT_PLACEHOLDER}`
-            : `give the pool's endpointPickerRef a port.number, or write the port number instead of ${PORT_PLACEHOLDER}`,
+          target.pool !== undefined
+            ? `give the pool's endpointPickerRef a port.number, or write the port number instead of ${PORT_PLACEHOLDER}`
+            : service.ports.length === 0
+              ? // A Service the apiserver stored has ports: none known means check's --cluster-ip gave none.
+                `give the port with the ClusterIP (--cluster-ip ${service.namespace}/${service.name}=IP:PORT), or write the port number instead of ${PORT_PLACEHOLDER}`
+              : `name the EPP's ext_proc port ${EXT_PROC_PORT_NAME} in the Service, or write the port number instead of ${PORT_PLACEHOLDER}`,
         ),
       ]);
     }

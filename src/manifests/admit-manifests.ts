@@ -8,6 +8,7 @@ import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { judgeEnvoyFilter, type ExtProcJudgement } from '../envoyfilter/talks-to-epp.ts';
+import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
 import type { Finding } from '../findings.ts';
 import type { PathSegments } from '../json-path.ts';
 import type { JsonObject } from '../json-value.ts';
@@ -121,15 +122,17 @@ async function admitObject(
   const mutation = await mutateObject(kind, object, namespace, { config: context.config, resolver: context.resolver, pools: context.pools, envoyFilters: context.envoyFilters });
   const mutationDenied = mutation.findings.some((f) => f.severity === 'deny');
   // The webhook would have stopped at the mutation's denial; going on reports every problem in one run. EPP106 (token
-  // still present) would then only restate why the mutation did not substitute.
+  // still present), and EPP310 on a port token istiod would get as a string, would then only restate why the mutation
+  // did not substitute.
   const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, context.resolver, context.config, context.pools?.endpointPickerServices()) : undefined;
-  const validation = validateObject(kind, mutation.object, context.config, eppServices).filter((f) => !(mutationDenied && f.code === 'EPP106'));
+  const restatesDenial = (f: Finding) => f.code === 'EPP106' || (f.code === 'EPP310' && f.message.includes(`"${PORT_PLACEHOLDER}"`));
+  const validation = validateObject(kind, mutation.object, context.config, eppServices).filter((f) => !(mutationDenied && restatesDenial(f)));
   const locate = (path: string) => lineOfPath(source.yaml, source.lineCounter, [...at, ...parseFormattedPath(path)]);
   const extProc = kind === 'EnvoyFilter' ? judgeEnvoyFilter(mutation.object, context.config, eppServices).map((j) => ({ ...j, line: locate(j.path) })) : [];
 
   const findings = distinct([...mutation.findings, ...validation])
     .filter((f) => f.severity !== 'off')
-    .map((f) => (f.code === 'EPP101' && context.missingServiceFix !== undefined ? { ...f, fix: context.missingServiceFix } : f))
+    .map((f) => (context.missingServiceFix !== undefined && isServiceNotFound(f) ? { ...f, fix: context.missingServiceFix } : f))
     .map((f) => (f.code === 'EPP109' && context.missingPoolFix !== undefined ? { ...f, fix: context.missingPoolFix } : f))
     .map((f) => ({ ...f, line: locate(f.path) }))
     .sort((a, b) => a.line - b.line);
@@ -160,4 +163,9 @@ function distinct(findings: Finding[]): Finding[] {
     seen.add(key);
     return true;
   });
+}
+
+/** A Service not found (by the config's or an annotation's choice, or a pool's endpointPickerRef), not one found unfit. */
+function isServiceNotFound(finding: Finding): boolean {
+  return finding.code === 'EPP101' || (finding.code === 'EPP110' && finding.message.includes(', which is not found in '));
 }

@@ -5,25 +5,35 @@ export interface ClusterIPOverride {
   namespace: string;
   name: string;
   clusterIP: string;
+  /** The EPP's ext_proc port, when given (`IP:PORT`, `[IPv6]:PORT`): what EPP_SERVICE_PORT becomes. */
+  port?: number;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** `llm-d/gaie-inference-scheduling-epp=10.96.183.7`, as given to `--cluster-ip`; throws with a message naming what is wrong. */
+/**
+ * `llm-d/gaie-inference-scheduling-epp=10.96.183.7`, optionally with the port (`10.96.183.7:9002`, `[fd00::a]:9002`), as
+ * given to `--cluster-ip`; throws with a message naming what is wrong.
+ */
 export function parseClusterIPOverride(text: string): ClusterIPOverride {
   const match = /^([^/=]+)\/([^/=]+)=(.+)$/.exec(text);
-  if (match === null) throw new Error(`--cluster-ip ${JSON.stringify(text)}: write NAMESPACE/NAME=CLUSTER_IP, e.g. llm-d/gaie-inference-scheduling-epp=10.96.183.7`);
-  const [, namespace, name, clusterIP] = match;
+  if (match === null) throw new Error(`--cluster-ip ${JSON.stringify(text)}: write NAMESPACE/NAME=CLUSTER_IP[:PORT], e.g. llm-d/gaie-inference-scheduling-epp=10.96.183.7:9002`);
+  const [, namespace, name, address] = match;
+  const withPort = /^\[(.+)\]:(\d+)$/.exec(address) ?? (address.split(':').length === 2 ? /^(.+):(\d+)$/.exec(address) : null);
+  const clusterIP = withPort === null ? address : withPort[1];
+  const port = withPort === null ? undefined : Number(withPort[2]);
   for (const [what, value] of [['namespace', namespace], ['Service name', name]] as const) {
     if (!DNS_LABEL.test(value)) throw new Error(`--cluster-ip ${JSON.stringify(text)}: ${what} ${JSON.stringify(value)} is not a Kubernetes name (lowercase RFC 1123 label)`);
   }
   if (isIP(clusterIP) === 0) throw new Error(`--cluster-ip ${JSON.stringify(text)}: ${JSON.stringify(clusterIP)} is not an IPv4 or IPv6 address`);
-  return { namespace, name, clusterIP };
+  if (port !== undefined && (port < 1 || port > 65535)) throw new Error(`--cluster-ip ${JSON.stringify(text)}: port ${port} is not between 1 and 65535`);
+  return { namespace, name, clusterIP, ...(port === undefined ? {} : { port }) };
 }
 
 /**
  * Answers Service lookups from `--cluster-ip` overrides first, then from another source (a file or a cluster) if any.
- * An override knows a ClusterIP but no ports: its record lists none, which the core reads as "ports unknown".
+ * An override knows a ClusterIP and at most the EPP's port: without one its record lists none, which the core reads as
+ * "ports unknown".
  */
 export class ClusterIPOverrideResolver implements ServiceResolver {
   readonly source: string;
@@ -34,8 +44,8 @@ export class ClusterIPOverrideResolver implements ServiceResolver {
     for (const override of overrides) {
       const key = `${override.namespace}/${override.name}`;
       const earlier = this.#overrides.get(key);
-      if (earlier !== undefined && earlier.clusterIP !== override.clusterIP) {
-        throw new Error(`--cluster-ip ${key} is given twice, as ${earlier.clusterIP} and ${override.clusterIP}: give one`);
+      if (earlier !== undefined && (earlier.clusterIP !== override.clusterIP || earlier.port !== override.port)) {
+        throw new Error(`--cluster-ip ${key} is given twice, as ${written(earlier)} and ${written(override)}: give one`);
       }
       this.#overrides.set(key, override);
     }
@@ -47,7 +57,8 @@ export class ClusterIPOverrideResolver implements ServiceResolver {
   async lookup(namespace: string, name: string): Promise<ServiceLookup> {
     const override = this.#overrides.get(`${namespace}/${name}`);
     if (override !== undefined) {
-      return { kind: 'found', service: { namespace, name, type: 'ClusterIP', clusterIP: override.clusterIP, ports: [] } };
+      const ports = override.port === undefined ? [] : [{ port: override.port }];
+      return { kind: 'found', service: { namespace, name, type: 'ClusterIP', clusterIP: override.clusterIP, ports } };
     }
     return this.#fallback === undefined ? { kind: 'not-found' } : this.#fallback.lookup(namespace, name);
   }
@@ -59,4 +70,9 @@ export class ClusterIPOverrideResolver implements ServiceResolver {
   size(): number {
     return this.#overrides.size + (this.#fallback?.size() ?? 0);
   }
+}
+
+function written(override: ClusterIPOverride): string {
+  if (override.port === undefined) return override.clusterIP;
+  return override.clusterIP.includes(':') ? `[${override.clusterIP}]:${override.port}` : `${override.clusterIP}:${override.port}`;
 }

@@ -176,6 +176,8 @@ t.test('without a Service source every placeholder is EPP101, and the fix says h
   t.same(codes(result.stdout, 'error'), ['EPP101', 'EPP101']);
   t.match(result.stdout, 'not found in the Services given on the command line (none: no --services, --kubeconfig or --cluster-ip)');
   t.match(result.stdout, /\[EPP101\] [^\n]*\n[^\n]*\n    fix: tell epp-webhook where Services come from: --services FILE .*--kubeconfig FILE .*--cluster-ip NAMESPACE\/NAME=CLUSTER_IP/);
+  const pools = await check([join(MANIFESTS, 'two-pools')]);
+  t.match(pools.stdout, /\[EPP110\] [^\n]*which is not found in [^\n]*\n[^\n]*\n    fix: tell epp-webhook where Services come from/, "a pool's EPP Service not found without a Service source: the same fix");
   t.notMatch(result.stdout, 'EPP106', 'the leftover token is not reported a second time');
   t.match(result.stdout, `${GUIDE}:${lineOf(fixture('guide-envoyfilter.yaml'), 'address: EPP_SERVICE_CLUSTER_IP')}: error: `, 'at the token');
 });
@@ -196,6 +198,19 @@ t.test('--cluster-ip gives a ClusterIP whose ports are unknown, so no port warni
   const layered = await check([file, '--services', SERVICES, '--cluster-ip', `${EPP_SERVICE}=10.0.0.7`]);
   t.equal(layered.code, 0, 'the override wins over the table for that Service');
   t.notMatch(layered.stdout, 'EPP105');
+
+  const portToken = join(dir, 'port-token.yaml');
+  writeFileSync(portToken, envoyFilter('port-token', { port: 'EPP_SERVICE_PORT' as unknown as number }));
+  const unknownPort = await check([portToken, '--cluster-ip', `${EPP_SERVICE}=10.0.0.7`]);
+  t.equal(unknownPort.code, 1, 'EPP_SERVICE_PORT needs a port the override does not give');
+  t.same(codes(unknownPort.stdout, 'error'), ['EPP112'], "and only that: no EPP310 restating the token istiod would get, as the webhook stops at the mutation's denial");
+  t.match(unknownPort.stdout, `fix: give the port with the ClusterIP (--cluster-ip ${EPP_SERVICE}=IP:PORT)`);
+  for (const given of ['10.0.0.7:9002', '[fd00:10:96::7]:9002']) {
+    const withPort = await check([portToken, '--cluster-ip', `${EPP_SERVICE}=${given}`]);
+    t.equal(withPort.code, 0, `${given}: ${withPort.stdout}`);
+  }
+  const rendered = await runCommand(runRenderCommand, [portToken, '--cluster-ip', `${EPP_SERVICE}=[fd00:10:96::7]:9002`]);
+  t.match(rendered.stdout, /address: fd00:10:96::7, port_value: 9002/, 'the address and the port each where its token was');
 
   const other = await check([file, '--cluster-ip', 'elsewhere/epp=10.0.0.8']);
   t.equal(other.code, 1, 'an override for another Service does not help');
@@ -521,6 +536,8 @@ t.test('bad usage exits 2 with a message and the usage', async (t) => {
     [[GUIDE, '--cluster-ip', 'epp=10.0.0.1'], 'write NAMESPACE/NAME=CLUSTER_IP'],
     [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.300'], '"10.0.0.300" is not an IPv4 or IPv6 address'],
     [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.1', '--cluster-ip', 'ns/epp=10.0.0.2'], '--cluster-ip ns/epp is given twice'],
+    [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.1:9002', '--cluster-ip', 'ns/epp=10.0.0.1:9003'], 'given twice, as 10.0.0.1:9002 and 10.0.0.1:9003'],
+    [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.1:70000'], 'port 70000 is not between 1 and 65535'],
     [[GUIDE, '--namespace', 'Bad_NS'], '--namespace "Bad_NS" is not a Kubernetes namespace name'],
     [[GUIDE, '--kube-timeout', '0'], '--kube-timeout must be a positive number of seconds'],
     [['-', '-'], '- (standard input) may be given once'],
