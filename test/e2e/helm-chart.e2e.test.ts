@@ -7,6 +7,9 @@
  * helm-install.e2e.test.ts installs the chart on one.
  */
 import t, { type Test } from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config.ts';
 import { HELM_ONLY_ANNOTATIONS, HELM_ONLY_LABELS, RENDERINGS } from '../../scripts/kustomize-from-chart.ts';
@@ -136,6 +139,27 @@ t.test("operators' values reach the objects they are about", async (t) => {
   t.equal(rules.metadata.labels.release, 'kube-prometheus-stack');
   t.ok(rules.spec.groups[0].rules.some((rule: any) => rule.alert === 'EppWebhookDown'));
   t.match(rules.spec.groups[0].rules[0].annotations.summary, /\{\{ \$labels\.endpoint \}\}/, "Prometheus' templates survive Helm's");
+});
+
+t.test('severities in a values file as README writes them: an unquoted off, which Helm reads as YAML 1.1 false, is off', async (t) => {
+  const values = join(mkdtempSync(join(tmpdir(), 'helm-values-')), 'values.yaml');
+  writeFileSync(values, 'config:\n  severities: {EPP402: off, EPP205: warn, EPP230: "off"}\n');
+  const r = await render('values-file', ['-f', values]);
+  t.same(configOf(r).severities, { EPP402: 'off', EPP205: 'warn', EPP230: 'off' }, 'the webhook gets "off", which its own YAML 1.2 reader keeps a string');
+  writeFileSync(values, 'config:\n  severities: {EPP101: off}\n');
+  const refused = await helm(['template', 'epp-webhook', CHART, '-f', values]);
+  t.not(refused.code, 0, 'a rule that cannot be relaxed is still refused');
+  t.match(refused.stderr, /at '\/config\/severities\/EPP101': value must be 'deny'/);
+});
+
+t.test('a PodDisruptionBudget only where a drain can meet it', async (t) => {
+  const budgets = async (args: string[]) => (await render('pdb', args)).objects.filter((o) => o.kind === 'PodDisruptionBudget').map((o) => o.spec.minAvailable);
+  t.same(await budgets([]), [1], 'two replicas, one kept');
+  t.same(await budgets(['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=2']), [2]);
+  t.same(await budgets(['--set', 'podDisruptionBudget.minAvailable=50%']), ['50%']);
+  for (const args of [['--set', 'replicaCount=1'], ['--set', 'podDisruptionBudget.minAvailable=2'], ['--set', 'podDisruptionBudget.minAvailable=100%'], ['--set', 'replicaCount=1', '--set', 'podDisruptionBudget.minAvailable=50%']]) {
+    t.same(await budgets(args), [], `${args.join(' ')}: no eviction could meet it, and it would block every node drain`);
+  }
 });
 
 t.test('certManager with an existing issuer: only the serving Certificate, signed by it', async (t) => {
