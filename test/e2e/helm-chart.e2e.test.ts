@@ -135,6 +135,15 @@ t.test("operators' values reach the objects they are about", async (t) => {
   t.equal(monitor.metadata.labels.release, 'kube-prometheus-stack');
   t.same(monitor.spec.selector.matchLabels, findObject(r, 'Service', 'epp-webhook').spec.selector);
   t.equal(monitor.spec.endpoints[0].port, 'metrics');
+  const jobOf = (m: any) => m.spec.endpoints[0].relabelings?.find((r: any) => r.targetLabel === 'job')?.replacement;
+  t.equal(jobOf(monitor), 'epp-webhook', 'scraped as the job the alert rules select on');
+  const renamed = await render('nameOverride', ['--set', 'nameOverride=epp-admission', '--set', 'monitoring.serviceMonitor.enabled=true', '--set', 'monitoring.prometheusRule.enabled=true']);
+  const renamedMonitor = renamed.objects.find((o) => o.kind === 'ServiceMonitor');
+  t.equal(renamedMonitor.metadata.labels['app.kubernetes.io/name'], 'epp-admission');
+  t.equal(jobOf(renamedMonitor), 'epp-webhook', 'nameOverride renames the objects, not the job the rules select on');
+  t.notOk(renamedMonitor.spec.jobLabel, 'no job taken from a label nameOverride changes');
+  const selected = new Set(JSON.stringify(renamed.objects.find((o) => o.kind === 'PrometheusRule').spec).match(/job=\\"[^\\]+\\"/g));
+  t.same([...selected], ['job=\\"epp-webhook\\"'], 'every rule selects that job');
   const rules = findObject(r, 'PrometheusRule', 'epp-webhook');
   t.equal(rules.metadata.labels.release, 'kube-prometheus-stack');
   t.ok(rules.spec.groups[0].rules.some((rule: any) => rule.alert === 'EppWebhookDown'));
