@@ -1,3 +1,4 @@
+import { hasDefaultClusterCredentials } from '../cluster/cluster-credentials.ts';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CA_VALIDITY_DAYS } from '../certs/serving-bundle.ts';
@@ -84,15 +85,13 @@ export async function runBootstrapCertsCommand(argv: string[], io: CommandIo): P
   const log = (line: string) => io.stdout.write(`epp-webhook bootstrap-certs: ${line}\n`);
   try {
     // client-node is large: loaded only by the commands that talk to a cluster.
-    const { KubeConfig } = await import('@kubernetes/client-node');
-    const { reconcileClusterCertificates } = await import('../certs/cluster-certificates.ts');
-    const kubeConfig = new KubeConfig();
-    try {
-      if (flags.kubeconfig === undefined) kubeConfig.loadFromDefault();
-      else kubeConfig.loadFromFile(flags.kubeconfig);
-    } catch (error) {
-      throw new Error(`cannot load kubeconfig ${flags.kubeconfig ?? '(default)'}: ${(error as Error).message}`);
+    if (flags.kubeconfig === undefined && !hasDefaultClusterCredentials()) {
+      io.stderr.write(usageErrorText('bootstrap-certs', 'no cluster to write to: pass --kubeconfig FILE, set KUBECONFIG, or run it in the cluster (the chart and deploy/overlays/self-signed run it as a Job)'));
+      return 2;
     }
+    const { loadKubeConfig } = await import('../cluster/informer-resolver.ts');
+    const { reconcileClusterCertificates } = await import('../certs/cluster-certificates.ts');
+    const kubeConfig = loadKubeConfig(flags.kubeconfig);
     const server = kubeConfig.getCurrentCluster()?.server;
     if (server === undefined) throw new Error(`kubeconfig ${flags.kubeconfig ?? '(default)'} has no current cluster`);
     log(`API server ${server}; Secrets ${flags.namespace}/${flags.secret} and ${flags.namespace}/${flags.caSecret}${flags.createOnly ? ' (create-only)' : `; MutatingWebhookConfiguration ${flags.mutating}, ValidatingWebhookConfiguration ${flags.validating}`}`);

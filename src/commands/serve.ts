@@ -1,5 +1,5 @@
+import { hasDefaultClusterCredentials } from '../cluster/cluster-credentials.ts';
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
 import { ensureDevCertificates } from '../certs/serving-bundle.ts';
 import type { InformerEvent } from '../cluster/informer-resolver.ts';
 import type { ServiceCacheChange } from '../cluster/service-change.ts';
@@ -156,8 +156,7 @@ async function createResolver(
     const table = loadClusterTableFile(flags.services);
     return { resolver: table.services, pools: table.pools, envoyFilters: table.envoyFilters, envoyFiltersComplete: false, start() {}, stop() {} };
   }
-  const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined;
-  if (flags.kubeconfig === undefined && !inCluster && process.env.KUBECONFIG === undefined && !existsSync(`${process.env.HOME}/.kube/config`)) {
+  if (flags.kubeconfig === undefined && !hasDefaultClusterCredentials()) {
     throw new UsageError('no Service source: pass --services FILE (a Service table) or --kubeconfig FILE (watch a cluster), or run in a cluster');
   }
   // client-node is large: load it only when a cluster is the Service source.

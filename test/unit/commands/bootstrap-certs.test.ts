@@ -81,3 +81,20 @@ t.test('an unusable kubeconfig or an unreachable API server exits 1 with the rea
   t.equal(unreachable.code, 1);
   t.match(unreachable.stderr, /cannot read Secret epp-webhook\/epp-webhook-ca/);
 });
+
+t.test('without --kubeconfig, KUBECONFIG, ~/.kube/config or a pod, it says there is no cluster instead of trying localhost:8080', async (t) => {
+  const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG, KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST };
+  t.teardown(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+  process.env.HOME = scratchDir('epp-no-kube-');
+  delete process.env.KUBECONFIG;
+  delete process.env.KUBERNETES_SERVICE_HOST;
+  const result = await run([]);
+  t.equal(result.code, 2);
+  t.match(result.stderr, /^epp-webhook bootstrap-certs: no cluster to write to: pass --kubeconfig FILE, set KUBECONFIG, or run it in the cluster/);
+  t.notMatch(result.stderr, /localhost:8080/);
+});
