@@ -1,25 +1,38 @@
+import { resolve } from 'node:path';
+
 /**
  * `--exclude` patterns, read the way .gitignore reads them: a pattern without `/` matches a file or directory name
  * anywhere (`vendor`, `*.values.yaml`); one with `/` matches a path from the directory being searched
  * (`test/fixtures`, `charts/*\/templates`). `*` and `?` stay within a path segment, `**` crosses segments. An
- * excluded directory is not entered.
+ * excluded directory is not entered. A path pattern also matches the path as typed on the command line: from the
+ * working directory (`check test --exclude test/fixtures`), or absolute (`--exclude $PWD/test/fixtures`).
  */
 export class ExcludePatterns {
   readonly #byName: RegExp[] = [];
   readonly #byPath: RegExp[] = [];
+  readonly #byAbsolutePath: RegExp[] = [];
 
-  constructor(patterns: readonly string[]) {
+  constructor(patterns: readonly string[], workingDirectory = process.cwd()) {
     for (const raw of patterns) {
       const pattern = raw.replace(/^\.\//, '').replace(/^\/+/, '').replace(/\/+$/, '');
       if (pattern === '') continue;
-      (pattern.includes('/') ? this.#byPath : this.#byName).push(globToRegExp(pattern));
+      if (!pattern.includes('/')) {
+        this.#byName.push(globToRegExp(pattern));
+        continue;
+      }
+      this.#byPath.push(globToRegExp(pattern));
+      this.#byAbsolutePath.push(globToRegExp(resolve(workingDirectory, raw).replace(/\/+$/, '')));
     }
   }
 
-  /** `relativePath` uses `/` and is relative to the directory being searched; the last segment is the name. */
-  excludes(relativePath: string): boolean {
+  /**
+   * `relativePath` uses `/` and is relative to the directory being searched; the last segment is the name.
+   * `absolutePath` is the same file's, resolved from the working directory.
+   */
+  excludes(relativePath: string, absolutePath?: string): boolean {
     const name = relativePath.slice(relativePath.lastIndexOf('/') + 1);
-    return this.#byName.some((r) => r.test(name)) || this.#byPath.some((r) => r.test(relativePath));
+    if (this.#byName.some((r) => r.test(name)) || this.#byPath.some((r) => r.test(relativePath))) return true;
+    return absolutePath !== undefined && this.#byAbsolutePath.some((r) => r.test(absolutePath));
   }
 }
 

@@ -1,5 +1,5 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ExcludePatterns } from './exclude-patterns.ts';
 
 export interface UnreadablePath {
@@ -38,7 +38,7 @@ export function findManifestFiles(directory: string, exclude?: ExcludePatterns):
       if (name.startsWith('.') || NOT_OURS.has(name)) continue;
       const path = join(dir, name);
       const relativePath = relative === '' ? name : `${relative}/${name}`;
-      if (exclude?.excludes(relativePath)) continue;
+      if (exclude?.excludes(relativePath, resolve(path))) continue;
       let isDirectory: boolean;
       try {
         isDirectory = statSync(path).isDirectory();

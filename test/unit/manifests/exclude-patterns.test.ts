@@ -21,3 +21,11 @@ t.test('no patterns, or empty ones, exclude nothing', async (t) => {
   t.notOk(new ExcludePatterns([]).excludes('anything'));
   t.notOk(new ExcludePatterns(['', '/', './']).excludes('anything'));
 });
+
+t.test('a path pattern also matches the path as typed: from the working directory, or absolute', async (t) => {
+  const patterns = new ExcludePatterns(['test/fixtures', '/repo/deploy/helm/*/templates'], '/repo');
+  t.ok(patterns.excludes('fixtures', '/repo/test/fixtures'), '`check test --exclude test/fixtures`: the searched directory is test');
+  t.ok(patterns.excludes('epp/templates', '/repo/deploy/helm/epp/templates'), 'an absolute pattern, globs and all');
+  t.notOk(patterns.excludes('fixtures', '/elsewhere/test/fixtures'), 'only under the working directory it was typed in');
+  t.notOk(patterns.excludes('fixtures'), 'without the absolute path, only the searched-directory reading applies');
+});
