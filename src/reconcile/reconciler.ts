@@ -1,4 +1,5 @@
 import type { Operation } from 'fast-json-patch';
+import { ANNOTATIONS } from '../annotations.ts';
 import { apiErrorMessage, apiStatus } from '../cluster/api-error.ts';
 import { changesAddress, type ServiceCacheChange } from '../cluster/service-change.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
@@ -6,6 +7,7 @@ import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
+import { eppServiceReference } from '../envoyfilter/epp-service-reference.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import { decidePlaceholderResolution } from './decide-placeholder-resolution.ts';
 import { decideReconcile, recordedService } from './decide-reconcile.ts';
@@ -118,8 +120,20 @@ export class Reconciler {
     // Latency is measured from the event that brought the address written; a deletion brings none (its grace wait is not latency).
     const changeReceivedAt = change.after === undefined ? undefined : change.receivedAt;
     for (const record of this.#options.store.values()) {
-      if (record.provenance?.service === service || record.hasPlaceholder || this.#poolNames(record, service)) this.#queue.add(envoyFilterKey(record), { changeReceivedAt });
+      const due = record.provenance?.service === service || this.#poolNames(record, service) || (record.hasPlaceholder && this.#annotationOrDefaultNames(record, service));
+      if (due) this.#queue.add(envoyFilterKey(record), { changeReceivedAt });
     }
+  }
+
+  /**
+   * A raw token without a pool resolves against the `epp-service` annotation's Service, else the configured default:
+   * only a change of that one can let it resolve (each try reads the whole object from the API).
+   */
+  #annotationOrDefaultNames(record: EnvoyFilterRecord, service: string): boolean {
+    if (record.inferencePool !== undefined) return false;
+    const annotations = record.eppService === undefined ? {} : { [ANNOTATIONS.eppService]: record.eppService };
+    const chosen = eppServiceReference(record.namespace, { metadata: { annotations } }, this.#options.config);
+    return 'reference' in chosen && `${chosen.reference.namespace}/${chosen.reference.name}` === service;
   }
 
   /** From the InferencePool cache: the EnvoyFilters wired to a pool whose Endpoint Picker changed are due. */

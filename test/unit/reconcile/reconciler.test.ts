@@ -398,3 +398,32 @@ t.test('following a pool never overwrites a hand-edited port; a pool pointing at
   const missing = h.events.find((e) => e.reason === 'EPPServiceMissing');
   t.match(missing?.note, `InferencePool ${NS}/pool now names Service ${NS}/epp-gone, which is not found`);
 });
+
+t.test('a raw token is retried only when the Service it resolves against changes, not on every Service anywhere', async (t) => {
+  const h = harness();
+  const raw = manifest('guide-envoyfilter.yaml');
+  raw.metadata.annotations = { 'epp-webhook.io/epp-service': 'epp-to-come' }; // not created yet: EPP101 for now
+  h.reconciler.start();
+  h.write(raw);
+  await h.settle();
+  t.same(h.events.map((e) => e.reason), ['EPPServiceMissing']);
+  const before = h.api.gets;
+  for (let i = 0; i < 20; i++) {
+    h.reconciler.onServiceChange({ type: 'service', namespace: 'unrelated', name: `svc-${i}`, before: undefined, after: { namespace: 'unrelated', name: `svc-${i}`, type: 'ClusterIP', clusterIP: '10.1.0.1', ports: [] }, receivedAt: Date.now() });
+  }
+  await h.settle(5);
+  t.equal(h.api.gets - before, 0, 'twenty Services created elsewhere: no read of the EnvoyFilter');
+  h.services.set('epp-to-come', '10.0.0.8');
+  h.reconciler.onServiceChange({ type: 'service', namespace: NS, name: 'epp-to-come', before: undefined, after: h.services.records.get('epp-to-come'), receivedAt: Date.now() });
+  await h.settle();
+  t.equal(addressOf(h, 'epp-ext-proc-poc'), '10.0.0.8', 'the Service its annotation names, created: read and resolved');
+
+  const byDefault = manifest('guide-envoyfilter.yaml');
+  byDefault.metadata.name = 'by-default';
+  h.services.set(EPP, undefined);
+  h.write(byDefault);
+  await h.settle();
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(addressOf(h, 'by-default'), '10.0.0.9', 'without an annotation, the configured default Service appearing resolves it');
+});
