@@ -16,14 +16,15 @@ const PER_ROUTE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
  * The processing mode Envoy runs at each ext_proc site of what istiod pushes (`patch/kind/n`, the same keys
  * as the webhook's judged modes): the proto's values, with Envoy's defaults for what is unset (headers SEND,
  * trailers SKIP, bodies NONE; DEFAULT is the default). A per-route override without processing_mode keeps
- * the filter's mode and has no entry.
+ * the filter's mode and has no entry. An HTTP_FILTER MERGE into istiod's InferencePool ext_proc filter runs
+ * as the filter it leaves (mergedIntoInferencePool), not as the fields it writes.
  */
 export function effectiveModes(patches: readonly TranslatedPatch[]): Map<string, Mode> {
   const modes = new Map<string, Mode>();
   for (const patch of patches) {
     if (patch.value === undefined) continue;
     const ordinals = { filter: 0, 'per-route': 0 };
-    visit(patch.value, (object) => {
+    visit(patch.mergedIntoInferencePool ?? patch.value, (object) => {
       const type = typeof object['@type'] === 'string' ? object['@type'].slice(object['@type'].lastIndexOf('/') + 1) : undefined;
       if (type === EXTERNAL_PROCESSOR) {
         modes.set(`${patch.index}/filter/${ordinals.filter++}`, resolve(object.processing_mode as JsonObject | undefined));

@@ -1,12 +1,19 @@
 /**
  * Places what istiod pushes for an EnvoyFilter's patches into a minimal gateway bootstrap for Envoy to
- * validate: one HTTP listener whose chain is [the HTTP_FILTER patches..., router], one route that the
- * HTTP_ROUTE MERGE patches merge into, and the CLUSTER ADD patches beside a backend cluster.
+ * validate: one HTTP listener whose chain is [istiod's InferencePool ext_proc filter as the HTTP_FILTER
+ * MERGEs leave it, the adding HTTP_FILTER patches..., router], one route that the HTTP_ROUTE MERGE patches
+ * merge into, and the CLUSTER ADD patches beside a backend cluster.
  *
- * What this gateway leaves out, on purpose: Istio's own filters and listeners (EnvoyFilter matches are not
- * evaluated: every adding patch is taken as applied, and a MERGE into an HTTP filter is skipped, as there
- * is no Istio-inserted ext_proc to merge into). A cluster the ext_proc config names but no patch adds is
- * stubbed, as Istio or another EnvoyFilter would provide it (outbound|9002||<epp>...).
+ * The gateway is one istiod builds for InferencePool routes: istiod inserts its own ext_proc filter
+ * (pilot/pkg/xds/filters/filters.go InferencePoolExtProc) before any EnvoyFilter patch, and an HTTP_FILTER
+ * MERGE matching it merges into it. The Istio oracle does that merge with Istio's own code (main.go,
+ * mergedIntoInferencePool, after each such MERGE in order); the filter after the last one is put first in
+ * the chain. Without such a MERGE istiod's filter is left out, as are Istio's other filters and listeners.
+ * EnvoyFilter matches are otherwise not evaluated: every adding patch is taken as applied; a MERGE into any
+ * other HTTP filter, or one istiod's merge fails on (mergeError), is skipped. A cluster the ext_proc config
+ * names but no patch adds is stubbed, as Istio or another EnvoyFilter would provide it
+ * (outbound|9002||<epp>...), except istiod's placeholder cluster `dummy` of its own filter, which no gateway
+ * has: Envoy loads the filter without it (the ext_proc gRPC client skips the cluster check).
  */
 export type JsonObject = Record<string, unknown>;
 
@@ -17,11 +24,17 @@ export interface TranslatedPatch {
   /** The proto istiod pushes, as proto JSON with proto field names; absent for REMOVE. */
   value?: JsonObject;
   error?: string;
+  /** For an HTTP_FILTER MERGE into istiod's InferencePool ext_proc filter: that filter after this MERGE (and the earlier ones). */
+  mergedIntoInferencePool?: JsonObject;
+  /** Why istiod's merge of this MERGE into its filter failed. */
+  mergeError?: string;
 }
 
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ADDING = new Set(['ADD', 'INSERT_BEFORE', 'INSERT_AFTER', 'INSERT_FIRST', 'REPLACE']);
+/** The cluster istiod's InferencePool ext_proc filter names until a per-route override or a MERGE names another. */
+const ISTIOD_PLACEHOLDER_CLUSTER = 'dummy';
 
 function staticCluster(name: string, http2: boolean): JsonObject {
   const cluster: JsonObject = {
@@ -67,16 +80,21 @@ export function gatewayBootstrap(patches: readonly TranslatedPatch[]): GatewayBo
   const route: JsonObject = { match: { prefix: '/' }, route: { cluster: 'backend' } };
   const clusters: JsonObject[] = [staticCluster('backend', false)];
   const skipped: { index: number; reason: string }[] = [];
+  let inferencePoolFilter: JsonObject | undefined;
   for (const patch of patches) {
     if (patch.value === undefined) continue;
-    if (patch.applyTo === 'HTTP_FILTER' && ADDING.has(patch.operation)) httpFilters.push(patch.value);
+    if (patch.mergedIntoInferencePool !== undefined) inferencePoolFilter = patch.mergedIntoInferencePool;
+    else if (patch.mergeError !== undefined) skipped.push({ index: patch.index, reason: `istiod's merge into its InferencePool ext_proc filter fails: ${patch.mergeError}` });
+    else if (patch.applyTo === 'HTTP_FILTER' && ADDING.has(patch.operation)) httpFilters.push(patch.value);
     else if (patch.applyTo === 'HTTP_ROUTE' && patch.operation === 'MERGE') mergeRoute(route, patch.value);
     else if (patch.applyTo === 'CLUSTER' && patch.operation === 'ADD') clusters.push(patch.value);
     else skipped.push({ index: patch.index, reason: `${patch.applyTo} ${patch.operation} has nothing to apply to on the oracle gateway` });
   }
+  if (inferencePoolFilter !== undefined) httpFilters.unshift(inferencePoolFilter);
   const referenced = new Set<string>();
   referencedClusters(httpFilters, referenced);
   referencedClusters(route, referenced);
+  referenced.delete(ISTIOD_PLACEHOLDER_CLUSTER);
   const defined = new Set(clusters.map((c) => c.name));
   for (const name of referenced) if (!defined.has(name)) clusters.push(staticCluster(name, true));
 

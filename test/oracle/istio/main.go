@@ -4,11 +4,18 @@
 // stdout: one JSON object per line, in the same order:
 //
 //	{"id": ..., "admitted": bool, "error": "...", "warnings": [...],
-//	 "patches": [{"index": n, "applyTo": "HTTP_FILTER", "operation": "ADD", "value": {...}, "error": "..."}]}
+//	 "patches": [{"index": n, "applyTo": "HTTP_FILTER", "operation": "ADD", "value": {...}, "error": "...",
+//	              "mergedIntoInferencePool": {...}, "mergeError": "..."}]}
 //
 // admitted/error/warnings are istiod's validating webhook (the decode and conversion it does, then
 // ValidateEnvoyFilter). patches[].value is what istiod pushes for each patch: BuildXDSObjectFromStruct
 // in the non-strict mode the push uses, marshalled as proto JSON with proto field names.
+//
+// patches[].mergedIntoInferencePool, for an HTTP_FILTER MERGE whose match picks the ext_proc filter istiod
+// inserts on a gateway with InferencePool routes (see mergesIntoInferencePoolFilter), is that filter after
+// the MERGE: a clone of istiod's own filters.InferencePoolExtProc, merged with the MERGEs up to this one
+// (in order) as mergeHTTPFilter does, with util.MergeAnyWithAny. mergeError says why the merge failed
+// instead (istiod's merge panics, for one, on a typed_config of another type than its filter's).
 //
 // With arguments `--fields <message full name>...` it prints instead, as one JSON object, the fields
 // (proto name and JSON name) of each message as istiod's Envoy API knows them: what it keeps, and so what
@@ -28,11 +35,17 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/anypb"
 	networking "istio.io/api/networking/v1alpha3"
 
+	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+
 	"istio.io/istio/pilot/pkg/config/kube/crd"
+	"istio.io/istio/pilot/pkg/networking/util"
+	xdsfilters "istio.io/istio/pilot/pkg/xds/filters"
 	"istio.io/istio/pkg/config/schema/collections"
 	"istio.io/istio/pkg/config/xds"
+	"istio.io/istio/pkg/wellknown"
 )
 
 type request struct {
@@ -46,6 +59,9 @@ type patchResult struct {
 	Operation string          `json:"operation"`
 	Value     json.RawMessage `json:"value,omitempty"`
 	Error     string          `json:"error,omitempty"`
+	// MergedIntoInferencePool is istiod's InferencePool ext_proc filter after this MERGE (and the earlier ones).
+	MergedIntoInferencePool json.RawMessage `json:"mergedIntoInferencePool,omitempty"`
+	MergeError              string          `json:"mergeError,omitempty"`
 }
 
 type result struct {
@@ -114,6 +130,7 @@ func judge(req request) result {
 	}
 
 	spec := cfg.Spec.(*networking.EnvoyFilter)
+	inferencePoolFilter := proto.Clone(xdsfilters.InferencePoolExtProc).(*hcm.HttpFilter)
 	for i, cp := range spec.ConfigPatches {
 		pr := patchResult{Index: i, ApplyTo: cp.GetApplyTo().String(), Operation: cp.GetPatch().GetOperation().String()}
 		if cp.GetPatch().GetValue() != nil {
@@ -122,11 +139,66 @@ func judge(req request) result {
 				pr.Error = err.Error()
 			} else if msg != nil {
 				pr.Value = mustMarshal(msg)
+				if mergesIntoInferencePoolFilter(cp) {
+					if err := mergeHTTPFilter(inferencePoolFilter, msg.(*hcm.HttpFilter)); err != nil {
+						pr.MergeError = err.Error()
+					} else {
+						pr.MergedIntoInferencePool = mustMarshal(inferencePoolFilter)
+					}
+				}
 			}
 		}
 		res.Patches = append(res.Patches, pr)
 	}
 	return res
+}
+
+// mergesIntoInferencePoolFilter: an HTTP_FILTER MERGE whose match picks istiod's InferencePool ext_proc filter
+// on a gateway's HTTP connection manager, as pilot/pkg/networking/core/envoyfilter/listener_patch.go matches
+// it (patchContextMatch, networkFilterMatch, httpFilterMatch). A MERGE without a subFilter would merge into
+// every HTTP filter of the chain, and is not reported. Listener and filter-chain matches (port, name) are not
+// evaluated: the oracle's gateway has the listener any of them would pick. Nor is the workloadSelector: the
+// oracle's gateway is a Gateway API gateway with InferencePool routes.
+func mergesIntoInferencePoolFilter(cp *networking.EnvoyFilter_EnvoyConfigObjectPatch) bool {
+	if cp.GetApplyTo() != networking.EnvoyFilter_HTTP_FILTER || cp.GetPatch().GetOperation() != networking.EnvoyFilter_Patch_MERGE {
+		return false
+	}
+	context := cp.GetMatch().GetContext()
+	if context != networking.EnvoyFilter_GATEWAY && context != networking.EnvoyFilter_ANY {
+		return false
+	}
+	filter := cp.GetMatch().GetListener().GetFilterChain().GetFilter()
+	return filter.GetName() == wellknown.HTTPConnectionManager && filter.GetSubFilter().GetName() == xdsfilters.InferencePoolExtProc.GetName()
+}
+
+// mergeHTTPFilter merges a MERGE's filter into httpFilter as the MERGE branch of listener_patch.go mergeHTTPFilter
+// does, with the same Istio function for the typed configs (util.MergeAnyWithAny). Where that function errs, istiod
+// keeps the filter's config; where it panics (a typed_config of another message type), istiod's listener
+// patching recovers and drops the patches of the whole push for the listener (ApplyListenerPatches): an error here.
+func mergeHTTPFilter(httpFilter, userHTTPFilter *hcm.HttpFilter) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("istiod's merge panics: %v", r)
+		}
+	}()
+	if httpFilter.GetTypedConfig() == nil {
+		return nil
+	}
+	httpFilterName := httpFilter.Name
+	if userHTTPFilter.Name != "" {
+		httpFilterName = userHTTPFilter.Name
+	}
+	var retVal *anypb.Any
+	if userHTTPFilter.GetTypedConfig() != nil {
+		if retVal, err = util.MergeAnyWithAny(httpFilter.GetTypedConfig(), userHTTPFilter.GetTypedConfig()); err != nil {
+			retVal = httpFilter.GetTypedConfig()
+		}
+	}
+	httpFilter.Name = httpFilterName
+	if retVal != nil {
+		httpFilter.ConfigType = &hcm.HttpFilter_TypedConfig{TypedConfig: retVal}
+	}
+	return nil
 }
 
 func mustMarshal(msg proto.Message) json.RawMessage {
