@@ -12,6 +12,7 @@ import { patchLocation, readConfigPatches } from './config-patches.ts';
 import { findAddedClusters, findExtProcConfigs, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
+import { mergesIntoIstiodFilter } from './merge-into-istiod-filter.ts';
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
@@ -48,17 +49,25 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   const gate = (site: ExtProcSite, siteFindings: Finding[]) => applyJudgement(siteFindings, judgementOf.get(site)!);
   // Only overrides can turn processing on for a route; `disabled: true` alone turns it further off.
   const hasPerRouteOverride = sites.some((s) => s.kind === 'per-route' && isObject(envoyField(s.config, 'overrides')));
+  const intoIstiodFilter = new Set(sites.filter((site) => mergesIntoIstiodFilter(object, site)));
   for (const site of sites) {
     // istiod converts typed configs field by field; a TypedStruct's value Envoy converts itself; an unrecognized
     // typed_config is for checkFilterType.
     const reading = site.via === 'typed-struct' ? 'envoy' : 'istiod';
+    // A MERGE's filter config: what it leaves out keeps the values of the filter it merges into.
+    const partial = site.kind === 'filter' && site.patch.operation === 'MERGE';
     if (site.via !== 'filter-name') {
       findings.push(...checkExtProcFields({ config: site.config, kind: site.kind, segments: site.segments, patchIndex: site.patch.index, reading, severities }));
     }
     findings.push(...checkFilterType(site, severities));
     if (site.kind === 'filter') {
-      const partial = site.patch.operation === 'MERGE';
-      findings.push(...gate(site, checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, site: 'filter', reading, severities })));
+      findings.push(
+        ...gate(
+          site,
+          checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, mergesIntoIstiodFilter: intoIstiodFilter.has(site), site: 'filter', reading, severities }),
+        ),
+      );
+      // Not for a MERGE: istiod's own filter sends nothing by design, turned on by istiod's override on each InferencePool route.
       if (!partial && !hasPerRouteOverride && sendsNothing(site.config, reading)) {
         findings.push(...gate(site, [
           finding(

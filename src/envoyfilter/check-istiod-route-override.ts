@@ -5,24 +5,12 @@ import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patc
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
 import { readBool, readField, type Reading } from './field-reading.ts';
+import { selectsClassicGateway } from './selects-classic-gateway.ts';
 import { targetCluster } from './target-cluster.ts';
 import type { EppServices } from './talks-to-epp.ts';
 
 /** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */
 const GATEWAY_CONTEXTS: ReadonlySet<string | undefined> = new Set(['GATEWAY', 'ANY', undefined]);
-
-/**
- * istiod inserts its filter only on proxies labelled gateway.networking.k8s.io/gateway-name (the Pods of a Gateway API
- * Gateway; pilot/pkg/networking/core/listener_builder.go). A workloadSelector on the `istio` label without that one
- * picks the classic ingress or egress gateway of Istio's charts (`istio: ingressgateway`), which Istio's Gateway
- * deployments do not carry: no istiod filter there to take over.
- */
-function selectsClassicGateway(object: unknown): boolean {
-  const spec = isObject(object) && isObject(object.spec) ? object.spec : undefined;
-  const selector = spec !== undefined && isObject(spec.workloadSelector) ? spec.workloadSelector : undefined;
-  const labels = selector !== undefined && isObject(selector.labels) ? selector.labels : undefined;
-  return labels !== undefined && Object.hasOwn(labels, 'istio') && !Object.hasOwn(labels, 'gateway.networking.k8s.io/gateway-name');
-}
 
 /**
  * The EPP Services of InferencePools in the EnvoyFilter's namespace, as the pool cache knows them (an endpointPickerRef

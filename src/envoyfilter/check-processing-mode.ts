@@ -3,6 +3,7 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
+import { ISTIOD_FILTER, mergeCarries, mergedProcessingMode } from './merge-into-istiod-filter.ts';
 import { defaultFor, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type ModeField } from './processing-mode.ts';
 
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
@@ -25,6 +26,11 @@ export interface ModeCheckInput {
    * config merges into, so only explicit values can be judged.
    */
   partial: boolean;
+  /**
+   * A MERGE into the ext_proc filter istiod inserts for InferencePool routes (merge-into-istiod-filter.ts): what it
+   * merges into is known, so every field is judged, on the mode the merged filter runs (`partial` does not apply).
+   */
+  mergesIntoIstiodFilter?: boolean;
   /** Envoy checks the trailer rule of FULL_DUPLEX_STREAMED on the filter's config only, not on a per-route override. */
   site: 'filter' | 'per-route';
   /** `envoy` for a TypedStruct's value, which Envoy converts itself (field-reading.ts). */
@@ -36,7 +42,7 @@ export interface ModeCheckInput {
  * Checks one processing_mode (and failure_mode_allow beside it) against what Envoy accepts and the EPP speaks; the
  * caller drops the EPP rules (epp-protocol-rules.ts) for a config that does not talk to an EPP.
  */
-export function checkProcessingMode({ config, segments, patchIndex, partial, site, reading = 'istiod', severities }: ModeCheckInput): Finding[] {
+export function checkProcessingMode({ config, segments, patchIndex, partial, mergesIntoIstiodFilter = false, site, reading = 'istiod', severities }: ModeCheckInput): Finding[] {
   const findings: Finding[] = [];
   const location = patchLocation(patchIndex);
   const modeKey = readFieldKey(config, 'processing_mode', reading);
@@ -53,9 +59,11 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sit
     return findings;
   }
   const processingMode = isObject(modeValue) ? modeValue : undefined;
-  const { mode, explicit, invalid } = readProcessingMode(processingMode, reading);
+  const read = readProcessingMode(processingMode, reading);
+  const { explicit, invalid } = read;
+  const mode = mergesIntoIstiodFilter ? mergedProcessingMode(processingMode) : read.mode;
   const keyOf = (field: ModeField) => (processingMode ? readFieldKey(processingMode, field, reading) : field);
-  const judged = (field: ModeField) => !partial || explicit.has(field);
+  const judged = (field: ModeField) => mergesIntoIstiodFilter || !partial || explicit.has(field);
 
   for (const bad of invalid) {
     if (bad.refusedBy === 'unknowable') continue; // EPP222, from check-ext-proc-fields.ts
@@ -102,15 +110,26 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, sit
     }
     const trailerInvalid = invalid.some((i) => i.field === trailerField);
     if (body === 'FULL_DUPLEX_STREAMED' && judged(trailerField) && !trailerInvalid && mode[trailerField] !== 'SEND') {
-      const written = `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${mode[trailerField]}`;
+      const asWritten = `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${mode[trailerField]}`;
+      const rejects = 'Envoy requires the trailer mode SEND in this mode and rejects the listener update: the gateway keeps its old config';
+      // Left out of a MERGE into istiod's filter (or written DEFAULT, which the merge does not carry): the merged filter has none.
+      const leftToIstiod = mergesIntoIstiodFilter && !mergeCarries(processingMode, trailerField);
       findings.push(
-        site === 'filter'
-          ? finding('EPP203', severities, at(keyOf(trailerField)), `${written}: Envoy requires the trailer mode SEND in this mode and rejects the listener update: the gateway keeps its old config`, `set ${keyOf(trailerField)}: SEND`)
+        leftToIstiod
+          ? finding(
+              'EPP203',
+              severities,
+              at(keyOf(trailerField)),
+              `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED in a MERGE into ${ISTIOD_FILTER}, which sets no trailer modes, and this MERGE sets no ${keyOf(trailerField)}: the merged filter runs FULL_DUPLEX_STREAMED with ${trailerField} SKIP, and ${rejects}`,
+              `write ${keyOf(trailerField)}: SEND in this MERGE's processing_mode`,
+            )
+          : site === 'filter'
+          ? finding('EPP203', severities, at(keyOf(trailerField)), `${asWritten}: ${rejects}`, `set ${keyOf(trailerField)}: SEND`)
           : finding(
               'EPP211',
               severities,
               at(keyOf(trailerField)),
-              `${written} in a per-route override: Envoy checks the trailer rule of FULL_DUPLEX_STREAMED only on the filter and accepts this override; how requests on these routes then behave is not yet measured against a live data plane`,
+              `${asWritten} in a per-route override: Envoy checks the trailer rule of FULL_DUPLEX_STREAMED only on the filter and accepts this override; how requests on these routes then behave is not yet measured against a live data plane`,
               `set ${keyOf(trailerField)}: SEND`,
             ),
       );

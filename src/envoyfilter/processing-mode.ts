@@ -71,7 +71,8 @@ export function silentFor(field: ModeField): HeaderMode | BodyMode {
 /** What one mode field of a processing_mode holds, as the reader takes it. */
 export type ModeFieldRead =
   | { kind: 'unset' }
-  | { kind: 'mode'; mode: HeaderMode | BodyMode }
+  /** `name`: the enum value as written (DEFAULT before it reads as the mode it stands for). */
+  | { kind: 'mode'; mode: HeaderMode | BodyMode; name: string }
   | { kind: 'invalid'; invalid: InvalidModeValue };
 
 /** Each mode field with its lowerCamelCase spelling and the names its enum has, worked out once. */
@@ -97,7 +98,7 @@ export function readModeField(processingMode: JsonObject, field: ModeField, read
     const key = readFieldKey(processingMode, field, reading);
     return { kind: 'invalid', invalid: { field, key, value, allowed: names, refusedBy: read.kind === 'refused-by-istio' ? 'istio' : 'envoy' } };
   }
-  return { kind: 'mode', mode: read.name === 'DEFAULT' ? defaultFor(field) : (read.name as HeaderMode | BodyMode) };
+  return { kind: 'mode', mode: read.name === 'DEFAULT' ? defaultFor(field) : (read.name as HeaderMode | BodyMode), name: read.name };
 }
 
 /** A processing_mode read field by field (readModeField), every field resolved to its effective value. */

@@ -2,6 +2,7 @@ import { mutateObject, validateObject, type CoreDeps } from '../../src/admission
 import { knownEppServices } from '../../src/admission/known-epp-services.ts';
 import { readConfigPatches } from '../../src/envoyfilter/config-patches.ts';
 import { findExtProcConfigs } from '../../src/envoyfilter/ext-proc-configs.ts';
+import { mergedProcessingMode, mergesIntoIstiodFilter } from '../../src/envoyfilter/merge-into-istiod-filter.ts';
 import { readProcessingMode, type EffectiveProcessingMode } from '../../src/envoyfilter/processing-mode.ts';
 import type { Finding } from '../../src/findings.ts';
 import { envoyField, isObject } from '../../src/json-value.ts';
@@ -12,7 +13,10 @@ export interface WebhookVerdict {
   findings: Finding[];
   /** The object as stored: what istiod then sees. */
   stored: unknown;
-  /** The processing mode the webhook judged at each ext_proc site (`patch/kind/n`) that sets one. */
+  /**
+   * The processing mode the webhook judged at each ext_proc site (`patch/kind/n`) that sets one; for a MERGE into
+   * istiod's InferencePool filter, the mode of the merged filter.
+   */
   judged: Map<string, EffectiveProcessingMode>;
 }
 
@@ -31,7 +35,11 @@ export async function askWebhook(object: unknown, namespace: string, deps: CoreD
     const holder = site.kind === 'filter' ? site.config : envoyField(site.config, 'overrides');
     const mode = isObject(holder) ? envoyField(holder, 'processing_mode') : undefined;
     if (site.kind === 'per-route' && mode === undefined) continue;
-    judged.set(`${prefix}/${n}`, readProcessingMode(isObject(mode) ? mode : undefined, site.via === 'typed-struct' ? 'envoy' : 'istiod').mode);
+    const processingMode = isObject(mode) ? mode : undefined;
+    judged.set(
+      `${prefix}/${n}`,
+      mergesIntoIstiodFilter(mutated.object, site) ? mergedProcessingMode(processingMode) : readProcessingMode(processingMode, site.via === 'typed-struct' ? 'envoy' : 'istiod').mode,
+    );
   }
   return { allowed: !findings.some((f) => f.severity === 'deny'), findings, stored: mutated.object, judged };
 }

@@ -1,6 +1,7 @@
 import { clusterFields, clusterProtocols, clusterTypesAndAddresses, neighbourClusters } from './cluster-families.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
 import { manifests } from './manifest-family.ts';
+import { mergesIntoIstiodFilter } from './merge-families.ts';
 import { bodyTrailerPairs, duplicateKeys, misspeltModeKeys, modeCombinations, modeValueSpellings } from './mode-families.ts';
 import { durations, failOpenAndOverrides, perRouteShapes, serviceShapes, typedStructs } from './wiring-families.ts';
 
@@ -20,6 +21,7 @@ export function generateCorpus(): CorpusEntry[] {
     ...failOpenAndOverrides(),
     ...perRouteShapes(),
     ...typedStructs(),
+    ...mergesIntoIstiodFilter(),
     ...clusterTypesAndAddresses(),
     ...clusterProtocols(),
     ...clusterFields(),

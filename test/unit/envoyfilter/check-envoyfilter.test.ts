@@ -308,7 +308,7 @@ t.test('STATIC clusters need IP literals; STRICT_DNS may use names', async (t) =
   t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, ipv6), DEFAULT_CONFIG)), []);
 });
 
-t.test('MERGE patches are judged only on what they set', async (t) => {
+t.test('MERGE patches into a filter the webhook cannot see (here the router) are judged only on what they set', async (t) => {
   const merge = withFilter({ processing_mode: { request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND' } });
   merge.spec.configPatches[0].patch.operation = 'MERGE';
   t.same(codes(checkEnvoyFilter(merge, DEFAULT_CONFIG)), [], 'no EPP301 or EPP204 for fields the merge leaves alone');

@@ -1,0 +1,76 @@
+import { envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { matchedSubFilter } from './config-patches.ts';
+import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { selectsClassicGateway } from './selects-classic-gateway.ts';
+import { readModeField, type BodyMode, type EffectiveProcessingMode, type HeaderMode, type ModeField } from './processing-mode.ts';
+
+/**
+ * The processing_mode of the ext_proc filter istiod inserts on a gateway with InferencePool routes
+ * (pilot/pkg/xds/filters/filters.go InferencePoolExtProc): headers SKIP, bodies and trailers unset (NONE, SKIP). It
+ * sends nothing until istiod's ExtProcPerRoute on each InferencePool route turns it on.
+ */
+export const ISTIOD_FILTER_MODE: EffectiveProcessingMode = {
+  request_header_mode: 'SKIP',
+  response_header_mode: 'SKIP',
+  request_body_mode: 'NONE',
+  response_body_mode: 'NONE',
+  request_trailer_mode: 'SKIP',
+  response_trailer_mode: 'SKIP',
+};
+
+/** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */
+const GATEWAY_CONTEXTS: ReadonlySet<unknown> = new Set(['GATEWAY', 'ANY', undefined]);
+const HTTP_CONNECTION_MANAGER = 'envoy.filters.network.http_connection_manager';
+
+/**
+ * Whether an ext_proc filter site is an HTTP_FILTER MERGE istiod applies to its own InferencePool filter: on a gateway
+ * (context GATEWAY or ANY), matching filter envoy.filters.network.http_connection_manager and its subFilter
+ * envoy.filters.http.ext_proc
+ * (pilot/pkg/networking/core/envoyfilter/listener_patch.go mergeHTTPFilter), with a typed ExternalProcessor: a
+ * TypedStruct or another type is no message istiod's merge can merge into its filter. A workloadSelector that picks
+ * Istio's classic gateway (selects-classic-gateway.ts) finds no istiod filter: what such a MERGE merges into is
+ * not known.
+ */
+export function mergesIntoIstiodFilter(object: unknown, site: ExtProcSite): boolean {
+  const { patch } = site;
+  if (site.kind !== 'filter' || patch.applyTo !== 'HTTP_FILTER' || patch.operation !== 'MERGE') return false;
+  // Named only (no typed_config), the MERGE leaves istiod's config as it is.
+  if (site.via === 'typed-struct' || (site.via === 'filter-name' && patch.value !== undefined && envoyField(patch.value, 'typed_config') !== undefined)) return false;
+  if (!GATEWAY_CONTEXTS.has(patch.match.context) || selectsClassicGateway(object)) return false;
+  const listener = patch.match.listener;
+  const chain = isObject(listener) ? listener.filterChain : undefined;
+  const filter = isObject(chain) ? chain.filter : undefined;
+  return isObject(filter) && filter.name === HTTP_CONNECTION_MANAGER && matchedSubFilter(patch) === EXT_PROC_FILTER_NAME;
+}
+
+/**
+ * Whether a MERGE's processing_mode carries `field` into istiod's filter. istiod merges the two protos
+ * (util.MergeAnyWithAny): a field the MERGE sets replaces istiod's; one it leaves out, or writes with its zero value
+ * (DEFAULT, NONE: unset in proto3), keeps istiod's. A value no mode has is judged elsewhere (EPP201, EPP210).
+ */
+export function mergeCarries(processingMode: JsonObject | undefined, field: ModeField): boolean {
+  const read = processingMode === undefined ? undefined : readModeField(processingMode, field, 'istiod');
+  return read?.kind === 'mode' && read.name !== 'DEFAULT' && read.name !== 'NONE';
+}
+
+/**
+ * The processing_mode istiod's filter runs after a MERGE writes `processingMode` into it: the fields the MERGE carries
+ * (mergeCarries), istiod's for the rest. request_header_mode DEFAULT, for one, stays SKIP.
+ */
+export function mergedProcessingMode(processingMode: JsonObject | undefined): EffectiveProcessingMode {
+  const merged = (field: ModeField): HeaderMode | BodyMode => {
+    const read = processingMode === undefined ? undefined : readModeField(processingMode, field, 'istiod');
+    return read?.kind === 'mode' && mergeCarries(processingMode, field) ? read.mode : ISTIOD_FILTER_MODE[field];
+  };
+  return {
+    request_header_mode: merged('request_header_mode'),
+    response_header_mode: merged('response_header_mode'),
+    request_body_mode: merged('request_body_mode'),
+    response_body_mode: merged('response_body_mode'),
+    request_trailer_mode: merged('request_trailer_mode'),
+    response_trailer_mode: merged('response_trailer_mode'),
+  } satisfies Record<ModeField, HeaderMode | BodyMode> as EffectiveProcessingMode;
+}
+
+/** How messages name istiod's filter. */
+export const ISTIOD_FILTER = `${EXT_PROC_FILTER_NAME}, the filter istiod inserts for InferencePool routes`;
