@@ -57,7 +57,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
     // A MERGE's filter config: what it leaves out keeps the values of the filter it merges into.
     const partial = site.kind === 'filter' && site.patch.operation === 'MERGE';
     if (site.via !== 'filter-name') {
-      findings.push(...checkExtProcFields({ config: site.config, kind: site.kind, segments: site.segments, patchIndex: site.patch.index, reading, severities }));
+      findings.push(...checkExtProcFields({ config: site.config, kind: site.kind, segments: site.segments, patchIndex: site.patch.index, reading, partial, severities }));
     }
     findings.push(...checkFilterType(site, severities));
     if (site.kind === 'filter') {
@@ -88,7 +88,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
       );
     }
   }
-  findings.push(...checkWiring(sites, clusters, severities, gate));
+  findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter));
   findings.push(...checkClusterFields(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));

@@ -47,6 +47,8 @@ interface Walk {
   /** Where the ext_proc config starts in the segments, for names in messages. */
   rootDepth: number;
   reading: Reading;
+  /** A MERGE: what it leaves out keeps the values of the filter it merges into. */
+  partial: boolean;
   severities: SeverityOverrides;
   findings: Finding[];
 }
@@ -59,6 +61,8 @@ export interface ExtProcFieldsInput {
   patchIndex: number;
   /** `envoy` for a TypedStruct's value (field-reading.ts). */
   reading?: Reading;
+  /** A MERGE patch's filter config: fields it leaves out keep the values of the filter it merges into. */
+  partial?: boolean;
   severities: SeverityOverrides;
 }
 
@@ -66,8 +70,8 @@ export interface ExtProcFieldsInput {
  * Reads an ext_proc config field by field as istiod converts it (see ext-proc-schema.ts): names the fields it
  * drops and the values it refuses, then checks what Envoy's own validation rejects in the result.
  */
-export function checkExtProcFields({ config, kind, segments, patchIndex, reading = 'istiod', severities }: ExtProcFieldsInput): Finding[] {
-  const walk: Walk = { location: patchLocation(patchIndex), rootDepth: segments.length, reading, severities, findings: [] };
+export function checkExtProcFields({ config, kind, segments, patchIndex, reading = 'istiod', partial = false, severities }: ExtProcFieldsInput): Finding[] {
+  const walk: Walk = { location: patchLocation(patchIndex), rootDepth: segments.length, reading, partial, severities, findings: [] };
   const message = kind === 'filter' ? 'ExternalProcessor' : 'ExtProcPerRoute';
   readMessage(walk, config, message, segments);
   if (kind === 'filter') {
@@ -229,12 +233,17 @@ const missingOrEmpty = (object: JsonObject, field: string) => {
   return value === undefined || value === null || value === '';
 };
 
-/** GrpcService: Envoy requires envoy_grpc (with cluster_name) or google_grpc (with target_uri and stat_prefix). */
+/**
+ * GrpcService: Envoy requires envoy_grpc (with cluster_name) or google_grpc (with target_uri and stat_prefix). In a
+ * MERGE the target (and envoy_grpc's cluster_name) may be left to the filter it merges into: istiod's proto merge
+ * keeps them (measured with istiod's own InferencePool filter: test/oracle/corpus/merge-families.ts).
+ */
 function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): void {
   const at = (path: PathSegments) => ({ location: walk.location, path: formatPath(path) });
   const envoyGrpc = envoyField(grpc, 'envoy_grpc');
   const googleGrpc = envoyField(grpc, 'google_grpc');
   if (!isObject(envoyGrpc) && !isObject(googleGrpc)) {
+    if (walk.partial) return;
     walk.findings.push(
       finding(
         'EPP216',
@@ -267,7 +276,7 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
       finding('EPP216', walk.severities, at([...segments, 'envoy_grpc', 'authority']), `ext_proc grpc_service.envoy_grpc.authority holds a NUL, CR or LF, which Envoy's rule for header values forbids: ${ENVOY_REJECTS}`, 'write the authority as a plain host name, or remove it'),
     );
   }
-  if (isObject(envoyGrpc) && missingOrEmpty(envoyGrpc, 'cluster_name')) {
+  if (isObject(envoyGrpc) && missingOrEmpty(envoyGrpc, 'cluster_name') && !walk.partial) {
     walk.findings.push(
       finding('EPP216', walk.severities, at([...segments, 'envoy_grpc']), `ext_proc grpc_service.envoy_grpc has no cluster_name: ${ENVOY_REJECTS}`, 'set envoy_grpc.cluster_name to the EPP cluster'),
     );

@@ -4,6 +4,7 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
+import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { socketAddresses } from './socket-addresses.ts';
 import { targetCluster } from './target-cluster.ts';
 
@@ -13,12 +14,15 @@ const HTTP2_FIX = `add typed_extension_protocol_options: {${HTTP_PROTOCOL_OPTION
 /**
  * grpc_service xor http_service, and the cluster behind it: defined here, HTTP/2 for gRPC, TLS to the EPP.
  * `judged` keeps of a site's findings what applies to its ext_proc server (EPP rules only where it is an EPP).
+ * `intoIstiodFilter`: the MERGEs into istiod's InferencePool filter (merge-into-istiod-filter.ts), which has a
+ * grpc_service of its own that the merged filter keeps unless the MERGE writes another.
  */
 export function checkWiring(
   sites: readonly ExtProcSite[],
   clusters: Map<string, ClusterSite>,
   severities: SeverityOverrides,
   judged: (site: ExtProcSite, findings: Finding[]) => Finding[],
+  intoIstiodFilter: ReadonlySet<ExtProcSite> = new Set(),
 ): Finding[] {
   const findings: Finding[] = [];
   const checkedClusters = new Set<string>();
@@ -33,7 +37,17 @@ export function checkWiring(
       const hasGrpc = envoyField(config, 'grpc_service') != null;
       const hasHttp = envoyField(config, 'http_service') != null;
       const merging = site.patch.operation === 'MERGE';
-      if ((hasGrpc && hasHttp) || (!hasGrpc && !hasHttp && !merging)) {
+      if (hasHttp && !hasGrpc && intoIstiodFilter.has(site)) {
+        findings.push(
+          finding(
+            'EPP301',
+            severities,
+            { location, path: formatPath(segments) },
+            `ext_proc http_service in a MERGE into ${ISTIOD_FILTER}, which has a grpc_service: the merged filter has both, and Envoy accepts exactly one and rejects the filter`,
+            "write grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}} in this MERGE in place of http_service (it replaces istiod's; an EPP speaks gRPC on port 9002)",
+          ),
+        );
+      } else if ((hasGrpc && hasHttp) || (!hasGrpc && !hasHttp && !merging)) {
         findings.push(
           finding(
             'EPP301',

@@ -1,4 +1,4 @@
-import { clusterPatch, envoyFilter, eppCluster, eppMode, EXT_PROC, EXTERNAL_PROCESSOR, extProcPerRoute, grpcToEpp, perRoutePatch, type Json, type JsonMap } from './building-blocks.ts';
+import { clusterPatch, envoyFilter, EPP_CLUSTER, eppCluster, eppMode, EXT_PROC, EXTERNAL_PROCESSOR, extProcPerRoute, grpcToEpp, perRoutePatch, type Json, type JsonMap } from './building-blocks.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
 
 const ISTIO_EPP_CLUSTER = 'outbound|9002||gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local';
@@ -69,6 +69,14 @@ export function mergesIntoIstiodFilter(): CorpusEntry[] {
   add('service/istio-cluster-no-trailer', [mergeIntoIstiodFilter(merged({ grpc_service: { envoy_grpc: { cluster_name: ISTIO_EPP_CLUSTER } }, processing_mode: fullDuplexNoTrailer }))]);
   add('service/added-cluster-no-trailer', [mergeIntoIstiodFilter(merged({ grpc_service: grpcToEpp(), processing_mode: fullDuplexNoTrailer })), clusterPatch(eppCluster())]);
   add('service/added-cluster-epp-mode', [mergeIntoIstiodFilter(merged({ grpc_service: grpcToEpp(), processing_mode: eppMode() })), clusterPatch(eppCluster())]);
+  // http_service beside istiod's grpc_service: the merged filter has both.
+  add('service/http-service', [
+    mergeIntoIstiodFilter(merged({ http_service: { http_uri: { uri: 'http://epp:9002/', cluster: EPP_CLUSTER, timeout: '1s' } }, processing_mode: { request_header_mode: 'SEND' } })),
+    clusterPatch(eppCluster()),
+  ]);
+  // A grpc_service that sets only a timeout keeps istiod's envoy_grpc; a google_grpc takes its place (a oneof).
+  add('service/timeout-only', [mergeIntoIstiodFilter(merged({ grpc_service: { timeout: '30s' }, processing_mode: eppMode() }))]);
+  add('service/google-grpc', [mergeIntoIstiodFilter(merged({ grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } }, processing_mode: eppMode() }))]);
   // As published (a MERGE with the filter's other fields too), with FULL_DUPLEX_STREAMED in place of STREAMED.
   const published = (mode: JsonMap) =>
     merged({ grpc_service: { envoy_grpc: { cluster_name: ISTIO_EPP_CLUSTER }, timeout: '30s' }, failure_mode_allow: true, processing_mode: mode, message_timeout: '30s' });

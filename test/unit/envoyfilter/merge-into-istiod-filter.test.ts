@@ -102,3 +102,18 @@ t.test("the EPP rules on the merged filter's mode, gated as before", async (t) =
   t.match(hinted[0].message, 'judged an EPP only on a hint');
   t.same(codes(check(merge({ processing_mode: { ...FULL_DUPLEX_NO_TRAILER, request_trailer_mode: 'SEND' }, failure_mode_allow: true }))), ['EPP205'], 'fail-open as the MERGE writes it');
 });
+
+t.test("the service of the merged filter: istiod's grpc_service stays unless the MERGE writes another", async (t) => {
+  const httpService = { http_service: { http_uri: { uri: 'http://epp:9002/', cluster: 'epp-cluster', timeout: '1s' } } };
+  const both = check(merge({}, { value: { typed_config: { '@type': EXTERNAL_PROCESSOR, ...httpService } } }));
+  t.same(codes(both, 'deny'), ['EPP301'], 'http_service beside the grpc_service istiod\'s filter keeps: Envoy rejects the filter');
+  t.match(both.find((f) => f.code === 'EPP301')?.message, 'ext_proc http_service in a MERGE into envoy.filters.http.ext_proc, the filter istiod inserts for InferencePool routes, which has a grpc_service');
+  t.same(codes(check(merge({}, { value: { typed_config: { '@type': EXTERNAL_PROCESSOR, ...httpService } }, subFilter: 'epp.ext_proc' })), 'deny'), [], 'into a filter the webhook cannot see: not known');
+
+  const timeoutOnly = { typed_config: { '@type': EXTERNAL_PROCESSOR, grpc_service: { timeout: '30s' } } };
+  t.same(codes(check(merge({}, { value: timeoutOnly })), 'deny'), [], "a grpc_service with only a timeout keeps istiod's envoy_grpc: no EPP216");
+  const noClusterName = { typed_config: { '@type': EXTERNAL_PROCESSOR, grpc_service: { envoy_grpc: { authority: 'epp' } } } };
+  t.same(codes(check(merge({}, { value: noClusterName })), 'deny'), [], "nor does envoy_grpc without cluster_name: istiod's stays");
+  const googleWithoutTarget = { typed_config: { '@type': EXTERNAL_PROCESSOR, grpc_service: { google_grpc: { stat_prefix: 'epp' } } } };
+  t.same(codes(check(merge({}, { value: googleWithoutTarget })), 'deny'), ['EPP216'], 'google_grpc takes the place of envoy_grpc (a oneof): its own fields are what Envoy gets');
+});
