@@ -64,6 +64,7 @@ export const RULES = {
   EPP219: { severity: 'deny', relaxable: true, title: 'ext_proc filter typed_config without @type, or with an ext_proc type istiod does not know' },
   EPP221: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc value Envoy cannot convert (an unknown field, a duration not in seconds, a scalar for an object, two members of a oneof)' },
   EPP222: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc field written twice with different values (which one Envoy keeps is not defined)' },
+  EPP223: { severity: 'deny', relaxable: true, title: "MERGE into istiod's InferencePool ext_proc filter with a typed_config of another type (istiod's merge fails and drops every listener patch of the gateway)" },
   EPP230: { severity: 'warn', relaxable: true, title: "ext_proc filter on a gateway without the route override that keeps it from istiod's InferencePool ext_proc override" },
   // EPP3xx: wiring of the filter and its cluster
   EPP301: { severity: 'deny', relaxable: true, title: 'ext_proc with neither or both of grpc_service and http_service' },

@@ -12,6 +12,7 @@ import { patchLocation, readConfigPatches } from './config-patches.ts';
 import { findAddedClusters, findExtProcConfigs, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
+import { checkMergeType } from './check-merge-type.ts';
 import { mergesIntoIstiodFilter } from './merge-into-istiod-filter.ts';
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
@@ -92,6 +93,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkClusterFields(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
+  findings.push(...checkMergeType(object, patches, severities));
   for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
   return findings;
 }

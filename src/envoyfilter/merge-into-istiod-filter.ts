@@ -1,5 +1,5 @@
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
-import { matchedSubFilter } from './config-patches.ts';
+import { matchedSubFilter, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
 import { readModeField, type BodyMode, type EffectiveProcessingMode, type HeaderMode, type ModeField } from './processing-mode.ts';
@@ -33,9 +33,15 @@ const HTTP_CONNECTION_MANAGER = 'envoy.filters.network.http_connection_manager';
  */
 export function mergesIntoIstiodFilter(object: unknown, site: ExtProcSite): boolean {
   const { patch } = site;
-  if (site.kind !== 'filter' || patch.applyTo !== 'HTTP_FILTER' || patch.operation !== 'MERGE') return false;
+  if (site.kind !== 'filter') return false;
   // Named only (no typed_config), the MERGE leaves istiod's config as it is.
   if (site.via === 'typed-struct' || (site.via === 'filter-name' && patch.value !== undefined && envoyField(patch.value, 'typed_config') !== undefined)) return false;
+  return picksIstiodFilter(object, patch);
+}
+
+/** Whether a patch is an HTTP_FILTER MERGE whose match picks istiod's InferencePool ext_proc filter, whatever it writes. */
+export function picksIstiodFilter(object: unknown, patch: ConfigPatch): boolean {
+  if (patch.applyTo !== 'HTTP_FILTER' || patch.operation !== 'MERGE') return false;
   if (!GATEWAY_CONTEXTS.has(patch.match.context) || selectsClassicGateway(object)) return false;
   const listener = patch.match.listener;
   const chain = isObject(listener) ? listener.filterChain : undefined;

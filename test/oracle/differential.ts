@@ -8,7 +8,8 @@ import type { WebhookVerdict } from './webhook-verdict.ts';
 
 /** What "istiod validation -> Istio translation -> Envoy validate" does with one EnvoyFilter. */
 export interface PipelineVerdict {
-  outcome: 'rejected-by-istio' | 'rejected-by-envoy' | 'accepted';
+  /** `dropped-by-istio`: istiod admits it, and its push fails on it and drops the gateway's listener patches. */
+  outcome: 'rejected-by-istio' | 'dropped-by-istio' | 'rejected-by-envoy' | 'accepted';
   istio: IstioVerdict;
   envoy?: EnvoyVerdict;
   /** The mode Envoy runs at each ext_proc site (see effective-modes.ts). */
@@ -49,17 +50,19 @@ const show = (f: Finding) => `${f.code} ${f.message}`;
 export function compare(id: string, webhook: WebhookVerdict, pipeline: PipelineVerdict): Disagreement[] {
   const out: Disagreement[] = [];
   const denials = webhook.findings.filter((f) => f.severity === 'deny');
+  const whyRejected = () => (pipeline.outcome === 'rejected-by-istio' ? pipeline.istio.error : pipeline.outcome === 'dropped-by-istio' ? droppedBecause(pipeline) : pipeline.envoy?.message);
   if (webhook.allowed && pipeline.outcome !== 'accepted') {
-    const why = pipeline.outcome === 'rejected-by-istio' ? pipeline.istio.error : pipeline.envoy?.message;
+    const why = whyRejected();
     out.push({ id, category: 'pipeline-rejects-webhook-admits', detail: `${pipeline.outcome}: ${why}` });
   }
-  // A config istiod refuses never reaches Envoy: the webhook's Envoy claims about it cannot be checked, only
-  // its istiod claims (and at least one of those must then be there, else the Envoy claim is the wrong party).
-  const istioClaimConfirmed = pipeline.outcome === 'rejected-by-istio' && denials.some((d) => claimOf(d.code) === 'istio-refuses');
+  // A config istiod refuses, or whose listener patches its push drops, never reaches Envoy: the webhook's Envoy claims
+  // about it cannot be checked, only its istiod claims (and at least one of those must then be there, else the Envoy
+  // claim is the wrong party).
+  const party = pipeline.outcome === 'rejected-by-istio' ? 'istio-refuses' : pipeline.outcome === 'dropped-by-istio' ? 'istio-drops-patches' : 'envoy-rejects';
+  const istioClaimConfirmed = party !== 'envoy-rejects' && denials.some((d) => claimOf(d.code) === party);
   if (!webhook.allowed && pipeline.outcome !== 'accepted') {
-    const party = pipeline.outcome === 'rejected-by-istio' ? 'istio-refuses' : 'envoy-rejects';
     if (!denials.some((d) => claimOf(d.code) === party || (party === 'envoy-rejects' && claimOf(d.code) === 'undefined'))) {
-      const why = pipeline.outcome === 'rejected-by-istio' ? pipeline.istio.error : pipeline.envoy?.message;
+      const why = whyRejected();
       out.push({ id, category: 'rejection-unexplained', detail: `${pipeline.outcome}: ${why}; denied for ${denials.map((d) => d.code).join(', ')}` });
     }
   }
@@ -69,6 +72,7 @@ export function compare(id: string, webhook: WebhookVerdict, pipeline: PipelineV
     const contradicted =
       (claim === 'istio-refuses' && pipeline.outcome !== 'rejected-by-istio') ||
       (claim === 'envoy-rejects' && pipeline.outcome !== 'rejected-by-envoy') ||
+      (claim === 'istio-drops-patches' && pipeline.outcome !== 'dropped-by-istio') ||
       (claim === 'istio-drops' && (pipeline.outcome === 'rejected-by-istio' || pipeline.dropped.length === 0));
     if (contradicted) {
       out.push({ id, category: 'denial-claim-contradicted', detail: `claims ${claim}, pipeline: ${pipeline.outcome}${pipeline.istio.error ? ` (${pipeline.istio.error})` : ''}: ${show(denial)}` });
@@ -90,4 +94,10 @@ export function compare(id: string, webhook: WebhookVerdict, pipeline: PipelineV
     }
   }
   return out;
+}
+
+/** Why istiod's push drops the gateway's listener patches: the merge it failed. */
+function droppedBecause(pipeline: PipelineVerdict): string {
+  const failed = pipeline.istio.patches.find((p) => p.mergeError !== undefined);
+  return `configPatches[${failed?.index}]: istiod's merge into its InferencePool ext_proc filter fails: ${failed?.mergeError}`;
 }

@@ -5,12 +5,13 @@ import type { RuleCode } from '../../src/findings.ts';
  * - `istio-refuses`: istiod's validating webhook refuses the object at kubectl apply;
  * - `envoy-rejects`: istiod accepts and pushes it, and Envoy rejects the listener or cluster update;
  * - `istio-drops`: istiod accepts it and drops a field it does not know (a warning at apply);
+ * - `istio-drops-patches`: istiod accepts it, and its push fails on it and leaves out every listener patch of the gateway;
  * - `undefined`: what Envoy does is not defined (it may accept or reject): no outcome contradicts it;
  * - `runtime`: the config loads, and something breaks at request time (the EPP, the connection): the
  *   data-plane tests own that claim, this pipeline cannot contradict it;
  * - `webhook`: about the webhook's own work (placeholder, Service lookup), no claim about Istio or Envoy.
  */
-export type Claim = 'istio-refuses' | 'envoy-rejects' | 'istio-drops' | 'undefined' | 'runtime' | 'webhook';
+export type Claim = 'istio-refuses' | 'envoy-rejects' | 'istio-drops' | 'istio-drops-patches' | 'undefined' | 'runtime' | 'webhook';
 
 export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP101: 'webhook',
@@ -49,6 +50,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP219: 'istio-refuses',
   EPP221: 'envoy-rejects',
   EPP222: 'undefined',
+  EPP223: 'istio-drops-patches',
   EPP230: 'runtime',
   EPP301: 'envoy-rejects',
   EPP302: 'runtime',
@@ -78,6 +80,7 @@ export const CLAIM_LABELS: Record<Claim, string> = {
   'istio-refuses': 'istiod refuses',
   'envoy-rejects': 'Envoy rejects',
   'istio-drops': 'istiod drops',
+  'istio-drops-patches': "istiod drops the gateway's patches",
   undefined: 'undefined',
   runtime: 'runtime',
   webhook: 'webhook',

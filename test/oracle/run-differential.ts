@@ -51,7 +51,8 @@ export async function runDifferential(): Promise<DifferentialRun> {
   const pipeline = new Map<string, PipelineVerdict>();
   for (const verdict of istio) {
     const envoyVerdict = envoyVerdicts.get(verdict.id);
-    const outcome = !verdict.admitted ? 'rejected-by-istio' : envoyVerdict?.ok ? 'accepted' : 'rejected-by-envoy';
+    const dropped = verdict.patches.some((p) => p.mergeError !== undefined);
+    const outcome = !verdict.admitted ? 'rejected-by-istio' : dropped ? 'dropped-by-istio' : envoyVerdict?.ok ? 'accepted' : 'rejected-by-envoy';
     pipeline.set(verdict.id, { outcome, istio: verdict, envoy: envoyVerdict, effective: effectiveModes(verdict.patches), dropped: droppedExtProcFields(verdict.warnings) });
   }
   const disagreements = entries.flatMap((e) => compare(e.id, webhook.get(e.id)!, pipeline.get(e.id)!));

@@ -89,6 +89,12 @@ export function mergesIntoIstiodFilter(): CorpusEntry[] {
   add('name/written', [mergeIntoIstiodFilter({ name: EXT_PROC, ...merged({ processing_mode: fullDuplexNoTrailer }) })]);
   add('name/only', [mergeIntoIstiodFilter({ name: EXT_PROC })]);
   add('context/any', [mergeIntoIstiodFilter(merged({ processing_mode: fullDuplexNoTrailer }), 'ANY')]);
+  // A typed_config of another message: istiod's merge into its ExternalProcessor fails (a TypedStruct is no ExternalProcessor).
+  const trailersSent = { ...fullDuplexNoTrailer, request_trailer_mode: 'SEND' };
+  for (const wrapper of ['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct']) {
+    add(`typed-struct/${wrapper}`, [mergeIntoIstiodFilter({ typed_config: { '@type': `type.googleapis.com/${wrapper}`, type_url: EXTERNAL_PROCESSOR, value: { processing_mode: trailersSent } } })]);
+  }
+  add('other-type/router', [mergeIntoIstiodFilter({ typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } })]);
   // A route override beside it does not lift Envoy's trailer rule on the filter.
   add('with-route-override/no-trailer', [
     mergeIntoIstiodFilter(merged({ processing_mode: fullDuplexNoTrailer })),

@@ -117,3 +117,18 @@ t.test("the service of the merged filter: istiod's grpc_service stays unless the
   const googleWithoutTarget = { typed_config: { '@type': EXTERNAL_PROCESSOR, grpc_service: { google_grpc: { stat_prefix: 'epp' } } } };
   t.same(codes(check(merge({}, { value: googleWithoutTarget })), 'deny'), ['EPP216'], 'google_grpc takes the place of envoy_grpc (a oneof): its own fields are what Envoy gets');
 });
+
+t.test("EPP223: a MERGE into istiod's filter with a typed_config of another message, on which istiod's merge fails", async (t) => {
+  const typedStruct = { typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: EXTERNAL_PROCESSOR, value: { processing_mode: { request_header_mode: 'SEND' } } } };
+  const denied = check(merge({}, { value: typedStruct }));
+  t.same(codes(denied, 'deny'), ['EPP223']);
+  const epp223 = denied.find((f) => f.code === 'EPP223')!;
+  t.equal(epp223.path, 'spec.configPatches[0].patch.value.typed_config');
+  t.match(epp223.message, 'with a typed_config of type udpa.type.v1.TypedStruct: istiod merges it into its own ExternalProcessor');
+  t.match(epp223.message, "pushes that gateway's listeners without any EnvoyFilter's listener patches");
+  t.match(epp223.fix, '"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor');
+  t.same(codes(check(merge({}, { value: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } } })), 'deny'), ['EPP223'], "another filter's type too");
+  t.notOk(codes(check(merge({ processing_mode: { ...FULL_DUPLEX_NO_TRAILER, request_trailer_mode: 'SEND' } }))).includes('EPP223'), 'a typed ExternalProcessor merges');
+  t.notOk(codes(check(merge({}, { value: typedStruct, labels: { istio: 'ingressgateway' } }))).includes('EPP223'), "Istio's classic gateway has no istiod filter to merge into");
+  t.notOk(codes(check(merge({}, { value: typedStruct, subFilter: 'envoy.filters.http.router' }))).includes('EPP223'), 'a MERGE into another filter');
+});

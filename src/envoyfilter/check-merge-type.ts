@@ -1,0 +1,34 @@
+import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
+import { formatPath } from '../json-path.ts';
+import { envoyField, envoyFieldKey } from '../json-value.ts';
+import { patchLocation, type ConfigPatch } from './config-patches.ts';
+import { anyType } from './ext-proc-configs.ts';
+import { ISTIOD_FILTER, picksIstiodFilter } from './merge-into-istiod-filter.ts';
+
+const EXTERNAL_PROCESSOR = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+
+/**
+ * A MERGE into istiod's InferencePool ext_proc filter whose typed_config is another message (a TypedStruct wrapping the
+ * config, or another filter's type): istiod merges the two protos (util.MergeAnyWithAny), and its merge panics on two
+ * messages of different types. ApplyListenerPatches recovers and returns the listeners as they were before any patch,
+ * so no EnvoyFilter's listener patch reaches that gateway (pilot/pkg/networking/core/envoyfilter/listener_patch.go).
+ */
+export function checkMergeType(object: unknown, patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
+  const findings: Finding[] = [];
+  for (const patch of patches) {
+    if (patch.value === undefined || !picksIstiodFilter(object, patch)) continue;
+    const key = envoyFieldKey(patch.value, 'typed_config');
+    const type = anyType(envoyField(patch.value, 'typed_config'));
+    if (type === undefined || type === EXTERNAL_PROCESSOR) continue;
+    findings.push(
+      finding(
+        'EPP223',
+        severities,
+        { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, key]) },
+        `ext_proc MERGE into ${ISTIOD_FILTER}, with a typed_config of type ${type}: istiod merges it into its own ExternalProcessor, the merge of two messages of different types panics, and istiod then pushes that gateway's listeners without any EnvoyFilter's listener patches (istiod logs "listeners patch caused panic, so the patches did not take effect")`,
+        `write typed_config as a typed ExternalProcessor ("@type": type.googleapis.com/${EXTERNAL_PROCESSOR}) with only the fields to change`,
+      ),
+    );
+  }
+  return findings;
+}
