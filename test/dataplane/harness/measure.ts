@@ -10,7 +10,11 @@ export interface Measurement {
   scenario: string;
   /** The rule codes kubectl printed (warnings) or the webhook denied with, for the applied objects. */
   webhook: string[];
-  answers: Pick<Answer, 'status' | 'ms' | 'servedBy'>[];
+  /**
+   * For a completion other than the default one also the bytes of body the client got, and an error where the body
+   * broke off after the status; for a streamed one the time to its first byte and the server-sent events (`data:` lines).
+   */
+  answers: (Pick<Answer, 'status' | 'ms' | 'firstByteMs' | 'servedBy' | 'error'> & { bytes?: number; events?: number })[];
   /** "EPP received request" lines the EPP logged during the requests. */
   eppRequests: number;
   /** Envoy counters that moved during the requests (ext_proc, the EPP clusters, the pool cluster, responses). */
@@ -27,13 +31,28 @@ async function counters(plane: DataPlane): Promise<Map<string, number>> {
 const eppReceived = (plane: DataPlane) => plane.epp.log().split('\n').filter((l) => l.includes('EPP received request')).length;
 
 /** Sends `count` completions one after another and records what changed. */
-export async function measure(plane: DataPlane, scenario: string, webhook: string[], count = 3, options: { path?: string; timeoutMs?: number } = {}): Promise<Measurement> {
+export async function measure(
+  plane: DataPlane,
+  scenario: string,
+  webhook: string[],
+  count = 3,
+  options: { path?: string; timeoutMs?: number; body?: unknown } = {},
+): Promise<Measurement> {
   const before = await counters(plane);
   const eppBefore = eppReceived(plane);
   const answers: Measurement['answers'] = [];
   for (let i = 0; i < count; i++) {
-    const answer = await post(`${plane.gatewayUrl}${options.path ?? '/v1/completions'}`, undefined, { timeoutMs: options.timeoutMs });
-    answers.push({ status: answer.status, ms: answer.ms, servedBy: answer.servedBy });
+    const answer = await post(`${plane.gatewayUrl}${options.path ?? '/v1/completions'}`, options.body, { timeoutMs: options.timeoutMs });
+    // The time to the first byte is recorded for a streamed completion only, where it differs from the whole answer's.
+    const streamed = (options.body as { stream?: boolean } | undefined)?.stream === true;
+    const events = answer.body.split('\n').filter((line) => line.startsWith('data: ')).length;
+    answers.push({
+      status: answer.status,
+      ms: answer.ms,
+      ...(streamed ? { firstByteMs: answer.firstByteMs, events } : {}),
+      ...(options.body !== undefined ? { bytes: Buffer.byteLength(answer.body), ...(answer.error ? { error: answer.error } : {}) } : {}),
+      servedBy: answer.servedBy,
+    });
   }
   // Envoy updates some counters when the stream ends; the EPP logs asynchronously.
   await new Promise((r) => setTimeout(r, 300));

@@ -56,12 +56,50 @@ function completion(name: string, path: string, body: string): unknown {
   try {
     model = JSON.parse(body).model ?? model;
   } catch {}
-  const text = `served by ${name}`;
-  const usage = { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 };
+  let maxTokens = 3;
+  try {
+    maxTokens = Math.max(3, JSON.parse(body).max_tokens ?? 3);
+  } catch {}
+  // max_tokens of them: the answer's three words, then "tok" (a long completion is a long body).
+  const text = `served by ${name}${' tok'.repeat(maxTokens - 3)}`;
+  const usage = { prompt_tokens: 1, completion_tokens: maxTokens, total_tokens: maxTokens + 1 };
   if (path === '/v1/chat/completions') {
     return { id: `chatcmpl-${name}`, object: 'chat.completion', created: 0, model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage };
   }
   return { id: `cmpl-${name}`, object: 'text_completion', created: 0, model, choices: [{ index: 0, text, finish_reason: 'stop' }], usage };
+}
+
+/** The time between two events of a streamed completion (`stream: true`), as a model server spends on each token. */
+export const STREAM_TOKEN_INTERVAL_MS = 150;
+
+/**
+ * A streamed completion as vLLM sends one (`stream: true`): a server-sent event per token, `max_tokens` of them (the
+ * answer's three words, then "tok"), STREAM_TOKEN_INTERVAL_MS apart, then `data: [DONE]`.
+ */
+function streamCompletion(name: string, path: string, body: string, write: (event: string) => void, end: () => void): void {
+  let request: { model?: string; max_tokens?: number } = {};
+  try {
+    request = JSON.parse(body);
+  } catch {}
+  const model = request.model ?? 'unknown';
+  const count = Math.max(3, request.max_tokens ?? 3);
+  const tokens = ['served', ' by', ` ${name}`, ...Array.from({ length: count - 3 }, () => ' tok')];
+  const chunk = (text: string, last: boolean) =>
+    path === '/v1/chat/completions'
+      ? { id: `chatcmpl-${name}`, object: 'chat.completion.chunk', created: 0, model, choices: [{ index: 0, delta: { content: text }, finish_reason: last ? 'stop' : null }] }
+      : { id: `cmpl-${name}`, object: 'text_completion', created: 0, model, choices: [{ index: 0, text, finish_reason: last ? 'stop' : null }] };
+  let i = 0;
+  const next = () => {
+    if (i < tokens.length) {
+      write(`data: ${JSON.stringify(chunk(tokens[i], i === tokens.length - 1))}\n\n`);
+      i++;
+      setTimeout(next, STREAM_TOKEN_INTERVAL_MS);
+      return;
+    }
+    write('data: [DONE]\n\n');
+    end();
+  };
+  next();
 }
 
 /** Listens on host:port (a loopback address other than 127.0.0.1 stands for the Pod's IP). */
@@ -87,6 +125,11 @@ export function startModelServer(name: string, host: string, port: number, metri
       }
       const body = Buffer.concat(chunks).toString('utf8');
       state.received.push({ method: req.method ?? '', path, headers: req.headers, body });
+      if (req.method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions') && /"stream"\s*:\s*true/.test(body)) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', [SERVED_BY_HEADER]: name });
+        streamCompletion(name, path, body, (event) => res.write(event), () => res.end());
+        return;
+      }
       if (req.method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions')) {
         res.writeHead(200, { 'content-type': 'application/json', [SERVED_BY_HEADER]: name }).end(JSON.stringify(completion(name, path, body)));
         return;
