@@ -43,7 +43,7 @@ export const RULES = {
   EPP115: { severity: 'deny', relaxable: false, title: 'More placeholder tokens in one EnvoyFilter than the webhook substitutes (1,000, at paths of 128 KiB in all)' },
   // EPP2xx: processing_mode
   EPP201: { severity: 'deny', relaxable: true, title: 'processing_mode value istiod refuses (not an exact upper-case name or an integer)' },
-  EPP202: { severity: 'deny', relaxable: true, title: 'Body mode the EPP does not speak (BUFFERED, BUFFERED_PARTIAL, STREAMED, GRPC)' },
+  EPP202: { severity: 'deny', relaxable: true, title: 'Body mode the EPP does not speak (request body BUFFERED, BUFFERED_PARTIAL, STREAMED or GRPC; response body STREAMED or GRPC)' },
   EPP203: { severity: 'deny', relaxable: true, title: 'FULL_DUPLEX_STREAMED without the matching trailer mode SEND' },
   EPP204: { severity: 'warn', relaxable: true, title: 'Headers sent to the EPP with request_body_mode NONE' },
   EPP205: { severity: 'warn', relaxable: true, title: 'failure_mode_allow: true (fail-open skips endpoint picking)' },
@@ -62,6 +62,7 @@ export const RULES = {
   EPP217: { severity: 'deny', relaxable: true, title: 'ExtProcPerRoute with neither overrides nor disabled: true' },
   EPP218: { severity: 'deny', relaxable: true, title: 'http_service with a body mode other than NONE or a trailer mode SEND' },
   EPP219: { severity: 'deny', relaxable: true, title: 'ext_proc filter typed_config without @type, or with an ext_proc type istiod does not know' },
+  EPP220: { severity: 'warn', relaxable: true, title: 'Response body BUFFERED or BUFFERED_PARTIAL to the EPP (a streamed completion reaches the client only at its end)' },
   EPP221: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc value Envoy cannot convert (an unknown field, a duration not in seconds, a scalar for an object, two members of a oneof)' },
   EPP222: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc field written twice with different values (which one Envoy keeps is not defined)' },
   EPP223: { severity: 'deny', relaxable: true, title: "MERGE into istiod's InferencePool ext_proc filter with a typed_config of another type (istiod's merge fails and drops every listener patch of the gateway)" },

@@ -6,6 +6,7 @@ import { patchLocation } from './config-patches.ts';
 import { ISTIOD_FILTER, mergeCarries, mergedProcessingMode } from './merge-into-istiod-filter.ts';
 import { defaultFor, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type ModeField } from './processing-mode.ts';
 
+/** What a request body mode breaks with an EPP (EPP202). */
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
   // Measured (test/dataplane/measured-symptoms.json EPP202-BUFFERED, per-route-buffered).
   BUFFERED:
@@ -14,6 +15,29 @@ const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
     'Envoy sends at most the buffer limit of the body, in a mode the EPP does not answer, so requests wait message_timeout and fail with 504',
   STREAMED: 'the EPP does not answer STREAMED bodies, so requests wait message_timeout and fail with 504', // measured: EPP202-STREAMED
   GRPC: 'GRPC is defined but not implemented by Envoy, and the EPP does not speak it',
+};
+
+/**
+ * What a response body mode breaks with an EPP (EPP202). The EPP answers response bodies in every mode, always with
+ * a FULL_DUPLEX_STREAMED body message (streamed_response): Envoy applies it to a body it holds whole, and refuses it as
+ * a spurious message for a chunk of a STREAMED body.
+ */
+const RESPONSE_BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
+  // Measured (test/dataplane/measured-symptoms.json EPP202-response-STREAMED-stream, EPP202-response-STREAMED).
+  STREAMED:
+    'it answers each chunk of a streamed completion (stream: true) with a FULL_DUPLEX_STREAMED body message, which Envoy refuses as spurious and resets the response after its status: the client gets 200, then the body breaks off (after about 1 s) with no token; completions not streamed pass only because their body reaches Envoy whole',
+  GRPC: BODY_MODE_BREAKAGE.GRPC,
+};
+
+/**
+ * Response body modes the EPP answers, that hold the response back (EPP220): Envoy sends the EPP the body once it
+ * has it whole (below the buffer limit), and the client gets nothing before. Measured
+ * (test/dataplane/measured-symptoms.json EPP220-BUFFERED-stream, EPP220-BUFFERED_PARTIAL-stream): 200, the body intact,
+ * but a streamed completion's first token only with its last.
+ */
+const RESPONSE_BODY_MODE_HOLD: Partial<Record<BodyMode, string>> = {
+  BUFFERED: 'Envoy holds the whole response body until the EPP has answered it',
+  BUFFERED_PARTIAL: 'Envoy holds the response body, up to the buffer limit, until the EPP has answered it',
 };
 
 export interface ModeCheckInput {
@@ -97,14 +121,20 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     const bodyField = `${direction}_body_mode` as const;
     const trailerField = `${direction}_trailer_mode` as const;
     const body = mode[bodyField];
-    if (explicit.has(bodyField) && BODY_MODE_BREAKAGE[body]) {
+    const breakage = (direction === 'request' ? BODY_MODE_BREAKAGE : RESPONSE_BODY_MODE_BREAKAGE)[body];
+    const fix = `set ${keyOf(bodyField)}: FULL_DUPLEX_STREAMED and ${keyOf(trailerField)}: SEND${direction === 'response' ? ', or NONE to keep response bodies from the EPP' : ''}`;
+    if (explicit.has(bodyField) && breakage) {
+      findings.push(finding('EPP202', severities, at(keyOf(bodyField)), `ext_proc ${keyOf(bodyField)} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${breakage}`, fix));
+    }
+    const hold = direction === 'response' ? RESPONSE_BODY_MODE_HOLD[body] : undefined;
+    if (explicit.has(bodyField) && hold) {
       findings.push(
         finding(
-          'EPP202',
+          'EPP220',
           severities,
           at(keyOf(bodyField)),
-          `ext_proc ${keyOf(bodyField)} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${BODY_MODE_BREAKAGE[body]}`,
-          `set ${keyOf(bodyField)}: FULL_DUPLEX_STREAMED and ${keyOf(trailerField)}: SEND${direction === 'response' ? ', or NONE to keep response bodies from the EPP' : ''}`,
+          `ext_proc ${keyOf(bodyField)} ${body}: ${hold}, so completions arrive, but a streamed completion (stream: true) reaches the client all at once at its end: its first token as late as its last`,
+          fix,
         ),
       );
     }

@@ -153,7 +153,7 @@ t.test('a config the EPP works with passes without findings: the example, with t
   t.same(codes(alone.stdout, 'warning'), ['EPP230'], 'its own filter without that override: EPP230 only');
 });
 
-t.test("another team's ext_proc filter passes clean; annotated as an EPP, its BUFFERED bodies are denied", async (t) => {
+t.test("another team's ext_proc filter passes clean; annotated as an EPP, its BUFFERED request body is denied", async (t) => {
   const waf = join(MANIFESTS, 'waf-envoyfilter.yaml');
   const result = await check([waf, '--services', SERVICES]);
   t.equal(result.code, 0, result.stdout);
@@ -165,8 +165,8 @@ t.test("another team's ext_proc filter passes clean; annotated as an EPP, its BU
   const annotated = fixture('waf-envoyfilter.yaml').replace('metadata:\n', 'metadata:\n  annotations: {epp-webhook.io/epp: "true"}\n');
   const asEpp = await check(['-', '--services', SERVICES], annotated);
   t.equal(asEpp.code, 1);
-  t.same(codes(asEpp.stdout, 'error'), ['EPP202', 'EPP202']);
-  t.same(codes(asEpp.stdout, 'warning'), ['EPP205', 'EPP306'], 'no EPP230: the classic istio: ingressgateway gets no filter from istiod');
+  t.same(codes(asEpp.stdout, 'error'), ['EPP202'], 'the BUFFERED request body');
+  t.same(codes(asEpp.stdout, 'warning'), ['EPP205', 'EPP220', 'EPP306'], 'the BUFFERED response body holds a streamed completion back; no EPP230: the classic istio: ingressgateway gets no filter from istiod');
   t.match(asEpp.stdout, 'ext_proc judged an EPP: annotation epp-webhook.io/epp: "true"');
 });
 

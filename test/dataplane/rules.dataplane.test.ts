@@ -13,6 +13,8 @@ import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
 import { clusterNames, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
 import { waitFor } from '../e2e/harness/processes.ts';
+import { COMPLETION } from './harness/client.ts';
+import { STREAM_TOKEN_INTERVAL_MS } from './harness/model-server.ts';
 import { eppProcessingMode } from '../helpers/epp-processing-mode.ts';
 import { codesIn, measure, readSymptoms, recordSymptoms, type Measurement, type SymptomsFile } from './harness/measure.ts';
 
@@ -83,11 +85,11 @@ async function scenario(
   envoyFilter: any,
   route: any,
   check: (t: Test, m: Measurement) => void,
-  options: { count?: number; timeoutMs?: number } = {},
+  options: { count?: number; timeoutMs?: number; body?: unknown } = {},
 ): Promise<void> {
   await parent.test(`${key}: ${symptoms.scenarios[key]?.symptom ?? ''}`, async (t) => {
     const webhook = await setUp(envoyFilter, route);
-    const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs });
+    const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs, body: options.body });
     measured[key] = m;
     t.comment(JSON.stringify({ webhook: m.webhook, answers: m.answers, eppRequests: m.eppRequests }));
     t.comment(JSON.stringify(m.envoyStats));
@@ -139,6 +141,103 @@ t.test('EPP202: BUFFERED / STREAMED request bodies', async (t) => {
         t.same(statuses(m), recorded(`EPP202-${mode}`), 'the recorded statuses');
       },
       { count: 2, timeoutMs: 8000 },
+    );
+  }
+});
+
+/** A streamed completion (server-sent events, one per token, STREAM_TOKEN_INTERVAL_MS apart): 8 tokens and [DONE], about 1.2 s. */
+const STREAMED_COMPLETION = { ...COMPLETION, max_tokens: 8, stream: true };
+/** A long completion, not streamed: about 160 kB of body, more than the EPP puts in one body message (62,000 bytes). */
+const LONG_COMPLETION = { ...COMPLETION, max_tokens: 40_000 };
+const LONG_BYTES = 160_217;
+const BODIES = { '': undefined, '-stream': STREAMED_COMPLETION, '-long': LONG_COMPLETION } as const;
+/** Each answer a whole streamed completion: every event, the first byte no earlier than the last token was sent. */
+const streamedWhole = (m: Measurement) => m.answers.every((a) => a.events === 9 && a.ms >= 8 * STREAM_TOKEN_INTERVAL_MS);
+
+t.test('baseline, streamed and long: the working fixture passes each token on as the model server sends it, and long bodies whole', async (t) => {
+  await scenario(
+    t,
+    'baseline-stream',
+    fullDuplex(),
+    plainRoute(),
+    (t, m) => {
+      t.same(statuses(m), [200, 200, 200]);
+      t.equal(m.eppRequests, 3, 'the EPP saw every request');
+      t.ok(streamedWhole(m), 'every event arrived');
+      t.ok(m.answers.every((a) => a.firstByteMs! < a.ms - 5 * STREAM_TOKEN_INTERVAL_MS), 'the first token came long before the last');
+    },
+    { body: STREAMED_COMPLETION, timeoutMs: 8000 },
+  );
+  await scenario(
+    t,
+    'baseline-long',
+    fullDuplex(),
+    plainRoute(),
+    (t, m) => {
+      t.same(statuses(m), [200, 200, 200]);
+      t.ok(m.answers.every((a) => a.bytes === LONG_BYTES), 'the whole body');
+    },
+    { body: LONG_COMPLETION, timeoutMs: 8000 },
+  );
+});
+
+t.test('EPP220: BUFFERED / BUFFERED_PARTIAL response bodies (requests FULL_DUPLEX_STREAMED, trailers SEND): completions arrive, streamed ones only at their end', async (t) => {
+  for (const mode of ['BUFFERED', 'BUFFERED_PARTIAL'] as const) {
+    // message_timeout 2 s instead of the fixture's 1000 s, as for EPP202, to see what the client gets if it expires.
+    const ef = fullDuplex((f) => {
+      f.processing_mode.response_body_mode = mode;
+      f.message_timeout = '2s';
+    });
+    for (const [suffix, body] of Object.entries(BODIES)) {
+      const key = `EPP220-${mode}${suffix}`;
+      await scenario(
+        t,
+        key,
+        ef,
+        plainRoute(),
+        (t, m) => {
+          t.ok(m.webhook.includes('EPP220') && !m.webhook.includes('EPP202'), 'kubectl printed EPP220, not EPP202');
+          t.same(statuses(m), recorded(key), 'the recorded statuses');
+          t.same(statuses(m), [200, 200, 200]);
+          t.equal(m.eppRequests, 3, 'the EPP picked for every request');
+          t.equal(stat(m, 'ext_proc.message_timeouts'), 0, 'the EPP answered every message in time');
+          if (suffix === '-stream') {
+            t.ok(streamedWhole(m), 'every event arrived');
+            t.ok(m.answers.every((a) => a.firstByteMs! >= a.ms - 20), 'the first token came only with the last');
+          }
+          if (suffix === '-long') t.ok(m.answers.every((a) => a.bytes === LONG_BYTES), 'the whole body');
+        },
+        { timeoutMs: 8000, body },
+      );
+    }
+  }
+});
+
+t.test('EPP202: STREAMED response bodies (requests FULL_DUPLEX_STREAMED, trailers SEND): streamed completions break off', async (t) => {
+  const ef = fullDuplex((f) => {
+    f.processing_mode.response_body_mode = 'STREAMED';
+    f.message_timeout = '2s';
+  });
+  for (const [suffix, body] of Object.entries(BODIES)) {
+    const key = `EPP202-response-STREAMED${suffix}`;
+    await scenario(
+      t,
+      key,
+      ef,
+      plainRoute(),
+      (t, m) => {
+        t.ok(m.webhook.includes('EPP202'), 'kubectl printed EPP202 (relaxed to a warning to measure)');
+        t.same(statuses(m), recorded(key), 'the recorded statuses');
+        t.equal(m.eppRequests, 3, 'the EPP picked for every request');
+        if (suffix === '-stream') {
+          t.ok(m.answers.every((a) => a.error && a.events === 0 && a.bytes === 0), 'after the status, the body broke off with no token');
+          t.equal(stat(m, 'ext_proc.spurious_msgs_received'), 3, "Envoy refused the EPP's answer to the first chunk as spurious, once per request");
+        } else {
+          t.ok(m.answers.every((a) => !a.error), 'the whole body');
+          if (suffix === '-long') t.ok(m.answers.every((a) => a.bytes === LONG_BYTES), 'the whole body');
+        }
+      },
+      { timeoutMs: 8000, body },
     );
   }
 });

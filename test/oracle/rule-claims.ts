@@ -48,6 +48,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP217: 'envoy-rejects',
   EPP218: 'envoy-rejects',
   EPP219: 'istio-refuses',
+  EPP220: 'runtime',
   EPP221: 'envoy-rejects',
   EPP222: 'undefined',
   EPP223: 'istio-drops-patches',

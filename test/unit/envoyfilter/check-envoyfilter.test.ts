@@ -174,7 +174,7 @@ t.test("values istiod's conversion refuses, and values Envoy's own checks reject
   t.same(codes(judge({ grpc_service: null })), ['EPP301'], 'null leaves grpc_service unset');
 });
 
-t.test('every body mode the EPP does not speak is denied with its own reason', async (t) => {
+t.test('every request body mode the EPP does not speak is denied with its own reason', async (t) => {
   for (const [mode, reason] of [
     ['BUFFERED', /413 above the buffer limit/],
     ['BUFFERED_PARTIAL', /at most the buffer limit/],
@@ -185,6 +185,28 @@ t.test('every body mode the EPP does not speak is denied with its own reason', a
     t.same(codes(findings), ['EPP202'], mode);
     t.match(findings[0].message, reason, mode);
   }
+});
+
+t.test('response body modes: STREAMED and GRPC are denied, BUFFERED and BUFFERED_PARTIAL warned, each with what was measured', async (t) => {
+  // test/dataplane/measured-symptoms.json: EPP202-response-STREAMED-stream, EPP220-BUFFERED-stream, EPP220-BUFFERED_PARTIAL-stream.
+  for (const [mode, code, severity, reason] of [
+    ['STREAMED', 'EPP202', 'deny', /Envoy refuses as spurious .*the client gets 200, then the body breaks off .* with no token/],
+    ['GRPC', 'EPP202', 'deny', /not implemented by Envoy/],
+    ['BUFFERED', 'EPP220', 'warn', /Envoy holds the whole response body until the EPP has answered it, so completions arrive, but a streamed completion \(stream: true\) reaches the client all at once at its end/],
+    ['BUFFERED_PARTIAL', 'EPP220', 'warn', /up to the buffer limit, .*a streamed completion \(stream: true\) reaches the client all at once at its end/],
+  ] as const) {
+    const findings = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, response_body_mode: mode } }), DEFAULT_CONFIG);
+    t.same(codes(findings), [code], mode);
+    t.equal(findings[0].severity, severity, mode);
+    t.equal(findings[0].path, 'spec.configPatches[0].patch.value.typed_config.processing_mode.response_body_mode', mode);
+    t.match(findings[0].message, reason, mode);
+    t.notMatch(findings[0].message, /504|message_timeout/, `${mode}: no request-side symptom`);
+    t.match(findings[0].fix, 'set response_body_mode: FULL_DUPLEX_STREAMED and response_trailer_mode: SEND, or NONE to keep response bodies from the EPP', mode);
+  }
+  const none = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, response_body_mode: 'NONE' } }), DEFAULT_CONFIG);
+  t.same(codes(none), [], 'NONE keeps response bodies from the EPP: nothing to say');
+  const off = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, response_body_mode: 'BUFFERED' } }), parseConfig({ severities: { EPP220: 'off' } }));
+  t.same(codes(off, 'off'), ['EPP220'], 'EPP220 can be turned off');
 });
 
 t.test('FULL_DUPLEX_STREAMED needs its trailer mode SEND', async (t) => {
@@ -313,7 +335,7 @@ t.test('MERGE patches into a filter the webhook cannot see (here the router) are
   merge.spec.configPatches[0].patch.operation = 'MERGE';
   t.same(codes(checkEnvoyFilter(merge, DEFAULT_CONFIG)), [], 'no EPP301 or EPP204 for fields the merge leaves alone');
   (merge.spec.configPatches[0].patch.value.typed_config as any).processing_mode.response_body_mode = 'BUFFERED';
-  t.same(codes(checkEnvoyFilter(merge, DEFAULT_CONFIG)), ['EPP202']);
+  t.same(codes(checkEnvoyFilter(merge, DEFAULT_CONFIG)), ['EPP220']);
 });
 
 t.test('ext_proc configs are found wherever they sit: EXTENSION_CONFIG, TypedStruct, untyped HTTP filter', async (t) => {
