@@ -166,7 +166,16 @@ t.test('a PodDisruptionBudget only where a drain can meet it', async (t) => {
   t.same(await budgets([]), [1], 'two replicas, one kept');
   t.same(await budgets(['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=2']), [2]);
   t.same(await budgets(['--set', 'podDisruptionBudget.minAvailable=50%']), ['50%']);
-  for (const args of [['--set', 'replicaCount=1'], ['--set', 'podDisruptionBudget.minAvailable=2'], ['--set', 'podDisruptionBudget.minAvailable=100%'], ['--set', 'replicaCount=1', '--set', 'podDisruptionBudget.minAvailable=50%']]) {
+  t.same(await budgets(['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=60%']), ['60%'], '60% of 3 keeps 2');
+  const blocking = [
+    ['--set', 'replicaCount=1'],
+    ['--set', 'podDisruptionBudget.minAvailable=2'],
+    ['--set', 'podDisruptionBudget.minAvailable=100%'],
+    ['--set', 'replicaCount=1', '--set', 'podDisruptionBudget.minAvailable=50%'],
+    ['--set', 'replicaCount=2', '--set', 'podDisruptionBudget.minAvailable=60%'],
+    ['--set', 'replicaCount=3', '--set', 'podDisruptionBudget.minAvailable=90%'],
+  ];
+  for (const args of blocking) {
     t.same(await budgets(args), [], `${args.join(' ')}: no eviction could meet it, and it would block every node drain`);
   }
 });
