@@ -22,7 +22,11 @@ export function eppServiceReference(
   object: unknown,
   config: WebhookConfig,
 ): { reference: ServiceReference } | { finding: Finding } {
-  const annotation = annotationsOf(object)[ANNOTATIONS.eppService];
+  return serviceReferenceOf(annotationsOf(object)[ANNOTATIONS.eppService], objectNamespace, config);
+}
+
+/** eppServiceReference from the annotation's value (undefined when the object has none). */
+export function serviceReferenceOf(annotation: unknown, objectNamespace: string, config: WebhookConfig): { reference: ServiceReference } | { finding: Finding } {
   if (annotation === undefined) {
     return {
       reference: { namespace: config.eppService.namespace || objectNamespace, name: config.eppService.name, origin: 'config' },

@@ -1,5 +1,4 @@
 import type { Operation } from 'fast-json-patch';
-import { ANNOTATIONS } from '../annotations.ts';
 import { apiErrorMessage, apiStatus } from '../cluster/api-error.ts';
 import { changesAddress, type ServiceCacheChange } from '../cluster/service-change.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
@@ -7,7 +6,7 @@ import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
-import { eppServiceReference } from '../envoyfilter/epp-service-reference.ts';
+import { serviceReferenceOf } from '../envoyfilter/epp-service-reference.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import { decidePlaceholderResolution } from './decide-placeholder-resolution.ts';
 import { decideReconcile, recordedService } from './decide-reconcile.ts';
@@ -111,7 +110,7 @@ export class Reconciler {
     for (const record of this.#options.store.values()) this.#queue.add(envoyFilterKey(record));
   }
 
-  /** From the Service cache: the EnvoyFilters that resolved against a changed Service (and any with a raw token) are due. */
+  /** From the Service cache: the EnvoyFilters that resolved against a changed Service, or whose raw token or pool would resolve against it now, are due. */
   onServiceChange(change: ServiceCacheChange): void {
     if (!changesAddress(change)) return;
     if (change.type === 'resynced') return this.enqueueAll();
@@ -131,8 +130,7 @@ export class Reconciler {
    */
   #annotationOrDefaultNames(record: EnvoyFilterRecord, service: string): boolean {
     if (record.inferencePool !== undefined) return false;
-    const annotations = record.eppService === undefined ? {} : { [ANNOTATIONS.eppService]: record.eppService };
-    const chosen = eppServiceReference(record.namespace, { metadata: { annotations } }, this.#options.config);
+    const chosen = serviceReferenceOf(record.eppService, record.namespace, this.#options.config);
     return 'reference' in chosen && `${chosen.reference.namespace}/${chosen.reference.name}` === service;
   }
 
