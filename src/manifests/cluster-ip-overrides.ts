@@ -19,9 +19,12 @@ export function parseClusterIPOverride(text: string): ClusterIPOverride {
   const match = /^([^/=]+)\/([^/=]+)=(.+)$/.exec(text);
   if (match === null) throw new Error(`--cluster-ip ${JSON.stringify(text)}: write NAMESPACE/NAME=CLUSTER_IP[:PORT], e.g. llm-d/gaie-inference-scheduling-epp=10.96.183.7:9002`);
   const [, namespace, name, address] = match;
-  const withPort = /^\[(.+)\]:(\d+)$/.exec(address) ?? (address.split(':').length === 2 ? /^(.+):(\d+)$/.exec(address) : null);
-  const clusterIP = withPort === null ? address : withPort[1];
-  const port = withPort === null ? undefined : Number(withPort[2]);
+  // An IPv6 address with a port is written in brackets; a single colon is IPv4 with a port.
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
+  const ipv4WithPort = bracketed === null && address.split(':').length === 2 ? /^(.+):(\d+)$/.exec(address) : null;
+  const [clusterIP, portText] = bracketed !== null ? [bracketed[1], bracketed[2]] : ipv4WithPort !== null ? [ipv4WithPort[1], ipv4WithPort[2]] : [address, undefined];
+  const port = portText === undefined ? undefined : Number(portText);
+  if (bracketed !== null && isIP(clusterIP) !== 6) throw new Error(`--cluster-ip ${JSON.stringify(text)}: only an IPv6 address is written in brackets`);
   for (const [what, value] of [['namespace', namespace], ['Service name', name]] as const) {
     if (!DNS_LABEL.test(value)) throw new Error(`--cluster-ip ${JSON.stringify(text)}: ${what} ${JSON.stringify(value)} is not a Kubernetes name (lowercase RFC 1123 label)`);
   }
