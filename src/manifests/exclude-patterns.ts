@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 
 /**
  * `--exclude` patterns, read the way .gitignore reads them: a pattern without `/` matches a file or directory name
@@ -14,14 +14,17 @@ export class ExcludePatterns {
 
   constructor(patterns: readonly string[], workingDirectory = process.cwd()) {
     for (const raw of patterns) {
-      const pattern = raw.replace(/^\.\//, '').replace(/^\/+/, '').replace(/\/+$/, '');
-      if (pattern === '') continue;
-      if (!pattern.includes('/')) {
+      const pattern = raw.replace(/^\.\//, '').replace(/\/+$/, '');
+      if (pattern.replace(/^\/+/, '') === '') continue;
+      if (isAbsolute(pattern)) {
+        this.#byAbsolutePath.push(globToRegExp(pattern));
+      } else if (!pattern.includes('/')) {
         this.#byName.push(globToRegExp(pattern));
-        continue;
+      } else {
+        this.#byPath.push(globToRegExp(pattern));
+        // The working directory is a path, not a pattern: its characters are taken as written.
+        this.#byAbsolutePath.push(new RegExp(`^${escapeRegExp(workingDirectory.replace(/\/+$/, ''))}/${globToRegExp(pattern).source.slice(1)}`));
       }
-      this.#byPath.push(globToRegExp(pattern));
-      this.#byAbsolutePath.push(globToRegExp(resolve(workingDirectory, raw).replace(/\/+$/, '')));
     }
   }
 
@@ -29,10 +32,9 @@ export class ExcludePatterns {
    * `relativePath` uses `/` and is relative to the directory being searched; the last segment is the name.
    * `absolutePath` is the same file's, resolved from the working directory.
    */
-  excludes(relativePath: string, absolutePath?: string): boolean {
+  excludes(relativePath: string, absolutePath: string): boolean {
     const name = relativePath.slice(relativePath.lastIndexOf('/') + 1);
-    if (this.#byName.some((r) => r.test(name)) || this.#byPath.some((r) => r.test(relativePath))) return true;
-    return absolutePath !== undefined && this.#byAbsolutePath.some((r) => r.test(absolutePath));
+    return this.#byName.some((r) => r.test(name)) || this.#byPath.some((r) => r.test(relativePath)) || this.#byAbsolutePath.some((r) => r.test(absolutePath));
   }
 }
 
@@ -46,7 +48,11 @@ function globToRegExp(glob: string): RegExp {
       i += slash ? 2 : 1;
     } else if (c === '*') source += '[^/]*';
     else if (c === '?') source += '[^/]';
-    else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    else source += escapeRegExp(c);
   }
   return new RegExp(`^${source}$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
