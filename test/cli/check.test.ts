@@ -205,6 +205,8 @@ t.test('--cluster-ip gives a ClusterIP whose ports are unknown, so no port warni
   t.equal(unknownPort.code, 1, 'EPP_SERVICE_PORT needs a port the override does not give');
   t.same(codes(unknownPort.stdout, 'error'), ['EPP112'], "and only that: no EPP310 restating the token istiod would get, as the webhook stops at the mutation's denial");
   t.match(unknownPort.stdout, `fix: give the port with the ClusterIP (--cluster-ip ${EPP_SERVICE}=IP:PORT)`);
+  const bracketedNoPort = await check([file, '--cluster-ip', `${EPP_SERVICE}=[fd00:10:96::7]`]);
+  t.equal(bracketedNoPort.code, 0, `an IPv6 address in brackets without a port: ${bracketedNoPort.stdout}`);
   for (const given of ['10.0.0.7:9002', '[fd00:10:96::7]:9002']) {
     const withPort = await check([portToken, '--cluster-ip', `${EPP_SERVICE}=${given}`]);
     t.equal(withPort.code, 0, `${given}: ${withPort.stdout}`);
@@ -538,6 +540,7 @@ t.test('bad usage exits 2 with a message and the usage', async (t) => {
     [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.1', '--cluster-ip', 'ns/epp=10.0.0.2'], '--cluster-ip ns/epp is given twice'],
     [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.1:9002', '--cluster-ip', 'ns/epp=10.0.0.1:9003'], 'given twice, as 10.0.0.1:9002 and 10.0.0.1:9003'],
     [[GUIDE, '--cluster-ip', 'ns/epp=10.0.0.1:70000'], 'port 70000 is not between 1 and 65535'],
+    [[GUIDE, '--cluster-ip', 'ns/epp=[10.0.0.1]:9002'], 'only an IPv6 address is written in brackets'],
     [[GUIDE, '--namespace', 'Bad_NS'], '--namespace "Bad_NS" is not a Kubernetes namespace name'],
     [[GUIDE, '--kube-timeout', '0'], '--kube-timeout must be a positive number of seconds'],
     [['-', '-'], '- (standard input) may be given once'],

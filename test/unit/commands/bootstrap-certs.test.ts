@@ -97,4 +97,6 @@ t.test('without --kubeconfig, KUBECONFIG, ~/.kube/config or a pod, it says there
   t.equal(result.code, 2);
   t.match(result.stderr, /^epp-webhook bootstrap-certs: no cluster to write to: pass --kubeconfig FILE, set KUBECONFIG, or run it in the cluster/);
   t.notMatch(result.stderr, /localhost:8080/);
+  process.env.KUBECONFIG = '';
+  t.equal((await run([])).code, 2, 'an empty KUBECONFIG names no kubeconfig, as client-node reads it');
 });
