@@ -7,6 +7,7 @@ import { fromJsonPointer, formatPath, toJsonPointer } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
 import { patchLocation, readConfigPatches } from './config-patches.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
+import { replaceToken } from './address-in-text.ts';
 import { checkPoolConsistency } from './check-pool-consistency.ts';
 import { EXT_PROC_PORT_NAME, eppServicePort, PORT_PLACEHOLDER } from './epp-service-port.ts';
 import { chooseEppTarget, resolvePool, type EppTarget } from './epp-target.ts';
@@ -170,20 +171,7 @@ function replacePortAt(copy: CopyOnWrite, site: PlaceholderSite, port: number): 
 
 function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clusterIP: string): void {
   // findPlaceholders found a string at these segments, so every container on the way exists.
-  copy.set(site.segments, withAddress(copy.get(site.segments) as string, token, clusterIP));
-}
-
-/**
- * The token replaced by the ClusterIP. An IPv6 one is written in brackets where a port follows it or it is a URL's host
- * (`[fd00::a]:9002`, `http://[fd00::a]/`): `fd00::a:9002` would read as one longer address, with no port.
- */
-function withAddress(text: string, token: string, clusterIP: string): string {
-  if (!clusterIP.includes(':')) return text.replaceAll(token, clusterIP);
-  return text.replaceAll(token, (_token: string, at: number) => {
-    const bracketed = text[at - 1] === '[';
-    const hostAndPort = text[at + token.length] === ':' || text.startsWith('//', at - 2);
-    return hostAndPort && !bracketed ? `[${clusterIP}]` : clusterIP;
-  });
+  copy.set(site.segments, replaceToken(copy.get(site.segments) as string, token, clusterIP));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Operation } from 'fast-json-patch';
 import { ANNOTATIONS } from '../annotations.ts';
 import type { ServiceLookup } from '../cluster/service-resolver.ts';
-import { containsAddress, replaceAddress } from './address-in-text.ts';
+import { containsAddress, replaceAddress } from '../envoyfilter/address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
 import { servicePortOf } from '../envoyfilter/epp-service-port.ts';
 import type { EnvoyFilterRecord } from './envoyfilter-record.ts';

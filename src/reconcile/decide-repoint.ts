@@ -2,7 +2,7 @@ import type { Operation } from 'fast-json-patch';
 import { ANNOTATIONS } from '../annotations.ts';
 import type { InferencePoolLookup } from '../cluster/inference-pool.ts';
 import type { ServiceLookup } from '../cluster/service-resolver.ts';
-import { containsAddress, replaceAddress } from './address-in-text.ts';
+import { containsAddress, replaceAddress } from '../envoyfilter/address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
 import type { EnvoyFilterRecord, Provenance } from './envoyfilter-record.ts';
 import { recordedPortPaths } from './recorded-port-paths.ts';

@@ -6,7 +6,7 @@ import { readConfigPatches } from '../../../src/envoyfilter/config-patches.ts';
 import { MAX_PLACEHOLDER_PATH_CHARACTERS, MAX_PLACEHOLDER_TOKENS } from '../../../src/envoyfilter/placeholder-budget.ts';
 import type { ServiceResolver } from '../../../src/cluster/service-resolver.ts';
 import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
-import { replaceAddress } from '../../../src/reconcile/address-in-text.ts';
+import { replaceAddress } from '../../../src/envoyfilter/address-in-text.ts';
 import { isIP } from 'node:net';
 import { EPP_CLUSTER_IP, fixtureResolver, manifest } from '../../helpers/fixtures.ts';
 
