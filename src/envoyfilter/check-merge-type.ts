@@ -10,8 +10,9 @@ const EXTERNAL_PROCESSOR = 'envoy.extensions.filters.http.ext_proc.v3.ExternalPr
 /**
  * A MERGE into istiod's InferencePool ext_proc filter whose typed_config is another message (a TypedStruct wrapping the
  * config, or another filter's type): istiod merges the two protos (util.MergeAnyWithAny), and its merge panics on two
- * messages of different types. ApplyListenerPatches recovers and returns the listeners as they were before any patch,
- * so no EnvoyFilter's listener patch reaches that gateway (pilot/pkg/networking/core/envoyfilter/listener_patch.go).
+ * messages of different types (asked of Istio's merge by the oracle). ApplyListenerPatches recovers and pushes the
+ * listeners as they stand, patched in place up to the panic: every listener patch it had not applied yet, of any
+ * EnvoyFilter, is left out (pilot/pkg/networking/core/envoyfilter/listener_patch.go, read, not run).
  */
 export function checkMergeType(object: unknown, patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
@@ -25,7 +26,7 @@ export function checkMergeType(object: unknown, patches: readonly ConfigPatch[],
         'EPP223',
         severities,
         { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, key]) },
-        `ext_proc MERGE into ${ISTIOD_FILTER}, with a typed_config of type ${type}: istiod merges it into its own ExternalProcessor, the merge of two messages of different types panics, and istiod then pushes that gateway's listeners without any EnvoyFilter's listener patches (istiod logs "listeners patch caused panic, so the patches did not take effect")`,
+        `ext_proc MERGE into ${ISTIOD_FILTER}, with a typed_config of type ${type}: istiod merges it into its own ExternalProcessor, the merge of two messages of different types panics, and istiod stops patching that gateway's listeners there: the listener patches it had not applied yet, of this and other EnvoyFilters, do not take effect (istiod logs "listeners patch caused panic, so the patches did not take effect")`,
         `write typed_config as a typed ExternalProcessor ("@type": type.googleapis.com/${EXTERNAL_PROCESSOR}) with only the fields to change`,
       ),
     );

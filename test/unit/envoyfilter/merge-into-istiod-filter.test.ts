@@ -125,7 +125,7 @@ t.test("EPP223: a MERGE into istiod's filter with a typed_config of another mess
   const epp223 = denied.find((f) => f.code === 'EPP223')!;
   t.equal(epp223.path, 'spec.configPatches[0].patch.value.typed_config');
   t.match(epp223.message, 'with a typed_config of type udpa.type.v1.TypedStruct: istiod merges it into its own ExternalProcessor');
-  t.match(epp223.message, "pushes that gateway's listeners without any EnvoyFilter's listener patches");
+  t.match(epp223.message, "stops patching that gateway's listeners there: the listener patches it had not applied yet, of this and other EnvoyFilters, do not take effect");
   t.match(epp223.fix, '"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor');
   t.same(codes(check(merge({}, { value: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } } })), 'deny'), ['EPP223'], "another filter's type too");
   t.notOk(codes(check(merge({ processing_mode: { ...FULL_DUPLEX_NO_TRAILER, request_trailer_mode: 'SEND' } }))).includes('EPP223'), 'a typed ExternalProcessor merges');
