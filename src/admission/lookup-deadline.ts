@@ -9,6 +9,7 @@ import type { ServiceLookup, ServiceResolver } from '../cluster/service-resolver
 export function withLookupDeadline(resolver: ServiceResolver, deadline: number, timeoutMs: number): ServiceResolver {
   return {
     source: resolver.source,
+    fixes: resolver.fixes,
     ready: () => resolver.ready(),
     size: () => resolver.size(),
     lookup(namespace: string, name: string): ServiceLookup | Promise<ServiceLookup> {

@@ -21,9 +21,18 @@ export type ServiceLookup =
   /** The resolver cannot answer right now (cache not synced, API unreachable): a retryable condition. */
   | { kind: 'unavailable'; reason: string };
 
+/** How to give a source what it could not answer, for a denial's fix; a cluster's caches need none of it. */
+export interface SourceFixes {
+  /** A Service not found: check's command line may simply not have named it. */
+  notFound?: string;
+  /** A Service found with no ports listed (`namespace/name`). */
+  unknownPorts?: (service: string) => string;
+}
+
 export interface ServiceResolver {
   /** Where answers come from, for messages: "the Service cache", "services.yaml". */
   readonly source: string;
+  readonly fixes?: SourceFixes;
   lookup(namespace: string, name: string): ServiceLookup | Promise<ServiceLookup>;
   /** True once the resolver can answer (first list synced, file loaded). */
   ready(): boolean;

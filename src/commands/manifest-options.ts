@@ -6,7 +6,7 @@ import { parseClusterIPOverride } from '../manifests/cluster-ip-overrides.ts';
 import { ExcludePatterns } from '../manifests/exclude-patterns.ts';
 import { readManifests, type InputProblem, type SkippedInput } from '../manifests/read-manifests.ts';
 import { MISSING_POOL_FIX, openPoolSource } from '../manifests/pool-source.ts';
-import { MISSING_SERVICE_FIX, openServiceSource, type ServiceSourceOptions } from '../manifests/service-source.ts';
+import { openServiceSource, type ServiceSourceOptions } from '../manifests/service-source.ts';
 
 /** The I/O of check and render: `process` in the CLI, captured streams in tests. */
 export interface ManifestCommandIo {
@@ -141,7 +141,6 @@ export async function runManifests(settings: ManifestSettings, io: ManifestComma
     config,
     resolver: source.resolver,
     defaultNamespace: settings.namespace,
-    missingServiceFix: source.complete ? undefined : MISSING_SERVICE_FIX,
     pools: poolSource.pools,
     envoyFilters: poolSource.envoyFilters,
     missingPoolFix: poolSource.complete ? undefined : MISSING_POOL_FIX,

@@ -64,7 +64,7 @@ export async function substituteClusterIP(
     return unchanged(checkPoolConsistency(patches, addressSites, target.pool, lookup.service, config));
   }
   const firstSite = sites[0] ?? portSites[0];
-  const problem = lookupProblem(lookup, target, subject, resolver.source, firstSite, config);
+  const problem = lookupProblem(lookup, target, subject, resolver, firstSite, config);
   if (problem) return unchanged([problem]);
   const service = (lookup as { service: ServiceRecord }).service;
 
@@ -81,9 +81,8 @@ export async function substituteClusterIP(
           `${PORT_PLACEHOLDER}: ${resolved.why}, so ${subject} gets no port number`,
           target.pool !== undefined
             ? `give the pool's endpointPickerRef a port.number, or write the port number instead of ${PORT_PLACEHOLDER}`
-            : service.ports.length === 0
-              ? // A Service the apiserver stored has ports: none known means check's --cluster-ip gave none.
-                `give the port with the ClusterIP (--cluster-ip ${service.namespace}/${service.name}=IP:PORT), or write the port number instead of ${PORT_PLACEHOLDER}`
+            : service.ports.length === 0 && resolver.fixes?.unknownPorts !== undefined
+              ? resolver.fixes.unknownPorts(`${service.namespace}/${service.name}`)
               : `name the EPP's ext_proc port ${EXT_PROC_PORT_NAME} in the Service, or write the port number instead of ${PORT_PLACEHOLDER}`,
         ),
       ]);
@@ -109,7 +108,7 @@ function lookupProblem(
   lookup: ServiceLookup,
   target: EppTarget,
   subject: string,
-  source: string,
+  resolver: ServiceResolver,
   firstSite: PlaceholderSite,
   config: WebhookConfig,
 ): Finding | undefined {
@@ -132,14 +131,14 @@ function lookupProblem(
       );
     case 'not-found':
       if (pool !== undefined) {
-        return finding('EPP110', config.severities, at, `${pool}'s endpointPickerRef names Service ${service}, which is not found in ${source}, so ${subject} cannot get its ClusterIP`, `create the EPP Service ${service}, or point the pool's endpointPickerRef at the Service in front of its EPP`);
+        return finding('EPP110', config.severities, at, `${pool}'s endpointPickerRef names Service ${service}, which is not found in ${resolver.source}, so ${subject} cannot get its ClusterIP`, resolver.fixes?.notFound ?? `create the EPP Service ${service}, or point the pool's endpointPickerRef at the Service in front of its EPP`);
       }
       return finding(
         'EPP101',
         config.severities,
         at,
-        `${config.placeholder}: Service ${service} (chosen by ${chosenBy}) not found in ${source}, so ${subject} cannot get its ClusterIP`,
-        `create the EPP Service ${service} first (helm release "<release>" names it <release>-epp), or point ${ANNOTATIONS.eppService} at the right [namespace/]name`,
+        `${config.placeholder}: Service ${service} (chosen by ${chosenBy}) not found in ${resolver.source}, so ${subject} cannot get its ClusterIP`,
+        resolver.fixes?.notFound ?? `create the EPP Service ${service} first (helm release "<release>" names it <release>-epp), or point ${ANNOTATIONS.eppService} at the right [namespace/]name`,
       );
     case 'found':
       if (pool !== undefined) {

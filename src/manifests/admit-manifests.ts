@@ -11,7 +11,7 @@ import { judgeEnvoyFilter, type ExtProcJudgement } from '../envoyfilter/talks-to
 import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
 import type { Finding } from '../findings.ts';
 import type { PathSegments } from '../json-path.ts';
-import type { JsonObject } from '../json-value.ts';
+import { isObject, type JsonObject } from '../json-value.ts';
 import { lineOfPath, parseFormattedPath } from './locate-path.ts';
 import type { ManifestDocument } from './read-manifests.ts';
 import { isList, kindOf } from './webhook-objects.ts';
@@ -21,8 +21,6 @@ export interface ManifestAdmissionContext {
   resolver: ServiceResolver;
   /** The namespace of an object without metadata.namespace: where `kubectl apply -n` would create it. */
   defaultNamespace: string;
-  /** Set when Services may be missing only from the command line: replaces the fix of "Service not found". */
-  missingServiceFix?: string;
   /** InferencePools and the EnvoyFilters serving them: from the manifests, and the --services file or the cluster. */
   pools?: InferencePoolResolver;
   envoyFilters?: EnvoyFilterIndex;
@@ -125,14 +123,13 @@ async function admitObject(
   // still present), and EPP310 on a port token istiod would get as a string, would then only restate why the mutation
   // did not substitute.
   const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, context.resolver, context.config, context.pools?.endpointPickerServices()) : undefined;
-  const restatesDenial = (f: Finding) => f.code === 'EPP106' || (f.code === 'EPP310' && f.message.includes(`"${PORT_PLACEHOLDER}"`));
+  const restatesDenial = (f: Finding) => f.code === 'EPP106' || (f.code === 'EPP310' && valueAtPath(mutation.object, f.path) === PORT_PLACEHOLDER);
   const validation = validateObject(kind, mutation.object, context.config, eppServices).filter((f) => !(mutationDenied && restatesDenial(f)));
   const locate = (path: string) => lineOfPath(source.yaml, source.lineCounter, [...at, ...parseFormattedPath(path)]);
   const extProc = kind === 'EnvoyFilter' ? judgeEnvoyFilter(mutation.object, context.config, eppServices).map((j) => ({ ...j, line: locate(j.path) })) : [];
 
   const findings = distinct([...mutation.findings, ...validation])
     .filter((f) => f.severity !== 'off')
-    .map((f) => (context.missingServiceFix !== undefined && isServiceNotFound(f) ? { ...f, fix: context.missingServiceFix } : f))
     .map((f) => (f.code === 'EPP109' && context.missingPoolFix !== undefined ? { ...f, fix: context.missingPoolFix } : f))
     .map((f) => ({ ...f, line: locate(f.path) }))
     .sort((a, b) => a.line - b.line);
@@ -165,7 +162,9 @@ function distinct(findings: Finding[]): Finding[] {
   });
 }
 
-/** A Service not found (by the config's or an annotation's choice, or a pool's endpointPickerRef), not one found unfit. */
-function isServiceNotFound(finding: Finding): boolean {
-  return finding.code === 'EPP101' || (finding.code === 'EPP110' && finding.message.includes(', which is not found in '));
+/** The value at a finding's path (`spec.configPatches[1].patch.value...`), undefined where there is none. */
+function valueAtPath(object: unknown, path: string): unknown {
+  let value = object;
+  for (const segment of parseFormattedPath(path)) value = isObject(value) || Array.isArray(value) ? (value as Record<string | number, unknown>)[segment] : undefined;
+  return value;
 }

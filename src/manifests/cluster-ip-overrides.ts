@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import type { ServiceLookup, ServiceResolver } from '../cluster/service-resolver.ts';
+import type { ServiceLookup, ServiceResolver, SourceFixes } from '../cluster/service-resolver.ts';
+import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
 
 export interface ClusterIPOverride {
   namespace: string;
@@ -40,10 +41,12 @@ export function parseClusterIPOverride(text: string): ClusterIPOverride {
  */
 export class ClusterIPOverrideResolver implements ServiceResolver {
   readonly source: string;
+  readonly fixes: SourceFixes;
   readonly #overrides = new Map<string, ClusterIPOverride>();
   readonly #fallback: ServiceResolver | undefined;
 
-  constructor(overrides: readonly ClusterIPOverride[], fallback: ServiceResolver | undefined, noSourceDescription: string) {
+  /** `missingServiceFix`: what a Service not found needs, when nothing but the overrides (if any) is a source. */
+  constructor(overrides: readonly ClusterIPOverride[], fallback: ServiceResolver | undefined, noSourceDescription: string, missingServiceFix?: string) {
     for (const override of overrides) {
       const key = `${override.namespace}/${override.name}`;
       const earlier = this.#overrides.get(key);
@@ -53,6 +56,10 @@ export class ClusterIPOverrideResolver implements ServiceResolver {
       this.#overrides.set(key, override);
     }
     this.#fallback = fallback;
+    this.fixes = {
+      notFound: fallback === undefined ? missingServiceFix : fallback.fixes?.notFound,
+      unknownPorts: (service) => `give the port with the ClusterIP (--cluster-ip ${service}=IP:PORT), or write the port number instead of ${PORT_PLACEHOLDER}`,
+    };
     if (fallback !== undefined) this.source = overrides.length > 0 ? `${fallback.source} and the --cluster-ip overrides` : fallback.source;
     else this.source = overrides.length > 0 ? 'the --cluster-ip overrides' : noSourceDescription;
   }

@@ -28,7 +28,7 @@ export class ServiceSourceError extends Error {
 
 export const NO_SERVICE_SOURCE = 'the Services given on the command line (none: no --services, --kubeconfig or --cluster-ip)';
 
-export const MISSING_SERVICE_FIX =
+const MISSING_SERVICE_FIX =
   'tell epp-webhook where Services come from: --services FILE (e.g. from kubectl get svc -A -o yaml), --kubeconfig FILE (lists them from the cluster, read-only), or --cluster-ip NAMESPACE/NAME=CLUSTER_IP for this Service';
 
 /** Opens the Service source the flags name; with --kubeconfig, lists the cluster's Services once and stops watching. */
@@ -44,7 +44,7 @@ export async function openServiceSource(options: ServiceSourceOptions): Promise<
     base = await listClusterServices(options.kubeconfig, options.kubeTimeoutMs);
   }
   try {
-    return { resolver: new ClusterIPOverrideResolver(options.clusterIPs, base, NO_SERVICE_SOURCE), complete: base !== undefined };
+    return { resolver: new ClusterIPOverrideResolver(options.clusterIPs, base, NO_SERVICE_SOURCE, MISSING_SERVICE_FIX), complete: base !== undefined };
   } catch (error) {
     throw new ServiceSourceError((error as Error).message);
   }
