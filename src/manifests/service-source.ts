@@ -17,8 +17,6 @@ export interface ServiceSourceOptions {
 
 export interface ServiceSource {
   resolver: ClusterIPOverrideResolver;
-  /** False without --services and --kubeconfig: a Service not found may only be missing from the command line. */
-  complete: boolean;
 }
 
 /** The Service source could not be used: the run cannot say anything about placeholders. */
@@ -44,7 +42,7 @@ export async function openServiceSource(options: ServiceSourceOptions): Promise<
     base = await listClusterServices(options.kubeconfig, options.kubeTimeoutMs);
   }
   try {
-    return { resolver: new ClusterIPOverrideResolver(options.clusterIPs, base, NO_SERVICE_SOURCE, MISSING_SERVICE_FIX), complete: base !== undefined };
+    return { resolver: new ClusterIPOverrideResolver(options.clusterIPs, base, NO_SERVICE_SOURCE, MISSING_SERVICE_FIX) };
   } catch (error) {
     throw new ServiceSourceError((error as Error).message);
   }
