@@ -1,7 +1,7 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
-import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patches.ts';
+import { matchedSubFilter, patchLocation, reachesGateway, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
 import { readBool, readField, type Reading } from './field-reading.ts';
@@ -9,8 +9,6 @@ import { selectsClassicGateway } from './selects-classic-gateway.ts';
 import { targetCluster } from './target-cluster.ts';
 import type { EppServices } from './talks-to-epp.ts';
 
-/** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */
-const GATEWAY_CONTEXTS: ReadonlySet<string | undefined> = new Set(['GATEWAY', 'ANY', undefined]);
 
 /**
  * The EPP Services of InferencePools in the EnvoyFilter's namespace, as the pool cache knows them (an endpointPickerRef
@@ -27,10 +25,6 @@ const PUTS_FILTER: ReadonlySet<string | undefined> = new Set(['ADD', 'INSERT_BEF
 /** Operations istiod applies to an existing route by proto merge (envoyfilter/util.go isMergeOperation). */
 const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REPLACE_LIST']);
 
-function reachesGateway(patch: ConfigPatch): boolean {
-  const context = patch.match.context;
-  return GATEWAY_CONTEXTS.has(typeof context === 'string' ? context : undefined);
-}
 
 /**
  * istiod names the Envoy route of a Gateway API rule <namespace>.<HTTPRoute name>.<rule index>

@@ -2,10 +2,9 @@ import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey } from '../json-value.ts';
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
-import { anyType } from './ext-proc-configs.ts';
+import { anyType, EXTERNAL_PROCESSOR_TYPE as EXTERNAL_PROCESSOR } from './ext-proc-configs.ts';
 import { ISTIOD_FILTER, picksIstiodFilter } from './merge-into-istiod-filter.ts';
 
-const EXTERNAL_PROCESSOR = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
 
 /**
  * A MERGE into istiod's InferencePool ext_proc filter whose typed_config is another message (a TypedStruct wrapping the

@@ -24,6 +24,14 @@ export function patchLocation(index: number): string {
   return `configPatches[${index}]`;
 }
 
+/** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */
+const GATEWAY_CONTEXTS: ReadonlySet<string | undefined> = new Set(['GATEWAY', 'ANY', undefined]);
+
+export function reachesGateway(patch: ConfigPatch): boolean {
+  const context = patch.match.context;
+  return GATEWAY_CONTEXTS.has(typeof context === 'string' ? context : undefined);
+}
+
 /** The HTTP filter name a patch matches (`match.listener.filterChain.filter.subFilter.name`), if it names one. */
 export function matchedSubFilter(patch: ConfigPatch): string | undefined {
   const listener = patch.match.listener;

@@ -3,7 +3,7 @@ import type { PathSegments } from '../json-path.ts';
 import type { ConfigPatch } from './config-patches.ts';
 
 export const EXT_PROC_FILTER_NAME = 'envoy.filters.http.ext_proc';
-const EXTERNAL_PROCESSOR_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+export const EXTERNAL_PROCESSOR_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
 const PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
 const TYPED_STRUCT_TYPES = ['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct'];
 

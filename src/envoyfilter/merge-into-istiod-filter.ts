@@ -1,25 +1,16 @@
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
-import { matchedSubFilter, type ConfigPatch } from './config-patches.ts';
+import { matchedSubFilter, reachesGateway, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
-import { readModeField, type BodyMode, type EffectiveProcessingMode, type HeaderMode, type ModeField } from './processing-mode.ts';
+import { processingModeOf, readModeField, silentFor, type BodyMode, type EffectiveProcessingMode, type HeaderMode, type ModeField } from './processing-mode.ts';
 
 /**
  * The processing_mode of the ext_proc filter istiod inserts on a gateway with InferencePool routes
  * (pilot/pkg/xds/filters/filters.go InferencePoolExtProc): headers SKIP, bodies and trailers unset (NONE, SKIP). It
  * sends nothing until istiod's ExtProcPerRoute on each InferencePool route turns it on.
  */
-export const ISTIOD_FILTER_MODE: EffectiveProcessingMode = {
-  request_header_mode: 'SKIP',
-  response_header_mode: 'SKIP',
-  request_body_mode: 'NONE',
-  response_body_mode: 'NONE',
-  request_trailer_mode: 'SKIP',
-  response_trailer_mode: 'SKIP',
-};
+export const ISTIOD_FILTER_MODE: EffectiveProcessingMode = processingModeOf(silentFor);
 
-/** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */
-const GATEWAY_CONTEXTS: ReadonlySet<unknown> = new Set(['GATEWAY', 'ANY', undefined]);
 const HTTP_CONNECTION_MANAGER = 'envoy.filters.network.http_connection_manager';
 
 /**
@@ -42,7 +33,7 @@ export function mergesIntoIstiodFilter(object: unknown, site: ExtProcSite): bool
 /** Whether a patch is an HTTP_FILTER MERGE whose match picks istiod's InferencePool ext_proc filter, whatever it writes. */
 export function picksIstiodFilter(object: unknown, patch: ConfigPatch): boolean {
   if (patch.applyTo !== 'HTTP_FILTER' || patch.operation !== 'MERGE') return false;
-  if (!GATEWAY_CONTEXTS.has(patch.match.context) || selectsClassicGateway(object)) return false;
+  if (!reachesGateway(patch) || selectsClassicGateway(object)) return false;
   const listener = patch.match.listener;
   const chain = isObject(listener) ? listener.filterChain : undefined;
   const filter = isObject(chain) ? chain.filter : undefined;
@@ -55,8 +46,13 @@ export function picksIstiodFilter(object: unknown, patch: ConfigPatch): boolean 
  * (DEFAULT, NONE: unset in proto3), keeps istiod's. A value no mode has is judged elsewhere (EPP201, EPP210).
  */
 export function mergeCarries(processingMode: JsonObject | undefined, field: ModeField): boolean {
+  return carried(processingMode, field) !== undefined;
+}
+
+/** The mode the MERGE carries for `field` (mergeCarries), or undefined. */
+function carried(processingMode: JsonObject | undefined, field: ModeField): HeaderMode | BodyMode | undefined {
   const read = processingMode === undefined ? undefined : readModeField(processingMode, field, 'istiod');
-  return read?.kind === 'mode' && read.name !== 'DEFAULT' && read.name !== 'NONE';
+  return read?.kind === 'mode' && read.name !== 'DEFAULT' && read.name !== 'NONE' ? read.mode : undefined;
 }
 
 /**
@@ -64,18 +60,7 @@ export function mergeCarries(processingMode: JsonObject | undefined, field: Mode
  * (mergeCarries), istiod's for the rest. request_header_mode DEFAULT, for one, stays SKIP.
  */
 export function mergedProcessingMode(processingMode: JsonObject | undefined): EffectiveProcessingMode {
-  const merged = (field: ModeField): HeaderMode | BodyMode => {
-    const read = processingMode === undefined ? undefined : readModeField(processingMode, field, 'istiod');
-    return read?.kind === 'mode' && mergeCarries(processingMode, field) ? read.mode : ISTIOD_FILTER_MODE[field];
-  };
-  return {
-    request_header_mode: merged('request_header_mode'),
-    response_header_mode: merged('response_header_mode'),
-    request_body_mode: merged('request_body_mode'),
-    response_body_mode: merged('response_body_mode'),
-    request_trailer_mode: merged('request_trailer_mode'),
-    response_trailer_mode: merged('response_trailer_mode'),
-  } satisfies Record<ModeField, HeaderMode | BodyMode> as EffectiveProcessingMode;
+  return processingModeOf((field) => carried(processingMode, field) ?? ISTIOD_FILTER_MODE[field]);
 }
 
 /** How messages name istiod's filter. */

@@ -115,13 +115,18 @@ export function readProcessingMode(processingMode: JsonObject | undefined, readi
     return defaultFor(field);
   };
   // A literal, so the object has its final shape from the start; `satisfies` keeps it in step with MODE_FIELDS.
-  const mode = {
-    request_header_mode: effective('request_header_mode'),
-    response_header_mode: effective('response_header_mode'),
-    request_body_mode: effective('request_body_mode'),
-    response_body_mode: effective('response_body_mode'),
-    request_trailer_mode: effective('request_trailer_mode'),
-    response_trailer_mode: effective('response_trailer_mode'),
-  } satisfies Record<ModeField, HeaderMode | BodyMode> as EffectiveProcessingMode;
+  const mode = processingModeOf(effective);
   return { mode, explicit, invalid };
+}
+
+/** A processing_mode from the mode of each field. */
+export function processingModeOf(modeOf: (field: ModeField) => HeaderMode | BodyMode): EffectiveProcessingMode {
+  return {
+    request_header_mode: modeOf('request_header_mode'),
+    response_header_mode: modeOf('response_header_mode'),
+    request_body_mode: modeOf('request_body_mode'),
+    response_body_mode: modeOf('response_body_mode'),
+    request_trailer_mode: modeOf('request_trailer_mode'),
+    response_trailer_mode: modeOf('response_trailer_mode'),
+  } satisfies Record<ModeField, HeaderMode | BodyMode> as EffectiveProcessingMode;
 }
