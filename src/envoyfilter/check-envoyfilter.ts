@@ -13,7 +13,7 @@ import { findAddedClusters, findExtProcConfigs, type ExtProcSite } from './ext-p
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
 import { checkMergeType } from './check-merge-type.ts';
-import { mergesIntoIstiodFilter } from './merge-into-istiod-filter.ts';
+import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } from './merge-into-istiod-filter.ts';
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
@@ -50,7 +50,10 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   const gate = (site: ExtProcSite, siteFindings: Finding[]) => applyJudgement(siteFindings, judgementOf.get(site)!);
   // Only overrides can turn processing on for a route; `disabled: true` alone turns it further off.
   const hasPerRouteOverride = sites.some((s) => s.kind === 'per-route' && isObject(envoyField(s.config, 'overrides')));
-  const intoIstiodFilter = new Set(sites.filter((site) => mergesIntoIstiodFilter(object, site)));
+  const mergesIntoIstiod = sites.filter((site) => mergesIntoIstiodFilter(object, site));
+  const intoIstiodFilter = new Set(mergesIntoIstiod);
+  // Envoy gets istiod's filter once every MERGE into it has been applied, in patch order.
+  const istiodFilterMode = mergedProcessingMode(mergesIntoIstiod.map(writtenProcessingMode));
   for (const site of sites) {
     // istiod converts typed configs field by field; a TypedStruct's value Envoy converts itself; an unrecognized
     // typed_config is for checkFilterType.
@@ -65,7 +68,16 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
       findings.push(
         ...gate(
           site,
-          checkProcessingMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, partial, mergesIntoIstiodFilter: intoIstiodFilter.has(site), site: 'filter', reading, severities }),
+          checkProcessingMode({
+            config: site.config,
+            segments: site.segments,
+            patchIndex: site.patch.index,
+            partial,
+            merged: intoIstiodFilter.has(site) ? { mode: istiodFilterMode, judgesMode: site === mergesIntoIstiod.at(-1) } : undefined,
+            site: 'filter',
+            reading,
+            severities,
+          }),
         ),
       );
       // Not for a MERGE: istiod's own filter sends nothing by design, turned on by istiod's override on each InferencePool route.

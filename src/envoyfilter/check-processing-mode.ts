@@ -3,8 +3,8 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
-import { ISTIOD_FILTER, mergeCarries, mergedProcessingMode } from './merge-into-istiod-filter.ts';
-import { defaultFor, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type ModeField } from './processing-mode.ts';
+import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
+import { defaultFor, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type EffectiveProcessingMode, type ModeField } from './processing-mode.ts';
 
 /** What a request body mode breaks with an EPP (EPP202). */
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
@@ -52,9 +52,11 @@ export interface ModeCheckInput {
   partial: boolean;
   /**
    * A MERGE into the ext_proc filter istiod inserts for InferencePool routes (merge-into-istiod-filter.ts): what it
-   * merges into is known, so every field is judged, on the mode the merged filter runs (`partial` does not apply).
+   * merges into is known, so the mode rules judge `mode`, what the filter runs after every MERGE into it in this
+   * EnvoyFilter (`partial` does not apply), once: on the last of those MERGEs (`judgesMode`). Values no mode has are
+   * judged on each.
    */
-  mergesIntoIstiodFilter?: boolean;
+  merged?: { mode: EffectiveProcessingMode; judgesMode: boolean };
   /** Envoy checks the trailer rule of FULL_DUPLEX_STREAMED on the filter's config only, not on a per-route override. */
   site: 'filter' | 'per-route';
   /** `envoy` for a TypedStruct's value, which Envoy converts itself (field-reading.ts). */
@@ -66,7 +68,7 @@ export interface ModeCheckInput {
  * Checks one processing_mode (and failure_mode_allow beside it) against what Envoy accepts and the EPP speaks; the
  * caller drops the EPP rules (epp-protocol-rules.ts) for a config that does not talk to an EPP.
  */
-export function checkProcessingMode({ config, segments, patchIndex, partial, mergesIntoIstiodFilter = false, site, reading = 'istiod', severities }: ModeCheckInput): Finding[] {
+export function checkProcessingMode({ config, segments, patchIndex, partial, merged, site, reading = 'istiod', severities }: ModeCheckInput): Finding[] {
   const findings: Finding[] = [];
   const location = patchLocation(patchIndex);
   const modeKey = readFieldKey(config, 'processing_mode', reading);
@@ -85,9 +87,11 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
   const processingMode = isObject(modeValue) ? modeValue : undefined;
   const read = readProcessingMode(processingMode, reading);
   const { explicit, invalid } = read;
-  const mode = mergesIntoIstiodFilter ? mergedProcessingMode(processingMode) : read.mode;
+  const mode = merged === undefined ? read.mode : merged.mode;
   const keyOf = (field: ModeField) => (processingMode ? readFieldKey(processingMode, field, reading) : field);
-  const judged = (field: ModeField) => mergesIntoIstiodFilter || !partial || explicit.has(field);
+  const judged = (field: ModeField) => (merged === undefined ? !partial || explicit.has(field) : merged.judgesMode);
+  // A body mode is judged where it is written; in MERGEs into istiod's filter, on the filter they leave.
+  const bodyJudged = (field: ModeField) => (merged === undefined ? explicit.has(field) : merged.judgesMode);
 
   for (const bad of invalid) {
     if (bad.refusedBy === 'unknowable') continue; // EPP222, from check-ext-proc-fields.ts
@@ -123,11 +127,11 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     const body = mode[bodyField];
     const breakage = (direction === 'request' ? BODY_MODE_BREAKAGE : RESPONSE_BODY_MODE_BREAKAGE)[body];
     const fix = `set ${keyOf(bodyField)}: FULL_DUPLEX_STREAMED and ${keyOf(trailerField)}: SEND${direction === 'response' ? ', or NONE to keep response bodies from the EPP' : ''}`;
-    if (explicit.has(bodyField) && breakage) {
+    if (bodyJudged(bodyField) && breakage) {
       findings.push(finding('EPP202', severities, at(keyOf(bodyField)), `ext_proc ${keyOf(bodyField)} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${breakage}`, fix));
     }
     const hold = direction === 'response' ? RESPONSE_BODY_MODE_HOLD[body] : undefined;
-    if (explicit.has(bodyField) && hold) {
+    if (bodyJudged(bodyField) && hold) {
       findings.push(
         finding(
           'EPP220',
@@ -142,15 +146,13 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     if (body === 'FULL_DUPLEX_STREAMED' && judged(trailerField) && !trailerInvalid && mode[trailerField] !== 'SEND') {
       const asWritten = `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${mode[trailerField]}`;
       const rejects = 'Envoy requires the trailer mode SEND in this mode and rejects the listener update: the gateway keeps its old config';
-      // Left out of a MERGE into istiod's filter (or written DEFAULT, which the merge does not carry): the merged filter has none.
-      const leftToIstiod = mergesIntoIstiodFilter && !mergeCarries(processingMode, trailerField);
       findings.push(
-        leftToIstiod
+        merged !== undefined
           ? finding(
               'EPP203',
               severities,
               at(keyOf(trailerField)),
-              `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED in a MERGE into ${ISTIOD_FILTER}, which sets no trailer modes, and this MERGE sets no ${keyOf(trailerField)}: the merged filter runs FULL_DUPLEX_STREAMED with ${trailerField} SKIP, and ${rejects}`,
+              `ext_proc MERGE into ${ISTIOD_FILTER}, which sets no trailer modes: after the MERGEs into it here, it runs ${bodyField} FULL_DUPLEX_STREAMED with ${trailerField} ${mode[trailerField]}, and ${rejects}`,
               `write ${keyOf(trailerField)}: SEND in this MERGE's processing_mode`,
             )
           : site === 'filter'

@@ -1,6 +1,7 @@
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { matchedSubFilter, reachesGateway, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { readField } from './field-reading.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
 import { processingModeOf, readModeField, silentFor, type BodyMode, type EffectiveProcessingMode, type HeaderMode, type ModeField } from './processing-mode.ts';
 
@@ -56,11 +57,18 @@ function carried(processingMode: JsonObject | undefined, field: ModeField): Head
 }
 
 /**
- * The processing_mode istiod's filter runs after a MERGE writes `processingMode` into it: the fields the MERGE carries
- * (mergeCarries), istiod's for the rest. request_header_mode DEFAULT, for one, stays SKIP.
+ * The processing_mode istiod's filter runs after the MERGEs into it write `processingModes` (in patch order): each
+ * field as the last MERGE that carries it (mergeCarries) writes it, istiod's where none does. request_header_mode
+ * DEFAULT, for one, stays SKIP.
  */
-export function mergedProcessingMode(processingMode: JsonObject | undefined): EffectiveProcessingMode {
-  return processingModeOf((field) => carried(processingMode, field) ?? ISTIOD_FILTER_MODE[field]);
+export function mergedProcessingMode(processingModes: readonly (JsonObject | undefined)[]): EffectiveProcessingMode {
+  return processingModeOf((field) => processingModes.reduce<HeaderMode | BodyMode>((mode, written) => carried(written, field) ?? mode, ISTIOD_FILTER_MODE[field]));
+}
+
+/** A MERGE site's processing_mode as istiod reads it, if it is an object. */
+export function writtenProcessingMode(site: ExtProcSite): JsonObject | undefined {
+  const mode = readField(site.config, 'processing_mode', 'istiod');
+  return isObject(mode) ? mode : undefined;
 }
 
 /** How messages name istiod's filter. */

@@ -17,14 +17,16 @@ const PER_ROUTE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
  * as the webhook's judged modes): the proto's values, with Envoy's defaults for what is unset (headers SEND,
  * trailers SKIP, bodies NONE; DEFAULT is the default). A per-route override without processing_mode keeps
  * the filter's mode and has no entry. An HTTP_FILTER MERGE into istiod's InferencePool ext_proc filter runs
- * as the filter it leaves (mergedIntoInferencePool), not as the fields it writes.
+ * as the filter Envoy gets: istiod's after every such MERGE (the last mergedIntoInferencePool), not as the fields it
+ * writes.
  */
 export function effectiveModes(patches: readonly TranslatedPatch[]): Map<string, Mode> {
   const modes = new Map<string, Mode>();
+  const inferencePoolFilter = patches.findLast((p) => p.mergedIntoInferencePool !== undefined)?.mergedIntoInferencePool;
   for (const patch of patches) {
     if (patch.value === undefined) continue;
     const ordinals = { filter: 0, 'per-route': 0 };
-    visit(patch.mergedIntoInferencePool ?? patch.value, (object) => {
+    visit(patch.mergedIntoInferencePool === undefined ? patch.value : inferencePoolFilter, (object) => {
       const type = typeof object['@type'] === 'string' ? object['@type'].slice(object['@type'].lastIndexOf('/') + 1) : undefined;
       if (type === EXTERNAL_PROCESSOR) {
         modes.set(`${patch.index}/filter/${ordinals.filter++}`, resolve(object.processing_mode as JsonObject | undefined));

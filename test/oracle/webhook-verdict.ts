@@ -2,7 +2,7 @@ import { mutateObject, validateObject, type CoreDeps } from '../../src/admission
 import { knownEppServices } from '../../src/admission/known-epp-services.ts';
 import { readConfigPatches } from '../../src/envoyfilter/config-patches.ts';
 import { findExtProcConfigs } from '../../src/envoyfilter/ext-proc-configs.ts';
-import { mergedProcessingMode, mergesIntoIstiodFilter } from '../../src/envoyfilter/merge-into-istiod-filter.ts';
+import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } from '../../src/envoyfilter/merge-into-istiod-filter.ts';
 import { readProcessingMode, type EffectiveProcessingMode } from '../../src/envoyfilter/processing-mode.ts';
 import type { Finding } from '../../src/findings.ts';
 import { envoyField, isObject } from '../../src/json-value.ts';
@@ -28,7 +28,10 @@ export async function askWebhook(object: unknown, namespace: string, deps: CoreD
   const findings = [...mutated.findings, ...validated].filter((f) => f.severity !== 'off');
   const judged = new Map<string, EffectiveProcessingMode>();
   const ordinals = new Map<string, number>();
-  for (const site of findExtProcConfigs(readConfigPatches(mutated.object, deps.config.severities).patches)) {
+  const sites = findExtProcConfigs(readConfigPatches(mutated.object, deps.config.severities).patches);
+  // The webhook judges every MERGE into istiod's filter on the filter they leave together.
+  const istiodFilterMode = mergedProcessingMode(sites.filter((site) => mergesIntoIstiodFilter(mutated.object, site)).map(writtenProcessingMode));
+  for (const site of sites) {
     const prefix = `${site.patch.index}/${site.kind}`;
     const n = ordinals.get(prefix) ?? 0;
     ordinals.set(prefix, n + 1);
@@ -38,7 +41,7 @@ export async function askWebhook(object: unknown, namespace: string, deps: CoreD
     const processingMode = isObject(mode) ? mode : undefined;
     judged.set(
       `${prefix}/${n}`,
-      mergesIntoIstiodFilter(mutated.object, site) ? mergedProcessingMode(processingMode) : readProcessingMode(processingMode, site.via === 'typed-struct' ? 'envoy' : 'istiod').mode,
+      mergesIntoIstiodFilter(mutated.object, site) ? istiodFilterMode : readProcessingMode(processingMode, site.via === 'typed-struct' ? 'envoy' : 'istiod').mode,
     );
   }
   return { allowed: !findings.some((f) => f.severity === 'deny'), findings, stored: mutated.object, judged };

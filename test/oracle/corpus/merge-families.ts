@@ -89,8 +89,15 @@ export function mergesIntoIstiodFilter(): CorpusEntry[] {
   add('name/written', [mergeIntoIstiodFilter({ name: EXT_PROC, ...merged({ processing_mode: fullDuplexNoTrailer }) })]);
   add('name/only', [mergeIntoIstiodFilter({ name: EXT_PROC })]);
   add('context/any', [mergeIntoIstiodFilter(merged({ processing_mode: fullDuplexNoTrailer }), 'ANY')]);
-  // A typed_config of another message: istiod's merge into its ExternalProcessor fails (a TypedStruct is no ExternalProcessor).
+  // Two MERGEs: Envoy gets istiod's filter after both, in order.
   const trailersSent = { ...fullDuplexNoTrailer, request_trailer_mode: 'SEND' };
+  add('two-merges/trailer-first', [mergeIntoIstiodFilter(merged({ processing_mode: { request_trailer_mode: 'SEND' } })), mergeIntoIstiodFilter(merged({ processing_mode: fullDuplexNoTrailer }))]);
+  add('two-merges/trailer-skip-after', [mergeIntoIstiodFilter(merged({ processing_mode: trailersSent })), mergeIntoIstiodFilter(merged({ processing_mode: { request_trailer_mode: 'SKIP' } }))]);
+  add('two-merges/body-replaced', [
+    mergeIntoIstiodFilter(merged({ processing_mode: { request_header_mode: 'SEND', request_body_mode: 'BUFFERED' } })),
+    mergeIntoIstiodFilter(merged({ processing_mode: trailersSent })),
+  ]);
+  // A typed_config of another message: istiod's merge into its ExternalProcessor fails (a TypedStruct is no ExternalProcessor).
   for (const wrapper of ['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct']) {
     add(`typed-struct/${wrapper}`, [mergeIntoIstiodFilter({ typed_config: { '@type': `type.googleapis.com/${wrapper}`, type_url: EXTERNAL_PROCESSOR, value: { processing_mode: trailersSent } } })]);
   }

@@ -42,15 +42,15 @@ const mergesInto = (object: unknown) => {
 };
 
 t.test("the mode of istiod's filter after a MERGE: istiod's, overlaid with the fields the MERGE sets to a value other than the zero one", async (t) => {
-  t.same(mergedProcessingMode(undefined), ISTIOD_FILTER_MODE, 'no processing_mode: istiod\'s, headers SKIP');
+  t.same(mergedProcessingMode([undefined]), ISTIOD_FILTER_MODE, 'no processing_mode: istiod\'s, headers SKIP');
   t.same(ISTIOD_FILTER_MODE, { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE', request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' });
-  t.same(mergedProcessingMode(FULL_DUPLEX_NO_TRAILER), { ...ISTIOD_FILTER_MODE, ...FULL_DUPLEX_NO_TRAILER }, 'trailers stay unset: SKIP');
-  t.equal(mergedProcessingMode({ request_header_mode: 'DEFAULT' }).request_header_mode, 'SKIP', 'DEFAULT is proto3 zero: the merge keeps istiod\'s SKIP');
-  t.equal(mergedProcessingMode({ request_header_mode: 0 }).request_header_mode, 'SKIP', 'so is 0');
-  t.equal(mergedProcessingMode({ request_header_mode: 1 }).request_header_mode, 'SEND');
-  t.equal(mergedProcessingMode({ requestBodyMode: 4, requestTrailerMode: 'SEND' }).request_body_mode, 'FULL_DUPLEX_STREAMED', 'numbers and lowerCamelCase, as istiod reads them');
-  t.equal(mergedProcessingMode({ requestBodyMode: 4, requestTrailerMode: 'SEND' }).request_trailer_mode, 'SEND');
-  t.equal(mergedProcessingMode({ request_header_mode: 'send' }).request_header_mode, 'SKIP', 'a value istiod refuses (EPP201) merges nothing');
+  t.same(mergedProcessingMode([FULL_DUPLEX_NO_TRAILER]), { ...ISTIOD_FILTER_MODE, ...FULL_DUPLEX_NO_TRAILER }, 'trailers stay unset: SKIP');
+  t.equal(mergedProcessingMode([{ request_header_mode: 'DEFAULT' }]).request_header_mode, 'SKIP', 'DEFAULT is proto3 zero: the merge keeps istiod\'s SKIP');
+  t.equal(mergedProcessingMode([{ request_header_mode: 0 }]).request_header_mode, 'SKIP', 'so is 0');
+  t.equal(mergedProcessingMode([{ request_header_mode: 1 }]).request_header_mode, 'SEND');
+  t.equal(mergedProcessingMode([{ requestBodyMode: 4, requestTrailerMode: 'SEND' }]).request_body_mode, 'FULL_DUPLEX_STREAMED', 'numbers and lowerCamelCase, as istiod reads them');
+  t.equal(mergedProcessingMode([{ requestBodyMode: 4, requestTrailerMode: 'SEND' }]).request_trailer_mode, 'SEND');
+  t.equal(mergedProcessingMode([{ request_header_mode: 'send' }]).request_header_mode, 'SKIP', 'a value istiod refuses (EPP201) merges nothing');
 });
 
 t.test("which MERGEs go into istiod's filter", async (t) => {
@@ -71,14 +71,14 @@ t.test("FULL_DUPLEX_STREAMED without a trailer mode in a MERGE into istiod's fil
   t.same(codes(findings, 'deny'), ['EPP203']);
   const [denial] = findings.filter((f) => f.code === 'EPP203');
   t.equal(denial.path, 'spec.configPatches[0].patch.value.typed_config.processing_mode.request_trailer_mode');
-  t.match(denial.message, "in a MERGE into envoy.filters.http.ext_proc, the filter istiod inserts for InferencePool routes, which sets no trailer modes, and this MERGE sets no request_trailer_mode");
+  t.match(denial.message, 'MERGE into envoy.filters.http.ext_proc, the filter istiod inserts for InferencePool routes, which sets no trailer modes: after the MERGEs into it here, it runs request_body_mode FULL_DUPLEX_STREAMED with request_trailer_mode SKIP');
   t.match(denial.message, 'rejects the listener update');
   t.equal(denial.fix, "write request_trailer_mode: SEND in this MERGE's processing_mode");
 
   t.same(codes(check(merge({ processing_mode: { ...FULL_DUPLEX_NO_TRAILER, request_trailer_mode: 'SEND' } })), 'deny'), [], 'with the trailer mode SEND it loads');
   t.same(codes(check(merge({ processing_mode: { ...FULL_DUPLEX_NO_TRAILER, request_trailer_mode: 'DEFAULT' } })), 'deny'), ['EPP203'], 'DEFAULT is not carried by the merge');
   const skip = check(merge({ processing_mode: { ...FULL_DUPLEX_NO_TRAILER, request_trailer_mode: 'SKIP' } })).find((f) => f.code === 'EPP203');
-  t.match(skip?.message, 'ext_proc request_body_mode FULL_DUPLEX_STREAMED with request_trailer_mode SKIP: Envoy requires', 'a trailer SKIP it writes itself is named as written');
+  t.match(skip?.message, 'it runs request_body_mode FULL_DUPLEX_STREAMED with request_trailer_mode SKIP, and Envoy requires', 'a trailer SKIP it writes itself too');
   const response = check(merge({ processing_mode: { request_header_mode: 'SEND', request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND', response_body_mode: 'FULL_DUPLEX_STREAMED' } }));
   t.same(response.filter((f) => f.code === 'EPP203').map((f) => f.fix), ["write response_trailer_mode: SEND in this MERGE's processing_mode"], 'each direction');
 
@@ -131,4 +131,18 @@ t.test("EPP223: a MERGE into istiod's filter with a typed_config of another mess
   t.notOk(codes(check(merge({ processing_mode: { ...FULL_DUPLEX_NO_TRAILER, request_trailer_mode: 'SEND' } }))).includes('EPP223'), 'a typed ExternalProcessor merges');
   t.notOk(codes(check(merge({}, { value: typedStruct, labels: { istio: 'ingressgateway' } }))).includes('EPP223'), "Istio's classic gateway has no istiod filter to merge into");
   t.notOk(codes(check(merge({}, { value: typedStruct, subFilter: 'envoy.filters.http.router' }))).includes('EPP223'), 'a MERGE into another filter');
+});
+
+t.test("several MERGEs into istiod's filter are judged once, on the filter Envoy gets after all of them", async (t) => {
+  const twoMerges = (first: Record<string, unknown>, second: Record<string, unknown>) => {
+    const object = merge({ processing_mode: first });
+    const [patch] = object.spec.configPatches;
+    object.spec.configPatches.push({ ...patch, patch: { operation: 'MERGE', value: { typed_config: { '@type': EXTERNAL_PROCESSOR, processing_mode: second } } } });
+    return object;
+  };
+  t.same(codes(check(twoMerges({ request_trailer_mode: 'SEND' }, FULL_DUPLEX_NO_TRAILER)), 'deny'), [], 'the trailer from the first, the body mode from the second: it loads');
+  const overridden = check(twoMerges({ ...FULL_DUPLEX_NO_TRAILER, request_trailer_mode: 'SEND' }, { request_trailer_mode: 'SKIP' }));
+  t.same(codes(overridden, 'deny'), ['EPP203'], 'a later MERGE that sets the trailer SKIP: Envoy rejects what they leave');
+  t.equal(overridden.find((f) => f.code === 'EPP203')!.location, 'configPatches[1]', 'on the last MERGE');
+  t.same(codes(check(twoMerges({ request_header_mode: 'SEND', request_body_mode: 'BUFFERED' }, { request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND' })), 'deny'), [], 'a body mode a later MERGE replaces is not what runs');
 });
