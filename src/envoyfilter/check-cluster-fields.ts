@@ -40,10 +40,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
     const type = readEnum(envoyField(cluster, 'type'), DISCOVERY_TYPES);
     const lbKey = envoyFieldKey(cluster, 'lb_policy');
     const lb = readEnum(envoyField(cluster, 'lb_policy'), LB_POLICIES);
-    // cluster_type (an extension: aggregate, dynamic_forward_proxy, ...) is the other member of `type`'s oneof: such a
-    // cluster is none of the DiscoveryTypes, and usually needs lb_policy CLUSTER_PROVIDED.
-    const extensionType = envoyField(cluster, 'cluster_type') != null;
-    const typeName = extensionType ? undefined : type.kind === 'name' ? type.name : type.kind === 'unset' ? 'STATIC' : undefined;
+    const typeName = discoveryType(cluster);
     const lbName = lb.kind === 'name' ? lb.name : lb.kind === 'unset' ? 'ROUND_ROBIN' : undefined;
     for (const [key, read, names] of [[typeKey, type, DISCOVERY_TYPES], [lbKey, lb, LB_POLICIES]] as const) {
       if (read.kind !== 'refused-by-istio' && read.kind !== 'rejected-by-envoy') continue;
@@ -134,6 +131,17 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
     }
   }
   return findings;
+}
+
+/**
+ * The DiscoveryType a cluster runs as istiod converts it (unset: STATIC); undefined for a value no type has, and for a
+ * cluster_type (an extension: aggregate, dynamic_forward_proxy, ...), the other member of `type`'s oneof, which is
+ * none of them and usually needs lb_policy CLUSTER_PROVIDED.
+ */
+export function discoveryType(cluster: JsonObject): string | undefined {
+  if (envoyField(cluster, 'cluster_type') != null) return undefined;
+  const type = readEnum(envoyField(cluster, 'type'), DISCOVERY_TYPES);
+  return type.kind === 'name' ? type.name : type.kind === 'unset' ? 'STATIC' : undefined;
 }
 
 function isTlsSocket(socket: unknown): boolean {

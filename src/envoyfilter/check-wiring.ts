@@ -3,6 +3,7 @@ import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patches.ts';
+import { discoveryType } from './check-cluster-fields.ts';
 import { EXT_PROC_FILTER_NAME, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { socketAddresses } from './socket-addresses.ts';
@@ -133,10 +134,7 @@ function hasTls(cluster: JsonObject): boolean {
 export function checkStaticAddresses(clusters: Map<string, ClusterSite>, token: string, severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
   for (const [name, site] of clusters) {
-    const type = envoyField(site.cluster, 'type');
-    // null leaves type unset in istiod's conversion: STATIC.
-    const isStatic = (type == null || type === 'STATIC' || type === 0) && envoyField(site.cluster, 'cluster_type') == null;
-    if (!isStatic) continue;
+    if (discoveryType(site.cluster) !== 'STATIC') continue;
     for (const { segments, socket } of socketAddresses(site.cluster)) {
       const address = envoyField(socket, 'address');
       if (typeof address !== 'string') continue;
