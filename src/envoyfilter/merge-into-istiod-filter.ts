@@ -26,7 +26,8 @@ const HTTP_CONNECTION_MANAGER = 'envoy.filters.network.http_connection_manager';
 export function mergesIntoIstiodFilter(object: unknown, site: ExtProcSite): boolean {
   const { patch } = site;
   if (site.kind !== 'filter') return false;
-  // Named only (no typed_config), the MERGE leaves istiod's config as it is.
+  // A TypedStruct, or a typed_config of another message, is no ExternalProcessor istiod's merge can take (EPP223); a MERGE
+  // that only names the filter (no typed_config) leaves istiod's config, and is judged on it.
   if (site.via === 'typed-struct' || (site.via === 'filter-name' && patch.value !== undefined && envoyField(patch.value, 'typed_config') !== undefined)) return false;
   return picksIstiodFilter(object, patch);
 }
