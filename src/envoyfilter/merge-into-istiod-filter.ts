@@ -43,15 +43,10 @@ export function picksIstiodFilter(object: unknown, patch: ConfigPatch): boolean 
 }
 
 /**
- * Whether a MERGE's processing_mode carries `field` into istiod's filter. istiod merges the two protos
+ * The mode a MERGE's processing_mode carries for `field` into istiod's filter, or undefined. istiod merges the two protos
  * (util.MergeAnyWithAny): a field the MERGE sets replaces istiod's; one it leaves out, or writes with its zero value
  * (DEFAULT, NONE: unset in proto3), keeps istiod's. A value no mode has is judged elsewhere (EPP201, EPP210).
  */
-export function mergeCarries(processingMode: JsonObject | undefined, field: ModeField): boolean {
-  return carried(processingMode, field) !== undefined;
-}
-
-/** The mode the MERGE carries for `field` (mergeCarries), or undefined. */
 function carried(processingMode: JsonObject | undefined, field: ModeField): HeaderMode | BodyMode | undefined {
   const read = processingMode === undefined ? undefined : readModeField(processingMode, field, 'istiod');
   return read?.kind === 'mode' && read.name !== 'DEFAULT' && read.name !== 'NONE' ? read.mode : undefined;
@@ -59,7 +54,7 @@ function carried(processingMode: JsonObject | undefined, field: ModeField): Head
 
 /**
  * The processing_mode istiod's filter runs after the MERGEs into it write `processingModes` (in patch order): each
- * field as the last MERGE that carries it (mergeCarries) writes it, istiod's where none does. request_header_mode
+ * field as the last MERGE that carries it writes it, istiod's where none does. request_header_mode
  * DEFAULT, for one, stays SKIP.
  */
 export function mergedProcessingMode(processingModes: readonly (JsonObject | undefined)[]): EffectiveProcessingMode {
