@@ -198,6 +198,17 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         `remove ${failOpenKey} so Envoy fails closed (504/500), or set EPP205 to off if bypassing the EPP is intended`,
       ),
     );
+  } else if (merged !== undefined && readBool(config, 'failure_mode_allow', reading) === false) {
+    findings.push(
+      finding(
+        'EPP205',
+        severities,
+        { location, path: formatPath([...segments, failOpenKey]) },
+        // istiod's filter sets true; false is proto3's zero value, which its merge does not carry (the oracle's merged filter).
+        `ext_proc ${failOpenKey} false in a MERGE into ${ISTIOD_FILTER}, which sets it true: false is proto3's zero value, which istiod's merge does not carry, so the filter still fails open: when the EPP times out, or is down with header-only modes, requests silently bypass it`,
+        `set failure_mode_allow: false in the ExtProcPerRoute overrides of each InferencePool route (the override's value holds on that route; measured), or set EPP205 to off if failing open is intended`,
+      ),
+    );
   }
 
   const overrideKey = readFieldKey(config, 'allow_mode_override', reading);
