@@ -6,6 +6,7 @@ import { toolPath } from './run-differential.ts';
 import { StaticServiceResolver } from '../../src/cluster/static-resolver.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { askWebhook } from './webhook-verdict.ts';
+import { envoyFilter, EXTERNAL_PROCESSOR, externalProcessor, filterPatch, NAMESPACE, type JsonMap } from './corpus/building-blocks.ts';
 
 // An ext_proc filter whose config comes from discovery (ECDS: `config_discovery`, the other member of typed_config's
 // oneof) has no grpc_service or http_service where it is inserted: the ExternalProcessor is an EXTENSION_CONFIG patch.
@@ -13,34 +14,15 @@ import { askWebhook } from './webhook-verdict.ts';
 // empty config. Asked of istiod's own code, then of Envoy 1.40 (`--mode validate`) on what istiod pushes, with the ADS
 // source every istio-proxy has (the oracle gateway has none, so discovery is added here), then of the webhook.
 const CACHE = process.env.EPP_WEBHOOK_CACHE ?? `${process.env.HOME}/.cache/epp-webhook`;
-const EXTERNAL_PROCESSOR = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
-const ROUTER = { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } } } };
 
-function ecdsFilter(inserted: object) {
-  return {
-    apiVersion: 'networking.istio.io/v1alpha3',
-    kind: 'EnvoyFilter',
-    metadata: { name: 'ext-proc-ecds', namespace: 'istio-ingress' },
-    spec: {
-      configPatches: [
-        {
-          applyTo: 'EXTENSION_CONFIG',
-          patch: {
-            operation: 'ADD',
-            value: {
-              name: 'waf-ext-proc',
-              typed_config: { '@type': EXTERNAL_PROCESSOR, grpc_service: { envoy_grpc: { cluster_name: 'outbound|9000||waf.istio-ingress.svc.cluster.local' } }, processing_mode: { request_header_mode: 'SEND', response_header_mode: 'SKIP' } },
-            },
-          },
-        },
-        { applyTo: 'HTTP_FILTER', match: ROUTER, patch: { operation: 'INSERT_BEFORE', value: { name: 'envoy.filters.http.ext_proc', ...inserted } } },
-      ],
-    },
-  };
+/** The ExternalProcessor as an EXTENSION_CONFIG, and the ext_proc filter put before the router as `filter` writes it. */
+function ecdsFilter(filter: JsonMap) {
+  const extension = externalProcessor({ grpc_service: { envoy_grpc: { cluster_name: 'outbound|9000||waf.istio-ingress.svc.cluster.local' } }, processing_mode: { request_header_mode: 'SEND', response_header_mode: 'SKIP' } });
+  return envoyFilter('ext-proc-ecds', [{ applyTo: 'EXTENSION_CONFIG', patch: { operation: 'ADD', value: { name: 'waf-ext-proc', typed_config: extension } } }, filter]);
 }
 
-const discovered = { config_discovery: { config_source: { ads: {}, initial_fetch_timeout: '0s' }, type_urls: [EXTERNAL_PROCESSOR] } };
-const noService = { typed_config: { '@type': EXTERNAL_PROCESSOR } };
+const discovered = filterPatch(undefined, { filterFields: { config_discovery: { config_source: { ads: {}, initial_fetch_timeout: '0s' }, type_urls: [EXTERNAL_PROCESSOR] } } });
+const noService = filterPatch({ '@type': EXTERNAL_PROCESSOR });
 
 /** The oracle gateway with the node identity and ADS source istio-proxy's bootstrap gives Envoy. */
 function withAds(bootstrap: JsonObject): JsonObject {
@@ -75,7 +57,7 @@ t.test('an ext_proc filter configured by discovery: Istio and Envoy accept it, a
   for (const [i, { id, object, envoyAccepts }] of cases.entries()) {
     t.ok(istio[i].admitted, `${id}: istiod admits it`);
     t.equal(envoyVerdicts[i].ok, envoyAccepts, `${id}: Envoy ${envoyAccepts ? 'accepts' : 'rejects'} it${envoyVerdicts[i].ok ? '' : ` (${envoyVerdicts[i].message})`}`);
-    const webhook = await askWebhook(object, 'istio-ingress', deps);
+    const webhook = await askWebhook(object, NAMESPACE, deps);
     t.equal(webhook.allowed, envoyAccepts, `${id}: the webhook ${envoyAccepts ? 'admits' : 'denies'} it`);
     if (!envoyAccepts) t.ok(webhook.findings.some((f) => f.code === 'EPP301'), `${id}: with EPP301`);
   }

@@ -38,14 +38,24 @@ export function withFields(base: JsonMap, fields: Record<string, Json | undefine
   return out;
 }
 
-export function filterPatch(typedConfig: Json, options: { operation?: string; filterFields?: JsonMap } = {}): JsonMap {
+/** The ext_proc filter put before the router; without `typedConfig`, only what `filterFields` gives (config_discovery). */
+export function filterPatch(typedConfig: Json | undefined, options: { operation?: string; filterFields?: JsonMap } = {}): JsonMap {
   return {
     applyTo: 'HTTP_FILTER',
     match: {
       context: 'GATEWAY',
       listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } } },
     },
-    patch: { operation: options.operation ?? 'INSERT_BEFORE', value: { name: EXT_PROC, typed_config: typedConfig, ...options.filterFields } },
+    patch: { operation: options.operation ?? 'INSERT_BEFORE', value: { name: EXT_PROC, ...(typedConfig === undefined ? {} : { typed_config: typedConfig }), ...options.filterFields } },
+  };
+}
+
+/** An HTTP_FILTER MERGE into the ext_proc filter istiod inserts for InferencePool routes; `value` is the patch value. */
+export function mergeIntoIstiodFilter(value: JsonMap, context: string = 'GATEWAY'): JsonMap {
+  return {
+    applyTo: 'HTTP_FILTER',
+    match: { context, listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: EXT_PROC } } } } },
+    patch: { operation: 'MERGE', value },
   };
 }
 

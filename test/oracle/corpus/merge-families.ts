@@ -1,16 +1,7 @@
-import { clusterPatch, envoyFilter, EPP_CLUSTER, eppCluster, eppMode, EXT_PROC, EXTERNAL_PROCESSOR, extProcPerRoute, grpcToEpp, perRoutePatch, type Json, type JsonMap } from './building-blocks.ts';
+import { clusterPatch, envoyFilter, EPP_CLUSTER, eppCluster, eppMode, EXT_PROC, EXTERNAL_PROCESSOR, extProcPerRoute, grpcToEpp, mergeIntoIstiodFilter, perRoutePatch, type Json, type JsonMap } from './building-blocks.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
 
 const ISTIO_EPP_CLUSTER = 'outbound|9002||gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local';
-
-/** An HTTP_FILTER MERGE into the ext_proc filter istiod inserts for InferencePool routes; `value` is the patch value. */
-function mergeIntoIstiodFilter(value: JsonMap, context: string = 'GATEWAY'): JsonMap {
-  return {
-    applyTo: 'HTTP_FILTER',
-    match: { context, listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: EXT_PROC } } } } },
-    patch: { operation: 'MERGE', value },
-  };
-}
 
 /** The MERGE's typed_config: an ExternalProcessor with `fields` (no grpc_service unless given: istiod's filter has one). */
 function merged(fields: Record<string, Json>): JsonMap {
