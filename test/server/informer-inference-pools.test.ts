@@ -25,14 +25,21 @@ function kubeConfigOf(server: Server): KubeConfig {
   return kubeConfig;
 }
 
-/** A stand-in kube-apiserver: v1 pools listed and watched; the v1alpha2 API not installed (404), as in a cluster without that CRD. */
-function fakeApi() {
+/**
+ * A stand-in kube-apiserver: the pools of `path` listed (by default two v1 pools) and watched; every other API not
+ * installed (404), as the v1alpha2 one in a cluster without that CRD. The LIST answers in `pages` as kube-apiserver
+ * answers a custom resource: the raw JSON, whose continue token is `metadata.continue` (the typed clients' `_continue`
+ * is client-node's renaming); with the default page size of 500, a cluster of more than 500 pools or EnvoyFilters is
+ * listed in more than one page.
+ */
+function fakeApi(path = V1, pages: unknown[][] = [[pool('pool-a', 'epp-a', 9002, '5'), pool('pool-b', 'epp-b', 9012, '6')]]) {
   const watches: ServerResponse[] = [];
   const paths: string[] = [];
+  const continues: (string | null)[] = [];
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://fake');
     paths.push(`${url.pathname}${url.searchParams.get('watch') === 'true' ? '?watch' : ''}`);
-    if (url.pathname !== V1) {
+    if (url.pathname !== path) {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404, message: 'the server could not find the requested resource' }));
       return;
     }
@@ -42,11 +49,13 @@ function fakeApi() {
       watches.push(response);
       return;
     }
-    response.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({ kind: 'InferencePoolList', apiVersion: 'inference.networking.k8s.io/v1', metadata: { resourceVersion: '10' }, items: [pool('pool-a', 'epp-a', 9002, '5'), pool('pool-b', 'epp-b', 9012, '6')] }),
-    );
+    const token = url.searchParams.get('continue');
+    continues.push(token);
+    const at = token === null ? 0 : Number(token.slice('page-'.length));
+    const next = at + 1 < pages.length ? { continue: `page-${at + 1}`, remainingItemCount: pages.slice(at + 1).flat().length } : {};
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'List', metadata: { resourceVersion: '10', ...next }, items: pages[at] }));
   });
-  return { server, watches, paths };
+  return { server, watches, paths, continues };
 }
 
 t.test('lists and watches v1 pools, keeps the Endpoint Picker only, and counts an absent v1alpha2 API as synced and empty', async (t) => {
@@ -156,35 +165,9 @@ t.test('a CRD installed after start is picked up by the watch, and its later fai
   t.match(errors[0] ?? '', /watching InferencePools \(inference\.networking\.x-k8s\.io\/v1alpha2\) failed: HTTP 403/, 'a failure once the CRD is there is reported');
 });
 
-/**
- * A LIST in pages as kube-apiserver answers a custom resource: the raw JSON, whose continue token is
- * `metadata.continue` (the typed clients' `_continue` is client-node's renaming). With the default page size of 500, a
- * cluster of more than 500 pools or EnvoyFilters is listed in more than one page.
- */
-function pagedApi(path: string, pages: unknown[][]) {
-  const continues: (string | null)[] = [];
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://fake');
-    if (url.pathname !== path) {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404, message: 'the server could not find the requested resource' }));
-      return;
-    }
-    if (url.searchParams.get('watch') === 'true') {
-      response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-      response.flushHeaders();
-      return;
-    }
-    const token = url.searchParams.get('continue');
-    continues.push(token);
-    const at = token === null ? 0 : Number(token.slice('page-'.length));
-    const next = at + 1 < pages.length ? { continue: `page-${at + 1}`, remainingItemCount: pages.slice(at + 1).flat().length } : {};
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'List', metadata: { resourceVersion: '10', ...next }, items: pages[at] }));
-  });
-  return { server, continues };
-}
 
 t.test('pools past the first page of the LIST are cached: the continue token of a custom resource list is followed', async (t) => {
-  const api = pagedApi(V1, [[pool('pool-a', 'epp-a', 9002, '5')], [pool('pool-b', 'epp-b', 9012, '6')], [pool('pool-c', 'epp-c', 9022, '7')]]);
+  const api = fakeApi(V1, [[pool('pool-a', 'epp-a', 9002, '5')], [pool('pool-b', 'epp-b', 9012, '6')], [pool('pool-c', 'epp-c', 9022, '7')]]);
   await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
   const pools = new InformerInferencePools({ kubeConfig: kubeConfigOf(api.server), initialBackoffMs: 20, maxBackoffMs: 50 });
   await pools.start();
@@ -200,7 +183,7 @@ t.test('pools past the first page of the LIST are cached: the continue token of 
 
 t.test("the reconciler's EnvoyFilter LIST carries the continue token of the raw answer", async (t) => {
   const filter = (name: string) => ({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name, namespace: 'llm-d' }, spec: {} });
-  const api = pagedApi('/apis/networking.istio.io/v1alpha3/envoyfilters', [[filter('a')], [filter('b')]]);
+  const api = fakeApi('/apis/networking.istio.io/v1alpha3/envoyfilters', [[filter('a')], [filter('b')]]);
   await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => {
     api.server.closeAllConnections();
