@@ -1,16 +1,17 @@
 import type { Operation } from 'fast-json-patch';
 import { apiErrorMessage, apiStatus } from '../cluster/api-error.ts';
 import { changesAddress, type ServiceCacheChange } from '../cluster/service-change.ts';
-import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
+import type { InferencePoolLookup, InferencePoolResolver } from '../cluster/inference-pool.ts';
+import type { LiveLookups } from '../cluster/live-lookups.ts';
 import type { PoolChange } from '../cluster/informer-inference-pools.ts';
-import type { ServiceResolver } from '../cluster/service-resolver.ts';
+import type { ServiceLookup, ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
 import { serviceReferenceOf } from '../envoyfilter/epp-service-reference.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import { decidePlaceholderResolution } from './decide-placeholder-resolution.ts';
-import { decideReconcile, recordedService } from './decide-reconcile.ts';
-import { decideRepoint, poolTargetOf } from './decide-repoint.ts';
+import { decideReconcile, recordedService, type ReconcileDecision } from './decide-reconcile.ts';
+import { decideRepoint, poolTargetOf, type RepointDecision } from './decide-repoint.ts';
 import { ENVOYFILTERS, type EnvoyFilterApi } from './envoyfilter-api.ts';
 import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
 import type { ObjectEvent } from './event-recorder.ts';
@@ -35,6 +36,8 @@ export interface ReconcilerLog {
 export interface ReconcilerOptions {
   config: WebhookConfig;
   resolver: ServiceResolver;
+  /** The API server's answer, asked before a write the caches decided on: they may be behind another replica's. */
+  live: LiveLookups;
   /** InferencePools: an EnvoyFilter with the inference-pool annotation follows its pool's endpointPickerRef. */
   pools?: InferencePoolResolver;
   store: EnvoyFilterStore;
@@ -174,13 +177,47 @@ export class Reconciler {
       this.#forget(item.key);
       return { kind: 'done' };
     }
+    let decided = await this.#decide(record, this.#cached);
+    if (writes(decided)) {
+      // The caches say what is due; the API says what is written. Another replica may have admitted this object
+      // with a Service or pool newer than this replica's caches have seen: writing from the cache would put the
+      // old address back until it caught up.
+      try {
+        decided = await this.#decide(record, this.#options.live);
+      } catch (error) {
+        return this.#failed(record, 'reading the EPP Service or InferencePool from the API', error);
+      }
+      if (!writes(decided)) this.#options.log.debug({ envoyFilter: item.key }, 'the cache is behind the API server: nothing to write');
+    }
+    return this.#carryOut(record, item, decided);
+  }
+
+  /** The webhook's own caches, read the way the live lookups are. */
+  readonly #cached: Lookups = {
+    service: (namespace, name) => this.#options.resolver.lookup(namespace, name),
+    pool: (namespace, name) => this.#options.pools!.lookupPool(namespace, name),
+  };
+
+  /** What this EnvoyFilter needs: following its pool to another EPP Service or port first, else its Service's ClusterIP. */
+  async #decide(record: EnvoyFilterRecord, lookups: Lookups): Promise<Decided> {
     if (record.inferencePool !== undefined && record.provenance !== undefined && this.#options.pools !== undefined) {
-      const followed = await this.#followPool(record, item, this.#options.pools);
-      if (followed !== undefined) return followed;
+      const [namespace, name] = record.inferencePool.split('/');
+      const target = poolTargetOf(record, await lookups.pool(namespace, name));
+      if (target === 'wait') return { by: 'pool', decision: { kind: 'wait', why: 'the InferencePool cache cannot answer yet' } };
+      if (target !== undefined) {
+        const [serviceNamespace, serviceName] = target.service.split('/');
+        const decision = decideRepoint(record, target, await lookups.service(serviceNamespace, serviceName));
+        if (decision.kind !== 'not-repointed') return { by: 'pool', decision };
+      }
     }
     const target = recordedService(record);
-    const lookup = target === undefined ? undefined : await this.#options.resolver.lookup(target.namespace, target.name);
-    const decision = decideReconcile(record, lookup);
+    const lookup = target === undefined ? undefined : await lookups.service(target.namespace, target.name);
+    return { by: 'service', decision: decideReconcile(record, lookup) };
+  }
+
+  #carryOut(record: EnvoyFilterRecord, item: WorkItem, decided: Decided): Promise<WorkOutcome> | WorkOutcome {
+    if (decided.by === 'pool') return this.#followPool(record, item, decided.decision);
+    const { decision } = decided;
     switch (decision.kind) {
       case 'unchanged':
         this.#present(item.key);
@@ -208,17 +245,9 @@ export class Reconciler {
     }
   }
 
-  /** An EnvoyFilter wired to a pool that now names another EPP Service or port: follow it; undefined when it does not. */
-  async #followPool(record: EnvoyFilterRecord, item: WorkItem, pools: InferencePoolResolver): Promise<WorkOutcome | undefined> {
-    const [namespace, name] = record.inferencePool!.split('/');
-    const target = poolTargetOf(record, pools.lookupPool(namespace, name));
-    if (target === 'wait') return { kind: 'after', delayMs: NOT_READY_RETRY_MS };
-    if (target === undefined) return undefined;
-    const [serviceNamespace, serviceName] = target.service.split('/');
-    const decision = decideRepoint(record, target, await this.#options.resolver.lookup(serviceNamespace, serviceName));
+  /** An EnvoyFilter wired to a pool that now names another EPP Service or port: follow it. */
+  #followPool(record: EnvoyFilterRecord, item: WorkItem, decision: PoolDecision): Promise<WorkOutcome> | WorkOutcome {
     switch (decision.kind) {
-      case 'not-repointed':
-        return undefined;
       case 'wait':
         return { kind: 'after', delayMs: NOT_READY_RETRY_MS };
       case 'service-missing':
@@ -418,4 +447,19 @@ export class Reconciler {
 function isConflict(status: number | undefined, error: unknown): boolean {
   if (status === 409) return true;
   return status === 422 && /\btest\b/i.test(apiErrorMessage(error));
+}
+
+/** Where a decision reads a Service and a pool: the webhook's caches, or the API server (LiveLookups). */
+interface Lookups {
+  service(namespace: string, name: string): ServiceLookup | Promise<ServiceLookup>;
+  pool(namespace: string, name: string): InferencePoolLookup | Promise<InferencePoolLookup>;
+}
+
+type PoolDecision = Exclude<RepointDecision, { kind: 'not-repointed' }>;
+
+type Decided = { by: 'pool'; decision: PoolDecision } | { by: 'service'; decision: ReconcileDecision };
+
+/** The decisions that write addresses or ports the caches chose (a raw token's write reads the object first). */
+function writes(decided: Decided): boolean {
+  return decided.decision.kind === 'repoint' || decided.decision.kind === 'rewrite';
 }

@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
+import { liveLookups } from '../cluster/live-lookups.ts';
 import { ResourceListWatch, type ResourceListWatchEvent } from '../cluster/resource-list-watch.ts';
 import type { ServiceCacheChange } from '../cluster/service-change.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
@@ -78,6 +79,7 @@ export function startReconciler(options: StartReconcilerOptions): RunningReconci
   reconciler = new Reconciler({
     config: options.config,
     resolver: options.resolver,
+    live: liveLookups(kubeConfig),
     pools: options.pools,
     store,
     api,

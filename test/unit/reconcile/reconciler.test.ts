@@ -114,9 +114,15 @@ function harness(options: { leader?: boolean; graceMs?: number; pools?: Inferenc
   const logs: string[] = [];
   const log = { info: (_f: object, m: string) => logs.push(m), warn: (_f: object, m: string) => logs.push(m), debug: () => {} };
   let leader = options.leader ?? true;
+  /** What the API server answers a GET with: the caches themselves, unless a test puts them behind it. */
+  const truth: { services: ServiceResolver; pools: InferencePoolResolver | undefined; reads: number } = { services, pools: options.pools, reads: 0 };
   const reconciler = new Reconciler({
     config: DEFAULT_CONFIG,
     resolver: services,
+    live: {
+      service: async (namespace, name) => (truth.reads++, truth.services.lookup(namespace, name)),
+      pool: async (namespace, name) => (truth.reads++, truth.pools!.lookupPool(namespace, name)),
+    },
     pools: options.pools,
     store,
     api,
@@ -159,7 +165,7 @@ function harness(options: { leader?: boolean; graceMs?: number; pools?: Inferenc
     }
   };
   const metric = async (name: string) => (await registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#')).join('\n');
-  return { services, api, store, events, reconciler, write, changeService, settle, metric, logs, setLeader: (value: boolean) => (leader = value) };
+  return { services, truth, api, store, events, reconciler, write, changeService, settle, metric, logs, setLeader: (value: boolean) => (leader = value) };
 }
 
 const addressOf = (h: ReturnType<typeof harness>, name: string) => jsonpatch.getValueByPointer(h.api.objects.get(`${NS}/${name}`), ADDRESS);
@@ -179,9 +185,11 @@ t.test('a new ClusterIP is written to every dependent EnvoyFilter once; its own 
   await h.settle();
   t.same(['a', 'b', 'c'].map((n) => addressOf(h, n)), ['10.0.0.9', '10.0.0.9', '10.0.0.9']);
   t.equal(h.api.patches.length, 3, 'one patch per EnvoyFilter');
+  t.equal(h.truth.reads, 3, 'the Service read from the API once before each write');
   h.reconciler.enqueueAll();
   await h.settle();
   t.equal(h.api.patches.length, 3, 'a resync writes nothing');
+  t.equal(h.truth.reads, 3, 'and reads nothing from the API: the cache says nothing is due');
   t.same(
     h.events.map((e) => [e.regarding.name, e.type, e.reason, e.note]),
     ['a', 'b', 'c'].map((n) => [n, 'Normal', 'ClusterIPUpdated', `EPP Service ${NS}/${EPP} ClusterIP 10.0.0.5 -> 10.0.0.9: rewrote 1 recorded path`]),
@@ -426,4 +434,60 @@ t.test('a raw token is retried only when the Service it resolves against changes
   h.changeService('10.0.0.9');
   await h.settle();
   t.equal(addressOf(h, 'by-default'), '10.0.0.9', 'without an annotation, the configured default Service appearing resolves it');
+});
+
+t.test('a leader whose Service cache is behind the API writes no old ClusterIP back over a newer replica\'s admission', async (t) => {
+  const h = harness();
+  const api = new Services();
+  api.set(EPP, '10.0.0.9');
+  h.truth.services = api;
+  h.write(substituted('a', '10.0.0.9')); // admitted by a replica whose cache already has the recreated Service
+  h.reconciler.start();
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '10.0.0.9');
+  t.equal(h.api.patches.length, 0, 'the cache says 10.0.0.5, the API 10.0.0.9: nothing written');
+  t.same(h.events, []);
+  h.changeService('10.0.0.9'); // the cache catches up
+  await h.settle();
+  t.equal(h.api.patches.length, 0, 'and nothing to undo when it catches up');
+
+  api.set(EPP, '10.0.0.11'); // recreated again: the cache is behind once more, and the object is the stale one
+  h.changeService('10.0.0.10');
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '10.0.0.11', 'what is written is the API\'s answer, not the cache\'s');
+  t.same(h.events.map((e) => e.note), [`EPP Service ${NS}/${EPP} ClusterIP 10.0.0.9 -> 10.0.0.11: rewrote 1 recorded path`]);
+});
+
+t.test('a leader whose InferencePool cache is behind the API does not follow the pool back to its old EPP', async (t) => {
+  const pools = new Pools();
+  pools.point(EPP, 9002);
+  const h = harness({ pools });
+  h.services.set('epp-2', '10.0.0.7');
+  const api = new Pools();
+  api.point('epp-2', 9002);
+  h.truth.pools = api;
+  h.write(await poolFilter(h, api)); // admitted by a replica that has seen the pool repointed
+  h.reconciler.start();
+  await h.settle();
+  const stored = h.api.objects.get(`${NS}/pooled`);
+  t.equal(h.api.patches.length, 0, 'the cache says the pool names the old EPP, the API the new one: nothing written');
+  t.equal(jsonpatch.getValueByPointer(stored, ADDRESS), '10.0.0.7');
+  t.equal(stored.metadata.annotations['epp-webhook.io/resolved-service'], `${NS}/epp-2`);
+});
+
+t.test('the API refusing the confirming read (RBAC without get on Services) is reported, nothing written', async (t) => {
+  const h = harness();
+  h.truth.services = {
+    ...h.services,
+    lookup: () => {
+      throw new ApiException(403, 'forbidden', { message: 'services "gaie-inference-scheduling-epp" is forbidden: User "system:serviceaccount:x:epp-webhook" cannot get resource "services"' }, {});
+    },
+  };
+  h.write(substituted('a', '10.0.0.5'));
+  h.reconciler.start();
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(h.api.patches.length, 0);
+  t.same(h.events.map((e) => e.reason), ['ReconcileFailed']);
+  t.match(h.events[0].note, /^reading the EPP Service or InferencePool from the API failed: .*cannot get resource "services"/);
 });
