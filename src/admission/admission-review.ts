@@ -8,6 +8,8 @@ export interface AdmissionRequest {
   namespace?: string;
   name?: string;
   object: unknown;
+  /** The stored object, on UPDATE (and DELETE); absent otherwise. */
+  oldObject?: unknown;
   dryRun?: boolean;
 }
 
@@ -40,6 +42,7 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
       ...(typeof request.namespace === 'string' ? { namespace: request.namespace } : {}),
       ...(typeof request.name === 'string' ? { name: request.name } : {}),
       object: request.object,
+      ...(request.oldObject !== undefined && request.oldObject !== null ? { oldObject: request.oldObject } : {}),
       ...(typeof request.dryRun === 'boolean' ? { dryRun: request.dryRun } : {}),
     },
   };

@@ -1,6 +1,7 @@
 import { objectName } from '../annotations.ts';
 import type { AdmissionRequest } from './admission-review.ts';
 import { mutateObject, validateObject, type CoreDeps } from './admit-object.ts';
+import { finishesDeletion } from './finishing-deletion.ts';
 import { handledKind, type HandledKind } from './handled-kinds.ts';
 import { knownEppServices } from './known-epp-services.ts';
 import { withLookupDeadline } from './lookup-deadline.ts';
@@ -11,7 +12,7 @@ export type Endpoint = 'mutate' | 'validate';
 
 export interface Admission {
   verdict: Verdict;
-  /** Undefined when the request was passed through untouched (other kind, DELETE, CONNECT). */
+  /** Undefined when the request was passed through untouched (other kind, DELETE, CONNECT, a deletion finishing). */
   kind: HandledKind | undefined;
   substitutions: number;
 }
@@ -22,7 +23,7 @@ const PASS: Verdict = { allowed: true, warnings: [], findings: [] };
 export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest, deps: CoreDeps): Promise<Admission> {
   const deadline = performance.now() + deps.config.admissionTimeoutMs;
   const kind = handledKind(request.kind.group, request.kind.kind);
-  if (kind === undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+  if (kind === undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE') || finishesDeletion(request)) {
     return { verdict: PASS, kind: undefined, substitutions: 0 };
   }
   const fromObject = objectName(request.object);

@@ -120,6 +120,32 @@ t.test('other kinds, DELETE and CONNECT pass untouched', async (t) => {
   }
 });
 
+t.test('an object being deleted can lose its finalizers, whatever the rules say of it; a change to what it holds is still judged', async (t) => {
+  // `kubectl delete --cascade=foreground` (Argo CD's default prune) stamps deletionTimestamp and the foregroundDeletion
+  // finalizer; the garbage collector then removes the finalizer with a PATCH, which reaches the webhooks as an UPDATE.
+  // Denied, the object stays Terminating for good: here an EnvoyFilter stored before the webhook was installed, whose
+  // config the rules deny, and an HTTPRoute without the filter the webhook would inject.
+  for (const [name, endpoint] of [['wild/operator-sample-envoyfilter-epp.yaml', '/validate'], ['guide-httproute.yaml', '/mutate']] as const) {
+    const stored = manifest(name);
+    stored.metadata.deletionTimestamp = '2026-12-03T10:00:00Z';
+    stored.metadata.finalizers = ['foregroundDeletion'];
+    const withoutFinalizer = structuredClone(stored);
+    delete withoutFinalizer.metadata.finalizers;
+    const review = admissionReview(withoutFinalizer, 'UPDATE');
+    review.request.oldObject = stored;
+    for (const path of ['/mutate', '/validate']) {
+      const { status, body } = await post(path, review);
+      t.equal(status, 200);
+      t.same(body.response, { uid: body.response.uid, allowed: true }, `${name} ${path}: allowed as it is, no patch`);
+    }
+    // The stored object being deleted does not make a new config safe: a change to the spec is judged as ever.
+    const changed = structuredClone(withoutFinalizer);
+    changed.spec.changedWhileTerminating = true;
+    const judged = await post(endpoint, { ...review, request: { ...review.request, object: changed } });
+    t.ok(judged.body.response.patch !== undefined || judged.body.response.allowed === false, `${name} ${endpoint}: a changed spec is judged`);
+  }
+});
+
 t.test('bad input: 4xx with a reason that does not echo the body', async (t) => {
   const cases: [string | object, number, RegExp][] = [
     ['{"apiVersion": "admission.k8s.io/v1", "secret-value', 400, /not valid JSON/],
