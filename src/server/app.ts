@@ -50,7 +50,7 @@ const BAD_REQUEST_SCHEMA = {
  * headers or body, or nothing at all, stayed open (past 130 s in a test), holding what it had sent. The apiserver waits
  * at most 30 s (timeoutSeconds' maximum), so a request still arriving after that has no caller.
  */
-const REQUEST_TIMEOUT_MS = 30_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
 /** Bodies up to this length and shorter answers are not counted in maxRequestBytesInFlight. */
 const SMALL_BODY = 64 * 1024;
 const LARGE_ANSWER = SMALL_BODY;
@@ -61,18 +61,25 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /**
- * The HTTPS listener with its limits. Node looks for requests past their time every connectionsCheckingInterval (30 s
- * by default, a constructor option Fastify does not pass on): a quarter of the headers' limit. A connection that never
- * completes its TLS handshake counts against maxConnections too, and Node's default gives it 120 s.
+ * The time limits of a listener's requests (the HTTPS one and the metrics one alike). Node looks for requests past their
+ * time every connectionsCheckingInterval (30 s by default, a constructor option Fastify does not pass on): a quarter of
+ * the headers' limit.
+ */
+export function requestTimeLimits(requestTimeout: number): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+  const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeout);
+  return { requestTimeout, headersTimeout, connectionsCheckingInterval: Math.ceil(headersTimeout / 4) };
+}
+
+/**
+ * The HTTPS listener with its limits. A connection that never completes its TLS handshake counts against
+ * maxConnections too, and Node's default gives it 120 s.
  */
 function createLimitedServer(tls: ServingTls, requestTimeout: number, maxConnections: number, handler: RequestListener): HttpsServer {
   const server = createServer(
     {
       ...servingTlsOptions(tls),
       handshakeTimeout: Math.min(HANDSHAKE_TIMEOUT_MS, requestTimeout),
-      requestTimeout,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
-      connectionsCheckingInterval: Math.ceil(Math.min(HEADERS_TIMEOUT_MS, requestTimeout) / 4),
+      ...requestTimeLimits(requestTimeout),
     },
     handler,
   );

@@ -225,6 +225,53 @@ t.test('a request that has not arrived within the request timeout: 408, and its 
   t.equal((await exchange(kept, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')).slice(9, 12), '200', 'and answers its next request');
 });
 
+t.test('the metrics port has the same bounds: connections past maxConnections are closed, stalled ones too', async (t) => {
+  // The port is plain HTTP and deploy/'s NetworkPolicy opens it to every pod, as the webhook port. Without a bound, 8,000
+  // connections each sending half a request took a server from 130 to 210 MB of resident memory (16,000 pass deploy/'s
+  // 320Mi limit), and Node's own limits cut them only after 60 s.
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxConnections: 3 }), requestTimeoutMs: 1000 });
+  t.teardown(() => webhook.server.close());
+  const port = webhook.server.metricsPort!;
+  const plainConnection = () =>
+    new Promise<import('node:net').Socket>((resolve, reject) => {
+      const socket = netConnect({ host: '127.0.0.1', port });
+      socket.once('connect', () => resolve(socket)).once('error', reject);
+    });
+  const open = [await plainConnection(), await plainConnection(), await plainConnection()];
+  t.teardown(() => open.forEach((s) => s.destroy()));
+  const extra = await plainConnection();
+  extra.on('error', () => {});
+  extra.write('GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  let extraAnswer = '';
+  extra.on('data', (chunk: Buffer) => (extraAnswer += chunk.toString('latin1')));
+  const extraClosed = await Promise.race([new Promise((resolve) => extra.once('close', () => resolve(true))), new Promise((resolve) => setTimeout(() => resolve(false), 500))]);
+  extra.destroy();
+  t.ok(extraClosed && extraAnswer === '', `the fourth connection is closed unanswered (${extraClosed ? 'closed' : 'still open'}, ${extraAnswer.length} bytes)`);
+
+  // The three open ones sent nothing: each is closed within the request timeout, after which the port answers again.
+  const started = Date.now();
+  const allClosed = Promise.all(open.map((socket) => new Promise((resolve) => (socket.destroyed ? resolve(undefined) : socket.once('close', resolve)))));
+  await Promise.race([allClosed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  const elapsed = Date.now() - started;
+  t.ok(open.every((socket) => socket.destroyed) && elapsed < 3000, `connections that sent nothing closed after ${elapsed} ms (limit 1 s)`);
+  open.forEach((socket) => socket.destroy());
+  const scrape = await fetch(`http://127.0.0.1:${port}/metrics`);
+  t.equal(scrape.status, 200, 'then a scrape is answered');
+  await scrape.text();
+
+  const halfHeaders = await plainConnection();
+  let received = '';
+  halfHeaders.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  halfHeaders.on('error', () => {});
+  halfHeaders.write('GET /metrics HTTP/1.1\r\nHost: localhost\r\n');
+  const halfStarted = Date.now();
+  await Promise.race([new Promise((resolve) => halfHeaders.once('close', resolve)), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  halfHeaders.destroy();
+  // Its headers' limit and the idle limit are the same here: a 408 or the bare close, whichever check comes first.
+  t.ok(halfHeaders.destroyed && Date.now() - halfStarted < 3000, `half the headers: closed after ${Date.now() - halfStarted} ms`);
+  t.ok(received === '' || received.slice(9, 12) === '408', 'unanswered, or answered 408 Request Timeout');
+});
+
 /** Writes `sent` on a new connection; resolves with everything received until the server closes it. */
 async function rawAnswer(port: number, ca: Buffer, sent: string): Promise<string> {
   const socket = await secureConnection(port, ca);
