@@ -17,7 +17,7 @@ import type { RunningReconciler } from '../reconcile/start-reconciler.ts';
 import { serverLogOptions } from '../server/log-options.ts';
 import { ClientCaError } from '../server/client-ca.ts';
 import { TlsFilesError } from '../server/tls-files.ts';
-import { startWebhookServer, type RunningWebhookServer } from '../server/webhook-server.ts';
+import { ALL_ADDRESSES, startWebhookServer, type RunningWebhookServer } from '../server/webhook-server.ts';
 import type { CommandIo } from './certs.ts';
 import { usageErrorText } from './usage-error.ts';
 
@@ -28,7 +28,7 @@ Prometheus metrics on a separate plain HTTP port.
 
 Options:
   --port N            HTTPS port (default 8443)
-  --host ADDR         address to listen on (default 0.0.0.0)
+  --host ADDR         address to listen on (default ::, every IPv6 and IPv4 address; 0.0.0.0 without IPv6)
   --tls-cert FILE     serving certificate, PEM (reloaded when it changes on disk)
   --tls-key FILE      its private key, PEM
                       without both: dev certificates are issued into --certs-dir
@@ -78,7 +78,7 @@ function parseServeFlags(argv: string[]): ServeFlags | 'help' {
     allowPositionals: false,
     options: {
       port: { type: 'string', default: '8443' },
-      host: { type: 'string', default: '0.0.0.0' },
+      host: { type: 'string', default: ALL_ADDRESSES },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'certs-dir': { type: 'string', default: 'certs' },
@@ -241,7 +241,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       reconciler = startReconciler({ kubeconfig: flags.kubeconfig, config, resolver: resolverHandle.resolver, pools: resolverHandle.pools, registry: server.metrics.registry, log: server.app.log, ...flags.reconcile });
     }
     server.app.log.info(
-      { url: `https://${flags.host}:${server.port}`, metricsPort: server.metricsPort, services: resolverHandle.resolver.source },
+      { url: `https://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${server.port}`, metricsPort: server.metricsPort, services: resolverHandle.resolver.source },
       'epp-webhook serving',
     );
   } catch (error) {

@@ -98,8 +98,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   }
   let metricsServer: Server | undefined;
   try {
-    await app.listen({ host: options.host, port: options.port });
-    metricsServer = options.metricsPort === undefined ? undefined : await listenForMetrics(options, options.metricsPort, metrics);
+    const host = await listenHost(options.host, (host) => app!.listen({ host, port: options.port }));
+    metricsServer = options.metricsPort === undefined ? undefined : await listenForMetrics({ ...options, host }, options.metricsPort, metrics);
   } catch (error) {
     tls.close();
     // The listen error is the one to report; a failure to close after it would only hide it.
@@ -133,6 +133,24 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       }
     },
   };
+}
+
+/** Every address, IPv6 and IPv4 (`serve`'s default): an IPv6-only cluster gives its pods no IPv4 address at all. */
+export const ALL_ADDRESSES = '::';
+
+/**
+ * Listens on `host`; for ALL_ADDRESSES on a kernel without IPv6 (booted with ipv6.disable=1), on every IPv4 address
+ * instead, as Node's own listen() does when given no host. Resolves with the host listened on.
+ */
+export async function listenHost(host: string, listen: (host: string) => Promise<unknown>): Promise<string> {
+  try {
+    await listen(host);
+    return host;
+  } catch (error) {
+    if (host !== ALL_ADDRESSES || (error as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw error;
+    await listen('0.0.0.0');
+    return '0.0.0.0';
+  }
 }
 
 /**

@@ -1,7 +1,10 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { scratchDir } from '../helpers/scratch-dir.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
@@ -76,4 +79,32 @@ t.test('a missing --services file is one line naming it, not a stack trace', asy
   const { code, stderr } = await serve(['--services', '/nonexistent/services.yaml', '--port', '0', '--metrics-port', 'off']).exited;
   t.equal(code, 1);
   t.equal(stderr, 'epp-webhook serve: cannot read services file /nonexistent/services.yaml: no such file or directory\n');
+});
+
+const hasIpv6Loopback = Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.family === 'IPv6' && a.internal));
+
+t.test('without --host, both ports answer over IPv6 as well as IPv4: an IPv6-only cluster gives its pods no IPv4 address', { skip: hasIpv6Loopback ? false : 'no IPv6 loopback on this machine' }, async (t) => {
+  const dir = scratchDir('epp-serve-');
+  const { child, exited } = serve(['--services', SERVICES, '--port', '0', '--metrics-port', '0', '--certs-dir', dir]);
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  const deadline = Date.now() + 15000;
+  while (!out.includes('epp-webhook serving') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.teardown(() => child.kill('SIGKILL'));
+  const line = JSON.parse(out.split('\n').find((l) => l.includes('epp-webhook serving'))!);
+  const port = Number(/:(\d+)$/.exec(line.url)![1]);
+  const answered = (request: ReturnType<typeof httpRequest>) =>
+    new Promise<number | string>((resolve) => {
+      request.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message)).end();
+    });
+  for (const host of ['127.0.0.1', '[::1]']) {
+    t.equal(await answered(httpsRequest(`https://${host}:${port}/healthz`, { rejectUnauthorized: false })), 200, `webhook port over ${host}`);
+    t.equal(await answered(httpRequest(`http://${host}:${line.metricsPort}/healthz`)), 200, `metrics port over ${host}`);
+  }
+  child.kill('SIGTERM');
+  t.equal((await exited).code, 0);
 });
