@@ -57,8 +57,13 @@ const LARGE_ANSWER = SMALL_BODY;
 /** Headers come in one piece from the apiserver; a connection's TLS handshake likewise. */
 const HEADERS_TIMEOUT_MS = 10_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** Fastify's, kept: longer than the 5 s of Node's own, so the apiserver reuses its connections between admissions. */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/**
+ * Longer than the apiserver keeps an idle connection (client-go's transport takes Go's `IdleConnTimeout`, 90 s), so the
+ * apiserver always closes first. Closed here first (Fastify's 72 s), an admission the apiserver sent just as the close
+ * crossed it fails with EOF: Go retries a POST only when nothing of it was written, and `failurePolicy: Fail` refuses
+ * the write.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 /**
  * The time limits of a listener's requests (the HTTPS one and the metrics one alike). Node looks for requests past their

@@ -7,6 +7,8 @@
  * answering everyone else.
  */
 import t from 'tap';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, request } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import type { ServiceResolver } from '../../src/cluster/service-resolver.ts';
@@ -190,6 +192,26 @@ t.test('connections past maxConnections are closed as they are accepted; the ser
 
   open.shift()!.destroy();
   t.ok(await eventually(async () => (await httpsRequest(`${webhook.url}/healthz`, { ca: webhook.ca }).catch(() => ({ status: 0 }))).status === 200), 'with one closed, a new connection is answered');
+});
+
+/** Go's http.DefaultTransport IdleConnTimeout, which client-go's transports (the apiserver's webhook client) take. */
+const APISERVER_IDLE_CONNECTION_S = 90;
+
+t.test('an idle keep-alive connection is kept longer than the apiserver keeps it, so the apiserver closes it first', async (t) => {
+  const webhook = await startWebhookUnderTest({});
+  t.teardown(() => webhook.server.close());
+  const agent = new Agent({ keepAlive: true, ca: webhook.ca });
+  t.teardown(() => agent.destroy());
+  const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+    const body = JSON.stringify(admissionReview(manifest('guide-envoyfilter.yaml'), 'CREATE', 'keep-alive'));
+    const req = request(`${webhook.url}/mutate`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume().on('end', () => resolve(res.headers));
+    });
+    req.on('error', reject).end(body);
+  });
+  t.equal(headers.connection, 'keep-alive');
+  const timeout = Number(/timeout=(\d+)/.exec(String(headers['keep-alive']))?.[1]);
+  t.ok(timeout > APISERVER_IDLE_CONNECTION_S, `Keep-Alive: timeout=${timeout}, more than the apiserver's ${APISERVER_IDLE_CONNECTION_S} s`);
 });
 
 t.test('a request that has not arrived within the request timeout: 408, and its connection is closed', async (t) => {
