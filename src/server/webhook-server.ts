@@ -92,7 +92,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     app.addHook('onRequest', async (request, reply) => {
       const commonName = (request.raw.socket as TLSSocket).getPeerCertificate().subject?.CN;
       if (typeof commonName === 'string' && allowedNames.includes(commonName)) return;
-      request.log.info({ url: request.url, clientCN: commonName }, 'client certificate not allowed');
+      request.log.info({ route: request.routeOptions.url ?? 'other', clientCN: commonName }, 'client certificate not allowed');
       await reply.code(403).send({ error: 'Forbidden', reason: 'the client certificate\'s common name is not allowed to call this webhook (--client-cn)' });
     });
   }

@@ -125,10 +125,10 @@ async function startMtlsServer(clientCommonNames: string[]): Promise<MtlsServer>
   return { server, serving, servingCa: readFileSync(serving.caCertFile), clientCa, clientCaFile, logLines };
 }
 
-function post(port: number, ca: Buffer, client: PemPair | undefined, body: unknown): Promise<{ status: number; body: any } | { error: string }> {
+function post(port: number, ca: Buffer, client: PemPair | undefined, body: unknown, path = '/mutate'): Promise<{ status: number; body: any } | { error: string }> {
   return new Promise((resolve) => {
     const req = request(
-      `https://127.0.0.1:${port}/mutate`,
+      `https://127.0.0.1:${port}${path}`,
       { method: 'POST', ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json' }, ...(client ? { cert: client.certPem, key: client.keyPem } : {}) },
       (res) => {
         let text = '';
@@ -161,6 +161,11 @@ t.test('mTLS: no client certificate, or one from another CA, is refused in the T
   t.match(foreign, { error: /UNKNOWN_CA|ECONNRESET|EPIPE/ }, `a certificate from another CA: refused in the handshake (${JSON.stringify(foreign)})`);
   const forbidden = await post(port, mtls.servingCa, other, review);
   t.match(forbidden, { status: 403, body: { error: 'Forbidden', reason: /--client-cn/ } }, 'a CN not on the list: 403 with a reason');
+  const secret = 'sk-live-query-9f8e7d';
+  t.match(await post(port, mtls.servingCa, other, review, `/mutate?token=${secret}`), { status: 403 });
+  const refusals = mtls.logLines.filter((line) => line.msg === 'client certificate not allowed');
+  t.match(refusals, [{ clientCN: 'someone-else', route: '/mutate' }, { clientCN: 'someone-else', route: '/mutate' }], 'the refusal is logged with the CN and the route');
+  t.notMatch(JSON.stringify(mtls.logLines), secret, 'but nothing of the URL past its route');
   const allowed = await post(port, mtls.servingCa, apiserver, review);
   t.match(allowed, { status: 200, body: { response: { uid: 'mtls-1', allowed: true, patchType: 'JSONPatch' } } }, 'the apiserver\'s certificate: answered');
 
