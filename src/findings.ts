@@ -87,7 +87,7 @@ export const RULES = {
   EPP402: { severity: 'warn', relaxable: true, title: 'Istio does not resolve ExtensionRef filters in HTTPRoutes' },
   EPP403: { severity: 'deny', relaxable: false, title: 'Malformed HTTPRoute (wrong type where an array or object is expected)' },
   EPP404: { severity: 'deny', relaxable: false, title: 'Rule mixes InferencePools served by different EnvoyFilters (one rule, one EPP)' },
-  EPP405: { severity: 'deny', relaxable: false, title: "No single EnvoyFilter for the rule's InferencePool (several claim it, or the route annotation names another)" },
+  EPP405: { severity: 'deny', relaxable: false, title: "No single EnvoyFilter for the rule's InferencePool (several claim it, or the route annotation or the rule's own ExtensionRef names another)" },
   EPP406: { severity: 'warn', relaxable: true, title: 'Injected ExtensionRef names an EnvoyFilter that is not in the namespace' },
   EPP407: { severity: 'deny', relaxable: false, title: "A pool no EnvoyFilter claims would get the EnvoyFilter annotated with another pool (one rule, one EPP)" },
 } as const satisfies Record<string, Rule>;

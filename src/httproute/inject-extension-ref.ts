@@ -5,6 +5,7 @@ import { CopyOnWrite, type PatchOperation } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { describe, isObject } from '../json-value.ts';
+import { foreignExtensionRef, referencesSameKind } from './own-extension-ref.ts';
 import { poolBackends, ruleFilterName } from './pool-filter.ts';
 
 /** Gateway API caps rule-level filters at 16 (CRD maxItems). */
@@ -23,7 +24,8 @@ export interface InjectionResult {
 /**
  * Adds the ext_proc ExtensionRef filter to every rule that sends traffic to an InferencePool, once,
  * after the rule's own filters: the EnvoyFilter annotated with that pool where `route.envoyFilters` knows one
- * (ruleFilterName). A rule that already references an ExtensionRef of the same group and kind keeps the user's choice.
+ * (ruleFilterName). A rule that already references an ExtensionRef of the same group and kind keeps the user's choice,
+ * unless it names the EnvoyFilter of a pool the rule does not send to (foreignExtensionRef).
  */
 export function injectExtensionRef(
   object: unknown,
@@ -86,8 +88,10 @@ export function injectExtensionRef(
     const chosen = ruleFilterName(pools, at, context, config);
     if ('finding' in chosen) return void findings.push(chosen.finding);
     const target: ExtensionRefTarget = { ...config.extensionRef, name: chosen.name };
-    targetNames.add(target.name);
     const existing: unknown[] = filters ?? [];
+    const foreign = foreignExtensionRef(existing, pools, at, target, context, config);
+    if (foreign !== undefined) return void findings.push(foreign);
+    targetNames.add(target.name);
     if (existing.some((f) => referencesSameKind(f, target))) return;
     if (existing.length >= MAX_RULE_FILTERS) {
       findings.push(
@@ -128,9 +132,4 @@ export function injectExtensionRef(
     if (!copy.append(filters, filter)) copy.set(filters, [filter]);
   }
   return { object: copy.result, patch: copy.patch(), findings, injectedRules: toInject.map((i) => i.index) };
-}
-
-function referencesSameKind(filter: unknown, target: ExtensionRefTarget): boolean {
-  if (!isObject(filter) || filter.type !== 'ExtensionRef' || !isObject(filter.extensionRef)) return false;
-  return filter.extensionRef.group === target.group && filter.extensionRef.kind === target.kind;
 }

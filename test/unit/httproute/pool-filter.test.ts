@@ -114,3 +114,29 @@ t.test('a pool no EnvoyFilter claims would get the EnvoyFilter annotated with an
   t.equal(later.poolOf(NS, 'epp-ext-proc'), `${NS}/pool-a`);
   t.equal(later.poolOf(NS, 'missing'), undefined);
 });
+
+t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not send to is denied, not kept: EPP405", async (t) => {
+  // `kubectl edit` (or a controller) moves the rule from pool-a to pool-b: the live object still holds pool-a's injected filter.
+  const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp-b-ext-proc', 'pool-b'), filter('mine'));
+  const ref = (name: string) => ({ type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name } });
+  const withFilters = (backendRefs: unknown[], own: unknown[]) => {
+    const input = route([backendRefs]);
+    (input.spec.rules[0] as any).filters = own;
+    return input;
+  };
+  const moved = inject(withFilters([pool('pool-b')], [ref('epp-a-ext-proc')]), filters);
+  t.same(codes(moved.findings), ['EPP405']);
+  t.equal(moved.findings[0].severity, 'deny');
+  t.equal(moved.findings[0].path, 'spec.rules[0].filters[0]');
+  t.match(moved.findings[0].message, /^references EnvoyFilter epp-a-ext-proc, which is annotated with InferencePool llm-d\/pool-a, but the rule sends traffic to llm-d\/pool-b: its requests would be picked by llm-d\/pool-a's EPP/);
+  t.match(moved.findings[0].fix, /remove the ExtensionRef to epp-a-ext-proc \(the webhook then adds epp-b-ext-proc\)/);
+  t.same(refsOf(moved.object), [['epp-a-ext-proc']], 'nothing added beside it');
+
+  const unclaimed = inject(withFilters([pool('other')], [ref('epp-a-ext-proc')]), filters);
+  t.same(codes(unclaimed.findings), ['EPP405'], 'a pool no EnvoyFilter claims may not borrow another pool\'s either');
+  t.match(unclaimed.findings[0].fix, /the webhook then adds epp-ext-proc/);
+
+  t.same(codes(inject(withFilters([pool('pool-b')], [ref('epp-b-ext-proc')]), filters).findings), ['EPP402'], "the pool's own EnvoyFilter is kept");
+  t.same(codes(inject(withFilters([pool('pool-b')], [ref('mine')]), filters).findings), ['EPP402'], 'an EnvoyFilter annotated with no pool is the user\'s choice');
+  t.same(codes(inject(withFilters([pool('pool-b')], [ref('unknown')]), filters).findings), ['EPP402'], 'so is one the index does not know');
+});
