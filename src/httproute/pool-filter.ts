@@ -20,11 +20,16 @@ export interface RouteFilterContext {
   annotated: string | undefined;
 }
 
+/**
+ * The InferencePools a rule sends traffic to. A backendRef of weight 0 sends none (Gateway API: "no traffic should be
+ * forwarded for this entry"; Istio drops it), so its pool is not one: it neither gets the rule an ext_proc filter nor
+ * mixes with the rule's other pools (a blue/green switch between two pools at 100/0).
+ */
 export function poolBackends(backendRefs: readonly unknown[], routeNamespace: string, groups: readonly string[]): PoolBackend[] {
   const pools: PoolBackend[] = [];
   backendRefs.forEach((ref, index) => {
     if (!isObject(ref) || ref.kind !== 'InferencePool' || typeof ref.group !== 'string' || !groups.includes(ref.group)) return;
-    if (typeof ref.name !== 'string') return;
+    if (typeof ref.name !== 'string' || ref.weight === 0) return;
     pools.push({ namespace: typeof ref.namespace === 'string' && ref.namespace !== '' ? ref.namespace : routeNamespace, name: ref.name, index });
   });
   return pools;

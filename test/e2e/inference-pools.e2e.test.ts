@@ -97,6 +97,28 @@ t.test('a rule that mixes the two pools is refused, naming both', async (t) => {
   t.match(result.stderr, /\[EPP404\] rules\[0\] sends traffic to InferencePools served by different EnvoyFilters \(llm-d\/pool-a -> pool-a-ext-proc, llm-d\/pool-b -> pool-b-ext-proc\)/);
 });
 
+t.test('blue/green between the two pools: weight 0 counts for nothing; a flip in the live object that keeps the old filter is refused', async (t) => {
+  const blueGreen = structuredClone(ROUTE);
+  blueGreen.metadata.name = 'blue-green';
+  blueGreen.spec.rules = [{ ...ROUTE.spec.rules[0], backendRefs: [{ ...ROUTE.spec.rules[0].backendRefs[0], weight: 100 }, { group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'pool-b', weight: 0 }] }];
+  t.teardown(async () => void (await cp.kubectl(['delete', 'httproute', '-n', NS, 'blue-green', '--ignore-not-found'])));
+  const applied = await kubectlApply([blueGreen]);
+  t.equal(applied.code, 0, applied.stderr);
+  t.same((await get('httproute', 'blue-green')).spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-a-ext-proc'], 'pool-b at weight 0 gets no request: no EPP404');
+
+  // What a rollout controller (or kubectl edit) does: the weights flipped in the live object, pool-a's filter still in the rule.
+  const flip = [{ op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 0 }, { op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 100 }];
+  const flipped = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', JSON.stringify(flip)]);
+  t.not(flipped.code, 0, 'refused rather than pool-b picked by pool-a\'s EPP');
+  t.match(flipped.stderr, /\[EPP405\] rules\[0\] references EnvoyFilter pool-a-ext-proc, which is annotated with InferencePool llm-d\/pool-a, but the rule sends traffic to llm-d\/pool-b/);
+
+  blueGreen.spec.rules[0].backendRefs[0].weight = 0;
+  blueGreen.spec.rules[0].backendRefs[1].weight = 100;
+  const reapplied = await kubectlApply([blueGreen]);
+  t.equal(reapplied.code, 0, reapplied.stderr);
+  t.same((await get('httproute', 'blue-green')).spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-b-ext-proc'], 'the manifest applied with the flip: pool-b\'s filter');
+});
+
 t.test('a missing pool, a conflicting annotation and a failure mode against the pool: clear answers', async (t) => {
   const missing = structuredClone(FILTER_A);
   missing.metadata = { name: 'no-pool', namespace: NS, annotations: { 'epp-webhook.io/inference-pool': 'pool-z' } };

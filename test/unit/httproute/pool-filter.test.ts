@@ -140,3 +140,20 @@ t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('mine')]), filters).findings), ['EPP402'], 'an EnvoyFilter annotated with no pool is the user\'s choice');
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('unknown')]), filters).findings), ['EPP402'], 'so is one the index does not know');
 });
+
+t.test('a backendRef of weight 0 sends no traffic: its pool neither gets the rule a filter nor mixes with the others', async (t) => {
+  // Gateway API: "If weight is set to 0, no traffic should be forwarded for this entry"; Istio drops such backends.
+  const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp-b-ext-proc', 'pool-b'));
+  const weighted = (name: string, weight: number) => ({ ...pool(name), weight });
+  const blueGreen = inject(route([[weighted('pool-a', 100), weighted('pool-b', 0)]]), filters);
+  t.same(codes(blueGreen.findings), ['EPP402'], 'no EPP404: pool-b gets no request');
+  t.same(refsOf(blueGreen.object), [['epp-a-ext-proc']]);
+  const flipped = inject(route([[weighted('pool-a', 0), weighted('pool-b', 100)]]), filters);
+  t.same(refsOf(flipped.object), [['epp-b-ext-proc']]);
+
+  const toService = inject(route([[weighted('pool-a', 0), { name: 'svc', port: 80, weight: 1 }]]), filters);
+  t.same(refsOf(toService.object), [[]], 'the EPP is not put in front of traffic that goes to a Service only');
+  t.same(toService.findings, []);
+  t.same(refsOf(inject(route([[weighted('pool-a', 0)]]), filters).object), [[]], 'all weights 0: the gateway answers 500 itself');
+  t.same(codes(inject(route([[weighted('pool-a', 1), weighted('pool-b', 1)]]), filters).findings), ['EPP404'], 'both weighted: still two EPPs');
+});
