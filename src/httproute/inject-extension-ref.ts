@@ -72,7 +72,10 @@ export function injectExtensionRef(
       ),
     ]);
   }
-  const context = { namespace: route.namespace || objectName(object).namespace || 'default', envoyFilters: route.envoyFilters, annotated: nameAnnotation as string | undefined };
+  // The index names EnvoyFilters: only an ExtensionRef to an EnvoyFilter can be one of them (another kind keeps its configured name).
+  const refersToEnvoyFilters = config.extensionRef.group === 'networking.istio.io' && config.extensionRef.kind === 'EnvoyFilter';
+  const envoyFilters = refersToEnvoyFilters ? route.envoyFilters : undefined;
+  const context = { namespace: route.namespace || objectName(object).namespace || 'default', envoyFilters, annotated: nameAnnotation as string | undefined };
 
   const findings: Finding[] = [];
   const toInject: { index: number; target: ExtensionRefTarget }[] = [];

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord, type EnvoyFilterIndex } from '../../../src/cluster/envoyfilter-index.ts';
-import { DEFAULT_CONFIG } from '../../../src/config.ts';
+import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
 import { injectExtensionRef } from '../../../src/httproute/inject-extension-ref.ts';
 
 const NS = 'llm-d';
@@ -156,4 +156,16 @@ t.test('a backendRef of weight 0 sends no traffic: its pool neither gets the rul
   t.same(toService.findings, []);
   t.same(refsOf(inject(route([[weighted('pool-a', 0)]]), filters).object), [[]], 'all weights 0: the gateway answers 500 itself');
   t.same(codes(inject(route([[weighted('pool-a', 1), weighted('pool-b', 1)]]), filters).findings), ['EPP404'], 'both weighted: still two EPPs');
+});
+
+t.test('a configured ExtensionRef of another kind than EnvoyFilter is not named after the EnvoyFilters', async (t) => {
+  // The index knows EnvoyFilters; the name of one is no name of a gateway.example.io ExtProcPolicy.
+  const config = parseConfig({ extensionRef: { group: 'gateway.example.io', kind: 'ExtProcPolicy', name: 'epp' } });
+  const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp', 'pool-b'));
+  const policy = (name: string) => ({ type: 'ExtensionRef', extensionRef: { group: 'gateway.example.io', kind: 'ExtProcPolicy', name } });
+  const { object, findings } = injectExtensionRef(route([[pool('pool-a')]]), config, { namespace: NS, envoyFilters: filters });
+  t.same((object as any).spec.rules[0].filters, [policy('epp')]);
+  t.same(findings, [], 'no EPP407: the configured ExtProcPolicy epp is not the EnvoyFilter epp');
+  const mixed = injectExtensionRef(route([[pool('pool-a'), pool('pool-b')]]), config, { namespace: NS, envoyFilters: filters });
+  t.same(mixed.findings, [], 'no EPP404 either: the pools share the one configured policy');
 });
