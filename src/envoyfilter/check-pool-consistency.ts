@@ -8,13 +8,16 @@ import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { findExtProcConfigs } from './ext-proc-configs.ts';
 import type { PlaceholderSite } from './find-placeholders.ts';
 import { POOL_ANNOTATION_AT } from './inference-pool-reference.ts';
+import { judgeExtProcSites } from './talks-to-epp.ts';
 
 /**
  * What an EnvoyFilter wired to an InferencePool must agree on with the pool: the fail-open choice (failure_mode_allow
- * against failureMode), the port it connects to (against endpointPickerRef.port), and that port being the Service's.
- * `addressSites` are the strings that held (or hold) the ClusterIP placeholder, with the port paired to each.
+ * against failureMode) of the ext_proc filters that call the pool's EPP (another ext_proc server beside it, a WAF, fails
+ * open or not as its team chose), the port it connects to (against endpointPickerRef.port), and that port being the
+ * Service's. `addressSites` are the strings that held (or hold) the ClusterIP placeholder, with the port paired to each.
  */
 export function checkPoolConsistency(
+  object: unknown,
   patches: readonly ConfigPatch[],
   addressSites: readonly PlaceholderSite[],
   pool: InferencePoolRecord,
@@ -26,8 +29,11 @@ export function checkPoolConsistency(
   const picker = pool.endpointPicker;
   if (picker === undefined) return findings;
 
-  for (const site of findExtProcConfigs(patches)) {
-    if (site.kind !== 'filter') continue;
+  const sites = findExtProcConfigs(patches);
+  const poolEpp = { names: new Set([`${service.namespace}/${service.name}`]), clusterIPs: new Set([service.clusterIP]) };
+  const { judgements } = judgeExtProcSites(object, patches, sites, config, poolEpp);
+  for (const [i, site] of sites.entries()) {
+    if (site.kind !== 'filter' || !judgements[i].talksToEpp) continue;
     const allow = envoyField(site.config, 'failure_mode_allow');
     // A MERGE that does not set the field leaves the base filter's value, which is not in this object.
     if (allow === undefined && site.patch.operation === 'MERGE') continue;

@@ -61,7 +61,7 @@ export async function substituteClusterIP(
     // Already substituted (or written by hand): what it connects to must still agree with the pool.
     if (lookup.kind !== 'found' || withoutClusterIP(lookup.service) !== undefined || target.pool === undefined) return unchanged([]);
     const addressSites = findPlaceholders(patches, lookup.service.clusterIP).filter((site) => holdsAddress(object, site, lookup.service.clusterIP));
-    return unchanged(checkPoolConsistency(patches, addressSites, target.pool, lookup.service, config));
+    return unchanged(checkPoolConsistency(object, patches, addressSites, target.pool, lookup.service, config));
   }
   const firstSite = sites[0] ?? portSites[0];
   const problem = lookupProblem(lookup, target, subject, resolver, firstSite, config);
@@ -94,7 +94,7 @@ export async function substituteClusterIP(
   for (const site of sites) replaceAt(copy, site, config.placeholder, service.clusterIP);
   if (port !== undefined) for (const site of portSites) replacePortAt(copy, site, port);
   recordProvenance(copy, object, service, sites, port === undefined ? undefined : { port, sites: portSites });
-  const findings = target.pool === undefined ? portFindings(sites, service, config) : checkPoolConsistency(patches, sites, target.pool, service, config);
+  const findings = target.pool === undefined ? portFindings(sites, service, config) : checkPoolConsistency(object, patches, sites, target.pool, service, config);
   return { object: copy.result, patch: copy.patch(), findings, substitutions: tokens };
 }
 

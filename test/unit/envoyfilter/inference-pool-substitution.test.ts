@@ -143,6 +143,25 @@ t.test("failure_mode_allow against the pool's failureMode (FailOpen <-> true): E
   t.same(codes((await substitute(merge)).findings), [], 'a MERGE that leaves the field alone says nothing about it');
 });
 
+t.test('EPP113 judges only the ext_proc configs that talk to the pool EPP, not a WAF beside it', async (t) => {
+  const withWaf = (options: Parameters<typeof poolEnvoyFilter>[0]) => {
+    const input = poolEnvoyFilter(options);
+    const waf = structuredClone(input.spec.configPatches[0]) as any;
+    waf.patch.value.name = 'waf.ext_proc';
+    waf.patch.value.typed_config.grpc_service = { envoy_grpc: { cluster_name: 'outbound|9000||waf.security.svc.cluster.local' } };
+    waf.patch.value.typed_config.failure_mode_allow = true;
+    waf.patch.value.typed_config.processing_mode = { request_header_mode: 'SEND', request_body_mode: 'BUFFERED' };
+    input.spec.configPatches.push(waf);
+    return input;
+  };
+  const tokens = await substitute(withWaf({ annotations: { [POOL]: 'pool-a' } }));
+  t.same(tokens.findings, [], "the WAF's failure_mode_allow: true is its own choice, not the pool's");
+  t.same(socketOf(tokens.object), { address: '10.96.0.10', port_value: 9002 });
+  t.same((await substitute(tokens.object)).findings, [], 'nor once substituted');
+  const eppOpen = await substitute(withWaf({ annotations: { [POOL]: 'pool-a' }, failureModeAllow: true }));
+  t.same(eppOpen.findings.map((f) => [f.code, f.path]), [['EPP113', 'spec.configPatches[0].patch.value.typed_config.failure_mode_allow']], "the EPP's own filter still is");
+});
+
 t.test("a literal port_value other than the pool's port: EPP114, also on an object already substituted", async (t) => {
   const literal = await substitute(poolEnvoyFilter({ annotations: { [POOL]: 'pool-a' }, portValue: 9090 }));
   t.same(codes(literal.findings), ['EPP114']);
