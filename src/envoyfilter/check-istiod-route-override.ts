@@ -28,9 +28,23 @@ const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REP
 
 /**
  * istiod names the Envoy route of a Gateway API rule <namespace>.<HTTPRoute name>.<rule index>
- * (pilot/pkg/config/kube/gateway/conversion.go); a namespace holds no dot, an HTTPRoute name may.
+ * (pilot/pkg/config/kube/gateway/conversion.go convertHTTPRoute); a namespace holds no dot, an HTTPRoute name may.
+ * A rule with a `name` (a DNS subdomain, in the HTTPRoute CRD) gets that name instead; such a name is also what a
+ * VirtualService route is commonly called, which istiod does not give a Gateway API route, so it is not taken as an
+ * InferencePool route, only mentioned where a warning rests on there being no override (namedRuleNote).
  */
 const GATEWAY_API_ROUTE_NAME = /^[^.]+\..+\.\d+$/;
+const GATEWAY_API_RULE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const MAX_RULE_NAME = 253;
+
+/** The route name an HTTP_ROUTE patch matches; undefined without one. */
+function matchedRouteName(patch: ConfigPatch): string | undefined {
+  const configuration = envoyField(patch.match, 'route_configuration');
+  const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
+  const route = isObject(vhost) ? envoyField(vhost, 'route') : undefined;
+  const name = isObject(route) ? envoyField(route, 'name') : undefined;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
 
 /**
  * Whether an HTTP_ROUTE patch's match can reach an InferencePool rule's route (envoyfilter/rc_patch.go routeMatch):
@@ -58,6 +72,22 @@ function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtProcSite[
     if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation) || !reachesGateway(site.patch) || !mayMatchPoolRoute(site.patch)) return false;
     return underIstiodsKey(site);
   });
+}
+
+/**
+ * The HTTP_ROUTE merges under istiod's key with `overrides` (what an InferencePool route's override sets; `disabled`
+ * is what a health route gets) that were not taken as InferencePool routes but name one a Gateway API rule could carry
+ * (`name: models`): if that rule goes to an InferencePool, the merge is its override after all.
+ */
+function namedRuleNote(sites: readonly ExtProcSite[]): string {
+  const named = sites.filter((site) => {
+    if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation) || !reachesGateway(site.patch) || mayMatchPoolRoute(site.patch)) return false;
+    const name = matchedRouteName(site.patch);
+    return name !== undefined && name.length <= MAX_RULE_NAME && GATEWAY_API_RULE_NAME.test(name) && underIstiodsKey(site) && envoyField(site.config, 'overrides') !== undefined;
+  });
+  if (named.length === 0) return '';
+  const first = named[0];
+  return `. The HTTP_ROUTE MERGE at ${patchLocation(first.patch.index)} names route ${matchedRouteName(first.patch)}: istiod gives a Gateway API route that name only where the HTTPRoute rule has name: ${matchedRouteName(first.patch)}; if that rule goes to the InferencePool, that MERGE is its override and this does not apply (set EPP230 to off)`;
 }
 
 /** Whether a per-route site sets typed_per_filter_config under istiod's key directly in the patch value. */
@@ -125,7 +155,7 @@ function replacesIstiodsFilter(patch: ConfigPatch): boolean {
   return patch.operation === 'REPLACE' && matchedSubFilter(patch) === EXT_PROC_FILTER_NAME;
 }
 
-const ROUTE_NAME = '<namespace>.<HTTPRoute name>.<rule index>';
+const ROUTE_NAME = "<namespace>.<HTTPRoute name>.<rule index>, or the rule's name where it has one";
 const ELSEWHERE = '; if another EnvoyFilter carries the route override, set EPP230 to off';
 
 /** The HTTP_ROUTE patch the fix asks for, with `perRoute` as the ExtProcPerRoute's fields. */
@@ -198,7 +228,7 @@ function virtualHostFinding(override: ExtProcSite, routeOverrides: readonly ExtP
  * it (another name). `replacesIstiods`: this filter took istiod's place in the chain (only for the same name; another
  * name is not judged then).
  */
-function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInsertsItsFilter: string, severities: SeverityOverrides): Finding {
+function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInsertsItsFilter: string, namedRule: string, severities: SeverityOverrides): Finding {
   const { site, name, cluster, own } = filter;
   const sameName = name === EXT_PROC_FILTER_NAME;
   const noOverride = `no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"], which would replace istiod's override`;
@@ -207,6 +237,7 @@ function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInse
   const message = sameName
     ? `ext_proc filter ${name} on a gateway, and ${noOverride}: ${condition}; Envoy keys per-route config by filter name, so on those routes this filter calls istiod's cluster ${replacesIstiods ? 'instead' : 'too'} and ${own} carries nothing. Measured: ${plaintext}${replacesIstiods ? '' : ', or, with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request'}`
     : `ext_proc filter ${name} on a gateway, and ${noOverride} (for instance turning it off): ${condition}; on those routes that filter runs as well as this one, calling istiod's cluster. Measured with this filter inserted before the router (after istiod's): ${plaintext}, no request reached the EPP through ${own} for a pick (it got only the 500's response headers)`;
+  const noted = message + namedRule;
   // The override replaces istiod's whole entry, its failure_mode_allow (false for a FailClose pool) too; without one
   // the filter-level one applies, which for istiod's filter is true (pilot/pkg/xds/filters/filters.go). Measured with
   // the EPP down (EPP230-override-* scenarios): FULL_DUPLEX_STREAMED got 500 with and without it; header-only modes
@@ -220,7 +251,7 @@ function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInse
     : replacesIstiods
       ? `per InferencePool route add ${toOwnCluster} (${failureMode}), as examples/envoyfilter-placeholder.yaml does${ELSEWHERE}`
       : `per InferencePool route add ${toOwnCluster} (${failureMode}); istiod's filter takes that override as well (the EPP is then consulted twice per request), so where istiod's support is on keep the route patch and drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does (measured: 200, the EPP consulted once)${ELSEWHERE}`;
-  return finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, message, fix);
+  return finding('EPP230', severities, { location: patchLocation(site.patch.index), path: formatPath(site.segments) }, noted, fix);
 }
 
 /**
@@ -280,7 +311,7 @@ export function checkIstiodRouteOverride(
     } else {
       // Swapped for a filter of another name, istiod's filter is gone and its override keyed by its name applies to none.
       if (replacesIstiods && name !== EXT_PROC_FILTER_NAME) continue;
-      found.push({ site, finding: takeoverFinding(filter, replacesIstiods, istiodInsertsItsFilter, severities) });
+      found.push({ site, finding: takeoverFinding(filter, replacesIstiods, istiodInsertsItsFilter, namedRuleNote(sites), severities) });
     }
   }
   return found;

@@ -94,7 +94,7 @@ t.test('a filter named envoy.filters.http.ext_proc on a gateway, without the rou
   t.match(text, 'Envoy keys per-route config by filter name, so on those routes this filter calls istiod\'s cluster too and cluster epp-cluster carries nothing');
   t.match(text, '500 on every request');
   t.match(text, 'with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request');
-  t.match(text, 'route: {name: <namespace>.<HTTPRoute name>.<rule index>}');
+  t.match(text, "route: {name: <namespace>.<HTTPRoute name>.<rule index>, or the rule's name where it has one}");
   t.match(text, 'typed_per_filter_config: {envoy.filters.http.ext_proc: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}');
   t.match(text, 'processing_mode: <this filter\'s>, failure_mode_allow: false}', 'the override replaces istiod\'s failure_mode_allow too: the fix keeps a FailClose pool closed');
   t.match(
@@ -239,7 +239,7 @@ t.test("a VIRTUAL_HOST override under istiod's key that turns its filter on with
   t.match(alone.message, "istiod sets its override on the InferencePool routes only, so on the gateway's other routes this entry is the only one: istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, and may not fail open");
   t.match(alone.message, 'Measured: 500 on every request to a route of the gateway that does not go to an InferencePool (with or without an ext_proc filter of this EnvoyFilter\'s own); the InferencePool route, with its own override, answered 200 as before');
   t.match(alone.message, /\(judged an EPP only on a hint: per-route config of envoy\.filters\.http\.ext_proc, the filter istiod inserts for InferencePool routes/);
-  t.match(alone.fix, 'set the override per InferencePool route instead, {applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: <namespace>.<HTTPRoute name>.<rule index>}}}}');
+  t.match(alone.fix, 'set the override per InferencePool route instead, {applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: <namespace>.<HTTPRoute name>.<rule index>, or the rule\'s name where it has one}}}}');
   t.match(alone.fix, 'overrides: {grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}, processing_mode: <this entry\'s>, failure_mode_allow: false}');
   t.match(alone.fix, "or take failure_mode_allow: false out of this entry: istiod's filter then fails open on those routes (measured: 200, the EPP not consulted there)");
 
@@ -287,6 +287,18 @@ t.test('what is not the route override: EPP230 stays', async (t) => {
   t.equal(takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { context: 'SIDECAR_OUTBOUND' })] })).length, 1, 'a sidecar route is not the gateway\'s');
   t.equal(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: { name: 'health' } })] })).length, 1, 'a route name istiod gives no Gateway API rule');
   t.equal(takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: { action: 'DIRECT_RESPONSE' } })] })).length, 1, 'an InferencePool route forwards: a DIRECT_RESPONSE match is not it');
+});
+
+t.test("an override on a route named like a Gateway API rule's name: EPP230 stays, and says that a rule so named would be it", async (t) => {
+  // istiod names a named rule's route after the rule (conversion.go convertHTTPRoute); a name without the
+  // <namespace>.<route>.<index> shape is more often a VirtualService route's, so the warning stays, saying so.
+  const [named] = takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { route: { name: 'models' } })] }));
+  t.ok(named, 'EPP230');
+  t.match(formatFinding(named), "The HTTP_ROUTE MERGE at configPatches[2] names route models: istiod gives a Gateway API route that name only where the HTTPRoute rule has name: models; if that rule goes to the InferencePool, that MERGE is its override and this does not apply (set EPP230 to off)");
+  const [health] = takeovers(envoyFilter({ extra: [routePatch({ disabled: true }, { route: { name: 'health' } })] }));
+  t.notMatch(health.message, 'names route health', 'a route whose ext_proc is turned off is not an InferencePool override: no such note');
+  const [vs] = takeovers(envoyFilter({ extra: [routePatch(toCluster('epp-cluster'), { route: { name: 'Models_Route' } })] }));
+  t.notMatch(vs.message, 'names route', 'a name no HTTPRoute rule may have: no such note');
 });
 
 t.test('a filter of another name runs after istiod\'s: the fix turns istiod\'s filter off on the route', async (t) => {
