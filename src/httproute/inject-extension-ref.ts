@@ -102,7 +102,7 @@ export function injectExtensionRef(
           'EPP401',
           config.severities,
           { location: `rules[${index}]`, path: formatPath([...at, 'filters']) },
-          `rules[${index}] already holds ${existing.length} filters, the most Gateway API allows, so the ext_proc ExtensionRef to ${target.kind} ${target.name} cannot be added and this InferencePool rule would bypass the EPP`,
+          `already holds ${existing.length} filters, the most Gateway API allows, so the ext_proc ExtensionRef to ${target.kind} ${target.name} cannot be added and this InferencePool rule would bypass the EPP`,
           `remove a filter from rules[${index}], or set annotation ${ANNOTATIONS.inject}: "false" and reference the ext_proc filter yourself`,
         ),
       );

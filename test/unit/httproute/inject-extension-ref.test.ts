@@ -1,5 +1,6 @@
 import t from 'tap';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
+import { formatFinding } from '../../../src/findings.ts';
 import { injectExtensionRef, MAX_RULE_FILTERS } from '../../../src/httproute/inject-extension-ref.ts';
 import { manifest } from '../../helpers/fixtures.ts';
 
@@ -94,7 +95,7 @@ t.test('a rule already holding 16 filters is denied, clearly', async (t) => {
   t.same(injectedRules, []);
   const full = findings.find((f) => f.code === 'EPP401')!;
   t.equal(full.severity, 'deny');
-  t.match(full.message, 'rules[0] already holds 16 filters, the most Gateway API allows');
+  t.equal(formatFinding(full).split('. Fix:')[0].slice(0, 72), '[EPP401] rules[0] already holds 16 filters, the most Gateway API allows,', 'the rule named once, as the location');
   t.match(full.fix, 'epp-webhook.io/inject: "false"');
 });
 
