@@ -1,0 +1,518 @@
+/**
+ * A finding's Fix text, applied literally to the manifest that triggered it: what a user does who reads
+ * `[EPP202] Fix: set request_body_mode: FULL_DUPLEX_STREAMED and request_trailer_mode: SEND` and edits the field the
+ * finding's path names. Each reading is driven by the text itself (a text no reading knows is reported, so a new or
+ * reworded fix gets a reading too); where the text offers alternatives ("A, or B"), each one is a variant.
+ */
+import { parse } from 'yaml';
+import type { Finding } from '../../../src/findings.ts';
+import { EPP_CLUSTER, PLACEHOLDER, eppMode, grpcToEpp, http2Options, tlsSocket, type Json, type JsonMap } from '../corpus/building-blocks.ts';
+
+export type Segment = string | number;
+
+/** The segments of a path as formatPath writes it: `spec.configPatches[0].patch.value["envoy.filters.http.ext_proc"]`. */
+export function parsePath(path: string): Segment[] {
+  const out: Segment[] = [];
+  const re = /(?:^|\.)([A-Za-z_@$][\w@$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/gy;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < path.length && (m = re.exec(path)) !== null) {
+    out.push(m[1] !== undefined ? m[1] : m[2] !== undefined ? Number(m[2]) : (JSON.parse(m[3]) as string));
+  }
+  if (re.lastIndex !== path.length) throw new Error(`cannot parse path ${path}`);
+  return out;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+function at(root: Json, segments: readonly Segment[]): Json | undefined {
+  let node: Json | undefined = root;
+  for (const s of segments) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, Json>)[s];
+  }
+  return node;
+}
+
+function objectAt(root: Json, segments: readonly Segment[], create = false): JsonMap {
+  if (create) {
+    let node = root as JsonMap;
+    for (const s of segments) {
+      const next = (node as Record<string | number, Json>)[s];
+      if (next === undefined || next === null) (node as Record<string | number, Json>)[s] = {};
+      node = (node as Record<string | number, Json>)[s] as JsonMap;
+    }
+  }
+  const node = at(root, segments);
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) throw new Error(`no object at ${segments.join('.')}`);
+  return node;
+}
+
+/** A fix that makes the user write a key the object already has: a YAML mapping with a duplicate key, which kubectl refuses. */
+export class DuplicateKey extends Error {}
+
+/** `object`'s keys, in order, with `from` renamed to `to`. */
+function renameKey(object: JsonMap, from: string, to: string): void {
+  if (from !== to && Object.hasOwn(object, to)) throw new DuplicateKey(`renaming ${from} to ${to}, which the object already has`);
+  const entries = Object.entries(object).map(([k, v]): [string, Json] => [k === from ? to : k, v]);
+  for (const k of Object.keys(object)) delete object[k];
+  for (const [k, v] of entries) object[k] = v;
+}
+
+export interface Variant {
+  /** Which alternative of the fix text. */
+  name: string;
+  object: JsonMap;
+}
+
+/** A key named in a fix as the user would write it: `request_body_mode`, `requestBodyMode`. */
+const KEY = '[A-Za-z_][\\w]*';
+
+/**
+ * The manifests a user gets by applying `finding.fix` to `object` (the manifest as written), one per alternative of the
+ * text; undefined when no reading of this text is known (the caller reports it).
+ */
+export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefined {
+  const path = parsePath(finding.path);
+  const fix = finding.fix;
+  const variant = (name: string, edit: (o: JsonMap) => void): Variant => {
+    const o = clone(object);
+    edit(o);
+    return { name, object: o };
+  };
+  const parent = path.slice(0, -1);
+  const last = path.at(-1);
+  const lastKey = typeof last === 'string' ? last : undefined;
+  let m: RegExpExecArray | null;
+
+  // Mode values: `use SEND or SKIP`; `use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)`.
+  if (fix === 'use SEND or SKIP') {
+    return ['SEND', 'SKIP'].map((v) => variant(v, (o) => (objectAt(o, parent)[lastKey!] = v)));
+  }
+  if (fix.startsWith('use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)')) {
+    return ['NONE', 'FULL_DUPLEX_STREAMED'].map((v) => variant(v === 'NONE' ? 'non-EPP: NONE' : v, (o) => (objectAt(o, parent)[lastKey!] = v)));
+  }
+  // Body and trailer modes: `set K: V and K2: V2[, or NONE to keep response bodies from the EPP]`, `set K: V`,
+  // `write K: V in this MERGE's processing_mode` (the finding's path is a field of that processing_mode).
+  if ((m = new RegExp(`^(?:set|write) (${KEY}): (\\w+)(?: and (${KEY}): (\\w+))?(, or NONE to keep response bodies from the EPP)?(?: in this MERGE's processing_mode)?$`).exec(fix))) {
+    const [, k1, v1, k2, v2, orNone] = m;
+    // EPP204's path is the processing_mode itself when request_body_mode is not written.
+    const modePath = finding.code === 'EPP204' && !/_body_mode$|BodyMode$/.test(String(last)) ? path : parent;
+    const out = [
+      variant(k2 ? `${k1}=${v1},${k2}=${v2}` : `${k1}=${v1}`, (o) => {
+        const mode = objectAt(o, modePath, true);
+        mode[k1] = v1;
+        if (k2) mode[k2] = v2;
+      }),
+    ];
+    if (orNone) out.push(variant(`${k1}=NONE`, (o) => (objectAt(o, modePath, true)[k1] = 'NONE')));
+    return out;
+  }
+  if ((m = new RegExp(`^set (${KEY}) between (\\S+) and (\\S+)$`).exec(fix))) {
+    const [, k, low, high] = m;
+    return [low, high].map((v) => variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = v)));
+  }
+  if ((m = new RegExp(`^write a duration of (\\S+) or more for (${KEY})$`).exec(fix))) {
+    const [, low, k] = m;
+    const written = at(object, path);
+    const positive = typeof written === 'string' ? written.replace(/^-/, '') : '1s';
+    return [low, positive].map((v) => variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = v)));
+  }
+  // `write K: V` for one field (`write connect_timeout: 2s`, `write port_value: 9002`).
+  if ((m = new RegExp(`^write (${KEY}): (\\w+)$`).exec(fix))) {
+    const [, k, v] = m;
+    return [variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = /^\d+$/.test(v) ? Number(v) : v))];
+  }
+  // `remove K so Envoy fails closed ..., or set EPP205 to off ...`, `remove K`.
+  if ((m = new RegExp(`^remove (${KEY})(?: so |$)`).exec(fix)) && lastKey === m[1]) {
+    return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
+  }
+  // `rename A to B`; `remove A; the fields of M are ...`.
+  if ((m = new RegExp(`^rename (\\S+) to (${KEY})$`).exec(fix)) && lastKey === m[1]) {
+    const [, from, to] = m;
+    return [variant(`rename ${from} to ${to}`, (o) => renameKey(objectAt(o, parent), from, to))];
+  }
+  if ((m = /^remove (\S+); the fields of \w+ are /.exec(fix)) && lastKey === m[1]) {
+    return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
+  }
+  // EPP212/EPP222: `write the field once (camel or snake) with the value you mean`, `write the field once (snake) ...`.
+  if ((m = new RegExp(`^write the field once \\((${KEY})(?: or (${KEY}))?\\) with the value you mean$`).exec(fix))) {
+    const spellings = [m[1], m[2]].filter((k): k is string => k !== undefined);
+    const snake = spellings.find((k) => k.includes('_') || !/[A-Z]/.test(k))!;
+    const camel = snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const holder = objectAt(object, parent);
+    const values = [holder[snake], holder[camel]];
+    const out: Variant[] = [];
+    for (const keep of spellings) {
+      for (const [i, value] of values.entries()) {
+        out.push(
+          variant(`${keep}=${i === 0 ? 'snake' : 'camel'}'s value`, (o) => {
+            const h = objectAt(o, parent);
+            delete h[snake];
+            delete h[camel];
+            h[keep] = clone(value);
+          }),
+        );
+      }
+    }
+    return out;
+  }
+  // EPP214: `write K as true or false, unquoted`, `write K as a duration string such as ...`, `write K as a string`, `write K as an object`.
+  if ((m = new RegExp(`^write (${KEY}) as (true or false, unquoted|a duration string such as .*|a string|a list|an object)$`).exec(fix))) {
+    const [, k, kind] = m;
+    const written = at(object, path);
+    if (kind.startsWith('true')) return [variant(`${k}=${String(written) === 'true' || written === 1 || written === 'yes'}`, (o) => (objectAt(o, parent)[k] = String(written) === 'true' || written === 1 || written === 'yes'))];
+    if (kind.startsWith('a duration')) return [variant(`${k}="${Number(written) || 1}s"`, (o) => (objectAt(o, parent)[k] = `${Number(written) || 1}s`))];
+    if (kind === 'a string') return [variant(`${k}=string`, (o) => (objectAt(o, parent)[k] = String(written)))];
+    if (kind === 'a list') return [variant(`${k}=[...]`, (o) => (objectAt(o, parent)[k] = [written as Json]))];
+    return [variant(`${k}={...}`, (o) => (objectAt(o, parent)[k] = objectFor(k, written)))];
+  }
+  // EPP221 (TypedStruct): `write K in seconds, e.g. "0.2s"`.
+  if ((m = new RegExp(`^write (${KEY}) in seconds, e\\.g\\. "([^"]+)"$`).exec(fix))) {
+    const [, k, v] = m;
+    return [variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = v))];
+  }
+  // EPP216.
+  if (fix === 'write grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}') {
+    return [variant('grpc_service=envoy_grpc', (o) => (objectAt(o, parent)[lastKey!] = grpcToEpp()))];
+  }
+  if (fix === 'set envoy_grpc.cluster_name to the EPP cluster') {
+    return [variant('cluster_name', (o) => (objectAt(o, path).cluster_name = EPP_CLUSTER))];
+  }
+  if (fix === 'write the authority as a plain host name, or remove it') {
+    return [
+      variant('plain authority', (o) => (objectAt(o, parent).authority = 'epp.llm-d.svc')),
+      variant('no authority', (o) => delete objectAt(o, parent).authority),
+    ];
+  }
+  if ((m = /^set (google_grpc\.\w+(?: and google_grpc\.\w+)*), or use envoy_grpc with the EPP cluster$/.exec(fix))) {
+    const fields = m[1].split(' and ').map((f) => f.slice('google_grpc.'.length));
+    return [
+      variant('set google_grpc fields', (o) => {
+        const g = objectAt(o, path);
+        for (const f of fields) g[f] = f === 'target_uri' ? 'epp:9002' : 'epp';
+      }),
+      variant('envoy_grpc', (o) => {
+        const grpc = objectAt(o, parent);
+        delete grpc.google_grpc;
+        grpc.envoy_grpc = { cluster_name: EPP_CLUSTER };
+      }),
+    ];
+  }
+  if ((m = /^set (http_uri\.\w+(?:, http_uri\.\w+)*)$/.exec(fix))) {
+    const fields = m[1].split(', ').map((f) => f.slice('http_uri.'.length));
+    const values: Record<string, Json> = { uri: 'http://epp:9002/', cluster: EPP_CLUSTER, timeout: '1s' };
+    return [variant('set http_uri fields', (o) => { const u = objectAt(o, path); for (const f of fields) u[f] = values[f]; })];
+  }
+  // EPP217.
+  if (fix === 'write overrides: {processing_mode: {...}} to change ext_proc on these routes, or disabled: true to turn it off there') {
+    const perRoute = finding.path.endsWith('.disabled') ? parent : path;
+    return [
+      variant('overrides', (o) => { const p = objectAt(o, perRoute); delete p.disabled; p.overrides = { processing_mode: eppMode() }; }),
+      variant('disabled: true', (o) => (objectAt(o, perRoute).disabled = true)),
+    ];
+  }
+  // EPP221: oneofs.
+  if (fix === 'keep one of the two: overrides to change ext_proc on these routes, or disabled: true to turn it off there') {
+    return [
+      variant('overrides', (o) => delete objectAt(o, parent).disabled),
+      variant('disabled: true', (o) => { const p = objectAt(o, parent); delete p.overrides; p.disabled = true; }),
+    ];
+  }
+  if (fix === 'keep one of the two: envoy_grpc with the EPP cluster') {
+    return [variant('envoy_grpc', (o) => delete objectAt(o, path).google_grpc)];
+  }
+  // EPP218: `use grpc_service (...), or keep body modes NONE and trailer modes SKIP`; path: the processing_mode.
+  if (fix.startsWith('use grpc_service (the EPP speaks gRPC on port 9002), or keep body modes NONE and trailer modes SKIP')) {
+    return [
+      variant('grpc_service', (o) => { const c = objectAt(o, parent); delete c.http_service; c.grpc_service = grpcToEpp(); }),
+      variant('non-EPP: NONE and SKIP', (o) => {
+        const mode = objectAt(o, path);
+        for (const k of Object.keys(mode)) {
+          if (/body_?mode$/i.test(k)) mode[k] = 'NONE';
+          if (/trailer_?mode$/i.test(k)) mode[k] = 'SKIP';
+        }
+      }),
+    ];
+  }
+  // EPP219.
+  if ((m = /^write "@type": (type\.googleapis\.com\/\S+)$/.exec(fix))) {
+    const type = m[1];
+    return [variant('@type', (o) => (objectAt(o, finding.path.endsWith('@type') ? parent : path)['@type'] = type))];
+  }
+  // EPP223.
+  if (fix.startsWith('write typed_config as a typed ExternalProcessor (')) {
+    return [
+      variant('typed ExternalProcessor', (o) => {
+        const holder = objectAt(o, parent);
+        const written = holder[lastKey!] as JsonMap;
+        const value = typeof written.type_url === 'string' && written.type_url.endsWith('ExternalProcessor') && written.value !== null && typeof written.value === 'object' ? (written.value as JsonMap) : {};
+        holder[lastKey!] = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', ...clone(value) };
+      }),
+    ];
+  }
+  // EPP301.
+  if (fix.startsWith('add grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}}')) {
+    return [variant('add grpc_service', (o) => (objectAt(o, path, true).grpc_service = grpcToEpp()))];
+  }
+  if (fix.startsWith('keep the one your ext_proc server speaks')) {
+    return [variant('keep grpc_service', (o) => delete objectAt(o, path).http_service)];
+  }
+  if (fix.startsWith('write grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}} in this MERGE in place of http_service')) {
+    return [variant('grpc_service for http_service', (o) => { const c = objectAt(o, path); delete c.http_service; c.grpc_service = grpcToEpp(); })];
+  }
+  // EPP302: `add typed_extension_protocol_options: {...HttpProtocolOptions: {..., explicit_http_config: {http2_protocol_options: {}}}}`; path: the cluster.
+  if (fix.startsWith('add typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: ')) {
+    return [
+      variant('typed HTTP/2', (o) => {
+        const cluster = objectAt(o, path);
+        const key = cluster.typedExtensionProtocolOptions !== undefined ? 'typedExtensionProtocolOptions' : 'typed_extension_protocol_options';
+        const options = (cluster[key] ?? {}) as JsonMap;
+        cluster[key] = { ...options, ...http2Options() };
+      }),
+    ];
+  }
+  // EPP303: `use type: STRICT_DNS for a hostname, or (for an EPP) write EPP_SERVICE_CLUSTER_IP and let the webhook fill in ...`; path: the address.
+  if (fix.startsWith('use type: STRICT_DNS for a hostname, or (for an EPP) write ')) {
+    const cluster = clusterPath(path);
+    return [
+      variant('STRICT_DNS', (o) => (objectAt(o, cluster).type = 'STRICT_DNS')),
+      variant('placeholder', (o) => (objectAt(o, parent)[lastKey!] = PLACEHOLDER)),
+    ];
+  }
+  // EPP310/EPP311: `write K as one of A (0), B (1), ...`: each one.
+  if ((m = new RegExp(`^write (${KEY}) as one of (.*)$`).exec(fix))) {
+    const [, k, list] = m;
+    const names = [...list.matchAll(/([A-Z_]+) \(\d+\)/g)].map((x) => x[1]);
+    return names.map((n) => variant(`${k}=${n}`, (o) => (objectAt(o, parent)[k] = n)));
+  }
+  // EPP311: `use type STATIC with the placeholder token[...], or STRICT_DNS with the Service name`; path: the cluster's type.
+  if (/^use type STATIC with the placeholder token(?: \(the webhook fills in the ClusterIP\))?, or STRICT_DNS with the Service name$/.test(fix)) {
+    const cluster = parent;
+    const withAddress = (type: string, address: string) => (o: JsonMap) => {
+      const c = objectAt(o, cluster);
+      c[lastKey ?? 'type'] = type;
+      for (const socket of socketsOf(c)) socket.address = address;
+    };
+    return [
+      variant('STATIC + placeholder', withAddress('STATIC', PLACEHOLDER)),
+      variant('STRICT_DNS + Service name', withAddress('STRICT_DNS', 'gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local')),
+    ];
+  }
+  if ((m = new RegExp(`^remove (${KEY}) \\(ROUND_ROBIN is the default\\)$`).exec(fix))) {
+    return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
+  }
+  // EPP312.
+  if (fix === 'write the placeholder token and let the webhook fill in the ClusterIP') {
+    return [variant('placeholder', (o) => (objectAt(o, parent)[lastKey!] = PLACEHOLDER))];
+  }
+  if (fix === 'give the cluster the name the ext_proc grpc_service.envoy_grpc.cluster_name uses') {
+    return [variant('name', (o) => (objectAt(o, path).name = EPP_CLUSTER))];
+  }
+  // EPP313.
+  if ((m = new RegExp(`^write (${KEY}): \\{name: envoy\\.transport_sockets\\.tls, typed_config: \\{"@type": type\\.googleapis\\.com/envoy\\.extensions\\.transport_sockets\\.tls\\.v3\\.UpstreamTlsContext\\}\\}$`).exec(fix))) {
+    const k = m[1];
+    return [variant('tls', (o) => (objectAt(o, parent)[k] = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } }))];
+  }
+  // EPP314: path: typed_extension_protocol_options.
+  if (fix === 'use explicit_http_config: {http2_protocol_options: {}}, or add a TLS transport_socket') {
+    const cluster = parent;
+    return [
+      variant('explicit HTTP/2', (o) => {
+        const options = objectAt(o, [...path, 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions']);
+        delete options.auto_config;
+        options.explicit_http_config = { http2_protocol_options: {} };
+      }),
+      variant('TLS', (o) => (objectAt(o, cluster).transport_socket = tlsSocket())),
+    ];
+  }
+  // EPP315.
+  if (fix === 'add explicit_http_config: {http2_protocol_options: {}}') {
+    return [variant('explicit HTTP/2', (o) => (objectAt(o, path).explicit_http_config = { http2_protocol_options: {} }))];
+  }
+  if ((m = /^rename the key to (\S+)$/.exec(fix))) {
+    const to = m[1];
+    return [variant(`rename to ${to}`, (o) => renameKey(objectAt(o, parent), lastKey!, to))];
+  }
+  // EPP316.
+  if ((m = /^remove disable_clear_route_cache \(deprecated\) and keep route_cache_action \w+, or set route_cache_action: DEFAULT$/.exec(fix))) {
+    return [
+      variant('remove disable_clear_route_cache', (o) => { const c = objectAt(o, parent); delete c.disable_clear_route_cache; delete c.disableClearRouteCache; }),
+      variant('route_cache_action DEFAULT', (o) => (objectAt(o, parent)[lastKey!] = 'DEFAULT')),
+    ];
+  }
+  // EPP230: the route patch it writes out, in YAML's flow style.
+  if (finding.code === 'EPP230') return applyRouteOverrideFix(object, finding, path, variant);
+  // Warnings.
+  // EPP206: path: the ExternalProcessor.
+  if (fix === 'send headers and FULL_DUPLEX_STREAMED bodies here, or add an HTTP_ROUTE patch whose typed_per_filter_config holds ExtProcPerRoute overrides for the inference routes') {
+    return [
+      variant('send here', (o) => {
+        const c = objectAt(o, path);
+        delete c.processingMode;
+        c.processing_mode = { request_header_mode: 'SEND', response_header_mode: 'SEND', request_body_mode: 'FULL_DUPLEX_STREAMED', response_body_mode: 'FULL_DUPLEX_STREAMED' };
+      }),
+      variant('per-route overrides', (o) => (o.spec as { configPatches: Json[] }).configPatches.push(inferenceRoutePatch({ overrides: { processing_mode: eppMode() } }))),
+    ];
+  }
+  // EPP205 on a MERGE into istiod's filter.
+  if (fix.startsWith('set failure_mode_allow: false in the ExtProcPerRoute overrides of each InferencePool route')) {
+    return [variant('route override fails closed', (o) => (o.spec as { configPatches: Json[] }).configPatches.push(inferenceRoutePatch({ overrides: { failure_mode_allow: false } })))];
+  }
+  // EPP305: path: the ExternalProcessor (or the overrides).
+  if ((m = /^add an applyTo: CLUSTER patch \(operation: ADD\) named (.*?), or use Istio's cluster of the server's Service, outbound\|<port>\|\|<service>\.<namespace>\.svc\.cluster\.local$/.exec(fix))) {
+    const name = m[1];
+    return [
+      variant(`add cluster ${JSON.stringify(name)}`, (o) => (o.spec as { configPatches: Json[] }).configPatches.push({ applyTo: 'CLUSTER', match: { context: 'GATEWAY' }, patch: { operation: 'ADD', value: { ...eppClusterValue(), name } } })),
+      variant("Istio's cluster", (o) => {
+        const c = objectAt(o, path);
+        c.grpc_service = { envoy_grpc: { cluster_name: 'outbound|9002||gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local' } };
+        delete c.grpcService;
+      }),
+    ];
+  }
+  if ((m = /^set port_value to the Service's ext_proc port \(the EPP serves gRPC on (\d+)\)$/.exec(fix))) {
+    const port = Number(m[1]);
+    return [variant(`port ${port}`, (o) => (objectAt(o, parent).port_value = port))];
+  }
+  if (fix === 'use operation: INSERT_BEFORE with subFilter envoy.filters.http.router to add the filter') {
+    const patch = path.slice(0, path.indexOf('patch'));
+    return [
+      variant('INSERT_BEFORE router', (o) => {
+        const p = objectAt(o, patch);
+        (p.patch as JsonMap).operation = 'INSERT_BEFORE';
+        objectAt(p, ['match', 'listener', 'filterChain', 'filter', 'subFilter'], true).name = 'envoy.filters.http.router';
+      }),
+    ];
+  }
+  if (fix.startsWith('add transport_socket {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext}}, or run the EPP with --secure-serving=false')) {
+    return [variant('TLS', (o) => (objectAt(o, path).transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } }))];
+  }
+  return undefined;
+}
+
+/** An HTTP_ROUTE MERGE of `perRoute` (an ExtProcPerRoute's fields) on an InferencePool rule's route, named as istiod names it. */
+export function inferenceRoutePatch(perRoute: JsonMap): JsonMap {
+  return {
+    applyTo: 'HTTP_ROUTE',
+    match: { context: 'GATEWAY', routeConfiguration: { vhost: { route: { name: 'llm-d-inference-scheduler.llm-route.0' } } } },
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', ...perRoute } } } },
+  };
+}
+
+function eppClusterValue(): JsonMap {
+  return {
+    type: 'STATIC',
+    connect_timeout: '2s',
+    typed_extension_protocol_options: http2Options(),
+    transport_socket: tlsSocket(),
+    load_assignment: { cluster_name: EPP_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: PLACEHOLDER, port_value: 9002 } } } }] }] },
+  };
+}
+
+/** What "write K as an object" can only mean for the fields the corpus gets wrong. */
+function objectFor(key: string, written: Json | undefined): Json {
+  if (/^grpc_?service$/i.test(key)) return grpcToEpp();
+  if (/^processing_?mode$/i.test(key)) return eppMode();
+  if (key === 'overrides') return { processing_mode: eppMode() };
+  return { value: written ?? null };
+}
+
+/** The cluster holding a socket address path (`...patch.value.load_assignment.endpoints[0]...`). */
+function clusterPath(path: readonly Segment[]): Segment[] {
+  const i = path.indexOf('value');
+  return path.slice(0, i + 1) as Segment[];
+}
+
+function socketsOf(cluster: JsonMap): JsonMap[] {
+  const out: JsonMap[] = [];
+  const walk = (node: Json) => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(walk);
+    for (const [k, v] of Object.entries(node)) {
+      if ((k === 'socket_address' || k === 'socketAddress') && v !== null && typeof v === 'object' && !Array.isArray(v)) out.push(v);
+      else walk(v);
+    }
+  };
+  walk(cluster.load_assignment ?? cluster.loadAssignment ?? null);
+  return out;
+}
+
+/** The first `{...}` of `text` from `start`, braces balanced. */
+function flowMapping(text: string, start: number): string {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(start, i + 1);
+  }
+  throw new Error(`no balanced mapping in ${text.slice(start)}`);
+}
+
+/** A patch written out in a fix, its placeholders given the values a user gives them. */
+function writtenPatch(text: string, processingMode: Json | undefined): JsonMap {
+  const filled = text
+    .replaceAll('<namespace>.<HTTPRoute name>.<rule index>', 'llm-d-inference-scheduler.llm-route.0')
+    .replaceAll('<EPP cluster>', EPP_CLUSTER)
+    .replaceAll("<this filter's>", 'MODE')
+    .replaceAll("<this entry's>", 'MODE');
+  const patch = parse(filled) as JsonMap;
+  const fill = (node: Json): Json => {
+    if (node === 'MODE') return structuredClone(processingMode ?? eppMode());
+    if (Array.isArray(node)) return node.map(fill);
+    if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fill(v)]));
+    return node;
+  };
+  return fill(patch) as JsonMap;
+}
+
+function applyRouteOverrideFix(object: JsonMap, finding: Finding, path: Segment[], variant: (name: string, edit: (o: JsonMap) => void) => Variant): Variant[] | undefined {
+  const fix = finding.fix;
+  const patchIndex = path[2] as number;
+  const site = at(object, path) as JsonMap | undefined;
+  const patches = (o: JsonMap) => (o.spec as { configPatches: Json[] }).configPatches;
+  const modeOf = (config: JsonMap | undefined): Json | undefined => {
+    if (config === undefined) return undefined;
+    // As istiod reads it: the lowerCamelCase spelling where both are written.
+    const inner = ((config.overrides ?? config.value ?? config) as JsonMap);
+    return (inner.processingMode ?? inner.processing_mode) as Json | undefined;
+  };
+  let m: RegExpExecArray | null;
+  if ((m = /^(?:per InferencePool route add|set the override per InferencePool route instead,) \{applyTo: HTTP_ROUTE/.exec(fix))) {
+    const patch = writtenPatch(flowMapping(fix, fix.indexOf('{applyTo: HTTP_ROUTE')), modeOf(site));
+    const out = [variant('add the route patch', (o) => patches(o).push(patch))];
+    if (/drop this HTTP_FILTER patch/.test(fix)) out.push(variant('add the route patch, drop the HTTP_FILTER patch', (o) => { patches(o).splice(patchIndex, 1); patches(o).push(patch); }));
+    if (fix.startsWith('set the override per InferencePool route instead')) out.push(variant('the route patch for the VIRTUAL_HOST one', (o) => { patches(o).splice(patchIndex, 1); patches(o).push(patch); }));
+    return out;
+  }
+  if ((m = /^in that override name the EPP cluster, overrides: \{grpc_service: \{envoy_grpc: \{cluster_name: ([^}]*)\}\}, \.\.\.\}, and drop this HTTP_FILTER patch/.exec(fix))) {
+    const cluster = m[1] === '<EPP cluster>' ? EPP_CLUSTER : m[1];
+    const overrideAt = overridePaths(object).at(-1)!;
+    return [
+      variant('name the cluster, drop the filter', (o) => {
+        objectAt(o, [...overrideAt, 'overrides']).grpc_service = { envoy_grpc: { cluster_name: cluster } };
+        patches(o).splice(patchIndex, 1);
+      }),
+      variant('take failure_mode_allow: false out', (o) => {
+        const overrides = objectAt(o, [...overrideAt, 'overrides']);
+        delete overrides.failure_mode_allow;
+        delete overrides.failureModeAllow;
+      }),
+    ];
+  }
+  if ((m = /^name the EPP cluster in the override, overrides: \{grpc_service: \{envoy_grpc: \{cluster_name: ([^}]*)\}\}, \.\.\.\}/.exec(fix))) {
+    const cluster = m[1] === '<EPP cluster>' ? EPP_CLUSTER : m[1];
+    return [variant('name the cluster', (o) => (objectAt(o, [...path, 'overrides']).grpc_service = { envoy_grpc: { cluster_name: cluster } }))];
+  }
+  return undefined;
+}
+
+/** Where the ExtProcPerRoute of each HTTP_ROUTE MERGE under istiod's key is. */
+function overridePaths(object: JsonMap): Segment[][] {
+  const out: Segment[][] = [];
+  const patches = ((object.spec as { configPatches?: Json[] }).configPatches ?? []) as JsonMap[];
+  for (const [i, p] of patches.entries()) {
+    const value = (p.patch as JsonMap | undefined)?.value as JsonMap | undefined;
+    const typed = value?.typed_per_filter_config as JsonMap | undefined;
+    if (p.applyTo === 'HTTP_ROUTE' && typed?.['envoy.filters.http.ext_proc'] !== undefined) out.push(['spec', 'configPatches', i, 'patch', 'value', 'typed_per_filter_config', 'envoy.filters.http.ext_proc']);
+  }
+  return out;
+}

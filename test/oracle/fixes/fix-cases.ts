@@ -1,0 +1,60 @@
+/**
+ * Manifests beyond the differential corpus that put a finding in a context its fix must also work in: the corpus varies
+ * one field of a well-wired config, so a fix that needs a neighbour field (a trailer mode beside a body mode) is right
+ * there by construction.
+ */
+import {
+  clusterPatch,
+  eppCluster,
+  eppMode,
+  envoyFilter,
+  EXTERNAL_PROCESSOR,
+  externalProcessor,
+  extProcPerRoute,
+  filterPatch,
+  mergeIntoIstiodFilter,
+  withFilter,
+  withPerRoute,
+  type JsonMap,
+} from '../corpus/building-blocks.ts';
+import type { CorpusEntry } from '../corpus/corpus-entry.ts';
+
+const family = 'fix-context';
+
+/** A processing_mode with headers sent and `fields`, no trailer modes unless given. */
+const modeWith = (fields: JsonMap): JsonMap => ({ request_header_mode: 'SEND', response_header_mode: 'SEND', ...fields });
+
+export function fixCases(): CorpusEntry[] {
+  const cases: [string, JsonMap][] = [
+    // EPP201/EPP210 on a body mode, no trailer mode written: the EPP's body mode needs the trailer mode SEND.
+    ['body-lower-case-no-trailer', withFilter('f', externalProcessor({ processing_mode: modeWith({ request_body_mode: 'full_duplex_streamed' }) }))],
+    ['body-number-no-trailer', withFilter('f', externalProcessor({ processing_mode: modeWith({ request_body_mode: 7 }) }))],
+    ['response-body-lower-case-no-trailer', withFilter('f', externalProcessor({ processing_mode: modeWith({ request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND', response_body_mode: 'full_duplex_streamed' }) }))],
+    ['per-route-body-lower-case-no-trailer', withPerRoute('f', extProcPerRoute({ overrides: { processing_mode: modeWith({ request_body_mode: 'full_duplex_streamed' }) } }))],
+    // EPP201 on a trailer mode beside FULL_DUPLEX_STREAMED, written in lowerCamelCase.
+    ['trailer-camel-lower-case', withFilter('f', externalProcessor({ processing_mode: modeWith({ requestBodyMode: 'FULL_DUPLEX_STREAMED', requestTrailerMode: 'send' }) }))],
+    // EPP202 and EPP204 with the trailer mode written in lowerCamelCase.
+    ['buffered-camel-trailer', withFilter('f', externalProcessor({ processing_mode: modeWith({ requestBodyMode: 'BUFFERED', requestTrailerMode: 'SKIP' }) }))],
+    ['none-camel-trailer', withFilter('f', externalProcessor({ processing_mode: modeWith({ requestBodyMode: 'NONE', requestTrailerMode: 'SKIP' }) }))],
+    // EPP204 with processing_mode written in lowerCamelCase, request_body_mode unset.
+    ['headers-only-camel-processing-mode', withFilter('f', externalProcessor({ processing_mode: undefined, processingMode: { requestHeaderMode: 'SEND' } }))],
+    // EPP204 with no processing_mode at all (Envoy's default: headers SEND, bodies NONE).
+    ['no-processing-mode', withFilter('f', externalProcessor({ processing_mode: undefined }))],
+    // EPP203 in a MERGE into istiod's filter with lowerCamelCase keys.
+    ['merge-camel-no-trailer', envoyFilter('f', [mergeIntoIstiodFilter({ typed_config: { '@type': EXTERNAL_PROCESSOR, processingMode: { requestHeaderMode: 'SEND', requestBodyMode: 'FULL_DUPLEX_STREAMED' } } })])],
+    // EPP206 on a filter that sends nothing, with an EPP cluster (its fix: send headers and bodies).
+    ['sends-nothing-camel', withFilter('f', externalProcessor({ processing_mode: undefined, processingMode: { requestHeaderMode: 'SKIP', responseHeaderMode: 'SKIP' } }))],
+    // EPP302 on a cluster with the legacy HTTP/1 options (Envoy refuses them beside typed_extension_protocol_options).
+    ['legacy-http1-options', withFilter('f', externalProcessor(), eppCluster({ typed_extension_protocol_options: undefined, http_protocol_options: {} }))],
+    // EPP311 on ORIGINAL_DST without a load_assignment, and on EDS without one.
+    ['original-dst-no-endpoints', withFilter('f', externalProcessor(), eppCluster({ type: 'ORIGINAL_DST', load_assignment: undefined }))],
+    ['eds-no-endpoints', withFilter('f', externalProcessor(), eppCluster({ type: 'EDS', load_assignment: undefined }))],
+    // EPP310 on lb_policy written in lower case beside an ORIGINAL_DST cluster.
+    ['original-dst-lb-lower-case', withFilter('f', externalProcessor(), eppCluster({ type: 'ORIGINAL_DST', lb_policy: 'cluster_provided', load_assignment: undefined }))],
+    // EPP216 on a per-route override's empty grpc_service.
+    ['per-route-grpc-empty', withPerRoute('f', extProcPerRoute({ overrides: { processing_mode: eppMode(), grpc_service: {} } }))],
+    // EPP301 on a filter with no typed_config at all (only its name).
+    ['filter-without-typed-config', envoyFilter('f', [{ ...filterPatch(undefined) }, clusterPatch(eppCluster())])],
+  ];
+  return cases.map(([name, object]) => ({ id: `${family}/${name}`, family, object }));
+}
