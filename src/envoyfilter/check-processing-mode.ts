@@ -168,6 +168,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     }
   }
 
+  const viaHttpService = readField(config, 'http_service', reading) != null && readField(config, 'grpc_service', reading) == null;
   if (
     judged('request_header_mode') &&
     judged('request_body_mode') &&
@@ -181,7 +182,9 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         severities,
         at(explicit.has('request_body_mode') ? keyOf('request_body_mode') : undefined),
         `ext_proc sends request headers with request_body_mode NONE: the EPP needs the body to pick an endpoint and never answers, so Envoy waits message_timeout (200 ms by default) then returns 504, or bypasses the EPP when failing open`,
-        'set request_body_mode: FULL_DUPLEX_STREAMED and request_trailer_mode: SEND',
+        // The keys as written (lowerCamelCase too), else a second spelling beside them would be the one istiod drops;
+        // over http_service Envoy sends no body (EPP218), so the body mode needs the EPP's gRPC first.
+        `${viaHttpService ? `replace http_service with grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}} (the EPP speaks gRPC, and Envoy sends no body to an HTTP service), and ` : ''}set ${keyOf('request_body_mode')}: FULL_DUPLEX_STREAMED and ${keyOf('request_trailer_mode')}: SEND`,
       ),
     );
   }

@@ -91,6 +91,17 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   if (fix.startsWith('use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)')) {
     return ['NONE', 'FULL_DUPLEX_STREAMED'].map((v) => variant(v === 'NONE' ? 'non-EPP: NONE' : v, (o) => (objectAt(o, parent)[lastKey!] = v)));
   }
+  // EPP204 over http_service: `replace http_service with grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}} (...), and set ...`.
+  if ((m = /^replace http_service with grpc_service: \{envoy_grpc: \{cluster_name: <EPP cluster>\}\} \([^)]*\), and (set .*)$/.exec(fix))) {
+    const config = finding.path.includes('processing') ? path.slice(0, path.findIndex((s) => typeof s === 'string' && /^processing_?mode$/i.test(s))) : path;
+    const rest = applyFix(object, { ...finding, fix: m[1] });
+    return rest?.map((v) => {
+      const c = objectAt(v.object, config);
+      delete c.http_service;
+      c.grpc_service = grpcToEpp();
+      return { name: `grpc_service, ${v.name}`, object: v.object };
+    });
+  }
   // Body and trailer modes: `set K: V and K2: V2[, or NONE to keep response bodies from the EPP]`, `set K: V`,
   // `write K: V in this MERGE's processing_mode` (the finding's path is a field of that processing_mode).
   if ((m = new RegExp(`^(?:set|write) (${KEY}): (\\w+)(?: and (${KEY}): (\\w+))?(, or NONE to keep response bodies from the EPP)?(?: in this MERGE's processing_mode)?$`).exec(fix))) {

@@ -560,3 +560,11 @@ t.test("a TypedStruct's value is read as Envoy converts it, not as istiod does",
   t.same(codes(twice), ['EPP222'], 'which spelling Envoy keeps is not defined, so the field is not judged');
   t.match(twice[0].message, 'which one it keeps is not defined');
 });
+
+t.test("EPP204's fix names the keys as written, and over http_service asks for grpc_service first (else it loops or leads into EPP218)", async (t) => {
+  const fixOf = (typedConfig: Record<string, unknown>) => checkEnvoyFilter(withFilter(typedConfig), DEFAULT_CONFIG).find((f) => f.code === 'EPP204')?.fix;
+  t.equal(fixOf({ ...GRPC, processing_mode: { requestHeaderMode: 'SEND', requestBodyMode: 'NONE', requestTrailerMode: 'SKIP' } }), 'set requestBodyMode: FULL_DUPLEX_STREAMED and requestTrailerMode: SEND');
+  t.equal(fixOf({ ...GRPC, processing_mode: { request_header_mode: 'SEND' } }), 'set request_body_mode: FULL_DUPLEX_STREAMED and request_trailer_mode: SEND');
+  const http = { http_service: { http_service: { http_uri: { uri: 'http://epp:9002/', cluster: 'epp-cluster', timeout: '1s' } } } };
+  t.match(fixOf({ ...http, processing_mode: { request_header_mode: 'SEND' } }), /^replace http_service with grpc_service: \{envoy_grpc: \{cluster_name: <EPP cluster>\}\} .*, and set request_body_mode: FULL_DUPLEX_STREAMED and request_trailer_mode: SEND$/);
+});
