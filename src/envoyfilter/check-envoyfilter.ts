@@ -17,6 +17,10 @@ import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } f
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
+import { readFieldKey } from './field-reading.ts';
+
+/** What an EPP needs, as a fix writes it: FULL_DUPLEX_STREAMED bodies need their trailer modes SEND (EPP203). */
+const EPP_MODE = 'request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND';
 
 /**
  * The ext_proc safety rules over an EnvoyFilter as it will be stored (after every mutation): what Envoy and Istio
@@ -88,7 +92,8 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
             severities,
             { location: patchLocation(site.patch.index), path: formatPath(site.segments) },
             'ext_proc sends nothing to the EPP (headers SKIP, bodies NONE) and no ExtProcPerRoute override in this EnvoyFilter turns it on: the EPP is never consulted',
-            'send headers and FULL_DUPLEX_STREAMED bodies here, or add an HTTP_ROUTE patch whose typed_per_filter_config holds ExtProcPerRoute overrides for the inference routes',
+            // FULL_DUPLEX_STREAMED without its trailer mode SEND is a denial (EPP203): the mode is written out whole.
+            `set ${readFieldKey(site.config, 'processing_mode', reading)}: {${EPP_MODE}} here, or that processing_mode in ExtProcPerRoute overrides for the inference routes (an HTTP_ROUTE patch of typed_per_filter_config)`,
           ),
         ]));
       }

@@ -355,14 +355,11 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   if (finding.code === 'EPP230') return applyRouteOverrideFix(object, finding, path, variant);
   // Warnings.
   // EPP206: path: the ExternalProcessor.
-  if (fix === 'send headers and FULL_DUPLEX_STREAMED bodies here, or add an HTTP_ROUTE patch whose typed_per_filter_config holds ExtProcPerRoute overrides for the inference routes') {
+  if ((m = new RegExp(`^set (${KEY}): (\\{[^}]*\\}) here, or that processing_mode in ExtProcPerRoute overrides for the inference routes \\(an HTTP_ROUTE patch of typed_per_filter_config\\)$`).exec(fix))) {
+    const [, k, mode] = m;
     return [
-      variant('send here', (o) => {
-        const c = objectAt(o, path);
-        delete c.processingMode;
-        c.processing_mode = { request_header_mode: 'SEND', response_header_mode: 'SEND', request_body_mode: 'FULL_DUPLEX_STREAMED', response_body_mode: 'FULL_DUPLEX_STREAMED' };
-      }),
-      variant('per-route overrides', (o) => (o.spec as { configPatches: Json[] }).configPatches.push(inferenceRoutePatch({ overrides: { processing_mode: eppMode() } }))),
+      variant('send here', (o) => (objectAt(o, path)[k] = parse(mode) as JsonMap)),
+      variant('per-route overrides', (o) => (o.spec as { configPatches: Json[] }).configPatches.push(inferenceRoutePatch({ overrides: { processing_mode: parse(mode) as JsonMap } }))),
     ];
   }
   // EPP205 on a MERGE into istiod's filter.

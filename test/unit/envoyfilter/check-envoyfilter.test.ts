@@ -568,3 +568,8 @@ t.test("EPP204's fix names the keys as written, and over http_service asks for g
   const http = { http_service: { http_service: { http_uri: { uri: 'http://epp:9002/', cluster: 'epp-cluster', timeout: '1s' } } } };
   t.match(fixOf({ ...http, processing_mode: { request_header_mode: 'SEND' } }), /^replace http_service with grpc_service: \{envoy_grpc: \{cluster_name: <EPP cluster>\}\} .*, and set request_body_mode: FULL_DUPLEX_STREAMED and request_trailer_mode: SEND$/);
 });
+
+t.test("EPP206's fix writes the EPP's mode out whole, trailer modes SEND included (FULL_DUPLEX_STREAMED without them is EPP203)", async (t) => {
+  const fix = checkEnvoyFilter(withFilter({ ...GRPC, processingMode: { requestHeaderMode: 'SKIP', responseHeaderMode: 'SKIP' } }), DEFAULT_CONFIG).find((f) => f.code === 'EPP206')?.fix;
+  t.match(fix, /^set processingMode: \{request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND\} here/);
+});
