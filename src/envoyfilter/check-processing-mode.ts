@@ -96,9 +96,15 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
   for (const bad of invalid) {
     if (bad.refusedBy === 'unknowable') continue; // EPP222, from check-ext-proc-fields.ts
     const isBody = bad.field.endsWith('_body_mode');
+    // FULL_DUPLEX_STREAMED needs its trailer mode SEND (EPP203): a fix that leads there names it.
+    const direction = bad.field.startsWith('request') ? 'request' : 'response';
+    const trailerField = `${direction}_trailer_mode` as const;
+    const trailerSent = mode[trailerField] === 'SEND' && !invalid.some((i) => i.field === trailerField);
     const fix = isBody
-      ? `use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)${bad.value === 'SKIP' ? ' (SKIP is a header and trailer mode, not a body mode)' : ''}`
-      : 'use SEND or SKIP';
+      ? `use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED${trailerSent ? '' : `, with ${keyOf(trailerField)}: SEND`})${bad.value === 'SKIP' ? ' (SKIP is a header and trailer mode, not a body mode)' : ''}`
+      : bad.field.endsWith('_trailer_mode') && mode[`${direction}_body_mode`] === 'FULL_DUPLEX_STREAMED'
+        ? `use SEND: ${keyOf(`${direction}_body_mode`)} FULL_DUPLEX_STREAMED needs the trailer mode SEND`
+        : 'use SEND or SKIP';
     const names = bad.allowed.map((name, number) => `${name} (${number})`).join(', ');
     findings.push(
       bad.refusedBy === 'istio'

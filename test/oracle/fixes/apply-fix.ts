@@ -88,8 +88,19 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   if (fix === 'use SEND or SKIP') {
     return ['SEND', 'SKIP'].map((v) => variant(v, (o) => (objectAt(o, parent)[lastKey!] = v)));
   }
-  if (fix.startsWith('use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)')) {
-    return ['NONE', 'FULL_DUPLEX_STREAMED'].map((v) => variant(v === 'NONE' ? 'non-EPP: NONE' : v, (o) => (objectAt(o, parent)[lastKey!] = v)));
+  if ((m = new RegExp(`^use NONE to skip the body, or the body mode your ext_proc server speaks \\(an EPP: FULL_DUPLEX_STREAMED(?:, with (${KEY}): SEND)?\\)`).exec(fix))) {
+    const trailer = m[1];
+    return [
+      variant('non-EPP: NONE', (o) => (objectAt(o, parent)[lastKey!] = 'NONE')),
+      variant(trailer ? `FULL_DUPLEX_STREAMED, ${trailer}: SEND` : 'FULL_DUPLEX_STREAMED', (o) => {
+        const mode = objectAt(o, parent);
+        mode[lastKey!] = 'FULL_DUPLEX_STREAMED';
+        if (trailer) mode[trailer] = 'SEND';
+      }),
+    ];
+  }
+  if (new RegExp(`^use SEND: ${KEY} FULL_DUPLEX_STREAMED needs the trailer mode SEND$`).test(fix)) {
+    return [variant('SEND', (o) => (objectAt(o, parent)[lastKey!] = 'SEND'))];
   }
   // EPP204 over http_service: `replace http_service with grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}} (...), and set ...`.
   if ((m = /^replace http_service with grpc_service: \{envoy_grpc: \{cluster_name: <EPP cluster>\}\} \([^)]*\), and (set .*)$/.exec(fix))) {

@@ -573,3 +573,12 @@ t.test("EPP206's fix writes the EPP's mode out whole, trailer modes SEND include
   const fix = checkEnvoyFilter(withFilter({ ...GRPC, processingMode: { requestHeaderMode: 'SKIP', responseHeaderMode: 'SKIP' } }), DEFAULT_CONFIG).find((f) => f.code === 'EPP206')?.fix;
   t.match(fix, /^set processingMode: \{request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND\} here/);
 });
+
+t.test('EPP201 and EPP210 fixes that lead to FULL_DUPLEX_STREAMED name its trailer mode SEND (else the fix leads into EPP203)', async (t) => {
+  const fixOf = (mode: Record<string, unknown>, code: string) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: mode }), DEFAULT_CONFIG).find((f) => f.code === code)?.fix;
+  t.equal(fixOf({ request_header_mode: 'SEND', request_body_mode: 'full_duplex_streamed' }, 'EPP201'), 'use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED, with request_trailer_mode: SEND)');
+  t.equal(fixOf({ request_header_mode: 'SEND', request_body_mode: 7, requestTrailerMode: 'SKIP' }, 'EPP210'), 'use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED, with requestTrailerMode: SEND)');
+  t.equal(fixOf({ ...FULL_DUPLEX, request_body_mode: 'full_duplex_streamed' }, 'EPP201'), 'use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)');
+  t.equal(fixOf({ ...FULL_DUPLEX, request_trailer_mode: 'send' }, 'EPP201'), 'use SEND: request_body_mode FULL_DUPLEX_STREAMED needs the trailer mode SEND');
+  t.equal(fixOf({ request_header_mode: 'SEND', request_trailer_mode: 'send' }, 'EPP201'), 'use SEND or SKIP');
+});
