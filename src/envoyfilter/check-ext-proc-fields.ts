@@ -169,8 +169,11 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
 
 function unknownField(walk: Walk, object: JsonObject, message: MessageName, key: string, segments: PathSegments): void {
   const fields = Object.keys(EXT_PROC_SCHEMA[message].fields);
-  const guess = closestName(key, fields);
-  const guessSet = guess !== undefined && envoyField(object, guess) !== undefined && envoyField(object, guess) !== null;
+  const written = (field: string) => envoyField(object, field) !== undefined && envoyField(object, field) !== null;
+  // A field written already is no rename target (the manifest would hold it twice): the nearest one not written, else
+  // the nearest one, which the fix then says is there.
+  const guess = closestName(key, fields.filter((f) => !written(f))) ?? closestName(key, fields);
+  const guessSet = guess !== undefined && written(guess);
   const outcome =
     guess !== undefined && !guessSet && isModeField(guess)
       ? `${guess} stays ${defaultFor(guess)}`
@@ -178,7 +181,7 @@ function unknownField(walk: Walk, object: JsonObject, message: MessageName, key:
         ? `${guess} stays unset`
         : 'Envoy never sees it';
   const didYouMean = guess ? ` (did you mean ${guess}?)` : '';
-  const fix = guess ? `rename ${key} to ${guess}` : `remove ${key}; the fields of ${message} are ${fields.join(', ')}`;
+  const fix = guess && guessSet ? `remove ${key} (${guess} is written already)` : guess ? `rename ${key} to ${guess}` : `remove ${key}; the fields of ${message} are ${fields.join(', ')}`;
   const at = { location: walk.location, path: formatPath([...segments, key]) };
   walk.findings.push(
     walk.reading === 'envoy'

@@ -9,6 +9,10 @@ export function closestName(written: string, names: readonly string[]): string |
   const folded = fold(written);
   const same = names.find((n) => fold(n) === folded);
   if (same !== undefined) return same;
+  // The abbreviations users write for request and response (resp_body_mode is nearer request_body_mode by edits).
+  const expanded = fold(written.replace(/(^|[_\-.])req(?=[_\-.A-Z]|$)/g, '$1request').replace(/(^|[_\-.])resp(?=[_\-.A-Z]|$)/g, '$1response'));
+  const abbreviated = names.find((n) => fold(n) === expanded);
+  if (abbreviated !== undefined) return abbreviated;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const name of names) {

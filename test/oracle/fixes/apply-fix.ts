@@ -153,6 +153,9 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     const [, from, to] = m;
     return [variant(`rename ${from} to ${to}`, (o) => renameKey(objectAt(o, parent), from, to))];
   }
+  if ((m = new RegExp(`^remove (\\S+) \\(${KEY} is written already\\)$`).exec(fix)) && lastKey === m[1]) {
+    return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
+  }
   if ((m = /^remove (\S+); the fields of \w+ are /.exec(fix)) && lastKey === m[1]) {
     return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
   }

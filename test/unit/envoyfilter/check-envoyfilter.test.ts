@@ -582,3 +582,13 @@ t.test('EPP201 and EPP210 fixes that lead to FULL_DUPLEX_STREAMED name its trail
   t.equal(fixOf({ ...FULL_DUPLEX, request_trailer_mode: 'send' }, 'EPP201'), 'use SEND: request_body_mode FULL_DUPLEX_STREAMED needs the trailer mode SEND');
   t.equal(fixOf({ request_header_mode: 'SEND', request_trailer_mode: 'send' }, 'EPP201'), 'use SEND or SKIP');
 });
+
+t.test('EPP213 and EPP221 never ask to rename a key to one the object has (a duplicate key kubectl refuses)', async (t) => {
+  const findingsFor = (mode: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: mode }), DEFAULT_CONFIG).filter((f) => f.code === 'EPP213');
+  const { response_body_mode: _, ...withoutResponseBody } = FULL_DUPLEX;
+  const resp = findingsFor({ ...withoutResponseBody, resp_body_mode: 'FULL_DUPLEX_STREAMED' });
+  t.equal(resp[0].fix, 'rename resp_body_mode to response_body_mode');
+  t.match(resp[0].message, 'did you mean response_body_mode?');
+  const extra = findingsFor({ ...FULL_DUPLEX, request_body_mod: 'FULL_DUPLEX_STREAMED' });
+  t.equal(extra[0].fix, 'remove request_body_mod (request_body_mode is written already)');
+});

@@ -38,3 +38,10 @@ t.test('did you mean: case and separators first, then a small edit distance', as
   t.equal(closestName('req_trailer_mode', fields), 'request_trailer_mode');
   t.equal(closestName('foo', fields), undefined);
 });
+
+t.test('did you mean: req and resp read as request and response', async (t) => {
+  const fields = ['request_body_mode', 'response_body_mode', 'request_header_mode', 'response_header_mode'];
+  t.equal(closestName('resp_body_mode', fields), 'response_body_mode');
+  t.equal(closestName('respHeaderMode', fields), 'response_header_mode');
+  t.equal(closestName('req_body_mode', fields), 'request_body_mode');
+});
