@@ -5,6 +5,7 @@ import { matchedSubFilter, patchLocation, reachesGateway, type ConfigPatch } fro
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
 import { readBool, readField, type Reading } from './field-reading.ts';
+import { routeOverridePatch } from './route-override-patch.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
 import { targetCluster } from './target-cluster.ts';
 import type { EppServices } from './talks-to-epp.ts';
@@ -155,13 +156,7 @@ function replacesIstiodsFilter(patch: ConfigPatch): boolean {
   return patch.operation === 'REPLACE' && matchedSubFilter(patch) === EXT_PROC_FILTER_NAME;
 }
 
-const ROUTE_NAME = "<namespace>.<HTTPRoute name>.<rule index>, or the rule's name where it has one";
 const ELSEWHERE = '; if another EnvoyFilter carries the route override, set EPP230 to off';
-
-/** The HTTP_ROUTE patch the fix asks for, with `perRoute` as the ExtProcPerRoute's fields. */
-function routePatch(perRoute: string): string {
-  return `{applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: ${ROUTE_NAME}}}}}, patch: {operation: MERGE, value: {typed_per_filter_config: {${EXT_PROC_FILTER_NAME}: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, ${perRoute}}}}}}`;
-}
 
 function grpcServiceTo(cluster: string | undefined): string {
   return `grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}`;
@@ -219,7 +214,7 @@ function virtualHostFinding(override: ExtProcSite, routeOverrides: readonly ExtP
   const fix =
     routeOverrides.length > 0
       ? `drop this VIRTUAL_HOST patch: the HTTP_ROUTE MERGE at ${routeOverrides.map((site) => patchLocation(site.patch.index)).join(', ')} already sets the override on the InferencePool route; ${unset}`
-      : `set the override per InferencePool route instead, ${routePatch(`overrides: {${grpcServiceTo(undefined)}, processing_mode: <this entry's>, failure_mode_allow: false}`)}, as examples/envoyfilter-placeholder.yaml does; ${unset}`;
+      : `set the override per InferencePool route instead, ${routeOverridePatch(`overrides: {${grpcServiceTo(undefined)}, processing_mode: <this entry's>, failure_mode_allow: false}`)}, as examples/envoyfilter-placeholder.yaml does; ${unset}`;
   return finding('EPP230', severities, { location: patchLocation(override.patch.index), path: formatPath(override.segments) }, message, fix);
 }
 
@@ -243,11 +238,11 @@ function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInse
   // the EPP down (EPP230-override-* scenarios): FULL_DUPLEX_STREAMED got 500 with and without it; header-only modes
   // failed open without it (200 from a Pod nobody picked) and got 500 with it. A stream that cannot open at all (a
   // cluster Envoy lacks) failed open without it even in FULL_DUPLEX_STREAMED (EPP230-override-without-grpc-service).
-  const toOwnCluster = routePatch(`overrides: {${grpcServiceTo(cluster)}, processing_mode: <this filter's>, failure_mode_allow: false}`);
+  const toOwnCluster = routeOverridePatch(`overrides: {${grpcServiceTo(cluster)}, processing_mode: <this filter's>, failure_mode_allow: false}`);
   const failureMode =
     "failure_mode_allow: false, as istiod sets for a FailClose pool (true for FailOpen): the override replaces istiod's, and without one istiod's filter-level true applies, which with the EPP down let header-only modes bypass it (measured; FULL_DUPLEX_STREAMED got 500 either way), and lets any mode bypass it where the stream cannot open at all (a cluster Envoy lacks; measured: EPP230-override-without-grpc-service)";
   const fix = !sameName
-    ? `per InferencePool route add ${routePatch('disabled: true')} to turn istiod's filter off there (measured: 200, the EPP consulted once per request, through ${own})${ELSEWHERE}`
+    ? `per InferencePool route add ${routeOverridePatch('disabled: true')} to turn istiod's filter off there (measured: 200, the EPP consulted once per request, through ${own})${ELSEWHERE}`
     : replacesIstiods
       ? `per InferencePool route add ${toOwnCluster} (${failureMode}), as examples/envoyfilter-placeholder.yaml does${ELSEWHERE}`
       : `per InferencePool route add ${toOwnCluster} (${failureMode}); istiod's filter takes that override as well (the EPP is then consulted twice per request), so where istiod's support is on keep the route patch and drop this HTTP_FILTER patch, as examples/envoyfilter-placeholder.yaml does (measured: 200, the EPP consulted once)${ELSEWHERE}`;

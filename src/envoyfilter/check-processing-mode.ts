@@ -4,6 +4,8 @@ import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
+import { routeOverridePatch } from './route-override-patch.ts';
+import { targetCluster } from './target-cluster.ts';
 import { defaultFor, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type EffectiveProcessingMode, type ModeField } from './processing-mode.ts';
 
 /** What a request body mode breaks with an EPP (EPP202). */
@@ -39,6 +41,9 @@ const RESPONSE_BODY_MODE_HOLD: Partial<Record<BodyMode, string>> = {
   BUFFERED: 'Envoy holds the whole response body until the EPP has answered it',
   BUFFERED_PARTIAL: 'Envoy holds the response body, up to the buffer limit, until the EPP has answered it',
 };
+
+/** The cluster istiod's own route override names, for a fix that replaces that override. */
+const ISTIODS_EPP_CLUSTER = "<the EPP cluster istiod's override names, outbound|<port>||<EPP Service>.<namespace>.svc.cluster.local>";
 
 export interface ModeCheckInput {
   /** The ExternalProcessor or the `overrides` of an ExtProcPerRoute. */
@@ -215,7 +220,13 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         { location, path: formatPath([...segments, failOpenKey]) },
         // istiod's filter sets true; false is proto3's zero value, which its merge does not carry (the oracle's merged filter).
         `ext_proc ${failOpenKey} false in a MERGE into ${ISTIOD_FILTER}, which sets it true: false is proto3's zero value, which istiod's merge does not carry, so the filter still fails open: when the EPP times out, or is down with header-only modes, requests silently bypass it`,
-        `set failure_mode_allow: false in the ExtProcPerRoute overrides of each InferencePool route (the override's value holds on that route; measured), or set EPP205 to off if failing open is intended`,
+        // The route's entry replaces istiod's override whole, which names istiod's EPP cluster and turns the filter on:
+        // with failure_mode_allow alone the filter runs on its own cluster, dummy, which Envoy lacks, and fails every
+        // request (measured: EPP230-override-only-without-grpc-service-fail-closed, there turned on by the override).
+        // So the entry names the cluster and the mode too.
+        `remove ${failOpenKey} from this MERGE (it changes nothing) and, to fail closed, per InferencePool route add ${routeOverridePatch(
+          `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${targetCluster(config)?.name ?? ISTIODS_EPP_CLUSTER}}}, processing_mode: ${processingMode === undefined ? `{${EPP_MODE}}` : "<this MERGE's>"}, failure_mode_allow: false}`,
+        )} (it replaces istiod's override on the route whole, so it names the EPP cluster and the mode as well); or set EPP205 to off if failing open is intended`,
       ),
     );
   }

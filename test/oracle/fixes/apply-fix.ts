@@ -6,6 +6,7 @@
  */
 import { parse } from 'yaml';
 import type { Finding } from '../../../src/findings.ts';
+import { INFERENCE_ROUTE_NAME } from '../../../src/envoyfilter/route-override-patch.ts';
 import { EPP_CLUSTER, PLACEHOLDER, eppMode, grpcToEpp, http2Options, tlsSocket, type Json, type JsonMap } from '../corpus/building-blocks.ts';
 
 export type Segment = string | number;
@@ -376,9 +377,17 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
       variant('per-route overrides', (o) => (o.spec as { configPatches: Json[] }).configPatches.push(inferenceRoutePatch({ overrides: { processing_mode: parse(mode) as JsonMap } }))),
     ];
   }
-  // EPP205 on a MERGE into istiod's filter.
-  if (fix.startsWith('set failure_mode_allow: false in the ExtProcPerRoute overrides of each InferencePool route')) {
-    return [variant('route override fails closed', (o) => (o.spec as { configPatches: Json[] }).configPatches.push(inferenceRoutePatch({ overrides: { failure_mode_allow: false } })))];
+  // EPP205 on a MERGE into istiod's filter: `remove K from this MERGE (...) and, to fail closed, per InferencePool route add {...} (...); or set EPP205 to off ...`.
+  if ((m = new RegExp(`^remove (${KEY}) from this MERGE \\(it changes nothing\\) and, to fail closed, per InferencePool route add \\{applyTo: HTTP_ROUTE`).exec(fix))) {
+    const k = m[1];
+    const merge = objectAt(object, parent);
+    const patch = writtenPatch(flowMapping(fix, fix.indexOf('{applyTo: HTTP_ROUTE')), (merge.processingMode ?? merge.processing_mode) as Json | undefined);
+    return [
+      variant('remove it, and the route override', (o) => {
+        delete objectAt(o, parent)[k];
+        (o.spec as { configPatches: Json[] }).configPatches.push(patch);
+      }),
+    ];
   }
   // EPP305: path: the ExternalProcessor (or the overrides).
   if ((m = /^add an applyTo: CLUSTER patch \(operation: ADD\) named (.*?), or use Istio's cluster of the server's Service, outbound\|<port>\|\|<service>\.<namespace>\.svc\.cluster\.local$/.exec(fix))) {
@@ -472,8 +481,10 @@ function flowMapping(text: string, start: number): string {
 /** A patch written out in a fix, its placeholders given the values a user gives them. */
 function writtenPatch(text: string, processingMode: Json | undefined): JsonMap {
   const filled = text
-    .replaceAll('<namespace>.<HTTPRoute name>.<rule index>', 'llm-d-inference-scheduler.llm-route.0')
+    .replaceAll(INFERENCE_ROUTE_NAME, 'llm-d-inference-scheduler.llm-route.0')
     .replaceAll('<EPP cluster>', EPP_CLUSTER)
+    .replaceAll("<the EPP cluster istiod's override names, outbound|<port>||<EPP Service>.<namespace>.svc.cluster.local>", 'outbound|9002||gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local')
+    .replaceAll("<this MERGE's>", 'MODE')
     .replaceAll("<this filter's>", 'MODE')
     .replaceAll("<this entry's>", 'MODE');
   const patch = parse(filled) as JsonMap;

@@ -592,3 +592,21 @@ t.test('EPP213 and EPP221 never ask to rename a key to one the object has (a dup
   const extra = findingsFor({ ...FULL_DUPLEX, request_body_mod: 'FULL_DUPLEX_STREAMED' });
   t.equal(extra[0].fix, 'remove request_body_mod (request_body_mode is written already)');
 });
+
+t.test("EPP205 on a MERGE into istiod's filter: the fix removes the MERGE's false and writes a route override that names the EPP cluster (alone, failure_mode_allow: false leaves istiod's filter on dummy: 500)", async (t) => {
+  const merge = {
+    metadata: { name: 'f', namespace: NS },
+    spec: {
+      workloadSelector: { labels: { 'gateway.networking.k8s.io/gateway-name': 'inference-gateway' } },
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.ext_proc' } } } } },
+          patch: { operation: 'MERGE', value: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', failure_mode_allow: false, processing_mode: { request_header_mode: 'SEND' } } } },
+        },
+      ],
+    },
+  };
+  const fix = checkEnvoyFilter(merge, DEFAULT_CONFIG).find((f) => f.code === 'EPP205')?.fix;
+  t.match(fix, /^remove failure_mode_allow from this MERGE \(it changes nothing\) and, to fail closed, per InferencePool route add \{applyTo: HTTP_ROUTE, .*overrides: \{grpc_service: \{envoy_grpc: \{cluster_name: <the EPP cluster istiod's override names, outbound\|<port>\|\|<EPP Service>\.<namespace>\.svc\.cluster\.local>\}\}, processing_mode: <this MERGE's>, failure_mode_allow: false\}/);
+});
