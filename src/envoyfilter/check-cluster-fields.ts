@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { describe, envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
@@ -46,10 +47,13 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
       if (read.kind !== 'refused-by-istio' && read.kind !== 'rejected-by-envoy') continue;
       const written = JSON.stringify(cluster[key]);
       const valid = names.flatMap((n, i) => (n === undefined ? [] : [`${n} (${i})`])).join(', ');
+      // Not every value is a fix: EDS and ORIGINAL_DST need more than an EnvoyFilter's cluster has (EPP311), STATIC needs
+      // IP addresses (EPP303), CLUSTER_PROVIDED only goes with ORIGINAL_DST or a cluster_type extension.
+      const fix = key === typeKey ? typeFix(key, cluster) : lbFix(key, cluster, typeName);
       if (read.kind === 'refused-by-istio') {
-        add('EPP310', [key], `${subject} ${key} ${written}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${valid}`, `write ${key} as one of ${valid}`);
+        add('EPP310', [key], `${subject} ${key} ${written}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${valid}`, fix);
       } else {
-        add('EPP311', [key], `${subject} ${key} ${written}: no value has this number (${valid}); ${ENVOY_REJECTS}`, `write ${key} as one of ${valid}`);
+        add('EPP311', [key], `${subject} ${key} ${written}: no value has this number (${valid}); ${ENVOY_REJECTS}`, fix);
       }
     }
     if (typeName === 'EDS' && envoyField(cluster, 'eds_cluster_config') == null) {
@@ -131,6 +135,26 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
     }
   }
   return findings;
+}
+
+/** The discovery type to write for a cluster whose type istiod or Envoy refuses: STATIC for IPs, STRICT_DNS for hostnames. */
+function typeFix(key: string, cluster: JsonObject): string {
+  const addresses = socketAddresses(cluster).flatMap(({ socket }) => {
+    const address = envoyField(socket, 'address');
+    return typeof address === 'string' && address !== '' ? [address] : [];
+  });
+  // The placeholder token becomes the EPP Service's ClusterIP before this check runs; a token spelt otherwise is left to EPP303.
+  const isAddress = (address: string) => isIP(address) !== 0 || address === 'EPP_SERVICE_CLUSTER_IP';
+  if (addresses.length > 0 && addresses.every(isAddress)) return `write ${key}: STATIC (its endpoints are IP addresses)`;
+  if (addresses.length > 0 && !addresses.some(isAddress)) return `write ${key}: STRICT_DNS (its endpoints are hostnames)`;
+  return `write ${key}: STATIC with IP addresses (for an EPP, the EPP_SERVICE_CLUSTER_IP token), or STRICT_DNS with hostnames`;
+}
+
+/** The lb_policy to write for a cluster whose lb_policy istiod or Envoy refuses. */
+function lbFix(key: string, cluster: JsonObject, typeName: string | undefined): string {
+  if (typeName === 'ORIGINAL_DST') return `write ${key}: CLUSTER_PROVIDED (the only one ORIGINAL_DST takes)`;
+  if (envoyField(cluster, 'cluster_type') != null) return `write ${key}: CLUSTER_PROVIDED (what a cluster_type extension provides)`;
+  return `write ${key} as one of ROUND_ROBIN (0), LEAST_REQUEST (1), RING_HASH (2), RANDOM (3), MAGLEV (5), or remove it (ROUND_ROBIN is the default)`;
 }
 
 /**

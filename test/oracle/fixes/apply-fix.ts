@@ -305,23 +305,32 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
       variant('placeholder', (o) => (objectAt(o, parent)[lastKey!] = PLACEHOLDER)),
     ];
   }
-  // EPP310/EPP311: `write K as one of A (0), B (1), ...`: each one.
+  // EPP310/EPP311: `write K as one of A (0), B (1), ...[, or remove it (...)]`: each one.
   if ((m = new RegExp(`^write (${KEY}) as one of (.*)$`).exec(fix))) {
     const [, k, list] = m;
     const names = [...list.matchAll(/([A-Z_]+) \(\d+\)/g)].map((x) => x[1]);
-    return names.map((n) => variant(`${k}=${n}`, (o) => (objectAt(o, parent)[k] = n)));
+    const out = names.map((n) => variant(`${k}=${n}`, (o) => (objectAt(o, parent)[k] = n)));
+    if (/, or remove it \(/.test(list)) out.push(variant(`remove ${k}`, (o) => delete objectAt(o, parent)[k]));
+    return out;
+  }
+  // EPP310/EPP311 on type: `write K: STATIC with IP addresses (for an EPP, the EPP_SERVICE_CLUSTER_IP token), or STRICT_DNS with hostnames`.
+  if ((m = new RegExp(`^write (${KEY}): STATIC with IP addresses \\(for an EPP, the ${PLACEHOLDER} token\\), or STRICT_DNS with hostnames$`).exec(fix))) {
+    const k = m[1];
+    return [
+      variant('STATIC + placeholder', (o) => withEndpoints(objectAt(o, parent), k, 'STATIC', PLACEHOLDER)),
+      variant('STRICT_DNS + Service name', (o) => withEndpoints(objectAt(o, parent), k, 'STRICT_DNS', EPP_HOSTNAME)),
+    ];
+  }
+  // `write K: V (why)`: one value.
+  if ((m = new RegExp(`^write (${KEY}): ([A-Z_]+) \\([^)]*\\)$`).exec(fix))) {
+    const [, k, v] = m;
+    return [variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = v))];
   }
   // EPP311: `use type STATIC with the placeholder token[...], or STRICT_DNS with the Service name`; path: the cluster's type.
   if (/^use type STATIC with the placeholder token(?: \(the webhook fills in the ClusterIP\))?, or STRICT_DNS with the Service name$/.test(fix)) {
-    const cluster = parent;
-    const withAddress = (type: string, address: string) => (o: JsonMap) => {
-      const c = objectAt(o, cluster);
-      c[lastKey ?? 'type'] = type;
-      for (const socket of socketsOf(c)) socket.address = address;
-    };
     return [
-      variant('STATIC + placeholder', withAddress('STATIC', PLACEHOLDER)),
-      variant('STRICT_DNS + Service name', withAddress('STRICT_DNS', 'gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local')),
+      variant('STATIC + placeholder', (o) => withEndpoints(objectAt(o, parent), lastKey ?? 'type', 'STATIC', PLACEHOLDER, true)),
+      variant('STRICT_DNS + Service name', (o) => withEndpoints(objectAt(o, parent), lastKey ?? 'type', 'STRICT_DNS', EPP_HOSTNAME, true)),
     ];
   }
   if ((m = new RegExp(`^remove (${KEY}) \\(ROUND_ROBIN is the default\\)$`).exec(fix))) {
@@ -452,6 +461,26 @@ function objectFor(key: string, written: Json | undefined): Json {
 function clusterPath(path: readonly Segment[]): Segment[] {
   const i = path.indexOf('value');
   return path.slice(0, i + 1) as Segment[];
+}
+
+const EPP_HOSTNAME = 'gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local';
+
+/**
+ * `type` set, and the endpoints at `address`: rewritten where the fix names the address to write (`rewrite`), else only
+ * those a type refuses (a hostname under STATIC); a cluster without endpoints gets one, on port 9002.
+ */
+function withEndpoints(cluster: JsonMap, key: string, type: string, address: string, rewrite = false): void {
+  cluster[key] = type;
+  const sockets = socketsOf(cluster);
+  if (sockets.length === 0) {
+    cluster.load_assignment = { cluster_name: String(cluster.name ?? EPP_CLUSTER), endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: 9002 } } } }] }] };
+    return;
+  }
+  for (const socket of sockets) {
+    const written = String(socket.address ?? '');
+    const isAddress = /^[\d.]+$|:/.test(written) || written.includes(PLACEHOLDER);
+    if (rewrite || (type === 'STATIC' && !isAddress)) socket.address = address;
+  }
 }
 
 function socketsOf(cluster: JsonMap): JsonMap[] {

@@ -610,3 +610,13 @@ t.test("EPP205 on a MERGE into istiod's filter: the fix removes the MERGE's fals
   const fix = checkEnvoyFilter(merge, DEFAULT_CONFIG).find((f) => f.code === 'EPP205')?.fix;
   t.match(fix, /^remove failure_mode_allow from this MERGE \(it changes nothing\) and, to fail closed, per InferencePool route add \{applyTo: HTTP_ROUTE, .*overrides: \{grpc_service: \{envoy_grpc: \{cluster_name: <the EPP cluster istiod's override names, outbound\|<port>\|\|<EPP Service>\.<namespace>\.svc\.cluster\.local>\}\}, processing_mode: <this MERGE's>, failure_mode_allow: false\}/);
 });
+
+t.test('EPP310 and EPP311 name the type and lb_policy the cluster takes, not every value (EDS, ORIGINAL_DST or STATIC on a hostname would be denied again)', async (t) => {
+  const fixesOf = (cluster: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster(cluster)), DEFAULT_CONFIG).filter((f) => f.code === 'EPP310' || f.code === 'EPP311').map((f) => `${f.code} ${f.fix}`);
+  t.same(fixesOf({ type: 'static' }), ['EPP310 write type: STATIC (its endpoints are IP addresses)']);
+  t.same(fixesOf({ type: 99 }), ['EPP311 write type: STATIC (its endpoints are IP addresses)']);
+  const hostname = { load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'epp.ns.svc.cluster.local', port_value: 9002 } } } }] }] } };
+  t.same(fixesOf({ type: 'strict_dns', ...hostname }), ['EPP310 write type: STRICT_DNS (its endpoints are hostnames)']);
+  t.same(fixesOf({ lb_policy: 'round_robin' }), ['EPP310 write lb_policy as one of ROUND_ROBIN (0), LEAST_REQUEST (1), RING_HASH (2), RANDOM (3), MAGLEV (5), or remove it (ROUND_ROBIN is the default)']);
+  t.same(fixesOf({ type: 'ORIGINAL_DST', lb_policy: 'cluster_provided', load_assignment: undefined }), ['EPP310 write lb_policy: CLUSTER_PROVIDED (the only one ORIGINAL_DST takes)']);
+});
