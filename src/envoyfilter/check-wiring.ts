@@ -64,7 +64,8 @@ export function checkWiring(
     }
 
     const target = targetCluster(config);
-    if (target === undefined || checkedClusters.has(target.name)) continue;
+    // An empty cluster name is EPP216's (Envoy rejects the filter): no cluster of that name is to be added.
+    if (target === undefined || target.name === '' || checkedClusters.has(target.name)) continue;
     checkedClusters.add(target.name);
     const defined = clusters.get(target.name);
     if (defined === undefined) {

@@ -620,3 +620,9 @@ t.test('EPP310 and EPP311 name the type and lb_policy the cluster takes, not eve
   t.same(fixesOf({ lb_policy: 'round_robin' }), ['EPP310 write lb_policy as one of ROUND_ROBIN (0), LEAST_REQUEST (1), RING_HASH (2), RANDOM (3), MAGLEV (5), or remove it (ROUND_ROBIN is the default)']);
   t.same(fixesOf({ type: 'ORIGINAL_DST', lb_policy: 'cluster_provided', load_assignment: undefined }), ['EPP310 write lb_policy: CLUSTER_PROVIDED (the only one ORIGINAL_DST takes)']);
 });
+
+t.test('an empty cluster_name is EPP216 only: no EPP305 asking to add a cluster named "" (which would be EPP312)', async (t) => {
+  const found = checkEnvoyFilter(withFilter({ grpc_service: { envoy_grpc: { cluster_name: '' } }, processing_mode: FULL_DUPLEX }), DEFAULT_CONFIG);
+  t.ok(found.some((f) => f.code === 'EPP216'));
+  t.notOk(found.some((f) => f.code === 'EPP305'));
+});
