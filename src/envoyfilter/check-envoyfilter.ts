@@ -18,9 +18,7 @@ import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
 import { readFieldKey } from './field-reading.ts';
-
-/** What an EPP needs, as a fix writes it: FULL_DUPLEX_STREAMED bodies need their trailer modes SEND (EPP203). */
-const EPP_MODE = 'request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND';
+import { EPP_MODE } from './processing-mode.ts';
 
 /**
  * The ext_proc safety rules over an EnvoyFilter as it will be stored (after every mutation): what Envoy and Istio
@@ -68,7 +66,9 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
       findings.push(...checkExtProcFields({ config: site.config, kind: site.kind, segments: site.segments, patchIndex: site.patch.index, reading, partial, severities }));
     }
     findings.push(...checkFilterType(site, severities));
-    if (site.kind === 'filter') {
+    // A filter with no typed_config at all has no mode to judge: Envoy rejects it (EPP301), and that fix writes one.
+    const noTypedConfig = site.via === 'filter-name' && (site.patch.value === undefined || envoyField(site.patch.value, 'typed_config') == null);
+    if (site.kind === 'filter' && !noTypedConfig) {
       findings.push(
         ...gate(
           site,

@@ -6,6 +6,7 @@ import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patc
 import { discoveryType } from './check-cluster-fields.ts';
 import { EXT_PROC_FILTER_NAME, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
+import { EPP_MODE } from './processing-mode.ts';
 import { socketAddresses } from './socket-addresses.ts';
 import { targetCluster } from './target-cluster.ts';
 
@@ -57,7 +58,12 @@ export function checkWiring(
             hasGrpc
               ? 'ext_proc has both grpc_service and http_service: Envoy accepts exactly one and rejects the filter'
               : 'ext_proc has neither grpc_service nor http_service: Envoy rejects the filter, so it never reaches its ext_proc server',
-            hasGrpc ? 'keep the one your ext_proc server speaks (an EPP speaks gRPC on port 9002: grpc_service) and remove the other' : 'add grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}} (an EPP speaks gRPC on port 9002)',
+            hasGrpc
+              ? 'keep the one your ext_proc server speaks (an EPP speaks gRPC on port 9002: grpc_service) and remove the other'
+              : site.via === 'filter-name' && (site.patch.value === undefined || envoyField(site.patch.value, 'typed_config') == null)
+                ? // No typed_config to add it to: one without "@type" is EPP219.
+                  `add typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor, grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}}} (an EPP speaks gRPC on port 9002, with processing_mode: {${EPP_MODE}})`
+                : 'add grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}} (an EPP speaks gRPC on port 9002)',
           ),
         );
       }

@@ -130,3 +130,7 @@ export function processingModeOf(modeOf: (field: ModeField) => HeaderMode | Body
     response_trailer_mode: modeOf('response_trailer_mode'),
   } satisfies Record<ModeField, HeaderMode | BodyMode> as EffectiveProcessingMode;
 }
+
+/** What an EPP needs, as a fix writes it out: FULL_DUPLEX_STREAMED bodies need their trailer modes SEND (EPP203). */
+export const EPP_MODE =
+  'request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND';

@@ -280,6 +280,11 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   if (fix.startsWith('add grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}}')) {
     return [variant('add grpc_service', (o) => (objectAt(o, path, true).grpc_service = grpcToEpp()))];
   }
+  if ((m = /^add typed_config: (\{"@type": \S+, grpc_service: \{envoy_grpc: \{cluster_name: <ext_proc server cluster>\}\}\}) \(an EPP speaks gRPC on port 9002, with processing_mode: (\{[^}]*\})\)$/.exec(fix))) {
+    const typed = parse(m[1].replace('<ext_proc server cluster>', EPP_CLUSTER)) as JsonMap;
+    const mode = parse(m[2]) as JsonMap;
+    return [variant('typed_config, and the EPP mode', (o) => (objectAt(o, parent)[lastKey!] = { ...typed, processing_mode: mode }))];
+  }
   if (fix.startsWith('keep the one your ext_proc server speaks')) {
     return [variant('keep grpc_service', (o) => delete objectAt(o, path).http_service)];
   }

@@ -626,3 +626,12 @@ t.test('an empty cluster_name is EPP216 only: no EPP305 asking to add a cluster 
   t.ok(found.some((f) => f.code === 'EPP216'));
   t.notOk(found.some((f) => f.code === 'EPP305'));
 });
+
+t.test('a filter with no typed_config: EPP301 asks for a typed_config with its "@type" (one without is EPP219), and no mode is judged', async (t) => {
+  const bare = withFilter({});
+  const patch = bare.spec.configPatches[0].patch as { value: Record<string, unknown> };
+  delete patch.value.typed_config;
+  const found = checkEnvoyFilter(bare, DEFAULT_CONFIG);
+  t.match(found.find((f) => f.code === 'EPP301')?.fix, /^add typed_config: \{"@type": type\.googleapis\.com\/envoy\.extensions\.filters\.http\.ext_proc\.v3\.ExternalProcessor, grpc_service: /);
+  t.same(codes(found).filter((c) => c.startsWith('EPP2')), []);
+});
