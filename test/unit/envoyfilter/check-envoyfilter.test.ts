@@ -635,3 +635,10 @@ t.test('a filter with no typed_config: EPP301 asks for a typed_config with its "
   t.match(found.find((f) => f.code === 'EPP301')?.fix, /^add typed_config: \{"@type": type\.googleapis\.com\/envoy\.extensions\.filters\.http\.ext_proc\.v3\.ExternalProcessor, grpc_service: /);
   t.same(codes(found).filter((c) => c.startsWith('EPP2')), []);
 });
+
+t.test('HTTP/2 options under a misspelt key are EPP315 only: no EPP302 whose fix adds a second entry that the rename then collides with', async (t) => {
+  const { http2_protocol_options: _, ...withoutLegacy } = goodCluster();
+  const options = { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } };
+  const found = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, { ...withoutLegacy, typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOption': options } }), DEFAULT_CONFIG);
+  t.same(codes(found, 'deny'), ['EPP315']);
+});
