@@ -4,6 +4,7 @@ import { envoyField, isObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, reachesGateway, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
+import { MODE_FIELDS, readProcessingMode } from './processing-mode.ts';
 import { readBool, readField, type Reading } from './field-reading.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
@@ -219,6 +220,17 @@ function virtualHostFinding(override: ExtProcSite, routeOverrides: readonly ExtP
 }
 
 /**
+ * The filter's processing_mode as the override is to hold it. A TypedStruct's Envoy reads itself (lower-case names,
+ * numbers in strings); the override is typed, and istiod refuses those there (EPP201): its modes are written out by name.
+ */
+function modeToCopy(site: ExtProcSite): string {
+  if (site.via !== 'typed-struct') return "<this filter's>";
+  const written = readField(site.config, 'processing_mode', 'envoy');
+  const { mode, explicit } = readProcessingMode(isObject(written) ? written : undefined, 'envoy');
+  return `{${MODE_FIELDS.filter((field) => explicit.has(field)).map((field) => `${field}: ${mode[field]}`).join(', ')}}`;
+}
+
+/**
  * No route override in this EnvoyFilter: istiod's takes over this filter (same name), or istiod's filter runs beside
  * it (another name). `replacesIstiods`: this filter took istiod's place in the chain (only for the same name; another
  * name is not judged then).
@@ -238,7 +250,7 @@ function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInse
   // the EPP down (EPP230-override-* scenarios): FULL_DUPLEX_STREAMED got 500 with and without it; header-only modes
   // failed open without it (200 from a Pod nobody picked) and got 500 with it. A stream that cannot open at all (a
   // cluster Envoy lacks) failed open without it even in FULL_DUPLEX_STREAMED (EPP230-override-without-grpc-service).
-  const toOwnCluster = routeOverridePatch(`overrides: {${grpcServiceTo(cluster)}, processing_mode: <this filter's>, failure_mode_allow: false}`);
+  const toOwnCluster = routeOverridePatch(`overrides: {${grpcServiceTo(cluster)}, processing_mode: ${modeToCopy(site)}, failure_mode_allow: false}`);
   const failureMode =
     "failure_mode_allow: false, as istiod sets for a FailClose pool (true for FailOpen): the override replaces istiod's, and without one istiod's filter-level true applies, which with the EPP down let header-only modes bypass it (measured; FULL_DUPLEX_STREAMED got 500 either way), and lets any mode bypass it where the stream cannot open at all (a cluster Envoy lacks; measured: EPP230-override-without-grpc-service)";
   const fix = !sameName

@@ -374,3 +374,26 @@ t.test('severity is configurable: off, or deny', async (t) => {
   t.equal(takeovers(envoyFilter(), parseConfig({ severities: { EPP230: 'off' } }))[0].severity, 'off');
   t.equal(takeovers(envoyFilter(), parseConfig({ severities: { EPP230: 'deny' } }))[0].severity, 'deny');
 });
+
+t.test("EPP230's route patch for a TypedStruct filter spells its processing_mode by name: the override is typed, and istiod refuses lower-case names there (EPP201)", async (t) => {
+  const typed = {
+    '@type': 'type.googleapis.com/xds.type.v3.TypedStruct',
+    type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+    value: { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } }, processing_mode: { request_header_mode: 'send', request_body_mode: 'full_duplex_streamed', request_trailer_mode: '1' } },
+  };
+  const object = {
+    metadata: { name: 'f', namespace: 'llm-d-inference-scheduler' },
+    spec: {
+      workloadSelector: { labels: { 'gateway.networking.k8s.io/gateway-name': 'inference-gateway' } },
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } } } },
+          patch: { operation: 'INSERT_BEFORE', value: { name: 'envoy.filters.http.ext_proc', typed_config: typed } },
+        },
+      ],
+    },
+  };
+  const fix = checkEnvoyFilter(object, DEFAULT_CONFIG).find((f) => f.code === 'EPP230')?.fix;
+  t.match(fix, 'processing_mode: {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND}, failure_mode_allow: false}');
+});
