@@ -234,14 +234,14 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     const perRoute = finding.path.endsWith('.disabled') ? parent : path;
     return [
       variant('overrides', (o) => { const p = objectAt(o, perRoute); delete p.disabled; p.overrides = { processing_mode: eppMode() }; }),
-      variant('disabled: true', (o) => (objectAt(o, perRoute).disabled = true)),
+      variant('non-EPP: disabled: true', (o) => (objectAt(o, perRoute).disabled = true)),
     ];
   }
   // EPP221: oneofs.
   if (fix === 'keep one of the two: overrides to change ext_proc on these routes, or disabled: true to turn it off there') {
     return [
       variant('overrides', (o) => delete objectAt(o, parent).disabled),
-      variant('disabled: true', (o) => { const p = objectAt(o, parent); delete p.overrides; p.disabled = true; }),
+      variant('non-EPP: disabled: true', (o) => { const p = objectAt(o, parent); delete p.overrides; p.disabled = true; }),
     ];
   }
   if (fix === 'keep one of the two: envoy_grpc with the EPP cluster') {
@@ -382,6 +382,18 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   }
   // EPP230: the route patch it writes out, in YAML's flow style.
   if (finding.code === 'EPP230') return applyRouteOverrideFix(object, finding, path, variant);
+  // EPP307 on processing_mode: `write K as a mapping, e.g. {...}`.
+  if ((m = new RegExp(`^write (${KEY}) as a mapping, e\\.g\\. (\\{.*\\})$`).exec(fix))) {
+    const [, k, example] = m;
+    return [variant(`${k}=example`, (o) => (objectAt(o, parent)[k] = parse(example) as JsonMap))];
+  }
+  // EPP208: `write A: "true" (...) or "false" (...), quoted`; EPP209: `remove A, or stop using TOKEN in this EnvoyFilter`.
+  if ((m = /^write (epp-webhook\.io\/epp): "true" \(.*\) or "false" \(.*\), quoted$/.exec(fix))) {
+    return ['true', 'false'].map((v) => variant(`${v === 'false' ? 'non-EPP: ' : ''}${m![1]}=${v}`, (o) => (objectAt(o, parent)[lastKey!] = v)));
+  }
+  if ((m = /^remove (epp-webhook\.io\/epp), or stop using (\w+) in this EnvoyFilter$/.exec(fix))) {
+    return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[lastKey!])];
+  }
   // Warnings.
   // EPP206: path: the ExternalProcessor.
   if ((m = new RegExp(`^set (${KEY}): (\\{[^}]*\\}) here, or that processing_mode in ExtProcPerRoute overrides for the inference routes \\(an HTTP_ROUTE patch of typed_per_filter_config\\)$`).exec(fix))) {

@@ -84,10 +84,11 @@ export async function checkFixes(entries: readonly CorpusEntry[], deps: CoreDeps
         const afterEpp = await eppSites(deps, after);
         // A fix that drops a patch (EPP230's HTTP_FILTER patch) moves the sites after it: then one site at least must be left.
         const dropsPatch = v.name.includes('drop');
-        if (dropsPatch ? beforeEpp.size > 0 && afterEpp.size === 0 : false) issues.push('no ext_proc config is judged to talk to the EPP any more');
-        if (!dropsPatch) for (const site of beforeEpp) if (!afterEpp.has(site)) issues.push(`${site} is no longer judged to talk to the EPP`);
+        const forEpp = !v.name.startsWith('non-EPP:');
+        if (forEpp && dropsPatch && beforeEpp.size > 0 && afterEpp.size === 0) issues.push('no ext_proc config is judged to talk to the EPP any more');
+        if (forEpp && !dropsPatch) for (const site of beforeEpp) if (!afterEpp.has(site)) issues.push(`${site} is no longer judged to talk to the EPP`);
         for (const g of after.findings) {
-          if (g.severity === 'warn' && !USER_PICKS_VALUE.has(f.code) && EPP_BREAKS.has(g.code) && !beforeKeys.has(key(g)) && !v.name.startsWith('non-EPP:')) issues.push(`it leads into ${g.code} (the EPP breaks) at ${g.path}: ${g.message.slice(0, 160)}`);
+          if (g.severity === 'warn' && !USER_PICKS_VALUE.has(f.code) && EPP_BREAKS.has(g.code) && !beforeKeys.has(key(g)) && forEpp) issues.push(`it leads into ${g.code} (the EPP breaks) at ${g.path}: ${g.message.slice(0, 160)}`);
         }
         if (issues.length > 0) failed.push(`[${v.name}] ${issues.join('; ')}`);
         if (!after.allowed && issues.length === 0) {

@@ -9,9 +9,11 @@ import {
   eppMode,
   envoyFilter,
   EXTERNAL_PROCESSOR,
+  EXT_PROC_PER_ROUTE,
   externalProcessor,
   extProcPerRoute,
   filterPatch,
+  grpcToEpp,
   mergeIntoIstiodFilter,
   withFilter,
   withPerRoute,
@@ -23,6 +25,12 @@ const family = 'fix-context';
 
 /** A processing_mode with headers sent and `fields`, no trailer modes unless given. */
 const modeWith = (fields: JsonMap): JsonMap => ({ request_header_mode: 'SEND', response_header_mode: 'SEND', ...fields });
+
+const typedStruct = (typeUrl: string, value: JsonMap): JsonMap => ({ '@type': 'type.googleapis.com/xds.type.v3.TypedStruct', type_url: typeUrl, value });
+
+function annotated(object: JsonMap, epp: string): JsonMap {
+  return { ...object, metadata: { ...(object.metadata as JsonMap), annotations: { 'epp-webhook.io/epp': epp } } };
+}
 
 export function fixCases(): CorpusEntry[] {
   const cases: [string, JsonMap][] = [
@@ -55,6 +63,15 @@ export function fixCases(): CorpusEntry[] {
     ['per-route-grpc-empty', withPerRoute('f', extProcPerRoute({ overrides: { processing_mode: eppMode(), grpc_service: {} } }))],
     // EPP301 on a filter with no typed_config at all (only its name).
     ['filter-without-typed-config', envoyFilter('f', [{ ...filterPatch(undefined) }, clusterPatch(eppCluster())])],
+    // EPP316 (Envoy's filter refuses the two together), and EPP221's oneofs in a TypedStruct.
+    ['route-cache-both', withFilter('f', externalProcessor({ disable_clear_route_cache: true, route_cache_action: 'CLEAR' }))],
+    ['typed-struct-both-grpc', envoyFilter('f', [filterPatch(typedStruct(EXTERNAL_PROCESSOR, { grpc_service: { ...grpcToEpp(), google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } }, processing_mode: eppMode() })), clusterPatch(eppCluster())])],
+    ['typed-struct-disabled-and-overrides', withPerRoute('f', typedStruct(EXT_PROC_PER_ROUTE, { disabled: true, overrides: { processing_mode: eppMode() } }))],
+    // EPP307: processing_mode not a mapping.
+    ['processing-mode-scalar', withFilter('f', externalProcessor({ processing_mode: 'FULL_DUPLEX_STREAMED' }))],
+    // EPP208 and EPP209: the epp-webhook.io/epp annotation.
+    ['epp-annotation-yes', annotated(withFilter('f', externalProcessor()), 'yes')],
+    ['epp-annotation-false-with-placeholder', annotated(withFilter('f', externalProcessor()), 'false')],
   ];
   return cases.map(([name, object]) => ({ id: `${family}/${name}`, family, object }));
 }
