@@ -6,7 +6,7 @@ import { patchLocation } from './config-patches.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
 import { targetCluster } from './target-cluster.ts';
-import { defaultFor, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type EffectiveProcessingMode, type ModeField } from './processing-mode.ts';
+import { defaultFor, EPP_MODE, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type EffectiveProcessingMode, type ModeField } from './processing-mode.ts';
 
 /** What a request body mode breaks with an EPP (EPP202). */
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
@@ -85,7 +85,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     // In a TypedStruct it is Envoy that refuses it: EPP221, from check-ext-proc-fields.ts.
     if (reading === 'envoy') return findings;
     findings.push(
-      finding('EPP307', severities, at(), `ext_proc ${modeKey} must be an object of modes`, 'write processing_mode as a mapping, e.g. {request_body_mode: FULL_DUPLEX_STREAMED}'),
+      finding('EPP307', severities, at(), `ext_proc ${modeKey} must be an object of modes`, `write ${modeKey} as a mapping, e.g. {${EPP_MODE}}`),
     );
     return findings;
   }

@@ -642,3 +642,8 @@ t.test('HTTP/2 options under a misspelt key are EPP315 only: no EPP302 whose fix
   const found = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, { ...withoutLegacy, typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOption': options } }), DEFAULT_CONFIG);
   t.same(codes(found, 'deny'), ['EPP315']);
 });
+
+t.test("EPP307's example processing_mode is one the webhook admits: FULL_DUPLEX_STREAMED with its trailer mode SEND (alone it is EPP203)", async (t) => {
+  const fix = checkEnvoyFilter(withFilter({ ...GRPC, processingMode: 'FULL_DUPLEX_STREAMED' }), DEFAULT_CONFIG).find((f) => f.code === 'EPP307')?.fix;
+  t.equal(fix, 'write processingMode as a mapping, e.g. {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND}');
+});
