@@ -106,7 +106,8 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
       );
     }
   }
-  findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter));
+  const unnamedCluster = patches.some((p) => p.applyTo === 'CLUSTER' && p.operation === 'ADD' && p.value !== undefined && (envoyField(p.value, 'name') ?? '') === '');
+  findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter, unnamedCluster));
   findings.push(...checkClusterFields(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));

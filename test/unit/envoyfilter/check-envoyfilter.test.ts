@@ -451,7 +451,7 @@ t.test('the clusters an EnvoyFilter adds, read as istiod converts them and check
   t.same(codes(judge({ lb_policy: 'round_robin' })), ['EPP310']);
   t.same(codes(judge({ connect_timeout: '0s' })), ['EPP312']);
   t.same(codes(judge({ connect_timeout: 2 })), ['EPP310']);
-  t.same(codes(judge({ name: '' })), ['EPP305', 'EPP312'], 'an unnamed cluster, and the filter points at a cluster no patch adds');
+  t.same(codes(judge({ name: '' })), ['EPP312'], 'an unnamed cluster, and the filter points at a cluster no patch adds: EPP312 says to give it that name (an EPP305 to add one would make two)');
   t.same(codes(judge({ type: null, load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'epp.svc', port_value: 9002 } } } }] }] } })), ['EPP303'], 'null type is STATIC');
   t.same(codes(judge({ load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 65536 } } } }] }] } })), ['EPP312']);
   t.same(codes(judge({ load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: '9002' } } } }] }] } })), [], 'a quoted port is read as a number');
@@ -646,4 +646,11 @@ t.test('HTTP/2 options under a misspelt key are EPP315 only: no EPP302 whose fix
 t.test("EPP307's example processing_mode is one the webhook admits: FULL_DUPLEX_STREAMED with its trailer mode SEND (alone it is EPP203)", async (t) => {
   const fix = checkEnvoyFilter(withFilter({ ...GRPC, processingMode: 'FULL_DUPLEX_STREAMED' }), DEFAULT_CONFIG).find((f) => f.code === 'EPP307')?.fix;
   t.equal(fix, 'write processingMode as a mapping, e.g. {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND}');
+});
+
+t.test('a cluster without a name is EPP312 only: no EPP305 asking to add a second cluster of the name it is to get (Envoy rejects duplicate clusters)', async (t) => {
+  const { name: _, ...nameless } = goodCluster();
+  const found = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, nameless), DEFAULT_CONFIG);
+  t.ok(found.some((f) => f.code === 'EPP312'));
+  t.notOk(found.some((f) => f.code === 'EPP305'));
 });
