@@ -76,7 +76,7 @@ export const RULES = {
   EPP306: { severity: 'warn', relaxable: true, title: 'EPP cluster without TLS (the EPP serves TLS by default)' },
   EPP307: { severity: 'deny', relaxable: false, title: 'Malformed EnvoyFilter (wrong type where an array or object is expected)' },
   EPP310: { severity: 'deny', relaxable: true, title: 'Cluster type, lb_policy, connect_timeout or port istiod refuses' },
-  EPP311: { severity: 'deny', relaxable: true, title: 'Cluster type or lb_policy Envoy rejects (undefined number, EDS without a source, ORIGINAL_DST or CLUSTER_PROVIDED mismatch)' },
+  EPP311: { severity: 'deny', relaxable: true, title: 'Cluster type or lb_policy Envoy rejects (undefined number, EDS without a source, ORIGINAL_DST or CLUSTER_PROVIDED mismatch, LOAD_BALANCING_POLICY_CONFIG without a policy)' },
   EPP312: { severity: 'deny', relaxable: true, title: 'Cluster without a name, with an empty address, a port above 65535 or a connect_timeout of 0s or less' },
   EPP313: { severity: 'deny', relaxable: true, title: 'Cluster transport_socket without name or typed_config' },
   EPP314: { severity: 'deny', relaxable: true, title: 'Cluster negotiating HTTP/2 by ALPN (auto_config) without a TLS transport_socket' },

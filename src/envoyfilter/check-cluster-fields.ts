@@ -62,6 +62,10 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
     if (typeName === 'ORIGINAL_DST' && lbName !== undefined && lbName !== 'CLUSTER_PROVIDED') {
       add('EPP311', [typeKey], `${subject} is ORIGINAL_DST with lb_policy ${lbName}: Envoy allows only CLUSTER_PROVIDED with ORIGINAL_DST; ${ENVOY_REJECTS}`, 'use type STATIC with the placeholder token, or STRICT_DNS with the Service name');
     }
+    if (lbName === 'LOAD_BALANCING_POLICY_CONFIG' && envoyField(cluster, 'load_balancing_policy') == null) {
+      // Envoy 1.40: "cluster: field load_balancing_policy need to be set" (asked of it by the differential corpus).
+      add('EPP311', [lbKey], `${subject} lb_policy LOAD_BALANCING_POLICY_CONFIG without load_balancing_policy, the policy it defers to; ${ENVOY_REJECTS}`, `remove ${lbKey} (ROUND_ROBIN is the default)`);
+    }
     if (lbName === 'CLUSTER_PROVIDED' && typeName !== undefined && typeName !== 'ORIGINAL_DST') {
       add('EPP311', [lbKey], `${subject} lb_policy CLUSTER_PROVIDED with type ${typeName}: this type provides no load balancer; ${ENVOY_REJECTS}`, `remove ${lbKey} (ROUND_ROBIN is the default)`);
     }

@@ -83,6 +83,17 @@ export function clusterFields(): CorpusEntry[] {
     ['lb_policy=LEAST_REQUEST', { lb_policy: 'LEAST_REQUEST' }],
     ['lb_policy=99', { lb_policy: 99 }],
     ['lb_policy=CLUSTER_PROVIDED', { lb_policy: 'CLUSTER_PROVIDED' }],
+    ['lb_policy=LOAD_BALANCING_POLICY_CONFIG', { lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' }],
+    ['lb_policy=7', { lb_policy: 7 }],
+    [
+      'lb_policy=LOAD_BALANCING_POLICY_CONFIG+load_balancing_policy',
+      {
+        lb_policy: 'LOAD_BALANCING_POLICY_CONFIG',
+        load_balancing_policy: {
+          policies: [{ typed_extension_config: { name: 'envoy.load_balancing_policies.round_robin', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin' } } }],
+        },
+      },
+    ],
     ['typo-connect_time_out', { connect_time_out: '2s' }],
     ['typo-http2_protocol_option', { typed_extension_protocol_options: undefined, http2_protocol_option: {} }],
     ['no-name', { name: undefined }],

@@ -654,3 +654,10 @@ t.test('a cluster without a name is EPP312 only: no EPP305 asking to add a secon
   t.ok(found.some((f) => f.code === 'EPP312'));
   t.notOk(found.some((f) => f.code === 'EPP305'));
 });
+
+t.test('lb_policy LOAD_BALANCING_POLICY_CONFIG without load_balancing_policy is EPP311 (Envoy: "field load_balancing_policy need to be set")', async (t) => {
+  const judge = (cluster: Record<string, unknown>) => codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster(cluster)), DEFAULT_CONFIG), 'deny');
+  t.same(judge({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' }), ['EPP311']);
+  t.same(judge({ lb_policy: 7 }), ['EPP311']);
+  t.same(judge({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG', load_balancing_policy: { policies: [] } }), []);
+});
