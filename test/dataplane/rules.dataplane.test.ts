@@ -397,10 +397,10 @@ t.test('EPP402: the HTTPRoute with the ExtensionRef the webhook injects, under I
 });
 
 /** An HTTP_ROUTE MERGE on the pool route (`<namespace>.<HTTPRoute name>.<rule index>`) setting `typed_per_filter_config[key]`. */
-function poolRouteOverride(key: string, perRoute: any): any {
+function poolRouteOverride(key: string, perRoute: any, routeName = `${NS}.${ROUTE}.0`): any {
   return {
     applyTo: 'HTTP_ROUTE',
-    match: { context: 'GATEWAY', routeConfiguration: { vhost: { route: { name: `${NS}.${ROUTE}.0` } } } },
+    match: { context: 'GATEWAY', routeConfiguration: { vhost: { route: { name: routeName } } } },
     patch: { operation: 'MERGE', value: { typed_per_filter_config: { [key]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', ...perRoute } } } },
   };
 }
@@ -431,6 +431,17 @@ t.test('EPP230: the route override that takes the fixture\'s filter back to its 
     t.ok(eppClusterCarried(m), 'the substituted EPP cluster carried the requests');
     t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
     t.equal(m.eppRequests, 2 * m.answers.length, "istiod's filter and this one (same name) both take the override: the EPP is consulted twice per request");
+  });
+});
+
+t.test("EPP230: the route override on a named rule's route (istiod names that route after the rule)", async (t) => {
+  const ef = fullDuplex((_f, _c, doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', EPP_CLUSTER_OVERRIDE, 'models')));
+  await scenario(t, 'EPP230-named-rule-override', ef, poolRoute({ inject: false, ruleName: 'models' }), (t, m) => {
+    t.ok(m.webhook.includes('EPP230'), 'the webhook cannot see the rule names: EPP230 stays, saying a rule named models would be covered');
+    t.same(statuses(m), recorded('EPP230-named-rule-override'));
+    t.ok(eppClusterCarried(m), 'the MERGE on route models reached the InferencePool route: the substituted EPP cluster carried the requests');
+    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
+    t.equal(m.eppRequests, 2 * m.answers.length, 'as with the override on an unnamed rule: both filters take it');
   });
 });
 

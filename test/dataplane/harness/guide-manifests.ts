@@ -16,15 +16,15 @@ export function baseEnvoyFilter(): any {
   return parse(fixture('full-duplex-envoyfilter.yaml'));
 }
 
-/** An HTTPRoute from the Gateway to the InferencePool; `inject: false` keeps the webhook's ExtensionRef out. */
-export function poolRoute(options: { name?: string; inject?: boolean; path?: string } = {}): any {
+/** An HTTPRoute from the Gateway to the InferencePool; `inject: false` keeps the webhook's ExtensionRef out; `ruleName` names its rule. */
+export function poolRoute(options: { name?: string; inject?: boolean; path?: string; ruleName?: string } = {}): any {
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
     metadata: { name: options.name ?? 'llm-d-inference-scheduling', namespace: NS, ...(options.inject === false ? { annotations: { 'epp-webhook.io/inject': 'false' } } : {}) },
     spec: {
       parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'infra-inference-scheduling-inference-gateway' }],
-      rules: [{ matches: [{ path: { type: 'PathPrefix', value: options.path ?? '/v1' } }], backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: POOL }] }],
+      rules: [{ ...(options.ruleName === undefined ? {} : { name: options.ruleName }), matches: [{ path: { type: 'PathPrefix', value: options.path ?? '/v1' } }], backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: POOL }] }],
     },
   };
 }
