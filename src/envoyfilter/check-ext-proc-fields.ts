@@ -170,9 +170,10 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
 function unknownField(walk: Walk, object: JsonObject, message: MessageName, key: string, segments: PathSegments): void {
   const fields = Object.keys(EXT_PROC_SCHEMA[message].fields);
   const written = (field: string) => envoyField(object, field) !== undefined && envoyField(object, field) !== null;
-  // A field written already is no rename target (the manifest would hold it twice): the nearest one not written, else
-  // the nearest one, which the fix then says is there.
-  const guess = closestName(key, fields.filter((f) => !written(f))) ?? closestName(key, fields);
+  // A field written already is no rename target (the manifest would hold it twice): the fix then says to remove the key.
+  // Not the nearest field left unwritten instead: a second copy of message_timeout is no max_message_timeout, nor one of
+  // response_trailer_mode a response_header_mode (req/resp are read as request/response by closestName itself).
+  const guess = closestName(key, fields);
   const guessSet = guess !== undefined && written(guess);
   const outcome =
     guess !== undefined && !guessSet && isModeField(guess)

@@ -661,3 +661,14 @@ t.test('lb_policy LOAD_BALANCING_POLICY_CONFIG without load_balancing_policy is 
   t.same(judge({ lb_policy: 7 }), ['EPP311']);
   t.same(judge({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG', load_balancing_policy: { policies: [] } }), []);
 });
+
+t.test('EPP213: a misspelt second copy of a written field is removed, not renamed to a neighbour that means something else', async (t) => {
+  const findingsFor = (mode: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: mode }), DEFAULT_CONFIG).filter((f) => f.code === 'EPP213');
+  // response_header_mode is not written: renaming the copy of response_trailer_mode to it would turn response headers off.
+  const { response_header_mode: _, ...withoutResponseHeaders } = FULL_DUPLEX;
+  const [copy] = findingsFor({ ...withoutResponseHeaders, response_trailer_mod: 'SKIP' });
+  t.equal(copy.fix, 'remove response_trailer_mod (response_trailer_mode is written already)');
+  t.match(copy.message, 'did you mean response_trailer_mode?');
+  const [timeout] = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, message_timeout: '1s', message_timeou: '2s' }), DEFAULT_CONFIG).filter((f) => f.code === 'EPP213');
+  t.equal(timeout.fix, 'remove message_timeou (message_timeout is written already)', 'not max_message_timeout, another field with another meaning');
+});
