@@ -23,7 +23,7 @@ const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is 
  * The fields of clusters this EnvoyFilter adds that decide whether the EPP cluster exists at all: read as
  * istiod converts them (exact enum names or numbers, Go durations), then checked as Envoy checks them.
  */
-export function checkClusterFields(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
+export function checkClusterFields(patches: readonly ConfigPatch[], placeholder: string, severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
   for (const patch of patches) {
     if (patch.applyTo !== 'CLUSTER' || patch.operation !== 'ADD' || patch.value === undefined) continue;
@@ -49,7 +49,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
       const valid = names.flatMap((n, i) => (n === undefined ? [] : [`${n} (${i})`])).join(', ');
       // Not every value is a fix: EDS and ORIGINAL_DST need more than an EnvoyFilter's cluster has (EPP311), STATIC needs
       // IP addresses (EPP303), CLUSTER_PROVIDED only goes with ORIGINAL_DST or a cluster_type extension.
-      const fix = key === typeKey ? typeFix(key, cluster) : lbFix(key, cluster, typeName);
+      const fix = key === typeKey ? typeFix(key, cluster, placeholder) : lbFix(key, cluster, typeName);
       if (read.kind === 'refused-by-istio') {
         add('EPP310', [key], `${subject} ${key} ${written}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${valid}`, fix);
       } else {
@@ -141,17 +141,20 @@ export function checkClusterFields(patches: readonly ConfigPatch[], severities: 
   return findings;
 }
 
-/** The discovery type to write for a cluster whose type istiod or Envoy refuses: STATIC for IPs, STRICT_DNS for hostnames. */
-function typeFix(key: string, cluster: JsonObject): string {
+/**
+ * The discovery type to write for a cluster whose type istiod or Envoy refuses: STATIC for IPs, STRICT_DNS for hostnames.
+ * The placeholder token (config.placeholder) is an IP address to be: it is left where no Service resolved it.
+ */
+function typeFix(key: string, cluster: JsonObject, placeholder: string): string {
   const addresses = socketAddresses(cluster).flatMap(({ socket }) => {
     const address = envoyField(socket, 'address');
     return typeof address === 'string' && address !== '' ? [address] : [];
   });
-  // The placeholder token becomes the EPP Service's ClusterIP before this check runs; a token spelt otherwise is left to EPP303.
-  const isAddress = (address: string) => isIP(address) !== 0 || address === 'EPP_SERVICE_CLUSTER_IP';
+  // A token spelt otherwise is left to EPP303.
+  const isAddress = (address: string) => isIP(address) !== 0 || address === placeholder;
   if (addresses.length > 0 && addresses.every(isAddress)) return `write ${key}: STATIC (its endpoints are IP addresses)`;
   if (addresses.length > 0 && !addresses.some(isAddress)) return `write ${key}: STRICT_DNS (its endpoints are hostnames)`;
-  return `write ${key}: STATIC with IP addresses (for an EPP, the EPP_SERVICE_CLUSTER_IP token), or STRICT_DNS with hostnames`;
+  return `write ${key}: STATIC with IP addresses (for an EPP, the ${placeholder} token), or STRICT_DNS with hostnames`;
 }
 
 /** The lb_policy to write for a cluster whose lb_policy istiod or Envoy refuses. */

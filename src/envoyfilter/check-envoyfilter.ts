@@ -108,7 +108,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   }
   const unnamedCluster = patches.some((p) => p.applyTo === 'CLUSTER' && p.operation === 'ADD' && p.value !== undefined && (envoyField(p.value, 'name') ?? '') === '');
   findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter, unnamedCluster));
-  findings.push(...checkClusterFields(patches, severities));
+  findings.push(...checkClusterFields(patches, config.placeholder, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
   findings.push(...checkMergeType(object, patches, severities));

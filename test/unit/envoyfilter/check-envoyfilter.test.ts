@@ -672,3 +672,11 @@ t.test('EPP213: a misspelt second copy of a written field is removed, not rename
   const [timeout] = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, message_timeout: '1s', message_timeou: '2s' }), DEFAULT_CONFIG).filter((f) => f.code === 'EPP213');
   t.equal(timeout.fix, 'remove message_timeou (message_timeout is written already)', 'not max_message_timeout, another field with another meaning');
 });
+
+t.test('EPP310 on a cluster whose address is a configured placeholder token: STATIC, as for the default token', async (t) => {
+  const config = parseConfig({ placeholder: 'EPP_ADDRESS' });
+  const token = (address: string) => ({ load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address, port_value: 9002 } } } }] }] } });
+  const fixOf = (cluster: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster(cluster)), config).find((f) => f.code === 'EPP310')?.fix;
+  t.equal(fixOf({ type: 'static', ...token('EPP_ADDRESS') }), 'write type: STATIC (its endpoints are IP addresses)', 'the token becomes the ClusterIP: not a hostname for STRICT_DNS');
+  t.equal(fixOf({ type: 'static', load_assignment: undefined }), 'write type: STATIC with IP addresses (for an EPP, the EPP_ADDRESS token), or STRICT_DNS with hostnames');
+});
