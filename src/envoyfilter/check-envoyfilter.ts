@@ -9,7 +9,7 @@ import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { patchLocation, readConfigPatches } from './config-patches.ts';
-import { findAddedClusters, findExtProcConfigs, type ExtProcSite } from './ext-proc-configs.ts';
+import { findAddedClusters, findExtProcConfigs, lacksTypedConfig, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
 import { checkMergeType } from './check-merge-type.ts';
@@ -67,8 +67,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
     }
     findings.push(...checkFilterType(site, severities));
     // A filter with no typed_config at all has no mode to judge: Envoy rejects it (EPP301), and that fix writes one.
-    const noTypedConfig = site.via === 'filter-name' && (site.patch.value === undefined || envoyField(site.patch.value, 'typed_config') == null);
-    if (site.kind === 'filter' && !noTypedConfig) {
+    if (site.kind === 'filter' && !lacksTypedConfig(site)) {
       findings.push(
         ...gate(
           site,

@@ -4,7 +4,7 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { discoveryType } from './check-cluster-fields.ts';
-import { anyType, EXT_PROC_FILTER_NAME, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
+import { anyType, EXT_PROC_FILTER_NAME, lacksTypedConfig, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { EPP_MODE } from './processing-mode.ts';
 import { socketAddresses } from './socket-addresses.ts';
@@ -63,7 +63,7 @@ export function checkWiring(
               : 'ext_proc has neither grpc_service nor http_service: Envoy rejects the filter, so it never reaches its ext_proc server',
             hasGrpc
               ? 'keep the one your ext_proc server speaks (an EPP speaks gRPC on port 9002: grpc_service) and remove the other'
-              : site.via === 'filter-name' && (site.patch.value === undefined || envoyField(site.patch.value, 'typed_config') == null)
+              : lacksTypedConfig(site)
                 ? // No typed_config to add it to: one without "@type" is EPP219.
                   `add typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor, grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}}} (an EPP speaks gRPC on port 9002, with processing_mode: {${EPP_MODE}})`
                 : 'add grpc_service: {envoy_grpc: {cluster_name: <ext_proc server cluster>}} (an EPP speaks gRPC on port 9002)',

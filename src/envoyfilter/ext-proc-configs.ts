@@ -33,6 +33,14 @@ export function anyType(any: unknown): string | undefined {
   return isObject(any) ? typeName(any['@type']) : undefined;
 }
 
+/**
+ * An HTTP filter named ext_proc with no typed_config at all (found by its name, `via: 'filter-name'`): Envoy rejects it
+ * (EPP301, whose fix writes the typed_config whole), and it has no processing_mode to judge.
+ */
+export function lacksTypedConfig(site: ExtProcSite): boolean {
+  return site.via === 'filter-name' && (site.patch.value === undefined || envoyField(site.patch.value, 'typed_config') == null);
+}
+
 /** The message inside an `Any`-like object: itself, or the `value` of a TypedStruct wrapper. */
 function unwrap(any: JsonObject): { type: string | undefined; message: JsonObject; key?: 'value' } {
   const type = typeName(any['@type']);
