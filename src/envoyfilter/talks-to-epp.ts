@@ -223,12 +223,15 @@ export function judgeExtProcSites(
   if (writtenForWebhook !== undefined) {
     // The token (or the ClusterIP written in its place) proves the cluster it is in. An ext_proc config whose cluster is
     // not that one, but defined here or Istio's cluster of a Service, calls another server (a WAF beside the EPP): its
-    // own evidence decides.
+    // own evidence decides. The EPP's cluster is known where one defined here is proven, or where a config calls Istio's
+    // cluster of an EPP Service (no CLUSTER patch, no token: an EnvoyFilter written with the inference-pool annotation).
     const eppClusters = new Set([...facts.clusters.keys()].filter((name) => judgeCluster(name, facts)?.evidence === 'epp-service'));
-    const judgements = sites.map((site) => {
-      const cluster = servingCluster(site, filters);
+    const served = sites.map((site) => servingCluster(site, filters));
+    const eppKnown = eppClusters.size > 0 || served.some((name) => name !== undefined && ISTIO_CLUSTER.test(name) && judgeCluster(name, facts)?.evidence === 'epp-service');
+    const judgements = sites.map((site, i) => {
+      const cluster = served[i];
       const known = cluster !== undefined && (facts.clusters.has(cluster) || ISTIO_CLUSTER.test(cluster));
-      const another = eppClusters.size > 0 && known && !eppClusters.has(cluster);
+      const another = eppKnown && known && !eppClusters.has(cluster);
       return another ? judgeSite(site, filters, facts) : writtenForWebhook;
     });
     return { judgements, findings };

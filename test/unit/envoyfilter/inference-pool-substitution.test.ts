@@ -162,6 +162,20 @@ t.test('EPP113 judges only the ext_proc configs that talk to the pool EPP, not a
   t.same(eppOpen.findings.map((f) => [f.code, f.path]), [['EPP113', 'spec.configPatches[0].patch.value.typed_config.failure_mode_allow']], "the EPP's own filter still is");
 });
 
+t.test("EPP113 spares a WAF beside an EPP that is called through Istio's cluster of its Service (no CLUSTER patch)", async (t) => {
+  const input = poolEnvoyFilter({ annotations: { [POOL]: 'pool-a' } }) as any;
+  input.spec.configPatches.pop();
+  input.spec.configPatches[0].patch.value.typed_config.grpc_service = { envoy_grpc: { cluster_name: `outbound|9002||epp-a.${POOL_NS}.svc.cluster.local` } };
+  const waf = structuredClone(input.spec.configPatches[0]);
+  waf.patch.value.name = 'waf.ext_proc';
+  waf.patch.value.typed_config.grpc_service = { envoy_grpc: { cluster_name: 'outbound|9000||waf.security.svc.cluster.local' } };
+  waf.patch.value.typed_config.failure_mode_allow = true;
+  input.spec.configPatches.push(waf);
+  t.same((await substitute(input)).findings, [], "the WAF's failure_mode_allow: true is its own choice");
+  input.spec.configPatches[0].patch.value.typed_config.failure_mode_allow = true;
+  t.same((await substitute(input)).findings.map((f) => [f.code, f.path]), [['EPP113', 'spec.configPatches[0].patch.value.typed_config.failure_mode_allow']], "the EPP's own filter still is");
+});
+
 t.test("a literal port_value other than the pool's port: EPP114, also on an object already substituted", async (t) => {
   const literal = await substitute(poolEnvoyFilter({ annotations: { [POOL]: 'pool-a' }, portValue: 9090 }));
   t.same(codes(literal.findings), ['EPP114']);
