@@ -30,3 +30,13 @@ export function apiErrorMessage(error: unknown): string {
   const cause = error.cause instanceof Error ? error.cause.message : undefined;
   return cause === undefined || error.message.includes(cause) ? error.message : `${error.message}: ${cause}`;
 }
+
+/** A GET's answer, or undefined where the API answers 404 (the object, or its CRD, is not there); other errors thrown. */
+export async function orNotFound<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (error) {
+    if (apiStatus(error) === 404) return undefined;
+    throw error;
+  }
+}

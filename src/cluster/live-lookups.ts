@@ -1,5 +1,5 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { apiStatus } from './api-error.ts';
+import { orNotFound } from './api-error.ts';
 import { INFERENCE_POOL_VERSIONS, toInferencePoolRecord, type InferencePoolLookup } from './inference-pool.ts';
 import { requestTimeout } from './request-timeout.ts';
 import { toServiceRecord, type ServiceLookup } from './service-resolver.ts';
@@ -36,13 +36,4 @@ export function liveLookups(kubeConfig: KubeConfig): LiveLookups {
       return { kind: 'not-found' };
     },
   };
-}
-
-async function orNotFound(request: Promise<unknown>): Promise<unknown> {
-  try {
-    return await request;
-  } catch (error) {
-    if (apiStatus(error) === 404) return undefined;
-    throw error;
-  }
 }

@@ -1,6 +1,6 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
-import { apiStatus } from '../cluster/api-error.ts';
+import { orNotFound } from '../cluster/api-error.ts';
 import { listCustomObjectPage } from '../cluster/custom-object-page.ts';
 import { requestTimeout } from '../cluster/request-timeout.ts';
 import type { ListPage } from '../cluster/resource-list-watch.ts';
@@ -33,14 +33,7 @@ export function envoyFilterApi(kubeConfig: KubeConfig): EnvoyFilterApi {
   const { group, version, plural } = ENVOYFILTERS;
   return {
     listPage: (page, signal) => listCustomObjectPage(api, ENVOYFILTERS, page, signal),
-    async get(namespace, name) {
-      try {
-        return await api.getNamespacedCustomObject({ group, version, plural, namespace, name }, requestTimeout(REQUEST_TIMEOUT_MS));
-      } catch (error) {
-        if (apiStatus(error) === 404) return undefined;
-        throw error;
-      }
-    },
+    get: (namespace, name) => orNotFound(api.getNamespacedCustomObject({ group, version, plural, namespace, name }, requestTimeout(REQUEST_TIMEOUT_MS))),
     // client-node sends a custom object's patch as application/json-patch+json (its first media type).
     patch: (namespace, name, operations) =>
       api.patchNamespacedCustomObject({ group, version, plural, namespace, name, body: operations, fieldManager: FIELD_MANAGER }, requestTimeout(REQUEST_TIMEOUT_MS)),
