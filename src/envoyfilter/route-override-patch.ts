@@ -1,7 +1,7 @@
 import { EXT_PROC_FILTER_NAME } from './ext-proc-configs.ts';
 
 /** How fixes name an InferencePool rule's route, as istiod names it (conversion.go convertHTTPRoute). */
-export const INFERENCE_ROUTE_NAME = "<namespace>.<HTTPRoute name>.<rule index>, or the rule's name where it has one";
+export const INFERENCE_ROUTE_NAME = "<namespace>.<HTTPRoute name>.<rule index> (the rule's name where it has one)";
 
 /**
  * The HTTP_ROUTE patch a fix asks for on each InferencePool route, with `perRoute` as the ExtProcPerRoute's fields,

@@ -94,7 +94,7 @@ t.test('a filter named envoy.filters.http.ext_proc on a gateway, without the rou
   t.match(text, 'Envoy keys per-route config by filter name, so on those routes this filter calls istiod\'s cluster too and cluster epp-cluster carries nothing');
   t.match(text, '500 on every request');
   t.match(text, 'with a DestinationRule giving it TLS, 200 with the EPP consulted twice per request');
-  t.match(text, "route: {name: <namespace>.<HTTPRoute name>.<rule index>, or the rule's name where it has one}");
+  t.match(text, "route: {name: <namespace>.<HTTPRoute name>.<rule index> (the rule's name where it has one)}");
   t.match(text, 'typed_per_filter_config: {envoy.filters.http.ext_proc: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}');
   t.match(text, 'processing_mode: <this filter\'s>, failure_mode_allow: false}', 'the override replaces istiod\'s failure_mode_allow too: the fix keeps a FailClose pool closed');
   t.match(
@@ -239,7 +239,7 @@ t.test("a VIRTUAL_HOST override under istiod's key that turns its filter on with
   t.match(alone.message, "istiod sets its override on the InferencePool routes only, so on the gateway's other routes this entry is the only one: istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, and may not fail open");
   t.match(alone.message, 'Measured: 500 on every request to a route of the gateway that does not go to an InferencePool (with or without an ext_proc filter of this EnvoyFilter\'s own); the InferencePool route, with its own override, answered 200 as before');
   t.match(alone.message, /\(judged an EPP only on a hint: per-route config of envoy\.filters\.http\.ext_proc, the filter istiod inserts for InferencePool routes/);
-  t.match(alone.fix, 'set the override per InferencePool route instead, {applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: <namespace>.<HTTPRoute name>.<rule index>, or the rule\'s name where it has one}}}}');
+  t.match(alone.fix, 'set the override per InferencePool route instead, {applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: <namespace>.<HTTPRoute name>.<rule index> (the rule\'s name where it has one)}}}}');
   t.match(alone.fix, 'overrides: {grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}, processing_mode: <this entry\'s>, failure_mode_allow: false}');
   t.match(alone.fix, "or take failure_mode_allow: false out of this entry: istiod's filter then fails open on those routes (measured: 200, the EPP not consulted there)");
 
