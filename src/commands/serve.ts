@@ -241,7 +241,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       reconciler = startReconciler({ kubeconfig: flags.kubeconfig, config, resolver: resolverHandle.resolver, pools: resolverHandle.pools, registry: server.metrics.registry, log: server.app.log, ...flags.reconcile });
     }
     server.app.log.info(
-      { url: `https://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${server.port}`, metricsPort: server.metricsPort, services: resolverHandle.resolver.source },
+      { url: `https://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`, metricsPort: server.metricsPort, services: resolverHandle.resolver.source },
       'epp-webhook serving',
     );
   } catch (error) {

@@ -45,6 +45,8 @@ const DRAIN_TIMEOUT_MS = 10_000;
 export interface RunningWebhookServer {
   app: FastifyInstance;
   metrics: WebhookMetrics;
+  /** The address listened on: `host` as given, or 0.0.0.0 where `::` fell back to it (no IPv6). */
+  host: string;
   port: number;
   metricsPort: number | undefined;
   /** Stops accepting, lets in-flight admissions finish, closes the metrics listener and the file watch. */
@@ -97,8 +99,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     });
   }
   let metricsServer: Server | undefined;
+  let host: string;
   try {
-    const host = await listenHost(options.host, (host) => app!.listen({ host, port: options.port }));
+    host = await listenHost(options.host, (host) => app!.listen({ host, port: options.port }));
     metricsServer = options.metricsPort === undefined ? undefined : await listenForMetrics({ ...options, host }, options.metricsPort, metrics);
   } catch (error) {
     tls.close();
@@ -112,6 +115,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   return {
     app: server,
     metrics,
+    host,
     port,
     metricsPort,
     async close() {

@@ -92,6 +92,7 @@ t.test('without --host, both ports answer over IPv6 as well as IPv4: an IPv6-onl
   while (!out.includes('epp-webhook serving') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.teardown(() => child.kill('SIGKILL'));
   const line = JSON.parse(out.split('\n').find((l) => l.includes('epp-webhook serving'))!);
+  t.match(line.url, /^https:\/\/\[::\]:\d+$/, 'the log names the address listened on, bracketed');
   const port = Number(/:(\d+)$/.exec(line.url)![1]);
   const answered = (request: ReturnType<typeof httpRequest>) =>
     new Promise<number | string>((resolve) => {
