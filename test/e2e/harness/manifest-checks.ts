@@ -151,7 +151,10 @@ export function checkDeployment(t: Test, r: Rendering, options: { replicas: numb
   t.ok(findObject(r, 'ConfigMap', configMap).data['config.yaml']);
 }
 
-/** The webhook's own identity: Services, InferencePools and EnvoyFilters list+watch; with the reconciler, EnvoyFilter get/patch, Events and its Lease. */
+/**
+ * The webhook's own identity: Services, InferencePools and EnvoyFilters list+watch; with the reconciler, EnvoyFilter
+ * get/patch, Service and InferencePool get (read from the API before a write its caches chose), Events and its Lease.
+ */
 export function checkWebhookRbac(t: Test, r: Rendering, options: { reconciler: boolean }): void {
   const subject = { kind: 'ServiceAccount', name: 'epp-webhook', namespace: NAMESPACE };
   const bound = r.objects.filter((o) => (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && o.subjects?.some((s: any) => s.name === subject.name && s.namespace === subject.namespace));
@@ -159,7 +162,7 @@ export function checkWebhookRbac(t: Test, r: Rendering, options: { reconciler: b
   const grants = rules.flatMap((rule: any) => rule.resources.flatMap((resource: string) => rule.verbs.map((verb: string) => `${rule.scope === 'RoleBinding' ? 'ns' : 'cluster'} ${verb} ${resource}${rule.resourceNames ? `/${rule.resourceNames.join(',')}` : ''}`)));
   const expected = ['services', 'inferencepools', 'envoyfilters'].flatMap((resource) => [`cluster list ${resource}`, `cluster watch ${resource}`]);
   if (options.reconciler) {
-    expected.push('cluster get envoyfilters', 'cluster patch envoyfilters', 'cluster create events', 'cluster patch events');
+    expected.push('cluster get envoyfilters', 'cluster patch envoyfilters', 'cluster get services', 'cluster get inferencepools', 'cluster create events', 'cluster patch events');
     expected.push('ns create leases', 'ns get leases/epp-webhook-reconciler', 'ns update leases/epp-webhook-reconciler');
   }
   t.same(grants.sort(), expected.sort(), 'the webhook identity holds exactly these rights');
