@@ -110,7 +110,10 @@ function visitObjects(value: unknown, segments: (string | number)[], visit: (o: 
   }
 }
 
-/** Clusters added by this EnvoyFilter (`applyTo: CLUSTER`, `operation: ADD`), by name. */
+/**
+ * Clusters added by this EnvoyFilter (`applyTo: CLUSTER`, `operation: ADD`), by name: of several of one name the first,
+ * which istiod keeps (pilot/pkg/networking/core/cluster_builder.go normalizeClusters; EPP317).
+ */
 export interface ClusterSite {
   patch: ConfigPatch;
   cluster: JsonObject;
@@ -121,7 +124,7 @@ export function findAddedClusters(patches: readonly ConfigPatch[]): Map<string, 
   for (const patch of patches) {
     if (patch.applyTo !== 'CLUSTER' || patch.operation !== 'ADD' || patch.value === undefined) continue;
     const name = envoyField(patch.value, 'name');
-    if (typeof name === 'string') clusters.set(name, { patch, cluster: patch.value });
+    if (typeof name === 'string' && !clusters.has(name)) clusters.set(name, { patch, cluster: patch.value });
   }
   return clusters;
 }

@@ -321,6 +321,28 @@ t.test('EPP306: a plaintext cluster against the EPP serving TLS (its default)', 
   });
 });
 
+t.test('EPP317: a corrected copy of the EPP cluster added after the broken one', async (t) => {
+  // The fixture's cluster made plaintext (EPP306's breakage), then the same cluster as it should be, added after it.
+  const ef = fullDuplex((_f, cluster, doc) => {
+    const corrected = structuredClone(cluster);
+    delete cluster.transport_socket;
+    doc.spec.configPatches.splice(2, 0, { applyTo: 'CLUSTER', match: { context: 'GATEWAY' }, patch: { operation: 'ADD', value: corrected } });
+  });
+  const before = await xdsCounters(plane.envoy);
+  await scenario(t, 'EPP317-corrected-copy-after-broken', ef, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP317'));
+    t.ok(m.webhook.includes('EPP306'), 'the webhook judges the first, plaintext cluster, as Envoy gets it');
+    t.same(statuses(m), recorded('EPP317-corrected-copy-after-broken'));
+    t.equal(m.eppRequests, 0, 'no request reached the EPP for a pick: the gateway calls it in plaintext, as without the copy');
+  });
+  const after = await xdsCounters(plane.envoy);
+  t.equal(after.cdsRejected, before.cdsRejected, 'Envoy refused no cluster update: istiod sent it one cluster of that name (cluster_manager.cds.update_rejected)');
+  const dump = JSON.parse(await plane.envoy.admin('/config_dump?resource=dynamic_active_clusters'));
+  const kept = (dump.configs ?? []).map((c: any) => c.cluster).filter((c: any) => /^epp-cluster-\d+$/.test(c?.name ?? ''));
+  t.equal(kept.length, 1, 'one cluster of that name');
+  t.equal(kept.at(-1)?.transport_socket, undefined, 'and it is the first, plaintext one: the corrected copy never applied');
+});
+
 /** Deletes an EnvoyFilter and waits until Envoy took istiod's push without it (its clusters gone). */
 async function removeEnvoyFilter(name: string): Promise<void> {
   const before = await xdsCounters(plane.envoy);

@@ -68,6 +68,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP314: 'envoy-rejects',
   EPP315: 'envoy-rejects',
   EPP316: 'envoy-rejects',
+  EPP317: 'runtime',
   EPP401: 'webhook',
   EPP402: 'runtime',
   EPP403: 'webhook',

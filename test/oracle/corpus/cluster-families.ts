@@ -143,3 +143,15 @@ export function neighbourClusters(): CorpusEntry[] {
     object: envoyFilter('c-neighbour', [filterPatch(externalProcessor()), clusterPatch(eppCluster()), clusterPatch(cluster)]),
   }));
 }
+
+/** Two CLUSTER ADDs of one name (an exact copy, a corrected copy after a broken one) and, as the control, of two names. */
+export function duplicateClusters(): CorpusEntry[] {
+  const family = 'cluster-duplicate';
+  const twoClusters = (second: JsonMap): JsonMap => envoyFilter('c-duplicate', [filterPatch(externalProcessor()), clusterPatch(eppCluster()), clusterPatch(second)]);
+  return [
+    { id: `${family}/exact-copy`, family, object: twoClusters(eppCluster()) },
+    { id: `${family}/other-connect_timeout`, family, object: twoClusters(eppCluster({ connect_timeout: '5s' })) },
+    { id: `${family}/other-port`, family, object: twoClusters(eppCluster({ load_assignment: endpointAt(PLACEHOLDER, 9003) })) },
+    { id: `${family}/other-name`, family, object: twoClusters(eppCluster({ name: 'epp-cluster-b', load_assignment: { ...endpointAt(PLACEHOLDER), cluster_name: 'epp-cluster-b' } })) },
+  ];
+}

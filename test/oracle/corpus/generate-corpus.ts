@@ -1,4 +1,4 @@
-import { clusterFields, clusterProtocols, clusterTypesAndAddresses, neighbourClusters } from './cluster-families.ts';
+import { clusterFields, clusterProtocols, clusterTypesAndAddresses, duplicateClusters, neighbourClusters } from './cluster-families.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
 import { manifests } from './manifest-family.ts';
 import { mergesIntoIstiodFilter } from './merge-families.ts';
@@ -26,6 +26,7 @@ export function generateCorpus(): CorpusEntry[] {
     ...clusterProtocols(),
     ...clusterFields(),
     ...neighbourClusters(),
+    ...duplicateClusters(),
     ...manifests(),
   ];
   const seen = new Set<string>();

@@ -13,7 +13,8 @@
  * other HTTP filter, or one istiod's merge fails on (mergeError), is skipped. A cluster the ext_proc config
  * names but no patch adds is stubbed, as Istio or another EnvoyFilter would provide it
  * (outbound|9002||<epp>...), except istiod's placeholder cluster `dummy` of its own filter, which no gateway
- * has: Envoy loads the filter without it (the ext_proc gRPC client skips the cluster check).
+ * has: Envoy loads the filter without it (the ext_proc gRPC client skips the cluster check). Of several CLUSTER ADDs of
+ * one name the first is kept, as istiod's normalizeClusters keeps it.
  */
 export type JsonObject = Record<string, unknown>;
 
@@ -87,7 +88,11 @@ export function gatewayBootstrap(patches: readonly TranslatedPatch[]): GatewayBo
     else if (patch.mergeError !== undefined) skipped.push({ index: patch.index, reason: `istiod's merge into its InferencePool ext_proc filter fails: ${patch.mergeError}` });
     else if (patch.applyTo === 'HTTP_FILTER' && ADDING.has(patch.operation)) httpFilters.push(patch.value);
     else if (patch.applyTo === 'HTTP_ROUTE' && patch.operation === 'MERGE') mergeRoute(route, patch.value);
-    else if (patch.applyTo === 'CLUSTER' && patch.operation === 'ADD') clusters.push(patch.value);
+    else if (patch.applyTo === 'CLUSTER' && patch.operation === 'ADD') {
+      // istiod keeps the first cluster of a name and discards the others (cluster_builder.go normalizeClusters).
+      if (clusters.some((c) => c.name === patch.value!.name)) skipped.push({ index: patch.index, reason: `istiod keeps the first cluster named ${String(patch.value.name)} and discards this one` });
+      else clusters.push(patch.value);
+    }
     else skipped.push({ index: patch.index, reason: `${patch.applyTo} ${patch.operation} has nothing to apply to on the oracle gateway` });
   }
   if (inferencePoolFilter !== undefined) httpFilters.unshift(inferencePoolFilter);

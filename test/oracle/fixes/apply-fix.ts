@@ -441,6 +441,13 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
       }),
     ];
   }
+  // EPP317: the later of two CLUSTER ADDs of one name (the finding's path is its name): drop it, or rename it.
+  if ((m = /^keep one CLUSTER ADD per name: write the settings you want into configPatches\[\d+\] and drop this patch, or give this cluster another name \(and the cluster_name that calls it\)$/.exec(fix))) {
+    return [
+      variant('drop the later patch', (o) => (o.spec as { configPatches: Json[] }).configPatches.splice(path[2] as number, 1)),
+      variant('rename it', (o) => (objectAt(o, parent)[lastKey!] = `${String(at(o, path))}-b`)),
+    ];
+  }
   if (fix.startsWith('add transport_socket {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext}}, or run the EPP with --secure-serving=false')) {
     return [variant('TLS', (o) => (objectAt(o, path).transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } }))];
   }

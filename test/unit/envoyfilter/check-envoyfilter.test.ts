@@ -680,3 +680,38 @@ t.test('EPP310 on a cluster whose address is a configured placeholder token: STA
   t.equal(fixOf({ type: 'static', ...token('EPP_ADDRESS') }), 'write type: STATIC (its endpoints are IP addresses)', 'the token becomes the ClusterIP: not a hostname for STRICT_DNS');
   t.equal(fixOf({ type: 'static', load_assignment: undefined }), 'write type: STATIC with IP addresses (for an EPP, the EPP_ADDRESS token), or STRICT_DNS with hostnames');
 });
+
+t.test('two different CLUSTER ADDs of one name to the same proxies: istiod keeps the first, and so does the webhook (EPP317)', async (t) => {
+  const withClusters = (...extra: Record<string, unknown>[]) => {
+    const object = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+    (object.spec.configPatches as unknown[]).push(...extra);
+    return checkEnvoyFilter(object, DEFAULT_CONFIG);
+  };
+  const add = (cluster: Record<string, unknown>, match?: Record<string, unknown>) => ({ applyTo: 'CLUSTER', ...(match ? { match } : {}), patch: { operation: 'ADD', value: cluster } });
+  const other = goodCluster({ connect_timeout: '5s' });
+
+  const corrected = withClusters(add(other));
+  t.same(codes(corrected), ['EPP317']);
+  const [found] = corrected;
+  t.equal(found.severity, 'warn');
+  t.equal(found.location, 'configPatches[2]', 'the later patch is the one istiod discards');
+  t.equal(found.path, 'spec.configPatches[2].patch.value.name');
+  t.equal(
+    found.message,
+    "adds cluster epp-cluster, which configPatches[1] adds to the same proxies with other settings: istiod keeps the first cluster of a name and discards the others, so this one never reaches Envoy and the proxies use configPatches[1]'s. Measured: a corrected copy after a broken cluster changed nothing",
+  );
+  t.match(found.fix, 'keep one CLUSTER ADD per name: write the settings you want into configPatches[1] and drop this patch');
+
+  t.same(codes(withClusters(add(goodCluster()))), [], 'an exact copy loses nothing');
+  t.same(codes(withClusters(add(goodCluster({ name: 'waf-cluster' })))), [], 'another name');
+  t.same(codes(withClusters(add(other, { context: 'SIDECAR_OUTBOUND' }))), ['EPP317'], 'no context is ANY: the first reaches sidecars too');
+  const gatewayOnly = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+  (gatewayOnly.spec.configPatches[1] as Record<string, unknown>).match = { context: 'GATEWAY' };
+  (gatewayOnly.spec.configPatches as unknown[]).push(add(other, { context: 'SIDECAR_INBOUND' }));
+  t.same(codes(checkEnvoyFilter(gatewayOnly, DEFAULT_CONFIG)), [], 'GATEWAY and SIDECAR_INBOUND: a gateway and a sidecar, never one proxy');
+  t.same(codes(withClusters(add(other, { proxy: { proxyVersion: '^1\\.2[0-9].*' } }))), [], 'a proxy match may tell them apart on purpose');
+
+  const plaintextFirst = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster({ transport_socket: undefined }));
+  (plaintextFirst.spec.configPatches as unknown[]).push(add(goodCluster()));
+  t.same(codes(checkEnvoyFilter(plaintextFirst, DEFAULT_CONFIG)), ['EPP306', 'EPP317'], 'the first, plaintext cluster is the one judged, as Envoy gets it');
+});
