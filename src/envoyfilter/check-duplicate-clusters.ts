@@ -24,8 +24,7 @@ function reachSameProxies(a: ConfigPatch, b: ConfigPatch): boolean {
 /**
  * Two CLUSTER ADD patches of this EnvoyFilter that add different clusters of one name to the same proxies. istiod
  * keeps the first cluster of a name and discards the others (pilot/pkg/networking/core/cluster_builder.go
- * normalizeClusters), so Envoy never sees the second: its
- * settings never apply. An exact copy loses nothing.
+ * normalizeClusters), so Envoy never sees the second: its settings never apply. An exact copy loses nothing.
  */
 export function checkDuplicateClusters(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];

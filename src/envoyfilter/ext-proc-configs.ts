@@ -110,15 +110,16 @@ function visitObjects(value: unknown, segments: (string | number)[], visit: (o: 
   }
 }
 
-/**
- * Clusters added by this EnvoyFilter (`applyTo: CLUSTER`, `operation: ADD`), by name: of several of one name the first,
- * which istiod keeps (pilot/pkg/networking/core/cluster_builder.go normalizeClusters; EPP317).
- */
+/** A cluster added by this EnvoyFilter (`applyTo: CLUSTER`, `operation: ADD`). */
 export interface ClusterSite {
   patch: ConfigPatch;
   cluster: JsonObject;
 }
 
+/**
+ * The clusters this EnvoyFilter adds, by name: of several of one name the first, which istiod keeps
+ * (pilot/pkg/networking/core/cluster_builder.go normalizeClusters; EPP317).
+ */
 export function findAddedClusters(patches: readonly ConfigPatch[]): Map<string, ClusterSite> {
   const clusters = new Map<string, ClusterSite>();
   for (const patch of patches) {
