@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { describe, envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
-import { patchLocation, type ConfigPatch } from './config-patches.ts';
+import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { closestName } from './closest-name.ts';
 import { anyType } from './ext-proc-configs.ts';
 import { parseGoDuration } from './go-duration.ts';
@@ -26,7 +26,7 @@ const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is 
 export function checkClusterFields(patches: readonly ConfigPatch[], placeholder: string, severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
   for (const patch of patches) {
-    if (patch.applyTo !== 'CLUSTER' || patch.operation !== 'ADD' || patch.value === undefined) continue;
+    if (!addsCluster(patch)) continue;
     const cluster = patch.value;
     const add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP313' | 'EPP314' | 'EPP315', segments: PathSegments, message: string, fix: string) =>
       findings.push(finding(code, severities, { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, ...segments]) }, message, fix));

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField } from '../json-value.ts';
-import { patchLocation, type ConfigPatch } from './config-patches.ts';
+import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 
 /**
  * The proxies a CLUSTER ADD reaches, by its context: istiod inserts the GATEWAY ones into a gateway's clusters and both
@@ -28,11 +28,11 @@ function reachSameProxies(a: ConfigPatch, b: ConfigPatch): boolean {
  */
 export function checkDuplicateClusters(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
-  const adds = patches.filter((p) => p.applyTo === 'CLUSTER' && p.operation === 'ADD' && p.value !== undefined);
+  const adds = patches.filter(addsCluster);
   for (const [i, later] of adds.entries()) {
-    const name = envoyField(later.value!, 'name');
+    const name = envoyField(later.value, 'name');
     if (typeof name !== 'string' || name === '') continue; // no name is EPP312
-    const first = adds.slice(0, i).find((earlier) => envoyField(earlier.value!, 'name') === name && reachSameProxies(earlier, later));
+    const first = adds.slice(0, i).find((earlier) => envoyField(earlier.value, 'name') === name && reachSameProxies(earlier, later));
     if (first === undefined || isDeepStrictEqual(first.value, later.value)) continue;
     findings.push(
       finding(

@@ -9,7 +9,7 @@ import { checkFilterType } from './check-filter-type.ts';
 import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
-import { patchLocation, readConfigPatches } from './config-patches.ts';
+import { addsCluster, patchLocation, readConfigPatches } from './config-patches.ts';
 import { findAddedClusters, findExtProcConfigs, lacksTypedConfig, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
@@ -106,7 +106,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
       );
     }
   }
-  const unnamedCluster = patches.some((p) => p.applyTo === 'CLUSTER' && p.operation === 'ADD' && p.value !== undefined && (envoyField(p.value, 'name') ?? '') === '');
+  const unnamedCluster = patches.some((p) => addsCluster(p) && (envoyField(p.value, 'name') ?? '') === '');
   findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter, unnamedCluster));
   findings.push(...checkClusterFields(patches, config.placeholder, severities));
   findings.push(...checkDuplicateClusters(patches, severities));

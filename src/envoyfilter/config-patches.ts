@@ -24,6 +24,11 @@ export function patchLocation(index: number): string {
   return `configPatches[${index}]`;
 }
 
+/** A `CLUSTER` `ADD` with a cluster to add: the clusters this EnvoyFilter puts in. */
+export function addsCluster(patch: ConfigPatch): patch is ConfigPatch & { value: JsonObject } {
+  return patch.applyTo === 'CLUSTER' && patch.operation === 'ADD' && patch.value !== undefined;
+}
+
 /** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */
 const GATEWAY_CONTEXTS: ReadonlySet<string | undefined> = new Set(['GATEWAY', 'ANY', undefined]);
 

@@ -1,6 +1,6 @@
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import type { PathSegments } from '../json-path.ts';
-import type { ConfigPatch } from './config-patches.ts';
+import { addsCluster, type ConfigPatch } from './config-patches.ts';
 
 export const EXT_PROC_FILTER_NAME = 'envoy.filters.http.ext_proc';
 export const EXTERNAL_PROCESSOR_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
@@ -123,7 +123,7 @@ export interface ClusterSite {
 export function findAddedClusters(patches: readonly ConfigPatch[]): Map<string, ClusterSite> {
   const clusters = new Map<string, ClusterSite>();
   for (const patch of patches) {
-    if (patch.applyTo !== 'CLUSTER' || patch.operation !== 'ADD' || patch.value === undefined) continue;
+    if (!addsCluster(patch)) continue;
     const name = envoyField(patch.value, 'name');
     if (typeof name === 'string' && !clusters.has(name)) clusters.set(name, { patch, cluster: patch.value });
   }
