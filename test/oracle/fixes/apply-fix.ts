@@ -442,7 +442,7 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     ];
   }
   // EPP317: the later of two CLUSTER ADDs of one name (the finding's path is its name): drop it, or rename it.
-  if ((m = /^keep one CLUSTER ADD per name: write the settings you want into configPatches\[\d+\] and drop this patch, or give this cluster another name \(and the cluster_name that calls it\)$/.exec(fix))) {
+  if (/^keep one CLUSTER ADD per name: write the settings you want into configPatches\[\d+\] and drop this patch, or give this cluster another name \(and the cluster_name that calls it\)$/.test(fix)) {
     return [
       variant('drop the later patch', (o) => (o.spec as { configPatches: Json[] }).configPatches.splice(path[2] as number, 1)),
       variant('rename it', (o) => (objectAt(o, parent)[lastKey!] = `${String(at(o, path))}-b`)),
