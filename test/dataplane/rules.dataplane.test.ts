@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
 import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
-import { clusterNames, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
+import { clusterNames, dynamicClusters, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
 import { waitFor } from '../e2e/harness/processes.ts';
 import { COMPLETION } from './harness/client.ts';
 import { STREAM_TOKEN_INTERVAL_MS } from './harness/model-server.ts';
@@ -337,8 +337,7 @@ t.test('EPP317: a corrected copy of the EPP cluster added after the broken one',
   });
   const after = await xdsCounters(plane.envoy);
   t.equal(after.cdsRejected, before.cdsRejected, 'Envoy refused no cluster update: istiod sent it one cluster of that name (cluster_manager.cds.update_rejected)');
-  const dump = JSON.parse(await plane.envoy.admin('/config_dump?resource=dynamic_active_clusters'));
-  const kept = (dump.configs ?? []).map((c: any) => c.cluster).filter((c: any) => /^epp-cluster-\d+$/.test(c?.name ?? ''));
+  const kept = (await dynamicClusters(plane.envoy)).filter((c: any) => /^epp-cluster-\d+$/.test(c?.name ?? ''));
   t.equal(kept.length, 1, 'one cluster of that name');
   t.equal(kept.at(-1)?.transport_socket, undefined, 'and it is the first, plaintext one: the corrected copy never applied');
 });

@@ -41,6 +41,12 @@ export async function routeConfig(envoy: EnvoyProcess): Promise<any[]> {
   return (dump.configs ?? []).map((c: any) => c.route_config);
 }
 
+/** The clusters istiod pushed (CDS) as Envoy keeps them, whole. */
+export async function dynamicClusters(envoy: EnvoyProcess): Promise<any[]> {
+  const dump = JSON.parse(await envoy.admin('/config_dump?resource=dynamic_active_clusters'));
+  return (dump.configs ?? []).map((c: any) => c.cluster);
+}
+
 export async function clusterNames(envoy: EnvoyProcess): Promise<string[]> {
   const text = await envoy.admin('/clusters?format=json');
   return JSON.parse(text).cluster_statuses.map((c: any) => c.name);
