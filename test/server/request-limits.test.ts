@@ -189,6 +189,10 @@ t.test('connections past maxConnections are closed as they are accepted; the ser
   });
   extra.destroy();
   t.not(outcome, 'connected', `the fourth connection is not served (${outcome})`);
+  // deploy/'s liveness probe asks the metrics port: a client holding the webhook port gets no restart of the pod.
+  const liveness = await fetch(`http://127.0.0.1:${webhook.server.metricsPort}/healthz`);
+  t.equal(liveness.status, 200, 'the metrics port still answers /healthz');
+  await liveness.text();
 
   open.shift()!.destroy();
   t.ok(await eventually(async () => (await httpsRequest(`${webhook.url}/healthz`, { ca: webhook.ca }).catch(() => ({ status: 0 }))).status === 200), 'with one closed, a new connection is answered');

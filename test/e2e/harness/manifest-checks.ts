@@ -125,6 +125,9 @@ export function checkDeployment(t: Test, r: Rendering, options: { replicas: numb
     const port = container.ports.find((p: any) => p.name === probe.httpGet.port || p.containerPort === probe.httpGet.port);
     t.ok(port, `probe ${probe.httpGet.path} targets a declared container port (${probe.httpGet.port})`);
   }
+  // A client holding every connection of the webhook port must not get the pod restarted (request-limits.test.ts).
+  t.same([container.livenessProbe.httpGet.port, container.livenessProbe.httpGet.scheme], ['metrics', 'HTTP'], 'liveness asks the metrics port, a listener of its own');
+  t.ok(container.args.includes('--metrics-port=9090') && container.ports.some((p: any) => p.name === 'metrics' && p.containerPort === 9090), 'the metrics port is served and declared');
   const timeouts = r.objects
     .filter((o) => o.kind === 'MutatingWebhookConfiguration' || o.kind === 'ValidatingWebhookConfiguration')
     .flatMap((o) => o.webhooks.map((w: any) => w.timeoutSeconds));
