@@ -21,11 +21,18 @@ export interface ResourceChange<T> {
   receivedAt: number;
 }
 
+/**
+ * Why a watch was started again from its resourceVersion: `idle`, client-node's Watch ended one that delivered nothing
+ * for 30 s (every 30 s on a quiet cluster, whose bookmarks come about every 60 s: a reconnect, not a fault);
+ * `ended`, the API server closed it (its watch timeout); `failed`, an error. A 410 Gone is a relist, not a restart.
+ */
+export type WatchRestartCause = 'idle' | 'ended' | 'failed';
+
 /** What the list+watch reports while it keeps the store current; failures are retried, never thrown. */
 export type ResourceListWatchEvent =
   /** A full list completed: the first one (`initial`) or one after a 410 Gone. */
   | { type: 'synced'; initial: boolean; items: number; resourceVersion: string }
-  | { type: 'watch-restart'; reason: string; resourceVersion: string }
+  | { type: 'watch-restart'; cause: WatchRestartCause; reason: string; resourceVersion: string }
   | { type: 'relist'; reason: string }
   | { type: 'error'; error: Error; retryInMs: number };
 
@@ -169,7 +176,7 @@ export class ResourceListWatch<T> {
           this.#emit({ type: 'relist', reason: `resourceVersion ${this.#resourceVersion} is too old for a watch (410 Gone)` });
         } else {
           if (outcome.error !== undefined) this.#emit({ type: 'error', error: outcome.error, retryInMs: delayMs });
-          this.#emit({ type: 'watch-restart', reason: restartReason(outcome), resourceVersion: this.#resourceVersion });
+          this.#emit({ type: 'watch-restart', cause: restartCause(outcome), reason: restartReason(outcome), resourceVersion: this.#resourceVersion });
         }
       }
       if (delayMs > 0) await this.#pause.sleep(delayMs);
@@ -274,6 +281,11 @@ export class ResourceListWatch<T> {
   #emit(event: ResourceListWatchEvent): void {
     this.#options.onEvent?.(event);
   }
+}
+
+function restartCause(outcome: WatchOutcome): WatchRestartCause {
+  if (outcome.end === 'closed') return 'ended';
+  return outcome.end === 'idle-timeout' ? 'idle' : 'failed';
 }
 
 function restartReason(outcome: WatchOutcome): string {

@@ -294,11 +294,11 @@ function logInformerEvent(server: RunningWebhookServer | undefined, event: Infor
       log.info({ services: event.services, initial: event.initial }, 'Service cache synced');
       break;
     case 'watch-restart':
-      server.metrics.watchRestarts.inc();
-      log.debug({ reason: event.reason }, 'Service watch restarted');
+      server.metrics.watchRestarts.inc({ cause: event.cause });
+      log.debug({ cause: event.cause, reason: event.reason }, 'Service watch restarted');
       break;
     case 'relist':
-      server.metrics.watchRestarts.inc();
+      server.metrics.watchRestarts.inc({ cause: 'gone' });
       log.info({ reason: event.reason }, 'Service cache relisting');
       break;
     case 'error':

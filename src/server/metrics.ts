@@ -19,7 +19,8 @@ export interface WebhookMetrics {
   substitutions: Counter;
   badRequests: Counter<'endpoint' | 'status'>;
   certificateExpiry: Gauge;
-  watchRestarts: Counter;
+  /** Label: cause (a WatchRestartCause, or `gone` for a relist after 410 Gone). */
+  watchRestarts: Counter<'cause'>;
 }
 
 /**
@@ -101,8 +102,20 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
       help: 'notAfter of the serving certificate in use, as a Unix timestamp: alert weeks ahead.',
       registers,
     }),
-    watchRestarts: new Counter({ name: 'epp_webhook_service_watch_restarts_total', help: 'Times the Service watch was restarted (errors, timeouts, 410 Gone).', registers }),
+    watchRestarts: watchRestartCounter(registers),
   };
+}
+
+/** Every cause's series from the start, so a rate of `failed` reads 0 rather than nothing on a healthy cluster. */
+function watchRestartCounter(registers: Registry[]): Counter<'cause'> {
+  const counter = new Counter({
+    name: 'epp_webhook_service_watch_restarts_total',
+    help: 'Times the Service watch was started again, by cause: idle (nothing delivered for 30 s, the usual on a quiet cluster), ended (by the API server), failed, gone (410: a full relist).',
+    labelNames: ['cause'],
+    registers,
+  });
+  for (const cause of ['idle', 'ended', 'failed', 'gone']) counter.inc({ cause }, 0);
+  return counter;
 }
 
 /**

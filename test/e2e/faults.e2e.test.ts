@@ -60,7 +60,7 @@ const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+
 t.test('the apiserver killed and restarted while the webhook runs', async (t) => {
   const webhook = await startWebhookProcess(cp);
   t.teardown(() => webhook.stop());
-  const restartsBefore = metric(await webhook.metrics(), 'epp_webhook_service_watch_restarts_total');
+  const restartsBefore = metric(await webhook.metrics(), 'epp_webhook_service_watch_restarts_total\\{cause="failed"\\}');
 
   await cp.stopApiserver();
   const down = performance.now();
@@ -91,7 +91,7 @@ t.test('the apiserver killed and restarted while the webhook runs', async (t) =>
   t.ok(seen, `the new Service ${later} is resolved ${Math.round(performance.now() - up)} ms after the apiserver came back`);
   figures.newServiceSeenAfterRestartMs = Math.round(performance.now() - up);
   const metrics = await webhook.metrics();
-  t.ok(metric(metrics, 'epp_webhook_service_watch_restarts_total') > restartsBefore, 'the watch was restarted (and counted)');
+  t.ok(metric(metrics, 'epp_webhook_service_watch_restarts_total\\{cause="failed"\\}') > restartsBefore, 'the watch was restarted (and counted as failed)');
   t.match(readFileSync(webhook.process.logFile, 'utf8'), /Service list\/watch failed; retrying/, 'the failures were logged as retries');
 });
 

@@ -234,7 +234,7 @@ t.test('lists page by page, follows watch events, re-watches, relists on 410 and
 
   t.match(events, [
     { type: 'synced', initial: true, services: 3, resourceVersion: '100' },
-    { type: 'watch-restart', reason: /ended the watch/, resourceVersion: '104' },
+    { type: 'watch-restart', cause: 'ended', reason: /ended the watch/, resourceVersion: '104' },
     { type: 'relist', reason: /104.*410 Gone/ },
     { type: 'synced', initial: false, services: 2, resourceVersion: '200' },
   ]);
@@ -295,7 +295,7 @@ t.test('failures are reported, retried with backoff, and a failing first list ke
   t.match(events.slice(1), [
     { type: 'synced', initial: true },
     { type: 'error', error: { message: 'watching Services failed: HTTP 500 Internal Server Error' }, retryInMs: Number },
-    { type: 'watch-restart', reason: /^watching Services failed: HTTP 500/ },
+    { type: 'watch-restart', cause: 'failed', reason: /^watching Services failed: HTTP 500/ },
   ]);
   t.match(resolver.lookup('llm', 'a'), { kind: 'found' }, 'lookups keep answering from the cache while the watch fails');
 });
@@ -387,4 +387,18 @@ t.test('a LIST that never answers is abandoned after the page timeout and retrie
   await waitFor('the retry to sync', () => resolver.ready());
   t.equal(resolver.lookup('llm', 'a').kind, 'found');
   void hung;
+});
+
+t.test('a watch that delivers nothing for 30 s is ended by client-node and started again from its resourceVersion, as cause idle', async (t) => {
+  // What every quiet cluster sees twice a minute (bookmarks come about every 60 s): the metric tells it apart from failures.
+  const { api, resolver, events } = await setUp(t);
+  const starting = resolver.start();
+  (await api.next('list')).json(200, serviceList('40', [service('llm', 'a', '10.0.0.1', '39')]));
+  await starting;
+  (await api.next('watch')).openStream();
+  const again = await api.next('watch');
+  t.equal(again.query('resourceVersion'), '40', 'resumed from where it was');
+  t.match(events.slice(1), [{ type: 'watch-restart', cause: 'idle', reason: /idle for 30 s/, resourceVersion: '40' }]);
+  t.notOk(events.some((e) => e.type === 'error'), 'not reported as an error');
+  await resolver.stop();
 });

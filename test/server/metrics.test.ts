@@ -137,7 +137,7 @@ t.test('the metrics the issue asks for are there with their labels, whatever the
   t.equal(value(scrape, 'epp_webhook_bad_requests_total{endpoint="mutate",status="415"}'), 1);
   t.equal(value(scrape, 'epp_webhook_service_cache_size'), 4, 'the fixture table holds 4 Services');
   t.equal(value(scrape, 'epp_webhook_service_cache_synced'), 1);
-  t.equal(value(scrape, 'epp_webhook_service_watch_restarts_total'), 0);
+  for (const cause of ['idle', 'ended', 'failed', 'gone']) t.equal(value(scrape, `epp_webhook_service_watch_restarts_total{cause="${cause}"}`), 0, `watch restarts by cause (${cause}), 0 from the start`);
   const lastSync = value(scrape, 'epp_webhook_service_cache_last_sync_timestamp_seconds')!;
   t.ok(Math.abs(lastSync - Date.now() / 1000) < 120, 'a Service file counts as synced when the server started');
   const expiry = value(scrape, 'epp_webhook_tls_certificate_expiry_timestamp_seconds')!;
