@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
 import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
-import { clusterNames, dynamicClusters, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
+import { clusterNames, connectionManager, dynamicClusters, gatewayListener, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
 import { waitFor } from '../e2e/harness/processes.ts';
 import { COMPLETION } from './harness/client.ts';
 import { STREAM_TOKEN_INTERVAL_MS } from './harness/model-server.ts';
@@ -744,5 +744,98 @@ t.test("EPP230: a VIRTUAL_HOST override under istiod's key without grpc_service:
   } finally {
     await plane.cp.kubectl(['delete', 'httproute', '-n', NS, PLAIN_CHAT, '--ignore-not-found']);
     await waitFor('the plain route gone from Envoy', async () => ((await routesByName()).has(PLAIN_CHAT_ROUTE) ? undefined : true), 30_000);
+  }
+});
+
+const HCM = 'envoy.filters.network.http_connection_manager';
+/**
+ * An EnvoyFilter of the gateway ordered by `priority` (istiod applies EnvoyFilters by priority, then age): a
+ * header_mutation filter named `name` inserted before the router, which adds response header `name`, and `extra` patches.
+ */
+function markerEnvoyFilter(name: string, priority: number, extra: any[] = []): any {
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name, namespace: NS },
+    spec: {
+      priority,
+      workloadSelector: { labels: { 'gateway.networking.k8s.io/gateway-name': 'infra-inference-scheduling-inference-gateway' } },
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: HCM, subFilter: { name: 'envoy.filters.http.router' } } } } },
+          patch: {
+            operation: 'INSERT_BEFORE',
+            value: {
+              name,
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
+                mutations: { response_mutations: [{ append: { header: { key: name, value: 'applied' } } }] },
+              },
+            },
+          },
+        },
+        ...extra,
+      ],
+    },
+  };
+}
+/** An HTTP_FILTER MERGE into istiod's InferencePool filter (subFilter envoy.filters.http.ext_proc) writing `typedConfig`. */
+function mergeIntoIstiodFilter(typedConfig: any): any {
+  return {
+    applyTo: 'HTTP_FILTER',
+    match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: HCM, subFilter: { name: 'envoy.filters.http.ext_proc' } } } } },
+    patch: { operation: 'MERGE', value: { name: 'envoy.filters.http.ext_proc', typed_config: typedConfig } },
+  };
+}
+const EXTERNAL_PROCESSOR = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+
+t.test("EPP223: a MERGE into istiod's filter whose typed_config is a TypedStruct, beside EnvoyFilters ordered before and after it", async (t) => {
+  // Two other EnvoyFilters of the gateway: one ordered before the scenario's (priority -1), one after (priority 1),
+  // each inserting a recognizable HTTP filter; the later one also merges into the listener and its connection manager.
+  const before = markerEnvoyFilter('x-marker-before', -1);
+  const after = markerEnvoyFilter('x-marker-after', 1, [
+    { applyTo: 'LISTENER', match: { context: 'GATEWAY' }, patch: { operation: 'MERGE', value: { per_connection_buffer_limit_bytes: 1048577 } } },
+    {
+      applyTo: 'NETWORK_FILTER',
+      match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: HCM } } } },
+      patch: { operation: 'MERGE', value: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', server_name: 'x-marker-after' } } },
+    },
+  ]);
+  const filterNames = async () => (await httpFilters(plane.envoy, plane.envoyPort)).map((f) => f.name);
+  try {
+    for (const marker of [before, after]) {
+      const applied = await apply(plane, marker);
+      if (applied.code !== 0) throw new Error(applied.stderr);
+    }
+    await waitFor('both marker filters in the gateway listener', async () => ((await filterNames()).includes('x-marker-before') && (await filterNames()).includes('x-marker-after') ? true : undefined), 30_000);
+    t.pass('before: both EnvoyFilters\' filters are in the gateway listener');
+
+    // The example (its route override and cluster) plus a MERGE into istiod's filter written as a TypedStruct.
+    const ef = parse(exampleEnvoyFilter());
+    ef.spec.configPatches.push(mergeIntoIstiodFilter({ '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: EXTERNAL_PROCESSOR, value: { message_timeout: '5s' } }));
+    const panics = () => plane.istiod.log().split('\n').filter((line) => line.includes('listeners patch caused panic, so the patches did not take effect')).length;
+    const panicsBefore = panics();
+    await scenario(t, 'EPP223-typed-struct-merge', ef, poolRoute({ inject: false }), (t, m) => {
+      t.ok(m.webhook.includes('EPP223'), 'kubectl printed EPP223 (relaxed to a warning to measure)');
+      t.same(statuses(m), recorded('EPP223-typed-struct-merge'));
+      t.ok(served(m), 'the Pods answered');
+      t.ok(eppClusterCarried(m), "the route override (a route patch) and the EPP cluster (a cluster patch) took effect: istiod's filter called the EPP cluster");
+      t.equal(m.eppRequests, m.answers.length, 'the EPP picked for every request');
+    });
+    t.ok(panics() > panicsBefore, 'istiod logged "listeners patch caused panic, so the patches did not take effect"');
+    const names = await filterNames();
+    const istiods = (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc');
+    const listener = await gatewayListener(plane.envoy, plane.envoyPort);
+    const manager = await connectionManager(plane.envoy, plane.envoyPort);
+    t.comment(JSON.stringify({ names, istiodMessageTimeout: istiods?.config?.message_timeout, bufferLimit: listener?.per_connection_buffer_limit_bytes, serverName: manager?.server_name }));
+    t.notOk(names.includes('x-marker-before'), 'the filter of the EnvoyFilter ordered before is gone from the listener');
+    t.notOk(names.includes('x-marker-after'), 'the filter of the EnvoyFilter ordered after is gone too');
+    t.not(istiods?.config?.message_timeout, '5s', "istiod's filter did not take the TypedStruct's fields");
+    t.equal(listener?.per_connection_buffer_limit_bytes, 1048577, "the later EnvoyFilter's LISTENER MERGE took effect");
+    t.equal(manager?.server_name, 'x-marker-after', "the later EnvoyFilter's NETWORK_FILTER MERGE into the connection manager took effect");
+  } finally {
+    await removeEnvoyFilter('epp-ext-proc');
+    await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, before.metadata.name, after.metadata.name, '--ignore-not-found']);
   }
 });

@@ -19,21 +19,25 @@ export async function xdsCounters(envoy: EnvoyProcess): Promise<XdsCounters> {
   };
 }
 
+/** The Gateway listener (Envoy's listener on `port`) as Envoy took it from istiod, whole. */
+export async function gatewayListener(envoy: EnvoyProcess, port: number): Promise<any> {
+  const dump = JSON.parse(await envoy.admin('/config_dump?resource=dynamic_listeners'));
+  return (dump.configs ?? []).map((entry: any) => entry.active_state?.listener).find((listener: any) => listener?.address?.socket_address?.port_value === port);
+}
+
+/** The typed_config of the Gateway listener's HTTP connection manager. */
+export async function connectionManager(envoy: EnvoyProcess, port: number): Promise<any> {
+  const listener = await gatewayListener(envoy, port);
+  for (const chain of listener?.filter_chains ?? []) {
+    for (const filter of chain.filters ?? []) if (filter.name === 'envoy.filters.network.http_connection_manager') return filter.typed_config;
+  }
+  return undefined;
+}
+
 /** The names of Envoy's HTTP filters on the Gateway listener's connection manager, in order. */
 export async function httpFilters(envoy: EnvoyProcess, port: number): Promise<{ name: string; config: any }[]> {
-  const dump = JSON.parse(await envoy.admin('/config_dump?resource=dynamic_listeners'));
-  for (const entry of dump.configs ?? []) {
-    const listener = entry.active_state?.listener;
-    if (listener?.address?.socket_address?.port_value !== port) continue;
-    for (const chain of listener.filter_chains ?? []) {
-      for (const filter of chain.filters ?? []) {
-        if (filter.name === 'envoy.filters.network.http_connection_manager') {
-          return filter.typed_config.http_filters.map((f: any) => ({ name: f.name, config: f.typed_config }));
-        }
-      }
-    }
-  }
-  return [];
+  const manager = await connectionManager(envoy, port);
+  return (manager?.http_filters ?? []).map((f: any) => ({ name: f.name, config: f.typed_config }));
 }
 
 export async function routeConfig(envoy: EnvoyProcess): Promise<any[]> {
