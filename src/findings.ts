@@ -65,7 +65,7 @@ export const RULES = {
   EPP220: { severity: 'warn', relaxable: true, title: 'Response body BUFFERED or BUFFERED_PARTIAL to the EPP (a streamed completion reaches the client only at its end)' },
   EPP221: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc value Envoy cannot convert (an unknown field, a duration not in seconds, a scalar for an object, two members of a oneof)' },
   EPP222: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc field written twice with different values (which one Envoy keeps is not defined)' },
-  EPP223: { severity: 'deny', relaxable: true, title: "MERGE into istiod's InferencePool ext_proc filter with a typed_config of another type (istiod's merge fails and drops every listener patch of the gateway)" },
+  EPP223: { severity: 'deny', relaxable: true, title: "MERGE into istiod's InferencePool ext_proc filter with a typed_config of another type (istiod's merge fails and drops every HTTP filter patch of the gateway's connection manager)" },
   EPP230: { severity: 'warn', relaxable: true, title: "ext_proc filter on a gateway without the route override that keeps it from istiod's InferencePool ext_proc override" },
   // EPP3xx: wiring of the filter and its cluster
   EPP301: { severity: 'deny', relaxable: true, title: 'ext_proc with neither or both of grpc_service and http_service' },

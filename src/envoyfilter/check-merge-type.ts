@@ -10,8 +10,11 @@ import { ISTIOD_FILTER, picksIstiodFilter } from './merge-into-istiod-filter.ts'
  * A MERGE into istiod's InferencePool ext_proc filter whose typed_config is another message (a TypedStruct wrapping the
  * config, or another filter's type): istiod merges the two protos (util.MergeAnyWithAny), and its merge panics on two
  * messages of different types (asked of Istio's merge by the oracle). ApplyListenerPatches recovers and pushes the
- * listeners as they stand, patched in place up to the panic: every listener patch it had not applied yet, of any
- * EnvoyFilter, is left out (pilot/pkg/networking/core/envoyfilter/listener_patch.go, read, not run).
+ * listeners as they stand. istiod applies the HTTP filter patches of a connection manager to a copy of its config,
+ * written back only after the last MERGE (pilot/pkg/networking/core/envoyfilter/listener_patch.go patchHTTPFilters), so
+ * the panic loses every HTTP_FILTER patch on it, of EnvoyFilters ordered before this one as after; LISTENER and
+ * NETWORK_FILTER merges, applied in place before, hold, as do route and cluster patches (patched apart). Measured:
+ * EPP223-typed-struct-merge in test/dataplane/rules.dataplane.test.ts.
  */
 export function checkMergeType(object: unknown, patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
@@ -25,7 +28,7 @@ export function checkMergeType(object: unknown, patches: readonly ConfigPatch[],
         'EPP223',
         severities,
         { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, key]) },
-        `ext_proc MERGE into ${ISTIOD_FILTER}, with a typed_config of type ${type}: istiod merges it into its own ExternalProcessor, the merge of two messages of different types panics, and istiod stops patching that gateway's listeners there: the listener patches it had not applied yet, of this and other EnvoyFilters, do not take effect (istiod logs "listeners patch caused panic, so the patches did not take effect")`,
+        `ext_proc MERGE into ${ISTIOD_FILTER}, with a typed_config of type ${type}: istiod merges it into its own ExternalProcessor, the merge of two messages of different types panics, and istiod pushes that gateway's listener without any HTTP filter patch on its connection manager: the HTTP_FILTER patches of every EnvoyFilter, ordered before this one or after, and this MERGE's own fields do not take effect, while LISTENER and NETWORK_FILTER merges, route and cluster patches do (istiod logs "listeners patch caused panic, so the patches did not take effect"). Measured: the filters two other EnvoyFilters insert before the router, one ordered before this one and one after, were missing from Envoy's listener, where the later one's LISTENER and NETWORK_FILTER merges held`,
         `write typed_config as a typed ExternalProcessor ("@type": type.googleapis.com/${EXTERNAL_PROCESSOR}) with only the fields to change`,
       ),
     );

@@ -8,7 +8,7 @@ import type { WebhookVerdict } from './webhook-verdict.ts';
 
 /** What "istiod validation -> Istio translation -> Envoy validate" does with one EnvoyFilter. */
 export interface PipelineVerdict {
-  /** `dropped-by-istio`: istiod admits it, and its push fails on it and leaves out the gateway's listener patches not yet applied. */
+  /** `dropped-by-istio`: istiod admits it, and its push fails on it and leaves out the HTTP filter patches of the gateway's connection manager. */
   outcome: 'rejected-by-istio' | 'dropped-by-istio' | 'rejected-by-envoy' | 'accepted';
   istio: IstioVerdict;
   envoy?: EnvoyVerdict;

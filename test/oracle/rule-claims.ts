@@ -5,8 +5,8 @@ import type { RuleCode } from '../../src/findings.ts';
  * - `istio-refuses`: istiod's validating webhook refuses the object at kubectl apply;
  * - `envoy-rejects`: istiod accepts and pushes it, and Envoy rejects the listener or cluster update;
  * - `istio-drops`: istiod accepts it and drops a field it does not know (a warning at apply);
- * - `istio-drops-patches`: istiod accepts it, and its push fails on it and leaves out the gateway's listener patches it had not
- *   applied yet;
+ * - `istio-drops-patches`: istiod accepts it, and its push fails on it and leaves out the HTTP filter patches of the gateway's
+ *   connection manager, of every EnvoyFilter (measured: EPP223-typed-struct-merge in test/dataplane);
  * - `undefined`: what Envoy does is not defined (it may accept or reject): no outcome contradicts it;
  * - `runtime`: the config loads, and something breaks at request time (the EPP, the connection): the
  *   data-plane tests own that claim, this pipeline cannot contradict it;
