@@ -2,6 +2,7 @@ import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, reachesGateway, type ConfigPatch } from './config-patches.ts';
+import { picksIstiodFilter } from './merge-into-istiod-filter.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
 import { MODE_FIELDS, readProcessingMode } from './processing-mode.ts';
@@ -139,6 +140,28 @@ function istiodsFilterOnDummy(site: ExtProcSite): 'fails-closed' | 'fails-open' 
 }
 
 /**
+ * Whether a site is a MERGE into istiod's filter that gives it no service of its own: istiod's filter then keeps its
+ * grpc_service, cluster "dummy" (pilot/pkg/xds/filters/filters.go), whatever else the MERGE sets. A grpc_service gives it
+ * one with an envoy_grpc cluster_name, or a google_grpc, which takes envoy_grpc's place (a oneof); one with only a
+ * timeout, or an envoy_grpc without cluster_name, leaves istiod's cluster_name (a proto merge keeps what is unset). An
+ * http_service lands beside the grpc_service, which Envoy refuses (EPP301): not this case. A typed_config of another
+ * message (a TypedStruct) makes istiod's merge fail (EPP223) and leaves istiod's filter as it was. Measured:
+ * EPP230-merge-override-without-grpc-service (the MERGE sets processing_mode and message_timeout), and
+ * EPP230-merge-grpc-service-override-without (the MERGE names the EPP cluster: 200, the EPP once per request).
+ */
+function leavesIstiodsService(object: unknown, site: ExtProcSite): boolean {
+  if (site.kind !== 'filter' || !picksIstiodFilter(object, site.patch)) return false;
+  if (site.via !== undefined) return true;
+  if (readField(site.config, 'http_service', 'istiod') !== undefined) return false;
+  const grpc = readField(site.config, 'grpc_service', 'istiod');
+  if (!isObject(grpc)) return true;
+  if (readField(grpc, 'google_grpc', 'istiod') !== undefined) return false;
+  const envoyGrpc = readField(grpc, 'envoy_grpc', 'istiod');
+  const name = isObject(envoyGrpc) ? readField(envoyGrpc, 'cluster_name', 'istiod') : undefined;
+  return typeof name !== 'string' || name === '';
+}
+
+/**
  * Whether a patch puts an HTTP filter into a gateway's chain. A REPLACE does only where it matches a filter by name
  * (listener_patch.go: without subFilter it is skipped).
  */
@@ -196,10 +219,20 @@ function failClosedOverrideFinding(filter: OwnFilter, failClosedOverride: ExtPro
  * This EnvoyFilter puts in no ext_proc filter, and its route override turns istiod's filter on without a grpc_service:
  * istiod's filter is the only one there, on its own missing cluster.
  */
-function overrideOnlyFinding(override: ExtProcSite, fails: 'fails-closed' | 'fails-open', istiodInsertsItsFilter: string, severities: SeverityOverrides): Finding {
+function overrideOnlyFinding(
+  override: ExtProcSite,
+  fails: 'fails-closed' | 'fails-open',
+  istiodInsertsItsFilter: string,
+  severities: SeverityOverrides,
+  serviceless: readonly ExtProcSite[],
+): Finding {
   const closed = fails === 'fails-closed';
-  const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] turns istiod's filter on (a processing_mode that sends something) but names no grpc_service${closed ? ', with failure_mode_allow: false,' : ''} and this EnvoyFilter puts in no ext_proc filter of its own: ${istiodInsertsItsFilter}, and this entry replaces istiod's override on the route whole, so istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, ${closed ? 'and may not fail open. Measured: 500 on every request, the EPP picks none' : "and fails open there (istiod's filter-level failure_mode_allow: true). Measured: 200 on every request from a Pod the EPP did not pick: the EPP is bypassed"}`;
-  const fix = `name the EPP cluster in the override, overrides: {${grpcServiceTo(undefined)}, ...}, as examples/envoyfilter-placeholder.yaml does${closed ? '' : `; if another EnvoyFilter puts in a ${EXT_PROC_FILTER_NAME} filter of its own that names the EPP cluster (this override then turns it on), set EPP230 to off`}`;
+  const merges = serviceless.map((site) => patchLocation(site.patch.index)).join(', ');
+  const mergeNote = serviceless.length === 0 ? '' : `; the HTTP_FILTER MERGE at ${merges} into istiod's filter names none either (no envoy_grpc cluster_name, no google_grpc), so that filter keeps istiod's grpc_service`;
+  const measured = serviceless.length === 0 ? 'Measured' : 'Measured, with and without such a MERGE';
+  const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] turns istiod's filter on (a processing_mode that sends something) but names no grpc_service${closed ? ', with failure_mode_allow: false,' : ''} and this EnvoyFilter puts in no ext_proc filter of its own${mergeNote}: ${istiodInsertsItsFilter}, and this entry replaces istiod's override on the route whole, so istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, ${closed ? `and may not fail open. ${measured}: 500 on every request, the EPP picks none` : `and fails open there (istiod's filter-level failure_mode_allow: true). ${measured}: 200 on every request from a Pod the EPP did not pick: the EPP is bypassed`}`;
+  const inMerge = serviceless.length === 0 ? '' : `, or in the HTTP_FILTER MERGE at ${merges}: ${grpcServiceTo(undefined)} (measured: 200, the EPP consulted once per request)`;
+  const fix = `name the EPP cluster in the override, overrides: {${grpcServiceTo(undefined)}, ...}, as examples/envoyfilter-placeholder.yaml does${inMerge}${closed ? '' : `; if another EnvoyFilter puts in a ${EXT_PROC_FILTER_NAME} filter of its own that names the EPP cluster (this override then turns it on), set EPP230 to off`}`;
   return finding('EPP230', severities, { location: patchLocation(override.patch.index), path: formatPath(override.segments) }, message, fix);
 }
 
@@ -269,7 +302,8 @@ function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInse
  * a filter of another name istiod's runs too, with istiod's cluster. An HTTP_ROUTE merge here under istiod's key
  * replaces istiod's override (see istiodOverrideReplacements), so none of that fires then, unless the replacement
  * leaves istiod's filter calling its own missing cluster with no way to fail open (istiodsFilterOnDummy), or, with no
- * ext_proc filter of this EnvoyFilter's own, calling it at all (overrideOnlyFinding). A VIRTUAL_HOST merge under
+ * ext_proc filter of this EnvoyFilter's own (a MERGE into istiod's filter that names no service is none), calling it at
+ * all (overrideOnlyFinding). A VIRTUAL_HOST merge under
  * istiod's key reaches the routes istiod gave no override, those that do not go to an InferencePool: turning istiod's
  * filter on there without a grpc_service and with no way to fail open breaks them (virtualHostFinding). A
  * REPLACE of istiod's filter takes it out of the chain (replacesIstiodsFilter). The webhook cannot see istiod's flag
@@ -294,11 +328,13 @@ export function checkIstiodRouteOverride(
       if (istiodsFilterOnDummy(override) === 'fails-closed') found.push({ site: override, finding: virtualHostFinding(override, replacements, istiodInsertsItsFilter, severities) });
     }
   }
-  // No ext_proc filter here (none put in, none merged into): on the route istiod's filter is the only one.
-  if (!sites.some((site) => site.kind === 'filter')) {
+  // No ext_proc filter here (none put in, none merged into but istiod's, by MERGEs that leave it istiod's grpc_service):
+  // on the route istiod's filter is the only one, on its own cluster.
+  const serviceless = sites.filter((site) => leavesIstiodsService(object, site));
+  if (!sites.some((site) => site.kind === 'filter' && !serviceless.includes(site))) {
     for (const override of replacements) {
       const fails = istiodsFilterOnDummy(override);
-      if (fails !== undefined) found.push({ site: override, finding: overrideOnlyFinding(override, fails, istiodInsertsItsFilter, severities) });
+      if (fails !== undefined) found.push({ site: override, finding: overrideOnlyFinding(override, fails, istiodInsertsItsFilter, severities, serviceless) });
     }
     return found;
   }

@@ -839,3 +839,51 @@ t.test("EPP223: a MERGE into istiod's filter whose typed_config is a TypedStruct
     await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, before.metadata.name, after.metadata.name, '--ignore-not-found']);
   }
 });
+
+t.test("EPP230: a MERGE into istiod's filter setting its processing fields, beside the route override, with and without grpc_service", async (t) => {
+  // The example (route override naming epp-cluster, the cluster) plus a MERGE into istiod's filter that sets its
+  // processing_mode and message_timeout but no grpc_service; then the override's grpc_service (and failure_mode_allow) taken out.
+  const withMerge = (edit: (overrides: any) => void, merged: any = {}) => {
+    const doc = exampleWithOverrides(edit);
+    doc.spec.configPatches.push(mergeIntoIstiodFilter({ '@type': EXTERNAL_PROCESSOR, message_timeout: '10s', processing_mode: eppProcessingMode(), ...merged }));
+    return doc;
+  };
+  const istiodsFilter = async () => {
+    const filter = (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc');
+    return { cluster: filter?.config?.grpc_service?.envoy_grpc?.cluster_name, messageTimeout: filter?.config?.message_timeout, failureModeAllow: filter?.config?.failure_mode_allow };
+  };
+  await scenario(t, 'EPP230-merge-override-with-grpc-service', withMerge(() => {}), poolRoute({ inject: false }), (t, m) => {
+    t.notOk(m.webhook.includes('EPP230'), 'silent: the override names the EPP cluster');
+    t.same(statuses(m), recorded('EPP230-merge-override-with-grpc-service'));
+    t.ok(served(m) && eppClusterCarried(m), "istiod's filter called the EPP cluster, the Pods answered");
+    t.equal(m.eppRequests, m.answers.length, 'the EPP once per request');
+  });
+  const merged = await istiodsFilter();
+  t.comment(JSON.stringify(merged));
+  t.equal(merged.messageTimeout, '10s', "the MERGE reached istiod's filter");
+  t.equal(merged.cluster, 'dummy', "and left it istiod's cluster dummy");
+
+  await scenario(t, 'EPP230-merge-override-without-grpc-service', withMerge((o) => { delete o.grpc_service; delete o.failure_mode_allow; }), poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP230'), 'kubectl printed EPP230');
+    t.same(statuses(m), recorded('EPP230-merge-override-without-grpc-service'));
+    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, "istiod's filter, on dummy, failed open on every request");
+  });
+  await scenario(t, 'EPP230-merge-override-without-grpc-service-fail-closed', withMerge((o) => delete o.grpc_service), poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP230'), 'kubectl printed EPP230');
+    t.same(statuses(m), recorded('EPP230-merge-override-without-grpc-service-fail-closed'));
+    t.ok(statuses(m).every((s) => s === 500), '500 on every request');
+    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0);
+  });
+  const mergeNamesCluster = withMerge((o) => { delete o.grpc_service; }, { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, timeout: '10s' } });
+  await scenario(t, 'EPP230-merge-grpc-service-override-without', mergeNamesCluster, poolRoute({ inject: false }), (t, m) => {
+    t.notOk(m.webhook.includes('EPP230'), "silent: the MERGE gives istiod's filter the EPP cluster");
+    t.same(statuses(m), recorded('EPP230-merge-grpc-service-override-without'));
+    t.ok(served(m) && eppClusterCarried(m), "istiod's filter called the EPP cluster, the Pods answered");
+    t.equal(m.eppRequests, m.answers.length, 'the EPP once per request');
+  });
+  t.match((await istiodsFilter()).cluster, /^epp-cluster-\d+$/, "istiod's filter names the EPP cluster the MERGE gave it");
+  await removeEnvoyFilter('epp-ext-proc');
+});

@@ -223,6 +223,43 @@ t.test("only the route override, no ext_proc filter of the EnvoyFilter's own, an
   t.same(takeovers(overrideOnly(routePatch({ overrides: { processing_mode: FULL_DUPLEX } }, { key: 'epp.ext_proc' }))), [], "an override under another key leaves istiod's alone");
 });
 
+/** An HTTP_FILTER MERGE into istiod's InferencePool filter (subFilter envoy.filters.http.ext_proc) writing `typedConfig`. */
+function mergeIntoIstiodsFilter(typedConfig: object, options: { subFilter?: string } = {}) {
+  return {
+    applyTo: 'HTTP_FILTER',
+    match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: ROUTER.name, subFilter: { name: options.subFilter ?? 'envoy.filters.http.ext_proc' } } } } },
+    patch: { operation: 'MERGE', value: { name: 'envoy.filters.http.ext_proc', typed_config: typedConfig } },
+  };
+}
+
+t.test("a MERGE into istiod's filter that names no grpc_service, beside the route override without one: istiod's filter stays on its missing cluster", async (t) => {
+  // Measured in test/dataplane/rules.dataplane.test.ts: EPP230-merge-override-without-grpc-service (200, the EPP
+  // bypassed), EPP230-merge-override-without-grpc-service-fail-closed (500); with grpc_service in the override
+  // (EPP230-merge-override-with-grpc-service) or in the MERGE (EPP230-merge-grpc-service-override-without): 200, the EPP once.
+  const processing = { '@type': EXT_PROC, message_timeout: '10s', processing_mode: FULL_DUPLEX };
+  const [open, ...more] = takeovers(overrideOnly(mergeIntoIstiodsFilter(processing), routePatch({ overrides: { processing_mode: FULL_DUPLEX } })));
+  t.same(more, [], 'one finding');
+  t.equal(open?.location, 'configPatches[2]', 'on the route patch');
+  t.equal(open?.path, 'spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"]');
+  t.match(open?.message, "but names no grpc_service and this EnvoyFilter puts in no ext_proc filter of its own; the HTTP_FILTER MERGE at configPatches[1] into istiod's filter names none either (no envoy_grpc cluster_name, no google_grpc), so that filter keeps istiod's grpc_service");
+  t.match(open?.message, 'Measured, with and without such a MERGE: 200 on every request from a Pod the EPP did not pick: the EPP is bypassed');
+  t.match(open?.fix, 'name the EPP cluster in the override, overrides: {grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}, ...}');
+  t.match(open?.fix, 'or in the HTTP_FILTER MERGE at configPatches[1]: grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}} (measured: 200, the EPP consulted once per request)');
+
+  const [closed] = takeovers(overrideOnly(mergeIntoIstiodsFilter(processing), routePatch({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } })));
+  t.match(closed?.message, 'and may not fail open. Measured, with and without such a MERGE: 500 on every request, the EPP picks none');
+
+  const beside = (merge: object, perRoute: object = { overrides: { processing_mode: FULL_DUPLEX } }) => takeovers(overrideOnly(mergeIntoIstiodsFilter(merge), routePatch(perRoute)));
+  t.equal(beside({ ...processing, grpc_service: { timeout: '30s' } }).length, 1, "a grpc_service with only a timeout keeps istiod's envoy_grpc, cluster dummy");
+  t.equal(beside({ ...processing, grpcService: { envoyGrpc: { authority: 'epp' } } }).length, 1, 'nor does envoy_grpc without cluster_name (lowerCamelCase)');
+  t.equal(beside({ '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: EXT_PROC, value: { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } } } }).length, 1, "a TypedStruct's merge fails (EPP223): istiod's filter is left as it was");
+  t.same(beside({ ...processing, grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } } }), [], "the MERGE names the EPP cluster: istiod's filter calls it");
+  t.same(beside({ ...processing, grpcService: { envoyGrpc: { clusterName: 'epp-cluster' } } }), [], 'lowerCamelCase');
+  t.same(beside({ ...processing, grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } } }), [], "google_grpc takes envoy_grpc's place (a oneof)");
+  t.same(beside(processing, toCluster('epp-cluster')), [], 'the override names the EPP cluster');
+  t.same(takeovers(overrideOnly(mergeIntoIstiodsFilter(processing, { subFilter: 'epp.ext_proc' }), routePatch({ overrides: { processing_mode: FULL_DUPLEX } }))), [], "a MERGE into another EnvoyFilter's filter, which the webhook cannot see: not judged");
+});
+
 /** A VIRTUAL_HOST MERGE with `perRoute` under `key`. */
 const virtualHostPatch = (perRoute: object, options: { key?: string; context?: string; operation?: string } = {}) => routePatch(perRoute, { ...options, applyTo: 'VIRTUAL_HOST', route: undefined });
 const MODE_ONLY_FAIL_CLOSED = { overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } };
