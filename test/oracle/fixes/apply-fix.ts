@@ -586,7 +586,20 @@ function applyRouteOverrideFix(object: JsonMap, finding: Finding, path: Segment[
   }
   if ((m = /^name the EPP cluster in the override, overrides: \{grpc_service: \{envoy_grpc: \{cluster_name: ([^}]*)\}\}, \.\.\.\}/.exec(fix))) {
     const cluster = m[1] === '<EPP cluster>' ? EPP_CLUSTER : m[1];
-    return [variant('name the cluster', (o) => (objectAt(o, [...path, 'overrides']).grpc_service = { envoy_grpc: { cluster_name: cluster } }))];
+    const out = [variant('name the cluster', (o) => (objectAt(o, [...path, 'overrides']).grpc_service = { envoy_grpc: { cluster_name: cluster } }))];
+    // The alternative beside a MERGE into istiod's filter that names no service: name the cluster in that MERGE.
+    const inMerge = /, or in the HTTP_FILTER MERGE at configPatches\[(\d+)\]: grpc_service: \{envoy_grpc: \{cluster_name: ([^}]*)\}\}/.exec(fix);
+    if (inMerge) {
+      const mergeAt = ['spec', 'configPatches', Number(inMerge[1]), 'patch', 'value'];
+      const mergeCluster = inMerge[2] === '<EPP cluster>' ? EPP_CLUSTER : inMerge[2];
+      out.push(
+        variant('name the cluster in the MERGE', (o) => {
+          const value = objectAt(o, mergeAt);
+          objectAt(value, ['typedConfig' in value ? 'typedConfig' : 'typed_config'], true).grpc_service = { envoy_grpc: { cluster_name: mergeCluster } };
+        }),
+      );
+    }
+    return out;
   }
   return undefined;
 }

@@ -7,6 +7,7 @@ import {
   clusterPatch,
   eppCluster,
   eppMode,
+  EXT_PROC,
   envoyFilter,
   EXTERNAL_PROCESSOR,
   EXT_PROC_PER_ROUTE,
@@ -15,6 +16,7 @@ import {
   filterPatch,
   grpcToEpp,
   mergeIntoIstiodFilter,
+  perRoutePatch,
   withFilter,
   withPerRoute,
   type JsonMap,
@@ -67,6 +69,15 @@ export function fixCases(): CorpusEntry[] {
     ['route-cache-both', withFilter('f', externalProcessor({ disable_clear_route_cache: true, route_cache_action: 'CLEAR' }))],
     ['typed-struct-both-grpc', envoyFilter('f', [filterPatch(typedStruct(EXTERNAL_PROCESSOR, { grpc_service: { ...grpcToEpp(), google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } }, processing_mode: eppMode() })), clusterPatch(eppCluster())])],
     ['typed-struct-disabled-and-overrides', withPerRoute('f', typedStruct(EXT_PROC_PER_ROUTE, { disabled: true, overrides: { processing_mode: eppMode() } }))],
+    // EPP230 on a route override without grpc_service beside a MERGE into istiod's filter that names none either.
+    ...(['fails-open', 'fails-closed'] as const).map((fails): [string, JsonMap] => [
+      `merge-without-grpc-beside-override-without-${fails}`,
+      envoyFilter('f', [
+        mergeIntoIstiodFilter({ name: EXT_PROC, typed_config: { '@type': EXTERNAL_PROCESSOR, message_timeout: '10s', processing_mode: eppMode() } }),
+        perRoutePatch(extProcPerRoute({ overrides: { processing_mode: eppMode(), ...(fails === 'fails-closed' ? { failure_mode_allow: false } : {}) } })),
+        clusterPatch(eppCluster()),
+      ]),
+    ]),
     // EPP307: processing_mode not a mapping.
     ['processing-mode-scalar', withFilter('f', externalProcessor({ processing_mode: 'FULL_DUPLEX_STREAMED' }))],
     // EPP208 and EPP209: the epp-webhook.io/epp annotation.
