@@ -44,6 +44,11 @@ export interface DataPlane {
   eppClusterIP(): Promise<string>;
   /** Restarts the EPP with other serving options (same ports, same Pod). */
   restartEpp(options: { secureServing: boolean }): Promise<void>;
+  /**
+   * Stops the gateway's Envoy and starts a new one for the same Pod, taking its config over SotW (`GRPC`) or delta
+   * (`DELTA_GRPC`) xDS: a gateway Pod that (re)starts. Its admin port is new; `envoy` is the new one.
+   */
+  restartEnvoy(options: { xds: 'GRPC' | 'DELTA_GRPC' }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -152,7 +157,8 @@ export async function startDataPlane(
       spec: { selector: GATEWAY_LABELS, ports: [{ name: 'http', port: gatewayPort, targetPort: envoyPort, protocol: 'TCP' }] },
     });
     await createReadyPod(cp, NS, `${GATEWAY}-istio-0`, GATEWAY_LABELS, `${subnet}.10`, envoyPort);
-    const envoy = await startEnvoy({ binary: binaries.envoy, dir: cp.dir, xdsPort: istiod.xdsPort, namespace: NS, gatewayName: GATEWAY, podName: `${GATEWAY}-istio-0`, podIP: `${subnet}.10` });
+    const envoyOptions = { binary: binaries.envoy, dir: cp.dir, xdsPort: istiod.xdsPort, namespace: NS, gatewayName: GATEWAY, podName: `${GATEWAY}-istio-0`, podIP: `${subnet}.10` };
+    let envoy = await startEnvoy(envoyOptions);
     stops.push(() => envoy.stop());
     await waitFor(`Envoy to listen on the Gateway's port ${envoyPort}`, async () => ((await envoy.admin('/listeners')).includes(`:${envoyPort}`) ? true : undefined), 180_000, 300);
     log(`data plane up in ${((Date.now() - started) / 1000).toFixed(1)} s (logs in ${cp.dir})`);
@@ -162,7 +168,9 @@ export async function startDataPlane(
       binaries,
       webhook,
       istiod,
-      envoy,
+      get envoy() {
+        return envoy;
+      },
       get epp() {
         return epp;
       },
@@ -173,6 +181,11 @@ export async function startDataPlane(
       async restartEpp(restart) {
         await epp.stop();
         epp = await startEpp({ ...eppOptions, secureServing: restart.secureServing, logName: `epp-${eppGrpcPort}-${Date.now()}.log` });
+      },
+      async restartEnvoy(restart) {
+        await envoy.stop();
+        envoy = await startEnvoy({ ...envoyOptions, xds: restart.xds, logName: `envoy-${restart.xds.toLowerCase()}-${Date.now()}` });
+        await waitFor(`Envoy to listen on the Gateway's port ${envoyPort}`, async () => ((await envoy.admin('/listeners')).includes(`:${envoyPort}`) ? true : undefined), 60_000, 300);
       },
       stop,
     };

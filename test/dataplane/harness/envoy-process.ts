@@ -26,6 +26,13 @@ export async function startEnvoy(options: {
   gatewayName: string;
   podName: string;
   podIP: string;
+  /**
+   * How Envoy takes its config over ADS: state of the world (`GRPC`, the default here) or incremental (`DELTA_GRPC`,
+   * what pilot-agent writes for istio-proxy while ISTIO_DELTA_XDS is on, its default: pkg/bootstrap/config.go).
+   */
+  xds?: 'GRPC' | 'DELTA_GRPC';
+  /** Names the bootstrap and log files apart from the first Envoy's (envoy-bootstrap.json, envoy.log). */
+  logName?: string;
 }): Promise<EnvoyProcess> {
   const adminPort = await freePort();
   const bootstrap = {
@@ -45,7 +52,7 @@ export async function startEnvoy(options: {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
     dynamic_resources: {
       ads_config: {
-        api_type: 'GRPC',
+        api_type: options.xds ?? 'GRPC',
         transport_api_version: 'V3',
         grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }],
         set_node_on_first_message_only: true,
@@ -73,9 +80,9 @@ export async function startEnvoy(options: {
       ],
     },
   };
-  const file = join(options.dir, 'envoy-bootstrap.json');
+  const file = join(options.dir, `${options.logName ?? 'envoy'}-bootstrap.json`);
   writeFileSync(file, JSON.stringify(bootstrap, null, 2));
-  const logFile = join(options.dir, 'envoy.log');
+  const logFile = join(options.dir, `${options.logName ?? 'envoy'}.log`);
   const child = startProcess(options.binary, ['-c', file, '--concurrency', '1', '--base-id', String(adminPort), '-l', 'info', '--drain-time-s', '1'], logFile);
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitFor(
