@@ -83,6 +83,7 @@ export const RULES = {
   EPP315: { severity: 'deny', relaxable: true, title: 'Cluster protocol options Envoy rejects (a misspelt extension name, HttpProtocolOptions choosing no protocol)' },
   EPP316: { severity: 'deny', relaxable: true, title: 'ext_proc with disable_clear_route_cache: true beside a route_cache_action other than DEFAULT' },
   EPP317: { severity: 'warn', relaxable: true, title: 'Two CLUSTER ADD patches add different clusters of one name to the same proxies (istiod keeps the first, discards the other)' },
+  EPP318: { severity: 'deny', relaxable: true, title: "A CLUSTER ADD named as istiod's own outbound cluster (outbound|port|subset|host): Envoy rejects the cluster update carrying both" },
   // EPP4xx: HTTPRoute
   EPP401: { severity: 'deny', relaxable: false, title: 'Rule already holds 16 filters: no room for the ext_proc ExtensionRef' },
   EPP402: { severity: 'warn', relaxable: true, title: 'Istio does not resolve ExtensionRef filters in HTTPRoutes' },

@@ -46,3 +46,33 @@ export function checkDuplicateClusters(patches: readonly ConfigPatch[], severiti
   }
   return findings;
 }
+
+/** The name istiod gives its outbound cluster of a host's port: `outbound|<port>|<subset>|<host>` (model.BuildSubsetKey). */
+const ISTIOD_OUTBOUND_CLUSTER = /^outbound\|(\d+)\|([^|]*)\|([^|]+)$/;
+
+/**
+ * A CLUSTER ADD named as istiod names its own outbound clusters. istiod builds an outbound cluster for every port of
+ * every Service (or ServiceEntry host) the proxy sees and sends them beside the clusters EnvoyFilters add, which it
+ * dedupes only among themselves (pilot/pkg/networking/core/cluster.go buildClusters: normalizeClusters runs over the
+ * added clusters, not over the outbound ones). So Envoy gets two clusters of one name and refuses the update: measured
+ * on the data plane (EPP318 scenarios), over SotW and over delta xDS.
+ */
+export function checkIstiodClusterNames(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
+  const findings: Finding[] = [];
+  for (const patch of patches.filter(addsCluster)) {
+    const name = envoyField(patch.value, 'name');
+    const m = typeof name === 'string' ? ISTIOD_OUTBOUND_CLUSTER.exec(name) : null;
+    if (m === null) continue;
+    const [, port, subset, host] = m;
+    findings.push(
+      finding(
+        'EPP318',
+        severities,
+        { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, 'name']) },
+        `adds cluster ${name}, the name istiod gives its own cluster of port ${port} of ${host}${subset === '' ? '' : ` (subset ${subset})`}, which it builds for every proxy that sees that Service: istiod sends both clusters (it dedupes only the clusters EnvoyFilters add), and Envoy rejects every cluster update that carries two of one name. Measured: over delta xDS (Istio's default) a gateway that starts gets no cluster at all and every request fails (500); over SotW xDS Envoy keeps istiod's cluster, so this one's settings never apply (against the EPP serving TLS, 500 on every request)`,
+        `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${name} (a DestinationRule gives it TLS)`,
+      ),
+    );
+  }
+  return findings;
+}

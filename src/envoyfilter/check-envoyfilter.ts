@@ -3,7 +3,7 @@ import { finding, formatCount, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
-import { checkDuplicateClusters } from './check-duplicate-clusters.ts';
+import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplicate-clusters.ts';
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
 import { checkFilterType } from './check-filter-type.ts';
 import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
@@ -110,6 +110,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter, unnamedCluster));
   findings.push(...checkClusterFields(patches, config.placeholder, severities));
   findings.push(...checkDuplicateClusters(patches, severities));
+  findings.push(...checkIstiodClusterNames(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
   findings.push(...checkMergeType(object, patches, severities));

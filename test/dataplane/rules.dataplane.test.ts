@@ -9,7 +9,7 @@
  */
 import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
-import { startDataPlane, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
+import { startDataPlane, EPP_SERVICE, EPP_SERVICE_PORT, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
 import { clusterNames, connectionManager, dynamicClusters, gatewayListener, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
 import { waitFor } from '../e2e/harness/processes.ts';
@@ -66,13 +66,16 @@ function fullDuplex(edit: (filter: any, cluster: any, doc: any) => void = () => 
 }
 
 let marker = 0;
-/** Applies the EnvoyFilter (with a fresh cluster name, so the push is visible) and the route; returns the webhook's codes. */
-async function setUp(envoyFilter: any, route: any): Promise<string[]> {
+/**
+ * Applies the EnvoyFilter (with a fresh cluster name, so the push is visible; with `renamed: false` as it is, waiting
+ * for Envoy to take or refuse the push) and the route; returns the webhook's codes.
+ */
+async function setUp(envoyFilter: any, route: any, renamed = true): Promise<string[]> {
   const name = `epp-cluster-${++marker}`;
-  const text = stringify(envoyFilter).replaceAll('epp-cluster', name);
+  const text = renamed ? stringify(envoyFilter).replaceAll('epp-cluster', name) : stringify(envoyFilter);
   const routed = await apply(plane, route);
   if (routed.code !== 0) throw new Error(routed.stderr);
-  const applied = await applyAndWait(plane, text, name);
+  const applied = await applyAndWait(plane, text, renamed ? name : undefined);
   if (applied.code !== 0) throw new Error(applied.stderr);
   // The route (RDS) may follow the listener and cluster push: let it land before the client sends.
   await new Promise((r) => setTimeout(r, 1500));
@@ -85,10 +88,11 @@ async function scenario(
   envoyFilter: any,
   route: any,
   check: (t: Test, m: Measurement) => void,
-  options: { count?: number; timeoutMs?: number; body?: unknown } = {},
+  options: { count?: number; timeoutMs?: number; body?: unknown; renamed?: boolean; beforeMeasure?: () => Promise<void> } = {},
 ): Promise<void> {
   await parent.test(`${key}: ${symptoms.scenarios[key]?.symptom ?? ''}`, async (t) => {
-    const webhook = await setUp(envoyFilter, route);
+    const webhook = await setUp(envoyFilter, route, options.renamed ?? true);
+    await options.beforeMeasure?.();
     const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs, body: options.body });
     measured[key] = m;
     t.comment(JSON.stringify({ webhook: m.webhook, answers: m.answers, eppRequests: m.eppRequests }));
@@ -340,6 +344,97 @@ t.test('EPP317: a corrected copy of the EPP cluster added after the broken one',
   const kept = (await dynamicClusters(plane.envoy)).filter((c: any) => /^epp-cluster-\d+$/.test(c?.name ?? ''));
   t.equal(kept.length, 1, 'one cluster of that name');
   t.equal(kept.at(-1)?.transport_socket, undefined, 'and it is the first, plaintext one: the corrected copy never applied');
+});
+
+/** istiod's own cluster of the EPP Service's port: the name people copy into grpc_service.envoy_grpc.cluster_name. */
+const ISTIOD_EPP_CLUSTER = `outbound|${EPP_SERVICE_PORT}||${EPP_SERVICE}.${NS}.svc.cluster.local`;
+/** The fixture (with `edit`) with its cluster, and the cluster_name that calls it, named as istiod's cluster of the EPP Service. */
+const underIstiodsName = (edit?: (filter: any, cluster: any, doc: any) => void) =>
+  JSON.parse(JSON.stringify(fullDuplex(edit)).replaceAll('"epp-cluster"', JSON.stringify(ISTIOD_EPP_CLUSTER)));
+const istiodsEppClusters = async () => (await dynamicClusters(plane.envoy)).filter((c) => c.name === ISTIOD_EPP_CLUSTER);
+
+t.test("EPP318: a CLUSTER ADD named as istiod's own cluster of the EPP Service (SotW xDS, as the harness's Envoy takes it)", async (t) => {
+  const before = await xdsCounters(plane.envoy);
+  await scenario(
+    t,
+    'EPP318-istiod-name',
+    underIstiodsName(),
+    plainRoute(),
+    (t, m) => {
+      t.ok(m.webhook.includes('EPP318'));
+      t.same(statuses(m), recorded('EPP318-istiod-name'));
+      t.equal(m.eppRequests, 0, "no request reached the EPP for a pick: the gateway calls it through istiod's plaintext cluster");
+    },
+    { renamed: false },
+  );
+  const rejected = await xdsCounters(plane.envoy);
+  t.ok(rejected.cdsRejected > before.cdsRejected, 'Envoy rejected the cluster update (cluster_manager.cds.update_rejected)');
+  t.ok(plane.envoy.log().includes(`duplicate cluster ${ISTIOD_EPP_CLUSTER} found`), "Envoy's log names the duplicate");
+  const kept = await istiodsEppClusters();
+  t.equal(kept.length, 1, 'one cluster of that name');
+  t.equal(kept[0]?.type, 'EDS', "istiod's (EDS), which came first: the EnvoyFilter's STATIC cluster never applied");
+  t.equal(kept[0]?.transport_socket, undefined, "and without the EnvoyFilter's TLS");
+
+  // A Service created after it: its cluster reaches Envoy, though every cluster update is rejected.
+  const probe = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'epp318-probe', namespace: NS }, spec: { ports: [{ name: 'tcp', port: 7777, protocol: 'TCP' }] } };
+  const created = await apply(plane, probe);
+  if (created.code !== 0) throw new Error(created.stderr);
+  const probeCluster = `outbound|7777||epp318-probe.${NS}.svc.cluster.local`;
+  const after = await waitForPush(plane.envoy, rejected, async () => (await clusterNames(plane.envoy)).includes(probeCluster));
+  t.ok(after.cdsRejected > rejected.cdsRejected, "the update that brought the new Service's cluster was rejected too");
+  t.equal(after.cdsSuccess, rejected.cdsSuccess, 'and no cluster update was accepted');
+  t.ok((await clusterNames(plane.envoy)).includes(probeCluster), "yet Envoy applied the update's other clusters: the new Service's cluster is there");
+  await plane.cp.kubectl(['delete', 'service', '-n', NS, 'epp318-probe']);
+
+  // The same name with a broken setting (no HTTP/2, EPP302's breakage, and plaintext) against an EPP serving plaintext.
+  await plane.restartEpp({ secureServing: false });
+  try {
+    const broken = underIstiodsName((_f, cluster) => {
+      delete cluster.typed_extension_protocol_options;
+      delete cluster.transport_socket;
+    });
+    await scenario(
+      t,
+      'EPP318-istiod-name-no-http2-plaintext-epp',
+      broken,
+      plainRoute(),
+      (t, m) => {
+        t.ok(m.webhook.includes('EPP318'));
+        t.same(statuses(m), recorded('EPP318-istiod-name-no-http2-plaintext-epp'));
+        t.equal(m.eppRequests, 3, "the EPP picked for every request, over istiod's HTTP/2 cluster: the EnvoyFilter's HTTP/1 one (EPP302: 500) never applied");
+      },
+      { renamed: false },
+    );
+    t.equal((await istiodsEppClusters())[0]?.type, 'EDS', "istiod's cluster, again");
+  } finally {
+    await plane.restartEpp({ secureServing: true });
+  }
+});
+
+t.test("EPP318 over delta xDS (Istio's default for istio-proxy): a gateway that starts with that EnvoyFilter in place", async (t) => {
+  await removeEnvoyFilter('epp-ext-proc'); // so that applying it again is pushed
+  try {
+    await scenario(
+      t,
+      'EPP318-istiod-name-delta-start',
+      underIstiodsName(),
+      plainRoute(),
+      (t, m) => {
+        t.ok(m.webhook.includes('EPP318'));
+        t.same(statuses(m), recorded('EPP318-istiod-name-delta-start'));
+        t.equal(m.eppRequests, 0, 'the EPP saw nothing');
+      },
+      { renamed: false, beforeMeasure: () => plane.restartEnvoy({ xds: 'DELTA_GRPC' }) },
+    );
+    const counters = await xdsCounters(plane.envoy);
+    t.equal(counters.cdsSuccess, 0, 'Envoy accepted no cluster update');
+    t.ok(counters.cdsRejected > 0, 'it rejected them (cluster_manager.cds.update_rejected)');
+    t.ok(plane.envoy.log().includes(`duplicate name ${ISTIOD_EPP_CLUSTER}`), "Envoy's log names the duplicate");
+    t.same(await dynamicClusters(plane.envoy), [], 'and has no cluster from istiod at all: the whole update was refused');
+  } finally {
+    await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, 'epp-ext-proc', '--ignore-not-found']);
+    await plane.restartEnvoy({ xds: 'GRPC' });
+  }
 });
 
 /** Deletes an EnvoyFilter and waits until Envoy took istiod's push without it (its clusters gone). */

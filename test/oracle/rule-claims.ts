@@ -69,6 +69,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP315: 'envoy-rejects',
   EPP316: 'envoy-rejects',
   EPP317: 'runtime',
+  EPP318: 'envoy-rejects',
   EPP401: 'webhook',
   EPP402: 'runtime',
   EPP403: 'webhook',

@@ -715,3 +715,28 @@ t.test('two different CLUSTER ADDs of one name to the same proxies: istiod keeps
   (plaintextFirst.spec.configPatches as unknown[]).push(add(goodCluster()));
   t.same(codes(checkEnvoyFilter(plaintextFirst, DEFAULT_CONFIG)), ['EPP306', 'EPP317'], 'the first, plaintext cluster is the one judged, as Envoy gets it');
 });
+
+t.test("a CLUSTER ADD named as istiod's own outbound cluster: Envoy rejects the update that carries both (EPP318)", async (t) => {
+  const ISTIOD = 'outbound|9002||gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local';
+  const named = (name: string) =>
+    checkEnvoyFilter(withFilter({ grpc_service: { envoy_grpc: { cluster_name: name } }, processing_mode: FULL_DUPLEX }, goodCluster({ name, load_assignment: { ...goodCluster().load_assignment, cluster_name: name } })), DEFAULT_CONFIG);
+
+  const found = named(ISTIOD);
+  t.same(codes(found), ['EPP318']);
+  const [f] = found;
+  t.equal(f.severity, 'deny', 'a gateway that starts over delta xDS gets no cluster at all (measured)');
+  t.equal(f.location, 'configPatches[1]');
+  t.equal(f.path, 'spec.configPatches[1].patch.value.name');
+  t.match(f.message, `adds cluster ${ISTIOD}, the name istiod gives its own cluster of port 9002 of gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local,`);
+  t.match(f.message, 'Envoy rejects every cluster update that carries two of one name. Measured: over delta xDS');
+  t.equal(f.fix, `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${ISTIOD} (a DestinationRule gives it TLS)`);
+  t.match(named('outbound|9002|v1|epp.ns.svc.cluster.local')[0]?.message ?? '', 'of port 9002 of epp.ns.svc.cluster.local (subset v1),', 'a subset cluster is istiod\'s too');
+  t.same(codes(named('outbound|9002||epp')), ['EPP318'], 'any host: istiod names a ServiceEntry host so too');
+  t.same(codes(named('epp-cluster')), [], 'a name of its own');
+  t.same(codes(named('outbound_.9002_._.epp.ns.svc.cluster.local')), [], 'not the outbound|port|subset|host shape');
+  t.same(codes(named('inbound|9002||epp.ns.svc.cluster.local')), [], 'inbound clusters: not measured, not judged');
+  t.same(codes(named('outbound|9002|epp.ns.svc.cluster.local')), [], 'three parts: no name istiod gives');
+
+  const relaxed = checkEnvoyFilter(withFilter({ grpc_service: { envoy_grpc: { cluster_name: ISTIOD } }, processing_mode: FULL_DUPLEX }, goodCluster({ name: ISTIOD })), parseConfig({ severities: { EPP318: 'warn' } }));
+  t.equal(relaxed.find((x) => x.code === 'EPP318')?.severity, 'warn', 'relaxable');
+});
