@@ -1,4 +1,4 @@
-import { clusterPatch, endpointAt, envoyFilter, eppCluster, externalProcessor, filterPatch, http2Options, PLACEHOLDER, tlsSocket, withFilter, type Json, type JsonMap } from './building-blocks.ts';
+import { clusterPatch, endpointAt, envoyFilter, eppCluster, externalProcessor, filterPatch, http2Options, NAMESPACE, PLACEHOLDER, tlsSocket, withFilter, type Json, type JsonMap } from './building-blocks.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
 
 const tag = (value: Json | undefined) => (value === undefined ? 'unset' : typeof value === 'string' ? `"${value}"` : JSON.stringify(value));
@@ -153,5 +153,25 @@ export function duplicateClusters(): CorpusEntry[] {
     { id: `${family}/other-connect_timeout`, family, object: twoClusters(eppCluster({ connect_timeout: '5s' })) },
     { id: `${family}/other-port`, family, object: twoClusters(eppCluster({ load_assignment: endpointAt(PLACEHOLDER, 9003) })) },
     { id: `${family}/other-name`, family, object: twoClusters(eppCluster({ name: 'epp-cluster-b', load_assignment: { ...endpointAt(PLACEHOLDER), cluster_name: 'epp-cluster-b' } })) },
+  ];
+}
+
+/**
+ * The EPP cluster named as istiod names its own cluster of the EPP Service (the name people copy into cluster_name),
+ * with and without the settings the EPP needs, and a subset's name; as the control, a name of its own.
+ */
+export function istiodClusterNames(): CorpusEntry[] {
+  const family = 'cluster-istiod-name';
+  const named = (name: string, fields: Record<string, Json | undefined> = {}): JsonMap =>
+    envoyFilter('c-istiod-name', [
+      filterPatch(externalProcessor({ grpc_service: { envoy_grpc: { cluster_name: name } } })),
+      clusterPatch(eppCluster({ name, load_assignment: { ...endpointAt(PLACEHOLDER), cluster_name: name }, ...fields })),
+    ]);
+  const istiod = `outbound|9002||gaie-inference-scheduling-epp.${NAMESPACE}.svc.cluster.local`;
+  return [
+    { id: `${family}/epp-service`, family, object: named(istiod) },
+    { id: `${family}/epp-service-no-http2`, family, object: named(istiod, { typed_extension_protocol_options: undefined, transport_socket: undefined }) },
+    { id: `${family}/subset`, family, object: named(`outbound|9002|v1|gaie-inference-scheduling-epp.${NAMESPACE}.svc.cluster.local`) },
+    { id: `${family}/own-name`, family, object: named('outbound-epp') },
   ];
 }

@@ -1,4 +1,4 @@
-import { clusterFields, clusterProtocols, clusterTypesAndAddresses, duplicateClusters, neighbourClusters } from './cluster-families.ts';
+import { clusterFields, clusterProtocols, clusterTypesAndAddresses, duplicateClusters, istiodClusterNames, neighbourClusters } from './cluster-families.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
 import { manifests } from './manifest-family.ts';
 import { mergesIntoIstiodFilter } from './merge-families.ts';
@@ -27,6 +27,7 @@ export function generateCorpus(): CorpusEntry[] {
     ...clusterFields(),
     ...neighbourClusters(),
     ...duplicateClusters(),
+    ...istiodClusterNames(),
     ...manifests(),
   ];
   const seen = new Set<string>();

@@ -14,7 +14,10 @@
  * names but no patch adds is stubbed, as Istio or another EnvoyFilter would provide it
  * (outbound|9002||<epp>...), except istiod's placeholder cluster `dummy` of its own filter, which no gateway
  * has: Envoy loads the filter without it (the ext_proc gRPC client skips the cluster check). Of several CLUSTER ADDs of
- * one name the first is kept, as istiod's normalizeClusters keeps it.
+ * one name the first is kept, as istiod's normalizeClusters keeps it. A CLUSTER ADD named as istiod names its outbound
+ * clusters (outbound|<port>|<subset>|<host>) is sent beside istiod's own cluster of that name, as istiod sends both
+ * (cluster.go buildClusters: normalizeClusters runs over the added clusters, not over the outbound ones); the oracle
+ * gateway sees every such host, as a gateway sees the Services of its mesh, so Envoy gets both.
  */
 export type JsonObject = Record<string, unknown>;
 
@@ -55,6 +58,9 @@ function staticCluster(name: string, http2: boolean): JsonObject {
   return cluster;
 }
 
+/** The name istiod gives its outbound cluster of a host's port (model.BuildSubsetKey). */
+const ISTIOD_OUTBOUND_CLUSTER = /^outbound\|\d+\|[^|]*\|[^|]+$/;
+
 /** Names of clusters that ext_proc (gRPC or HTTP) calls go to, wherever they sit in `value`. */
 function referencedClusters(value: unknown, into: Set<string>): void {
   if (Array.isArray(value)) {
@@ -81,6 +87,7 @@ export function gatewayBootstrap(patches: readonly TranslatedPatch[]): GatewayBo
   const route: JsonObject = { match: { prefix: '/' }, route: { cluster: 'backend' } };
   const clusters: JsonObject[] = [staticCluster('backend', false)];
   const skipped: { index: number; reason: string }[] = [];
+  const istiodClusters: JsonObject[] = [];
   let inferencePoolFilter: JsonObject | undefined;
   for (const patch of patches) {
     if (patch.value === undefined) continue;
@@ -92,6 +99,9 @@ export function gatewayBootstrap(patches: readonly TranslatedPatch[]): GatewayBo
       // istiod keeps the first cluster of a name and discards the others (cluster_builder.go normalizeClusters).
       if (clusters.some((c) => c.name === patch.value!.name)) skipped.push({ index: patch.index, reason: `istiod keeps the first cluster named ${String(patch.value.name)} and discards this one` });
       else clusters.push(patch.value);
+      // istiod's own outbound cluster of that name, which it sends too.
+      const name = patch.value.name;
+      if (typeof name === 'string' && ISTIOD_OUTBOUND_CLUSTER.test(name) && !istiodClusters.some((c) => c.name === name)) istiodClusters.push(staticCluster(name, true));
     }
     else skipped.push({ index: patch.index, reason: `${patch.applyTo} ${patch.operation} has nothing to apply to on the oracle gateway` });
   }
@@ -102,6 +112,7 @@ export function gatewayBootstrap(patches: readonly TranslatedPatch[]): GatewayBo
   referenced.delete(ISTIOD_PLACEHOLDER_CLUSTER);
   const defined = new Set(clusters.map((c) => c.name));
   for (const name of referenced) if (!defined.has(name)) clusters.push(staticCluster(name, true));
+  clusters.push(...istiodClusters);
 
   const hcm = {
     '@type': HCM_TYPE,

@@ -448,6 +448,17 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
       variant('rename it', (o) => (objectAt(o, parent)[lastKey!] = `${String(at(o, path))}-b`)),
     ];
   }
+  // EPP318: a CLUSTER ADD named as istiod's own outbound cluster (the finding's path is its name): rename it everywhere
+  // the name stands (the cluster, its load_assignment, the cluster_name calling it), or drop the patch and keep the name.
+  if ((m = /^give this cluster a name of your own \(as (epp-cluster)\), in its load_assignment\.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster (outbound\|[^ ]+) \(a DestinationRule gives it TLS\)$/.exec(fix))) {
+    const [, own, istiods] = m;
+    const renameAll = (node: Json): Json =>
+      node === istiods ? own : Array.isArray(node) ? node.map(renameAll) : node !== null && typeof node === 'object' ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, renameAll(v)])) : node;
+    return [
+      variant('rename it', (o) => (o.spec = renameAll(o.spec as Json))),
+      variant("drop the ADD, call istiod's cluster", (o) => (o.spec as { configPatches: Json[] }).configPatches.splice(path[2] as number, 1)),
+    ];
+  }
   if (fix.startsWith('add transport_socket {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext}}, or run the EPP with --secure-serving=false')) {
     return [variant('TLS', (o) => (objectAt(o, path).transport_socket = { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } }))];
   }
