@@ -1,8 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { envoyField } from '../json-value.ts';
+import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
+import { parseIstioClusterName, type IstioClusterName } from './istio-cluster-name.ts';
 
 /**
  * The proxies a CLUSTER ADD reaches, by its context: istiod inserts the GATEWAY ones into a gateway's clusters and both
@@ -47,32 +48,48 @@ export function checkDuplicateClusters(patches: readonly ConfigPatch[], severiti
   return findings;
 }
 
-/** The name istiod gives its outbound cluster of a host's port: `outbound|<port>|<subset>|<host>` (model.BuildSubsetKey). */
-const ISTIOD_OUTBOUND_CLUSTER = /^outbound\|(\d+)\|([^|]*)\|([^|]+)$/;
+/** Whether a CLUSTER REMOVE takes out istiod's cluster of this name on every proxy `add` reaches (cluster_patch.go clusterMatch). */
+function removesFromProxiesOf(remove: ConfigPatch, add: ConfigPatch, name: string, parsed: IstioClusterName): boolean {
+  if (remove.applyTo !== 'CLUSTER' || remove.operation !== 'REMOVE') return false;
+  const proxies = proxiesOf(remove);
+  if (!(proxies === 'any' || proxies === proxiesOf(add)) || !(remove.match.proxy === undefined || isDeepStrictEqual(remove.match.proxy, add.match.proxy))) return false;
+  const match = remove.match.cluster;
+  if (!isObject(match)) return true;
+  if (typeof match.name === 'string' && match.name !== '') return match.name === name;
+  if (typeof match.subset === 'string' && match.subset !== '' && match.subset !== parsed.subset) return false;
+  if (typeof match.service === 'string' && match.service !== '' && match.service !== parsed.host) return false;
+  const port = match.portNumber ?? match.port_number;
+  return typeof port !== 'number' || port === 0 || port === parsed.port;
+}
 
 /**
- * A CLUSTER ADD named as istiod names its own outbound clusters. istiod builds an outbound cluster for every port of
- * every Service (or ServiceEntry host) the proxy sees and sends them beside the clusters EnvoyFilters add, which it
- * dedupes only among themselves (pilot/pkg/networking/core/cluster.go buildClusters: normalizeClusters runs over the
- * added clusters, not over the outbound ones). So Envoy gets two clusters of one name and refuses the update: measured
- * on the data plane (EPP318 scenarios), over SotW and over delta xDS.
+ * The CLUSTER ADDs named as istiod names its own outbound clusters, with the name's parts, unless a REMOVE of this
+ * EnvoyFilter takes istiod's cluster of that name out for the proxies the ADD reaches (then one cluster of the name
+ * is left, the ADD's). istiod builds an outbound cluster for every port of every Service (or ServiceEntry host) a proxy
+ * sees and sends them beside the clusters EnvoyFilters add, which it dedupes only among themselves
+ * (pilot/pkg/networking/core/cluster.go buildClusters: normalizeClusters runs over the added clusters, not over the
+ * outbound ones), so Envoy gets two clusters of one name. The ADD's own settings then never apply.
  */
-export function checkIstiodClusterNames(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
-  const findings: Finding[] = [];
+function addsBesideIstiodCluster(patches: readonly ConfigPatch[]): { patch: ConfigPatch & { value: JsonObject }; name: string; parsed: IstioClusterName }[] {
+  const found = [];
   for (const patch of patches.filter(addsCluster)) {
     const name = envoyField(patch.value, 'name');
-    const m = typeof name === 'string' ? ISTIOD_OUTBOUND_CLUSTER.exec(name) : null;
-    if (m === null) continue;
-    const [, port, subset, host] = m;
-    findings.push(
-      finding(
-        'EPP318',
-        severities,
-        { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, 'name']) },
-        `adds cluster ${name}, the name istiod gives its own cluster of port ${port} of ${host}${subset === '' ? '' : ` (subset ${subset})`}, which it builds for every proxy that sees that Service: istiod sends both clusters (it dedupes only the clusters EnvoyFilters add), and Envoy rejects every cluster update that carries two of one name. Measured: over delta xDS (Istio's default) a gateway that starts gets no cluster at all and every request fails (500); over SotW xDS Envoy keeps istiod's cluster, so this one's settings never apply (against the EPP serving TLS, 500 on every request)`,
-        `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${name} (a DestinationRule gives it TLS)`,
-      ),
-    );
+    const parsed = typeof name === 'string' ? parseIstioClusterName(name) : undefined;
+    if (parsed === undefined || patches.some((other) => removesFromProxiesOf(other, patch, name as string, parsed))) continue;
+    found.push({ patch, name: name as string, parsed });
   }
-  return findings;
+  return found;
+}
+
+/** Measured on the data plane (EPP318 scenarios): Envoy refuses the cluster update that carries both, over SotW and over delta xDS. */
+export function checkIstiodClusterNames(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
+  return addsBesideIstiodCluster(patches).map(({ patch, name, parsed: { port, subset, host } }) =>
+    finding(
+      'EPP318',
+      severities,
+      { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, 'name']) },
+      `adds cluster ${name}, the name istiod gives its own cluster of port ${port} of ${host}${subset === '' ? '' : ` (subset ${subset})`}, which it builds for every proxy that sees that Service: istiod sends both clusters (it dedupes only the clusters EnvoyFilters add), and Envoy rejects every cluster update that carries two of one name. Measured: over delta xDS (Istio's default) a gateway that starts gets no cluster at all and every request fails (500); over SotW xDS Envoy keeps istiod's cluster, so this one's settings never apply (against the EPP serving TLS, 500 on every request)`,
+      `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${name} (a DestinationRule gives it TLS; the Service port must say HTTP/2, as the measured EPP Service's does with appProtocol: http2)`,
+    ),
+  );
 }

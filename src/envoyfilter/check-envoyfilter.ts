@@ -107,6 +107,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
     }
   }
   const unnamedCluster = patches.some((p) => addsCluster(p) && (envoyField(p.value, 'name') ?? '') === '');
+  // A cluster EPP318 denies is judged on its settings too: renamed as its fix says, they are what Envoy gets.
   findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter, unnamedCluster));
   findings.push(...checkClusterFields(patches, config.placeholder, severities));
   findings.push(...checkDuplicateClusters(patches, severities));

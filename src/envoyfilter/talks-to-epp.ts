@@ -7,6 +7,7 @@ import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, readConfigPatches, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, findAddedClusters, findExtProcConfigs, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { findPlaceholders } from './find-placeholders.ts';
+import { parseIstioClusterName } from './istio-cluster-name.ts';
 import { socketAddresses } from './socket-addresses.ts';
 import { targetCluster } from './target-cluster.ts';
 
@@ -59,8 +60,6 @@ const ANNOTATION_PREFIX = 'epp-webhook.io/';
 const EPP_PORT = 9002;
 /** `-epp`, `epp-`, `_epp`, `.epp` as a word of the name, or endpoint-picker / endpointpicker. */
 const EPP_NAME = /(^|[-_.])epp([-_.]|$)|endpoint-?picker/i;
-/** Istio's cluster of a Service: `outbound|PORT|SUBSET|HOST`. */
-const ISTIO_CLUSTER = /^outbound\|(\d+)\|[^|]*\|(.+)$/;
 
 /** A Service as a cluster name or a DNS name names it. */
 interface ServiceName {
@@ -114,14 +113,14 @@ interface ObjectFacts {
 
 /** What the cluster an ext_proc config calls says: an EPP Service (proof), a name or port like an EPP's (hint), or nothing. */
 function judgeCluster(name: string, facts: ObjectFacts): EppJudgement | undefined {
-  const istio = ISTIO_CLUSTER.exec(name);
-  if (istio !== null) {
-    const service = serviceOfHost(istio[2]);
+  const istio = parseIstioClusterName(name);
+  if (istio !== undefined) {
+    const service = serviceOfHost(istio.host);
     if (service !== undefined && isEppService(service, facts.config, facts.known)) {
       return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} is Istio's cluster of EPP Service ${service.namespace}/${service.name}` };
     }
     // The port hints only where no name says what the server is: `granite-activator` on 9002 is the llm-d activator.
-    const hinted = service === undefined ? Number(istio[1]) === EPP_PORT : EPP_NAME.test(service.name);
+    const hinted = service === undefined ? istio.port === EPP_PORT : EPP_NAME.test(service.name);
     return hinted ? hint(`cluster ${name}`) : undefined;
   }
   const defined = facts.clusters.get(name);
@@ -227,10 +226,10 @@ export function judgeExtProcSites(
     // cluster of an EPP Service (no CLUSTER patch, no token: an EnvoyFilter written with the inference-pool annotation).
     const eppClusters = new Set([...facts.clusters.keys()].filter((name) => judgeCluster(name, facts)?.evidence === 'epp-service'));
     const served = sites.map((site) => servingCluster(site, filters));
-    const eppKnown = eppClusters.size > 0 || served.some((name) => name !== undefined && ISTIO_CLUSTER.test(name) && judgeCluster(name, facts)?.evidence === 'epp-service');
+    const eppKnown = eppClusters.size > 0 || served.some((name) => name !== undefined && parseIstioClusterName(name) !== undefined && judgeCluster(name, facts)?.evidence === 'epp-service');
     const judgements = sites.map((site, i) => {
       const cluster = served[i];
-      const known = cluster !== undefined && (facts.clusters.has(cluster) || ISTIO_CLUSTER.test(cluster));
+      const known = cluster !== undefined && (facts.clusters.has(cluster) || parseIstioClusterName(cluster) !== undefined);
       const another = eppKnown && known && !eppClusters.has(cluster);
       return another ? judgeSite(site, filters, facts) : writtenForWebhook;
     });

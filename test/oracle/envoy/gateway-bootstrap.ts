@@ -19,6 +19,7 @@
  * (cluster.go buildClusters: normalizeClusters runs over the added clusters, not over the outbound ones); the oracle
  * gateway sees every such host, as a gateway sees the Services of its mesh, so Envoy gets both.
  */
+import { parseIstioClusterName } from '../../../src/envoyfilter/istio-cluster-name.ts';
 export type JsonObject = Record<string, unknown>;
 
 export interface TranslatedPatch {
@@ -58,8 +59,6 @@ function staticCluster(name: string, http2: boolean): JsonObject {
   return cluster;
 }
 
-/** The name istiod gives its outbound cluster of a host's port (model.BuildSubsetKey). */
-const ISTIOD_OUTBOUND_CLUSTER = /^outbound\|\d+\|[^|]*\|[^|]+$/;
 
 /** Names of clusters that ext_proc (gRPC or HTTP) calls go to, wherever they sit in `value`. */
 function referencedClusters(value: unknown, into: Set<string>): void {
@@ -101,7 +100,7 @@ export function gatewayBootstrap(patches: readonly TranslatedPatch[]): GatewayBo
       else clusters.push(patch.value);
       // istiod's own outbound cluster of that name, which it sends too.
       const name = patch.value.name;
-      if (typeof name === 'string' && ISTIOD_OUTBOUND_CLUSTER.test(name) && !istiodClusters.some((c) => c.name === name)) istiodClusters.push(staticCluster(name, true));
+      if (typeof name === 'string' && parseIstioClusterName(name) !== undefined && !istiodClusters.some((c) => c.name === name)) istiodClusters.push(staticCluster(name, true));
     }
     else skipped.push({ index: patch.index, reason: `${patch.applyTo} ${patch.operation} has nothing to apply to on the oracle gateway` });
   }
@@ -112,7 +111,8 @@ export function gatewayBootstrap(patches: readonly TranslatedPatch[]): GatewayBo
   referenced.delete(ISTIOD_PLACEHOLDER_CLUSTER);
   const defined = new Set(clusters.map((c) => c.name));
   for (const name of referenced) if (!defined.has(name)) clusters.push(staticCluster(name, true));
-  clusters.push(...istiodClusters);
+  // istiod's own clusters come before those EnvoyFilters add.
+  clusters.splice(1, 0, ...istiodClusters);
 
   const hcm = {
     '@type': HCM_TYPE,

@@ -729,13 +729,30 @@ t.test("a CLUSTER ADD named as istiod's own outbound cluster: Envoy rejects the 
   t.equal(f.path, 'spec.configPatches[1].patch.value.name');
   t.match(f.message, `adds cluster ${ISTIOD}, the name istiod gives its own cluster of port 9002 of gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local,`);
   t.match(f.message, 'Envoy rejects every cluster update that carries two of one name. Measured: over delta xDS');
-  t.equal(f.fix, `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${ISTIOD} (a DestinationRule gives it TLS)`);
+  t.equal(f.fix, `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${ISTIOD} (a DestinationRule gives it TLS; the Service port must say HTTP/2, as the measured EPP Service's does with appProtocol: http2)`);
   t.match(named('outbound|9002|v1|epp.ns.svc.cluster.local')[0]?.message ?? '', 'of port 9002 of epp.ns.svc.cluster.local (subset v1),', 'a subset cluster is istiod\'s too');
   t.same(codes(named('outbound|9002||epp')), ['EPP318'], 'any host: istiod names a ServiceEntry host so too');
   t.same(codes(named('epp-cluster')), [], 'a name of its own');
   t.same(codes(named('outbound_.9002_._.epp.ns.svc.cluster.local')), [], 'not the outbound|port|subset|host shape');
   t.same(codes(named('inbound|9002||epp.ns.svc.cluster.local')), [], 'inbound clusters: not measured, not judged');
   t.same(codes(named('outbound|9002|epp.ns.svc.cluster.local')), [], 'three parts: no name istiod gives');
+  for (const port of ['0', '09002', '99999']) t.same(codes(named(`outbound|${port}||epp.ns.svc.cluster.local`)), [], `port ${port}: no name istiod's strconv.Itoa writes`);
+
+  // Its settings are judged too: renamed as EPP318's fix says, they are what Envoy gets.
+  const broken = checkEnvoyFilter(withFilter({ grpc_service: { envoy_grpc: { cluster_name: ISTIOD } }, processing_mode: FULL_DUPLEX }, goodCluster({ name: ISTIOD, http2_protocol_options: undefined })), DEFAULT_CONFIG);
+  t.same(codes(broken), ['EPP302', 'EPP318']);
+
+  // A REMOVE of istiod's cluster of that name, for the proxies the ADD reaches, leaves one cluster of it: the ADD's.
+  const withRemove = (match: Record<string, unknown> | undefined, context?: string) => {
+    const object = withFilter({ grpc_service: { envoy_grpc: { cluster_name: ISTIOD } }, processing_mode: FULL_DUPLEX }, goodCluster({ name: ISTIOD }));
+    object.spec.configPatches.unshift({ applyTo: 'CLUSTER', match: { ...(context ? { context } : {}), ...(match ? { cluster: match } : {}) }, patch: { operation: 'REMOVE' } } as any);
+    return codes(checkEnvoyFilter(object, DEFAULT_CONFIG));
+  };
+  t.same(withRemove({ name: ISTIOD }), [], 'REMOVE by its name, then ADD');
+  t.same(withRemove({ service: 'gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local', portNumber: 9002 }), [], 'REMOVE by service and port');
+  t.same(withRemove({ service: 'gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local', portNumber: 9003 }), ['EPP318'], 'a REMOVE of another port leaves istiod\'s cluster');
+  t.same(withRemove({ name: 'outbound|9002||other.ns.svc.cluster.local' }), ['EPP318'], 'a REMOVE of another cluster');
+  t.same(withRemove({ name: ISTIOD }, 'SIDECAR_OUTBOUND'), ['EPP318'], 'a REMOVE on sidecars only leaves the gateway with both');
 
   const relaxed = checkEnvoyFilter(withFilter({ grpc_service: { envoy_grpc: { cluster_name: ISTIOD } }, processing_mode: FULL_DUPLEX }, goodCluster({ name: ISTIOD })), parseConfig({ severities: { EPP318: 'warn' } }));
   t.equal(relaxed.find((x) => x.code === 'EPP318')?.severity, 'warn', 'relaxable');
