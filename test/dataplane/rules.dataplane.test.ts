@@ -88,10 +88,10 @@ async function scenario(
   envoyFilter: any,
   route: any,
   check: (t: Test, m: Measurement) => void,
-  options: { count?: number; timeoutMs?: number; body?: unknown; renamed?: boolean; beforeMeasure?: () => Promise<void> } = {},
+  options: { count?: number; timeoutMs?: number; body?: unknown; renamed?: boolean; beforeMeasure?: () => Promise<void>; setUp?: () => Promise<string[]> } = {},
 ): Promise<void> {
   await parent.test(`${key}: ${symptoms.scenarios[key]?.symptom ?? ''}`, async (t) => {
-    const webhook = await setUp(envoyFilter, route, options.renamed ?? true);
+    const webhook = options.setUp ? await options.setUp() : await setUp(envoyFilter, route, options.renamed ?? true);
     await options.beforeMeasure?.();
     const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs, body: options.body });
     measured[key] = m;
@@ -981,4 +981,189 @@ t.test("EPP230: a MERGE into istiod's filter setting its processing fields, besi
   });
   t.match((await istiodsFilter()).cluster, /^epp-cluster-\d+$/, "istiod's filter names the EPP cluster the MERGE gave it");
   await removeEnvoyFilter('epp-ext-proc');
+});
+
+t.test("EPP114: the EPP cluster's port_value is not the InferencePool's endpointPickerRef port", async (t) => {
+  // The fixture annotated with the pool (endpointPickerRef port 9002), its cluster at port 9003 (the EPP's gRPC health
+  // port in GAIE's charts): the webhook writes the pool EPP's ClusterIP, which serves nothing on 9003.
+  const ef = fullDuplex((_f, cluster, doc) => {
+    doc.metadata.annotations = { 'epp-webhook.io/inference-pool': 'gaie-inference-scheduling' };
+    cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 9003;
+  });
+  await scenario(t, 'EPP114-port-not-the-pools', ef, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP114'), 'kubectl printed EPP114 (relaxed to a warning to measure)');
+    t.same(statuses(m), recorded('EPP114-port-not-the-pools'));
+    t.ok(statuses(m).every((s) => s === 500), '500 on every request');
+    t.equal(m.eppRequests, 0, 'no request reached the EPP');
+    t.ok(stat(m, 'upstream_cx_connect_fail') >= m.answers.length, 'every connection to ClusterIP:9003 failed');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open');
+  });
+  const cluster = (await dynamicClusters(plane.envoy)).find((c: any) => c?.name === `epp-cluster-${marker}`);
+  const address = cluster?.load_assignment?.endpoints?.[0]?.lb_endpoints?.[0]?.endpoint?.address?.socket_address;
+  t.comment(JSON.stringify(address));
+  t.same(address, { address: await plane.eppClusterIP(), port_value: 9003 }, "Envoy's cluster: the EPP Service's ClusterIP, port 9003");
+
+  const failOpen = structuredClone(ef);
+  failOpen.spec.configPatches[0].patch.value.typed_config.failure_mode_allow = true;
+  await scenario(t, 'EPP114-port-not-the-pools-fail-open', failOpen, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP114'), 'kubectl printed EPP114 (relaxed to a warning to measure)');
+    t.same(statuses(m), recorded('EPP114-port-not-the-pools-fail-open'));
+    t.ok(statuses(m).every((s) => s === 500), '500 on every request: failure_mode_allow does not let it past');
+    t.equal(m.eppRequests, 0, 'no request reached the EPP');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open: the stream had opened and queued its messages');
+  });
+});
+
+t.test('EPP207: allow_mode_override: true with FULL_DUPLEX_STREAMED', async (t) => {
+  await scenario(t, 'EPP207-allow-mode-override', fullDuplex((f) => (f.allow_mode_override = true)), plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP207'), 'kubectl printed EPP207');
+    t.same(statuses(m), recorded('EPP207-allow-mode-override'));
+    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+    t.equal(m.eppRequests, m.answers.length, 'the EPP picked for every request');
+  });
+  const own = (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc');
+  t.equal(own?.config?.allow_mode_override, true, "Envoy's filter has allow_mode_override: true");
+});
+
+t.test('EPP211: a per-route override FULL_DUPLEX_STREAMED with trailer modes SKIP', async (t) => {
+  // The fixture's filter (FULL_DUPLEX_STREAMED, trailers SEND; message_timeout 2 s, to see a wait end) and an override
+  // on the route that keeps the bodies FULL_DUPLEX_STREAMED and skips both trailers.
+  const mode = { ...eppProcessingMode(), request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' };
+  const ef = fullDuplex((f, _c, doc) => {
+    f.message_timeout = '2s';
+    doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', { overrides: { processing_mode: mode } }));
+  });
+  for (const [suffix, body] of Object.entries(BODIES)) {
+    const key = `EPP211-per-route-trailers-skip${suffix}`;
+    await scenario(
+      t,
+      key,
+      ef,
+      plainRoute(),
+      (t, m) => {
+        t.ok(m.webhook.includes('EPP211'), 'kubectl printed EPP211');
+        t.same(statuses(m), recorded(key), 'the recorded statuses');
+        t.equal(m.eppRequests, m.answers.length, 'the EPP picked for every request');
+        t.equal(stat(m, 'ext_proc.message_timeouts'), 0, 'the EPP answered every message in time');
+        if (suffix === '-stream') t.ok(streamedWhole(m), 'every event arrived');
+        if (suffix === '-long') t.ok(m.answers.every((a) => a.bytes === LONG_BYTES), 'the whole body');
+      },
+      { timeoutMs: 8000, body },
+    );
+  }
+  const override = extProcPerFilter((await routesByName()).get(`${NS}.${ROUTE}.0`)?.route);
+  t.comment(JSON.stringify(override));
+  t.equal(override?.overrides?.processing_mode?.request_trailer_mode, 'SKIP', "Envoy's route carries the override, trailers SKIP");
+});
+
+t.test('EPP212: ext_proc fields written in snake_case and lowerCamelCase with different values', async (t) => {
+  // Each pair: the snake_case value would break or bypass the EPP (BUFFERED: 504 after message_timeout; fail open),
+  // the lowerCamelCase one is the working fixture's.
+  const ef = fullDuplex((f) => {
+    f.processing_mode.request_body_mode = 'BUFFERED';
+    f.processing_mode.requestBodyMode = 'FULL_DUPLEX_STREAMED';
+    f.message_timeout = '2s';
+    f.messageTimeout = '7s';
+    f.failure_mode_allow = true;
+    f.failureModeAllow = false;
+  });
+  await scenario(
+    t,
+    'EPP212-snake-and-camel',
+    ef,
+    plainRoute(),
+    (t, m) => {
+      t.ok(m.webhook.includes('EPP212'), 'kubectl printed EPP212');
+      t.notOk(m.webhook.includes('EPP202') || m.webhook.includes('EPP205'), 'and neither EPP202 nor EPP205: the webhook judged the lowerCamelCase values');
+      t.same(statuses(m), recorded('EPP212-snake-and-camel'));
+      t.equal(m.eppRequests, m.answers.length, 'the EPP picked for every request');
+    },
+    { timeoutMs: 8000 },
+  );
+  const own = (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc')?.config;
+  t.comment(JSON.stringify({ processing_mode: own?.processing_mode, message_timeout: own?.message_timeout, failure_mode_allow: own?.failure_mode_allow }));
+  t.equal(own?.processing_mode?.request_body_mode, 'FULL_DUPLEX_STREAMED', "Envoy got requestBodyMode's value");
+  t.equal(own?.message_timeout, '7s', "Envoy got messageTimeout's value");
+  t.notOk(own?.failure_mode_allow, "Envoy got failureModeAllow's value (false)");
+});
+
+/** The fixture's EnvoyFilter without its cluster, and (unless `owner` is false) the cluster as an EnvoyFilter of its own. */
+const CLUSTER_OWNER = 'epp-cluster-owner';
+function splitCluster(edit: (filter: any) => void = () => {}): { main: any; owner: any } {
+  let clusterPatch: any;
+  const main = fullDuplex((f, _c, doc) => {
+    edit(f);
+    [clusterPatch] = doc.spec.configPatches.splice(1, 1);
+  });
+  const owner = { apiVersion: main.apiVersion, kind: main.kind, metadata: { name: CLUSTER_OWNER, namespace: NS }, spec: { workloadSelector: main.spec.workloadSelector, configPatches: [clusterPatch] } };
+  return { main, owner };
+}
+
+/**
+ * Applies the route and `main` (and `owner` first, if given) with a fresh cluster name, and waits until Envoy's
+ * ext_proc filter names it (and it has the cluster, or has not). Returns the codes kubectl printed for the route and `main`.
+ */
+async function setUpSplit(main: any, owner: any | undefined): Promise<string[]> {
+  const name = `epp-cluster-${++marker}`;
+  const routed = await apply(plane, plainRoute());
+  if (routed.code !== 0) throw new Error(routed.stderr);
+  if (owner) {
+    const applied = await apply(plane, stringify(owner).replaceAll('epp-cluster', name).replaceAll(`${name}-owner`, CLUSTER_OWNER));
+    if (applied.code !== 0) throw new Error(applied.stderr);
+    t.comment(`${CLUSTER_OWNER}: ${JSON.stringify(codesIn(applied.stderr))}`);
+  } else {
+    await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, CLUSTER_OWNER, '--ignore-not-found']);
+  }
+  const before = await xdsCounters(plane.envoy);
+  const applied = await apply(plane, stringify(main).replaceAll('epp-cluster', name));
+  if (applied.code !== 0) throw new Error(applied.stderr);
+  // Without a cluster of its own there may be no CDS change to wait for: the listener's.
+  await waitFor(
+    `Envoy's ext_proc filter to name ${name}${owner ? ', and the cluster' : ''}`,
+    async () => {
+      const now = await xdsCounters(plane.envoy);
+      if (now.ldsSuccess + now.ldsRejected <= before.ldsSuccess + before.ldsRejected) return undefined;
+      const filter = (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc');
+      const has = (await clusterNames(plane.envoy)).includes(name);
+      return filter?.config?.grpc_service?.envoy_grpc?.cluster_name === name && has === Boolean(owner) ? true : undefined;
+    },
+    30_000,
+    200,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  return [...new Set([...codesIn(routed.stderr), ...codesIn(applied.stderr)])].sort();
+}
+
+t.test('EPP305: the ext_proc cluster not defined in this EnvoyFilter: defined nowhere, or by another EnvoyFilter', async (t) => {
+  try {
+    const nowhere = splitCluster();
+    await scenario(t, 'EPP305-cluster-nowhere', nowhere.main, undefined, (t, m) => {
+      t.ok(m.webhook.includes('EPP305'), 'kubectl printed EPP305');
+      t.same(statuses(m), recorded('EPP305-cluster-nowhere'));
+      t.ok(statuses(m).every((s) => s === 500), '500 on every request');
+      t.equal(m.eppRequests, 0, 'no request reached the EPP');
+      t.ok(stat(m, 'ext_proc.streams_failed') >= m.answers.length, 'every ext_proc stream failed');
+      t.equal(stat(m, 'ext_proc.streams_started'), 0, 'none opened');
+    }, { setUp: () => setUpSplit(nowhere.main, undefined) });
+
+    const failOpen = splitCluster((f) => (f.failure_mode_allow = true));
+    await scenario(t, 'EPP305-cluster-nowhere-fail-open', failOpen.main, undefined, (t, m) => {
+      t.ok(m.webhook.includes('EPP305'), 'kubectl printed EPP305');
+      t.same(statuses(m), recorded('EPP305-cluster-nowhere-fail-open'));
+      t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered, unpicked');
+      t.equal(m.eppRequests, 0, 'no request reached the EPP');
+      t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, 'every request failed open');
+    }, { setUp: () => setUpSplit(failOpen.main, undefined) });
+
+    const elsewhere = splitCluster();
+    await scenario(t, 'EPP305-cluster-in-another-envoyfilter', elsewhere.main, undefined, (t, m) => {
+      t.ok(m.webhook.includes('EPP305'), 'kubectl printed EPP305: the webhook does not look into the other EnvoyFilter');
+      t.same(statuses(m), recorded('EPP305-cluster-in-another-envoyfilter'));
+      t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+      t.equal(m.eppRequests, m.answers.length, 'the EPP picked for every request');
+      t.ok(eppClusterCarried(m), "the cluster the other EnvoyFilter adds carried the calls");
+    }, { setUp: () => setUpSplit(elsewhere.main, elsewhere.owner) });
+  } finally {
+    await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, CLUSTER_OWNER, '--ignore-not-found']);
+  }
 });
