@@ -1010,7 +1010,8 @@ t.test("EPP114: the EPP cluster's port_value is not the InferencePool's endpoint
     t.same(statuses(m), recorded('EPP114-port-not-the-pools-fail-open'));
     t.ok(statuses(m).every((s) => s === 500), '500 on every request: failure_mode_allow does not let it past');
     t.equal(m.eppRequests, 0, 'no request reached the EPP');
-    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open: the stream had opened and queued its messages');
+    t.equal(stat(m, 'ext_proc.streams_started'), m.answers.length, 'each ext_proc stream started before its connection failed');
+    t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open');
   });
 });
 
