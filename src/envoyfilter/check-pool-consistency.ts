@@ -56,7 +56,9 @@ export function checkPoolConsistency(
         'EPP114',
         config.severities,
         { location: patchLocation(site.patchIndex), path: formatPath(site.segments) },
-        `port ${site.port}: ${poolName} says its EPP listens on port ${port} of Service ${service.namespace}/${service.name}, so the gateway's ext_proc stream to port ${site.port} reaches no Endpoint Picker`,
+        // Measured (test/dataplane/measured-symptoms.json EPP114-port-not-the-pools, -fail-open): the connection to
+        // ClusterIP:9003 fails, 500 on every request, with failure_mode_allow: true as without (the stream had started).
+        `port ${site.port}: ${poolName} says its EPP listens on port ${port} of Service ${service.namespace}/${service.name}, so the gateway's ext_proc stream to port ${site.port} reaches no Endpoint Picker: the connection fails and every request gets 500, with failure_mode_allow: true too`,
         `write port_value: EPP_SERVICE_PORT and let the webhook fill in ${port}, or set port_value: ${port}`,
       ),
     );

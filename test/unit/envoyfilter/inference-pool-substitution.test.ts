@@ -181,6 +181,8 @@ t.test("a literal port_value other than the pool's port: EPP114, also on an obje
   t.same(codes(literal.findings), ['EPP114']);
   t.equal(literal.findings[0].severity, 'deny');
   t.match(literal.findings[0].message, /port 9090: InferencePool llm-d\/pool-a says its EPP listens on port 9002 of Service llm-d\/epp-a/);
+  // Measured (test/dataplane/measured-symptoms.json EPP114-port-not-the-pools, -fail-open).
+  t.match(literal.findings[0].message, 'the connection fails and every request gets 500, with failure_mode_allow: true too');
   const right = await substitute(poolEnvoyFilter({ annotations: { [POOL]: 'pool-a' }, portValue: 9002 }));
   t.same(right.findings, []);
   const stored = await substitute(poolEnvoyFilter({ annotations: { [POOL]: 'pool-a' }, address: '10.96.0.10', portValue: 9003 }));
