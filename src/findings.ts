@@ -48,7 +48,7 @@ export const RULES = {
   EPP204: { severity: 'warn', relaxable: true, title: 'Headers sent to the EPP with request_body_mode NONE' },
   EPP205: { severity: 'warn', relaxable: true, title: 'failure_mode_allow: true (fail-open skips endpoint picking)' },
   EPP206: { severity: 'warn', relaxable: true, title: 'ext_proc sends nothing to the EPP and no per-route override enables it' },
-  EPP207: { severity: 'warn', relaxable: true, title: 'allow_mode_override with FULL_DUPLEX_STREAMED (not supported by Envoy)' },
+  EPP207: { severity: 'warn', relaxable: true, title: 'allow_mode_override with FULL_DUPLEX_STREAMED (changes nothing)' },
   EPP208: { severity: 'deny', relaxable: false, title: 'Malformed epp-webhook.io/epp annotation (not "true" or "false")' },
   EPP209: { severity: 'warn', relaxable: true, title: 'epp-webhook.io/epp "false" on an EnvoyFilter that gets the EPP ClusterIP' },
   // EPP21x: ext_proc read as istiod converts it, judged against Envoy's own checks

@@ -239,7 +239,8 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         'EPP207',
         severities,
         { location, path: formatPath([...segments, overrideKey]) },
-        `ext_proc ${overrideKey} true with FULL_DUPLEX_STREAMED: Envoy does not support mode overrides in this mode`,
+        // Measured (test/dataplane/measured-symptoms.json EPP207-allow-mode-override): Envoy loads it, 200, the EPP once per request.
+        `ext_proc ${overrideKey} true with FULL_DUPLEX_STREAMED: it changes nothing here: Envoy loads it and requests run as without it (the EPP picks each)`,
         `remove ${overrideKey}`,
       ),
     );
