@@ -53,7 +53,7 @@ export const RULES = {
   EPP209: { severity: 'warn', relaxable: true, title: 'epp-webhook.io/epp "false" on an EnvoyFilter that gets the EPP ClusterIP' },
   // EPP21x: ext_proc read as istiod converts it, judged against Envoy's own checks
   EPP210: { severity: 'deny', relaxable: true, title: 'processing_mode value istiod passes and Envoy rejects (a number naming no mode; in a TypedStruct, any value Envoy cannot read)' },
-  EPP211: { severity: 'warn', relaxable: true, title: 'Per-route override FULL_DUPLEX_STREAMED without trailer mode SEND (Envoy checks this only on the filter)' },
+  EPP211: { severity: 'warn', relaxable: true, title: 'Per-route override FULL_DUPLEX_STREAMED without trailer mode SEND (Envoy checks this only on the filter; completions without trailers pass)' },
   EPP212: { severity: 'warn', relaxable: true, title: 'ext_proc field written in snake_case and lowerCamelCase with different values (istiod keeps the lowerCamelCase one)' },
   EPP213: { severity: 'warn', relaxable: true, title: 'ext_proc field istiod does not know (a misspelt key): dropped' },
   EPP214: { severity: 'deny', relaxable: true, title: 'ext_proc field of a JSON type istiod refuses' },

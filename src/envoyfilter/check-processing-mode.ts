@@ -172,7 +172,8 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
               'EPP211',
               severities,
               at(keyOf(trailerField)),
-              `${asWritten} in a per-route override: Envoy checks the trailer rule of FULL_DUPLEX_STREAMED only on the filter and accepts this override; how requests on these routes then behave is not yet measured against a live data plane`,
+              // Measured (test/dataplane/measured-symptoms.json EPP211-per-route-trailers-skip, -stream, -long).
+              `${asWritten} in a per-route override: Envoy requires trailer mode SEND in this mode on the filter, checks it only there, and accepts this override; completions without trailers pass it (plain, streamed and long: 200, the EPP picks each), what a request or response with trailers then does is not measured`,
               `set ${keyOf(trailerField)}: SEND`,
             ),
       );
