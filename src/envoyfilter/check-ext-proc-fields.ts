@@ -212,6 +212,8 @@ function duplicate(walk: Walk, object: JsonObject, snake: string, camel: string,
       'EPP212',
       walk.severities,
       at,
+      // Asked of istiod's conversion by the differential (processing_mode fields) and measured on the data plane
+      // (test/dataplane/measured-symptoms.json EPP212-snake-and-camel: mode, message_timeout, failure_mode_allow).
       `ext_proc sets both ${snake} ${short(object[snake])} and ${camel} ${short(object[camel])}: Istio keeps ${kept} and drops ${dropped}, so Envoy runs ${short(object[kept])}`,
       `write the field once (${camel} or ${snake}) with the value you mean`,
     ),

@@ -5,6 +5,9 @@ import type { RuleCode } from '../../src/findings.ts';
  * - `istio-refuses`: istiod's validating webhook refuses the object at kubectl apply;
  * - `envoy-rejects`: istiod accepts and pushes it, and Envoy rejects the listener or cluster update;
  * - `istio-drops`: istiod accepts it and drops a field it does not know (a warning at apply);
+ * - `istio-converts`: istiod accepts it and converts it into what Envoy gets as the message says (of a field written in
+ *   two spellings, which one): asked of istiod's conversion by this pipeline (the `duplicate-key` corpus family, whose
+ *   modes the mode comparison checks) and of the whole path by the data-plane tests (EPP212-snake-and-camel);
  * - `istio-drops-patches`: istiod accepts it, and its push fails on it and leaves out the HTTP filter patches of the gateway's
  *   connection manager, of every EnvoyFilter (measured: EPP223-typed-struct-merge in test/dataplane);
  * - `undefined`: what Envoy does is not defined (it may accept or reject): no outcome contradicts it;
@@ -12,7 +15,7 @@ import type { RuleCode } from '../../src/findings.ts';
  *   data-plane tests own that claim, this pipeline cannot contradict it;
  * - `webhook`: about the webhook's own work (placeholder, Service lookup), no claim about Istio or Envoy.
  */
-export type Claim = 'istio-refuses' | 'envoy-rejects' | 'istio-drops' | 'istio-drops-patches' | 'undefined' | 'runtime' | 'webhook';
+export type Claim = 'istio-refuses' | 'envoy-rejects' | 'istio-drops' | 'istio-converts' | 'istio-drops-patches' | 'undefined' | 'runtime' | 'webhook';
 
 export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP101: 'webhook',
@@ -41,7 +44,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP209: 'webhook',
   EPP210: 'envoy-rejects',
   EPP211: 'runtime',
-  EPP212: 'runtime',
+  EPP212: 'istio-converts',
   EPP213: 'istio-drops',
   EPP214: 'istio-refuses',
   EPP215: 'envoy-rejects',
@@ -84,6 +87,7 @@ export const CLAIM_LABELS: Record<Claim, string> = {
   'istio-refuses': 'istiod refuses',
   'envoy-rejects': 'Envoy rejects',
   'istio-drops': 'istiod drops',
+  'istio-converts': 'istiod converts',
   'istio-drops-patches': "istiod drops the gateway's patches",
   undefined: 'undefined',
   runtime: 'runtime',
