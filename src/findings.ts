@@ -72,7 +72,7 @@ export const RULES = {
   EPP302: { severity: 'deny', relaxable: true, title: 'gRPC cluster without HTTP/2' },
   EPP303: { severity: 'deny', relaxable: true, title: 'STATIC cluster address that is not an IP' },
   EPP304: { severity: 'warn', relaxable: true, title: 'REPLACE on subFilter envoy.filters.http.ext_proc (a no-op unless Istio inserted it)' },
-  EPP305: { severity: 'warn', relaxable: true, title: 'ext_proc cluster not defined in this EnvoyFilter' },
+  EPP305: { severity: 'warn', relaxable: true, title: 'ext_proc cluster not defined in this EnvoyFilter (works if another EnvoyFilter adds it, else every request fails)' },
   EPP306: { severity: 'warn', relaxable: true, title: 'EPP cluster without TLS (the EPP serves TLS by default)' },
   EPP307: { severity: 'deny', relaxable: false, title: 'Malformed EnvoyFilter (wrong type where an array or object is expected)' },
   EPP310: { severity: 'deny', relaxable: true, title: 'Cluster type, lb_policy, connect_timeout or port istiod refuses' },

@@ -86,7 +86,8 @@ export function checkWiring(
           'EPP305',
           severities,
           { location, path: formatPath(segments) },
-          `ext_proc cluster ${target.name} is not defined in this EnvoyFilter: unless another EnvoyFilter adds it, Envoy has no such cluster and every call to the ext_proc server fails`,
+          // Measured (test/dataplane/measured-symptoms.json EPP305-cluster-in-another-envoyfilter, EPP305-cluster-nowhere, -fail-open).
+          `ext_proc cluster ${target.name} is not defined in this EnvoyFilter: if another EnvoyFilter of the gateway adds it, this works as if it were here; if none does, Envoy loads the filter on a cluster it does not have, no ext_proc stream opens, and every request gets 500 (with failure_mode_allow: true, bypasses the ext_proc server)`,
           `add an applyTo: CLUSTER patch (operation: ADD) named ${target.name}, or use Istio's cluster of the server's Service, outbound|<port>||<service>.<namespace>.svc.cluster.local`,
         ),
       );

@@ -299,7 +299,12 @@ t.test('disable_clear_route_cache: true beside a route_cache_action other than D
 
 t.test('the EPP cluster: defined, HTTP/2, TLS', async (t) => {
   const undefinedCluster = withFilter({ grpc_service: { envoy_grpc: { cluster_name: 'elsewhere' } }, processing_mode: FULL_DUPLEX });
-  t.same(codes(checkEnvoyFilter(undefinedCluster, DEFAULT_CONFIG)), ['EPP305']);
+  const undefinedFindings = checkEnvoyFilter(undefinedCluster, DEFAULT_CONFIG);
+  t.same(codes(undefinedFindings), ['EPP305']);
+  // Measured: the cluster added by another EnvoyFilter works; defined nowhere, 500 or, failing open, a bypass
+  // (measured-symptoms.json EPP305-cluster-in-another-envoyfilter, EPP305-cluster-nowhere, -fail-open).
+  t.match(undefinedFindings[0].message, 'if another EnvoyFilter of the gateway adds it, this works as if it were here');
+  t.match(undefinedFindings[0].message, 'every request gets 500 (with failure_mode_allow: true, bypasses the ext_proc server)');
   const istioCluster = withFilter({ grpc_service: { envoy_grpc: { cluster_name: 'outbound|9002||epp.ns.svc.cluster.local' } }, processing_mode: FULL_DUPLEX });
   t.same(codes(checkEnvoyFilter(istioCluster, DEFAULT_CONFIG)), [], "Istio's outbound clusters exist without a patch");
 

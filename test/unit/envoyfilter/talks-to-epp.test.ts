@@ -54,7 +54,7 @@ t.test("another team's ext_proc server is judged no EPP, and only what Envoy and
     typedConfig: { processing_mode: { request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SKIP', response_header_mode: 'SKIPPED' } },
   });
   t.same(codes(checkEnvoyFilter(brokenForEnvoy, DEFAULT_CONFIG)), ['EPP201', 'EPP203'], 'what Envoy refuses is refused for any server');
-  t.match(checkEnvoyFilter(envoyFilter('nowhere'), DEFAULT_CONFIG)[0].message, 'every call to the ext_proc server fails');
+  t.match(checkEnvoyFilter(envoyFilter('nowhere'), DEFAULT_CONFIG)[0].message, 'no ext_proc stream opens, and every request gets 500', 'EPP305 for any server');
 });
 
 t.test('the annotation epp-webhook.io/epp settles it either way', async (t) => {
