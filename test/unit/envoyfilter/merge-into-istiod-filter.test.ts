@@ -126,8 +126,8 @@ t.test("EPP223: a MERGE into istiod's filter with a typed_config of another mess
   t.equal(epp223.path, 'spec.configPatches[0].patch.value.typed_config');
   t.match(epp223.message, 'with a typed_config of type udpa.type.v1.TypedStruct: istiod merges it into its own ExternalProcessor');
   // Measured in test/dataplane/rules.dataplane.test.ts (EPP223-typed-struct-merge).
-  t.match(epp223.message, "istiod pushes that gateway's listener without any HTTP filter patch on its connection manager: the HTTP_FILTER patches of every EnvoyFilter, ordered before this one or after, and this MERGE's own fields do not take effect, while LISTENER and NETWORK_FILTER merges, route and cluster patches do");
-  t.match(epp223.message, 'Measured: the filters two other EnvoyFilters insert before the router, one ordered before this one and one after, were missing from Envoy\'s listener');
+  t.match(epp223.message, "istiod pushes the gateway's listener without its HTTP filter patches");
+  t.match(epp223.message, "Measured on a gateway of one listener: no HTTP_FILTER patch of its connection manager took effect, of EnvoyFilters ordered before this one or after (the filters two of them insert before the router were missing from Envoy's listener), nor this MERGE's own fields, while the later one's LISTENER and NETWORK_FILTER merges held; a gateway of several listeners is not measured");
   t.notMatch(epp223.message, 'had not applied yet', 'not the order of the patches: every HTTP filter patch of the connection manager is left out');
   t.match(epp223.fix, '"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor');
   t.same(codes(check(merge({}, { value: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } } })), 'deny'), ['EPP223'], "another filter's type too");
