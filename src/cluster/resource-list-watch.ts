@@ -26,7 +26,8 @@ export interface ResourceChange<T> {
  * for 30 s (every 30 s on a quiet cluster, whose bookmarks come about every 60 s: a reconnect, not a fault);
  * `ended`, the API server closed it (its watch timeout); `failed`, an error. A 410 Gone is a relist, not a restart.
  */
-export type WatchRestartCause = 'idle' | 'ended' | 'failed';
+export const WATCH_RESTART_CAUSES = ['idle', 'ended', 'failed'] as const;
+export type WatchRestartCause = (typeof WATCH_RESTART_CAUSES)[number];
 
 /** What the list+watch reports while it keeps the store current; failures are retried, never thrown. */
 export type ResourceListWatchEvent =

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { WATCH_RESTART_CAUSES } from '../cluster/resource-list-watch.ts';
 import { LightHistogram } from './light-histogram.ts';
 import { PendingCounts } from './pending-counts.ts';
 import type { ProbedCaches } from './probes.ts';
@@ -106,6 +107,9 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
   };
 }
 
+/** The restart counter's label values: each restart cause, and `gone` for a relist after 410 Gone. */
+export const WATCH_RESTART_CAUSES_AND_GONE = [...WATCH_RESTART_CAUSES, 'gone'] as const;
+
 /** Every cause's series from the start, so a rate of `failed` reads 0 rather than nothing on a healthy cluster. */
 function watchRestartCounter(registers: Registry[]): Counter<'cause'> {
   const counter = new Counter({
@@ -114,7 +118,7 @@ function watchRestartCounter(registers: Registry[]): Counter<'cause'> {
     labelNames: ['cause'],
     registers,
   });
-  for (const cause of ['idle', 'ended', 'failed', 'gone']) counter.inc({ cause }, 0);
+  for (const cause of WATCH_RESTART_CAUSES_AND_GONE) counter.inc({ cause }, 0);
   return counter;
 }
 
