@@ -3,7 +3,7 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, reachesGateway, type ConfigPatch } from './config-patches.ts';
 import { picksIstiodFilter } from './merge-into-istiod-filter.ts';
-import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, EXTERNAL_PROCESSOR_TYPE, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
 import { MODE_FIELDS, readProcessingMode } from './processing-mode.ts';
 import { readBool, readField, type Reading } from './field-reading.ts';
@@ -227,11 +227,22 @@ function overrideOnlyFinding(
   serviceless: readonly ExtProcSite[],
 ): Finding {
   const closed = fails === 'fails-closed';
-  const merges = serviceless.map((site) => patchLocation(site.patch.index)).join(', ');
-  const mergeNote = serviceless.length === 0 ? '' : `; the HTTP_FILTER MERGE at ${merges} into istiod's filter names none either (no envoy_grpc cluster_name, no google_grpc), so that filter keeps istiod's grpc_service`;
+  // A TypedStruct MERGE is lost to istiod's failing merge (EPP223) whatever it names; a MERGE without typed_config has
+  // nothing to name a service in until it gets one.
+  const at = (sites: readonly ExtProcSite[]) => sites.map((site) => patchLocation(site.patch.index)).join(', ');
+  const typedStructs = serviceless.filter((site) => site.via === 'typed-struct');
+  const unnamed = serviceless.filter((site) => site.via !== 'typed-struct');
+  const mergeNotes = [
+    ...(unnamed.length === 0 ? [] : [`the HTTP_FILTER MERGE at ${at(unnamed)} into istiod's filter names none either (no envoy_grpc cluster_name, no google_grpc)`]),
+    ...(typedStructs.length === 0 ? [] : [`the HTTP_FILTER MERGE at ${at(typedStructs)} into istiod's filter is a TypedStruct, which istiod's merge fails on (EPP223)`]),
+  ];
+  const mergeNote = mergeNotes.length === 0 ? '' : `; ${mergeNotes.join(', and ')}, so that filter keeps istiod's grpc_service`;
   const measured = serviceless.length === 0 ? 'Measured' : 'Measured, with and without such a MERGE';
   const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] turns istiod's filter on (a processing_mode that sends something) but names no grpc_service${closed ? ', with failure_mode_allow: false,' : ''} and this EnvoyFilter puts in no ext_proc filter of its own${mergeNote}: ${istiodInsertsItsFilter}, and this entry replaces istiod's override on the route whole, so istiod's filter calls its own grpc_service, a cluster named dummy that Envoy does not have, ${closed ? `and may not fail open. ${measured}: 500 on every request, the EPP picks none` : `and fails open there (istiod's filter-level failure_mode_allow: true). ${measured}: 200 on every request from a Pod the EPP did not pick: the EPP is bypassed`}`;
-  const inMerge = serviceless.length === 0 ? '' : `, or in the HTTP_FILTER MERGE at ${merges}: ${grpcServiceTo(undefined)} (measured: 200, the EPP consulted once per request)`;
+  const inMerge =
+    unnamed.length === 0
+      ? ''
+      : `, or in the HTTP_FILTER MERGE at ${at(unnamed)}: ${unnamed.some((site) => site.via === 'filter-name') ? `typed_config: {"@type": type.googleapis.com/${EXTERNAL_PROCESSOR_TYPE}, ${grpcServiceTo(undefined)}}` : grpcServiceTo(undefined)} (measured: 200, the EPP consulted once per request)`;
   const fix = `name the EPP cluster in the override, overrides: {${grpcServiceTo(undefined)}, ...}, as examples/envoyfilter-placeholder.yaml does${inMerge}${closed ? '' : `; if another EnvoyFilter puts in a ${EXT_PROC_FILTER_NAME} filter of its own that names the EPP cluster (this override then turns it on), set EPP230 to off`}`;
   return finding('EPP230', severities, { location: patchLocation(override.patch.index), path: formatPath(override.segments) }, message, fix);
 }
@@ -331,7 +342,8 @@ export function checkIstiodRouteOverride(
   // No ext_proc filter here (none put in, none merged into but istiod's, by MERGEs that leave it istiod's grpc_service):
   // on the route istiod's filter is the only one, on its own cluster.
   const serviceless = sites.filter((site) => leavesIstiodsService(object, site));
-  if (!sites.some((site) => site.kind === 'filter' && !serviceless.includes(site))) {
+  // A filter that does not reach the gateway (a sidecar context) is none of its own there either.
+  if (!sites.some((site) => site.kind === 'filter' && reachesGateway(site.patch) && !serviceless.includes(site))) {
     for (const override of replacements) {
       const fails = istiodsFilterOnDummy(override);
       if (fails !== undefined) found.push({ site: override, finding: overrideOnlyFinding(override, fails, istiodInsertsItsFilter, severities, serviceless) });

@@ -258,6 +258,22 @@ t.test("a MERGE into istiod's filter that names no grpc_service, beside the rout
   t.same(beside({ ...processing, grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } } }), [], "google_grpc takes envoy_grpc's place (a oneof)");
   t.same(beside(processing, toCluster('epp-cluster')), [], 'the override names the EPP cluster');
   t.same(takeovers(overrideOnly(mergeIntoIstiodsFilter(processing, { subFilter: 'epp.ext_proc' }), routePatch({ overrides: { processing_mode: FULL_DUPLEX } }))), [], "a MERGE into another EnvoyFilter's filter, which the webhook cannot see: not judged");
+
+  // A TypedStruct MERGE naming the cluster is lost to istiod's failing merge: said so, and no fix points into it.
+  const [typedStruct] = beside({ '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: EXT_PROC, value: { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } } } });
+  t.match(typedStruct?.message, "the HTTP_FILTER MERGE at configPatches[1] into istiod's filter is a TypedStruct, which istiod's merge fails on (EPP223), so that filter keeps istiod's grpc_service");
+  t.notMatch(typedStruct?.message, 'names none either', 'it may name one: it is lost whatever it names');
+  t.notMatch(typedStruct?.fix, 'or in the HTTP_FILTER MERGE', 'naming the cluster in it changes nothing');
+  // A MERGE with no typed_config has nowhere to put a grpc_service but a typed_config.
+  const nameOnly = overrideOnly(mergeIntoIstiodsFilter({}), routePatch({ overrides: { processing_mode: FULL_DUPLEX } }));
+  delete (nameOnly.spec.configPatches[0] as any).patch.value.typed_config;
+  t.match(takeovers(nameOnly)[0]?.fix, `or in the HTTP_FILTER MERGE at configPatches[1]: typed_config: {"@type": ${EXT_PROC}, grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}}`);
+
+  // A MERGE that names the cluster but reaches only sidecars is no filter of this EnvoyFilter's on the gateway.
+  const sidecarMerge = mergeIntoIstiodsFilter({ ...processing, grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } } });
+  sidecarMerge.match.context = 'SIDECAR_OUTBOUND';
+  const withSidecar = overrideOnly(mergeIntoIstiodsFilter(processing), sidecarMerge, routePatch({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: false } }));
+  t.match(takeovers(withSidecar)[0]?.message, 'and may not fail open', "the sidecar MERGE leaves the gateway's istiod filter on its missing cluster");
 });
 
 /** A VIRTUAL_HOST MERGE with `perRoute` under `key`. */
