@@ -3,6 +3,7 @@ import { isObject } from '../json-value.ts';
 import { apiErrorMessage, apiStatus } from './api-error.ts';
 import { backoffDelay } from './backoff.ts';
 import { InterruptibleSleep } from './interruptible-sleep.ts';
+import type { WatchRestartCause } from './watch-restart-cause.ts';
 
 /** One page of a LIST, as the API returns it. */
 export interface ListPage {
@@ -20,14 +21,6 @@ export interface ResourceChange<T> {
   previous: T | undefined;
   receivedAt: number;
 }
-
-/**
- * Why a watch was started again from its resourceVersion: `idle`, client-node's Watch ended one that delivered nothing
- * for 30 s (every 30 s on a quiet cluster, whose bookmarks come about every 60 s: a reconnect, not a fault);
- * `ended`, the API server closed it (its watch timeout); `failed`, an error. A 410 Gone is a relist, not a restart.
- */
-export const WATCH_RESTART_CAUSES = ['idle', 'ended', 'failed'] as const;
-export type WatchRestartCause = (typeof WATCH_RESTART_CAUSES)[number];
 
 /** What the list+watch reports while it keeps the store current; failures are retried, never thrown. */
 export type ResourceListWatchEvent =

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { WATCH_RESTART_CAUSES } from '../cluster/resource-list-watch.ts';
+import { WATCH_RESTART_CAUSES } from '../cluster/watch-restart-cause.ts';
 import { LightHistogram } from './light-histogram.ts';
 import { PendingCounts } from './pending-counts.ts';
 import type { ProbedCaches } from './probes.ts';
