@@ -89,7 +89,7 @@ export function checkIstiodClusterNames(patches: readonly ConfigPatch[], severit
       severities,
       { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, 'name']) },
       `adds cluster ${name}, the name istiod gives its own cluster of port ${port} of ${host}${subset === '' ? '' : ` (subset ${subset})`}, which it builds for every proxy that sees that Service: istiod sends both clusters (it dedupes only the clusters EnvoyFilters add), and Envoy rejects every cluster update that carries two of one name. Measured: over delta xDS (Istio's default) a gateway that starts gets no cluster at all and every request fails (500); over SotW xDS Envoy keeps istiod's cluster, so this one's settings never apply (against the EPP serving TLS, 500 on every request)`,
-      `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${name} (a DestinationRule gives it TLS; the Service port must say HTTP/2, as the measured EPP Service's does with appProtocol: http2)`,
+      `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${name} (measured: 200 with the EPP serving plaintext and its Service port declaring appProtocol: http2; against an EPP serving TLS it needs TLS from a DestinationRule, not measured)`,
     ),
   );
 }

@@ -450,7 +450,7 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   }
   // EPP318: a CLUSTER ADD named as istiod's own outbound cluster (the finding's path is its name): rename it everywhere
   // the name stands (the cluster, its load_assignment, the cluster_name calling it), or drop the patch and keep the name.
-  if ((m = /^give this cluster a name of your own \(as (epp-cluster)\), in its load_assignment\.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster (outbound\|[^ ]+) \(a DestinationRule gives it TLS; the Service port must say HTTP\/2, as the measured EPP Service's does with appProtocol: http2\)$/.exec(fix))) {
+  if ((m = /^give this cluster a name of your own \(as (epp-cluster)\), in its load_assignment\.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster (outbound\|[^ ]+) \(measured: 200 with the EPP serving plaintext and its Service port declaring appProtocol: http2; against an EPP serving TLS it needs TLS from a DestinationRule, not measured\)$/.exec(fix))) {
     const [, own, istiods] = m;
     const renameAll = (node: Json): Json =>
       node === istiods ? own : Array.isArray(node) ? node.map(renameAll) : node !== null && typeof node === 'object' ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, renameAll(v)])) : node;

@@ -741,7 +741,7 @@ t.test("a CLUSTER ADD named as istiod's own outbound cluster: Envoy rejects the 
   t.equal(f.path, 'spec.configPatches[1].patch.value.name');
   t.match(f.message, `adds cluster ${ISTIOD}, the name istiod gives its own cluster of port 9002 of gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local,`);
   t.match(f.message, 'Envoy rejects every cluster update that carries two of one name. Measured: over delta xDS');
-  t.equal(f.fix, `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${ISTIOD} (a DestinationRule gives it TLS; the Service port must say HTTP/2, as the measured EPP Service's does with appProtocol: http2)`);
+  t.equal(f.fix, `give this cluster a name of your own (as epp-cluster), in its load_assignment.cluster_name and in the cluster_name that calls it; or drop this CLUSTER ADD and call istiod's cluster ${ISTIOD} (measured: 200 with the EPP serving plaintext and its Service port declaring appProtocol: http2; against an EPP serving TLS it needs TLS from a DestinationRule, not measured)`);
   t.match(named('outbound|9002|v1|epp.ns.svc.cluster.local')[0]?.message ?? '', 'of port 9002 of epp.ns.svc.cluster.local (subset v1),', 'a subset cluster is istiod\'s too');
   t.same(codes(named('outbound|9002||epp')), ['EPP318'], 'any host: istiod names a ServiceEntry host so too');
   t.same(codes(named('epp-cluster')), [], 'a name of its own');
