@@ -21,7 +21,7 @@ const USER_PICKS_VALUE = new Set<RuleCode>(['EPP212', 'EPP222']);
  * Warnings that say an EPP config no longer works as an EPP needs (the EPP is not consulted, or waits and fails). Not
  * EPP211: completions pass such a per-route override (measured: test/dataplane EPP211-per-route-trailers-skip*).
  */
-const EPP_BREAKS = new Set<RuleCode>(['EPP202', 'EPP203', 'EPP204', 'EPP206']);
+export const EPP_BREAKS: ReadonlySet<RuleCode> = new Set<RuleCode>(['EPP202', 'EPP203', 'EPP204', 'EPP206']);
 
 export interface FixProblem {
   id: string;
