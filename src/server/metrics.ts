@@ -107,9 +107,6 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
   };
 }
 
-/** The restart counter's label values: each restart cause, and `gone` for a relist after 410 Gone. */
-export const WATCH_RESTART_CAUSES_AND_GONE = [...WATCH_RESTART_CAUSES, 'gone'] as const;
-
 /** Every cause's series from the start, so a rate of `failed` reads 0 rather than nothing on a healthy cluster. */
 function watchRestartCounter(registers: Registry[]): Counter<'cause'> {
   const counter = new Counter({
@@ -118,7 +115,8 @@ function watchRestartCounter(registers: Registry[]): Counter<'cause'> {
     labelNames: ['cause'],
     registers,
   });
-  for (const cause of WATCH_RESTART_CAUSES_AND_GONE) counter.inc({ cause }, 0);
+  // Each restart cause, and `gone` for a relist after 410 Gone.
+  for (const cause of [...WATCH_RESTART_CAUSES, 'gone']) counter.inc({ cause }, 0);
   return counter;
 }
 
