@@ -17,7 +17,7 @@ export interface InjectionResult {
   /** The RFC 6902 patch from the input to `object`, read off the copy's change record; empty when nothing changed. */
   patch: PatchOperation[];
   findings: Finding[];
-  /** Rules that got the filter in this admission. */
+  /** Rules that got the filter in this admission (added, or moved to their new pool's). */
   injectedRules: number[];
 }
 
@@ -25,12 +25,13 @@ export interface InjectionResult {
  * Adds the ext_proc ExtensionRef filter to every rule that sends traffic to an InferencePool, once,
  * after the rule's own filters: the EnvoyFilter annotated with that pool where `route.envoyFilters` knows one
  * (ruleFilterName). A rule that already references an ExtensionRef of the same group and kind keeps the user's choice,
- * unless it names the EnvoyFilter of a pool the rule does not send to (foreignExtensionRef).
+ * unless it names the EnvoyFilter of a pool the rule does not send to (foreignExtensionRef): one the stored rule held
+ * for the pool it sent to (`route.stored`, the object before this UPDATE) is replaced by the new pool's, any other denied.
  */
 export function injectExtensionRef(
   object: unknown,
   config: WebhookConfig,
-  route: { namespace?: string; envoyFilters?: EnvoyFilterIndex } = {},
+  route: { namespace?: string; envoyFilters?: EnvoyFilterIndex; stored?: unknown } = {},
 ): InjectionResult {
   const unchanged = (findings: Finding[]): InjectionResult => ({ object, patch: [], findings, injectedRules: [] });
   const annotations = annotationsOf(object);
@@ -78,7 +79,8 @@ export function injectExtensionRef(
   const context = { namespace: route.namespace || objectName(object).namespace || 'default', envoyFilters, annotated: nameAnnotation as string | undefined };
 
   const findings: Finding[] = [];
-  const toInject: { index: number; target: ExtensionRefTarget }[] = [];
+  const toInject: { index: number; target: ExtensionRefTarget; replacing?: number }[] = [];
+  const storedRules = isObject(route.stored) && isObject(route.stored.spec) && Array.isArray(route.stored.spec.rules) ? route.stored.spec.rules : [];
   const targetNames = new Set<string>();
   rules.forEach((rule: unknown, index) => {
     const at: PathSegments = ['spec', 'rules', index];
@@ -92,9 +94,10 @@ export function injectExtensionRef(
     if ('finding' in chosen) return void findings.push(chosen.finding);
     const target: ExtensionRefTarget = { ...config.extensionRef, name: chosen.name };
     const existing: unknown[] = filters ?? [];
-    const foreign = foreignExtensionRef(existing, pools, at, target, context, config);
-    if (foreign !== undefined) return void findings.push(foreign);
+    const foreign = foreignExtensionRef(existing, pools, at, target, context, config, storedRules[index]);
+    if (foreign !== undefined && 'finding' in foreign) return void findings.push(foreign.finding);
     targetNames.add(target.name);
+    if (foreign !== undefined) return void toInject.push({ index, target, replacing: foreign.stale });
     if (existing.some((f) => referencesSameKind(f, target))) return;
     if (existing.length >= MAX_RULE_FILTERS) {
       findings.push(
@@ -128,9 +131,13 @@ export function injectExtensionRef(
 
   // Only the rules that get the filter are copied (and the containers above them); the rest is shared with the input.
   const copy = new CopyOnWrite(object);
-  for (const { index, target } of toInject) {
+  for (const { index, target, replacing } of toInject) {
     const filter = { type: 'ExtensionRef', extensionRef: { ...target } };
     const filters: PathSegments = ['spec', 'rules', index, 'filters'];
+    if (replacing !== undefined) {
+      copy.set([...filters, replacing], filter);
+      continue;
+    }
     // After the rule's own filters; a rule without a list (or with null) gets one.
     if (!copy.append(filters, filter)) copy.set(filters, [filter]);
   }

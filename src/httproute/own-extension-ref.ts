@@ -1,9 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
 import { ANNOTATIONS } from '../annotations.ts';
 import type { ExtensionRefTarget, WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { isObject } from '../json-value.ts';
-import type { PoolBackend, RouteFilterContext } from './pool-filter.ts';
+import { poolBackends, type PoolBackend, type RouteFilterContext } from './pool-filter.ts';
 
 /** Whether a rule filter is an ExtensionRef of the target's group and kind (whatever its name): the rule has its ext_proc filter. */
 export function referencesSameKind(filter: unknown, target: ExtensionRefTarget): boolean {
@@ -12,10 +13,12 @@ export function referencesSameKind(filter: unknown, target: ExtensionRefTarget):
 }
 
 /**
- * EPP405 for a rule that already holds an ExtensionRef of the target's kind, which the webhook keeps (the user's
- * choice, or its own earlier injection), when that ExtensionRef names an EnvoyFilter annotated with an InferencePool
- * the rule does not send to: that pool's EPP would pick this rule's requests. It happens when the backendRefs change in
- * the live object (`kubectl edit`, a rollout controller) and the filter injected for the old pool stays.
+ * The ExtensionRefs of the target's kind a rule holds that name an EnvoyFilter annotated with an InferencePool the rule
+ * does not send to: that pool's EPP would pick this rule's requests. It happens when the backendRefs change in the live
+ * object (`kubectl patch`, `kubectl edit`, a rollout controller flipping weights) and the filter injected for the old
+ * pool stays. When that filter is the rule's only one of the kind and the stored rule held it unchanged, as the filter
+ * of a pool it sent to, it follows the rule to its new pool (`stale`: the webhook replaces it); any other is EPP405,
+ * a reference to another pool's EPP that the webhook cannot tell from the user's own choice.
  */
 export function foreignExtensionRef(
   filters: readonly unknown[],
@@ -24,24 +27,36 @@ export function foreignExtensionRef(
   target: ExtensionRefTarget,
   context: RouteFilterContext,
   config: WebhookConfig,
-): Finding | undefined {
+  storedRule: unknown,
+): { finding: Finding } | { stale: number } | undefined {
   const index = context.envoyFilters;
   if (index === undefined) return undefined;
   const sent = new Set(pools.map((p) => `${p.namespace}/${p.name}`));
-  for (const [at, filter] of filters.entries()) {
-    if (!referencesSameKind(filter, target)) continue;
+  const sameKind = filters.flatMap((filter, at) => (referencesSameKind(filter, target) ? [at] : []));
+  for (const at of sameKind) {
+    const filter = filters[at];
     const name = (filter as { extensionRef: { name?: unknown } }).extensionRef.name;
     if (typeof name !== 'string') continue;
     const owner = index.poolOf(context.namespace, name);
     if (owner === undefined || sent.has(owner)) continue;
+    if (sameKind.length === 1 && heldForStoredPool(storedRule, filter, owner, context.namespace, config)) return { stale: at };
     const poolNames = [...sent].join(', ');
-    return finding(
-      'EPP405',
-      config.severities,
-      { location: `rules[${rule[2]}]`, path: formatPath([...rule, 'filters', at]) },
-      `references EnvoyFilter ${name}, which is annotated with InferencePool ${owner}, but the rule sends traffic to ${poolNames}: its requests would be picked by ${owner}'s EPP (a filter injected for the rule's earlier pool stays when the backendRefs change in the live object)`,
-      `remove the ExtensionRef to ${name} (the webhook then adds ${target.name}), or name the EnvoyFilter annotated ${ANNOTATIONS.inferencePool} with the rule's pool`,
-    );
+    return {
+      finding: finding(
+        'EPP405',
+        config.severities,
+        { location: `rules[${rule[2]}]`, path: formatPath([...rule, 'filters', at]) },
+        `references EnvoyFilter ${name}, which is annotated with InferencePool ${owner}, but the rule sends traffic to ${poolNames}: its requests would be picked by ${owner}'s EPP`,
+        `remove the ExtensionRef to ${name} (the webhook then adds ${target.name}), or name the EnvoyFilter annotated ${ANNOTATIONS.inferencePool} with the rule's pool`,
+      ),
+    };
   }
   return undefined;
+}
+
+/** Whether the stored rule (the same index, on UPDATE) held this very filter while sending to `owner`. */
+function heldForStoredPool(storedRule: unknown, filter: unknown, owner: string, namespace: string, config: WebhookConfig): boolean {
+  if (!isObject(storedRule) || !Array.isArray(storedRule.filters) || !Array.isArray(storedRule.backendRefs)) return false;
+  if (!storedRule.filters.some((held) => isDeepStrictEqual(held, filter))) return false;
+  return poolBackends(storedRule.backendRefs, namespace, config.inferencePoolGroups).some((p) => `${p.namespace}/${p.name}` === owner);
 }

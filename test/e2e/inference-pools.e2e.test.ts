@@ -97,26 +97,40 @@ t.test('a rule that mixes the two pools is refused, naming both', async (t) => {
   t.match(result.stderr, /\[EPP404\] rules\[0\] sends traffic to InferencePools served by different EnvoyFilters \(llm-d\/pool-a -> pool-a-ext-proc, llm-d\/pool-b -> pool-b-ext-proc\)/);
 });
 
-t.test('blue/green between the two pools: weight 0 counts for nothing; a flip in the live object that keeps the old filter is refused', async (t) => {
+t.test("blue/green between the two pools: weight 0 counts for nothing; a flip in the live object moves the rule's filter to the new pool", async (t) => {
   const blueGreen = structuredClone(ROUTE);
   blueGreen.metadata.name = 'blue-green';
   blueGreen.spec.rules = [{ ...ROUTE.spec.rules[0], backendRefs: [{ ...ROUTE.spec.rules[0].backendRefs[0], weight: 100 }, { group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'pool-b', weight: 0 }] }];
   t.teardown(async () => void (await cp.kubectl(['delete', 'httproute', '-n', NS, 'blue-green', '--ignore-not-found'])));
   const applied = await kubectlApply([blueGreen]);
   t.equal(applied.code, 0, applied.stderr);
-  t.same((await get('httproute', 'blue-green')).spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-a-ext-proc'], 'pool-b at weight 0 gets no request: no EPP404');
+  const filterNames = async () => (await get('httproute', 'blue-green')).spec.rules[0].filters.map((f: any) => f.extensionRef.name);
+  t.same(await filterNames(), ['pool-a-ext-proc'], 'pool-b at weight 0 gets no request: no EPP404');
 
   // What a rollout controller (or kubectl edit) does: the weights flipped in the live object, pool-a's filter still in the rule.
-  const flip = [{ op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 0 }, { op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 100 }];
-  const flipped = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', JSON.stringify(flip)]);
-  t.not(flipped.code, 0, 'refused rather than pool-b picked by pool-a\'s EPP');
-  t.match(flipped.stderr, /\[EPP405\] rules\[0\] references EnvoyFilter pool-a-ext-proc, which is annotated with InferencePool llm-d\/pool-a, but the rule sends traffic to llm-d\/pool-b/);
+  const flip = (a: number, b: number) => JSON.stringify([{ op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: a }, { op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: b }]);
+  const dryRun = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', flip(0, 100), '--dry-run=server', '-o', 'json']);
+  t.equal(dryRun.code, 0, dryRun.stderr);
+  t.same(JSON.parse(dryRun.stdout).spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-b-ext-proc'], 'a server dry-run shows the filter that would be stored');
+  t.same(await filterNames(), ['pool-a-ext-proc'], 'and stores nothing');
+  const flipped = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', flip(0, 100)]);
+  t.equal(flipped.code, 0, flipped.stderr);
+  t.same(await filterNames(), ['pool-b-ext-proc'], "pool-a's filter, held for pool-a by the stored rule, replaced by pool-b's: pool-b's EPP picks pool-b's requests");
+  const flippedBack = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', flip(100, 0)]);
+  t.equal(flippedBack.code, 0, flippedBack.stderr);
+  t.same(await filterNames(), ['pool-a-ext-proc'], 'and back');
+
+  // A patch that writes another pool's filter into the rule itself is the user's reference: refused, not rewritten.
+  const own = JSON.stringify([{ op: 'replace', path: '/spec/rules/0/filters/0/extensionRef/name', value: 'pool-b-ext-proc' }]);
+  const refused = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', own]);
+  t.not(refused.code, 0, "refused rather than pool-a picked by pool-b's EPP");
+  t.match(refused.stderr, /\[EPP405\] rules\[0\] references EnvoyFilter pool-b-ext-proc, which is annotated with InferencePool llm-d\/pool-b, but the rule sends traffic to llm-d\/pool-a/);
 
   blueGreen.spec.rules[0].backendRefs[0].weight = 0;
   blueGreen.spec.rules[0].backendRefs[1].weight = 100;
   const reapplied = await kubectlApply([blueGreen]);
   t.equal(reapplied.code, 0, reapplied.stderr);
-  t.same((await get('httproute', 'blue-green')).spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-b-ext-proc'], 'the manifest applied with the flip: pool-b\'s filter');
+  t.same(await filterNames(), ['pool-b-ext-proc'], "the manifest applied with the flip: pool-b's filter");
 });
 
 t.test('a missing pool, a conflicting annotation and a failure mode against the pool: clear answers', async (t) => {

@@ -136,9 +136,45 @@ t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not
   t.same(codes(unclaimed.findings), ['EPP405'], 'a pool no EnvoyFilter claims may not borrow another pool\'s either');
   t.match(unclaimed.findings[0].fix, /the webhook then adds epp-ext-proc/);
 
+  // On UPDATE the stored rule decides whether the filter is one the webhook may move (next test); these it may not.
+  const update = (stored: unknown) => injectExtensionRef(withFilters([pool('pool-b')], [ref('epp-a-ext-proc')]), DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored });
+  t.same(codes(update(withFilters([pool('pool-c')], [ref('epp-a-ext-proc')])).findings), ['EPP405'], "the stored rule did not send to the filter's pool either");
+  t.same(codes(update(withFilters([pool('pool-a')], [ref('epp-b-ext-proc')])).findings), ['EPP405'], 'the update itself wrote the ExtensionRef');
+  t.same(codes(update(route([])).findings), ['EPP405'], 'the stored route had no such rule');
+  const twoRefs = withFilters([pool('pool-a')], [ref('epp-a-ext-proc'), ref('mine')]);
+  t.same(codes(injectExtensionRef(withFilters([pool('pool-b')], [ref('epp-a-ext-proc'), ref('mine')]), DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored: twoRefs }).findings), ['EPP405'], 'the rule holds another ExtensionRef of the kind beside it');
+
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('epp-b-ext-proc')]), filters).findings), ['EPP402'], "the pool's own EnvoyFilter is kept");
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('mine')]), filters).findings), ['EPP402'], 'an EnvoyFilter annotated with no pool is the user\'s choice');
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('unknown')]), filters).findings), ['EPP402'], 'so is one the index does not know');
+});
+
+t.test("an UPDATE that moves a rule to another pool and leaves the stored rule's filter: the filter follows the pool", async (t) => {
+  // What `kubectl patch --type=json` of the weights, `kubectl edit` or a rollout controller sends: the backendRefs
+  // changed, the filters list as stored.
+  const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp-b-ext-proc', 'pool-b'));
+  const weighted = (name: string, weight: number) => ({ ...pool(name), weight });
+  const created = inject(route([[weighted('pool-a', 100), weighted('pool-b', 0)], [pool('pool-a')]]), filters);
+  t.same(refsOf(created.object), [['epp-a-ext-proc'], ['epp-a-ext-proc']]);
+  const flipped = structuredClone(created.object) as any;
+  flipped.spec.rules[0].backendRefs[0].weight = 0;
+  flipped.spec.rules[0].backendRefs[1].weight = 100;
+  flipped.spec.rules[0].filters.unshift({ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'y' }] } });
+  const { object, patch, findings, injectedRules } = injectExtensionRef(flipped, DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored: created.object });
+  t.same(codes(findings), ['EPP402'], 'no EPP405');
+  t.same(refsOf(object), [['epp-b-ext-proc'], ['epp-a-ext-proc']], "the moved rule gets pool-b's filter in place of pool-a's; the other rule keeps its own");
+  t.same((object as any).spec.rules[0].filters[0], flipped.spec.rules[0].filters[0], 'the rule\'s other filters stay');
+  t.same(patch, [{ op: 'replace', path: '/spec/rules/0/filters/1', value: { type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'epp-b-ext-proc' } } }]);
+  t.same(injectedRules, [0]);
+  t.equal(flipped.spec.rules[0].filters[1].extensionRef.name, 'epp-a-ext-proc', 'the request is not written to');
+
+  const again = injectExtensionRef(object, DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored: flipped });
+  t.same(again.patch, [], 'idempotent: the stored rule now holds the pool\'s own filter');
+  const back = structuredClone(object) as any;
+  back.spec.rules[0].backendRefs[0].weight = 100;
+  back.spec.rules[0].backendRefs[1].weight = 0;
+  t.same(refsOf(injectExtensionRef(back, DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored: object }).object), [['epp-a-ext-proc'], ['epp-a-ext-proc']], 'and back again');
+  t.same(codes(inject(flipped, filters).findings), ['EPP405', 'EPP402'], 'the same object without the stored one (a CREATE, the CLI) is denied as before');
 });
 
 t.test('a backendRef of weight 0 sends no traffic: its pool neither gets the rule a filter nor mixes with the others', async (t) => {
