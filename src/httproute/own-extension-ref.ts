@@ -32,14 +32,14 @@ export function foreignExtensionRef(
   const index = context.envoyFilters;
   if (index === undefined) return undefined;
   const sent = new Set(pools.map((p) => `${p.namespace}/${p.name}`));
-  const sameKind = filters.flatMap((filter, at) => (referencesSameKind(filter, target) ? [at] : []));
-  for (const at of sameKind) {
-    const filter = filters[at];
+  for (const [at, filter] of filters.entries()) {
+    if (!referencesSameKind(filter, target)) continue;
     const name = (filter as { extensionRef: { name?: unknown } }).extensionRef.name;
     if (typeof name !== 'string') continue;
     const owner = index.poolOf(context.namespace, name);
     if (owner === undefined || sent.has(owner)) continue;
-    if (sameKind.length === 1 && heldForStoredPool(storedRule, filter, owner, context.namespace, config)) return { stale: at };
+    const onlyOneOfKind = filters.filter((f) => referencesSameKind(f, target)).length === 1;
+    if (onlyOneOfKind && heldForStoredPool(storedRule, filter, owner, context.namespace, config)) return { stale: at };
     const poolNames = [...sent].join(', ');
     return {
       finding: finding(
