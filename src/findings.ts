@@ -89,9 +89,10 @@ export const RULES = {
   EPP402: { severity: 'warn', relaxable: true, title: 'Istio does not resolve ExtensionRef filters in HTTPRoutes' },
   EPP403: { severity: 'deny', relaxable: false, title: 'Malformed HTTPRoute (wrong type where an array or object is expected)' },
   EPP404: { severity: 'deny', relaxable: false, title: 'Rule mixes InferencePools served by different EnvoyFilters (one rule, one EPP)' },
-  EPP405: { severity: 'deny', relaxable: false, title: "No single EnvoyFilter for the rule's InferencePool (several claim it, or the route annotation or the rule's own ExtensionRef names another)" },
+  EPP405: { severity: 'deny', relaxable: false, title: "No single EnvoyFilter for the rule's InferencePool (several claim it, or the route annotation names another, or the rule holds another pool's beside a second ExtensionRef)" },
   EPP406: { severity: 'warn', relaxable: true, title: 'Injected ExtensionRef names an EnvoyFilter that is not in the namespace' },
   EPP407: { severity: 'deny', relaxable: false, title: "A pool no EnvoyFilter claims would get the EnvoyFilter annotated with another pool (one rule, one EPP)" },
+  EPP408: { severity: 'warn', relaxable: true, title: "A rule's own ExtensionRef named the EnvoyFilter of a pool it does not send to: replaced by its pool's" },
 } as const satisfies Record<string, Rule>;
 
 export type RuleCode = keyof typeof RULES;

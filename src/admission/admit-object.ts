@@ -36,13 +36,11 @@ export interface MutationOutcome {
 
 /**
  * What the mutating webhook does to an object of a handled kind, in `namespace` (the request's: on CREATE
- * it is the truth even where the object omits it); `stored` is the object before an UPDATE (the request's oldObject).
- * The server, the CLI and the e2e all drive this. */
-export async function mutateObject(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps, stored?: unknown): Promise<MutationOutcome> {
-  const outcome = await mutateSpec(kind, object, namespace, deps, stored);
+ * it is the truth even where the object omits it). The server, the CLI and the e2e all drive this. */
+export async function mutateObject(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
+  const outcome = await mutateSpec(kind, object, namespace, deps);
   if (outcome.object === object) return outcome;
   // The annotation is the manifest kubectl applied: the same mutation, its own findings already said for the object.
-  // It has no stored version of its own (the stored object is the live one, not the manifest), so none is passed.
   const aligned = await alignLastApplied(outcome.object, async (lastApplied) => (await mutateSpec(kind, lastApplied, namespace, deps)).object);
   if (aligned === outcome.object) return outcome;
   // The annotation was in the request (it is read from there), so replacing it is a valid op after the mutation's own.
@@ -50,11 +48,11 @@ export async function mutateObject(kind: HandledKind, object: unknown, namespace
   return { ...outcome, object: aligned, patch: [...outcome.patch, { op: 'replace', path: `/metadata/annotations/${LAST_APPLIED.replaceAll('~', '~0').replaceAll('/', '~1')}`, value: text }] };
 }
 
-async function mutateSpec(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps, stored?: unknown): Promise<MutationOutcome> {
+async function mutateSpec(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
   const tooDeep = depthFinding(kind, object, deps.config);
   if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
-  const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters, stored });
+  const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
   const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injectedRules, namespace, deps.config, deps.envoyFilters) : [];
   return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing], substitutions: 0 };
 }

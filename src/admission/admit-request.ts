@@ -35,6 +35,6 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
     const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, bounded.resolver, deps.config, deps.pools?.endpointPickerServices()) : undefined;
     return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config, eppServices)), kind, substitutions: 0 };
   }
-  const outcome = await mutateObject(kind, request.object, namespace, bounded, request.operation === 'UPDATE' ? request.oldObject : undefined);
+  const outcome = await mutateObject(kind, request.object, namespace, bounded);
   return { verdict: verdictFor(subject, outcome.findings, outcome.patch), kind, substitutions: outcome.substitutions };
 }

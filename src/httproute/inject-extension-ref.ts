@@ -17,7 +17,7 @@ export interface InjectionResult {
   /** The RFC 6902 patch from the input to `object`, read off the copy's change record; empty when nothing changed. */
   patch: PatchOperation[];
   findings: Finding[];
-  /** Rules that got the filter in this admission (added, or moved to their new pool's). */
+  /** Rules that got the filter in this admission (added, or in place of another pool's). */
   injectedRules: number[];
 }
 
@@ -25,13 +25,12 @@ export interface InjectionResult {
  * Adds the ext_proc ExtensionRef filter to every rule that sends traffic to an InferencePool, once,
  * after the rule's own filters: the EnvoyFilter annotated with that pool where `route.envoyFilters` knows one
  * (ruleFilterName). A rule that already references an ExtensionRef of the same group and kind keeps the user's choice,
- * unless it names the EnvoyFilter of a pool the rule does not send to (foreignExtensionRef): one the stored rule held
- * for the pool it sent to (`route.stored`, the object before this UPDATE) is replaced by the new pool's, any other denied.
+ * unless it names the EnvoyFilter of a pool the rule does not send to: that one is replaced by the pool's (foreignExtensionRef).
  */
 export function injectExtensionRef(
   object: unknown,
   config: WebhookConfig,
-  route: { namespace?: string; envoyFilters?: EnvoyFilterIndex; stored?: unknown } = {},
+  route: { namespace?: string; envoyFilters?: EnvoyFilterIndex } = {},
 ): InjectionResult {
   const unchanged = (findings: Finding[]): InjectionResult => ({ object, patch: [], findings, injectedRules: [] });
   const annotations = annotationsOf(object);
@@ -80,7 +79,6 @@ export function injectExtensionRef(
 
   const findings: Finding[] = [];
   const toInject: { index: number; target: ExtensionRefTarget; replacing?: number }[] = [];
-  const storedRules = isObject(route.stored) && isObject(route.stored.spec) && Array.isArray(route.stored.spec.rules) ? route.stored.spec.rules : [];
   const targetNames = new Set<string>();
   rules.forEach((rule: unknown, index) => {
     const at: PathSegments = ['spec', 'rules', index];
@@ -94,10 +92,11 @@ export function injectExtensionRef(
     if ('finding' in chosen) return void findings.push(chosen.finding);
     const target: ExtensionRefTarget = { ...config.extensionRef, name: chosen.name };
     const existing: unknown[] = filters ?? [];
-    const foreign = foreignExtensionRef(existing, pools, at, target, context, config, storedRules[index]);
-    if (foreign !== undefined && 'finding' in foreign) return void findings.push(foreign.finding);
+    const foreign = foreignExtensionRef(existing, pools, at, target, context, config);
+    if (foreign !== undefined) findings.push(foreign.finding);
+    if (foreign !== undefined && foreign.replace === undefined) return;
     targetNames.add(target.name);
-    if (foreign !== undefined) return void toInject.push({ index, target, replacing: foreign.stale });
+    if (foreign !== undefined) return void toInject.push({ index, target, replacing: foreign.replace });
     if (existing.some((f) => referencesSameKind(f, target))) return;
     if (existing.length >= MAX_RULE_FILTERS) {
       findings.push(

@@ -106,31 +106,41 @@ t.test("blue/green between the two pools: weight 0 counts for nothing; a flip in
   t.equal(applied.code, 0, applied.stderr);
   const filterNames = async () => (await get('httproute', 'blue-green')).spec.rules[0].filters.map((f: any) => f.extensionRef.name);
   t.same(await filterNames(), ['pool-a-ext-proc'], 'pool-b at weight 0 gets no request: no EPP404');
+  const patch = (operations: unknown[], extra: string[] = []) => cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', JSON.stringify(operations), ...extra]);
+  const weights = (a: number, b: number) => [{ op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: a }, { op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: b }];
+  const replaced = /Warning: \[EPP408\] rules\[0\] references EnvoyFilter pool-a-ext-proc, which is annotated with InferencePool llm-d\/pool-a, but the rule sends traffic to llm-d\/pool-b: .* so the webhook stored pool-b-ext-proc/;
 
   // What a rollout controller (or kubectl edit) does: the weights flipped in the live object, pool-a's filter still in the rule.
-  const flip = (a: number, b: number) => JSON.stringify([{ op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: a }, { op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: b }]);
-  const dryRun = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', flip(0, 100), '--dry-run=server', '-o', 'json']);
+  const dryRun = await patch(weights(0, 100), ['--dry-run=server', '-o', 'json']);
   t.equal(dryRun.code, 0, dryRun.stderr);
   t.same(JSON.parse(dryRun.stdout).spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-b-ext-proc'], 'a server dry-run shows the filter that would be stored');
   t.same(await filterNames(), ['pool-a-ext-proc'], 'and stores nothing');
-  const flipped = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', flip(0, 100)]);
+  const flipped = await patch(weights(0, 100));
   t.equal(flipped.code, 0, flipped.stderr);
-  t.same(await filterNames(), ['pool-b-ext-proc'], "pool-a's filter, held for pool-a by the stored rule, replaced by pool-b's: pool-b's EPP picks pool-b's requests");
-  const flippedBack = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', flip(100, 0)]);
-  t.equal(flippedBack.code, 0, flippedBack.stderr);
+  t.match(flipped.stderr, replaced, 'kubectl prints what the webhook replaced');
+  t.same(await filterNames(), ['pool-b-ext-proc'], "pool-b's filter in place of pool-a's: pool-b's EPP picks pool-b's requests");
+  const back = await patch(weights(100, 0));
+  t.equal(back.code, 0, back.stderr);
   t.same(await filterNames(), ['pool-a-ext-proc'], 'and back');
 
-  // A patch that writes another pool's filter into the rule itself is the user's reference: refused, not rewritten.
-  const own = JSON.stringify([{ op: 'replace', path: '/spec/rules/0/filters/0/extensionRef/name', value: 'pool-b-ext-proc' }]);
-  const refused = await cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', own]);
-  t.not(refused.code, 0, "refused rather than pool-a picked by pool-b's EPP");
-  t.match(refused.stderr, /\[EPP405\] rules\[0\] references EnvoyFilter pool-b-ext-proc, which is annotated with InferencePool llm-d\/pool-b, but the rule sends traffic to llm-d\/pool-a/);
+  // A manifest copied from the live object keeps pool-a's filter; applied with the flip, and again, it gets the same answer.
+  const copied = await get('httproute', 'blue-green');
+  const manifest = { apiVersion: copied.apiVersion, kind: copied.kind, metadata: { name: 'blue-green', namespace: NS }, spec: structuredClone(copied.spec) };
+  manifest.spec.rules[0].backendRefs[0].weight = 0;
+  manifest.spec.rules[0].backendRefs[1].weight = 100;
+  for (const attempt of ['first', 'second']) {
+    const result = await kubectlApply([manifest], ['--server-side', '--force-conflicts']);
+    t.equal(result.code, 0, `${attempt} apply: ${result.stderr}`);
+    t.match(result.stderr, replaced, `${attempt} apply: the warning says to drop the ExtensionRef from the manifest`);
+    t.same(await filterNames(), ['pool-b-ext-proc'], `${attempt} apply: pool-b's filter stored`);
+  }
 
-  blueGreen.spec.rules[0].backendRefs[0].weight = 0;
-  blueGreen.spec.rules[0].backendRefs[1].weight = 100;
-  const reapplied = await kubectlApply([blueGreen]);
-  t.equal(reapplied.code, 0, reapplied.stderr);
-  t.same(await filterNames(), ['pool-b-ext-proc'], "the manifest applied with the flip: pool-b's filter");
+  // Beside a second ExtensionRef of the kind the webhook cannot tell which one was meant: refused, not rewritten.
+  const second = { type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'pool-b-ext-proc' } };
+  const refused = await patch([...weights(100, 0), { op: 'add', path: '/spec/rules/0/filters/-', value: second }]);
+  t.not(refused.code, 0, "refused rather than pool-a picked by pool-b's EPP");
+  t.match(refused.stderr, /\[EPP405\] rules\[0\] references EnvoyFilter pool-b-ext-proc, which is annotated with InferencePool llm-d\/pool-b, but the rule sends traffic to llm-d\/pool-a: .*and the rule holds another ExtensionRef/);
+  t.same(await filterNames(), ['pool-b-ext-proc'], 'nothing stored');
 });
 
 t.test('a missing pool, a conflicting annotation and a failure mode against the pool: clear answers', async (t) => {

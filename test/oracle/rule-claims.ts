@@ -80,6 +80,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP405: 'webhook',
   EPP406: 'webhook',
   EPP407: 'webhook',
+  EPP408: 'webhook',
 };
 
 /** How README's rule table names each claim (its last column). */

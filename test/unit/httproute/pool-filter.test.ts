@@ -115,7 +115,7 @@ t.test('a pool no EnvoyFilter claims would get the EnvoyFilter annotated with an
   t.equal(later.poolOf(NS, 'missing'), undefined);
 });
 
-t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not send to is denied, not kept: EPP405", async (t) => {
+t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not send to is replaced by its pool's, said by EPP408", async (t) => {
   // `kubectl edit` (or a controller) moves the rule from pool-a to pool-b: the live object still holds pool-a's injected filter.
   const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp-b-ext-proc', 'pool-b'), filter('mine'));
   const ref = (name: string) => ({ type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name } });
@@ -124,57 +124,56 @@ t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not
     (input.spec.rules[0] as any).filters = own;
     return input;
   };
-  const moved = inject(withFilters([pool('pool-b')], [ref('epp-a-ext-proc')]), filters);
-  t.same(codes(moved.findings), ['EPP405']);
-  t.equal(moved.findings[0].severity, 'deny');
-  t.equal(moved.findings[0].path, 'spec.rules[0].filters[0]');
-  t.match(moved.findings[0].message, /^references EnvoyFilter epp-a-ext-proc, which is annotated with InferencePool llm-d\/pool-a, but the rule sends traffic to llm-d\/pool-b: its requests would be picked by llm-d\/pool-a's EPP/);
-  t.match(moved.findings[0].fix, /remove the ExtensionRef to epp-a-ext-proc \(the webhook then adds epp-b-ext-proc\)/);
-  t.same(refsOf(moved.object), [['epp-a-ext-proc']], 'nothing added beside it');
+  const header = { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'y' }] } };
+  const input = withFilters([pool('pool-b')], [header, ref('epp-a-ext-proc')]);
+  const moved = inject(input, filters);
+  t.same(codes(moved.findings), ['EPP408', 'EPP402']);
+  t.equal(moved.findings[0].severity, 'warn');
+  t.equal(moved.findings[0].path, 'spec.rules[0].filters[1]');
+  t.match(moved.findings[0].message, /^references EnvoyFilter epp-a-ext-proc, which is annotated with InferencePool llm-d\/pool-a, but the rule sends traffic to llm-d\/pool-b: its requests would be picked by llm-d\/pool-a's EPP, so the webhook stored epp-b-ext-proc, the EnvoyFilter of the pool the rule sends to, in its place/);
+  t.match(moved.findings[0].fix, /drop the ExtensionRef from the manifest \(the webhook adds the pool's own\), or name epp-b-ext-proc in it/);
+  t.same((moved.object as any).spec.rules[0].filters, [header, ref('epp-b-ext-proc')], 'in its place, the rule\'s other filters as they were');
+  t.same(moved.patch, [{ op: 'replace', path: '/spec/rules/0/filters/1', value: ref('epp-b-ext-proc') }]);
+  t.same(moved.injectedRules, [0], 'a filter the webhook chose: EPP406 checks it exists');
+  t.same((input.spec.rules[0] as any).filters[1], ref('epp-a-ext-proc'), 'the request is not written to');
+  t.same(inject(moved.object, filters).patch, [], 'idempotent: a re-apply of the same manifest gets the same object, not a denial');
 
   const unclaimed = inject(withFilters([pool('other')], [ref('epp-a-ext-proc')]), filters);
-  t.same(codes(unclaimed.findings), ['EPP405'], 'a pool no EnvoyFilter claims may not borrow another pool\'s either');
-  t.match(unclaimed.findings[0].fix, /the webhook then adds epp-ext-proc/);
+  t.same(refsOf(unclaimed.object), [['epp-ext-proc']], "a pool no EnvoyFilter claims gets the configured name, not another pool's");
+  t.same(codes(unclaimed.findings), ['EPP408', 'EPP402']);
 
-  // On UPDATE the stored rule decides whether the filter is one the webhook may move (next test); these it may not.
-  const update = (stored: unknown) => injectExtensionRef(withFilters([pool('pool-b')], [ref('epp-a-ext-proc')]), DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored });
-  t.same(codes(update(withFilters([pool('pool-c')], [ref('epp-a-ext-proc')])).findings), ['EPP405'], "the stored rule did not send to the filter's pool either");
-  t.same(codes(update(withFilters([pool('pool-a')], [ref('epp-b-ext-proc')])).findings), ['EPP405'], 'the update itself wrote the ExtensionRef');
-  t.same(codes(update(route([])).findings), ['EPP405'], 'the stored route had no such rule');
-  const twoRefs = withFilters([pool('pool-a')], [ref('epp-a-ext-proc'), ref('mine')]);
-  t.same(codes(injectExtensionRef(withFilters([pool('pool-b')], [ref('epp-a-ext-proc'), ref('mine')]), DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored: twoRefs }).findings), ['EPP405'], 'the rule holds another ExtensionRef of the kind beside it');
+  const two = inject(withFilters([pool('pool-b')], [ref('epp-a-ext-proc'), ref('mine')]), filters);
+  t.same(codes(two.findings), ['EPP405'], 'beside a second ExtensionRef of the kind the webhook cannot tell which one was meant: denied');
+  t.equal(two.findings[0].severity, 'deny');
+  t.match(two.findings[0].message, /and the rule holds another ExtensionRef to a EnvoyFilter beside it/);
+  t.same(refsOf(two.object), [['epp-a-ext-proc', 'mine']], 'nothing changed');
 
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('epp-b-ext-proc')]), filters).findings), ['EPP402'], "the pool's own EnvoyFilter is kept");
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('mine')]), filters).findings), ['EPP402'], 'an EnvoyFilter annotated with no pool is the user\'s choice');
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('unknown')]), filters).findings), ['EPP402'], 'so is one the index does not know');
+  const off = injectExtensionRef(input, parseConfig({ severities: { EPP408: 'off' } }), { namespace: NS, envoyFilters: filters });
+  t.same(off.findings.map((f) => `${f.code} ${f.severity}`), ['EPP408 off', 'EPP402 warn'], 'EPP408 off: replaced, the answer says nothing of it');
+  t.same(refsOf(off.object), [['epp-b-ext-proc']]);
 });
 
-t.test("an UPDATE that moves a rule to another pool and leaves the stored rule's filter: the filter follows the pool", async (t) => {
-  // What `kubectl patch --type=json` of the weights, `kubectl edit` or a rollout controller sends: the backendRefs
-  // changed, the filters list as stored.
+t.test('a blue/green flip of weights in the live object: the filter follows the weighted pool, and back', async (t) => {
+  // What `kubectl patch --type=json` of the weights or a rollout controller sends: the backendRefs changed, the filters as stored.
   const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp-b-ext-proc', 'pool-b'));
   const weighted = (name: string, weight: number) => ({ ...pool(name), weight });
   const created = inject(route([[weighted('pool-a', 100), weighted('pool-b', 0)], [pool('pool-a')]]), filters);
   t.same(refsOf(created.object), [['epp-a-ext-proc'], ['epp-a-ext-proc']]);
-  const flipped = structuredClone(created.object) as any;
-  flipped.spec.rules[0].backendRefs[0].weight = 0;
-  flipped.spec.rules[0].backendRefs[1].weight = 100;
-  flipped.spec.rules[0].filters.unshift({ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x', value: 'y' }] } });
-  const { object, patch, findings, injectedRules } = injectExtensionRef(flipped, DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored: created.object });
-  t.same(codes(findings), ['EPP402'], 'no EPP405');
-  t.same(refsOf(object), [['epp-b-ext-proc'], ['epp-a-ext-proc']], "the moved rule gets pool-b's filter in place of pool-a's; the other rule keeps its own");
-  t.same((object as any).spec.rules[0].filters[0], flipped.spec.rules[0].filters[0], 'the rule\'s other filters stay');
-  t.same(patch, [{ op: 'replace', path: '/spec/rules/0/filters/1', value: { type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'epp-b-ext-proc' } } }]);
-  t.same(injectedRules, [0]);
-  t.equal(flipped.spec.rules[0].filters[1].extensionRef.name, 'epp-a-ext-proc', 'the request is not written to');
-
-  const again = injectExtensionRef(object, DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored: flipped });
-  t.same(again.patch, [], 'idempotent: the stored rule now holds the pool\'s own filter');
-  const back = structuredClone(object) as any;
-  back.spec.rules[0].backendRefs[0].weight = 100;
-  back.spec.rules[0].backendRefs[1].weight = 0;
-  t.same(refsOf(injectExtensionRef(back, DEFAULT_CONFIG, { namespace: NS, envoyFilters: filters, stored: object }).object), [['epp-a-ext-proc'], ['epp-a-ext-proc']], 'and back again');
-  t.same(codes(inject(flipped, filters).findings), ['EPP405', 'EPP402'], 'the same object without the stored one (a CREATE, the CLI) is denied as before');
+  const withWeights = (object: unknown, a: number, b: number) => {
+    const changed = structuredClone(object) as any;
+    changed.spec.rules[0].backendRefs[0].weight = a;
+    changed.spec.rules[0].backendRefs[1].weight = b;
+    return changed;
+  };
+  const flipped = inject(withWeights(created.object, 0, 100), filters);
+  t.same(refsOf(flipped.object), [['epp-b-ext-proc'], ['epp-a-ext-proc']], "the flipped rule gets pool-b's filter; the other rule keeps its own");
+  const halfway = inject(withWeights(created.object, 0, 0), filters);
+  t.same(halfway.patch, [], 'at 0/0 the rule sends to no pool: its filter is left as it is');
+  t.same(refsOf(inject(withWeights(halfway.object, 0, 100), filters).object)[0], ['epp-b-ext-proc'], 'and then moves with the weight');
+  t.same(refsOf(inject(withWeights(flipped.object, 100, 0), filters).object)[0], ['epp-a-ext-proc'], 'and back');
 });
 
 t.test('a backendRef of weight 0 sends no traffic: its pool neither gets the rule a filter nor mixes with the others', async (t) => {
