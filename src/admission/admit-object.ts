@@ -53,7 +53,7 @@ async function mutateSpec(kind: HandledKind, object: unknown, namespace: string,
   if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
-  const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injectedRules, namespace, deps.config, deps.envoyFilters) : [];
+  const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters) : [];
   return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing], substitutions: 0 };
 }
 

@@ -17,8 +17,14 @@ export interface InjectionResult {
   /** The RFC 6902 patch from the input to `object`, read off the copy's change record; empty when nothing changed. */
   patch: PatchOperation[];
   findings: Finding[];
-  /** Rules that got the filter in this admission (added, or in place of another pool's). */
-  injectedRules: number[];
+  /** Where each ExtensionRef this admission wrote sits: added after a rule's filters, or in place of another pool's. */
+  injected: InjectedFilter[];
+}
+
+export interface InjectedFilter {
+  rule: number;
+  /** Its index in the rule's filters. */
+  filter: number;
 }
 
 /**
@@ -32,7 +38,7 @@ export function injectExtensionRef(
   config: WebhookConfig,
   route: { namespace?: string; envoyFilters?: EnvoyFilterIndex } = {},
 ): InjectionResult {
-  const unchanged = (findings: Finding[]): InjectionResult => ({ object, patch: [], findings, injectedRules: [] });
+  const unchanged = (findings: Finding[]): InjectionResult => ({ object, patch: [], findings, injected: [] });
   const annotations = annotationsOf(object);
   if (annotations[ANNOTATIONS.inject] === 'false') return unchanged([]);
 
@@ -78,7 +84,7 @@ export function injectExtensionRef(
   const context = { namespace: route.namespace || objectName(object).namespace || 'default', envoyFilters, annotated: nameAnnotation as string | undefined };
 
   const findings: Finding[] = [];
-  const toInject: { index: number; target: ExtensionRefTarget; replacing?: number }[] = [];
+  const toInject: (InjectedFilter & { target: ExtensionRefTarget; replaces: boolean })[] = [];
   const targetNames = new Set<string>();
   rules.forEach((rule: unknown, index) => {
     const at: PathSegments = ['spec', 'rules', index];
@@ -93,10 +99,12 @@ export function injectExtensionRef(
     const target: ExtensionRefTarget = { ...config.extensionRef, name: chosen.name };
     const existing: unknown[] = filters ?? [];
     const foreign = foreignExtensionRef(existing, pools, at, target, context, config);
-    if (foreign !== undefined) findings.push(foreign.finding);
-    if (foreign !== undefined && foreign.replace === undefined) return;
+    if (foreign !== undefined && 'deny' in foreign) return void findings.push(foreign.deny);
     targetNames.add(target.name);
-    if (foreign !== undefined) return void toInject.push({ index, target, replacing: foreign.replace });
+    if (foreign !== undefined) {
+      findings.push(foreign.warning);
+      return void toInject.push({ rule: index, filter: foreign.replace, target, replaces: true });
+    }
     if (existing.some((f) => referencesSameKind(f, target))) return;
     if (existing.length >= MAX_RULE_FILTERS) {
       findings.push(
@@ -110,7 +118,7 @@ export function injectExtensionRef(
       );
       return;
     }
-    toInject.push({ index, target });
+    toInject.push({ rule: index, filter: existing.length, target, replaces: false });
   });
   if (malformed.length > 0) return unchanged(malformed);
 
@@ -130,15 +138,12 @@ export function injectExtensionRef(
 
   // Only the rules that get the filter are copied (and the containers above them); the rest is shared with the input.
   const copy = new CopyOnWrite(object);
-  for (const { index, target, replacing } of toInject) {
+  for (const { rule, filter: at, target, replaces } of toInject) {
     const filter = { type: 'ExtensionRef', extensionRef: { ...target } };
-    const filters: PathSegments = ['spec', 'rules', index, 'filters'];
-    if (replacing !== undefined) {
-      copy.set([...filters, replacing], filter);
-      continue;
-    }
+    const filters: PathSegments = ['spec', 'rules', rule, 'filters'];
+    if (replaces) copy.set([...filters, at], filter);
     // After the rule's own filters; a rule without a list (or with null) gets one.
-    if (!copy.append(filters, filter)) copy.set(filters, [filter]);
+    else if (!copy.append(filters, filter)) copy.set(filters, [filter]);
   }
-  return { object: copy.result, patch: copy.patch(), findings, injectedRules: toInject.map((i) => i.index) };
+  return { object: copy.result, patch: copy.patch(), findings, injected: toInject.map(({ rule, filter }) => ({ rule, filter })) };
 }

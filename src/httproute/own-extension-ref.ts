@@ -13,12 +13,12 @@ export function referencesSameKind(filter: unknown, target: ExtensionRefTarget):
 
 /**
  * A rule's own ExtensionRef of the target's kind that names an EnvoyFilter annotated with an InferencePool the rule
- * does not send to: that pool's EPP would pick this rule's requests. It is what a `kubectl patch`, a `kubectl edit` or
- * a rollout controller leaves when it moves a rule to another pool in the live object (a blue/green flip of weights),
- * and what a manifest copied from the live object keeps. The pool decides the rule's filter, so such an ExtensionRef
- * is replaced by the target (`replace`, with EPP408 to say so), the same on CREATE, UPDATE and in the CLI, so that a
- * re-apply of the same manifest gets the same answer. Only where the rule holds another ExtensionRef of the kind beside
- * it (two ext_proc filters, the webhook cannot tell which one the user meant) is it EPP405.
+ * does not send to: the ext_proc filter of another pool's EPP. It is what a `kubectl patch`, a `kubectl edit` or a
+ * rollout controller leaves when it moves a rule to another pool in the live object (a blue/green flip of weights), and
+ * what a manifest copied from the live object keeps. The pool decides the rule's filter, so such an ExtensionRef is
+ * replaced by the target (EPP408 says so), the same on CREATE, UPDATE and in the CLI: a re-apply of the same manifest
+ * gets the same answer. Where the rule holds more than one ExtensionRef of the kind, the webhook cannot tell which is
+ * the rule's ext_proc filter: EPP405.
  */
 export function foreignExtensionRef(
   filters: readonly unknown[],
@@ -27,7 +27,7 @@ export function foreignExtensionRef(
   target: ExtensionRefTarget,
   context: RouteFilterContext,
   config: WebhookConfig,
-): { finding: Finding; replace?: number } | undefined {
+): { deny: Finding } | { replace: number; warning: Finding } | undefined {
   const index = context.envoyFilters;
   if (index === undefined) return undefined;
   const sent = new Set(pools.map((p) => `${p.namespace}/${p.name}`));
@@ -39,26 +39,27 @@ export function foreignExtensionRef(
     if (owner === undefined || sent.has(owner)) continue;
     const poolNames = [...sent].join(', ');
     const where = { location: `rules[${rule[2]}]`, path: formatPath([...rule, 'filters', at]) };
-    const picked = `references EnvoyFilter ${name}, which is annotated with InferencePool ${owner}, but the rule sends traffic to ${poolNames}: its requests would be picked by ${owner}'s EPP`;
-    if (filters.filter((f) => referencesSameKind(f, target)).length > 1) {
+    const foreign = `references EnvoyFilter ${name}, the ext_proc filter of InferencePool ${owner} (its ${ANNOTATIONS.inferencePool} annotation), but the rule sends traffic to ${poolNames}`;
+    const ofKind = filters.filter((f) => referencesSameKind(f, target)).length;
+    if (ofKind > 1) {
       return {
-        finding: finding(
+        deny: finding(
           'EPP405',
           config.severities,
           where,
-          `${picked}, and the rule holds another ExtensionRef to a ${target.kind} beside it`,
-          `remove the ExtensionRef to ${name} (the rule then keeps the other one)`,
+          `${foreign}, and it holds ${ofKind} ExtensionRefs to an ${target.kind}: the webhook cannot tell which one is the rule's ext_proc filter`,
+          `keep one ExtensionRef to an ${target.kind} in rules[${rule[2]}], or none (the webhook then adds ${target.name})`,
         ),
       };
     }
     return {
       replace: at,
-      finding: finding(
+      warning: finding(
         'EPP408',
         config.severities,
         where,
-        `${picked}, so the webhook stored ${target.name}, the ${target.kind} of the pool the rule sends to, in its place (left by a change of the rule's backendRefs, or copied from the live object)`,
-        `drop the ExtensionRef from the manifest (the webhook adds the pool's own), or name ${target.name} in it`,
+        `${foreign}: the webhook replaces it with ${target.name}, the ExtensionRef a rule sending to ${poolNames} gets (another pool's filter is what a change of the rule's backendRefs in the live object leaves, or a manifest copied from it keeps)`,
+        `nothing to do after a kubectl patch, kubectl edit or rollout controller changed the rule's backendRefs; if your manifest names ${name} there, drop that ExtensionRef (the webhook adds ${target.name}) or name ${target.name}`,
       ),
     };
   }

@@ -108,7 +108,8 @@ t.test("blue/green between the two pools: weight 0 counts for nothing; a flip in
   t.same(await filterNames(), ['pool-a-ext-proc'], 'pool-b at weight 0 gets no request: no EPP404');
   const patch = (operations: unknown[], extra: string[] = []) => cp.kubectl(['patch', 'httproute', '-n', NS, 'blue-green', '--type=json', '-p', JSON.stringify(operations), ...extra]);
   const weights = (a: number, b: number) => [{ op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: a }, { op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: b }];
-  const replaced = /Warning: \[EPP408\] rules\[0\] references EnvoyFilter pool-a-ext-proc, which is annotated with InferencePool llm-d\/pool-a, but the rule sends traffic to llm-d\/pool-b: .* so the webhook stored pool-b-ext-proc/;
+  const replaced = /Warning: \[EPP408\] rules\[0\] references EnvoyFilter pool-a-ext-proc, the ext_proc filter of InferencePool llm-d\/pool-a \(its epp-webhook\.io\/inference-pool annotation\), but the rule sends traffic to llm-d\/pool-b: the webhook replaces it with pool-b-ext-proc/;
+  const dropIt = /Warning: \[EPP408\] Fix: nothing to do after a kubectl patch, kubectl edit or rollout controller changed the rule's backendRefs; if your manifest names pool-a-ext-proc there, drop that ExtensionRef/;
 
   // What a rollout controller (or kubectl edit) does: the weights flipped in the live object, pool-a's filter still in the rule.
   const dryRun = await patch(weights(0, 100), ['--dry-run=server', '-o', 'json']);
@@ -131,15 +132,16 @@ t.test("blue/green between the two pools: weight 0 counts for nothing; a flip in
   for (const attempt of ['first', 'second']) {
     const result = await kubectlApply([manifest], ['--server-side', '--force-conflicts']);
     t.equal(result.code, 0, `${attempt} apply: ${result.stderr}`);
-    t.match(result.stderr, replaced, `${attempt} apply: the warning says to drop the ExtensionRef from the manifest`);
+    t.match(result.stderr, replaced, `${attempt} apply: the same warning`);
+    t.match(result.stderr, dropIt, `${attempt} apply: its fix says to drop the ExtensionRef from the manifest`);
     t.same(await filterNames(), ['pool-b-ext-proc'], `${attempt} apply: pool-b's filter stored`);
   }
 
-  // Beside a second ExtensionRef of the kind the webhook cannot tell which one was meant: refused, not rewritten.
-  const second = { type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'pool-b-ext-proc' } };
+  // Beside a second ExtensionRef of the kind the webhook cannot tell which is the rule's ext_proc filter: refused, not rewritten.
+  const second = { type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'pool-a-ext-proc' } };
   const refused = await patch([...weights(100, 0), { op: 'add', path: '/spec/rules/0/filters/-', value: second }]);
-  t.not(refused.code, 0, "refused rather than pool-a picked by pool-b's EPP");
-  t.match(refused.stderr, /\[EPP405\] rules\[0\] references EnvoyFilter pool-b-ext-proc, which is annotated with InferencePool llm-d\/pool-b, but the rule sends traffic to llm-d\/pool-a: .*and the rule holds another ExtensionRef/);
+  t.not(refused.code, 0, 'refused rather than a guess');
+  t.match(refused.stderr, /\[EPP405\] rules\[0\] references EnvoyFilter pool-b-ext-proc, the ext_proc filter of InferencePool llm-d\/pool-b .*, but the rule sends traffic to llm-d\/pool-a, and it holds 2 ExtensionRefs to an EnvoyFilter/);
   t.same(await filterNames(), ['pool-b-ext-proc'], 'nothing stored');
 });
 

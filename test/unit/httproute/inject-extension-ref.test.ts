@@ -9,9 +9,9 @@ const EXT_REF = { type: 'ExtensionRef', extensionRef: { group: 'networking.istio
 t.test('a rule to an InferencePool gets the ExtensionRef after its own filters; other rules are untouched', async (t) => {
   const input = manifest('guide-httproute.yaml');
   const before = structuredClone(input);
-  const { object, findings, injectedRules } = injectExtensionRef(input, DEFAULT_CONFIG);
+  const { object, findings, injected } = injectExtensionRef(input, DEFAULT_CONFIG);
   const rules = (object as any).spec.rules;
-  t.same(injectedRules, [0]);
+  t.same(injected, [{ rule: 0, filter: 1 }], 'where it wrote: after the rule\'s one filter');
   t.same(rules[0].filters, [before.spec.rules[0].filters[0], EXT_REF]);
   t.same(rules[1], before.spec.rules[1]);
   t.same(input, before, 'the request object is not modified');
@@ -23,7 +23,7 @@ t.test('injection happens once: the result injected again is unchanged', async (
   const once = injectExtensionRef(manifest('guide-httproute.yaml'), DEFAULT_CONFIG);
   const twice = injectExtensionRef(once.object, DEFAULT_CONFIG);
   t.equal(twice.object, once.object);
-  t.same(twice.injectedRules, []);
+  t.same(twice.injected, []);
   t.same(twice.findings.map((f) => f.code), ['EPP402'], 'the route still targets the pool, so the warning stays true');
 });
 
@@ -40,7 +40,7 @@ t.test('the older x-k8s.io group counts; core Services and other kinds do not', 
       ],
     },
   };
-  t.same(injectExtensionRef(route, DEFAULT_CONFIG).injectedRules, [0]);
+  t.same(injectExtensionRef(route, DEFAULT_CONFIG).injected, [{ rule: 0, filter: 0 }]);
 });
 
 t.test('no InferencePool rule: same object, no findings (the wild A/B route)', async (t) => {
@@ -80,8 +80,8 @@ t.test("a rule with the user's own ExtensionRef of that kind keeps it", async (t
   const input = manifest('guide-httproute.yaml');
   const own = { type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'mine' } };
   input.spec.rules[0].filters = [own];
-  const { object, injectedRules } = injectExtensionRef(input, DEFAULT_CONFIG);
-  t.same(injectedRules, []);
+  const { object, injected } = injectExtensionRef(input, DEFAULT_CONFIG);
+  t.same(injected, []);
   t.same((object as any).spec.rules[0].filters, [own]);
 });
 
@@ -91,8 +91,8 @@ t.test('a rule already holding 16 filters is denied, clearly', async (t) => {
     type: 'RequestHeaderModifier',
     requestHeaderModifier: { add: [{ name: `x-${i}`, value: 'v' }] },
   }));
-  const { findings, injectedRules } = injectExtensionRef(input, DEFAULT_CONFIG);
-  t.same(injectedRules, []);
+  const { findings, injected } = injectExtensionRef(input, DEFAULT_CONFIG);
+  t.same(injected, []);
   const full = findings.find((f) => f.code === 'EPP401')!;
   t.equal(full.severity, 'deny');
   t.equal(formatFinding(full).split('. Fix:')[0].slice(0, 72), '[EPP401] rules[0] already holds 16 filters, the most Gateway API allows,', 'the rule named once, as the location');

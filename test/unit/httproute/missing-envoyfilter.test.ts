@@ -20,7 +20,7 @@ const index = (existing: [string, string][], ready = true) =>
   new EnvoyFilterIndexTable('test', existing.map(([namespace, name]) => ({ namespace, name, inferencePool: undefined })), () => ready);
 const missing = (object: unknown, config = DEFAULT_CONFIG, envoyFilters = index([])) => {
   const injected = injectExtensionRef(object, config, { namespace: NS, envoyFilters });
-  return missingEnvoyFilters(injected.object, injected.injectedRules, NS, config, envoyFilters);
+  return missingEnvoyFilters(injected.object, injected.injected, NS, config, envoyFilters);
 };
 
 t.test('warns when the injected ExtensionRef names an EnvoyFilter not in the namespace', async (t) => {
@@ -41,9 +41,22 @@ t.test('follows the per-route annotation and the configured severity', async (t)
 
 t.test('says nothing when it cannot know: no index, not synced, nothing injected, another kind', async (t) => {
   const injected = injectExtensionRef(route(), DEFAULT_CONFIG, { namespace: NS });
-  t.same(missingEnvoyFilters(injected.object, injected.injectedRules, NS, DEFAULT_CONFIG, undefined), []);
-  t.same(missingEnvoyFilters(injected.object, injected.injectedRules, NS, DEFAULT_CONFIG, index([], false)), []);
+  t.same(missingEnvoyFilters(injected.object, injected.injected, NS, DEFAULT_CONFIG, undefined), []);
+  t.same(missingEnvoyFilters(injected.object, injected.injected, NS, DEFAULT_CONFIG, index([], false)), []);
   t.same(missing(route({ 'epp-webhook.io/inject': 'false' })), []);
   const other = parseConfig({ extensionRef: { group: 'example.com', kind: 'Filter', name: 'f' } });
   t.same(missing(route(), other), []);
+});
+
+t.test("a filter put in place of another pool's, not last in the rule: EPP406 judges that one, not the rule's last filter", async (t) => {
+  // pool-a's EnvoyFilter exists; the rule now sends to `pool`, which no EnvoyFilter claims, so it gets the configured
+  // epp-ext-proc, which does not exist. After it stands a filter of another kind, which EPP406 must not name.
+  const filters = new EnvoyFilterIndexTable('test', [{ namespace: NS, name: 'pool-a-ext-proc', inferencePool: `${NS}/pool-a` }], () => true);
+  const moved = route();
+  (moved.spec.rules[1] as any).filters = [
+    { type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'pool-a-ext-proc' } },
+    { type: 'ExtensionRef', extensionRef: { group: 'example.com', kind: 'Policy', name: 'some-policy' } },
+  ];
+  const found = missing(moved, DEFAULT_CONFIG, filters).map((f) => [f.code, f.path, f.message.split('.')[0]]);
+  t.same(found, [['EPP406', 'spec.rules[1].filters[0]', `the injected ExtensionRef names EnvoyFilter epp-ext-proc, which is not in namespace ${NS}`]]);
 });

@@ -20,13 +20,13 @@ const inject = (object: unknown, envoyFilters?: EnvoyFilterIndex) => injectExten
 
 t.test('two pools behind one gateway: each rule gets the EnvoyFilter annotated with its pool, no route annotation', async (t) => {
   const filters = index(filter('epp-a-ext-proc', 'pool-a'), filter('epp-b-ext-proc', `${NS}/pool-b`), filter('unrelated'));
-  const { object, findings, injectedRules } = inject(route([[pool('pool-a')], [pool('pool-b')], [pool('pool-a'), pool('pool-a')]]), filters);
+  const { object, findings, injected } = inject(route([[pool('pool-a')], [pool('pool-b')], [pool('pool-a'), pool('pool-a')]]), filters);
   t.same(refsOf(object), [['epp-a-ext-proc'], ['epp-b-ext-proc'], ['epp-a-ext-proc']]);
-  t.same(injectedRules, [0, 1, 2]);
+  t.same(injected.map((i) => i.rule), [0, 1, 2]);
   t.same(codes(findings), ['EPP402']);
   t.match(findings[0].message, /EnvoyFilter epp-a-ext-proc, epp-b-ext-proc/);
   const again = inject(object, filters);
-  t.same(again.injectedRules, [], 'idempotent');
+  t.same(again.injected, [], 'idempotent');
 });
 
 t.test('a pool no EnvoyFilter claims gets the route annotation or the configured name, as before', async (t) => {
@@ -130,11 +130,11 @@ t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not
   t.same(codes(moved.findings), ['EPP408', 'EPP402']);
   t.equal(moved.findings[0].severity, 'warn');
   t.equal(moved.findings[0].path, 'spec.rules[0].filters[1]');
-  t.match(moved.findings[0].message, /^references EnvoyFilter epp-a-ext-proc, which is annotated with InferencePool llm-d\/pool-a, but the rule sends traffic to llm-d\/pool-b: its requests would be picked by llm-d\/pool-a's EPP, so the webhook stored epp-b-ext-proc, the EnvoyFilter of the pool the rule sends to, in its place/);
-  t.match(moved.findings[0].fix, /drop the ExtensionRef from the manifest \(the webhook adds the pool's own\), or name epp-b-ext-proc in it/);
+  t.match(moved.findings[0].message, /^references EnvoyFilter epp-a-ext-proc, the ext_proc filter of InferencePool llm-d\/pool-a \(its epp-webhook.io\/inference-pool annotation\), but the rule sends traffic to llm-d\/pool-b: the webhook replaces it with epp-b-ext-proc, the ExtensionRef a rule sending to llm-d\/pool-b gets/);
+  t.match(moved.findings[0].fix, /^nothing to do after a kubectl patch, kubectl edit or rollout controller changed the rule's backendRefs; if your manifest names epp-a-ext-proc there, drop that ExtensionRef \(the webhook adds epp-b-ext-proc\) or name epp-b-ext-proc$/);
   t.same((moved.object as any).spec.rules[0].filters, [header, ref('epp-b-ext-proc')], 'in its place, the rule\'s other filters as they were');
   t.same(moved.patch, [{ op: 'replace', path: '/spec/rules/0/filters/1', value: ref('epp-b-ext-proc') }]);
-  t.same(moved.injectedRules, [0], 'a filter the webhook chose: EPP406 checks it exists');
+  t.same(moved.injected, [{ rule: 0, filter: 1 }], 'a filter the webhook chose, where it sits: EPP406 checks it exists');
   t.same((input.spec.rules[0] as any).filters[1], ref('epp-a-ext-proc'), 'the request is not written to');
   t.same(inject(moved.object, filters).patch, [], 'idempotent: a re-apply of the same manifest gets the same object, not a denial');
 
@@ -142,11 +142,14 @@ t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not
   t.same(refsOf(unclaimed.object), [['epp-ext-proc']], "a pool no EnvoyFilter claims gets the configured name, not another pool's");
   t.same(codes(unclaimed.findings), ['EPP408', 'EPP402']);
 
-  const two = inject(withFilters([pool('pool-b')], [ref('epp-a-ext-proc'), ref('mine')]), filters);
-  t.same(codes(two.findings), ['EPP405'], 'beside a second ExtensionRef of the kind the webhook cannot tell which one was meant: denied');
-  t.equal(two.findings[0].severity, 'deny');
-  t.match(two.findings[0].message, /and the rule holds another ExtensionRef to a EnvoyFilter beside it/);
-  t.same(refsOf(two.object), [['epp-a-ext-proc', 'mine']], 'nothing changed');
+  for (const beside of ['mine', 'epp-b-ext-proc', 'epp-a-ext-proc']) {
+    const two = inject(withFilters([pool('pool-b')], [ref('epp-a-ext-proc'), ref(beside)]), filters);
+    t.same(codes(two.findings), ['EPP405'], `beside ${beside} the webhook cannot tell which is the rule's ext_proc filter: denied`);
+    t.equal(two.findings[0].severity, 'deny');
+    t.match(two.findings[0].message, /, and it holds 2 ExtensionRefs to an EnvoyFilter: the webhook cannot tell which one is the rule's ext_proc filter$/);
+    t.equal(two.findings[0].fix, 'keep one ExtensionRef to an EnvoyFilter in rules[0], or none (the webhook then adds epp-b-ext-proc)');
+    t.same(refsOf(two.object), [['epp-a-ext-proc', beside]], 'nothing changed');
+  }
 
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('epp-b-ext-proc')]), filters).findings), ['EPP402'], "the pool's own EnvoyFilter is kept");
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('mine')]), filters).findings), ['EPP402'], 'an EnvoyFilter annotated with no pool is the user\'s choice');
