@@ -63,6 +63,23 @@ t.test('check: mixing the two pools in one rule is EPP404 at the line of the bac
   t.match(result.stdout, '    in HTTPRoute llm-d/models (document 5) at spec.rules[1].backendRefs[1]\n');
 });
 
+t.test("a manifest copied from the live object with another pool's filter: check warns EPP408 at its line, render writes the pool's", async (t) => {
+  const copied = readFileSync(TWO_POOLS, 'utf8').replace(
+    "backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-b}]",
+    "backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-b}]\n    filters: [{type: ExtensionRef, extensionRef: {group: networking.istio.io, kind: EnvoyFilter, name: pool-a-ext-proc}}]",
+  );
+  t.not(copied, readFileSync(TWO_POOLS, 'utf8'));
+  const checked = await check(['-', '--services', SERVICES], copied);
+  t.equal(checked.code, 0, 'a warning: the exit code says nothing is denied');
+  const line = lineOf(copied, 'name: pool-a-ext-proc}}]');
+  t.match(checked.stdout, new RegExp(`<stdin>:${line}: warning: \\[EPP408\\] references EnvoyFilter pool-a-ext-proc, the ext_proc filter of InferencePool llm-d/pool-a .*: the webhook replaces it with pool-b-ext-proc`));
+  const rendered = await render(['-', '--services', SERVICES], copied);
+  t.equal(rendered.code, 0, rendered.stderr);
+  t.match(rendered.stderr, /\[EPP408\]/);
+  const route = documents(rendered.stdout).at(-1);
+  t.same(route.spec.rules.map((r: any) => r.filters.map((f: any) => f.extensionRef.name)), [['pool-a-ext-proc'], ['pool-b-ext-proc']], 'what serve would store');
+});
+
 t.test("check: a Service some pool's endpointPickerRef names is an EPP Service, whatever its name", async (t) => {
   const pool = `apiVersion: inference.networking.k8s.io/v1
 kind: InferencePool
