@@ -92,7 +92,7 @@ export const RULES = {
   EPP405: { severity: 'deny', relaxable: false, title: "No single EnvoyFilter for the rule's InferencePool (several claim it, or the route annotation names another, or the rule holds another pool's beside a second ExtensionRef)" },
   EPP406: { severity: 'warn', relaxable: true, title: 'Injected ExtensionRef names an EnvoyFilter that is not in the namespace' },
   EPP407: { severity: 'deny', relaxable: false, title: "A pool no EnvoyFilter claims would get the EnvoyFilter annotated with another pool (one rule, one EPP)" },
-  EPP408: { severity: 'warn', relaxable: true, title: "A rule's own ExtensionRef named the EnvoyFilter of a pool it does not send to: replaced by its pool's" },
+  EPP408: { severity: 'warn', relaxable: true, title: "A rule's own ExtensionRef named the EnvoyFilter of a pool it does not send to: replaced by the one its pools get" },
 } as const satisfies Record<string, Rule>;
 
 export type RuleCode = keyof typeof RULES;

@@ -119,7 +119,7 @@ t.test("blue/green between the two pools: weight 0 counts for nothing; a flip in
   const flipped = await patch(weights(0, 100));
   t.equal(flipped.code, 0, flipped.stderr);
   t.match(flipped.stderr, replaced, 'kubectl prints what the webhook replaced');
-  t.same(await filterNames(), ['pool-b-ext-proc'], "pool-b's filter in place of pool-a's: pool-b's EPP picks pool-b's requests");
+  t.same(await filterNames(), ['pool-b-ext-proc'], "pool-b's filter stored in place of pool-a's");
   const back = await patch(weights(100, 0));
   t.equal(back.code, 0, back.stderr);
   t.same(await filterNames(), ['pool-a-ext-proc'], 'and back');
