@@ -124,7 +124,7 @@ export const formatCount = (n: number): string => n.toLocaleString('en-US');
 
 /**
  * For kubectl: the code and what is wrong, then the fix, as two lines, so that each stays readable in a terminal
- * (and a warning stays under the 256 characters past which the apiserver may truncate it):
+ * (kube-apiserver passes each on whole while a request's warnings stay within 4,096 characters: warning-budget.ts):
  * `[EPP202] configPatches[0] ext_proc request_body_mode BUFFERED: <why>` and `[EPP202] Fix: <what>`.
  */
 export function findingAndFix(f: Finding): [problem: string, fix: string] {

@@ -1,6 +1,7 @@
 import type { PatchOperation } from '../copy-on-write.ts';
 import { findingAndFix, formatCount, type Finding } from '../findings.ts';
 import { printable } from './printable.ts';
+import { warningsCutNote } from './warning-budget.ts';
 
 export interface Verdict {
   allowed: boolean;
@@ -33,6 +34,9 @@ export function verdictFor(subject: string, findings: readonly Finding[], patch:
   const warnings = firstOfEach(counted.filter((f) => f.severity === 'warn')).flatMap((f) => findingAndFix(f).map(printable));
   // First, so that a client keeping only the first warnings still learns there are more.
   if (warns > MAX_REPORTED_FINDINGS) warnings.unshift(`${formatCount(warns)} warnings in all (${READ_ON})`);
+  // Next, so that kubectl shows it whole when kube-apiserver cuts the rest short.
+  const cut = warningsCutNote(warnings);
+  if (cut !== undefined) warnings.splice(warns > MAX_REPORTED_FINDINGS ? 1 : 0, 0, cut);
   if (denied.length > 0) {
     const temporary = denied.every((f) => TEMPORARY_CODES.has(f.code));
     const header = temporary

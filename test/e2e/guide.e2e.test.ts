@@ -124,6 +124,27 @@ t.test("3b. another team's ext_proc filter (a WAF: BUFFERED bodies, plaintext, f
   t.notMatch(denied.stderr, /on a hint/, 'the ClusterIP is proof, not a hint');
 });
 
+t.test("3c. warnings past kube-apiserver's 4,096 characters: it cuts each to 256 and drops the rest; our note comes first, whole", async (t) => {
+  // Twenty ext_proc filters of their own name in one EnvoyFilter: each draws EPP230, whose problem line is about 1,000
+  // characters (its fix line, the same for all, is passed on once).
+  const text = (await import('node:fs')).readFileSync(fixture('full-duplex-envoyfilter.yaml'), 'utf8').replace('name: epp-ext-proc\n', 'name: many-warnings\n');
+  const filter = text.slice(text.indexOf('  - applyTo: HTTP_FILTER'), text.indexOf('  - applyTo: CLUSTER'));
+  const filters = Array.from({ length: 20 }, (_, i) => filter.replace('name: envoy.filters.http.ext_proc\n', `name: envoy.filters.http.ext_proc.team${i}\n`)).join('');
+  const manifest = text.replace(filter, filters);
+
+  const applied = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: manifest });
+  t.equal(applied.code, 0, applied.stderr);
+  const shown = applied.stderr.split('\n').filter((line) => line.startsWith('Warning: ')).map((line) => line.slice('Warning: '.length));
+  const runes = (line: string) => [...line].length;
+  t.match(shown[0], /^these warnings are [\d,]+ characters: past 4,096 in one request, kube-apiserver cuts each to 256 characters and adds no more once 4,096 are written; epp-webhook check on the manifest prints every one whole$/, 'our note first, whole');
+  t.ok(shown.every((line) => runes(line) <= 256), 'kube-apiserver cut every warning to 256 characters');
+  t.ok(shown.some((line) => /^\[EPP230\] /.test(line) && runes(line) === 256), 'an EPP230 line among them, cut');
+  const total = shown.reduce((n, line) => n + runes(line), 0);
+  t.ok(total >= 4096 && total - runes(shown.at(-1)!) < 4096, `and added none once 4,096 were written (${total} characters in ${shown.length} lines)`);
+  const problems = shown.filter((line) => /^\[EPP230\] configPatches\[\d+\] /.test(line));
+  t.ok(problems.length < 20, `only ${problems.length} of the twenty filters' EPP230 lines reached kubectl`);
+});
+
 t.test('4. dry-run shows the substitution and stores nothing; applies twice change nothing', async (t) => {
   const dry = await cp.kubectl(['apply', '--dry-run=server', '-o', 'yaml', '-f', fixture('full-duplex-envoyfilter.yaml')]);
   t.equal(dry.code, 0, dry.stderr);
