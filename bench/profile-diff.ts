@@ -6,8 +6,8 @@
  * up to 15% slower JSON.parse than an identical one started before it, and the order cancels such a drift.
  *   node bench/profile-diff.ts [--case=mutate-envoyfilter] [--duration=10] [--rate=2000] [--top=30] [--log-level=info]
  * The profiler slows small JavaScript functions more than native code: read the figures as shares, not as timings.
- * On this project's VM a sample also lands only at the next system call, so `writeString` (a log line's write) and
- * `writeUtf8String` (the answer's) hold JavaScript time from before them (docs/performance.md, round 21).
+ * On this project's VM about a fifth of the samples land at the next system call, so `writeString` (a log line's write)
+ * and `writeUtf8String` (the answer's) also hold JavaScript time from before them (docs/performance.md, round 21).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
