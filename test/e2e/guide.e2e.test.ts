@@ -145,6 +145,17 @@ t.test("3c. warnings past kube-apiserver's 4,096 characters: it cuts each to 256
   t.ok(problems.length < 20, `only ${problems.length} of the twenty filters' EPP230 lines reached kubectl`);
 });
 
+t.test('3d. a warning quoting a C1 control character from the object reaches kubectl, escaped (kube-apiserver drops a warning holding one)', async (t) => {
+  const text = (await import('node:fs')).readFileSync(fixture('full-duplex-envoyfilter.yaml'), 'utf8').replace('name: epp-ext-proc\n', 'name: c1-in-a-name\n');
+  // U+0085 (NEXT LINE) in the ext_proc filter's name, which EPP230's line quotes: Go's unicode.IsControl is true for it.
+  const manifest = text.replace('name: envoy.filters.http.ext_proc\n', 'name: "envoy.filters.http.ext_proc.te\\u0085am"\n');
+  const applied = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: manifest });
+  t.equal(applied.code, 0, applied.stderr);
+  t.match(applied.stderr, /Warning: \[EPP230\] configPatches\[0\] ext_proc filter envoy\.filters\.http\.ext_proc\.te\\u0085am on a gateway/, 'the problem line is there, the character shown escaped');
+  t.match(applied.stderr, /Warning: \[EPP230\] Fix: /);
+  t.equal(applied.stderr.split('\n').filter((line) => line.startsWith('Warning: [EPP230] configPatches[0] ')).length, 1, 'one problem line, not dropped');
+});
+
 t.test('4. dry-run shows the substitution and stores nothing; applies twice change nothing', async (t) => {
   const dry = await cp.kubectl(['apply', '--dry-run=server', '-o', 'yaml', '-f', fixture('full-duplex-envoyfilter.yaml')]);
   t.equal(dry.code, 0, dry.stderr);
