@@ -33,10 +33,11 @@ export function verdictFor(subject: string, findings: readonly Finding[], patch:
   // Each warning is one line to kubectl (`Warning: ...`): the problem and its fix go as two.
   const warnings = firstOfEach(counted.filter((f) => f.severity === 'warn')).flatMap((f) => findingAndFix(f).map(printable));
   // First, so that a client keeping only the first warnings still learns there are more.
-  if (warns > MAX_REPORTED_FINDINGS) warnings.unshift(`${formatCount(warns)} warnings in all (${READ_ON})`);
+  const flood = warns > MAX_REPORTED_FINDINGS;
+  if (flood) warnings.unshift(`${formatCount(warns)} warnings in all (${READ_ON})`);
   // Next, so that kubectl shows it whole when kube-apiserver cuts the rest short.
   const cut = warningsCutNote(warnings);
-  if (cut !== undefined) warnings.splice(warns > MAX_REPORTED_FINDINGS ? 1 : 0, 0, cut);
+  if (cut !== undefined) warnings.splice(flood ? 1 : 0, 0, cut);
   if (denied.length > 0) {
     const temporary = denied.every((f) => TEMPORARY_CODES.has(f.code));
     const header = temporary

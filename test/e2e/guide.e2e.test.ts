@@ -3,6 +3,7 @@
  * from deploy/base/webhooks.yaml and running as its own process with deploy/'s RBAC only.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { ControlPlane } from './harness/control-plane.ts';
@@ -12,6 +13,7 @@ import { WEBHOOK_IDENTITY, type WebhookProcess } from './harness/webhook-process
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const fixture = (name: string) => join(ROOT, 'test/fixtures/manifests', name);
+const fixtureText = (name: string) => readFileSync(fixture(name), 'utf8');
 const NS = 'llm-d-inference-scheduler';
 const ADDRESS = '{.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address}';
 
@@ -75,7 +77,7 @@ t.test('2. an HTTPRoute to an InferencePool is stored with the ExtensionRef; one
 });
 
 t.test('3. unsafe configs are refused with our codes and fixes', async (t) => {
-  const routeOverride = (await import('node:fs')).readFileSync(fixture('wild/operator-envoyfilter-route-override.yaml'), 'utf8');
+  const routeOverride = fixtureText('wild/operator-envoyfilter-route-override.yaml');
   // Under its own name: epp-ext-proc-poc is stored already, with the annotations the webhook wrote, which say "EPP".
   const ownName = routeOverride.replace('name: epp-ext-proc-poc', 'name: operator-route-override');
   const hinted = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: ownName });
@@ -112,8 +114,7 @@ t.test("3b. another team's ext_proc filter (a WAF: BUFFERED bodies, plaintext, f
   t.equal((await cp.kubectl(['delete', 'envoyfilter', '-n', NS, 'waf-ext-proc'])).code, 0);
 
   // The same filter sent to a cluster at the EPP Service's live ClusterIP: the webhook knows that IP from its Service cache.
-  const byHand = (await import('node:fs'))
-    .readFileSync(fixture('waf-envoyfilter.yaml'), 'utf8')
+  const byHand = fixtureText('waf-envoyfilter.yaml')
     .replace('name: waf-ext-proc', 'name: epp-by-hand')
     .replace('type: STRICT_DNS', 'type: STATIC')
     .replace('address: waf-node.security.svc.cluster.local', `address: ${eppClusterIP}`)
@@ -127,7 +128,7 @@ t.test("3b. another team's ext_proc filter (a WAF: BUFFERED bodies, plaintext, f
 t.test("3c. warnings past kube-apiserver's 4,096 characters: it cuts each to 256 and drops the rest; our note comes first, whole", async (t) => {
   // Twenty ext_proc filters of their own name in one EnvoyFilter: each draws EPP230, whose problem line is about 1,000
   // characters (its fix line, the same for all, is passed on once).
-  const text = (await import('node:fs')).readFileSync(fixture('full-duplex-envoyfilter.yaml'), 'utf8').replace('name: epp-ext-proc\n', 'name: many-warnings\n');
+  const text = fixtureText('full-duplex-envoyfilter.yaml').replace('name: epp-ext-proc\n', 'name: many-warnings\n');
   const filter = text.slice(text.indexOf('  - applyTo: HTTP_FILTER'), text.indexOf('  - applyTo: CLUSTER'));
   const filters = Array.from({ length: 20 }, (_, i) => filter.replace('name: envoy.filters.http.ext_proc\n', `name: envoy.filters.http.ext_proc.team${i}\n`)).join('');
   const manifest = text.replace(filter, filters);
@@ -146,7 +147,7 @@ t.test("3c. warnings past kube-apiserver's 4,096 characters: it cuts each to 256
 });
 
 t.test('3d. a warning quoting a C1 control character from the object reaches kubectl, escaped (kube-apiserver drops a warning holding one)', async (t) => {
-  const text = (await import('node:fs')).readFileSync(fixture('full-duplex-envoyfilter.yaml'), 'utf8').replace('name: epp-ext-proc\n', 'name: c1-in-a-name\n');
+  const text = fixtureText('full-duplex-envoyfilter.yaml').replace('name: epp-ext-proc\n', 'name: c1-in-a-name\n');
   // U+0085 (NEXT LINE) in the ext_proc filter's name, which EPP230's line quotes: Go's unicode.IsControl is true for it.
   const manifest = text.replace('name: envoy.filters.http.ext_proc\n', 'name: "envoy.filters.http.ext_proc.te\\u0085am"\n');
   const applied = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: manifest });
@@ -188,7 +189,7 @@ t.test('4. dry-run shows the substitution and stores nothing; applies twice chan
 
 t.test('5. a missing Service, and a Service in another namespace without permission, are denied', async (t) => {
   await createNamespace(cp, 'tenant-a');
-  const manifest = (await import('node:fs')).readFileSync(fixture('guide-envoyfilter.yaml'), 'utf8').replace(`namespace: ${NS}`, 'namespace: tenant-a');
+  const manifest = fixtureText('guide-envoyfilter.yaml').replace(`namespace: ${NS}`, 'namespace: tenant-a');
   const missing = await cp.kubectl(['apply', '-f', '-'], { input: manifest });
   t.not(missing.code, 0);
   t.match(missing.stderr, /\[EPP101\] .*Service tenant-a\/gaie-inference-scheduling-epp \(chosen by the webhook default \(config eppService\)\) not found/);

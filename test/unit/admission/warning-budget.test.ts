@@ -1,6 +1,6 @@
 import t from 'tap';
 import { verdictFor } from '../../../src/admission/verdict.ts';
-import { APISERVER_WARNING_RUNES, APISERVER_WARNINGS_RUNES, warningsCutNote } from '../../../src/admission/warning-budget.ts';
+import { WARNING_CUT_TO_RUNES, WARNINGS_PASSED_WHOLE_RUNES, warningsCutNote } from '../../../src/admission/warning-budget.ts';
 import { findingAndFix, formatCount, type Finding } from '../../../src/findings.ts';
 
 /** A warning finding whose two lines (problem and fix) are `runes` runes together, in ASCII or in `unit` characters. */
@@ -14,7 +14,7 @@ const runesOf = (lines: readonly string[]) => lines.reduce((n, line) => n + [...
 
 t.test('warnings that fit kube-apiserver are passed on as they are', async (t) => {
   const verdict = verdictFor('EnvoyFilter ns/a', [warning(0, 2000), warning(1, 2096)]);
-  t.equal(runesOf(verdict.warnings), APISERVER_WARNINGS_RUNES, 'exactly the bound');
+  t.equal(runesOf(verdict.warnings), WARNINGS_PASSED_WHOLE_RUNES, 'exactly the bound');
   t.equal(verdict.warnings.length, 4, 'no note');
   t.match(verdict.warnings[0], /^\[EPP205\] configPatches\[0\] x+$/);
 });
@@ -23,7 +23,7 @@ t.test('one rune past the bound: a note goes first, short enough to be passed on
   const verdict = verdictFor('EnvoyFilter ns/a', [warning(0, 2000), warning(1, 2097)]);
   t.equal(verdict.warnings.length, 5);
   const note = verdict.warnings[0];
-  t.ok([...note].length <= APISERVER_WARNING_RUNES, `the note is ${[...note].length} runes`);
+  t.ok([...note].length <= WARNING_CUT_TO_RUNES, `the note is ${[...note].length} runes`);
   t.match(note, /^these warnings are 4,097 characters: past 4,096 in one request, kube-apiserver cuts each to 256 characters .* epp-webhook check on the manifest prints every one whole$/);
   t.same(verdict.warnings.slice(1), [warning(0, 2000), warning(1, 2097)].flatMap(findingAndFix), "the findings follow, whole: the cut is the apiserver's");
   t.equal(runesOf(verdict.warnings.slice(1)), 4097);
@@ -32,8 +32,8 @@ t.test('one rune past the bound: a note goes first, short enough to be passed on
 t.test('runes, not UTF-16 units, as the apiserver counts: an astral character is one', async (t) => {
   // 😀 is two UTF-16 units: 4,000 runes of it are 8,000 units, within the bound.
   const astral = verdictFor('EnvoyFilter ns/a', [warning(0, 4000, '😀')]);
-  t.ok(astral.warnings.join('').length > APISERVER_WARNINGS_RUNES, 'over the bound in units');
-  t.ok(runesOf(astral.warnings) <= APISERVER_WARNINGS_RUNES, 'within it in runes');
+  t.ok(astral.warnings.join('').length > WARNINGS_PASSED_WHOLE_RUNES, 'over the bound in units');
+  t.ok(runesOf(astral.warnings) <= WARNINGS_PASSED_WHOLE_RUNES, 'within it in runes');
   t.notMatch(astral.warnings[0], /^these warnings/, 'no note');
 });
 
