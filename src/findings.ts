@@ -67,6 +67,7 @@ export const RULES = {
   EPP222: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc field written twice with different values (which one Envoy keeps is not defined)' },
   EPP223: { severity: 'deny', relaxable: true, title: "MERGE into istiod's InferencePool ext_proc filter with a typed_config of another type (istiod's merge fails and drops every HTTP filter patch of the gateway's connection manager)" },
   EPP230: { severity: 'warn', relaxable: true, title: "ext_proc filter on a gateway without the route override that keeps it from istiod's InferencePool ext_proc override" },
+  EPP231: { severity: 'warn', relaxable: true, title: "ext_proc route override matching no route by name, where InferencePools of several EPPs share the namespace (one EPP picks every pool's requests)" },
   // EPP3xx: wiring of the filter and its cluster
   EPP301: { severity: 'deny', relaxable: true, title: 'ext_proc with neither or both of grpc_service and http_service' },
   EPP302: { severity: 'deny', relaxable: true, title: 'gRPC cluster without HTTP/2' },
@@ -93,6 +94,7 @@ export const RULES = {
   EPP406: { severity: 'warn', relaxable: true, title: 'Injected ExtensionRef names an EnvoyFilter that is not in the namespace' },
   EPP407: { severity: 'deny', relaxable: false, title: "A pool no EnvoyFilter claims would get the EnvoyFilter annotated with another pool (one rule, one EPP)" },
   EPP408: { severity: 'warn', relaxable: true, title: "A rule's own ExtensionRef named the EnvoyFilter of a pool it does not send to: replaced by the one its pools get" },
+  EPP409: { severity: 'warn', relaxable: true, title: "An InferencePool rule's Envoy route carries the ext_proc override of another pool's EnvoyFilter (that pool's EPP picks its requests)" },
 } as const satisfies Record<string, Rule>;
 
 export type RuleCode = keyof typeof RULES;

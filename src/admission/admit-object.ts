@@ -9,6 +9,7 @@ import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef } from '../httproute/inject-extension-ref.ts';
 import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
+import { routeOverridesOfOtherPools } from '../httproute/route-override-of-other-pool.ts';
 import { formatPath } from '../json-path.ts';
 import type { HandledKind } from './handled-kinds.ts';
 import { alignLastApplied, LAST_APPLIED } from './last-applied.ts';
@@ -54,7 +55,8 @@ async function mutateSpec(kind: HandledKind, object: unknown, namespace: string,
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
   const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters) : [];
-  return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing], substitutions: 0 };
+  const otherPools = routeOverridesOfOtherPools(injected.object, namespace, deps.config, deps.envoyFilters);
+  return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing, ...otherPools], substitutions: 0 };
 }
 
 /** What the validating webhook says about the final object; `eppServices` from knownEppServices (the Service cache). */

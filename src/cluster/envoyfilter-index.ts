@@ -1,5 +1,6 @@
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
 import { parseInferencePoolAnnotation } from '../envoyfilter/inference-pool-reference.ts';
+import { overriddenRoutes } from '../envoyfilter/overridden-routes.ts';
 import { isObject } from '../json-value.ts';
 
 /** What the index keeps of an EnvoyFilter: its name and the InferencePool it says it serves, never the object. */
@@ -8,6 +9,8 @@ export interface EnvoyFilterIndexRecord {
   name: string;
   /** `namespace/name` of the pool in its `epp-webhook.io/inference-pool` annotation (when well formed). */
   inferencePool: string | undefined;
+  /** Envoy route names its HTTP_ROUTE merges point istiod's ext_proc filter at a cluster of its own on (overriddenRoutes). */
+  overriddenRoutes?: readonly string[];
 }
 
 /**
@@ -24,6 +27,8 @@ export interface EnvoyFilterIndex {
   servingPool(namespace: string, poolNamespace: string, poolName: string): string[];
   /** `namespace/name` of the InferencePool EnvoyFilter `namespace/name` is annotated with; undefined: none, or no such EnvoyFilter. */
   poolOf(namespace: string, name: string): string | undefined;
+  /** The EnvoyFilters (any namespace) whose ext_proc override names Envoy route `route`, sorted by namespace/name. */
+  overridingRoute(route: string): EnvoyFilterIndexRecord[];
   /** EnvoyFilters held, for the metrics; undefined where the source cannot tell without copying. */
   readonly size?: number;
 }
@@ -33,15 +38,18 @@ export function toEnvoyFilterIndexRecord(object: unknown, defaultNamespace?: str
   const namespace = typeof object.metadata.namespace === 'string' && object.metadata.namespace !== '' ? object.metadata.namespace : defaultNamespace;
   if (namespace === undefined) return undefined;
   const pool = parseInferencePoolAnnotation(annotationsOf(object)[ANNOTATIONS.inferencePool], namespace);
-  return { namespace, name: object.metadata.name, inferencePool: pool && `${pool.namespace}/${pool.name}` };
+  const routes = overriddenRoutes(object);
+  return { namespace, name: object.metadata.name, inferencePool: pool && `${pool.namespace}/${pool.name}`, ...(routes.length > 0 ? { overriddenRoutes: routes } : {}) };
 }
 
-/** The index as a table with a secondary key on the pool; kept current by put/remove, or rebuilt whole. */
+/** The index as a table with secondary keys on the pool and on the overridden route; kept current by put/remove, or rebuilt whole. */
 export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
   readonly source: string;
   readonly #filters = new Map<string, EnvoyFilterIndexRecord>();
   /** `routeNamespace|poolNamespace/poolName` -> EnvoyFilter names. */
   readonly #byPool = new Map<string, Set<string>>();
+  /** Envoy route name -> `namespace/name` of the EnvoyFilters overriding it. */
+  readonly #byRoute = new Map<string, Set<string>>();
   #ready: () => boolean;
 
   constructor(source: string, records: Iterable<EnvoyFilterIndexRecord> = [], ready: () => boolean = () => true) {
@@ -66,6 +74,10 @@ export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
     return this.#filters.get(`${namespace}/${name}`)?.inferencePool;
   }
 
+  overridingRoute(route: string): EnvoyFilterIndexRecord[] {
+    return [...(this.#byRoute.get(route) ?? [])].sort().map((key) => this.#filters.get(key)!);
+  }
+
   get size(): number {
     return this.#filters.size;
   }
@@ -76,11 +88,17 @@ export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
 
   put(record: EnvoyFilterIndexRecord): void {
     this.remove(`${record.namespace}/${record.name}`);
-    this.#filters.set(`${record.namespace}/${record.name}`, record);
+    const key = `${record.namespace}/${record.name}`;
+    this.#filters.set(key, record);
+    for (const route of record.overriddenRoutes ?? []) {
+      let keys = this.#byRoute.get(route);
+      if (keys === undefined) this.#byRoute.set(route, (keys = new Set()));
+      keys.add(key);
+    }
     if (record.inferencePool === undefined) return;
-    const key = `${record.namespace}|${record.inferencePool}`;
-    let names = this.#byPool.get(key);
-    if (names === undefined) this.#byPool.set(key, (names = new Set()));
+    const poolKey = `${record.namespace}|${record.inferencePool}`;
+    let names = this.#byPool.get(poolKey);
+    if (names === undefined) this.#byPool.set(poolKey, (names = new Set()));
     names.add(record.name);
   }
 
@@ -88,6 +106,11 @@ export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
     const previous = this.#filters.get(key);
     if (previous === undefined) return;
     this.#filters.delete(key);
+    for (const route of previous.overriddenRoutes ?? []) {
+      const keys = this.#byRoute.get(route);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#byRoute.delete(route);
+    }
     if (previous.inferencePool === undefined) return;
     const poolKey = `${previous.namespace}|${previous.inferencePool}`;
     const names = this.#byPool.get(poolKey);
@@ -98,6 +121,7 @@ export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
   replaceAll(records: Iterable<EnvoyFilterIndexRecord>): void {
     this.#filters.clear();
     this.#byPool.clear();
+    this.#byRoute.clear();
     for (const record of records) this.put(record);
   }
 }

@@ -7,6 +7,7 @@ import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplica
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
 import { checkFilterType } from './check-filter-type.ts';
 import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
+import { checkOverrideOnEveryRoute } from './check-override-on-every-route.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { addsCluster, patchLocation, readConfigPatches } from './config-patches.ts';
@@ -116,5 +117,6 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkReplaceOfExtProc(patches, severities));
   findings.push(...checkMergeType(object, patches, severities));
   for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
+  for (const taken of checkOverrideOnEveryRoute(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
   return findings;
 }

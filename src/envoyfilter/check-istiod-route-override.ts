@@ -17,7 +17,7 @@ import type { EppServices } from './talks-to-epp.ts';
  * The EPP Services of InferencePools in the EnvoyFilter's namespace, as the pool cache knows them (an endpointPickerRef
  * is local to its pool): where there are some, a route to one of them is no hypothesis.
  */
-function poolEppsInNamespace(object: unknown, known: EppServices): string[] {
+export function poolEppsInNamespace(object: unknown, known: EppServices): string[] {
   const metadata = isObject(object) && isObject(object.metadata) ? object.metadata : undefined;
   const namespace = typeof metadata?.namespace === 'string' ? metadata.namespace : undefined;
   return namespace === undefined ? [] : [...known.names].filter((name) => name.startsWith(`${namespace}/`)).sort();
@@ -26,7 +26,7 @@ function poolEppsInNamespace(object: unknown, known: EppServices): string[] {
 /** Operations that put an HTTP filter into the chain (pilot/pkg/networking/core/envoyfilter/listener_patch.go). */
 const PUTS_FILTER: ReadonlySet<string | undefined> = new Set(['ADD', 'INSERT_BEFORE', 'INSERT_AFTER', 'INSERT_FIRST', 'REPLACE']);
 /** Operations istiod applies to an existing route by proto merge (envoyfilter/util.go isMergeOperation). */
-const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REPLACE_LIST']);
+export const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REPLACE_LIST']);
 
 
 /**
@@ -41,7 +41,7 @@ const GATEWAY_API_RULE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-
 const MAX_RULE_NAME = 253;
 
 /** The route name an HTTP_ROUTE patch matches; undefined without one. */
-function matchedRouteName(patch: ConfigPatch): string | undefined {
+export function matchedRouteName(patch: ConfigPatch): string | undefined {
   const configuration = envoyField(patch.match, 'route_configuration');
   const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
   const route = isObject(vhost) ? envoyField(vhost, 'route') : undefined;
@@ -94,7 +94,7 @@ function namedRuleNote(sites: readonly ExtProcSite[]): string {
 }
 
 /** Whether a per-route site sets typed_per_filter_config under istiod's key directly in the patch value. */
-function underIstiodsKey(site: ExtProcSite): boolean {
+export function underIstiodsKey(site: ExtProcSite): boolean {
   const at = site.patch.valuePath.length;
   const field = site.segments[at];
   return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
@@ -111,7 +111,7 @@ function virtualHostOverrides(sites: readonly ExtProcSite[]): ExtProcSite[] {
 }
 
 /** An HTTP_ROUTE patch with no route match: it reaches every route, those without an InferencePool too. */
-function matchesEveryRoute(patch: ConfigPatch): boolean {
+export function matchesEveryRoute(patch: ConfigPatch): boolean {
   const configuration = envoyField(patch.match, 'route_configuration');
   const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
   return !isObject(isObject(vhost) ? envoyField(vhost, 'route') : undefined);

@@ -112,3 +112,25 @@ spec:
   t.notMatch(alone.stdout, /\[EPP202\]/, 'without the pool nothing says scheduler-s is an EPP');
   t.equal(alone.code, 0);
 });
+
+t.test("check: the pools' route overrides with their route names taken out reach every route: EPP231 on each EnvoyFilter", async (t) => {
+  const unnamed = readFileSync(TWO_POOLS, 'utf8').replace(/, routeConfiguration: \{vhost: \{route: \{name: llm-d\.models\.\d\}\}\}/g, '');
+  const result = await check(['-', '--services', SERVICES], unnamed);
+  t.equal(result.code, 0, 'a warning: admitted');
+  const lines = result.stdout.split('\n').filter((l) => l.includes('[EPP231]'));
+  t.equal(lines.length, 2, result.stdout);
+  t.match(lines[0], 'names ext_proc cluster pool-a-epp in an HTTP_ROUTE MERGE that matches no route by name');
+  t.match(lines[0], 'InferencePools of 2 EPP Services (llm-d/epp-a, llm-d/epp-b)');
+  t.match(lines[1], 'names ext_proc cluster pool-b-epp');
+});
+
+t.test("check: the HTTPRoute's rules swapped between the pools keep each other's route overrides: EPP409 on each rule", async (t) => {
+  const swapped = readFileSync(TWO_POOLS, 'utf8').replace(/name: pool-a\}\]\n(.*\n.*)name: pool-b\}\]/, 'name: pool-b}]\n$1name: pool-a}]');
+  t.not(swapped, readFileSync(TWO_POOLS, 'utf8'), 'the fixture changed');
+  const result = await check(['-', '--services', SERVICES], swapped);
+  t.equal(result.code, 0, 'a warning: admitted');
+  const line = lineOf(swapped, 'value: model-a}]}]') + 1;
+  t.match(result.stdout, `<stdin>:${line}: warning: [EPP409] sends traffic to InferencePool llm-d/pool-b, and EnvoyFilter llm-d/pool-a-ext-proc, annotated with InferencePool llm-d/pool-a, overrides this rule's Envoy route llm-d.models.0`);
+  t.match(result.stdout, `<stdin>:${line + 2}: warning: [EPP409] sends traffic to InferencePool llm-d/pool-a, and EnvoyFilter llm-d/pool-b-ext-proc`);
+  t.match(result.stdout, '    in HTTPRoute llm-d/models (document 5) at spec.rules[1].backendRefs\n');
+});

@@ -57,6 +57,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP222: 'undefined',
   EPP223: 'istio-drops-patches',
   EPP230: 'runtime',
+  EPP231: 'runtime',
   EPP301: 'envoy-rejects',
   EPP302: 'runtime',
   EPP303: 'envoy-rejects',
@@ -81,6 +82,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP406: 'webhook',
   EPP407: 'webhook',
   EPP408: 'webhook',
+  EPP409: 'runtime',
 };
 
 /** How README's rule table names each claim (its last column). */
