@@ -8,6 +8,7 @@ import { checkExtProcFields } from './check-ext-proc-fields.ts';
 import { checkFilterType } from './check-filter-type.ts';
 import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
 import { checkOverrideOnEveryRoute } from './check-override-on-every-route.ts';
+import { checkOverrideSendsNothing } from './check-override-sends-nothing.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { addsCluster, patchLocation, readConfigPatches } from './config-patches.ts';
@@ -118,5 +119,6 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkMergeType(object, patches, severities));
   for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
   for (const taken of checkOverrideOnEveryRoute(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
+  for (const taken of checkOverrideSendsNothing(object, sites, istiodFilterMode, severities)) findings.push(...gate(taken.site, [taken.finding]));
   return findings;
 }

@@ -70,7 +70,7 @@ function mayMatchPoolRoute(patch: ConfigPatch): boolean {
  * routes such a merge matches istiod's override is gone, with its cluster and its failure_mode_allow: what the filter
  * does there is this EnvoyFilter's own choice, not istiod's.
  */
-function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtProcSite[] {
+export function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtProcSite[] {
   return sites.filter((site) => {
     if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation) || !reachesGateway(site.patch) || !mayMatchPoolRoute(site.patch)) return false;
     return underIstiodsKey(site);
@@ -165,7 +165,7 @@ function leavesIstiodsService(object: unknown, site: ExtProcSite): boolean {
  * Whether a patch puts an HTTP filter into a gateway's chain. A REPLACE does only where it matches a filter by name
  * (listener_patch.go: without subFilter it is skipped).
  */
-function putsFilter(patch: ConfigPatch): boolean {
+export function putsFilter(patch: ConfigPatch): boolean {
   if (patch.applyTo !== 'HTTP_FILTER' || !PUTS_FILTER.has(patch.operation) || !reachesGateway(patch)) return false;
   return patch.operation !== 'REPLACE' || matchedSubFilter(patch) !== undefined;
 }

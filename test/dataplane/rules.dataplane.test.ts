@@ -622,6 +622,17 @@ function exampleWithOverrides(edit: (overrides: any) => void = () => {}): any {
 const eppClusterTried = (m: Measurement) => Object.keys(m.envoyStats).some((k) => /^cluster\.epp-cluster-\d+\.upstream_cx_total$/.test(k));
 const HEADERS_ONLY = { request_header_mode: 'SEND', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
 
+t.test("EPP206: the example's route override without its processing_mode leaves istiod's filter at its own mode, which sends nothing", async (t) => {
+  const withoutMode = exampleWithOverrides((o) => delete o.processing_mode);
+  await scenario(t, 'EPP206-route-override-without-mode', withoutMode, poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP206'), 'kubectl printed EPP206');
+    t.same(statuses(m), recorded('EPP206-route-override-without-mode'));
+    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    t.notOk(eppClusterCarried(m), 'the EPP cluster the override names carried nothing');
+  });
+});
+
 t.test("EPP230: the example's route override on a FailClose pool with the EPP down, with and without failure_mode_allow: false", async (t) => {
   await plane.epp.stop();
   try {

@@ -403,6 +403,11 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
       variant('per-route overrides', (o) => (o.spec as { configPatches: Json[] }).configPatches.push(inferenceRoutePatch({ overrides: { processing_mode: parse(mode) as JsonMap } }))),
     ];
   }
+  // EPP206 on a route override: path: the overrides.
+  if ((m = /^set processing_mode: (\{[^}]*\}) in the override, as examples\/envoyfilter-placeholder\.yaml does$/.exec(fix))) {
+    const mode = m[1];
+    return [variant('the mode in the override', (o) => (objectAt(o, path).processing_mode = parse(mode) as JsonMap))];
+  }
   // EPP205 on a MERGE into istiod's filter: `remove K from this MERGE (...) and, to fail closed, per InferencePool route add {...} (...); or set EPP205 to off ...`.
   if ((m = new RegExp(`^remove (${KEY}) from this MERGE \\(it changes nothing\\) and, to fail closed, per InferencePool route add \\{applyTo: HTTP_ROUTE`).exec(fix))) {
     const k = m[1];

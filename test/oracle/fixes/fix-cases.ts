@@ -54,6 +54,9 @@ export function fixCases(): CorpusEntry[] {
     ['merge-camel-no-trailer', envoyFilter('f', [mergeIntoIstiodFilter({ typed_config: { '@type': EXTERNAL_PROCESSOR, processingMode: { requestHeaderMode: 'SEND', requestBodyMode: 'FULL_DUPLEX_STREAMED' } } })])],
     // EPP206 on a filter that sends nothing, with an EPP cluster (its fix: send headers and bodies).
     ['sends-nothing-camel', withFilter('f', externalProcessor({ processing_mode: undefined, processingMode: { requestHeaderMode: 'SKIP', responseHeaderMode: 'SKIP' } }))],
+    // EPP206 on a route override under istiod's key that names the EPP cluster but no processing_mode, with no filter of
+    // its own: istiod's filter runs at its own mode, which sends nothing (its fix: the EPP's mode in the override).
+    ['route-override-without-mode', envoyFilter('f', [perRoutePatch(extProcPerRoute({ overrides: { grpc_service: grpcToEpp() } })), clusterPatch(eppCluster())])],
     // EPP302 on a cluster with the legacy HTTP/1 options (Envoy refuses them beside typed_extension_protocol_options).
     ['legacy-http1-options', withFilter('f', externalProcessor(), eppCluster({ typed_extension_protocol_options: undefined, http_protocol_options: {} }))],
     // EPP311 on ORIGINAL_DST without a load_assignment, and on EDS without one.

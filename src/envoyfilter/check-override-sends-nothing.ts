@@ -1,0 +1,32 @@
+import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
+import { formatPath } from '../json-path.ts';
+import { envoyField, isObject } from '../json-value.ts';
+import { patchLocation } from './config-patches.ts';
+import { istiodOverrideReplacements, putsFilter } from './check-istiod-route-override.ts';
+import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { EPP_MODE, MODE_FIELDS, silentFor, type EffectiveProcessingMode } from './processing-mode.ts';
+import { selectsClassicGateway } from './selects-classic-gateway.ts';
+import { targetCluster } from './target-cluster.ts';
+
+/**
+ * EPP206 on an InferencePool route. An HTTP_ROUTE merge under istiod's key replaces istiod's override on the route
+ * whole, its processing_mode too, and where the override has none Envoy runs the route's filter at the filter's own.
+ * With no ext_proc filter of this EnvoyFilter's own on the gateway, that filter is istiod's, whose own mode (headers
+ * SKIP, bodies NONE: pilot/pkg/xds/filters/filters.go), unless a MERGE here sets another, sends nothing: the override
+ * names the EPP cluster and the EPP is never consulted (measured: EPP206-route-override-without-mode).
+ * `istiodFilterMode` is istiod's filter after this EnvoyFilter's MERGEs into it.
+ */
+export function checkOverrideSendsNothing(object: unknown, sites: readonly ExtProcSite[], istiodFilterMode: EffectiveProcessingMode, severities: SeverityOverrides): { site: ExtProcSite; finding: Finding }[] {
+  if (selectsClassicGateway(object) || !MODE_FIELDS.every((field) => istiodFilterMode[field] === silentFor(field))) return [];
+  if (sites.some((site) => site.kind === 'filter' && putsFilter(site.patch))) return [];
+  const found: { site: ExtProcSite; finding: Finding }[] = [];
+  for (const site of istiodOverrideReplacements(sites)) {
+    const overrides = envoyField(site.config, 'overrides');
+    const cluster = isObject(overrides) ? targetCluster(overrides)?.name : undefined;
+    if (!isObject(overrides) || cluster === undefined || envoyField(overrides, 'processing_mode') !== undefined) continue;
+    const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] replaces istiod's override on the route and names ext_proc cluster ${cluster}, without a processing_mode, so the route's ext_proc filter runs at its own mode, and this EnvoyFilter puts in no ext_proc filter of its own: where istiod runs with InferencePool support that filter is istiod's, whose own mode is headers SKIP and bodies NONE (no MERGE here sets another), so it sends the EPP nothing and the EPP is never consulted. Measured: 200 on every request from a Pod the EPP did not pick`;
+    const fix = `set processing_mode: {${EPP_MODE}} in the override, as examples/envoyfilter-placeholder.yaml does`;
+    found.push({ site, finding: finding('EPP206', severities, { location: patchLocation(site.patch.index), path: formatPath([...site.segments, 'overrides']) }, message, fix) });
+  }
+  return found;
+}

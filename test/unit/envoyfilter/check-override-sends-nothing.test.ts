@@ -1,0 +1,53 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { DEFAULT_CONFIG } from '../../../src/config.ts';
+import { checkEnvoyFilter } from '../../../src/envoyfilter/check-envoyfilter.ts';
+import { eppProcessingMode } from '../../helpers/epp-processing-mode.ts';
+
+const EXAMPLE = readFileSync(new URL('../../../examples/envoyfilter-placeholder.yaml', import.meta.url), 'utf8');
+const KNOWN = { names: new Set(['llm-d-inference-scheduler/gaie-inference-scheduling-epp']), clusterIPs: new Set(['10.96.0.9']) };
+const EXTERNAL_PROCESSOR = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
+
+/** The example as stored (ClusterIP filled in), its route override's `overrides` edited. */
+function example(edit: (overrides: any, doc: any) => void = () => {}): any {
+  const doc = parse(EXAMPLE.replace('EPP_SERVICE_CLUSTER_IP', '10.96.0.9'));
+  edit(doc.spec.configPatches[0].patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'].overrides, doc);
+  return doc;
+}
+const withoutMode = (more: (overrides: any, doc: any) => void = () => {}) => example((o, doc) => (delete o.processing_mode, more(o, doc)));
+/** An HTTP_FILTER MERGE into istiod's filter with `typedConfig` fields. */
+const mergeIntoIstiods = (fields: object) => ({
+  applyTo: 'HTTP_FILTER',
+  match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.ext_proc' } } } } },
+  patch: { operation: 'MERGE', value: { name: 'envoy.filters.http.ext_proc', typed_config: { '@type': EXTERNAL_PROCESSOR, ...fields } } },
+});
+const epp206 = (object: unknown) => checkEnvoyFilter(object, DEFAULT_CONFIG, KNOWN).filter((f) => f.code === 'EPP206');
+
+t.test("the example's override without its processing_mode: istiod's filter runs at its own mode, which sends nothing: EPP206", async (t) => {
+  const [found, ...more] = epp206(withoutMode());
+  t.same(more, []);
+  t.match(found, { severity: 'warn', location: 'configPatches[0]', path: 'spec.configPatches[0].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides' });
+  t.match(found.message, "replaces istiod's override on the route and names ext_proc cluster epp-cluster, without a processing_mode");
+  t.match(found.message, 'whose own mode is headers SKIP and bodies NONE');
+  t.match(found.message, 'Measured: 200 on every request from a Pod the EPP did not pick (judged an EPP:');
+  t.match(found.fix, 'set processing_mode: {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED');
+  t.same(epp206(example()), [], 'the example as it is');
+});
+
+t.test("not where the route's filter gets a mode that sends: a MERGE into istiod's filter sets one, or a filter of the EnvoyFilter's own", async (t) => {
+  t.same(epp206(withoutMode((_o, doc) => doc.spec.configPatches.push(mergeIntoIstiods({ processing_mode: eppProcessingMode() })))), [], "a MERGE gives istiod's filter the EPP's mode");
+  t.equal(epp206(withoutMode((_o, doc) => doc.spec.configPatches.push(mergeIntoIstiods({ message_timeout: '10s' })))).length, 1, 'a MERGE that sets no mode leaves it sending nothing');
+  const ownFilter = {
+    applyTo: 'HTTP_FILTER',
+    match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.router' } } } } },
+    patch: { operation: 'INSERT_BEFORE', value: { name: 'envoy.filters.http.ext_proc', typed_config: { '@type': EXTERNAL_PROCESSOR, grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } }, processing_mode: eppProcessingMode() } } },
+  };
+  t.same(epp206(withoutMode((_o, doc) => doc.spec.configPatches.push(ownFilter))), [], 'a filter of its own runs at its own mode (EPP230 judges the pair)');
+});
+
+t.test('not for what other rules or no EPP speak for', async (t) => {
+  t.same(epp206(withoutMode((o) => delete o.grpc_service)), [], 'no cluster named: EPP230 says what istiod does with its own');
+  t.same(epp206(withoutMode((_o, doc) => (doc.spec.workloadSelector.labels = { istio: 'ingressgateway' }))), [], 'a classic gateway: no istiod filter there');
+  t.same(epp206(withoutMode((_o, doc) => (doc.metadata.annotations = { 'epp-webhook.io/epp': 'false' }))), [], 'judged no EPP');
+});
