@@ -75,7 +75,9 @@ export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
   }
 
   overridingRoute(route: string): EnvoyFilterIndexRecord[] {
-    return [...(this.#byRoute.get(route) ?? [])].sort().map((key) => this.#filters.get(key)!);
+    // Asked for every InferencePool rule of every HTTPRoute admitted: most routes have no override.
+    const keys = this.#byRoute.get(route);
+    return keys === undefined ? [] : [...keys].sort().map((key) => this.#filters.get(key)!);
   }
 
   get size(): number {

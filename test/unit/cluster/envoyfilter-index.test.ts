@@ -1,0 +1,26 @@
+import t from 'tap';
+import { EnvoyFilterIndexTable, type EnvoyFilterIndexRecord } from '../../../src/cluster/envoyfilter-index.ts';
+
+const record = (name: string, overriddenRoutes: string[], namespace = 'llm-d'): EnvoyFilterIndexRecord => ({ namespace, name, inferencePool: `llm-d/${name}`, overriddenRoutes });
+const names = (index: EnvoyFilterIndexTable, route: string) => index.overridingRoute(route).map((r) => `${r.namespace}/${r.name}`);
+
+t.test('which EnvoyFilters override an Envoy route follows every put, update, remove and resync', async (t) => {
+  const index = new EnvoyFilterIndexTable('test', [record('b', ['llm-d.models.0']), record('a', ['llm-d.models.0', 'llm-d.models.1'], 'gateways')]);
+  t.same(names(index, 'llm-d.models.0'), ['gateways/a', 'llm-d/b'], 'any namespace, sorted');
+  t.same(names(index, 'llm-d.models.2'), []);
+
+  index.put(record('b', ['llm-d.models.2']));
+  t.same(names(index, 'llm-d.models.0'), ['gateways/a'], 'an update drops the routes it no longer names');
+  t.same(names(index, 'llm-d.models.2'), ['llm-d/b']);
+
+  index.remove('gateways/a');
+  t.same(names(index, 'llm-d.models.0'), []);
+  t.same(names(index, 'llm-d.models.1'), []);
+
+  index.put({ namespace: 'llm-d', name: 'c', inferencePool: undefined });
+  t.same(names(index, 'llm-d.models.2'), ['llm-d/b'], 'a record without routes overrides none');
+
+  index.replaceAll([record('d', ['model-a'])]);
+  t.same(names(index, 'llm-d.models.2'), [], 'a resync starts over');
+  t.same(names(index, 'model-a'), ['llm-d/d']);
+});
