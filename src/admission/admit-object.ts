@@ -9,7 +9,7 @@ import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef } from '../httproute/inject-extension-ref.ts';
 import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
-import { routeOverridesOfOtherPools } from '../httproute/route-override-of-other-pool.ts';
+import { routeOverridesOfOtherPools } from '../httproute/route-overrides-of-other-pools.ts';
 import { formatPath } from '../json-path.ts';
 import type { HandledKind } from './handled-kinds.ts';
 import { alignLastApplied, LAST_APPLIED } from './last-applied.ts';

@@ -28,7 +28,7 @@ export interface EnvoyFilterIndex {
   /** `namespace/name` of the InferencePool EnvoyFilter `namespace/name` is annotated with; undefined: none, or no such EnvoyFilter. */
   poolOf(namespace: string, name: string): string | undefined;
   /** The EnvoyFilters (any namespace) whose ext_proc override names Envoy route `route`, sorted by namespace/name. */
-  overridingRoute(route: string): EnvoyFilterIndexRecord[];
+  envoyFiltersOverriding(route: string): EnvoyFilterIndexRecord[];
   /** EnvoyFilters held, for the metrics; undefined where the source cannot tell without copying. */
   readonly size?: number;
 }
@@ -74,7 +74,7 @@ export class EnvoyFilterIndexTable implements EnvoyFilterIndex {
     return this.#filters.get(`${namespace}/${name}`)?.inferencePool;
   }
 
-  overridingRoute(route: string): EnvoyFilterIndexRecord[] {
+  envoyFiltersOverriding(route: string): EnvoyFilterIndexRecord[] {
     // Asked for every InferencePool rule of every HTTPRoute admitted: most routes have no override.
     const keys = this.#byRoute.get(route);
     return keys === undefined ? [] : [...keys].sort().map((key) => this.#filters.get(key)!);

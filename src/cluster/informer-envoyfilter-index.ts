@@ -4,8 +4,9 @@ import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord, type EnvoyFilterIndexR
 import type { ResourceListWatch, ResourceListWatchEvent } from './resource-list-watch.ts';
 
 /**
- * Every EnvoyFilter's name and InferencePool annotation, listed and watched: the index the HTTPRoute core asks which
- * EnvoyFilter serves a pool (and whether a referenced EnvoyFilter exists). Never whole objects. Without Istio's CRDs
+ * Every EnvoyFilter's name, InferencePool annotation and the Envoy routes it overrides, listed and watched: the index
+ * the HTTPRoute core asks which EnvoyFilter serves a pool, whether a referenced EnvoyFilter exists and which overrides
+ * a rule's route (EPP409). Never whole objects. Without Istio's CRDs
  * there are no EnvoyFilters, and the watch keeps asking until they are installed.
  */
 export function informerEnvoyFilterIndex(options: {

@@ -10,6 +10,7 @@ import { readBool, readField, type Reading } from './field-reading.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
 import { targetCluster } from './target-cluster.ts';
+import { isIstiodRouteOverride, matchedRouteName, matchesEveryRoute, MERGES, underIstiodsKey } from './istiod-route-overrides.ts';
 import type { EppServices } from './talks-to-epp.ts';
 
 
@@ -25,8 +26,6 @@ export function poolEppsInNamespace(object: unknown, known: EppServices): string
 
 /** Operations that put an HTTP filter into the chain (pilot/pkg/networking/core/envoyfilter/listener_patch.go). */
 const PUTS_FILTER: ReadonlySet<string | undefined> = new Set(['ADD', 'INSERT_BEFORE', 'INSERT_AFTER', 'INSERT_FIRST', 'REPLACE']);
-/** Operations istiod applies to an existing route by proto merge (envoyfilter/util.go isMergeOperation). */
-export const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REPLACE_LIST']);
 
 
 /**
@@ -39,15 +38,6 @@ export const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_
 const GATEWAY_API_ROUTE_NAME = /^[^.]+\..+\.\d+$/;
 const GATEWAY_API_RULE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MAX_RULE_NAME = 253;
-
-/** The route name an HTTP_ROUTE patch matches; undefined without one. */
-export function matchedRouteName(patch: ConfigPatch): string | undefined {
-  const configuration = envoyField(patch.match, 'route_configuration');
-  const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
-  const route = isObject(vhost) ? envoyField(vhost, 'route') : undefined;
-  const name = isObject(route) ? envoyField(route, 'name') : undefined;
-  return typeof name === 'string' && name !== '' ? name : undefined;
-}
 
 /**
  * Whether an HTTP_ROUTE patch's match can reach an InferencePool rule's route (envoyfilter/rc_patch.go routeMatch):
@@ -72,8 +62,7 @@ function mayMatchPoolRoute(patch: ConfigPatch): boolean {
  */
 export function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtProcSite[] {
   return sites.filter((site) => {
-    if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation) || !reachesGateway(site.patch) || !mayMatchPoolRoute(site.patch)) return false;
-    return underIstiodsKey(site);
+    return isIstiodRouteOverride(site) && mayMatchPoolRoute(site.patch);
   });
 }
 
@@ -84,20 +73,13 @@ export function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtPr
  */
 function namedRuleNote(sites: readonly ExtProcSite[]): string {
   const named = sites.filter((site) => {
-    if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation) || !reachesGateway(site.patch) || mayMatchPoolRoute(site.patch)) return false;
+    if (!isIstiodRouteOverride(site) || mayMatchPoolRoute(site.patch)) return false;
     const name = matchedRouteName(site.patch);
-    return name !== undefined && name.length <= MAX_RULE_NAME && GATEWAY_API_RULE_NAME.test(name) && underIstiodsKey(site) && envoyField(site.config, 'overrides') !== undefined;
+    return name !== undefined && name.length <= MAX_RULE_NAME && GATEWAY_API_RULE_NAME.test(name) && envoyField(site.config, 'overrides') !== undefined;
   });
   if (named.length === 0) return '';
   const first = named[0];
   return `. The HTTP_ROUTE MERGE at ${patchLocation(first.patch.index)} names route ${matchedRouteName(first.patch)}: istiod gives a Gateway API route that name only where the HTTPRoute rule has name: ${matchedRouteName(first.patch)}; if that rule goes to the InferencePool, that MERGE is its override and this does not apply (set EPP230 to off)`;
-}
-
-/** Whether a per-route site sets typed_per_filter_config under istiod's key directly in the patch value. */
-export function underIstiodsKey(site: ExtProcSite): boolean {
-  const at = site.patch.valuePath.length;
-  const field = site.segments[at];
-  return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
 }
 
 /**
@@ -108,13 +90,6 @@ export function underIstiodsKey(site: ExtProcSite): boolean {
  */
 function virtualHostOverrides(sites: readonly ExtProcSite[]): ExtProcSite[] {
   return sites.filter((site) => site.kind === 'per-route' && site.patch.applyTo === 'VIRTUAL_HOST' && MERGES.has(site.patch.operation) && reachesGateway(site.patch) && underIstiodsKey(site));
-}
-
-/** An HTTP_ROUTE patch with no route match: it reaches every route, those without an InferencePool too. */
-export function matchesEveryRoute(patch: ConfigPatch): boolean {
-  const configuration = envoyField(patch.match, 'route_configuration');
-  const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
-  return !isObject(isObject(vhost) ? envoyField(vhost, 'route') : undefined);
 }
 
 /**

@@ -1,12 +1,13 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { envoyField, isObject } from '../json-value.ts';
+import { isObject } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
 import { istiodOverrideReplacements, putsFilter } from './check-istiod-route-override.ts';
 import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { readField } from './field-reading.ts';
+import { overrideCluster } from './istiod-route-overrides.ts';
 import { EPP_MODE, MODE_FIELDS, silentFor, type EffectiveProcessingMode } from './processing-mode.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
-import { targetCluster } from './target-cluster.ts';
 
 /**
  * EPP206 on an InferencePool route. An HTTP_ROUTE merge under istiod's key replaces istiod's override on the route
@@ -21,9 +22,11 @@ export function checkOverrideSendsNothing(object: unknown, sites: readonly ExtPr
   if (sites.some((site) => site.kind === 'filter' && putsFilter(site.patch))) return [];
   const found: { site: ExtProcSite; finding: Finding }[] = [];
   for (const site of istiodOverrideReplacements(sites)) {
-    const overrides = envoyField(site.config, 'overrides');
-    const cluster = isObject(overrides) ? targetCluster(overrides)?.name : undefined;
-    if (!isObject(overrides) || cluster === undefined || envoyField(overrides, 'processing_mode') !== undefined) continue;
+    const cluster = overrideCluster(site);
+    const reading = site.via === 'typed-struct' ? 'envoy' : 'istiod';
+    const overrides = readField(site.config, 'overrides', reading);
+    // A null field is unset to istiod's JSON reading, as a missing one is.
+    if (cluster === undefined || !isObject(overrides) || (readField(overrides, 'processing_mode', reading) ?? null) !== null) continue;
     const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] replaces istiod's override on the route and names ext_proc cluster ${cluster}, without a processing_mode, so the route's ext_proc filter runs at its own mode, and this EnvoyFilter puts in no ext_proc filter of its own: where istiod runs with InferencePool support that filter is istiod's, whose own mode is headers SKIP and bodies NONE (no MERGE here sets another), so it sends the EPP nothing and the EPP is never consulted. Measured: 200 on every request from a Pod the EPP did not pick`;
     const fix = `set processing_mode: {${EPP_MODE}} in the override, as examples/envoyfilter-placeholder.yaml does`;
     found.push({ site, finding: finding('EPP206', severities, { location: patchLocation(site.patch.index), path: formatPath([...site.segments, 'overrides']) }, message, fix) });

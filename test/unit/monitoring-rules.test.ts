@@ -115,7 +115,7 @@ t.test('EppWebhookCacheNotSynced labels each stuck cache with the name /readyz g
   const readyz = probeAnswer('/readyz', {
     resolver: { ...unsynced, lookup: () => ({ kind: 'not-found' }), size: () => 0 },
     pools: { ...unsynced, lookupPool: () => ({ kind: 'not-found' }), endpointPickerServices: () => [] },
-    envoyFilters: { ...unsynced, has: () => false, servingPool: () => [], poolOf: () => undefined, overridingRoute: () => [] },
+    envoyFilters: { ...unsynced, has: () => false, servingPool: () => [], poolOf: () => undefined, envoyFiltersOverriding: () => [] },
   });
   t.same(labelled, {
     epp_webhook_inference_pool_cache_synced: readyz.body.notSynced?.[1],

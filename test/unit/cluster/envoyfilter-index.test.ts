@@ -2,7 +2,7 @@ import t from 'tap';
 import { EnvoyFilterIndexTable, type EnvoyFilterIndexRecord } from '../../../src/cluster/envoyfilter-index.ts';
 
 const record = (name: string, overriddenRoutes: string[], namespace = 'llm-d'): EnvoyFilterIndexRecord => ({ namespace, name, inferencePool: `llm-d/${name}`, overriddenRoutes });
-const names = (index: EnvoyFilterIndexTable, route: string) => index.overridingRoute(route).map((r) => `${r.namespace}/${r.name}`);
+const names = (index: EnvoyFilterIndexTable, route: string) => index.envoyFiltersOverriding(route).map((r) => `${r.namespace}/${r.name}`);
 
 t.test('which EnvoyFilters override an Envoy route follows every put, update, remove and resync', async (t) => {
   const index = new EnvoyFilterIndexTable('test', [record('b', ['llm-d.models.0']), record('a', ['llm-d.models.0', 'llm-d.models.1'], 'gateways')]);

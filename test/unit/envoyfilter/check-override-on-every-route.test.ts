@@ -40,6 +40,20 @@ t.test('the same override matching no route, with InferencePools of two EPPs in 
 t.test('a virtual host match without a route is every route of that virtual host: EPP231', async (t) => {
   t.equal(epp231(example((p) => (p.match.routeConfiguration = { vhost: { name: 'inference-gateway.example.com:80' } }))).length, 1);
   t.equal(epp231(example((p) => (p.match.routeConfiguration = { name: 'http.80' }))).length, 1, 'a route configuration by name alone');
+  t.equal(epp231(example((p) => (p.match.routeConfiguration.vhost.route = { name: '' }))).length, 1, 'an empty route name matches any route (rc_patch.go routeMatch)');
+  t.equal(epp231(example((p) => (p.match.routeConfiguration.vhost.route = { action: 'ROUTE' }))).length, 1, 'a match on the action alone: every forwarding route');
+});
+
+t.test('the other ways of writing the same override draw EPP231 too', async (t) => {
+  t.equal(epp231(example((p) => (everyRoute(p), (p.patch.operation = 'MERGE_AND_REPLACE_LIST')))).length, 1, 'MERGE_AND_REPLACE_LIST is a merge too');
+  const camel = epp231(
+    example((p) => {
+      everyRoute(p);
+      p.patch.value = { typedPerFilterConfig: p.patch.value.typed_per_filter_config };
+    }),
+  );
+  t.equal(camel.length, 1, 'typedPerFilterConfig, as istiod also reads it');
+  t.equal(camel[0].path, 'spec.configPatches[0].patch.value.typedPerFilterConfig["envoy.filters.http.ext_proc"]');
 });
 
 t.test('no EPP231 where one EPP serves the pools the webhook knows in the namespace, or none', async (t) => {
@@ -75,5 +89,5 @@ t.test('only an override that sends to a cluster, under istiod\'s key, on a rout
 t.test('an ext_proc server judged no EPP draws no EPP231; its severity is configurable', async (t) => {
   t.same(epp231(example((p, doc) => (everyRoute(p), (doc.metadata.annotations = { 'epp-webhook.io/epp': 'false' })))), []);
   t.equal(epp231(example(everyRoute), TWO_POOLS, parseConfig({ severities: { EPP231: 'deny' } }))[0].severity, 'deny');
-  t.equal(epp231(example(everyRoute), TWO_POOLS, parseConfig({ severities: { EPP231: 'off' } }))[0]?.severity ?? 'off', 'off');
+  t.equal(epp231(example(everyRoute), TWO_POOLS, parseConfig({ severities: { EPP231: 'off' } }))[0].severity, 'off');
 });

@@ -33,6 +33,9 @@ t.test("the example's override without its processing_mode: istiod's filter runs
   t.match(found.message, 'Measured: 200 on every request from a Pod the EPP did not pick (judged an EPP:');
   t.match(found.fix, 'set processing_mode: {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED');
   t.same(epp206(example()), [], 'the example as it is');
+  t.equal(epp206(example((o) => (o.processing_mode = null))).length, 1, 'processing_mode: null is unset, as istiod reads JSON');
+  t.equal(epp206(withoutMode((o) => (o.grpcService = o.grpc_service, delete o.grpc_service))).length, 1, 'grpcService, as istiod also reads it');
+  t.same(epp206(withoutMode((o) => (o.grpc_service.envoy_grpc.cluster_name = ''))), [], 'an empty cluster name names no cluster');
 });
 
 t.test("not where the route's filter gets a mode that sends: a MERGE into istiod's filter sets one, or a filter of the EnvoyFilter's own", async (t) => {

@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
 import { mutateObject } from '../../../src/admission/admit-object.ts';
 import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
 import { overriddenRoutes } from '../../../src/envoyfilter/overridden-routes.ts';
-import { routeOverridesOfOtherPools } from '../../../src/httproute/route-override-of-other-pool.ts';
+import { routeOverridesOfOtherPools } from '../../../src/httproute/route-overrides-of-other-pools.ts';
 
 const NS = 'llm-d';
 const EXAMPLE = readFileSync(new URL('../../../examples/envoyfilter-placeholder.yaml', import.meta.url), 'utf8');
@@ -54,7 +54,9 @@ t.test("a rule moved to the other pool keeps the first pool's override on its ro
   t.same(more, []);
   t.match(found, { code: 'EPP409', severity: 'warn', location: 'rules[0]', path: 'spec.rules[0].backendRefs' });
   t.match(found.message, `sends traffic to InferencePool ${NS}/pool-b, and EnvoyFilter ${NS}/pool-a-ext-proc, annotated with InferencePool ${NS}/pool-a, overrides this rule's Envoy route ${NS}.models.0`);
-  t.match(found.message, `so the rule's requests go to ${NS}/pool-a's EPP, which picks a Pod of ${NS}/pool-a; istiod's cluster of ${NS}/pool-b does not have that Pod`);
+  t.match(found.message, `so the rule's requests go to ${NS}/pool-a's EPP, which picks a Pod of ${NS}/pool-a; istiod's cluster of ${NS}/pool-b takes a pick only among its own Pods`);
+  t.match(found.message, 'Measured: a blue/green flip of weights kept the first pool\'s override on the rule\'s route');
+  t.notMatch(found.message, 'depends on which override istiod merges last', 'pool-b\'s own EnvoyFilter overrides another route');
   t.match(found.fix, `in ${NS}/pool-a-ext-proc match the route of a rule to ${NS}/pool-a instead of ${NS}.models.0, and in the EnvoyFilter of ${NS}/pool-b match ${NS}.models.0`);
 });
 
@@ -73,6 +75,26 @@ t.test("a named rule's route is named after the rule, and keeps that name wherev
   t.match(found.message, "overrides this rule's Envoy route model-a");
   t.same(judge(models([{ name: 'model-a', backendRefs: [pool('pool-b')] }], { generateName: 'models-', namespace: NS }), envoyFilters).length, 1, 'a named rule is judged before the route has a name');
   t.same(judge(models([{ backendRefs: [pool('pool-b')] }], { generateName: 'models-', namespace: NS }), TWO_POOLS()), [], 'an unnamed rule of a route still to be named has no route name yet');
+});
+
+t.test('both pools override the same route: which EPP is asked depends on the order istiod merges them', async (t) => {
+  const both = index(poolEnvoyFilter('pool-a', `${NS}.models.0`), poolEnvoyFilter('pool-b', `${NS}.models.0`));
+  const [found, ...more] = judge(models([{ backendRefs: [pool('pool-b')] }]), both);
+  t.same(more, []);
+  t.match(found.message, `EnvoyFilter ${NS}/pool-b-ext-proc, of ${NS}/pool-b, overrides the route too: which EPP is asked depends on which override istiod merges last`);
+});
+
+t.test("only EnvoyFilters that reach the route's gateways: those of the gateway's namespace, and Istio's root namespace", async (t) => {
+  const elsewhere = (ns: string) => index(poolEnvoyFilter('pool-a', `${NS}.models.0`, (doc) => (doc.metadata.namespace = ns)));
+  const moved = (parentRefs?: unknown[]) => {
+    const route = models([{ backendRefs: [pool('pool-b')] }]);
+    if (parentRefs !== undefined) route.spec.parentRefs = parentRefs;
+    return route;
+  };
+  t.same(judge(moved(), elsewhere('team-b')), [], 'an EnvoyFilter of another namespace reaches the proxies of that namespace, not this gateway');
+  t.equal(judge(moved(), elsewhere('istio-system')).length, 1, "Istio's root namespace reaches every proxy");
+  t.equal(judge(moved([{ name: 'gw', namespace: 'gateways' }]), elsewhere('gateways')).length, 1, "the namespace of the route's parent Gateway");
+  t.same(judge(moved([{ name: 'gw', namespace: 'gateways' }]), elsewhere(NS)), [], "the route's own namespace, when its Gateway runs elsewhere");
 });
 
 t.test('says nothing where it cannot tell: no pool annotation, no pool sent to, no index, an index still listing', async (t) => {

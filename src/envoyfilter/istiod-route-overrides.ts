@@ -1,0 +1,52 @@
+import { envoyField, isObject } from '../json-value.ts';
+import { reachesGateway, type ConfigPatch } from './config-patches.ts';
+import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { readField } from './field-reading.ts';
+import { targetCluster } from './target-cluster.ts';
+
+/**
+ * Reading the route overrides an EnvoyFilter sets under the key of istiod's InferencePool ext_proc filter: where
+ * istiod runs with InferencePool support, such an entry replaces istiod's own override on the routes it matches
+ * (pkg/proto/merge replaces a map entry whole).
+ */
+
+/** Operations istiod applies to an existing route by proto merge (envoyfilter/util.go isMergeOperation). */
+export const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REPLACE_LIST']);
+
+/** The route match of an HTTP_ROUTE patch (`routeConfiguration.vhost.route`), when it has one. */
+function routeMatch(patch: ConfigPatch): unknown {
+  const configuration = envoyField(patch.match, 'route_configuration');
+  const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
+  return isObject(vhost) ? envoyField(vhost, 'route') : undefined;
+}
+
+/** The route name an HTTP_ROUTE patch matches; undefined without one (envoyfilter/rc_patch.go routeMatch: any route). */
+export function matchedRouteName(patch: ConfigPatch): string | undefined {
+  const route = routeMatch(patch);
+  const name = isObject(route) ? envoyField(route, 'name') : undefined;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+/** An HTTP_ROUTE patch with no route match: it reaches every route, those without an InferencePool too. */
+export function matchesEveryRoute(patch: ConfigPatch): boolean {
+  return !isObject(routeMatch(patch));
+}
+
+/** Whether a per-route site sets typed_per_filter_config under istiod's key directly in the patch value. */
+export function underIstiodsKey(site: ExtProcSite): boolean {
+  const at = site.patch.valuePath.length;
+  const field = site.segments[at];
+  return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
+}
+
+/** An HTTP_ROUTE merge on a gateway that sets a route's ExtProcPerRoute under istiod's key. */
+export function isIstiodRouteOverride(site: ExtProcSite): boolean {
+  return site.kind === 'per-route' && site.patch.applyTo === 'HTTP_ROUTE' && MERGES.has(site.patch.operation) && reachesGateway(site.patch) && underIstiodsKey(site);
+}
+
+/** The ext_proc cluster a route override's `overrides` names (read as istiod, or inside a TypedStruct as Envoy, reads it). */
+export function overrideCluster(site: ExtProcSite): string | undefined {
+  const overrides = readField(site.config, 'overrides', site.via === 'typed-struct' ? 'envoy' : 'istiod');
+  const name = isObject(overrides) ? targetCluster(overrides)?.name : undefined;
+  return name === '' ? undefined : name;
+}
