@@ -631,6 +631,9 @@ t.test("EPP206: the example's route override without its processing_mode leaves 
     t.equal(m.eppRequests, 0, 'the EPP picked none of them');
     t.notOk(eppClusterCarried(m), 'the EPP cluster the override names carried nothing');
   });
+  const [istiods, ...more] = (await httpFilters(plane.envoy, plane.envoyPort)).filter((f) => f.name === 'envoy.filters.http.ext_proc');
+  t.same(more, [], "istiod's is the only ext_proc filter");
+  t.same(istiods?.config?.processing_mode, { request_header_mode: 'SKIP', response_header_mode: 'SKIP' }, "istiod's filter's own mode, as Envoy has it: headers SKIP, bodies and trailers unset (NONE, SKIP)");
 });
 
 t.test("EPP230: the example's route override on a FailClose pool with the EPP down, with and without failure_mode_allow: false", async (t) => {

@@ -4,17 +4,14 @@
  * serve them, is what a user of two models would see.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { spawnCli } from '../cli/cli-harness.ts';
 import { waitFor } from '../e2e/harness/processes.ts';
 import { post, type Answer } from './harness/client.ts';
 import { EPP_SERVICE, NS, POOL, startDataPlane, type DataPlane } from './harness/dataplane.ts';
-import { routeConfig } from './harness/envoy-config.ts';
+import { dynamicClusters, routeConfig } from './harness/envoy-config.ts';
 import { apply, applyAndWait, exampleEnvoyFilter } from './harness/guide-manifests.ts';
 import { addSecondPool, type SecondPool } from './harness/second-pool.ts';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
 
 let plane: DataPlane;
 let poolB: SecondPool;
@@ -31,18 +28,20 @@ const ROUTE = 'two-models';
 /** Envoy's name for rule `index` of the HTTPRoute, as istiod gives it. */
 const envoyRoute = (index: number) => `${NS}.${ROUTE}.${index}`;
 
-/** One HTTPRoute, a rule per pool chosen by the x-model header; the webhook's ExtensionRef kept out (Istio drops it: EPP402). */
-function twoModelRoute(backends: [string, string] = [POOL, 'pool-b']): object {
+const poolRef = (name: string, weight?: number) => ({ group: 'inference.networking.k8s.io', kind: 'InferencePool', name, ...(weight === undefined ? {} : { weight }) });
+
+/**
+ * One HTTPRoute, a rule per pool chosen by the x-model header (`rule0` the first rule's backendRefs); the webhook's
+ * ExtensionRef kept out (Istio drops it: EPP402).
+ */
+function twoModelRoute(rule0: object[] = [poolRef(POOL)]): object {
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
     metadata: { name: ROUTE, namespace: NS, annotations: { 'epp-webhook.io/inject': 'false' } },
     spec: {
       parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'infra-inference-scheduling-inference-gateway' }],
-      rules: backends.map((pool, i) => ({
-        matches: [{ headers: [{ name: 'x-model', value: i === 0 ? 'a' : 'b' }] }],
-        backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: pool }],
-      })),
+      rules: [rule0, [poolRef('pool-b')]].map((backendRefs, i) => ({ matches: [{ headers: [{ name: 'x-model', value: i === 0 ? 'a' : 'b' }] }], backendRefs })),
     },
   };
 }
@@ -96,9 +95,9 @@ async function routeOverrides(clusters: string[]): Promise<string[]> {
 }
 
 /** Applies both pools' EnvoyFilters (the route first) and returns what kubectl printed for each, and the clusters. */
-async function setUp(route: (pool: 0 | 1) => string | undefined, backends?: [string, string]) {
+async function setUp(route: (pool: 0 | 1) => string | undefined) {
   marker++;
-  const routed = await apply(plane, twoModelRoute(backends));
+  const routed = await apply(plane, twoModelRoute());
   if (routed.code !== 0) throw new Error(routed.stderr);
   const a = poolEnvoyFilter(POOL, EPP_SERVICE, route(0));
   const b = poolEnvoyFilter(poolB.name, poolB.eppService, route(1));
@@ -109,6 +108,12 @@ async function setUp(route: (pool: 0 | 1) => string | undefined, backends?: [str
     printed.push(applied.stderr);
   }
   return { printed, clusters: { a: a.cluster, b: b.cluster } };
+}
+
+/** The load-balancing policy of an Envoy cluster, by name, as istiod pushed it. */
+async function lbPolicyOf(cluster: string): Promise<string[]> {
+  const found = (await dynamicClusters(plane.envoy)).find((c) => c?.name === cluster);
+  return (found?.load_balancing_policy?.policies ?? []).map((p: any) => p?.typed_extension_config?.typed_config?.['@type']);
 }
 
 const picks = (log: string) => [...log.matchAll(/"Request handled".*"endpoint":"([^"]*)"/g)].map((m) => m[1]);
@@ -159,15 +164,19 @@ t.test('each pool\'s override matching no route by name: istiod merges both into
   t.same([other.byEppA, other.byEppB], winner === 'a' ? [other.answers.length, 0] : [0, other.answers.length], `the other pool's requests all go to pool ${winner}'s EPP, which picks a Pod of its own pool`);
   t.ok(other.answers.every((x) => x.status === 200 && ownPods.includes(x.servedBy!)), "answered 200 by their own pool's Pods anyway: its cluster skips a pick it does not have, and Envoy's load balancing chooses");
   t.ok(other.picked.every((pod) => pod !== undefined && !ownPods.includes(pod)), 'the Pods picked for them were of the other pool');
+  const poolCluster = (await routeTable()).get(envoyRoute(winner === 'a' ? 1 : 0))?.cluster;
+  t.same(await lbPolicyOf(poolCluster!), ['type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost'], `${poolCluster}: istiod's override_host policy, which takes a pick only among the cluster's own endpoints and otherwise falls back`);
 });
 
-t.test("rule 0 moved to pool-b, the overrides named by rule: its route keeps pool-a's override, pool-a's EPP is asked and its pick skipped", async (t) => {
+t.test("a blue/green flip of rule 0's weights to pool-b, the overrides named by rule: its route keeps pool-a's override, pool-a's EPP is asked and its pick skipped", async (t) => {
   const { clusters } = await setUp((pool) => envoyRoute(pool));
-  t.same(await routeOverrides([clusters.a, clusters.b]), [clusters.a, clusters.b]);
+  t.same(await routeOverrides([clusters.a, clusters.b]), [clusters.a, clusters.b], "each route's override names its own pool's EPP cluster");
   const before = (await routeTable()).get(envoyRoute(0))?.cluster;
-  const movedRoute = twoModelRoute(['pool-b', 'pool-b']);
-  const moved = await apply(plane, movedRoute);
-  t.equal(moved.code, 0, moved.stderr);
+  const flippedRoute = twoModelRoute([poolRef(POOL, 0), poolRef('pool-b', 100)]);
+  const flipped = await apply(plane, flippedRoute);
+  t.equal(flipped.code, 0, `kubectl apply of the flipped route ${flipped.stderr}`);
+  // The route opts out of the ExtensionRef (Istio drops it), so by design it does not call the webhook (matchConditions).
+  t.notMatch(flipped.stderr, 'EPP409', 'kubectl printed nothing: the webhook was not called');
   const after = await waitFor(
     "istiod to send rule 0's route to pool-b",
     async () => {
@@ -179,31 +188,16 @@ t.test("rule 0 moved to pool-b, the overrides named by rule: its route keeps poo
   t.comment(`rule 0's route: cluster ${before} -> ${after.cluster}, override ${after.override}`);
   t.match(after.cluster, 'pool-b', "rule 0's route now sends to pool-b's cluster");
   t.equal(after.override, clusters.a, "and still carries pool-a's EnvoyFilter's override: it names the route, not the pool");
+  t.same(await lbPolicyOf(after.cluster!), ['type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost'], "pool-b's cluster: istiod's override_host policy");
   const a = await send('a');
-  t.comment(`model a (rule 0, now to pool-b): ${summary(a)}`);
-  t.same([a.byEppA, a.byEppB], [a.answers.length, 0], "its requests go to pool-a's EPP, which picks a Pod of pool-a; pool-b's EPP is never asked");
-  t.ok(a.answers.every((x) => x.status === 200 && podsB().includes(x.servedBy!)), "answered 200 by pool-b's Pods that no EPP picked: pool-b's cluster skips the pick");
+  t.comment(`model a (rule 0, flipped to pool-b): ${summary(a)}`);
+  t.same([a.byEppA, a.byEppB], [a.answers.length, 0], "its requests go to pool-a's EPP; pool-b's EPP is never asked");
   t.ok(a.picked.every((pod) => podsA().includes(pod!)), "the Pods picked were pool-a's");
+  t.ok(a.answers.every((x) => x.status === 200 && podsB().includes(x.servedBy!)), "answered 200 by pool-b's Pods that no EPP picked: pool-b's cluster skips the pick");
 
-  // The route opts out of the ExtensionRef (Istio drops it), so by design it never calls the webhook (matchConditions):
-  // epp-webhook check, against the cluster, says what happened.
-  const checked = await runCli(['check', '-', '--kubeconfig', plane.cp.kubeconfig], stringify(movedRoute));
+  const checked = await spawnCli(['check', '-', '--kubeconfig', plane.cp.kubeconfig], stringify(flippedRoute));
   t.comment(checked.stdout);
-  t.match(checked.stdout, `warning: [EPP409] sends traffic to InferencePool ${NS}/pool-b, and EnvoyFilter ${NS}/${POOL}-ext-proc, annotated with InferencePool ${NS}/${POOL}, overrides this rule's Envoy route ${envoyRoute(0)}`);
-  t.match(checked.stdout, `at spec.rules[0].backendRefs`);
+  t.match(checked.stdout, `warning: [EPP409] sends traffic to InferencePool ${NS}/pool-b, and EnvoyFilter ${NS}/${POOL}-ext-proc, annotated with InferencePool ${NS}/${POOL}, overrides this rule's Envoy route ${envoyRoute(0)}`, 'epp-webhook check against the cluster says what happened');
+  t.match(checked.stdout, 'at spec.rules[0].backendRefs');
   t.notMatch(checked.stdout, 'spec.rules[1].backendRefs', "rule 1 carries pool-b's own override: nothing said");
 });
-
-/** The CLI from this checkout, as a user runs it (`npx epp-webhook ...`), with `input` on stdin. */
-function runCli(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'src/main.ts'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}

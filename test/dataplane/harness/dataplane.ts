@@ -59,7 +59,7 @@ async function must(cp: ControlPlane, args: string[], input?: string): Promise<s
 }
 
 /** `kubectl apply` of one object, failing with kubectl's own words. */
-async function applyObject(cp: ControlPlane, object: object): Promise<void> {
+export async function applyObject(cp: ControlPlane, object: object): Promise<void> {
   await must(cp, ['apply', '-f', '-'], JSON.stringify(object));
 }
 

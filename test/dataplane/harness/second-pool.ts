@@ -6,7 +6,7 @@ import { freePort } from '../../e2e/harness/processes.ts';
 import { startEpp, type EppProcess } from './epp-process.ts';
 import { startModelServer, type ModelServer } from './model-server.ts';
 import { createReadyPod } from './pods.ts';
-import { EPP_SERVICE_PORT, NS, type DataPlane } from './dataplane.ts';
+import { applyObject, EPP_SERVICE_PORT, NS, type DataPlane } from './dataplane.ts';
 
 export interface SecondPool {
   name: string;
@@ -36,13 +36,13 @@ export async function addSecondPool(plane: DataPlane, name: string, options: { m
       await createReadyPod(plane.cp, NS, model.name, labels, model.host, modelPort);
     }
     const grpcPort = await freePort();
-    await mustApply(plane, {
+    await applyObject(plane.cp, {
       apiVersion: 'inference.networking.k8s.io/v1',
       kind: 'InferencePool',
       metadata: { name, namespace: NS },
       spec: { targetPorts: [{ number: modelPort }], selector: { matchLabels: labels }, endpointPickerRef: { name: eppService, port: { number: EPP_SERVICE_PORT }, failureMode: 'FailClose' } },
     });
-    await mustApply(plane, {
+    await applyObject(plane.cp, {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: eppService, namespace: NS },
@@ -58,7 +58,3 @@ export async function addSecondPool(plane: DataPlane, name: string, options: { m
   }
 }
 
-async function mustApply(plane: DataPlane, object: object): Promise<void> {
-  const result = await plane.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(object) });
-  if (result.code !== 0) throw new Error(`kubectl apply of ${JSON.stringify(object).slice(0, 80)} failed: ${result.stderr}`);
-}
