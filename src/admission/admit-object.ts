@@ -7,7 +7,7 @@ import { checkEnvoyFilter } from '../envoyfilter/check-envoyfilter.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 import { finding, type Finding } from '../findings.ts';
-import { injectExtensionRef } from '../httproute/inject-extension-ref.ts';
+import { injectExtensionRef, injectionOptedOut } from '../httproute/inject-extension-ref.ts';
 import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
 import { routeOverridesOfOtherPools } from '../httproute/route-overrides-of-other-pools.ts';
 import { formatPath } from '../json-path.ts';
@@ -55,15 +55,27 @@ async function mutateSpec(kind: HandledKind, object: unknown, namespace: string,
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
   const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters) : [];
-  const otherPools = routeOverridesOfOtherPools(injected.object, namespace, deps.config, deps.envoyFilters);
+  // An opted-out route never calls the mutating webhook (its matchConditions): the validating one says this for it.
+  const otherPools = injectionOptedOut(injected.object) ? [] : routeOverridesOfOtherPools(injected.object, namespace, deps.config, deps.envoyFilters);
   return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing, ...otherPools], substitutions: 0 };
 }
 
-/** What the validating webhook says about the final object; `eppServices` from knownEppServices (the Service cache). */
-export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices): Finding[] {
+/** Where an HTTPRoute is judged by the validating webhook: its namespace and the EnvoyFilter index. */
+export interface RouteContext {
+  namespace: string;
+  envoyFilters?: EnvoyFilterIndex;
+}
+
+/**
+ * What the validating webhook says about the final object; `eppServices` from knownEppServices (the Service cache).
+ * For an HTTPRoute opted out of injection (as a route on Istio's own InferencePool support is), which the mutating
+ * webhook is never called for, it says whose route override its rules get (EPP409).
+ */
+export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, route?: RouteContext): Finding[] {
   const tooDeep = depthFinding(kind, object, config);
   if (tooDeep !== undefined) return [tooDeep];
-  return kind === 'EnvoyFilter' ? checkEnvoyFilter(object, config, eppServices) : [];
+  if (kind === 'EnvoyFilter') return checkEnvoyFilter(object, config, eppServices);
+  return route !== undefined && injectionOptedOut(object) ? routeOverridesOfOtherPools(object, route.namespace, config, route.envoyFilters) : [];
 }
 
 /** An object nested deeper than any real one is refused as malformed before the core walks it (which recurses). */

@@ -33,7 +33,8 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
   const bounded = { ...deps, resolver: withLookupDeadline(deps.resolver, deadline, deps.config.admissionTimeoutMs) };
   if (endpoint === 'validate') {
     const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, bounded.resolver, deps.config, deps.pools?.endpointPickerServices()) : undefined;
-    return { verdict: verdictFor(subject, validateObject(kind, request.object, deps.config, eppServices)), kind, substitutions: 0 };
+    const findings = validateObject(kind, request.object, deps.config, eppServices, { namespace, envoyFilters: deps.envoyFilters });
+    return { verdict: verdictFor(subject, findings), kind, substitutions: 0 };
   }
   const outcome = await mutateObject(kind, request.object, namespace, bounded);
   return { verdict: verdictFor(subject, outcome.findings, outcome.patch), kind, substitutions: outcome.substitutions };

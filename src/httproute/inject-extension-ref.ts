@@ -27,6 +27,11 @@ export interface InjectedFilter {
   filter: number;
 }
 
+/** A route annotated `epp-webhook.io/inject: "false"`: the webhook adds no ExtensionRef to it. */
+export function injectionOptedOut(object: unknown): boolean {
+  return annotationsOf(object)[ANNOTATIONS.inject] === 'false';
+}
+
 /**
  * Adds the ext_proc ExtensionRef filter to every rule that sends traffic to an InferencePool, once,
  * after the rule's own filters: the EnvoyFilter annotated with that pool where `route.envoyFilters` knows one
@@ -39,8 +44,8 @@ export function injectExtensionRef(
   route: { namespace?: string; envoyFilters?: EnvoyFilterIndex } = {},
 ): InjectionResult {
   const unchanged = (findings: Finding[]): InjectionResult => ({ object, patch: [], findings, injected: [] });
+  if (injectionOptedOut(object)) return unchanged([]);
   const annotations = annotationsOf(object);
-  if (annotations[ANNOTATIONS.inject] === 'false') return unchanged([]);
 
   const malformed: Finding[] = [];
   const reportMalformed = (segments: PathSegments, what: string, got: unknown) => {

@@ -124,7 +124,7 @@ async function admitObject(
   // did not substitute.
   const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, context.resolver, context.config, context.pools?.endpointPickerServices()) : undefined;
   const restatesDenial = (f: Finding) => f.code === 'EPP106' || (f.code === 'EPP310' && valueAtPath(mutation.object, f.path) === PORT_PLACEHOLDER);
-  const validation = validateObject(kind, mutation.object, context.config, eppServices).filter((f) => !(mutationDenied && restatesDenial(f)));
+  const validation = validateObject(kind, mutation.object, context.config, eppServices, { namespace, envoyFilters: context.envoyFilters }).filter((f) => !(mutationDenied && restatesDenial(f)));
   const locate = (path: string) => lineOfPath(source.yaml, source.lineCounter, [...at, ...parseFormattedPath(path)]);
   const extProc = kind === 'EnvoyFilter' ? judgeEnvoyFilter(mutation.object, context.config, eppServices).map((j) => ({ ...j, line: locate(j.path) })) : [];
 

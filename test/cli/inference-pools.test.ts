@@ -134,3 +134,13 @@ t.test("check: the HTTPRoute's rules swapped between the pools keep each other's
   t.match(result.stdout, `<stdin>:${line + 2}: warning: [EPP409] sends traffic to InferencePool llm-d/pool-a, and EnvoyFilter llm-d/pool-b-ext-proc`);
   t.match(result.stdout, '    in HTTPRoute llm-d/models (document 5) at spec.rules[1].backendRefs\n');
 });
+
+t.test('check: the same swap on a route opted out of the ExtensionRef (Istio\'s own InferencePool support): EPP409 once per rule, as the validating webhook says it', async (t) => {
+  const swapped = readFileSync(TWO_POOLS, 'utf8')
+    .replace(/name: pool-a\}\]\n(.*\n.*)name: pool-b\}\]/, 'name: pool-b}]\n$1name: pool-a}]')
+    .replace('metadata: {name: models, namespace: llm-d}', 'metadata: {name: models, namespace: llm-d, annotations: {epp-webhook.io/inject: "false"}}');
+  t.match(swapped, 'epp-webhook.io/inject: "false"', 'the fixture changed');
+  const result = await check(['-', '--services', SERVICES], swapped);
+  t.equal(result.code, 0, 'a warning: admitted');
+  t.equal(result.stdout.split('\n').filter((l) => l.includes('[EPP409]')).length, 2, result.stdout);
+});

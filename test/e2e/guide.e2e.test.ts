@@ -221,7 +221,7 @@ t.test("7. the webhook's lookups run with only deploy/'s RBAC", async (t) => {
   t.match(metrics, /epp_webhook_substitutions_total [1-9]/);
 });
 
-t.test('6. the webhook stopped: failurePolicy Fail refuses EnvoyFilters, other HTTPRoutes are unaffected', async (t) => {
+t.test('6. the webhook stopped: failurePolicy Fail refuses EnvoyFilters and InferencePool routes, other HTTPRoutes are unaffected', async (t) => {
   await webhook.stop();
   const envoyFilter = await cp.kubectl(['apply', '-f', fixture('full-duplex-envoyfilter.yaml').replace('full-duplex', 'full-duplex'), '--dry-run=server']);
   t.not(envoyFilter.code, 0, 'EnvoyFilter writes fail while the webhook is down (the token is never stored)');
@@ -232,4 +232,8 @@ t.test('6. the webhook stopped: failurePolicy Fail refuses EnvoyFilters, other H
   const poolRoute = await cp.kubectl(['apply', '--dry-run=server', '-f', fixture('guide-httproute.yaml')]);
   t.not(poolRoute.code, 0, 'an InferencePool route waits for the webhook rather than being stored without its filter');
   t.match(poolRoute.stderr, /failed calling webhook "httproutes\.mutate\.epp-webhook\.io"/);
+  const optedOut = parse(fixtureText('guide-httproute.yaml'));
+  optedOut.metadata.annotations = { ...optedOut.metadata.annotations, 'epp-webhook.io/inject': 'false' };
+  const optedOutRoute = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(optedOut) });
+  t.equal(optedOutRoute.code, 0, `an InferencePool route opted out of injection does not depend on the webhook (its validating webhook only warns: Ignore): ${optedOutRoute.stderr}`);
 });

@@ -145,6 +145,28 @@ t.test("blue/green between the two pools: weight 0 counts for nothing; a flip in
   t.same(await filterNames(), ['pool-b-ext-proc'], 'nothing stored');
 });
 
+t.test("on Istio's own InferencePool support (the route opted out of the ExtensionRef), a flip of weights that leaves pool-a's route override on rule 0: the validating webhook warns (EPP409)", async (t) => {
+  const optedOut = (rule0: unknown[]) => {
+    const route = structuredClone(ROUTE);
+    route.metadata.annotations = { 'epp-webhook.io/inject': 'false' };
+    route.spec.rules[0].backendRefs = rule0;
+    return route;
+  };
+  const poolRef = (name: string, weight: number) => ({ group: 'inference.networking.k8s.io', kind: 'InferencePool', name, weight });
+  const asWritten = await kubectlApply([optedOut([poolRef('pool-a', 100), poolRef('pool-b', 0)])], ['--dry-run=server']);
+  t.equal(asWritten.code, 0, asWritten.stderr);
+  t.notMatch(asWritten.stderr, 'EPP409', "each rule's route overridden by its own pool's EnvoyFilter: nothing to say");
+  const flipped = await kubectlApply([optedOut([poolRef('pool-a', 0), poolRef('pool-b', 100)])], ['--dry-run=server']);
+  t.equal(flipped.code, 0, `a warning, not a denial: ${flipped.stderr}`);
+  t.match(
+    flipped.stderr,
+    /Warning: \[EPP409\] rules\[0\] sends traffic to InferencePool llm-d\/pool-b, and EnvoyFilter llm-d\/pool-a-ext-proc, annotated with InferencePool llm-d\/pool-a, overrides this rule's Envoy route llm-d\.models\.0/,
+    'kubectl prints what the validating webhook says',
+  );
+  t.notMatch(flipped.stderr, 'rules[1]', "rule 1 keeps pool-b's own override");
+  t.notMatch(flipped.stderr, 'EPP402', 'the mutating webhook was not called for the opted-out route');
+});
+
 t.test('a missing pool, a conflicting annotation and a failure mode against the pool: clear answers', async (t) => {
   const missing = structuredClone(FILTER_A);
   missing.metadata = { name: 'no-pool', namespace: NS, annotations: { 'epp-webhook.io/inference-pool': 'pool-z' } };

@@ -48,6 +48,8 @@ export function podFromTemplate(template: any, name: string, namespace: string):
 }
 
 /** README "Webhook configuration": per webhook, what it matches and how it fails. */
+/** The webhook that only warns, about routes opted out of injection: Ignore whatever the chart's failurePolicy. */
+const WARNS_ONLY = 'httproutes.validate.epp-webhook.io';
 const EXPECTED_WEBHOOKS = {
   MutatingWebhookConfiguration: {
     'envoyfilters.mutate.epp-webhook.io': { group: 'networking.istio.io', resource: 'envoyfilters', path: '/mutate' },
@@ -55,6 +57,7 @@ const EXPECTED_WEBHOOKS = {
   },
   ValidatingWebhookConfiguration: {
     'envoyfilters.validate.epp-webhook.io': { group: 'networking.istio.io', resource: 'envoyfilters', path: '/validate' },
+    'httproutes.validate.epp-webhook.io': { group: 'gateway.networking.k8s.io', resource: 'httproutes', path: '/validate' },
   },
 } as const;
 
@@ -74,7 +77,7 @@ export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { f
       t.equal(webhook.sideEffects, 'None', `${where}: sideEffects None (dry-runs and GitOps diffs reach it)`);
       t.same(webhook.admissionReviewVersions, ['v1'], where);
       t.equal(webhook.matchPolicy, 'Equivalent', where);
-      t.equal(webhook.failurePolicy, expected.failurePolicy, `${where}: failurePolicy`);
+      t.equal(webhook.failurePolicy, webhook.name === WARNS_ONLY ? 'Ignore' : expected.failurePolicy, `${where}: failurePolicy`);
       t.ok(webhook.timeoutSeconds >= 1 && webhook.timeoutSeconds <= expected.maxTimeoutSeconds, `${where}: timeoutSeconds ${webhook.timeoutSeconds} fails fast`);
       if (kind === 'MutatingWebhookConfiguration') t.equal(webhook.reinvocationPolicy, 'IfNeeded', where);
       t.same(webhook.rules, [{ apiGroups: [want.group], apiVersions: ['*'], resources: [want.resource], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }], `${where}: only ${want.resource} CREATE/UPDATE`);
@@ -86,6 +89,8 @@ export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { f
   }
   const routes = findObject(r, 'MutatingWebhookConfiguration', 'epp-webhook').webhooks.find((w: any) => w.name === 'httproutes.mutate.epp-webhook.io');
   t.same(routes.matchConditions.map((c: any) => c.name), ['targets-an-inference-pool', 'not-opted-out'], 'only InferencePool routes depend on the webhook');
+  const optedOut = findObject(r, 'ValidatingWebhookConfiguration', 'epp-webhook').webhooks.find((w: any) => w.name === WARNS_ONLY);
+  t.same(optedOut.matchConditions.map((c: any) => c.name), ['targets-an-inference-pool', 'opted-out'], 'the routes the mutating webhook is not called for, and only those');
 }
 
 export function checkRestrictedPodSecurity(t: Test, r: Rendering): void {

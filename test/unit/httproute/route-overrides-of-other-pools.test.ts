@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord } from '../../../src/cluster/envoyfilter-index.ts';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
-import { mutateObject } from '../../../src/admission/admit-object.ts';
+import { mutateObject, validateObject } from '../../../src/admission/admit-object.ts';
 import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
 import { overriddenRoutes } from '../../../src/envoyfilter/overridden-routes.ts';
 import { routeOverridesOfOtherPools } from '../../../src/httproute/route-overrides-of-other-pools.ts';
@@ -107,15 +107,17 @@ t.test('says nothing where it cannot tell: no pool annotation, no pool sent to, 
   t.same(judge(models([null, { backendRefs: 'x' }])), [], 'malformed rules: EPP403 speaks for them');
 });
 
-t.test('the severity is configurable, and the mutating webhook says it whether or not it injects an ExtensionRef', async (t) => {
+t.test('the severity is configurable; the mutating webhook says it for the routes it injects into, the validating one for opted-out routes', async (t) => {
   const moved = models([{ backendRefs: [pool('pool-b')] }]);
   t.equal(judge(moved, TWO_POOLS(), parseConfig({ severities: { EPP409: 'deny' } }))[0].severity, 'deny');
   t.equal(judge(moved, TWO_POOLS(), parseConfig({ severities: { EPP409: 'off' } }))[0].severity, 'off');
   const deps = { config: DEFAULT_CONFIG, resolver: new StaticServiceResolver([], 'no Services'), envoyFilters: TWO_POOLS() };
-  const optedOut = { ...moved, metadata: { ...moved.metadata, annotations: { 'epp-webhook.io/inject': 'false' } } };
-  const outcome = await mutateObject('HTTPRoute', optedOut, NS, deps);
-  t.same(outcome.patch, [], 'inject: "false": nothing changed');
-  t.same(outcome.findings.map((f) => f.code), ['EPP409']);
+  const route = { namespace: NS, envoyFilters: deps.envoyFilters };
   const injected = await mutateObject('HTTPRoute', moved, NS, deps);
-  t.ok(injected.findings.some((f) => f.code === 'EPP409'), 'beside the injected ExtensionRef too');
+  t.ok(injected.findings.some((f) => f.code === 'EPP409'), 'mutating: beside the injected ExtensionRef');
+  t.same(validateObject('HTTPRoute', injected.object, DEFAULT_CONFIG, undefined, route), [], 'validating: not again for a route the mutating webhook was called for');
+  const optedOut = { ...moved, metadata: { ...moved.metadata, annotations: { 'epp-webhook.io/inject': 'false' } } };
+  const mutated = await mutateObject('HTTPRoute', optedOut, NS, deps);
+  t.same([mutated.patch, mutated.findings], [[], []], 'inject: "false": the mutating webhook, never called for it (matchConditions), changes and says nothing');
+  t.same(validateObject('HTTPRoute', optedOut, DEFAULT_CONFIG, undefined, route).map((f) => f.code), ['EPP409'], 'the validating webhook says it');
 });

@@ -1,0 +1,49 @@
+/**
+ * A route opted out of the ExtensionRef (as routes on Istio's own InferencePool support are) over real HTTPS: the
+ * mutating webhook's registration never sends it there, so the validating endpoint says whose route override its
+ * rules get (EPP409), and only there.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord } from '../../src/cluster/envoyfilter-index.ts';
+import { admissionReview } from '../helpers/fixtures.ts';
+import { postJson } from '../helpers/https-client.ts';
+import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
+
+const [, , FILTER_A, FILTER_B, ROUTE] = parseAllDocuments(readFileSync(new URL('../fixtures/manifests/two-pools/two-pools.yaml', import.meta.url), 'utf8')).map((d) => d.toJS());
+
+let webhook: WebhookUnderTest;
+t.before(async () => {
+  const envoyFilters = new EnvoyFilterIndexTable('the two pools\' EnvoyFilters', [FILTER_A, FILTER_B].map((ef) => toEnvoyFilterIndexRecord(ef)!));
+  webhook = await startWebhookUnderTest({ envoyFilters });
+});
+t.teardown(() => webhook.server.close());
+
+/** The fixture's route, opted out, with its two rules' pools swapped (each keeps the other pool's route override). */
+function swappedOptedOut(): any {
+  const route = structuredClone(ROUTE);
+  route.metadata.annotations = { 'epp-webhook.io/inject': 'false' };
+  [route.spec.rules[0].backendRefs, route.spec.rules[1].backendRefs] = [route.spec.rules[1].backendRefs, route.spec.rules[0].backendRefs];
+  return route;
+}
+
+t.test('/validate: an opted-out route whose rules carry the other pool\'s override is admitted with EPP409 for each rule', async (t) => {
+  const { status, body } = await postJson(`${webhook.url}/validate`, webhook.ca, admissionReview(swappedOptedOut(), 'UPDATE'));
+  t.equal(status, 200);
+  t.equal(body.response.allowed, true);
+  const warnings: string[] = body.response.warnings ?? [];
+  t.equal(warnings.filter((w) => w.startsWith('[EPP409] rules[0] sends traffic to InferencePool llm-d/pool-b, and EnvoyFilter llm-d/pool-a-ext-proc')).length, 1, warnings.join('\n'));
+  t.equal(warnings.filter((w) => w.startsWith('[EPP409] rules[1] sends traffic to InferencePool llm-d/pool-a, and EnvoyFilter llm-d/pool-b-ext-proc')).length, 1);
+});
+
+t.test('/validate says nothing of a route the mutating webhook is called for, and /mutate nothing of an opted-out one', async (t) => {
+  const optedIn = swappedOptedOut();
+  delete optedIn.metadata.annotations;
+  const validated = await postJson(`${webhook.url}/validate`, webhook.ca, admissionReview(optedIn, 'UPDATE'));
+  t.same(validated.body.response.warnings ?? [], [], '/validate: the mutating webhook says it for this route');
+  const mutatedIn = await postJson(`${webhook.url}/mutate`, webhook.ca, admissionReview(optedIn, 'UPDATE'));
+  t.ok((mutatedIn.body.response.warnings ?? []).some((w: string) => w.startsWith('[EPP409] rules[0]')), '/mutate says it');
+  const mutatedOut = await postJson(`${webhook.url}/mutate`, webhook.ca, admissionReview(swappedOptedOut(), 'UPDATE'));
+  t.same([mutatedOut.body.response.allowed, mutatedOut.body.response.patch, mutatedOut.body.response.warnings ?? []], [true, undefined, []], '/mutate: an opted-out route passes untouched and unremarked');
+});
