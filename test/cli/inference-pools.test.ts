@@ -140,7 +140,11 @@ t.test('check: the same swap on a route opted out of the ExtensionRef (Istio\'s 
     .replace(/name: pool-a\}\]\n(.*\n.*)name: pool-b\}\]/, 'name: pool-b}]\n$1name: pool-a}]')
     .replace('metadata: {name: models, namespace: llm-d}', 'metadata: {name: models, namespace: llm-d, annotations: {epp-webhook.io/inject: "false"}}');
   t.match(swapped, 'epp-webhook.io/inject: "false"', 'the fixture changed');
+  t.match(swapped, /value: model-a\}\]\}\]\n.*name: pool-b\}\]/, 'and its rules swapped');
   const result = await check(['-', '--services', SERVICES], swapped);
   t.equal(result.code, 0, 'a warning: admitted');
-  t.equal(result.stdout.split('\n').filter((l) => l.includes('[EPP409]')).length, 2, result.stdout);
+  const lines = result.stdout.split('\n').filter((l) => l.includes('[EPP409]'));
+  t.equal(lines.length, 2, result.stdout);
+  t.match(lines[0], 'sends traffic to InferencePool llm-d/pool-b, and EnvoyFilter llm-d/pool-a-ext-proc', 'rule 0, once');
+  t.match(lines[1], 'sends traffic to InferencePool llm-d/pool-a, and EnvoyFilter llm-d/pool-b-ext-proc', 'rule 1, once');
 });

@@ -234,6 +234,13 @@ t.test('6. the webhook stopped: failurePolicy Fail refuses EnvoyFilters and Infe
   t.match(poolRoute.stderr, /failed calling webhook "httproutes\.mutate\.epp-webhook\.io"/);
   const optedOut = parse(fixtureText('guide-httproute.yaml'));
   optedOut.metadata.annotations = { ...optedOut.metadata.annotations, 'epp-webhook.io/inject': 'false' };
+  const failedOpen = async () => {
+    const raw = await cp.kubectl(['get', '--raw', '/metrics']);
+    const line = raw.stdout.split('\n').find((l) => l.startsWith('apiserver_admission_webhook_fail_open_count{') && l.includes('name="httproutes.validate.epp-webhook.io"'));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const failedOpenBefore = await failedOpen();
   const optedOutRoute = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(optedOut) });
-  t.equal(optedOutRoute.code, 0, `an InferencePool route opted out of injection does not depend on the webhook (its validating webhook only warns: Ignore): ${optedOutRoute.stderr}`);
+  t.equal(optedOutRoute.code, 0, `an InferencePool route opted out of injection does not depend on the webhook: ${optedOutRoute.stderr}`);
+  t.equal((await failedOpen()) - failedOpenBefore, 1, 'kube-apiserver tried its validating webhook and, failurePolicy Ignore, let it through (apiserver_admission_webhook_fail_open_count)');
 });

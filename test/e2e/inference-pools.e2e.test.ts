@@ -153,6 +153,10 @@ t.test("on Istio's own InferencePool support (the route opted out of the Extensi
     return route;
   };
   const poolRef = (name: string, weight: number) => ({ group: 'inference.networking.k8s.io', kind: 'InferencePool', name, weight });
+  /** HTTPRoute admissions the webhook answered on `endpoint`, from its own counter. */
+  const routeAdmissions = async (endpoint: 'mutate' | 'validate') =>
+    [...(await webhook.metrics()).matchAll(new RegExp(`^epp_webhook_admission_requests_total\\{[^}]*endpoint="${endpoint}"[^}]*kind="HTTPRoute"[^}]*\\} (\\d+)`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+  const before = { mutate: await routeAdmissions('mutate'), validate: await routeAdmissions('validate') };
   const asWritten = await kubectlApply([optedOut([poolRef('pool-a', 100), poolRef('pool-b', 0)])], ['--dry-run=server']);
   t.equal(asWritten.code, 0, asWritten.stderr);
   t.notMatch(asWritten.stderr, 'EPP409', "each rule's route overridden by its own pool's EnvoyFilter: nothing to say");
@@ -164,7 +168,11 @@ t.test("on Istio's own InferencePool support (the route opted out of the Extensi
     'kubectl prints what the validating webhook says',
   );
   t.notMatch(flipped.stderr, 'rules[1]', "rule 1 keeps pool-b's own override");
-  t.notMatch(flipped.stderr, 'EPP402', 'the mutating webhook was not called for the opted-out route');
+  t.same(
+    { mutate: (await routeAdmissions('mutate')) - before.mutate, validate: (await routeAdmissions('validate')) - before.validate },
+    { mutate: 0, validate: 2 },
+    'both applies reached /validate and neither /mutate (the two registrations\' matchConditions)',
+  );
 });
 
 t.test('a missing pool, a conflicting annotation and a failure mode against the pool: clear answers', async (t) => {

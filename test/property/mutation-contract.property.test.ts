@@ -12,6 +12,9 @@ import jsonpatch from 'fast-json-patch';
 import { isDeepStrictEqual } from 'node:util';
 import { mutateObject, validateObject } from '../../src/admission/admit-object.ts';
 import { handledKind } from '../../src/admission/handled-kinds.ts';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord } from '../../src/cluster/envoyfilter-index.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { fixtureResolver } from '../helpers/fixtures.ts';
 import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
@@ -19,11 +22,18 @@ import { admittedObject, jsonCopy, jsonValue, params, PROTO_KEYS, prototypeSnaps
 import { answerProblem } from './check-answer.ts';
 
 const resolver = fixtureResolver();
-const deps = { config: DEFAULT_CONFIG, resolver };
+/**
+ * The example EnvoyFilter, annotated with a pool no generated route sends to: its route override names the route of
+ * the guide HTTPRoute's first rule, so routes grown from that one reach EPP409 (on /mutate, and on /validate opted out).
+ */
+const otherPoolsOverride = parse(readFileSync(new URL('../../examples/envoyfilter-placeholder.yaml', import.meta.url), 'utf8'));
+otherPoolsOverride.metadata.annotations = { 'epp-webhook.io/inference-pool': 'llm-d-inference-scheduler/another-pool' };
+const envoyFilters = new EnvoyFilterIndexTable('the example, of another pool', [toEnvoyFilterIndexRecord(otherPoolsOverride)!]);
+const deps = { config: DEFAULT_CONFIG, resolver, envoyFilters };
 
 let webhook: WebhookUnderTest;
 t.before(async () => {
-  webhook = await startWebhookUnderTest();
+  webhook = await startWebhookUnderTest({ envoyFilters });
 });
 t.teardown(() => webhook.server.close());
 
@@ -50,7 +60,7 @@ async function post(path: string, review: unknown) {
   return { status: response.statusCode, text: response.body, body: JSON.parse(response.body) };
 }
 
-const stats = { cases: 0, patched: 0, substituted: 0, injected: 0, allowedUnchanged: 0, denied: 0, refusedByParser: 0, passedOtherKind: 0 };
+const stats = { cases: 0, patched: 0, substituted: 0, injected: 0, allowedUnchanged: 0, denied: 0, refusedByParser: 0, passedOtherKind: 0, otherPoolsOverride: 0 };
 
 t.test('patch = core result; idempotent; no EPP106 after mutation; the request object is never written', async (t) => {
   const before = prototypeSnapshot();
@@ -75,7 +85,8 @@ t.test('patch = core result; idempotent; no EPP106 after mutation; the request o
         const namespace = requestNamespace ?? (typeof object?.metadata?.namespace === 'string' ? object.metadata.namespace : '');
         const frozen = deepFreeze(jsonCopy(object));
         const core = await mutateObject(kind, frozen, namespace, deps);
-        validateObject(kind, frozen, DEFAULT_CONFIG);
+        const coreValidation = validateObject(kind, frozen, DEFAULT_CONFIG, undefined, { namespace, envoyFilters });
+        if ([...core.findings, ...coreValidation].some((f) => f.code === 'EPP409')) stats.otherPoolsOverride++;
         if (!isDeepStrictEqual(frozen, object)) throw new Error('the core changed its input');
 
         const first = await post('/mutate', review);
@@ -124,6 +135,7 @@ t.test('patch = core result; idempotent; no EPP106 after mutation; the request o
   t.equal(prototypeSnapshot(), before, 'no prototype pollution');
   t.comment(`mutation contract: ${JSON.stringify(stats)}`);
   t.ok(stats.substituted > 20 && stats.injected > 20 && stats.denied > 20 && stats.allowedUnchanged > 20, 'the generators reach substitution, injection, denial and no-op');
+  t.ok(stats.otherPoolsOverride > 0, 'and a rule whose route another pool\'s EnvoyFilter overrides (EPP409)');
 });
 
 t.test('own __proto__ and constructor keys handed to the core directly: no pollution, no exception', async (t) => {
@@ -146,7 +158,7 @@ t.test('own __proto__ and constructor keys handed to the core directly: no pollu
       for (const [pick, key, value] of insertions) withKey(containers[pick % containers.length], key, key === 'constructor' ? { prototype: { polluted: value } } : { polluted: value });
       const kind = object?.kind === 'HTTPRoute' ? 'HTTPRoute' : 'EnvoyFilter';
       const mutated = await mutateObject(kind, object, 'llm-d-inference-scheduler', deps);
-      validateObject(kind, mutated.object, DEFAULT_CONFIG);
+      validateObject(kind, mutated.object, DEFAULT_CONFIG, undefined, { namespace: 'llm-d-inference-scheduler', envoyFilters });
       JSON.stringify(mutated.object);
       if (prototypeSnapshot() !== before) throw new Error('a prototype was polluted');
     }),

@@ -7,16 +7,18 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord } from '../../src/cluster/envoyfilter-index.ts';
+import { parseConfig } from '../../src/config.ts';
 import { admissionReview } from '../helpers/fixtures.ts';
 import { postJson } from '../helpers/https-client.ts';
 import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
 
 const [, , FILTER_A, FILTER_B, ROUTE] = parseAllDocuments(readFileSync(new URL('../fixtures/manifests/two-pools/two-pools.yaml', import.meta.url), 'utf8')).map((d) => d.toJS());
 
+const twoPoolsIndex = () => new EnvoyFilterIndexTable('the two pools\' EnvoyFilters', [FILTER_A, FILTER_B].map((ef) => toEnvoyFilterIndexRecord(ef)!));
+
 let webhook: WebhookUnderTest;
 t.before(async () => {
-  const envoyFilters = new EnvoyFilterIndexTable('the two pools\' EnvoyFilters', [FILTER_A, FILTER_B].map((ef) => toEnvoyFilterIndexRecord(ef)!));
-  webhook = await startWebhookUnderTest({ envoyFilters });
+  webhook = await startWebhookUnderTest({ envoyFilters: twoPoolsIndex() });
 });
 t.teardown(() => webhook.server.close());
 
@@ -46,4 +48,13 @@ t.test('/validate says nothing of a route the mutating webhook is called for, an
   t.ok((mutatedIn.body.response.warnings ?? []).some((w: string) => w.startsWith('[EPP409] rules[0]')), '/mutate says it');
   const mutatedOut = await postJson(`${webhook.url}/mutate`, webhook.ca, admissionReview(swappedOptedOut(), 'UPDATE'));
   t.same([mutatedOut.body.response.allowed, mutatedOut.body.response.patch, mutatedOut.body.response.warnings ?? []], [true, undefined, []], '/mutate: an opted-out route passes untouched and unremarked');
+});
+
+t.test('EPP409 set to deny: /validate refuses the opted-out route (a denial that holds only while the webhook answers: its registration is Ignore)', async (t) => {
+  const strict = await startWebhookUnderTest({ envoyFilters: twoPoolsIndex(), config: parseConfig({ severities: { EPP409: 'deny' } }) });
+  t.teardown(() => strict.server.close());
+  const { status, body } = await postJson(`${strict.url}/validate`, strict.ca, admissionReview(swappedOptedOut(), 'UPDATE'));
+  t.equal(status, 200);
+  t.equal(body.response.allowed, false);
+  t.match(body.response.status.message, /\[EPP409\] rules\[0\] sends traffic to InferencePool llm-d\/pool-b/);
 });

@@ -107,6 +107,7 @@ t.test('the alerts cover what the issue asks for', async (t) => {
   t.match(byName.get('EppWebhookUnreachable'), /apiserver_admission_webhook_rejection_count\{.*error_type="calling_webhook_error".*unless on \(\)/s);
   t.match(byName.get('EppWebhookFailingOpen'), /apiserver_admission_webhook_fail_open_count/);
   t.match(byName.get('EppWebhookFailingOpen'), 'name!="httproutes.validate.epp-webhook.io"', 'not for the webhook that only warns, which ships Ignore');
+  t.match(byName.get('EppWebhookRouteWarningsSkipped'), 'apiserver_admission_webhook_fail_open_count{name="httproutes.validate.epp-webhook.io"}', 'that one has its own');
 });
 
 t.test('EppWebhookCacheNotSynced labels each stuck cache with the name /readyz gives it in notSynced', async (t) => {

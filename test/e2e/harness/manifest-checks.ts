@@ -90,7 +90,12 @@ export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { f
   const routes = findObject(r, 'MutatingWebhookConfiguration', 'epp-webhook').webhooks.find((w: any) => w.name === 'httproutes.mutate.epp-webhook.io');
   t.same(routes.matchConditions.map((c: any) => c.name), ['targets-an-inference-pool', 'not-opted-out'], 'only InferencePool routes depend on the webhook');
   const optedOut = findObject(r, 'ValidatingWebhookConfiguration', 'epp-webhook').webhooks.find((w: any) => w.name === WARNS_ONLY);
-  t.same(optedOut.matchConditions.map((c: any) => c.name), ['targets-an-inference-pool', 'opted-out'], 'the routes the mutating webhook is not called for, and only those');
+  t.same(optedOut.matchConditions.map((c: any) => c.name), ['targets-an-inference-pool', 'opted-out'], 'the routes the mutating webhook is not called for');
+  t.equal(optedOut.matchConditions[0].expression, routes.matchConditions[0].expression, 'the same InferencePool routes as the mutating webhook');
+  const squeezed = (expression: string) => expression.replace(/\s+/g, ' ').trim();
+  t.equal(squeezed(routes.matchConditions[1].expression), "!has(object.metadata.annotations) || !('epp-webhook.io/inject' in object.metadata.annotations) || object.metadata.annotations['epp-webhook.io/inject'] != 'false'");
+  t.equal(squeezed(optedOut.matchConditions[1].expression), "has(object.metadata.annotations) && 'epp-webhook.io/inject' in object.metadata.annotations && object.metadata.annotations['epp-webhook.io/inject'] == 'false'", 'its negation, so each InferencePool route reaches exactly one of the two');
+  t.ok(optedOut.timeoutSeconds <= 2, `${WARNS_ONLY}: timeoutSeconds ${optedOut.timeoutSeconds}: an unreachable webhook delays an opted-out route's apply by 2 s at most`);
 }
 
 export function checkRestrictedPodSecurity(t: Test, r: Rendering): void {

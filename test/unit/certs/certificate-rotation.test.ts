@@ -19,7 +19,7 @@ const policy: RotationPolicy = {
 const at = (offsetMs: number): Date => new Date(Date.now() + offsetMs);
 const fingerprints = (pems: string[]): string[] => pems.map(certificateFingerprint);
 
-/** The cluster after a run wrote `next` at `writtenAt`: what the following run reads. Three webhooks, as deploy/ has. */
+/** The cluster after a run wrote `next` at `writtenAt`: what the following run reads. Four webhooks, as deploy/ has. */
 function applied(next: NextCertificates, writtenAt: Date, previous?: CurrentCertificates): CurrentCertificates {
   return {
     ca: next.ca,
@@ -29,11 +29,11 @@ function applied(next: NextCertificates, writtenAt: Date, previous?: CurrentCert
       issuedAt: next.servingChanged ? writtenAt : previous?.serving?.issuedAt,
       previousIssuers: next.servingChanged ? next.previousIssuers : previous?.serving?.previousIssuers,
     },
-    caBundles: [0, 1, 2].map(() => joinPemCertificates(next.bundle)),
+    caBundles: [0, 1, 2, 3].map(() => joinPemCertificates(next.bundle)),
   };
 }
 
-const empty: CurrentCertificates = { caBundles: ['', '', ''] };
+const empty: CurrentCertificates = { caBundles: ['', '', '', ''] };
 
 t.test('first run: a CA, a serving certificate for the Service names, and a caBundle of that CA', async (t) => {
   const next = planCertificates(empty, policy, new Date());
