@@ -26,6 +26,8 @@ export interface WebhookConfig {
   extensionRef: ExtensionRefTarget;
   /** API groups whose `kind: InferencePool` backendRefs trigger the injection. */
   inferencePoolGroups: string[];
+  /** Istio's root namespace (meshConfig.rootNamespace): its EnvoyFilters reach every proxy of the mesh (EPP409). */
+  istioRootNamespace: string;
   /** Per-code severity overrides: `{EPP402: off}`. */
   severities: SeverityOverrides;
   /** Largest AdmissionReview body accepted, in bytes; larger gets HTTP 413. */
@@ -47,6 +49,7 @@ export const DEFAULT_CONFIG: WebhookConfig = {
   allowedServiceNamespaces: [],
   extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'epp-ext-proc' },
   inferencePoolGroups: ['inference.networking.k8s.io', 'inference.networking.x-k8s.io'],
+  istioRootNamespace: 'istio-system',
   severities: {},
   // An AdmissionReview of an UPDATE carries the old and the new object, each up to etcd's 3 MiB, plus the envelope.
   maxRequestBytes: 7 * 1024 * 1024,
@@ -111,6 +114,7 @@ export function parseConfig(document: unknown, source = 'config'): WebhookConfig
   if (input.inferencePoolGroups !== undefined) {
     config.inferencePoolGroups = stringList(input.inferencePoolGroups, 'inferencePoolGroups', fail);
   }
+  if (input.istioRootNamespace !== undefined) config.istioRootNamespace = nonEmptyString(input.istioRootNamespace, 'istioRootNamespace', fail);
   if (input.severities !== undefined) config.severities = severities(input.severities, fail);
   if (input.maxRequestBytes !== undefined) config.maxRequestBytes = wholeNumber(input.maxRequestBytes, 'maxRequestBytes', 'bytes', 1024, fail);
   if (input.maxRequestBytesInFlight !== undefined) config.maxRequestBytesInFlight = wholeNumber(input.maxRequestBytesInFlight, 'maxRequestBytesInFlight', 'bytes', 1024, fail);

@@ -4,9 +4,6 @@ import { finding, type Finding } from '../findings.ts';
 import { isObject } from '../json-value.ts';
 import { poolBackends } from './pool-filter.ts';
 
-/** Istio's root namespace by default: an EnvoyFilter there applies to every proxy of the mesh. */
-const ISTIO_ROOT_NAMESPACE = 'istio-system';
-
 /**
  * Envoy's name for a rule's route, as istiod gives it (pilot/pkg/config/kube/gateway/conversion.go): the rule's name
  * where it has one, else <namespace>.<HTTPRoute name>.<rule index>; undefined for an unnamed rule of a route still
@@ -21,10 +18,10 @@ function envoyRouteName(rule: Record<string, unknown>, namespace: string, route:
  * The namespaces whose EnvoyFilters reach the route's gateways: an EnvoyFilter applies to the proxies of its own
  * namespace, where a Gateway's Pods run (or, in Istio's root namespace, to all of them).
  */
-function gatewayNamespaces(spec: Record<string, unknown>, namespace: string): Set<string> {
+function gatewayNamespaces(spec: Record<string, unknown>, namespace: string, istioRootNamespace: string): Set<string> {
   const parents = Array.isArray(spec.parentRefs) ? spec.parentRefs : [];
   const namespaces = parents.map((ref) => (isObject(ref) && typeof ref.namespace === 'string' && ref.namespace !== '' ? ref.namespace : namespace));
-  return new Set([...(namespaces.length > 0 ? namespaces : [namespace]), ISTIO_ROOT_NAMESPACE]);
+  return new Set([...(namespaces.length > 0 ? namespaces : [namespace]), istioRootNamespace]);
 }
 
 /**
@@ -40,7 +37,7 @@ function gatewayNamespaces(spec: Record<string, unknown>, namespace: string): Se
 export function routeOverridesOfOtherPools(object: unknown, namespace: string, config: WebhookConfig, envoyFilters: EnvoyFilterIndex | undefined): Finding[] {
   if (envoyFilters === undefined || !envoyFilters.ready() || !isObject(object) || !isObject(object.spec) || !Array.isArray(object.spec.rules)) return [];
   const route = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : undefined;
-  const reaching = gatewayNamespaces(object.spec, namespace);
+  const reaching = gatewayNamespaces(object.spec, namespace, config.istioRootNamespace);
   const findings: Finding[] = [];
   object.spec.rules.forEach((rule: unknown, index) => {
     if (!isObject(rule) || (rule.backendRefs !== undefined && !Array.isArray(rule.backendRefs))) return;

@@ -33,6 +33,7 @@ t.test('a bad key stops with a message naming it', async (t) => {
   t.throws(() => parseConfig({ maxConnections: 0 }), /maxConnections must be a whole number of connections, at least 1 \(got 0\)/);
   t.throws(() => parseConfig({ maxConnections: '500' }), /maxConnections must be a whole number/);
   t.throws(() => parseConfig([1, 2]), ConfigError);
+  t.throws(() => parseConfig({ istioRootNamespace: '' }), /istioRootNamespace/);
 });
 
 t.test('the limits on what clients hold take whole numbers', async (t) => {

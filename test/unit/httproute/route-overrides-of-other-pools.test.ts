@@ -95,6 +95,9 @@ t.test("only EnvoyFilters that reach the route's gateways: those of the gateway'
   t.equal(judge(moved(), elsewhere('istio-system')).length, 1, "Istio's root namespace reaches every proxy");
   t.equal(judge(moved([{ name: 'gw', namespace: 'gateways' }]), elsewhere('gateways')).length, 1, "the namespace of the route's parent Gateway");
   t.same(judge(moved([{ name: 'gw', namespace: 'gateways' }]), elsewhere(NS)), [], "the route's own namespace, when its Gateway runs elsewhere");
+  const meshConfig = parseConfig({ istioRootNamespace: 'istio-config' });
+  t.equal(judge(moved(), elsewhere('istio-config'), meshConfig).length, 1, 'a root namespace set in the config (meshConfig.rootNamespace)');
+  t.same(judge(moved(), elsewhere('istio-system'), meshConfig), [], 'and then istio-system is a namespace like any other');
 });
 
 t.test('says nothing where it cannot tell: no pool annotation, no pool sent to, no index, an index still listing', async (t) => {
