@@ -1,3 +1,4 @@
+import { walkedPathBeyondDepth } from '../admission/object-depth.ts';
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
 import { parseInferencePoolAnnotation } from '../envoyfilter/inference-pool-reference.ts';
 import { overriddenRoutes } from '../envoyfilter/overridden-routes.ts';
@@ -38,7 +39,8 @@ export function toEnvoyFilterIndexRecord(object: unknown, defaultNamespace?: str
   const namespace = typeof object.metadata.namespace === 'string' && object.metadata.namespace !== '' ? object.metadata.namespace : defaultNamespace;
   if (namespace === undefined) return undefined;
   const pool = parseInferencePoolAnnotation(annotationsOf(object)[ANNOTATIONS.inferencePool], namespace);
-  const routes = overriddenRoutes(object);
+  // Read off the list and watch (or manifests), where no depth limit stood before: the walk recurses (object-depth.ts).
+  const routes = walkedPathBeyondDepth(object) === undefined ? overriddenRoutes(object) : [];
   return { namespace, name: object.metadata.name, inferencePool: pool && `${pool.namespace}/${pool.name}`, ...(routes.length > 0 ? { overriddenRoutes: routes } : {}) };
 }
 

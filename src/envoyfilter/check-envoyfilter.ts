@@ -12,7 +12,7 @@ import { checkOverrideSendsNothing } from './check-override-sends-nothing.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { addsCluster, patchLocation, readConfigPatches } from './config-patches.ts';
-import { findAddedClusters, findExtProcConfigs, lacksTypedConfig, type ExtProcSite } from './ext-proc-configs.ts';
+import { findAddedClusters, findExtProcConfigs, lacksTypedConfig, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
 import { checkMergeType } from './check-merge-type.ts';
@@ -62,7 +62,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   for (const site of sites) {
     // istiod converts typed configs field by field; a TypedStruct's value Envoy converts itself; an unrecognized
     // typed_config is for checkFilterType.
-    const reading = site.via === 'typed-struct' ? 'envoy' : 'istiod';
+    const reading = siteReading(site);
     // A MERGE's filter config: what it leaves out keeps the values of the filter it merges into.
     const partial = site.kind === 'filter' && site.patch.operation === 'MERGE';
     if (site.via !== 'filter-name') {
@@ -118,7 +118,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkReplaceOfExtProc(patches, severities));
   findings.push(...checkMergeType(object, patches, severities));
   for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
-  for (const taken of checkOverrideOnEveryRoute(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
+  for (const taken of checkOverrideOnEveryRoute(object, sites, config, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
   for (const taken of checkOverrideSendsNothing(object, sites, istiodFilterMode, severities)) findings.push(...gate(taken.site, [taken.finding]));
   return findings;
 }

@@ -3,10 +3,10 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, isObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, reachesGateway, type ConfigPatch } from './config-patches.ts';
 import { picksIstiodFilter } from './merge-into-istiod-filter.ts';
-import { EXT_PROC_FILTER_NAME, EXTERNAL_PROCESSOR_TYPE, type ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, EXTERNAL_PROCESSOR_TYPE, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
 import { MODE_FIELDS, readProcessingMode } from './processing-mode.ts';
-import { readBool, readField, type Reading } from './field-reading.ts';
+import { readBool, readField } from './field-reading.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
 import { targetCluster } from './target-cluster.ts';
@@ -40,18 +40,13 @@ const GATEWAY_API_RULE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-
 const MAX_RULE_NAME = 253;
 
 /**
- * Whether an HTTP_ROUTE patch's match can reach an InferencePool rule's route (envoyfilter/rc_patch.go routeMatch):
- * no route match is any route; a route name must be one istiod gives a Gateway API rule; that route forwards (ROUTE).
+ * Whether an HTTP_ROUTE route override's match can reach an InferencePool rule's route (envoyfilter/rc_patch.go
+ * routeMatch): no route name is any route; a route name must be one istiod gives a Gateway API rule (that the route
+ * forwards, isIstiodRouteOverride asks).
  */
 function mayMatchPoolRoute(patch: ConfigPatch): boolean {
-  const configuration = envoyField(patch.match, 'route_configuration');
-  const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
-  const route = isObject(vhost) ? envoyField(vhost, 'route') : undefined;
-  if (!isObject(route)) return true;
-  const name = envoyField(route, 'name');
-  const action = envoyField(route, 'action');
-  const named = typeof name !== 'string' || name === '' || GATEWAY_API_ROUTE_NAME.test(name);
-  return named && (action === undefined || action === 'ANY' || action === 'ROUTE');
+  const name = matchedRouteName(patch);
+  return name === undefined || GATEWAY_API_ROUTE_NAME.test(name);
 }
 
 /**
@@ -106,7 +101,7 @@ function virtualHostOverrides(sites: readonly ExtProcSite[]): ExtProcSite[] {
  * refuses both members of the oneof there, so the route does not load at all (test/oracle/ext-proc-per-route-oneof.test.ts).
  */
 function istiodsFilterOnDummy(site: ExtProcSite): 'fails-closed' | 'fails-open' | undefined {
-  const reading: Reading = site.via === 'typed-struct' ? 'envoy' : 'istiod';
+  const reading = siteReading(site);
   if (reading === 'envoy' && readField(site.config, 'disabled', reading) !== undefined) return undefined;
   const overrides = readField(site.config, 'overrides', reading);
   if (!isObject(overrides) || readField(overrides, 'grpc_service', reading) !== undefined) return undefined;

@@ -3,7 +3,7 @@ import { formatPath } from '../json-path.ts';
 import { isObject } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
 import { istiodOverrideReplacements, putsFilter } from './check-istiod-route-override.ts';
-import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { readField } from './field-reading.ts';
 import { overrideCluster } from './istiod-route-overrides.ts';
 import { EPP_MODE, MODE_FIELDS, silentFor, type EffectiveProcessingMode } from './processing-mode.ts';
@@ -23,7 +23,7 @@ export function checkOverrideSendsNothing(object: unknown, sites: readonly ExtPr
   const found: { site: ExtProcSite; finding: Finding }[] = [];
   for (const site of istiodOverrideReplacements(sites)) {
     const cluster = overrideCluster(site);
-    const reading = site.via === 'typed-struct' ? 'envoy' : 'istiod';
+    const reading = siteReading(site);
     const overrides = readField(site.config, 'overrides', reading);
     // A null field is unset to istiod's JSON reading, as a missing one is.
     if (cluster === undefined || !isObject(overrides) || (readField(overrides, 'processing_mode', reading) ?? null) !== null) continue;

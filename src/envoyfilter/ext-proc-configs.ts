@@ -1,6 +1,7 @@
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import type { PathSegments } from '../json-path.ts';
 import { addsCluster, type ConfigPatch } from './config-patches.ts';
+import type { Reading } from './field-reading.ts';
 
 export const EXT_PROC_FILTER_NAME = 'envoy.filters.http.ext_proc';
 export const EXTERNAL_PROCESSOR_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
@@ -20,6 +21,11 @@ export interface ExtProcSite {
    * typed_config is missing, untyped or of another type.
    */
   via?: 'typed-struct' | 'filter-name';
+}
+
+/** How a site's fields are read: as Envoy converts a TypedStruct's value, or as istiod converts the patch (jsonpb). */
+export function siteReading(site: ExtProcSite): Reading {
+  return site.via === 'typed-struct' ? 'envoy' : 'istiod';
 }
 
 /** `type.googleapis.com/a.b.C` names `a.b.C`; Envoy ignores the URL prefix. */

@@ -1,6 +1,6 @@
 import { envoyField, isObject } from '../json-value.ts';
 import { reachesGateway, type ConfigPatch } from './config-patches.ts';
-import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { readField } from './field-reading.ts';
 import { targetCluster } from './target-cluster.ts';
 
@@ -14,7 +14,7 @@ import { targetCluster } from './target-cluster.ts';
 export const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REPLACE_LIST']);
 
 /** The route match of an HTTP_ROUTE patch (`routeConfiguration.vhost.route`), when it has one. */
-function routeMatch(patch: ConfigPatch): unknown {
+export function routeMatch(patch: ConfigPatch): unknown {
   const configuration = envoyField(patch.match, 'route_configuration');
   const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
   return isObject(vhost) ? envoyField(vhost, 'route') : undefined;
@@ -25,6 +25,16 @@ export function matchedRouteName(patch: ConfigPatch): string | undefined {
   const route = routeMatch(patch);
   const name = isObject(route) ? envoyField(route, 'name') : undefined;
   return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+/**
+ * Whether an HTTP_ROUTE patch's match takes routes that forward, as an InferencePool rule's does (rc_patch.go
+ * routeMatch: a REDIRECT or DIRECT_RESPONSE action matches no such route).
+ */
+export function matchesForwardingRoutes(patch: ConfigPatch): boolean {
+  const route = routeMatch(patch);
+  const action = isObject(route) ? envoyField(route, 'action') : undefined;
+  return action === undefined || action === 'ANY' || action === 'ROUTE';
 }
 
 /** An HTTP_ROUTE patch with no route match: it reaches every route, those without an InferencePool too. */
@@ -39,14 +49,15 @@ export function underIstiodsKey(site: ExtProcSite): boolean {
   return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
 }
 
-/** An HTTP_ROUTE merge on a gateway that sets a route's ExtProcPerRoute under istiod's key. */
+/** An HTTP_ROUTE merge on a gateway's forwarding routes that sets a route's ExtProcPerRoute under istiod's key. */
 export function isIstiodRouteOverride(site: ExtProcSite): boolean {
-  return site.kind === 'per-route' && site.patch.applyTo === 'HTTP_ROUTE' && MERGES.has(site.patch.operation) && reachesGateway(site.patch) && underIstiodsKey(site);
+  if (site.kind !== 'per-route' || site.patch.applyTo !== 'HTTP_ROUTE' || !MERGES.has(site.patch.operation)) return false;
+  return reachesGateway(site.patch) && underIstiodsKey(site) && matchesForwardingRoutes(site.patch);
 }
 
 /** The ext_proc cluster a route override's `overrides` names (read as istiod, or inside a TypedStruct as Envoy, reads it). */
 export function overrideCluster(site: ExtProcSite): string | undefined {
-  const overrides = readField(site.config, 'overrides', site.via === 'typed-struct' ? 'envoy' : 'istiod');
+  const overrides = readField(site.config, 'overrides', siteReading(site));
   const name = isObject(overrides) ? targetCluster(overrides)?.name : undefined;
   return name === '' ? undefined : name;
 }

@@ -133,6 +133,7 @@ t.test("check: the HTTPRoute's rules swapped between the pools keep each other's
   t.match(result.stdout, `<stdin>:${line}: warning: [EPP409] sends traffic to InferencePool llm-d/pool-b, and EnvoyFilter llm-d/pool-a-ext-proc, annotated with InferencePool llm-d/pool-a, overrides this rule's Envoy route llm-d.models.0`);
   t.match(result.stdout, `<stdin>:${line + 2}: warning: [EPP409] sends traffic to InferencePool llm-d/pool-a, and EnvoyFilter llm-d/pool-b-ext-proc`);
   t.match(result.stdout, '    in HTTPRoute llm-d/models (document 5) at spec.rules[1].backendRefs\n');
+  t.equal(result.stdout.split('\n').filter((l) => l.includes('[EPP409]')).length, 2, 'once each: /mutate says it for this route, /validate does not');
 });
 
 t.test('check: the same swap on a route opted out of the ExtensionRef (Istio\'s own InferencePool support): EPP409 once per rule, as the validating webhook says it', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { EnvoyFilterIndexTable, type EnvoyFilterIndexRecord } from '../../../src/cluster/envoyfilter-index.ts';
+import { EnvoyFilterIndexTable, toEnvoyFilterIndexRecord, type EnvoyFilterIndexRecord } from '../../../src/cluster/envoyfilter-index.ts';
 
 const record = (name: string, overriddenRoutes: string[], namespace = 'llm-d'): EnvoyFilterIndexRecord => ({ namespace, name, inferencePool: `llm-d/${name}`, overriddenRoutes });
 const names = (index: EnvoyFilterIndexTable, route: string) => index.envoyFiltersOverriding(route).map((r) => `${r.namespace}/${r.name}`);
@@ -23,4 +23,14 @@ t.test('which EnvoyFilters override an Envoy route follows every put, update, re
   index.replaceAll([record('d', ['model-a'])]);
   t.same(names(index, 'llm-d.models.2'), [], 'a resync starts over');
   t.same(names(index, 'model-a'), ['llm-d/d']);
+});
+
+t.test('an EnvoyFilter nested deeper than any real one, as a list or watch may carry it: its name and pool, no routes, no stack overflow', async (t) => {
+  let value: Record<string, unknown> = { leaf: true };
+  for (let i = 0; i < 100_000; i++) value = { nested: value };
+  const deep = {
+    metadata: { name: 'deep', namespace: 'llm-d', annotations: { 'epp-webhook.io/inference-pool': 'pool-a' } },
+    spec: { configPatches: [{ applyTo: 'HTTP_ROUTE', match: { context: 'GATEWAY' }, patch: { operation: 'MERGE', value } }] },
+  };
+  t.same(toEnvoyFilterIndexRecord(deep), { namespace: 'llm-d', name: 'deep', inferencePool: 'llm-d/pool-a' });
 });

@@ -42,6 +42,7 @@ t.test('a virtual host match without a route is every route of that virtual host
   t.equal(epp231(example((p) => (p.match.routeConfiguration = { name: 'http.80' }))).length, 1, 'a route configuration by name alone');
   t.equal(epp231(example((p) => (p.match.routeConfiguration.vhost.route = { name: '' }))).length, 1, 'an empty route name matches any route (rc_patch.go routeMatch)');
   t.equal(epp231(example((p) => (p.match.routeConfiguration.vhost.route = { action: 'ROUTE' }))).length, 1, 'a match on the action alone: every forwarding route');
+  t.same(epp231(example((p) => (p.match.routeConfiguration.vhost.route = { action: 'REDIRECT' }))), [], 'redirects only: no InferencePool route among them');
 });
 
 t.test('the other ways of writing the same override draw EPP231 too', async (t) => {
@@ -59,7 +60,17 @@ t.test('the other ways of writing the same override draw EPP231 too', async (t) 
 t.test('no EPP231 where one EPP serves the pools the webhook knows in the namespace, or none', async (t) => {
   t.same(epp231(example(everyRoute), { names: new Set([`${NS}/gaie-inference-scheduling-epp`]), clusterIPs: new Set() }), [], 'one pool: every route it reaches is its own');
   t.same(epp231(example(everyRoute), { names: new Set(), clusterIPs: new Set() }), [], 'no pool known');
-  t.same(epp231(example(everyRoute), { names: new Set([`${NS}/a-epp`, 'elsewhere/b-epp']), clusterIPs: new Set() }), [], "a pool of another namespace is not this gateway's concern here");
+  t.same(epp231(example(everyRoute), { names: new Set([`${NS}/a-epp`, 'elsewhere/b-epp']), clusterIPs: new Set() }), [], "a pool of another namespace: the EnvoyFilter does not reach that namespace's gateways");
+});
+
+t.test("in Istio's root namespace the EnvoyFilter reaches every gateway: the mesh's pools count", async (t) => {
+  const twoNamespaces: EppServices = { names: new Set([`${NS}/a-epp`, 'elsewhere/b-epp']), clusterIPs: new Set() };
+  const inRoot = (namespace: string) => example((p, doc) => (everyRoute(p), (doc.metadata.namespace = namespace)));
+  const [found, ...more] = epp231(inRoot('istio-system'), twoNamespaces);
+  t.same(more, []);
+  t.match(found.message, `this EnvoyFilter is in Istio's root namespace istio-system, which reaches every gateway, and the mesh has InferencePools of 2 EPP Services (elsewhere/b-epp, ${NS}/a-epp)`);
+  t.equal(epp231(inRoot('istio-config'), twoNamespaces, parseConfig({ istioRootNamespace: 'istio-config' })).length, 1, 'the root namespace the config names');
+  t.same(epp231(inRoot('istio-system'), twoNamespaces, parseConfig({ istioRootNamespace: 'istio-config' })), [], 'istio-system is then a namespace like any other');
 });
 
 t.test('only an override that sends to a cluster, under istiod\'s key, on a route of a gateway', async (t) => {

@@ -41,6 +41,7 @@ t.test('overriddenRoutes: the Envoy routes an EnvoyFilter points istiod\'s ext_p
   t.same(overriddenRoutes(poolEnvoyFilter('pool-a', 'r', (d) => (d.spec.configPatches[0].match.context = 'SIDECAR_OUTBOUND'))), [], 'not on a gateway');
   t.same(overriddenRoutes(poolEnvoyFilter('pool-a', 'r', (d) => (d.spec.workloadSelector.labels = { istio: 'ingressgateway' }))), [], 'a classic gateway: istiod sets no InferencePool override there');
   t.same(overriddenRoutes({ spec: { configPatches: 'not a list' } }), [], 'a malformed EnvoyFilter: nothing, and no throw');
+  t.same(overriddenRoutes(poolEnvoyFilter('pool-a', 'r', (d) => (d.spec.configPatches[0].match.routeConfiguration.vhost.route.action = 'DIRECT_RESPONSE'))), [], 'a route named r only where it answers directly: not a forwarding route');
   const record = toEnvoyFilterIndexRecord(poolEnvoyFilter('pool-a', `${NS}.models.0`))!;
   t.same(record.overriddenRoutes, [`${NS}.models.0`], 'the index keeps the names, not the object');
 });
@@ -77,6 +78,13 @@ t.test("a named rule's route is named after the rule, and keeps that name wherev
   t.same(judge(models([{ backendRefs: [pool('pool-b')] }], { generateName: 'models-', namespace: NS }), TWO_POOLS()), [], 'an unnamed rule of a route still to be named has no route name yet');
 });
 
+t.test("a rule's route is named by its position among all the rules, as istiod counts them, pool or not", async (t) => {
+  const [found, ...more] = judge(models([{ backendRefs: [{ name: 'vllm', port: 8000 }] }, { backendRefs: [pool('pool-a')] }]));
+  t.same(more, []);
+  t.match(found, { code: 'EPP409', location: 'rules[1]' });
+  t.match(found.message, `overrides this rule's Envoy route ${NS}.models.1`, "pool-b's override of rule 1's route, whatever rule 0 sends to");
+});
+
 t.test('both pools override the same route: which EPP is asked depends on the order istiod merges them', async (t) => {
   const both = index(poolEnvoyFilter('pool-a', `${NS}.models.0`), poolEnvoyFilter('pool-b', `${NS}.models.0`));
   const [found, ...more] = judge(models([{ backendRefs: [pool('pool-b')] }]), both);
@@ -107,7 +115,9 @@ t.test('says nothing where it cannot tell: no pool annotation, no pool sent to, 
   t.same(judge(models([{ backendRefs: [pool('pool-a', 0)] }])), [], 'a rule whose only pool has weight 0');
   t.same(routeOverridesOfOtherPools(moved, NS, DEFAULT_CONFIG, undefined), []);
   t.same(routeOverridesOfOtherPools(moved, NS, DEFAULT_CONFIG, new EnvoyFilterIndexTable('listing', [toEnvoyFilterIndexRecord(poolEnvoyFilter('pool-a', `${NS}.models.0`))!], () => false)), []);
-  t.same(judge(models([null, { backendRefs: 'x' }])), [], 'malformed rules: EPP403 speaks for them');
+  const [afterMalformed, ...moreAfter] = judge(models([null, { backendRefs: [pool('pool-a')] }, { backendRefs: 'x' }]));
+  t.same(moreAfter, [], 'malformed rules: EPP403 speaks for them');
+  t.match(afterMalformed, { code: 'EPP409', location: 'rules[1]' }, 'and the rule after one is still judged');
 });
 
 t.test('the severity is configurable; the mutating webhook says it for the routes it injects into, the validating one for opted-out routes', async (t) => {
