@@ -36,15 +36,23 @@ function gatewayNamespaces(spec: Record<string, unknown>, namespace: string, ist
  */
 export function routeOverridesOfOtherPools(object: unknown, namespace: string, config: WebhookConfig, envoyFilters: EnvoyFilterIndex | undefined): Finding[] {
   if (envoyFilters === undefined || !envoyFilters.ready() || !isObject(object) || !isObject(object.spec) || !Array.isArray(object.spec.rules)) return [];
+  const spec = object.spec;
+  const rules: unknown[] = object.spec.rules;
   const route = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : undefined;
-  const reaching = gatewayNamespaces(object.spec, namespace, config.istioRootNamespace);
+  let reaching: Set<string> | undefined;
   const findings: Finding[] = [];
-  object.spec.rules.forEach((rule: unknown, index) => {
+  // Asked on every HTTPRoute admission, where no EnvoyFilter overrides a route almost always: the index first, the
+  // rule's pools and the gateways' namespaces only for a route some EnvoyFilter overrides.
+  rules.forEach((rule, index) => {
     if (!isObject(rule) || (rule.backendRefs !== undefined && !Array.isArray(rule.backendRefs))) return;
-    const pools = poolBackends(rule.backendRefs ?? [], namespace, config.inferencePoolGroups).map((pool) => `${pool.namespace}/${pool.name}`);
     const envoyRoute = envoyRouteName(rule, namespace, route, index);
-    if (pools.length === 0 || envoyRoute === undefined) return;
-    const overriding = envoyFilters.envoyFiltersOverriding(envoyRoute).filter((ef) => ef.inferencePool !== undefined && reaching.has(ef.namespace));
+    if (envoyRoute === undefined) return;
+    const overridingAny = envoyFilters.envoyFiltersOverriding(envoyRoute);
+    if (overridingAny.length === 0) return;
+    const pools = poolBackends(rule.backendRefs ?? [], namespace, config.inferencePoolGroups).map((pool) => `${pool.namespace}/${pool.name}`);
+    if (pools.length === 0) return;
+    reaching ??= gatewayNamespaces(spec, namespace, config.istioRootNamespace);
+    const overriding = overridingAny.filter((ef) => ef.inferencePool !== undefined && reaching!.has(ef.namespace));
     const own = overriding.filter((ef) => pools.includes(ef.inferencePool!));
     for (const other of overriding.filter((ef) => !own.includes(ef))) findings.push(otherPoolFinding(index, envoyRoute, pools.join(', '), other, own, config));
   });
