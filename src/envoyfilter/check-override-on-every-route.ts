@@ -17,8 +17,8 @@ import type { EppServices } from './talks-to-epp.ts';
  * than one EPP in the namespace, the other pools' requests go to this EPP, which picks a Pod of its own pool; istiod's
  * pool cluster takes a pick only among its own endpoints (its override_host policy), so Envoy's load balancing
  * chooses and the right EPP is never consulted (measured: test/dataplane/two-pools.dataplane.test.ts). The webhook
- * sees the namespace's pools (the mesh's, for an EnvoyFilter in Istio's root namespace, which reaches every gateway),
- * not the gateway's routes, so this warns.
+ * sees the namespace's pools (the mesh's, for an EnvoyFilter in Istio's root namespace, which reaches every gateway:
+ * measured for a gateway in another namespace, two-pools.dataplane.test.ts), not the gateway's routes, so this warns.
  */
 export function checkOverrideOnEveryRoute(object: unknown, sites: readonly ExtProcSite[], config: WebhookConfig, known: EppServices): { site: ExtProcSite; finding: Finding }[] {
   const everyRoute = sites.filter((site) => isIstiodRouteOverride(site) && matchedRouteName(site.patch) === undefined && overrideCluster(site) !== undefined);

@@ -16,7 +16,9 @@ function envoyRouteName(rule: Record<string, unknown>, namespace: string, route:
 
 /**
  * The namespaces whose EnvoyFilters reach the route's gateways: an EnvoyFilter applies to the proxies of its own
- * namespace, where a Gateway's Pods run (or, in Istio's root namespace, to all of them).
+ * namespace, where a Gateway's Pods run (or, in Istio's root namespace, to all of them). Measured with the real istiod
+ * (two-pools.dataplane.test.ts): one in another namespace reached the gateway in no part, its workloadSelector matching
+ * the gateway Pod notwithstanding; one in the root namespace overrode the route.
  */
 function gatewayNamespaces(spec: Record<string, unknown>, namespace: string, istioRootNamespace: string): Set<string> {
   const parents = Array.isArray(spec.parentRefs) ? spec.parentRefs : [];

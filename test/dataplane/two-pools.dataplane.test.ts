@@ -8,15 +8,18 @@ import { parse, stringify } from 'yaml';
 import { spawnCli } from '../cli/cli-harness.ts';
 import { waitFor } from '../e2e/harness/processes.ts';
 import { post, type Answer } from './harness/client.ts';
+import { createNamespace } from '../e2e/harness/cluster-setup.ts';
 import { EPP_SERVICE, NS, POOL, startDataPlane, type DataPlane } from './harness/dataplane.ts';
-import { dynamicClusters, routeConfig } from './harness/envoy-config.ts';
+import { clusterNames, dynamicClusters, routeConfig } from './harness/envoy-config.ts';
+import { ISTIO_NAMESPACE } from './harness/istiod-process.ts';
 import { apply, applyAndWait, exampleEnvoyFilter } from './harness/guide-manifests.ts';
 import { addSecondPool, type SecondPool } from './harness/second-pool.ts';
 
 let plane: DataPlane;
 let poolB: SecondPool;
 t.before(async () => {
-  plane = await startDataPlane();
+  // EnvoyFilters outside the pools' namespace may name its pools (the last scenario's).
+  plane = await startDataPlane({ webhookConfig: `allowedServiceNamespaces: [${NS}]\n` });
   poolB = await addSecondPool(plane, 'pool-b');
 });
 t.teardown(async () => {
@@ -49,13 +52,15 @@ function twoModelRoute(rule0: object[] = [poolRef(POOL)]): object {
 let marker = 0;
 /**
  * examples/envoyfilter-placeholder.yaml for one pool: named after it, annotated with it, its own EPP cluster (a fresh
- * name per scenario, so the push is visible). Its route override matches `route`, or, with none, no route by name.
+ * name per scenario, so the push is visible). Its route override matches `route`, or, with none, no route by name. In
+ * the pool's namespace unless `namespace` says another (then annotated with the pool's namespace too).
  */
-function poolEnvoyFilter(pool: string, eppService: string, route: string | undefined): { doc: any; cluster: string } {
+function poolEnvoyFilter(pool: string, eppService: string, route: string | undefined, namespace = NS): { doc: any; cluster: string } {
   const doc = parse(exampleEnvoyFilter());
-  const cluster = `${pool}-epp-${marker}`;
+  const cluster = `${namespace === NS ? '' : `${namespace}-`}${pool}-epp-${marker}`;
   doc.metadata.name = `${pool}-ext-proc`;
-  doc.metadata.annotations = { 'epp-webhook.io/inference-pool': pool };
+  doc.metadata.namespace = namespace;
+  doc.metadata.annotations = { 'epp-webhook.io/inference-pool': namespace === NS ? pool : `${NS}/${pool}` };
   const [override, clusterPatch] = doc.spec.configPatches;
   if (route === undefined) delete override.match.routeConfiguration;
   else override.match.routeConfiguration.vhost.route.name = route;
@@ -200,4 +205,55 @@ t.test("a blue/green flip of rule 0's weights to pool-b, the overrides named by 
   t.match(checked.stdout, `warning: [EPP409] sends traffic to InferencePool ${NS}/pool-b, and EnvoyFilter ${NS}/${POOL}-ext-proc, annotated with InferencePool ${NS}/${POOL}, overrides this rule's Envoy route ${envoyRoute(0)}`, 'epp-webhook check against the cluster says what happened');
   t.match(checked.stdout, 'at spec.rules[0].backendRefs');
   t.notMatch(checked.stdout, 'spec.rules[1].backendRefs', "rule 1 carries pool-b's own override: nothing said");
+});
+
+t.test("which namespaces' EnvoyFilters reach the gateway: not another namespace's, whatever its workloadSelector; Istio's root namespace's, as EPP409 counts them", async (t) => {
+  // Only the two stray EnvoyFilters below override rule 0's route: the pools' own are removed, the flip undone.
+  t.equal((await plane.cp.kubectl(['delete', 'envoyfilter', '--all', '-n', NS])).code, 0, "the pools' own EnvoyFilters removed");
+  t.equal((await apply(plane, twoModelRoute())).code, 0, 'the route as first applied, each rule to its own pool');
+  const ELSEWHERE = 'elsewhere';
+  await createNamespace(plane.cp, ELSEWHERE);
+  marker++;
+  // pool-b's EnvoyFilter, as examples/ has it (its workloadSelector selects the gateway's Pod by label), matching rule
+  // 0's route, which goes to pool-a: once in another namespace, then in istiod's root namespace. The informers of
+  // istiod and the webhook both watch EnvoyFilters in one stream, so whatever has seen the second has seen the first.
+  const elsewhere = poolEnvoyFilter(poolB.name, poolB.eppService, envoyRoute(0), ELSEWHERE);
+  const root = poolEnvoyFilter(poolB.name, poolB.eppService, envoyRoute(0), ISTIO_NAMESPACE);
+  const first = await apply(plane, elsewhere.doc);
+  t.equal(first.code, 0, `kubectl apply in ${ELSEWHERE} ${first.stderr}`);
+  const second = await applyAndWait(plane, root.doc, root.cluster);
+  t.equal(second.code, 0, `kubectl apply in ${ISTIO_NAMESPACE} ${second.stderr}`);
+
+  const override = await waitFor(
+    `rule 0's route to carry ${root.cluster}`,
+    async () => {
+      const found = (await routeTable()).get(envoyRoute(0))?.override;
+      return found === root.cluster || found === elsewhere.cluster ? found : undefined;
+    },
+    30_000,
+  );
+  t.equal(override, root.cluster, `rule 0's route carries the override of the EnvoyFilter in Istio's root namespace ${ISTIO_NAMESPACE}`);
+  t.notOk((await clusterNames(plane.envoy)).includes(elsewhere.cluster), `the EnvoyFilter in ${ELSEWHERE} reached the gateway in ${NS} in no part: not even its CLUSTER patch`);
+  const a = await send('a');
+  t.comment(`model a (rule 0): ${summary(a)}`);
+  t.same([a.byEppA, a.byEppB], [0, a.answers.length], "model a's requests go to pool-b's EPP, through the root namespace's override");
+
+  let poll = 0;
+  const dryRun = async () => {
+    const route: any = twoModelRoute();
+    route.metadata.labels = { poll: String(++poll) };
+    return plane.cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: stringify(route) });
+  };
+  const said = await waitFor('the webhook to say EPP409 for rule 0', async () => {
+    const result = await dryRun();
+    return result.stderr.includes('[EPP409]') ? result.stderr : undefined;
+  }, 30_000);
+  t.comment(said);
+  t.match(said, `Warning: [EPP409] rules[0] sends traffic to InferencePool ${NS}/${POOL}, and EnvoyFilter ${ISTIO_NAMESPACE}/${poolB.name}-ext-proc, annotated with InferencePool ${NS}/${poolB.name}`, 'kubectl apply of the route: EPP409 names the root namespace\'s EnvoyFilter');
+  t.notMatch(said, `EnvoyFilter ${ELSEWHERE}/`, `and not the one in ${ELSEWHERE}, which the webhook had seen first`);
+  const checked = await spawnCli(['check', '-', '--kubeconfig', plane.cp.kubeconfig], stringify(twoModelRoute()));
+  t.match(checked.stdout, `EnvoyFilter ${ISTIO_NAMESPACE}/${poolB.name}-ext-proc, annotated`, 'epp-webhook check against the cluster says the same');
+  t.notMatch(checked.stdout, `EnvoyFilter ${ELSEWHERE}/`);
+
+  for (const ns of [ISTIO_NAMESPACE, ELSEWHERE]) await plane.cp.kubectl(['delete', 'envoyfilter', '--all', '-n', ns]);
 });
