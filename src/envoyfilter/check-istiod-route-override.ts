@@ -62,16 +62,26 @@ export function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtPr
 }
 
 /**
+ * The route name an HTTP_ROUTE merge matches where it is not one istiod gives an unnamed rule but one a Gateway API
+ * rule could carry (`name: models`, a DNS subdomain); undefined otherwise.
+ */
+export function matchedRuleName(patch: ConfigPatch): string | undefined {
+  const name = matchedRouteName(patch);
+  return name !== undefined && !GATEWAY_API_ROUTE_NAME.test(name) && name.length <= MAX_RULE_NAME && GATEWAY_API_RULE_NAME.test(name) ? name : undefined;
+}
+
+/** The HTTP_ROUTE merges under istiod's key on a route named as an HTTPRoute rule could be: an InferencePool rule's, if that rule goes to one. */
+export function namedRuleOverrides(sites: readonly ExtProcSite[]): ExtProcSite[] {
+  return sites.filter((site) => isIstiodRouteOverride(site) && matchedRuleName(site.patch) !== undefined);
+}
+
+/**
  * The HTTP_ROUTE merges under istiod's key with `overrides` (what an InferencePool route's override sets; `disabled`
  * is what a health route gets) that were not taken as InferencePool routes but name one a Gateway API rule could carry
  * (`name: models`): if that rule goes to an InferencePool, the merge is its override after all.
  */
 function namedRuleNote(sites: readonly ExtProcSite[]): string {
-  const named = sites.filter((site) => {
-    if (!isIstiodRouteOverride(site) || mayMatchPoolRoute(site.patch)) return false;
-    const name = matchedRouteName(site.patch);
-    return name !== undefined && name.length <= MAX_RULE_NAME && GATEWAY_API_RULE_NAME.test(name) && envoyField(site.config, 'overrides') !== undefined;
-  });
+  const named = namedRuleOverrides(sites).filter((site) => envoyField(site.config, 'overrides') !== undefined);
   if (named.length === 0) return '';
   const first = named[0];
   return `. The HTTP_ROUTE MERGE at ${patchLocation(first.patch.index)} names route ${matchedRouteName(first.patch)}: istiod gives a Gateway API route that name only where the HTTPRoute rule has name: ${matchedRouteName(first.patch)}; if that rule goes to the InferencePool, that MERGE is its override and this does not apply (set EPP230 to off)`;

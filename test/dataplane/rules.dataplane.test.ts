@@ -636,6 +636,21 @@ t.test("EPP206: the example's route override without its processing_mode leaves 
   t.same(istiods?.config?.processing_mode, { request_header_mode: 'SKIP', response_header_mode: 'SKIP' }, "istiod's filter's own mode, as Envoy has it: headers SKIP, bodies and trailers unset (NONE, SKIP)");
 });
 
+t.test("EPP206: the same override on a named rule's route (name: models): istiod names the route after the rule, and the override sends nothing there too", async (t) => {
+  const withoutMode = exampleWithOverrides((o) => delete o.processing_mode);
+  withoutMode.spec.configPatches.find((p: any) => p.applyTo === 'HTTP_ROUTE').match.routeConfiguration.vhost.route.name = 'models';
+  await scenario(t, 'EPP206-named-rule-override-without-mode', withoutMode, poolRoute({ inject: false, ruleName: 'models' }), (t, m) => {
+    t.ok(m.webhook.includes('EPP206'), 'kubectl printed EPP206');
+    t.same(statuses(m), recorded('EPP206-named-rule-override-without-mode'));
+    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    t.notOk(eppClusterCarried(m), 'the EPP cluster the override names carried nothing');
+  });
+  const models = (await routesByName()).get('models');
+  t.equal(extProcPerFilter(models?.route)?.overrides?.grpc_service?.envoy_grpc?.cluster_name, `epp-cluster-${marker}`, "the override is on the rule's route, named models: it replaced istiod's there");
+  t.equal(extProcPerFilter(models?.route)?.overrides?.processing_mode, undefined, 'with no processing_mode');
+});
+
 t.test("EPP230: the example's route override on a FailClose pool with the EPP down, with and without failure_mode_allow: false", async (t) => {
   await plane.epp.stop();
   try {

@@ -38,6 +38,18 @@ t.test("the example's override without its processing_mode: istiod's filter runs
   t.same(epp206(withoutMode((o) => (o.grpc_service.envoy_grpc.cluster_name = ''))), [], 'an empty cluster name names no cluster');
 });
 
+t.test('on a route named as an HTTPRoute rule could be (name: models): EPP206, said for where that rule goes to an InferencePool', async (t) => {
+  const named = (name: string) => withoutMode((_o, doc) => (doc.spec.configPatches[0].match.routeConfiguration.vhost.route.name = name));
+  const [found, ...more] = epp206(named('models'));
+  t.same(more, []);
+  t.match(found.message, 'names ext_proc cluster epp-cluster, without a processing_mode, on route models, the name istiod gives the route of an HTTPRoute rule with name: models; where that rule goes to an InferencePool, this replaces istiod\'s override on its route, so');
+  t.match(found.message, 'sends the EPP nothing');
+  t.equal(epp206(named('chat.v1')).length, 1, 'a rule name may hold dots');
+  t.same(epp206(named('Models_1')), [], 'not a name a rule can carry (a DNS subdomain): a route no HTTPRoute rule gives');
+  t.same(epp206(named('x'.repeat(254))), [], 'nor one longer than a rule name may be');
+  t.same(epp206(example((_o, doc) => (doc.spec.configPatches[0].match.routeConfiguration.vhost.route.name = 'models'))), [], 'with its processing_mode: nothing to say');
+});
+
 t.test("not where the route's filter gets a mode that sends: a MERGE into istiod's filter sets one, or a filter of the EnvoyFilter's own", async (t) => {
   t.same(epp206(withoutMode((_o, doc) => doc.spec.configPatches.push(mergeIntoIstiods({ processing_mode: eppProcessingMode() })))), [], "a MERGE gives istiod's filter the EPP's mode");
   t.equal(epp206(withoutMode((_o, doc) => doc.spec.configPatches.push(mergeIntoIstiods({ message_timeout: '10s' })))).length, 1, 'a MERGE that sets no mode leaves it sending nothing');
