@@ -67,7 +67,7 @@ export function istiodOverrideReplacements(sites: readonly ExtProcSite[]): ExtPr
  */
 export function matchedRuleName(patch: ConfigPatch): string | undefined {
   const name = matchedRouteName(patch);
-  return name !== undefined && !GATEWAY_API_ROUTE_NAME.test(name) && name.length <= MAX_RULE_NAME && GATEWAY_API_RULE_NAME.test(name) ? name : undefined;
+  return name !== undefined && !mayMatchPoolRoute(patch) && name.length <= MAX_RULE_NAME && GATEWAY_API_RULE_NAME.test(name) ? name : undefined;
 }
 
 /** The HTTP_ROUTE merges under istiod's key on a route named as an HTTPRoute rule could be: an InferencePool rule's, if that rule goes to one. */
