@@ -13,13 +13,18 @@ export function closestName(written: string, names: readonly string[]): string |
   const expanded = fold(written.replace(/(^|[_\-.])req(?=[_\-.A-Z]|$)/g, '$1request').replace(/(^|[_\-.])resp(?=[_\-.A-Z]|$)/g, '$1response'));
   const abbreviated = names.find((n) => fold(n) === expanded);
   if (abbreviated !== undefined) return abbreviated;
+  const accepted = Math.max(2, Math.floor(folded.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const name of names) {
-    const distance = editDistance(folded, fold(name));
+    const candidate = fold(name);
+    // Edits are at least the difference in length: a name that far off is never accepted, so its distance (quadratic
+    // in the lengths) is not worked out. A key of a megabyte would otherwise hold the event loop for seconds.
+    if (Math.abs(folded.length - candidate.length) > accepted) continue;
+    const distance = editDistance(folded, candidate);
     if (distance < bestDistance) [best, bestDistance] = [name, distance];
   }
-  return bestDistance <= Math.max(2, Math.floor(folded.length / 3)) ? best : undefined;
+  return bestDistance <= accepted ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

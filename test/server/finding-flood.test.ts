@@ -42,3 +42,50 @@ t.test('5,000 copies of a bad ext_proc patch: 50 findings of each severity in th
   t.equal(counted('EPP201', 'deny'), 5_000, 'every EPP201 counted');
   t.equal(counted('EPP202', 'deny'), 5_000, 'every EPP202 counted');
 });
+
+t.test('an unknown ext_proc key of 3 MB: answered at once, the key cut short in the denial', { timeout: 5_000 }, async (t) => {
+  // The "did you mean" search once compared every field name with the whole key, edit by edit: a key of 1 MB held
+  // the event loop for 7 s, every other admission and /healthz waiting behind it.
+  const bundle = writeServingBundle(scratchDir('epp-webhook-flood-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const server = await startWebhookServer({ config: parseConfig({}), resolver: fixtureResolver(), certFile: bundle.certFile, keyFile: bundle.keyFile, host: '127.0.0.1', port: 0, metricsPort: 0, logger: { level: 'silent', stream: new Writable({ write: (_c, _e, done) => done() }) } });
+  t.teardown(() => server.close());
+  const object = manifest('wild/operator-sample-envoyfilter-epp.yaml');
+  const key = `message_timeout${'t'.repeat(3 * 1024 * 1024)}`;
+  object.spec.configPatches[0].patch.value.typed_config[key] = '5s';
+  const started = performance.now();
+  const answer = await postJson(`https://127.0.0.1:${server.port}/validate`, readFileSync(bundle.caCertFile), JSON.stringify(admissionReview(object, 'CREATE', 'long-key')));
+  const took = performance.now() - started;
+  t.equal(answer.status, 200);
+  const response = JSON.parse(answer.text).response;
+  const [typo] = response.warnings.filter((w: string) => w.startsWith('[EPP213]'));
+  t.ok(typo, 'the unknown key is named');
+  t.notMatch(typo, 'did you mean', 'no guess: no field is that long');
+  t.match(typo, /^\[EPP213\] configPatches\[0\] ext_proc message_timeouttttt+… \([\d,]+ more characters; epp-webhook check prints the line whole\)$/);
+  t.ok(answer.text.length < 64 * 1024, `the answer stays small (${answer.text.length} bytes)`);
+  t.comment(`answered in ${Math.round(took)} ms`);
+});
+
+t.test('a review whose kind, name and namespace are half a megabyte each: the admission line stays short', async (t) => {
+  const bundle = writeServingBundle(scratchDir('epp-webhook-flood-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const server = await startWebhookServer({ config: parseConfig({}), resolver: fixtureResolver(), certFile: bundle.certFile, keyFile: bundle.keyFile, host: '127.0.0.1', port: 0, metricsPort: 0, logger: { level: 'info', stream } });
+  t.teardown(() => server.close());
+  const huge = (letter: string) => letter.repeat(512 * 1024);
+  const review = admissionReview({ apiVersion: 'example.com/v1', kind: huge('K'), metadata: { name: huge('n'), namespace: huge('s') } }, 'CREATE', 'huge-fields');
+  const answer = await postJson(`https://127.0.0.1:${server.port}/validate`, readFileSync(bundle.caCertFile), JSON.stringify(review));
+  t.equal(answer.status, 200);
+  t.equal(JSON.parse(answer.text).response.allowed, true, 'an unknown kind passes untouched');
+  const line = lines.join('').split('\n').find((l) => l.includes('"uid":"huge-fields"'));
+  t.ok(line, 'the admission line is written');
+  t.ok(line!.length < 2_000, `the line stays short (${line!.length} characters)`);
+  const fields = JSON.parse(line!);
+  t.equal(fields.kind, `${'K'.repeat(256)}…`, 'each field cut at 256 characters, marked');
+  t.equal(fields.name, `${'n'.repeat(256)}…`);
+  t.equal(fields.namespace, `${'s'.repeat(256)}…`);
+});

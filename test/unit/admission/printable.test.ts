@@ -1,5 +1,5 @@
 import t from 'tap';
-import { printable } from '../../../src/admission/printable.ts';
+import { MAX_PRINTABLE, printable } from '../../../src/admission/printable.ts';
 
 t.test('control characters and line separators are shown escaped, everything else as it is', async (t) => {
   t.equal(printable('llm-d/epp-ext-proc'), 'llm-d/epp-ext-proc');
@@ -13,4 +13,23 @@ t.test('control characters and line separators are shown escaped, everything els
   t.notMatch(printable('[EPP101] a\n[EPP202] b'), /\n/);
   printable('a\n');
   t.equal(printable('\nb'), '\\nb', 'no state carried from one call to the next');
+});
+
+t.test('bidi controls are shown escaped: a name cannot make its line read in another order', async (t) => {
+  t.equal(printable('pool\u202Egnp.exe'), 'pool\\u202egnp.exe');
+  t.equal(printable('\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069'), '\\u200e\\u200f\\u061c\\u202a\\u202b\\u202c\\u202d\\u2066\\u2067\\u2068\\u2069');
+  t.equal(printable('\u200d'), '\u200d', 'a zero-width joiner (emoji, scripts) is kept');
+});
+
+t.test('a line past MAX_PRINTABLE characters is cut and says how much', async (t) => {
+  const long = 'k'.repeat(2 * 1024 * 1024);
+  const shown = printable(`[EPP213] ext_proc ${long} is not a field`);
+  t.ok(shown.length < MAX_PRINTABLE + 100, `${shown.length} characters`);
+  t.ok(shown.startsWith(`[EPP213] ext_proc kkk`));
+  const cut = `[EPP213] ext_proc ${long} is not a field`.length - MAX_PRINTABLE;
+  t.ok(shown.endsWith(`… (${cut.toLocaleString('en-US')} more characters; epp-webhook check prints the line whole)`), `${cut} characters cut`);
+  t.equal(printable('x'.repeat(MAX_PRINTABLE)), 'x'.repeat(MAX_PRINTABLE), 'a line of exactly MAX_PRINTABLE is kept whole');
+  const pairs = printable('a' + '😀'.repeat(MAX_PRINTABLE));
+  t.ok(pairs.slice(0, pairs.indexOf('…')).isWellFormed(), 'a surrogate pair is not cut in two');
+  t.match(printable('\n'.repeat(MAX_PRINTABLE)), /^(\\n)+… \(4,096 more characters/, 'counted after escaping');
 });
