@@ -5,8 +5,9 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A value's JSON type for messages: `a list`, `the string "x"` (cut short: objects are never echoed whole). */
+/** A value's JSON type for messages: `missing`, `a list`, `the string "x"` (cut short: objects are never echoed whole). */
 export function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
@@ -41,4 +42,9 @@ export function camelCase(snakeName: string): string {
     camelNames.set(snakeName, camel);
   }
   return camel;
+}
+
+/** `spec.rules[0] must be an object but is the number 1`; of the object itself (path ''): `must be an object but is missing`. */
+export function mustBe(path: string, what: string, got: unknown): string {
+  return `${path === '' ? '' : `${path} `}must be ${what} but is ${describe(got)}`;
 }

@@ -1,4 +1,4 @@
-import { isObject } from '../json-value.ts';
+import { describe, isObject } from '../json-value.ts';
 
 /** The part of an AdmissionReview v1 request the webhook reads. */
 export interface AdmissionRequest {
@@ -32,6 +32,10 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
   }
   if (typeof request.operation !== 'string' || !OPERATIONS.includes(request.operation)) {
     return { ok: false, reason: `request.operation must be one of ${OPERATIONS.join(', ')}` };
+  }
+  // kube-apiserver always sends the object on CREATE and UPDATE; without it there is nothing to judge.
+  if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !isObject(request.object)) {
+    return { ok: false, reason: `request.object must be the object being admitted (a JSON object) on ${request.operation} but is ${describe(request.object)}` };
   }
   return {
     ok: true,

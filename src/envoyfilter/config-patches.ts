@@ -1,5 +1,5 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
-import { describe, isObject, type JsonObject } from '../json-value.ts';
+import { isObject, mustBe, type JsonObject } from '../json-value.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 
 /** One entry of `spec.configPatches`, read defensively: mutating webhooks run before schema validation. */
@@ -50,15 +50,15 @@ export function matchedSubFilter(patch: ConfigPatch): string | undefined {
 export function readConfigPatches(object: unknown, severities: SeverityOverrides): ConfigPatchesRead {
   const findings: Finding[] = [];
   // Where a part sits says where it is reported: an entry's own parts under that entry, the rest under spec.
-  const malformed = (segments: PathSegments, what: string, got: unknown, location = typeof segments[2] === 'number' ? patchLocation(segments[2]) : 'spec') => {
+  const malformed = (segments: PathSegments, what: string, got: unknown, location = typeof segments[2] === 'number' ? patchLocation(segments[2]) : segments.length < 2 ? 'object' : 'spec') => {
     const path = formatPath(segments);
     findings.push(
-      finding('EPP307', severities, { location, path }, `${path} must be ${what} but is ${describe(got)}`, `write ${path} as ${what}, as the EnvoyFilter schema requires`),
+      finding('EPP307', severities, { location, path }, mustBe(path, what, got), `write ${path || 'the object'} as ${what}, as the EnvoyFilter schema requires`),
     );
   };
 
   if (!isObject(object)) {
-    malformed([], 'an object', object, 'object');
+    malformed([], 'an object', object);
     return { patches: [], findings };
   }
   if (object.spec === undefined) return { patches: [], findings };

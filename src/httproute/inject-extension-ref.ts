@@ -4,7 +4,7 @@ import type { ExtensionRefTarget, WebhookConfig } from '../config.ts';
 import { CopyOnWrite, type PatchOperation } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { describe, isObject } from '../json-value.ts';
+import { isObject, mustBe } from '../json-value.ts';
 import { foreignExtensionRef, referencesSameKind } from './own-extension-ref.ts';
 import { poolBackends, ruleFilterName } from './pool-filter.ts';
 
@@ -51,7 +51,8 @@ export function injectExtensionRef(
   const reportMalformed = (segments: PathSegments, what: string, got: unknown) => {
     const path = formatPath(segments);
     malformed.push(
-      finding('EPP403', config.severities, { location: segments.length > 2 ? `rules[${segments[2]}]` : 'spec', path }, `${path} must be ${what} but is ${describe(got)}`, `write ${path} as ${what}, as the HTTPRoute schema requires`),
+      // The object and its spec under `object`: no line reads `spec spec must be`.
+      finding('EPP403', config.severities, { location: segments.length > 2 ? `rules[${segments[2]}]` : segments.length < 2 ? 'object' : 'spec', path }, mustBe(path, what, got), `write ${path || 'the object'} as ${what}, as the HTTPRoute schema requires`),
     );
   };
   if (!isObject(object)) {

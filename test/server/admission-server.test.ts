@@ -156,6 +156,8 @@ t.test('bad input: 4xx with a reason that does not echo the body', async (t) => 
     [{ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: 'EnvoyFilter', operation: 'CREATE' } }, 400, /request\.kind/],
     [{ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'X', version: 'v1' }, operation: 'PATCH' } }, 400, /operation/],
     ['{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"__proto__":{"polluted":1}}}', 400, /__proto__/],
+    [{ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { group: 'networking.istio.io', kind: 'EnvoyFilter', version: 'v1alpha3' }, operation: 'CREATE' } }, 400, /^request\.object must be the object being admitted \(a JSON object\) on CREATE but is missing$/],
+    [{ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'X', version: 'v1' }, operation: 'UPDATE', object: [] } }, 400, /on UPDATE but is a list$/],
     ['', 400, /empty/],
   ];
   for (const [body, status, reason] of cases) {
@@ -187,6 +189,9 @@ t.test('a malformed EnvoyFilter is denied, not a 500', async (t) => {
     t.equal(body.response.allowed, false);
     t.match(body.response.status.message, /\[EPP307\] spec spec\.configPatches must be a list but is an object/);
   }
+  (review.request.object as any).spec = null;
+  const { body } = await post('/validate', review);
+  t.match(body.response.status.message, /^EnvoyFilter [^\n]+\n\[EPP307\] object spec must be an object but is null$/m, 'the spec named once');
 });
 
 t.test('metrics count admissions, findings and substitutions', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
 import { substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
+import { formatFinding } from '../../../src/findings.ts';
 import { findEachPlaceholder } from '../../../src/envoyfilter/find-placeholders.ts';
 import { readConfigPatches } from '../../../src/envoyfilter/config-patches.ts';
 import { MAX_PLACEHOLDER_PATH_CHARACTERS, MAX_PLACEHOLDER_TOKENS } from '../../../src/envoyfilter/placeholder-budget.ts';
@@ -259,7 +260,8 @@ t.test('malformed EnvoyFilters are denied with the path, never thrown', async (t
     [{ spec: { configPatches: [{ patch: [] }] } }, /spec\.configPatches\[0\]\.patch must be an object but is a list/],
     [{ spec: { configPatches: [{ patch: { value: 'EPP_SERVICE_CLUSTER_IP' } }] } }, /patch\.value must be an object/],
     [{ spec: { configPatches: [{ applyTo: 5, patch: { operation: {} } }] } }, /applyTo must be a string/],
-    ['not an object', /must be an object/],
+    ['not an object', /^must be an object but is the string "not an object"$/],
+    [undefined, /^must be an object but is missing$/],
   ];
   for (const [object, message] of cases) {
     const { findings } = await substituteClusterIP(object, NS, fixtureResolver(), DEFAULT_CONFIG);
@@ -267,6 +269,8 @@ t.test('malformed EnvoyFilters are denied with the path, never thrown', async (t
     t.ok(findings.every((f) => f.code === 'EPP307' && f.severity === 'deny'));
     t.match(findings[0].message, message);
   }
+  const [root] = (await substituteClusterIP(undefined, NS, fixtureResolver(), DEFAULT_CONFIG)).findings;
+  t.equal(formatFinding(root), '[EPP307] object must be an object but is missing. Fix: write the object as an object, as the EnvoyFilter schema requires');
 });
 
 t.test('a Service whose ports nobody listed (an override) draws no port warning', async (t) => {
