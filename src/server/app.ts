@@ -151,6 +151,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
     void reply.code(status).send({ error: STATUS_CODES[status] ?? 'Bad Request', reason });
   });
 
+  // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead. Counted and logged
+  // as `other` like any bad request, never by its path.
+  app.setNotFoundHandler(async (request, reply) => {
+    const reason = 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz';
+    metrics.badRequests.inc({ endpoint: 'other', status: '404' });
+    request.log.info({ endpoint: 'other', status: 404, reason }, 'bad request');
+    return reply.code(404).send({ error: 'Not Found', reason });
+  });
+
   // On every path, as a 404 reads its body too, and before the body is read. The apiserver's kilobyte objects are not
   // counted: a client that fills the limit (it may declare a length and send nothing) shuts out only other large
   // bodies, and what small ones hold is bounded by maxConnections.

@@ -84,10 +84,6 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     throw error;
   }
   tls.attach(app.server as HttpsServer);
-  // Fastify's own 404 body quotes the URL, query string included; ours names the routes instead.
-  app.setNotFoundHandler(async (_request, reply) =>
-    reply.code(404).send({ error: 'Not Found', reason: 'this server answers POST /mutate, POST /validate, GET /healthz and GET /readyz' }),
-  );
   const allowedNames = options.clientCommonNames ?? [];
   if (initial.clientCa !== undefined && allowedNames.length > 0) {
     // The handshake proved the certificate chains to the client CA; this says which of its holders may call.

@@ -94,6 +94,8 @@ t.test('no secret from a request in error bodies or info logs', async (t) => {
   t.notMatch(log, SECRET, 'the secret never reaches the log');
   const metrics = await server.metrics.registry.metrics();
   t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="400"\} 1/, 'an unknown path is counted as other');
+  t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="404"\} 1/, 'its 404 too');
+  t.match(log, /"endpoint":"other","status":404,"reason":"this server answers POST \/mutate[^"]*","msg":"bad request"/, 'and the 404 logged, without the path');
   t.notMatch(metrics, SECRET, 'nor the metrics: a path would be a new series with every request');
   t.equal(({} as any).x, undefined, 'no prototype pollution from the __proto__ body');
 });
