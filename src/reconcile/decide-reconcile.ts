@@ -27,8 +27,11 @@ export type ReconcileDecision =
       /** Recorded paths that hold neither value (edited by hand): left alone, dropped from the recorded list, reported. */
       editedPaths: string[];
     }
-  /** The value changed but no recorded path holds the old one any more: write nothing, report. */
-  | { kind: 'edited-by-hand'; service: string; change: string; held: string; to: string; editedPaths: string[] }
+  /**
+   * The value changed but no recorded path holds the old one any more: leave them, report, and drop them from the
+   * recorded paths (`patch`), so that the next change of the Service neither rewrites nor reports them again.
+   */
+  | { kind: 'edited-by-hand'; service: string; change: string; held: string; to: string; editedPaths: string[]; patch: Operation[] }
   /** The raw token is still stored: read the whole object and substitute it with the webhook's own core. */
   | { kind: 'resolve-placeholder' }
   /** The recorded Service is gone (or has no ClusterIP now): leave the object as it is, report. */
@@ -68,7 +71,7 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
   // Without a pool the port came from the Service (its grpc-ext-proc port, else its only one); a pool's is followed by decideRepoint.
   const livePort = record.inferencePool === undefined && provenance.port !== undefined ? servicePortOf(live) : undefined;
   const portTo = livePort !== undefined && 'port' in livePort ? livePort.port : undefined;
-  const portChanged = portTo !== undefined && portTo !== provenance.port!.port;
+  const portChanged = portTo !== undefined && portTo !== provenance.port!.port && provenance.port!.paths.length > 0;
   if (!ipChanged && !portChanged) {
     if (record.hasPlaceholder) return { kind: 'resolve-placeholder' };
     if (from !== undefined && from !== to) return { kind: 'unchanged', why: 'no recorded placeholder paths' };
@@ -93,11 +96,13 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
   const change = [ipChanged ? `ClusterIP ${from} -> ${to}` : undefined, portChanged ? `port ${provenance.port!.port} -> ${portTo}` : undefined].filter(Boolean).join(', ');
   const held = [ipChanged ? from : undefined, portChanged ? `port ${provenance.port!.port}` : undefined].filter(Boolean).join(' or ');
   const editedPaths = [...edited, ...portEdited];
+  const operations: Operation[] = [{ op: 'test', path: RESOURCE_VERSION_POINTER, value: record.resourceVersion }];
   if (holding.length === 0 && portHolding.length === 0 && current === 0) {
-    return { kind: 'edited-by-hand', service: provenance.service, change, held, to: ipChanged ? to : `${portTo}`, editedPaths };
+    if (ipChanged) keepUnedited(operations, ANNOTATIONS.placeholderPaths, provenance.paths, edited);
+    if (portChanged) keepUnedited(operations, ANNOTATIONS.portPlaceholderPaths, provenance.port!.paths, portEdited);
+    return { kind: 'edited-by-hand', service: provenance.service, change, held, to: ipChanged ? to : `${portTo}`, editedPaths, patch: operations };
   }
 
-  const operations: Operation[] = [{ op: 'test', path: RESOURCE_VERSION_POINTER, value: record.resourceVersion }];
   for (const pointer of holding) {
     const value = record.valuesAtPaths[pointer] as string;
     operations.push({ op: 'test', path: pointer, value }, { op: 'replace', path: pointer, value: replaceAddress(value, from!, to) });

@@ -31,7 +31,8 @@ export type RepointDecision =
       rewrittenPaths: string[];
       editedPaths: string[];
     }
-  | { kind: 'edited-by-hand'; target: PoolTarget; editedPaths: string[]; change: string; held: string; to: string };
+  /** No recorded path holds the old values: as decideReconcile's, left alone, reported and dropped from the recorded paths by `patch`. */
+  | { kind: 'edited-by-hand'; target: PoolTarget; editedPaths: string[]; change: string; held: string; to: string; patch: Operation[] };
 
 /** The pool's current target, when the record is wired to a pool that names a Service; else undefined. */
 export function poolTargetOf(record: EnvoyFilterRecord, lookup: InferencePoolLookup): PoolTarget | 'wait' | undefined {
@@ -51,7 +52,7 @@ export function poolTargetOf(record: EnvoyFilterRecord, lookup: InferencePoolLoo
 export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, service: ServiceLookup): RepointDecision {
   const provenance = record.provenance;
   if (provenance === undefined) return { kind: 'not-repointed' };
-  const portChanged = target.port !== undefined && provenance.port !== undefined && provenance.port.port !== target.port;
+  const portChanged = target.port !== undefined && provenance.port !== undefined && provenance.port.port !== target.port && provenance.port.paths.length > 0;
   if (target.service === provenance.service && !portChanged) return { kind: 'not-repointed' };
   // Only a port was written (the address is a name the user wrote): another Service on the same port leaves nothing to rewrite.
   if (provenance.clusterIP === undefined && !portChanged) return { kind: 'not-repointed' };
@@ -82,9 +83,15 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
   const rewrittenPaths = [...addressHolding, ...portHolding];
   const change = [from === undefined ? undefined : `ClusterIP ${from} -> ${to}`, portChanged ? `port ${provenance.port!.port} -> ${target.port}` : undefined].filter(Boolean).join(', ');
   const held = [from, portChanged ? `port ${provenance.port!.port}` : undefined].filter(Boolean).join(' or ');
-  if (rewrittenPaths.length === 0 && current === 0) return { kind: 'edited-by-hand', target, editedPaths, change, held, to: from === undefined ? `${target.port}` : to };
-
   const operations: Operation[] = [{ op: 'test', path: RESOURCE_VERSION_POINTER, value: record.resourceVersion }];
+  if (rewrittenPaths.length === 0 && current === 0) {
+    // Every recorded path was dropped by an earlier edited-by-hand: nothing of the webhook's is left to follow the pool with.
+    if (editedPaths.length === 0) return { kind: 'not-repointed' };
+    keepUnedited(operations, ANNOTATIONS.placeholderPaths, provenance.paths, addressEdited);
+    if (portChanged) keepUnedited(operations, ANNOTATIONS.portPlaceholderPaths, provenance.port!.paths, portEdited);
+    return { kind: 'edited-by-hand', target, editedPaths, change, held, to: from === undefined ? `${target.port}` : to, patch: operations };
+  }
+
   for (const pointer of addressHolding) {
     const value = record.valuesAtPaths[pointer] as string;
     operations.push({ op: 'test', path: pointer, value }, { op: 'replace', path: pointer, value: replaceAddress(value, from!, to) });

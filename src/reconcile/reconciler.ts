@@ -229,7 +229,7 @@ export class Reconciler {
       case 'service-missing':
         return this.#serviceMissing(record, decision.why);
       case 'edited-by-hand':
-        return this.#editedByHand(record, item, decision.editedPaths, decision.change, decision.held, decision.to, decision.service);
+        return this.#editedByHand(record, item, decision.patch, decision.editedPaths, decision.change, decision.held, decision.to, decision.service);
       case 'rewrite': {
         const to = [decision.to.clusterIP, decision.to.port].filter((v) => v !== undefined).join(':');
         this.#drift(record, decision.change.startsWith('port') ? 'port-changed' : 'cluster-ip-changed', to);
@@ -253,7 +253,7 @@ export class Reconciler {
       case 'service-missing':
         return this.#serviceMissing(record, decision.why);
       case 'edited-by-hand':
-        return this.#editedByHand(record, item, decision.editedPaths, decision.change, decision.held, decision.to, decision.target.service);
+        return this.#editedByHand(record, item, decision.patch, decision.editedPaths, decision.change, decision.held, decision.to, decision.target.service);
       case 'repoint': {
         this.#drift(record, 'pool-repointed', `${decision.target.service}:${decision.to.port ?? ''}`);
         const change = [
@@ -314,7 +314,9 @@ export class Reconciler {
     patch: Operation[],
     note: string,
     change: { change: string },
-    reason = 'ClusterIPUpdated',
+    /** The Event's reason; null: none (the write is already reported). */
+    reason: string | null = 'ClusterIPUpdated',
+    result: ReconcileResult = 'updated',
   ): Promise<WorkOutcome> {
     const key = envoyFilterKey(record);
     const { log } = this.#options;
@@ -344,10 +346,11 @@ export class Reconciler {
     this.#rateLimit.recordWrite(key);
     this.#options.store.refresh(stored);
     this.#present(key);
-    this.#count('updated');
-    if (item.changeReceivedAt !== undefined) this.#options.metrics.propagation.observe((Date.now() - item.changeReceivedAt) / 1000);
-    log.info({ envoyFilter: key, change: change.change }, 'EnvoyFilter updated');
-    this.#event(record, { type: 'Normal', reason, action: 'Update', note });
+    this.#count(result);
+    // Propagation is the time until the gateway's addresses are true again: only a rewrite has one.
+    if (result === 'updated' && item.changeReceivedAt !== undefined) this.#options.metrics.propagation.observe((Date.now() - item.changeReceivedAt) / 1000);
+    log.info({ envoyFilter: key, change: change.change, note }, 'EnvoyFilter updated');
+    if (reason !== null) this.#event(record, { type: 'Normal', reason, action: 'Update', note });
     return { kind: 'done' };
   }
 
@@ -378,13 +381,12 @@ export class Reconciler {
     return { kind: 'done' };
   }
 
-  /** Every recorded path was changed by someone else: leave them alone, say so once, and count it. */
-  #editedByHand(record: EnvoyFilterRecord, item: WorkItem, paths: string[], change: string, held: string, to: string, service: string): WorkOutcome {
+  /** Every recorded path was changed by someone else: leave them alone, say so once, and stop recording them (`patch`). */
+  #editedByHand(record: EnvoyFilterRecord, item: WorkItem, patch: Operation[], paths: string[], change: string, held: string, to: string, service: string): Promise<WorkOutcome> {
     this.#present(item.key);
     this.#drift(record, 'edited-by-hand', to);
     this.#reportEdited(record, paths, change, held, service);
-    this.#count('edited-by-hand');
-    return { kind: 'done' };
+    return this.#write(record, item, patch, `dropped ${paths.length} recorded path(s) edited by hand`, { change }, null, 'edited-by-hand');
   }
 
   /** `change`: `ClusterIP a -> b` and/or `port p -> q`; `held`: the old value(s) the paths no longer hold. */
@@ -393,7 +395,7 @@ export class Reconciler {
       type: 'Warning',
       reason: 'PathEditedByHand',
       action: 'Skip',
-      note: `EPP Service ${service} ${change}, but ${paths.join(', ')} no longer hold${paths.length === 1 ? 's' : ''} ${held} (edited by hand): left as it is`,
+      note: `EPP Service ${service} ${change}, but ${paths.join(', ')} no longer hold${paths.length === 1 ? 's' : ''} ${held} (edited by hand): left as it is, and no longer recorded`,
     });
   }
 

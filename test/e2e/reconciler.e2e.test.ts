@@ -195,14 +195,23 @@ t.test('recreating the EPP Service (new ClusterIP) updates every dependent Envoy
   measured.push(`propagation histogram on the leader (watch event received -> patched): ${count} updates, mean ${((sum / count) * 1000).toFixed(1)} ms`);
 });
 
-t.test('a hand-edited address is not overwritten, and an Event says so', async (t) => {
-  const object = await getEnvoyFilter(EPP_NS, 'ef-hand-edited');
-  t.equal(addressOf(object), '192.0.2.10', 'the hand-edited address stays');
-  t.notOk(object.metadata.managedFields.some((f: any) => f.manager === 'epp-webhook'), 'the reconciler wrote nothing to it');
+t.test('a hand-edited address is not overwritten, an Event says so, and the path is no longer recorded', async (t) => {
   const reported = await waitFor('a PathEditedByHand Event', async () => (await events(EPP_NS, 'ef-hand-edited', 'PathEditedByHand'))[0], 10_000);
   t.equal(reported.type, 'Warning');
   t.match(reported.note, `${ADDRESS} no longer holds`);
-  t.match(reported.note, 'left as it is');
+  t.match(reported.note, 'left as it is, and no longer recorded');
+  // Recorded, the path would be reported again at every recreation of the Service.
+  const object = await waitFor(
+    'placeholder-paths emptied',
+    async () => {
+      const current = await getEnvoyFilter(EPP_NS, 'ef-hand-edited');
+      return current.metadata.annotations['epp-webhook.io/placeholder-paths'] === '[]' ? current : undefined;
+    },
+    10_000,
+  );
+  t.equal(addressOf(object), '192.0.2.10', 'the hand-edited address stays');
+  const written = object.metadata.managedFields.filter((f: any) => f.manager === 'epp-webhook');
+  t.ok(written.length > 0 && written.every((f: any) => f.fieldsV1['f:spec'] === undefined), 'the reconciler wrote its annotation, no part of the spec');
   t.match(await replicaA.metrics(), /epp_webhook_reconciles_total\{result="edited-by-hand"\} [1-9]/);
 });
 

@@ -39,7 +39,7 @@ function decide(object: unknown, lookup: ServiceLookup | undefined): ReconcileDe
 
 /** What the API server does with the patch: apply it (validating test ops) and bump the resourceVersion. */
 function applyAsServer(object: any, decision: ReconcileDecision): any {
-  if (decision.kind !== 'rewrite') throw new Error(`expected a rewrite, got ${decision.kind}`);
+  if (decision.kind !== 'rewrite' && decision.kind !== 'edited-by-hand') throw new Error(`expected a write, got ${decision.kind}`);
   const result = jsonpatch.applyPatch(structuredClone(object), decision.patch, true, false).newDocument as any;
   result.metadata.resourceVersion = String(Number(result.metadata.resourceVersion) + 1);
   return result;
@@ -139,11 +139,23 @@ t.test('a recorded path edited by hand is left alone, dropped from the recorded 
   t.match(decide(after, found('10.0.0.77')), { kind: 'rewrite', rewrittenPaths: [ADDRESS], editedPaths: [] }, 'the next change rewrites the kept path only');
 });
 
-t.test('every recorded path edited by hand (or removed): edited-by-hand, nothing written', async (t) => {
+t.test('every recorded path edited by hand (or removed): edited-by-hand, the paths left and no longer recorded', async (t) => {
   const object = await stored();
   jsonpatch.applyOperation(object, { op: 'replace', path: TARGET, value: 'my-own-epp.example:9002' });
   jsonpatch.applyOperation(object, { op: 'remove', path: '/spec/configPatches/1/patch/value/load_assignment' });
-  t.same(decide(object, found(NEW_IP)), { kind: 'edited-by-hand', service: SERVICE, change: `ClusterIP ${OLD_IP} -> ${NEW_IP}`, held: OLD_IP, to: NEW_IP, editedPaths: [TARGET, ADDRESS].sort() });
+  const decision = decide(object, found(NEW_IP));
+  t.match(decision, { kind: 'edited-by-hand', service: SERVICE, change: `ClusterIP ${OLD_IP} -> ${NEW_IP}`, held: OLD_IP, to: NEW_IP, editedPaths: [TARGET, ADDRESS].sort() });
+  if (decision.kind !== 'edited-by-hand') return;
+  t.same(
+    decision.patch.map((op) => op.path),
+    ['/metadata/resourceVersion', '/metadata/annotations/epp-webhook.io~1placeholder-paths'],
+    'only the recorded paths change, guarded by the resourceVersion',
+  );
+  const after = applyAsServer(object, decision);
+  t.equal(jsonpatch.getValueByPointer(after, TARGET), 'my-own-epp.example:9002', 'the edit is kept');
+  t.same(JSON.parse(after.metadata.annotations['epp-webhook.io/placeholder-paths']), []);
+  t.match(decide(after, found(NEW_IP)), { kind: 'unchanged' }, 'not reported again');
+  t.match(decide(after, found('10.0.0.77')), { kind: 'unchanged' }, 'nor at the next change of the Service (a recreation): nothing of the webhook is left to keep true');
 });
 
 t.test('paths that already hold the new address (set by hand to it): only the annotation follows', async (t) => {

@@ -57,10 +57,21 @@ t.test('another Service: address, port and provenance; its own result is not a r
   t.same(decideRepoint(after, target, found('epp-c', '10.0.0.3')), { kind: 'not-repointed' });
 });
 
-t.test('every recorded path edited by hand: nothing written; the new Service missing or cache cold: no decision to write', async (t) => {
+t.test('every recorded path edited by hand: no longer recorded; the new Service missing or cache cold: no decision to write', async (t) => {
   const target = { pool: 'llm-d/pool-b', service: 'llm-d/epp-c', port: 9022 };
   const edited = decideRepoint(record({ valuesAtPaths: { [ADDRESS]: '192.0.2.1' }, valuesAtPortPaths: { [PORT]: 443 } }), target, found('epp-c', '10.0.0.3'));
   t.same(edited.kind, 'edited-by-hand');
+  if (edited.kind !== 'edited-by-hand') return;
+  t.same(
+    edited.patch.filter((op) => op.op === 'replace'),
+    [
+      { op: 'replace', path: '/metadata/annotations/epp-webhook.io~1placeholder-paths', value: '[]' },
+      { op: 'replace', path: '/metadata/annotations/epp-webhook.io~1port-placeholder-paths', value: '[]' },
+    ],
+    'the edited paths dropped from the record, nothing else written',
+  );
+  const forgotten = record({ provenance: { service: 'llm-d/epp-b', clusterIP: '10.0.0.2', paths: [], port: { port: 9012, paths: [] } }, valuesAtPaths: {}, valuesAtPortPaths: {} });
+  t.same(decideRepoint(forgotten, target, found('epp-c', '10.0.0.3')), { kind: 'not-repointed' }, 'then nothing is left to follow the pool with, and nothing is reported again');
   t.match(decideRepoint(record(), target, { kind: 'not-found' }), { kind: 'service-missing', why: 'InferencePool llm-d/pool-b now names Service llm-d/epp-c, which is not found' });
   t.match(decideRepoint(record(), target, found('epp-c', 'None')), { kind: 'service-missing' });
   t.match(decideRepoint(record(), target, { kind: 'unavailable', reason: 'cold' }), { kind: 'wait' });

@@ -218,7 +218,7 @@ t.test('a conflict (someone wrote first): re-read, retry, then write on the new 
   t.ok(h.api.gets >= 1, 're-read after the conflict');
 });
 
-t.test('a hand-edited address is not overwritten; reported once', async (t) => {
+t.test('a hand-edited address is not overwritten; reported once, even when the Service is recreated again', async (t) => {
   const h = harness();
   const object = substituted('a', '10.0.0.5');
   jsonpatch.applyOperation(object, { op: 'replace', path: ADDRESS, value: '192.168.7.7' });
@@ -228,10 +228,17 @@ t.test('a hand-edited address is not overwritten; reported once', async (t) => {
   await h.settle();
   h.reconciler.enqueueAll();
   await h.settle();
-  t.equal(h.api.patches.length, 0);
   t.equal(addressOf(h, 'a'), '192.168.7.7');
   t.same(h.events.map((e) => [e.type, e.reason]), [['Warning', 'PathEditedByHand']]);
-  t.match(h.events[0].note, `${ADDRESS} no longer holds 10.0.0.5 (edited by hand): left as it is`);
+  t.match(h.events[0].note, `${ADDRESS} no longer holds 10.0.0.5 (edited by hand): left as it is, and no longer recorded`);
+  t.equal(h.api.patches.length, 1, 'one write: the path dropped from placeholder-paths');
+  t.same(h.api.patches[0].operations.filter((op: any) => op.op === 'replace').map((op: any) => [op.path, op.value]), [['/metadata/annotations/epp-webhook.io~1placeholder-paths', '[]']]);
+  h.changeService('10.0.0.13');
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '192.168.7.7', 'the next recreation leaves it too');
+  t.equal(h.events.length, 1, 'and is not reported: the path is no longer the webhook\'s');
+  t.equal(h.api.patches.length, 1);
+  t.match(await h.metric('epp_webhook_reconciles_total'), /result="edited-by-hand"\} 1$/m);
 });
 
 t.test('a deleted Service: nothing written, a Warning after the grace period, the gauge; back: the gauge clears', async (t) => {
