@@ -3,9 +3,12 @@ import type { ServiceRecord } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { envoyField, envoyFieldKey } from '../json-value.ts';
+import { envoyField, envoyFieldKey, isObject } from '../json-value.ts';
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
-import { findExtProcConfigs } from './ext-proc-configs.ts';
+import { putsFilter } from './check-istiod-route-override.ts';
+import { findExtProcConfigs, siteReading } from './ext-proc-configs.ts';
+import { readField, readFieldKey } from './field-reading.ts';
+import { isIstiodRouteOverride } from './istiod-route-overrides.ts';
 import type { PlaceholderSite } from './find-placeholders.ts';
 import { POOL_ANNOTATION_AT } from './inference-pool-reference.ts';
 import { judgeExtProcSites } from './talks-to-epp.ts';
@@ -16,6 +19,9 @@ import { judgeExtProcSites } from './talks-to-epp.ts';
  * open or not as its team chose), the port it connects to (against endpointPickerRef.port), and that port being the
  * Service's. `addressSites` are the strings that held (or hold) the ClusterIP placeholder, with the port paired to each.
  */
+/** What failing open does (measured: EPP205-fail-open, -fail-open-headers-only, EPP230-override-unset-*). */
+const FAILS_OPEN = 'when the EPP times out, or is down with header-only modes, Envoy sends requests on without endpoint picking instead of failing them';
+
 export function checkPoolConsistency(
   object: unknown,
   patches: readonly ConfigPatch[],
@@ -32,19 +38,39 @@ export function checkPoolConsistency(
   const sites = findExtProcConfigs(patches);
   const poolEpp = { names: new Set([`${service.namespace}/${service.name}`]), clusterIPs: new Set([service.clusterIP]) };
   const { judgements } = judgeExtProcSites(object, patches, sites, config, poolEpp);
+  const putsOwnFilter = patches.some(putsFilter);
   for (const [i, site] of sites.entries()) {
-    if (site.kind !== 'filter' || !judgements[i].talksToEpp) continue;
-    const allow = envoyField(site.config, 'failure_mode_allow');
-    // A MERGE that does not set the field leaves the base filter's value, which is not in this object.
-    if (allow === undefined && site.patch.operation === 'MERGE') continue;
-    const failOpen = allow === true;
-    if (failOpen === (picker.failureMode === 'FailOpen')) continue;
-    const at = { location: patchLocation(site.patch.index), path: formatPath([...site.segments, envoyFieldKey(site.config, 'failure_mode_allow')]) };
-    findings.push(
-      failOpen
-        ? finding('EPP113', config.severities, at, `ext_proc failure_mode_allow: true, but ${poolName} asks for failureMode FailClose: while the EPP is down or errs, Envoy sends requests on without endpoint picking instead of failing them`, `remove failure_mode_allow (or set it false), or set the pool's failureMode: FailOpen if skipping the EPP is what you want`)
-        : finding('EPP113', config.severities, at, `ext_proc failure_mode_allow is ${allow === undefined ? 'unset (false)' : JSON.stringify(allow)}, but ${poolName} asks for failureMode FailOpen: while the EPP is down, Envoy fails every request of this gateway instead of serving them unpicked`, `set failure_mode_allow: true, or set the pool's failureMode: FailClose`),
-    );
+    if (!judgements[i].talksToEpp) continue;
+    const failOpenWanted = picker.failureMode === 'FailOpen';
+    if (site.kind === 'filter') {
+      const allow = envoyField(site.config, 'failure_mode_allow');
+      // A MERGE that does not set the field leaves the base filter's value, which is not in this object.
+      if (allow === undefined && site.patch.operation === 'MERGE') continue;
+      if ((allow === true) === failOpenWanted) continue;
+      const at = { location: patchLocation(site.patch.index), path: formatPath([...site.segments, envoyFieldKey(site.config, 'failure_mode_allow')]) };
+      findings.push(allow === true ? failsOpen(at, 'ext_proc failure_mode_allow: true') : failsClosed(at, `ext_proc failure_mode_allow is ${allow === undefined ? 'unset (false)' : JSON.stringify(allow)}`));
+      continue;
+    }
+    // A route override's failure_mode_allow is the route's (ExtProcOverrides); where it sets none, the filter's applies.
+    const reading = siteReading(site);
+    const overrides = readField(site.config, 'overrides', reading);
+    if (!isObject(overrides)) continue;
+    const key = readFieldKey(overrides, 'failure_mode_allow', reading);
+    const allow = overrides[key];
+    const at = { location: patchLocation(site.patch.index), path: formatPath([...site.segments, envoyFieldKey(site.config, 'overrides'), key]) };
+    if (typeof allow === 'boolean') {
+      if (allow !== failOpenWanted) findings.push(allow ? failsOpen(at, 'ext_proc route override failure_mode_allow: true') : failsClosed(at, 'ext_proc route override failure_mode_allow: false', 'the routes it matches'));
+    } else if (allow == null && !failOpenWanted && !putsOwnFilter && isIstiodRouteOverride(site)) {
+      // Measured (measured-symptoms.json EPP230-override-unset-headers-only-epp-down): 200 from a Pod nobody picked.
+      findings.push(failsOpen(at, `ext_proc route override under istiod's key sets no failure_mode_allow, so the route takes that of istiod's filter, true`, 'add failure_mode_allow: false to the override'));
+    }
+  }
+
+  function failsOpen(at: { location: string; path: string }, what: string, fix = `remove failure_mode_allow (or set it false), or set the pool's failureMode: FailOpen if skipping the EPP is what you want`): Finding {
+    return finding('EPP113', config.severities, at, `${what}, but ${poolName} asks for failureMode FailClose: ${FAILS_OPEN}`, fix);
+  }
+  function failsClosed(at: { location: string; path: string }, what: string, scope = 'this gateway'): Finding {
+    return finding('EPP113', config.severities, at, `${what}, but ${poolName} asks for failureMode FailOpen: while the EPP is down, Envoy fails every request of ${scope} instead of serving them unpicked`, `set failure_mode_allow: true, or set the pool's failureMode: FailClose`);
   }
 
   const port = picker.port;

@@ -661,26 +661,33 @@ t.test("EPP230: the example's route override on a FailClose pool with the EPP do
       t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
       t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open');
     });
-    const unset = exampleWithOverrides((o) => delete o.failure_mode_allow);
+    // Annotated with the FailClose pool, so that EPP113 is asked too: the route takes istiod's filter-level true.
+    const withPool = (doc: any) => ((doc.metadata.annotations = { 'epp-webhook.io/inference-pool': 'gaie-inference-scheduling' }), doc);
+    const unset = withPool(exampleWithOverrides((o) => delete o.failure_mode_allow));
     await scenario(t, 'EPP230-override-unset-epp-down', unset, poolRoute({ inject: false }), (t, m) => {
       t.notOk(m.webhook.includes('EPP230'), "silent: the override names the EPP cluster, replacing istiod's");
+      t.ok(m.webhook.includes('EPP113'), "kubectl printed EPP113: the FailClose pool's route fails open on a timeout, or with header-only modes (below)");
       t.same(statuses(m), recorded('EPP230-override-unset-epp-down'));
       t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
       t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'FULL_DUPLEX_STREAMED: the filter-level true did not let the request past a down EPP');
     });
-    const unsetHeadersOnly = exampleWithOverrides((o) => {
-      delete o.failure_mode_allow;
-      o.processing_mode = { ...HEADERS_ONLY };
-    });
+    const unsetHeadersOnly = withPool(
+      exampleWithOverrides((o) => {
+        delete o.failure_mode_allow;
+        o.processing_mode = { ...HEADERS_ONLY };
+      }),
+    );
     await scenario(t, 'EPP230-override-unset-headers-only-epp-down', unsetHeadersOnly, poolRoute({ inject: false }), (t, m) => {
       t.notOk(m.webhook.includes('EPP230'), 'silent, as without failure_mode_allow in FULL_DUPLEX_STREAMED');
+      t.ok(m.webhook.includes('EPP113'), 'kubectl printed EPP113, whose symptom this is');
       t.same(statuses(m), recorded('EPP230-override-unset-headers-only-epp-down'));
       t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
       t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, "istiod's filter-level failure_mode_allow: true applied: every request failed open");
     });
-    const falseHeadersOnly = exampleWithOverrides((o) => (o.processing_mode = { ...HEADERS_ONLY }));
+    const falseHeadersOnly = withPool(exampleWithOverrides((o) => (o.processing_mode = { ...HEADERS_ONLY })));
     await scenario(t, 'EPP230-override-fail-closed-headers-only-epp-down', falseHeadersOnly, poolRoute({ inject: false }), (t, m) => {
       t.notOk(m.webhook.includes('EPP230'), 'silent');
+      t.notOk(m.webhook.includes('EPP113'), 'EPP113 silent: the override fails closed, as the pool asks');
       t.same(statuses(m), recorded('EPP230-override-fail-closed-headers-only-epp-down'));
       t.ok(eppClusterTried(m), 'istiod\'s filter called the substituted EPP cluster');
       t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'the override\'s false held');

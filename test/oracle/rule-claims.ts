@@ -30,7 +30,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP110: 'webhook',
   EPP111: 'webhook',
   EPP112: 'webhook',
-  EPP113: 'webhook',
+  EPP113: 'runtime',
   EPP114: 'runtime',
   EPP115: 'webhook',
   EPP201: 'istio-refuses',

@@ -143,6 +143,39 @@ t.test("failure_mode_allow against the pool's failureMode (FailOpen <-> true): E
   t.same(codes((await substitute(merge)).findings), [], 'a MERGE that leaves the field alone says nothing about it');
 });
 
+/** The example's shape: no filter of its own, an HTTP_ROUTE MERGE overriding istiod's filter on the pool's route. */
+function routeOverrideEnvoyFilter(pool: string, failureModeAllow?: unknown) {
+  const input = poolEnvoyFilter({ annotations: { [POOL]: pool } }) as any;
+  const overrides: Record<string, unknown> = { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } }, processing_mode: input.spec.configPatches[0].patch.value.typed_config.processing_mode };
+  if (failureModeAllow !== undefined) overrides.failure_mode_allow = failureModeAllow;
+  input.spec.configPatches[0] = {
+    applyTo: 'HTTP_ROUTE',
+    match: { context: 'GATEWAY', routeConfiguration: { vhost: { route: { name: `${POOL_NS}.llm-route.0` } } } },
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides } } } },
+  };
+  return input;
+}
+
+t.test("EPP113 on a route override (the example's shape): its failure_mode_allow, or istiod's filter's true where it sets none", async (t) => {
+  const path = 'spec.configPatches[0].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.failure_mode_allow';
+  t.same(codes((await substitute(routeOverrideEnvoyFilter('pool-a', false))).findings), [], 'FailClose pool, false: agree');
+  t.same(codes((await substitute(routeOverrideEnvoyFilter('pool-b', true))).findings), [], 'FailOpen pool, true: agree');
+  const open = (await substitute(routeOverrideEnvoyFilter('pool-a', true))).findings;
+  t.same(open.map((f) => [f.code, f.path]), [['EPP113', path]]);
+  t.match(open[0].message, /^ext_proc route override failure_mode_allow: true, but InferencePool llm-d\/pool-a asks for failureMode FailClose: when the EPP times out, or is down with header-only modes/);
+  const closed = (await substitute(routeOverrideEnvoyFilter('pool-b', false))).findings;
+  t.same(closed.map((f) => [f.code, f.path]), [['EPP113', path]]);
+  t.match(closed[0].message, /failure_mode_allow: false, but InferencePool llm-d\/pool-b asks for failureMode FailOpen: while the EPP is down, Envoy fails every request of the routes it matches/);
+  const unset = (await substitute(routeOverrideEnvoyFilter('pool-a'))).findings;
+  t.same(unset.map((f) => [f.code, f.path]), [['EPP113', path]], 'unset, FailClose pool: istiod gives its filter true, which the route then takes');
+  t.match(unset[0].message, "sets no failure_mode_allow, so the route takes that of istiod's filter, true, but InferencePool llm-d/pool-a asks for failureMode FailClose");
+  t.equal(unset[0].fix, 'add failure_mode_allow: false to the override');
+  t.same(codes((await substitute(routeOverrideEnvoyFilter('pool-b'))).findings), [], 'unset, FailOpen pool: true is what it asks for');
+  const besideOwnFilter = routeOverrideEnvoyFilter('pool-a');
+  besideOwnFilter.spec.configPatches.push(poolEnvoyFilter().spec.configPatches[0]);
+  t.notOk(codes((await substitute(besideOwnFilter)).findings).includes('EPP113'), "unset beside a filter of its own: that filter's value is judged, not istiod's");
+});
+
 t.test('EPP113 judges only the ext_proc configs that talk to the pool EPP, not a WAF beside it', async (t) => {
   const withWaf = (options: Parameters<typeof poolEnvoyFilter>[0]) => {
     const input = poolEnvoyFilter(options);
