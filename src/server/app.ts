@@ -15,6 +15,7 @@ import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { admissionLine, admissionLogFields, type VerdictLabel } from './admission-log.ts';
 import { BytesInFlight, bodyBytes } from './bytes-in-flight.ts';
+import { clientErrorAnswer, writeClientError } from './client-error-answer.ts';
 import type { LogOptions } from './log-options.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions, type ServingTls } from './tls-options.ts';
@@ -109,6 +110,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // While draining, a request that arrives on an open keep-alive connection is answered (with Connection: close)
     // rather than given a canned 503, which the apiserver would turn into a failed apply under failurePolicy Fail.
     return503OnClosing: false,
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      // A client that went away needs no answer, nor a count.
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const answer = clientErrorAnswer(error.code, requestTimeLimits(requestTimeout));
+      metrics.badRequests.inc({ endpoint: 'other', status: String(answer.status) });
+      app.log.info({ endpoint: 'other', status: answer.status, reason: answer.reason }, 'bad request');
+      writeClientError(socket, answer);
+    },
   });
 
   const bodies = new BytesInFlight(config.maxRequestBytesInFlight);

@@ -239,6 +239,11 @@ t.test('a request that has not arrived within the request timeout: 408, and its 
   const bareClosed = await bare;
   t.ok(bareClosed >= 1000 && bareClosed < 3000, `a connection without a TLS handshake closed after ${bareClosed} ms`);
   Object.keys(stalled).forEach((what, i) => t.equal(results[i].slice(9, 12), '408', `${what}: 408 Request Timeout`));
+  t.same(
+    JSON.parse(results[1].slice(results[1].indexOf('\r\n\r\n') + 4)),
+    { error: 'Request Timeout', reason: 'the request did not arrive in time: its headers are due within 1 s, the whole request within 1 s' },
+    'with a reason, as every refusal has',
+  );
   t.ok(elapsed >= 1000 && elapsed < 3000, `closed after ${elapsed} ms (limit 1 s, checked every 250 ms)`);
 
   // An idle keep-alive connection between requests is not a request in progress: it stays open.
@@ -249,6 +254,23 @@ t.test('a request that has not arrived within the request timeout: 408, and its 
   await new Promise((r) => setTimeout(r, 2000));
   t.notOk(kept.destroyed, 'the kept-alive connection is still open after twice the limit');
   t.equal((await exchange(kept, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')).slice(9, 12), '200', 'and answers its next request');
+});
+
+t.test("a request Node's HTTP parser refuses: a status and a reason, counted and logged as other", async (t) => {
+  const webhook = await startWebhookUnderTest({});
+  t.teardown(() => webhook.server.close());
+  const port = webhook.server.port;
+  const body = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+  const garbage = await rawAnswer(port, webhook.ca, 'SECRET-TOKEN /mutate HTTP/1.1\r\n\r\n');
+  t.equal(garbage.slice(9, 12), '400');
+  t.same(body(garbage), { error: 'Bad Request', reason: 'not an HTTP/1.1 request the server can read (HPE_INVALID_METHOD)' });
+  const huge = await rawAnswer(port, webhook.ca, `POST /mutate HTTP/1.1\r\nHost: localhost\r\nX-Filler: ${'x'.repeat(20 * 1024)}\r\n\r\n`);
+  t.equal(huge.slice(9, 12), '431');
+  t.match(body(huge).reason, /^the request's headers are larger than \d+ bytes$/);
+  t.notMatch(garbage + huge, /SECRET-TOKEN|xxxx/, 'nothing of the request quoted');
+  const metrics = await scrape(webhook);
+  t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="400"\} 1/);
+  t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="431"\} 1/);
 });
 
 t.test('the metrics port has the same bounds: connections past maxConnections are closed, stalled ones too', async (t) => {
