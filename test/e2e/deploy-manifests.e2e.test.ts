@@ -6,9 +6,9 @@
  * here: deploy.e2e.test.ts sends the same renderings to one.
  */
 import t from 'tap';
+import { scratchDir } from '../helpers/scratch-dir.ts';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KUSTOMIZATIONS, renderKustomization, type KustomizationName, type RenderedKustomization } from './harness/kustomize.ts';
 import {
@@ -66,7 +66,7 @@ t.test('the image holds what the manifests run: Dockerfile COPY set + production
   const dockerfile = readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8');
   const sources = [...dockerfile.matchAll(/^COPY\s+(?!--from)(?:--\S+\s+)*(.+?)\s+\S+\s*$/gm)].flatMap((m) => m[1].split(/\s+/));
   t.same([...new Set(sources)].sort(), ['package-lock.json', 'package.json', 'src'], 'the Dockerfile copies package files and src only');
-  const app = mkdtempSync(join(tmpdir(), 'epp-webhook-image-'));
+  const app = scratchDir('epp-webhook-image-');
   for (const source of new Set(sources)) cpSync(join(ROOT, source), join(app, source), { recursive: true });
   const npm = await new Promise<{ code: number; stderr: string }>((resolve) =>
     execFile('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) =>

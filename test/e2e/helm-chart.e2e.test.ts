@@ -7,8 +7,8 @@
  * helm-install.e2e.test.ts installs the chart on one.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { scratchDir } from '../helpers/scratch-dir.ts';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config.ts';
@@ -151,7 +151,7 @@ t.test("operators' values reach the objects they are about", async (t) => {
 });
 
 t.test('severities in a values file as README writes them: an unquoted off, which Helm reads as YAML 1.1 false, is off', async (t) => {
-  const values = join(mkdtempSync(join(tmpdir(), 'helm-values-')), 'values.yaml');
+  const values = join(scratchDir('helm-values-'), 'values.yaml');
   writeFileSync(values, 'config:\n  severities: {EPP402: off, EPP205: warn, EPP230: "off"}\n');
   const r = await render('values-file', ['-f', values]);
   t.same(configOf(r).severities, { EPP402: 'off', EPP205: 'warn', EPP230: 'off' }, 'the webhook gets "off", which its own YAML 1.2 reader keeps a string');

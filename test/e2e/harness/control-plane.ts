@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,10 +164,15 @@ export async function startControlPlane(options: { log?: (line: string) => void;
   log(`starting etcd on 127.0.0.1:${etcdPort} and kube-apiserver on ${server} (logs in ${dir})`);
   let etcd: ManagedProcess = startEtcd();
   let apiserver: ManagedProcess | undefined;
-  const stop = async () => {
+  const stopProcesses = async () => {
     // The apiserver first: with etcd gone its graceful shutdown retries etcd for minutes.
     await apiserver?.stop(5000);
     await etcd.stop(3000);
+  };
+  // etcd's data and every log: about 120 MB a run. EPP_WEBHOOK_KEEP_E2E_DIR=1 keeps them to read after a failure.
+  const stop = async () => {
+    await stopProcesses();
+    if (process.env.EPP_WEBHOOK_KEEP_E2E_DIR !== '1') rmSync(dir, { recursive: true, force: true });
   };
   const waitReady = async () => {
     await waitFor('kube-apiserver /readyz', async () => ((await api('GET', '/readyz')).status === 200 ? true : undefined), 60_000);
@@ -178,7 +183,7 @@ export async function startControlPlane(options: { log?: (line: string) => void;
     apiserver = startApiserver();
     await waitReady();
   } catch (error) {
-    await stop();
+    await stopProcesses();
     throw new Error(`${(error as Error).message} (see ${dir}/kube-apiserver.log and etcd.log)`);
   }
   log('control plane ready');
@@ -280,7 +285,8 @@ export async function startControlPlaneWithAdmissionConfig(options: {
     admissionConfigFile,
     ['apiVersion: apiserver.config.k8s.io/v1', 'kind: AdmissionConfiguration', 'plugins:', ...plugin('ValidatingAdmissionWebhook'), ...plugin('MutatingAdmissionWebhook'), ''].join('\n'),
   );
-  const cp = await startControlPlane({ log: options.log, apiserverArgs: [`--admission-control-config-file=${admissionConfigFile}`] });
+  const started = await startControlPlane({ log: options.log, apiserverArgs: [`--admission-control-config-file=${admissionConfigFile}`] });
+  const cp = { ...started, stop: async () => (await started.stop(), rmSync(dir, { recursive: true, force: true })) };
   const issue = (name: string) => issueCertificate(clientCa, { commonName: name, validityDays: 2, usage: 'client' });
   return { cp, client: { caFile, caPem: clientCa.certPem, commonName, admissionConfigFile, kubeconfigFile, issue } };
 }
