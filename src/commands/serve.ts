@@ -215,7 +215,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     let { certFile, keyFile } = flags;
     if (certFile === undefined || keyFile === undefined) {
       const dev = ensureDevCertificates(flags.certsDir);
-      io.stderr.write(`epp-webhook serve: ${dev.issued ? 'issued' : 'using'} dev certificates in ${flags.certsDir}/ (CA: ${dev.caCertFile}, valid until ${dev.notAfter.toISOString()})\n`);
+      io.stderr.write(`epp-webhook serve: ${dev.issued ? 'issued' : 'using'} dev certificates in ${flags.certsDir}/ (CA: ${dev.caCertFile}; serving certificate valid until ${dev.notAfter.toISOString()})\n`);
       certFile = dev.certFile;
       keyFile = dev.keyFile;
     }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -72,7 +73,9 @@ t.test('serves with dev certificates, logs one line per admission, and exits 0 o
   child.kill('SIGTERM');
   const { code, stderr } = await exited;
   t.equal(code, 0);
-  t.match(stderr, /issued dev certificates in /);
+  const expiry = /issued dev certificates in \S+ \(CA: \S+ca\.crt; serving certificate valid until (\S+)\)/.exec(stderr)?.[1];
+  t.ok(expiry, stderr);
+  t.equal(expiry, new X509Certificate(readFileSync(join(dir, 'tls.crt'))).validToDate.toISOString(), "the date is the serving certificate's, as it says");
 });
 
 t.test('a missing --services file is one line naming it, not a stack trace', async (t) => {
