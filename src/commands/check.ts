@@ -5,7 +5,7 @@ import type { CheckResults } from '../report/check-results.ts';
 import { jsonReport } from '../report/json-report.ts';
 import { sarifReport } from '../report/sarif-report.ts';
 import { nothingCheckedLine, problemLine, textReport } from '../report/text-report.ts';
-import { MANIFEST_OPTIONS, MANIFEST_OPTIONS_HELP, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestRun, type ManifestSettings } from './manifest-options.ts';
+import { MANIFEST_OPTIONS, manifestOptionsHelp, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestRun, type ManifestSettings } from './manifest-options.ts';
 import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook check [options] [PATH ...|-]
@@ -15,7 +15,7 @@ manifests (List items too), offline, and reports what the API server would answe
 Exit status: 0 every object would be admitted, 1 an object would be denied (or warned about, with
 --warnings-as-errors), 2 unusable input, bad usage, or nothing checked with --fail-on-empty.
 
-${MANIFEST_OPTIONS_HELP}
+${manifestOptionsHelp('check')}
   -o, --output FORMAT   text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)
   --warnings-as-errors  exit 1 when any object gets a warning
   --fail-on-empty       exit 2 when no EnvoyFilter or HTTPRoute was found (a warning otherwise)

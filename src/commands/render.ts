@@ -4,7 +4,7 @@ import type { AdmittedDocument } from '../manifests/admit-manifests.ts';
 import { renderYamlDocument } from '../manifests/render-document.ts';
 import { ServiceSourceError } from '../manifests/service-source.ts';
 import { findingLine, problemLine, skippedLine } from '../report/text-report.ts';
-import { MANIFEST_OPTIONS, MANIFEST_OPTIONS_HELP, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestSettings } from './manifest-options.ts';
+import { MANIFEST_OPTIONS, manifestOptionsHelp, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestSettings } from './manifest-options.ts';
 import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook render [options] [PATH ...|-]
@@ -16,7 +16,7 @@ Objects the webhook would deny are left out (List items dropped), with the denia
 Warnings go to stderr. Exit status: 0 all rendered, 1 an object was denied and left out,
 2 unusable input or bad usage (nothing is rendered).
 
-${MANIFEST_OPTIONS_HELP}
+${manifestOptionsHelp('render')}
   -o, --output FORMAT   yaml (default; documents separated by ---) or json (one JSON document per
                         input document, a stream jq and kubectl read)
   -h, --help            show this help
@@ -54,6 +54,8 @@ export async function runRenderCommand(argv: string[], io: ManifestCommandIo): P
     }
     for (const skipped of run.skipped) if (skipped.reason === 'helm-template') io.stderr.write(`${skippedLine(skipped)}\n`);
     documents = run.documents;
+    // An empty rendering is valid output (a kustomize build of nothing), but a pipeline fed the wrong path should hear of it.
+    if (documents.length === 0) io.stderr.write(`epp-webhook render: warning: nothing rendered: no Kubernetes document in the input (${run.files} file${run.files === 1 ? '' : 's'} read)\n`);
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof ServiceSourceError)) throw error;
     io.stderr.write(`epp-webhook render: ${error.message}\n`);

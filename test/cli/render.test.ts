@@ -222,6 +222,17 @@ t.test('unusable input renders nothing and exits 2', async (t) => {
   t.equal(usage.stderr, 'epp-webhook render: --output must be yaml or json (got "sarif")\nRun "epp-webhook render --help" for usage.\n');
 });
 
+t.test('empty input: nothing on stdout, exit 0, and a warning that nothing was rendered', async (t) => {
+  const empty = await render(['-', '--services', SERVICES], '');
+  t.equal(empty.code, 0, 'an empty rendering is valid output');
+  t.equal(empty.stdout, '');
+  t.equal(empty.stderr, 'epp-webhook render: warning: nothing rendered: no Kubernetes document in the input (1 file read)\n');
+  const some = await render(['-', '--services', SERVICES], CONFIG_MAP);
+  t.equal(some.stderr, '', 'no warning once a document is rendered');
+  const help = await render(['--help']);
+  t.match(help.stdout, 'kustomize build | epp-webhook render -', "the help's example is render's own");
+});
+
 t.test('the real CLI renders manifests piped to standard input', async (t) => {
   const result = await spawnCli(['render', '--services', 'test/fixtures/manifests/services.yaml'], STREAM);
   t.equal(result.code, 0, result.stderr);
