@@ -57,6 +57,10 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
   if (provenance === undefined) {
     return record.hasPlaceholder ? { kind: 'resolve-placeholder' } : { kind: 'unchanged', why: 'no provenance annotations: not substituted by the webhook' };
   }
+  // Every recorded path was edited by hand and dropped: the Service it names is kept true nowhere, so its absence is no alarm.
+  if (provenance.paths.length === 0 && (provenance.port?.paths.length ?? 0) === 0 && !record.hasPlaceholder) {
+    return { kind: 'unchanged', why: `no recorded paths left: nothing of Service ${provenance.service} to keep` };
+  }
   if (service === undefined || service.kind === 'unavailable') {
     return { kind: 'wait', why: service?.kind === 'unavailable' ? service.reason : `Service ${provenance.service} not looked up` };
   }

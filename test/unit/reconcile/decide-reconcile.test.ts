@@ -156,6 +156,7 @@ t.test('every recorded path edited by hand (or removed): edited-by-hand, the pat
   t.same(JSON.parse(after.metadata.annotations['epp-webhook.io/placeholder-paths']), []);
   t.match(decide(after, found(NEW_IP)), { kind: 'unchanged' }, 'not reported again');
   t.match(decide(after, found('10.0.0.77')), { kind: 'unchanged' }, 'nor at the next change of the Service (a recreation): nothing of the webhook is left to keep true');
+  t.match(decide(after, { kind: 'not-found' }), { kind: 'unchanged' }, 'nor when the Service it named is deleted: no EPPServiceMissing for an address nobody holds');
 });
 
 t.test('paths that already hold the new address (set by hand to it): only the annotation follows', async (t) => {
@@ -172,7 +173,8 @@ t.test('paths that already hold the new address (set by hand to it): only the an
 t.test('an empty recorded path list: nothing to keep true', async (t) => {
   const object = await stored();
   object.metadata.annotations['epp-webhook.io/placeholder-paths'] = '[]';
-  t.match(decide(object, found(NEW_IP)), { kind: 'unchanged', why: 'no recorded placeholder paths' });
+  t.match(decide(object, found(NEW_IP)), { kind: 'unchanged', why: /no recorded paths left/ });
+  t.match(decide(object, { kind: 'not-found' }), { kind: 'unchanged' }, 'and a deleted Service is not missed');
 });
 
 t.test('IPv6 ClusterIPs are replaced as whole addresses', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { ServiceLookup } from '../../../src/cluster/service-resolver.ts';
 import { decideRepoint, poolTargetOf } from '../../../src/reconcile/decide-repoint.ts';
+import { decideReconcile } from '../../../src/reconcile/decide-reconcile.ts';
 import type { EnvoyFilterRecord } from '../../../src/reconcile/envoyfilter-record.ts';
 
 const ADDRESS = '/spec/configPatches/1/patch/value/address';
@@ -72,6 +73,7 @@ t.test('every recorded path edited by hand: no longer recorded; the new Service 
   );
   const forgotten = record({ provenance: { service: 'llm-d/epp-b', clusterIP: '10.0.0.2', paths: [], port: { port: 9012, paths: [] } }, valuesAtPaths: {}, valuesAtPortPaths: {} });
   t.same(decideRepoint(forgotten, target, found('epp-c', '10.0.0.3')), { kind: 'not-repointed' }, 'then nothing is left to follow the pool with, and nothing is reported again');
+  t.match(decideReconcile(forgotten, { kind: 'not-found' }), { kind: 'unchanged' }, 'nor is the old Service missed when it goes');
   t.match(decideRepoint(record(), target, { kind: 'not-found' }), { kind: 'service-missing', why: 'InferencePool llm-d/pool-b now names Service llm-d/epp-c, which is not found' });
   t.match(decideRepoint(record(), target, found('epp-c', 'None')), { kind: 'service-missing' });
   t.match(decideRepoint(record(), target, { kind: 'unavailable', reason: 'cold' }), { kind: 'wait' });
