@@ -7,11 +7,17 @@ export function isObject(value: unknown): value is JsonObject {
 
 /** A value's JSON type for messages: `missing`, `a list`, `the string "x"` (cut short: objects are never echoed whole). */
 export function describe(value: unknown): string {
+  if (value === undefined || value === null || typeof value === 'object') return jsonType(value);
+  return `the ${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
+}
+
+/** A value's JSON type alone (`a string`, `a list`, `missing`), for where not even a piece of the value may be echoed. */
+export function jsonType(value: unknown): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
-  return `the ${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
+  return `a ${typeof value}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describe, isObject } from '../json-value.ts';
+import { isObject, jsonType } from '../json-value.ts';
 
 /** The part of an AdmissionReview v1 request the webhook reads. */
 export interface AdmissionRequest {
@@ -35,7 +35,7 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
   }
   // kube-apiserver always sends the object on CREATE and UPDATE; without it there is nothing to judge.
   if ((request.operation === 'CREATE' || request.operation === 'UPDATE') && !isObject(request.object)) {
-    return { ok: false, reason: `request.object must be the object being admitted (a JSON object) on ${request.operation} but is ${describe(request.object)}` };
+    return { ok: false, reason: `request.object must be the object being admitted (a JSON object) on ${request.operation} but is ${jsonType(request.object)}` };
   }
   return {
     ok: true,

@@ -158,6 +158,7 @@ t.test('bad input: 4xx with a reason that does not echo the body', async (t) => 
     ['{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"__proto__":{"polluted":1}}}', 400, /__proto__/],
     [{ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { group: 'networking.istio.io', kind: 'EnvoyFilter', version: 'v1alpha3' }, operation: 'CREATE' } }, 400, /^request\.object must be the object being admitted \(a JSON object\) on CREATE but is missing$/],
     [{ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'X', version: 'v1' }, operation: 'UPDATE', object: [] } }, 400, /on UPDATE but is a list$/],
+    [{ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'Secret', version: 'v1' }, operation: 'CREATE', object: 'secret-value: hunter2' } }, 400, /on CREATE but is a string$/],
     ['', 400, /empty/],
   ];
   for (const [body, status, reason] of cases) {
