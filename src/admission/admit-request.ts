@@ -29,7 +29,7 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
   const fromObject = objectName(request.object);
   const namespace = request.namespace ?? fromObject.namespace;
   const name = request.name ?? fromObject.name;
-  const subject = `${kind} ${namespace ? `${printable(namespace)}/` : ''}${printable(name)}`;
+  const subject = printable(`${kind} ${namespace ? `${namespace}/` : ''}${name}`);
   const bounded = { ...deps, resolver: withLookupDeadline(deps.resolver, deadline, deps.config.admissionTimeoutMs) };
   if (endpoint === 'validate') {
     const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, bounded.resolver, deps.config, deps.pools?.endpointPickerServices()) : undefined;

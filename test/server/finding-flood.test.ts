@@ -89,3 +89,17 @@ t.test('a review whose kind, name and namespace are half a megabyte each: the ad
   t.equal(fields.name, `${'n'.repeat(256)}…`);
   t.equal(fields.namespace, `${'s'.repeat(256)}…`);
 });
+
+t.test('a denied EnvoyFilter whose name and namespace are half a megabyte each: the denial names it in one bounded line', async (t) => {
+  const bundle = writeServingBundle(scratchDir('epp-webhook-flood-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const server = await startWebhookServer({ config: parseConfig({}), resolver: fixtureResolver(), certFile: bundle.certFile, keyFile: bundle.keyFile, host: '127.0.0.1', port: 0, metricsPort: 0, logger: { level: 'silent', stream: new Writable({ write: (_c, _e, done) => done() }) } });
+  t.teardown(() => server.close());
+  const object = manifest('wild/operator-sample-envoyfilter-epp.yaml');
+  object.metadata = { name: 'n'.repeat(512 * 1024), namespace: 's'.repeat(512 * 1024) };
+  const answer = await postJson(`https://127.0.0.1:${server.port}/validate`, readFileSync(bundle.caCertFile), JSON.stringify(admissionReview(object, 'CREATE', 'huge-subject')));
+  const response = JSON.parse(answer.text).response;
+  t.equal(response.allowed, false, 'the bad ext_proc patch is still denied');
+  const [header] = response.status.message.split('\n');
+  t.match(header, /^EnvoyFilter s{4000,}… \([\d,]+ more characters; epp-webhook check prints the line whole\)/, 'the subject is cut once, as a whole');
+  t.ok(header.length < 4_096 + 200, `the header line stays short (${header.length} characters)`);
+});
