@@ -25,9 +25,12 @@ export function printable(text: string): string {
       )
     : text;
   if (escaped.length <= MAX_PRINTABLE) return escaped;
-  // Not between the two halves of a surrogate pair.
-  const end = isHighSurrogate(escaped.charCodeAt(MAX_PRINTABLE - 1)) ? MAX_PRINTABLE - 1 : MAX_PRINTABLE;
+  const end = cutPoint(escaped, MAX_PRINTABLE);
   return `${escaped.slice(0, end)}… (${formatCount(escaped.length - end)} more characters; epp-webhook check prints the line whole)`;
 }
 
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+/** Where to cut `text` to keep at most `length` UTF-16 units: not between the two halves of a surrogate pair. */
+export function cutPoint(text: string, length: number): number {
+  const code = text.charCodeAt(length - 1);
+  return code >= 0xd800 && code <= 0xdbff ? length - 1 : length;
+}

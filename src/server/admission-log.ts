@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { AdmissionRequest } from '../admission/admission-review.ts';
+import { cutPoint } from '../admission/printable.ts';
 import { reportedFindings, type Verdict } from '../admission/verdict.ts';
 
 export type VerdictLabel = 'allowed' | 'denied' | 'passed';
@@ -25,7 +26,7 @@ export interface AdmissionLogFields {
  */
 export const MAX_LOGGED_FIELD = 256;
 
-const bounded = (text: string): string => (text.length <= MAX_LOGGED_FIELD ? text : `${text.slice(0, MAX_LOGGED_FIELD)}…`);
+const bounded = (text: string): string => (text.length <= MAX_LOGGED_FIELD ? text : `${text.slice(0, cutPoint(text, MAX_LOGGED_FIELD))}…`);
 
 export function admissionLogFields(endpoint: 'mutate' | 'validate', review: AdmissionRequest, verdict: Verdict, verdictLabel: VerdictLabel, seconds: number): AdmissionLogFields {
   return {

@@ -8,7 +8,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import pino from 'pino';
-import { admissionLine, type AdmissionLogFields } from '../../src/server/admission-log.ts';
+import { admissionLine, admissionLogFields, MAX_LOGGED_FIELD, type AdmissionLogFields } from '../../src/server/admission-log.ts';
 
 /** Any UTF-16 text, lone surrogates included. */
 const utf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)) });
@@ -62,4 +62,13 @@ t.test('U+0085, U+2028 and U+2029 are written as escapes: no log viewer breaks t
   t.match(line, '"name":"a\\u2028b\\u0085c\\u2029d"');
   t.notMatch(line, /[\u0085\u2028\u2029]/);
   t.equal(JSON.parse(line).name, 'a\u2028b\u0085c\u2029d', 'the same name when parsed');
+});
+
+t.test('a field cut at MAX_LOGGED_FIELD is not cut between the halves of a surrogate pair', async (t) => {
+  const name = `a${'😀'.repeat(MAX_LOGGED_FIELD)}`;
+  const request = { uid: 'u', kind: { group: 'networking.istio.io', version: 'v1alpha3', kind: 'EnvoyFilter' }, operation: 'CREATE' as const, name, object: {} };
+  const logged = admissionLogFields('validate', request, { allowed: true, warnings: [], findings: [] }, 'allowed', 0.001).name!;
+  t.ok(logged.endsWith('…'), 'marked as cut');
+  t.ok(logged.isWellFormed(), 'no lone surrogate left where the pair was cut');
+  t.ok(logged.length <= MAX_LOGGED_FIELD + 1);
 });
