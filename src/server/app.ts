@@ -111,8 +111,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // rather than given a canned 503, which the apiserver would turn into a failed apply under failurePolicy Fail.
     return503OnClosing: false,
     clientErrorHandler: (error: Error & { code?: string }, socket) => {
-      // A client that went away needs no answer, nor a count.
-      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      // A client that went away needs no answer, nor a count: a reset, or a close in the middle of a request (the
+      // parser then meets the end of the stream where a message was still due).
+      if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || socket.destroyed) {
+        socket.destroy();
+        return;
+      }
       const answer = clientErrorAnswer(error.code, requestTimeLimits(requestTimeout));
       metrics.badRequests.inc({ endpoint: 'other', status: String(answer.status) });
       app.log.info({ endpoint: 'other', status: answer.status, reason: answer.reason }, 'bad request');
@@ -154,6 +158,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // `mutate`, as every other metric labels the endpoint; a path with no route is `other`, never the path itself: each
     // label value is a series kept for good, and a client could send a new path with every request.
     const endpoint = request.routeOptions.url === undefined ? 'other' : request.routeOptions.url.slice(1);
+    // The body was cut off by the client hanging up (Fastify's 'aborted'): nobody is there to answer or to count against.
+    if (error.code === 'ECONNRESET') {
+      void reply.code(status).send({ error: STATUS_CODES[status] ?? 'Bad Request', reason: 'the client closed the connection before its body arrived' });
+      return;
+    }
     metrics.badRequests.inc({ endpoint, status: String(status) });
     if (status === 500) request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
     else request.log.info({ endpoint, status, reason }, 'bad request');

@@ -273,6 +273,19 @@ t.test("a request Node's HTTP parser refuses: a status and a reason, counted and
   t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="431"\} 1/);
 });
 
+t.test('a client that hangs up in the middle of its request is not a bad request', async (t) => {
+  const webhook = await startWebhookUnderTest({});
+  t.teardown(() => webhook.server.close());
+  const socket = await secureConnection(webhook.server.port, webhook.ca);
+  socket.on('error', () => {});
+  socket.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"apiVersion"');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const metrics = await scrape(webhook);
+  t.notMatch(metrics, /epp_webhook_bad_requests_total\{endpoint="other"/, 'no bad request counted (nor logged: the two go together)');
+});
+
 t.test('the metrics port has the same bounds: connections past maxConnections are closed, stalled ones too', async (t) => {
   // The port is plain HTTP and deploy/'s NetworkPolicy opens it to every pod, as the webhook port. Without a bound, 8,000
   // connections each sending half a request took a server from 130 to 210 MB of resident memory (16,000 pass deploy/'s
