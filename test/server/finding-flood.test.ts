@@ -2,7 +2,7 @@
  * An object that draws thousands of findings: the answer spells out 50 of each severity, the admission line lists the
  * codes the answer spells out, and the findings metric counts every one.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
@@ -12,7 +12,8 @@ import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.
 import { postJson } from '../helpers/https-client.ts';
 import { scratchDir } from '../helpers/scratch-dir.ts';
 
-t.test('5,000 copies of a bad ext_proc patch: 50 findings of each severity in the answer and the line, all in the metric', async (t) => {
+/** The real server on loopback, its info lines kept in `lines`. */
+async function serverLoggingTo(t: Test) {
   const bundle = writeServingBundle(scratchDir('epp-webhook-flood-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const lines: string[] = [];
   const stream = new Writable({
@@ -23,6 +24,11 @@ t.test('5,000 copies of a bad ext_proc patch: 50 findings of each severity in th
   });
   const server = await startWebhookServer({ config: parseConfig({}), resolver: fixtureResolver(), certFile: bundle.certFile, keyFile: bundle.keyFile, host: '127.0.0.1', port: 0, metricsPort: 0, logger: { level: 'info', stream } });
   t.teardown(() => server.close());
+  return { server, bundle, lines };
+}
+
+t.test('5,000 copies of a bad ext_proc patch: 50 findings of each severity in the answer and the line, all in the metric', async (t) => {
+  const { server, bundle, lines } = await serverLoggingTo(t);
 
   const object = manifest('wild/operator-sample-envoyfilter-epp.yaml');
   object.spec.configPatches = [...Array.from({ length: 5_000 }, () => structuredClone(object.spec.configPatches[0])), ...object.spec.configPatches.slice(1)];
@@ -46,9 +52,7 @@ t.test('5,000 copies of a bad ext_proc patch: 50 findings of each severity in th
 t.test('an unknown ext_proc key of 3 MB: answered at once, the key cut short in the denial', { timeout: 5_000 }, async (t) => {
   // The "did you mean" search once compared every field name with the whole key, edit by edit: a key of 1 MB held
   // the event loop for 7 s, every other admission and /healthz waiting behind it.
-  const bundle = writeServingBundle(scratchDir('epp-webhook-flood-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-  const server = await startWebhookServer({ config: parseConfig({}), resolver: fixtureResolver(), certFile: bundle.certFile, keyFile: bundle.keyFile, host: '127.0.0.1', port: 0, metricsPort: 0, logger: { level: 'silent', stream: new Writable({ write: (_c, _e, done) => done() }) } });
-  t.teardown(() => server.close());
+  const { server, bundle } = await serverLoggingTo(t);
   const object = manifest('wild/operator-sample-envoyfilter-epp.yaml');
   const key = `message_timeout${'t'.repeat(3 * 1024 * 1024)}`;
   object.spec.configPatches[0].patch.value.typed_config[key] = '5s';
@@ -66,16 +70,7 @@ t.test('an unknown ext_proc key of 3 MB: answered at once, the key cut short in 
 });
 
 t.test('a review whose kind, name and namespace are half a megabyte each: the admission line stays short', async (t) => {
-  const bundle = writeServingBundle(scratchDir('epp-webhook-flood-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  const server = await startWebhookServer({ config: parseConfig({}), resolver: fixtureResolver(), certFile: bundle.certFile, keyFile: bundle.keyFile, host: '127.0.0.1', port: 0, metricsPort: 0, logger: { level: 'info', stream } });
-  t.teardown(() => server.close());
+  const { server, bundle, lines } = await serverLoggingTo(t);
   const huge = (letter: string) => letter.repeat(512 * 1024);
   const review = admissionReview({ apiVersion: 'example.com/v1', kind: huge('K'), metadata: { name: huge('n'), namespace: huge('s') } }, 'CREATE', 'huge-fields');
   const answer = await postJson(`https://127.0.0.1:${server.port}/validate`, readFileSync(bundle.caCertFile), JSON.stringify(review));
@@ -91,9 +86,7 @@ t.test('a review whose kind, name and namespace are half a megabyte each: the ad
 });
 
 t.test('a denied EnvoyFilter whose name and namespace are half a megabyte each: the denial names it in one bounded line', async (t) => {
-  const bundle = writeServingBundle(scratchDir('epp-webhook-flood-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-  const server = await startWebhookServer({ config: parseConfig({}), resolver: fixtureResolver(), certFile: bundle.certFile, keyFile: bundle.keyFile, host: '127.0.0.1', port: 0, metricsPort: 0, logger: { level: 'silent', stream: new Writable({ write: (_c, _e, done) => done() }) } });
-  t.teardown(() => server.close());
+  const { server, bundle } = await serverLoggingTo(t);
   const object = manifest('wild/operator-sample-envoyfilter-epp.yaml');
   object.metadata = { name: 'n'.repeat(512 * 1024), namespace: 's'.repeat(512 * 1024) };
   const answer = await postJson(`https://127.0.0.1:${server.port}/validate`, readFileSync(bundle.caCertFile), JSON.stringify(admissionReview(object, 'CREATE', 'huge-subject')));
