@@ -15,7 +15,7 @@ import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { admissionLine, admissionLogFields, type VerdictLabel } from './admission-log.ts';
 import { BytesInFlight, bodyBytes } from './bytes-in-flight.ts';
-import { clientErrorAnswer, writeClientError } from './client-error-answer.ts';
+import { clientErrorAnswer, clientHungUp, writeClientError } from './client-error-answer.ts';
 import type { LogOptions } from './log-options.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions, type ServingTls } from './tls-options.ts';
@@ -111,9 +111,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // rather than given a canned 503, which the apiserver would turn into a failed apply under failurePolicy Fail.
     return503OnClosing: false,
     clientErrorHandler: (error: Error & { code?: string }, socket) => {
-      // A client that went away needs no answer, nor a count: a reset, or a close in the middle of a request (the
-      // parser then meets the end of the stream where a message was still due).
-      if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || socket.destroyed) {
+      if (clientHungUp(error.code) || socket.destroyed) {
         socket.destroy();
         return;
       }
@@ -153,16 +151,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   // Error bodies carry a reason, never the request's contents (a JSON syntax error would quote them).
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (clientHungUp(error.code)) {
+      void reply.code(400).send();
+      return;
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const reason = reasonFor(error, config.maxRequestBytes);
     // `mutate`, as every other metric labels the endpoint; a path with no route is `other`, never the path itself: each
     // label value is a series kept for good, and a client could send a new path with every request.
     const endpoint = request.routeOptions.url === undefined ? 'other' : request.routeOptions.url.slice(1);
-    // The body was cut off by the client hanging up (Fastify's 'aborted'): nobody is there to answer or to count against.
-    if (error.code === 'ECONNRESET') {
-      void reply.code(status).send({ error: STATUS_CODES[status] ?? 'Bad Request', reason: 'the client closed the connection before its body arrived' });
-      return;
-    }
     metrics.badRequests.inc({ endpoint, status: String(status) });
     if (status === 500) request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
     else request.log.info({ endpoint, status, reason }, 'bad request');

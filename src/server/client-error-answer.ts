@@ -13,6 +13,14 @@ export function clientErrorAnswer(code: string | undefined, limits: { headersTim
   return { status: 400, reason: `not an HTTP/1.1 request the server can read (${code ?? 'parse error'})` };
 }
 
+/**
+ * Whether an error means the client went away mid-request (a reset, or a close where the parser still awaited part of
+ * a message; Fastify's body reader reports the latter as ECONNRESET 'aborted'): nobody to answer, nothing to count.
+ */
+export function clientHungUp(code: string | undefined): boolean {
+  return code === 'ECONNRESET' || code === 'HPE_INVALID_EOF_STATE';
+}
+
 /** Writes the answer and closes the connection (the parser cannot go on from where it stopped), as Fastify's default does. */
 export function writeClientError(socket: Socket, answer: { status: number; reason: string }): void {
   if (socket.writable) {
