@@ -1,13 +1,14 @@
-const UNIT_NANOS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1_000n,
-  'µs': 1_000n, // U+00B5
-  'μs': 1_000n, // U+03BC
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
+// A Map, not an object literal: a unit is user text, and `1valueOf` must find nothing, not Object.prototype's function.
+const UNIT_NANOS: ReadonlyMap<string, bigint> = new Map([
+  ['ns', 1n],
+  ['us', 1_000n],
+  ['µs', 1_000n], // U+00B5
+  ['μs', 1_000n], // U+03BC
+  ['ms', 1_000_000n],
+  ['s', 1_000_000_000n],
+  ['m', 60_000_000_000n],
+  ['h', 3_600_000_000_000n],
+]);
 const MAX_NANOS = (1n << 63n) - 1n;
 const TERM = /^(\d*)(?:\.(\d*))?([^\d.]+)/;
 
@@ -31,7 +32,7 @@ export function parseGoDuration(text: string): bigint | undefined {
     if (m === null) return undefined;
     const [whole, integer, fraction = '', unit] = m;
     if (integer === '' && fraction === '') return undefined;
-    const nanos = UNIT_NANOS[unit];
+    const nanos = UNIT_NANOS.get(unit);
     if (nanos === undefined) return undefined;
     total += BigInt(integer || '0') * nanos;
     if (fraction !== '') total += (BigInt(fraction) * nanos) / 10n ** BigInt(fraction.length);

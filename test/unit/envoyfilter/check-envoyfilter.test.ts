@@ -163,6 +163,11 @@ t.test("values istiod's conversion refuses, and values Envoy's own checks reject
   t.match(quotedBool[0].message, 'istiod refuses this at kubectl apply (it takes true or false, unquoted)');
   t.same(codes(judge({ ...GRPC, message_timeout: 5 })), ['EPP214'], 'a duration is a string');
   t.same(codes(judge({ ...GRPC, message_timeout: '200ms' })), [], "Go's duration syntax is what istiod reads");
+  for (const unit of ['valueOf', 'constructor', 'toString', '__proto__']) {
+    const odd = judge({ ...GRPC, message_timeout: `1${unit}` });
+    t.same(codes(odd), ['EPP214'], `a unit named as an Object method (1${unit}) is refused like any unknown unit, not a crash`);
+    t.match(odd[0]?.message, `message_timeout is the string "1${unit}": istiod refuses this`);
+  }
   const long = judge({ ...GRPC, message_timeout: '3601s' });
   t.same(codes(long), ['EPP215']);
   t.match(long[0].message, "above Envoy's limit of 1h: Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config");
