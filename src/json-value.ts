@@ -11,6 +11,12 @@ export function describe(value: unknown): string {
   return `the ${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
 }
 
+/** A written value as a message quotes it: a scalar as its JSON, an object as `{…}` and a list as `[…]` (never echoed). */
+export function quoteValue(value: unknown): string {
+  if (Array.isArray(value)) return '[…]';
+  return typeof value === 'object' && value !== null ? '{…}' : JSON.stringify(value);
+}
+
 /** A value's JSON type alone (`a string`, `a list`, `missing`), for where not even a piece of the value may be echoed. */
 export function jsonType(value: unknown): string {
   if (value === undefined) return 'missing';

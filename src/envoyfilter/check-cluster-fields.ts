@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { describe, envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { describe, envoyField, envoyFieldKey, isObject, quoteValue, type JsonObject } from '../json-value.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { closestName } from './closest-name.ts';
 import { anyType } from './ext-proc-configs.ts';
@@ -45,7 +45,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     const lbName = lb.kind === 'name' ? lb.name : lb.kind === 'unset' ? 'ROUND_ROBIN' : undefined;
     for (const [key, read, names] of [[typeKey, type, DISCOVERY_TYPES], [lbKey, lb, LB_POLICIES]] as const) {
       if (read.kind !== 'refused-by-istio' && read.kind !== 'rejected-by-envoy') continue;
-      const written = JSON.stringify(cluster[key]);
+      const written = quoteValue(cluster[key]);
       const valid = names.flatMap((n, i) => (n === undefined ? [] : [`${n} (${i})`])).join(', ');
       // Not every value is a fix: EDS and ORIGINAL_DST need more than an EnvoyFilter's cluster has (EPP311), STATIC needs
       // IP addresses (EPP303), CLUSTER_PROVIDED only goes with ORIGINAL_DST or a cluster_type extension.
@@ -77,7 +77,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
       if (nanos === undefined) {
         add('EPP310', [timeoutKey], `${subject} ${timeoutKey} is ${describe(timeout)}: ${ISTIO_REFUSES} (it takes a duration string such as "2s")`, `write ${timeoutKey}: 2s`);
       } else if (nanos <= 0n) {
-        add('EPP312', [timeoutKey], `${subject} ${timeoutKey} ${JSON.stringify(timeout)}: Envoy requires more than 0s; ${ENVOY_REJECTS}`, `write ${timeoutKey}: 2s`);
+        add('EPP312', [timeoutKey], `${subject} ${timeoutKey} ${quoteValue(timeout)}: Envoy requires more than 0s; ${ENVOY_REJECTS}`, `write ${timeoutKey}: 2s`);
       }
     }
 

@@ -1,6 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { camelCase, describe, envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { camelCase, describe, envoyField, isObject, quoteValue, type JsonObject } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
 import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from './ext-proc-schema.ts';
 import { parseGoDuration } from './go-duration.ts';
@@ -144,7 +144,7 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
     if (kind !== 'duration') return;
     if (typeof value !== 'string' || secondsToNanos(value) === undefined) {
       walk.findings.push(
-        finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${short(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
+        finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
       );
       return;
     }
@@ -158,11 +158,11 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
   if (nanos === undefined) return refuse(walk, segments, key, value, EXPECTED.duration);
   if (nanos < 0n) {
     walk.findings.push(
-      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${JSON.stringify(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`),
+      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`),
     );
   } else if (AT_MOST_ONE_HOUR.has(field) && nanos > ONE_HOUR_NANOS) {
     walk.findings.push(
-      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${JSON.stringify(value)} is above Envoy's limit of 1h: ${ENVOY_REJECTS}`, `set ${key} between 0s and 3600s`),
+      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} is above Envoy's limit of 1h: ${ENVOY_REJECTS}`, `set ${key} between 0s and 3600s`),
     );
   }
 }
@@ -201,7 +201,7 @@ function duplicate(walk: Walk, object: JsonObject, snake: string, camel: string,
         'EPP222',
         walk.severities,
         at,
-        `ext_proc sets both ${snake} ${short(object[snake])} and ${camel} ${short(object[camel])} in a TypedStruct: Envoy converts it itself and which one it keeps is not defined (the Struct is a map), so what runs cannot be known`,
+        `ext_proc sets both ${snake} ${quoteValue(object[snake])} and ${camel} ${quoteValue(object[camel])} in a TypedStruct: Envoy converts it itself and which one it keeps is not defined (the Struct is a map), so what runs cannot be known`,
         `write the field once (${snake}) with the value you mean`,
       ),
     );
@@ -214,7 +214,7 @@ function duplicate(walk: Walk, object: JsonObject, snake: string, camel: string,
       at,
       // Asked of istiod's conversion by the differential (processing_mode fields) and measured on the data plane
       // (test/dataplane/measured-symptoms.json EPP212-snake-and-camel: mode, message_timeout, failure_mode_allow).
-      `ext_proc sets both ${snake} ${short(object[snake])} and ${camel} ${short(object[camel])}: Istio keeps ${kept} and drops ${dropped}, so Envoy runs ${short(object[kept])}`,
+      `ext_proc sets both ${snake} ${quoteValue(object[snake])} and ${camel} ${quoteValue(object[camel])}: Istio keeps ${kept} and drops ${dropped}, so Envoy runs ${quoteValue(object[kept])}`,
       `write the field once (${camel} or ${snake}) with the value you mean`,
     ),
   );
@@ -228,7 +228,6 @@ function secondsToNanos(text: string): bigint | undefined {
   return m[1] === '-' ? -nanos : nanos;
 }
 
-const short = (value: unknown) => (typeof value === 'object' && value !== null ? describe(value) : JSON.stringify(value));
 const present = (object: JsonObject, field: string) => {
   const value = envoyField(object, field);
   return value !== undefined && value !== null;
@@ -373,7 +372,7 @@ function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSeg
           'EPP221',
           walk.severities,
           { location: walk.location, path: formatPath([...segments, 'disabled']) },
-          `ExtProcPerRoute sets both disabled ${short(envoyField(perRoute, 'disabled'))} and overrides in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and rejects the update: the gateway keeps its old config`,
+          `ExtProcPerRoute sets both disabled ${quoteValue(envoyField(perRoute, 'disabled'))} and overrides in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and rejects the update: the gateway keeps its old config`,
           'keep one of the two: overrides to change ext_proc on these routes, or disabled: true to turn it off there',
         ),
       );

@@ -1,5 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
+import { quoteValue } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
 import type { ExtProcSite } from './ext-proc-configs.ts';
 
@@ -21,7 +22,7 @@ export function checkFilterType(site: ExtProcSite, severities: SeverityOverrides
   }
   const name = typeof type === 'string' ? type.slice(type.lastIndexOf('/') + 1) : '';
   if (typeof type !== 'string' || UNKNOWN_TO_ISTIO(name)) {
-    return [finding('EPP219', severities, at, `ext_proc typed_config "@type" ${JSON.stringify(type)} is not a type istiod knows: istiod refuses this at kubectl apply`, fix)];
+    return [finding('EPP219', severities, at, `ext_proc typed_config "@type" ${quoteValue(type)} is not a type istiod knows: istiod refuses this at kubectl apply`, fix)];
   }
   return [];
 }

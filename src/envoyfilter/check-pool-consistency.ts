@@ -3,7 +3,7 @@ import type { ServiceRecord } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { envoyField, envoyFieldKey, isObject } from '../json-value.ts';
+import { envoyField, envoyFieldKey, isObject, quoteValue } from '../json-value.ts';
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { putsFilter } from './check-istiod-route-override.ts';
 import { findExtProcConfigs, siteReading } from './ext-proc-configs.ts';
@@ -48,7 +48,7 @@ export function checkPoolConsistency(
       if (allow === undefined && site.patch.operation === 'MERGE') continue;
       if ((allow === true) === failOpenWanted) continue;
       const at = { location: patchLocation(site.patch.index), path: formatPath([...site.segments, envoyFieldKey(site.config, 'failure_mode_allow')]) };
-      findings.push(allow === true ? failsOpen(at, 'ext_proc failure_mode_allow: true') : failsClosed(at, `ext_proc failure_mode_allow is ${allow === undefined ? 'unset (false)' : JSON.stringify(allow)}`));
+      findings.push(allow === true ? failsOpen(at, 'ext_proc failure_mode_allow: true') : failsClosed(at, `ext_proc failure_mode_allow is ${allow === undefined ? 'unset (false)' : quoteValue(allow)}`));
       continue;
     }
     // A route override's failure_mode_allow is the route's (ExtProcOverrides); where it sets none, the filter's applies.

@@ -1,6 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { envoyField, isObject, quoteValue, type JsonObject } from '../json-value.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
@@ -117,7 +117,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
             'EPP201',
             severities,
             at(bad.key),
-            `ext_proc ${bad.key} ${JSON.stringify(bad.value)}: istiod refuses this at kubectl apply: it takes a mode's exact upper-case name or its number, ${names}`,
+            `ext_proc ${bad.key} ${quoteValue(bad.value)}: istiod refuses this at kubectl apply: it takes a mode's exact upper-case name or its number, ${names}`,
             fix,
           )
         : finding(
@@ -125,8 +125,8 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
             severities,
             at(bad.key),
             reading === 'envoy'
-              ? `ext_proc ${bad.key} ${JSON.stringify(bad.value)} in a TypedStruct: istiod passes it on unconverted, and Envoy cannot read it as a mode (${names}) and rejects the listener update: the gateway keeps its old config`
-              : `ext_proc ${bad.key} ${JSON.stringify(bad.value)}: no mode has this number (${names}); Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config`,
+              ? `ext_proc ${bad.key} ${quoteValue(bad.value)} in a TypedStruct: istiod passes it on unconverted, and Envoy cannot read it as a mode (${names}) and rejects the listener update: the gateway keeps its old config`
+              : `ext_proc ${bad.key} ${quoteValue(bad.value)}: no mode has this number (${names}); Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config`,
             fix,
           ),
     );

@@ -774,3 +774,18 @@ t.test("a CLUSTER ADD named as istiod's own outbound cluster: Envoy rejects the 
   const relaxed = checkEnvoyFilter(withFilter({ grpc_service: { envoy_grpc: { cluster_name: ISTIOD } }, processing_mode: FULL_DUPLEX }, goodCluster({ name: ISTIOD })), parseConfig({ severities: { EPP318: 'warn' } }));
   t.equal(relaxed.find((x) => x.code === 'EPP318')?.severity, 'warn', 'relaxable');
 });
+
+t.test('a value written where a name or a scalar belongs is quoted by its shape, never echoed: denials reach kubectl output and audit logs', async (t) => {
+  const secret = { password: 'hunter2-SECRET' };
+  const judged = [
+    checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster({ type: secret })), DEFAULT_CONFIG),
+    checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster({ lb_policy: [secret] })), DEFAULT_CONFIG),
+    checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, request_body_mode: secret } }), DEFAULT_CONFIG),
+  ];
+  const [type, lb, mode] = judged.map((findings) => findings.find((f) => f.severity === 'deny'));
+  t.match(type, { code: 'EPP310', message: /cluster epp-cluster type \{…\}: istiod refuses this at kubectl apply/ });
+  t.match(lb, { code: 'EPP310', message: /lb_policy \[…\]: istiod refuses this at kubectl apply/ });
+  t.match(mode, { code: 'EPP201', message: /ext_proc request_body_mode \{…\}: istiod refuses this at kubectl apply/ });
+  for (const findings of judged) t.notOk(findings.some((f) => `${f.message} ${f.fix}`.includes('hunter2')), 'no part of the object in any finding');
+  t.match(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, request_body_mode: 'FULL_DUPLEX' } }), DEFAULT_CONFIG).find((f) => f.code === 'EPP201')?.message, 'request_body_mode "FULL_DUPLEX"', 'a scalar is still quoted as written');
+});
