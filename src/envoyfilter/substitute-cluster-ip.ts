@@ -10,6 +10,7 @@ import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import { replaceToken } from './address-in-text.ts';
 import { checkPoolConsistency } from './check-pool-consistency.ts';
 import { EXT_PROC_PORT_NAME, eppServicePort, PORT_PLACEHOLDER } from './epp-service-port.ts';
+import { holdsPort } from './port-in-text.ts';
 import { chooseEppTarget, resolvePool, type EppTarget } from './epp-target.ts';
 import { findEachPlaceholder, findPlaceholders, type PlaceholderSite } from './find-placeholders.ts';
 import { MAX_PLACEHOLDER_TOKENS, placeholderBudgetProblem } from './placeholder-budget.ts';
@@ -162,10 +163,17 @@ function withoutClusterIP(service: ServiceRecord): string | undefined {
   return undefined;
 }
 
-/** `port_value: EPP_SERVICE_PORT` becomes the number; a token inside a longer string (`host:EPP_SERVICE_PORT`) its digits. */
+/** Envoy's port fields (SocketAddress.port_value), as istiod reads them: a number there, a string anywhere else. */
+const PORT_FIELDS: ReadonlySet<unknown> = new Set(['port_value', 'portValue']);
+
+/**
+ * `port_value: EPP_SERVICE_PORT` becomes the number; the token anywhere else (`host:EPP_SERVICE_PORT`, or a whole
+ * string field such as a header value) its digits, still a string: istiod refuses a number in a string field.
+ */
 function replacePortAt(copy: CopyOnWrite, site: PlaceholderSite, port: number): void {
   const text = copy.get(site.segments) as string;
-  copy.set(site.segments, text === PORT_PLACEHOLDER ? port : text.replaceAll(PORT_PLACEHOLDER, String(port)));
+  const portField = text === PORT_PLACEHOLDER && PORT_FIELDS.has(site.segments.at(-1));
+  copy.set(site.segments, portField ? port : text.replaceAll(PORT_PLACEHOLDER, String(port)));
 }
 
 function replaceAt(copy: CopyOnWrite, site: PlaceholderSite, token: string, clusterIP: string): void {
@@ -205,7 +213,7 @@ function recordProvenance(
     const portPaths = new Set(port.sites.map((s) => toJsonPointer(s.segments)));
     if (previous[ANNOTATIONS.resolvedService] === serviceName && previous[ANNOTATIONS.resolvedPort] === String(port.port)) {
       for (const pointer of parsePointerList(previous[ANNOTATIONS.portPlaceholderPaths])) {
-        if (valueAt(result, pointer) === port.port) portPaths.add(pointer);
+        if (holdsPort(valueAt(result, pointer), port.port)) portPaths.add(pointer);
       }
     }
     recorded[ANNOTATIONS.resolvedPort] = String(port.port);

@@ -5,7 +5,7 @@ import { containsAddress, replaceAddress } from '../envoyfilter/address-in-text.
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
 import { servicePortOf } from '../envoyfilter/epp-service-port.ts';
 import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
-import { recordedPortPaths } from './recorded-port-paths.ts';
+import { recordedPortPaths, rewriteOperations } from './recorded-port-paths.ts';
 
 /** What the reconciler does about one EnvoyFilter, decided from its record and its Service's live state alone. */
 export type ReconcileDecision =
@@ -107,13 +107,11 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
     return { kind: 'edited-by-hand', service: provenance.service, change, held, to: ipChanged ? to : `${portTo}`, editedPaths, patch: operations };
   }
 
-  for (const pointer of holding) {
+  const addresses = holding.map((pointer) => {
     const value = record.valuesAtPaths[pointer] as string;
-    operations.push({ op: 'test', path: pointer, value }, { op: 'replace', path: pointer, value: replaceAddress(value, from!, to) });
-  }
-  for (const pointer of portHolding) {
-    operations.push({ op: 'test', path: pointer, value: provenance.port!.port }, { op: 'replace', path: pointer, value: portTo });
-  }
+    return { pointer, value, next: replaceAddress(value, from!, to) };
+  });
+  operations.push(...rewriteOperations(addresses, portHolding, portChanged ? { from: provenance.port!.port, to: portTo } : undefined));
   if (ipChanged) {
     const ipAnnotation = annotationPointer(ANNOTATIONS.resolvedClusterIP);
     operations.push({ op: 'test', path: ipAnnotation, value: from }, { op: 'replace', path: ipAnnotation, value: to });
@@ -131,7 +129,7 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
     held,
     to: { clusterIP: ipChanged ? to : from, port: portChanged ? portTo : provenance.port?.port },
     patch: operations,
-    rewrittenPaths: [...holding, ...portHolding],
+    rewrittenPaths: [...new Set([...holding, ...portHolding.map((p) => p.pointer)])],
     editedPaths,
   };
 }

@@ -5,7 +5,7 @@ import type { ServiceLookup } from '../cluster/service-resolver.ts';
 import { containsAddress, replaceAddress } from '../envoyfilter/address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
 import type { EnvoyFilterRecord, Provenance } from './envoyfilter-record.ts';
-import { recordedPortPaths } from './recorded-port-paths.ts';
+import { recordedPortPaths, rewriteOperations } from './recorded-port-paths.ts';
 
 /** Where an EnvoyFilter's pool points now: its endpointPickerRef Service and port. */
 export interface PoolTarget {
@@ -80,7 +80,7 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
   const portEdited = ports.edited;
   current += ports.current;
   const editedPaths = [...addressEdited, ...portEdited];
-  const rewrittenPaths = [...addressHolding, ...portHolding];
+  const rewrittenPaths = [...new Set([...addressHolding, ...portHolding.map((p) => p.pointer)])];
   const change = [from === undefined ? undefined : `ClusterIP ${from} -> ${to}`, portChanged ? `port ${provenance.port!.port} -> ${target.port}` : undefined].filter(Boolean).join(', ');
   const held = [from, portChanged ? `port ${provenance.port!.port}` : undefined].filter(Boolean).join(' or ');
   const operations: Operation[] = [{ op: 'test', path: RESOURCE_VERSION_POINTER, value: record.resourceVersion }];
@@ -92,13 +92,11 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
     return { kind: 'edited-by-hand', target, editedPaths, change, held, to: from === undefined ? `${target.port}` : to, patch: operations };
   }
 
-  for (const pointer of addressHolding) {
+  const addresses = addressHolding.map((pointer) => {
     const value = record.valuesAtPaths[pointer] as string;
-    operations.push({ op: 'test', path: pointer, value }, { op: 'replace', path: pointer, value: replaceAddress(value, from!, to) });
-  }
-  for (const pointer of portHolding) {
-    operations.push({ op: 'test', path: pointer, value: provenance.port!.port }, { op: 'replace', path: pointer, value: target.port });
-  }
+    return { pointer, value, next: replaceAddress(value, from!, to) };
+  });
+  operations.push(...rewriteOperations(addresses, portHolding, portChanged ? { from: provenance.port!.port, to: target.port! } : undefined));
   replaceAnnotation(operations, ANNOTATIONS.resolvedService, provenance.service, target.service);
   if (from !== undefined) replaceAnnotation(operations, ANNOTATIONS.resolvedClusterIP, from, to);
   if (portChanged) replaceAnnotation(operations, ANNOTATIONS.resolvedPort, String(provenance.port!.port), String(target.port));

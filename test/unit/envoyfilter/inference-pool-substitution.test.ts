@@ -73,6 +73,22 @@ t.test('EPP_SERVICE_PORT inside a longer string gets the digits', async (t) => {
   t.equal((object as any).spec.configPatches[0].patch.value.typed_config.grpc_service.google_grpc.target_uri, '10.96.0.20:9003');
 });
 
+t.test('EPP_SERVICE_PORT as the whole of a string field other than port_value stays a string: istiod refuses a number there', async (t) => {
+  const input = poolEnvoyFilter({ annotations: { [POOL]: 'pool-b' }, failureModeAllow: true });
+  const grpc = (input.spec.configPatches[0].patch.value as any).typed_config.grpc_service;
+  grpc.initial_metadata = [{ key: 'x-epp-port', value: 'EPP_SERVICE_PORT' }];
+  const { object, findings } = await substitute(input);
+  t.same(findings, []);
+  const stored = (object as any).spec.configPatches[0].patch.value.typed_config.grpc_service;
+  t.strictSame(stored.initial_metadata, [{ key: 'x-epp-port', value: '9003' }], 'the digits, as a string');
+  t.strictSame(socketOf(object), { address: '10.96.0.20', port_value: 9003 }, 'port_value beside it still gets the number');
+  const camel = poolEnvoyFilter({ annotations: { [POOL]: 'pool-b' }, failureModeAllow: true });
+  const socket = (camel.spec.configPatches[1].patch.value as any).load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+  socket.portValue = socket.port_value;
+  delete socket.port_value;
+  t.strictSame(((await substitute(camel)).object as any).spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.portValue, 9003, 'portValue too');
+});
+
 t.test('the pool and the epp-service annotation: agreeing is fine, disagreeing is EPP111, with or without tokens', async (t) => {
   const agree = await substitute(poolEnvoyFilter({ annotations: { [POOL]: 'pool-a', [SERVICE]: `${POOL_NS}/epp-a` } }));
   t.same(agree.findings, []);

@@ -109,6 +109,49 @@ t.test('with a pool: its endpointPickerRef port is followed, not the Service\'s 
   t.same(decideRepoint(record, { pool: `${NS}/pool`, service: `${NS}/other-epp`, port: 9002 }, found({ ...live, name: 'other-epp' })), { kind: 'not-repointed' }, 'another Service on the same port: the address is the user\'s name, nothing of ours to rewrite');
 });
 
+t.test('the port inside a string (host:EPP_SERVICE_PORT, a whole string field) is followed too, written once with the address where a string holds both', async (t) => {
+  const META = '/spec/configPatches/1/patch/value/metadata/filter_metadata/epp';
+  const withStrings = (annotations: Record<string, string> = {}) => {
+    const object = manifest('guide-envoyfilter.yaml');
+    const cluster = object.spec.configPatches[1].patch.value;
+    cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 'EPP_SERVICE_PORT';
+    cluster.metadata = { filter_metadata: { epp: { target: 'EPP_SERVICE_CLUSTER_IP:EPP_SERVICE_PORT', port: 'EPP_SERVICE_PORT', near: 'EPP_SERVICE_CLUSTER_IP:19002' } } };
+    object.metadata.annotations = { ...object.metadata.annotations, ...annotations };
+    return object;
+  };
+  const before = service([{ name: 'grpc-ext-proc', port: 9002 }]);
+  const object = await stored(withStrings(), StaticServiceResolver.fromRecords([before]));
+  t.strictSame(jsonpatch.getValueByPointer(object, META), { target: '10.0.0.5:9002', port: '9002', near: '10.0.0.5:19002' }, 'admission: the digits, as strings');
+  t.same(JSON.parse(object.metadata.annotations['epp-webhook.io/port-placeholder-paths']), [PORT, `${META}/port`, `${META}/target`]);
+
+  const after = service([{ name: 'grpc-ext-proc', port: 9012 }]);
+  const decision = decideReconcile(toEnvoyFilterRecord(object, DEFAULT_CONFIG.placeholder)!, found(after));
+  if (decision.kind !== 'rewrite') return t.fail(decision.kind);
+  t.same(decision.editedPaths, [], 'nothing reported as edited by hand');
+  const rewritten = applyPatch(object, decision.patch);
+  t.strictSame(jsonpatch.getValueByPointer(rewritten, META), { target: '10.0.0.5:9012', port: '9012', near: '10.0.0.5:19002' }, 'the port followed in each string; 19002 is another number');
+  t.equal(jsonpatch.getValueByPointer(rewritten, PORT), 9012);
+  t.match(decideReconcile(toEnvoyFilterRecord(rewritten, DEFAULT_CONFIG.placeholder)!, found(after)), { kind: 'unchanged' }, 'idempotent');
+
+  // A pool moved to another Service: its ClusterIP and its port change at once, in the one string that holds both.
+  const pool = (name: string, port: number) =>
+    StaticInferencePools.fromObjects([{ apiVersion: 'inference.networking.k8s.io/v1', kind: 'InferencePool', metadata: { name: 'pool', namespace: NS }, spec: { endpointPickerRef: { name, port: { number: port } } } }], 'pools');
+  const pooled = await stored(withStrings({ 'epp-webhook.io/inference-pool': 'pool' }), StaticServiceResolver.fromRecords([service([{ port: 9002 }])]), pool(EPP, 9002));
+  const other: ServiceRecord = { namespace: NS, name: 'other-epp', type: 'ClusterIP', clusterIP: '10.0.0.9', ports: [{ port: 9012 }] };
+  const repoint = decideRepoint(toEnvoyFilterRecord(pooled, DEFAULT_CONFIG.placeholder)!, { pool: `${NS}/pool`, service: `${NS}/other-epp`, port: 9012 }, found(other));
+  if (repoint.kind !== 'repoint') return t.fail(repoint.kind);
+  t.equal(repoint.patch.filter((op) => op.path === `${META}/target`).length, 2, 'one test and one replace for the string that holds both');
+  const moved = applyPatch(pooled, repoint.patch);
+  t.strictSame(jsonpatch.getValueByPointer(moved, META), { target: '10.0.0.9:9012', port: '9012', near: '10.0.0.9:19002' });
+  t.same(decideRepoint(toEnvoyFilterRecord(moved, DEFAULT_CONFIG.placeholder)!, { pool: `${NS}/pool`, service: `${NS}/other-epp`, port: 9012 }, found(other)), { kind: 'not-repointed' }, 'idempotent');
+
+  const twice = structuredClone(object);
+  jsonpatch.applyOperation(twice, { op: 'replace', path: `${META}/target`, value: '9002.example:9002' });
+  const unsure = decideReconcile(toEnvoyFilterRecord(twice, DEFAULT_CONFIG.placeholder)!, found(after));
+  if (unsure.kind !== 'rewrite') return t.fail(unsure.kind);
+  t.same(unsure.editedPaths, [`${META}/target`], 'the same digits twice: which is the port cannot be told, so it is left alone and reported');
+});
+
 t.test('stored with the raw port token while the webhook was down: the reconciler resolves it', async (t) => {
   const raw = portOnly();
   raw.metadata.resourceVersion = '5';

@@ -1,0 +1,29 @@
+/**
+ * A port the webhook wrote for EPP_SERVICE_PORT: the number under `port_value`, or its digits inside a string
+ * (`10.96.0.5:9002`, a header value). In a string it is found as a number of its own (`9002` is in `host:9002`, not in
+ * `host:19002`), and only where it stands exactly once: where the same digits stand twice, which one the webhook wrote
+ * cannot be told.
+ */
+function portStart(text: string, port: number): number | undefined {
+  const digits = String(port);
+  let found: number | undefined;
+  for (const run of text.matchAll(/\d+/g)) {
+    if (run[0] !== digits) continue;
+    if (found !== undefined) return undefined;
+    found = run.index;
+  }
+  return found;
+}
+
+/** Whether `value` holds `port` as the webhook writes it. */
+export function holdsPort(value: unknown, port: number): boolean {
+  return value === port || (typeof value === 'string' && portStart(value, port) !== undefined);
+}
+
+/** `value` with the port `from` written as `to`; undefined where it does not hold `from` as the webhook writes it. */
+export function rewritePort(value: unknown, from: number, to: number): number | string | undefined {
+  if (value === from) return to;
+  if (typeof value !== 'string') return undefined;
+  const at = portStart(value, from);
+  return at === undefined ? undefined : `${value.slice(0, at)}${to}${value.slice(at + String(from).length)}`;
+}
