@@ -51,11 +51,11 @@ export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
  * shape limits do not reach inside its strings: 7 MiB of `[],[],...` in kubectl's last-applied annotation made the
  * server parse 2.3 million arrays, and four such requests at once ran deploy/'s heap out of memory.
  */
-export function annotationJson(text: string): unknown {
+export function annotationJson(text: string, reviver?: (key: string, value: unknown) => unknown): unknown {
   // A string longer than the limit in UTF-16 units is longer still in the UTF-8 bytes the apiserver counts.
   if (text.length > MAX_ANNOTATIONS_BYTES) return undefined;
   try {
-    return JSON.parse(text);
+    return JSON.parse(text, reviver);
   } catch {
     return undefined;
   }

@@ -21,7 +21,7 @@ export async function alignLastApplied(mutated: unknown, mutate: (lastApplied: u
   const annotations = mutated.metadata.annotations;
   const text = annotations[LAST_APPLIED];
   if (typeof text !== 'string') return mutated;
-  const lastApplied = annotationJson(text);
+  const lastApplied = /\d{16}/.test(text) ? exactJson(text) : annotationJson(text);
   if (!isObject(lastApplied) || lastApplied.kind !== mutated.kind || lastApplied.apiVersion !== mutated.apiVersion) return mutated;
   const aligned = await mutate(lastApplied);
   if (aligned === lastApplied || !isObject(aligned) || aligned.spec === lastApplied.spec) return mutated;
@@ -30,4 +30,19 @@ export async function alignLastApplied(mutated: unknown, mutate: (lastApplied: u
     ...mutated,
     metadata: { ...mutated.metadata, annotations: { ...annotations, [LAST_APPLIED]: `${JSON.stringify(updated)}\n` } },
   };
+}
+
+type RawJson = (text: string) => unknown;
+type SourceReviver = (key: string, value: unknown, context: { source?: string }) => unknown;
+
+/**
+ * The annotation parsed with each integer beyond 2^53 kept as written (JSON.rawJSON, which JSON.stringify writes back
+ * verbatim): kubectl writes int64 values exactly, and a rounded one would make the annotation disagree with the live
+ * object, the very conflict the alignment is there to prevent. Only for text with such a long run of digits.
+ */
+function exactJson(text: string): unknown {
+  const raw = (JSON as unknown as { rawJSON: RawJson }).rawJSON;
+  const keepExact: SourceReviver = (_key, value, context) =>
+    typeof value === 'number' && !Number.isSafeInteger(value) && context.source !== undefined && /^-?\d+$/.test(context.source) ? raw(context.source) : value;
+  return annotationJson(text, keepExact as (key: string, value: unknown) => unknown);
 }

@@ -71,3 +71,17 @@ t.test('an annotation longer than the apiserver lets an object keep is not parse
   const aligned = await mutateObject('EnvoyFilter', { ...sent, metadata: { ...sent.metadata, annotations: { [LAST_APPLIED]: JSON.stringify(under) } } }, NS, deps);
   t.equal(address(JSON.parse((aligned.object as any).metadata.annotations[LAST_APPLIED])), '10.96.0.50', 'under the limit it is aligned');
 });
+
+t.test('integers beyond 2^53 in the annotation are written back exactly as kubectl wrote them', async (t) => {
+  const big = structuredClone(manifest);
+  big.spec.configPatches[1].patch.value.per_connection_buffer_limit_bytes = 1;
+  const sent = asKubectlSendsIt(big);
+  // As kubectl writes an int64: its digits, which JSON.parse would round to 9007199254740992.
+  const text = sent.metadata.annotations[LAST_APPLIED].replace('"per_connection_buffer_limit_bytes":1', '"per_connection_buffer_limit_bytes":9007199254740993,"neg":-12345678901234567890');
+  sent.metadata.annotations[LAST_APPLIED] = text;
+  const stored = (await mutateObject('EnvoyFilter', sent, NS, deps)).object as any;
+  const written: string = stored.metadata.annotations[LAST_APPLIED];
+  t.match(written, '"per_connection_buffer_limit_bytes":9007199254740993,"neg":-12345678901234567890', 'the digits as written');
+  t.equal(address(JSON.parse(written)), '10.96.0.50', 'and the substitution made');
+  t.equal(written, `${text.replace('"EPP_SERVICE_CLUSTER_IP"', '"10.96.0.50"').trimEnd()}\n`, 'nothing else of the text changed');
+});
