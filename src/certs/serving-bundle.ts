@@ -1,6 +1,6 @@
 import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createCertificateAuthority, issueCertificate, shouldRotate, type PemPair } from './authority.ts';
 
 export interface ServingBundleRequest {
@@ -70,7 +70,7 @@ export function servingDnsNames(serviceName: string, namespace: string, extraDns
 export function writeServingBundle(dir: string, request: ServingBundleRequest): ServingBundle {
   const validityDays = request.validityDays ?? DEFAULT_SERVING_VALIDITY_DAYS;
   const paths = servingBundlePaths(dir);
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
 
   let ca = reusableCertificateAuthority(paths, validityDays);
   const caCreated = ca === undefined;
@@ -174,4 +174,21 @@ function writeFileAtomically(file: string, contents: string, mode: number): void
   } finally {
     rmSync(temporary, { force: true });
   }
+}
+
+/**
+ * `mkdir -p`, by hand: Node's own recursive mkdirSync never returns where a file system refuses a directory with ENOENT
+ * under a parent that exists (`--out /proc/x` spun a core until killed).
+ */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+  }
+  makeDirectory(dirname(dir));
+  mkdirSync(dir);
 }

@@ -92,4 +92,13 @@ t.test('an unwritable output directory exits 1 naming it', async (t) => {
   const result = await run(['--out', join(aFile, 'certs')]);
   t.equal(result.code, 1);
   t.match(result.stderr, `cannot write certificates to ${join(aFile, 'certs')}`);
+  const onTheFile = await run(['--out', aFile]);
+  t.equal(onTheFile.code, 1, 'the path of a file');
+  t.match(onTheFile.stderr, `cannot write certificates to ${aFile}: EEXIST`);
+});
+
+t.test('a directory the file system will not create (under /proc) exits 1 at once, not a spinning process', { skip: !existsSync('/proc/self') && 'no /proc here' }, async (t) => {
+  const result = await run(['--out', '/proc/epp-certs']);
+  t.equal(result.code, 1);
+  t.match(result.stderr, 'cannot write certificates to /proc/epp-certs: ENOENT');
 });
