@@ -59,4 +59,12 @@ function version(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+// A reader that stops early (`render ... | head -1`) closes the pipe: end quietly instead of with a stack trace from the
+// next write, with the command's own code once it has one (the write fails after the last line), else the shell's for
+// a process SIGPIPE ended (128 + 13).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 141);
+});
+
 process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, spawnCli } from './cli-harness.ts';
+import { spawn } from 'node:child_process';
+import { REPO, spawnCli, withoutKubeconfig } from './cli-harness.ts';
 
 const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
 
@@ -29,4 +30,22 @@ t.test('an unknown command is one line and a pointer to --help', async (t) => {
   const result = await spawnCli(['chek', '.'], '');
   t.equal(result.code, 2);
   t.equal(result.stderr, 'epp-webhook: unknown command "chek"\nRun "epp-webhook --help" for usage.\n');
+});
+
+t.test('a reader that closes the pipe early (| head -1) ends the command quietly, with its own exit code', async (t) => {
+  const args = (command: string) => [command, 'examples/', 'test/fixtures/manifests/wild/operator-envoyfilter-route-override.yaml', '--services', 'examples/services.yaml'];
+  for (const command of ['render', 'check']) {
+    const whole = await spawnCli(args(command), '');
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(REPO, 'src/main.ts'), ...args(command)], { cwd: REPO, env: withoutKubeconfig(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stdout.destroy();
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    t.equal(code, whole.code, `${command}: the code it gives with the whole output read`);
+    t.notMatch(stderr, 'EPIPE', `${command}: no stack trace`);
+    t.equal(stderr, whole.stderr, `${command}: what it says on stderr is unchanged`);
+  }
 });
