@@ -11,11 +11,11 @@ import { usageErrorText } from './commands/usage-error.ts';
 const USAGE = `Usage: epp-webhook <command> [options]
 
 Commands:
-  serve    run the admission webhook (HTTPS /mutate, /validate)
-  certs    issue a CA and a serving certificate
+  serve            run the admission webhook (HTTPS /mutate, /validate)
+  certs            issue a CA and a serving certificate
   bootstrap-certs  install and rotate the certificates and caBundle in a cluster (deploy/overlays/self-signed)
-  check    run the webhook's mutation and validation over manifests, offline
-  render   print manifests as the webhook would store them
+  check            run the webhook's mutation and validation over manifests, offline
+  render           print manifests as the webhook would store them
 
 Options:
   -h, --help       show this help

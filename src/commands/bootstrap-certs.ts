@@ -33,7 +33,7 @@ Options:
   --days N                                serving certificate lifetime in days (default: ${DEFAULT_SERVING_DAYS})
   --ca-days N                             lifetime of a new CA in days (default: ${DEFAULT_CA_VALIDITY_DAYS})
   --overlap DURATION                      keep the previous CA trusted this long after the serving Secret
-                                          changed (default: 1h; pods reload a Secret within about 2 min)
+                                          changed (default: 1h; pods see a renewed Secret within about 1-2 min)
   --wait DURATION                         wait this long for the webhook configurations to exist (default: 60s)
   --create-only                           only create a missing CA or serving Secret; never renew, rotate or touch
                                           the webhook configurations (the Helm chart's pre-install hook: the pods

@@ -20,12 +20,12 @@ function serve(args: string[]): { exited: Promise<{ code: number | null; stderr:
   return { child, exited: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr, stdout }))) };
 }
 
-t.test('a bad config key stops startup with a message naming it', async (t) => {
+t.test('a bad config key stops startup with a message naming it, exit 2 as check and render give', async (t) => {
   const dir = scratchDir('epp-serve-');
   writeFileSync(join(dir, 'config.yaml'), 'eppService:\n  nmae: typo\n');
   const { exited } = serve(['--config', join(dir, 'config.yaml'), '--services', SERVICES, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir]);
   const { code, stderr } = await exited;
-  t.equal(code, 1);
+  t.equal(code, 2);
   t.match(stderr, /config\.yaml: unknown key 'eppService\.nmae'/);
 });
 
