@@ -5,10 +5,11 @@
  * shipped src/*.ts would not run.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unsupportedNode } from '../../src/node-version.ts';
 import { EPP_SERVICE, fixture, REPO } from './cli-harness.ts';
 
 interface Run {
@@ -33,7 +34,7 @@ function run(command: string, args: string[], options: { cwd: string; stdin?: st
   });
 }
 
-const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+const { version, engines } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string; engines: { node: string } };
 const scratch = mkdtempSync(join(tmpdir(), 'epp-webhook-packed-'));
 const empty = join(scratch, 'empty');
 mkdirSync(empty);
@@ -63,7 +64,7 @@ t.test('npm pack ships the JavaScript build, not the TypeScript sources', async 
   const [packed] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
   t.equal(packed.filename, tarball);
   const files = packed.files.map((f) => f.path);
-  t.ok(files.includes('dist/main.js'), 'the bin');
+  t.ok(files.includes('dist/cli.js') && files.includes('dist/main.js'), 'the bin and the command it runs');
   t.same(files.filter((f) => !f.startsWith('dist/')).sort(), ['README.md', 'package.json']);
   t.same(files.filter((f) => f.endsWith('.ts')), [], 'no TypeScript');
   const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
@@ -92,4 +93,13 @@ t.test('npx epp-webhook from the packed tarball, in an empty directory', async (
   const rendered = await npx(['render', '-', '--cluster-ip', `${EPP_SERVICE}=10.96.0.50`], fixture('guide-envoyfilter.yaml'));
   t.equal(rendered.code, 0, rendered.stderr);
   t.match(rendered.stdout, 'address: 10.96.0.50');
+});
+
+// The machine's own Node.js, where it is older than package.json's engines allow (Node 20 on the project's machine).
+const olderNode = ['/usr/bin/node', '/usr/local/bin/node'].map((path) => ({ path, version: existsSync(path) ? execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() : '' })).find((n) => n.version !== '' && unsupportedNode(n.version, engines.node) !== undefined);
+t.test('the bin on a Node.js older than engines allows: one line saying which it needs, exit 1', { skip: olderNode === undefined && 'no older Node.js on this machine' }, async (t) => {
+  const result = await run(olderNode!.path, [join(REPO, 'dist/cli.js'), 'check', join(REPO, 'examples')], { cwd: empty });
+  t.equal(result.code, 1);
+  t.equal(result.stderr, `epp-webhook: needs Node.js 22.19.0 or later (this is ${olderNode!.version.slice(1)}); install a current LTS, e.g. Node.js 24\n`);
+  t.equal(result.stdout, '');
 });

@@ -116,10 +116,12 @@ t.test('the entrypoint runs the TypeScript sources with node, exec form; serve b
   cpSync(join(ROOT, 'examples/envoyfilter-placeholder.yaml'), join(mounted, 'envoyfilter.yaml'));
   const run = spawnSync(process.execPath, [join(ROOT, entry.slice('/app/'.length)), 'check', '.', '--cluster-ip', 'llm-d-inference-scheduler/gaie-inference-scheduling-epp=10.96.0.50'], { cwd: mounted, encoding: 'utf8' });
   t.match(run.stdout, /1 object checked: 1 admitted/, `check . reads the working directory's manifests: ${run.stderr}`);
-  // The npm package ships src/main.ts compiled (Node does not strip types under node_modules): the same entry.
+  // The npm package ships src/ compiled (Node does not strip types under node_modules): its bin checks the Node.js
+  // version first (the image's is the one it needs), then runs the same entry.
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const build = readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8');
-  t.equal(pkg.bin['epp-webhook'], 'dist/main.js', 'the published bin is the build of src/main.ts');
+  t.equal(pkg.bin['epp-webhook'], 'dist/cli.js', 'the published bin is the build of src/cli.ts');
+  t.match(readFileSync(join(ROOT, 'src/cli.ts'), 'utf8'), "await import('./main.ts')", 'which runs src/main.ts');
   t.match(build, /"rootDir": "src"/);
   t.match(build, /"outDir": "dist"/);
   t.ok(statSync(join(ROOT, 'package-lock.json')).isFile(), 'npm ci needs the lockfile');
