@@ -162,7 +162,7 @@ function replacesIstiodsFilter(patch: ConfigPatch): boolean {
 
 const ELSEWHERE = '; if another EnvoyFilter carries the route override, set EPP230 to off';
 
-function grpcServiceTo(cluster: string | undefined): string {
+export function grpcServiceTo(cluster: string | undefined): string {
   return `grpc_service: {envoy_grpc: {cluster_name: ${cluster ?? '<EPP cluster>'}}}`;
 }
 

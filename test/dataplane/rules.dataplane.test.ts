@@ -636,6 +636,23 @@ t.test("EPP206: the example's route override without its processing_mode leaves 
   t.same(istiods?.config?.processing_mode, { request_header_mode: 'SKIP', response_header_mode: 'SKIP' }, "istiod's filter's own mode, as Envoy has it: headers SKIP, bodies and trailers unset (NONE, SKIP)");
 });
 
+t.test("EPP206: a route override under istiod's key with only failure_mode_allow: false, written as if it added to istiod's", async (t) => {
+  // The entry takes the place of istiod's override whole: istiod's filter keeps its own cluster (dummy) and its own
+  // mode, which opens no stream, so the failure_mode_allow asked for has nothing to act on.
+  const failureModeOnly = exampleWithOverrides((o) => {
+    delete o.processing_mode;
+    delete o.grpc_service;
+  });
+  await scenario(t, 'EPP206-route-override-failure-mode-only', failureModeOnly, poolRoute({ inject: false }), (t, m) => {
+    t.ok(m.webhook.includes('EPP206'), 'kubectl printed EPP206');
+    t.same(statuses(m), recorded('EPP206-route-override-failure-mode-only'));
+    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing: its override is gone");
+    t.equal(stat(m, 'ext_proc.streams_started'), 0, "istiod's filter opened no stream: its own mode sends nothing");
+  });
+});
+
 t.test("EPP206: the same override on a named rule's route (name: models): istiod names the route after the rule, and the override sends nothing there too", async (t) => {
   const withoutMode = exampleWithOverrides((o) => delete o.processing_mode);
   withoutMode.spec.configPatches.find((p: any) => p.applyTo === 'HTTP_ROUTE').match.routeConfiguration.vhost.route.name = 'models';

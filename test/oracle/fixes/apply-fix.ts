@@ -408,6 +408,18 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     const mode = m[1];
     return [variant('the mode in the override', (o) => (objectAt(o, path).processing_mode = parse(mode) as JsonMap))];
   }
+  // EPP206 on a route override that names neither cluster nor mode: path: the overrides.
+  if ((m = /^set grpc_service: \{envoy_grpc: \{cluster_name: ([^}]*)\}\} and processing_mode: (\{[^}]*\}) in the override, as examples\/envoyfilter-placeholder\.yaml does$/.exec(fix))) {
+    const cluster = m[1] === '<EPP cluster>' ? EPP_CLUSTER : m[1];
+    const mode = m[2];
+    return [
+      variant('the cluster and the mode in the override', (o) => {
+        const overrides = objectAt(o, path);
+        overrides.grpc_service = { envoy_grpc: { cluster_name: cluster } };
+        overrides.processing_mode = parse(mode) as JsonMap;
+      }),
+    ];
+  }
   // EPP205 on a MERGE into istiod's filter: `remove K from this MERGE (...) and, to fail closed, per InferencePool route add {...} (...); or set EPP205 to off ...`.
   if ((m = new RegExp(`^remove (${KEY}) from this MERGE \\(it changes nothing\\) and, to fail closed, per InferencePool route add \\{applyTo: HTTP_ROUTE`).exec(fix))) {
     const k = m[1];

@@ -57,6 +57,9 @@ export function fixCases(): CorpusEntry[] {
     // EPP206 on a route override under istiod's key that names the EPP cluster but no processing_mode, with no filter of
     // its own: istiod's filter runs at its own mode, which sends nothing (its fix: the EPP's mode in the override).
     ['route-override-without-mode', envoyFilter('f', [perRoutePatch(extProcPerRoute({ overrides: { grpc_service: grpcToEpp() } })), clusterPatch(eppCluster())])],
+    // EPP206 on a route override under istiod's key that names neither cluster nor mode (only failure_mode_allow, as if
+    // it added to istiod's override): istiod's filter keeps its own cluster and mode (its fix: write the override whole).
+    ['route-override-failure-mode-only', envoyFilter('f', [perRoutePatch(extProcPerRoute({ overrides: { failure_mode_allow: false } })), clusterPatch(eppCluster())])],
     // EPP302 on a cluster with the legacy HTTP/1 options (Envoy refuses them beside typed_extension_protocol_options).
     ['legacy-http1-options', withFilter('f', externalProcessor(), eppCluster({ typed_extension_protocol_options: undefined, http_protocol_options: {} }))],
     // EPP311 on ORIGINAL_DST without a load_assignment, and on EDS without one.

@@ -50,6 +50,22 @@ t.test('on a route named as an HTTPRoute rule could be (name: models): EPP206, s
   t.same(epp206(example((_o, doc) => (doc.spec.configPatches[0].match.routeConfiguration.vhost.route.name = 'models'))), [], 'with its processing_mode: nothing to say');
 });
 
+t.test("an override that names neither cluster nor mode (written as if it added to istiod's): istiod's filter keeps its own, sends nothing: EPP206", async (t) => {
+  // Measured in test/dataplane/rules.dataplane.test.ts: EPP206-route-override-failure-mode-only (200, the EPP never consulted).
+  const failureModeOnly = withoutMode((o) => delete o.grpc_service);
+  const [found, ...more] = epp206(failureModeOnly);
+  t.same(more, []);
+  t.match(found, { severity: 'warn', location: 'configPatches[0]', path: 'spec.configPatches[0].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides' });
+  t.match(found.message, "replaces istiod's override on the route and names neither a grpc_service nor a processing_mode (the entry takes the place of istiod's whole, it is not merged into it)");
+  t.match(found.message, 'sends the EPP nothing and the EPP is never consulted. Measured: 200 on every request from a Pod the EPP did not pick');
+  t.match(found.fix, 'set grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}} and processing_mode: {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED');
+  t.equal(epp206(example((_o, doc) => (doc.spec.configPatches[0].patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'].overrides = {}))).length, 1, 'overrides: {}');
+  const named = withoutMode((o, doc) => (delete o.grpc_service, (doc.spec.configPatches[0].match.routeConfiguration.vhost.route.name = 'models')));
+  t.match(epp206(named)[0]?.message, 'names neither a grpc_service nor a processing_mode, on route models, the name istiod gives the route of an HTTPRoute rule with name: models');
+  const disabled = example((_o, doc) => (doc.spec.configPatches[0].patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'] = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', disabled: true }));
+  t.same(epp206(disabled), [], 'disabled: true turns the filter off on the route by choice');
+});
+
 t.test("not where the route's filter gets a mode that sends: a MERGE into istiod's filter sets one, or a filter of the EnvoyFilter's own", async (t) => {
   t.same(epp206(withoutMode((_o, doc) => doc.spec.configPatches.push(mergeIntoIstiods({ processing_mode: eppProcessingMode() })))), [], "a MERGE gives istiod's filter the EPP's mode");
   t.equal(epp206(withoutMode((_o, doc) => doc.spec.configPatches.push(mergeIntoIstiods({ message_timeout: '10s' })))).length, 1, 'a MERGE that sets no mode leaves it sending nothing');
@@ -62,7 +78,7 @@ t.test("not where the route's filter gets a mode that sends: a MERGE into istiod
 });
 
 t.test('not for what other rules or no EPP speak for', async (t) => {
-  t.same(epp206(withoutMode((o) => delete o.grpc_service)), [], 'no cluster named: EPP230 says what istiod does with its own');
+  t.same(epp206(example((o) => delete o.grpc_service)), [], 'a mode that sends, no cluster named: EPP230 says what istiod does with its own');
   t.same(epp206(withoutMode((_o, doc) => (doc.spec.workloadSelector.labels = { istio: 'ingressgateway' }))), [], 'a classic gateway: no istiod filter there');
   t.same(epp206(withoutMode((_o, doc) => (doc.metadata.annotations = { 'epp-webhook.io/epp': 'false' }))), [], 'judged no EPP');
 });
