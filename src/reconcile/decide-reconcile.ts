@@ -1,11 +1,11 @@
 import type { Operation } from 'fast-json-patch';
 import { ANNOTATIONS } from '../annotations.ts';
 import type { ServiceLookup } from '../cluster/service-resolver.ts';
-import { containsAddress, replaceAddress } from '../envoyfilter/address-in-text.ts';
+import { containsAddress } from '../envoyfilter/address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
 import { servicePortOf } from '../envoyfilter/epp-service-port.ts';
 import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
-import { recordedPortPaths, rewriteOperations } from './recorded-port-paths.ts';
+import { addressRewrites, keepUnedited, recordedPortPaths, rewriteOperations } from './recorded-paths.ts';
 
 /** What the reconciler does about one EnvoyFilter, decided from its record and its Service's live state alone. */
 export type ReconcileDecision =
@@ -93,7 +93,7 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
       else edited.push(pointer);
     }
   }
-  const ports = portChanged ? recordedPortPaths(provenance.port!, record, portTo) : { holding: [], edited: [], current: 0 };
+  const ports = portChanged ? recordedPortPaths(provenance.port!, record, portTo!) : { holding: [], edited: [], current: 0 };
   const portHolding = ports.holding;
   const portEdited = ports.edited;
   current += ports.current;
@@ -107,11 +107,8 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
     return { kind: 'edited-by-hand', service: provenance.service, change, held, to: ipChanged ? to : `${portTo}`, editedPaths, patch: operations };
   }
 
-  const addresses = holding.map((pointer) => {
-    const value = record.valuesAtPaths[pointer] as string;
-    return { pointer, value, next: replaceAddress(value, from!, to) };
-  });
-  operations.push(...rewriteOperations(addresses, portHolding, portChanged ? { from: provenance.port!.port, to: portTo } : undefined));
+  const rewrites = rewriteOperations(ipChanged ? addressRewrites(record, holding, from!, to) : [], portHolding, ipChanged ? { from: from!, to } : undefined);
+  operations.push(...rewrites.operations);
   if (ipChanged) {
     const ipAnnotation = annotationPointer(ANNOTATIONS.resolvedClusterIP);
     operations.push({ op: 'test', path: ipAnnotation, value: from }, { op: 'replace', path: ipAnnotation, value: to });
@@ -129,13 +126,7 @@ export function decideReconcile(record: EnvoyFilterRecord, service: ServiceLooku
     held,
     to: { clusterIP: ipChanged ? to : from, port: portChanged ? portTo : provenance.port?.port },
     patch: operations,
-    rewrittenPaths: [...new Set([...holding, ...portHolding.map((p) => p.pointer)])],
+    rewrittenPaths: rewrites.pointers,
     editedPaths,
   };
-}
-
-/** Recorded paths edited by hand are dropped from their annotation, so they are never reported again. */
-function keepUnedited(operations: Operation[], annotation: string, paths: string[], edited: string[]): void {
-  if (edited.length === 0) return;
-  operations.push({ op: 'replace', path: annotationPointer(annotation), value: JSON.stringify(paths.filter((p) => !edited.includes(p)).sort()) });
 }

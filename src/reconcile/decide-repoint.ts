@@ -2,10 +2,10 @@ import type { Operation } from 'fast-json-patch';
 import { ANNOTATIONS } from '../annotations.ts';
 import type { InferencePoolLookup } from '../cluster/inference-pool.ts';
 import type { ServiceLookup } from '../cluster/service-resolver.ts';
-import { containsAddress, replaceAddress } from '../envoyfilter/address-in-text.ts';
+import { containsAddress } from '../envoyfilter/address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
 import type { EnvoyFilterRecord, Provenance } from './envoyfilter-record.ts';
-import { recordedPortPaths, rewriteOperations } from './recorded-port-paths.ts';
+import { addressRewrites, keepUnedited, recordedPortPaths, rewriteOperations } from './recorded-paths.ts';
 
 /** Where an EnvoyFilter's pool points now: its endpointPickerRef Service and port. */
 export interface PoolTarget {
@@ -75,16 +75,15 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
     else if (value !== undefined && containsAddress(value, to)) current++;
     else addressEdited.push(pointer);
   }
-  const ports = portChanged ? recordedPortPaths(provenance.port!, record, target.port) : { holding: [], edited: [], current: 0 };
+  const ports = portChanged ? recordedPortPaths(provenance.port!, record, target.port!) : { holding: [], edited: [], current: 0 };
   const portHolding = ports.holding;
   const portEdited = ports.edited;
   current += ports.current;
   const editedPaths = [...addressEdited, ...portEdited];
-  const rewrittenPaths = [...new Set([...addressHolding, ...portHolding.map((p) => p.pointer)])];
   const change = [from === undefined ? undefined : `ClusterIP ${from} -> ${to}`, portChanged ? `port ${provenance.port!.port} -> ${target.port}` : undefined].filter(Boolean).join(', ');
   const held = [from, portChanged ? `port ${provenance.port!.port}` : undefined].filter(Boolean).join(' or ');
   const operations: Operation[] = [{ op: 'test', path: RESOURCE_VERSION_POINTER, value: record.resourceVersion }];
-  if (rewrittenPaths.length === 0 && current === 0) {
+  if (addressHolding.length === 0 && portHolding.length === 0 && current === 0) {
     // Every recorded path was dropped by an earlier edited-by-hand: nothing of the webhook's is left to follow the pool with.
     if (editedPaths.length === 0) return { kind: 'not-repointed' };
     keepUnedited(operations, ANNOTATIONS.placeholderPaths, provenance.paths, addressEdited);
@@ -92,11 +91,8 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
     return { kind: 'edited-by-hand', target, editedPaths, change, held, to: from === undefined ? `${target.port}` : to, patch: operations };
   }
 
-  const addresses = addressHolding.map((pointer) => {
-    const value = record.valuesAtPaths[pointer] as string;
-    return { pointer, value, next: replaceAddress(value, from!, to) };
-  });
-  operations.push(...rewriteOperations(addresses, portHolding, portChanged ? { from: provenance.port!.port, to: target.port! } : undefined));
+  const rewrites = rewriteOperations(addressRewrites(record, addressHolding, from!, to), portHolding, from === undefined ? undefined : { from, to });
+  operations.push(...rewrites.operations);
   replaceAnnotation(operations, ANNOTATIONS.resolvedService, provenance.service, target.service);
   if (from !== undefined) replaceAnnotation(operations, ANNOTATIONS.resolvedClusterIP, from, to);
   if (portChanged) replaceAnnotation(operations, ANNOTATIONS.resolvedPort, String(provenance.port!.port), String(target.port));
@@ -109,7 +105,7 @@ export function decideRepoint(record: EnvoyFilterRecord, target: PoolTarget, ser
     from: { clusterIP: from, port: provenance.port?.port },
     to: { clusterIP: from === undefined ? undefined : to, port: portChanged ? target.port : provenance.port?.port },
     patch: operations,
-    rewrittenPaths,
+    rewrittenPaths: rewrites.pointers,
     editedPaths,
   };
 }
@@ -118,9 +114,4 @@ function replaceAnnotation(operations: Operation[], annotation: string, from: st
   if (from === to) return;
   const pointer = annotationPointer(annotation);
   operations.push({ op: 'test', path: pointer, value: from }, { op: 'replace', path: pointer, value: to });
-}
-
-function keepUnedited(operations: Operation[], annotation: string, paths: Provenance['paths'], edited: string[]): void {
-  if (edited.length === 0) return;
-  operations.push({ op: 'replace', path: annotationPointer(annotation), value: JSON.stringify(paths.filter((p) => !edited.includes(p)).sort()) });
 }

@@ -145,8 +145,15 @@ t.test('the port inside a string (host:EPP_SERVICE_PORT, a whole string field) i
   t.strictSame(jsonpatch.getValueByPointer(moved, META), { target: '10.0.0.9:9012', port: '9012', near: '10.0.0.9:19002' });
   t.same(decideRepoint(toEnvoyFilterRecord(moved, DEFAULT_CONFIG.placeholder)!, { pool: `${NS}/pool`, service: `${NS}/other-epp`, port: 9012 }, found(other)), { kind: 'not-repointed' }, 'idempotent');
 
+  // The new address holds the old port's digits (10.0.0.53, port 53 -> 54): the port is found beside the old address first.
+  const octet = await stored(withStrings({ 'epp-webhook.io/inference-pool': 'pool' }), StaticServiceResolver.fromRecords([service([{ port: 53 }])]), pool(EPP, 53));
+  const dns: ServiceRecord = { namespace: NS, name: 'dns-like', type: 'ClusterIP', clusterIP: '10.0.0.53', ports: [{ port: 54 }] };
+  const toOctet = decideRepoint(toEnvoyFilterRecord(octet, DEFAULT_CONFIG.placeholder)!, { pool: `${NS}/pool`, service: `${NS}/dns-like`, port: 54 }, found(dns));
+  if (toOctet.kind !== 'repoint') return t.fail(toOctet.kind);
+  t.strictSame(jsonpatch.getValueByPointer(applyPatch(octet, toOctet.patch), META), { target: '10.0.0.53:54', port: '54', near: '10.0.0.53:19002' }, 'the port and the address both followed');
+
   const twice = structuredClone(object);
-  jsonpatch.applyOperation(twice, { op: 'replace', path: `${META}/target`, value: '9002.example:9002' });
+  jsonpatch.applyOperation(twice, { op: 'replace', path: `${META}/target`, value: 'a.example:9002,b.example:9002' });
   const unsure = decideReconcile(toEnvoyFilterRecord(twice, DEFAULT_CONFIG.placeholder)!, found(after));
   if (unsure.kind !== 'rewrite') return t.fail(unsure.kind);
   t.same(unsure.editedPaths, [`${META}/target`], 'the same digits twice: which is the port cannot be told, so it is left alone and reported');
