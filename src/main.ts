@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { runBootstrapCertsCommand } from './commands/bootstrap-certs.ts';
 import { runCertsCommand } from './commands/certs.ts';
 import { runCheckCommand } from './commands/check.ts';
 import { runRenderCommand } from './commands/render.ts';
 import { runServeCommand } from './commands/serve.ts';
 import { usageErrorText } from './commands/usage-error.ts';
+import { packageJson } from './package-json.ts';
 
 
 const USAGE = `Usage: epp-webhook <command> [options]
@@ -43,20 +43,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === '--version' || name === 'version') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageJson().version}\n`);
     return 0;
   }
-  const command = commands[name];
+  // Own keys only: `epp-webhook toString` is an unknown command, not Object.prototype's function.
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) {
     process.stderr.write(usageErrorText('', `unknown command "${name}"`));
     return 2;
   }
   return command(rest, process);
-}
-
-/** package.json sits one level above both src/main.ts and its build, dist/main.js. */
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 // A reader that stops early (`render ... | head -1`) closes the pipe: end quietly instead of with a stack trace from the

@@ -30,6 +30,11 @@ t.test('an unknown command is one line and a pointer to --help', async (t) => {
   const result = await spawnCli(['chek', '.'], '');
   t.equal(result.code, 2);
   t.equal(result.stderr, 'epp-webhook: unknown command "chek"\nRun "epp-webhook --help" for usage.\n');
+  for (const name of ['toString', 'constructor', '__proto__']) {
+    const inherited = await spawnCli([name], '');
+    t.equal(inherited.code, 2, `${name}: a name every object inherits is no command either`);
+    t.equal(inherited.stderr, `epp-webhook: unknown command "${name}"\nRun "epp-webhook --help" for usage.\n`);
+  }
 });
 
 t.test('a reader that closes the pipe early (| head -1) ends the command quietly, with its own exit code', async (t) => {

@@ -121,7 +121,8 @@ t.test('the entrypoint runs the TypeScript sources with node, exec form; serve b
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const build = readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8');
   t.equal(pkg.bin['epp-webhook'], 'dist/cli.js', 'the published bin is the build of src/cli.ts');
-  t.match(readFileSync(join(ROOT, 'src/cli.ts'), 'utf8'), "await import('./main.ts')", 'which runs src/main.ts');
+  const viaBin = spawnSync(process.execPath, [join(ROOT, 'src/cli.ts'), 'check', '.', '--cluster-ip', 'llm-d-inference-scheduler/gaie-inference-scheduling-epp=10.96.0.50'], { cwd: mounted, encoding: 'utf8' });
+  t.equal(viaBin.stdout, run.stdout, "the bin's source runs the same command as the image's entry");
   t.match(build, /"rootDir": "src"/);
   t.match(build, /"outDir": "dist"/);
   t.ok(statSync(join(ROOT, 'package-lock.json')).isFile(), 'npm ci needs the lockfile');
