@@ -180,15 +180,15 @@ function writeFileAtomically(file: string, contents: string, mode: number): void
  * `mkdir -p`, by hand: Node's own recursive mkdirSync never returns where a file system refuses a directory with ENOENT
  * under a parent that exists (`--out /proc/x` spun a core until killed).
  */
-function makeDirectory(dir: string): void {
+function makeDirectory(dir: string, parentMade = false): void {
   try {
     mkdirSync(dir);
-    return;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // EEXIST: there already, or made meanwhile by another process; an ENOENT once the parent is made is final.
     if (code === 'EEXIST' && statSync(dir).isDirectory()) return;
-    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+    if (code !== 'ENOENT' || parentMade || dirname(dir) === dir) throw error;
+    makeDirectory(dirname(dir));
+    makeDirectory(dir, true);
   }
-  makeDirectory(dirname(dir));
-  mkdirSync(dir);
 }

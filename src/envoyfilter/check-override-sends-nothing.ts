@@ -33,20 +33,18 @@ export function checkOverrideSendsNothing(object: unknown, sites: readonly ExtPr
     if (!isObject(overrides) || (readField(overrides, 'processing_mode', reading) ?? null) !== null) continue;
     // A grpc_service naming no cluster (empty, google_grpc) is for the rules on the service itself.
     if (cluster === undefined && (readField(overrides, 'grpc_service', reading) ?? null) !== null) continue;
-    const names = cluster === undefined ? 'names neither a grpc_service nor a processing_mode' : `names ext_proc cluster ${cluster}, without a processing_mode`;
+    // Without a cluster either, the entry was likely written as if it added to istiod's override: say that it does not.
+    const [names, whole, fix] =
+      cluster === undefined
+        ? ['names neither a grpc_service nor a processing_mode', " (it takes the place of istiod's whole, it is not merged into it)", `set ${grpcServiceTo(undefined)} and processing_mode: {${EPP_MODE}} in the override`]
+        : [`names ext_proc cluster ${cluster}, without a processing_mode`, '', `set processing_mode: {${EPP_MODE}} in the override`];
     const rule = matchedRuleName(site.patch);
     const replaces =
       rule === undefined
         ? `replaces istiod's override on the route and ${names}`
         : `${names}, on route ${rule}, the name istiod gives the route of an HTTPRoute rule with name: ${rule}; where that rule goes to an InferencePool, this replaces istiod's override on its route`;
-    // Said where nothing but the cluster is missing too: the entry is not added to istiod's, it takes its place.
-    const whole = cluster === undefined ? ' (the entry takes the place of istiod\'s whole, it is not merged into it)' : '';
     const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] ${replaces}${whole}, so the route's ext_proc filter runs at its own mode, and this EnvoyFilter puts in no ext_proc filter of its own: where istiod runs with InferencePool support that filter is istiod's, whose own mode is headers SKIP and bodies NONE (no MERGE here sets another), so it sends the EPP nothing and the EPP is never consulted. Measured: 200 on every request from a Pod the EPP did not pick`;
-    const fix =
-      cluster === undefined
-        ? `set ${grpcServiceTo(undefined)} and processing_mode: {${EPP_MODE}} in the override, as examples/envoyfilter-placeholder.yaml does`
-        : `set processing_mode: {${EPP_MODE}} in the override, as examples/envoyfilter-placeholder.yaml does`;
-    found.push({ site, finding: finding('EPP206', severities, { location: patchLocation(site.patch.index), path: formatPath([...site.segments, 'overrides']) }, message, fix) });
+    found.push({ site, finding: finding('EPP206', severities, { location: patchLocation(site.patch.index), path: formatPath([...site.segments, 'overrides']) }, message, `${fix}, as examples/envoyfilter-placeholder.yaml does`) });
   }
   return found;
 }

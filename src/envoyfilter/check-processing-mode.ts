@@ -222,8 +222,9 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         // istiod's filter sets true; false is proto3's zero value, which its merge does not carry (the oracle's merged filter).
         `ext_proc ${failOpenKey} false in a MERGE into ${ISTIOD_FILTER}, which sets it true: false is proto3's zero value, which istiod's merge does not carry, so the filter still fails open: when the EPP times out, or is down with header-only modes, requests silently bypass it`,
         // The route's entry replaces istiod's override whole, which names istiod's EPP cluster and turns the filter on:
-        // with failure_mode_allow alone the filter runs on its own cluster, dummy, which Envoy lacks, and fails every
-        // request (measured: EPP230-override-only-without-grpc-service-fail-closed, there turned on by the override).
+        // with failure_mode_allow alone the filter runs on its own cluster, dummy, which Envoy lacks: where the MERGE's
+        // mode sends, every request fails (measured: EPP230-override-only-without-grpc-service-fail-closed, there
+        // turned on by the override); where nothing sends, the EPP is bypassed (EPP206-route-override-failure-mode-only).
         // So the entry names the cluster and the mode too.
         `remove ${failOpenKey} from this MERGE (it changes nothing) and, to fail closed, per InferencePool route add ${routeOverridePatch(
           `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${targetCluster(config)?.name ?? ISTIODS_EPP_CLUSTER}}}, processing_mode: ${processingMode === undefined ? `{${EPP_MODE}}` : "<this MERGE's>"}, failure_mode_allow: false}`,

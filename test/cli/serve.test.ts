@@ -78,9 +78,9 @@ t.test('serves with dev certificates, logs one line per admission, and exits 0 o
   t.equal(expiry, new X509Certificate(readFileSync(join(dir, 'tls.crt'))).validToDate.toISOString(), "the date is the serving certificate's, as it says");
 });
 
-t.test('a missing --services file is one line naming it, not a stack trace', async (t) => {
+t.test('a missing --services file is one line naming it, not a stack trace, exit 2 as check and render give', async (t) => {
   const { code, stderr } = await serve(['--services', '/nonexistent/services.yaml', '--port', '0', '--metrics-port', 'off']).exited;
-  t.equal(code, 1);
+  t.equal(code, 2);
   t.equal(stderr, 'epp-webhook serve: cannot read services file /nonexistent/services.yaml: no such file or directory\n');
 });
 

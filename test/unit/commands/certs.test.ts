@@ -65,7 +65,7 @@ t.test('bad usage exits 2 with a message and writes nothing', async (t) => {
     [['--out'], /--out/],
     [['--out', out, '--days', '0'], /--days must be a whole number of days, at least 1 \(got "0"\)/],
     [['--out', out, '--days', '1e3'], /--days must be a whole number/],
-    [['--out', out, '--days', '-1'], /Option '--days' argument is ambiguous; Did you forget to specify the option argument for '--days'\?; To specify an option argument starting with a dash use '--days=-XYZ'/],
+    [['--out', out, '--days', '-1'], /: --days needs a value \(one that starts with a dash is written --days=-…\)$/m],
     [['--out', out, '--ip', '300.1.1.1'], /--ip "300.1.1.1" is not an IPv4 or IPv6 address/],
     [['--out', out, '--dns', 'bad_name'], /--dns "bad_name" is not a valid DNS name/],
     [['--out', out, '--service', 'Hook'], /--service "Hook" is not a valid Kubernetes name/],

@@ -56,7 +56,7 @@ t.test("an override that names neither cluster nor mode (written as if it added 
   const [found, ...more] = epp206(failureModeOnly);
   t.same(more, []);
   t.match(found, { severity: 'warn', location: 'configPatches[0]', path: 'spec.configPatches[0].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides' });
-  t.match(found.message, "replaces istiod's override on the route and names neither a grpc_service nor a processing_mode (the entry takes the place of istiod's whole, it is not merged into it)");
+  t.match(found.message, "replaces istiod's override on the route and names neither a grpc_service nor a processing_mode (it takes the place of istiod's whole, it is not merged into it)");
   t.match(found.message, 'sends the EPP nothing and the EPP is never consulted. Measured: 200 on every request from a Pod the EPP did not pick');
   t.match(found.fix, 'set grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}} and processing_mode: {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED');
   t.equal(epp206(example((_o, doc) => (doc.spec.configPatches[0].patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'].overrides = {}))).length, 1, 'overrides: {}');
