@@ -4,7 +4,7 @@ import type { InferencePoolLookup } from '../cluster/inference-pool.ts';
 import type { ServiceLookup } from '../cluster/service-resolver.ts';
 import { containsAddress } from '../envoyfilter/address-in-text.ts';
 import { annotationPointer, RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
-import type { EnvoyFilterRecord, Provenance } from './envoyfilter-record.ts';
+import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
 import { addressRewrites, keepUnedited, recordedPortPaths, rewriteOperations } from './recorded-paths.ts';
 
 /** Where an EnvoyFilter's pool points now: its endpointPickerRef Service and port. */

@@ -622,13 +622,18 @@ function exampleWithOverrides(edit: (overrides: any) => void = () => {}): any {
 const eppClusterTried = (m: Measurement) => Object.keys(m.envoyStats).some((k) => /^cluster\.epp-cluster-\d+\.upstream_cx_total$/.test(k));
 const HEADERS_ONLY = { request_header_mode: 'SEND', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
 
+/** EPP206's symptom, as kubectl printed it and the client got it: 200 from the Pods on every request, none picked by the EPP. */
+function sentNothing(t: Test, m: Measurement): void {
+  t.ok(m.webhook.includes('EPP206'), 'kubectl printed EPP206');
+  t.same(statuses(m), recorded(m.scenario));
+  t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+  t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+}
+
 t.test("EPP206: the example's route override without its processing_mode leaves istiod's filter at its own mode, which sends nothing", async (t) => {
   const withoutMode = exampleWithOverrides((o) => delete o.processing_mode);
   await scenario(t, 'EPP206-route-override-without-mode', withoutMode, poolRoute({ inject: false }), (t, m) => {
-    t.ok(m.webhook.includes('EPP206'), 'kubectl printed EPP206');
-    t.same(statuses(m), recorded('EPP206-route-override-without-mode'));
-    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
-    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    sentNothing(t, m);
     t.notOk(eppClusterCarried(m), 'the EPP cluster the override names carried nothing');
   });
   const [istiods, ...more] = (await httpFilters(plane.envoy, plane.envoyPort)).filter((f) => f.name === 'envoy.filters.http.ext_proc');
@@ -644,10 +649,7 @@ t.test("EPP206: a route override under istiod's key with only failure_mode_allow
     delete o.grpc_service;
   });
   await scenario(t, 'EPP206-route-override-failure-mode-only', failureModeOnly, poolRoute({ inject: false }), (t, m) => {
-    t.ok(m.webhook.includes('EPP206'), 'kubectl printed EPP206');
-    t.same(statuses(m), recorded('EPP206-route-override-failure-mode-only'));
-    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
-    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    sentNothing(t, m);
     t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing: its override is gone");
     t.equal(stat(m, 'ext_proc.streams_started'), 0, "istiod's filter opened no stream: its own mode sends nothing");
   });
@@ -657,10 +659,7 @@ t.test("EPP206: the same override on a named rule's route (name: models): istiod
   const withoutMode = exampleWithOverrides((o) => delete o.processing_mode);
   withoutMode.spec.configPatches.find((p: any) => p.applyTo === 'HTTP_ROUTE').match.routeConfiguration.vhost.route.name = 'models';
   await scenario(t, 'EPP206-named-rule-override-without-mode', withoutMode, poolRoute({ inject: false, ruleName: 'models' }), (t, m) => {
-    t.ok(m.webhook.includes('EPP206'), 'kubectl printed EPP206');
-    t.same(statuses(m), recorded('EPP206-named-rule-override-without-mode'));
-    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
-    t.equal(m.eppRequests, 0, 'the EPP picked none of them');
+    sentNothing(t, m);
     t.notOk(eppClusterCarried(m), 'the EPP cluster the override names carried nothing');
   });
   const models = (await routesByName()).get('models');
