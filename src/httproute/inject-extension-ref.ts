@@ -5,7 +5,7 @@ import { CopyOnWrite, type PatchOperation } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { isObject, mustBe } from '../json-value.ts';
-import { foreignExtensionRef, referencesSameKind } from './own-extension-ref.ts';
+import { foreignExtensionRef, ownNames, referencesSameKind } from './own-extension-ref.ts';
 import { poolBackends, ruleFilterName } from './pool-filter.ts';
 
 /** Gateway API caps rule-level filters at 16 (CRD maxItems). */
@@ -100,10 +100,10 @@ export function injectExtensionRef(
     if (filters !== undefined && filters !== null && !Array.isArray(filters)) return reportMalformed([...at, 'filters'], 'a list', filters);
     const pools = poolBackends(backendRefs ?? [], context.namespace, config.inferencePoolGroups);
     if (pools.length === 0) return;
-    const chosen = ruleFilterName(pools, at, context, config);
+    const existing: unknown[] = filters ?? [];
+    const chosen = ruleFilterName(pools, at, context, config, ownNames(existing, config.extensionRef));
     if ('finding' in chosen) return void findings.push(chosen.finding);
     const target: ExtensionRefTarget = { ...config.extensionRef, name: chosen.name };
-    const existing: unknown[] = filters ?? [];
     const foreign = foreignExtensionRef(existing, pools, at, target, context, config);
     if (foreign !== undefined && 'deny' in foreign) return void findings.push(foreign.deny);
     targetNames.add(target.name);

@@ -11,6 +11,17 @@ export function referencesSameKind(filter: unknown, target: ExtensionRefTarget):
   return filter.extensionRef.group === target.group && filter.extensionRef.kind === target.kind;
 }
 
+/** The names of a rule's ExtensionRefs of the target's group and kind. */
+export function ownNames(filters: readonly unknown[], target: ExtensionRefTarget): string[] {
+  const names: string[] = [];
+  for (const filter of filters) {
+    if (!referencesSameKind(filter, target)) continue;
+    const name = (filter as { extensionRef: { name?: unknown } }).extensionRef.name;
+    if (typeof name === 'string') names.push(name);
+  }
+  return names;
+}
+
 /**
  * A rule's own ExtensionRef of the target's kind that names an EnvoyFilter annotated with an InferencePool the rule
  * does not send to: the ext_proc filter of another pool's EPP. It is what a `kubectl patch`, a `kubectl edit` or a

@@ -38,13 +38,17 @@ export function poolBackends(backendRefs: readonly unknown[], routeNamespace: st
 /**
  * The EnvoyFilter one rule's ExtensionRef names: the one in the route's namespace annotated with the rule's pool
  * (`epp-webhook.io/inference-pool`), else the route's `ext-proc-filter` annotation, else the configured name. One rule
- * has one ext_proc filter, so its pools must all lead to the same EnvoyFilter.
+ * has one ext_proc filter, so its pools must all lead to the same EnvoyFilter. Where several EnvoyFilters claim a pool
+ * (an EnvoyFilter renamed by applying the new one before deleting the old), a rule whose own ExtensionRef (`own`, the
+ * names of its ExtensionRefs of the configured kind) names one of them keeps it: the choice is made, and a
+ * `kubectl label` of the route must not be refused for an ambiguity the rule does not have.
  */
 export function ruleFilterName(
   pools: readonly PoolBackend[],
   rule: PathSegments,
   context: RouteFilterContext,
   config: WebhookConfig,
+  own: readonly string[] = [],
 ): { name: string } | { finding: Finding } {
   const at = (index: number) => ({ location: `rules[${rule[2]}]`, path: formatPath([...rule, 'backendRefs', index]) });
   const fallback = context.annotated ?? config.extensionRef.name;
@@ -63,6 +67,11 @@ export function ruleFilterName(
   const chosen: { pool: PoolBackend; name: string; byPool: boolean }[] = [];
   for (const pool of pools) {
     const serving = index?.servingPool(context.namespace, pool.namespace, pool.name) ?? [];
+    const kept = serving.length > 1 ? serving.filter((name) => own.includes(name)) : [];
+    if (kept.length === 1) {
+      chosen.push({ pool, name: kept[0], byPool: true });
+      continue;
+    }
     if (serving.length > 1) {
       return {
         finding: finding(
@@ -70,7 +79,7 @@ export function ruleFilterName(
           config.severities,
           at(pool.index),
           `InferencePool ${pool.namespace}/${pool.name}: EnvoyFilters ${serving.join(', ')} in namespace ${context.namespace} all carry ${ANNOTATIONS.inferencePool} for it, so the rule's ext_proc filter is ambiguous`,
-          `keep ${ANNOTATIONS.inferencePool}: ${pool.namespace === context.namespace ? pool.name : `${pool.namespace}/${pool.name}`} on one EnvoyFilter only`,
+          `keep ${ANNOTATIONS.inferencePool}: ${pool.namespace === context.namespace ? pool.name : `${pool.namespace}/${pool.name}`} on one EnvoyFilter only, or name one of them in the rule's ExtensionRef (a rule that names one keeps it)`,
         ),
       };
     }

@@ -70,6 +70,31 @@ t.test('no single EnvoyFilter for a pool: EPP405', async (t) => {
   t.same(refsOf(agreeing.object), [['epp-a-ext-proc']]);
 });
 
+t.test('a rule that already names one of the EnvoyFilters claiming its pool keeps it: no EPP405 on a relabel during a rename', async (t) => {
+  // The EnvoyFilter renamed the GitOps way: the new one applied, the old one not yet deleted; the route is relabelled meanwhile.
+  const both = index(filter('old', 'pool-a'), filter('new', 'pool-a'), filter('epp-b-ext-proc', 'pool-b'));
+  const wired = inject(route([[pool('pool-a')]]), index(filter('old', 'pool-a'))).object as any;
+  t.same(refsOf(wired), [['old']]);
+  wired.metadata.labels = { team: 'x' };
+  const relabelled = inject(wired, both);
+  t.same(codes(relabelled.findings), ['EPP402'], 'admitted: the rule has its filter');
+  t.same(relabelled.patch, [], 'and nothing is changed in it');
+  t.same(refsOf(relabelled.object), [['old']]);
+
+  const ref = (name: string) => ({ type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name } });
+  const holding = (names: string[], backendRefs = [pool('pool-a')]) => {
+    const input = route([backendRefs]);
+    (input.spec.rules[0] as any).filters = names.map(ref);
+    return input;
+  };
+  t.same(codes(inject(holding(['old', 'new']), both).findings), ['EPP405'], 'naming both: still ambiguous');
+  t.same(codes(inject(holding(['other']), both).findings), ['EPP405'], 'naming neither: still ambiguous');
+  t.same(codes(inject(holding(['new'], [pool('pool-a'), pool('pool-b')]), both).findings), ['EPP404'], 'the kept one still counts as one EPP among the rule\'s pools');
+  const fresh = inject(route([[pool('pool-a')]]), both);
+  t.same(codes(fresh.findings), ['EPP405'], 'a rule without one still cannot be given one');
+  t.match(fresh.findings[0].fix, /on one EnvoyFilter only, or name one of them in the rule's ExtensionRef \(a rule that names one keeps it\)$/);
+});
+
 t.test('an EnvoyFilter index that has not synced: a temporary denial, only for pool rules', async (t) => {
   const cold = new EnvoyFilterIndexTable('cache', [], () => false);
   t.same(codes(inject(route([[pool('pool-a')]]), cold).findings), ['EPP104']);
