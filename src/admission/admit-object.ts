@@ -8,6 +8,7 @@ import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef, injectionOptedOut } from '../httproute/inject-extension-ref.ts';
+import { optedOutRouteKeepsExtensionRefs } from '../httproute/istio-drops-extension-ref.ts';
 import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
 import { routeOverridesOfOtherPools } from '../httproute/route-overrides-of-other-pools.ts';
 import { formatPath } from '../json-path.ts';
@@ -69,13 +70,15 @@ export interface RouteContext {
 /**
  * What the validating webhook says about the final object; `eppServices` from knownEppServices (the Service cache).
  * For an HTTPRoute opted out of injection (as a route on Istio's own InferencePool support is), which the mutating
- * webhook is never called for, it says whose route override its rules get (EPP409).
+ * webhook is never called for, it says whose route override its rules get (EPP409), and that an ExtensionRef left
+ * in its rules makes Istio drop them (EPP402).
  */
 export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, route?: RouteContext): Finding[] {
   const tooDeep = depthFinding(kind, object, config);
   if (tooDeep !== undefined) return [tooDeep];
   if (kind === 'EnvoyFilter') return checkEnvoyFilter(object, config, eppServices);
-  return route !== undefined && injectionOptedOut(object) ? routeOverridesOfOtherPools(object, route.namespace, config, route.envoyFilters) : [];
+  if (route === undefined || !injectionOptedOut(object)) return [];
+  return [...optedOutRouteKeepsExtensionRefs(object, config), ...routeOverridesOfOtherPools(object, route.namespace, config, route.envoyFilters)];
 }
 
 /** An object nested deeper than any real one is refused as malformed before the core walks it (which recurses). */

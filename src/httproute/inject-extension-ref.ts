@@ -5,6 +5,7 @@ import { CopyOnWrite, type PatchOperation } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { isObject, mustBe } from '../json-value.ts';
+import { istioDropsExtensionRefs } from './istio-drops-extension-ref.ts';
 import { foreignExtensionRef, ownNames, referencesSameKind } from './own-extension-ref.ts';
 import { poolBackends, ruleFilterName } from './pool-filter.ts';
 
@@ -91,6 +92,7 @@ export function injectExtensionRef(
 
   const findings: Finding[] = [];
   const toInject: (InjectedFilter & { target: ExtensionRefTarget; replaces: boolean })[] = [];
+  /** The EnvoyFilters the pool rules reference once admitted: injected, or their own (EPP402 names them). */
   const targetNames = new Set<string>();
   rules.forEach((rule: unknown, index) => {
     const at: PathSegments = ['spec', 'rules', index];
@@ -101,17 +103,21 @@ export function injectExtensionRef(
     const pools = poolBackends(backendRefs ?? [], context.namespace, config.inferencePoolGroups);
     if (pools.length === 0) return;
     const existing: unknown[] = filters ?? [];
-    const chosen = ruleFilterName(pools, at, context, config, ownNames(existing, config.extensionRef));
+    const own = ownNames(existing, config.extensionRef);
+    const chosen = ruleFilterName(pools, at, context, config, own);
     if ('finding' in chosen) return void findings.push(chosen.finding);
     const target: ExtensionRefTarget = { ...config.extensionRef, name: chosen.name };
     const foreign = foreignExtensionRef(existing, pools, at, target, context, config);
     if (foreign !== undefined && 'deny' in foreign) return void findings.push(foreign.deny);
-    targetNames.add(target.name);
     if (foreign !== undefined) {
       findings.push(foreign.warning);
+      targetNames.add(target.name);
       return void toInject.push({ rule: index, filter: foreign.replace, target, replaces: true });
     }
-    if (existing.some((f) => referencesSameKind(f, target))) return;
+    if (existing.some((f) => referencesSameKind(f, target))) {
+      for (const name of own) targetNames.add(name);
+      return;
+    }
     if (existing.length >= MAX_RULE_FILTERS) {
       findings.push(
         finding(
@@ -124,22 +130,12 @@ export function injectExtensionRef(
       );
       return;
     }
+    targetNames.add(target.name);
     toInject.push({ rule: index, filter: existing.length, target, replaces: false });
   });
   if (malformed.length > 0) return unchanged(malformed);
 
-  if (targetNames.size > 0 && config.extensionRef.group === 'networking.istio.io') {
-    const kindName = `${config.extensionRef.kind} ${[...targetNames].sort().join(', ')}`;
-    findings.push(
-      finding(
-        'EPP402',
-        config.severities,
-        { location: 'spec.rules', path: 'spec.rules' },
-        `the ExtensionRef to ${kindName} is not resolved by Istio's HTTPRoute translation: Istio reports ResolvedRefs=False (InvalidFilter) and drops this route's rules`,
-        "configure extensionRef for a gateway that resolves it, or rely on Istio's own InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true); set EPP402 to off once verified",
-      ),
-    );
-  }
+  findings.push(...istioDropsExtensionRefs(targetNames, config));
   if (toInject.length === 0) return unchanged(findings);
 
   // Only the rules that get the filter are copied (and the containers above them); the rest is shared with the input.

@@ -1,7 +1,7 @@
 /**
  * A route opted out of the ExtensionRef (as routes on Istio's own InferencePool support are) over real HTTPS: the
  * mutating webhook's registration never sends it there, so the validating endpoint says whose route override its
- * rules get (EPP409), and only there.
+ * rules get (EPP409), and that an ExtensionRef left in its rules makes Istio drop them (EPP402), and only there.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
@@ -48,6 +48,28 @@ t.test('/validate says nothing of a route the mutating webhook is called for, an
   t.ok((mutatedIn.body.response.warnings ?? []).some((w: string) => w.startsWith('[EPP409] rules[0]')), '/mutate says it');
   const mutatedOut = await postJson(`${webhook.url}/mutate`, webhook.ca, admissionReview(swappedOptedOut(), 'UPDATE'));
   t.same([mutatedOut.body.response.allowed, mutatedOut.body.response.patch, mutatedOut.body.response.warnings ?? []], [true, undefined, []], '/mutate: an opted-out route passes untouched and unremarked');
+});
+
+t.test('/validate: an opted-out route that still holds its injected ExtensionRef (a kubectl annotate after the injection) gets EPP402 naming the rule', async (t) => {
+  const annotated = structuredClone(ROUTE);
+  annotated.metadata.annotations = { 'epp-webhook.io/inject': 'false' };
+  const injected = await postJson(`${webhook.url}/mutate`, webhook.ca, admissionReview(structuredClone(ROUTE), 'CREATE'));
+  const patch: { path: string; value: unknown }[] = JSON.parse(Buffer.from(injected.body.response.patch, 'base64').toString('utf8'));
+  t.same(patch.map((op) => op.path), ['/spec/rules/0/filters', '/spec/rules/1/filters'], 'the route as first applied got a filter per rule');
+  annotated.spec.rules[0].filters = patch[0].value;
+  const { body } = await postJson(`${webhook.url}/validate`, webhook.ca, admissionReview(annotated, 'UPDATE'));
+  t.equal(body.response.allowed, true, 'a warning: the webhook is not the one to take it away');
+  const warnings: string[] = body.response.warnings ?? [];
+  t.same(
+    warnings.filter((w) => w.startsWith('[EPP402]')),
+    [
+      '[EPP402] rules[0] still holds the ExtensionRef to EnvoyFilter pool-a-ext-proc, though the route is opted out with epp-webhook.io/inject: "false": Istio\'s HTTPRoute translation does not resolve it, reports ResolvedRefs=False (InvalidFilter) and drops this route\'s rules',
+      '[EPP402] Fix: remove that ExtensionRef filter from rules[0] (the opt-out stops the webhook adding one, not the one already there), or set EPP402 to off if your gateway resolves it',
+    ],
+    warnings.join('\n'),
+  );
+  const clean = await postJson(`${webhook.url}/validate`, webhook.ca, admissionReview(swappedOptedOut(), 'UPDATE'));
+  t.notOk((clean.body.response.warnings ?? []).some((w: string) => w.startsWith('[EPP402]')), 'without one: no EPP402');
 });
 
 t.test('EPP409 set to deny: /validate refuses the opted-out route (a denial that holds only while the webhook answers: its registration is Ignore)', async (t) => {

@@ -177,7 +177,9 @@ t.test("a rule's own ExtensionRef to the EnvoyFilter of a pool the rule does not
   }
 
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('epp-b-ext-proc')]), filters).findings), ['EPP402'], "the pool's own EnvoyFilter is kept");
-  t.same(codes(inject(withFilters([pool('pool-b')], [ref('mine')]), filters).findings), ['EPP402'], 'an EnvoyFilter annotated with no pool is the user\'s choice');
+  const mine = inject(withFilters([pool('pool-b')], [ref('mine')]), filters);
+  t.same(codes(mine.findings), ['EPP402'], 'an EnvoyFilter annotated with no pool is the user\'s choice');
+  t.match(mine.findings[0].message, /^the ExtensionRef to EnvoyFilter mine is not resolved/, 'EPP402 names the ExtensionRef the rule holds, not the one it would have got');
   t.same(codes(inject(withFilters([pool('pool-b')], [ref('unknown')]), filters).findings), ['EPP402'], 'so is one the index does not know');
   const off = injectExtensionRef(input, parseConfig({ severities: { EPP408: 'off' } }), { namespace: NS, envoyFilters: filters });
   t.same(off.findings.map((f) => `${f.code} ${f.severity}`), ['EPP408 off', 'EPP402 warn'], 'EPP408 off: replaced, the answer says nothing of it');
