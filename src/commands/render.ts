@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
 import type { AdmittedDocument } from '../manifests/admit-manifests.ts';
+import { namesApiVersionAndKind } from '../manifests/read-manifests.ts';
 import { renderYamlDocument } from '../manifests/render-document.ts';
 import { ServiceSourceError } from '../manifests/service-source.ts';
 import { findingLine, problemLine, skippedLine } from '../report/text-report.ts';
@@ -11,7 +12,8 @@ const USAGE = `Usage: epp-webhook render [options] [PATH ...|-]
 
 Prints the manifests as the API server would store them after the webhook: the EPP ClusterIP
 substituted for the placeholder, the ExtensionRef injected into HTTPRoutes. Documents of other kinds
-pass through unchanged and in order; comments survive where the document allows.
+pass through unchanged and in order; comments survive where the document allows. Documents with no
+apiVersion and kind (a values file, Chart.yaml) are left out, with a note on stderr.
 Objects the webhook would deny are left out (List items dropped), with the denial on stderr.
 Warnings go to stderr. Exit status: 0 all rendered, 1 an object was denied and left out,
 2 unusable input or bad usage (nothing is rendered).
@@ -69,6 +71,11 @@ export async function runRenderCommand(argv: string[], io: ManifestCommandIo): P
       if (!object.admitted) denied++;
     }
     if (document.stored === undefined) continue;
+    if (!namesApiVersionAndKind(document.source.object)) {
+      // A values file, a Chart.yaml, a package.json: check passes over them, and kubectl apply would refuse them.
+      io.stderr.write(`${document.source.file}:${document.source.line}: note: document ${document.source.document} left out: no apiVersion and kind, not a Kubernetes object\n`);
+      continue;
+    }
     io.stdout.write(
       output === 'yaml'
         ? renderYamlDocument(document.source.yaml, document.patch, document.stored)

@@ -1,18 +1,21 @@
-import { isAbsolute } from 'node:path';
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 
 /**
  * `--exclude` patterns, read the way .gitignore reads them: a pattern without `/` matches a file or directory name
  * anywhere (`vendor`, `*.values.yaml`); one with `/` matches a path from the directory being searched
  * (`test/fixtures`, `charts/*\/templates`). `*` and `?` stay within a path segment, `**` crosses segments. An
  * excluded directory is not entered. A path pattern also matches the path as typed on the command line: from the
- * working directory (`check test --exclude test/fixtures`), or absolute (`--exclude $PWD/test/fixtures`).
+ * working directory (`check test --exclude test/fixtures`), or absolute (`--exclude $PWD/test/fixtures`). A file or
+ * directory named on the command line is excluded the same way (excludesNamedPath).
  */
 export class ExcludePatterns {
   readonly #byName: RegExp[] = [];
   readonly #byPath: RegExp[] = [];
   readonly #byAbsolutePath: RegExp[] = [];
+  readonly #workingDirectory: string;
 
   constructor(patterns: readonly string[], workingDirectory = process.cwd()) {
+    this.#workingDirectory = workingDirectory;
     for (const raw of patterns) {
       const pattern = raw.replace(/^\.\//, '').replace(/\/+$/, '');
       if (pattern.replace(/^\/+/, '') === '') continue;
@@ -35,6 +38,22 @@ export class ExcludePatterns {
   excludes(relativePath: string, absolutePath: string): boolean {
     const name = relativePath.slice(relativePath.lastIndexOf('/') + 1);
     return this.#byName.some((r) => r.test(name)) || this.#byPath.some((r) => r.test(relativePath)) || this.#byAbsolutePath.some((r) => r.test(absolutePath));
+  }
+  /**
+   * A path named on the command line: excluded when it, or a directory on the way to it, matches, as it would be in a
+   * search of the working directory (`check $(git diff --name-only) --exclude test/fixtures`).
+   */
+  excludesNamedPath(path: string): boolean {
+    const absolute = resolve(this.#workingDirectory, path);
+    const fromHere = relative(this.#workingDirectory, absolute);
+    // Outside the working directory, the directories above the path are nobody's search: only the path itself counts.
+    if (fromHere === '' || fromHere.startsWith('..') || isAbsolute(fromHere)) return this.excludes(basename(absolute), absolute);
+    const segments = fromHere.split(sep);
+    for (let i = 1; i <= segments.length; i++) {
+      const prefix = segments.slice(0, i).join('/');
+      if (this.excludes(prefix, resolve(this.#workingDirectory, prefix))) return true;
+    }
+    return false;
   }
 }
 

@@ -77,6 +77,10 @@ export function parseManifests(text: string, file: string, options: { chartTempl
   const documents: ManifestDocument[] = [];
   const problems: InputProblem[] = [];
   const skipped: SkippedInput[] = [];
+  // A byte order mark opens each file of a `cat *.yaml` or `helm template` stream saved by some editors; kubectl's YAML
+  // reader skips one at the start of any line, and the yaml package only at the start of the text, where it would
+  // otherwise read `\uFEFFapiVersion` as a key and pass the object over.
+  if (text.includes('\uFEFF')) text = text.replace(/^\uFEFF/gm, '');
   const parsed = parseAllDocuments(text, { ...KUBECTL_YAML, lineCounter });
   const templateLine = templateActionLine(text);
   const syntaxError = parsed.some((yaml) => yaml.errors.length > 0);
@@ -109,7 +113,7 @@ export function parseManifests(text: string, file: string, options: { chartTempl
       problems.push({ file, document, line, message: PROTOTYPE_KEY_PROBLEM });
       return;
     }
-    if (Array.isArray(object) && object.some(isKubernetesObject)) {
+    if (Array.isArray(object) && object.some(namesApiVersionAndKind)) {
       problems.push({
         file,
         document,
@@ -130,7 +134,8 @@ export function parseManifests(text: string, file: string, options: { chartTempl
 const PROTOTYPE_KEY_PROBLEM =
   'a __proto__ key, or a constructor key holding a prototype key, in an object the webhook checks: its server answers such a request with HTTP 400, not an admission (README "HTTP behaviour")';
 
-function isKubernetesObject(value: unknown): boolean {
+/** What kubectl needs of an object to apply it: a values file or a Chart.yaml has neither or only one. */
+export function namesApiVersionAndKind(value: unknown): boolean {
   return isObject(value) && typeof value.apiVersion === 'string' && typeof value.kind === 'string';
 }
 
@@ -174,6 +179,7 @@ export async function readManifests(paths: readonly string[], readStdin: () => P
       add(await readStdin(), STDIN_NAME);
       continue;
     }
+    if (exclude?.excludesNamedPath(path)) continue;
     let isDirectory: boolean;
     try {
       isDirectory = statSync(path).isDirectory();

@@ -585,6 +585,36 @@ t.test('UTF-16 files, Services and standard input are read as kubectl reads them
   t.match(piped.stdout, /1 object checked: 0 admitted, 1 denied/);
 });
 
+t.test('a byte order mark opening a later document (cat or helm template of files saved with one) is skipped, as kubectl skips it', async (t) => {
+  const buffered = fixture('guide-envoyfilter-buffered.yaml');
+  const stream = `---\n# Source: chart/templates/a.yaml\n${fixture('guide-httproute.yaml')}---\n# Source: chart/templates/b.yaml\n\uFEFF${buffered}`;
+  const result = await check(['-', '--services', SERVICES, '--fail-on-empty'], stream);
+  t.equal(result.code, 1, 'the EnvoyFilter after the mark is checked, and denied');
+  t.same(codes(result.stdout, 'error'), ['EPP202']);
+  t.match(result.stdout, /2 objects checked: 1 admitted, 1 denied/);
+  const firstLine = stream.split('\n').findIndex((line) => line.includes('request_body_mode: BUFFERED')) + 1;
+  t.match(result.stdout, `<stdin>:${firstLine}: error: [EPP202]`, 'at its line in the stream');
+});
+
+t.test('--exclude applies to files named on the command line too (check $(git diff --name-only) --exclude test/fixtures)', async (t) => {
+  const dir = tree({ 'deploy/filter.yaml': fixture('guide-envoyfilter.yaml'), 'test/fixtures/unsafe.yaml': fixture('guide-envoyfilter-buffered.yaml') });
+  const named = ['deploy/filter.yaml', 'test/fixtures/unsafe.yaml'];
+  const cwd = process.cwd();
+  process.chdir(dir);
+  t.teardown(() => process.chdir(cwd));
+  for (const pattern of ['test/fixtures', 'fixtures', 'test/fixtures/*.yaml', 'unsafe.yaml', `${dir}/test`]) {
+    const result = await check([...named, '--services', SERVICES, '--exclude', pattern]);
+    t.equal(result.code, 0, `--exclude ${pattern}`);
+    t.match(result.stdout, /1 object checked: 1 admitted, 0 denied/);
+  }
+  const kept = await check([...named, '--services', SERVICES, '--exclude', 'deploy/fixtures']);
+  t.equal(kept.code, 1, 'a pattern that matches nothing on the way excludes nothing');
+  process.chdir(join(dir, 'test'));
+  const above = await check([join(dir, 'deploy/filter.yaml'), '--services', SERVICES, '--exclude', dir.split('/').filter(Boolean)[0], '--fail-on-empty']);
+  t.equal(above.code, 0, 'outside the working directory, the directories above a named file are not matched by name');
+  t.match(above.stdout, /1 object checked: 1 admitted/);
+});
+
 t.test('a file reached through a link, and by its own path, is checked once', async (t) => {
   const dir = tree({ 'a/filter.yaml': fixture('guide-envoyfilter-buffered.yaml') });
   mkdirSync(join(dir, 'links'));

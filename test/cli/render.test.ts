@@ -5,7 +5,7 @@ import { ANNOTATIONS } from '../../src/annotations.ts';
 import { runCheckCommand } from '../../src/commands/check.ts';
 import { runRenderCommand } from '../../src/commands/render.ts';
 import { KUBECTL_YAML } from '../../src/manifests/read-manifests.ts';
-import { EPP_SERVICE, fixture, MANIFESTS, runCommand, SERVICES, spawnCli } from './cli-harness.ts';
+import { EPP_SERVICE, fixture, MANIFESTS, runCommand, SERVICES, spawnCli, tree } from './cli-harness.ts';
 
 const render = (argv: string[], stdin?: string) => runCommand(runRenderCommand, argv, stdin);
 const EPP_IP = '10.96.183.7';
@@ -127,6 +127,20 @@ t.test('a denied object is left out with its denial on stderr; the rest is rende
   t.equal(noSource.code, 1, 'without Services the placeholder cannot be resolved');
   t.equal(noSource.stdout, '');
   t.match(noSource.stderr, /\[EPP101\] [^\n]*\n[^\n]*\n    fix: tell epp-webhook where Services come from/);
+});
+
+t.test('a directory holding a chart and its values: documents without apiVersion and kind are left out, with a note, so kubectl can apply the rendering', async (t) => {
+  const dir = tree({
+    'deploy/config.yaml': CONFIG_MAP,
+    'deploy/filter.yaml': fixture('guide-envoyfilter.yaml'),
+    'chart/Chart.yaml': 'apiVersion: v2\nname: chart\nversion: 0.1.0\n',
+    'chart/values.yaml': 'replicaCount: 2\nkind: worker\n',
+  });
+  const result = await render([dir, '--services', SERVICES]);
+  t.equal(result.code, 0, result.stderr);
+  t.same(documents(result.stdout).map((d) => d.kind), ['ConfigMap', 'EnvoyFilter']);
+  t.match(result.stderr, `${join(dir, 'chart/Chart.yaml')}:1: note: document 1 left out: no apiVersion and kind, not a Kubernetes object\n`);
+  t.match(result.stderr, `${join(dir, 'chart/values.yaml')}:1: note: document 1 left out: no apiVersion and kind, not a Kubernetes object\n`);
 });
 
 t.test('a denied item of a List is dropped from the List', async (t) => {
