@@ -32,6 +32,7 @@ export const MANIFEST_OPTIONS = {
 
 export const manifestOptionsHelp = (command: 'check' | 'render') => `Manifests: files, directories (searched recursively for *.yaml, *.yml, *.json; dotfiles,
 dot-directories and node_modules skipped) and - for standard input, e.g. kustomize build | epp-webhook ${command} -.
+YAML documents, or JSON ones, a stream of them too (render -o json | epp-webhook ${command} -).
 Without PATH, standard input is read unless it is a terminal. Files that are no Kubernetes manifest
 (package.json, a JSON array, a values file) are skipped; Helm templates are named, to be rendered first.
 

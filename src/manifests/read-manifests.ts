@@ -7,6 +7,7 @@ import { describe, isObject } from '../json-value.ts';
 import type { ExcludePatterns } from './exclude-patterns.ts';
 import { findManifestFiles, reasonOf } from './find-manifest-files.ts';
 import { helmTemplateMessage, isInChartTemplates, templateActionLine } from './helm-template.ts';
+import { splitJsonStream } from './json-stream.ts';
 import { webhookObjects } from './webhook-objects.ts';
 
 /** How standard input is named in messages and reports. */
@@ -82,53 +83,70 @@ export function parseManifests(text: string, file: string, options: { chartTempl
   // otherwise read `\uFEFFapiVersion` as a key and pass the object over.
   if (text.includes('\uFEFF')) text = text.replace(/^\uFEFF/gm, '');
   const parsed = parseAllDocuments(text, { ...KUBECTL_YAML, lineCounter });
-  const templateLine = templateActionLine(text);
   const syntaxError = parsed.some((yaml) => yaml.errors.length > 0);
+  const jsonValues = syntaxError ? splitJsonStream(text) : undefined;
+  if (jsonValues !== undefined) return parseJsonStream(text, jsonValues, file, lineCounter);
+  const templateLine = templateActionLine(text);
   if (templateLine !== undefined && (syntaxError || options.chartTemplate)) {
     return { documents, problems, skipped: [{ file, line: templateLine, reason: 'helm-template', message: helmTemplateMessage(templateLine) }], files: 1 };
   }
   if (syntaxError && !mentionsKubernetesObject(text)) {
     return { documents, problems, skipped: [{ file, reason: 'not-kubernetes', message: 'does not parse as YAML or JSON and names no apiVersion or kind' }], files: 1 };
   }
-  parsed.forEach((yaml, index) => {
-    const document = index + 1;
-    const [error] = yaml.errors;
-    if (error !== undefined) {
-      const position = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
-      problems.push({ file, document, line: position.line, column: position.col, message: `YAML syntax: ${firstLine(error.message)}` });
-      return;
-    }
-    if (yaml.contents === null) return;
-    const { line } = lineCounter.linePos(yaml.contents.range[0]);
-    let object: unknown;
-    try {
-      // Through JSON, as kubectl sends it: an alias becomes a copy, not a shared object a mutation would change twice.
-      object = JSON.parse(JSON.stringify(yaml.toJS(TO_JS)) ?? 'null');
-    } catch (failure) {
-      problems.push({ file, document, line, message: `YAML: ${(failure as Error).message}` });
-      return;
-    }
-    if (object === null || object === undefined) return;
-    if (webhookObjects(object).some(hasPrototypeKey)) {
-      problems.push({ file, document, line, message: PROTOTYPE_KEY_PROBLEM });
-      return;
-    }
-    if (Array.isArray(object) && object.some(namesApiVersionAndKind)) {
-      problems.push({
-        file,
-        document,
-        line,
-        message: `document ${document} is a plain list of Kubernetes objects, which kubectl does not read: put each object in its own document (---) or the list in the items of a kind: List`,
-      });
-      return;
-    }
-    if (typeof object !== 'object' || Array.isArray(object)) {
-      skipped.push({ file, line, reason: 'not-kubernetes', message: `document ${document} is ${describe(object)}, not a Kubernetes object` });
-      return;
-    }
-    documents.push({ file, document, line, object, yaml, lineCounter });
+  const result: ManifestInput = { documents, problems, skipped, files: 1 };
+  parsed.forEach((yaml, index) => addDocument(result, yaml, file, index + 1, lineCounter));
+  return result;
+}
+
+/** Each value of a JSON stream (splitJsonStream) read as one document, its lines those of the whole text. */
+function parseJsonStream(text: string, values: readonly [number, number][], file: string, whole: LineCounter): ManifestInput {
+  const result: ManifestInput = { documents: [], problems: [], skipped: [], files: 1 };
+  values.forEach(([start, end], index) => {
+    const lineCounter = new LineCounter();
+    lineCounter.linePos = (offset) => whole.linePos(offset + start);
+    const [yaml] = parseAllDocuments(text.slice(start, end), { ...KUBECTL_YAML, prettyErrors: false });
+    addDocument(result, yaml, file, index + 1, lineCounter);
   });
-  return { documents, problems, skipped, files: 1 };
+  return result;
+}
+
+function addDocument(result: ManifestInput, yaml: Document.Parsed, file: string, document: number, lineCounter: LineCounter): void {
+  const { documents, problems, skipped } = result;
+  const [error] = yaml.errors;
+  if (error !== undefined) {
+    const position = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+    problems.push({ file, document, line: position.line, column: position.col, message: `YAML syntax: ${firstLine(error.message)}` });
+    return;
+  }
+  if (yaml.contents === null) return;
+  const { line } = lineCounter.linePos(yaml.contents.range[0]);
+  let object: unknown;
+  try {
+    // Through JSON, as kubectl sends it: an alias becomes a copy, not a shared object a mutation would change twice.
+    object = JSON.parse(JSON.stringify(yaml.toJS(TO_JS)) ?? 'null');
+  } catch (failure) {
+    problems.push({ file, document, line, message: `YAML: ${(failure as Error).message}` });
+    return;
+  }
+  if (object === null || object === undefined) return;
+  if (webhookObjects(object).some(hasPrototypeKey)) {
+    problems.push({ file, document, line, message: PROTOTYPE_KEY_PROBLEM });
+    return;
+  }
+  if (Array.isArray(object) && object.some(namesApiVersionAndKind)) {
+    problems.push({
+      file,
+      document,
+      line,
+      message: `document ${document} is a plain list of Kubernetes objects, which kubectl does not read: put each object in its own document (---) or the list in the items of a kind: List`,
+    });
+    return;
+  }
+  if (typeof object !== 'object' || Array.isArray(object)) {
+    skipped.push({ file, line, reason: 'not-kubernetes', message: `document ${document} is ${describe(object)}, not a Kubernetes object` });
+    return;
+  }
+  documents.push({ file, document, line, object, yaml, lineCounter });
 }
 
 const PROTOTYPE_KEY_PROBLEM =

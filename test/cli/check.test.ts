@@ -596,6 +596,26 @@ t.test('a byte order mark opening a later document (cat or helm template of file
   t.match(result.stdout, `<stdin>:${firstLine}: error: [EPP202]`, 'at its line in the stream');
 });
 
+t.test('a stream of JSON documents, as render -o json, jq -c and kubectl read it, is checked document by document', async (t) => {
+  const rendered = await runCommand(runRenderCommand, ['-', '--services', SERVICES, '-o', 'json'], `${fixture('guide-envoyfilter.yaml')}\n---\n${fixture('guide-httproute.yaml')}`);
+  t.equal(rendered.code, 0, rendered.stderr);
+  const checked = await check(['-', '--services', SERVICES, '--fail-on-empty'], rendered.stdout);
+  t.equal(checked.code, 0, `render -o json | check -: ${checked.stderr}`);
+  t.match(checked.stdout, /2 objects checked: 2 admitted, 0 denied/);
+
+  const denied = structuredClone(JSON.parse(rendered.stdout.slice(0, rendered.stdout.indexOf('\n}\n') + 2)));
+  denied.spec.configPatches[0].patch.value.typed_config.processing_mode.request_body_mode = 'BUFFERED';
+  const compact = [JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }), JSON.stringify(denied)].join('\n');
+  const jq = await check(['-', '--services', SERVICES], compact);
+  t.equal(jq.code, 1, 'one object per line, as jq -c prints them: the second is denied');
+  t.match(jq.stdout, /^<stdin>:2: error: \[EPP202\]/m, 'on its own line');
+  t.match(jq.stdout, /\(document 2\)/);
+
+  const broken = await check(['-'], `${JSON.stringify(denied)}\n{"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1",,}}`);
+  t.equal(broken.code, 2, 'a broken value is unusable input, not a pass');
+  t.match(broken.stdout, /^<stdin>:2:61: error: YAML syntax: /m, 'at its line and column in the stream');
+});
+
 t.test('--exclude applies to files named on the command line too (check $(git diff --name-only) --exclude test/fixtures)', async (t) => {
   const dir = tree({ 'deploy/filter.yaml': fixture('guide-envoyfilter.yaml'), 'test/fixtures/unsafe.yaml': fixture('guide-envoyfilter-buffered.yaml') });
   const named = ['deploy/filter.yaml', 'test/fixtures/unsafe.yaml'];
