@@ -14,7 +14,7 @@ import type { PathSegments } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
 import { lineOfPath, parseFormattedPath } from './locate-path.ts';
 import type { ManifestDocument } from './read-manifests.ts';
-import { isList, kindOf } from './webhook-objects.ts';
+import { isList, kindOf, listItem } from './webhook-objects.ts';
 
 export interface ManifestAdmissionContext {
   config: WebhookConfig;
@@ -84,7 +84,8 @@ async function admitDocument(source: ManifestDocument, context: ManifestAdmissio
     const objects: AdmittedObject[] = [];
     const patch: Operation[] = [];
     const dropped: number[] = [];
-    for (const [index, item] of document.items.entries()) {
+    for (const [index, entry] of document.items.entries()) {
+      const item = listItem(document, entry);
       const kind = kindOf(item);
       if (kind === undefined) continue;
       const admitted = await admitObject(source, ['items', index], kind, item as JsonObject, context);

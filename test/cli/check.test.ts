@@ -457,6 +457,21 @@ ${fixture('guide-envoyfilter-buffered.yaml')
   t.match(result.stdout, '1 object checked: 0 admitted, 1 denied');
 });
 
+t.test('the items of a typed list (an EnvoyFilterList, as the API returns it) take its apiVersion and kind, as kubectl gives them', async (t) => {
+  const item = fixture('guide-envoyfilter-buffered.yaml')
+    .split('\n')
+    .filter((line) => !line.startsWith('#') && !/^(apiVersion|kind):/.test(line))
+    .map((line, i) => (i === 0 ? `- ${line}` : `  ${line}`))
+    .join('\n');
+  const list = `apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilterList\nmetadata: {resourceVersion: "7"}\nitems:\n${item}\n`;
+  const result = await check(['-', '--services', SERVICES], list);
+  t.equal(result.code, 1, 'checked, and denied');
+  t.match(result.stdout, `<stdin>:${lineOf(list, 'request_body_mode: BUFFERED')}: error: [EPP202]`);
+  t.match(result.stdout, 'in EnvoyFilter llm-d-inference-scheduler/epp-ext-proc-buffered (document 1, items[0])');
+  const plain = await check(['-', '--services', SERVICES, '--fail-on-empty'], list.replace('kind: EnvoyFilterList', 'kind: List'));
+  t.equal(plain.code, 2, 'in a kind: List an item without a kind is nothing kubectl could send');
+});
+
 t.test('YAML is read as kubectl reads it: failure_mode_allow: yes is true', async (t) => {
   const text = envoyFilter('fail-open', { typedConfig: '          failure_mode_allow: yes\n' });
   const result = await check(['-', '--services', SERVICES], text);
