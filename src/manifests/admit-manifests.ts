@@ -132,6 +132,7 @@ async function admitObject(
   const findings = distinct([...mutation.findings, ...validation])
     .filter((f) => f.severity !== 'off')
     .map((f) => (f.code === 'EPP109' && context.missingPoolFix !== undefined ? { ...f, fix: context.missingPoolFix } : f))
+    .map((f) => (ownNamespace || !NOT_FOUND_IN_NAMESPACE.has(f.code) ? f : { ...f, fix: `${f.fix}; this object names no namespace, so it was checked in ${namespace} (--namespace); where a kustomization sets its namespace, check the built output: kustomize build DIR | epp-webhook check -` }))
     .map((f) => ({ ...f, line: locate(f.path) }))
     .sort((a, b) => a.line - b.line);
   const admitted = !findings.some((f) => f.severity === 'deny');
@@ -151,6 +152,9 @@ async function admitObject(
     admitted,
   };
 }
+
+/** Lookups by namespace that fail (the EPP Service, the InferencePool): for an object without one, the namespace was defaulted. */
+const NOT_FOUND_IN_NAMESPACE = new Set(['EPP101', 'EPP109']);
 
 /** Mutation and validation can both report the same problem (a malformed configPatches); say it once. */
 function distinct(findings: Finding[]): Finding[] {

@@ -472,6 +472,20 @@ t.test('the items of a typed list (an EnvoyFilterList, as the API returns it) ta
   t.equal(plain.code, 2, 'in a kind: List an item without a kind is nothing kubectl could send');
 });
 
+t.test('an EPP Service not found for an object that names no namespace: the fix says the namespace was defaulted, and how to check a kustomization', async (t) => {
+  const withoutNamespace = fixture('guide-envoyfilter.yaml').replace(/^  namespace: .*\n/m, '');
+  t.notMatch(withoutNamespace, /namespace: llm-d-inference-scheduler\n/);
+  const defaulted = await check(['-', '--services', SERVICES], withoutNamespace);
+  t.equal(defaulted.code, 1);
+  t.match(defaulted.stdout, /\[EPP101\] EPP_SERVICE_CLUSTER_IP: Service default\/gaie-inference-scheduling-epp/);
+  t.match(defaulted.stdout, /fix: [^\n]*; this object names no namespace, so it was checked in default \(--namespace\); where a kustomization sets its namespace, check the built output: kustomize build DIR \| epp-webhook check -\n/);
+  const named = await check(['-', '--services', SERVICES, '--namespace', 'llm-d-inference-scheduler'], withoutNamespace);
+  t.equal(named.code, 0, '--namespace is where it would be created');
+  const own = await check(['-', '--services', SERVICES], fixture('guide-envoyfilter.yaml').replace(/namespace: llm-d-inference-scheduler/, 'namespace: elsewhere'));
+  t.equal(own.code, 1);
+  t.notMatch(own.stdout, 'names no namespace', 'an object with its own namespace: nothing defaulted');
+});
+
 t.test('YAML is read as kubectl reads it: failure_mode_allow: yes is true', async (t) => {
   const text = envoyFilter('fail-open', { typedConfig: '          failure_mode_allow: yes\n' });
   const result = await check(['-', '--services', SERVICES], text);
