@@ -310,3 +310,50 @@ t.test('the webhook identity may list, watch and get InferencePools and EnvoyFil
   t.equal(await can('patch', 'inferencepools.inference.networking.k8s.io', '-n', NS), 'no');
   t.equal(await can('patch', 'services', '-n', NS), 'no');
 });
+
+t.test('an EnvoyFilter renamed the GitOps way (the new one applied before the old one is deleted): a kubectl label of a route wired to the old one is admitted, a new route to the pool is refused (EPP405)', async (t) => {
+  const route = structuredClone(ROUTE);
+  route.metadata.name = 'models-rename';
+  route.spec.rules = [route.spec.rules[0]];
+  const renamed = structuredClone(FILTER_A);
+  renamed.metadata.name = 'pool-a-ext-proc-v2';
+  t.teardown(async () => {
+    await cp.kubectl(['delete', 'httproute', '-n', NS, 'models-rename', 'models-rename-new', '--ignore-not-found']);
+    await cp.kubectl(['delete', 'envoyfilter', '-n', NS, 'pool-a-ext-proc-v2', '--ignore-not-found']);
+  });
+  const created = await kubectlApply([route]);
+  t.equal(created.code, 0, created.stderr);
+  t.same((await get('httproute', 'models-rename')).spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-a-ext-proc']);
+  const second = await kubectlApply([renamed]);
+  t.equal(second.code, 0, second.stderr);
+  const labelled = await waitFor('the second EnvoyFilter in the webhook\'s cache (a new route is refused)', async () => {
+    const fresh = structuredClone(route);
+    fresh.metadata.name = 'models-rename-new';
+    const refused = await kubectlApply([fresh], ['--dry-run=server']);
+    return refused.code !== 0 ? refused : undefined;
+  }, 10_000, 250);
+  t.match(labelled.stderr, /\[EPP405\] rules\[0\] InferencePool llm-d\/pool-a: EnvoyFilters pool-a-ext-proc, pool-a-ext-proc-v2 in namespace llm-d all carry epp-webhook\.io\/inference-pool for it/);
+  const label = await cp.kubectl(['label', 'httproute', '-n', NS, 'models-rename', 'team=inference']);
+  t.equal(label.code, 0, `the wired route is labelled: ${label.stderr}`);
+  const stored = await get('httproute', 'models-rename');
+  t.equal(stored.metadata.labels?.team, 'inference');
+  t.same(stored.spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-a-ext-proc'], 'its filter kept');
+});
+
+t.test('a route opted out with kubectl annotate keeps the ExtensionRef injected before: the validating webhook warns EPP402; kubectl apply of the annotated manifest takes it away', async (t) => {
+  const route = structuredClone(ROUTE);
+  route.metadata.name = 'models-opt-out';
+  t.teardown(async () => void (await cp.kubectl(['delete', 'httproute', '-n', NS, 'models-opt-out', '--ignore-not-found'])));
+  const created = await kubectlApply([route]);
+  t.equal(created.code, 0, created.stderr);
+  const annotated = await cp.kubectl(['annotate', 'httproute', '-n', NS, 'models-opt-out', 'epp-webhook.io/inject=false']);
+  t.equal(annotated.code, 0, annotated.stderr);
+  t.match(annotated.stderr, /Warning: \[EPP402\] spec\.rules rules\[0\], rules\[1\] still hold the ExtensionRef to EnvoyFilter pool-a-ext-proc, pool-b-ext-proc, though the route is opted out with epp-webhook\.io\/inject: "false"/, 'kubectl prints it');
+  t.same((await get('httproute', 'models-opt-out')).spec.rules.map((r: any) => (r.filters ?? []).length), [1, 1], 'the filters stay');
+  const optedOut = structuredClone(route);
+  optedOut.metadata.annotations = { ...optedOut.metadata.annotations, 'epp-webhook.io/inject': 'false' };
+  const applied = await kubectlApply([optedOut]);
+  t.equal(applied.code, 0, applied.stderr);
+  t.notMatch(applied.stderr, 'EPP402', 'nothing left to warn about');
+  t.same((await get('httproute', 'models-opt-out')).spec.rules.map((r: any) => (r.filters ?? []).length), [0, 0], 'kubectl apply of the manifest, which has none, removed them');
+});
