@@ -222,6 +222,21 @@ t.test('a config change changes the pod template (the pods roll and read it); ot
   t.equal(await checksum(['--set', 'replicaCount=3']), before);
 });
 
+t.test('names YAML would read as something else, and names too long for a certificate\'s commonName, render objects the API server and cert-manager take', async (t) => {
+  const result = await helm(['template', 'llm-d-inference-gateway-epp-webhook', CHART, '--namespace', '2024', '--set', 'webhooks.excludedNamespaces={on,kube-system}', '--set', 'certificates.mode=certManager']);
+  t.equal(result.code, 0, result.stderr);
+  const objects = parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((o) => o !== null && o !== undefined);
+  for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+    for (const webhook of objects.find((o) => o.kind === kind).webhooks) {
+      const excluded = webhook.namespaceSelector.matchExpressions.find((e: { key: string }) => e.key === 'kubernetes.io/metadata.name');
+      t.strictSame(excluded.values, ['on', 'kube-system', '2024'], `${kind} ${webhook.name}: strings, as YAML 1.1 reads them too (not true and 2024)`);
+    }
+  }
+  const serving = objects.find((o) => o.kind === 'Certificate' && o.metadata.name.endsWith('-serving'));
+  t.equal(serving.spec.commonName, undefined, 'no commonName: cert-manager refuses one over 64 bytes');
+  t.ok(serving.spec.dnsNames.includes('llm-d-inference-gateway-epp-webhook.2024.svc'), 'the dnsNames the API server verifies');
+});
+
 t.test('a bad value fails with the schema\'s message, naming the value', async (t) => {
   const cases: [string[], RegExp][] = [
     [['--set', 'webhooks.failurePolicy=Sometimes'], /at '\/webhooks\/failurePolicy': value must be one of 'Fail', 'Ignore'/],
@@ -234,12 +249,17 @@ t.test('a bad value fails with the schema\'s message, naming the value', async (
     [['--set', 'config.eppServce.name=x'], /at '\/config': additional properties 'eppServce' not allowed/],
     [['--set', 'webhooks.timeoutSeconds=31'], /at '\/webhooks\/timeoutSeconds': maximum: got 31, want 30/],
     [['--set', 'image.digest=latest'], /at '\/image\/digest'/],
+    [['--set', 'podDisruptionBudget.minAvailable=most'], /at '\/podDisruptionBudget\/minAvailable'/],
   ];
   for (const [args, message] of cases) {
     const result = await helm(['template', 'epp-webhook', CHART, ...args]);
     t.not(result.code, 0, args.join(' '));
     t.match(result.stderr, /values don't meet the specifications of the schema/, args.join(' '));
     t.match(result.stderr, message, args.join(' '));
+  }
+  for (const args of [['--set', 'resources.requests.cpu=0.5'], ['--set', 'podDisruptionBudget.minAvailable=50%'], ['--set', 'podDisruptionBudget.minAvailable=1']]) {
+    const result = await helm(['template', 'epp-webhook', CHART, '--set', 'replicaCount=3', ...args]);
+    t.equal(result.code, 0, `${args.join(' ')} is a valid value: ${result.stderr}`);
   }
 });
 

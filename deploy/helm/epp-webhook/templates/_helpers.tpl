@@ -78,10 +78,11 @@ app.kubernetes.io/name: {{ include "epp-webhook.bootstrapName" . }}
 {{- end }}
 {{- end }}
 
-{{/* The webhook's own namespace is always excluded (its pods must start without the webhook). */}}
+{{/* The webhook's own namespace is always excluded (its pods must start without the webhook). Quoted (JSON): a
+namespace named 2024 or on is a string to the API server, not what YAML 1.1 reads it as. */}}
 {{- define "epp-webhook.excludedNamespaces" -}}
 {{- $namespaces := concat .Values.webhooks.excludedNamespaces (list .Release.Namespace) | uniq }}
-{{- printf "[%s]" (join ", " $namespaces) }}
+{{- toJson $namespaces }}
 {{- end }}
 
 {{- define "epp-webhook.clientConfig" -}}
