@@ -31,6 +31,12 @@ const OVERLAY_TEMPLATES: Record<'self-signed' | 'cert-manager', string[]> = {
 };
 const MONITORING_TEMPLATES = ['servicemonitor', 'prometheusrule'];
 /**
+ * A Job's field that only makes sense to Helm, whose hook Job is deleted and created again on each upgrade. A Job
+ * applied by Kustomize that removes itself is recreated, and run again, by Argo CD or Flux on every sync, and shown
+ * OutOfSync in between: it stays once finished.
+ */
+export const HELM_ONLY_JOB_FIELDS = ['ttlSecondsAfterFinished'];
+/**
  * Templates that only make sense to Helm: the pre-install hook that creates the Secrets before Helm waits for the
  * Deployment. `kubectl apply -k` waits for nothing, and the overlay's Job creates them as well.
  */
@@ -93,8 +99,25 @@ function fileOf(documents: Document[]): string {
   return HEADER + documents.map((d) => d.toString(WRITE_OPTIONS)).join('---\n');
 }
 
+/** A Job without HELM_ONLY_JOB_FIELDS, saying why where the field was. */
+function withoutHelmOnlyJobFields(document: Document): Document {
+  if (document.get('kind') !== 'Job') return document;
+  const spec = document.get('spec') as YAMLMap;
+  for (const field of HELM_ONLY_JOB_FIELDS) {
+    if (!spec.has(field)) continue;
+    spec.delete(field);
+    const template = spec.items.find((pair) => isScalar(pair.key) && pair.key.value === 'template');
+    if (template !== undefined) {
+      (template.key as { commentBefore?: string | null }).commentBefore =
+        ' Kept once finished (Helm, which runs it as a hook, removes it itself): a Job that removed itself would be created,\n' +
+        ' and run, again by Argo CD or Flux on every sync. Delete it, then apply again, to run the bootstrap again.';
+    }
+  }
+  return document;
+}
+
 function byTemplate(rendered: RenderedDocument[], template: string): Document[] {
-  const found = rendered.filter((r) => r.template === template).map((r) => withoutHelmOnlyMetadata(r.document));
+  const found = rendered.filter((r) => r.template === template).map((r) => withoutHelmOnlyJobFields(withoutHelmOnlyMetadata(r.document)));
   if (found.length === 0) throw new Error(`the chart rendered nothing from templates/${template}.yaml`);
   return found;
 }

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config.ts';
-import { HELM_ONLY_ANNOTATIONS, HELM_ONLY_LABELS, RENDERINGS } from '../../scripts/kustomize-from-chart.ts';
+import { HELM_ONLY_ANNOTATIONS, HELM_ONLY_JOB_FIELDS, HELM_ONLY_LABELS, RENDERINGS } from '../../scripts/kustomize-from-chart.ts';
 import { staleKustomizeFiles } from '../../scripts/generate-kustomize.ts';
 import { CHART, helm, helmTemplate } from './harness/helm.ts';
 import { KUSTOMIZATIONS, renderKustomization, type KustomizationName } from './harness/kustomize.ts';
@@ -281,8 +281,17 @@ function withoutHelmOnly(object: any): any {
     }
   };
   visit(copy);
+  if (copy.kind === 'Job') for (const field of HELM_ONLY_JOB_FIELDS) delete copy.spec[field];
   return copy;
 }
+
+t.test('the Kustomize bootstrap Job stays once finished (a GitOps tool would recreate one that removed itself); Helm\'s hook Job keeps its TTL', async (t) => {
+  const kustomized = findObject(await renderKustomization('self-signed'), 'Job', 'epp-webhook-bootstrap-certs');
+  t.equal(kustomized.spec.ttlSecondsAfterFinished, undefined);
+  const helmed = findObject(await render('self-signed', [...RENDERINGS['self-signed']]), 'Job', 'epp-webhook-bootstrap-certs');
+  t.equal(helmed.spec.ttlSecondsAfterFinished, 600);
+  t.match(helmed.metadata.annotations['helm.sh/hook'], 'post-install');
+});
 
 const KUSTOMIZE_TO_HELM: Record<KustomizationName, keyof typeof RENDERINGS> = { base: 'base', 'self-signed': 'self-signed', 'cert-manager': 'cert-manager' };
 
