@@ -8,7 +8,7 @@
  */
 import t, { type Test } from 'tap';
 import { scratchDir } from '../helpers/scratch-dir.ts';
-import { writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config.ts';
@@ -297,32 +297,49 @@ const KUSTOMIZE_TO_HELM: Record<KustomizationName, keyof typeof RENDERINGS> = { 
 
 for (const name of Object.keys(KUSTOMIZATIONS) as KustomizationName[]) {
   t.test(`kubectl kustomize ${KUSTOMIZATIONS[name]} gives the objects helm template gives for the same settings`, async (t) => {
-    const kustomized = await renderKustomization(name);
-    const helmed = await render(name, [...RENDERINGS[KUSTOMIZE_TO_HELM[name]]]);
-    const id = (o: any) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    // Kustomize only: the namespace (a Helm release's exists first), and the content-hashed ConfigMap name.
-    const generated = findObject(kustomized, 'ConfigMap').metadata.name;
-    t.match(generated, /^epp-webhook-config-[a-z0-9]+$/);
-    const fromKustomize = new Map(
-      kustomized.objects
-        .filter((o) => o.kind !== 'Namespace')
-        .map((o) => JSON.parse(JSON.stringify(o).replaceAll(`"${generated}"`, '"epp-webhook-config"')))
-        .map((o) => [id(o), o]),
-    );
-    // Helm only: the pre-install hook that creates the Secrets before Helm waits (kubectl apply -k waits for nothing).
-    const fromHelm = new Map(helmed.objects.filter((o) => !o.metadata.annotations?.['helm.sh/hook']?.includes('pre-install')).map((o) => [id(o), withoutHelmOnly(o)]));
-    t.same([...fromKustomize.keys()].sort(), [...fromHelm.keys()].sort(), 'the same objects');
-    for (const [key, object] of fromHelm) {
-      const other = fromKustomize.get(key);
-      if (!other) continue;
-      if (object.kind === 'ConfigMap') {
-        // Kustomize's generator labels it with its own labels; the webhook reads the data.
-        t.same(parse(other.data['config.yaml']), parse(object.data['config.yaml']), `${key}: the same config`);
-        continue;
-      }
-      t.same(other, object, key);
-    }
+    await sameObjects(t, await renderKustomization(name), await render(name, [...RENDERINGS[KUSTOMIZE_TO_HELM[name]]]));
   });
+
+  t.test(`${KUSTOMIZATIONS[name]} with its namespace set to another (kustomize edit set namespace) gives the objects helm template -n gives there`, async (t) => {
+    const root = scratchDir('epp-kustomize-namespace-');
+    cpSync(join(CHART, '../..'), join(root, 'deploy'), { recursive: true });
+    const file = join(root, KUSTOMIZATIONS[name], 'kustomization.yaml');
+    const text = readFileSync(file, 'utf8');
+    t.match(text, /^namespace: epp-webhook$/m);
+    writeFileSync(file, text.replace(/^namespace: epp-webhook$/m, 'namespace: platform-webhooks'));
+    const kustomized = await renderKustomization(name, root);
+    const helmed = await render(name, ['--namespace', 'platform-webhooks', ...RENDERINGS[KUSTOMIZE_TO_HELM[name]]]);
+    t.ok(helmed.objects.some((o) => o.metadata.namespace === 'platform-webhooks'), 'helm renders into the namespace given last');
+    t.equal(findObject(kustomized, 'Namespace').metadata.name, 'platform-webhooks', 'the Namespace object is renamed with it');
+    await sameObjects(t, kustomized, helmed);
+  });
+}
+
+/** A Kustomize rendering holds the objects a Helm one does, but what only Helm needs. */
+async function sameObjects(t: Test, kustomized: Rendering, helmed: Rendering): Promise<void> {
+  const id = (o: any) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  // Kustomize only: the namespace (a Helm release's exists first), and the content-hashed ConfigMap name.
+  const generated = findObject(kustomized, 'ConfigMap').metadata.name;
+  t.match(generated, /^epp-webhook-config-[a-z0-9]+$/);
+  const fromKustomize = new Map(
+    kustomized.objects
+      .filter((o) => o.kind !== 'Namespace')
+      .map((o) => JSON.parse(JSON.stringify(o).replaceAll(`"${generated}"`, '"epp-webhook-config"')))
+      .map((o) => [id(o), o]),
+  );
+  // Helm only: the pre-install hook that creates the Secrets before Helm waits (kubectl apply -k waits for nothing).
+  const fromHelm = new Map(helmed.objects.filter((o) => !o.metadata.annotations?.['helm.sh/hook']?.includes('pre-install')).map((o) => [id(o), withoutHelmOnly(o)]));
+  t.same([...fromKustomize.keys()].sort(), [...fromHelm.keys()].sort(), 'the same objects');
+  for (const [key, object] of fromHelm) {
+    const other = fromKustomize.get(key);
+    if (!other) continue;
+    if (object.kind === 'ConfigMap') {
+      // Kustomize's generator labels it with its own labels; the webhook reads the data.
+      t.same(parse(other.data['config.yaml']), parse(object.data['config.yaml']), `${key}: the same config`);
+      continue;
+    }
+    t.same(other, object, key);
+  }
 }
 
 /**

@@ -21,10 +21,13 @@ export interface RenderedKustomization extends Rendering {
   dir: string;
 }
 
-/** `kubectl kustomize <dir>` with the e2e's kubectl (kustomize is built in): exactly what `kubectl apply -k` sends. */
-export async function renderKustomization(name: KustomizationName): Promise<RenderedKustomization> {
+/**
+ * `kubectl kustomize <dir>` with the e2e's kubectl (kustomize is built in): exactly what `kubectl apply -k` sends.
+ * `root`: a copy of the repository's deploy/ tree to render instead (one whose kustomization a test has edited).
+ */
+export async function renderKustomization(name: KustomizationName, root = ROOT): Promise<RenderedKustomization> {
   const { kubectl } = await controlPlaneBinaries();
-  const dir = join(ROOT, KUSTOMIZATIONS[name]);
+  const dir = join(root, KUSTOMIZATIONS[name]);
   const yaml = await new Promise<string>((resolve, reject) =>
     execFile(kubectl, ['kustomize', dir], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
       error ? reject(new Error(`kubectl kustomize ${dir} failed: ${stderr || error.message}`)) : resolve(stdout),
