@@ -102,9 +102,24 @@ t.test("operators' values reach the objects they are about", async (t) => {
     '--set', 'monitoring.serviceMonitor.labels.release=kube-prometheus-stack',
     '--set', 'monitoring.prometheusRule.enabled=true',
     '--set', 'monitoring.prometheusRule.labels.release=kube-prometheus-stack',
+    '--set', 'podLabels.team=inference',
+    '--set', 'podLabels.app\\.kubernetes\\.io/name=other',
+    '--set-string', 'podAnnotations.sidecar\\.istio\\.io/inject=false',
+    '--set', 'podAnnotations.checksum/config=mine',
+    '--set', 'extraArgs={--log-level=debug}',
+    '--set', 'extraEnv[0].name=UV_THREADPOOL_SIZE',
+    '--set-string', 'extraEnv[0].value=8',
   ]);
   const deployment = findObject(r, 'Deployment', 'epp-webhook');
   const pod = deployment.spec.template.spec;
+  const podMetadata = deployment.spec.template.metadata;
+  t.equal(podMetadata.labels.team, 'inference', 'podLabels reach the pods');
+  t.equal(podMetadata.labels['app.kubernetes.io/name'], 'epp-webhook', "the chart's own labels win: the Service selects on them");
+  t.same(findObject(r, 'Service', 'epp-webhook').spec.selector, deployment.spec.selector.matchLabels);
+  t.strictSame(podMetadata.annotations['sidecar.istio.io/inject'], 'false', 'podAnnotations reach the pods, as strings');
+  t.match(podMetadata.annotations['checksum/config'], /^[0-9a-f]{64}$/, "the chart's config checksum wins");
+  t.same(pod.containers[0].args.slice(-1), ['--log-level=debug'], 'extraArgs come after the chart\'s flags');
+  t.same(pod.containers[0].env.slice(-1), [{ name: 'UV_THREADPOOL_SIZE', value: '8' }], 'extraEnv after the chart\'s variables');
   t.equal(deployment.spec.replicas, 3);
   for (const { template } of [deployment.spec, findObject(r, 'Job', 'epp-webhook-bootstrap-certs').spec, findObject(r, 'Job', 'epp-webhook-create-certs').spec, findObject(r, 'CronJob').spec.jobTemplate.spec]) {
     t.equal(template.spec.containers[0].image, `registry.example.com/epp-webhook@${digest}`, 'pulled by digest');
