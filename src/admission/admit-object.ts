@@ -55,7 +55,7 @@ async function mutateSpec(kind: HandledKind, object: unknown, namespace: string,
   if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
-  const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters) : [];
+  const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters, injected.kept) : [];
   // An opted-out route never calls the mutating webhook (its matchConditions): the validating one says this for it.
   const otherPools = injectionOptedOut(injected.object) ? [] : routeOverridesOfOtherPools(injected.object, namespace, deps.config, deps.envoyFilters);
   return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing, ...otherPools], substitutions: 0 };

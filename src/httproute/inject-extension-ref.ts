@@ -20,6 +20,13 @@ export interface InjectionResult {
   findings: Finding[];
   /** Where each ExtensionRef this admission wrote sits: added after a rule's filters, or in place of another pool's. */
   injected: InjectedFilter[];
+  /** Where each InferencePool rule's own ExtensionRef of the configured kind sits, kept as written, with the EnvoyFilter its pool would get. */
+  kept: KeptFilter[];
+}
+
+export interface KeptFilter extends InjectedFilter {
+  /** The EnvoyFilter the rule would get without it (its pool's, or the configured one). */
+  instead: string;
 }
 
 export interface InjectedFilter {
@@ -44,7 +51,7 @@ export function injectExtensionRef(
   config: WebhookConfig,
   route: { namespace?: string; envoyFilters?: EnvoyFilterIndex } = {},
 ): InjectionResult {
-  const unchanged = (findings: Finding[]): InjectionResult => ({ object, patch: [], findings, injected: [] });
+  const unchanged = (findings: Finding[], kept: KeptFilter[] = []): InjectionResult => ({ object, patch: [], findings, injected: [], kept });
   if (injectionOptedOut(object)) return unchanged([]);
   const annotations = annotationsOf(object);
 
@@ -94,6 +101,7 @@ export function injectExtensionRef(
   const toInject: (InjectedFilter & { target: ExtensionRefTarget; replaces: boolean })[] = [];
   /** The EnvoyFilters the pool rules reference once admitted: injected, or their own (EPP402 names them). */
   const targetNames = new Set<string>();
+  const kept: KeptFilter[] = [];
   rules.forEach((rule: unknown, index) => {
     const at: PathSegments = ['spec', 'rules', index];
     if (!isObject(rule)) return reportMalformed(at, 'an object', rule);
@@ -116,6 +124,7 @@ export function injectExtensionRef(
     }
     if (existing.some((f) => referencesSameKind(f, target))) {
       for (const name of own) targetNames.add(name);
+      existing.forEach((f, filter) => void (referencesSameKind(f, target) && kept.push({ rule: index, filter, instead: target.name })));
       return;
     }
     if (existing.length >= MAX_RULE_FILTERS) {
@@ -136,7 +145,7 @@ export function injectExtensionRef(
   if (malformed.length > 0) return unchanged(malformed);
 
   findings.push(...istioDropsExtensionRefs(targetNames, config));
-  if (toInject.length === 0) return unchanged(findings);
+  if (toInject.length === 0) return unchanged(findings, kept);
 
   // Only the rules that get the filter are copied (and the containers above them); the rest is shared with the input.
   const copy = new CopyOnWrite(object);
@@ -147,5 +156,5 @@ export function injectExtensionRef(
     // After the rule's own filters; a rule without a list (or with null) gets one.
     else if (!copy.append(filters, filter)) copy.set(filters, [filter]);
   }
-  return { object: copy.result, patch: copy.patch(), findings, injected: toInject.map(({ rule, filter }) => ({ rule, filter })) };
+  return { object: copy.result, patch: copy.patch(), findings, injected: toInject.map(({ rule, filter }) => ({ rule, filter })), kept };
 }

@@ -357,3 +357,15 @@ t.test('a route opted out with kubectl annotate keeps the ExtensionRef injected 
   t.notMatch(applied.stderr, 'EPP402', 'nothing left to warn about');
   t.same((await get('httproute', 'models-opt-out')).spec.rules.map((r: any) => (r.filters ?? []).length), [0, 0], 'kubectl apply of the manifest, which has none, removed them');
 });
+
+t.test("a rule's own ExtensionRef to an EnvoyFilter that is gone (what deleting a renamed one's old name leaves): admitted with EPP406 naming its pool's", async (t) => {
+  const route = structuredClone(ROUTE);
+  route.metadata.name = 'models-dangling';
+  route.spec.rules = [{ ...route.spec.rules[0], filters: [{ type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'pool-a-ext-proc-old' } }] }];
+  t.teardown(async () => void (await cp.kubectl(['delete', 'httproute', '-n', NS, 'models-dangling', '--ignore-not-found'])));
+  const applied = await kubectlApply([route]);
+  t.equal(applied.code, 0, applied.stderr);
+  t.match(applied.stderr, /Warning: \[EPP406\] rules\[0\] the rule's own ExtensionRef names EnvoyFilter pool-a-ext-proc-old, which is not in namespace llm-d \(deleted, or renamed\)/);
+  t.match(applied.stderr, /Warning: \[EPP406\] Fix: name EnvoyFilter pool-a-ext-proc there \(the one a rule to this pool gets\), or drop that ExtensionRef and the webhook adds it/);
+  t.same((await get('httproute', 'models-dangling')).spec.rules[0].filters.map((f: any) => f.extensionRef.name), ['pool-a-ext-proc-old'], 'kept as written');
+});

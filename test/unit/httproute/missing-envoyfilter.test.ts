@@ -20,7 +20,7 @@ const index = (existing: [string, string][], ready = true) =>
   new EnvoyFilterIndexTable('test', existing.map(([namespace, name]) => ({ namespace, name, inferencePool: undefined })), () => ready);
 const missing = (object: unknown, config = DEFAULT_CONFIG, envoyFilters = index([])) => {
   const injected = injectExtensionRef(object, config, { namespace: NS, envoyFilters });
-  return missingEnvoyFilters(injected.object, injected.injected, NS, config, envoyFilters);
+  return missingEnvoyFilters(injected.object, injected.injected, NS, config, envoyFilters, injected.kept);
 };
 
 t.test('warns when the injected ExtensionRef names an EnvoyFilter not in the namespace', async (t) => {
@@ -59,4 +59,21 @@ t.test("a filter put in place of another pool's, not last in the rule: EPP406 ju
   ];
   const found = missing(moved, DEFAULT_CONFIG, filters).map((f) => [f.code, f.path, f.message.split('.')[0]]);
   t.same(found, [['EPP406', 'spec.rules[1].filters[0]', `the injected ExtensionRef names EnvoyFilter epp-ext-proc, which is not in namespace ${NS}`]]);
+});
+
+t.test("a rule's own ExtensionRef to an EnvoyFilter that is gone (the old name of a renamed one, deleted): EPP406, naming the pool's", async (t) => {
+  const withOwn = (name: string) => {
+    const object = route();
+    (object.spec.rules[1] as any).filters.push({ type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name } });
+    return object;
+  };
+  const renamed = new EnvoyFilterIndexTable('test', [{ namespace: NS, name: 'pool-ext-proc-v2', inferencePool: `${NS}/pool` }], () => true);
+  const found = missing(withOwn('pool-ext-proc'), DEFAULT_CONFIG, renamed);
+  t.same(found.map((f) => [f.code, f.severity, f.path]), [['EPP406', 'warn', 'spec.rules[1].filters[1]']]);
+  t.equal(found[0].message, `the rule's own ExtensionRef names EnvoyFilter pool-ext-proc, which is not in namespace ${NS} (deleted, or renamed), and the webhook keeps a rule's own ExtensionRef: the route points at nothing`);
+  t.equal(found[0].fix, `name EnvoyFilter pool-ext-proc-v2 there (the one a rule to this pool gets), or drop that ExtensionRef and the webhook adds it; or apply EnvoyFilter pool-ext-proc in ${NS}`);
+  t.same(missing(withOwn('pool-ext-proc-v2'), DEFAULT_CONFIG, renamed), [], "naming the pool's: nothing to say");
+  const unclaimed = missing(withOwn('epp-ext-proc'), DEFAULT_CONFIG, index([]));
+  t.equal(unclaimed[0].fix, `apply EnvoyFilter epp-ext-proc in ${NS}, or name the EnvoyFilter of the rule's pool there`, 'the name it would get anyway');
+  t.same(missing(withOwn('pool-ext-proc'), DEFAULT_CONFIG, new EnvoyFilterIndexTable('test', [], () => false)), [], 'not synced: nothing said');
 });
