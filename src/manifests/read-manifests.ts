@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
-import { readTextFile } from '../text-file.ts';
+import { NotUtf8Error, readTextFile } from '../text-file.ts';
 import { resolve } from 'node:path';
-import { LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type ToJSOptions } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type ScalarTag, type SchemaOptions, type ToJSOptions } from 'yaml';
 import { hasPrototypeKey } from '../admission/prototype-keys.ts';
 import { describe, isObject } from '../json-value.ts';
 import type { ExcludePatterns } from './exclude-patterns.ts';
@@ -62,7 +62,21 @@ export interface ManifestInput {
  */
 export const KUBECTL_YAML: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.1',
-  customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || (tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME')),
+  customTags: (tags) =>
+    tags
+      .filter((tag) => typeof tag === 'string' || (tag.tag !== 'tag:yaml.org,2002:timestamp' && tag.format !== 'TIME'))
+      .map((tag) => {
+        if (typeof tag === 'string') return tag;
+        // `!!binary` is its decoded bytes as a string to kubectl (go-yaml), not a byte array JSON would spell as numbers.
+        if (tag.tag === 'tag:yaml.org,2002:binary') return { ...tag, resolve: (source: string) => Buffer.from(source, 'base64').toString('utf8') } as ScalarTag;
+        // YAML 1.1's float pattern takes a lone `.` (kustomize's `delimiter: .`) as a float, NaN; go-yaml parses the
+        // digits and, finding none, keeps the string.
+        if (tag.tag === 'tag:yaml.org,2002:float' && !('collection' in tag)) {
+          const resolve = tag.resolve as (source: string, onError: (message: string) => void, options: ParseOptions) => unknown;
+          return { ...tag, resolve: (source: string, onError: (message: string) => void, options: ParseOptions) => (/^[-+]?[._]*$/.test(source) ? source : resolve(source, onError, options)) } as ScalarTag;
+        }
+        return tag;
+      }),
 };
 
 /** A few aliases are normal; thousands are an alias bomb ("billion laughs") and make the document unusable. */
@@ -121,10 +135,17 @@ function addDocument(result: ManifestInput, yaml: Document.Parsed, file: string,
   if (yaml.contents === null) return;
   const { line } = lineCounter.linePos(yaml.contents.range[0]);
   let object: unknown;
+  let parsed: unknown;
   try {
+    parsed = yaml.toJS(TO_JS);
     // Through JSON, as kubectl sends it: an alias becomes a copy, not a shared object a mutation would change twice.
-    object = JSON.parse(JSON.stringify(yaml.toJS(TO_JS)) ?? 'null');
+    object = JSON.parse(JSON.stringify(parsed, finiteNumbers) ?? 'null');
   } catch (failure) {
+    // A values file's `.inf` is not ours to refuse; a manifest's is kubectl's refusal too.
+    if (failure instanceof NotJsonNumber && !namesApiVersionAndKind(parsed)) {
+      skipped.push({ file, line, reason: 'not-kubernetes', message: `document ${document} names no apiVersion and kind, and ${failure.message}` });
+      return;
+    }
     problems.push({ file, document, line, message: `YAML: ${(failure as Error).message}` });
     return;
   }
@@ -147,6 +168,16 @@ function addDocument(result: ManifestInput, yaml: Document.Parsed, file: string,
     return;
   }
   documents.push({ file, document, line, object, yaml, lineCounter });
+}
+
+/** JSON has no infinity or NaN: kubectl refuses `.inf` and `.nan` (JSON.stringify would write null). */
+function finiteNumbers(key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new NotJsonNumber(`${key === '' ? 'the document' : `key ${JSON.stringify(key)}`} is ${value}, which JSON cannot hold: kubectl refuses it; quote it if it is meant as a string`);
+  return value;
+}
+
+class NotJsonNumber extends Error {
+  override name = 'NotJsonNumber';
 }
 
 const PROTOTYPE_KEY_PROBLEM =
@@ -188,13 +219,26 @@ export async function readManifests(paths: readonly string[], readStdin: () => P
     try {
       add(readTextFile(file), file);
     } catch (error) {
+      // Like broken YAML: a file that names no apiVersion or kind is some other file (an image, a Latin-1 note).
+      if (error instanceof NotUtf8Error && !mentionsKubernetesObject(error.text)) {
+        result.skipped.push({ file, reason: 'not-kubernetes', message: 'is not UTF-8 and names no apiVersion or kind' });
+        result.files++;
+        return;
+      }
       result.problems.push({ file, message: `cannot read ${file}: ${reasonOf(error)}` });
     }
   };
 
   for (const path of paths) {
     if (path === '-') {
-      add(await readStdin(), STDIN_NAME);
+      let text: string;
+      try {
+        text = await readStdin();
+      } catch (error) {
+        result.problems.push({ file: STDIN_NAME, message: `cannot read ${STDIN_NAME}: ${reasonOf(error)}` });
+        continue;
+      }
+      add(text, STDIN_NAME);
       continue;
     }
     if (exclude?.excludesNamedPath(path)) continue;

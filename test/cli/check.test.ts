@@ -664,6 +664,34 @@ t.test('--exclude applies to files named on the command line too (check $(git di
   t.match(above.stdout, /1 object checked: 1 admitted/);
 });
 
+t.test('bytes and values kubectl refuses, or reads otherwise, are read as kubectl reads them', async (t) => {
+  const dir = tree({});
+  const latin1 = join(dir, 'latin1.yaml');
+  writeFileSync(latin1, Buffer.concat([Buffer.from('apiVersion: v1\nkind: ConfigMap\n# caf'), Buffer.from([0xe9]), Buffer.from('\nmetadata: {name: x}\n')]));
+  const notUtf8 = await check([latin1]);
+  t.equal(notUtf8.code, 2, 'a manifest that is not UTF-8 is unusable input, as kubectl refuses it');
+  t.match(notUtf8.stdout, `${latin1}: error: cannot read ${latin1}: not UTF-8 (line 3): kubectl refuses it too; save it as UTF-8`);
+  writeFileSync(join(dir, 'notes.yaml'), Buffer.concat([Buffer.from('title: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+  const other = await check([join(dir, 'notes.yaml'), '--output', 'json']);
+  t.equal(other.code, 0, 'a file that names no apiVersion or kind is some other file, passed over');
+  t.same(JSON.parse(other.stdout).skipped.map((s: { reason: string }) => s.reason), ['not-kubernetes']);
+
+  const piped = await spawnCli(['check', '-'], Buffer.concat([Buffer.from('apiVersion: v1\nkind: ConfigMap\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+  t.equal(piped.code, 2, 'standard input too');
+  t.match(piped.stdout, '<stdin>: error: cannot read <stdin>: not UTF-8 (line 3)');
+
+  const infinite = await check(['-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  limit: .inf\n');
+  t.equal(infinite.code, 2, 'a manifest with .inf is unusable input: JSON has no infinity, and kubectl refuses it');
+  t.match(infinite.stdout, 'key "limit" is Infinity, which JSON cannot hold: kubectl refuses it; quote it if it is meant as a string');
+  t.equal((await check(['-'], 'limit: .nan\n')).code, 0, 'in a values file it is not ours to refuse');
+  const dot = await runCommand(runRenderCommand, ['-', '-o', 'json'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  delimiter: .\n  half: .5\n');
+  t.strictSame(JSON.parse(dot.stdout).data, { delimiter: '.', half: 0.5 }, 'a lone dot (kustomize\'s delimiter: .) is the string go-yaml reads, not NaN');
+
+  const binary = await runCommand(runRenderCommand, ['-', '-o', 'json'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  greeting: !!binary aGVsbG8=\n');
+  t.equal(binary.code, 0, binary.stderr);
+  t.strictSame(JSON.parse(binary.stdout).data, { greeting: 'hello' }, '!!binary is its decoded text, as kubectl sends it, not a byte array');
+});
+
 t.test('a file reached through a link, and by its own path, is checked once', async (t) => {
   const dir = tree({ 'a/filter.yaml': fixture('guide-envoyfilter-buffered.yaml') });
   mkdirSync(join(dir, 'links'));
