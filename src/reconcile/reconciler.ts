@@ -446,9 +446,14 @@ export class Reconciler {
 }
 
 /** 409 Conflict, or 422 from a failed `test` op: the object is not the version the patch was computed from. */
+/**
+ * A 409, or a 422 for a failed `test` op of the patch (json-patch's "testing value <path> failed: test failed"): the
+ * object changed since it was read. Another 422 (an admission policy's denial, which may quote the object's name) is
+ * not, and retrying it would loop.
+ */
 function isConflict(status: number | undefined, error: unknown): boolean {
   if (status === 409) return true;
-  return status === 422 && /\btest\b/i.test(apiErrorMessage(error));
+  return status === 422 && /testing value \S* ?failed|\btest failed\b/i.test(apiErrorMessage(error));
 }
 
 /** Where a decision reads a Service and a pool: the webhook's caches, or the API server (LiveLookups). */

@@ -319,6 +319,20 @@ t.test('a refusal (a webhook denies the patch) is reported and not retried in a 
   t.match(h.events[0].note, 'patching failed: HTTP 403: admission webhook "x" denied the request');
 });
 
+t.test('a 422 that is no failed test op (an admission policy\'s denial naming an EnvoyFilter epp-test) is a refusal, not a conflict retried forever', async (t) => {
+  const h = harness();
+  h.write(substituted('epp-test', '10.0.0.5'));
+  h.api.patch = async () => {
+    h.api.patches.push({ key: 'x', operations: [] });
+    throw new ApiException(422, 'invalid', { message: "envoyfilters.networking.istio.io \"epp-test\" is forbidden: ValidatingAdmissionPolicy 'frozen' with binding 'frozen' denied request: spec is frozen in test" }, {});
+  };
+  h.reconciler.start();
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(h.api.patches.length, 1, 'tried once');
+  t.same(h.events.map((e) => e.reason), ['ReconcileFailed']);
+});
+
 t.test('a Service change that moves no address or port (labels, annotations) wakes nothing', async (t) => {
   const h = harness();
   h.store.refresh(h.api.put(substituted('a', '10.0.0.5')));
