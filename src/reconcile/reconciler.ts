@@ -5,7 +5,7 @@ import type { InferencePoolLookup, InferencePoolResolver } from '../cluster/infe
 import type { LiveLookups } from '../cluster/live-lookups.ts';
 import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ServiceLookup, ServiceResolver } from '../cluster/service-resolver.ts';
-import type { WebhookConfig } from '../config.ts';
+import { mayReferenceNamespace, type WebhookConfig } from '../config.ts';
 import { PORT_PLACEHOLDER } from '../envoyfilter/epp-service-port.ts';
 import { serviceReferenceOf } from '../envoyfilter/epp-service-reference.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
@@ -202,17 +202,34 @@ export class Reconciler {
   async #decide(record: EnvoyFilterRecord, lookups: Lookups): Promise<Decided> {
     if (record.inferencePool !== undefined && record.provenance !== undefined && this.#options.pools !== undefined) {
       const [namespace, name] = record.inferencePool.split('/');
+      if (!this.#mayFollow(record, namespace)) return this.#notAllowed(`InferencePool ${record.inferencePool}`);
       const target = poolTargetOf(record, await lookups.pool(namespace, name));
       if (target === 'wait') return { by: 'pool', decision: { kind: 'wait', why: 'the InferencePool cache cannot answer yet' } };
       if (target !== undefined) {
         const [serviceNamespace, serviceName] = target.service.split('/');
+        if (!this.#mayFollow(record, serviceNamespace)) return this.#notAllowed(`EPP Service ${target.service} (named by InferencePool ${record.inferencePool})`);
         const decision = decideRepoint(record, target, await lookups.service(serviceNamespace, serviceName));
         if (decision.kind !== 'not-repointed') return { by: 'pool', decision };
       }
     }
     const target = recordedService(record);
+    if (target !== undefined && !this.#mayFollow(record, target.namespace)) return this.#notAllowed(`EPP Service ${target.namespace}/${target.name}`);
     const lookup = target === undefined ? undefined : await lookups.service(target.namespace, target.name);
     return { by: 'service', decision: decideReconcile(record, lookup) };
+  }
+
+  /**
+   * The annotations it follows are the object's own, which anyone who may write the EnvoyFilter may write: a
+   * reference admission would refuse (allowedServiceNamespaces, EPP103) is not followed either, or a hand-written
+   * `resolved-service` would put another namespace's ClusterIP in (and its Events would tell whether a Service
+   * exists there).
+   */
+  #mayFollow(record: EnvoyFilterRecord, namespace: string): boolean {
+    return mayReferenceNamespace(this.#options.config, record.namespace, namespace);
+  }
+
+  #notAllowed(what: string): Decided {
+    return { by: 'service', decision: { kind: 'not-allowed', why: `${what} is in another namespace, which allowedServiceNamespaces does not list (EPP103 at admission): not followed` } };
   }
 
   #carryOut(record: EnvoyFilterRecord, item: WorkItem, decided: Decided): Promise<WorkOutcome> | WorkOutcome {
@@ -222,6 +239,10 @@ export class Reconciler {
       case 'unchanged':
         this.#present(item.key);
         this.#count('unchanged');
+        return { kind: 'done' };
+      case 'not-allowed':
+        this.#report(record, { type: 'Warning', reason: 'ReferenceNotAllowed', action: 'Skip', note: decision.why });
+        this.#count('error');
         return { kind: 'done' };
       case 'wait':
         this.#options.log.debug({ envoyFilter: item.key, reason: decision.why }, 'reconcile waits for the Service cache');
@@ -464,7 +485,7 @@ interface Lookups {
 
 type PoolDecision = Exclude<RepointDecision, { kind: 'not-repointed' }>;
 
-type Decided = { by: 'pool'; decision: PoolDecision } | { by: 'service'; decision: ReconcileDecision };
+type Decided = { by: 'pool'; decision: PoolDecision } | { by: 'service'; decision: ReconcileDecision | { kind: 'not-allowed'; why: string } };
 
 /** The decisions that write addresses or ports the caches chose (a raw token's write reads the object first). */
 function writes(decided: Decided): boolean {

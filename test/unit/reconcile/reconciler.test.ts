@@ -333,6 +333,22 @@ t.test('a 422 that is no failed test op (an admission policy\'s denial naming an
   t.same(h.events.map((e) => e.reason), ['ReconcileFailed']);
 });
 
+t.test("provenance written by hand naming another namespace's Service is not followed: allowedServiceNamespaces holds for the reconciler too", async (t) => {
+  const h = harness();
+  // In team-a, annotated as if the webhook had substituted NS's Service there: admission would have refused that (EPP103).
+  h.write(substituted('borrowed', '192.0.2.1', 'team-a'));
+  h.write(substituted('own', '10.0.0.5'));
+  h.reconciler.start();
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(jsonpatch.getValueByPointer(h.api.objects.get('team-a/borrowed'), ADDRESS), '192.0.2.1', "team-a's EnvoyFilter keeps its address");
+  t.equal(addressOf(h, 'own'), '10.0.0.9', "the Service's own namespace is followed");
+  const refused = h.events.filter((e) => e.reason === 'ReferenceNotAllowed');
+  t.equal(refused.length, 1, 'reported once');
+  t.equal(refused[0].regarding.namespace, 'team-a');
+  t.equal(refused[0].note, `EPP Service ${NS}/${EPP} is in another namespace, which allowedServiceNamespaces does not list (EPP103 at admission): not followed`);
+});
+
 t.test('a Service change that moves no address or port (labels, annotations) wakes nothing', async (t) => {
   const h = harness();
   h.store.refresh(h.api.put(substituted('a', '10.0.0.5')));
