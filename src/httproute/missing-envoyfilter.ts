@@ -32,33 +32,29 @@ export function missingEnvoyFilters(
     said.add(name);
     return name;
   };
-  // A rule's own ExtensionRef to an EnvoyFilter that is gone: what deleting the old name of a renamed one leaves.
-  for (const { rule: index, filter: at, instead } of kept) {
+  const say = (index: number, at: number, message: (name: string) => string, fix: (name: string) => string): void => {
     const name = missing(index, at);
-    if (name === undefined) continue;
-    findings.push(
-      finding(
-        'EPP406',
-        config.severities,
-        { location: `rules[${index}]`, path: `spec.rules[${index}].filters[${at}]` },
-        `the rule's own ExtensionRef names EnvoyFilter ${name}, which is not in namespace ${namespace} (deleted, or renamed), and the webhook keeps a rule's own ExtensionRef: the route points at nothing`,
+    if (name === undefined) return;
+    findings.push(finding('EPP406', config.severities, { location: `rules[${index}]`, path: `spec.rules[${index}].filters[${at}]` }, message(name), fix(name)));
+  };
+  // A rule's own ExtensionRef to an EnvoyFilter that is gone: what deleting the old name of a renamed one leaves.
+  for (const { rule, filter, instead } of kept) {
+    say(
+      rule,
+      filter,
+      (name) => `the rule's own ExtensionRef names EnvoyFilter ${name}, which is not in namespace ${namespace} (deleted, or renamed), and the webhook keeps a rule's own ExtensionRef: the route points at nothing`,
+      (name) =>
         instead === name
           ? `apply EnvoyFilter ${name} in ${namespace}, or name the EnvoyFilter of the rule's pool there`
           : `name EnvoyFilter ${instead} there (the one a rule to this pool gets), or drop that ExtensionRef and the webhook adds it; or apply EnvoyFilter ${name} in ${namespace}`,
-      ),
     );
   }
-  for (const { rule: index, filter: at } of injected) {
-    const name = missing(index, at);
-    if (name === undefined) continue;
-    findings.push(
-      finding(
-        'EPP406',
-        config.severities,
-        { location: `rules[${index}]`, path: `spec.rules[${index}].filters[${at}]` },
-        `the injected ExtensionRef names EnvoyFilter ${name}, which is not in namespace ${namespace}. The name is chosen when the route is admitted: an EnvoyFilter annotated ${ANNOTATIONS.inferencePool} with the rule's pool that is applied after this route (even in the same kubectl apply) is not picked up`,
-        `apply EnvoyFilter ${name} in ${namespace}; or apply the EnvoyFilter annotated with the rule's pool, then this route again; or name yours with annotation ${ANNOTATIONS.extProcFilter} (the default is the config's extensionRef.name)`,
-      ),
+  for (const { rule, filter } of injected) {
+    say(
+      rule,
+      filter,
+      (name) => `the injected ExtensionRef names EnvoyFilter ${name}, which is not in namespace ${namespace}. The name is chosen when the route is admitted: an EnvoyFilter annotated ${ANNOTATIONS.inferencePool} with the rule's pool that is applied after this route (even in the same kubectl apply) is not picked up`,
+      (name) => `apply EnvoyFilter ${name} in ${namespace}; or apply the EnvoyFilter annotated with the rule's pool, then this route again; or name yours with annotation ${ANNOTATIONS.extProcFilter} (the default is the config's extensionRef.name)`,
     );
   }
   return findings;
