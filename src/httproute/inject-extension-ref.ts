@@ -122,9 +122,10 @@ export function injectExtensionRef(
       targetNames.add(target.name);
       return void toInject.push({ rule: index, filter: foreign.replace, target, replaces: true });
     }
-    if (existing.some((f) => referencesSameKind(f, target))) {
+    const keeps = kept.length;
+    existing.forEach((f, filter) => void (referencesSameKind(f, target) && kept.push({ rule: index, filter, instead: target.name })));
+    if (kept.length > keeps) {
       for (const name of own) targetNames.add(name);
-      existing.forEach((f, filter) => void (referencesSameKind(f, target) && kept.push({ rule: index, filter, instead: target.name })));
       return;
     }
     if (existing.length >= MAX_RULE_FILTERS) {

@@ -4,19 +4,23 @@ import { finding, type Finding } from '../findings.ts';
 import { isObject } from '../json-value.ts';
 import { ownNames } from './own-extension-ref.ts';
 
+/** What the data plane measured of an ExtensionRef on Istio (test/dataplane, scenario EPP402). */
+const ISTIO_DROPS = "reports ResolvedRefs=False (InvalidFilter) and drops this route's rules";
+const onIstio = (config: WebhookConfig) => config.extensionRef.group === 'networking.istio.io';
+
 /**
  * EPP402: Istio's HTTPRoute translation does not resolve ExtensionRef filters (measured: ResolvedRefs=False,
  * InvalidFilter, and the route dropped: 404). Said where the configured `extensionRef` is Istio's (the group says the
  * gateway is): `names` are the EnvoyFilters this route's InferencePool rules reference once admitted.
  */
 export function istioDropsExtensionRefs(names: ReadonlySet<string>, config: WebhookConfig): Finding[] {
-  if (names.size === 0 || config.extensionRef.group !== 'networking.istio.io') return [];
+  if (names.size === 0 || !onIstio(config)) return [];
   return [
     finding(
       'EPP402',
       config.severities,
       { location: 'spec.rules', path: 'spec.rules' },
-      `the ExtensionRef to ${config.extensionRef.kind} ${[...names].sort().join(', ')} is not resolved by Istio's HTTPRoute translation: Istio reports ResolvedRefs=False (InvalidFilter) and drops this route's rules`,
+      `the ExtensionRef to ${config.extensionRef.kind} ${[...names].sort().join(', ')} is not resolved by Istio's HTTPRoute translation: Istio ${ISTIO_DROPS}`,
       "configure extensionRef for a gateway that resolves it, or rely on Istio's own InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true); set EPP402 to off once verified",
     ),
   ];
@@ -28,7 +32,7 @@ export function istioDropsExtensionRefs(names: ReadonlySet<string>, config: Webh
  * opt-out stops the webhook adding one; it does not take away the one there, and Istio drops the route for it.
  */
 export function optedOutRouteKeepsExtensionRefs(object: unknown, config: WebhookConfig): Finding[] {
-  if (config.extensionRef.group !== 'networking.istio.io') return [];
+  if (!onIstio(config)) return [];
   const rules = isObject(object) && isObject(object.spec) && Array.isArray(object.spec.rules) ? object.spec.rules : [];
   const names = new Set<string>();
   const holding: number[] = [];
@@ -46,7 +50,7 @@ export function optedOutRouteKeepsExtensionRefs(object: unknown, config: Webhook
       'EPP402',
       config.severities,
       { location: one ? where : 'spec.rules', path: `spec.${one ? where : 'rules'}` },
-      `${one ? 'still holds' : `${where} still hold`} the ExtensionRef to ${config.extensionRef.kind} ${[...names].sort().join(', ')}, though the route is opted out with ${ANNOTATIONS.inject}: "false": Istio's HTTPRoute translation does not resolve it, reports ResolvedRefs=False (InvalidFilter) and drops this route's rules`,
+      `${one ? 'still holds' : `${where} still hold`} the ExtensionRef to ${config.extensionRef.kind} ${[...names].sort().join(', ')}, though the route is opted out with ${ANNOTATIONS.inject}: "false": Istio's HTTPRoute translation does not resolve it, ${ISTIO_DROPS}`,
       `remove that ExtensionRef filter from ${where} (the opt-out stops the webhook adding one, not the one already there), or set EPP402 to off if your gateway resolves it`,
     ),
   ];

@@ -7,8 +7,8 @@ import type { InjectedFilter, KeptFilter } from './inject-extension-ref.ts';
 
 /**
  * EPP406: an ExtensionRef the webhook just injected, or an InferencePool rule's own one it kept, names an EnvoyFilter
- * that is not in the route's namespace (an ExtensionRef is a local reference). Nothing fails at admission, so without this the route silently points at
- * nothing. `envoyFilters` must hold every EnvoyFilter there is (serve's watch of the cluster), and be synced: a
+ * that is not in the route's namespace (an ExtensionRef is a local reference). Nothing fails at admission, so without
+ * this the route silently points at nothing. `envoyFilters` must hold every EnvoyFilter there is (serve's watch of the cluster), and be synced: a
  * partial view (a file, the manifests given to check) would make a missing name a guess.
  */
 export function missingEnvoyFilters(

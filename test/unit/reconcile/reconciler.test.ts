@@ -168,6 +168,14 @@ function harness(options: { leader?: boolean; graceMs?: number; pools?: Inferenc
   return { services, truth, api, store, events, reconciler, write, changeService, settle, metric, logs, setLeader: (value: boolean) => (leader = value) };
 }
 
+/** Every patch is counted and refused with `error`, as an API server whose admission denies it would. */
+function refusePatches(h: ReturnType<typeof harness>, error: Error): void {
+  h.api.patch = async () => {
+    h.api.patches.push({ key: 'x', operations: [] });
+    throw error;
+  };
+}
+
 const addressOf = (h: ReturnType<typeof harness>, name: string) => jsonpatch.getValueByPointer(h.api.objects.get(`${NS}/${name}`), ADDRESS);
 
 t.test('a new ClusterIP is written to every dependent EnvoyFilter once; its own writes trigger no more writes', async (t) => {
@@ -307,10 +315,7 @@ t.test('only the leader writes', async (t) => {
 t.test('a refusal (a webhook denies the patch) is reported and not retried in a loop', async (t) => {
   const h = harness();
   h.write(substituted('a', '10.0.0.5'));
-  h.api.patch = async () => {
-    h.api.patches.push({ key: 'x', operations: [] });
-    throw new ApiException(403, 'denied', { message: 'admission webhook "x" denied the request' }, {});
-  };
+  refusePatches(h, new ApiException(403, 'denied', { message: 'admission webhook "x" denied the request' }, {}));
   h.reconciler.start();
   h.changeService('10.0.0.9');
   await h.settle();
@@ -322,10 +327,7 @@ t.test('a refusal (a webhook denies the patch) is reported and not retried in a 
 t.test('a 422 that is no failed test op (an admission policy\'s denial naming an EnvoyFilter epp-test) is a refusal, not a conflict retried forever', async (t) => {
   const h = harness();
   h.write(substituted('epp-test', '10.0.0.5'));
-  h.api.patch = async () => {
-    h.api.patches.push({ key: 'x', operations: [] });
-    throw new ApiException(422, 'invalid', { message: "envoyfilters.networking.istio.io \"epp-test\" is forbidden: ValidatingAdmissionPolicy 'frozen' with binding 'frozen' denied request: spec is frozen in test" }, {});
-  };
+  refusePatches(h, new ApiException(422, 'invalid', { message: "envoyfilters.networking.istio.io \"epp-test\" is forbidden: ValidatingAdmissionPolicy 'frozen' with binding 'frozen' denied request: spec is frozen in test" }, {}));
   h.reconciler.start();
   h.changeService('10.0.0.9');
   await h.settle();
