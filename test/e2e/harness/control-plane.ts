@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate, type PemPair } from '../../../src/certs/authority.ts';
 import { controlPlaneBinaries, type ControlPlaneBinaries } from './binaries.ts';
-import { freePort, startProcess, waitFor, type ManagedProcess } from './processes.ts';
+import { freePorts, GiveUp, startProcess, waitFor, type ManagedProcess } from './processes.ts';
 
 export interface KubectlResult {
   code: number;
@@ -62,9 +62,7 @@ export async function startControlPlane(options: { log?: (line: string) => void;
   writeFileSync(join(pki, 'sa.pub'), serviceAccount.publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(join(pki, 'sa.key'), serviceAccount.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 
-  const etcdPort = await freePort();
-  const peerPort = await freePort();
-  const apiPort = await freePort();
+  let [etcdPort, peerPort, apiPort] = (await freePorts(3)) as [number, number, number];
   const server = `https://127.0.0.1:${apiPort}`;
   const env = { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' };
 
@@ -161,13 +159,12 @@ export async function startControlPlane(options: { log?: (line: string) => void;
       req.end(body === undefined ? undefined : JSON.stringify(body));
     });
 
-  log(`starting etcd on 127.0.0.1:${etcdPort} and kube-apiserver on ${server} (logs in ${dir})`);
-  let etcd: ManagedProcess = startEtcd();
+  let etcd: ManagedProcess | undefined;
   let apiserver: ManagedProcess | undefined;
   const stopProcesses = async () => {
     // The apiserver first: with etcd gone its graceful shutdown retries etcd for minutes.
     await apiserver?.stop(5000);
-    await etcd.stop(3000);
+    await etcd?.stop(3000);
   };
   // etcd's data and every log: about 120 MB a run. EPP_WEBHOOK_KEEP_E2E_DIR=1 keeps them to read after a failure.
   const stop = async () => {
@@ -178,8 +175,31 @@ export async function startControlPlane(options: { log?: (line: string) => void;
     await waitFor('kube-apiserver /readyz', async () => ((await api('GET', '/readyz')).status === 200 ? true : undefined), 60_000);
     await waitFor('namespace default', async () => ((await api('GET', '/api/v1/namespaces/default')).status === 200 ? true : undefined), 30_000);
   };
+  // A port released by freePorts can be taken (by some process's outgoing connection) before etcd binds it, and
+  // etcd then exits at once: it gets fresh ports, twice at most, rather than failing a whole e2e file.
+  const startHealthyEtcd = async (attempt: number): Promise<void> => {
+    log(`starting etcd on 127.0.0.1:${etcdPort} and kube-apiserver on ${server} (logs in ${dir})`);
+    const started = startEtcd();
+    etcd = started;
+    try {
+      await waitFor(
+        'etcd /health',
+        async () => {
+          if (started.hasExited()) throw new GiveUp(`etcd exited: ${lastLines(started.logFile, 5)}`);
+          return (await fetch(`http://127.0.0.1:${etcdPort}/health`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined;
+        },
+        30_000,
+      );
+    } catch (error) {
+      if (!(error instanceof GiveUp) || attempt >= 3) throw error;
+      log(`${error.message}; again on fresh ports`);
+      [etcdPort, peerPort] = (await freePorts(3)).filter((port) => port !== apiPort) as [number, number];
+      rmSync(join(dir, 'etcd-data'), { recursive: true, force: true });
+      await startHealthyEtcd(attempt + 1);
+    }
+  };
   try {
-    await waitFor('etcd /health', async () => ((await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok ? true : undefined), 30_000);
+    await startHealthyEtcd(1);
     apiserver = startApiserver();
     await waitReady();
   } catch (error) {
@@ -289,4 +309,8 @@ export async function startControlPlaneWithAdmissionConfig(options: {
   const cp = { ...started, stop: async () => (await started.stop(), rmSync(dir, { recursive: true, force: true })) };
   const issue = (name: string) => issueCertificate(clientCa, { commonName: name, validityDays: 2, usage: 'client' });
   return { cp, client: { caFile, caPem: clientCa.certPem, commonName, admissionConfigFile, kubeconfigFile, issue } };
+}
+
+function lastLines(file: string, count: number): string {
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-count).join(' | ');
 }
