@@ -13,6 +13,7 @@ import { decidePlaceholderResolution } from './decide-placeholder-resolution.ts'
 import { decideReconcile, recordedService, type ReconcileDecision } from './decide-reconcile.ts';
 import { decideRepoint, poolTargetOf, type RepointDecision } from './decide-repoint.ts';
 import { ENVOYFILTERS, type EnvoyFilterApi } from './envoyfilter-api.ts';
+import { handBackOwnership } from './field-ownership.ts';
 import type { EnvoyFilterRecord } from './envoyfilter-record.ts';
 import type { ObjectEvent } from './event-recorder.ts';
 import type { ReconcilerMetrics, ReconcileResult } from './reconciler-metrics.ts';
@@ -259,7 +260,7 @@ export class Reconciler {
         const note = `EPP Service ${decision.service} ${decision.change}: rewrote ${paths} recorded path${paths === 1 ? '' : 's'}${
           decision.editedPaths.length > 0 ? ` (left ${decision.editedPaths.length} edited by hand)` : ''
         }`;
-        return this.#write(record, item, decision.patch, note, { change: decision.change }, decision.change.startsWith('port') ? 'EPPPortUpdated' : 'ClusterIPUpdated');
+        return this.#write(record, item, decision.patch, note, { change: decision.change, reason: decision.change.startsWith('port') ? 'EPPPortUpdated' : 'ClusterIPUpdated' });
       }
       case 'resolve-placeholder':
         return this.#resolvePlaceholder(record, item);
@@ -287,7 +288,7 @@ export class Reconciler {
         const note = `InferencePool ${decision.target.pool} now names EPP Service ${decision.target.service} (was ${decision.fromService})${change === '' ? '' : `: ${change}`}: rewrote ${paths} recorded path${paths === 1 ? '' : 's'}${
           decision.editedPaths.length > 0 ? ` (left ${decision.editedPaths.length} edited by hand)` : ''
         }`;
-        return this.#write(record, item, decision.patch, note, { change: change || `Service ${decision.fromService} -> ${decision.target.service}` }, 'EndpointPickerFollowed');
+        return this.#write(record, item, decision.patch, note, { change: change || `Service ${decision.fromService} -> ${decision.target.service}`, reason: 'EndpointPickerFollowed' });
       }
     }
   }
@@ -324,7 +325,7 @@ export class Reconciler {
         this.#drift(fresh, 'placeholder', [resolution.clusterIP, resolution.port].filter((v) => v !== undefined).join(':'));
         const paths = resolution.paths.length;
         const note = `${written} (EPP Service ${resolution.service}) at ${paths} path${paths === 1 ? '' : 's'}: stored with the raw token while the webhook was not admitting`;
-        return this.#write(fresh, item, resolution.patch, note, { change: written }, resolution.clusterIP === undefined ? 'EPPPortUpdated' : 'ClusterIPUpdated');
+        return this.#write(fresh, item, resolution.patch, note, { change: written, reason: resolution.clusterIP === undefined ? 'EPPPortUpdated' : 'ClusterIPUpdated', read: object });
       }
     }
   }
@@ -334,16 +335,28 @@ export class Reconciler {
     item: WorkItem,
     patch: Operation[],
     note: string,
-    change: { change: string },
-    /** The Event's reason; null: none (the write is already reported). */
-    reason: string | null = 'ClusterIPUpdated',
-    result: ReconcileResult = 'updated',
+    how: {
+      change: string;
+      /** The Event's reason (default ClusterIPUpdated); null: none (the write is already reported). */
+      reason?: string | null;
+      result?: ReconcileResult;
+      /** The whole object as just read, when it was (else it is read here, for its managedFields). */
+      read?: unknown;
+    },
   ): Promise<WorkOutcome> {
+    const { change, reason = 'ClusterIPUpdated', result = 'updated' } = how;
     const key = envoyFilterKey(record);
     const { log } = this.#options;
     const wait = this.#rateLimit.delayFor(key);
     if (wait > 0) return { kind: 'after', delayMs: wait };
     if (!this.#options.isLeader()) return { kind: 'done' };
+    let before = how.read;
+    try {
+      before ??= await this.#options.api.get(record.namespace, record.name);
+    } catch (error) {
+      return this.#failed(record, 'reading', error);
+    }
+    if (before === undefined) return { kind: 'done' };
     let stored: unknown;
     try {
       stored = await this.#options.api.patch(record.namespace, record.name, patch);
@@ -370,9 +383,27 @@ export class Reconciler {
     this.#count(result);
     // Propagation is the time until the gateway's addresses are true again: only a rewrite has one.
     if (result === 'updated' && item.changeReceivedAt !== undefined) this.#options.metrics.propagation.observe((Date.now() - item.changeReceivedAt) / 1000);
-    log.info({ envoyFilter: key, change: change.change, note }, 'EnvoyFilter updated');
+    log.info({ envoyFilter: key, change, note }, 'EnvoyFilter updated');
     if (reason !== null) this.#event(record, { type: 'Normal', reason, action: 'Update', note });
+    const handedBack = await this.#handBackOwnership(record, before, stored);
+    if (handedBack !== undefined) this.#options.store.refresh(handedBack);
     return { kind: 'done' };
+  }
+
+  /** The fields the write took go back to their owners (handBackOwnership); answers the stored object, undefined if that failed. */
+  async #handBackOwnership(record: EnvoyFilterRecord, before: unknown, written: unknown): Promise<unknown> {
+    const operations = handBackOwnership(before, record.resourceVersion, written);
+    if (operations === undefined) return undefined;
+    try {
+      return await this.#options.api.patch(record.namespace, record.name, operations);
+    } catch (error) {
+      // The rewrite stands; only its fields stay epp-webhook's (another writer came between, or the API failed).
+      this.#options.log.warn(
+        { envoyFilter: envoyFilterKey(record), status: apiStatus(error), reason: apiErrorMessage(error) },
+        'rewritten, but its fields stay owned by epp-webhook: the next server-side apply of this EnvoyFilter conflicts until --force-conflicts',
+      );
+      return undefined;
+    }
   }
 
   /** Transient failures (no answer, 5xx, 429) back off and retry; a refusal (400, 403: a webhook or RBAC said no) waits for a change. */
@@ -407,7 +438,7 @@ export class Reconciler {
     this.#present(item.key);
     this.#drift(record, 'edited-by-hand', to);
     this.#reportEdited(record, paths, change, held, service);
-    return this.#write(record, item, patch, `dropped ${paths.length} recorded path(s) edited by hand`, { change }, null, 'edited-by-hand');
+    return this.#write(record, item, patch, `dropped ${paths.length} recorded path(s) edited by hand`, { change, reason: null, result: 'edited-by-hand' });
   }
 
   /** `change`: `ClusterIP a -> b` and/or `port p -> q`; `held`: the old value(s) the paths no longer hold. */

@@ -39,9 +39,14 @@ class Services implements ServiceResolver {
   size = () => this.records.size;
 }
 
+const MANAGED_FIELDS = '/metadata/managedFields';
+const USER_ENTRY = { manager: 'argocd-controller', operation: 'Apply', apiVersion: 'networking.istio.io/v1alpha3', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:configPatches': {} } } };
+
 class FakeApiServer implements EnvoyFilterApi {
   readonly objects = new Map<string, any>();
+  /** The patches that change the object (a second one per write gives field ownership back: `ownershipPatches`). */
   readonly patches: { key: string; operations: Operation[] }[] = [];
+  readonly ownershipPatches: { key: string; operations: Operation[] }[] = [];
   gets = 0;
   #version = 100;
   /** Runs before the next patch is applied: a second writer's chance to get in first. */
@@ -67,11 +72,21 @@ class FakeApiServer implements EnvoyFilterApi {
     this.beforeNextPatch = undefined;
     hook?.();
     const key = `${namespace}/${name}`;
-    this.patches.push({ key, operations });
+    const ownershipOnly = operations.every((operation) => operation.op === 'test' || operation.path === MANAGED_FIELDS);
+    (ownershipOnly ? this.ownershipPatches : this.patches).push({ key, operations });
     const object = this.objects.get(key);
     if (object === undefined) throw new ApiException(404, 'not found', { message: 'not found' }, {});
     try {
       const result = jsonpatch.applyPatch(structuredClone(object), operations, true, false).newDocument;
+      if (ownershipOnly) {
+        // `[{}]` clears managedFields; an empty list would be ignored.
+        if (JSON.stringify(result.metadata.managedFields) === '[{}]') delete result.metadata.managedFields;
+      } else {
+        // As the API server's field manager: an Update takes the atomic list it changed from its owners.
+        const others = (result.metadata.managedFields ?? []).filter((entry: any) => entry.manager !== 'epp-webhook');
+        const taken = others.map(({ fieldsV1: { 'f:spec': _taken, ...kept }, ...entry }: any) => ({ ...entry, fieldsV1: kept }));
+        result.metadata.managedFields = [...taken, { manager: 'epp-webhook', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:configPatches': {} } } }];
+      }
       return this.put(result);
     } catch (error) {
       throw new ApiException(422, 'patch failed', { message: `the server rejected our request due to an error in our request: testing value failed: ${(error as Error).message}` }, {});
@@ -95,6 +110,7 @@ function substituted(name: string, clusterIP: string, namespace = NS): any {
   object.metadata.name = name;
   object.metadata.namespace = namespace;
   jsonpatch.applyOperation(object, { op: 'replace', path: ADDRESS, value: clusterIP });
+  object.metadata.managedFields = [structuredClone(USER_ENTRY)];
   object.metadata.annotations = {
     'epp-webhook.io/resolved-service': `${NS}/${EPP}`,
     'epp-webhook.io/resolved-cluster-ip': clusterIP,
@@ -205,6 +221,49 @@ t.test('a new ClusterIP is written to every dependent EnvoyFilter once; its own 
   t.match(await h.metric('epp_webhook_reconciles_total'), /result="updated"} 3/);
   t.match(await h.metric('epp_webhook_reconcile_propagation_seconds'), /_count 3/);
   t.match(await h.metric('epp_webhook_reconcile_drift_detected_total'), /kind="cluster-ip-changed"} 3/);
+});
+
+t.test("a rewrite gives the fields it took back to their owners: the owner's next server-side apply meets no conflict", async (t) => {
+  const h = harness();
+  const object = substituted('a', '10.0.0.5');
+  const earlierVersionsWrite = { manager: 'epp-webhook', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:configPatches': {} } } };
+  object.metadata.managedFields.push(earlierVersionsWrite);
+  h.write(object);
+  const bare = substituted('b', '10.0.0.5');
+  delete bare.metadata.managedFields;
+  h.write(bare);
+  h.reconciler.start();
+  await h.settle();
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.same([addressOf(h, 'a'), addressOf(h, 'b')], ['10.0.0.9', '10.0.0.9'], 'rewritten');
+  t.same(h.api.objects.get(`${NS}/a`).metadata.managedFields, [USER_ENTRY], "the applier owns .spec.configPatches again; an earlier version's epp-webhook entry is gone too");
+  t.equal(h.api.objects.get(`${NS}/b`).metadata.managedFields, undefined, 'an object that had no managedFields has none again');
+  t.same(
+    h.api.ownershipPatches.map((p) => p.operations.map((o) => o.op)),
+    [['test', 'add'], ['test', 'add']],
+    'one more patch per write, guarded by the resourceVersion the write stored',
+  );
+  t.equal(h.api.patches.length, 2, 'the rewrites themselves');
+});
+
+t.test('a hand-back that another writer beats: the rewrite stands, and the log says what the next server-side apply will meet', async (t) => {
+  const h = harness();
+  h.write(substituted('a', '10.0.0.5'));
+  h.reconciler.start();
+  await h.settle();
+  const patch = h.api.patch.bind(h.api);
+  h.api.patch = async (namespace, name, operations) => {
+    if (operations.some((o) => o.path === MANAGED_FIELDS)) h.api.put(h.api.objects.get(`${namespace}/${name}`));
+    return patch(namespace, name, operations);
+  };
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '10.0.0.9');
+  t.same(h.api.objects.get(`${NS}/a`).metadata.managedFields.map((e: any) => e.manager), ['argocd-controller', 'epp-webhook'], 'the fields stay epp-webhook\'s');
+  t.match(h.logs.join('\n'), /fields stay owned by epp-webhook: the next server-side apply of this EnvoyFilter conflicts until --force-conflicts/);
+  t.equal(h.api.patches.length, 1, 'the rewrite is not made again');
+  t.match(await h.metric('epp_webhook_reconciles_total'), /result="updated"} 1/);
 });
 
 t.test('a conflict (someone wrote first): re-read, retry, then write on the new version', async (t) => {
