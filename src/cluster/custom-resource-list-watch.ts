@@ -12,7 +12,7 @@ export interface CustomResource {
 /**
  * The list+watch of a custom resource in all namespaces, whose CRD may not be installed: a 404 lists as empty (synced),
  * and the watch keeps asking until the CRD appears (from no resourceVersion, so it then delivers every object as ADDED).
- * Only those 404s go unreported; every other failure is, also after the CRD was once missing.
+ * Those 404s are reported as answers, not failures; every other failure is reported, also after the CRD was once missing.
  */
 export function customResourceListWatch<T>(
   resource: CustomResource,
@@ -32,8 +32,9 @@ export function customResourceListWatch<T>(
       }
     },
     onEvent: (event) => {
-      if (event.type === 'error' && apiStatus(event.error.cause) === 404) return;
-      options.onEvent?.(event);
+      // The API answered: there is nothing to watch yet, and the empty cache is current.
+      if (event.type === 'error' && apiStatus(event.error.cause) === 404) options.onEvent?.({ type: 'answered', resourceVersion: '' });
+      else options.onEvent?.(event);
     },
   });
 }

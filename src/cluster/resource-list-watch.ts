@@ -26,6 +26,8 @@ export interface ResourceChange<T> {
 export type ResourceListWatchEvent =
   /** A full list completed: the first one (`initial`) or one after a 410 Gone. */
   | { type: 'synced'; initial: boolean; items: number; resourceVersion: string }
+  /** The API server answered a watch request (200; for a custom resource whose CRD is not installed, 404): the cache is current again after any failure. */
+  | { type: 'answered'; resourceVersion: string }
   | { type: 'watch-restart'; cause: WatchRestartCause; reason: string; resourceVersion: string }
   | { type: 'relist'; reason: string }
   | { type: 'error'; error: Error; retryInMs: number };
@@ -248,6 +250,7 @@ export class ResourceListWatch<T> {
           controller = watchController;
           // watch() hands out its AbortController only once the response headers arrived; stop() may have come first.
           if (settled) watchController.abort();
+          else this.#emit({ type: 'answered', resourceVersion: this.#resourceVersion });
         },
         (error: unknown) => finish('failed', this.#watchFailure(error)),
       );

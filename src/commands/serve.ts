@@ -14,6 +14,7 @@ import { ServicesFileError } from '../cluster/static-resolver.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { leaderElectionIdentity, leaseNamespace } from '../reconcile/leader-election-settings.ts';
 import type { RunningReconciler } from '../reconcile/start-reconciler.ts';
+import type { CacheName } from '../server/list-watch-health.ts';
 import { serverLogOptions } from '../server/log-options.ts';
 import { ClientCaError } from '../server/client-ca.ts';
 import { TlsFilesError } from '../server/tls-files.ts';
@@ -148,7 +149,7 @@ interface ClusterSources {
 async function createResolver(
   flags: ServeFlags,
   onEvent: (event: InformerEvent) => void,
-  onListWatchEvent: (event: ResourceListWatchEvent, what: string) => void,
+  onListWatchEvent: (event: ResourceListWatchEvent, cache: CacheName, what: string) => void,
   onServiceChange?: (change: ServiceCacheChange) => void,
   onPoolChange?: (change: PoolChange | { type: 'resynced' }) => void,
 ): Promise<ClusterSources> {
@@ -165,8 +166,8 @@ async function createResolver(
   const { informerEnvoyFilterIndex } = await import('../cluster/informer-envoyfilter-index.ts');
   const kubeConfig = loadKubeConfig(flags.kubeconfig);
   const resolver = new InformerServiceResolver({ kubeConfig, onEvent, onServiceChange });
-  const pools = new InformerInferencePools({ kubeConfig, onEvent: onListWatchEvent, onPoolChange });
-  const envoyFilters = informerEnvoyFilterIndex({ kubeConfig, onEvent: (event) => onListWatchEvent(event, 'EnvoyFilters') });
+  const pools = new InformerInferencePools({ kubeConfig, onEvent: (event, what) => onListWatchEvent(event, 'InferencePools', what), onPoolChange });
+  const envoyFilters = informerEnvoyFilterIndex({ kubeConfig, onEvent: (event) => onListWatchEvent(event, 'EnvoyFilters', 'EnvoyFilters') });
   return {
     resolver,
     pools,
@@ -208,7 +209,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     resolverHandle = await createResolver(
       flags,
       (event) => logInformerEvent(server, event),
-      (event, what) => logListWatchEvent(server, event, what),
+      (event, cache, what) => logListWatchEvent(server, event, cache, what),
       flags.reconcile === undefined ? undefined : (change) => reconciler?.onServiceChange(change),
       flags.reconcile === undefined ? undefined : (change) => reconciler?.onPoolChange(change),
     );
@@ -289,6 +290,7 @@ function reconcileSettings(values: { services?: string; 'leader-election-namespa
 
 function logInformerEvent(server: RunningWebhookServer | undefined, event: InformerEvent): void {
   if (server === undefined) return;
+  server.metrics.listWatch.observe('Services', 'Services', event);
   const log = server.app.log;
   switch (event.type) {
     case 'synced':
@@ -308,8 +310,9 @@ function logInformerEvent(server: RunningWebhookServer | undefined, event: Infor
   }
 }
 
-function logListWatchEvent(server: RunningWebhookServer | undefined, event: ResourceListWatchEvent, what: string): void {
+function logListWatchEvent(server: RunningWebhookServer | undefined, event: ResourceListWatchEvent, cache: CacheName, what: string): void {
   if (server === undefined) return;
+  server.metrics.listWatch.observe(cache, what, event);
   const log = server.app.log;
   switch (event.type) {
     case 'synced':

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { WATCH_RESTART_CAUSES } from '../cluster/watch-restart-cause.ts';
 import { LightHistogram } from './light-histogram.ts';
+import { ListWatchHealth, type CacheName } from './list-watch-health.ts';
 import { PendingCounts } from './pending-counts.ts';
 import type { ProbedCaches } from './probes.ts';
 
@@ -22,6 +23,8 @@ export interface WebhookMetrics {
   certificateExpiry: Gauge;
   /** Label: cause (a WatchRestartCause, or `gone` for a relist after 410 Gone). */
   watchRestarts: Counter<'cause'>;
+  /** Every cache's list/watch events: failures counted, and how long a cache has been failing. */
+  listWatch: ListWatchHealth;
 }
 
 /**
@@ -104,6 +107,7 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
       registers,
     }),
     watchRestarts: watchRestartCounter(registers),
+    listWatch: new ListWatchHealth(registers, (['Services', ...(pools === undefined ? [] : ['InferencePools']), ...(envoyFilters === undefined ? [] : ['EnvoyFilters'])] as CacheName[])),
   };
 }
 

@@ -55,6 +55,7 @@ function mutate(webhook: WebhookProcess, object: unknown, uid = 'fault'): Promis
 
 const substituted = (response: any) => (response.patch ? Buffer.from(response.patch, 'base64').toString() : '');
 const probe = async (webhook: WebhookProcess, path: '/readyz' | '/healthz') => (await fetch(`http://127.0.0.1:${webhook.metricsPort}${path}`)).status;
+const CACHES = ['Services', 'InferencePools', 'EnvoyFilters'];
 const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 t.test('the apiserver killed and restarted while the webhook runs', async (t) => {
@@ -62,6 +63,7 @@ t.test('the apiserver killed and restarted while the webhook runs', async (t) =>
   t.teardown(() => webhook.stop());
   const restartsBefore = metric(await webhook.metrics(), 'epp_webhook_service_watch_restarts_total\\{cause="failed"\\}');
 
+  const stopping = performance.now();
   await cp.stopApiserver();
   const down = performance.now();
   let answered = 0;
@@ -75,6 +77,13 @@ t.test('the apiserver killed and restarted while the webhook runs', async (t) =>
   }
   t.equal(await probe(webhook, '/readyz'), 200, 'still ready: the cache stays valid while the watch retries');
   figures.answeredWhileApiserverDown = answered;
+  const during = await webhook.metrics();
+  for (const cache of CACHES) {
+    const failing = metric(during, `epp_webhook_cache_failing_seconds\\{cache="${cache}"\\}`);
+    const sinceStopping = (performance.now() - stopping) / 1000;
+    t.ok(failing > 0 && failing <= sinceStopping, `${cache}: failing for ${failing} s, since the apiserver began to stop ${sinceStopping.toFixed(1)} s ago`);
+    t.ok(metric(during, `epp_webhook_cache_list_watch_failures_total\\{cache="${cache}"\\}`) > 0, `${cache}: its failures counted`);
+  }
 
   await cp.startApiserver();
   const up = performance.now();
@@ -93,6 +102,16 @@ t.test('the apiserver killed and restarted while the webhook runs', async (t) =>
   const metrics = await webhook.metrics();
   t.ok(metric(metrics, 'epp_webhook_service_watch_restarts_total\\{cause="failed"\\}') > restartsBefore, 'the watch was restarted (and counted as failed)');
   t.match(readFileSync(webhook.process.logFile, 'utf8'), /Service list\/watch failed; retrying/, 'the failures were logged as retries');
+  const current = await waitFor(
+    'every cache current again',
+    async () => {
+      const text = await webhook.metrics();
+      return CACHES.every((cache) => metric(text, `epp_webhook_cache_failing_seconds\\{cache="${cache}"\\}`) === 0) ? true : undefined;
+    },
+    30_000,
+    250,
+  );
+  t.ok(current, 'epp_webhook_cache_failing_seconds is back to 0 for every cache once its watch is answered');
 });
 
 /** A TCP front for the apiserver that first swallows connections (accepts, never answers), then forwards. */

@@ -227,6 +227,7 @@ t.test('lists page by page, follows watch events, re-watches, relists on 410 and
   t.match(resolver.lookup('llm', 'a'), { kind: 'found', service: { clusterIP: '10.0.0.21' } });
   t.equal(resolver.size(), 2);
   thirdWatch.openStream();
+  await waitFor('the third watch answered', () => events.at(-1)?.type === 'answered');
 
   await resolver.stop();
   await thirdWatch.closed;
@@ -234,11 +235,14 @@ t.test('lists page by page, follows watch events, re-watches, relists on 410 and
 
   t.match(events, [
     { type: 'synced', initial: true, services: 3, resourceVersion: '100' },
+    { type: 'answered', resourceVersion: '100' },
     { type: 'watch-restart', cause: 'ended', reason: /ended the watch/, resourceVersion: '104' },
+    { type: 'answered', resourceVersion: '104' },
     { type: 'relist', reason: /104.*410 Gone/ },
     { type: 'synced', initial: false, services: 2, resourceVersion: '200' },
+    { type: 'answered', resourceVersion: '200' },
   ]);
-  t.equal(events.length, 4);
+  t.equal(events.length, 7);
 });
 
 t.test('each watch event is told as a Service change from the record held before it, each full list as a resync', async (t) => {
@@ -298,6 +302,10 @@ t.test('failures are reported, retried with backoff, and a failing first list ke
     { type: 'watch-restart', cause: 'failed', reason: /^watching Services failed: HTTP 500/ },
   ]);
   t.match(resolver.lookup('llm', 'a'), { kind: 'found' }, 'lookups keep answering from the cache while the watch fails');
+  t.notOk(events.some((e) => e.type === 'answered'), 'no watch was answered yet');
+  rewatch.openStream();
+  await waitFor('the answered watch to be told', () => events.at(-1)?.type === 'answered');
+  t.match(events.at(-1), { type: 'answered', resourceVersion: '3' }, 'the retried watch answered: the cache is current again');
 });
 
 t.test('an unreachable API server is named in the unavailable reason', async (t) => {
@@ -398,7 +406,7 @@ t.test('a watch that delivers nothing for 30 s is ended by client-node and start
   (await api.next('watch')).openStream();
   const again = await api.next('watch');
   t.equal(again.query('resourceVersion'), '40', 'resumed from where it was');
-  t.match(events.slice(1), [{ type: 'watch-restart', cause: 'idle', reason: /idle for 30 s/, resourceVersion: '40' }]);
+  t.match(events.slice(1), [{ type: 'answered', resourceVersion: '40' }, { type: 'watch-restart', cause: 'idle', reason: /idle for 30 s/, resourceVersion: '40' }]);
   t.notOk(events.some((e) => e.type === 'error'), 'not reported as an error');
   await resolver.stop();
 });

@@ -103,6 +103,7 @@ t.test('the alerts cover what the issue asks for', async (t) => {
   t.match(byName.get('EppWebhookCacheNotSynced'), /epp_webhook_inference_pool_cache_synced\{[^}]*\} == 0/);
   t.match(byName.get('EppWebhookCacheNotSynced'), /epp_webhook_envoyfilter_cache_synced\{[^}]*\} == 0/);
   t.equal(plain.groups.flatMap((g) => g.rules).find((r) => r.alert === 'EppWebhookCacheNotSynced')?.for, '5m');
+  t.match(byName.get('EppWebhookCacheStale'), /epp_webhook_cache_failing_seconds\{[^}]*\} > 300/);
   t.match(byName.get('EppWebhookDown'), /up\{job="epp-webhook"\}/);
   t.match(byName.get('EppWebhookUnreachable'), /apiserver_admission_webhook_rejection_count\{.*error_type="calling_webhook_error".*unless on \(\)/s);
   t.match(byName.get('EppWebhookFailingOpen'), /apiserver_admission_webhook_fail_open_count/);
