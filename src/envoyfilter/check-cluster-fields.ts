@@ -4,7 +4,7 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { describe, envoyField, envoyFieldKey, isObject, quoteValue, type JsonObject } from '../json-value.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { closestName } from './closest-name.ts';
-import { anyType } from './ext-proc-configs.ts';
+import { unwrapAny } from './ext-proc-configs.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { readEnum } from './proto-enum.ts';
 import { socketAddresses } from './socket-addresses.ts';
@@ -112,10 +112,14 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     const optionsKey = envoyFieldKey(cluster, 'typed_extension_protocol_options');
     const typedOptions = envoyField(cluster, 'typed_extension_protocol_options');
     const optionsByName = isObject(typedOptions) ? typedOptions : {};
-    const options = optionsByName[HTTP_PROTOCOL_OPTIONS];
+    const held = optionsByName[HTTP_PROTOCOL_OPTIONS];
+    // A TypedStruct holds the options as its value (Envoy converts it).
+    const unwrapped = isObject(held) ? unwrapAny(held) : undefined;
+    const options = unwrapped?.message ?? held;
+    const optionsPath = [optionsKey, HTTP_PROTOCOL_OPTIONS, ...(unwrapped?.key === undefined ? [] : [unwrapped.key])];
     for (const [key, value] of Object.entries(optionsByName)) {
       // A misspelling of the name of the options it holds (by @type): another extension's name may be as close.
-      const type = anyType(value);
+      const type = isObject(value) ? unwrapAny(value).type : undefined;
       const meant = type !== undefined && NAMED_BY_TYPE.includes(type) && key !== type ? closestName(key, [type]) : undefined;
       if (meant !== undefined) {
         add('EPP315', [optionsKey, key], `${subject} ${optionsKey} key ${JSON.stringify(key)} names no Envoy extension (did you mean ${meant}?): ${ENVOY_REJECTS}`, `rename the key to ${meant}`);
@@ -124,7 +128,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     if (isObject(options) && !['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'].some((f) => envoyField(options, f) != null)) {
       add(
         'EPP315',
-        [optionsKey, HTTP_PROTOCOL_OPTIONS],
+        optionsPath,
         `${subject} ${HTTP_PROTOCOL_OPTIONS} chooses no protocol (explicit_http_config, use_downstream_protocol_config or auto_config): ${ENVOY_REJECTS}`,
         'add explicit_http_config: {http2_protocol_options: {}}',
       );

@@ -4,7 +4,7 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { discoveryType } from './check-cluster-fields.ts';
-import { anyType, EXT_PROC_FILTER_NAME, lacksTypedConfig, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, lacksTypedConfig, unwrapAny, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { EPP_MODE } from './processing-mode.ts';
 import { socketAddresses } from './socket-addresses.ts';
@@ -126,8 +126,9 @@ function speaksHttp2(cluster: JsonObject): boolean {
   const typed = envoyField(cluster, 'typed_extension_protocol_options');
   // Under a misspelt key (EPP315, whose fix renames it) the options are read by their @type: else this fix would add
   // a second entry, and EPP315's rename would then write a key the map already has.
-  const options = isObject(typed) ? (typed[HTTP_PROTOCOL_OPTIONS] ?? Object.values(typed).find((o) => anyType(o) === HTTP_PROTOCOL_OPTIONS)) : undefined;
-  if (!isObject(options)) return false;
+  const held = isObject(typed) ? (typed[HTTP_PROTOCOL_OPTIONS] ?? Object.values(typed).find((o) => isObject(o) && unwrapAny(o).type === HTTP_PROTOCOL_OPTIONS)) : undefined;
+  if (!isObject(held)) return false;
+  const options = unwrapAny(held).message;
   const explicit = envoyField(options, 'explicit_http_config');
   if (isObject(explicit) && envoyField(explicit, 'http2_protocol_options') !== undefined) return true;
   // auto_config negotiates HTTP/2 by ALPN, which needs TLS.

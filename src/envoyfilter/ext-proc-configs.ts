@@ -47,8 +47,8 @@ export function lacksTypedConfig(site: ExtProcSite): boolean {
   return site.via === 'filter-name' && (site.patch.value === undefined || envoyField(site.patch.value, 'typed_config') == null);
 }
 
-/** The message inside an `Any`-like object: itself, or the `value` of a TypedStruct wrapper. */
-function unwrap(any: JsonObject): { type: string | undefined; message: JsonObject; key?: 'value' } {
+/** The message inside an `Any`-like object: itself, or the `value` of a TypedStruct wrapper (Envoy converts it). */
+export function unwrapAny(any: JsonObject): { type: string | undefined; message: JsonObject; key?: 'value' } {
   const type = typeName(any['@type']);
   if (type !== undefined && TYPED_STRUCT_TYPES.includes(type)) {
     const inner = envoyField(any, 'value');
@@ -68,7 +68,7 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
     const found = new Set<JsonObject>();
     visitObjects(patch.value, [...patch.valuePath], (object, segments) => {
       if (!Object.hasOwn(object, '@type')) return;
-      const { type, message, key } = unwrap(object);
+      const { type, message, key } = unwrapAny(object);
       if (type !== EXTERNAL_PROCESSOR_TYPE && type !== PER_ROUTE_TYPE) return;
       const at = key ? [...segments, key] : [...segments];
       const via = key ? { via: 'typed-struct' as const } : {};

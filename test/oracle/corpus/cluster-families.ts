@@ -41,6 +41,13 @@ export function clusterProtocols(): CorpusEntry[] {
   const protocolOptions = (inner: JsonMap): JsonMap => ({
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', ...inner },
   });
+  const typedStructOptions = (value: JsonMap): JsonMap => ({
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+      '@type': 'type.googleapis.com/xds.type.v3.TypedStruct',
+      type_url: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+      value,
+    },
+  });
   const http2Forms: [string, Record<string, Json | undefined>][] = [
     ['typed-explicit-http2', { typed_extension_protocol_options: http2Options() }],
     ['legacy-http2_protocol_options', { typed_extension_protocol_options: undefined, http2_protocol_options: {} }],
@@ -52,6 +59,10 @@ export function clusterProtocols(): CorpusEntry[] {
     ['typed-empty', { typed_extension_protocol_options: protocolOptions({}) }],
     ['none', { typed_extension_protocol_options: undefined }],
     ['typed-wrong-key', { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOption': http2Options()['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] } }],
+    // The options as a TypedStruct's value, which Envoy converts: what they say counts, not the wrapper.
+    ['typed-struct-explicit-http2', { typed_extension_protocol_options: typedStructOptions({ explicit_http_config: { http2_protocol_options: {} } }) }],
+    ['typed-struct-explicit-http1', { typed_extension_protocol_options: typedStructOptions({ explicit_http_config: { http_protocol_options: {} } }) }],
+    ['typed-struct-empty', { typed_extension_protocol_options: typedStructOptions({}) }],
   ];
   const tlsForms: [string, Json | undefined, Json | undefined][] = [
     ['tls', tlsSocket(), undefined],
