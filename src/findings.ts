@@ -66,6 +66,7 @@ export const RULES = {
   EPP221: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc value Envoy cannot convert (an unknown field, a duration not in seconds, a scalar for an object, two members of a oneof)' },
   EPP222: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc field written twice with different values (which one Envoy keeps is not defined)' },
   EPP223: { severity: 'deny', relaxable: true, title: "MERGE into istiod's InferencePool ext_proc filter with a typed_config of another type (istiod's merge fails and drops every HTTP filter patch of the gateway's connection manager)" },
+  EPP224: { severity: 'deny', relaxable: true, title: 'ext_proc "@type" without a "/" (Envoy cannot unpack the type URL)' },
   EPP230: { severity: 'warn', relaxable: true, title: "ext_proc filter on a gateway without the route override that keeps it from istiod's InferencePool ext_proc override" },
   EPP231: { severity: 'warn', relaxable: true, title: "ext_proc route override matching no route by name, where InferencePools of several EPPs share the namespace (one EPP picks every pool's requests)" },
   // EPP3xx: wiring of the filter and its cluster
@@ -85,6 +86,7 @@ export const RULES = {
   EPP316: { severity: 'deny', relaxable: true, title: 'ext_proc with disable_clear_route_cache: true beside a route_cache_action other than DEFAULT' },
   EPP317: { severity: 'warn', relaxable: true, title: 'Two CLUSTER ADD patches add different clusters of one name to the same proxies (istiod keeps the first, discards the other)' },
   EPP318: { severity: 'deny', relaxable: true, title: "A CLUSTER ADD named as istiod's own outbound cluster (outbound|port|subset|host): Envoy rejects the cluster update carrying both" },
+  EPP319: { severity: 'deny', relaxable: true, title: 'ext_proc filter placed after the router (ADD, or INSERT_AFTER with no subFilter or after the router): Envoy rejects the listener' },
   // EPP4xx: HTTPRoute
   EPP401: { severity: 'deny', relaxable: false, title: 'Rule already holds 16 filters: no room for the ext_proc ExtensionRef' },
   EPP402: { severity: 'warn', relaxable: true, title: 'Istio does not resolve ExtensionRef filters in HTTPRoutes' },

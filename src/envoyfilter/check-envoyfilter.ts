@@ -5,7 +5,9 @@ import { envoyField, isObject } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
 import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplicate-clusters.ts';
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
+import { checkFilterAfterRouter } from './check-filter-placement.ts';
 import { checkFilterType } from './check-filter-type.ts';
+import { checkTypeUrl } from './check-type-url.ts';
 import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
 import { checkOverrideOnEveryRoute } from './check-override-on-every-route.ts';
 import { checkOverrideSendsNothing } from './check-override-sends-nothing.ts';
@@ -68,7 +70,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
     if (site.via !== 'filter-name') {
       findings.push(...checkExtProcFields({ config: site.config, kind: site.kind, segments: site.segments, patchIndex: site.patch.index, reading, partial, severities }));
     }
-    findings.push(...checkFilterType(site, severities));
+    findings.push(...checkFilterType(site, severities), ...checkTypeUrl(site, severities));
     // A filter with no typed_config at all has no mode to judge: Envoy rejects it (EPP301), and that fix writes one.
     if (site.kind === 'filter' && !lacksTypedConfig(site)) {
       findings.push(
@@ -116,6 +118,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkIstiodClusterNames(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
+  findings.push(...checkFilterAfterRouter(sites, severities));
   findings.push(...checkMergeType(object, patches, severities));
   for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
   for (const taken of checkOverrideOnEveryRoute(object, sites, config, eppServices)) findings.push(...gate(taken.site, [taken.finding]));

@@ -155,7 +155,10 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     }
     const trailerInvalid = invalid.some((i) => i.field === trailerField);
     if (body === 'FULL_DUPLEX_STREAMED' && judged(trailerField) && !trailerInvalid && mode[trailerField] !== 'SEND') {
-      const asWritten = `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${mode[trailerField]}`;
+      // DEFAULT (0) and an unset trailer mode both run as SKIP: say so, in the manifest's words first.
+      const written = processingMode === undefined ? undefined : readField(processingMode, trailerField, reading);
+      const trailer = written === undefined ? `unset (${mode[trailerField]})` : written === mode[trailerField] ? mode[trailerField] : `${quoteValue(written)} (${mode[trailerField]})`;
+      const asWritten = `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${trailer}`;
       const rejects = 'Envoy requires the trailer mode SEND in this mode and rejects the listener update: the gateway keeps its old config';
       findings.push(
         merged !== undefined

@@ -267,3 +267,23 @@ export function typedStructs(): CorpusEntry[] {
   }
   return entries;
 }
+
+/**
+ * The type URL of an ext_proc config: Envoy takes the name after the last `/`, and refuses one without any `/`. (Not
+ * `/name`: Envoy's JSON reader, which the oracle feeds, also wants a host before the `/`, where xDS carries the Any in
+ * binary and Envoy reads only the name.)
+ */
+export function typeUrls(): CorpusEntry[] {
+  const family = 'type-url';
+  const name = EXTERNAL_PROCESSOR.slice(EXTERNAL_PROCESSOR.lastIndexOf('/') + 1);
+  const perRouteName = EXT_PROC_PER_ROUTE.slice(EXT_PROC_PER_ROUTE.lastIndexOf('/') + 1);
+  const forms: [string, (message: string) => string][] = [
+    ['no-prefix', (message) => message],
+    ['other-host', (message) => `type.googleapi.com/${message}`],
+    ['two-slashes', (message) => `example.com/types/${message}`],
+  ];
+  return forms.flatMap(([form, url]) => [
+    { id: `${family}/filter/${form}`, family, object: withFilter('c-type-url', externalProcessor({ '@type': url(name) })) },
+    { id: `${family}/per-route/${form}`, family, object: withPerRoute('c-type-url', { ...extProcPerRoute({ overrides: { processing_mode: eppMode() } }), '@type': url(perRouteName) }) },
+  ]);
+}

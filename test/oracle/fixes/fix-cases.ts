@@ -30,6 +30,11 @@ const modeWith = (fields: JsonMap): JsonMap => ({ request_header_mode: 'SEND', r
 
 const typedStruct = (typeUrl: string, value: JsonMap): JsonMap => ({ '@type': 'type.googleapis.com/xds.type.v3.TypedStruct', type_url: typeUrl, value });
 
+function withoutSubFilter(patch: JsonMap): JsonMap {
+  delete ((patch.match as JsonMap).listener as { filterChain: { filter: JsonMap } }).filterChain.filter.subFilter;
+  return patch;
+}
+
 function annotated(object: JsonMap, epp: string): JsonMap {
   return { ...object, metadata: { ...(object.metadata as JsonMap), annotations: { 'epp-webhook.io/epp': epp } } };
 }
@@ -89,6 +94,10 @@ export function fixCases(): CorpusEntry[] {
     // EPP208 and EPP209: the epp-webhook.io/epp annotation.
     ['epp-annotation-yes', annotated(withFilter('f', externalProcessor()), 'yes')],
     ['epp-annotation-false-with-placeholder', annotated(withFilter('f', externalProcessor()), 'false')],
+    // EPP319: the filter put after the router, with or without a subFilter to rewrite.
+    ['filter-added', envoyFilter('f', [filterPatch(externalProcessor(), { operation: 'ADD' }), clusterPatch(eppCluster())])],
+    ['filter-inserted-after-router', envoyFilter('f', [filterPatch(externalProcessor(), { operation: 'INSERT_AFTER' }), clusterPatch(eppCluster())])],
+    ['filter-inserted-after-nothing', envoyFilter('f', [withoutSubFilter(filterPatch(externalProcessor(), { operation: 'INSERT_AFTER' })), clusterPatch(eppCluster())])],
   ];
   return cases.map(([name, object]) => ({ id: `${family}/${name}`, family, object }));
 }

@@ -218,10 +218,23 @@ t.test('FULL_DUPLEX_STREAMED needs its trailer mode SEND', async (t) => {
   const { request_trailer_mode: _, ...noTrailer } = FULL_DUPLEX;
   const findings = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: noTrailer }), DEFAULT_CONFIG);
   t.same(codes(findings), ['EPP203']);
-  t.match(findings[0].message, 'request_body_mode FULL_DUPLEX_STREAMED with request_trailer_mode SKIP');
+  t.match(findings[0].message, 'request_body_mode FULL_DUPLEX_STREAMED with request_trailer_mode unset (SKIP)');
   t.equal(findings[0].fix, 'set request_trailer_mode: SEND');
   const response = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, response_trailer_mode: 'SKIP' } }), DEFAULT_CONFIG);
   t.same(codes(response), ['EPP203']);
+  t.match(response[0].message, 'response_body_mode FULL_DUPLEX_STREAMED with response_trailer_mode SKIP:');
+  // The manifest's own word first: DEFAULT is not in it as SKIP.
+  const byDefault = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, request_trailer_mode: 'DEFAULT' } }), DEFAULT_CONFIG);
+  t.match(byDefault[0].message, 'request_body_mode FULL_DUPLEX_STREAMED with request_trailer_mode "DEFAULT" (SKIP):');
+});
+
+t.test('EPP224: an ext_proc "@type" without a "/" is denied; any text before the "/" is not read', async (t) => {
+  const bare = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, '@type': 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor' }), DEFAULT_CONFIG);
+  t.same(codes(bare, 'deny'), ['EPP224']);
+  t.match(bare[0].message, 'ext_proc "@type" "envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor" has no "/": istiod passes the type URL on as written, and Envoy cannot unpack it and rejects the listener update');
+  t.equal(bare[0].fix, 'write "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor');
+  const otherHost = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, '@type': 'example.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor' }), DEFAULT_CONFIG);
+  t.same(codes(otherHost, 'deny'), []);
 });
 
 t.test('headers with body NONE warn (the EPP never answers); absent processing_mode is the same default', async (t) => {
@@ -788,4 +801,24 @@ t.test('a value written where a name or a scalar belongs is quoted by its shape,
   t.match(mode, { code: 'EPP201', message: /ext_proc request_body_mode \{…\}: istiod refuses this at kubectl apply/ });
   for (const findings of judged) t.notOk(findings.some((f) => `${f.message} ${f.fix}`.includes('hunter2')), 'no part of the object in any finding');
   t.match(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, request_body_mode: 'FULL_DUPLEX' } }), DEFAULT_CONFIG).find((f) => f.code === 'EPP201')?.message, 'request_body_mode "FULL_DUPLEX"', 'a scalar is still quoted as written');
+});
+
+t.test('EPP319: an ext_proc filter istiod would put after the router is denied; before it, or after another filter, is not', async (t) => {
+  const withOperation = async (operation: string, subFilter: string | undefined) => {
+    const object = (await substituted('full-duplex-envoyfilter.yaml')) as any;
+    const filter = object.spec.configPatches[0];
+    filter.patch.operation = operation;
+    if (subFilter === undefined) delete filter.match.listener.filterChain.filter.subFilter;
+    else filter.match.listener.filterChain.filter.subFilter = { name: subFilter };
+    return checkEnvoyFilter(object, DEFAULT_CONFIG).filter((f) => f.code === 'EPP319');
+  };
+  const added = await withOperation('ADD', 'envoy.filters.http.router');
+  t.same(added.map((f) => [f.severity, f.location, f.path]), [['deny', 'configPatches[0]', 'spec.configPatches[0].patch.operation']]);
+  t.match(added[0].message, 'ADD appends it to the HTTP filter chain, after envoy.filters.http.router, which ends every chain: Envoy rejects the listener');
+  t.equal(added[0].fix, 'use operation: INSERT_BEFORE with subFilter envoy.filters.http.router to add the filter');
+  t.match((await withOperation('INSERT_AFTER', undefined))[0]?.message, 'INSERT_AFTER with no subFilter appends it to the HTTP filter chain, as ADD does');
+  t.match((await withOperation('INSERT_AFTER', 'envoy.filters.http.router'))[0]?.message, 'INSERT_AFTER subFilter envoy.filters.http.router puts it right behind the router');
+  for (const [operation, subFilter] of [['INSERT_AFTER', 'envoy.filters.http.cors'], ['INSERT_BEFORE', undefined], ['INSERT_FIRST', undefined], ['INSERT_BEFORE', 'envoy.filters.http.router']] as const) {
+    t.same(await withOperation(operation, subFilter), [], `${operation} ${subFilter ?? '(no subFilter)'}`);
+  }
 });
