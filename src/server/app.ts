@@ -124,6 +124,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   const bodies = new BytesInFlight(config.maxRequestBytesInFlight);
 
+  // Fastify says Connection: close only to requests routed after close() began. One in flight then, answered keep-alive,
+  // held its connection open, and the shutdown with it, until the drain limit cut it.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   // The admission line is written to the logger's stream as pino would write it, without pino's per-field work;
   // whether it is written at all is pino's own level decision (with logger settings, Fastify's log is a pino Logger).
   const admissionLog = logger !== false && (app.log as Logger).isLevelEnabled('info') ? logger.stream : undefined;

@@ -91,6 +91,25 @@ t.test('SIGTERM with only well-behaved keep-alive clients: exit 0 at once, idle 
   t.same(tally.bad, [], 'no error answers');
 });
 
+t.test('SIGTERM with an admission in flight: its answer says Connection: close, so its connection ends and the process exits at once', async (t) => {
+  const serve = await startServeProcess();
+  t.teardown(() => serve.kill());
+  const body = JSON.stringify(admissionReview(manifest('guide-envoyfilter.yaml'), 'CREATE', UID));
+  // Its headers are in before the signal; the rest of its body comes after.
+  const inFlight = await heldRequest({ port: serve.port, ca: serve.ca, path: '/mutate', body, sentBytes: 100 });
+  await new Promise((r) => setTimeout(r, 100));
+  const sigterm = performance.now();
+  serve.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 200));
+  const answer = await inFlight.finish();
+  t.equal(answer.status, 200, 'answered');
+  t.match(answer.headers, /\r\nconnection: close/i, 'with Connection: close (keep-alive held the connection, and the exit, until the 10 s drain limit)');
+  const exit = await serve.exited;
+  const exitMs = Math.round(exit.at - sigterm);
+  t.equal(exit.code, 0);
+  t.ok(exitMs < 2000, `exited ${exitMs} ms after SIGTERM`);
+});
+
 t.test('a start that fails at the metrics port exits with one line, instead of hanging on the webhook port it opened', async (t) => {
   const blocker = createNetServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
