@@ -1,4 +1,4 @@
-import { isDeepStrictEqual } from 'node:util';
+import { jsonEqual } from '../json-equal.ts';
 import { isObject } from '../json-value.ts';
 import type { AdmissionRequest } from './admission-review.ts';
 
@@ -10,12 +10,13 @@ import type { AdmissionRequest } from './admission-review.ts';
  * before the webhook was installed, while it failed open, under a laxer severity, or a pool route whose EnvoyFilters
  * changed since), and the object stays Terminating for good. It stores nothing new, so there is nothing to judge.
  * "Being deleted" is read from oldObject, the stored state, which the request cannot choose; a change to the spec or
- * the annotations of a terminating object is judged as any other.
+ * the annotations of a terminating object is judged as any other. Compared however deep it nests: the depth limit is a
+ * rule too, and a rule never holds a finalizer's removal.
  */
 export function finishesDeletion(request: AdmissionRequest): boolean {
   if (request.operation !== 'UPDATE') return false;
   const { object, oldObject } = request;
   if (!isObject(object) || !isObject(oldObject) || !isObject(oldObject.metadata) || !isObject(object.metadata)) return false;
   if (typeof oldObject.metadata.deletionTimestamp !== 'string' || oldObject.metadata.deletionTimestamp === '') return false;
-  return isDeepStrictEqual(object.spec, oldObject.spec) && isDeepStrictEqual(object.metadata.annotations, oldObject.metadata.annotations);
+  return jsonEqual(object.spec, oldObject.spec) && jsonEqual(object.metadata.annotations, oldObject.metadata.annotations);
 }

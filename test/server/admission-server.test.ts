@@ -146,6 +146,30 @@ t.test('an object being deleted can lose its finalizers, whatever the rules say 
   }
 });
 
+t.test('a finalizer removed from a terminating object nested 4,000 levels deep is allowed, not failed with a stack overflow', async (t) => {
+  // Deeper than the rules walk (256 levels), but the unchanged spec is compared, not judged: comparing it recursively
+  // overflowed the stack, and the object was denied with code 500 ("This is a bug") and stayed Terminating.
+  const deep = '{"a":'.repeat(4000) + '1' + '}'.repeat(4000);
+  const stored = manifest('guide-envoyfilter.yaml');
+  stored.spec = 'DEEP';
+  stored.metadata.deletionTimestamp = '2026-12-03T10:00:00Z';
+  stored.metadata.finalizers = ['foregroundDeletion'];
+  const withoutFinalizer = structuredClone(stored);
+  delete withoutFinalizer.metadata.finalizers;
+  const review = admissionReview(withoutFinalizer, 'UPDATE', 'uid-deep-finalizer');
+  review.request.oldObject = stored;
+  const body = JSON.stringify(review).replaceAll('"DEEP"', deep);
+  for (const path of ['/mutate', '/validate']) {
+    const { status, body: answer } = await post(path, body);
+    t.equal(status, 200);
+    t.same(answer.response, { uid: 'uid-deep-finalizer', allowed: true }, `${path}: allowed as it is, no patch`);
+  }
+  // A change to such a spec is judged, and the depth limit denies it.
+  const changed = await post('/validate', body.replace(`"spec":${deep}`, `"spec":${deep.replace('1', '2')}`));
+  t.equal(changed.body.response.allowed, false);
+  t.match(changed.body.response.status.message, /EPP307.*nests more than 256 levels deep/);
+});
+
 t.test('bad input: 4xx with a reason that does not echo the body', async (t) => {
   const cases: [string | object, number, RegExp][] = [
     ['{"apiVersion": "admission.k8s.io/v1", "secret-value', 400, /not valid JSON/],
