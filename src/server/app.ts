@@ -116,8 +116,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
         return;
       }
       const answer = clientErrorAnswer(error.code, requestTimeLimits(requestTimeout));
-      metrics.badRequests.inc({ endpoint: 'other', status: String(answer.status) });
-      app.log.info({ endpoint: 'other', status: answer.status, reason: answer.reason }, 'bad request');
+      // A client that stalled sent nothing wrong: its 408 is not a bad request.
+      if (answer.status === 408) {
+        app.log.info({ endpoint: 'other', status: answer.status, reason: answer.reason }, 'request timed out');
+      } else {
+        metrics.badRequests.inc({ endpoint: 'other', status: String(answer.status) });
+        app.log.info({ endpoint: 'other', status: answer.status, reason: answer.reason }, 'bad request');
+      }
       writeClientError(socket, answer);
     },
   });

@@ -245,6 +245,7 @@ t.test('a request that has not arrived within the request timeout: 408, and its 
     'with a reason, as every refusal has',
   );
   t.ok(elapsed >= 1000 && elapsed < 3000, `closed after ${elapsed} ms (limit 1 s, checked every 250 ms)`);
+  t.notMatch(await scrape(webhook), /epp_webhook_bad_requests_total\{[^}]*status="408"/, 'a stalled client is not counted as a bad request');
 
   // An idle keep-alive connection between requests is not a request in progress: it stays open.
   const kept = await secureConnection(port, webhook.ca);
