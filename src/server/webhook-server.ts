@@ -161,17 +161,20 @@ export async function listenHost(host: string, listen: (host: string) => Promise
 async function listenForMetrics(options: WebhookServerOptions, port: number, metrics: WebhookMetrics): Promise<Server> {
   const limits = requestTimeLimits(options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
   const metricsServer = createServer(limits, (request, response) => {
+    // As the HTTPS port (Fastify) routes: by the path without its query, HEAD as GET (Node sends a HEAD answer no body).
+    const path = request.url?.split('?', 1)[0];
+    const readable = request.method === 'GET' || request.method === 'HEAD';
     // Probes live here too: with --client-ca the HTTPS port refuses the kubelet, which has no client certificate.
-    if (request.method === 'GET' && (request.url === '/healthz' || request.url === '/readyz')) {
-      const answer = probeAnswer(request.url, options);
+    if (readable && (path === '/healthz' || path === '/readyz')) {
+      const answer = probeAnswer(path, options);
       response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer.body));
-    } else if (request.method === 'GET' && request.url === '/metrics') {
+    } else if (readable && path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
         () => response.writeHead(500).end('metrics collection failed\n'),
       );
     } else {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics, /healthz and /readyz here\n');
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET (or HEAD) /metrics, /healthz and /readyz here\n');
     }
   });
   metricsServer.maxConnections = options.config.maxConnections;

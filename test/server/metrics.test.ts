@@ -246,3 +246,23 @@ t.test('admission counts add up across scrapes, and in-flight shows an admission
   const after = await scrapeOther();
   t.same([value(after, 'epp_webhook_admission_in_flight{endpoint="mutate"}'), value(after, allowedEnvoyFilters)], [0, 5], 'answered: back to 0, and counted');
 });
+
+t.test('the metrics port answers as the HTTPS port does: a query string is ignored and HEAD is answered like GET, without a body', async (t) => {
+  const plain = `http://127.0.0.1:${webhook.server.metricsPort}`;
+  for (const path of ['/healthz', '/readyz', '/metrics']) {
+    for (const query of ['', '?verbose', '?x=1']) {
+      for (const method of ['GET', 'HEAD']) {
+        const [onMetricsPort, onHttpsPort] = [await fetch(`${plain}${path}${query}`, { method }), await httpsRequest(`${webhook.url}${path}${query}`, { ca: webhook.ca, method })];
+        const body = await onMetricsPort.text();
+        // /metrics is on the metrics port alone.
+        t.equal(onMetricsPort.status, 200, `${method} ${path}${query}: 200${path === '/metrics' ? '' : `, as on the HTTPS port (${onHttpsPort.status})`}`);
+        if (path !== '/metrics') t.equal(onHttpsPort.status, 200);
+        if (method === 'HEAD') t.equal(body, '', `HEAD ${path}${query}: no body`);
+        else if (path === '/metrics') t.match(body, /epp_webhook_admission_requests_total/);
+        else t.match(JSON.parse(body), { status: path === '/healthz' ? 'ok' : 'ready' });
+      }
+    }
+  }
+  t.equal((await fetch(`${plain}/metricsx`)).status, 404, 'another path is still 404');
+  t.equal((await fetch(`${plain}/metrics`, { method: 'POST' })).status, 404, 'as is another method');
+});
