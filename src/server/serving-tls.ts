@@ -30,8 +30,9 @@ export interface ServingTlsWatcher {
 
 /**
  * The serving pair and the client CA, each reloaded when its files change. setSecureContext replaces the whole
- * context, so a reload of either brings the other along. A context OpenSSL refuses (an RSA-1024 pair, say) throws in
- * onChange, so its watcher keeps the previous value and both stay as they were.
+ * context, so a reload of either brings the other along. A context OpenSSL refuses throws in onChange, so its watcher
+ * keeps the previous value and both stay as they were (a pair it refuses alone, an RSA-1024 one, is refused before, by
+ * tls-files.ts, naming its files).
  */
 export function watchServingTls(files: ServingTlsFiles, events: ServingTlsEvents): ServingTlsWatcher {
   let server: HttpsServer | undefined;

@@ -1,5 +1,6 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { watchFiles, type WatchedFiles, type WatchedFilesCallbacks } from './watched-files.ts';
 
 export interface TlsMaterial {
@@ -19,7 +20,7 @@ export class TlsFilesError extends Error {
   override name = 'TlsFilesError';
 }
 
-/** Reads a certificate (chain) and its private key, and checks that they belong together. */
+/** Reads a certificate (chain) and its private key, and checks that they belong together and that Node's TLS takes them. */
 export function loadTlsPair(certFile: string, keyFile: string): TlsMaterial {
   return verifiedPair(readTlsFile(certFile, 'certificate'), readTlsFile(keyFile, 'private key'), certFile, keyFile);
 }
@@ -52,6 +53,14 @@ function verifiedPair(cert: Buffer, key: Buffer, certFile: string, keyFile: stri
   }
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new TlsFilesError(`key file ${keyFile} does not match the certificate in ${certFile}`);
+  }
+  // OpenSSL's own checks (its security level refuses an RSA key under 2048 bits): its error alone names no file.
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    const message = (error as Error).message;
+    const hint = /key too small/.test(message) ? ': OpenSSL takes RSA keys of 2048 bits or more (EC keys of 224)' : '';
+    throw new TlsFilesError(`certificate file ${certFile} and key file ${keyFile} are a pair Node's TLS refuses (${message})${hint}`);
   }
   return { cert, key, notAfter: certificate.validToDate };
 }

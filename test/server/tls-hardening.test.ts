@@ -287,3 +287,20 @@ t.test('serve: --client-cn without --client-ca is a usage error; an unreadable o
   t.match(c.stderr(), /client CA file .*serving-cert-as-ca\.crt holds no self-signed \(root\) certificate/, 'a leaf given as --client-ca stops the start instead of refusing every client');
   t.notMatch(b.stderr() + c.stderr(), /\n\s+at /, 'one line each, no stack trace');
 });
+
+
+t.test('serve: a serving pair Node\'s TLS refuses (an RSA-1024 key) stops the start with one line naming both files and why', async (t) => {
+  const dir = scratchDir('epp-webhook-weak-pair-');
+  const weak = handMadeCertificate('localhost', { extensions: [], modulusLength: 1024 });
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
+  writeFileSync(certFile, weak.certPem);
+  writeFileSync(keyFile, weak.keyPem);
+  let stderr = '';
+  const io = { stdout: { write: () => true }, stderr: { write: (s: string) => ((stderr += s), true) } } as any;
+  const services = new URL('../fixtures/manifests/services.yaml', import.meta.url).pathname;
+  t.equal(await runServeCommand(['--services', services, '--tls-cert', certFile, '--tls-key', keyFile, '--port', '0', '--metrics-port', 'off', '--host', '127.0.0.1'], io), 1);
+  // Before: "epp-webhook serve: error:0A00018F:SSL routines::ee key too small", naming no file.
+  t.match(stderr, /^epp-webhook serve: .*tls\.crt.*tls\.key.*key too small.*2048 bits/, 'names the files, what OpenSSL said and what it takes');
+  t.equal(stderr.split('\n').length, 2, 'one line');
+});
