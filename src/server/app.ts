@@ -16,6 +16,7 @@ import type { WebhookConfig } from '../config.ts';
 import { admissionLine, admissionLogFields, type VerdictLabel } from './admission-log.ts';
 import { BytesInFlight, bodyBytes } from './bytes-in-flight.ts';
 import { clientErrorAnswer, clientHungUp, writeClientError } from './client-error-answer.ts';
+import { loggableError } from './loggable-error.ts';
 import type { LogOptions } from './log-options.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { servingTlsOptions, type ServingTls } from './tls-options.ts';
@@ -178,7 +179,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // label value is a series kept for good, and a client could send a new path with every request.
     const endpoint = request.routeOptions.url === undefined ? 'other' : request.routeOptions.url.slice(1);
     metrics.badRequests.inc({ endpoint, status: String(status) });
-    if (status === 500) request.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
+    if (status === 500) request.log.error({ err: loggableError(error) }, 'request failed');
     else request.log.info({ endpoint, status, reason }, 'bad request');
     void reply.code(status).send({ error: STATUS_CODES[status] ?? 'Bad Request', reason });
   });
@@ -226,7 +227,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         if (admission.substitutions > 0) metrics.substitutions.inc(admission.substitutions);
       } catch (error) {
         // A broken invariant in the core: deny rather than let an unchecked object through.
-        request.log.error({ err: { type: (error as Error).name, message: (error as Error).message, stack: (error as Error).stack }, uid: review.uid }, 'admission failed');
+        request.log.error({ err: loggableError(error), uid: review.uid }, 'admission failed');
         verdict = { allowed: false, code: 500, message: `epp-webhook failed to check this object (${(error as Error).name}); it was not admitted. This is a bug: please report it with the webhook's log line for uid ${review.uid}`, warnings: [], findings: [] };
         kind = review.kind.kind;
       } finally {

@@ -99,3 +99,35 @@ t.test('no secret from a request in error bodies or info logs', async (t) => {
   t.notMatch(metrics, SECRET, 'nor the metrics: a path would be a new series with every request');
   t.equal(({} as any).x, undefined, 'no prototype pollution from the __proto__ body');
 });
+
+t.test('a failure inside the checks is logged with its class, message and stack, and none of what the error carries', async (t) => {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const dir = scratchDir('epp-webhook-logs-');
+  const bundle = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const server = await startWebhookServer({
+    config: parseConfig({}),
+    resolver: fixtureResolver(),
+    certFile: bundle.certFile,
+    keyFile: bundle.keyFile,
+    host: '127.0.0.1',
+    port: 0,
+    metricsPort: undefined,
+    logger: { level: 'info', stream },
+    // A library's error may carry the document it failed on (fast-json-patch's JsonPatchError: the whole `tree`).
+    admit: async () => {
+      throw Object.assign(new RangeError('Maximum call stack size exceeded'), { tree: { token: SECRET } });
+    },
+  });
+  t.teardown(() => server.close());
+  const answer = await postJson(`https://127.0.0.1:${server.port}/mutate`, readFileSync(bundle.caCertFile), admissionReview(manifest('guide-envoyfilter.yaml'), 'CREATE', 'uid-broken'));
+  t.match(answer.body.response, { allowed: false, status: { code: 500, message: /\(RangeError\).*uid-broken/ } });
+  const failed = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'admission failed');
+  t.match(failed, { uid: 'uid-broken', err: { type: 'RangeError', message: 'Maximum call stack size exceeded', stack: /^RangeError: Maximum call stack/ } }, 'type RangeError (it was "Object")');
+  t.notMatch(lines.join(''), SECRET, 'nothing the error carries');
+});
