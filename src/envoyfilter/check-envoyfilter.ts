@@ -22,6 +22,7 @@ import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } f
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
+import { enablesDisabledFilter, turnsOn } from './per-route-turns-on.ts';
 import { readFieldKey } from './field-reading.ts';
 import { EPP_MODE } from './processing-mode.ts';
 
@@ -55,8 +56,6 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...judged.findings);
   const judgementOf = new Map(sites.map((site, i) => [site, judged.judgements[i]]));
   const gate = (site: ExtProcSite, siteFindings: Finding[]) => applyJudgement(siteFindings, judgementOf.get(site)!);
-  // Only overrides can turn processing on for a route; `disabled: true` alone turns it further off.
-  const hasPerRouteOverride = sites.some((s) => s.kind === 'per-route' && isObject(envoyField(s.config, 'overrides')));
   const mergesIntoIstiod = sites.filter((site) => mergesIntoIstiodFilter(object, site));
   const intoIstiodFilter = new Set(mergesIntoIstiod);
   // Envoy gets istiod's filter once every MERGE into it has been applied, in patch order.
@@ -89,13 +88,24 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
         ),
       );
       // Not for a MERGE: istiod's own filter sends nothing by design, turned on by istiod's override on each InferencePool route.
-      if (!partial && !hasPerRouteOverride && sendsNothing(site.config, reading)) {
+      const filterName = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
+      if (!partial && site.patch.value?.disabled === true && !sites.some((s) => enablesDisabledFilter(s, filterName))) {
+        findings.push(...gate(site, [
+          finding(
+            'EPP206',
+            severities,
+            { location: patchLocation(site.patch.index), path: formatPath([...site.patch.valuePath, 'disabled']) },
+            `ext_proc filter ${String(filterName)} is disabled: true, which turns it off on every route without a per-route config of its own, and no typed_per_filter_config["${String(filterName)}"] in this EnvoyFilter turns it on: the EPP is never consulted`,
+            'remove disabled: true, or turn the filter on for the inference routes with an ExtProcPerRoute under its name (an HTTP_ROUTE patch of typed_per_filter_config)',
+          ),
+        ]));
+      } else if (!partial && !sites.some((s) => turnsOn(s, filterName)) && sendsNothing(site.config, reading)) {
         findings.push(...gate(site, [
           finding(
             'EPP206',
             severities,
             { location: patchLocation(site.patch.index), path: formatPath(site.segments) },
-            'ext_proc sends nothing to the EPP (headers SKIP, bodies NONE) and no ExtProcPerRoute override in this EnvoyFilter turns it on: the EPP is never consulted',
+            `ext_proc sends nothing to the EPP (headers SKIP, bodies NONE) and no ExtProcPerRoute override under its name (${String(filterName)}) in this EnvoyFilter turns it on with a processing_mode: the EPP is never consulted`,
             // FULL_DUPLEX_STREAMED without its trailer mode SEND is a denial (EPP203): the mode is written out whole.
             `set ${readFieldKey(site.config, 'processing_mode', reading)}: {${EPP_MODE}} here, or that processing_mode in ExtProcPerRoute overrides for the inference routes (an HTTP_ROUTE patch of typed_per_filter_config)`,
           ),

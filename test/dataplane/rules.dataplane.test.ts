@@ -309,6 +309,27 @@ t.test('EPP206: headers SKIP, bodies NONE, no per-route override: the EPP is nev
   });
 });
 
+t.test('EPP206: a filter disabled: true, and per-route overrides that do not turn a silent filter on', async (t) => {
+  // The fixture's filter as it is (every mode the EPP needs), but disabled: only a per-route config under its name
+  // would turn it on, and the fixture's one, on /health, is disabled: true.
+  await scenario(t, 'EPP206-filter-disabled', fullDuplex((_f, _c, doc) => (doc.spec.configPatches[0].patch.value.disabled = true)), plainRoute(), sentNothing);
+  const silent = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
+  const withOverride = (overrides: any, filterName?: string) =>
+    fullDuplex((f, _c, doc) => {
+      f.processing_mode = silent;
+      if (filterName !== undefined) doc.spec.configPatches[0].patch.value.name = filterName;
+      doc.spec.configPatches.splice(2, 1, {
+        applyTo: 'HTTP_ROUTE',
+        match: { context: 'GATEWAY' },
+        patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides } } } },
+      });
+    });
+  // Envoy keys per-route config by filter name: this one configures a filter named envoy.filters.http.ext_proc, and the
+  // EnvoyFilter's is named epp-ext-proc.
+  await scenario(t, 'EPP206-override-under-another-name', withOverride({ processing_mode: eppProcessingMode() }, 'epp-ext-proc'), plainRoute(), sentNothing);
+  await scenario(t, 'EPP206-override-without-mode', withOverride({ failure_mode_allow: false }), plainRoute(), sentNothing);
+});
+
 t.test('EPP302: the EPP cluster without HTTP/2', async (t) => {
   await scenario(t, 'EPP302', fullDuplex((_f, c) => delete c.typed_extension_protocol_options), plainRoute(), (t, m) => {
     t.ok(m.webhook.includes('EPP302'));

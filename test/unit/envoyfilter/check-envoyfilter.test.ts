@@ -439,6 +439,29 @@ t.test('EPP206: only a per-route override that can turn processing on silences "
   const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP' };
   t.same(codes(checkEnvoyFilter(withPerRoute({ disabled: true }, nothing), DEFAULT_CONFIG)), ['EPP206'], 'disabled: true only turns it further off');
   t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: { processing_mode: FULL_DUPLEX } }, nothing), DEFAULT_CONFIG)), [], 'overrides turn it on per route');
+  // Measured: EPP206-override-without-mode and EPP206-override-under-another-name in test/dataplane.
+  t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: { failure_mode_allow: false } }, nothing), DEFAULT_CONFIG)), ['EPP206'], 'overrides without a processing_mode leave it silent');
+  t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: { processing_mode: nothing } }, nothing), DEFAULT_CONFIG)), ['EPP206'], 'nor one that sends nothing either');
+  const renamed = withPerRoute({ overrides: { processing_mode: FULL_DUPLEX } }, nothing);
+  (renamed.spec.configPatches[0].patch as { value: { name: string } }).value.name = 'epp-ext-proc';
+  const underAnotherName = checkEnvoyFilter(renamed, DEFAULT_CONFIG);
+  t.same(codes(underAnotherName), ['EPP206'], 'an override keyed envoy.filters.http.ext_proc configures another filter than epp-ext-proc');
+  t.match(underAnotherName[0].message, 'no ExtProcPerRoute override under its name (epp-ext-proc) in this EnvoyFilter turns it on');
+});
+
+t.test('EPP206: a filter disabled: true with no per-route config of its own in the EnvoyFilter is never consulted', async (t) => {
+  const disabled = (perRoute?: Record<string, unknown>) => {
+    const object = perRoute === undefined ? withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }) : withPerRoute(perRoute);
+    (object.spec.configPatches[0].patch as { value: Record<string, unknown> }).value.disabled = true;
+    return checkEnvoyFilter(object, DEFAULT_CONFIG);
+  };
+  const alone = disabled();
+  t.same(codes(alone), ['EPP206']);
+  t.equal(alone[0].path, 'spec.configPatches[0].patch.value.disabled');
+  t.match(alone[0].message, 'ext_proc filter envoy.filters.http.ext_proc is disabled: true, which turns it off on every route without a per-route config of its own');
+  // Measured: EPP206-filter-disabled (200, the EPP saw nothing); an ExtProcPerRoute under its name turns it on.
+  t.same(codes(disabled({ overrides: { processing_mode: FULL_DUPLEX } })), [], 'an override under its name turns it on');
+  t.same(codes(disabled({ disabled: true })), ['EPP206'], 'a per-route disabled: true keeps it off');
 });
 
 t.test('FULL_DUPLEX_STREAMED without trailers SEND in a per-route override: no claim that Envoy rejects it', async (t) => {
