@@ -1,5 +1,5 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { KubeConfigError } from './kubeconfig-error.ts';
+import { loadKubeConfig } from './load-kubeconfig.ts';
 import { requestSignal } from './request-signal.ts';
 import { ResourceListWatch, type ResourceListWatchEvent, type ResourceListWatchOptions } from './resource-list-watch.ts';
 import { serviceChangeFor, type ServiceCacheChange } from './service-change.ts';
@@ -12,7 +12,7 @@ export type InformerEvent =
   | Exclude<ResourceListWatchEvent, { type: 'synced' }>;
 
 export interface InformerServiceResolverOptions {
-  /** A kubeconfig file; absent: client-node's loadFromDefault (KUBECONFIG, ~/.kube/config, then the in-cluster service account). */
+  /** A kubeconfig file; absent: KUBECONFIG, ~/.kube/config, then the in-cluster service account (loadKubeConfig). */
   kubeconfig?: string;
   /** An already loaded KubeConfig (takes precedence over `kubeconfig`). */
   kubeConfig?: KubeConfig;
@@ -128,21 +128,4 @@ export function serviceListWatch(
     reduce: toServiceRecord,
     keyOf: (record) => serviceKey(record.namespace, record.name),
   });
-}
-
-/** A YAML error's position, not its reason or code frame: both can quote the file, and a kubeconfig holds credentials. */
-function kubeConfigReason(error: Error & { mark?: { line: number; column: number } }): string {
-  if (error.mark !== undefined) return `not valid YAML at line ${error.mark.line + 1}, column ${error.mark.column + 1}`;
-  return error.message.split('\n')[0];
-}
-
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  try {
-    if (path === undefined) kubeConfig.loadFromDefault();
-    else kubeConfig.loadFromFile(path);
-  } catch (error) {
-    throw new KubeConfigError(`cannot load kubeconfig ${path ?? '(default)'}: ${kubeConfigReason(error as Error & { mark?: { line: number; column: number } })}`);
-  }
-  return kubeConfig;
 }

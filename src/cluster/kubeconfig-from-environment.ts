@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { delimiter } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfigError } from './kubeconfig-error.ts';
+import { kubeConfigFile } from './kubeconfig-file.ts';
 
 /**
  * The kubeconfig KUBECONFIG names, merged as kubectl merges it: files that do not exist are skipped, and the first
@@ -9,12 +11,10 @@ import { KubeConfig } from '@kubernetes/client-node';
  */
 export function kubeConfigFromEnvironment(value: string): KubeConfig {
   const files = value.split(delimiter).filter((file) => file !== '' && existsSync(file));
-  if (files.length === 0) throw new Error(`KUBECONFIG=${value}: none of its files exists`);
-  const merged = new KubeConfig();
-  merged.loadFromFile(files[0]);
+  if (files.length === 0) throw new KubeConfigError(`KUBECONFIG=${value}: none of its files exists`);
+  const merged = kubeConfigFile(files[0]);
   for (const file of files.slice(1)) {
-    const next = new KubeConfig();
-    next.loadFromFile(file);
+    const next = kubeConfigFile(file);
     if (merged.currentContext === '' || merged.currentContext === undefined) merged.setCurrentContext(next.currentContext);
     for (const cluster of next.clusters) if (merged.getCluster(cluster.name) === null) merged.addCluster(cluster);
     for (const user of next.users) if (merged.getUser(user.name) === null) merged.addUser(user);

@@ -89,7 +89,7 @@ export async function runBootstrapCertsCommand(argv: string[], io: CommandIo): P
       io.stderr.write(usageErrorText('bootstrap-certs', 'no cluster to write to: pass --kubeconfig FILE, set KUBECONFIG, or run it in the cluster (the chart and deploy/overlays/self-signed run it as a Job)'));
       return 2;
     }
-    const { loadKubeConfig } = await import('../cluster/informer-resolver.ts');
+    const { loadKubeConfig } = await import('../cluster/load-kubeconfig.ts');
     const { reconcileClusterCertificates } = await import('../certs/cluster-certificates.ts');
     const kubeConfig = loadKubeConfig(flags.kubeconfig);
     const server = kubeConfig.getCurrentCluster()?.server;

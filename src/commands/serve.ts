@@ -1,3 +1,4 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import { hasDefaultClusterCredentials } from '../cluster/cluster-credentials.ts';
 import { parseArgs } from 'node:util';
 import { ensureDevCertificates } from '../certs/serving-bundle.ts';
@@ -141,6 +142,8 @@ interface ClusterSources {
   envoyFilters: EnvoyFilterIndex;
   /** True for the cluster's watch, false for a file: only the former can say an EnvoyFilter does not exist (EPP406). */
   envoyFiltersComplete: boolean;
+  /** The cluster's, for the reconciler to write through; undefined with --services. */
+  kubeConfig: KubeConfig | undefined;
   start(): void;
   stop(): void;
 }
@@ -155,13 +158,14 @@ async function createResolver(
 ): Promise<ClusterSources> {
   if (flags.services !== undefined) {
     const table = loadClusterTableFile(flags.services);
-    return { resolver: table.services, pools: table.pools, envoyFilters: table.envoyFilters, envoyFiltersComplete: false, start() {}, stop() {} };
+    return { resolver: table.services, pools: table.pools, envoyFilters: table.envoyFilters, envoyFiltersComplete: false, kubeConfig: undefined, start() {}, stop() {} };
   }
   if (flags.kubeconfig === undefined && !hasDefaultClusterCredentials()) {
     throw new UsageError('no Service source: pass --services FILE (a Service table) or --kubeconfig FILE (watch a cluster), or run in a cluster');
   }
   // client-node is large: load it only when a cluster is the Service source.
-  const { InformerServiceResolver, loadKubeConfig } = await import('../cluster/informer-resolver.ts');
+  const { InformerServiceResolver } = await import('../cluster/informer-resolver.ts');
+  const { loadKubeConfig } = await import('../cluster/load-kubeconfig.ts');
   const { InformerInferencePools } = await import('../cluster/informer-inference-pools.ts');
   const { informerEnvoyFilterIndex } = await import('../cluster/informer-envoyfilter-index.ts');
   const kubeConfig = loadKubeConfig(flags.kubeconfig);
@@ -173,6 +177,7 @@ async function createResolver(
     pools,
     envoyFilters: envoyFilters.index,
     envoyFiltersComplete: true,
+    kubeConfig,
     start() {
       void resolver.start();
       void pools.start();
@@ -239,7 +244,8 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     if (flags.reconcile !== undefined) {
       // client-node is large: load the reconciler only when asked for.
       const { startReconciler } = await import('../reconcile/start-reconciler.ts');
-      reconciler = startReconciler({ kubeconfig: flags.kubeconfig, config, resolver: resolverHandle.resolver, pools: resolverHandle.pools, registry: server.metrics.registry, log: server.app.log, ...flags.reconcile });
+      // --reconcile refuses --services: the Services come from a cluster, through this kubeConfig.
+      reconciler = startReconciler({ kubeConfig: resolverHandle.kubeConfig!, config, resolver: resolverHandle.resolver, pools: resolverHandle.pools, registry: server.metrics.registry, log: server.app.log, ...flags.reconcile });
     }
     server.app.log.info(
       { url: `https://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`, metricsPort: server.metricsPort, services: resolverHandle.resolver.source },

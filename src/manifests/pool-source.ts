@@ -59,15 +59,12 @@ function layered(first: InferencePoolResolver, then: InferencePoolResolver): Inf
 
 async function listClusterPools(kubeconfig: string | undefined, timeoutMs: number): Promise<{ pools: InferencePoolResolver; envoyFilters: Iterable<EnvoyFilterIndexRecord> }> {
   // client-node is large: load it only when a cluster is the source.
-  const { loadKubeConfig } = await import('../cluster/informer-resolver.ts');
+  const { loadKubeConfig } = await import('../cluster/load-kubeconfig.ts');
   const { InformerInferencePools } = await import('../cluster/informer-inference-pools.ts');
   const { informerEnvoyFilterIndex } = await import('../cluster/informer-envoyfilter-index.ts');
   let kubeConfig;
   try {
-    if (kubeconfig === undefined) {
-      const { kubeConfigFromEnvironment } = await import('../cluster/kubeconfig-from-environment.ts');
-      kubeConfig = kubeConfigFromEnvironment(process.env.KUBECONFIG ?? '');
-    } else kubeConfig = loadKubeConfig(kubeconfig);
+    kubeConfig = loadKubeConfig(kubeconfig);
   } catch (error) {
     throw new ServiceSourceError((error as Error).message);
   }

@@ -55,10 +55,10 @@ async function listClusterServices(kubeconfig: string | undefined, timeoutMs: nu
   let lastError: Error | undefined;
   let informer: InstanceType<typeof InformerServiceResolver>;
   try {
-    const { kubeConfigFromEnvironment } = await import('../cluster/kubeconfig-from-environment.ts');
+    const { loadKubeConfig } = await import('../cluster/load-kubeconfig.ts');
     informer = new InformerServiceResolver({
       kubeconfig,
-      kubeConfig: kubeconfig === undefined ? kubeConfigFromEnvironment(process.env.KUBECONFIG ?? '') : undefined,
+      kubeConfig: loadKubeConfig(kubeconfig),
       onEvent: (event) => {
         if (event.type === 'error') lastError = event.error;
       },

@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { liveLookups } from '../cluster/live-lookups.ts';
 import { ResourceListWatch, type ResourceListWatchEvent } from '../cluster/resource-list-watch.ts';
@@ -16,8 +16,8 @@ import { Reconciler, envoyFilterKey, type ReconcilerLog } from './reconciler.ts'
 import { registerReconcilerMetrics } from './reconciler-metrics.ts';
 
 export interface StartReconcilerOptions {
-  /** A kubeconfig file; absent: client-node's loadFromDefault (KUBECONFIG, ~/.kube/config, in-cluster). */
-  kubeconfig: string | undefined;
+  /** The cluster the webhook's caches watch (loadKubeConfig): the reconciler writes to the same one. */
+  kubeConfig: KubeConfig;
   config: WebhookConfig;
   /** The webhook's own Service cache: the reconciler adds no second Service watch. */
   resolver: ServiceResolver;
@@ -54,10 +54,7 @@ const REPORTING_CONTROLLER = 'epp-webhook.io/reconciler';
  * whatever happens here.
  */
 export function startReconciler(options: StartReconcilerOptions): RunningReconciler {
-  const kubeConfig = new KubeConfig();
-  if (options.kubeconfig === undefined) kubeConfig.loadFromDefault();
-  else kubeConfig.loadFromFile(options.kubeconfig);
-  const { log, identity } = options;
+  const { kubeConfig, log, identity } = options;
 
   let elector: LeaderElector | undefined;
   const isLeader = (): boolean => elector?.isLeader() ?? false;

@@ -11,8 +11,8 @@ import { scratchDir } from '../helpers/scratch-dir.ts';
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const SERVICES = new URL('../../examples/services.yaml', import.meta.url).pathname;
 
-function serve(args: string[]): { exited: Promise<{ code: number | null; stderr: string; stdout: string }>; child: ReturnType<typeof spawn> } {
-  const child = spawn(process.execPath, [MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(args: string[], env: NodeJS.ProcessEnv = process.env): { exited: Promise<{ code: number | null; stderr: string; stdout: string }>; child: ReturnType<typeof spawn> } {
+  const child = spawn(process.execPath, [MAIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   let stdout = '';
   child.stderr!.on('data', (c) => (stderr += c));
@@ -54,6 +54,33 @@ t.test('a kubeconfig that cannot be read is named in one line, without a stack t
     t.notMatch(stderr, /\n\s+at /, 'no stack trace');
     t.notMatch(stderr, 'sk-secret-token', 'nor the file quoted: a kubeconfig holds credentials');
   }
+});
+
+t.test('KUBECONFIG is read as check reads it: files that do not exist are skipped, as kubectl skips them', async (t) => {
+  const dir = scratchDir('epp-serve-');
+  const kubeconfig = join(dir, 'kubeconfig');
+  // No API server there: the caches retry, and the log names the server, so the file was read.
+  writeFileSync(
+    kubeconfig,
+    ['apiVersion: v1', 'kind: Config', 'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]', 'users: [{name: u, user: {token: t}}]', 'contexts: [{name: c, context: {cluster: c, user: u}}]', 'current-context: c', ''].join('\n'),
+  );
+  const missing = join(dir, 'missing');
+  // --reconcile too: the reconciler writes through the kubeconfig the caches read, not one loaded again.
+  const args = ['--port', '0', '--metrics-port', 'off', '--certs-dir', dir, '--host', '127.0.0.1', '--reconcile', '--leader-election-namespace', 'epp-webhook', '--log-level', 'info'];
+  const { child, exited } = serve(args, { ...process.env, KUBECONFIG: `${missing}:${kubeconfig}` });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  const deadline = Date.now() + 15000;
+  while (!(out.includes('epp-webhook serving') && out.includes('reconciler started')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGTERM');
+  const { code, stderr } = await exited;
+  t.match(out, /"services":"the Service cache of https:\/\/127\.0\.0\.1:1","msg":"epp-webhook serving"/, stderr);
+  t.match(out, /"msg":"reconciler started: campaigning for the Lease"/);
+  t.equal(code, 0, stderr);
+
+  const none = await serve(args, { ...process.env, KUBECONFIG: missing }).exited;
+  t.equal(none.stderr, `epp-webhook serve: KUBECONFIG=${missing}: none of its files exists\n`, "check's message");
+  t.equal(none.code, 1);
 });
 
 t.test('missing TLS files are named', async (t) => {

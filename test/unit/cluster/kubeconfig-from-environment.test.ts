@@ -17,3 +17,11 @@ t.test('merged as kubectl merges KUBECONFIG: missing files skipped, the first to
   t.equal(merged.currentContext, 'one', 'the current context from the first file that sets one');
   t.throws(() => kubeConfigFromEnvironment(join(dir, 'missing')), /none of its files exists/);
 });
+
+t.test('a listed file that does not parse is named, not quoted: a kubeconfig holds credentials', async (t) => {
+  const dir = scratchDir('epp-kubeconfig-env-');
+  const [good, garbage] = [join(dir, 'good'), join(dir, 'garbage')];
+  writeFileSync(good, config('one', 'https://one.example', 'one'));
+  writeFileSync(garbage, '{token: [sk-secret-token');
+  t.throws(() => kubeConfigFromEnvironment([good, garbage].join(':')), { name: 'KubeConfigError', message: new RegExp(`^cannot load kubeconfig ${garbage}: not valid YAML at line 1, column \\d+$`) });
+});

@@ -82,6 +82,29 @@ t.test('an unusable kubeconfig or an unreachable API server exits 1 with the rea
   t.match(unreachable.stderr, /cannot read Secret epp-webhook\/epp-webhook-ca/);
 });
 
+t.test('KUBECONFIG is read as check reads it: files that do not exist are skipped, as kubectl skips them', async (t) => {
+  const saved = process.env.KUBECONFIG;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = saved;
+  });
+  const dir = scratchDir('epp-bootstrap-');
+  const [file, missing] = [join(dir, 'kubeconfig'), join(dir, 'missing')];
+  writeFileSync(
+    file,
+    ['apiVersion: v1', 'kind: Config', 'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]', 'users: [{name: u, user: {token: t}}]', 'contexts: [{name: c, context: {cluster: c, user: u}}]', 'current-context: c', ''].join('\n'),
+  );
+  process.env.KUBECONFIG = `${missing}:${file}`;
+  const read = await run(['--wait', '0s']);
+  t.match(read.stdout, /^epp-webhook bootstrap-certs: API server https:\/\/127\.0\.0\.1:1;/, 'the server of the file that exists');
+  t.match(read.stderr, /cannot read Secret epp-webhook\/epp-webhook-ca/);
+
+  process.env.KUBECONFIG = missing;
+  const none = await run([]);
+  t.equal(none.stderr, `epp-webhook bootstrap-certs: KUBECONFIG=${missing}: none of its files exists\n`, "check's message");
+  t.equal(none.code, 1);
+});
+
 t.test('without --kubeconfig, KUBECONFIG, ~/.kube/config or a pod, it says there is no cluster instead of trying localhost:8080', async (t) => {
   const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG, KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST };
   t.teardown(() => {
