@@ -1,4 +1,5 @@
 import { hasDefaultClusterCredentials } from '../cluster/cluster-credentials.ts';
+import { KubeConfigError } from '../cluster/kubeconfig-error.ts';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CA_VALIDITY_DAYS } from '../certs/serving-bundle.ts';
@@ -42,7 +43,7 @@ Options:
   -h, --help                              show this help
 
 DURATION: a number with a unit, d, h, m or s (30d, 720h, 90s); a bare number is days.
-Exit status: 0 done (changed or not), 1 the API refused or failed, 2 bad usage.
+Exit status: 0 done (changed or not), 1 the API refused or failed, 2 bad usage or a kubeconfig it cannot load.
 `;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -120,7 +121,8 @@ export async function runBootstrapCertsCommand(argv: string[], io: CommandIo): P
     return 0;
   } catch (error) {
     io.stderr.write(`epp-webhook bootstrap-certs: ${(error as Error).message}\n`);
-    return 1;
+    // As serve, check and render answer a kubeconfig they cannot use.
+    return error instanceof KubeConfigError ? 2 : 1;
   }
 }
 

@@ -262,8 +262,8 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       (error as NodeJS.ErrnoException).code !== undefined;
     io.stderr.write(`epp-webhook serve: ${known ? (error as Error).message : (error as Error).stack}\n`);
     await server?.close();
-    // As check and render answer a config or Services file they cannot use: 2; 1 for what failed on the way.
-    return error instanceof UsageError || error instanceof ConfigError || error instanceof ServicesFileError ? 2 : 1;
+    // As check and render answer a config, Services file or kubeconfig they cannot use: 2; 1 for what failed on the way.
+    return error instanceof UsageError || error instanceof ConfigError || error instanceof ServicesFileError || error instanceof KubeConfigError ? 2 : 1;
   }
 
   const running = server;

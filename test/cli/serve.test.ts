@@ -43,13 +43,13 @@ t.test('bad usage exits 2 with the reason and the usage', async (t) => {
   }
 });
 
-t.test('a kubeconfig that cannot be read is named in one line, without a stack trace or its contents', async (t) => {
+t.test('a kubeconfig that cannot be read is named in one line, without a stack trace or its contents, exit 2 as check gives', async (t) => {
   const dir = scratchDir('epp-serve-');
   writeFileSync(join(dir, 'garbage.yaml'), '{token: [sk-secret-token');
   writeFileSync(join(dir, 'tagged.yaml'), 'users:\n- name: u\n  user:\n    token: !sk-secret-token\n');
   for (const file of ['/nonexistent/kubeconfig', join(dir, 'garbage.yaml'), join(dir, 'tagged.yaml')]) {
     const { code, stderr } = await serve(['--kubeconfig', file, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir]).exited;
-    t.equal(code, 1, file);
+    t.equal(code, 2, file);
     t.match(stderr, new RegExp(`^epp-webhook serve: cannot load kubeconfig ${file}: .+\n$`), 'one line naming the file');
     t.notMatch(stderr, /\n\s+at /, 'no stack trace');
     t.notMatch(stderr, 'sk-secret-token', 'nor the file quoted: a kubeconfig holds credentials');
@@ -80,7 +80,7 @@ t.test('KUBECONFIG is read as check reads it: files that do not exist are skippe
 
   const none = await serve(args, { ...process.env, KUBECONFIG: missing }).exited;
   t.equal(none.stderr, `epp-webhook serve: KUBECONFIG=${missing}: none of its files exists\n`, "check's message");
-  t.equal(none.code, 1);
+  t.equal(none.code, 2, "check's exit code");
 });
 
 t.test('missing TLS files are named', async (t) => {

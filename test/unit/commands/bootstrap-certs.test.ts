@@ -66,9 +66,9 @@ t.test('--help exits 0 and documents the overlap', async (t) => {
   t.match(result.stdout, /caBundle = new CA \+ old CA is patched \*before\* the serving Secret changes/);
 });
 
-t.test('an unusable kubeconfig or an unreachable API server exits 1 with the reason', async (t) => {
+t.test('an unusable kubeconfig exits 2 as in check and serve, an unreachable API server 1, each with the reason', async (t) => {
   const missing = await run(['--kubeconfig', '/nonexistent/kubeconfig']);
-  t.equal(missing.code, 1);
+  t.equal(missing.code, 2);
   t.match(missing.stderr, /cannot load kubeconfig \/nonexistent\/kubeconfig/);
 
   // A port nothing listens on: the first read fails, nothing is written, exit 1.
@@ -102,7 +102,7 @@ t.test('KUBECONFIG is read as check reads it: files that do not exist are skippe
   process.env.KUBECONFIG = missing;
   const none = await run([]);
   t.equal(none.stderr, `epp-webhook bootstrap-certs: KUBECONFIG=${missing}: none of its files exists\n`, "check's message");
-  t.equal(none.code, 1);
+  t.equal(none.code, 2, "check's exit code");
 });
 
 t.test('without --kubeconfig, KUBECONFIG, ~/.kube/config or a pod, it says there is no cluster instead of trying localhost:8080', async (t) => {
