@@ -68,7 +68,8 @@ export async function runCheckCommand(argv: string[], io: ManifestCommandIo): Pr
     // The report goes to a file or an uploader; the CI log still has to say why the run failed.
     for (const problem of results.problems) io.stderr.write(`${problemLine(problem)}\n`);
   }
-  const nothingChecked = results.objects.length === 0;
+  // Unusable input is an error of its own (exit 2): a missing file or broken YAML is not "no EnvoyFilter in the input".
+  const nothingChecked = results.objects.length === 0 && results.problems.length === 0;
   if (nothingChecked) io.stderr.write(`${nothingCheckedLine(results, failOnEmpty)}\n`);
   if (nothingChecked && failOnEmpty) return 2;
   return exitCode(results, warningsAsErrors);

@@ -765,6 +765,16 @@ t.test('nothing checked is a warning on stderr; --fail-on-empty makes it exit 2'
   t.match(empty.stderr, '(1 file read)');
 });
 
+t.test('input that could not be used is an error already: no nothing-checked warning after it', async (t) => {
+  const root = tree({ 'broken.yaml': 'apiVersion: v1\nkind: [\n' });
+  for (const argv of [[join(root, 'nope.yaml')], [join(root, 'broken.yaml')], [join(root, 'nope.yaml'), '--fail-on-empty'], [join(root, 'broken.yaml'), '--output', 'json']]) {
+    const result = await check(argv);
+    t.equal(result.code, 2, argv.join(' '));
+    t.match(result.stdout + result.stderr, /: error: (cannot read|YAML syntax)/, argv.join(' '));
+    t.notMatch(result.stderr, 'nothing checked', argv.join(' '));
+  }
+});
+
 t.test('this repository: its deliberately unsafe fixtures are denied, nothing is unusable, its own manifests pass', async (t) => {
   const repository = await check([REPO, '--services', join(REPO, 'examples/services.yaml'), '--output', 'json']);
   t.equal(repository.code, 1, repository.stderr);
