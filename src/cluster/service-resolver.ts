@@ -23,8 +23,8 @@ export type ServiceLookup =
 
 /** How to give a source what it could not answer, for a denial's fix; a cluster's caches need none of it. */
 export interface SourceFixes {
-  /** A Service not found: check's command line may simply not have named it. */
-  notFound?: string;
+  /** A Service not found (`namespace/name`): check's command line may simply not have named it. */
+  notFound?: (service: string) => string | undefined;
   /** A Service found with no ports listed (`namespace/name`). */
   unknownPorts?: (service: string) => string;
 }

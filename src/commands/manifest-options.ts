@@ -4,6 +4,7 @@ import { loadConfig, type WebhookConfig } from '../config.ts';
 import { admitManifests, type AdmittedDocument } from '../manifests/admit-manifests.ts';
 import { parseClusterIPOverride } from '../manifests/cluster-ip-overrides.ts';
 import { ExcludePatterns } from '../manifests/exclude-patterns.ts';
+import { servicesInManifests } from '../manifests/manifest-services.ts';
 import { readManifests, type InputProblem, type SkippedInput } from '../manifests/read-manifests.ts';
 import { MISSING_POOL_FIX, openPoolSource } from '../manifests/pool-source.ts';
 import { openServiceSource, type ServiceSourceOptions } from '../manifests/service-source.ts';
@@ -36,7 +37,8 @@ YAML documents, or JSON ones, a stream of them too (render -o json | epp-webhook
 Without PATH, standard input is read unless it is a terminal. Files that are no Kubernetes manifest
 (package.json, a JSON array, a values file) are skipped; Helm templates are named, to be rendered first.
 
-Services, for the EPP_SERVICE_CLUSTER_IP placeholder (without any, every placeholder is reported EPP101):
+Services, for the EPP_SERVICE_CLUSTER_IP placeholder (without any, every placeholder is reported EPP101);
+Services among the manifests are not read (the cluster gives a Service its ClusterIP when it creates it):
   --services FILE       a Service table: a List or multi-document YAML of Services (kubectl get svc -A -o yaml);
                         InferencePools and EnvoyFilters in it are used too
   --kubeconfig FILE     list Services, InferencePools and EnvoyFilters from this cluster once, read-only.
@@ -132,7 +134,7 @@ export interface ManifestRun {
 export async function runManifests(settings: ManifestSettings, io: ManifestCommandIo): Promise<ManifestRun> {
   const config = loadConfig(settings.configFile);
   const input = await readManifests(settings.paths, () => readAll(io.stdin), settings.exclude);
-  const source = await openServiceSource(settings.services);
+  const source = await openServiceSource(settings.services, servicesInManifests(input.documents, settings.namespace));
   const poolSource = await openPoolSource(
     input.documents.map((d) => d.object),
     settings.namespace,

@@ -132,14 +132,14 @@ function lookupProblem(
       );
     case 'not-found':
       if (pool !== undefined) {
-        return finding('EPP110', config.severities, at, `${pool}'s endpointPickerRef names Service ${service}, which is not found in ${resolver.source}, so ${subject} cannot get its ClusterIP`, resolver.fixes?.notFound ?? `create the EPP Service ${service}, or point the pool's endpointPickerRef at the Service in front of its EPP`);
+        return finding('EPP110', config.severities, at, `${pool}'s endpointPickerRef names Service ${service}, which is not found in ${resolver.source}, so ${subject} cannot get its ClusterIP`, resolver.fixes?.notFound?.(service) ?? `create the EPP Service ${service}, or point the pool's endpointPickerRef at the Service in front of its EPP`);
       }
       return finding(
         'EPP101',
         config.severities,
         at,
         `${config.placeholder}: Service ${service} (chosen by ${chosenBy}) not found in ${resolver.source}, so ${subject} cannot get its ClusterIP`,
-        resolver.fixes?.notFound ?? `create the EPP Service ${service} first (helm release "<release>" names it <release>-epp), or point ${ANNOTATIONS.eppService} at the right [namespace/]name`,
+        resolver.fixes?.notFound?.(service) ?? `create the EPP Service ${service} first (helm release "<release>" names it <release>-epp), or point ${ANNOTATIONS.eppService} at the right [namespace/]name`,
       );
     case 'found':
       if (pool !== undefined) {

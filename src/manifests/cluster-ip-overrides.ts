@@ -45,8 +45,8 @@ export class ClusterIPOverrideResolver implements ServiceResolver {
   readonly #overrides = new Map<string, ClusterIPOverride>();
   readonly #fallback: ServiceResolver | undefined;
 
-  /** `missingServiceFix`: what a Service not found needs, when nothing but the overrides (if any) is a source. */
-  constructor(overrides: readonly ClusterIPOverride[], fallback: ServiceResolver | undefined, noSourceDescription: string, missingServiceFix?: string) {
+  /** `notFoundFix`: what a Service not found (`namespace/name`) needs; undefined leaves it to the fallback's fixes. */
+  constructor(overrides: readonly ClusterIPOverride[], fallback: ServiceResolver | undefined, noSourceDescription: string, notFoundFix?: (service: string) => string | undefined) {
     for (const override of overrides) {
       const key = `${override.namespace}/${override.name}`;
       const earlier = this.#overrides.get(key);
@@ -57,7 +57,7 @@ export class ClusterIPOverrideResolver implements ServiceResolver {
     }
     this.#fallback = fallback;
     this.fixes = {
-      notFound: fallback === undefined ? missingServiceFix : fallback.fixes?.notFound,
+      notFound: (service) => notFoundFix?.(service) ?? fallback?.fixes?.notFound?.(service),
       unknownPorts: (service) => `give the port with the ClusterIP (--cluster-ip ${service}=IP:PORT), or write the port number instead of ${PORT_PLACEHOLDER}`,
     };
     if (fallback !== undefined) this.source = overrides.length > 0 ? `${fallback.source} and the --cluster-ip overrides` : fallback.source;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import { loadServicesFile } from '../cluster/static-resolver.ts';
 import { ClusterIPOverrideResolver, type ClusterIPOverride } from './cluster-ip-overrides.ts';
+import { manifestServiceFix, type ManifestService } from './manifest-services.ts';
 
 export interface ServiceSourceOptions {
   /** A Service table (`kubectl get svc -A -o yaml`). */
@@ -29,8 +30,11 @@ export const NO_SERVICE_SOURCE = 'the Services given on the command line (none: 
 const MISSING_SERVICE_FIX =
   'tell epp-webhook where Services come from: --services FILE (e.g. from kubectl get svc -A -o yaml), --kubeconfig FILE (lists them from the cluster, read-only), or --cluster-ip NAMESPACE/NAME=CLUSTER_IP for this Service';
 
-/** Opens the Service source the flags name; with --kubeconfig, lists the cluster's Services once and stops watching. */
-export async function openServiceSource(options: ServiceSourceOptions): Promise<ServiceSource> {
+/**
+ * Opens the Service source the flags name; with --kubeconfig, lists the cluster's Services once and stops watching.
+ * `inManifests`: the Services among the manifests, never a source, named in the fix of one not found.
+ */
+export async function openServiceSource(options: ServiceSourceOptions, inManifests: ReadonlyMap<string, ManifestService> = new Map()): Promise<ServiceSource> {
   let base: ServiceResolver | undefined;
   if (options.services !== undefined) {
     try {
@@ -41,8 +45,13 @@ export async function openServiceSource(options: ServiceSourceOptions): Promise<
   } else if (options.kubeconfig !== undefined || options.kubeconfigFromEnvironment) {
     base = await listClusterServices(options.kubeconfig, options.kubeTimeoutMs);
   }
+  const notFoundFix = (service: string): string | undefined => {
+    const found = inManifests.get(service);
+    if (found !== undefined) return manifestServiceFix(service, found, base !== undefined);
+    return base === undefined ? MISSING_SERVICE_FIX : undefined;
+  };
   try {
-    return { resolver: new ClusterIPOverrideResolver(options.clusterIPs, base, NO_SERVICE_SOURCE, MISSING_SERVICE_FIX) };
+    return { resolver: new ClusterIPOverrideResolver(options.clusterIPs, base, NO_SERVICE_SOURCE, notFoundFix) };
   } catch (error) {
     throw new ServiceSourceError((error as Error).message);
   }

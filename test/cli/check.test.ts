@@ -176,10 +176,41 @@ t.test('without a Service source every placeholder is EPP101, and the fix says h
   t.same(codes(result.stdout, 'error'), ['EPP101', 'EPP101']);
   t.match(result.stdout, 'not found in the Services given on the command line (none: no --services, --kubeconfig or --cluster-ip)');
   t.match(result.stdout, /\[EPP101\] [^\n]*\n[^\n]*\n    fix: tell epp-webhook where Services come from: --services FILE .*--kubeconfig FILE .*--cluster-ip NAMESPACE\/NAME=CLUSTER_IP/);
-  const pools = await check([join(MANIFESTS, 'two-pools')]);
+  const pools = await check([join(MANIFESTS, 'two-pools', 'two-pools.yaml')]);
   t.match(pools.stdout, /\[EPP110\] [^\n]*which is not found in [^\n]*\n[^\n]*\n    fix: tell epp-webhook where Services come from/, "a pool's EPP Service not found without a Service source: the same fix");
   t.notMatch(result.stdout, 'EPP106', 'the leftover token is not reported a second time');
   t.match(result.stdout, `${GUIDE}:${lineOf(fixture('guide-envoyfilter.yaml'), 'address: EPP_SERVICE_CLUSTER_IP')}: error: `, 'at the token');
+});
+
+t.test('a Service among the manifests is no Service source, and the fix says where it is and which flag gives it', async (t) => {
+  const folder = join(MANIFESTS, 'two-pools');
+  const table = join(folder, 'services.yaml');
+  const pools = await check([folder]);
+  t.equal(pools.code, 1);
+  t.match(pools.stdout, `[EPP110] InferencePool llm-d/pool-a's endpointPickerRef names Service llm-d/epp-a, which is not found in the Services given on the command line`);
+  t.match(pools.stdout, `fix: Service llm-d/epp-a is in ${table} among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip: pass --services ${table}`);
+  t.equal((await check([folder, '--services', table])).code, 0, 'the fix, followed, admits them');
+
+  const service = (namespace: string, clusterIP?: string) =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: gaie-inference-scheduling-epp, namespace: ${namespace}}\nspec:\n${clusterIP === undefined ? '' : `  clusterIP: ${clusterIP}\n`}  ports: [{name: grpc-ext-proc, port: 9002}]\n`;
+  const unapplied = tree({ 'filter.yaml': envoyFilter('f'), 'svc.yaml': service('llm-d-inference-scheduler') });
+  const notYet = await check([unapplied]);
+  t.match(
+    notYet.stdout,
+    `[EPP101] EPP_SERVICE_CLUSTER_IP: Service ${EPP_SERVICE} (chosen by the webhook default (config eppService)) not found in the Services given on the command line`,
+  );
+  t.match(
+    notYet.stdout,
+    `fix: Service ${EPP_SERVICE} is in ${join(unapplied, 'svc.yaml')} among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip, and a Service has no ClusterIP until the cluster creates it: once it is applied, pass --kubeconfig FILE, or --cluster-ip ${EPP_SERVICE}=CLUSTER_IP with the ClusterIP it got`,
+    'a manifest with no ClusterIP cannot be a --services table',
+  );
+
+  const piped = await check(['-'], `${envoyFilter('f', { namespace: 'team-x' })}---\n${service('team-x', '10.96.7.7')}`);
+  t.match(piped.stdout, 'fix: Service team-x/gaie-inference-scheduling-epp is in <stdin> among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip: pass --cluster-ip team-x/gaie-inference-scheduling-epp=10.96.7.7', 'standard input cannot be read twice: its ClusterIP, given');
+  const besideTable = tree({ 'filter.yaml': envoyFilter('f', { namespace: 'team-x' }), 'svc.yaml': service('team-x', '10.96.7.7') });
+  const another = await check([besideTable, '--services', SERVICES]);
+  t.match(another.stdout, `fix: Service team-x/gaie-inference-scheduling-epp is in ${join(besideTable, 'svc.yaml')} among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip: pass --cluster-ip team-x/gaie-inference-scheduling-epp=10.96.7.7`, 'a second --services is no option');
+  t.equal((await check([besideTable, '--services', SERVICES, '--cluster-ip', 'team-x/gaie-inference-scheduling-epp=10.96.7.7'])).code, 0, 'the fix, followed');
 });
 
 t.test('--cluster-ip gives a ClusterIP whose ports are unknown, so no port warning', async (t) => {
