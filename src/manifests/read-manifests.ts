@@ -8,7 +8,8 @@ import type { ExcludePatterns } from './exclude-patterns.ts';
 import { findManifestFiles, reasonOf } from './find-manifest-files.ts';
 import { helmTemplateMessage, isInChartTemplates, templateActionLine } from './helm-template.ts';
 import { splitJsonStream } from './json-stream.ts';
-import { webhookObjects } from './webhook-objects.ts';
+import { isList, listItem, webhookObjects } from './webhook-objects.ts';
+import { nearMissKind } from './near-miss-kind.ts';
 
 /** How standard input is named in messages and reports. */
 export const STDIN_NAME = '<stdin>';
@@ -165,6 +166,11 @@ function addDocument(result: ManifestInput, yaml: Document.Parsed, file: string,
   }
   if (typeof object !== 'object' || Array.isArray(object)) {
     skipped.push({ file, line, reason: 'not-kubernetes', message: `document ${document} is ${describe(object)}, not a Kubernetes object` });
+    return;
+  }
+  const misspelt = [object, ...(isList(object) ? object.items.map((item) => listItem(object, item)) : [])].map(nearMissKind).find((m) => m !== undefined);
+  if (misspelt !== undefined) {
+    problems.push({ file, document, line, message: misspelt });
     return;
   }
   documents.push({ file, document, line, object, yaml, lineCounter });

@@ -265,6 +265,26 @@ t.test('broken YAML exits 2 naming file, line and column; the other documents ar
   t.match(duplicate.stdout, '<stdin>:2:1: error: YAML syntax: Map keys must be unique');
 });
 
+t.test('an EnvoyFilter or HTTPRoute with a misspelt kind or API group is unusable input, not passed over in silence', async (t) => {
+  const misspelt = envoyFilter('typo').replace('kind: EnvoyFilter', 'kind: Envoyfilter');
+  const result = await check(['-', '--services', SERVICES], misspelt);
+  t.equal(result.code, 2, 'kubectl apply would fail on it');
+  t.match(result.stdout, 'error: apiVersion networking.istio.io/v1alpha3, kind Envoyfilter looks like a misspelt EnvoyFilter (kind EnvoyFilter?): the API server serves no such kind, so kubectl apply fails on it');
+  const group = await check(['-', '--services', SERVICES], envoyFilter('typo').replace('networking.istio.io/', 'networking.istio/'));
+  t.equal(group.code, 2);
+  t.match(group.stdout, 'looks like a misspelt EnvoyFilter (API group networking.istio.io?)');
+  const route = 'apiVersion: gateway.networking.k8s.io/v1\nkind: HttpRoute\nmetadata: {name: r, namespace: ns}\nspec: {}\n';
+  t.match((await check(['-'], route)).stdout, 'kind HttpRoute looks like a misspelt HTTPRoute (kind HTTPRoute?)');
+  const list = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: gateway.networking.k8s.io/v1\n  kind: httproute\n  metadata: {name: r, namespace: ns}\n`;
+  t.equal((await check(['-'], list)).code, 2, 'in a List too');
+  // Kinds a few letters off HTTPRoute are real ones of the same group: passed over as any other kind.
+  for (const kind of ['TCPRoute', 'UDPRoute', 'TLSRoute', 'GRPCRoute']) {
+    const other = await check(['-'], `apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: ${kind}\nmetadata: {name: r, namespace: ns}\nspec: {}\n`);
+    t.equal(other.code, 0, kind);
+    t.notMatch(other.stdout, 'misspelt', kind);
+  }
+});
+
 t.test('a __proto__ or constructor.prototype key in an EnvoyFilter is unusable input, as the server refuses it; elsewhere it is not ours', async (t) => {
   const prototypeKeys = `apiVersion: v1
 kind: ConfigMap
