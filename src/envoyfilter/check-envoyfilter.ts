@@ -7,6 +7,7 @@ import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplica
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
 import { checkFilterAfterRouter } from './check-filter-placement.ts';
 import { checkFilterType } from './check-filter-type.ts';
+import { checkSidecarContext } from './check-sidecar-context.ts';
 import { checkTypeUrl } from './check-type-url.ts';
 import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
 import { checkOverrideOnEveryRoute } from './check-override-on-every-route.ts';
@@ -129,6 +130,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
   findings.push(...checkFilterAfterRouter(sites, severities));
+  findings.push(...checkSidecarContext(object, sites, severities));
   findings.push(...checkMergeType(object, patches, severities));
   for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
   for (const taken of checkOverrideOnEveryRoute(object, sites, config, eppServices)) findings.push(...gate(taken.site, [taken.finding]));

@@ -330,6 +330,18 @@ t.test('EPP206: a filter disabled: true, and per-route overrides that do not tur
   await scenario(t, 'EPP206-override-without-mode', withOverride({ failure_mode_allow: false }), plainRoute(), sentNothing);
 });
 
+t.test('EPP232: the working filter patched with context SIDECAR_OUTBOUND on the gateway: never inserted', async (t) => {
+  const sidecar = fullDuplex((_f, _c, doc) => (doc.spec.configPatches[0].match.context = 'SIDECAR_OUTBOUND'));
+  await scenario(t, 'EPP232-sidecar-context', sidecar, plainRoute(), (t, m) => {
+    t.ok(m.webhook.includes('EPP232'), 'kubectl printed EPP232');
+    t.same(statuses(m), recorded(m.scenario));
+    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+    t.equal(m.eppRequests, 0, 'the EPP saw none of them');
+  });
+  const filters = (await httpFilters(plane.envoy, plane.envoyPort)).map((f) => f.name);
+  t.notOk(filters.includes('envoy.filters.http.ext_proc'), `no ext_proc filter in the gateway's chain (${filters.join(', ')})`);
+});
+
 t.test('EPP302: the EPP cluster without HTTP/2', async (t) => {
   await scenario(t, 'EPP302', fullDuplex((_f, c) => delete c.typed_extension_protocol_options), plainRoute(), (t, m) => {
     t.ok(m.webhook.includes('EPP302'));

@@ -845,3 +845,23 @@ t.test('EPP319: an ext_proc filter istiod would put after the router is denied; 
     t.same(await withOperation(operation, subFilter), [], `${operation} ${subFilter ?? '(no subFilter)'}`);
   }
 });
+
+t.test('EPP232: an ext_proc filter patched with a sidecar context on an EnvoyFilter that selects a gateway is never inserted', async (t) => {
+  const withContext = async (context: string | undefined, labels: Record<string, string> | undefined) => {
+    const object = (await substituted('full-duplex-envoyfilter.yaml')) as any;
+    if (context === undefined) delete object.spec.configPatches[0].match.context;
+    else object.spec.configPatches[0].match.context = context;
+    if (labels === undefined) delete object.spec.workloadSelector;
+    else object.spec.workloadSelector = { labels };
+    return checkEnvoyFilter(object, DEFAULT_CONFIG).filter((f) => f.code === 'EPP232');
+  };
+  const gateway = { 'gateway.networking.k8s.io/gateway-name': 'inference-gateway' };
+  const outbound = await withContext('SIDECAR_OUTBOUND', gateway);
+  t.same(outbound.map((f) => [f.severity, f.path]), [['warn', 'spec.configPatches[0].match.context']]);
+  t.match(outbound[0].message, 'context SIDECAR_OUTBOUND matches no gateway proxy (istiod patches a gateway only with context GATEWAY or ANY), and the workloadSelector picks gateway Pods (gateway.networking.k8s.io/gateway-name: inference-gateway): the ext_proc filter is never inserted');
+  t.equal(outbound[0].fix, 'write match.context: GATEWAY');
+  t.equal((await withContext('SIDECAR_INBOUND', { istio: 'ingressgateway' })).length, 1, "Istio's charts' gateway");
+  for (const [context, labels] of [['GATEWAY', gateway], ['ANY', gateway], [undefined, gateway], ['SIDECAR_OUTBOUND', { app: 'vllm' }], ['SIDECAR_OUTBOUND', undefined]] as const) {
+    t.same(await withContext(context, labels), [], `${context ?? '(no context)'} on ${JSON.stringify(labels ?? 'every workload')}`);
+  }
+});
