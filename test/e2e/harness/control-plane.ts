@@ -270,6 +270,7 @@ export async function startControlPlaneWithAdmissionConfig(options: {
   webhookHostPort: string;
   commonName?: string;
   log?: (line: string) => void;
+  apiserverArgs?: string[];
 }): Promise<{ cp: ControlPlane; client: WebhookClientCredentials }> {
   const dir = mkdtempSync(join(tmpdir(), 'epp-webhook-admission-config-'));
   const commonName = options.commonName ?? 'kube-apiserver-webhook-client';
@@ -305,7 +306,7 @@ export async function startControlPlaneWithAdmissionConfig(options: {
     admissionConfigFile,
     ['apiVersion: apiserver.config.k8s.io/v1', 'kind: AdmissionConfiguration', 'plugins:', ...plugin('ValidatingAdmissionWebhook'), ...plugin('MutatingAdmissionWebhook'), ''].join('\n'),
   );
-  const started = await startControlPlane({ log: options.log, apiserverArgs: [`--admission-control-config-file=${admissionConfigFile}`] });
+  const started = await startControlPlane({ log: options.log, apiserverArgs: [`--admission-control-config-file=${admissionConfigFile}`, ...(options.apiserverArgs ?? [])] });
   const cp = { ...started, stop: async () => (await started.stop(), rmSync(dir, { recursive: true, force: true })) };
   const issue = (name: string) => issueCertificate(clientCa, { commonName: name, validityDays: 2, usage: 'client' });
   return { cp, client: { caFile, caPem: clientCa.certPem, commonName, admissionConfigFile, kubeconfigFile, issue } };

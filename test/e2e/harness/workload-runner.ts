@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { request as httpGet } from 'node:http';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { ControlPlane } from './control-plane.ts';
@@ -160,11 +161,15 @@ export async function runWebhookPod(cp: ControlPlane, namespace: string, name: s
   const clusterIP = service.spec.clusterIP;
   const kubeconfig = identityOf(cp, namespace, pod.serviceAccountName);
   const child = startProcess(...inContainerEnv(env, process.execPath, [join(ROOT, 'src/main.ts'), ...args, `--host=${clusterIP}`, `--kubeconfig=${kubeconfig}`]), join(root, 'webhook.log'));
+  // As the kubelet: the readiness probe's port and scheme, as the Deployment names them.
+  const probe = container.readinessProbe?.httpGet ?? { path: '/readyz', port: 'https', scheme: 'HTTPS' };
+  const probePort = probe.port === 'metrics' ? metricsPort : httpsPort;
+  const get = probe.scheme === 'HTTP' ? httpGet : request;
   await waitFor(
-    `the webhook pod's /readyz on ${clusterIP}:${httpsPort} (log: ${child.logFile})`,
+    `the webhook pod's readiness probe, ${probe.scheme} ${clusterIP}:${probePort}${probe.path} (log: ${child.logFile})`,
     () =>
       new Promise<true | undefined>((resolve) => {
-        request({ host: clusterIP, port: httpsPort, path: '/readyz', rejectUnauthorized: false, agent: false }, (res) => {
+        get({ host: clusterIP, port: probePort, path: probe.path, rejectUnauthorized: false, agent: false }, (res) => {
           res.resume();
           resolve(res.statusCode === 200 ? true : undefined);
         })

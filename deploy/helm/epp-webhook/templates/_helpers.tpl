@@ -103,3 +103,14 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/* The port the readiness and startup probes ask: the HTTPS port, or with clientCA (which the kubelet cannot satisfy) the metrics port. */}}
+{{- define "epp-webhook.probePort" -}}
+{{- if .Values.clientCA.configMap -}}
+port: metrics
+scheme: HTTP
+{{- else -}}
+port: https
+scheme: HTTPS
+{{- end -}}
+{{- end }}
