@@ -26,7 +26,11 @@ export interface ResourceChange<T> {
 export type ResourceListWatchEvent =
   /** A full list completed: the first one (`initial`) or one after a 410 Gone. */
   | { type: 'synced'; initial: boolean; items: number; resourceVersion: string }
-  /** The API server answered a watch request (200; for a custom resource whose CRD is not installed, 404): the cache is current again after any failure. */
+  /**
+   * A watch is working: it delivered an event, or stayed open for a second (a 200 whose stream then fails at once, as
+   * an API server whose cache is behind does, is no answer); for a custom resource whose CRD is not installed, a 404.
+   * The cache is current again after any failure.
+   */
   | { type: 'answered'; resourceVersion: string }
   | { type: 'watch-restart'; cause: WatchRestartCause; reason: string; resourceVersion: string }
   | { type: 'relist'; reason: string }
@@ -218,9 +222,16 @@ export class ResourceListWatch<T> {
       let delivered = false;
       let settled = false;
       let controller: AbortController | undefined;
+      let working: NodeJS.Timeout | undefined;
+      const answer = (): void => {
+        clearTimeout(working);
+        working = undefined;
+        if (!settled && !delivered) this.#emit({ type: 'answered', resourceVersion: this.#resourceVersion });
+      };
       const finish = (end: WatchOutcome['end'], error?: Error): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(working);
         this.#cancelWatch = undefined;
         controller?.abort();
         resolve({ end, error, healthy: delivered || Date.now() - startedAt >= HEALTHY_WATCH_MS });
@@ -234,6 +245,7 @@ export class ResourceListWatch<T> {
           else finish('failed', new Error(`watching ${this.#options.what} failed: watch error event: ${String(status.message ?? JSON.stringify(object))} (code ${String(status.code)})`));
           return;
         }
+        answer();
         delivered = true;
         const resourceVersion = isObject(object) && isObject(object.metadata) ? object.metadata.resourceVersion : undefined;
         if (typeof resourceVersion === 'string' && resourceVersion !== '') this.#resourceVersion = resourceVersion;
@@ -250,7 +262,7 @@ export class ResourceListWatch<T> {
           controller = watchController;
           // watch() hands out its AbortController only once the response headers arrived; stop() may have come first.
           if (settled) watchController.abort();
-          else this.#emit({ type: 'answered', resourceVersion: this.#resourceVersion });
+          else working = setTimeout(answer, HEALTHY_WATCH_MS);
         },
         (error: unknown) => finish('failed', this.#watchFailure(error)),
       );

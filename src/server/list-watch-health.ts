@@ -7,7 +7,8 @@ export type CacheName = 'Services' | 'InferencePools' | 'EnvoyFilters';
 /**
  * A cache that has listed once stays ready while its list or watch fails, answering from what it last saw (a
  * Service recreated meanwhile keeps its old ClusterIP there): nothing in the synced gauges shows it. This counts each
- * failure by cache, and tells how long a cache has been failing with no list or watch answered since. A cache fed by
+ * failure by cache, and tells how long a cache has been failing with no list completed and no watch working since (a
+ * watch works once it delivers an event or stays open a second: `answered`). A cache fed by
  * several streams (InferencePools: one per served API version) is failing while any of them is.
  */
 export class ListWatchHealth {
@@ -28,7 +29,7 @@ export class ListWatchHealth {
     const failingSeconds = (cache: CacheName) => this.failingSeconds(cache);
     new Gauge({
       name: 'epp_webhook_cache_failing_seconds',
-      help: 'How long the cache has been failing to list or watch, with no list or watch answered since (0: current). Meanwhile it answers from what it last saw.',
+      help: 'How long the cache has been failing to list or watch, with no list completed and no watch working since (0: current). Meanwhile it answers from what it last saw.',
       labelNames: ['cache'],
       registers,
       collect() {

@@ -23,3 +23,11 @@ t.test('--kubeconfig wins over KUBECONFIG, and a missing one is named', async (t
   t.equal(loadKubeConfig(flag, variable).getCurrentCluster()?.server, 'https://flag.example');
   t.throws(() => loadKubeConfig(join(dir, 'missing'), variable), { name: 'KubeConfigError', message: new RegExp(`^cannot load kubeconfig ${join(dir, 'missing')}: ENOENT`) });
 });
+
+t.test('a kubeconfig with contexts but no current one is refused as kubectl refuses it, naming the file', async (t) => {
+  const dir = scratchDir('epp-load-kubeconfig-');
+  const file = join(dir, 'no-current');
+  writeFileSync(file, config('https://x.example').replace('current-context: c\n', ''));
+  t.throws(() => loadKubeConfig(file, undefined), { name: 'KubeConfigError', message: `kubeconfig ${file} has no current context naming a cluster: set one (kubectl config use-context NAME)` });
+  t.throws(() => loadKubeConfig(undefined, file), { name: 'KubeConfigError', message: `kubeconfig KUBECONFIG=${file} has no current context naming a cluster: set one (kubectl config use-context NAME)` });
+});
