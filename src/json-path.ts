@@ -27,3 +27,13 @@ export function fromJsonPointer(pointer: string): string[] | undefined {
   if (!pointer.startsWith('/')) return undefined;
   return pointer.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
+
+/** The value at `segments` under `root`; undefined where the path leaves the value. */
+export function valueAtSegments(root: unknown, segments: PathSegments): unknown {
+  let value = root;
+  for (const segment of segments) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, segment)) return undefined;
+    value = (value as Record<string | number, unknown>)[segment];
+  }
+  return value;
+}

@@ -1,7 +1,7 @@
 import type { WebhookConfig } from '../config.ts';
 import { finding, formatCount, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { envoyField, isObject } from '../json-value.ts';
+import { envoyField, envoyFieldKey, isObject } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
 import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplicate-clusters.ts';
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
@@ -23,7 +23,7 @@ import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } f
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
-import { enablesDisabledFilter, turnsOn } from './per-route-turns-on.ts';
+import { enablesDisabledFilter, holdingFilter, turnsOn } from './per-route-turns-on.ts';
 import { readFieldKey } from './field-reading.ts';
 import { EPP_MODE } from './processing-mode.ts';
 
@@ -89,13 +89,14 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
         ),
       );
       // Not for a MERGE: istiod's own filter sends nothing by design, turned on by istiod's override on each InferencePool route.
-      const filterName = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
-      if (!partial && site.patch.value?.disabled === true && !sites.some((s) => enablesDisabledFilter(s, filterName))) {
+      const holding = holdingFilter(site);
+      const filterName = holding === undefined ? undefined : envoyField(holding.filter, 'name');
+      if (!partial && holding !== undefined && envoyField(holding.filter, 'disabled') === true && !enablesDisabledFilter(patches, filterName)) {
         findings.push(...gate(site, [
           finding(
             'EPP206',
             severities,
-            { location: patchLocation(site.patch.index), path: formatPath([...site.patch.valuePath, 'disabled']) },
+            { location: patchLocation(site.patch.index), path: formatPath([...holding.segments, envoyFieldKey(holding.filter, 'disabled')]) },
             `ext_proc filter ${String(filterName)} is disabled: true, which turns it off on every route without a per-route config of its own, and no typed_per_filter_config["${String(filterName)}"] in this EnvoyFilter turns it on: the EPP is never consulted`,
             'remove disabled: true, or turn the filter on for the inference routes with an ExtProcPerRoute under its name (an HTTP_ROUTE patch of typed_per_filter_config)',
           ),

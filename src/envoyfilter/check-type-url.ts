@@ -1,5 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
-import { formatPath } from '../json-path.ts';
+import { formatPath, valueAtSegments } from '../json-path.ts';
+import { isObject } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
 import type { ExtProcSite } from './ext-proc-configs.ts';
 
@@ -9,14 +10,17 @@ import type { ExtProcSite } from './ext-proc-configs.ts';
  * on as written; Envoy cannot unpack an Any whose type URL has no `/` at all and rejects the update.
  */
 export function checkTypeUrl(site: ExtProcSite, severities: SeverityOverrides): Finding[] {
-  if (site.via !== undefined) return [];
-  const type = site.config['@type'];
+  if (site.via === 'filter-name') return [];
+  // A TypedStruct's value is the config: the Any is the wrapper around it.
+  const anySegments = site.via === 'typed-struct' ? site.segments.slice(0, -1) : site.segments;
+  const any = site.via === 'typed-struct' ? valueAtSegments(site.patch.value, anySegments.slice(site.patch.valuePath.length)) : site.config;
+  const type = isObject(any) ? any['@type'] : undefined;
   if (typeof type !== 'string' || type.includes('/')) return [];
   return [
     finding(
       'EPP224',
       severities,
-      { location: patchLocation(site.patch.index), path: formatPath([...site.segments, '@type']) },
+      { location: patchLocation(site.patch.index), path: formatPath([...anySegments, '@type']) },
       `ext_proc "@type" ${JSON.stringify(type)} has no "/": istiod passes the type URL on as written, and Envoy cannot unpack it and rejects the ${site.kind === 'filter' ? 'listener' : 'route'} update: the gateway keeps its old config`,
       `write "@type": type.googleapis.com/${type}`,
     ),

@@ -99,7 +99,7 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
 }
 
 /** Visits every object in a JSON value with its path: the walk's own array, which a visitor that keeps it copies. */
-function visitObjects(value: unknown, segments: (string | number)[], visit: (o: JsonObject, s: PathSegments) => void): void {
+export function visitObjects(value: unknown, segments: (string | number)[], visit: (o: JsonObject, s: PathSegments) => void): void {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       segments.push(i);

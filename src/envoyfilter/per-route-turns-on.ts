@@ -1,13 +1,30 @@
-import { isObject } from '../json-value.ts';
+import type { PathSegments } from '../json-path.ts';
+import { valueAtSegments } from '../json-path.ts';
+import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { sendsNothing } from './check-processing-mode.ts';
-import { siteReading, type ExtProcSite } from './ext-proc-configs.ts';
+import type { ConfigPatch } from './config-patches.ts';
+import { siteReading, unwrapAny, visitObjects, type ExtProcSite } from './ext-proc-configs.ts';
 import { readField } from './field-reading.ts';
+
+const PER_FILTER_KEYS: ReadonlySet<string | number> = new Set(['typed_per_filter_config', 'typedPerFilterConfig']);
 
 /** The HTTP filter a per-route site configures: Envoy keys typed_per_filter_config by filter name. */
 export function perRouteFilterName(site: ExtProcSite): string | undefined {
-  const at = site.segments.findLastIndex((s) => s === 'typed_per_filter_config' || s === 'typedPerFilterConfig');
+  const at = site.segments.findLastIndex((s) => PER_FILTER_KEYS.has(s));
   const name = at < 0 ? undefined : site.segments[at + 1];
   return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * The HTTP filter an ext_proc filter config sits in (the object whose typed_config holds it): the patch value itself
+ * for an HTTP_FILTER patch, an entry of http_filters inside a connection manager patched whole.
+ */
+export function holdingFilter(site: ExtProcSite): { filter: JsonObject; segments: PathSegments } | undefined {
+  const at = site.segments.findLastIndex((s) => s === 'typed_config' || s === 'typedConfig');
+  const start = site.patch.valuePath.length;
+  const relative: PathSegments = at < start ? [] : site.segments.slice(start, at);
+  const filter = valueAtSegments(site.patch.value, relative);
+  return isObject(filter) ? { filter, segments: [...site.patch.valuePath, ...relative] } : undefined;
 }
 
 /**
@@ -22,7 +39,23 @@ export function turnsOn(site: ExtProcSite, filterName: unknown): boolean {
   return isObject(overrides) && isObject(readField(overrides, 'processing_mode', reading)) && !sendsNothing(overrides, reading);
 }
 
-/** Whether a per-route site under the filter's name turns on a filter the connection manager holds `disabled: true`. */
-export function enablesDisabledFilter(site: ExtProcSite, filterName: unknown): boolean {
-  return site.kind === 'per-route' && perRouteFilterName(site) === filterName && readField(site.config, 'disabled', siteReading(site)) !== true;
+/**
+ * Whether some typed_per_filter_config entry in the patches turns on the filter named `filterName`, which its connection
+ * manager holds `disabled: true`: any entry under its name (a FilterConfig with disabled: false, Envoy's own way, or the
+ * filter's per-route config) but one that is itself `disabled: true`.
+ */
+export function enablesDisabledFilter(patches: readonly ConfigPatch[], filterName: unknown): boolean {
+  if (typeof filterName !== 'string') return false;
+  let enables = false;
+  for (const patch of patches) {
+    if (patch.value === undefined || patch.operation === 'REMOVE') continue;
+    visitObjects(patch.value, [], (object) => {
+      for (const key of PER_FILTER_KEYS) {
+        const entries = object[key];
+        const entry = isObject(entries) ? entries[filterName] : undefined;
+        if (isObject(entry) && envoyField(unwrapAny(entry).message, 'disabled') !== true) enables = true;
+      }
+    });
+  }
+  return enables;
 }

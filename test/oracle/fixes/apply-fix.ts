@@ -149,6 +149,10 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   if ((m = new RegExp(`^remove (${KEY})(?: so |$)`).exec(fix)) && lastKey === m[1]) {
     return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
   }
+  // EPP206 on a filter disabled: true (the finding's path is its disabled key): the first alternative, remove the key.
+  if (fix.startsWith('remove disabled: true, or turn the filter on for the inference routes') && lastKey !== undefined && /^disabled$/.test(lastKey)) {
+    return [variant('remove disabled', (o) => delete objectAt(o, parent)[lastKey])];
+  }
   // `rename A to B`; `remove A; the fields of M are ...`.
   if ((m = new RegExp(`^rename (\\S+) to (${KEY})$`).exec(fix)) && lastKey === m[1]) {
     const [, from, to] = m;

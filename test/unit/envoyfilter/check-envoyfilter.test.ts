@@ -235,6 +235,11 @@ t.test('EPP224: an ext_proc "@type" without a "/" is denied; any text before the
   t.equal(bare[0].fix, 'write "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor');
   const otherHost = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, '@type': 'example.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor' }), DEFAULT_CONFIG);
   t.same(codes(otherHost, 'deny'), []);
+  const wrapped = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+  const filterValue = (wrapped.spec.configPatches[0].patch as { value: { typed_config: unknown } }).value;
+  filterValue.typed_config = { '@type': 'xds.type.v3.TypedStruct', type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', value: { ...GRPC, processing_mode: FULL_DUPLEX } };
+  const typedStruct = checkEnvoyFilter(wrapped, DEFAULT_CONFIG).filter((f) => f.code === 'EPP224');
+  t.equal(typedStruct[0]?.path, 'spec.configPatches[0].patch.value.typed_config.@type', "a TypedStruct wrapper's own type URL");
 });
 
 t.test('headers with body NONE warn (the EPP never answers); absent processing_mode is the same default', async (t) => {
@@ -462,6 +467,47 @@ t.test('EPP206: a filter disabled: true with no per-route config of its own in t
   // Measured: EPP206-filter-disabled (200, the EPP saw nothing); an ExtProcPerRoute under its name turns it on.
   t.same(codes(disabled({ overrides: { processing_mode: FULL_DUPLEX } })), [], 'an override under its name turns it on');
   t.same(codes(disabled({ disabled: true })), ['EPP206'], 'a per-route disabled: true keeps it off');
+  // Envoy's own way to turn a disabled filter on: a FilterConfig under its name.
+  const filterConfig = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+  (filterConfig.spec.configPatches[0].patch as { value: Record<string, unknown> }).value.disabled = true;
+  filterConfig.spec.configPatches.push({
+    applyTo: 'HTTP_ROUTE',
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: false } } } },
+  } as never);
+  t.same(codes(checkEnvoyFilter(filterConfig, DEFAULT_CONFIG)), [], 'a FilterConfig with disabled: false turns it on');
+});
+
+t.test('EPP206 reads the name and disabled flag of the HTTP filter that holds the config, also inside a connection manager patched whole', async (t) => {
+  const silent = { request_header_mode: 'SKIP', response_header_mode: 'SKIP' };
+  const connectionManager = (filter: Record<string, unknown>) => ({
+    metadata: { name: 'f', namespace: NS, annotations: { 'epp-webhook.io/epp': 'true' } },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'NETWORK_FILTER',
+          match: { listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } } } },
+          patch: {
+            operation: 'REPLACE',
+            value: {
+              name: 'envoy.filters.network.http_connection_manager',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                stat_prefix: 'gw',
+                http_filters: [filter, { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+              },
+            },
+          },
+        },
+        { applyTo: 'HTTP_ROUTE', patch: { operation: 'MERGE', value: { typed_per_filter_config: { epp: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: { processing_mode: FULL_DUPLEX } } } } } },
+        { applyTo: 'CLUSTER', patch: { operation: 'ADD', value: goodCluster() } },
+      ],
+    },
+  });
+  const typed = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', ...GRPC, processing_mode: silent };
+  t.same(codes(checkEnvoyFilter(connectionManager({ name: 'epp', typed_config: typed }), DEFAULT_CONFIG)).filter((c) => c === 'EPP206'), [], "the override under the nested filter's own name turns it on");
+  const disabled = checkEnvoyFilter(connectionManager({ name: 'other', disabled: true, typed_config: { ...typed, processing_mode: FULL_DUPLEX } }), DEFAULT_CONFIG).filter((f) => f.code === 'EPP206');
+  t.equal(disabled.length, 1, 'a nested filter disabled: true with no entry under its name');
+  t.equal(disabled[0]?.path, 'spec.configPatches[0].patch.value.typed_config.http_filters[0].disabled');
 });
 
 t.test('FULL_DUPLEX_STREAMED without trailers SEND in a per-route override: no claim that Envoy rejects it', async (t) => {
