@@ -57,6 +57,9 @@ export interface ReconcilerOptions {
   maxBackoffMs?: number;
 }
 
+/** Tries of the patch that gives a rewrite's fields back, on transient failures. */
+const HAND_BACK_ATTEMPTS = 4;
+
 /** The wait before deciding again when the Service cache cannot answer yet. */
 const NOT_READY_RETRY_MS = 1_000;
 /** Reports remembered per EnvoyFilter, so one state is reported once, not on every resync. */
@@ -394,15 +397,25 @@ export class Reconciler {
   async #handBackOwnership(record: EnvoyFilterRecord, before: unknown, written: unknown): Promise<unknown> {
     const operations = handBackOwnership(before, record.resourceVersion, written);
     if (operations === undefined) return undefined;
-    try {
-      return await this.#options.api.patch(record.namespace, record.name, operations);
-    } catch (error) {
-      // The rewrite stands; only its fields stay epp-webhook's (another writer came between, or the API failed).
-      this.#options.log.warn(
-        { envoyFilter: envoyFilterKey(record), status: apiStatus(error), reason: apiErrorMessage(error) },
-        'rewritten, but its fields stay owned by epp-webhook: the next server-side apply of this EnvoyFilter conflicts until --force-conflicts',
-      );
-      return undefined;
+    // Nothing later would try again: the next reconcile finds the object as it should be. A transient failure is
+    // retried here; a refusal, or another writer in between (a failed test), is final.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#options.api.patch(record.namespace, record.name, operations);
+      } catch (error) {
+        const status = apiStatus(error);
+        const transient = status === undefined || status >= 500 || status === 429;
+        if (transient && attempt < HAND_BACK_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, (this.#options.initialBackoffMs ?? 250) * 2 ** (attempt - 1)));
+          continue;
+        }
+        // The rewrite stands; only its fields stay epp-webhook's.
+        this.#options.log.warn(
+          { envoyFilter: envoyFilterKey(record), status, reason: apiErrorMessage(error), attempts: attempt },
+          'rewritten, but its fields stay owned by epp-webhook: the next server-side apply of this EnvoyFilter conflicts until --force-conflicts',
+        );
+        return undefined;
+      }
     }
   }
 

@@ -266,6 +266,24 @@ t.test('a hand-back that another writer beats: the rewrite stands, and the log s
   t.match(await h.metric('epp_webhook_reconciles_total'), /result="updated"} 1/);
 });
 
+t.test('a hand-back the API fails transiently is tried again; the fields go back', async (t) => {
+  const h = harness();
+  h.write(substituted('a', '10.0.0.5'));
+  h.reconciler.start();
+  await h.settle();
+  const patch = h.api.patch.bind(h.api);
+  let failures = 2;
+  h.api.patch = async (namespace, name, operations) => {
+    if (operations.some((o) => o.path === MANAGED_FIELDS) && failures-- > 0) throw new ApiException(503, 'unavailable', { message: 'etcd leader changed' }, {});
+    return patch(namespace, name, operations);
+  };
+  h.changeService('10.0.0.9');
+  await h.settle();
+  t.equal(addressOf(h, 'a'), '10.0.0.9');
+  t.same(h.api.objects.get(`${NS}/a`).metadata.managedFields, [USER_ENTRY], 'given back on the third try');
+  t.notMatch(h.logs.join('\n'), /stay owned by epp-webhook/);
+});
+
 t.test('a conflict (someone wrote first): re-read, retry, then write on the new version', async (t) => {
   const h = harness();
   h.write(substituted('a', '10.0.0.5'));
