@@ -16,6 +16,8 @@ export function servicesInManifests(documents: readonly Pick<ManifestDocument, '
   const services = new Map<string, ManifestService>();
   for (const document of documents) {
     for (const service of objectsOfKind([document.object], 'Service')) {
+      // The core group's Service only (a Knative serving.knative.dev Service is another kind).
+      if (service.apiVersion !== undefined && service.apiVersion !== 'v1') continue;
       const metadata = isObject(service.metadata) ? service.metadata : {};
       const spec = isObject(service.spec) ? service.spec : {};
       if (typeof metadata.name !== 'string') continue;
@@ -34,7 +36,10 @@ export function servicesInManifests(documents: readonly Pick<ManifestDocument, '
  */
 export function manifestServiceFix(service: string, found: ManifestService, sourceGiven: boolean): string {
   const where = `Service ${service} is in ${found.file} among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip`;
+  // A headless Service has no ClusterIP to give an EnvoyFilter, from any source.
+  if (found.clusterIP === 'None') return `Service ${service} in ${found.file} is headless (clusterIP: None): it has no ClusterIP to substitute; point the EnvoyFilter at a Service with a ClusterIP in front of the EPP`;
   if (found.clusterIP !== '' && !sourceGiven && found.file !== STDIN_NAME) return `${where}: pass --services ${found.file}`;
   if (isIP(found.clusterIP) !== 0) return `${where}: pass --cluster-ip ${service}=${found.clusterIP}`;
-  return `${where}, and a Service has no ClusterIP until the cluster creates it: once it is applied, pass --kubeconfig FILE, or --cluster-ip ${service}=CLUSTER_IP with the ClusterIP it got`;
+  const once = sourceGiven ? 'once it is applied, in the cluster you check against' : 'once it is applied, pass --kubeconfig FILE';
+  return `${where}, and a Service has no ClusterIP until the cluster creates it: ${once}, or --cluster-ip ${service}=CLUSTER_IP with the ClusterIP it got`;
 }

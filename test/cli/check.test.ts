@@ -211,6 +211,15 @@ t.test('a Service among the manifests is no Service source, and the fix says whe
   const another = await check([besideTable, '--services', SERVICES]);
   t.match(another.stdout, `fix: Service team-x/gaie-inference-scheduling-epp is in ${join(besideTable, 'svc.yaml')} among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip: pass --cluster-ip team-x/gaie-inference-scheduling-epp=10.96.7.7`, 'a second --services is no option');
   t.equal((await check([besideTable, '--services', SERVICES, '--cluster-ip', 'team-x/gaie-inference-scheduling-epp=10.96.7.7'])).code, 0, 'the fix, followed');
+
+  const headless = await check(['-'], `${envoyFilter('f', { namespace: 'team-x' })}---
+${service('team-x', 'None')}`);
+  t.match(headless.stdout, 'fix: Service team-x/gaie-inference-scheduling-epp in <stdin> is headless (clusterIP: None): it has no ClusterIP to substitute', 'no flag can give a headless Service a ClusterIP');
+  const unappliedBesideTable = await check([tree({ 'filter.yaml': envoyFilter('f', { namespace: 'team-y' }), 'svc.yaml': service('team-y') }), '--services', SERVICES]);
+  t.match(unappliedBesideTable.stdout, 'a Service has no ClusterIP until the cluster creates it: once it is applied, in the cluster you check against, or --cluster-ip team-y/gaie-inference-scheduling-epp=CLUSTER_IP', 'a Service source given already: not told to pass one');
+  const knative = `apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: gaie-inference-scheduling-epp, namespace: team-x}\nspec: {}\n`;
+  const other = await check(['-'], `${envoyFilter('f', { namespace: 'team-x' })}---\n${knative}`);
+  t.notMatch(other.stdout, 'among the manifests', "a Knative Service is not the core group's");
 });
 
 t.test('--cluster-ip gives a ClusterIP whose ports are unknown, so no port warning', async (t) => {
