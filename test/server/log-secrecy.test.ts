@@ -2,7 +2,7 @@
  * A secret-looking string sent inside objects and bodies never comes back in an HTTP error body and never
  * reaches the log at info level: logs are captured from a real server (pino, through a destination stream).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,7 +15,8 @@ import { scratchDir } from '../helpers/scratch-dir.ts';
 
 const SECRET = 'sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 
-t.test('no secret from a request in error bodies or info logs', async (t) => {
+/** A server on loopback at info level whose log lines are kept in `lines`. */
+async function serverLoggingTo(t: Test, options: Partial<Parameters<typeof startWebhookServer>[0]> = {}) {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
@@ -23,10 +24,9 @@ t.test('no secret from a request in error bodies or info logs', async (t) => {
       done();
     },
   });
-  const dir = scratchDir('epp-webhook-logs-');
-  const bundle = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
+  const bundle = writeServingBundle(scratchDir('epp-webhook-logs-'), { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
   const server = await startWebhookServer({
-    config: parseConfig({ maxRequestBytes: 16 * 1024 }),
+    config: parseConfig({}),
     resolver: fixtureResolver(),
     certFile: bundle.certFile,
     keyFile: bundle.keyFile,
@@ -34,8 +34,14 @@ t.test('no secret from a request in error bodies or info logs', async (t) => {
     port: 0,
     metricsPort: undefined,
     logger: { level: 'info', stream },
+    ...options,
   });
   t.teardown(() => server.close());
+  return { lines, server, bundle };
+}
+
+t.test('no secret from a request in error bodies or info logs', async (t) => {
+  const { lines, server, bundle } = await serverLoggingTo(t, { config: parseConfig({ maxRequestBytes: 16 * 1024 }) });
   const ca = readFileSync(bundle.caCertFile);
   const url = `https://127.0.0.1:${server.port}`;
 
@@ -101,30 +107,12 @@ t.test('no secret from a request in error bodies or info logs', async (t) => {
 });
 
 t.test('a failure inside the checks is logged with its class, message and stack, and none of what the error carries', async (t) => {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  const dir = scratchDir('epp-webhook-logs-');
-  const bundle = writeServingBundle(dir, { serviceName: 'epp-webhook', namespace: 'epp-webhook' });
-  const server = await startWebhookServer({
-    config: parseConfig({}),
-    resolver: fixtureResolver(),
-    certFile: bundle.certFile,
-    keyFile: bundle.keyFile,
-    host: '127.0.0.1',
-    port: 0,
-    metricsPort: undefined,
-    logger: { level: 'info', stream },
+  const { lines, server, bundle } = await serverLoggingTo(t, {
     // A library's error may carry the document it failed on (fast-json-patch's JsonPatchError: the whole `tree`).
     admit: async () => {
       throw Object.assign(new RangeError('Maximum call stack size exceeded'), { tree: { token: SECRET } });
     },
   });
-  t.teardown(() => server.close());
   const answer = await postJson(`https://127.0.0.1:${server.port}/mutate`, readFileSync(bundle.caCertFile), admissionReview(manifest('guide-envoyfilter.yaml'), 'CREATE', 'uid-broken'));
   t.match(answer.body.response, { allowed: false, status: { code: 500, message: /\(RangeError\).*uid-broken/ } });
   const failed = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'admission failed');
