@@ -119,8 +119,25 @@ export function ensureDevCertificates(
   const paths = servingBundlePaths(dir);
   const existing = validExistingBundle(paths, new Date());
   if (existing !== undefined) return { ...paths, issued: false, notAfter: existing };
-  const bundle = writeServingBundle(dir, request);
+  // A certificate replaced for its age keeps the names it was issued for (`epp-webhook certs --dns --ip`).
+  const kept = namesOf(paths.certFile);
+  const bundle = writeServingBundle(dir, {
+    ...request,
+    extraDnsNames: [...(request.extraDnsNames ?? []), ...kept.dnsNames],
+    ipAddresses: [...(request.ipAddresses ?? []), ...kept.ipAddresses],
+  });
   return { ...paths, issued: true, notAfter: bundle.notAfter };
+}
+
+/** The DNS names and IP addresses of the certificate in `certFile`; none when it cannot be read. */
+function namesOf(certFile: string): { dnsNames: string[]; ipAddresses: string[] } {
+  try {
+    const entries = (new X509Certificate(readFileSync(certFile)).subjectAltName ?? '').split(', ');
+    const values = (prefix: string) => entries.filter((e) => e.startsWith(prefix)).map((e) => e.slice(prefix.length));
+    return { dnsNames: values('DNS:'), ipAddresses: values('IP Address:') };
+  } catch {
+    return { dnsNames: [], ipAddresses: [] };
+  }
 }
 
 function reusableCertificateAuthority(paths: ServingBundlePaths, servingValidityDays: number): PemPair | undefined {

@@ -70,12 +70,15 @@ t.test('ensureDevCertificates keeps a valid bundle and replaces one about to exp
   t.equal(readFileSync(second.certFile, 'utf8'), cert);
 
   const ca = { certPem: readFileSync(first.caCertFile, 'utf8'), keyPem: readFileSync(first.caKeyFile, 'utf8') };
-  const expiring = issueCertificate(ca, { commonName: 'x', dnsNames: ['localhost'], validityDays: 29, usage: 'server' });
+  const expiring = issueCertificate(ca, { commonName: 'x', dnsNames: ['localhost', 'webhook.example'], ipAddresses: ['10.0.0.1'], validityDays: 29, usage: 'server' });
   writeFileSync(first.certFile, expiring.certPem);
   writeFileSync(first.keyFile, expiring.keyPem);
   const third = ensureDevCertificates(dir);
   t.ok(third.issued, 'a certificate expiring within 30 days is replaced');
   t.equal(readFileSync(third.caCertFile, 'utf8'), ca.certPem, 'by one from the same CA');
+  const renewed = new X509Certificate(readFileSync(third.certFile));
+  t.ok(renewed.checkHost('webhook.example') && renewed.checkIP('10.0.0.1'), 'which keeps the names the old one was issued for (certs --dns, --ip)');
+  t.ok(renewed.checkHost('epp-webhook.epp-webhook.svc'), 'beside the default ones');
 
   writeFileSync(third.keyFile, expiring.keyPem);
   t.ok(ensureDevCertificates(dir).issued, 'a key that does not match its certificate is replaced');
