@@ -63,7 +63,7 @@ export async function startControlPlane(options: { log?: (line: string) => void;
   writeFileSync(join(pki, 'sa.key'), serviceAccount.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 
   let [etcdPort, peerPort, apiPort] = (await freePorts(3)) as [number, number, number];
-  const server = `https://127.0.0.1:${apiPort}`;
+  let server = `https://127.0.0.1:${apiPort}`;
   const env = { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' };
 
   const startEtcd = () =>
@@ -171,8 +171,15 @@ export async function startControlPlane(options: { log?: (line: string) => void;
     await stopProcesses();
     if (process.env.EPP_WEBHOOK_KEEP_E2E_DIR !== '1') rmSync(dir, { recursive: true, force: true });
   };
-  const waitReady = async () => {
-    await waitFor('kube-apiserver /readyz', async () => ((await api('GET', '/readyz')).status === 200 ? true : undefined), 60_000);
+  const waitReady = async (started?: ManagedProcess) => {
+    await waitFor(
+      'kube-apiserver /readyz',
+      async () => {
+        if (started?.hasExited()) throw new GiveUp(`kube-apiserver exited: ${lastLines(started.logFile, 5)}`);
+        return (await api('GET', '/readyz')).status === 200 ? true : undefined;
+      },
+      60_000,
+    );
     await waitFor('namespace default', async () => ((await api('GET', '/api/v1/namespaces/default')).status === 200 ? true : undefined), 30_000);
   };
   // A port released by freePorts can be taken (by some process's outgoing connection) before etcd binds it, and
@@ -198,10 +205,24 @@ export async function startControlPlane(options: { log?: (line: string) => void;
       await startHealthyEtcd(attempt + 1);
     }
   };
+  // The same race for the apiserver's port: a fresh one, and the admin kubeconfig written again for it.
+  const startReadyApiserver = async (attempt: number): Promise<void> => {
+    const started = startApiserver();
+    apiserver = started;
+    try {
+      await waitReady(started);
+    } catch (error) {
+      if (!(error instanceof GiveUp) || attempt >= 3) throw error;
+      log(`${error.message}; again on a fresh port`);
+      apiPort = (await freePorts(3)).find((port) => port !== etcdPort && port !== peerPort)!;
+      server = `https://127.0.0.1:${apiPort}`;
+      writeKubeconfig(kubeconfig, 'e2e-admin', admin);
+      await startReadyApiserver(attempt + 1);
+    }
+  };
   try {
     await startHealthyEtcd(1);
-    apiserver = startApiserver();
-    await waitReady();
+    await startReadyApiserver(1);
   } catch (error) {
     await stopProcesses();
     throw new Error(`${(error as Error).message} (see ${dir}/kube-apiserver.log and etcd.log)`);
