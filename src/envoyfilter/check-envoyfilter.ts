@@ -7,6 +7,7 @@ import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplica
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
 import { checkFilterAfterRouter } from './check-filter-placement.ts';
 import { checkFilterType } from './check-filter-type.ts';
+import { checkRegexes } from './check-regex.ts';
 import { checkSidecarContext } from './check-sidecar-context.ts';
 import { checkTypeUrl } from './check-type-url.ts';
 import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
@@ -70,7 +71,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
     if (site.via !== 'filter-name') {
       findings.push(...checkExtProcFields({ config: site.config, kind: site.kind, segments: site.segments, patchIndex: site.patch.index, reading, partial, severities }));
     }
-    findings.push(...checkFilterType(site, severities), ...checkTypeUrl(site, severities));
+    findings.push(...checkFilterType(site, severities), ...checkTypeUrl(site, severities), ...checkRegexes(site, severities));
     // A filter with no typed_config at all has no mode to judge: Envoy rejects it (EPP301), and that fix writes one.
     if (site.kind === 'filter' && !lacksTypedConfig(site)) {
       findings.push(

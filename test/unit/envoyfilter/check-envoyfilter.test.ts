@@ -911,3 +911,15 @@ t.test('EPP232: an ext_proc filter patched with a sidecar context on an EnvoyFil
     t.same(await withContext(context, labels), [], `${context ?? '(no context)'} on ${JSON.stringify(labels ?? 'every workload')}`);
   }
 });
+
+t.test('EPP226: an ext_proc regex RE2 cannot compile is denied, naming what it uses; RE2 syntax passes', async (t) => {
+  const lookahead = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, mutation_rules: { allow_expression: { regex: '^(?!x-envoy).*' } } }), DEFAULT_CONFIG);
+  t.same(codes(lookahead, 'deny'), ['EPP226']);
+  t.equal(lookahead[0].path, 'spec.configPatches[0].patch.value.typed_config.mutation_rules.allow_expression.regex');
+  t.match(lookahead[0].message, 'ext_proc regex "^(?!x-envoy).*" uses a lookahead ((?!), which RE2, Envoy\'s regex engine, does not have: Envoy rejects the listener update');
+  const forward = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, forward_rules: { allowed_headers: { patterns: [{ exact: 'x-a' }, { safe_regex: { regex: '(a)\\1' } }] } } }), DEFAULT_CONFIG);
+  t.equal(forward.find((f) => f.code === 'EPP226')?.path, 'spec.configPatches[0].patch.value.typed_config.forward_rules.allowed_headers.patterns[1].safe_regex.regex');
+  for (const regex of ['^x-(epp|gateway)-.*', '[(?!]x', '\\(?!x', '(?P<name>x)', '(?i)x-epp', '\\\\1']) {
+    t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, mutation_rules: { allow_expression: { regex } } }), DEFAULT_CONFIG)), [], regex);
+  }
+});
