@@ -18,6 +18,8 @@ const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOp
 const NAMED_BY_TYPE = [HTTP_PROTOCOL_OPTIONS, 'envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions'];
 const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
 const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
+const HEALTH_CHECKERS = ['grpc_health_check', 'http_health_check', 'tcp_health_check', 'custom_health_check'];
+const HEALTH_CHECK_FIX = 'give the health check what it lacks, e.g. timeout: 1s, interval: 10s, unhealthy_threshold: 3, healthy_threshold: 1, grpc_health_check: {}; or remove it';
 
 /**
  * The fields of clusters this EnvoyFilter adds that decide whether the EPP cluster exists at all: read as
@@ -28,7 +30,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
   for (const patch of patches) {
     if (!addsCluster(patch)) continue;
     const cluster = patch.value;
-    const add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP313' | 'EPP314' | 'EPP315', segments: PathSegments, message: string, fix: string) =>
+    const add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP313' | 'EPP314' | 'EPP315' | 'EPP320', segments: PathSegments, message: string, fix: string) =>
       findings.push(finding(code, severities, { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, ...segments]) }, message, fix));
     const name = envoyField(cluster, 'name');
     const subject = typeof name === 'string' && name !== '' ? `cluster ${name}` : 'cluster';
@@ -92,6 +94,17 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
       } else if (number > 65535) {
         add('EPP312', [...segments, portKey], `${subject} ${portKey} ${number} is above 65535: ${ENVOY_REJECTS}`, `write ${portKey}: 9002`);
       }
+    }
+
+    // Envoy's HealthCheck requires a timeout, an interval, both thresholds and a checker (its proto's validation rules).
+    const checksKey = envoyFieldKey(cluster, 'health_checks');
+    const checks = envoyField(cluster, 'health_checks');
+    for (const [i, check] of (Array.isArray(checks) ? checks : []).entries()) {
+      if (!isObject(check)) continue;
+      const missing = ['timeout', 'interval', 'unhealthy_threshold', 'healthy_threshold'].filter((field) => envoyField(check, field) == null);
+      if (!HEALTH_CHECKERS.some((checker) => envoyField(check, checker) != null)) missing.push('health checker (grpc_health_check, http_health_check or tcp_health_check)');
+      if (missing.length === 0) continue;
+      add('EPP320', [checksKey, i], `${subject} health check has no ${missing.join(', no ')}: Envoy requires each; ${ENVOY_REJECTS}`, HEALTH_CHECK_FIX);
     }
 
     const socketKey = envoyFieldKey(cluster, 'transport_socket');

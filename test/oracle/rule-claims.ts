@@ -78,6 +78,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP317: 'runtime',
   EPP318: 'envoy-rejects',
   EPP319: 'envoy-rejects',
+  EPP320: 'envoy-rejects',
   EPP401: 'webhook',
   EPP402: 'runtime',
   EPP403: 'webhook',

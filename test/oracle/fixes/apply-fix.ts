@@ -149,6 +149,19 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   if ((m = new RegExp(`^remove (${KEY})(?: so |$)`).exec(fix)) && lastKey === m[1]) {
     return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
   }
+  // EPP320: a health check Envoy rejects (the finding's path is the check): fill in what it lacks, or remove it.
+  if (fix.startsWith('give the health check what it lacks, e.g. timeout: 1s, interval: 10s, unhealthy_threshold: 3, healthy_threshold: 1, grpc_health_check: {}')) {
+    const defaults: JsonMap = { timeout: '1s', interval: '10s', unhealthy_threshold: 3, healthy_threshold: 1 };
+    const checkers = ['grpc_health_check', 'http_health_check', 'tcp_health_check', 'custom_health_check'];
+    return [
+      variant('fill in', (o) => {
+        const check = objectAt(o, path);
+        for (const [key, value] of Object.entries(defaults)) check[key] ??= value;
+        if (!checkers.some((c) => check[c] !== undefined)) check.grpc_health_check = {};
+      }),
+      variant('remove it', (o) => (at(o, parent) as Json[]).splice(path.at(-1) as number, 1)),
+    ];
+  }
   // EPP206 on a filter disabled: true (the finding's path is its disabled key): the first alternative, remove the key.
   if (fix.startsWith('remove disabled: true, or turn the filter on for the inference routes') && lastKey !== undefined && /^disabled$/.test(lastKey)) {
     return [variant('remove disabled', (o) => delete objectAt(o, parent)[lastKey])];

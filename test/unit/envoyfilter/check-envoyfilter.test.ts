@@ -923,3 +923,15 @@ t.test('EPP226: an ext_proc regex RE2 cannot compile is denied, naming what it u
     t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, mutation_rules: { allow_expression: { regex } } }), DEFAULT_CONFIG)), [], regex);
   }
 });
+
+t.test('EPP320: a cluster health check Envoy would reject names what it lacks', async (t) => {
+  const cluster = (healthChecks: unknown) => ({ ...goodCluster(), health_checks: healthChecks });
+  const bare = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, cluster([{ grpc_health_check: {} }])), DEFAULT_CONFIG);
+  t.same(codes(bare, 'deny'), ['EPP320']);
+  t.match(bare[0].message, 'health check has no timeout, no interval, no unhealthy_threshold, no healthy_threshold: Envoy requires each');
+  t.equal(bare[0].path, 'spec.configPatches[1].patch.value.health_checks[0]');
+  const whole = { timeout: '1s', interval: '10s', unhealthy_threshold: 3, healthy_threshold: 1, grpc_health_check: {} };
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, cluster([whole])), DEFAULT_CONFIG)), []);
+  const { grpc_health_check: _, ...noChecker } = whole;
+  t.match(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, cluster([noChecker])), DEFAULT_CONFIG)[0]?.message, 'has no health checker (grpc_health_check, http_health_check or tcp_health_check)');
+});
