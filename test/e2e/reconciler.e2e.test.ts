@@ -60,6 +60,15 @@ function addressOf(object: any): string {
   return object.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address;
 }
 
+/**
+ * The field managers of an EnvoyFilter once the reconciler's second patch, which gives its rewrite's fields back, has
+ * landed (the rewrite itself is visible a moment before it); the managers as they are after 10 s otherwise.
+ */
+async function managersOnceHandedBack(namespace: string, name: string): Promise<string[]> {
+  const managers = async () => (await getEnvoyFilter(namespace, name)).metadata.managedFields.map((f: any) => f.manager) as string[];
+  return waitFor(`${namespace}/${name} without an epp-webhook field manager`, async () => ((await managers()).includes('epp-webhook') ? undefined : managers()), 10_000, 50).catch(() => managers());
+}
+
 async function leaseHolder(): Promise<string | undefined> {
   const { status, body } = await cp.api('GET', LEASE_PATH);
   return status === 200 ? body.spec?.holderIdentity : undefined;
@@ -175,7 +184,7 @@ t.test('recreating the EPP Service (new ClusterIP) updates every dependent Envoy
 
   for (const [namespace, name] of DEPENDENTS) {
     const object = await getEnvoyFilter(namespace, name);
-    t.same(object.metadata.managedFields.map((f: any) => f.manager), ['kubectl-client-side-apply'], `${name}: the fields the rewrite took are handed back to kubectl`);
+    t.same(await managersOnceHandedBack(namespace, name), ['kubectl-client-side-apply'], `${name}: the fields the rewrite took are handed back to kubectl`);
     t.same(JSON.parse(object.metadata.annotations['epp-webhook.io/placeholder-paths']), [ADDRESS], 'the recorded paths are kept');
     const updated = await waitFor(`a ClusterIPUpdated Event on ${name}`, async () => ((await events(namespace, name, 'ClusterIPUpdated')).at(-1) ?? undefined), 10_000);
     t.equal(updated.type, 'Normal');
@@ -198,6 +207,7 @@ t.test('recreating the EPP Service (new ClusterIP) updates every dependent Envoy
 
 t.test("an EnvoyFilter applied server-side: after the reconciler's rewrite, the owner's next server-side apply meets no conflict", async (t) => {
   await allDependentsHold(clusterIP, Date.now(), [[EPP_NS, 'ef-server-side']]);
+  await managersOnceHandedBack(EPP_NS, 'ef-server-side');
   const rewritten = await getEnvoyFilter(EPP_NS, 'ef-server-side');
   const owner = rewritten.metadata.managedFields.find((f: any) => f.fieldsV1?.['f:spec']?.['f:configPatches'] !== undefined);
   t.equal(owner?.manager, 'argocd-controller', '.spec.configPatches is still the applier\'s');
@@ -223,7 +233,7 @@ t.test('a hand-edited address is not overwritten, an Event says so, and the path
     10_000,
   );
   t.equal(addressOf(object), '192.0.2.10', 'the hand-edited address stays');
-  t.same(object.metadata.managedFields.map((f: any) => f.manager).sort(), ['kubectl-client-side-apply', 'kubectl-patch'], 'the annotation written, its ownership handed back');
+  t.same((await managersOnceHandedBack(EPP_NS, 'ef-hand-edited')).sort(), ['kubectl-client-side-apply', 'kubectl-patch'], 'the annotation written, its ownership handed back');
   t.match(await replicaA.metrics(), /epp_webhook_reconciles_total\{result="edited-by-hand"\} [1-9]/);
 });
 
