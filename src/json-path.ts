@@ -28,12 +28,18 @@ export function fromJsonPointer(pointer: string): string[] | undefined {
   return pointer.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
-/** The value at `segments` under `root`; undefined where the path leaves the value. */
-export function valueAtSegments(root: unknown, segments: PathSegments): unknown {
+/** The value at `segments` under `root` (an array only by index); undefined where the path leaves the value. */
+export function valueAtSegments(root: unknown, segments: readonly (string | number)[]): unknown {
   let value = root;
   for (const segment of segments) {
-    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, segment)) return undefined;
-    value = (value as Record<string | number, unknown>)[segment];
+    if (Array.isArray(value)) {
+      if (!/^\d+$/.test(String(segment))) return undefined;
+      value = value[Number(segment)];
+    } else if (value !== null && typeof value === 'object' && Object.hasOwn(value, segment)) {
+      value = (value as Record<string | number, unknown>)[segment];
+    } else {
+      return undefined;
+    }
   }
   return value;
 }

@@ -1,7 +1,7 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
-import { formatPath, valueAtSegments } from '../json-path.ts';
+import { formatPath } from '../json-path.ts';
 import { isObject } from '../json-value.ts';
-import { patchLocation } from './config-patches.ts';
+import { patchLocation, valueInPatch } from './config-patches.ts';
 import type { ExtProcSite } from './ext-proc-configs.ts';
 
 /**
@@ -13,7 +13,7 @@ export function checkTypeUrl(site: ExtProcSite, severities: SeverityOverrides): 
   if (site.via === 'filter-name') return [];
   // A TypedStruct's value is the config: the Any is the wrapper around it.
   const anySegments = site.via === 'typed-struct' ? site.segments.slice(0, -1) : site.segments;
-  const any = site.via === 'typed-struct' ? valueAtSegments(site.patch.value, anySegments.slice(site.patch.valuePath.length)) : site.config;
+  const any = site.via === 'typed-struct' ? valueInPatch(site.patch, anySegments) : site.config;
   const type = isObject(any) ? any['@type'] : undefined;
   if (typeof type !== 'string' || type.includes('/')) return [];
   return [

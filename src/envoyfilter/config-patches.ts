@@ -1,6 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { isObject, mustBe, type JsonObject } from '../json-value.ts';
-import { formatPath, type PathSegments } from '../json-path.ts';
+import { formatPath, valueAtSegments, type PathSegments } from '../json-path.ts';
 
 /** One entry of `spec.configPatches`, read defensively: mutating webhooks run before schema validation. */
 export interface ConfigPatch {
@@ -27,6 +27,11 @@ export function patchLocation(index: number): string {
 /** A `CLUSTER` `ADD` with a cluster to add: the clusters this EnvoyFilter puts in. */
 export function addsCluster(patch: ConfigPatch): patch is ConfigPatch & { value: JsonObject } {
   return patch.applyTo === 'CLUSTER' && patch.operation === 'ADD' && patch.value !== undefined;
+}
+
+/** The value at `segments` (from the object root, as sites and findings give them) inside the patch's value. */
+export function valueInPatch(patch: ConfigPatch, segments: PathSegments): unknown {
+  return valueAtSegments(patch.value, segments.slice(patch.valuePath.length));
 }
 
 /** Contexts whose patches reach a gateway's listeners (an absent context is ANY). */

@@ -1,8 +1,7 @@
 import type { PathSegments } from '../json-path.ts';
-import { valueAtSegments } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { sendsNothing } from './check-processing-mode.ts';
-import type { ConfigPatch } from './config-patches.ts';
+import { valueInPatch, type ConfigPatch } from './config-patches.ts';
 import { siteReading, unwrapAny, visitObjects, type ExtProcSite } from './ext-proc-configs.ts';
 import { readField } from './field-reading.ts';
 
@@ -21,10 +20,9 @@ export function perRouteFilterName(site: ExtProcSite): string | undefined {
  */
 export function holdingFilter(site: ExtProcSite): { filter: JsonObject; segments: PathSegments } | undefined {
   const at = site.segments.findLastIndex((s) => s === 'typed_config' || s === 'typedConfig');
-  const start = site.patch.valuePath.length;
-  const relative: PathSegments = at < start ? [] : site.segments.slice(start, at);
-  const filter = valueAtSegments(site.patch.value, relative);
-  return isObject(filter) ? { filter, segments: [...site.patch.valuePath, ...relative] } : undefined;
+  const segments = at < site.patch.valuePath.length ? site.patch.valuePath : site.segments.slice(0, at);
+  const filter = valueInPatch(site.patch, segments);
+  return isObject(filter) ? { filter, segments } : undefined;
 }
 
 /**
@@ -41,7 +39,7 @@ export function turnsOn(site: ExtProcSite, filterName: unknown): boolean {
 
 /**
  * Whether some typed_per_filter_config entry in the patches turns on the filter named `filterName`, which its connection
- * manager holds `disabled: true`: any entry under its name (a FilterConfig with disabled: false, Envoy's own way, or the
+ * manager holds `disabled: true`: any entry under its name (a FilterConfig with disabled: false, as Envoy's HttpFilter.disabled documents it, or the
  * filter's per-route config) but one that is itself `disabled: true`.
  */
 export function enablesDisabledFilter(patches: readonly ConfigPatch[], filterName: unknown): boolean {

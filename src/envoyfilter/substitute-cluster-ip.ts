@@ -3,7 +3,7 @@ import type { ServiceLookup, ServiceRecord, ServiceResolver } from '../cluster/s
 import type { WebhookConfig } from '../config.ts';
 import { CopyOnWrite, type PatchOperation } from '../copy-on-write.ts';
 import { finding, type Finding } from '../findings.ts';
-import { fromJsonPointer, formatPath, toJsonPointer } from '../json-path.ts';
+import { fromJsonPointer, formatPath, toJsonPointer, valueAtSegments } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
 import { patchLocation, readConfigPatches } from './config-patches.ts';
 import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
@@ -232,14 +232,7 @@ export function parsePointerList(annotation: unknown): string[] {
 
 export function valueAt(root: unknown, pointer: string): unknown {
   const segments = fromJsonPointer(pointer);
-  if (segments === undefined) return undefined;
-  let value: unknown = root;
-  for (const segment of segments) {
-    if (Array.isArray(value) && /^\d+$/.test(segment)) value = value[Number(segment)];
-    else if (isObject(value) && Object.hasOwn(value, segment)) value = value[segment];
-    else return undefined;
-  }
-  return value;
+  return segments === undefined ? undefined : valueAtSegments(root, segments);
 }
 
 function portFindings(sites: PlaceholderSite[], service: ServiceRecord, config: WebhookConfig): Finding[] {
