@@ -1,7 +1,7 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { matchedSubFilter, patchLocation } from './config-patches.ts';
-import type { ExtProcSite } from './ext-proc-configs.ts';
+import { extProcFilterPatches, type ExtProcSite } from './ext-proc-configs.ts';
 
 const ROUTER = 'envoy.filters.http.router';
 
@@ -13,9 +13,7 @@ const ROUTER = 'envoy.filters.http.router';
  */
 export function checkFilterAfterRouter(sites: readonly ExtProcSite[], severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
-  const reported = new Set<number>();
-  for (const { kind, patch } of sites) {
-    if (kind !== 'filter' || patch.applyTo !== 'HTTP_FILTER' || reported.has(patch.index)) continue;
+  for (const patch of extProcFilterPatches(sites)) {
     const subFilter = matchedSubFilter(patch);
     const where =
       patch.operation === 'ADD'
@@ -26,7 +24,6 @@ export function checkFilterAfterRouter(sites: readonly ExtProcSite[], severities
             ? `INSERT_AFTER subFilter ${ROUTER} puts it right behind the router`
             : undefined;
     if (where === undefined) continue;
-    reported.add(patch.index);
     findings.push(
       finding(
         'EPP319',

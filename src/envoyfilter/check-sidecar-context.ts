@@ -1,16 +1,14 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { isObject } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
-import type { ExtProcSite } from './ext-proc-configs.ts';
+import { extProcFilterPatches, type ExtProcSite } from './ext-proc-configs.ts';
+import { workloadSelectorLabels } from './selects-classic-gateway.ts';
 
 const SIDECAR_CONTEXTS: ReadonlySet<unknown> = new Set(['SIDECAR_INBOUND', 'SIDECAR_OUTBOUND']);
 
 /** The workloadSelector label that picks gateway Pods: a Gateway API Gateway's, or one of Istio's charts' gateways. */
 export function gatewayLabel(object: unknown): string | undefined {
-  const spec = isObject(object) && isObject(object.spec) ? object.spec : undefined;
-  const selector = spec !== undefined && isObject(spec.workloadSelector) ? spec.workloadSelector : undefined;
-  const labels = selector !== undefined && isObject(selector.labels) ? selector.labels : undefined;
+  const labels = workloadSelectorLabels(object);
   if (labels === undefined) return undefined;
   const name = labels['gateway.networking.k8s.io/gateway-name'];
   if (typeof name === 'string') return `gateway.networking.k8s.io/gateway-name: ${name}`;
@@ -27,11 +25,9 @@ export function checkSidecarContext(object: unknown, sites: readonly ExtProcSite
   const label = gatewayLabel(object);
   if (label === undefined) return [];
   const findings: Finding[] = [];
-  const reported = new Set<number>();
-  for (const { kind, patch } of sites) {
+  for (const patch of extProcFilterPatches(sites)) {
     const context = patch.match.context;
-    if (kind !== 'filter' || patch.applyTo !== 'HTTP_FILTER' || !SIDECAR_CONTEXTS.has(context) || reported.has(patch.index)) continue;
-    reported.add(patch.index);
+    if (!SIDECAR_CONTEXTS.has(context)) continue;
     findings.push(
       finding(
         'EPP232',

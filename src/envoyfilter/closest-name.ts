@@ -1,5 +1,5 @@
 /** Spelling-insensitive form: `Request-Body_Mode` and `requestBodyMode` both read `requestbodymode`. */
-const fold = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+export const fold = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 /**
  * The name among `names` that `written` most likely meant (for a "did you mean"): the same letters in another

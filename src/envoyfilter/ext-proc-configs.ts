@@ -28,6 +28,11 @@ export function siteReading(site: ExtProcSite): Reading {
   return site.via === 'typed-struct' ? 'envoy' : 'istiod';
 }
 
+/** The HTTP_FILTER patches that put in an ext_proc filter (one per patch, however many configs it holds). */
+export function extProcFilterPatches(sites: readonly ExtProcSite[]): ConfigPatch[] {
+  return [...new Set(sites.filter((site) => site.kind === 'filter' && site.patch.applyTo === 'HTTP_FILTER').map((site) => site.patch))];
+}
+
 /** `type.googleapis.com/a.b.C` names `a.b.C`; Envoy ignores the URL prefix. */
 function typeName(typeUrl: unknown): string | undefined {
   if (typeof typeUrl !== 'string') return undefined;

@@ -1,4 +1,4 @@
-import { isObject } from '../json-value.ts';
+import { isObject, type JsonObject } from '../json-value.ts';
 
 /**
  * istiod inserts its filter only on proxies labelled gateway.networking.k8s.io/gateway-name (the Pods of a Gateway API
@@ -7,8 +7,13 @@ import { isObject } from '../json-value.ts';
  * deployments do not carry: no istiod filter there to take over.
  */
 export function selectsClassicGateway(object: unknown): boolean {
+  const labels = workloadSelectorLabels(object);
+  return labels !== undefined && Object.hasOwn(labels, 'istio') && !Object.hasOwn(labels, 'gateway.networking.k8s.io/gateway-name');
+}
+
+/** `spec.workloadSelector.labels` of an EnvoyFilter, when it has them. */
+export function workloadSelectorLabels(object: unknown): JsonObject | undefined {
   const spec = isObject(object) && isObject(object.spec) ? object.spec : undefined;
   const selector = spec !== undefined && isObject(spec.workloadSelector) ? spec.workloadSelector : undefined;
-  const labels = selector !== undefined && isObject(selector.labels) ? selector.labels : undefined;
-  return labels !== undefined && Object.hasOwn(labels, 'istio') && !Object.hasOwn(labels, 'gateway.networking.k8s.io/gateway-name');
+  return selector !== undefined && isObject(selector.labels) ? selector.labels : undefined;
 }

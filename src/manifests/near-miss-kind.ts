@@ -1,5 +1,5 @@
 import { groupOf } from '../admission/handled-kinds.ts';
-import { closestName } from '../envoyfilter/closest-name.ts';
+import { closestName, fold } from '../envoyfilter/closest-name.ts';
 import { isObject } from '../json-value.ts';
 import { kindOf } from './webhook-objects.ts';
 
@@ -7,8 +7,6 @@ const CHECKED = [
   { group: 'networking.istio.io', kind: 'EnvoyFilter' },
   { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' },
 ] as const;
-
-const fold = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 /**
  * An object a typo away from a kind check judges: the kind in another case or with separators (`Envoyfilter`,
