@@ -102,7 +102,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
             'remove disabled: true, or turn the filter on for the inference routes with an ExtProcPerRoute under its name (an HTTP_ROUTE patch of typed_per_filter_config)',
           ),
         ]));
-      } else if (!partial && !sites.some((s) => turnsOn(s, filterName)) && sendsNothing(site.config, reading)) {
+      } else if (!partial && sendsNothing(site.config, reading) && !sites.some((s) => turnsOn(s, filterName))) {
         findings.push(...gate(site, [
           finding(
             'EPP206',
