@@ -5,6 +5,7 @@ import { envoyField, envoyFieldKey, isObject } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
 import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplicate-clusters.ts';
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
+import { checkFilterConfigs } from './check-filter-config.ts';
 import { checkFilterAfterRouter } from './check-filter-placement.ts';
 import { checkFilterType } from './check-filter-type.ts';
 import { checkRegexes } from './check-regex.ts';
@@ -132,6 +133,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
   findings.push(...checkFilterAfterRouter(sites, severities));
+  findings.push(...checkFilterConfigs(patches, sites, severities));
   findings.push(...checkSidecarContext(object, sites, severities));
   findings.push(...checkMergeType(object, patches, severities));
   for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));

@@ -2,10 +2,9 @@ import type { PathSegments } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { sendsNothing } from './check-processing-mode.ts';
 import { valueInPatch, type ConfigPatch } from './config-patches.ts';
-import { siteReading, unwrapAny, visitObjects, type ExtProcSite } from './ext-proc-configs.ts';
+import { siteReading, unwrapAny, type ExtProcSite } from './ext-proc-configs.ts';
+import { filterConfigTurnsOn, isFilterConfig, perFilterEntries, PER_FILTER_KEYS } from './filter-configs.ts';
 import { readField } from './field-reading.ts';
-
-const PER_FILTER_KEYS: ReadonlySet<string | number> = new Set(['typed_per_filter_config', 'typedPerFilterConfig']);
 
 /** The HTTP filter a per-route site configures: Envoy keys typed_per_filter_config by filter name. */
 export function perRouteFilterName(site: ExtProcSite): string | undefined {
@@ -39,21 +38,13 @@ export function turnsOn(site: ExtProcSite, filterName: unknown): boolean {
 
 /**
  * Whether some typed_per_filter_config entry in the patches turns on the filter named `filterName`, which its connection
- * manager holds `disabled: true`: any entry under its name (a FilterConfig with disabled: false, as Envoy's HttpFilter.disabled documents it, or the
- * filter's per-route config) but one that is itself `disabled: true`.
+ * manager holds `disabled: true`: Envoy takes any entry under its name as turning it on (the filter's per-route config,
+ * or a FilterConfig with a `config`) but one that is itself `disabled: true`; a FilterConfig with neither is refused
+ * (EPP217).
  */
 export function enablesDisabledFilter(patches: readonly ConfigPatch[], filterName: unknown): boolean {
   if (typeof filterName !== 'string') return false;
-  let enables = false;
-  for (const patch of patches) {
-    if (patch.value === undefined || patch.operation === 'REMOVE') continue;
-    visitObjects(patch.value, [], (object) => {
-      for (const key of PER_FILTER_KEYS) {
-        const entries = object[key];
-        const entry = isObject(entries) ? entries[filterName] : undefined;
-        if (isObject(entry) && envoyField(unwrapAny(entry).message, 'disabled') !== true) enables = true;
-      }
-    });
-  }
-  return enables;
+  return perFilterEntries(patches).some(
+    ({ filterName: name, entry }) => name === filterName && (isFilterConfig(entry) ? filterConfigTurnsOn(entry) : envoyField(unwrapAny(entry).message, 'disabled') !== true),
+  );
 }

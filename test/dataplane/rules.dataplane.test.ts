@@ -330,6 +330,63 @@ t.test('EPP206: a filter disabled: true, and per-route overrides that do not tur
   await scenario(t, 'EPP206-override-without-mode', withOverride({ failure_mode_allow: false }), plainRoute(), sentNothing);
 });
 
+t.test("FilterConfig under the ext_proc filter's name: turns a disabled filter on with a config, is refused without one", async (t) => {
+  // The fixture's filter disabled: true, and on every route (the fixture's /health patch replaced) a FilterConfig.
+  const withFilterConfig = (entry: any) =>
+    fullDuplex((_f, _c, doc) => {
+      doc.spec.configPatches[0].patch.value.disabled = true;
+      doc.spec.configPatches.splice(2, 1, {
+        applyTo: 'HTTP_ROUTE',
+        match: { context: 'GATEWAY' },
+        patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', ...entry } } } },
+      });
+    });
+  const perRoute = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: { processing_mode: eppProcessingMode() } };
+  await scenario(t, 'filter-config-turns-disabled-filter-on', withFilterConfig({ config: perRoute }), plainRoute(), (t, m) => {
+    t.notOk(m.webhook.includes('EPP206'), 'no EPP206: the FilterConfig turns the filter on');
+    t.same(statuses(m), [200, 200, 200]);
+    t.equal(m.eppRequests, 3, 'the EPP picked every request');
+  });
+  // The filter's own per-route config under its name, not disabled: true, turns it on too.
+  const perRouteEntry = fullDuplex((_f, _c, doc) => {
+    doc.spec.configPatches[0].patch.value.disabled = true;
+    doc.spec.configPatches.splice(2, 1, {
+      applyTo: 'HTTP_ROUTE',
+      match: { context: 'GATEWAY' },
+      patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': perRoute } } },
+    });
+  });
+  await scenario(t, 'per-route-config-turns-disabled-filter-on', perRouteEntry, plainRoute(), (t, m) => {
+    t.notOk(m.webhook.includes('EPP206'), 'no EPP206: the ExtProcPerRoute turns the filter on');
+    t.same(statuses(m), [200, 200, 200]);
+    t.equal(m.eppRequests, 3, 'the EPP picked every request');
+  });
+  const rdsRejected = async () => [...(await plane.envoy.stats('rds\\..*update_rejected'))].reduce((n, [, v]) => n + v, 0);
+  const before = await rdsRejected();
+  // Then the HTTPRoute moves /v1 to /v2: were the route update taken, /v1 would get 404.
+  const movedRoute = plainRoute();
+  movedRoute.spec.rules[0].matches[0].path.value = '/v2';
+  const moveRoute = async () => {
+    const moved = await apply(plane, movedRoute);
+    if (moved.code !== 0) throw new Error(moved.stderr);
+    await new Promise((r) => setTimeout(r, 2000));
+  };
+  await scenario(
+    t,
+    'EPP217-filter-config-without-config',
+    withFilterConfig({ disabled: false }),
+    plainRoute(),
+    (t, m) => {
+      t.ok(m.webhook.includes('EPP217'), 'kubectl printed EPP217 (a denial, relaxed to a warning here)');
+      t.same(statuses(m), recorded('EPP217-filter-config-without-config'));
+      t.ok(statuses(m).every((s) => s === 200), '/v1 still routed: the HTTPRoute that moved it to /v2 never reached Envoy');
+      t.equal(m.eppRequests, 3, "the old routes are the last scenario's, whose ExtProcPerRoute turned the filter on");
+    },
+    { beforeMeasure: moveRoute },
+  );
+  t.ok((await rdsRejected()) > before, 'Envoy rejected the route update (http.*.rds.*.update_rejected)');
+});
+
 t.test('EPP232: the working filter patched with context SIDECAR_OUTBOUND on the gateway: never inserted', async (t) => {
   const sidecar = fullDuplex((_f, _c, doc) => (doc.spec.configPatches[0].match.context = 'SIDECAR_OUTBOUND'));
   await scenario(t, 'EPP232-sidecar-context', sidecar, plainRoute(), (t, m) => {

@@ -3,7 +3,7 @@ import type { CorpusEntry } from './corpus-entry.ts';
 import { manifests } from './manifest-family.ts';
 import { mergesIntoIstiodFilter } from './merge-families.ts';
 import { bodyTrailerPairs, duplicateKeys, misspeltModeKeys, modeCombinations, modeValueSpellings } from './mode-families.ts';
-import { durations, failOpenAndOverrides, perRouteShapes, serviceShapes, typedStructs, typeUrls } from './wiring-families.ts';
+import { durations, failOpenAndOverrides, filterConfigs, perRouteShapes, serviceShapes, typedStructs, typeUrls } from './wiring-families.ts';
 
 /**
  * The differential corpus: EnvoyFilters that each vary one thing of a well-wired EPP config (plus the
@@ -22,6 +22,7 @@ export function generateCorpus(): CorpusEntry[] {
     ...perRouteShapes(),
     ...typedStructs(),
     ...typeUrls(),
+    ...filterConfigs(),
     ...mergesIntoIstiodFilter(),
     ...clusterTypesAndAddresses(),
     ...clusterProtocols(),

@@ -287,3 +287,36 @@ export function typeUrls(): CorpusEntry[] {
     { id: `${family}/per-route/${form}`, family, object: withPerRoute('c-type-url', { ...extProcPerRoute({ overrides: { processing_mode: eppMode() } }), '@type': url(perRouteName) }) },
   ]);
 }
+
+const FILTER_CONFIG = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
+
+/**
+ * Route's FilterConfig wrapper under the ext_proc filter's name (Envoy's way to turn a `disabled: true` filter on per
+ * route, or off): Envoy refuses one with neither `disabled: true` nor a `config`, and takes an empty `config` as "on".
+ */
+export function filterConfigs(): CorpusEntry[] {
+  const family = 'filter-config';
+  const perRoute = extProcPerRoute({ overrides: { processing_mode: eppMode() } });
+  const shapes: [string, JsonMap][] = [
+    ['disabled-false', { disabled: false }],
+    ['empty', {}],
+    ['disabled-true', { disabled: true }],
+    ['config-empty', { config: {} }],
+    ['config-per-route', { config: perRoute }],
+    ['disabled-false-config-per-route', { disabled: false, config: perRoute }],
+    ['is-optional-config-per-route', { is_optional: true, config: perRoute }],
+    ['isOptional-camel', { isOptional: true }],
+    ['disabled-true-config-per-route', { disabled: true, config: perRoute }],
+    ['disabled-string', { disabled: 'true' }],
+    ['config-untyped', { config: { overrides: { processing_mode: eppMode() } } }],
+    ['config-string', { config: 'on' }],
+    ['is_optional-alone', { is_optional: true }],
+  ];
+  return shapes.flatMap(([name, fields]) => {
+    const entry = { '@type': FILTER_CONFIG, ...fields };
+    return [
+      { id: `${family}/filter-disabled/${name}`, family, object: envoyFilter('c-filter-config', [filterPatch(externalProcessor(), { filterFields: { disabled: true } }), perRoutePatch(entry), clusterPatch(eppCluster())]) },
+      { id: `${family}/filter-enabled/${name}`, family, object: envoyFilter('c-filter-config', [filterPatch(externalProcessor()), perRoutePatch(entry), clusterPatch(eppCluster())]) },
+    ];
+  });
+}

@@ -254,6 +254,14 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
       variant('non-EPP: disabled: true', (o) => (objectAt(o, perRoute).disabled = true)),
     ];
   }
+  // EPP217, EPP219 (a route FilterConfig; the path names the entry, or its config).
+  if (fix.startsWith('to turn the filter on here, put its per-route config in config: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {processing_mode: {...}}}; to turn it off, disabled: true')) {
+    const entry = lastKey === 'config' ? parent : path;
+    return [
+      variant('config: ExtProcPerRoute', (o) => (objectAt(o, entry).config = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: { processing_mode: eppMode() } })),
+      variant('non-EPP: disabled: true', (o) => { const e = objectAt(o, entry); delete e.config; e.disabled = true; }),
+    ];
+  }
   // EPP221: oneofs.
   if (fix === 'keep one of the two: overrides to change ext_proc on these routes, or disabled: true to turn it off there') {
     return [

@@ -467,14 +467,36 @@ t.test('EPP206: a filter disabled: true with no per-route config of its own in t
   // Measured: EPP206-filter-disabled (200, the EPP saw nothing); an ExtProcPerRoute under its name turns it on.
   t.same(codes(disabled({ overrides: { processing_mode: FULL_DUPLEX } })), [], 'an override under its name turns it on');
   t.same(codes(disabled({ disabled: true })), ['EPP206'], 'a per-route disabled: true keeps it off');
-  // Envoy's own way to turn a disabled filter on: a FilterConfig under its name.
-  const filterConfig = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
-  (filterConfig.spec.configPatches[0].patch as { value: Record<string, unknown> }).value.disabled = true;
-  filterConfig.spec.configPatches.push({
-    applyTo: 'HTTP_ROUTE',
-    patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: false } } } },
-  } as never);
-  t.same(codes(checkEnvoyFilter(filterConfig, DEFAULT_CONFIG)), [], 'a FilterConfig with disabled: false turns it on');
+});
+
+t.test("FilterConfig under an ext_proc filter's name: Envoy's way to turn a disabled filter on, refused without a config", async (t) => {
+  const FILTER_CONFIG = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
+  const PER_ROUTE = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: { processing_mode: FULL_DUPLEX } };
+  const withFilterConfig = (entry: Record<string, unknown>, options: { filterDisabled?: boolean; key?: string; applyTo?: string } = {}) => {
+    const object = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+    if (options.filterDisabled ?? true) (object.spec.configPatches[0].patch as { value: Record<string, unknown> }).value.disabled = true;
+    object.spec.configPatches.push({
+      applyTo: options.applyTo ?? 'HTTP_ROUTE',
+      patch: { operation: 'MERGE', value: { typed_per_filter_config: { [options.key ?? 'envoy.filters.http.ext_proc']: { '@type': FILTER_CONFIG, ...entry } } } },
+    } as never);
+    return checkEnvoyFilter(object, DEFAULT_CONFIG);
+  };
+  // Asked of istiod and Envoy 1.40: the differential corpus, family filter-config.
+  t.same(codes(withFilterConfig({ config: PER_ROUTE })), [], "a FilterConfig whose config is the filter's per-route config turns it on");
+  t.same(codes(withFilterConfig({ disabled: false, config: PER_ROUTE })), []);
+  t.same(codes(withFilterConfig({ disabled: true }), 'deny'), [], 'disabled: true needs no config');
+  const empty = withFilterConfig({ disabled: false });
+  t.same(codes(empty, 'deny'), ['EPP217'], 'disabled: false without a config: Envoy rejects the route update');
+  t.equal(empty.find((f) => f.code === 'EPP217')?.path, 'spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"]');
+  t.match(empty.find((f) => f.code === 'EPP217')?.message, 'Envoy refuses it ("Empty route/virtual host per filter configuration") and rejects the route update');
+  t.ok(codes(empty).includes('EPP206'), 'and it turns nothing on: the disabled filter stays off');
+  t.same(codes(withFilterConfig({}, { filterDisabled: false }), 'deny'), ['EPP217'], 'neither disabled nor config, on a filter that is on');
+  t.same(codes(withFilterConfig({ is_optional: true }), 'deny'), ['EPP217'], 'is_optional is no config');
+  t.same(codes(withFilterConfig({ config: { overrides: {} } }), 'deny'), ['EPP219'], 'a config without "@type": istiod refuses it');
+  t.same(codes(withFilterConfig({ config: 'on' }), 'deny'), ['EPP219']);
+  t.same(codes(withFilterConfig({ disabled: 'true' }), 'deny'), ['EPP214'], 'disabled as a string: istiod refuses it');
+  t.same(codes(withFilterConfig({ disabled: false }, { applyTo: 'VIRTUAL_HOST' }), 'deny'), ['EPP217'], 'on a virtual host too');
+  t.same(codes(withFilterConfig({ disabled: false }, { key: 'envoy.filters.http.cors', filterDisabled: false }), 'deny'), [], "another filter's FilterConfig is not the webhook's to judge");
 });
 
 t.test('EPP206 reads the name and disabled flag of the HTTP filter that holds the config, also inside a connection manager patched whole', async (t) => {

@@ -1,0 +1,54 @@
+import type { PathSegments } from '../json-path.ts';
+import { envoyField, isObject, type JsonObject } from '../json-value.ts';
+import type { ConfigPatch } from './config-patches.ts';
+import { anyType, visitObjects } from './ext-proc-configs.ts';
+
+/**
+ * Route FilterConfig (envoy.config.route.v3.FilterConfig): a typed_per_filter_config entry that turns a filter on or
+ * off on a route or virtual host, its own per-route config (if any) in `config`.
+ */
+export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
+/** Where Envoy keeps per-route config by filter name, in both spellings istiod reads. */
+export const PER_FILTER_KEYS: ReadonlySet<string | number> = new Set(['typed_per_filter_config', 'typedPerFilterConfig']);
+
+/** One typed_per_filter_config entry of a patch: the filter it is for (Envoy keys the map by filter name). */
+export interface PerFilterEntry {
+  patch: ConfigPatch;
+  filterName: string;
+  entry: JsonObject;
+  segments: PathSegments;
+}
+
+/** Patches whose value is an HTTP filter or a cluster: neither holds route configuration. */
+const NO_ROUTES: ReadonlySet<unknown> = new Set(['HTTP_FILTER', 'CLUSTER']);
+
+/** Every typed_per_filter_config entry in the patches, wherever in a patch value it sits. REMOVE patches add nothing. */
+export function perFilterEntries(patches: readonly ConfigPatch[]): PerFilterEntry[] {
+  const entries: PerFilterEntry[] = [];
+  for (const patch of patches) {
+    if (patch.value === undefined || patch.operation === 'REMOVE' || NO_ROUTES.has(patch.applyTo)) continue;
+    visitObjects(patch.value, [...patch.valuePath], (object, segments) => {
+      for (const key of PER_FILTER_KEYS) {
+        const map = object[key as string];
+        if (!isObject(map)) continue;
+        for (const [filterName, entry] of Object.entries(map)) {
+          if (isObject(entry)) entries.push({ patch, filterName, entry, segments: [...segments, key as string, filterName] });
+        }
+      }
+    });
+  }
+  return entries;
+}
+
+export function isFilterConfig(entry: JsonObject): boolean {
+  return anyType(entry) === FILTER_CONFIG_TYPE;
+}
+
+/**
+ * Whether a FilterConfig turns its filter on: not `disabled: true`, and a `config` (Envoy refuses one with neither,
+ * istiod one whose config has no "@type").
+ */
+export function filterConfigTurnsOn(entry: JsonObject): boolean {
+  const config = envoyField(entry, 'config');
+  return envoyField(entry, 'disabled') !== true && isObject(config) && typeof config['@type'] === 'string';
+}
