@@ -5,12 +5,12 @@ import { matchedSubFilter, patchLocation, reachesGateway, type ConfigPatch } fro
 import { picksIstiodFilter } from './merge-into-istiod-filter.ts';
 import { EXT_PROC_FILTER_NAME, EXTERNAL_PROCESSOR_TYPE, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { sendsNothing } from './check-processing-mode.ts';
-import { MODE_FIELDS, readProcessingMode } from './processing-mode.ts';
+import { EPP_MODE, MODE_FIELDS, readProcessingMode } from './processing-mode.ts';
 import { readBool, readField } from './field-reading.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
 import { selectsClassicGateway } from './selects-classic-gateway.ts';
 import { targetCluster } from './target-cluster.ts';
-import { isIstiodRouteOverride, matchedRouteName, matchesEveryRoute, MERGES, underIstiodsKey } from './istiod-route-overrides.ts';
+import { isIstiodRouteOverride, matchedRouteName, matchesEveryRoute, MERGES, overrideCluster, underIstiodsKey } from './istiod-route-overrides.ts';
 import type { EppServices } from './talks-to-epp.ts';
 
 
@@ -244,6 +244,24 @@ function virtualHostFinding(override: ExtProcSite, routeOverrides: readonly ExtP
 }
 
 /**
+ * A VIRTUAL_HOST entry under istiod's key naming a cluster, in an EnvoyFilter with no route override and no ext_proc
+ * filter of its own: the example's route override written for the virtual host. Envoy takes the most specific
+ * per-filter config, a route's over its virtual host's, and istiod sets its own on each InferencePool route, so there
+ * this entry never applies. Measured (EPP230-virtual-host-epp-cluster-*): on the InferencePool route istiod's cluster
+ * carries the calls and the entry's none, 500 (istiod's cluster plaintext) or 200 (a DestinationRule giving it TLS); on
+ * a route to a plain Service the entry turns istiod's filter on, 200 with the EPP consulted once per request.
+ */
+function virtualHostClusterFinding(override: ExtProcSite, cluster: string, istiodInsertsItsFilter: string, severities: SeverityOverrides): Finding {
+  const reading = siteReading(override);
+  const overrides = readField(override.config, 'overrides', reading);
+  const sends = isObject(overrides) && isObject(readField(overrides, 'processing_mode', reading)) && !sendsNothing(overrides, reading);
+  const elsewhere = sends ? `; on the gateway's other routes, which istiod gives no override, this entry turns istiod's filter on, calling ${cluster} (measured on a route to a plain Service: 200, the EPP consulted once per request)` : '';
+  const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] on a virtual host names cluster ${cluster}, and no HTTP_ROUTE MERGE in this EnvoyFilter sets it on a route: ${istiodInsertsItsFilter} and sets on each such route its own override, naming istiod's cluster of the pool's EPP Service; Envoy takes a route's per-filter config over its virtual host's, so on the InferencePool routes this entry never applies and ${cluster} carries nothing for them. Measured: 500 on every request to the InferencePool route (istiod's cluster is plaintext, the EPP serves TLS), or, with a DestinationRule giving it TLS, 200 with the EPP consulted through istiod's cluster${elsewhere}`;
+  const fix = `set the override per InferencePool route instead, ${routeOverridePatch(`overrides: {${grpcServiceTo(cluster)}, processing_mode: ${sends ? "<this entry's>" : `{${EPP_MODE}}`}, failure_mode_allow: false}`)}, as examples/envoyfilter-placeholder.yaml does, and drop this VIRTUAL_HOST patch unless the gateway's other routes are to call the EPP too${ELSEWHERE}`;
+  return finding('EPP230', severities, { location: patchLocation(override.patch.index), path: formatPath(override.segments) }, message, fix);
+}
+
+/**
  * The filter's processing_mode as the override is to hold it. A TypedStruct's Envoy reads itself (lower-case names,
  * numbers in strings); the override is typed, and istiod refuses those there (EPP201): its modes are written out by name.
  */
@@ -296,7 +314,8 @@ function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInse
  * ext_proc filter of this EnvoyFilter's own (a MERGE into istiod's filter that names no service is none), calling it at
  * all (overrideOnlyFinding). A VIRTUAL_HOST merge under
  * istiod's key reaches the routes istiod gave no override, those that do not go to an InferencePool: turning istiod's
- * filter on there without a grpc_service and with no way to fail open breaks them (virtualHostFinding). A
+ * filter on there without a grpc_service and with no way to fail open breaks them (virtualHostFinding); one naming a
+ * cluster, as the route override was meant to, never reaches the InferencePool routes (virtualHostClusterFinding). A
  * REPLACE of istiod's filter takes it out of the chain (replacesIstiodsFilter). The webhook cannot see istiod's flag
  * nor the gateway's routes, so this warns. Only ext_proc configs of this EnvoyFilter are judged; the caller
  * keeps the finding only for configs judged to talk to an EPP.
@@ -317,6 +336,15 @@ export function checkIstiodRouteOverride(
   if (istiodsFilterStays && !replacements.some((site) => matchesEveryRoute(site.patch))) {
     for (const override of virtualHostOverrides(sites)) {
       if (istiodsFilterOnDummy(override) === 'fails-closed') found.push({ site: override, finding: virtualHostFinding(override, replacements, istiodInsertsItsFilter, severities) });
+    }
+  }
+  // The route override written for the virtual host: with no HTTP_ROUTE override under istiod's key here (one on some
+  // route makes the virtual host's entry a choice for the others) and no filter of this EnvoyFilter's own (whose
+  // takeover is warned about on the filter), the entry is all this EnvoyFilter gives the InferencePool routes.
+  if (!sites.some(isIstiodRouteOverride) && !sites.some((site) => site.kind === 'filter' && putsFilter(site.patch))) {
+    for (const override of virtualHostOverrides(sites)) {
+      const cluster = overrideCluster(override);
+      if (cluster !== undefined) found.push({ site: override, finding: virtualHostClusterFinding(override, cluster, istiodInsertsItsFilter, severities) });
     }
   }
   // No ext_proc filter here (none put in, none merged into but istiod's, by MERGEs that leave it istiod's grpc_service):

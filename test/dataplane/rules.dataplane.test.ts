@@ -104,7 +104,7 @@ async function scenario(
 
 const statuses = (m: Measurement) => m.answers.map((a) => a.status);
 /** The statuses recorded for a scenario in measured-symptoms.json (what the symptom in the rule's message rests on). */
-const recorded = (key: string) => symptoms.scenarios[key]?.answers.map((a) => a.status);
+const recorded = (key: string) => symptoms.scenarios[key]?.answers?.map((a) => a.status);
 const served = (m: Measurement) => m.answers.every((a) => a.servedBy?.startsWith('vllm-sim-'));
 const stat = (m: Measurement, suffix: string) => Object.entries(m.envoyStats).filter(([k]) => k.endsWith(suffix)).reduce((n, [, v]) => n + v, 0);
 
@@ -895,10 +895,57 @@ async function routesByName(): Promise<Map<string, { vhost: any; route: any }>> 
 }
 const extProcPerFilter = (holder: any) => holder?.typed_per_filter_config?.['envoy.filters.http.ext_proc'];
 
+/** `value` as JSON with its object keys sorted: Envoy's config dump writes fields in field-number order, not as patched. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+
 /**
- * Applies `envoyFilter` with the pool route and the plain /v1/chat route on the same gateway, then measures each:
- * `${key}-pool-route` and `${key}-plain-route`.
+ * Applies `envoyFilter` with the pool route and the plain /v1/chat route on the same gateway, waits until Envoy's
+ * route config holds the virtual host's entry (with the renamed EPP cluster) and the pool route's override as
+ * expected, then measures each: `${key}-pool-route` and `${key}-plain-route`.
  */
+async function measureVirtualHostRoutes(
+  t: Test,
+  key: string,
+  envoyFilter: any,
+  poolOverride: 'this EnvoyFilter' | 'istiod',
+  plainBody?: unknown,
+): Promise<{ webhook: string[]; onPool: Measurement; onPlain: Measurement }> {
+  const webhook = await setUp(envoyFilter, poolRoute({ inject: false }));
+  const vhostOverride = envoyFilter.spec.configPatches.find((p: any) => p.applyTo === 'VIRTUAL_HOST').patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'];
+  // setUp renamed epp-cluster in the applied EnvoyFilter (this marker): the virtual host's entry names the new one.
+  const applied = JSON.parse(JSON.stringify(vhostOverride.overrides).replaceAll('epp-cluster', `epp-cluster-${marker}`));
+  const routes = await waitFor(
+    'both routes, under a virtual host carrying the override',
+    async () => {
+      const found = await routesByName();
+      const pool = found.get(`${NS}.${ROUTE}.0`);
+      const plain = found.get(PLAIN_CHAT_ROUTE);
+      // This scenario's push, not the last one's: the virtual host's entry as applied, the pool route's override as expected.
+      const sameOverride = canonical(extProcPerFilter(plain?.vhost)?.overrides) === canonical(applied);
+      const poolCluster: string | undefined = extProcPerFilter(pool?.route)?.overrides?.grpc_service?.envoy_grpc?.cluster_name;
+      const poolOverridden = poolOverride === 'istiod' ? poolCluster?.startsWith('outbound|9002||') : poolCluster === `epp-cluster-${marker}`;
+      return pool && plain && sameOverride && poolOverridden ? { pool, plain } : undefined;
+    },
+    30_000,
+  );
+  t.comment(JSON.stringify({ vhost: extProcPerFilter(routes.plain.vhost), pool: extProcPerFilter(routes.pool.route), plain: extProcPerFilter(routes.plain.route) ?? null }));
+  t.equal(extProcPerFilter(routes.plain.route), undefined, "the plain route has no override of its own: only the virtual host's");
+  t.same(extProcPerFilter(routes.pool.vhost)?.overrides?.grpc_service, extProcPerFilter(routes.plain.vhost)?.overrides?.grpc_service, "the pool route's virtual host carries the same entry");
+
+  const onPool = await measure(plane, `${key}-pool-route`, webhook);
+  const onPlain = await measure(plane, `${key}-plain-route`, webhook, 3, { path: '/v1/chat/completions', body: plainBody });
+  for (const m of [onPool, onPlain]) {
+    measured[m.scenario] = m;
+    t.comment(JSON.stringify({ scenario: m.scenario, webhook: m.webhook, answers: m.answers, eppRequests: m.eppRequests }));
+    t.comment(JSON.stringify(m.envoyStats));
+    t.ok(symptoms.scenarios[m.scenario], `${m.scenario} has a recorded symptom in measured-symptoms.json`);
+    t.same(statuses(m), recorded(m.scenario), `${m.scenario}: the recorded statuses`);
+  }
+  return { webhook, onPool, onPlain };
+}
+
+/** A VIRTUAL_HOST override without grpc_service, measured on the pool route and on the plain /v1/chat route. */
 async function virtualHostScenario(
   parent: Test,
   key: string,
@@ -906,34 +953,7 @@ async function virtualHostScenario(
   expected: { poolOverride: 'this EnvoyFilter' | 'istiod'; poolEppPerRequest: number; plainFailsClosed: boolean },
 ): Promise<void> {
   await parent.test(`${key}: ${symptoms.scenarios[`${key}-plain-route`]?.symptom ?? ''}`, async (t) => {
-    const webhook = await setUp(envoyFilter, poolRoute({ inject: false }));
-    const vhostOverride = envoyFilter.spec.configPatches.find((p: any) => p.applyTo === 'VIRTUAL_HOST').patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'];
-    const routes = await waitFor(
-      'both routes, under a virtual host carrying the override',
-      async () => {
-        const found = await routesByName();
-        const pool = found.get(`${NS}.${ROUTE}.0`);
-        const plain = found.get(PLAIN_CHAT_ROUTE);
-        // This scenario's push, not the last one's: the virtual host's entry as applied, the pool route's override as expected.
-        const sameOverride = JSON.stringify(extProcPerFilter(plain?.vhost)?.overrides) === JSON.stringify(vhostOverride.overrides);
-        const poolCluster: string | undefined = extProcPerFilter(pool?.route)?.overrides?.grpc_service?.envoy_grpc?.cluster_name;
-        const poolOverride = expected.poolOverride === 'istiod' ? poolCluster?.startsWith('outbound|9002||') : poolCluster === `epp-cluster-${marker}`;
-        return pool && plain && sameOverride && poolOverride ? { pool, plain } : undefined;
-      },
-      30_000,
-    );
-    t.comment(JSON.stringify({ vhost: extProcPerFilter(routes.plain.vhost), pool: extProcPerFilter(routes.pool.route), plain: extProcPerFilter(routes.plain.route) ?? null }));
-    t.equal(extProcPerFilter(routes.plain.route), undefined, "the plain route has no override of its own: only the virtual host's");
-
-    const onPool = await measure(plane, `${key}-pool-route`, webhook);
-    const onPlain = await measure(plane, `${key}-plain-route`, webhook, 3, { path: '/v1/chat/completions' });
-    for (const m of [onPool, onPlain]) {
-      measured[m.scenario] = m;
-      t.comment(JSON.stringify({ scenario: m.scenario, webhook: m.webhook, answers: m.answers, eppRequests: m.eppRequests }));
-      t.comment(JSON.stringify(m.envoyStats));
-      t.ok(symptoms.scenarios[m.scenario], `${m.scenario} has a recorded symptom in measured-symptoms.json`);
-      t.same(statuses(m), recorded(m.scenario), `${m.scenario}: the recorded statuses`);
-    }
+    const { webhook, onPool, onPlain } = await measureVirtualHostRoutes(t, key, envoyFilter, expected.poolOverride);
     if (expected.plainFailsClosed) t.ok(webhook.includes('EPP230'), 'kubectl printed EPP230');
     else t.notOk(webhook.includes('EPP230'), 'EPP230 is silent: nothing breaks');
     t.ok(statuses(onPool).every((s) => s === 200) && served(onPool), 'the pool route: the Pods answered');
@@ -977,6 +997,54 @@ t.test("EPP230: a VIRTUAL_HOST override under istiod's key without grpc_service:
       only.spec.configPatches = only.spec.configPatches.filter((p: any) => p.applyTo !== 'HTTP_ROUTE');
       only.spec.configPatches.push(modeOnly(true));
       await virtualHostScenario(t, 'EPP230-virtual-host-override-only-fail-closed', only, { poolOverride: 'istiod', poolEppPerRequest: 1, plainFailsClosed: true });
+    });
+  } finally {
+    await plane.cp.kubectl(['delete', 'httproute', '-n', NS, PLAIN_CHAT, '--ignore-not-found']);
+    await waitFor('the plain route gone from Envoy', async () => ((await routesByName()).has(PLAIN_CHAT_ROUTE) ? undefined : true), 30_000);
+  }
+});
+
+t.test("EPP230: the example's route override written as a VIRTUAL_HOST MERGE naming the EPP cluster", async (t) => {
+  // examples/envoyfilter-placeholder.yaml with its HTTP_ROUTE MERGE turned into a VIRTUAL_HOST MERGE of the same entry
+  // (epp-cluster, the example's processing_mode and failure_mode_allow: false), matching every virtual host. Envoy takes
+  // the most specific per-filter config (route over virtual host): istiod's own override on the InferencePool route.
+  const asVirtualHost = () => {
+    const doc = parse(exampleEnvoyFilter());
+    const patch = doc.spec.configPatches.find((p: any) => p.applyTo === 'HTTP_ROUTE');
+    patch.applyTo = 'VIRTUAL_HOST';
+    delete patch.match.routeConfiguration.vhost.route;
+    return doc;
+  };
+  // A chat completion the EPP can read (the default body is a completions one: the EPP answers 400 to it on /v1/chat).
+  const chat = { model: 'sim', messages: [{ role: 'user', content: 'Say hi' }], max_tokens: 5 };
+  const onPlainRoute = (t: Test, m: Measurement) => {
+    t.ok(eppClusterCarried(m), 'the plain route: the EPP cluster carried the calls (the entry reached the route without an override)');
+    t.notOk(istiodClusterCarried(m), "the plain route: istiod's EPP cluster carried nothing");
+    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the plain route: the Pods answered');
+    t.equal(m.eppRequests, m.answers.length, 'the plain route: the EPP consulted once per request');
+  };
+  const created = await apply(plane, plainChatRoute());
+  if (created.code !== 0) throw new Error(created.stderr);
+  try {
+    await t.test('EPP230-virtual-host-epp-cluster: the EPP serving TLS, istiod\'s cluster plaintext', async (t) => {
+      const { webhook, onPool, onPlain } = await measureVirtualHostRoutes(t, 'EPP230-virtual-host-epp-cluster', asVirtualHost(), 'istiod', chat);
+      t.ok(webhook.includes('EPP230'), 'kubectl printed EPP230');
+      t.ok(statuses(onPool).every((s) => s === 500), "the pool route: 500 on every request, as with no override (istiod's plaintext cluster against the EPP's TLS)");
+      t.notOk(eppClusterCarried(onPool), 'the pool route: the EPP cluster carried nothing');
+      t.ok(istiodClusterCarried(onPool), "the pool route: istiod's EPP cluster carried the calls");
+      t.equal(onPool.eppRequests, 0, 'the pool route: no request reached the EPP for a pick');
+      onPlainRoute(t, onPlain);
+    });
+    await withIstiodEppClusterTls(async () => {
+      await t.test("EPP230-virtual-host-epp-cluster-istiod-tls: with a DestinationRule giving istiod's EPP cluster TLS", async (t) => {
+        const { webhook, onPool, onPlain } = await measureVirtualHostRoutes(t, 'EPP230-virtual-host-epp-cluster-istiod-tls', asVirtualHost(), 'istiod', chat);
+        t.ok(webhook.includes('EPP230'), 'kubectl printed EPP230');
+        t.ok(statuses(onPool).every((s) => s === 200) && served(onPool), 'the pool route: the Pods answered');
+        t.notOk(eppClusterCarried(onPool), 'the pool route: the EPP cluster carried nothing');
+        t.ok(istiodClusterCarried(onPool), "the pool route: istiod's EPP cluster carried the calls");
+        t.equal(onPool.eppRequests, onPool.answers.length, "the pool route: the EPP consulted once per request, through istiod's cluster");
+        onPlainRoute(t, onPlain);
+      });
     });
   } finally {
     await plane.cp.kubectl(['delete', 'httproute', '-n', NS, PLAIN_CHAT, '--ignore-not-found']);

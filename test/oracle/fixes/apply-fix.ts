@@ -619,7 +619,7 @@ function applyRouteOverrideFix(object: JsonMap, finding: Finding, path: Segment[
     const patch = writtenPatch(flowMapping(fix, fix.indexOf('{applyTo: HTTP_ROUTE')), modeOf(site));
     const out = [variant('add the route patch', (o) => patches(o).push(patch))];
     if (/drop this HTTP_FILTER patch/.test(fix)) out.push(variant('add the route patch, drop the HTTP_FILTER patch', (o) => { patches(o).splice(patchIndex, 1); patches(o).push(patch); }));
-    if (fix.startsWith('set the override per InferencePool route instead')) out.push(variant('the route patch for the VIRTUAL_HOST one', (o) => { patches(o).splice(patchIndex, 1); patches(o).push(patch); }));
+    if (fix.startsWith('set the override per InferencePool route instead')) out.push(variant('drop the VIRTUAL_HOST patch for the route patch', (o) => { patches(o).splice(patchIndex, 1); patches(o).push(patch); }));
     return out;
   }
   if ((m = /^in that override name the EPP cluster, overrides: \{grpc_service: \{envoy_grpc: \{cluster_name: ([^}]*)\}\}, \.\.\.\}, and drop this HTTP_FILTER patch/.exec(fix))) {

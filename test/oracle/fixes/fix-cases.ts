@@ -35,6 +35,11 @@ function withoutSubFilter(patch: JsonMap): JsonMap {
   return patch;
 }
 
+/** The same MERGE as perRoutePatch on every virtual host of the gateway (no route match). */
+function virtualHostPatch(perRoute: JsonMap): JsonMap {
+  return { ...perRoutePatch(perRoute), applyTo: 'VIRTUAL_HOST', match: { context: 'GATEWAY', routeConfiguration: { vhost: {} } } };
+}
+
 function annotated(object: JsonMap, epp: string): JsonMap {
   return { ...object, metadata: { ...(object.metadata as JsonMap), annotations: { 'epp-webhook.io/epp': epp } } };
 }
@@ -88,6 +93,12 @@ export function fixCases(): CorpusEntry[] {
         perRoutePatch(extProcPerRoute({ overrides: { processing_mode: eppMode(), ...(fails === 'fails-closed' ? { failure_mode_allow: false } : {}) } })),
         clusterPatch(eppCluster()),
       ]),
+    ]),
+    // EPP230 on the example's route override written as a VIRTUAL_HOST MERGE naming the EPP cluster, with and without
+    // the EPP's processing_mode (its fix: the route patch per InferencePool route, beside or in place of this one).
+    ...([true, false] as const).map((withMode): [string, JsonMap] => [
+      `virtual-host-override-naming-cluster${withMode ? '' : '-without-mode'}`,
+      envoyFilter('f', [virtualHostPatch(extProcPerRoute({ overrides: { grpc_service: grpcToEpp(), ...(withMode ? { processing_mode: eppMode() } : {}), failure_mode_allow: false } })), clusterPatch(eppCluster())]),
     ]),
     // EPP307: processing_mode not a mapping.
     ['processing-mode-scalar', withFilter('f', externalProcessor({ processing_mode: 'FULL_DUPLEX_STREAMED' }))],

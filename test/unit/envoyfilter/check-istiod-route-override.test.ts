@@ -318,7 +318,8 @@ t.test("a VIRTUAL_HOST override under istiod's key that turns its filter on with
   const silent = (...patches: object[]) => takeovers(overrideOnly(...patches));
   t.same(silent(virtualHostPatch({ overrides: { processing_mode: FULL_DUPLEX } })), [], "failure_mode_allow left to istiod's filter (true): it fails open on those routes (measured: 200, the EPP not consulted there)");
   t.same(silent(virtualHostPatch({ overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: true } })), [], 'failure_mode_allow: true: the same');
-  t.same(silent(virtualHostPatch({ overrides: { ...toCluster('epp-cluster').overrides, failure_mode_allow: false } })), [], 'with a grpc_service: istiod\'s filter calls that cluster, not dummy');
+  const named = silent(virtualHostPatch({ overrides: { ...toCluster('epp-cluster').overrides, failure_mode_allow: false } }));
+  t.same(named.map((f) => f.message.includes('dummy')), [false], "with a grpc_service: istiod's filter calls that cluster, not dummy (what the entry does instead is the next test's)");
   const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE', request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' };
   t.same(silent(virtualHostPatch({ overrides: { processing_mode: nothing, failure_mode_allow: false } })), [], 'a processing_mode that sends nothing opens no stream');
   t.same(silent(virtualHostPatch({ overrides: { failure_mode_allow: false } })), [], "no processing_mode: istiod's filter keeps its own, which sends nothing");
@@ -331,6 +332,44 @@ t.test("a VIRTUAL_HOST override under istiod's key that turns its filter on with
   const classic = overrideOnly(virtualHostPatch(MODE_ONLY_FAIL_CLOSED));
   (classic.spec as any).workloadSelector = { labels: { istio: 'ingressgateway' } };
   t.same(takeovers(classic), [], 'a classic gateway, where istiod inserts no ext_proc filter');
+});
+
+t.test("the example's route override written as a VIRTUAL_HOST MERGE naming the EPP cluster: EPP230 says it never reaches the InferencePool routes", async (t) => {
+  // Measured in test/dataplane/rules.dataplane.test.ts (EPP230-virtual-host-epp-cluster-*): on the InferencePool route
+  // istiod's own route override holds (500 with istiod's plaintext cluster, 200 through it with a TLS DestinationRule),
+  // epp-cluster carries nothing there; on a route to a plain Service the entry calls epp-cluster, 200.
+  const EXAMPLE_ENTRY = { overrides: { ...toCluster('epp-cluster').overrides, failure_mode_allow: false } };
+  const [found, ...more] = takeovers(overrideOnly(virtualHostPatch(EXAMPLE_ENTRY)));
+  t.same(more, [], 'one finding');
+  t.equal(found?.severity, 'warn', "a warning: the webhook cannot see istiod's feature flag nor the gateway's routes");
+  t.equal(found?.location, 'configPatches[1]', 'on the VIRTUAL_HOST patch');
+  t.equal(found?.path, 'spec.configPatches[1].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"]');
+  t.match(found?.message, 'typed_per_filter_config["envoy.filters.http.ext_proc"] on a virtual host names cluster epp-cluster, and no HTTP_ROUTE MERGE in this EnvoyFilter sets it on a route');
+  t.match(found?.message, "Envoy takes a route's per-filter config over its virtual host's, so on the InferencePool routes this entry never applies and epp-cluster carries nothing for them");
+  t.match(found?.message, "Measured: 500 on every request to the InferencePool route (istiod's cluster is plaintext, the EPP serves TLS), or, with a DestinationRule giving it TLS, 200 with the EPP consulted through istiod's cluster");
+  t.match(found?.message, "on the gateway's other routes, which istiod gives no override, this entry turns istiod's filter on, calling epp-cluster (measured on a route to a plain Service: 200, the EPP consulted once per request)");
+  t.match(found?.fix, "set the override per InferencePool route instead, {applyTo: HTTP_ROUTE, match: {context: GATEWAY, routeConfiguration: {vhost: {route: {name: <namespace>.<HTTPRoute name>.<rule index> (the rule's name where it has one)}}}}");
+  t.match(found?.fix, "overrides: {grpc_service: {envoy_grpc: {cluster_name: epp-cluster}}, processing_mode: <this entry's>, failure_mode_allow: false}");
+  t.match(found?.fix, 'as examples/envoyfilter-placeholder.yaml does, and drop this VIRTUAL_HOST patch unless the gateway\'s other routes are to call the EPP too');
+
+  const noMode = takeovers(overrideOnly(virtualHostPatch({ overrides: { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } } } })));
+  t.equal(noMode.length, 1, 'a grpc_service alone: the InferencePool routes are as unreached');
+  t.notMatch(noMode[0]?.message, "turns istiod's filter on", "no processing_mode: istiod's filter keeps its own, which sends nothing, on the other routes");
+  t.match(noMode[0]?.fix, 'processing_mode: {request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND}', "no mode of the entry's to copy: the EPP's written out");
+  t.equal(takeovers(overrideOnly(virtualHostPatch(EXAMPLE_ENTRY, { context: '' }))).length, 1, 'no context is ANY, which reaches gateways');
+  t.equal(takeovers(overrideOnly(virtualHostPatch(EXAMPLE_ENTRY, { operation: 'MERGE_AND_REPLACE_LIST' }))).length, 1, 'MERGE_AND_REPLACE_LIST merges too');
+
+  const silent = (...patches: object[]) => takeovers(overrideOnly(...patches));
+  t.same(silent(routePatch(toCluster('epp-cluster')), virtualHostPatch(EXAMPLE_ENTRY)), [], 'beside the HTTP_ROUTE override of the example: the virtual host entry is for the other routes');
+  t.same(silent(routePatch(toCluster('epp-cluster'), { route: { name: 'models' } }), virtualHostPatch(EXAMPLE_ENTRY)), [], 'beside an HTTP_ROUTE override on a named rule\'s route: the same');
+  t.same(silent(virtualHostPatch(EXAMPLE_ENTRY, { key: 'epp.ext_proc' })), [], "another key is not istiod's filter's");
+  t.same(silent(virtualHostPatch(EXAMPLE_ENTRY, { context: 'SIDECAR_OUTBOUND' })), [], "a sidecar virtual host is not the gateway's");
+  t.same(silent(virtualHostPatch({ disabled: true })), [], 'disabled names no cluster');
+  const classic = overrideOnly(virtualHostPatch(EXAMPLE_ENTRY));
+  (classic.spec as any).workloadSelector = { labels: { istio: 'ingressgateway' } };
+  t.same(takeovers(classic), [], 'a classic gateway, where istiod inserts no ext_proc filter');
+  // With a filter of its own, the takeover of that filter is the warning (on the HTTP_FILTER patch), not this one.
+  t.same(takeovers(envoyFilter({ extra: [virtualHostPatch(EXAMPLE_ENTRY)] })).map((f) => f.location), ['configPatches[0]'], 'beside a filter of its own: the takeover warning only');
 });
 
 t.test('what is not the route override: EPP230 stays', async (t) => {
