@@ -71,6 +71,7 @@ export const RULES = {
   EPP230: { severity: 'warn', relaxable: true, title: "ext_proc filter on a gateway without the route override that keeps it from istiod's InferencePool ext_proc override" },
   EPP231: { severity: 'warn', relaxable: true, title: "ext_proc route override matching no route by name, where InferencePools of several EPPs share the namespace (one EPP picks every pool's requests)" },
   EPP232: { severity: 'warn', relaxable: true, title: 'ext_proc filter patched with a sidecar context on an EnvoyFilter that selects a gateway (never inserted)' },
+  EPP233: { severity: 'warn', relaxable: true, title: "ext_proc observability_mode: true (Envoy ignores the EPP's answers: its pick is never applied)" },
   // EPP3xx: wiring of the filter and its cluster
   EPP301: { severity: 'deny', relaxable: true, title: 'ext_proc with neither or both of grpc_service and http_service' },
   EPP302: { severity: 'deny', relaxable: true, title: 'gRPC cluster without HTTP/2' },

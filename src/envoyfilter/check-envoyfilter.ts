@@ -21,6 +21,7 @@ import { findAddedClusters, findExtProcConfigs, lacksTypedConfig, siteReading, t
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
 import { checkMergeType } from './check-merge-type.ts';
+import { checkObservabilityMode } from './check-observability-mode.ts';
 import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } from './merge-into-istiod-filter.ts';
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
@@ -90,6 +91,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
           }),
         ),
       );
+      findings.push(...gate(site, checkObservabilityMode({ config: site.config, segments: site.segments, patchIndex: site.patch.index, reading, severities })));
       // Not for a MERGE: istiod's own filter sends nothing by design, turned on by istiod's override on each InferencePool route.
       const holding = holdingFilter(site);
       const filterName = holding === undefined ? undefined : envoyField(holding.filter, 'name');

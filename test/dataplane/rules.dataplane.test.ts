@@ -1378,3 +1378,93 @@ t.test('EPP305: the ext_proc cluster not defined in this EnvoyFilter: defined no
     await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, CLUSTER_OWNER, '--ignore-not-found']);
   }
 });
+
+/** The endpoints (ip:port) the EPP logged as its picks ("Request handled ... endpoint"), in order. */
+const eppPicks = () => [...plane.epp.log().matchAll(/"Request handled".*"endpoint":"([^"]*)"/g)].map((m) => m[1]);
+const podOf = (endpoint: string) => plane.models.find((m) => `${m.host}:${m.port}` === endpoint)?.name;
+
+t.test('EPP233: observability_mode: true on the ext_proc filter that consults the EPP', async (t) => {
+  // One Pod queueing 50 requests: the EPP's queue scorer picks the other for every request, so an answer from the
+  // busy Pod is one Envoy routed without the EPP's pick.
+  const [busy, idle] = plane.models;
+  let picksBefore = 0;
+  const busyPod = async () => {
+    busy.metrics.waiting = 50;
+    await new Promise((r) => setTimeout(r, 1000));
+    picksBefore = eppPicks().length;
+  };
+  const picked = () => eppPicks().slice(picksBefore).map(podOf);
+  const options = { count: 6, beforeMeasure: busyPod };
+  const observing = (f: any) => (f.observability_mode = true);
+  /**
+   * Every request 200 from a Pod, the EPP's answers dropped (none received); on an InferencePool route, istiod's pool
+   * cluster's round robin reaching the busy Pod too (the plain route's Service cluster never takes a pick).
+   */
+  const unpicked = (t: Test, m: Measurement, poolRoute = true) => {
+    t.comment(JSON.stringify({ servedBy: m.answers.map((a) => a.servedBy), picked: picked(), busy: busy.name }));
+    t.ok(m.webhook.includes('EPP233'), 'kubectl printed EPP233');
+    t.same(statuses(m), recorded(m.scenario));
+    t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+    t.equal(m.eppRequests, m.answers.length, 'the EPP saw every request');
+    t.equal(stat(m, 'ext_proc.stream_msgs_received'), 0, 'Envoy took none of its answers');
+    if (poolRoute) t.ok(m.answers.some((a) => a.servedBy === busy.name), `Envoy's own load balancing sent requests to ${busy.name}, which the EPP avoids`);
+  };
+  try {
+    await scenario(t, 'EPP233-observability-plain-route', fullDuplex(observing), plainRoute(), (t, m) => {
+      unpicked(t, m, false);
+      t.same(picked(), [], 'FULL_DUPLEX_STREAMED bodies are not sent in observability_mode: the EPP picked nothing');
+    }, options);
+
+    const only = renamed('epp.ext_proc', (doc) => {
+      observing(doc.spec.configPatches[0].patch.value.typed_config);
+      doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', { disabled: true }));
+    });
+    await scenario(t, 'EPP233-observability-only-filter-pool-route', only, poolRoute({ inject: false }), (t, m) => {
+      unpicked(t, m);
+      t.same(picked(), [], 'the EPP picked nothing');
+      t.ok(eppClusterCarried(m), "the EnvoyFilter's filter called its EPP cluster");
+    }, options);
+
+    // STREAMED bodies, which Envoy does send in observability_mode: the EPP gets the whole request and picks.
+    const streamed = renamed('epp.ext_proc', (doc) => {
+      const filter = doc.spec.configPatches[0].patch.value.typed_config;
+      observing(filter);
+      filter.processing_mode = { ...filter.processing_mode, request_body_mode: 'STREAMED', response_body_mode: 'STREAMED', request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' };
+      doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', { disabled: true }));
+    });
+    await scenario(t, 'EPP233-observability-streamed-only-filter-pool-route', streamed, poolRoute({ inject: false }), (t, m) => {
+      unpicked(t, m);
+      t.same(picked(), Array(m.answers.length).fill(idle.name), `with STREAMED bodies the EPP picked ${idle.name} for every request, and Envoy applied none of the picks`);
+    }, options);
+
+    const merged = parse(exampleEnvoyFilter());
+    merged.spec.configPatches.push(mergeIntoIstiodFilter({ '@type': EXTERNAL_PROCESSOR, observability_mode: true }));
+    await scenario(t, 'EPP233-observability-merged-into-istiods-filter', merged, poolRoute({ inject: false }), (t, m) => {
+      unpicked(t, m);
+      t.same(picked(), [], 'the EPP picked nothing');
+      t.ok(eppClusterCarried(m), "istiod's filter called the EPP cluster the route override names");
+    }, options);
+    const istiods = (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc');
+    t.equal(istiods?.config?.observability_mode, true, "the MERGE reached istiod's filter");
+    const pool = (await dynamicClusters(plane.envoy)).find((c: any) => /^outbound\|\d+\|\|gaie-inference-scheduling-ip-/.test(c?.name ?? ''));
+    const lb = pool?.load_balancing_policy?.policies?.[0]?.typed_extension_config;
+    t.comment(JSON.stringify(lb));
+    t.equal(lb?.name, 'envoy.load_balancing_policies.override_host', "istiod's InferencePool cluster routes by the EPP's pick (override_host)");
+    t.equal(lb?.typed_config?.fallback_policy?.policies?.[0]?.typed_extension_config?.name, 'envoy.load_balancing_policies.round_robin', 'and without one, round robin over the pool');
+
+    const beside = fullDuplex((f, _c, doc) => {
+      observing(f);
+      doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', EPP_CLUSTER_OVERRIDE));
+    });
+    await scenario(t, 'EPP233-observability-beside-istiods-filter', beside, poolRoute({ inject: false }), (t, m) => {
+      t.ok(m.webhook.includes('EPP233'), 'kubectl printed EPP233');
+      t.same(statuses(m), recorded('EPP233-observability-beside-istiods-filter'));
+      t.same(picked(), Array(m.answers.length).fill(idle.name), "istiod's filter (not in observability_mode) took the override to the EPP, which picked");
+      t.same(m.answers.map((a) => a.servedBy), picked(), 'and its picks routed every request');
+      t.equal(m.eppRequests, 2 * m.answers.length, 'the observing filter called the EPP a second time per request, for nothing');
+    }, options);
+  } finally {
+    busy.metrics.waiting = 0;
+    await removeEnvoyFilter('epp-ext-proc');
+  }
+});

@@ -46,3 +46,20 @@ t.test("the webhook's table of ext_proc fields is istiod's, field for field", as
     t.same(schema.fields, expected, name);
   }
 });
+
+t.test('observability_mode: Envoy loads it with every body mode and beside the stream-handling fields; EPP233 warns, never denies', async (t) => {
+  // A JSON bool (a string "true" istiod refuses, as for every bool field: EPP214); STREAMED and BUFFERED are denied for
+  // the EPP's sake (EPP202), not Envoy's.
+  const observing = run.entries.filter((e) => e.family === 'observability' && /=true\/|with-/.test(e.id));
+  t.equal(observing.length, 12, 'observability_mode true with 4 body modes in 2 spellings, and beside 4 other fields');
+  for (const entry of observing) {
+    const pipeline = run.pipeline.get(entry.id)!;
+    const findings = run.webhook.get(entry.id)!.findings;
+    t.equal(pipeline.outcome, 'accepted', `${entry.id}: Envoy loads it${pipeline.envoy?.message ? ` (${pipeline.envoy.message})` : ''}`);
+    t.ok(findings.some((f) => f.code === 'EPP233' && f.severity === 'warn'), `${entry.id}: EPP233 warns`);
+    t.same(findings.filter((f) => f.severity === 'deny').map((f) => f.code).filter((c) => c !== 'EPP202'), [], `${entry.id}: nothing denies it but the EPP's body modes`);
+  }
+  const perRoute = run.pipeline.get('observability/per-route')!;
+  t.same(perRoute.dropped, ['observability_mode'], 'in an ExtProcPerRoute it is no field: istiod drops it');
+  t.ok(run.webhook.get('observability/per-route')!.findings.some((f) => f.code === 'EPP213'), 'EPP213 names it');
+});

@@ -61,6 +61,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP230: 'runtime',
   EPP231: 'runtime',
   EPP232: 'runtime',
+  EPP233: 'runtime',
   EPP301: 'envoy-rejects',
   EPP302: 'runtime',
   EPP303: 'envoy-rejects',

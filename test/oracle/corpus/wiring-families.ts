@@ -153,6 +153,31 @@ export function failOpenAndOverrides(): CorpusEntry[] {
       }
     }
   }
+  // observability_mode (EPP233, a runtime claim): Envoy loads it with every body mode and beside the fields of the
+  // filter's stream handling; in an ExtProcPerRoute's overrides it is no field (istiod drops it).
+  const streamedMode = { request_header_mode: 'SEND', response_header_mode: 'SEND', request_body_mode: 'STREAMED', response_body_mode: 'STREAMED' };
+  const headersOnly = { request_header_mode: 'SEND', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
+  for (const key of ['observability_mode', 'observabilityMode']) {
+    for (const value of [true, false, 'true']) {
+      for (const [modeName, mode] of [['full-duplex', eppMode()], ['streamed', streamedMode], ['buffered', bufferedMode], ['headers-only', headersOnly]] as const) {
+        entries.push({ id: `observability/${key}=${tag(value)}/${modeName}`, family: 'observability', object: withFilter('c-observability', externalProcessor({ [key]: value, processing_mode: mode })) });
+      }
+    }
+  }
+  const beside: [string, Record<string, Json>][] = [
+    ['failure_mode_allow', { failure_mode_allow: true }],
+    ['deferred_close_timeout', { deferred_close_timeout: '1s' }],
+    ['send_body_without_waiting', { send_body_without_waiting_for_header_response: true }],
+    ['allow_mode_override', { allow_mode_override: true }],
+  ];
+  for (const [name, fields] of beside) {
+    entries.push({ id: `observability/with-${name}`, family: 'observability', object: withFilter('c-observability', externalProcessor({ observability_mode: true, ...fields })) });
+  }
+  entries.push({
+    id: 'observability/per-route',
+    family: 'observability',
+    object: withPerRoute('c-observability', extProcPerRoute({ overrides: { processing_mode: eppMode(), observability_mode: true } })),
+  });
   return entries;
 }
 

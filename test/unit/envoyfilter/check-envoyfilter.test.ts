@@ -957,3 +957,41 @@ t.test('EPP320: a cluster health check Envoy would reject names what it lacks', 
   const { grpc_health_check: _, ...noChecker } = whole;
   t.match(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, cluster([noChecker])), DEFAULT_CONFIG)[0]?.message, 'has no health checker (grpc_health_check, http_health_check or tcp_health_check)');
 });
+
+t.test("EPP233: observability_mode: true on a filter that talks to the EPP: Envoy ignores the EPP's answers, so its pick is never applied", async (t) => {
+  const observing = (typedConfig: Record<string, unknown>, annotations: Record<string, string> = { 'epp-webhook.io/epp': 'true' }) => {
+    const object = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, ...typedConfig });
+    (object.metadata as { annotations: Record<string, string> }).annotations = annotations;
+    return checkEnvoyFilter(object, DEFAULT_CONFIG).filter((f) => f.code === 'EPP233');
+  };
+  const [found, ...more] = observing({ observability_mode: true });
+  t.same(more, []);
+  t.equal(found?.severity, 'warn', 'requests still get 200 (measured), and a second filter may still pick: a warning');
+  t.equal(found?.path, 'spec.configPatches[0].patch.value.typed_config.observability_mode');
+  // Measured (measured-symptoms.json EPP233-*): 200 on every request, Pods in Envoy's round robin, the EPP's picks ignored.
+  t.match(found?.message, "ext_proc observability_mode true: Envoy sends the EPP the request without waiting and ignores every answer");
+  t.match(found?.message, "the EPP's pick is never applied, and requests get 200 from whichever Pod Envoy's own load balancing chooses");
+  t.match(found?.message, '(judged an EPP: annotation epp-webhook.io/epp: "true")');
+  t.equal(found?.fix, 'remove observability_mode');
+  t.equal(observing({ observabilityMode: true })[0]?.path, 'spec.configPatches[0].patch.value.typed_config.observabilityMode', 'read in lowerCamelCase too, named as written');
+  t.same(observing({ observability_mode: false }), []);
+  t.same(observing({ observability_mode: true }, { 'epp-webhook.io/epp': 'false' }), [], 'not for another ext_proc server: a logging one is what the mode is for');
+
+  const typedStruct = withFilter({});
+  (typedStruct.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = {
+    '@type': 'type.googleapis.com/xds.type.v3.TypedStruct',
+    type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+    value: { ...GRPC, processing_mode: FULL_DUPLEX, observability_mode: 'true' },
+  };
+  t.same(codes(checkEnvoyFilter(typedStruct, DEFAULT_CONFIG)), ['EPP233'], 'Envoy reads "true" in a TypedStruct as true');
+
+  // The MERGE into istiod's InferencePool filter, beside the guide's route override (measured: EPP233-observability-merged-into-istiods-filter).
+  const merged = parse(readFileSync(new URL('../../../examples/envoyfilter-placeholder.yaml', import.meta.url), 'utf8'));
+  merged.spec.configPatches.push({
+    applyTo: 'HTTP_FILTER',
+    match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.ext_proc' } } } } },
+    patch: { operation: 'MERGE', value: { name: 'envoy.filters.http.ext_proc', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', observability_mode: true } } },
+  });
+  const intoIstiods = checkEnvoyFilter(merged, DEFAULT_CONFIG).filter((f) => f.code === 'EPP233');
+  t.same(intoIstiods.map((f) => [f.severity, f.location]), [['warn', 'configPatches[2]']], "in a MERGE into istiod's filter too");
+});
