@@ -67,6 +67,7 @@ export const RULES = {
   EPP222: { severity: 'deny', relaxable: true, title: 'TypedStruct ext_proc field written twice with different values (which one Envoy keeps is not defined)' },
   EPP223: { severity: 'deny', relaxable: true, title: "MERGE into istiod's InferencePool ext_proc filter with a typed_config of another type (istiod's merge fails and drops every HTTP filter patch of the gateway's connection manager)" },
   EPP224: { severity: 'deny', relaxable: true, title: 'ext_proc "@type" without a "/" (Envoy cannot unpack the type URL)' },
+  EPP225: { severity: 'deny', relaxable: true, title: 'ext_proc field Envoy refuses on load (status_on_error code, an empty forward_rules or mutation_rules matcher, a request_attributes entry that is not CEL, an extension without name or typed_config)' },
   EPP226: { severity: 'deny', relaxable: true, title: "ext_proc regex RE2 cannot compile (lookaround, backreference, atomic group, possessive quantifier): Envoy rejects the listener" },
   EPP230: { severity: 'warn', relaxable: true, title: "ext_proc filter on a gateway without the route override that keeps it from istiod's InferencePool ext_proc override" },
   EPP231: { severity: 'warn', relaxable: true, title: "ext_proc route override matching no route by name, where InferencePools of several EPPs share the namespace (one EPP picks every pool's requests)" },

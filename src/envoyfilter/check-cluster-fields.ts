@@ -8,6 +8,7 @@ import { unwrapAny } from './ext-proc-configs.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { readEnum } from './proto-enum.ts';
 import { socketAddresses } from './socket-addresses.ts';
+import { http2OptionProblems } from './http2-option-rules.ts';
 
 /** envoy.config.cluster.v3.Cluster.DiscoveryType, by number. */
 export const DISCOVERY_TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
@@ -145,6 +146,23 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
         `${subject} ${HTTP_PROTOCOL_OPTIONS} chooses no protocol (explicit_http_config, use_downstream_protocol_config or auto_config): ${ENVOY_REJECTS}`,
         'add explicit_http_config: {http2_protocol_options: {}}',
       );
+    }
+    // The HTTP/2 options Envoy checks: the cluster's own, and those of its HttpProtocolOptions (in a TypedStruct, Envoy reads them).
+    const http2Sites: [unknown, PathSegments, string, boolean][] = [[envoyField(cluster, 'http2_protocol_options'), [envoyFieldKey(cluster, 'http2_protocol_options')], envoyFieldKey(cluster, 'http2_protocol_options'), false]];
+    if (isObject(options)) {
+      for (const config of ['explicit_http_config', 'use_downstream_protocol_config', 'auto_config']) {
+        const holder = envoyField(options, config);
+        if (!isObject(holder)) continue;
+        const key = envoyFieldKey(holder, 'http2_protocol_options');
+        http2Sites.push([holder[key], [...optionsPath, envoyFieldKey(options, config), key], `${envoyFieldKey(options, config)}.${key}`, unwrapped?.key !== undefined]);
+      }
+    }
+    for (const [http2, segments, label, envoyReads] of http2Sites) {
+      if (!isObject(http2)) continue;
+      for (const problem of http2OptionProblems(http2, segments, label, envoyReads)) {
+        if (problem.by === 'istiod') add('EPP310', problem.segments, `${subject} ${problem.message}: ${ISTIO_REFUSES}`, problem.fix);
+        else add('EPP312', problem.segments, `${subject} ${problem.message}; ${ENVOY_REJECTS}`, problem.fix);
+      }
     }
     if (isObject(options) && envoyField(options, 'auto_config') != null && !isTlsSocket(socket)) {
       add(

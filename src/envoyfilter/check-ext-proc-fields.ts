@@ -10,6 +10,7 @@ import { ONEOFS_BELOW, type OneofField } from './ext-proc-oneofs.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { readEnum } from './proto-enum.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
+import { celSyntaxError } from './cel-syntax.ts';
 
 const ONE_HOUR_NANOS = 3_600_000_000_000n;
 /** Envoy's proto rule on these: `duration = {lte {seconds: 3600} gte {}}`. */
@@ -77,7 +78,12 @@ export function checkExtProcFields({ config, kind, segments, patchIndex, reading
   if (kind === 'filter') {
     checkHttpServiceModes(walk, config, segments);
     checkRouteCacheChoice(walk, config, segments);
-  } else checkPerRouteChoice(walk, config, segments);
+    checkFilterFieldRules(walk, config, segments);
+  } else {
+    checkPerRouteChoice(walk, config, segments);
+    const overrides = readField(config, 'overrides', walk.reading);
+    if (isObject(overrides)) checkOverridesFieldRules(walk, overrides, [...segments, readFieldKey(config, 'overrides', walk.reading)]);
+  }
   return walk.findings;
 }
 
@@ -281,6 +287,8 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
       finding('EPP216', walk.severities, at([...segments, 'envoy_grpc', 'authority']), `ext_proc grpc_service.envoy_grpc.authority holds a NUL, CR or LF, which Envoy's rule for header values forbids: ${ENVOY_REJECTS}`, 'write the authority as a plain host name, or remove it'),
     );
   }
+  const metadata = readField(grpc, 'initial_metadata', walk.reading);
+  if (metadata !== undefined && metadata !== null) checkHeaderValues(walk, metadata, [...segments, readFieldKey(grpc, 'initial_metadata', walk.reading)], 'grpc_service.initial_metadata');
   if (isObject(envoyGrpc) && missingOrEmpty(envoyGrpc, 'cluster_name') && !walk.partial) {
     walk.findings.push(
       finding('EPP216', walk.severities, at([...segments, 'envoy_grpc']), `ext_proc grpc_service.envoy_grpc has no cluster_name: ${ENVOY_REJECTS}`, 'set envoy_grpc.cluster_name to the EPP cluster'),
@@ -392,4 +400,192 @@ function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSeg
       'write overrides: {processing_mode: {...}} to change ext_proc on these routes, or disabled: true to turn it off there',
     ),
   );
+}
+
+/** envoy.type.v3.StatusCode, indexed by number (holes undefined); Envoy refuses 0, Empty. */
+const STATUS_CODES: (string | undefined)[] = [];
+for (const entry of (
+  '0:Empty 100:Continue 200:OK 201:Created 202:Accepted 203:NonAuthoritativeInformation 204:NoContent 205:ResetContent 206:PartialContent 207:MultiStatus ' +
+  '208:AlreadyReported 226:IMUsed 300:MultipleChoices 301:MovedPermanently 302:Found 303:SeeOther 304:NotModified 305:UseProxy 307:TemporaryRedirect ' +
+  '308:PermanentRedirect 400:BadRequest 401:Unauthorized 402:PaymentRequired 403:Forbidden 404:NotFound 405:MethodNotAllowed 406:NotAcceptable ' +
+  '407:ProxyAuthenticationRequired 408:RequestTimeout 409:Conflict 410:Gone 411:LengthRequired 412:PreconditionFailed 413:PayloadTooLarge 414:URITooLong ' +
+  '415:UnsupportedMediaType 416:RangeNotSatisfiable 417:ExpectationFailed 421:MisdirectedRequest 422:UnprocessableEntity 423:Locked 424:FailedDependency ' +
+  '426:UpgradeRequired 428:PreconditionRequired 429:TooManyRequests 431:RequestHeaderFieldsTooLarge 500:InternalServerError 501:NotImplemented ' +
+  '502:BadGateway 503:ServiceUnavailable 504:GatewayTimeout 505:HTTPVersionNotSupported 506:VariantAlsoNegotiates 507:InsufficientStorage 508:LoopDetected ' +
+  '510:NotExtended 511:NetworkAuthenticationRequired'
+).split(' ')) {
+  const [number, name] = entry.split(':');
+  STATUS_CODES[Number(number)] = name;
+}
+const STRING_MATCHES = ['exact', 'prefix', 'suffix', 'contains', 'safe_regex', 'custom'];
+
+/** EPP225: a field outside the ones walked above that Envoy's proto rules, or its loading of the filter, refuse. */
+function rejects(walk: Walk, path: PathSegments, message: string, fix: string): void {
+  walk.findings.push(finding('EPP225', walk.severities, { location: walk.location, path: formatPath(path) }, `${message}; ${ENVOY_REJECTS}`, fix));
+}
+
+/** The field `field` of `object` as the walk reads it, with its key; undefined when unset (null included). */
+function fieldOf(walk: Walk, object: JsonObject, field: string): { key: string; value: unknown } | undefined {
+  const value = readField(object, field, walk.reading);
+  return value === undefined || value === null ? undefined : { key: readFieldKey(object, field, walk.reading), value };
+}
+
+/**
+ * What Envoy checks on an ExternalProcessor's other fields, each read only where written: status_on_error's code,
+ * forward_rules' and mutation_rules' matchers, the attributes it parses as CEL when it loads the filter, the modes of
+ * allowed_override_modes and the extensions it is given (all asked of Envoy 1.40 by the differential corpus,
+ * test/oracle/corpus/pgv-families.ts).
+ */
+function checkFilterFieldRules(walk: Walk, config: JsonObject, segments: PathSegments): void {
+  const status = fieldOf(walk, config, 'status_on_error');
+  if (status !== undefined) checkStatusOnError(walk, status.key, status.value, segments);
+
+  const rules = fieldOf(walk, config, 'forward_rules');
+  if (rules !== undefined && isObject(rules.value)) {
+    for (const list of ['allowed_headers', 'disallowed_headers']) {
+      const matcher = fieldOf(walk, rules.value, list);
+      if (matcher === undefined || !isObject(matcher.value)) continue;
+      const at = [...segments, rules.key, matcher.key];
+      const label = `${rules.key}.${matcher.key}`;
+      const patterns = fieldOf(walk, matcher.value, 'patterns');
+      if (patterns === undefined || (Array.isArray(patterns.value) && patterns.value.length === 0)) {
+        rejects(walk, at, `ext_proc ${label} has no patterns: Envoy requires at least one`, `list the headers in ${label}.patterns (e.g. {exact: x-gateway-model-name}), or remove ${matcher.key}`);
+        continue;
+      }
+      if (!Array.isArray(patterns.value)) continue;
+      for (const [i, pattern] of patterns.value.entries()) {
+        if (isObject(pattern)) checkStringMatcher(walk, pattern, [...at, patterns.key, i], `${label}.${patterns.key}[${i}]`);
+      }
+    }
+  }
+
+  const mutation = fieldOf(walk, config, 'mutation_rules');
+  if (mutation !== undefined && isObject(mutation.value)) {
+    for (const field of ['allow_expression', 'disallow_expression']) {
+      const matcher = fieldOf(walk, mutation.value, field);
+      if (matcher !== undefined && isObject(matcher.value)) checkRegexMatcher(walk, matcher.value, [...segments, mutation.key, matcher.key], `${mutation.key}.${matcher.key}`);
+    }
+  }
+
+  // Envoy parses these as CEL when it loads the filter (an ExtProcOverrides' are parsed per request, not at load).
+  for (const field of ['request_attributes', 'response_attributes']) {
+    const attributes = fieldOf(walk, config, field);
+    if (attributes === undefined || !Array.isArray(attributes.value)) continue;
+    for (const [i, attribute] of attributes.value.entries()) {
+      if (typeof attribute !== 'string') continue;
+      const error = celSyntaxError(attribute);
+      if (error === undefined) continue;
+      rejects(
+        walk,
+        [...segments, attributes.key, i],
+        `ext_proc ${attributes.key}[${i}] ${JSON.stringify(attribute)} is not a CEL expression (${error}): Envoy parses each attribute as CEL when it loads the filter and fails`,
+        `write the attribute as Envoy names it (request.path, request.headers['x-name'], source.address), or remove it`,
+      );
+    }
+  }
+
+  const overrideModes = fieldOf(walk, config, 'allowed_override_modes');
+  if (overrideModes !== undefined && Array.isArray(overrideModes.value)) {
+    for (const [i, mode] of overrideModes.value.entries()) {
+      if (!isObject(mode)) continue;
+      for (const bad of readProcessingMode(mode, walk.reading).invalid) {
+        if (bad.refusedBy === 'unknowable') continue;
+        const at = { location: walk.location, path: formatPath([...segments, overrideModes.key, i, bad.key]) };
+        const names = bad.allowed.map((name, number) => `${name} (${number})`).join(', ');
+        const label = `${overrideModes.key}[${i}].${bad.key}`;
+        walk.findings.push(
+          bad.refusedBy === 'istio'
+            ? finding('EPP201', walk.severities, at, `ext_proc ${label} ${quoteValue(bad.value)}: ${ISTIO_REFUSES}: it takes a mode's exact upper-case name or its number, ${names}`, `write one of ${bad.allowed.join(', ')}`)
+            : finding('EPP210', walk.severities, at, `ext_proc ${label} ${quoteValue(bad.value)}: no mode has this (${names}); ${ENVOY_REJECTS}`, `write one of ${bad.allowed.join(', ')}`),
+        );
+      }
+    }
+  }
+
+  for (const field of ['processing_request_modifier', 'on_processing_response']) checkExtension(walk, config, field, segments);
+}
+
+/** ExtProcOverrides: the gRPC metadata and extension Envoy checks when it loads the route's config. */
+function checkOverridesFieldRules(walk: Walk, overrides: JsonObject, segments: PathSegments): void {
+  const metadata = fieldOf(walk, overrides, 'grpc_initial_metadata');
+  if (metadata !== undefined) checkHeaderValues(walk, metadata.value, [...segments, metadata.key], metadata.key);
+  checkExtension(walk, overrides, 'processing_request_modifier', segments);
+}
+
+function checkStatusOnError(walk: Walk, key: string, status: unknown, segments: PathSegments): void {
+  if (!isObject(status)) {
+    const fix = `set ${key}: {code: 503}, or remove ${key}`;
+    if (walk.reading === 'istiod') walk.findings.push(finding('EPP214', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(status)}: ${ISTIO_REFUSES} (it takes ${EXPECTED.message})`, fix));
+    else rejects(walk, [...segments, key], `ext_proc ${key} is ${describe(status)} in a TypedStruct: Envoy reads only an object there`, fix);
+    return;
+  }
+  const code = fieldOf(walk, status, 'code');
+  const read = readEnum(code?.value, STATUS_CODES, walk.reading);
+  const fix = `set ${key}: {code: 503}, or remove ${key}`;
+  if (read.kind === 'refused-by-istio') {
+    const codeKey = code?.key ?? 'code';
+    walk.findings.push(
+      finding(
+        'EPP214',
+        walk.severities,
+        fieldAt(walk, [...segments, key], codeKey),
+        `ext_proc ${key}.${codeKey} ${quoteValue(code?.value)}: ${ISTIO_REFUSES}: it takes the number of an HTTP status Envoy defines (503) or its exact name (ServiceUnavailable)`,
+        fix,
+      ),
+    );
+  } else if (read.kind === 'unset') {
+    rejects(walk, [...segments, key], `ext_proc ${key} has no code: Envoy requires an HTTP status code, and not 0`, fix);
+  } else if (read.kind === 'rejected-by-envoy' || read.name === 'Empty') {
+    const what = read.kind === 'name' ? 'is 0 (Empty), which Envoy refuses' : 'is no HTTP status Envoy defines';
+    rejects(walk, [...segments, key, code?.key ?? 'code'], `ext_proc ${key}.${code?.key ?? 'code'} ${quoteValue(code?.value)} ${what}`, fix);
+  }
+}
+
+/** envoy.type.matcher.v3.StringMatcher: one match, and prefix, suffix, contains not empty. */
+function checkStringMatcher(walk: Walk, pattern: JsonObject, path: PathSegments, label: string): void {
+  const written = STRING_MATCHES.flatMap((field) => fieldOf(walk, pattern, field) ?? []);
+  if (written.length === 0) {
+    rejects(walk, path, `ext_proc ${label} names no match (exact, prefix, suffix, contains, safe_regex or custom): Envoy requires one`, 'write the pattern as {exact: <header name>} or {prefix: <start of the names>}');
+    return;
+  }
+  for (const { key, value } of written) {
+    if (value === '' && key !== 'exact') {
+      rejects(walk, [...path, key], `ext_proc ${label}.${key} is empty: Envoy requires at least one character`, `write at least one character in ${key}`);
+    } else if (isObject(value) && (key === 'safe_regex' || key === 'safeRegex')) {
+      checkRegexMatcher(walk, value, [...path, key], `${label}.${key}`);
+    }
+  }
+}
+
+/** envoy.type.matcher.v3.RegexMatcher: a regex of at least one character (its RE2 syntax is EPP226's). */
+function checkRegexMatcher(walk: Walk, matcher: JsonObject, path: PathSegments, label: string): void {
+  const regex = fieldOf(walk, matcher, 'regex');
+  if (regex !== undefined && regex.value !== '') return;
+  rejects(walk, regex === undefined ? path : [...path, regex.key], `ext_proc ${label} has ${regex === undefined ? 'no regex' : 'an empty regex'}: Envoy requires one of at least one character`, 'write a regex of at least one character (RE2 syntax)');
+}
+
+/** A TypedExtensionConfig: Envoy requires a name and a typed_config. */
+function checkExtension(walk: Walk, object: JsonObject, field: string, segments: PathSegments): void {
+  const extension = fieldOf(walk, object, field);
+  if (extension === undefined || !isObject(extension.value)) return;
+  const missing = [...(missingOrEmpty(extension.value, 'name') ? ['name'] : []), ...(present(extension.value, 'typed_config') ? [] : ['typed_config'])];
+  if (missing.length === 0) return;
+  rejects(walk, [...segments, extension.key], `ext_proc ${extension.key} has no ${missing.join(' and no ')}: Envoy requires both to load the extension`, `remove ${extension.key}, or give it a name and a typed_config`);
+}
+
+/** HeaderValues of gRPC metadata: a key of at least one character; key and value without NUL, CR or LF. */
+function checkHeaderValues(walk: Walk, list: unknown, path: PathSegments, label: string): void {
+  if (!Array.isArray(list)) return;
+  for (const [i, header] of list.entries()) {
+    if (!isObject(header)) continue;
+    const key = fieldOf(walk, header, 'key');
+    const value = fieldOf(walk, header, 'value');
+    const at = { location: walk.location, path: formatPath([...path, i]) };
+    const fix = 'give each entry a key (a lower-case header name, e.g. x-epp) and a value on one line';
+    if (key === undefined || key.value === '') {
+      walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label}[${i}] has no key: Envoy requires one; ${ENVOY_REJECTS}`, fix));
+    } else if ([key, value].some((field) => typeof field?.value === 'string' && /[\0\n\r]/.test(field.value))) {
+      walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label}[${i}] holds a NUL, CR or LF in its key or value, which Envoy's rule for headers forbids; ${ENVOY_REJECTS}`, fix));
+    }
+  }
 }

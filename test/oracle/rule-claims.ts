@@ -57,6 +57,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP222: 'undefined',
   EPP223: 'istio-drops-patches',
   EPP224: 'envoy-rejects',
+  EPP225: 'envoy-rejects',
   EPP226: 'envoy-rejects',
   EPP230: 'runtime',
   EPP231: 'runtime',

@@ -3,6 +3,7 @@ import type { CorpusEntry } from './corpus-entry.ts';
 import { manifests } from './manifest-family.ts';
 import { mergesIntoIstiodFilter } from './merge-families.ts';
 import { bodyTrailerPairs, duplicateKeys, misspeltModeKeys, modeCombinations, modeValueSpellings } from './mode-families.ts';
+import { clusterHttp2Options, extProcFieldRules } from './pgv-families.ts';
 import { durations, failOpenAndOverrides, filterConfigs, perRouteShapes, serviceShapes, typedStructs, typeUrls } from './wiring-families.ts';
 
 /**
@@ -23,10 +24,12 @@ export function generateCorpus(): CorpusEntry[] {
     ...typedStructs(),
     ...typeUrls(),
     ...filterConfigs(),
+    ...extProcFieldRules(),
     ...mergesIntoIstiodFilter(),
     ...clusterTypesAndAddresses(),
     ...clusterProtocols(),
     ...clusterFields(),
+    ...clusterHttp2Options(),
     ...neighbourClusters(),
     ...duplicateClusters(),
     ...istiodClusterNames(),

@@ -85,6 +85,75 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   const lastKey = typeof last === 'string' ? last : undefined;
   let m: RegExpExecArray | null;
 
+  // EPP214/EPP225 status_on_error (the path is the field or its code): `set K: {code: 503}, or remove K`.
+  if ((m = new RegExp(`^set (${KEY}): \\{code: 503\\}, or remove \\1$`).exec(fix))) {
+    const k = m[1];
+    const holder = lastKey === k ? parent : path.slice(0, -2);
+    return [variant(`${k}={code: 503}`, (o) => (objectAt(o, holder)[k] = { code: 503 })), variant(`remove ${k}`, (o) => delete objectAt(o, holder)[k])];
+  }
+  // EPP225 forward_rules (the path is the list): `list the headers in F.L.patterns (e.g. {exact: x-gateway-model-name}), or remove L`.
+  if ((m = new RegExp(`^list the headers in \\S+\\.patterns \\(e\\.g\\. \\{exact: x-gateway-model-name\\}\\), or remove (${KEY})$`).exec(fix)) && lastKey === m[1]) {
+    return [
+      variant('patterns', (o) => (objectAt(o, path).patterns = [{ exact: 'x-gateway-model-name' }])),
+      variant(`remove ${lastKey}`, (o) => delete objectAt(o, parent)[lastKey]),
+    ];
+  }
+  const spliceAt = (o: JsonMap, element: readonly Segment[]) => (at(o, element.slice(0, -1)) as Json[]).splice(element.at(-1) as number, 1);
+  // EPP225 a pattern with no match (the path is the pattern).
+  if (fix === 'write the pattern as {exact: <header name>} or {prefix: <start of the names>}') {
+    return [
+      variant('exact', (o) => ((at(o, parent) as Json[])[last as number] = { exact: 'x-gateway-model-name' })),
+      variant('prefix', (o) => ((at(o, parent) as Json[])[last as number] = { prefix: 'x-' })),
+    ];
+  }
+  // EPP225 an empty prefix, suffix or contains (the path is that key of the pattern; removing the pattern may leave none).
+  if ((m = new RegExp(`^write at least one character in (${KEY})$`).exec(fix)) && lastKey === m[1]) {
+    return [variant(`${lastKey}=x-`, (o) => (objectAt(o, parent)[lastKey] = 'x-'))];
+  }
+  // EPP225 a RegexMatcher without regex (the path is the matcher or its regex).
+  if (fix === 'write a regex of at least one character (RE2 syntax)') {
+    return [variant('regex', (o) => (objectAt(o, lastKey === 'regex' ? parent : path).regex = 'x-.*'))];
+  }
+  // EPP225 an attribute that is not CEL (the path is the list entry).
+  if (fix.startsWith('write the attribute as Envoy names it (') && fix.endsWith('), or remove it')) {
+    return [variant('request.path', (o) => ((at(o, parent) as Json[])[last as number] = 'request.path')), variant('remove it', (o) => spliceAt(o, path))];
+  }
+  // EPP225 an extension without name or typed_config.
+  if ((m = new RegExp(`^remove (${KEY}), or give it a name and a typed_config$`).exec(fix)) && lastKey === m[1]) {
+    return [variant(`remove ${lastKey}`, (o) => delete objectAt(o, parent)[lastKey])];
+  }
+  // EPP201/EPP210 in allowed_override_modes: `write one of A, B, C`.
+  if ((m = /^write one of ((?:\w+, )*\w+)$/.exec(fix))) {
+    return m[1].split(', ').map((v) => variant(v, (o) => (objectAt(o, parent)[lastKey!] = v)));
+  }
+  // EPP216 gRPC metadata (the path is the entry).
+  if (fix === 'give each entry a key (a lower-case header name, e.g. x-epp) and a value on one line') {
+    return [variant('x-epp: 1', (o) => ((at(o, parent) as Json[])[last as number] = { key: 'x-epp', value: '1' }))];
+  }
+  // EPP312 HTTP/2 keepalive: `add K.timeout, e.g. 5s, or remove K`; `set K to 1ms or more, e.g. 5s`.
+  if ((m = new RegExp(`^add (${KEY})\\.timeout, e\\.g\\. 5s, or remove \\1$`).exec(fix)) && lastKey === m[1]) {
+    return [variant('timeout=5s', (o) => (objectAt(o, path).timeout = '5s')), variant(`remove ${lastKey}`, (o) => delete objectAt(o, parent)[lastKey])];
+  }
+  if ((m = new RegExp(`^set (${KEY}) to 1ms or more, e\\.g\\. 5s$`).exec(fix)) && lastKey === m[1]) {
+    return [variant(`${lastKey}=5s`, (o) => (objectAt(o, parent)[lastKey] = '5s'))];
+  }
+  // EPP312 a custom SETTINGS parameter (the path is the entry).
+  if (fix === 'give the parameter an identifier and a value, or remove it') {
+    return [variant('fill in', (o) => { const p = objectAt(o, path); p.identifier ??= 9; p.value ??= 1; }), variant('remove it', (o) => spliceAt(o, path))];
+  }
+  if (fix === 'use an identifier from 0 to 65535, or remove the parameter') {
+    return [variant('identifier=9', (o) => (objectAt(o, path).identifier = 9)), variant('remove the parameter', (o) => spliceAt(o, path))];
+  }
+  if (fix === 'remove the parameter' || fix === 'remove the parameter (one value per identifier)') {
+    return [variant('remove the parameter', (o) => spliceAt(o, path))];
+  }
+  if (fix === 'remove the parameter, and set allow_connect instead') {
+    return [variant('allow_connect', (o) => { spliceAt(o, path); objectAt(o, path.slice(0, -2)).allow_connect = true; })];
+  }
+  if ((m = new RegExp(`^remove the parameter, or (${KEY})$`).exec(fix))) {
+    const named = m[1];
+    return [variant('remove the parameter', (o) => spliceAt(o, path)), variant(`remove ${named}`, (o) => delete objectAt(o, path.slice(0, -2))[named])];
+  }
   // Mode values: `use SEND or SKIP`; `use NONE to skip the body, or the body mode your ext_proc server speaks (an EPP: FULL_DUPLEX_STREAMED)`.
   if (fix === 'use SEND or SKIP') {
     return ['SEND', 'SKIP'].map((v) => variant(v, (o) => (objectAt(o, parent)[lastKey!] = v)));

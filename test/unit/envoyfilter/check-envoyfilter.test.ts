@@ -995,3 +995,107 @@ t.test("EPP233: observability_mode: true on a filter that talks to the EPP: Envo
   const intoIstiods = checkEnvoyFilter(merged, DEFAULT_CONFIG).filter((f) => f.code === 'EPP233');
   t.same(intoIstiods.map((f) => [f.severity, f.location]), [['warn', 'configPatches[2]']], "in a MERGE into istiod's filter too");
 });
+
+t.test("EPP225: ext_proc fields Envoy refuses when it loads the filter are denied, each where it is written", async (t) => {
+  const judge = (fields: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, ...fields }), DEFAULT_CONFIG);
+  const at = 'spec.configPatches[0].patch.value.typed_config';
+
+  const noCode = judge({ status_on_error: {} });
+  t.same(codes(noCode), ['EPP225'], 'status_on_error without code: code 0, which Envoy refuses');
+  t.equal(noCode[0].severity, 'deny');
+  t.equal(noCode[0].path, `${at}.status_on_error`);
+  t.match(noCode[0].message, 'ext_proc status_on_error has no code: Envoy requires an HTTP status code, and not 0; Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config');
+  t.match(noCode[0].fix, 'set status_on_error: {code: 503}');
+  t.same(codes(judge({ status_on_error: { code: 0 } })), ['EPP225']);
+  t.same(codes(judge({ statusOnError: { code: 'Empty' } })), ['EPP225'], 'Empty is 0, lowerCamelCase as istiod reads it');
+  const undefinedCode = judge({ status_on_error: { code: 299 } });
+  t.same(codes(undefinedCode), ['EPP225']);
+  t.equal(undefinedCode[0].path, `${at}.status_on_error.code`);
+  t.match(undefinedCode[0].message, 'code 299 is no HTTP status Envoy defines');
+  t.same(codes(judge({ status_on_error: { code: 503 } })), [], '503 loads');
+  t.same(codes(judge({ status_on_error: { code: 'ServiceUnavailable' } })), [], 'its name loads');
+  t.same(codes(judge({ status_on_error: { code: 'SERVICE_UNAVAILABLE' } })), ['EPP214'], 'a name the enum lacks: istiod refuses it at apply');
+  const quoted = judge({ status_on_error: { code: '503' } });
+  t.same(codes(quoted), ['EPP214'], 'a number in a string: istiod refuses it');
+  t.equal(quoted[0].path, `${at}.status_on_error.code`);
+  t.match(quoted[0].message, 'ext_proc status_on_error.code "503": istiod refuses this at kubectl apply');
+  t.same(codes(judge({ status_on_error: 503 })), ['EPP214'], 'not an object: istiod refuses it');
+
+  const patterns = (list: unknown) => ({ forward_rules: { allowed_headers: { patterns: list } } });
+  t.same(codes(judge({ forward_rules: { allowed_headers: {} } })), ['EPP225'], 'a ListStringMatcher needs a pattern');
+  t.same(codes(judge(patterns([]))), ['EPP225']);
+  t.same(codes(judge({ forwardRules: { disallowedHeaders: { patterns: [] } } })), ['EPP225'], 'disallowed_headers too, in lowerCamelCase');
+  const emptyPattern = judge(patterns([{ ignore_case: true }]));
+  t.same(codes(emptyPattern), ['EPP225']);
+  t.equal(emptyPattern[0].path, `${at}.forward_rules.allowed_headers.patterns[0]`);
+  t.match(emptyPattern[0].message, 'names no match (exact, prefix, suffix, contains, safe_regex or custom)');
+  for (const key of ['prefix', 'suffix', 'contains']) t.same(codes(judge(patterns([{ [key]: '' }]))), ['EPP225'], `an empty ${key}`);
+  t.same(codes(judge(patterns([{ exact: '' }]))), [], 'an empty exact loads');
+  t.same(codes(judge(patterns([{ safe_regex: { regex: '' } }]))), ['EPP225'], 'an empty safe_regex');
+  t.same(codes(judge(patterns([{ safe_regex: {} }]))), ['EPP225'], 'a safe_regex without regex');
+  t.same(codes(judge(patterns([{ prefix: 'x-' }, { safe_regex: { regex: 'x-.*' } }]))), [], 'written whole, they load');
+
+  t.same(codes(judge({ mutation_rules: { allow_expression: { regex: '' } } })), ['EPP225'], 'an empty mutation_rules regex');
+  t.same(codes(judge({ mutation_rules: { disallow_expression: {} } })), ['EPP225'], 'a mutation_rules matcher without regex');
+  t.same(codes(judge({ mutation_rules: { allow_expression: { regex: 'x-.*' } } })), []);
+
+  const cel = judge({ request_attributes: ['request.path', 'request..path'] });
+  t.same(codes(cel), ['EPP225'], 'an attribute that is not CEL');
+  t.equal(cel[0].path, `${at}.request_attributes[1]`);
+  t.match(cel[0].message, 'ext_proc request_attributes[1] "request..path" is not a CEL expression (character 9:');
+  for (const attribute of ['', 'if', 'request.size +', 'request:path', 'request.headers[0', 'request.method = "GET"', "'open", 'request.headers.all(h, h.size() > 0)']) {
+    t.same(codes(judge({ response_attributes: [attribute] })), ['EPP225'], JSON.stringify(attribute));
+  }
+  t.same(codes(judge({ request_attributes: ["request.headers['x-gateway-model-name']", 'source.address', 'has(request.path) ? 1 : 2', 'xds.node.metadata["k"]'] })), [], 'CEL Envoy loads');
+
+  const overrideMode = judge({ allowed_override_modes: [{ request_body_mode: 7 }] });
+  t.same(codes(overrideMode), ['EPP210'], 'a mode number no mode has, in allowed_override_modes');
+  t.equal(overrideMode[0].path, `${at}.allowed_override_modes[0].request_body_mode`);
+  t.same(codes(judge({ allowed_override_modes: [{ request_body_mode: 'full_duplex_streamed' }] })), ['EPP201'], 'a name istiod refuses');
+
+  t.same(codes(judge({ processing_request_modifier: {} })), ['EPP225'], 'an extension without name and typed_config');
+  t.match(judge({ on_processing_response: { name: 'x' } })[0]?.message, 'on_processing_response has no typed_config');
+
+  const metadata = judge({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, initial_metadata: [{ key: '', value: '1' }] } });
+  t.same(codes(metadata), ['EPP216'], 'gRPC metadata without key');
+  t.equal(metadata[0].path, `${at}.grpc_service.initial_metadata[0]`);
+  t.same(codes(judge({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, initial_metadata: [{ key: 'x-epp', value: 'a\nb' }] } })), ['EPP216'], 'a value over two lines');
+  t.same(codes(judge({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, initial_metadata: [{ key: 'x-epp' }] } })), [], 'no value loads');
+  t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: { processing_mode: FULL_DUPLEX, grpc_initial_metadata: [{ key: '', value: '1' }] } }), DEFAULT_CONFIG)), ['EPP216'], "an override's grpc_initial_metadata");
+  t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: { processing_mode: FULL_DUPLEX, request_attributes: [''] } }), DEFAULT_CONFIG)), [], "an override's attributes are not parsed when Envoy loads it");
+});
+
+t.test("EPP312/EPP310: the EPP cluster's HTTP/2 options Envoy refuses, in the cluster's own field and in its HttpProtocolOptions", async (t) => {
+  const legacy = (http2: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster({ http2_protocol_options: http2 })), DEFAULT_CONFIG);
+  const typed = (http2: Record<string, unknown>, wrap = false) => {
+    const options = { explicit_http_config: { http2_protocol_options: http2 } };
+    const name = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+    const value = wrap ? { '@type': 'type.googleapis.com/xds.type.v3.TypedStruct', type_url: `type.googleapis.com/${name}`, value: options } : { '@type': `type.googleapis.com/${name}`, ...options };
+    return checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster({ http2_protocol_options: undefined, typed_extension_protocol_options: { [name]: value } })), DEFAULT_CONFIG);
+  };
+  const window = legacy({ initial_stream_window_size: 65534 });
+  t.same(codes(window), ['EPP312']);
+  t.equal(window[0].path, 'spec.configPatches[1].patch.value.http2_protocol_options.initial_stream_window_size');
+  t.equal(
+    window[0].message,
+    'cluster epp-cluster http2_protocol_options.initial_stream_window_size 65534 is outside the range Envoy allows, 65535 to 2147483647; Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails',
+  );
+  t.equal(window[0].fix, 'set initial_stream_window_size between 65535 and 2147483647');
+  const typedWindow = typed({ initialConnectionWindowSize: '1024' });
+  t.same(codes(typedWindow), ['EPP312'], 'in HttpProtocolOptions, lowerCamelCase, a number in a string');
+  t.equal(typedWindow[0].path, 'spec.configPatches[1].patch.value.typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].explicit_http_config.http2_protocol_options.initialConnectionWindowSize');
+  t.same(codes(typed({ max_concurrent_streams: 0 }, true)), ['EPP312'], "in a TypedStruct's value");
+  t.same(codes(legacy({ initial_stream_window_size: 4294967296 })), ['EPP310'], 'above a uint32: istiod refuses it');
+  for (const http2 of [{ max_concurrent_streams: 2147483648 }, { max_outbound_frames: 0 }, { max_header_field_size_kb: 63 }, { connection_keepalive: { interval: '10s' } }, { connection_keepalive: { timeout: '0s' } }]) {
+    t.same(codes(legacy(http2)), ['EPP312'], JSON.stringify(http2));
+  }
+  const parameter = (list: unknown[], named: Record<string, unknown> = {}) => codes(legacy({ ...named, custom_settings_parameters: list }));
+  t.same(parameter([{ identifier: 2, value: 1 }]), ['EPP312'], 'server push');
+  t.same(parameter([{ identifier: 8, value: 1 }]), ['EPP312'], 'CONNECT, only through allow_connect');
+  t.same(parameter([{ identifier: 1, value: 2048 }], { hpack_table_size: 4096 }), ['EPP312'], 'a named field sets it too');
+  t.same(parameter([{ identifier: 9, value: 1 }, { identifier: 9, value: 2 }]), ['EPP312'], 'twice with two values');
+  t.same(parameter([{ identifier: 9 }]), ['EPP312'], 'no value');
+  t.same(parameter([{ identifier: 70000, value: 1 }]), ['EPP312'], 'above 65535');
+  t.same(parameter([{ identifier: 2, value: 0 }, { identifier: 4, value: 1048576 }, { identifier: 9, value: 1 }, { identifier: 9, value: 1 }]), [], 'what Envoy loads');
+  t.same(codes(legacy({ initial_stream_window_size: 65535, initial_connection_window_size: 1048576, max_concurrent_streams: 100, hpack_table_size: 0, connection_keepalive: { interval: '10s', timeout: '1s' } })), [], 'in range');
+});
