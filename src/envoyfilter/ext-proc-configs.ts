@@ -7,6 +7,15 @@ export const EXT_PROC_FILTER_NAME = 'envoy.filters.http.ext_proc';
 export const EXTERNAL_PROCESSOR_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
 const PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
 const TYPED_STRUCT_TYPES = ['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct'];
+/**
+ * Route FilterConfig (envoy.config.route.v3.FilterConfig): a typed_per_filter_config entry that turns a filter on or
+ * off on a route or virtual host, its own per-route config (if any) in `config`.
+ */
+export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
+/** Where Envoy keeps per-route config by filter name, in both spellings istiod reads. */
+export const PER_FILTER_KEYS: ReadonlySet<string | number> = new Set(['typed_per_filter_config', 'typedPerFilterConfig']);
+/** The ExtProcPerRoute a FilterConfig with disabled: true amounts to for an ext_proc filter: off on the route. */
+const TURNED_OFF: JsonObject = Object.freeze({ disabled: true });
 
 /** An ext_proc config found in an EnvoyFilter, with where it sits. */
 export interface ExtProcSite {
@@ -17,10 +26,11 @@ export interface ExtProcSite {
   segments: PathSegments;
   /**
    * How the config was found other than as a plain typed ExternalProcessor/ExtProcPerRoute: inside a TypedStruct
-   * (istiod passes its value on as a Struct; Envoy converts it), or as an HTTP filter named ext_proc whose
-   * typed_config is missing, untyped or of another type.
+   * (istiod passes its value on as a Struct; Envoy converts it), as an HTTP filter named ext_proc whose
+   * typed_config is missing, untyped or of another type, or as a route FilterConfig with disabled: true (read as the
+   * ExtProcPerRoute `{disabled: true}` it amounts to: the filter is off on the route).
    */
-  via?: 'typed-struct' | 'filter-name';
+  via?: 'typed-struct' | 'filter-name' | 'filter-config';
 }
 
 /** How a site's fields are read: as Envoy converts a TypedStruct's value, or as istiod converts the patch (jsonpb). */
@@ -74,6 +84,10 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
     visitObjects(patch.value, [...patch.valuePath], (object, segments) => {
       if (!Object.hasOwn(object, '@type')) return;
       const { type, message, key } = unwrapAny(object);
+      if (type === FILTER_CONFIG_TYPE && envoyField(object, 'disabled') === true && PER_FILTER_KEYS.has(segments.at(-2)!)) {
+        sites.push({ kind: 'per-route', patch, config: TURNED_OFF, segments: [...segments], via: 'filter-config' });
+        return;
+      }
       if (type !== EXTERNAL_PROCESSOR_TYPE && type !== PER_ROUTE_TYPE) return;
       const at = key ? [...segments, key] : [...segments];
       const via = key ? { via: 'typed-struct' as const } : {};
@@ -100,7 +114,11 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
       }
     }
   }
-  return sites;
+  // A FilterConfig turns off the filter its key names: an ext_proc one only where that is istiod's or one put in here.
+  if (!sites.some((site) => site.via === 'filter-config')) return sites;
+  const extProcNames = new Set<unknown>([EXT_PROC_FILTER_NAME]);
+  for (const site of sites) if (site.kind === 'filter' && site.patch.applyTo === 'HTTP_FILTER' && site.patch.value !== undefined) extProcNames.add(envoyField(site.patch.value, 'name'));
+  return sites.filter((site) => site.via !== 'filter-config' || extProcNames.has(site.segments.at(-1)));
 }
 
 /** Visits every object in a JSON value with its path: the walk's own array, which a visitor that keeps it copies. */

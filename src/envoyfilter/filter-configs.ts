@@ -1,15 +1,8 @@
 import type { PathSegments } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import type { ConfigPatch } from './config-patches.ts';
-import { anyType, visitObjects } from './ext-proc-configs.ts';
+import { anyType, FILTER_CONFIG_TYPE, PER_FILTER_KEYS, visitObjects } from './ext-proc-configs.ts';
 
-/**
- * Route FilterConfig (envoy.config.route.v3.FilterConfig): a typed_per_filter_config entry that turns a filter on or
- * off on a route or virtual host, its own per-route config (if any) in `config`.
- */
-export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
-/** Where Envoy keeps per-route config by filter name, in both spellings istiod reads. */
-export const PER_FILTER_KEYS: ReadonlySet<string | number> = new Set(['typed_per_filter_config', 'typedPerFilterConfig']);
 
 /** One typed_per_filter_config entry of a patch: the filter it is for (Envoy keys the map by filter name). */
 export interface PerFilterEntry {

@@ -2,8 +2,8 @@ import type { PathSegments } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { sendsNothing } from './check-processing-mode.ts';
 import { valueInPatch, type ConfigPatch } from './config-patches.ts';
-import { siteReading, unwrapAny, type ExtProcSite } from './ext-proc-configs.ts';
-import { filterConfigTurnsOn, isFilterConfig, perFilterEntries, PER_FILTER_KEYS } from './filter-configs.ts';
+import { PER_FILTER_KEYS, siteReading, unwrapAny, type ExtProcSite } from './ext-proc-configs.ts';
+import { filterConfigTurnsOn, isFilterConfig, perFilterEntries } from './filter-configs.ts';
 import { readField } from './field-reading.ts';
 
 /** The HTTP filter a per-route site configures: Envoy keys typed_per_filter_config by filter name. */

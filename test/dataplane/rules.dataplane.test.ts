@@ -670,6 +670,19 @@ t.test('EPP230: an ext_proc filter of another name on an InferencePool route run
     t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
     t.equal(m.eppRequests, m.answers.length, 'the EPP is consulted once per request');
   });
+  const filterConfigOff = renamed('epp.ext_proc', (doc) =>
+    doc.spec.configPatches.push({
+      ...poolRouteOverride('envoy.filters.http.ext_proc', {}),
+      patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: true } } } },
+    }),
+  );
+  await scenario(t, 'EPP230-other-name-istiod-filter-config-disabled', filterConfigOff, poolRoute({ inject: false }), (t, m) => {
+    t.notOk(m.webhook.includes('EPP230'), "a route FilterConfig with disabled: true turning istiod's filter off silences EPP230 too");
+    t.same(statuses(m), recorded('EPP230-other-name-istiod-filter-config-disabled'));
+    t.ok(eppClusterCarried(m), 'the substituted EPP cluster carried the requests');
+    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
+    t.equal(m.eppRequests, m.answers.length, 'the EPP is consulted once per request');
+  });
 });
 
 /** Runs `body` while a DestinationRule gives istiod's EPP cluster TLS (as GAIE's Istio guide has), then removes it. */

@@ -32,6 +32,8 @@ export async function askWebhook(object: unknown, namespace: string, deps: CoreD
   // The webhook judges every MERGE into istiod's filter on the filter they leave together.
   const istiodFilterMode = mergedProcessingMode(sites.filter((site) => mergesIntoIstiodFilter(mutated.object, site)).map(writtenProcessingMode));
   for (const site of sites) {
+    // A FilterConfig turning the filter off is read as an ExtProcPerRoute, and is none in what istiod pushes.
+    if (site.via === 'filter-config') continue;
     const prefix = `${site.patch.index}/${site.kind}`;
     const n = ordinals.get(prefix) ?? 0;
     ordinals.set(prefix, n + 1);

@@ -407,6 +407,10 @@ t.test('a filter of another name runs after istiod\'s: the fix turns istiod\'s f
   t.same(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch({ disabled: true })] })), [], "istiod's filter turned off on the route");
   t.same(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch(toCluster('epp-cluster'))] })), [], "istiod's filter pointed at this EPP cluster");
   t.equal(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch({ disabled: true }, { key: 'epp.ext_proc' })] })).length, 1, 'turning this filter off is no fix');
+  // Measured: EPP230-other-name-istiod-filter-config-disabled (200, the EPP once per request, through this cluster).
+  const FILTER_CONFIG = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
+  t.same(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch({ '@type': FILTER_CONFIG, disabled: true })] })), [], "a route FilterConfig with disabled: true turns istiod's filter off as well");
+  t.equal(takeovers(envoyFilter({ name: 'epp.ext_proc', extra: [routePatch({ '@type': FILTER_CONFIG, disabled: true }, { key: 'envoy.filters.http.cors' })] })).length, 1, "one under another filter's name is not about istiod's");
 });
 
 t.test('a REPLACE of istiod\'s filter swaps it: no second filter, so no "twice"', async (t) => {
