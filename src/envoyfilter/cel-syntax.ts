@@ -8,6 +8,8 @@
  * too ("No overload found"), which is not judged here.
  */
 export function celSyntaxError(text: string): string | undefined {
+  // Longer attributes are left to Envoy: the reader holds a token per character, and no attribute is that long.
+  if (text.length > MAX_JUDGED_LENGTH) return undefined;
   const tokens = lex(text);
   if (tokens === UNSURE) return undefined;
   if (typeof tokens === 'string') return tokens;
@@ -24,6 +26,9 @@ export function celSyntaxError(text: string): string | undefined {
 }
 
 const UNSURE = Symbol('unsure');
+const MAX_JUDGED_LENGTH = 4096;
+/** Binary operators by precedence, loosest first: ||, &&, relations (a relation does not chain its operand's relation), +/-, * / %. */
+const LEVELS = [['||'], ['&&'], ['<', '<=', '>', '>=', '==', '!=', 'in'], ['+', '-'], ['*', '/', '%']];
 class CelError extends Error {}
 
 interface Token {
@@ -147,17 +152,19 @@ class Parser {
     this.depth--;
   }
 
-  /** Precedence climbing: ||, &&, relations (a relation does not chain its operand's relation), +/-, * / %. */
+  /** Precedence climbing over LEVELS. */
   private binary(level: number): void {
-    const levels = [['||'], ['&&'], ['<', '<=', '>', '>=', '==', '!=', 'in'], ['+', '-'], ['*', '/', '%']];
-    if (level === levels.length) return this.unary();
+    if (level === LEVELS.length) return this.unary();
     this.binary(level + 1);
-    while (levels[level].some((op) => this.take(op))) this.binary(level + 1);
+    while (LEVELS[level].some((op) => this.take(op))) this.binary(level + 1);
   }
 
   private unary(): void {
     if (this.take('!')) {
       while (this.take('!'));
+      // The grammar reads a minus before a number as part of the literal: `!-1` parses.
+      const next = this.tokens[this.i + 1];
+      if (this.peek().text === '-' && this.peek().kind === 'op' && next?.kind === 'literal' && /^[\d.]/.test(next.text)) this.i++;
     } else if (this.take('-')) {
       while (this.take('-'));
     }
@@ -217,6 +224,8 @@ class Parser {
     }
     if (this.take('{')) {
       if (this.take('}')) return;
+      // A lone comma is an empty map literal too (`{,}`).
+      if (this.take(',')) return this.expect('}');
       do {
         if (this.peek().text === '}' && this.peek().kind === 'op') break;
         if (this.take('?')) throw UNSURE;
@@ -234,6 +243,11 @@ class Parser {
   private args(close: string): number {
     let count = 0;
     if (this.take(close)) return count;
+    // A lone comma is an empty list literal too (`[,]`), not an empty argument list.
+    if (close === ']' && this.take(',')) {
+      this.expect(']');
+      return count;
+    }
     do {
       if (close === ']' && this.peek().kind === 'op' && this.peek().text === ']') break;
       if (this.take('?')) throw UNSURE;

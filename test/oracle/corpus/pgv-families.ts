@@ -61,6 +61,7 @@ export function extProcFieldRules(): CorpusEntry[] {
     ['request_attributes/comprehension-map', { request_attributes: ['[1, 2].map(x, x * 2)'] }],
     ['request_attributes/comprehension-exists_one', { request_attributes: ['[1].exists_one(x, x > 0)'] }],
     ['request_attributes/no-else', { request_attributes: ['request.size > 0 ? 1'] }],
+    ['request_attributes/not-minus-name', { request_attributes: ['!-request.size'] }],
     // Expressions this reader must let through as Envoy does.
     [
       'request_attributes/valid-expressions',
@@ -78,6 +79,9 @@ export function extProcFieldRules(): CorpusEntry[] {
           'request.path.startsWith("/v1")',
           'has(request.path)',
           '// comment\nrequest.path',
+          '[-1, !-2]',
+          '[,]',
+          '{,}.size()',
         ],
       },
     ],

@@ -1047,6 +1047,8 @@ t.test("EPP225: ext_proc fields Envoy refuses when it loads the filter are denie
     t.same(codes(judge({ response_attributes: [attribute] })), ['EPP225'], JSON.stringify(attribute));
   }
   t.same(codes(judge({ request_attributes: ["request.headers['x-gateway-model-name']", 'source.address', 'has(request.path) ? 1 : 2', 'xds.node.metadata["k"]'] })), [], 'CEL Envoy loads');
+  t.same(codes(judge({ request_attributes: ['!-1', '[-1, !-2]', '[,]', '{,}.size()'] })), [], 'a minus before a number is the literal\'s, and a lone comma an empty list or map (Envoy loads them)');
+  t.same(codes(judge({ request_attributes: ['!'.repeat(2_500_000) + 'a'] })), [], 'an attribute too long to be meant is left to Envoy, not read token by token');
 
   const overrideMode = judge({ allowed_override_modes: [{ request_body_mode: 7 }] });
   t.same(codes(overrideMode), ['EPP210'], 'a mode number no mode has, in allowed_override_modes');
