@@ -17,7 +17,7 @@ import { checkOverrideSendsNothing } from './check-override-sends-nothing.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { addsCluster, patchLocation, readConfigPatches } from './config-patches.ts';
-import { findAddedClusters, findExtProcConfigs, lacksTypedConfig, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
+import { findAddedClusters, findExtProcConfigs, holdingFilter, lacksTypedConfig, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
 import { checkMergeType } from './check-merge-type.ts';
@@ -26,7 +26,7 @@ import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } f
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
-import { enablesDisabledFilter, holdingFilter, turnsOn } from './per-route-turns-on.ts';
+import { enablesDisabledFilter, turnsOn } from './per-route-turns-on.ts';
 import { readFieldKey } from './field-reading.ts';
 import { EPP_MODE } from './processing-mode.ts';
 

@@ -2,9 +2,8 @@ import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, quoteValue } from '../json-value.ts';
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
-import { EXT_PROC_FILTER_NAME, type ExtProcSite } from './ext-proc-configs.ts';
+import { extProcFilterNames, type ExtProcSite } from './ext-proc-configs.ts';
 import { isFilterConfig, perFilterEntries } from './filter-configs.ts';
-import { holdingFilter } from './per-route-turns-on.ts';
 
 const FIX = 'to turn the filter on here, put its per-route config in config: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {processing_mode: {...}}}; to turn it off, disabled: true';
 
@@ -15,11 +14,9 @@ const FIX = 'to turn the filter on here, put its per-route config in config: {"@
  * update is rejected. Asked of istiod and Envoy 1.40 by the differential corpus (family filter-config).
  */
 export function checkFilterConfigs(patches: readonly ConfigPatch[], sites: readonly ExtProcSite[], severities: SeverityOverrides): Finding[] {
-  const extProcNames = new Set<unknown>([EXT_PROC_FILTER_NAME]);
-  for (const site of sites) if (site.kind === 'filter') extProcNames.add(envoyField(holdingFilter(site)?.filter ?? {}, 'name'));
   const findings: Finding[] = [];
-  for (const { patch, filterName, entry, segments } of perFilterEntries(patches)) {
-    if (!extProcNames.has(filterName) || !isFilterConfig(entry)) continue;
+  for (const { patch, filterName, entry, segments } of perFilterEntries(patches, extProcFilterNames(sites))) {
+    if (!isFilterConfig(entry)) continue;
     const at = (field: string) => ({ location: patchLocation(patch.index), path: formatPath([...segments, envoyFieldKey(entry, field)]) });
     const disabled = envoyField(entry, 'disabled');
     const config = envoyField(entry, 'config');
@@ -27,9 +24,10 @@ export function checkFilterConfigs(patches: readonly ConfigPatch[], sites: reado
     if (disabled != null && typeof disabled !== 'boolean') {
       const key = envoyFieldKey(entry, 'disabled');
       findings.push(finding('EPP214', severities, at('disabled'), `${name} FilterConfig ${key} ${quoteValue(disabled)} is not a bool: istiod refuses this at kubectl apply`, `write ${key} as true or false, unquoted`));
-    } else if (disabled === true) {
-      continue;
-    } else if (config == null) {
+    } else if (config != null && (!isObject(config) || typeof config['@type'] !== 'string')) {
+      // istiod decodes the Any whether or not the filter is disabled.
+      findings.push(finding('EPP219', severities, at('config'), `${name} FilterConfig config ${isObject(config) ? 'has no "@type"' : `${quoteValue(config)} is not an object with "@type"`}: istiod refuses this at kubectl apply`, FIX));
+    } else if (disabled !== true && config == null) {
       findings.push(
         finding(
           'EPP217',
@@ -39,8 +37,6 @@ export function checkFilterConfigs(patches: readonly ConfigPatch[], sites: reado
           FIX,
         ),
       );
-    } else if (!isObject(config) || typeof config['@type'] !== 'string') {
-      findings.push(finding('EPP219', severities, at('config'), `${name} FilterConfig config ${isObject(config) ? 'has no "@type"' : `${quoteValue(config)} is not an object with "@type"`}: istiod refuses this at kubectl apply`, FIX));
     }
   }
   return findings;

@@ -1,6 +1,6 @@
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import type { PathSegments } from '../json-path.ts';
-import { addsCluster, type ConfigPatch } from './config-patches.ts';
+import { addsCluster, valueInPatch, type ConfigPatch } from './config-patches.ts';
 import type { Reading } from './field-reading.ts';
 
 export const EXT_PROC_FILTER_NAME = 'envoy.filters.http.ext_proc';
@@ -116,9 +116,29 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
   }
   // A FilterConfig turns off the filter its key names: an ext_proc one only where that is istiod's or one put in here.
   if (!sites.some((site) => site.via === 'filter-config')) return sites;
-  const extProcNames = new Set<unknown>([EXT_PROC_FILTER_NAME]);
-  for (const site of sites) if (site.kind === 'filter' && site.patch.applyTo === 'HTTP_FILTER' && site.patch.value !== undefined) extProcNames.add(envoyField(site.patch.value, 'name'));
-  return sites.filter((site) => site.via !== 'filter-config' || extProcNames.has(site.segments.at(-1)));
+  const names = extProcFilterNames(sites);
+  return sites.filter((site) => site.via !== 'filter-config' || names.has(site.segments.at(-1) as string));
+}
+
+/** The names of the ext_proc filters an EnvoyFilter's sites configure: istiod's, and every one it puts in. */
+export function extProcFilterNames(sites: readonly ExtProcSite[]): Set<string> {
+  const names = new Set([EXT_PROC_FILTER_NAME]);
+  for (const site of sites) {
+    const name = site.kind === 'filter' ? envoyField(holdingFilter(site)?.filter ?? {}, 'name') : undefined;
+    if (typeof name === 'string') names.add(name);
+  }
+  return names;
+}
+
+/**
+ * The HTTP filter an ext_proc filter config sits in (the object whose typed_config holds it): the patch value itself
+ * for an HTTP_FILTER patch, an entry of http_filters inside a connection manager patched whole.
+ */
+export function holdingFilter(site: ExtProcSite): { filter: JsonObject; segments: PathSegments } | undefined {
+  const at = site.segments.findLastIndex((s) => s === 'typed_config' || s === 'typedConfig');
+  const segments = at < site.patch.valuePath.length ? site.patch.valuePath : site.segments.slice(0, at);
+  const filter = valueInPatch(site.patch, segments);
+  return isObject(filter) ? { filter, segments } : undefined;
 }
 
 /** Visits every object in a JSON value with its path: the walk's own array, which a visitor that keeps it copies. */

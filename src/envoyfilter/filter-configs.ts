@@ -3,7 +3,6 @@ import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import type { ConfigPatch } from './config-patches.ts';
 import { anyType, FILTER_CONFIG_TYPE, PER_FILTER_KEYS, visitObjects } from './ext-proc-configs.ts';
 
-
 /** One typed_per_filter_config entry of a patch: the filter it is for (Envoy keys the map by filter name). */
 export interface PerFilterEntry {
   patch: ConfigPatch;
@@ -15,8 +14,11 @@ export interface PerFilterEntry {
 /** Patches whose value is an HTTP filter or a cluster: neither holds route configuration. */
 const NO_ROUTES: ReadonlySet<unknown> = new Set(['HTTP_FILTER', 'CLUSTER']);
 
-/** Every typed_per_filter_config entry in the patches, wherever in a patch value it sits. REMOVE patches add nothing. */
-export function perFilterEntries(patches: readonly ConfigPatch[]): PerFilterEntry[] {
+/**
+ * The typed_per_filter_config entries for the filters named `filterNames` in the patches, wherever in a patch value
+ * they sit. REMOVE patches add nothing.
+ */
+export function perFilterEntries(patches: readonly ConfigPatch[], filterNames: ReadonlySet<string>): PerFilterEntry[] {
   const entries: PerFilterEntry[] = [];
   for (const patch of patches) {
     if (patch.value === undefined || patch.operation === 'REMOVE' || NO_ROUTES.has(patch.applyTo)) continue;
@@ -24,7 +26,8 @@ export function perFilterEntries(patches: readonly ConfigPatch[]): PerFilterEntr
       for (const key of PER_FILTER_KEYS) {
         const map = object[key as string];
         if (!isObject(map)) continue;
-        for (const [filterName, entry] of Object.entries(map)) {
+        for (const filterName of filterNames) {
+          const entry = Object.hasOwn(map, filterName) ? map[filterName] : undefined;
           if (isObject(entry)) entries.push({ patch, filterName, entry, segments: [...segments, key as string, filterName] });
         }
       }

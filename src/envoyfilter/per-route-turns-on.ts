@@ -1,7 +1,6 @@
-import type { PathSegments } from '../json-path.ts';
-import { envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { envoyField, isObject } from '../json-value.ts';
 import { sendsNothing } from './check-processing-mode.ts';
-import { valueInPatch, type ConfigPatch } from './config-patches.ts';
+import type { ConfigPatch } from './config-patches.ts';
 import { PER_FILTER_KEYS, siteReading, unwrapAny, type ExtProcSite } from './ext-proc-configs.ts';
 import { filterConfigTurnsOn, isFilterConfig, perFilterEntries } from './filter-configs.ts';
 import { readField } from './field-reading.ts';
@@ -11,17 +10,6 @@ export function perRouteFilterName(site: ExtProcSite): string | undefined {
   const at = site.segments.findLastIndex((s) => PER_FILTER_KEYS.has(s));
   const name = at < 0 ? undefined : site.segments[at + 1];
   return typeof name === 'string' ? name : undefined;
-}
-
-/**
- * The HTTP filter an ext_proc filter config sits in (the object whose typed_config holds it): the patch value itself
- * for an HTTP_FILTER patch, an entry of http_filters inside a connection manager patched whole.
- */
-export function holdingFilter(site: ExtProcSite): { filter: JsonObject; segments: PathSegments } | undefined {
-  const at = site.segments.findLastIndex((s) => s === 'typed_config' || s === 'typedConfig');
-  const segments = at < site.patch.valuePath.length ? site.patch.valuePath : site.segments.slice(0, at);
-  const filter = valueInPatch(site.patch, segments);
-  return isObject(filter) ? { filter, segments } : undefined;
 }
 
 /**
@@ -44,7 +32,7 @@ export function turnsOn(site: ExtProcSite, filterName: unknown): boolean {
  */
 export function enablesDisabledFilter(patches: readonly ConfigPatch[], filterName: unknown): boolean {
   if (typeof filterName !== 'string') return false;
-  return perFilterEntries(patches).some(
-    ({ filterName: name, entry }) => name === filterName && (isFilterConfig(entry) ? filterConfigTurnsOn(entry) : envoyField(unwrapAny(entry).message, 'disabled') !== true),
+  return perFilterEntries(patches, new Set([filterName])).some(({ entry }) =>
+    isFilterConfig(entry) ? filterConfigTurnsOn(entry) : envoyField(unwrapAny(entry).message, 'disabled') !== true,
   );
 }

@@ -336,6 +336,8 @@ export function filterConfigs(): CorpusEntry[] {
     ['config-untyped', { config: { overrides: { processing_mode: eppMode() } } }],
     ['config-string', { config: 'on' }],
     ['is_optional-alone', { is_optional: true }],
+    ['disabled-true-config-empty', { disabled: true, config: {} }],
+    ['disabled-true-config-string', { disabled: true, config: 'x' }],
   ];
   return shapes.flatMap(([name, fields]) => {
     const entry = { '@type': FILTER_CONFIG, ...fields };

@@ -494,6 +494,7 @@ t.test("FilterConfig under an ext_proc filter's name: Envoy's way to turn a disa
   t.same(codes(withFilterConfig({ is_optional: true }), 'deny'), ['EPP217'], 'is_optional is no config');
   t.same(codes(withFilterConfig({ config: { overrides: {} } }), 'deny'), ['EPP219'], 'a config without "@type": istiod refuses it');
   t.same(codes(withFilterConfig({ config: 'on' }), 'deny'), ['EPP219']);
+  t.same(codes(withFilterConfig({ disabled: true, config: {} }), 'deny'), ['EPP219'], 'istiod decodes the config of a disabled FilterConfig too');
   t.same(codes(withFilterConfig({ disabled: 'true' }), 'deny'), ['EPP214'], 'disabled as a string: istiod refuses it');
   t.same(codes(withFilterConfig({ disabled: false }, { applyTo: 'VIRTUAL_HOST' }), 'deny'), ['EPP217'], 'on a virtual host too');
   t.same(codes(withFilterConfig({ disabled: false }, { key: 'envoy.filters.http.cors', filterDisabled: false }), 'deny'), [], "another filter's FilterConfig is not the webhook's to judge");
