@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { readUint32 } from './proto-uint32.ts';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { describe, envoyField, envoyFieldKey, isObject, quoteValue, type JsonObject } from '../json-value.ts';
@@ -89,8 +90,8 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
       const portKey = envoyFieldKey(socket, 'port_value');
       const value = socket[portKey];
       if (value === undefined || value === null) continue;
-      const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-      if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > 0xffffffff) {
+      const number = readUint32(value, 'istiod');
+      if (typeof number !== 'number') {
         add('EPP310', [...segments, portKey], `${subject} ${portKey} is ${describe(value)}: ${ISTIO_REFUSES} (it takes a port number)`, `write ${portKey}: 9002`);
       } else if (number > 65535) {
         add('EPP312', [...segments, portKey], `${subject} ${portKey} ${number} is above 65535: ${ENVOY_REJECTS}`, `write ${portKey}: 9002`);

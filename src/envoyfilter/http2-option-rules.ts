@@ -1,8 +1,8 @@
 import type { PathSegments } from '../json-path.ts';
+import { readUint32, UINT32_MAX } from './proto-uint32.ts';
 import { describe, envoyField, envoyFieldKey, isObject, quoteValue, type JsonObject } from '../json-value.ts';
 import { parseGoDuration } from './go-duration.ts';
 
-const UINT32_MAX = 4_294_967_295;
 const INT32_MAX = 2_147_483_647;
 /** envoy.config.core.v3.Http2ProtocolOptions' proto rules on its numbers (UInt32Value): [field, least, most]. */
 const RANGES: [string, number, number][] = [
@@ -43,20 +43,18 @@ export interface Http2Problem {
  */
 export function http2OptionProblems(options: JsonObject, segments: PathSegments, label: string, envoyReads: boolean): Http2Problem[] {
   const problems: Http2Problem[] = [];
-  const unreadable = envoyReads ? 'envoy' : 'istiod';
-  const number = (value: unknown): number | undefined => {
-    const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-    return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= UINT32_MAX ? n : undefined;
-  };
-  const notANumber = (key: string, value: unknown, at: PathSegments, least: number, most: number) =>
-    problems.push({ by: unreadable, segments: at, message: `${label}.${key} is ${describe(value)}, not a number from 0 to ${UINT32_MAX}`, fix: `set ${key} between ${least} and ${most}` });
+  const unreadable = envoyReads ? ('envoy' as const) : ('istiod' as const);
+  const number = (value: unknown) => readUint32(value, unreadable);
+  const notANumber = (key: string, value: unknown, at: PathSegments, least: number, most: number, name = `${label}.${key}`) =>
+    problems.push({ by: unreadable, segments: at, message: `${name} is ${describe(value)}, not a number from 0 to ${UINT32_MAX}`, fix: `set ${key} between ${least} and ${most}` });
 
   for (const [field, least, most] of RANGES) {
     const key = envoyFieldKey(options, field);
     const value = options[key];
     if (value === undefined || value === null) continue;
     const n = number(value);
-    if (n === undefined) notANumber(key, value, [...segments, key], least, most);
+    if (n === 'unsure') continue;
+    if (n === 'unreadable') notANumber(key, value, [...segments, key], least, most);
     else if (n < least || n > most) {
       problems.push({
         by: 'envoy',
@@ -100,9 +98,10 @@ export function http2OptionProblems(options: JsonObject, segments: PathSegments,
       }
       const id = number(idValue);
       const value = number(valueValue);
-      if (id === undefined || value === undefined) {
-        if (id === undefined) notANumber('identifier', idValue, [...at, envoyFieldKey(parameter, 'identifier')], 0, 65535);
-        if (value === undefined) notANumber('value', valueValue, [...at, envoyFieldKey(parameter, 'value')], 0, UINT32_MAX);
+      if (id === 'unsure' || value === 'unsure') continue;
+      if (id === 'unreadable' || value === 'unreadable') {
+        if (id === 'unreadable') notANumber('identifier', idValue, [...at, envoyFieldKey(parameter, 'identifier')], 0, 65535, `${name}.identifier`);
+        if (value === 'unreadable') notANumber('value', valueValue, [...at, envoyFieldKey(parameter, 'value')], 0, UINT32_MAX, `${name}.value`);
         continue;
       }
       const named = NAMED_SETTINGS.get(id);

@@ -169,6 +169,19 @@ export function clusterHttp2Options(): CorpusEntry[] {
     ['custom_settings_parameters=duplicate-different', { custom_settings_parameters: [{ identifier: 9, value: 1 }, { identifier: 9, value: 2 }] }],
     ['custom_settings_parameters=no-identifier', { custom_settings_parameters: [{ value: 1 }] }],
     ['custom_settings_parameters=identifier-70000', { custom_settings_parameters: [{ identifier: 70000, value: 1 }] }],
+    ['max_concurrent_streams=" 100"', { max_concurrent_streams: ' 100' }],
+    ['max_concurrent_streams="100 "', { max_concurrent_streams: '100 ' }],
+    ['max_concurrent_streams="007"', { max_concurrent_streams: '007' }],
+    ['max_concurrent_streams=" 0"', { max_concurrent_streams: ' 0' }],
+  ];
+  // In a TypedStruct Envoy reads the numbers itself, in more forms than istiod.
+  const envoyRead: [string, JsonMap][] = [
+    ['max_concurrent_streams="1e2"', { max_concurrent_streams: '1e2' }],
+    ['max_concurrent_streams="0x10"', { max_concurrent_streams: '0x10' }],
+    ['max_concurrent_streams="+100"', { max_concurrent_streams: '+100' }],
+    ['max_concurrent_streams="007"', { max_concurrent_streams: '007' }],
+    ['max_concurrent_streams="0"', { max_concurrent_streams: '0' }],
+    ['custom_settings_parameters=identifier-"0x9"', { custom_settings_parameters: [{ identifier: '0x9', value: 1 }] }],
   ];
   const typedOptions = (http2: JsonMap): JsonMap => ({
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
@@ -184,6 +197,16 @@ export function clusterHttp2Options(): CorpusEntry[] {
       family,
       object: withFilter('c-http2', externalProcessor(), eppCluster({ typed_extension_protocol_options: undefined, http2_protocol_options: http2 })),
     });
+  }
+  for (const [name, http2] of envoyRead) {
+    const typedStruct = {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/xds.type.v3.TypedStruct',
+        type_url: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        value: { explicit_http_config: { http2_protocol_options: http2 } },
+      },
+    };
+    entries.push({ id: `${family}/typed-struct/${name}`, family, object: withFilter('c-http2', externalProcessor(), eppCluster({ typed_extension_protocol_options: typedStruct })) });
   }
   return entries;
 }
