@@ -549,7 +549,13 @@ function checkStringMatcher(walk: Walk, pattern: JsonObject, path: PathSegments,
     return;
   }
   for (const { key, value } of written) {
-    if (value === '' && key !== 'exact') {
+    const message = key === 'safe_regex' || key === 'safeRegex' || key === 'custom';
+    if (message && !isObject(value)) {
+      // A RegexMatcher or an extension written as a scalar: the reader refuses it before any rule of Envoy's applies.
+      const fix = 'write the pattern as {exact: <header name>} or {prefix: <start of the names>}';
+      if (walk.reading === 'istiod') walk.findings.push(finding('EPP214', walk.severities, { location: walk.location, path: formatPath(path) }, `ext_proc ${label}.${key} is ${describe(value)}: ${ISTIO_REFUSES} (it takes an object)`, fix));
+      else rejects(walk, path, `ext_proc ${label}.${key} is ${describe(value)} in a TypedStruct: Envoy reads only an object there`, fix);
+    } else if (value === '' && !message && key !== 'exact') {
       rejects(walk, [...path, key], `ext_proc ${label}.${key} is empty: Envoy requires at least one character`, `write at least one character in ${key}`);
     } else if (isObject(value) && (key === 'safe_regex' || key === 'safeRegex')) {
       checkRegexMatcher(walk, value, [...path, key], `${label}.${key}`);

@@ -37,6 +37,8 @@ export function extProcFieldRules(): CorpusEntry[] {
     ['forward_rules/safe_regex', { forward_rules: { allowed_headers: patterns([{ safe_regex: { regex: 'x-.*' } }]) } }],
     ['forward_rules/safe_regex-empty', { forward_rules: { allowed_headers: patterns([{ safe_regex: { regex: '' } }]) } }],
     ['forward_rules/safe_regex-no-regex', { forward_rules: { allowed_headers: patterns([{ safe_regex: {} }]) } }],
+    ['forward_rules/safe_regex-string', { forward_rules: { allowed_headers: patterns([{ safe_regex: '' }]) } }],
+    ['forward_rules/custom-string', { forward_rules: { allowed_headers: patterns([{ custom: '' }]) } }],
     ['forward_rules/camel-allowedHeaders-empty', { forwardRules: { allowedHeaders: {} } }],
     // HeaderMutationRules: a RegexMatcher's regex is not empty.
     ['mutation_rules/allow_expression', { mutation_rules: { allow_expression: { regex: 'x-.*' } } }],

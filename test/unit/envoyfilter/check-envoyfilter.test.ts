@@ -1001,6 +1001,11 @@ t.test("EPP225: ext_proc fields Envoy refuses when it loads the filter are denie
   const judge = (fields: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, ...fields }), DEFAULT_CONFIG);
   const at = 'spec.configPatches[0].patch.value.typed_config';
 
+  const pattern = (matcher: Record<string, unknown>) => codes(judge({ forward_rules: { allowed_headers: { patterns: [matcher] } } }), 'deny');
+  t.same(pattern({ prefix: '' }), ['EPP225'], 'an empty prefix: Envoy refuses it');
+  t.same(pattern({ safe_regex: '' }), ['EPP214'], 'a RegexMatcher written as a string: istiod refuses it (its type), not Envoy');
+  t.same(pattern({ custom: '' }), ['EPP214'], 'so an extension written as a string');
+
   const noCode = judge({ status_on_error: {} });
   t.same(codes(noCode), ['EPP225'], 'status_on_error without code: code 0, which Envoy refuses');
   t.equal(noCode[0].severity, 'deny');
