@@ -78,13 +78,17 @@ export function unwrapAny(any: JsonObject): { type: string | undefined; message:
  */
 export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite[] {
   const sites: ExtProcSite[] = [];
+  // FilterConfigs only under istiod's name or an HTTP_FILTER patch's (narrowed to the ext_proc ones below): other
+  // filters' are passed by without a site.
+  const filterNames = new Set<unknown>([EXT_PROC_FILTER_NAME]);
+  for (const patch of patches) if (patch.applyTo === 'HTTP_FILTER' && patch.value !== undefined) filterNames.add(envoyField(patch.value, 'name'));
   for (const patch of patches) {
     if (patch.value === undefined || patch.operation === 'REMOVE') continue;
     const found = new Set<JsonObject>();
     visitObjects(patch.value, [...patch.valuePath], (object, segments) => {
       if (!Object.hasOwn(object, '@type')) return;
       const { type, message, key } = unwrapAny(object);
-      if (type === FILTER_CONFIG_TYPE && envoyField(object, 'disabled') === true && PER_FILTER_KEYS.has(segments.at(-2)!)) {
+      if (type === FILTER_CONFIG_TYPE && PER_FILTER_KEYS.has(segments.at(-2)!) && envoyField(object, 'disabled') === true && filterNames.has(segments.at(-1))) {
         sites.push({ kind: 'per-route', patch, config: TURNED_OFF, segments: [...segments], via: 'filter-config' });
         return;
       }
