@@ -662,27 +662,22 @@ t.test('EPP230: an ext_proc filter of another name on an InferencePool route run
   const order = await filters();
   t.comment(JSON.stringify(order));
   t.same(order, ['envoy.filters.http.ext_proc', 'epp.ext_proc'], "istiod's ext_proc filter comes first, the EnvoyFilter's (before the router) after it");
-  const disabled = renamed('epp.ext_proc', (doc) => doc.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', { disabled: true })));
-  await scenario(t, 'EPP230-other-name-istiod-disabled', disabled, poolRoute({ inject: false }), (t, m) => {
-    t.notOk(m.webhook.includes('EPP230'), "turning istiod's filter off on the route silences EPP230");
-    t.same(statuses(m), recorded('EPP230-other-name-istiod-disabled'));
-    t.ok(eppClusterCarried(m), 'the substituted EPP cluster carried the requests');
-    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
-    t.equal(m.eppRequests, m.answers.length, 'the EPP is consulted once per request');
-  });
-  const filterConfigOff = renamed('epp.ext_proc', (doc) =>
-    doc.spec.configPatches.push({
-      ...poolRouteOverride('envoy.filters.http.ext_proc', {}),
-      patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: true } } } },
-    }),
-  );
-  await scenario(t, 'EPP230-other-name-istiod-filter-config-disabled', filterConfigOff, poolRoute({ inject: false }), (t, m) => {
-    t.notOk(m.webhook.includes('EPP230'), "a route FilterConfig with disabled: true turning istiod's filter off silences EPP230 too");
-    t.same(statuses(m), recorded('EPP230-other-name-istiod-filter-config-disabled'));
-    t.ok(eppClusterCarried(m), 'the substituted EPP cluster carried the requests');
-    t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
-    t.equal(m.eppRequests, m.answers.length, 'the EPP is consulted once per request');
-  });
+  // istiod's filter turned off on the route, by its ExtProcPerRoute or by Envoy's route FilterConfig.
+  const turnedOff: [string, string, any][] = [
+    ['EPP230-other-name-istiod-disabled', 'an ExtProcPerRoute disabled: true', { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', disabled: true }],
+    ['EPP230-other-name-istiod-filter-config-disabled', 'a route FilterConfig with disabled: true', { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: true }],
+  ];
+  for (const [key, how, entry] of turnedOff) {
+    const override = poolRouteOverride('envoy.filters.http.ext_proc', {});
+    override.patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'] = entry;
+    await scenario(t, key, renamed('epp.ext_proc', (doc) => doc.spec.configPatches.push(override)), poolRoute({ inject: false }), (t, m) => {
+      t.notOk(m.webhook.includes('EPP230'), `turning istiod's filter off on the route (${how}) silences EPP230`);
+      t.same(statuses(m), recorded(key));
+      t.ok(eppClusterCarried(m), 'the substituted EPP cluster carried the requests');
+      t.notOk(istiodClusterCarried(m), "istiod's EPP cluster carried nothing");
+      t.equal(m.eppRequests, m.answers.length, 'the EPP is consulted once per request');
+    });
+  }
 });
 
 /** Runs `body` while a DestinationRule gives istiod's EPP cluster TLS (as GAIE's Istio guide has), then removes it. */
