@@ -513,15 +513,14 @@ function checkOverridesFieldRules(walk: Walk, overrides: JsonObject, segments: P
 }
 
 function checkStatusOnError(walk: Walk, key: string, status: unknown, segments: PathSegments): void {
+  const fix = `set ${key}: {code: 503}, or remove ${key}`;
   if (!isObject(status)) {
-    const fix = `set ${key}: {code: 503}, or remove ${key}`;
     if (walk.reading === 'istiod') walk.findings.push(finding('EPP214', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(status)}: ${ISTIO_REFUSES} (it takes ${EXPECTED.message})`, fix));
     else rejects(walk, [...segments, key], `ext_proc ${key} is ${describe(status)} in a TypedStruct: Envoy reads only an object there`, fix);
     return;
   }
   const code = fieldOf(walk, status, 'code');
   const read = readEnum(code?.value, STATUS_CODES, walk.reading);
-  const fix = `set ${key}: {code: 503}, or remove ${key}`;
   if (read.kind === 'refused-by-istio') {
     const codeKey = code?.key ?? 'code';
     walk.findings.push(

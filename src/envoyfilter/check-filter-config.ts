@@ -3,7 +3,7 @@ import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, quoteValue } from '../json-value.ts';
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { extProcFilterNames, type ExtProcSite } from './ext-proc-configs.ts';
-import { isFilterConfig, perFilterEntries } from './filter-configs.ts';
+import { hasTypedConfig, isFilterConfig, perFilterEntries } from './filter-configs.ts';
 
 const FIX = 'to turn the filter on here, put its per-route config in config: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {processing_mode: {...}}}; to turn it off, disabled: true';
 
@@ -24,7 +24,7 @@ export function checkFilterConfigs(patches: readonly ConfigPatch[], sites: reado
     if (disabled != null && typeof disabled !== 'boolean') {
       const key = envoyFieldKey(entry, 'disabled');
       findings.push(finding('EPP214', severities, at('disabled'), `${name} FilterConfig ${key} ${quoteValue(disabled)} is not a bool: istiod refuses this at kubectl apply`, `write ${key} as true or false, unquoted`));
-    } else if (config != null && (!isObject(config) || typeof config['@type'] !== 'string')) {
+    } else if (config != null && !hasTypedConfig(entry)) {
       // istiod decodes the Any whether or not the filter is disabled.
       findings.push(finding('EPP219', severities, at('config'), `${name} FilterConfig config ${isObject(config) ? 'has no "@type"' : `${quoteValue(config)} is not an object with "@type"`}: istiod refuses this at kubectl apply`, FIX));
     } else if (disabled !== true && config == null) {

@@ -4,7 +4,7 @@ import { envoyField, isObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, reachesGateway, type ConfigPatch } from './config-patches.ts';
 import { picksIstiodFilter } from './merge-into-istiod-filter.ts';
 import { EXT_PROC_FILTER_NAME, EXTERNAL_PROCESSOR_TYPE, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
-import { sendsNothing } from './check-processing-mode.ts';
+import { setsModeThatSends } from './check-processing-mode.ts';
 import { EPP_MODE, MODE_FIELDS, readProcessingMode } from './processing-mode.ts';
 import { readBool, readField } from './field-reading.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
@@ -115,7 +115,7 @@ function istiodsFilterOnDummy(site: ExtProcSite): 'fails-closed' | 'fails-open' 
   if (reading === 'envoy' && readField(site.config, 'disabled', reading) !== undefined) return undefined;
   const overrides = readField(site.config, 'overrides', reading);
   if (!isObject(overrides) || readField(overrides, 'grpc_service', reading) !== undefined) return undefined;
-  if (!isObject(readField(overrides, 'processing_mode', reading)) || sendsNothing(overrides, reading)) return undefined;
+  if (!setsModeThatSends(overrides, reading)) return undefined;
   return readBool(overrides, 'failure_mode_allow', reading) === false ? 'fails-closed' : 'fails-open';
 }
 
@@ -254,7 +254,7 @@ function virtualHostFinding(override: ExtProcSite, routeOverrides: readonly ExtP
 function virtualHostClusterFinding(override: ExtProcSite, cluster: string, istiodInsertsItsFilter: string, severities: SeverityOverrides): Finding {
   const reading = siteReading(override);
   const overrides = readField(override.config, 'overrides', reading);
-  const sends = isObject(overrides) && isObject(readField(overrides, 'processing_mode', reading)) && !sendsNothing(overrides, reading);
+  const sends = isObject(overrides) && setsModeThatSends(overrides, reading);
   const elsewhere = sends ? `; on the gateway's other routes, which istiod gives no override, this entry turns istiod's filter on, calling ${cluster} (measured on a route to a plain Service: 200, the EPP consulted once per request)` : '';
   const message = `typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] on a virtual host names cluster ${cluster}, and no HTTP_ROUTE MERGE in this EnvoyFilter sets it on a route: ${istiodInsertsItsFilter} and sets on each such route its own override, naming istiod's cluster of the pool's EPP Service; Envoy takes a route's per-filter config over its virtual host's, so on the InferencePool routes this entry never applies and ${cluster} carries nothing for them. Measured: 500 on every request to the InferencePool route (istiod's cluster is plaintext, the EPP serves TLS), or, with a DestinationRule giving it TLS, 200 with the EPP consulted through istiod's cluster${elsewhere}`;
   const fix = `set the override per InferencePool route instead, ${routeOverridePatch(`overrides: {${grpcServiceTo(cluster)}, processing_mode: ${sends ? "<this entry's>" : `{${EPP_MODE}}`}, failure_mode_allow: false}`)}, as examples/envoyfilter-placeholder.yaml does, and drop this VIRTUAL_HOST patch unless the gateway's other routes are to call the EPP too${ELSEWHERE}`;

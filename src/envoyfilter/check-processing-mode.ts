@@ -253,6 +253,11 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
   return findings;
 }
 
+/** True when a config (an override, say) sets a processing_mode of its own, and that mode sends the EPP something. */
+export function setsModeThatSends(config: JsonObject, reading: Reading = 'istiod'): boolean {
+  return isObject(readField(config, 'processing_mode', reading)) && !sendsNothing(config, reading);
+}
+
 /**
  * True when a processing_mode sends the EPP nothing at all: every header and trailer SKIP, every body NONE (an unset or
  * invalid field at its default). Read field by field, so a mode that sends headers is known at the first one.

@@ -45,6 +45,11 @@ export function isFilterConfig(entry: JsonObject): boolean {
  * istiod one whose config has no "@type").
  */
 export function filterConfigTurnsOn(entry: JsonObject): boolean {
+  return envoyField(entry, 'disabled') !== true && hasTypedConfig(entry);
+}
+
+/** Whether a FilterConfig's `config` is an Any istiod can decode: an object naming its "@type". */
+export function hasTypedConfig(entry: JsonObject): boolean {
   const config = envoyField(entry, 'config');
-  return envoyField(entry, 'disabled') !== true && isObject(config) && typeof config['@type'] === 'string';
+  return isObject(config) && typeof config['@type'] === 'string';
 }

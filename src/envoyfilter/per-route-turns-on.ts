@@ -1,5 +1,5 @@
 import { envoyField, isObject } from '../json-value.ts';
-import { sendsNothing } from './check-processing-mode.ts';
+import { setsModeThatSends } from './check-processing-mode.ts';
 import type { ConfigPatch } from './config-patches.ts';
 import { PER_FILTER_KEYS, siteReading, unwrapAny, type ExtProcSite } from './ext-proc-configs.ts';
 import { filterConfigTurnsOn, isFilterConfig, perFilterEntries } from './filter-configs.ts';
@@ -21,7 +21,7 @@ export function turnsOn(site: ExtProcSite, filterName: unknown): boolean {
   if (site.kind !== 'per-route' || perRouteFilterName(site) !== filterName) return false;
   const reading = siteReading(site);
   const overrides = readField(site.config, 'overrides', reading);
-  return isObject(overrides) && isObject(readField(overrides, 'processing_mode', reading)) && !sendsNothing(overrides, reading);
+  return isObject(overrides) && setsModeThatSends(overrides, reading);
 }
 
 /**

@@ -331,36 +331,30 @@ t.test('EPP206: a filter disabled: true, and per-route overrides that do not tur
 });
 
 t.test("FilterConfig under the ext_proc filter's name: turns a disabled filter on with a config, is refused without one", async (t) => {
-  // The fixture's filter disabled: true, and on every route (the fixture's /health patch replaced) a FilterConfig.
-  const withFilterConfig = (entry: any) =>
+  // The fixture's filter disabled: true, and on every route (the fixture's /health patch replaced) `entry` under its name.
+  const disabledWith = (entry: any) =>
     fullDuplex((_f, _c, doc) => {
       doc.spec.configPatches[0].patch.value.disabled = true;
       doc.spec.configPatches.splice(2, 1, {
         applyTo: 'HTTP_ROUTE',
         match: { context: 'GATEWAY' },
-        patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', ...entry } } } },
+        patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': entry } } },
       });
     });
+  const FILTER_CONFIG = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
   const perRoute = { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: { processing_mode: eppProcessingMode() } };
-  await scenario(t, 'filter-config-turns-disabled-filter-on', withFilterConfig({ config: perRoute }), plainRoute(), (t, m) => {
-    t.notOk(m.webhook.includes('EPP206'), 'no EPP206: the FilterConfig turns the filter on');
-    t.same(statuses(m), [200, 200, 200]);
-    t.equal(m.eppRequests, 3, 'the EPP picked every request');
-  });
-  // The filter's own per-route config under its name, not disabled: true, turns it on too.
-  const perRouteEntry = fullDuplex((_f, _c, doc) => {
-    doc.spec.configPatches[0].patch.value.disabled = true;
-    doc.spec.configPatches.splice(2, 1, {
-      applyTo: 'HTTP_ROUTE',
-      match: { context: 'GATEWAY' },
-      patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': perRoute } } },
+  // A FilterConfig whose config is the filter's per-route config, and that per-route config itself, each turn it on.
+  const turningOn: [string, string, any][] = [
+    ['filter-config-turns-disabled-filter-on', 'the FilterConfig', { '@type': FILTER_CONFIG, config: perRoute }],
+    ['per-route-config-turns-disabled-filter-on', 'the ExtProcPerRoute', perRoute],
+  ];
+  for (const [key, what, entry] of turningOn) {
+    await scenario(t, key, disabledWith(entry), plainRoute(), (t, m) => {
+      t.notOk(m.webhook.includes('EPP206'), `no EPP206: ${what} turns the filter on`);
+      t.same(statuses(m), [200, 200, 200]);
+      t.equal(m.eppRequests, 3, 'the EPP picked every request');
     });
-  });
-  await scenario(t, 'per-route-config-turns-disabled-filter-on', perRouteEntry, plainRoute(), (t, m) => {
-    t.notOk(m.webhook.includes('EPP206'), 'no EPP206: the ExtProcPerRoute turns the filter on');
-    t.same(statuses(m), [200, 200, 200]);
-    t.equal(m.eppRequests, 3, 'the EPP picked every request');
-  });
+  }
   const rdsRejected = async () => [...(await plane.envoy.stats('rds\\..*update_rejected'))].reduce((n, [, v]) => n + v, 0);
   const before = await rdsRejected();
   // Then the HTTPRoute moves /v1 to /v2: were the route update taken, /v1 would get 404.
@@ -374,7 +368,7 @@ t.test("FilterConfig under the ext_proc filter's name: turns a disabled filter o
   await scenario(
     t,
     'EPP217-filter-config-without-config',
-    withFilterConfig({ disabled: false }),
+    disabledWith({ '@type': FILTER_CONFIG, disabled: false }),
     plainRoute(),
     (t, m) => {
       t.ok(m.webhook.includes('EPP217'), 'kubectl printed EPP217 (a denial, relaxed to a warning here)');
