@@ -11,6 +11,7 @@ import { readBool, readField, readFieldKey, type Reading } from './field-reading
 import { readEnum } from './proto-enum.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 import { celSyntaxError } from './cel-syntax.ts';
+import { rejectsUpdate } from './envoy-rejects-update.ts';
 
 const ONE_HOUR_NANOS = 3_600_000_000_000n;
 /** Envoy's proto rule on these: `duration = {lte {seconds: 3600} gte {}}`. */
@@ -41,13 +42,14 @@ const FIELD_BY_KEY = Object.fromEntries(
   ]),
 ) as Record<MessageName, Map<string, SchemaField>>;
 const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
-const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config';
 
 interface Walk {
   location: string;
   /** Where the ext_proc config starts in the segments, for names in messages. */
   rootDepth: number;
   reading: Reading;
+  /** What Envoy does with a value it refuses here, after "Envoy" (envoy-rejects-update.ts). */
+  rejectsUpdate: string;
   /** A MERGE: what it leaves out keeps the values of the filter it merges into. */
   partial: boolean;
   severities: SeverityOverrides;
@@ -72,7 +74,7 @@ export interface ExtProcFieldsInput {
  * drops and the values it refuses, then checks what Envoy's own validation rejects in the result.
  */
 export function checkExtProcFields({ config, kind, segments, patchIndex, reading = 'istiod', partial = false, severities }: ExtProcFieldsInput): Finding[] {
-  const walk: Walk = { location: patchLocation(patchIndex), rootDepth: segments.length, reading, partial, severities, findings: [] };
+  const walk: Walk = { location: patchLocation(patchIndex), rootDepth: segments.length, reading, rejectsUpdate: rejectsUpdate(kind), partial, severities, findings: [] };
   const message = kind === 'filter' ? 'ExternalProcessor' : 'ExtProcPerRoute';
   readMessage(walk, config, message, segments);
   if (kind === 'filter') {
@@ -110,7 +112,7 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
     if (value === null || value === undefined) continue;
     if (below !== undefined && walk.reading === 'envoy') {
       const at = [...segments, key];
-      walk.findings.push(...checkOneofsBelow({ value, field: below, label: formatPath(at.slice(walk.rootDepth)), segments: at, location: walk.location, severities: walk.severities }));
+      walk.findings.push(...checkOneofsBelow({ value, field: below, label: formatPath(at.slice(walk.rootDepth)), segments: at, location: walk.location, rejectsUpdate: walk.rejectsUpdate, severities: walk.severities }));
     }
     // enums: processing-mode.ts (EPP201/EPP210); the rest is not judged here
     if (kind === 'any' || kind === 'enum') continue;
@@ -137,7 +139,7 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
     if (!isObject(value)) {
       if (walk.reading === 'envoy') {
         walk.findings.push(
-          finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(value)} in a TypedStruct: istiod passes it on unconverted, and Envoy reads only an object there and rejects the listener update: the gateway keeps its old config`, `write ${key} as ${EXPECTED.message}`),
+          finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(value)} in a TypedStruct: istiod passes it on unconverted, and Envoy reads only an object there and ${walk.rejectsUpdate}`, `write ${key} as ${EXPECTED.message}`),
         );
       } else if (field !== 'processing_mode') refuse(walk, segments, key, value, EXPECTED.message); // processing_mode's own shape is EPP307 (check-processing-mode.ts)
       return;
@@ -150,7 +152,7 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
     if (kind !== 'duration') return;
     if (typeof value !== 'string' || secondsToNanos(value) === undefined) {
       walk.findings.push(
-        finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and rejects the listener update: the gateway keeps its old config`, `write ${key} in seconds, e.g. "0.2s"`),
+        finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and ${walk.rejectsUpdate}`, `write ${key} in seconds, e.g. "0.2s"`),
       );
       return;
     }
@@ -164,11 +166,11 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
   if (nanos === undefined) return refuse(walk, segments, key, value, EXPECTED.duration);
   if (nanos < 0n) {
     walk.findings.push(
-      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`),
+      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} is negative: Istio accepts it and Envoy ${walk.rejectsUpdate}`, `write a duration of 0s or more for ${key}`),
     );
   } else if (AT_MOST_ONE_HOUR.has(field) && nanos > ONE_HOUR_NANOS) {
     walk.findings.push(
-      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} is above Envoy's limit of 1h: ${ENVOY_REJECTS}`, `set ${key} between 0s and 3600s`),
+      finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} is above Envoy's limit of 1h: Istio accepts it and Envoy ${walk.rejectsUpdate}`, `set ${key} between 0s and 3600s`),
     );
   }
 }
@@ -192,7 +194,7 @@ function unknownField(walk: Walk, object: JsonObject, message: MessageName, key:
   const at = { location: walk.location, path: formatPath([...segments, key]) };
   walk.findings.push(
     walk.reading === 'envoy'
-      ? finding('EPP221', walk.severities, at, `ext_proc ${key} is not a field of ${message}${didYouMean}: in a TypedStruct Envoy converts the value itself, rejects unknown fields and the listener update: the gateway keeps its old config`, fix)
+      ? finding('EPP221', walk.severities, at, `ext_proc ${key} is not a field of ${message}${didYouMean}: in a TypedStruct Envoy converts the value itself, refuses unknown fields, and so it ${walk.rejectsUpdate}`, fix)
       : finding('EPP213', walk.severities, at, `ext_proc ${key} is not a field of ${message}${didYouMean}: Istio drops it with only a warning at kubectl apply, so ${outcome}`, fix),
   );
 }
@@ -260,7 +262,7 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
         'EPP216',
         walk.severities,
         at(segments),
-        `ext_proc grpc_service names no server (neither envoy_grpc nor google_grpc): ${ENVOY_REJECTS}`,
+        `ext_proc grpc_service names no server (neither envoy_grpc nor google_grpc): Istio accepts it and Envoy ${walk.rejectsUpdate}`,
         'write grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}',
       ),
     );
@@ -274,7 +276,7 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
           'EPP221',
           walk.severities,
           at(segments),
-          'ext_proc grpc_service sets both envoy_grpc and google_grpc in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and rejects the update: the gateway keeps its old config',
+          `ext_proc grpc_service sets both envoy_grpc and google_grpc in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and ${walk.rejectsUpdate}`,
           'keep one of the two: envoy_grpc with the EPP cluster',
         ),
       );
@@ -284,14 +286,14 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
   const authority = isObject(envoyGrpc) ? envoyField(envoyGrpc, 'authority') : undefined;
   if (typeof authority === 'string' && /[\0\n\r]/.test(authority)) {
     walk.findings.push(
-      finding('EPP216', walk.severities, at([...segments, 'envoy_grpc', 'authority']), `ext_proc grpc_service.envoy_grpc.authority holds a NUL, CR or LF, which Envoy's rule for header values forbids: ${ENVOY_REJECTS}`, 'write the authority as a plain host name, or remove it'),
+      finding('EPP216', walk.severities, at([...segments, 'envoy_grpc', 'authority']), `ext_proc grpc_service.envoy_grpc.authority holds a NUL, CR or LF, which Envoy's rule for header values forbids: Istio accepts it and Envoy ${walk.rejectsUpdate}`, 'write the authority as a plain host name, or remove it'),
     );
   }
   const metadata = readField(grpc, 'initial_metadata', walk.reading);
   if (metadata !== undefined && metadata !== null) checkHeaderValues(walk, metadata, [...segments, readFieldKey(grpc, 'initial_metadata', walk.reading)], 'grpc_service.initial_metadata');
   if (isObject(envoyGrpc) && missingOrEmpty(envoyGrpc, 'cluster_name') && !walk.partial) {
     walk.findings.push(
-      finding('EPP216', walk.severities, at([...segments, 'envoy_grpc']), `ext_proc grpc_service.envoy_grpc has no cluster_name: ${ENVOY_REJECTS}`, 'set envoy_grpc.cluster_name to the EPP cluster'),
+      finding('EPP216', walk.severities, at([...segments, 'envoy_grpc']), `ext_proc grpc_service.envoy_grpc has no cluster_name: Istio accepts it and Envoy ${walk.rejectsUpdate}`, 'set envoy_grpc.cluster_name to the EPP cluster'),
     );
   }
   if (isObject(googleGrpc)) {
@@ -302,7 +304,7 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
           'EPP216',
           walk.severities,
           at([...segments, 'google_grpc']),
-          `ext_proc grpc_service.google_grpc has no ${missing.join(' and no ')}: ${ENVOY_REJECTS}`,
+          `ext_proc grpc_service.google_grpc has no ${missing.join(' and no ')}: Istio accepts it and Envoy ${walk.rejectsUpdate}`,
           `set google_grpc.${missing.join(' and google_grpc.')}, or use envoy_grpc with the EPP cluster`,
         ),
       );
@@ -320,7 +322,7 @@ function checkHttpUri(walk: Walk, uri: JsonObject, segments: PathSegments): void
       'EPP216',
       walk.severities,
       { location: walk.location, path: formatPath(segments) },
-      `ext_proc http_service.http_uri has no ${missing.join(', no ')}: ${ENVOY_REJECTS}`,
+      `ext_proc http_service.http_uri has no ${missing.join(', no ')}: Istio accepts it and Envoy ${walk.rejectsUpdate}`,
       `set http_uri.${missing.join(', http_uri.')}`,
     ),
   );
@@ -340,7 +342,7 @@ function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSeg
       'EPP218',
       walk.severities,
       { location: walk.location, path: formatPath([...segments, 'processing_mode']) },
-      `ext_proc with http_service sets ${sending.join(', ')}: Envoy sends neither bodies nor trailers to an HTTP service; ${ENVOY_REJECTS}`,
+      `ext_proc with http_service sets ${sending.join(', ')}: Envoy sends neither bodies nor trailers to an HTTP service; Istio accepts it and Envoy ${walk.rejectsUpdate}`,
       'use grpc_service (the EPP speaks gRPC on port 9002), or keep body modes NONE and trailer modes SKIP',
     ),
   );
@@ -364,7 +366,7 @@ function checkRouteCacheChoice(walk: Walk, config: JsonObject, segments: PathSeg
       'EPP316',
       walk.severities,
       { location: walk.location, path: formatPath([...segments, key]) },
-      `ext_proc sets both disable_clear_route_cache: true and route_cache_action ${action.name}: Envoy's filter takes one of the two only and refuses them together; ${ENVOY_REJECTS}`,
+      `ext_proc sets both disable_clear_route_cache: true and route_cache_action ${action.name}: Envoy's filter takes one of the two only and refuses them together; Istio accepts it and Envoy ${walk.rejectsUpdate}`,
       `remove disable_clear_route_cache (deprecated) and keep route_cache_action ${action.name}, or set route_cache_action: DEFAULT`,
     ),
   );
@@ -380,7 +382,7 @@ function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSeg
           'EPP221',
           walk.severities,
           { location: walk.location, path: formatPath([...segments, 'disabled']) },
-          `ExtProcPerRoute sets both disabled ${quoteValue(envoyField(perRoute, 'disabled'))} and overrides in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and rejects the update: the gateway keeps its old config`,
+          `ExtProcPerRoute sets both disabled ${quoteValue(envoyField(perRoute, 'disabled'))} and overrides in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and ${walk.rejectsUpdate}`,
           'keep one of the two: overrides to change ext_proc on these routes, or disabled: true to turn it off there',
         ),
       );
@@ -395,8 +397,8 @@ function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSeg
       walk.severities,
       { location: walk.location, path: formatPath(disabled === false ? [...segments, 'disabled'] : segments) },
       disabled === false
-        ? `ExtProcPerRoute disabled: false: Envoy accepts only disabled: true (write overrides to change the filter per route); ${ENVOY_REJECTS}`
-        : `ExtProcPerRoute sets neither overrides nor disabled: ${ENVOY_REJECTS}`,
+        ? `ExtProcPerRoute disabled: false: Envoy accepts only disabled: true (write overrides to change the filter per route); Istio accepts it and Envoy ${walk.rejectsUpdate}`
+        : `ExtProcPerRoute sets neither overrides nor disabled: Istio accepts it and Envoy ${walk.rejectsUpdate}`,
       'write overrides: {processing_mode: {...}} to change ext_proc on these routes, or disabled: true to turn it off there',
     ),
   );
@@ -421,7 +423,7 @@ const STRING_MATCHES = ['exact', 'prefix', 'suffix', 'contains', 'safe_regex', '
 
 /** EPP225: a field outside the ones walked above that Envoy's proto rules, or its loading of the filter, refuse. */
 function rejects(walk: Walk, path: PathSegments, message: string, fix: string): void {
-  walk.findings.push(finding('EPP225', walk.severities, { location: walk.location, path: formatPath(path) }, `${message}; ${ENVOY_REJECTS}`, fix));
+  walk.findings.push(finding('EPP225', walk.severities, { location: walk.location, path: formatPath(path) }, `${message}; Istio accepts it and Envoy ${walk.rejectsUpdate}`, fix));
 }
 
 /** The field `field` of `object` as the walk reads it, with its key; undefined when unset (null included). */
@@ -496,7 +498,7 @@ function checkFilterFieldRules(walk: Walk, config: JsonObject, segments: PathSeg
         walk.findings.push(
           bad.refusedBy === 'istio'
             ? finding('EPP201', walk.severities, at, `ext_proc ${label} ${quoteValue(bad.value)}: ${ISTIO_REFUSES}: it takes a mode's exact upper-case name or its number, ${names}`, `write one of ${bad.allowed.join(', ')}`)
-            : finding('EPP210', walk.severities, at, `ext_proc ${label} ${quoteValue(bad.value)}: no mode has this (${names}); ${ENVOY_REJECTS}`, `write one of ${bad.allowed.join(', ')}`),
+            : finding('EPP210', walk.severities, at, `ext_proc ${label} ${quoteValue(bad.value)}: no mode has this (${names}); Istio accepts it and Envoy ${walk.rejectsUpdate}`, `write one of ${bad.allowed.join(', ')}`),
         );
       }
     }
@@ -588,9 +590,9 @@ function checkHeaderValues(walk: Walk, list: unknown, path: PathSegments, label:
     const at = { location: walk.location, path: formatPath([...path, i]) };
     const fix = 'give each entry a key (a lower-case header name, e.g. x-epp) and a value on one line';
     if (key === undefined || key.value === '') {
-      walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label}[${i}] has no key: Envoy requires one; ${ENVOY_REJECTS}`, fix));
+      walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label}[${i}] has no key: Envoy requires one; Istio accepts it and Envoy ${walk.rejectsUpdate}`, fix));
     } else if ([key, value].some((field) => typeof field?.value === 'string' && /[\0\n\r]/.test(field.value))) {
-      walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label}[${i}] holds a NUL, CR or LF in its key or value, which Envoy's rule for headers forbids; ${ENVOY_REJECTS}`, fix));
+      walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label}[${i}] holds a NUL, CR or LF in its key or value, which Envoy's rule for headers forbids; Istio accepts it and Envoy ${walk.rejectsUpdate}`, fix));
     }
   }
 }

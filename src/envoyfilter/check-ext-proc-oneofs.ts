@@ -11,11 +11,13 @@ export interface OneofsInput {
   label: string;
   segments: PathSegments;
   location: string;
+  /** What Envoy does with the config, after "Envoy" (envoy-rejects-update.ts). */
+  rejectsUpdate: string;
   severities: SeverityOverrides;
 }
 
 /** In a TypedStruct: each object below `value` that sets two members of one oneof, which Envoy refuses (EPP221). */
-export function checkOneofsBelow({ value, field, label, segments, location, severities }: OneofsInput): Finding[] {
+export function checkOneofsBelow({ value, field, label, segments, location, rejectsUpdate, severities }: OneofsInput): Finding[] {
   const findings: Finding[] = [];
   const visit = (item: unknown, message: OneofMessage, at: string, path: PathSegments, inList: string | undefined): void => {
     if (!isObject(item)) return; // not an object: Envoy's conversion says so itself, not this check's claim
@@ -33,7 +35,7 @@ export function checkOneofsBelow({ value, field, label, segments, location, seve
           'EPP221',
           severities,
           { location, path: formatPath(path) },
-          `ext_proc ${at} sets ${listed} in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and rejects the update: the gateway keeps its old config`,
+          `ext_proc ${at} sets ${listed} in a TypedStruct: they are one oneof, and Envoy, converting the value itself, refuses the second and ${rejectsUpdate}`,
           fix,
         ),
       );

@@ -4,6 +4,7 @@ import { envoyField, envoyFieldKey, isObject, quoteValue } from '../json-value.t
 import { patchLocation, type ConfigPatch } from './config-patches.ts';
 import { extProcFilterNames, type ExtProcSite } from './ext-proc-configs.ts';
 import { hasTypedConfig, isFilterConfig, perFilterEntries } from './filter-configs.ts';
+import { rejectsUpdate } from './envoy-rejects-update.ts';
 
 const FIX = 'to turn the filter on here, put its per-route config in config: {"@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute, overrides: {processing_mode: {...}}}; to turn it off, disabled: true';
 
@@ -33,7 +34,7 @@ export function checkFilterConfigs(patches: readonly ConfigPatch[], sites: reado
           'EPP217',
           severities,
           { location: patchLocation(patch.index), path: formatPath(segments) },
-          `${name} is a FilterConfig with ${disabled === false ? 'disabled: false and' : 'neither disabled: true nor'} no config: Envoy refuses it ("Empty route/virtual host per filter configuration") and rejects the route update, so the gateway keeps its old routes`,
+          `${name} is a FilterConfig with ${disabled === false ? 'disabled: false and' : 'neither disabled: true nor'} no config: Envoy refuses it ("Empty route/virtual host per filter configuration") and ${rejectsUpdate('per-route')}`,
           FIX,
         ),
       );

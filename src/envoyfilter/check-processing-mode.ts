@@ -3,6 +3,7 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { envoyField, isObject, quoteValue, type JsonObject } from '../json-value.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
+import { rejectsUpdate } from './envoy-rejects-update.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
 import { targetCluster } from './target-cluster.ts';
@@ -125,8 +126,8 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
             severities,
             at(bad.key),
             reading === 'envoy'
-              ? `ext_proc ${bad.key} ${quoteValue(bad.value)} in a TypedStruct: istiod passes it on unconverted, and Envoy cannot read it as a mode (${names}) and rejects the listener update: the gateway keeps its old config`
-              : `ext_proc ${bad.key} ${quoteValue(bad.value)}: no mode has this number (${names}); Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config`,
+              ? `ext_proc ${bad.key} ${quoteValue(bad.value)} in a TypedStruct: istiod passes it on unconverted, and Envoy cannot read it as a mode (${names}) and ${rejectsUpdate(site)}`
+              : `ext_proc ${bad.key} ${quoteValue(bad.value)}: no mode has this number (${names}); Istio accepts it and Envoy ${rejectsUpdate(site)}`,
             fix,
           ),
     );
@@ -159,7 +160,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
       const written = processingMode === undefined ? undefined : readField(processingMode, trailerField, reading);
       const trailer = written === undefined ? `unset (${mode[trailerField]})` : written === mode[trailerField] ? mode[trailerField] : `${quoteValue(written)} (${mode[trailerField]})`;
       const asWritten = `ext_proc ${keyOf(bodyField)} FULL_DUPLEX_STREAMED with ${keyOf(trailerField)} ${trailer}`;
-      const rejects = 'Envoy requires the trailer mode SEND in this mode and rejects the listener update: the gateway keeps its old config';
+      const rejects = `Envoy requires the trailer mode SEND in this mode and ${rejectsUpdate('filter')}`;
       findings.push(
         merged !== undefined
           ? finding(

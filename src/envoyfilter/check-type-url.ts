@@ -3,6 +3,7 @@ import { formatPath } from '../json-path.ts';
 import { isObject } from '../json-value.ts';
 import { patchLocation, valueInPatch } from './config-patches.ts';
 import type { ExtProcSite } from './ext-proc-configs.ts';
+import { rejectsUpdate } from './envoy-rejects-update.ts';
 
 /**
  * A type URL names its message after a `/` (`type.googleapis.com/envoy...`); whatever stands before it is not read.
@@ -21,7 +22,7 @@ export function checkTypeUrl(site: ExtProcSite, severities: SeverityOverrides): 
       'EPP224',
       severities,
       { location: patchLocation(site.patch.index), path: formatPath([...anySegments, '@type']) },
-      `ext_proc "@type" ${JSON.stringify(type)} has no "/": istiod passes the type URL on as written, and Envoy cannot unpack it and rejects the ${site.kind === 'filter' ? 'listener' : 'route'} update: the gateway keeps its old config`,
+      `ext_proc "@type" ${JSON.stringify(type)} has no "/": istiod passes the type URL on as written, and Envoy cannot unpack it and ${rejectsUpdate(site.kind)}`,
       `write "@type": type.googleapis.com/${type}`,
     ),
   ];

@@ -356,7 +356,6 @@ t.test("FilterConfig under the ext_proc filter's name: turns a disabled filter o
     });
   }
   const rdsRejected = async () => [...(await plane.envoy.stats('rds\\..*update_rejected'))].reduce((n, [, v]) => n + v, 0);
-  const before = await rdsRejected();
   // Then the HTTPRoute moves /v1 to /v2: were the route update taken, /v1 would get 404.
   const movedRoute = plainRoute();
   movedRoute.spec.rules[0].matches[0].path.value = '/v2';
@@ -365,20 +364,29 @@ t.test("FilterConfig under the ext_proc filter's name: turns a disabled filter o
     if (moved.code !== 0) throw new Error(moved.stderr);
     await new Promise((r) => setTimeout(r, 2000));
   };
-  await scenario(
-    t,
-    'EPP217-filter-config-without-config',
-    disabledWith({ '@type': FILTER_CONFIG, disabled: false }),
-    plainRoute(),
-    (t, m) => {
-      t.ok(m.webhook.includes('EPP217'), 'kubectl printed EPP217 (a denial, relaxed to a warning here)');
-      t.same(statuses(m), recorded('EPP217-filter-config-without-config'));
-      t.ok(statuses(m).every((s) => s === 200), '/v1 still routed: the HTTPRoute that moved it to /v2 never reached Envoy');
-      t.equal(m.eppRequests, 3, "the old routes are the last scenario's, whose ExtProcPerRoute turned the filter on");
-    },
-    { beforeMeasure: moveRoute },
-  );
-  t.ok((await rdsRejected()) > before, 'Envoy rejected the route update (http.*.rds.*.update_rejected)');
+  // Configs Envoy refuses on the route: a FilterConfig with no config, and the per-route config with a mode number no
+  // mode has (which istiod passes on).
+  const refusedOnTheRoute: [string, string, any][] = [
+    ['EPP217-filter-config-without-config', 'EPP217', { '@type': FILTER_CONFIG, disabled: false }],
+    ['EPP210-per-route-mode-number', 'EPP210', { ...perRoute, overrides: { processing_mode: { ...eppProcessingMode(), request_body_mode: 9 } } }],
+  ];
+  for (const [key, code, entry] of refusedOnTheRoute) {
+    const before = await rdsRejected();
+    await scenario(
+      t,
+      key,
+      disabledWith(entry),
+      plainRoute(),
+      (t, m) => {
+        t.ok(m.webhook.includes(code), `kubectl printed ${code} (a denial, relaxed to a warning here)`);
+        t.same(statuses(m), recorded(key));
+        t.ok(statuses(m).every((s) => s === 200), '/v1 still routed: the HTTPRoute that moved it to /v2 never reached Envoy');
+        t.equal(m.eppRequests, 3, "the old routes are from the last scenario Envoy took, whose ExtProcPerRoute turned the filter on");
+      },
+      { beforeMeasure: moveRoute },
+    );
+    t.ok((await rdsRejected()) > before, `${key}: Envoy rejected the route update (http.*.rds.*.update_rejected)`);
+  }
 });
 
 t.test('EPP232: the working filter patched with context SIDECAR_OUTBOUND on the gateway: never inserted', async (t) => {

@@ -433,6 +433,11 @@ t.test('ExtProcPerRoute: overrides, or disabled: true, and nothing else', async 
   const disabledFalse = checkEnvoyFilter(withPerRoute({ disabled: false }), DEFAULT_CONFIG);
   t.same(codes(disabledFalse), ['EPP217']);
   t.match(disabledFalse[0].message, 'Envoy accepts only disabled: true');
+  // A per-route config comes to Envoy in the route update (measured: EPP210-per-route-mode-number, EPP217-*).
+  t.match(disabledFalse[0].message, 'Envoy rejects the route update: the gateway keeps its old routes');
+  const modeNumber = checkEnvoyFilter(withPerRoute({ overrides: { processing_mode: { ...FULL_DUPLEX, request_body_mode: 9 } } }), DEFAULT_CONFIG);
+  t.same(codes(modeNumber), ['EPP210']);
+  t.match(modeNumber[0].message, /request_body_mode 9: no mode has this number .*; Istio accepts it and Envoy rejects the route update: the gateway keeps its old routes/);
   t.same(codes(checkEnvoyFilter(withPerRoute({}), DEFAULT_CONFIG)), ['EPP217'], 'neither');
   t.same(codes(checkEnvoyFilter(withPerRoute({ overrides: null }), DEFAULT_CONFIG)), ['EPP217'], 'null overrides are unset');
   t.same(codes(checkEnvoyFilter(withPerRoute({ disabled: true, overrides: { processing_mode: FULL_DUPLEX } }), DEFAULT_CONFIG), 'deny'), [], 'both, outside a TypedStruct: istiod keeps overrides (EPP230 reads it so), Envoy loads it');
