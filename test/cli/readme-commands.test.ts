@@ -57,7 +57,10 @@ t.test("the runnable blocks' commands exit 0 from a checkout", async (t) => {
   });
   for (const entry of readdirSync(REPO)) if (entry !== '.git') symlinkSync(join(REPO, entry), join(checkout, entry));
   // The Node running the tests (24) first, as npm puts it for npm test; tap's coverage loader out of NODE_OPTIONS.
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}` };
+  // npx installs the checkout as a package, and would run its prepare (`tap build`) there: that would point the
+  // shared node_modules' tap plugins at this scratch directory, gone after the test. The reader's `npm ci` has
+  // already built what prepare builds (dist/, tap's plugins), as the one that made this checkout's node_modules has.
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}`, npm_config_ignore_scripts: 'true' };
   for (const block of blocks.filter((b) => b.marker === RUN)) {
     for (const command of block.commands) {
       const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
