@@ -38,6 +38,13 @@ export function siteReading(site: ExtProcSite): Reading {
   return site.via === 'typed-struct' ? 'envoy' : 'istiod';
 }
 
+/** The HTTP filter a per-route site configures: Envoy keys typed_per_filter_config by filter name. */
+export function perRouteFilterName(site: ExtProcSite): string | undefined {
+  const at = site.segments.findLastIndex((s) => PER_FILTER_KEYS.has(s));
+  const name = at < 0 ? undefined : site.segments[at + 1];
+  return typeof name === 'string' ? name : undefined;
+}
+
 /** The HTTP_FILTER patches that put in an ext_proc filter (one per patch, however many configs it holds). */
 export function extProcFilterPatches(sites: readonly ExtProcSite[]): ConfigPatch[] {
   return [...new Set(sites.filter((site) => site.kind === 'filter' && site.patch.applyTo === 'HTTP_FILTER').map((site) => site.patch))];

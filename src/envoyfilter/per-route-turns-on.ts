@@ -1,16 +1,9 @@
 import { envoyField, isObject } from '../json-value.ts';
 import { setsModeThatSends } from './check-processing-mode.ts';
 import type { ConfigPatch } from './config-patches.ts';
-import { PER_FILTER_KEYS, siteReading, unwrapAny, type ExtProcSite } from './ext-proc-configs.ts';
+import { perRouteFilterName, siteReading, unwrapAny, type ExtProcSite } from './ext-proc-configs.ts';
 import { filterConfigTurnsOn, isFilterConfig, perFilterEntries } from './filter-configs.ts';
 import { readField } from './field-reading.ts';
-
-/** The HTTP filter a per-route site configures: Envoy keys typed_per_filter_config by filter name. */
-export function perRouteFilterName(site: ExtProcSite): string | undefined {
-  const at = site.segments.findLastIndex((s) => PER_FILTER_KEYS.has(s));
-  const name = at < 0 ? undefined : site.segments[at + 1];
-  return typeof name === 'string' ? name : undefined;
-}
 
 /**
  * Whether an ExtProcPerRoute can make the filter named `filterName` send something on its routes: keyed by that name,

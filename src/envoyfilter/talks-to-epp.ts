@@ -5,7 +5,7 @@ import { finding, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, readConfigPatches, type ConfigPatch } from './config-patches.ts';
-import { EXT_PROC_FILTER_NAME, findAddedClusters, findExtProcConfigs, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, findAddedClusters, findExtProcConfigs, perRouteFilterName, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
 import { findPlaceholders } from './find-placeholders.ts';
 import { parseIstioClusterName } from './istio-cluster-name.ts';
 import { socketAddresses } from './socket-addresses.ts';
@@ -84,11 +84,7 @@ function isEppService(service: ServiceName, config: WebhookConfig, known: EppSer
 
 /** The HTTP filter an ext_proc site configures: the filter it adds or merges into, or the key of a per-route config. */
 function filterName(site: ExtProcSite): string | undefined {
-  if (site.kind === 'per-route') {
-    const at = site.segments.findIndex((s) => s === 'typed_per_filter_config' || s === 'typedPerFilterConfig');
-    const key = at >= 0 ? site.segments[at + 1] : undefined;
-    return typeof key === 'string' ? key : undefined;
-  }
+  if (site.kind === 'per-route') return perRouteFilterName(site);
   if (site.patch.operation === 'MERGE') return matchedSubFilter(site.patch);
   const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
   return typeof name === 'string' ? name : undefined;
