@@ -17,10 +17,11 @@ import { checkOverrideSendsNothing } from './check-override-sends-nothing.ts';
 import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { addsCluster, patchLocation, readConfigPatches } from './config-patches.ts';
-import { findAddedClusters, findExtProcConfigs, holdingFilter, lacksTypedConfig, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
+import { collectExtProcConfigs, findAddedClusters, holdingFilter, lacksTypedConfig, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { applyJudgement } from './epp-protocol-rules.ts';
 import { findEachPlaceholder } from './find-placeholders.ts';
 import { checkMergeType } from './check-merge-type.ts';
+import { checkNeverReadConfig } from './check-never-read-config.ts';
 import { checkObservabilityMode } from './check-observability-mode.ts';
 import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } from './merge-into-istiod-filter.ts';
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
@@ -54,7 +55,8 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
     );
   }
 
-  const sites = findExtProcConfigs(patches);
+  const { sites, neverRead } = collectExtProcConfigs(patches);
+  for (const site of neverRead) findings.push(...checkNeverReadConfig(site, severities));
   const clusters = findAddedClusters(patches);
   const judged = judgeExtProcSites(object, patches, sites, config, eppServices, addressLeft.length > 0);
   findings.push(...judged.findings);

@@ -80,11 +80,22 @@ export function unwrapAny(any: JsonObject): { type: string | undefined; message:
 }
 
 /**
- * Every ext_proc filter config (ExternalProcessor) and per-route override (ExtProcPerRoute) in the
+ * Every ext_proc filter config (ExternalProcessor) and per-route override (ExtProcPerRoute) Envoy reads in the
  * EnvoyFilter's patches, wherever in a patch value they sit. REMOVE patches are skipped: they add nothing.
  */
 export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite[] {
+  return collectExtProcConfigs(patches).sites;
+}
+
+/**
+ * The sites of findExtProcConfigs, and apart from them the ExtProcPerRoutes Envoy never reads: the `config` of a
+ * FilterConfig with `disabled: true`, which turns the filter off on the route and whose config Envoy ignores ("the
+ * config is ignored directly", its PerFilterConfigs; asked of Envoy 1.40 by the differential corpus, family
+ * filter-config). istiod still converts them.
+ */
+export function collectExtProcConfigs(patches: readonly ConfigPatch[]): { sites: ExtProcSite[]; neverRead: ExtProcSite[] } {
   const sites: ExtProcSite[] = [];
+  const neverRead: ExtProcSite[] = [];
   // FilterConfigs only under istiod's name or an HTTP_FILTER patch's (narrowed to the ext_proc ones below): other
   // filters' are passed by without a site.
   const filterNames = new Set<unknown>([EXT_PROC_FILTER_NAME]);
@@ -92,11 +103,15 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
   for (const patch of patches) {
     if (patch.value === undefined || patch.operation === 'REMOVE') continue;
     const found = new Set<JsonObject>();
+    const ignored = new Set<unknown>();
     visitObjects(patch.value, [...patch.valuePath], (object, segments) => {
       if (!Object.hasOwn(object, '@type')) return;
       const { type, message, key } = unwrapAny(object);
-      if (type === FILTER_CONFIG_TYPE && PER_FILTER_KEYS.has(segments.at(-2)!) && envoyField(object, 'disabled') === true && filterNames.has(segments.at(-1))) {
-        sites.push({ kind: 'per-route', patch, config: TURNED_OFF, segments: [...segments], via: 'filter-config' });
+      if (type === FILTER_CONFIG_TYPE && envoyField(object, 'disabled') === true) {
+        ignored.add(envoyField(object, 'config'));
+        if (PER_FILTER_KEYS.has(segments.at(-2)!) && filterNames.has(segments.at(-1))) {
+          sites.push({ kind: 'per-route', patch, config: TURNED_OFF, segments: [...segments], via: 'filter-config' });
+        }
         return;
       }
       if (type !== EXTERNAL_PROCESSOR_TYPE && type !== PER_ROUTE_TYPE) return;
@@ -106,7 +121,7 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
         found.add(object);
         sites.push({ kind: 'filter', patch, config: message, segments: at, ...via });
       } else if (type === PER_ROUTE_TYPE) {
-        sites.push({ kind: 'per-route', patch, config: message, segments: at, ...via });
+        (ignored.has(object) ? neverRead : sites).push({ kind: 'per-route', patch, config: message, segments: at, ...via });
       }
     });
     // An HTTP filter named ext_proc whose typed_config is missing or untyped is still an ext_proc filter, unless its
@@ -126,9 +141,9 @@ export function findExtProcConfigs(patches: readonly ConfigPatch[]): ExtProcSite
     }
   }
   // A FilterConfig turns off the filter its key names: an ext_proc one only where that is istiod's or one put in here.
-  if (!sites.some((site) => site.via === 'filter-config')) return sites;
+  if (!sites.some((site) => site.via === 'filter-config')) return { sites, neverRead };
   const names = extProcFilterNames(sites);
-  return sites.filter((site) => site.via !== 'filter-config' || names.has(site.segments.at(-1) as string));
+  return { sites: sites.filter((site) => site.via !== 'filter-config' || names.has(site.segments.at(-1) as string)), neverRead };
 }
 
 /** The names of the ext_proc filters an EnvoyFilter's sites configure: istiod's, and every one it puts in. */

@@ -11,6 +11,7 @@ export interface Mode {
 
 const EXTERNAL_PROCESSOR = 'envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor';
 const PER_ROUTE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
+const FILTER_CONFIG = 'envoy.config.route.v3.FilterConfig';
 
 /**
  * The processing mode Envoy runs at each ext_proc site of what istiod pushes (`patch/kind/n`, the same keys
@@ -18,7 +19,9 @@ const PER_ROUTE = 'envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
  * trailers SKIP, bodies NONE; DEFAULT is the default). A per-route override without processing_mode keeps
  * the filter's mode and has no entry. An HTTP_FILTER MERGE into istiod's InferencePool ext_proc filter runs
  * as the filter Envoy gets: istiod's after every such MERGE (the last mergedIntoInferencePool), not as the fields it
- * writes.
+ * writes. The config of a route FilterConfig with disabled: true runs nowhere: Envoy turns the filter off there and
+ * never reads it (its PerFilterConfigs; the corpus' disabled-true-config entries of family filter-config load though
+ * Envoy would refuse what they hold).
  */
 export function effectiveModes(patches: readonly TranslatedPatch[]): Map<string, Mode> {
   const modes = new Map<string, Mode>();
@@ -28,6 +31,7 @@ export function effectiveModes(patches: readonly TranslatedPatch[]): Map<string,
     const ordinals = { filter: 0, 'per-route': 0 };
     visit(patch.mergedIntoInferencePool === undefined ? patch.value : inferencePoolFilter, (object) => {
       const type = typeof object['@type'] === 'string' ? object['@type'].slice(object['@type'].lastIndexOf('/') + 1) : undefined;
+      if (type === FILTER_CONFIG && object.disabled === true) return false;
       if (type === EXTERNAL_PROCESSOR) {
         modes.set(`${patch.index}/filter/${ordinals.filter++}`, resolve(object.processing_mode as JsonObject | undefined));
       } else if (type === PER_ROUTE) {
@@ -52,10 +56,11 @@ function resolve(mode: JsonObject | undefined): Mode {
   };
 }
 
-function visit(value: unknown, fn: (o: JsonObject) => void): void {
+/** Calls `fn` on every object in `value`, and on the objects inside it unless `fn` returns false. */
+function visit(value: unknown, fn: (o: JsonObject) => boolean | void): void {
   if (Array.isArray(value)) for (const item of value) visit(item, fn);
   else if (typeof value === 'object' && value !== null) {
-    fn(value as JsonObject);
+    if (fn(value as JsonObject) === false) return;
     for (const child of Object.values(value)) visit(child, fn);
   }
 }

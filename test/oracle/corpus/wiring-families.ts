@@ -338,6 +338,12 @@ export function filterConfigs(): CorpusEntry[] {
     ['is_optional-alone', { is_optional: true }],
     ['disabled-true-config-empty', { disabled: true, config: {} }],
     ['disabled-true-config-string', { disabled: true, config: 'x' }],
+    // Envoy never reads the config of a FilterConfig with disabled: true; istiod still converts it.
+    ['config-per-route-disabled-false', { config: extProcPerRoute({ disabled: false }) }],
+    ['disabled-true-config-per-route-disabled-false', { disabled: true, config: extProcPerRoute({ disabled: false }) }],
+    ['disabled-true-config-mode-number', { disabled: true, config: extProcPerRoute({ overrides: { processing_mode: { ...eppMode(), request_body_mode: 9 } } }) }],
+    ['disabled-true-config-mode-lower-case', { disabled: true, config: extProcPerRoute({ overrides: { processing_mode: { ...eppMode(), request_body_mode: 'full_duplex_streamed' } } }) }],
+    ['disabled-true-config-negative-timeout', { disabled: true, config: extProcPerRoute({ overrides: { grpc_service: { envoy_grpc: { cluster_name: 'outbound|9002||epp.default.svc.cluster.local' }, timeout: '-1s' } } }) }],
   ];
   return shapes.flatMap(([name, fields]) => {
     const entry = { '@type': FILTER_CONFIG, ...fields };

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
 import { checkEnvoyFilter } from '../../../src/envoyfilter/check-envoyfilter.ts';
+import { ISTIOD_REFUSES } from '../../../src/envoyfilter/check-never-read-config.ts';
+import { RULE_CLAIMS } from '../../oracle/rule-claims.ts';
 import { substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
 import { formatFinding, type Finding } from '../../../src/findings.ts';
 import { fixtureResolver, manifest } from '../../helpers/fixtures.ts';
@@ -503,6 +505,28 @@ t.test("FilterConfig under an ext_proc filter's name: Envoy's way to turn a disa
   t.same(codes(withFilterConfig({ disabled: 'true' }), 'deny'), ['EPP214'], 'disabled as a string: istiod refuses it');
   t.same(codes(withFilterConfig({ disabled: false }, { applyTo: 'VIRTUAL_HOST' }), 'deny'), ['EPP217'], 'on a virtual host too');
   t.same(codes(withFilterConfig({ disabled: false }, { key: 'envoy.filters.http.cors', filterDisabled: false }), 'deny'), [], "another filter's FilterConfig is not the webhook's to judge");
+});
+
+t.test('the config of a FilterConfig with disabled: true: Envoy never reads it, istiod still converts it', async (t) => {
+  const FILTER_CONFIG = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
+  const ignoring = (perRoute: Record<string, unknown>, filterMode: Record<string, unknown> = FULL_DUPLEX) => {
+    const object = withFilter({ ...GRPC, processing_mode: filterMode });
+    object.spec.configPatches.push({
+      applyTo: 'HTTP_ROUTE',
+      patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': FILTER_CONFIG, disabled: true, config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', ...perRoute } } } } },
+    } as never);
+    return checkEnvoyFilter(object, DEFAULT_CONFIG);
+  };
+  // Asked of istiod and Envoy 1.40: the differential corpus, filter-config/*/disabled-true-config-*.
+  t.same(codes(ignoring({ disabled: false })), [], 'an ExtProcPerRoute Envoy would refuse (EPP217 elsewhere): Envoy loads the route');
+  t.same(codes(ignoring({ overrides: { processing_mode: { ...FULL_DUPLEX, request_body_mode: 9 } } })), [], 'a mode number no mode has (EPP210 elsewhere)');
+  t.same(codes(ignoring({ overrides: { processing_mode: { ...FULL_DUPLEX, request_body_mode: 'BUFFERED' } } })), [], 'nor what the EPP would make of it (EPP202 elsewhere)');
+  const refused = ignoring({ overrides: { processing_mode: { ...FULL_DUPLEX, request_body_mode: 'full_duplex_streamed' } } });
+  t.same(codes(refused), ['EPP201'], 'what istiod refuses in it still stops kubectl apply');
+  t.equal(refused[0].path, 'spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].config.overrides.processing_mode.request_body_mode');
+  const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
+  t.same(codes(ignoring({ overrides: { processing_mode: FULL_DUPLEX } }, nothing)), ['EPP206'], 'a filter that sends nothing: the ignored override does not turn it on');
+  for (const code of ISTIOD_REFUSES) t.equal(RULE_CLAIMS[code], 'istio-refuses', `${code} is a rule the differential test asks istiod about as a refusal`);
 });
 
 t.test('EPP206 reads the name and disabled flag of the HTTP filter that holds the config, also inside a connection manager patched whole', async (t) => {
