@@ -314,20 +314,25 @@ t.test('EPP206: a filter disabled: true, and per-route overrides that do not tur
   // would turn it on, and the fixture's one, on /health, is disabled: true.
   await scenario(t, 'EPP206-filter-disabled', fullDuplex((_f, _c, doc) => (doc.spec.configPatches[0].patch.value.disabled = true)), plainRoute(), sentNothing);
   const silent = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
-  const withOverride = (overrides: any, filterName?: string) =>
+  const PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute';
+  const withEntry = (entry: any, filterName?: string) =>
     fullDuplex((f, _c, doc) => {
       f.processing_mode = silent;
       if (filterName !== undefined) doc.spec.configPatches[0].patch.value.name = filterName;
       doc.spec.configPatches.splice(2, 1, {
         applyTo: 'HTTP_ROUTE',
         match: { context: 'GATEWAY' },
-        patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides } } } },
+        patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': entry } } },
       });
     });
+  const withOverride = (overrides: any, filterName?: string) => withEntry({ '@type': PER_ROUTE, overrides }, filterName);
   // Envoy keys per-route config by filter name: this one configures a filter named envoy.filters.http.ext_proc, and the
   // EnvoyFilter's is named epp-ext-proc.
   await scenario(t, 'EPP206-override-under-another-name', withOverride({ processing_mode: eppProcessingMode() }, 'epp-ext-proc'), plainRoute(), sentNothing);
   await scenario(t, 'EPP206-override-without-mode', withOverride({ failure_mode_allow: false }), plainRoute(), sentNothing);
+  // The override that would turn it on, as the config of a FilterConfig with disabled: true: Envoy never reads it.
+  const ignored = { '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig', disabled: true, config: { '@type': PER_ROUTE, overrides: { processing_mode: eppProcessingMode() } } };
+  await scenario(t, 'EPP206-override-in-disabled-filter-config', withEntry(ignored), plainRoute(), sentNothing);
 });
 
 t.test("FilterConfig under the ext_proc filter's name: turns a disabled filter on with a config, is refused without one", async (t) => {
