@@ -1,7 +1,7 @@
 import type { WebhookConfig } from '../config.ts';
 import { finding, formatCount, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { envoyField, envoyFieldKey, isObject } from '../json-value.ts';
+import { envoyField, envoyFieldKey } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
 import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplicate-clusters.ts';
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
@@ -14,7 +14,7 @@ import { checkTypeUrl } from './check-type-url.ts';
 import { checkIstiodRouteOverride } from './check-istiod-route-override.ts';
 import { checkOverrideOnEveryRoute } from './check-override-on-every-route.ts';
 import { checkOverrideSendsNothing } from './check-override-sends-nothing.ts';
-import { checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
+import { checkOverrideMode, checkProcessingMode, sendsNothing } from './check-processing-mode.ts';
 import { checkReplaceOfExtProc, checkStaticAddresses, checkWiring } from './check-wiring.ts';
 import { addsCluster, patchLocation, readConfigPatches } from './config-patches.ts';
 import { collectExtProcConfigs, findAddedClusters, holdingFilter, lacksTypedConfig, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
@@ -120,12 +120,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
         ]));
       }
     } else {
-      const overrides = envoyField(site.config, 'overrides');
-      if (!isObject(overrides)) continue;
-      const partial = envoyField(overrides, 'processing_mode') === undefined;
-      findings.push(
-        ...gate(site, checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, site: 'per-route', reading, severities })),
-      );
+      findings.push(...gate(site, checkOverrideMode(site, reading, severities)));
     }
   }
   const unnamedCluster = patches.some((p) => addsCluster(p) && (envoyField(p.value, 'name') ?? '') === '');

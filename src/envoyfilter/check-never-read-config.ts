@@ -1,7 +1,6 @@
 import type { Finding, RuleCode, SeverityOverrides } from '../findings.ts';
-import { envoyField, isObject } from '../json-value.ts';
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
-import { checkProcessingMode } from './check-processing-mode.ts';
+import { checkOverrideMode } from './check-processing-mode.ts';
 import { siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 
 /** The rules that find what istiod refuses at kubectl apply in an ext_proc config (test/oracle/rule-claims.ts). */
@@ -14,11 +13,9 @@ export const ISTIOD_REFUSES: ReadonlySet<RuleCode> = new Set(['EPP201', 'EPP214'
  */
 export function checkNeverReadConfig(site: ExtProcSite, severities: SeverityOverrides): Finding[] {
   const reading = siteReading(site);
-  const findings = checkExtProcFields({ config: site.config, kind: 'per-route', segments: site.segments, patchIndex: site.patch.index, reading, severities });
-  const overrides = envoyField(site.config, 'overrides');
-  if (isObject(overrides)) {
-    const partial = envoyField(overrides, 'processing_mode') === undefined;
-    findings.push(...checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, site: 'per-route', reading, severities }));
-  }
+  const findings = [
+    ...checkExtProcFields({ config: site.config, kind: 'per-route', segments: site.segments, patchIndex: site.patch.index, reading, severities }),
+    ...checkOverrideMode(site, reading, severities),
+  ];
   return findings.filter((found) => ISTIOD_REFUSES.has(found.code));
 }

@@ -3,6 +3,7 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { envoyField, isObject, quoteValue, type JsonObject } from '../json-value.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
+import type { ExtProcSite } from './ext-proc-configs.ts';
 import { rejectsUpdate } from './envoy-rejects-update.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
@@ -252,6 +253,14 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     );
   }
   return findings;
+}
+
+/** The processing_mode of a per-route config's overrides, if it has any, checked as a per-route site's. */
+export function checkOverrideMode(site: ExtProcSite, reading: Reading, severities: SeverityOverrides): Finding[] {
+  const overrides = envoyField(site.config, 'overrides');
+  if (!isObject(overrides)) return [];
+  const partial = envoyField(overrides, 'processing_mode') === undefined;
+  return checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, site: 'per-route', reading, severities });
 }
 
 /** True when a config (an override, say) sets a processing_mode of its own, and that mode sends the EPP something. */

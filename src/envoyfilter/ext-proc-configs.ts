@@ -117,11 +117,14 @@ export function collectExtProcConfigs(patches: readonly ConfigPatch[]): { sites:
       if (type !== EXTERNAL_PROCESSOR_TYPE && type !== PER_ROUTE_TYPE) return;
       const at = key ? [...segments, key] : [...segments];
       const via = key ? { via: 'typed-struct' as const } : {};
-      if (type === EXTERNAL_PROCESSOR_TYPE) {
+      if (ignored.has(object)) {
+        // An ExternalProcessor there is no per-route config at all; unread, it configures nothing either.
+        if (type === PER_ROUTE_TYPE) neverRead.push({ kind: 'per-route', patch, config: message, segments: at, ...via });
+      } else if (type === EXTERNAL_PROCESSOR_TYPE) {
         found.add(object);
         sites.push({ kind: 'filter', patch, config: message, segments: at, ...via });
-      } else if (type === PER_ROUTE_TYPE) {
-        (ignored.has(object) ? neverRead : sites).push({ kind: 'per-route', patch, config: message, segments: at, ...via });
+      } else {
+        sites.push({ kind: 'per-route', patch, config: message, segments: at, ...via });
       }
     });
     // An HTTP filter named ext_proc whose typed_config is missing or untyped is still an ext_proc filter, unless its

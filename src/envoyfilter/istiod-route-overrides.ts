@@ -1,6 +1,6 @@
 import { envoyField, isObject } from '../json-value.ts';
 import { reachesGateway, type ConfigPatch } from './config-patches.ts';
-import { EXT_PROC_FILTER_NAME, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, PER_FILTER_KEYS, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { readField } from './field-reading.ts';
 import { targetCluster } from './target-cluster.ts';
 
@@ -46,7 +46,7 @@ export function matchesEveryRoute(patch: ConfigPatch): boolean {
 export function underIstiodsKey(site: ExtProcSite): boolean {
   const at = site.patch.valuePath.length;
   const field = site.segments[at];
-  return (field === 'typed_per_filter_config' || field === 'typedPerFilterConfig') && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
+  return PER_FILTER_KEYS.has(field) && site.segments[at + 1] === EXT_PROC_FILTER_NAME;
 }
 
 /** An HTTP_ROUTE merge on a gateway's forwarding routes that sets a route's ExtProcPerRoute under istiod's key. */

@@ -21,11 +21,13 @@ export function turnsOn(site: ExtProcSite, filterName: unknown): boolean {
  * Whether some typed_per_filter_config entry in the patches turns on the filter named `filterName`, which its connection
  * manager holds `disabled: true`: Envoy takes any entry under its name as turning it on (the filter's per-route config,
  * or a FilterConfig with a `config`) but one that is itself `disabled: true`; a FilterConfig with neither is refused
- * (EPP217).
+ * (EPP217). A per-route config of `disabled: true` (alone, or as a FilterConfig's `config`) turns the filter on only
+ * for it to skip the route: the EPP is still never consulted there.
  */
 export function enablesDisabledFilter(patches: readonly ConfigPatch[], filterName: unknown): boolean {
   if (typeof filterName !== 'string') return false;
-  return perFilterEntries(patches, new Set([filterName])).some(({ entry }) =>
-    isFilterConfig(entry) ? filterConfigTurnsOn(entry) : envoyField(unwrapAny(entry).message, 'disabled') !== true,
-  );
+  return perFilterEntries(patches, new Set([filterName])).some(({ entry }) => {
+    const perRoute = isFilterConfig(entry) ? (filterConfigTurnsOn(entry) ? envoyField(entry, 'config') : undefined) : entry;
+    return isObject(perRoute) && envoyField(unwrapAny(perRoute).message, 'disabled') !== true;
+  });
 }

@@ -343,6 +343,9 @@ export function filterConfigs(): CorpusEntry[] {
     ['disabled-true-config-per-route-disabled-false', { disabled: true, config: extProcPerRoute({ disabled: false }) }],
     ['disabled-true-config-mode-number', { disabled: true, config: extProcPerRoute({ overrides: { processing_mode: { ...eppMode(), request_body_mode: 9 } } }) }],
     ['disabled-true-config-mode-lower-case', { disabled: true, config: extProcPerRoute({ overrides: { processing_mode: { ...eppMode(), request_body_mode: 'full_duplex_streamed' } } }) }],
+    ['disabled-true-config-typed-struct', { disabled: true, config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', value: { disabled: false } } }],
+    ['disabled-true-config-external-processor', { disabled: true, config: externalProcessor({ message_timeout: '-1s' }) }],
+    ['config-per-route-disabled-true', { config: extProcPerRoute({ disabled: true }) }],
     ['disabled-true-config-negative-timeout', { disabled: true, config: extProcPerRoute({ overrides: { grpc_service: { envoy_grpc: { cluster_name: 'outbound|9002||epp.default.svc.cluster.local' }, timeout: '-1s' } } }) }],
   ];
   return shapes.flatMap(([name, fields]) => {

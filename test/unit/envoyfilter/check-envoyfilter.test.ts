@@ -505,6 +505,8 @@ t.test("FilterConfig under an ext_proc filter's name: Envoy's way to turn a disa
   t.same(codes(withFilterConfig({ disabled: 'true' }), 'deny'), ['EPP214'], 'disabled as a string: istiod refuses it');
   t.same(codes(withFilterConfig({ disabled: false }, { applyTo: 'VIRTUAL_HOST' }), 'deny'), ['EPP217'], 'on a virtual host too');
   t.same(codes(withFilterConfig({ disabled: false }, { key: 'envoy.filters.http.cors', filterDisabled: false }), 'deny'), [], "another filter's FilterConfig is not the webhook's to judge");
+  // ext_proc's own per-route disabled: true inside a FilterConfig that turns the filter on: it skips the route all the same.
+  t.ok(codes(withFilterConfig({ config: { '@type': PER_ROUTE['@type'], disabled: true } })).includes('EPP206'), 'a FilterConfig whose config is disabled: true turns nothing on');
 });
 
 t.test('the config of a FilterConfig with disabled: true: Envoy never reads it, istiod still converts it', async (t) => {
@@ -527,6 +529,19 @@ t.test('the config of a FilterConfig with disabled: true: Envoy never reads it, 
   const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
   t.same(codes(ignoring({ overrides: { processing_mode: FULL_DUPLEX } }, nothing)), ['EPP206'], 'a filter that sends nothing: the ignored override does not turn it on');
   for (const code of ISTIOD_REFUSES) t.equal(RULE_CLAIMS[code], 'istio-refuses', `${code} is a rule the differential test asks istiod about as a refusal`);
+  // In a TypedStruct too (the corpus' disabled-true-config-typed-struct), and an ExternalProcessor there configures nothing.
+  const wrapped = withFilter({ ...GRPC, processing_mode: nothing });
+  wrapped.spec.configPatches.push({
+    applyTo: 'HTTP_ROUTE',
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': FILTER_CONFIG, disabled: true, config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', value: { disabled: false, overrides: { processing_mode: FULL_DUPLEX } } } } } } },
+  } as never);
+  t.same(codes(checkEnvoyFilter(wrapped, DEFAULT_CONFIG)), ['EPP206'], 'a TypedStruct there is not read either, nor turns the filter on');
+  const filterThere = withFilter({ ...GRPC, processing_mode: FULL_DUPLEX });
+  filterThere.spec.configPatches.push({
+    applyTo: 'HTTP_ROUTE',
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': FILTER_CONFIG, disabled: true, config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', message_timeout: '-1s' } } } } },
+  } as never);
+  t.same(codes(checkEnvoyFilter(filterThere, DEFAULT_CONFIG)), [], 'an ExternalProcessor as its config is no filter');
 });
 
 t.test('EPP206 reads the name and disabled flag of the HTTP filter that holds the config, also inside a connection manager patched whole', async (t) => {
