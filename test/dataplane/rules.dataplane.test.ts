@@ -353,6 +353,8 @@ t.test("FilterConfig under the ext_proc filter's name: turns a disabled filter o
     ['filter-config-turns-disabled-filter-on', 'the FilterConfig', { '@type': FILTER_CONFIG, config: perRoute }],
     ['per-route-config-turns-disabled-filter-on', 'the ExtProcPerRoute', perRoute],
   ];
+  // A FilterConfig turns the filter on, and the config it holds, ext_proc's own disabled: true, skips the route.
+  await scenario(t, 'EPP206-filter-config-holding-disabled', disabledWith({ '@type': FILTER_CONFIG, config: { '@type': perRoute['@type'], disabled: true } }), plainRoute(), sentNothing);
   for (const [key, what, entry] of turningOn) {
     await scenario(t, key, disabledWith(entry), plainRoute(), (t, m) => {
       t.notOk(m.webhook.includes('EPP206'), `no EPP206: ${what} turns the filter on`);
