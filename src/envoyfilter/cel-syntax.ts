@@ -1,11 +1,13 @@
+import { unknownCelCall } from './cel-functions.ts';
+
 /**
  * Whether a string parses as a CEL expression, as Envoy's CEL parser (cel-cpp, the grammar of cel-spec's CEL.g4)
  * reads it when it loads an ext_proc filter's request_attributes and response_attributes. Returns what is wrong, or
  * undefined when it parses or when it uses what this reader does not follow (optional syntax `.?`, backquoted
  * names, message construction `Type{...}`, non-ASCII outside strings): those are left to Envoy, so the answer
- * errs only towards accepting. Besides syntax, one thing Envoy refuses on load: a comprehension macro (`.all(x, p)`,
- * `.exists`, `.exists_one`, `.map`, `.filter`), which its CEL builder does not enable; an unknown function it refuses
- * too ("No overload found"), which is not judged here.
+ * errs only towards accepting. Besides syntax, two things Envoy refuses on load: a comprehension macro (`.all(x, p)`,
+ * `.exists`, `.exists_one`, `.map`, `.filter`), which its CEL builder does not enable, and a call to a function it
+ * does not have, or with a count of arguments it does not take ("No overload found"; cel-functions.ts).
  */
 export function celSyntaxError(text: string): string | undefined {
   // Longer attributes are left to Envoy: the reader holds a token per character, and no attribute is that long.
@@ -172,7 +174,8 @@ class Parser {
   }
 
   private member(): void {
-    this.primary();
+    // The receiver so far as a plain dotted name (`re` before `.extract(`), for the calls Envoy looks up by it.
+    let qualifiedTarget = this.primary();
     for (;;) {
       if (this.take('.')) {
         if (this.take('?')) throw UNSURE;
@@ -187,20 +190,26 @@ class Parser {
           if (COMPREHENSIONS.has(token.text) && (count === 2 || (count === 3 && token.text === 'map'))) {
             throw new CelError(`character ${token.at + 1}: .${token.text}(...) is a comprehension, which Envoy's CEL does not enable`);
           }
+          const unknown = unknownCelCall(token.text, count, { qualifiedTarget });
+          if (unknown !== undefined) throw new CelError(`character ${token.at + 1}: ${unknown}`);
+          qualifiedTarget = undefined;
         } else if (this.peek().text === '{' && this.peek().kind === 'op') throw UNSURE;
+        else if (qualifiedTarget !== undefined) qualifiedTarget = `${qualifiedTarget}.${token.text}`;
       } else if (this.take('[')) {
         if (this.take('?')) throw UNSURE;
         this.expr();
         this.expect(']');
+        qualifiedTarget = undefined;
       } else return;
     }
   }
 
-  private primary(): void {
+  /** Reads a primary; returns its name when it is a plain (possibly dot-led) identifier. */
+  private primary(): string | undefined {
     const token = this.peek();
     if (token.kind === 'literal') {
       this.i++;
-      return;
+      return undefined;
     }
     if (this.take('.')) {
       if (this.peek().kind !== 'ident') throw new CelError(`${this.where()}: ${this.describe()} after "." where a name should be`);
@@ -209,23 +218,30 @@ class Parser {
     if (name.kind === 'ident') {
       if (RESERVED.has(name.text)) throw new CelError(`character ${name.at + 1}: ${name.text} is a reserved word of CEL`);
       this.i++;
-      if (this.take('(')) this.args(')');
-      else if (this.peek().kind === 'op' && this.peek().text === '{') throw UNSURE;
-      return;
+      if (this.take('(')) {
+        const unknown = unknownCelCall(name.text, this.args(')'), undefined);
+        if (unknown !== undefined) throw new CelError(`character ${name.at + 1}: ${unknown}`);
+        return undefined;
+      }
+      if (this.peek().kind === 'op' && this.peek().text === '{') throw UNSURE;
+      return name.text;
     }
     if (this.take('(')) {
       this.expr();
       this.expect(')');
-      return;
+      return undefined;
     }
     if (this.take('[')) {
       this.args(']');
-      return;
+      return undefined;
     }
     if (this.take('{')) {
-      if (this.take('}')) return;
+      if (this.take('}')) return undefined;
       // A lone comma is an empty map literal too (`{,}`).
-      if (this.take(',')) return this.expect('}');
+      if (this.take(',')) {
+        this.expect('}');
+        return undefined;
+      }
       do {
         if (this.peek().text === '}' && this.peek().kind === 'op') break;
         if (this.take('?')) throw UNSURE;
@@ -234,7 +250,7 @@ class Parser {
         this.expr();
       } while (this.take(','));
       this.expect('}');
-      return;
+      return undefined;
     }
     throw new CelError(`${this.where()}: ${this.describe()} where a value should be`);
   }

@@ -480,8 +480,8 @@ function checkFilterFieldRules(walk: Walk, config: JsonObject, segments: PathSeg
       rejects(
         walk,
         [...segments, attributes.key, i],
-        `ext_proc ${attributes.key}[${i}] ${JSON.stringify(attribute)} is not a CEL expression (${error}): Envoy parses each attribute as CEL when it loads the filter and fails`,
-        `write the attribute as Envoy names it (request.path, request.headers['x-name'], source.address), or remove it`,
+        `ext_proc ${attributes.key}[${i}] ${JSON.stringify(attribute)} is not a CEL expression Envoy can build (${error}): Envoy parses each attribute as CEL when it loads the filter and fails`,
+        `write the attribute as Envoy names it (request.path, request.headers['x-name'], source.address), calling only functions Envoy's CEL has (size, contains, startsWith, endsWith, matches, int, uint, double, bytes, bool, timestamp, duration, the get… time parts, re.extract, re.capture, re.captureN), or remove it`,
       );
     }
   }

@@ -1092,12 +1092,25 @@ t.test("EPP225: ext_proc fields Envoy refuses when it loads the filter are denie
   const cel = judge({ request_attributes: ['request.path', 'request..path'] });
   t.same(codes(cel), ['EPP225'], 'an attribute that is not CEL');
   t.equal(cel[0].path, `${at}.request_attributes[1]`);
-  t.match(cel[0].message, 'ext_proc request_attributes[1] "request..path" is not a CEL expression (character 9:');
+  t.match(cel[0].message, 'ext_proc request_attributes[1] "request..path" is not a CEL expression Envoy can build (character 9:');
   for (const attribute of ['', 'if', 'request.size +', 'request:path', 'request.headers[0', 'request.method = "GET"', "'open", 'request.headers.all(h, h.size() > 0)']) {
     t.same(codes(judge({ response_attributes: [attribute] })), ['EPP225'], JSON.stringify(attribute));
   }
   t.same(codes(judge({ request_attributes: ["request.headers['x-gateway-model-name']", 'source.address', 'has(request.path) ? 1 : 2', 'xds.node.metadata["k"]'] })), [], 'CEL Envoy loads');
   t.same(codes(judge({ request_attributes: ['!-1', '[-1, !-2]', '[,]', '{,}.size()'] })), [], 'a minus before a number is the literal\'s, and a lone comma an empty list or map (Envoy loads them)');
+
+  const call = judge({ request_attributes: ['string(request.size)'] });
+  t.same(codes(call), ['EPP225'], 'a function Envoy does not register');
+  t.match(call[0].message, `"string(request.size)" is not a CEL expression Envoy can build (character 1: Envoy's CEL has no string() of 1 argument (string conversion is not enabled in Envoy's CEL))`);
+  t.match(judge({ request_attributes: ['size(request.path, 1)'] })[0]?.message, 'has no size() of 2 arguments (it takes 1)');
+  t.match(judge({ request_attributes: ['getHours(request.time)'] })[0]?.message, 'has no getHours() of 1 argument (it is called as x.getHours(…))');
+  t.match(judge({ request_attributes: ['request.size.int()'] })[0]?.message, 'has no .int() of 0 arguments on a value (it is called as int(x, …))');
+  t.match(judge({ request_attributes: ['request.path.lowerAscii()'] })[0]?.message, 'character 14: Envoy\'s CEL has no .lowerAscii() of 0 arguments on a value');
+  for (const attribute of ['re.extract(request.path, "(a)")', 'request.re.extract(request.path, "(a)", "x")', 'true ? 1 : nosuchfn(1)', '[nosuchfn()]', 'request.time.getHours("UTC", 1)']) {
+    t.same(codes(judge({ request_attributes: [attribute] })), ['EPP225'], `${attribute}: a call Envoy refuses on load`);
+  }
+  const everyCall = ['size(request.path)', 'request.path.size()', 'contains(request.path, "a")', 'request.path.matches("a")', 'bool(request.path)', 'type(1)', 'request.time.getHours()', 'request.time.getHours("UTC")', 're.extract(request.path, "(a)", "x")', '.re.capture(request.path, "(a)")', 're.captureN(request.path, "(a)")', 'sets.contains(1)'];
+  t.same(codes(judge({ request_attributes: everyCall })), [], 'calls Envoy builds, by name, style and count (a dotted name tried whole first, then as a receiver)');
   t.same(codes(judge({ request_attributes: ['!'.repeat(2_500_000) + 'a'] })), [], 'an attribute too long to be meant is left to Envoy, not read token by token');
 
   const overrideMode = judge({ allowed_override_modes: [{ request_body_mode: 7 }] });
