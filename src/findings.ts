@@ -58,7 +58,7 @@ export const RULES = {
   EPP213: { severity: 'warn', relaxable: true, title: 'ext_proc field istiod does not know (a misspelt key): dropped' },
   EPP214: { severity: 'deny', relaxable: true, title: 'ext_proc field of a JSON type istiod refuses' },
   EPP215: { severity: 'deny', relaxable: true, title: 'ext_proc duration Envoy rejects (negative, or a message timeout above 1h)' },
-  EPP216: { severity: 'deny', relaxable: true, title: 'grpc_service or http_service Envoy rejects (no target, or an authority with CR, LF or NUL)' },
+  EPP216: { severity: 'deny', relaxable: true, title: 'grpc_service or http_service Envoy rejects (no target, an authority with CR, LF or NUL, a credential or header entry that names none)' },
   EPP217: { severity: 'deny', relaxable: true, title: 'ExtProcPerRoute with neither overrides nor disabled: true' },
   EPP218: { severity: 'deny', relaxable: true, title: 'http_service with a body mode other than NONE or a trailer mode SEND' },
   EPP219: { severity: 'deny', relaxable: true, title: 'ext_proc filter typed_config without @type, or with an ext_proc type istiod does not know' },

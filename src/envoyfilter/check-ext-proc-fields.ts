@@ -9,9 +9,11 @@ import { checkOneofsBelow } from './check-ext-proc-oneofs.ts';
 import { ONEOFS_BELOW, type OneofField } from './ext-proc-oneofs.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { readEnum } from './proto-enum.ts';
+import { readUint32 } from './proto-uint32.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 import { celSyntaxError } from './cel-syntax.ts';
 import { rejectsUpdate } from './envoy-rejects-update.ts';
+import { keptGrpcTarget } from './target-cluster.ts';
 
 const ONE_HOUR_NANOS = 3_600_000_000_000n;
 /** Envoy's proto rule on these: `duration = {lte {seconds: 3600} gte {}}`. */
@@ -22,6 +24,8 @@ const EXPECTED = {
   duration: 'a duration string such as "0.2s", "1s" or "200ms"',
   list: 'a list',
   message: 'an object',
+  uint32: 'a whole number from 0 to 4294967295',
+  any: 'an object with its "@type"',
 } as const;
 /** A field of a schema message, with what reading it needs. */
 interface SchemaField {
@@ -114,11 +118,15 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
       const at = [...segments, key];
       walk.findings.push(...checkOneofsBelow({ value, field: below, label: formatPath(at.slice(walk.rootDepth)), segments: at, location: walk.location, rejectsUpdate: walk.rejectsUpdate, severities: walk.severities }));
     }
-    // enums: processing-mode.ts (EPP201/EPP210); the rest is not judged here
-    if (kind === 'any' || kind === 'enum') continue;
+    if (kind === 'enum') {
+      // ProcessingMode's: processing-mode.ts (EPP201/EPP210)
+      if (name !== 'ProcessingMode') readOtherEnum(walk, field, key, value, segments);
+      continue;
+    }
     readValue(walk, field, key, value, kind, segments);
   }
   if (name === 'GrpcService') checkGrpcTarget(walk, object, segments);
+  if (name === 'GoogleGrpc' || name === 'HttpService') checkRequiredFields(walk, object, REQUIRED_IN[name], segments);
   if (name === 'HttpUri') checkHttpUri(walk, object, segments);
 }
 
@@ -127,39 +135,78 @@ function fieldAt(walk: Walk, segments: PathSegments, key: string): { location: s
   return { location: walk.location, path: formatPath([...segments, key]) };
 }
 
-function refuse(walk: Walk, segments: PathSegments, key: string, value: unknown, expected: string): void {
+function refuse(walk: Walk, segments: PathSegments, key: string | number, value: unknown, expected: string, label: string = String(key)): void {
   walk.findings.push(
-    finding('EPP214', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(value)}: ${ISTIO_REFUSES} (it takes ${expected})`, `write ${key} as ${expected}`),
+    finding('EPP214', walk.severities, { location: walk.location, path: formatPath([...segments, key]) }, `ext_proc ${label} is ${describe(value)}: ${ISTIO_REFUSES} (it takes ${expected})`, `write ${label} as ${expected}`),
+  );
+}
+
+/** The enums outside ProcessingMode, by field: their value names, indexed by number. */
+const OTHER_ENUMS: Record<string, readonly string[]> = { route_cache_action: ['DEFAULT', 'CLEAR', 'RETAIN'] };
+
+/** An enum outside ProcessingMode as istiod reads it (a number no value has, Envoy takes: these enums are open). */
+function readOtherEnum(walk: Walk, field: string, key: string, value: unknown, segments: PathSegments): void {
+  const names = OTHER_ENUMS[field];
+  if (names === undefined) return;
+  const listed = `one of ${names.map((name, i) => `${name} (${i})`).join(', ')}`;
+  if (walk.reading === 'istiod') {
+    if (readEnum(value, names).kind === 'refused-by-istio') refuse(walk, segments, key, value, listed);
+    return;
+  }
+  // Envoy's reader: a name in any case, or an integer (one no value has too).
+  const named = typeof value === 'string' && names.some((name) => name.toLowerCase() === value.toLowerCase());
+  if (named || Number.isInteger(typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value)) return;
+  walk.findings.push(
+    finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(value)} in a TypedStruct: Envoy converts the value itself, reads only a name (${names.join(', ')}) or a number there and ${walk.rejectsUpdate}`, `write ${key} as ${listed}`),
   );
 }
 
 /** Field `key` (proto field `field`) of the object at `segments`. */
-function readValue(walk: Walk, field: string, key: string, value: unknown, kind: Exclude<FieldKind, 'any' | 'enum'>, segments: PathSegments): void {
-  if (kind.startsWith('message:')) {
+function readValue(walk: Walk, field: string, key: string, value: unknown, kind: Exclude<FieldKind, 'enum'>, segments: PathSegments): void {
+  if (kind.startsWith('message:') || kind === 'object') {
     if (!isObject(value)) {
+      // processing_mode's own shape is EPP307 (check-processing-mode.ts), status_on_error's checkStatusOnError's
+      if (field === 'status_on_error') return;
       if (walk.reading === 'envoy') {
         walk.findings.push(
           finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(value)} in a TypedStruct: istiod passes it on unconverted, and Envoy reads only an object there and ${walk.rejectsUpdate}`, `write ${key} as ${EXPECTED.message}`),
         );
-      } else if (field !== 'processing_mode') refuse(walk, segments, key, value, EXPECTED.message); // processing_mode's own shape is EPP307 (check-processing-mode.ts)
+      } else if (field !== 'processing_mode') refuse(walk, segments, key, value, EXPECTED.message);
       return;
     }
-    readMessage(walk, value, kind.slice('message:'.length) as MessageName, [...segments, key]);
+    if (kind !== 'object') readMessage(walk, value, kind.slice('message:'.length) as MessageName, [...segments, key]);
     return;
   }
   if (walk.reading === 'envoy') {
-    // Envoy's own parser: types are its business (it reads "true" for a bool); durations only in seconds.
-    if (kind !== 'duration') return;
-    if (typeof value !== 'string' || secondsToNanos(value) === undefined) {
+    // Envoy's own JSON reader, which takes "true" for a bool and an object for a Duration (asked of Envoy 1.40).
+    const wrong = envoyReadsNot(kind, value);
+    if (wrong !== undefined) {
+      const [at, label, expected] = wrong.index === undefined ? [segments, key, wrong.expected] : [[...segments, key], `${key}[${wrong.index}]`, wrong.expected];
       walk.findings.push(
-        finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s") and ${walk.rejectsUpdate}`, `write ${key} in seconds, e.g. "0.2s"`),
+        finding('EPP221', walk.severities, { location: walk.location, path: formatPath([...at, wrong.index ?? key]) }, `ext_proc ${label} is ${describe(wrong.value)} in a TypedStruct: Envoy converts the value itself, reads only ${expected} there and ${walk.rejectsUpdate}`, `write ${label} as ${expected}`),
+      );
+      return;
+    }
+    if (kind !== 'duration' || isObject(value)) return;
+    const nanos = typeof value === 'string' ? secondsToNanos(value) : undefined;
+    if (nanos === undefined || nanos > MAX_DURATION_NANOS || nanos < -MAX_DURATION_NANOS) {
+      walk.findings.push(
+        finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} in a TypedStruct: Envoy reads durations only in seconds with at most nine decimals ("0.2s"), up to 315576000000s, and ${walk.rejectsUpdate}`, `write ${key} in seconds, e.g. "0.2s"`),
       );
       return;
     }
   } else {
-    if (kind === 'bool' && typeof value !== 'boolean') return refuse(walk, segments, key, value, EXPECTED.bool);
+    if ((kind === 'bool' || kind === 'bool-value') && typeof value !== 'boolean') return refuse(walk, segments, key, value, EXPECTED.bool);
     if (kind === 'string' && typeof value !== 'string') return refuse(walk, segments, key, value, EXPECTED.string);
-    if (kind === 'list' && !Array.isArray(value)) return refuse(walk, segments, key, value, EXPECTED.list);
+    if (kind === 'uint32' && readUint32(value, 'istiod') === 'unreadable') return refuse(walk, segments, key, value, EXPECTED.uint32);
+    if (kind === 'list:string' || kind === 'list:object' || kind === 'list:any') {
+      if (!Array.isArray(value)) return refuse(walk, segments, key, value, EXPECTED.list);
+      // null in a list istiod reads as the element's empty value ("" or {}).
+      const [fits, expected] =
+        kind === 'list:string' ? [(e: unknown) => typeof e === 'string', EXPECTED.string] : kind === 'list:any' ? [(e: unknown) => isObject(e) && typeof e['@type'] === 'string', EXPECTED.any] : [isObject, EXPECTED.message];
+      const at = value.findIndex((element) => element !== null && !fits(element));
+      if (at >= 0) return refuse(walk, [...segments, key], at, value[at], expected, `${key}[${at}]`);
+    }
   }
   if (kind !== 'duration') return;
   const nanos = typeof value === 'string' ? (walk.reading === 'envoy' ? secondsToNanos(value) : parseGoDuration(value)) : undefined;
@@ -228,6 +275,39 @@ function duplicate(walk: Walk, object: JsonObject, snake: string, camel: string,
   );
 }
 
+/** protobuf's Duration range: ±10,000 years. */
+const MAX_DURATION_NANOS = 315_576_000_000n * 1_000_000_000n;
+
+/**
+ * What Envoy's JSON reader refuses in a TypedStruct's value, by kind: where, and what it reads there. Left to Envoy:
+ * strings other than "true"/"false" for a bool, a string for a list of strings, UInt32Values.
+ */
+function envoyReadsNot(kind: FieldKind, value: unknown): { index?: number; value: unknown; expected: string } | undefined {
+  const scalar = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
+  switch (kind) {
+    case 'bool':
+      return typeof value === 'number' || typeof value === 'object' ? { value, expected: EXPECTED.bool } : undefined;
+    case 'bool-value':
+      return typeof value === 'number' || Array.isArray(value) ? { value, expected: EXPECTED.bool } : undefined;
+    case 'string':
+      return scalar(value) || typeof value === 'object' ? { value, expected: EXPECTED.string } : undefined;
+    case 'list:string':
+    case 'list:object': {
+      const listed = kind === 'list:string' ? (v: unknown) => typeof v === 'string' : isObject;
+      if (!Array.isArray(value)) {
+        // An object for a list of messages Envoy takes as its one entry (asked of Envoy 1.40).
+        const refused = kind === 'list:object' ? scalar(value) || typeof value === 'string' : isObject(value);
+        return refused ? { value, expected: EXPECTED.list } : undefined;
+      }
+      // A list in a list Envoy takes too.
+      const index = value.findIndex((element) => element !== null && !Array.isArray(element) && !listed(element));
+      return index < 0 ? undefined : { index, value: value[index], expected: kind === 'list:string' ? EXPECTED.string : EXPECTED.message };
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** Envoy's own JSON duration: seconds with an `s`, up to nine decimals. */
 function secondsToNanos(text: string): bigint | undefined {
   const m = /^(-?)(\d+)(?:\.(\d{1,9}))?s$/.exec(text);
@@ -253,8 +333,8 @@ const missingOrEmpty = (object: JsonObject, field: string) => {
  */
 function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): void {
   const at = (path: PathSegments) => ({ location: walk.location, path: formatPath(path) });
-  const envoyGrpc = envoyField(grpc, 'envoy_grpc');
-  const googleGrpc = envoyField(grpc, 'google_grpc');
+  let envoyGrpc = envoyField(grpc, 'envoy_grpc');
+  let googleGrpc = envoyField(grpc, 'google_grpc');
   if (!isObject(envoyGrpc) && !isObject(googleGrpc)) {
     if (walk.partial) return;
     walk.findings.push(
@@ -269,7 +349,7 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
     return;
   }
   if (isObject(googleGrpc) && isObject(envoyGrpc)) {
-    // One oneof: istiod's jsonpb keeps one and Envoy accepts it; Envoy's own conversion of a TypedStruct refuses the second.
+    // One oneof: Envoy's own conversion of a TypedStruct refuses the second.
     if (walk.reading === 'envoy') {
       walk.findings.push(
         finding(
@@ -280,8 +360,11 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
           'keep one of the two: envoy_grpc with the EPP cluster',
         ),
       );
+      return;
     }
-    return;
+    // istiod keeps one and Envoy gets it alone.
+    if (keptGrpcTarget(grpc) === 'google_grpc') envoyGrpc = undefined;
+    else googleGrpc = undefined;
   }
   const authority = isObject(envoyGrpc) ? envoyField(envoyGrpc, 'authority') : undefined;
   if (typeof authority === 'string' && /[\0\n\r]/.test(authority)) {
@@ -306,6 +389,48 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
           at([...segments, 'google_grpc']),
           `ext_proc grpc_service.google_grpc has no ${missing.join(' and no ')}: Istio accepts it and Envoy ${walk.rejectsUpdate}`,
           `set google_grpc.${missing.join(' and google_grpc.')}, or use envoy_grpc with the EPP cluster`,
+        ),
+      );
+    }
+  }
+}
+
+/**
+ * Fields of GoogleGrpc and HttpService whose entries (or object) Envoy's proto rules require to set one of the listed
+ * fields (a credential, a header), or all of them (an extension's name and typed_config); asked of Envoy 1.40.
+ */
+const REQUIRED_IN: Record<'GoogleGrpc' | 'HttpService', Record<string, { oneOf?: readonly string[]; all?: readonly string[]; single?: true }>> = {
+  GoogleGrpc: {
+    channel_credentials: { oneOf: ['ssl_credentials', 'google_default', 'local_credentials'], single: true },
+    call_credentials: { oneOf: ['access_token', 'google_compute_engine', 'google_refresh_token', 'service_account_jwt_access', 'google_iam', 'from_plugin', 'sts_service'] },
+  },
+  HttpService: {
+    request_headers_to_add: { oneOf: ['header'] },
+    formatters: { all: ['name', 'typed_config'] },
+  },
+};
+
+function checkRequiredFields(walk: Walk, object: JsonObject, required: (typeof REQUIRED_IN)[keyof typeof REQUIRED_IN], segments: PathSegments): void {
+  for (const [field, { oneOf, all, single }] of Object.entries(required)) {
+    const written = fieldOf(walk, object, field);
+    if (written === undefined) continue;
+    // An object for a list: istiod refuses it (EPP214), Envoy's reader takes it as the one entry.
+    if (!single && !Array.isArray(written.value) && walk.reading === 'istiod') continue;
+    const entries = Array.isArray(written.value) ? written.value.map((entry, i) => [entry, i] as const) : [[written.value, undefined] as const];
+    for (const [entry, i] of entries) {
+      // null in the list is read as an empty entry.
+      const read = entry === null ? {} : entry;
+      if (!isObject(read)) continue;
+      const lacking = oneOf !== undefined ? (oneOf.some((f) => present(read, f)) ? [] : [oneOf.join(', ')]) : all!.filter((f) => !present(read, f));
+      if (lacking.length === 0) continue;
+      const label = i === undefined ? written.key : `${written.key}[${i}]`;
+      walk.findings.push(
+        finding(
+          'EPP216',
+          walk.severities,
+          { location: walk.location, path: formatPath(i === undefined ? [...segments, written.key] : [...segments, written.key, i]) },
+          `ext_proc ${label} sets ${oneOf !== undefined ? `none of ${lacking[0]}` : `no ${lacking.join(' and no ')}`}: Envoy requires ${oneOf !== undefined ? (oneOf.length > 1 ? 'one' : 'it') : 'them'}; Istio accepts it and Envoy ${walk.rejectsUpdate}`,
+          `write ${label} with ${oneOf !== undefined ? `one of ${lacking[0]}` : lacking.join(' and ')}, or remove it`,
         ),
       );
     }
@@ -348,9 +473,6 @@ function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSeg
   );
 }
 
-/** ExternalProcessor.RouteCacheAction, indexed by number. */
-const ROUTE_CACHE_ACTIONS = ['DEFAULT', 'CLEAR', 'RETAIN'];
-
 /**
  * Envoy's filter (ext_proc config) refuses disable_clear_route_cache: true beside a route_cache_action other than DEFAULT
  * ("can not be set to none-default at the same time"), typed or in a TypedStruct; the proto declares the two outside any
@@ -358,7 +480,7 @@ const ROUTE_CACHE_ACTIONS = ['DEFAULT', 'CLEAR', 'RETAIN'];
  */
 function checkRouteCacheChoice(walk: Walk, config: JsonObject, segments: PathSegments): void {
   if (readBool(config, 'disable_clear_route_cache', walk.reading) !== true) return;
-  const action = readEnum(readField(config, 'route_cache_action', walk.reading), ROUTE_CACHE_ACTIONS, walk.reading);
+  const action = readEnum(readField(config, 'route_cache_action', walk.reading), OTHER_ENUMS.route_cache_action, walk.reading);
   if (action.kind !== 'name' || action.name === 'DEFAULT') return;
   const key = readFieldKey(config, 'route_cache_action', walk.reading);
   walk.findings.push(
@@ -473,14 +595,16 @@ function checkFilterFieldRules(walk: Walk, config: JsonObject, segments: PathSeg
   for (const field of ['request_attributes', 'response_attributes']) {
     const attributes = fieldOf(walk, config, field);
     if (attributes === undefined || !Array.isArray(attributes.value)) continue;
-    for (const [i, attribute] of attributes.value.entries()) {
+    for (const [i, written] of attributes.value.entries()) {
+      // istiod and Envoy read null in the list as "".
+      const attribute = written === null ? '' : written;
       if (typeof attribute !== 'string') continue;
       const error = celSyntaxError(attribute);
       if (error === undefined) continue;
       rejects(
         walk,
         [...segments, attributes.key, i],
-        `ext_proc ${attributes.key}[${i}] ${JSON.stringify(attribute)} is not a CEL expression Envoy can build (${error}): Envoy parses each attribute as CEL when it loads the filter and fails`,
+        `ext_proc ${attributes.key}[${i}] ${JSON.stringify(written)}${written === null ? ' (read as "")' : ''} is not a CEL expression Envoy can build (${error}): Envoy parses each attribute as CEL when it loads the filter and fails`,
         `write the attribute as Envoy names it (request.path, request.headers['x-name'], source.address), calling only functions Envoy's CEL has (size, contains, startsWith, endsWith, matches, int, uint, double, bytes, bool, timestamp, duration, the get… time parts, re.extract, re.capture, re.captureN), or remove it`,
       );
     }
@@ -581,9 +705,13 @@ function checkExtension(walk: Walk, object: JsonObject, field: string, segments:
 }
 
 /** HeaderValues of gRPC metadata: a key of at least one character; key and value without NUL, CR or LF. */
-function checkHeaderValues(walk: Walk, list: unknown, path: PathSegments, label: string): void {
+function checkHeaderValues(walk: Walk, value: unknown, path: PathSegments, label: string): void {
+  // Envoy's own reader takes an object for a list of messages as its one entry (asked of Envoy 1.40).
+  const list = isObject(value) && walk.reading === 'envoy' ? [value] : value;
   if (!Array.isArray(list)) return;
-  for (const [i, header] of list.entries()) {
+  for (const [i, written] of list.entries()) {
+    // null in the list is read as an empty entry.
+    const header = written === null ? {} : written;
     if (!isObject(header)) continue;
     const key = fieldOf(walk, header, 'key');
     const value = fieldOf(walk, header, 'value');

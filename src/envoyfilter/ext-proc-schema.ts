@@ -4,11 +4,14 @@
  * JSON istiod's conversion takes. A field not listed is one istiod drops. `npm run test:oracles` checks this
  * table against Istio's own descriptors, so it cannot drift silently when Istio is bumped.
  *
- * Kinds: `bool` (JSON true/false, also google.protobuf.BoolValue), `string`, `duration` (a string Go's
- * time.ParseDuration reads), `enum` (an exact value name or a JSON number), `list`, `message:<Name>` (an
- * object, checked recursively), `any` (anything else: not type-checked here).
+ * Kinds: `bool` (JSON true/false), `bool-value` (google.protobuf.BoolValue: the same to istiod), `string`, `duration` (a string Go's
+ * time.ParseDuration reads), `enum` (an exact value name or a JSON number), `uint32` (google.protobuf.UInt32Value:
+ * a JSON integer or its decimal string), `list:string`, `list:object` and `list:any` (a list of strings, of messages,
+ * of google.protobuf.Any, each an object with its `@type`),
+ * `message:<Name>` (an object, checked recursively), `object` (any other message, google.protobuf.Struct and Any
+ * among them: an object, not checked field by field here).
  */
-export type FieldKind = 'bool' | 'string' | 'duration' | 'enum' | 'list' | 'any' | `message:${MessageName}`;
+export type FieldKind = 'bool' | 'bool-value' | 'string' | 'duration' | 'enum' | 'uint32' | 'list:string' | 'list:object' | 'list:any' | 'object' | `message:${MessageName}`;
 
 export interface MessageSchema {
   fullName: string;
@@ -37,26 +40,26 @@ export const EXT_PROC_SCHEMA: Record<MessageName, MessageSchema> = {
       http_service: 'message:ExtProcHttpService',
       failure_mode_allow: 'bool',
       processing_mode: 'message:ProcessingMode',
-      request_attributes: 'list',
-      response_attributes: 'list',
+      request_attributes: 'list:string',
+      response_attributes: 'list:string',
       message_timeout: 'duration',
       stat_prefix: 'string',
-      mutation_rules: 'any',
+      mutation_rules: 'object',
       max_message_timeout: 'duration',
-      forward_rules: 'any',
-      filter_metadata: 'any',
+      forward_rules: 'object',
+      filter_metadata: 'object',
       allow_mode_override: 'bool',
       disable_immediate_response: 'bool',
-      metadata_options: 'any',
+      metadata_options: 'object',
       observability_mode: 'bool',
       disable_clear_route_cache: 'bool',
       route_cache_action: 'enum',
       deferred_close_timeout: 'duration',
       send_body_without_waiting_for_header_response: 'bool',
-      allowed_override_modes: 'list',
-      processing_request_modifier: 'any',
-      on_processing_response: 'any',
-      status_on_error: 'any',
+      allowed_override_modes: 'list:object',
+      processing_request_modifier: 'object',
+      on_processing_response: 'object',
+      status_on_error: 'object',
       allow_content_length_header: 'bool',
     },
   },
@@ -80,36 +83,36 @@ export const EXT_PROC_SCHEMA: Record<MessageName, MessageSchema> = {
     fields: {
       processing_mode: 'message:ProcessingMode',
       async_mode: 'bool',
-      request_attributes: 'list',
-      response_attributes: 'list',
+      request_attributes: 'list:string',
+      response_attributes: 'list:string',
       grpc_service: 'message:GrpcService',
-      metadata_options: 'any',
-      grpc_initial_metadata: 'list',
-      failure_mode_allow: 'bool',
-      processing_request_modifier: 'any',
+      metadata_options: 'object',
+      grpc_initial_metadata: 'list:object',
+      failure_mode_allow: 'bool-value',
+      processing_request_modifier: 'object',
     },
   },
   GrpcService: {
     fullName: 'envoy.config.core.v3.GrpcService',
-    fields: { envoy_grpc: 'message:EnvoyGrpc', google_grpc: 'message:GoogleGrpc', timeout: 'duration', initial_metadata: 'list', retry_policy: 'any' },
+    fields: { envoy_grpc: 'message:EnvoyGrpc', google_grpc: 'message:GoogleGrpc', timeout: 'duration', initial_metadata: 'list:object', retry_policy: 'object' },
   },
   EnvoyGrpc: {
     fullName: 'envoy.config.core.v3.GrpcService.EnvoyGrpc',
-    fields: { cluster_name: 'string', authority: 'string', retry_policy: 'any', max_receive_message_length: 'any', skip_envoy_headers: 'bool' },
+    fields: { cluster_name: 'string', authority: 'string', retry_policy: 'object', max_receive_message_length: 'uint32', skip_envoy_headers: 'bool' },
   },
   GoogleGrpc: {
     fullName: 'envoy.config.core.v3.GrpcService.GoogleGrpc',
     fields: {
       target_uri: 'string',
-      channel_credentials: 'any',
-      channel_credentials_plugin: 'list',
-      call_credentials: 'list',
-      call_credentials_plugin: 'list',
+      channel_credentials: 'object',
+      channel_credentials_plugin: 'list:any',
+      call_credentials: 'list:object',
+      call_credentials_plugin: 'list:any',
       stat_prefix: 'string',
       credentials_factory_name: 'string',
-      config: 'any',
-      per_stream_buffer_limit_bytes: 'any',
-      channel_args: 'any',
+      config: 'object',
+      per_stream_buffer_limit_bytes: 'uint32',
+      channel_args: 'object',
     },
   },
   ExtProcHttpService: {
@@ -118,7 +121,7 @@ export const EXT_PROC_SCHEMA: Record<MessageName, MessageSchema> = {
   },
   HttpService: {
     fullName: 'envoy.config.core.v3.HttpService',
-    fields: { http_uri: 'message:HttpUri', request_headers_to_add: 'list', formatters: 'list' },
+    fields: { http_uri: 'message:HttpUri', request_headers_to_add: 'list:object', formatters: 'list:object' },
   },
   HttpUri: {
     fullName: 'envoy.config.core.v3.HttpUri',

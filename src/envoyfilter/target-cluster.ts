@@ -1,10 +1,23 @@
 import { envoyField, isObject, type JsonObject } from '../json-value.ts';
 
+/**
+ * The member of a GrpcService's target oneof that reaches Envoy. With both written, google_grpc, in either order and
+ * spelling: istiod reads patch.value with its keys sorted, and jsonpb keeps a oneof's last member (asked of istiod and
+ * Envoy 1.40: test/oracle/corpus/wiring-families.ts, both-grpc-kinds).
+ */
+export function keptGrpcTarget(grpc: JsonObject): 'envoy_grpc' | 'google_grpc' | undefined {
+  for (const field of ['google_grpc', 'envoy_grpc'] as const) {
+    const value = envoyField(grpc, field);
+    if (value !== undefined && value !== null) return field;
+  }
+  return undefined;
+}
+
 /** The cluster an ext_proc config (or a per-route override) sends its gRPC or HTTP calls to. */
 export function targetCluster(config: JsonObject): { name: string; via: 'grpc' | 'http' } | undefined {
   const grpc = envoyField(config, 'grpc_service');
   if (isObject(grpc)) {
-    const envoyGrpc = envoyField(grpc, 'envoy_grpc');
+    const envoyGrpc = keptGrpcTarget(grpc) === 'envoy_grpc' ? envoyField(grpc, 'envoy_grpc') : undefined;
     const name = isObject(envoyGrpc) ? envoyField(envoyGrpc, 'cluster_name') : undefined;
     return typeof name === 'string' ? { name, via: 'grpc' } : undefined;
   }

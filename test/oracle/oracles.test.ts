@@ -32,14 +32,19 @@ t.test("the webhook's table of ext_proc fields is istiod's, field for field", as
   const byFullName = new Map(schemas.map(([name, schema]) => [schema.fullName, name as MessageName]));
   const istio = istioFields(toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE'), schemas.map(([, s]) => s.fullName));
   // How the webhook's kind for a field follows from istiod's descriptor of it.
-  const kindFor = (kind: string): FieldKind => {
-    if (kind.startsWith('repeated ')) return 'list';
-    if (kind === 'bool' || kind === 'message:google.protobuf.BoolValue') return 'bool';
+  const kindFor = (kind: string): FieldKind | string => {
+    if (kind === 'repeated string') return 'list:string';
+    if (kind === 'repeated message:google.protobuf.Any') return 'list:any';
+    if (kind.startsWith('repeated message:')) return 'list:object';
+    if (kind === 'bool') return 'bool';
+    if (kind === 'message:google.protobuf.BoolValue') return 'bool-value';
     if (kind === 'string') return 'string';
     if (kind === 'message:google.protobuf.Duration') return 'duration';
+    if (kind === 'message:google.protobuf.UInt32Value') return 'uint32';
     if (kind.startsWith('enum:')) return 'enum';
-    const message = kind.startsWith('message:') ? byFullName.get(kind.slice('message:'.length)) : undefined;
-    return message === undefined ? 'any' : `message:${message}`;
+    if (!kind.startsWith('message:')) return `not in the webhook's kinds: ${kind}`;
+    const message = byFullName.get(kind.slice('message:'.length));
+    return message === undefined ? 'object' : `message:${message}`;
   };
   for (const [name, schema] of schemas) {
     const expected = Object.fromEntries(istio[schema.fullName].map(([field, , kind]) => [field, kindFor(kind)]));

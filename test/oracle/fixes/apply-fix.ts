@@ -268,10 +268,18 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     }
     return out;
   }
-  // EPP214: `write K as true or false, unquoted`, `write K as a duration string such as ...`, `write K as a string`, `write K as an object`.
-  if ((m = new RegExp(`^write (${KEY}) as (true or false, unquoted|a duration string such as .*|a string|a list|an object)$`).exec(fix))) {
-    const [, k, kind] = m;
+  // EPP214: `write K as true or false, unquoted`, `write K as a duration string such as ...`, `write K as a string`, `write K as an object`,
+  // `write K as a whole number from 0 to 4294967295`; K may be an entry of a list, `K[i]`.
+  if ((m = new RegExp(`^write (${KEY})(?:\\[(\\d+)\\])? as (true or false, unquoted|a duration string such as .*|a string|a list|an object(?: with its "@type")?|a whole number from 0 to 4294967295)$`).exec(fix))) {
+    const [, listKey, index, kind] = m;
     const written = at(object, path);
+    if (index !== undefined) {
+      const entry = kind === 'a string' ? (typeof written === 'number' || typeof written === 'boolean' ? String(written) : 'request.path') : kind.startsWith('an object') ? entryFor(listKey) : undefined;
+      if (entry === undefined) return undefined;
+      return [variant(`${listKey}[${index}]=${JSON.stringify(entry)}`, (o) => ((at(o, parent) as Json[])[Number(index)] = entry))];
+    }
+    const k = listKey;
+    if (kind.startsWith('a whole number')) return [variant(`${k}=4194304`, (o) => (objectAt(o, parent)[k] = 4194304))];
     if (kind.startsWith('true')) return [variant(`${k}=${String(written) === 'true' || written === 1 || written === 'yes'}`, (o) => (objectAt(o, parent)[k] = String(written) === 'true' || written === 1 || written === 'yes'))];
     if (kind.startsWith('a duration')) return [variant(`${k}="${Number(written) || 1}s"`, (o) => (objectAt(o, parent)[k] = `${Number(written) || 1}s`))];
     if (kind === 'a string') return [variant(`${k}=string`, (o) => (objectAt(o, parent)[k] = String(written)))];
@@ -282,6 +290,16 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   if ((m = new RegExp(`^write (${KEY}) in seconds, e\\.g\\. "([^"]+)"$`).exec(fix))) {
     const [, k, v] = m;
     return [variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = v))];
+  }
+  // EPP216 on an entry that names none of the fields Envoy requires: `write K[i] with one of A, B, or remove it`, `write K with name and typed_config, or remove it`.
+  if ((m = new RegExp(`^write (${KEY})(?:\\[(\\d+)\\])? with (one of \\w+(?:, \\w+)*|name and typed_config), or remove it$`).exec(fix))) {
+    const [, k, index, wanted] = m;
+    const first = wanted.startsWith('one of ') ? wanted.slice('one of '.length).split(', ')[0] : undefined;
+    const out = [variant('remove it', (o) => (index === undefined ? delete objectAt(o, parent)[k] : spliceAt(o, path)))];
+    if (first !== undefined && Object.hasOwn(REQUIRED_ENTRY, first)) {
+      out.push(variant(`${first}`, (o) => (index === undefined ? (objectAt(o, parent)[k] = { [first]: REQUIRED_ENTRY[first] }) : ((at(o, parent) as Json[])[Number(index)] = { [first]: REQUIRED_ENTRY[first] }))));
+    }
+    return out;
   }
   // EPP216.
   if (fix === 'write grpc_service: {envoy_grpc: {cluster_name: <EPP cluster>}}') {
@@ -600,8 +618,26 @@ function objectFor(key: string, written: Json | undefined): Json {
   if (/^grpc_?service$/i.test(key)) return grpcToEpp();
   if (/^processing_?mode$/i.test(key)) return eppMode();
   if (key === 'overrides') return { processing_mode: eppMode() };
+  // Messages whose every field is optional: the empty one is the least a user writes.
+  if (/^(mutation_?rules|forward_?rules|filter_?metadata|metadata_?options|retry_?policy)$/i.test(key)) return {};
   return { value: written ?? null };
 }
+
+/** An entry of the list `key` a user writes where the fix asks for an object (with its "@type"). */
+function entryFor(key: string): Json | undefined {
+  if (/^(grpc_)?initial_?metadata$/i.test(key) || /^grpcInitialMetadata$/.test(key)) return { key: 'x-epp', value: '1' };
+  if (/^allowed_?override_?modes$/i.test(key)) return eppMode();
+  if (/^call_?credentials$/i.test(key)) return { google_compute_engine: {} };
+  if (/^request_?headers_?to_?add$/i.test(key)) return { header: { key: 'x-epp', value: '1' } };
+  return undefined;
+}
+
+/** What a user writes to give an entry the field Envoy requires (EPP216): the first a fix lists, or a header. */
+const REQUIRED_ENTRY: Record<string, Json> = {
+  ssl_credentials: {},
+  access_token: 'token',
+  header: { key: 'x-epp', value: '1' },
+};
 
 /** The cluster holding a socket address path (`...patch.value.load_assignment.endpoints[0]...`). */
 function clusterPath(path: readonly Segment[]): Segment[] {

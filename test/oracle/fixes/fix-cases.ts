@@ -100,6 +100,24 @@ export function fixCases(): CorpusEntry[] {
       `virtual-host-override-naming-cluster${withMode ? '' : '-without-mode'}`,
       envoyFilter('f', [virtualHostPatch(extProcPerRoute({ overrides: { grpc_service: grpcToEpp(), ...(withMode ? { processing_mode: eppMode() } : {}), failure_mode_allow: false } })), clusterPatch(eppCluster())]),
     ]),
+    // EPP214/EPP221/EPP216 from the field sweep (test/oracle/corpus/field-sweep.ts), each in a context where its fix has a meaning.
+    ['attribute-not-string', withFilter('f', externalProcessor({ request_attributes: ['request.path', 1] }))],
+    ['initial-metadata-entry-not-object', withFilter('f', externalProcessor({ grpc_service: { ...grpcToEpp(), initial_metadata: ['x-epp: 1'] } }))],
+    ['initial-metadata-null-entry', withFilter('f', externalProcessor({ grpc_service: { ...grpcToEpp(), initial_metadata: [null] } }))],
+    ['override-metadata-entry-not-object', withPerRoute('f', extProcPerRoute({ overrides: { processing_mode: eppMode(), grpc_initial_metadata: [1] } }))],
+    ['override-mode-not-object', withFilter('f', externalProcessor({ allow_mode_override: true, allowed_override_modes: ['FULL_DUPLEX_STREAMED'] }))],
+    ['max-receive-message-length-negative', withFilter('f', externalProcessor({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster', max_receive_message_length: -1 } } }))],
+    ['route-cache-action-unknown', withFilter('f', externalProcessor({ route_cache_action: 'clear' }))],
+    ['mutation-rules-not-object', withFilter('f', externalProcessor({ mutation_rules: 'allow_all_routing' }))],
+    ['typed-struct-route-cache-action-unknown', envoyFilter('f', [filterPatch(typedStruct(EXTERNAL_PROCESSOR, { grpc_service: grpcToEpp(), processing_mode: eppMode(), route_cache_action: 'CLEAN' })), clusterPatch(eppCluster())])],
+    ['typed-struct-attribute-not-string', envoyFilter('f', [filterPatch(typedStruct(EXTERNAL_PROCESSOR, { grpc_service: grpcToEpp(), processing_mode: eppMode(), request_attributes: [true] })), clusterPatch(eppCluster())])],
+    ['typed-struct-bool-number', envoyFilter('f', [filterPatch(typedStruct(EXTERNAL_PROCESSOR, { grpc_service: grpcToEpp(), processing_mode: eppMode(), failure_mode_allow: 1 })), clusterPatch(eppCluster())])],
+    ['google-grpc-call-credentials-empty', withFilter('f', externalProcessor({ grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp', call_credentials: [{}] } } }))],
+    ['google-grpc-channel-credentials-empty', withFilter('f', externalProcessor({ grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp', channel_credentials: {} } } }))],
+    [
+      'http-service-header-empty',
+      withFilter('f', externalProcessor({ grpc_service: undefined, processing_mode: { request_header_mode: 'SEND' }, http_service: { http_service: { http_uri: { uri: 'http://epp:9002/', cluster: 'epp-cluster', timeout: '1s' }, request_headers_to_add: [{}] } } })),
+    ],
     // EPP307: processing_mode not a mapping.
     ['processing-mode-scalar', withFilter('f', externalProcessor({ processing_mode: 'FULL_DUPLEX_STREAMED' }))],
     // EPP208 and EPP209: the epp-webhook.io/epp annotation.

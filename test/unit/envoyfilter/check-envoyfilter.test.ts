@@ -181,6 +181,56 @@ t.test("values istiod's conversion refuses, and values Envoy's own checks reject
   t.same(codes(judge({ grpc_service: null })), ['EPP301'], 'null leaves grpc_service unset');
 });
 
+t.test('the JSON type of every ext_proc field as istiod reads it, and as Envoy reads a TypedStruct (the oracle\'s field sweep)', async (t) => {
+  const judge = (fields: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, ...fields }), DEFAULT_CONFIG);
+  const inTypedStruct = (fields: Record<string, unknown>) => {
+    const object = withFilter({});
+    (object.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = {
+      '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
+      type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      value: { ...GRPC, processing_mode: FULL_DUPLEX, ...fields },
+    };
+    return checkEnvoyFilter(object, DEFAULT_CONFIG);
+  };
+  const at = 'spec.configPatches[0].patch.value.typed_config';
+
+  const entry = judge({ request_attributes: ['request.path', 1] });
+  t.same(codes(entry), ['EPP214'], 'a number in a list of strings');
+  t.equal(entry[0].path, `${at}.request_attributes[1]`);
+  t.equal(entry[0].message, 'ext_proc request_attributes[1] is the number 1: istiod refuses this at kubectl apply (it takes a string)');
+  t.equal(entry[0].fix, 'write request_attributes[1] as a string');
+  t.same(codes(judge({ allowed_override_modes: ['FULL_DUPLEX_STREAMED'] })), ['EPP214'], 'a string in a list of messages');
+  t.same(codes(judge({ mutation_rules: [] })), ['EPP214'], 'a message not walked field by field is still an object');
+  t.same(codes(judge({ filter_metadata: 'x' })), ['EPP214'], 'a Struct is an object');
+  t.same(codes(judge({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster', max_receive_message_length: -1 } } })), ['EPP214'], 'a UInt32Value below 0');
+  t.same(codes(judge({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster', max_receive_message_length: '4194304' } } })), [], 'a UInt32Value in a decimal string loads');
+
+  const nullAttribute = judge({ request_attributes: [null] });
+  t.same(codes(nullAttribute), ['EPP225'], 'null in a list of attributes is "", which is no CEL');
+  t.match(nullAttribute[0].message, 'request_attributes[0] null (read as "") is not a CEL expression Envoy can build');
+  t.same(codes(judge({ grpc_service: { ...GRPC.grpc_service, initial_metadata: [null] } })), ['EPP216'], 'null in gRPC metadata is an entry without key');
+
+  const both = { envoy_grpc: { cluster_name: 'epp-cluster' }, google_grpc: {} };
+  t.same(codes(judge({ grpc_service: both })), ['EPP216'], 'with both, google_grpc reaches Envoy, whichever is written first: judged alone');
+  t.same(codes(judge({ grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' }, envoy_grpc: {} } })), [], 'and an envoy_grpc beside it is never read');
+
+  const google = (fields: Record<string, unknown>) => judge({ grpc_service: { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp', ...fields } } });
+  const credentials = google({ call_credentials: [{}] });
+  t.same(codes(credentials), ['EPP216'], 'a call credential that names none');
+  t.equal(credentials[0].path, `${at}.grpc_service.google_grpc.call_credentials[0]`);
+  t.match(credentials[0].message, 'ext_proc call_credentials[0] sets none of access_token, google_compute_engine');
+  t.same(codes(google({ channel_credentials: {} })), ['EPP216'], 'channel credentials that name none');
+  t.same(codes(google({ channel_credentials: { google_default: {} } })), [], 'one credential loads');
+  t.same(codes(google({ call_credentials_plugin: [{}] })), ['EPP214'], 'an Any without "@type"');
+
+  t.same(codes(inTypedStruct({ failure_mode_allow: 'false' })), [], 'Envoy\'s reader takes "false" for a bool');
+  t.same(codes(inTypedStruct({ failure_mode_allow: 1 })), ['EPP221'], 'but not a number');
+  t.same(codes(inTypedStruct({ stat_prefix: 7 })), ['EPP221'], 'nor a number for a string');
+  t.same(codes(inTypedStruct({ request_attributes: [true] })), ['EPP221'], 'nor a bool in a list of strings');
+  t.same(codes(inTypedStruct({ message_timeout: { seconds: 1 } })), [], 'an object for a Duration it reads');
+  t.same(codes(inTypedStruct({ message_timeout: '315576000001s' })), ['EPP221'], 'a Duration beyond protobuf\'s range it does not');
+});
+
 t.test('every request body mode the EPP does not speak is denied with its own reason', async (t) => {
   for (const [mode, reason] of [
     ['BUFFERED', /413 above the buffer limit/],
@@ -308,7 +358,12 @@ t.test('disable_clear_route_cache: true beside a route_cache_action other than D
   t.same(codes(typed({ disable_clear_route_cache: true })), [], 'disable_clear_route_cache alone loads');
   t.same(codes(typed({ route_cache_action: 'RETAIN' })), [], 'route_cache_action alone loads');
   t.same(codes(typed({ disable_clear_route_cache: 'true', route_cache_action: 'CLEAR' })), ['EPP214'], 'istiod refuses "true" at apply: not an Envoy rejection');
-  t.same(codes(typed({ disable_clear_route_cache: true, route_cache_action: 'clear' })), [], 'istiod refuses a lowercase name at apply: not claimed as an Envoy rejection');
+  const lower = typed({ disable_clear_route_cache: true, route_cache_action: 'clear' });
+  t.same(codes(lower), ['EPP214'], 'istiod refuses a lowercase name at apply: EPP214 says so, not an Envoy rejection');
+  t.match(lower[0].message, 'ext_proc route_cache_action is the string "clear": istiod refuses this at kubectl apply (it takes one of DEFAULT (0), CLEAR (1), RETAIN (2))');
+  t.same(codes(typed({ route_cache_action: 99 })), [], 'a number no value has: istiod and Envoy load it (the enum is open)');
+  t.same(codes(inTypedStruct({ route_cache_action: 'clear' })), [], 'in a TypedStruct Envoy reads a name in any case');
+  t.same(codes(inTypedStruct({ route_cache_action: 'CLEAN' })), ['EPP221'], 'in a TypedStruct a name no value has: Envoy rejects it');
   t.same(codes(typed({ disable_clear_route_cache: true, disableClearRouteCache: false, route_cache_action: 'CLEAR' })), ['EPP212'], 'istiod keeps the lowerCamelCase false: it loads');
 
   const wrapped = inTypedStruct({ disable_clear_route_cache: true, route_cache_action: 'CLEAR' });
