@@ -19,7 +19,9 @@ import { askWebhook } from './webhook-verdict.ts';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CACHE = process.env.EPP_WEBHOOK_CACHE ?? `${process.env.HOME}/.cache/epp-webhook`;
 const deps = { config: DEFAULT_CONFIG, resolver: loadServicesFile(`${REPO}test/fixtures/manifests/services.yaml`) };
-const entries = [...generateCorpus(), ...fixCases()];
+// Not the field sweep: it sets every field to every JSON type, where "write K as a string" has no meaning to recover;
+// the fix texts it meets are met here in fix-cases.ts, in a context where they have one.
+const entries = [...generateCorpus().filter((e) => e.family !== 'field-sweep'), ...fixCases()];
 
 // EPP230 fires on most of the corpus (every well-wired filter on a gateway): its fix is checked on the configs with no
 // other finding that says the EPP breaks, which its route patch would copy (<this filter's> processing_mode).

@@ -4,4 +4,14 @@ import type { Category } from './differential.ts';
  * Disagreements the differential test tolerates, each with the reason (README: "Verified against Istio and
  * Envoy"). An entry that stops happening fails the test, so this list cannot go stale.
  */
-export const KNOWN_DISAGREEMENTS: Partial<Record<Category, Record<string, string>>> = {};
+const UNWALKED_IN_TYPED_STRUCT =
+  "a field unknown to Envoy inside a message the webhook does not walk field by field (ext-proc-schema.ts kind `object`), in a TypedStruct, which Envoy converts itself and refuses; istiod passes a TypedStruct on unconverted, and the webhook has no table of those messages' fields";
+
+export const KNOWN_DISAGREEMENTS: Partial<Record<Category, Record<string, string>>> = {
+  'pipeline-rejects-webhook-admits': {
+    'field-sweep/typed-struct.mutation_rules={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
+    'field-sweep/typed-struct.forward_rules={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
+    'field-sweep/typed-struct.metadata_options={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
+    'field-sweep/typed-struct-override.metadata_options={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
+  },
+};

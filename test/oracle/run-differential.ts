@@ -33,11 +33,10 @@ export interface DifferentialRun {
 }
 
 /** Every corpus entry through the webhook core and through istiod -> Envoy; where they disagree. */
-export async function runDifferential(): Promise<DifferentialRun> {
+export async function runDifferential(entries: CorpusEntry[] = generateCorpus()): Promise<DifferentialRun> {
   const started = performance.now();
   const istioOracle = toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE');
   const envoy = await envoyValidator(toolPath('scripts/install-envoy.sh', 'ENVOY'), `${CACHE}/oracle`);
-  const entries = generateCorpus();
   const deps = { config: DEFAULT_CONFIG, resolver: loadServicesFile(`${REPO}test/fixtures/manifests/services.yaml`) };
 
   const webhook = new Map<string, WebhookVerdict>();

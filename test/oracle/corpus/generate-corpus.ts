@@ -1,5 +1,6 @@
 import { clusterFields, clusterProtocols, clusterTypesAndAddresses, duplicateClusters, istiodClusterNames, neighbourClusters } from './cluster-families.ts';
 import type { CorpusEntry } from './corpus-entry.ts';
+import { fieldSweep } from './field-sweep.ts';
 import { manifests } from './manifest-family.ts';
 import { mergesIntoIstiodFilter } from './merge-families.ts';
 import { bodyTrailerPairs, duplicateKeys, misspeltModeKeys, modeCombinations, modeValueSpellings } from './mode-families.ts';
@@ -33,6 +34,7 @@ export function generateCorpus(): CorpusEntry[] {
     ...neighbourClusters(),
     ...duplicateClusters(),
     ...istiodClusterNames(),
+    ...fieldSweep(),
     ...manifests(),
   ];
   const seen = new Set<string>();
