@@ -101,7 +101,9 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     // Envoy's HealthCheck requires a timeout, an interval, both thresholds and a checker (its proto's validation rules).
     const checksKey = envoyFieldKey(cluster, 'health_checks');
     const checks = envoyField(cluster, 'health_checks');
-    for (const [i, check] of (Array.isArray(checks) ? checks : []).entries()) {
+    for (const [i, written] of (Array.isArray(checks) ? checks : []).entries()) {
+      // null in the list is read as an empty entry.
+      const check = written === null ? {} : written;
       if (!isObject(check)) continue;
       const missing = ['timeout', 'interval', 'unhealthy_threshold', 'healthy_threshold'].filter((field) => envoyField(check, field) == null);
       if (!HEALTH_CHECKERS.some((checker) => envoyField(check, checker) != null)) missing.push('health checker (grpc_health_check, http_health_check or tcp_health_check)');

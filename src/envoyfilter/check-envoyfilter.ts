@@ -3,6 +3,7 @@ import { finding, formatCount, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
 import { envoyField, envoyFieldKey } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
+import { checkClusterTypes } from './check-cluster-types.ts';
 import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplicate-clusters.ts';
 import { checkExtProcFields } from './check-ext-proc-fields.ts';
 import { checkFilterConfigs } from './check-filter-config.ts';
@@ -127,6 +128,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   // A cluster EPP318 denies is judged on its settings too: renamed as its fix says, they are what Envoy gets.
   findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter, unnamedCluster));
   findings.push(...checkClusterFields(patches, config.placeholder, severities));
+  findings.push(...checkClusterTypes(patches, severities));
   findings.push(...checkDuplicateClusters(patches, severities));
   findings.push(...checkIstiodClusterNames(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));

@@ -9,24 +9,16 @@ import { checkOneofsBelow } from './check-ext-proc-oneofs.ts';
 import { ONEOFS_BELOW, type OneofField } from './ext-proc-oneofs.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { readEnum } from './proto-enum.ts';
-import { readUint32 } from './proto-uint32.ts';
+import { EXPECTED, istiodRefuses } from './json-type-refusal.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 import { celSyntaxError } from './cel-syntax.ts';
 import { rejectsUpdate } from './envoy-rejects-update.ts';
 import { keptGrpcTarget } from './target-cluster.ts';
+import { missingRequired, type Requirement } from './required-fields.ts';
 
 const ONE_HOUR_NANOS = 3_600_000_000_000n;
 /** Envoy's proto rule on these: `duration = {lte {seconds: 3600} gte {}}`. */
 const AT_MOST_ONE_HOUR = new Set(['message_timeout', 'max_message_timeout']);
-const EXPECTED = {
-  bool: 'true or false, unquoted',
-  string: 'a string',
-  duration: 'a duration string such as "0.2s", "1s" or "200ms"',
-  list: 'a list',
-  message: 'an object',
-  uint32: 'a whole number from 0 to 4294967295',
-  any: 'an object with its "@type"',
-} as const;
 /** A field of a schema message, with what reading it needs. */
 interface SchemaField {
   field: string;
@@ -196,21 +188,15 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
       return;
     }
   } else {
-    if ((kind === 'bool' || kind === 'bool-value') && typeof value !== 'boolean') return refuse(walk, segments, key, value, EXPECTED.bool);
-    if (kind === 'string' && typeof value !== 'string') return refuse(walk, segments, key, value, EXPECTED.string);
-    if (kind === 'uint32' && readUint32(value, 'istiod') === 'unreadable') return refuse(walk, segments, key, value, EXPECTED.uint32);
-    if (kind === 'list:string' || kind === 'list:object' || kind === 'list:any') {
-      if (!Array.isArray(value)) return refuse(walk, segments, key, value, EXPECTED.list);
-      // null in a list istiod reads as the element's empty value ("" or {}).
-      const [fits, expected] =
-        kind === 'list:string' ? [(e: unknown) => typeof e === 'string', EXPECTED.string] : kind === 'list:any' ? [(e: unknown) => isObject(e) && typeof e['@type'] === 'string', EXPECTED.any] : [isObject, EXPECTED.message];
-      const at = value.findIndex((element) => element !== null && !fits(element));
-      if (at >= 0) return refuse(walk, [...segments, key], at, value[at], expected, `${key}[${at}]`);
+    const refused = istiodRefuses(kind, value);
+    if (refused !== undefined) {
+      if (refused.index === undefined) return refuse(walk, segments, key, refused.value, refused.expected);
+      return refuse(walk, [...segments, key], refused.index, refused.value, refused.expected, `${key}[${refused.index}]`);
     }
   }
   if (kind !== 'duration') return;
   const nanos = typeof value === 'string' ? (walk.reading === 'envoy' ? secondsToNanos(value) : parseGoDuration(value)) : undefined;
-  if (nanos === undefined) return refuse(walk, segments, key, value, EXPECTED.duration);
+  if (nanos === undefined) return;
   if (nanos < 0n) {
     walk.findings.push(
       finding('EPP215', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} ${quoteValue(value)} is negative: Istio accepts it and Envoy ${walk.rejectsUpdate}`, `write a duration of 0s or more for ${key}`),
@@ -395,45 +381,30 @@ function checkGrpcTarget(walk: Walk, grpc: JsonObject, segments: PathSegments): 
   }
 }
 
-/**
- * Fields of GoogleGrpc and HttpService whose entries (or object) Envoy's proto rules require to set one of the listed
- * fields (a credential, a header), or all of them (an extension's name and typed_config); asked of Envoy 1.40.
- */
-const REQUIRED_IN: Record<'GoogleGrpc' | 'HttpService', Record<string, { oneOf?: readonly string[]; all?: readonly string[]; single?: true }>> = {
+/** What Envoy's proto rules require of the messages in these GoogleGrpc and HttpService fields (asked of Envoy 1.40). */
+const REQUIRED_IN: Record<'GoogleGrpc' | 'HttpService', Record<string, Requirement>> = {
   GoogleGrpc: {
     channel_credentials: { oneOf: ['ssl_credentials', 'google_default', 'local_credentials'], single: true },
     call_credentials: { oneOf: ['access_token', 'google_compute_engine', 'google_refresh_token', 'service_account_jwt_access', 'google_iam', 'from_plugin', 'sts_service'] },
   },
   HttpService: {
-    request_headers_to_add: { oneOf: ['header'] },
+    request_headers_to_add: { all: ['header'] },
     formatters: { all: ['name', 'typed_config'] },
   },
 };
 
-function checkRequiredFields(walk: Walk, object: JsonObject, required: (typeof REQUIRED_IN)[keyof typeof REQUIRED_IN], segments: PathSegments): void {
-  for (const [field, { oneOf, all, single }] of Object.entries(required)) {
-    const written = fieldOf(walk, object, field);
-    if (written === undefined) continue;
-    // An object for a list: istiod refuses it (EPP214), Envoy's reader takes it as the one entry.
-    if (!single && !Array.isArray(written.value) && walk.reading === 'istiod') continue;
-    const entries = Array.isArray(written.value) ? written.value.map((entry, i) => [entry, i] as const) : [[written.value, undefined] as const];
-    for (const [entry, i] of entries) {
-      // null in the list is read as an empty entry.
-      const read = entry === null ? {} : entry;
-      if (!isObject(read)) continue;
-      const lacking = oneOf !== undefined ? (oneOf.some((f) => present(read, f)) ? [] : [oneOf.join(', ')]) : all!.filter((f) => !present(read, f));
-      if (lacking.length === 0) continue;
-      const label = i === undefined ? written.key : `${written.key}[${i}]`;
-      walk.findings.push(
-        finding(
-          'EPP216',
-          walk.severities,
-          { location: walk.location, path: formatPath(i === undefined ? [...segments, written.key] : [...segments, written.key, i]) },
-          `ext_proc ${label} sets ${oneOf !== undefined ? `none of ${lacking[0]}` : `no ${lacking.join(' and no ')}`}: Envoy requires ${oneOf !== undefined ? (oneOf.length > 1 ? 'one' : 'it') : 'them'}; Istio accepts it and Envoy ${walk.rejectsUpdate}`,
-          `write ${label} with ${oneOf !== undefined ? `one of ${lacking[0]}` : lacking.join(' and ')}, or remove it`,
-        ),
-      );
-    }
+function checkRequiredFields(walk: Walk, object: JsonObject, requirements: Readonly<Record<string, Requirement>>, segments: PathSegments): void {
+  for (const { key, index, lacking, wanted } of missingRequired(object, requirements, walk.reading === 'envoy')) {
+    const label = index === undefined ? key : `${key}[${index}]`;
+    walk.findings.push(
+      finding(
+        'EPP216',
+        walk.severities,
+        { location: walk.location, path: formatPath(index === undefined ? [...segments, key] : [...segments, key, index]) },
+        `ext_proc ${label} sets ${lacking}: Envoy requires ${wanted.startsWith('one of') ? 'one' : wanted.includes(' and ') ? 'them' : 'it'}; Istio accepts it and Envoy ${walk.rejectsUpdate}`,
+        `write ${label} with ${wanted}, or remove it`,
+      ),
+    );
   }
 }
 

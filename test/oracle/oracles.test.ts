@@ -1,4 +1,5 @@
 import t from 'tap';
+import { CLUSTER_FIELDS } from '../../src/envoyfilter/cluster-schema.ts';
 import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from '../../src/envoyfilter/ext-proc-schema.ts';
 import { CATEGORIES, type Category } from './differential.ts';
 import { istioFields } from './istio-oracle.ts';
@@ -27,7 +28,7 @@ for (const category of Object.keys(CATEGORIES) as Category[]) {
   });
 }
 
-t.test("the webhook's table of ext_proc fields is istiod's, field for field", async (t) => {
+t.test("the webhook's tables of ext_proc and Cluster fields are istiod's, field for field", async (t) => {
   const schemas = Object.entries(EXT_PROC_SCHEMA);
   const byFullName = new Map(schemas.map(([name, schema]) => [schema.fullName, name as MessageName]));
   const istio = istioFields(toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE'), schemas.map(([, s]) => s.fullName));
@@ -50,6 +51,9 @@ t.test("the webhook's table of ext_proc fields is istiod's, field for field", as
     const expected = Object.fromEntries(istio[schema.fullName].map(([field, , kind]) => [field, kindFor(kind)]));
     t.same(schema.fields, expected, name);
   }
+  const cluster = istioFields(toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE'), ['envoy.config.cluster.v3.Cluster'])['envoy.config.cluster.v3.Cluster'];
+  const clusterKind = (kind: string) => (kind === 'map' ? 'object' : kindFor(kind));
+  t.same(CLUSTER_FIELDS, Object.fromEntries(cluster.map(([field, , kind]) => [field, clusterKind(kind)])), 'Cluster (cluster-schema.ts)');
 });
 
 t.test('observability_mode: Envoy loads it with every body mode and beside the stream-handling fields; EPP233 warns, never denies', async (t) => {

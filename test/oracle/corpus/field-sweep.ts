@@ -1,3 +1,4 @@
+import { CLUSTER_FIELDS } from '../../../src/envoyfilter/cluster-schema.ts';
 import { EXT_PROC_SCHEMA, type MessageName } from '../../../src/envoyfilter/ext-proc-schema.ts';
 import {
   clusterPatch,
@@ -37,7 +38,7 @@ const VALUES: Record<string, Json[]> = {
  * Every field of the ext_proc messages the webhook reads, set to each value of its kind's list above, one at a time in a
  * well-wired config: in the filter, in a route override, in a MERGE into istiod's filter and in a TypedStruct (read by
  * Envoy, not istiod), and in each nested message (gRPC and HTTP services). What the webhook's type reading has to
- * match, in istiod's jsonpb and in Envoy's own JSON reader.
+ * match, in istiod's jsonpb and in Envoy's own JSON reader. And the same for the fields of the EPP cluster.
  */
 export function fieldSweep(): CorpusEntry[] {
   const family = 'field-sweep';
@@ -70,5 +71,22 @@ export function fieldSweep(): CorpusEntry[] {
     envoyFilter('c-sweep', [filterPatch(typed(EXTERNAL_PROCESSOR, { grpc_service: grpcToEpp(), processing_mode: eppMode(), [f]: v })), clusterPatch(eppCluster())]),
   );
   sweep('ExtProcOverrides', 'typed-struct-override', ['processing_mode'], (f, v) => withPerRoute('c-sweep', typed(EXT_PROC_PER_ROUTE, { overrides: { processing_mode: eppMode(), [f]: v } })));
+
+  // The EPP cluster's own fields (cluster-schema.ts), but those the cluster families vary with the wiring in view.
+  const clusterValues: Record<string, Json[]> = {
+    ...VALUES,
+    duration: [...VALUES.duration, '1.5ms'],
+    enum: [0, 1, 4, 5, 99, -1, 'x', 'V4_ONLY', 'v4_only', 'USE_DOWNSTREAM_PROTOCOL', '1', 1.5],
+    object: [...VALUES.object, { name: 'x' }, { base_interval: '1s' }, { ads: {} }, { policies: [] }],
+    'list:object': [...VALUES['list:object'], [{ name: 'x' }], [{ socket_address: { address: '127.0.0.1', port_value: 53 } }]],
+  };
+  const wiring = new Set(['name', 'type', 'cluster_type', 'load_assignment', 'connect_timeout', 'typed_extension_protocol_options', 'transport_socket']);
+  for (const [field, kind] of Object.entries(CLUSTER_FIELDS)) {
+    if (wiring.has(field)) continue;
+    for (const value of clusterValues[kind]) {
+      const id = `${family}/cluster.${field}=${JSON.stringify(value).slice(0, 40)}`;
+      entries.set(id, { id, family, object: withFilter('c-sweep', externalProcessor(), eppCluster({ [field]: value })) });
+    }
+  }
   return [...entries.values()];
 }

@@ -224,6 +224,8 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     const checkers = ['grpc_health_check', 'http_health_check', 'tcp_health_check', 'custom_health_check'];
     return [
       variant('fill in', (o) => {
+        // A null entry is an empty one: filled in, it becomes a check.
+        if (at(o, path) === null) (at(o, parent) as Json[])[last as number] = {};
         const check = objectAt(o, path);
         for (const [key, value] of Object.entries(defaults)) check[key] ??= value;
         if (!checkers.some((c) => check[c] !== undefined)) check.grpc_health_check = {};
@@ -292,9 +294,9 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     return [variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = v))];
   }
   // EPP216 on an entry that names none of the fields Envoy requires: `write K[i] with one of A, B, or remove it`, `write K with name and typed_config, or remove it`.
-  if ((m = new RegExp(`^write (${KEY})(?:\\[(\\d+)\\])? with (one of \\w+(?:, \\w+)*|name and typed_config), or remove it$`).exec(fix))) {
+  if ((m = new RegExp(`^write (${KEY})(?:\\[(\\d+)\\])? with (one of \\w+(?:, \\w+)*|\\w+(?: and \\w+)*), or remove it$`).exec(fix))) {
     const [, k, index, wanted] = m;
-    const first = wanted.startsWith('one of ') ? wanted.slice('one of '.length).split(', ')[0] : undefined;
+    const first = wanted.startsWith('one of ') ? wanted.slice('one of '.length).split(', ')[0] : wanted.includes(' and ') ? undefined : wanted;
     const out = [variant('remove it', (o) => (index === undefined ? delete objectAt(o, parent)[k] : spliceAt(o, path)))];
     if (first !== undefined && Object.hasOwn(REQUIRED_ENTRY, first)) {
       out.push(variant(`${first}`, (o) => (index === undefined ? (objectAt(o, parent)[k] = { [first]: REQUIRED_ENTRY[first] }) : ((at(o, parent) as Json[])[Number(index)] = { [first]: REQUIRED_ENTRY[first] }))));
@@ -425,7 +427,7 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   // EPP310/EPP311: `write K as one of A (0), B (1), ...[, or remove it (...)]`: each one.
   if ((m = new RegExp(`^write (${KEY}) as one of (.*)$`).exec(fix))) {
     const [, k, list] = m;
-    const names = [...list.matchAll(/([A-Z_]+) \(\d+\)/g)].map((x) => x[1]);
+    const names = [...list.matchAll(/([A-Z][A-Z0-9_]*) \(\d+\)/g)].map((x) => x[1]);
     const out = names.map((n) => variant(`${k}=${n}`, (o) => (objectAt(o, parent)[k] = n)));
     if (/, or remove it \(/.test(list)) out.push(variant(`remove ${k}`, (o) => delete objectAt(o, parent)[k]));
     return out;
@@ -619,7 +621,7 @@ function objectFor(key: string, written: Json | undefined): Json {
   if (/^processing_?mode$/i.test(key)) return eppMode();
   if (key === 'overrides') return { processing_mode: eppMode() };
   // Messages whose every field is optional: the empty one is the least a user writes.
-  if (/^(mutation_?rules|forward_?rules|filter_?metadata|metadata_?options|retry_?policy)$/i.test(key)) return {};
+  if (/^(mutation_?rules|forward_?rules|filter_?metadata|metadata_?options|retry_?policy|circuit_?breakers)$/i.test(key)) return {};
   return { value: written ?? null };
 }
 

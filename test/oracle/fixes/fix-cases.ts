@@ -118,6 +118,15 @@ export function fixCases(): CorpusEntry[] {
       'http-service-header-empty',
       withFilter('f', externalProcessor({ grpc_service: undefined, processing_mode: { request_header_mode: 'SEND' }, http_service: { http_service: { http_uri: { uri: 'http://epp:9002/', cluster: 'epp-cluster', timeout: '1s' }, request_headers_to_add: [{}] } } })),
     ],
+    // EPP310/EPP311/EPP312/EPP320 on the EPP cluster's other fields, from the field sweep.
+    ['cluster-circuit-breakers-list', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: [] }))],
+    ['cluster-dns-lookup-family-lower-case', withFilter('f', externalProcessor(), eppCluster({ dns_lookup_family: 'v4_only' }))],
+    ['cluster-dns-refresh-rate-zero', withFilter('f', externalProcessor(), eppCluster({ dns_refresh_rate: '0s' }))],
+    ['cluster-buffer-timeout-negative', withFilter('f', externalProcessor(), eppCluster({ per_connection_buffer_high_watermark_timeout: '-1s' }))],
+    ['cluster-eds-config-on-static', withFilter('f', externalProcessor(), eppCluster({ eds_cluster_config: {} }))],
+    ['cluster-dns-resolver-empty', withFilter('f', externalProcessor(), eppCluster({ dns_resolvers: [{}] }))],
+    ['cluster-upstream-config-empty', withFilter('f', externalProcessor(), eppCluster({ upstream_config: {} }))],
+    ['cluster-health-check-null', withFilter('f', externalProcessor(), eppCluster({ health_checks: [null] }))],
     // EPP307: processing_mode not a mapping.
     ['processing-mode-scalar', withFilter('f', externalProcessor({ processing_mode: 'FULL_DUPLEX_STREAMED' }))],
     // EPP208 and EPP209: the epp-webhook.io/epp annotation.

@@ -880,7 +880,9 @@ t.test('lb_policy LOAD_BALANCING_POLICY_CONFIG without load_balancing_policy is 
   const judge = (cluster: Record<string, unknown>) => codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX }, goodCluster(cluster)), DEFAULT_CONFIG), 'deny');
   t.same(judge({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' }), ['EPP311']);
   t.same(judge({ lb_policy: 7 }), ['EPP311']);
-  t.same(judge({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG', load_balancing_policy: { policies: [] } }), []);
+  const roundRobin = { typed_extension_config: { name: 'envoy.load_balancing_policies.round_robin', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin' } } };
+  t.same(judge({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG', load_balancing_policy: { policies: [roundRobin] } }), []);
+  t.same(judge({ lb_policy: 'LOAD_BALANCING_POLICY_CONFIG', load_balancing_policy: { policies: [] } }), ['EPP312'], 'a policy list without a policy: Envoy finds no load balancer (the field sweep asked it)');
 });
 
 t.test('EPP213: a misspelt second copy of a written field is removed, not renamed to a neighbour that means something else', async (t) => {

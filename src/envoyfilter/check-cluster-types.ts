@@ -1,0 +1,94 @@
+import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
+import { formatPath, type PathSegments } from '../json-path.ts';
+import { camelCase, describe, quoteValue } from '../json-value.ts';
+import { discoveryType } from './check-cluster-fields.ts';
+import { CLUSTER_FIELDS } from './cluster-schema.ts';
+import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
+import { parseGoDuration } from './go-duration.ts';
+import { istiodRefuses } from './json-type-refusal.ts';
+import { readEnum } from './proto-enum.ts';
+import { missingRequired, type Requirement } from './required-fields.ts';
+
+const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
+const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
+/** Read by check-cluster-fields.ts with messages of their own. */
+const CHECKED_ELSEWHERE = new Set(['type', 'lb_policy', 'connect_timeout']);
+const FIELD_BY_KEY = new Map(Object.keys(CLUSTER_FIELDS).flatMap((field) => [[field, field], [camelCase(field), field]]));
+
+/** The Cluster enums other than type and lb_policy, by number; `definedOnly`: Envoy's rules refuse a number no value has. */
+const ENUMS: Record<string, { names: readonly string[]; definedOnly: boolean }> = {
+  dns_lookup_family: { names: ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], definedOnly: true },
+  protocol_selection: { names: ['USE_CONFIGURED_PROTOCOL', 'USE_DOWNSTREAM_PROTOCOL'], definedOnly: false },
+};
+/** Envoy's rules on durations beyond "not negative": each one's exclusive lower bound in nanoseconds. */
+const ABOVE: Record<string, { nanos: bigint; text: string }> = {
+  dns_refresh_rate: { nanos: 1_000_000n, text: '1ms' },
+  cleanup_interval: { nanos: 0n, text: '0s' },
+};
+/** What Envoy's proto rules require of the messages in these fields (each asked of Envoy 1.40). */
+const REQUIRED: Record<string, Requirement> = {
+  transport_socket_matches: { all: ['name', 'transport_socket'] },
+  filters: { all: ['name', 'typed_config'] },
+  dns_resolvers: { oneOf: ['socket_address', 'pipe', 'envoy_internal_address'] },
+  dns_failure_refresh_rate: { all: ['base_interval'], single: true },
+  dns_resolution_config: { all: ['resolvers'], single: true },
+  typed_dns_resolver_config: { all: ['name', 'typed_config'], single: true },
+  upstream_config: { all: ['name', 'typed_config'], single: true },
+  lrs_server: { oneOf: ['path', 'path_config_source', 'api_config_source', 'ads', 'self'], single: true },
+  load_balancing_policy: { all: ['policies'], single: true },
+};
+
+/**
+ * Every field of a cluster an EnvoyFilter adds, read as istiod converts it (the JSON type each takes) and checked
+ * against the rules Envoy puts on it: durations not negative and above their bounds, enum numbers it defines, the
+ * messages it requires a name or a choice in, eds_cluster_config only on an EDS cluster.
+ */
+export function checkClusterTypes(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
+  const findings: Finding[] = [];
+  for (const patch of patches) {
+    if (!addsCluster(patch)) continue;
+    const cluster = patch.value;
+    const name = cluster.name;
+    const subject = typeof name === 'string' && name !== '' ? `cluster ${name}` : 'cluster';
+    const add = (code: 'EPP310' | 'EPP311' | 'EPP312', segments: PathSegments, message: string, fix: string) =>
+      findings.push(finding(code, severities, { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, ...segments]) }, message, fix));
+
+    for (const [key, value] of Object.entries(cluster)) {
+      const field = FIELD_BY_KEY.get(key);
+      if (field === undefined || CHECKED_ELSEWHERE.has(field) || value === null) continue;
+      const kind = CLUSTER_FIELDS[field];
+      const refused = istiodRefuses(kind, value);
+      if (refused !== undefined) {
+        const label = refused.index === undefined ? key : `${key}[${refused.index}]`;
+        add('EPP310', refused.index === undefined ? [key] : [key, refused.index], `${subject} ${label} is ${describe(refused.value)}: ${ISTIO_REFUSES} (it takes ${refused.expected})`, `write ${label} as ${refused.expected}`);
+        continue;
+      }
+      const enumeration = ENUMS[field];
+      if (enumeration !== undefined) {
+        const read = readEnum(value, enumeration.names);
+        const listed = `one of ${enumeration.names.map((n, i) => `${n} (${i})`).join(', ')}`;
+        if (read.kind === 'refused-by-istio') add('EPP310', [key], `${subject} ${key} ${quoteValue(value)}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${listed.slice('one of '.length)}`, `write ${key} as ${listed}`);
+        else if (read.kind === 'rejected-by-envoy' && enumeration.definedOnly) add('EPP312', [key], `${subject} ${key} ${quoteValue(value)}: no value has this number; ${ENVOY_REJECTS}`, `write ${key} as ${listed}`);
+        continue;
+      }
+      if (kind === 'duration' && typeof value === 'string') {
+        const nanos = parseGoDuration(value)!;
+        const bound = ABOVE[field];
+        if (bound !== undefined && nanos <= bound.nanos) add('EPP312', [key], `${subject} ${key} ${quoteValue(value)}: Envoy requires more than ${bound.text}; ${ENVOY_REJECTS}`, `write ${key}: 5s`);
+        else if (nanos < 0n) add('EPP312', [key], `${subject} ${key} ${quoteValue(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`);
+      }
+    }
+
+    for (const { key, index, lacking, wanted } of missingRequired(cluster, REQUIRED, false)) {
+      const label = index === undefined ? key : `${key}[${index}]`;
+      add('EPP312', index === undefined ? [key] : [key, index], `${subject} ${label} sets ${lacking}: Envoy requires ${wanted.startsWith('one of') ? 'one' : wanted.includes(' and ') ? 'them' : 'it'}; ${ENVOY_REJECTS}`, `write ${label} with ${wanted}, or remove it`);
+    }
+
+    const edsKey = ['eds_cluster_config', 'edsClusterConfig'].find((k) => cluster[k] !== undefined && cluster[k] !== null);
+    const type = discoveryType(cluster);
+    if (edsKey !== undefined && type !== undefined && type !== 'EDS') {
+      add('EPP311', [edsKey], `${subject} sets ${edsKey} but is ${type}: Envoy takes it only on an EDS cluster; ${ENVOY_REJECTS}`, `remove ${edsKey}`);
+    }
+  }
+  return findings;
+}

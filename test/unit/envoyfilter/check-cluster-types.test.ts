@@ -1,0 +1,47 @@
+import t from 'tap';
+import { checkClusterTypes } from '../../../src/envoyfilter/check-cluster-types.ts';
+import { readConfigPatches } from '../../../src/envoyfilter/config-patches.ts';
+
+// Each verdict below was asked of istiod and Envoy 1.40 by the oracle's field sweep (test/oracle/corpus/field-sweep.ts).
+const EPP_CLUSTER = {
+  name: 'epp-cluster',
+  type: 'STATIC',
+  connect_timeout: '2s',
+  load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.96.0.9', port_value: 9002 } } } }] }] },
+};
+const judge = (fields: Record<string, unknown>) =>
+  checkClusterTypes(readConfigPatches({ spec: { configPatches: [{ applyTo: 'CLUSTER', patch: { operation: 'ADD', value: { ...EPP_CLUSTER, ...fields } } }] } }, {}).patches, {});
+const codes = (fields: Record<string, unknown>) => judge(fields).map((f) => f.code);
+const at = 'spec.configPatches[0].patch.value';
+
+t.test('a field in a JSON type istiod refuses: EPP310, with what it takes', async (t) => {
+  const [list] = judge({ circuit_breakers: [] });
+  t.equal(list.code, 'EPP310');
+  t.equal(list.path, `${at}.circuit_breakers`);
+  t.equal(list.message, 'cluster epp-cluster circuit_breakers is a list: istiod refuses this at kubectl apply (it takes an object)');
+  t.equal(list.fix, 'write circuit_breakers as an object');
+  t.same(codes({ respectDnsTtl: 'true' }), ['EPP310'], 'a quoted bool, under the lowerCamelCase key');
+  t.same(codes({ per_connection_buffer_limit_bytes: -1 }), ['EPP310'], 'a UInt32Value below 0');
+  t.same(codes({ lrs_report_endpoint_metrics: ['x', 1] }), ['EPP310'], 'a number in a list of strings');
+  t.equal(judge({ lrs_report_endpoint_metrics: ['x', 1] })[0].path, `${at}.lrs_report_endpoint_metrics[1]`);
+  t.same(codes({ dns_lookup_family: 'v4_only' }), ['EPP310'], 'an enum name not in upper case');
+  t.same(codes({ circuit_breakers: null, respect_dns_ttl: true, dns_lookup_family: 'V4_ONLY', per_connection_buffer_limit_bytes: '32768', outlier_detection: {} }), [], 'each written as istiod reads it');
+});
+
+t.test("what Envoy's rules refuse in a cluster's other fields: EPP312 and EPP311", async (t) => {
+  t.same(codes({ dns_jitter: '-1s' }), ['EPP312'], 'a negative duration');
+  t.same(codes({ dns_refresh_rate: '1ms' }), ['EPP312'], 'a DNS refresh rate of 1ms is not above 1ms');
+  t.same(codes({ dns_refresh_rate: '1.5ms' }), [], 'above it is');
+  t.same(codes({ cleanup_interval: '0s' }), ['EPP312'], 'a cleanup interval of 0s');
+  t.same(codes({ dns_lookup_family: 99 }), ['EPP312'], 'a family number no value has (defined values only)');
+  t.same(codes({ protocol_selection: 99 }), [], 'protocol_selection takes any number');
+  const resolver = judge({ dns_resolvers: [{ socket_address: { address: '127.0.0.1', port_value: 53 } }, null] });
+  t.same(resolver.map((f) => f.code), ['EPP312'], 'null in a list is an empty entry');
+  t.equal(resolver[0].path, `${at}.dns_resolvers[1]`);
+  t.equal(resolver[0].message, 'cluster epp-cluster dns_resolvers[1] sets none of socket_address, pipe, envoy_internal_address: Envoy requires one; Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails');
+  t.same(codes({ filters: [{ name: 'x' }] }), ['EPP312'], 'a cluster filter without typed_config');
+  t.same(codes({ load_balancing_policy: { policies: [] } }), ['EPP312'], 'a policy list without a policy');
+  t.same(codes({ lrs_server: { ads: {} } }), [], 'an LRS server naming its source');
+  t.same(codes({ eds_cluster_config: {} }), ['EPP311'], 'eds_cluster_config on a STATIC cluster');
+  t.same(codes({ type: 'EDS', eds_cluster_config: {} }), [], 'on an EDS cluster it is at home (EDS without a source is check-cluster-fields.ts\'s)');
+});
