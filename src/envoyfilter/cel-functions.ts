@@ -48,6 +48,7 @@ export function unknownCelCall(name: string, args: number, receiver: { qualified
   const qualified = receiver.qualifiedTarget === undefined ? undefined : `${receiver.qualifiedTarget}.${name}`;
   if (qualified !== undefined && CALLED_BY_NAME.get(qualified)?.includes(args)) return undefined;
   if (CALLED_ON_VALUE.get(name)?.includes(args + 1)) return undefined;
+  if (qualified !== undefined && CALLED_BY_NAME.has(qualified)) return `Envoy's CEL has no ${qualified}() of ${count(args)}${hint(qualified, CALLED_BY_NAME, undefined)}`;
   return `Envoy's CEL has no .${name}() of ${count(args)} on a value${hint(name, CALLED_ON_VALUE, CALLED_BY_NAME.get(name)?.includes(args + 1) ? `${name}(x, …)` : undefined)}`;
 }
 

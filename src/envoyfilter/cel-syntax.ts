@@ -219,7 +219,13 @@ class Parser {
       if (RESERVED.has(name.text)) throw new CelError(`character ${name.at + 1}: ${name.text} is a reserved word of CEL`);
       this.i++;
       if (this.take('(')) {
-        const unknown = unknownCelCall(name.text, this.args(')'), undefined);
+        const first = this.i;
+        const count = this.args(')');
+        // A macro: has() takes one field selection (`has(request.path)`), or Envoy's parser refuses it.
+        if (name.text === 'has' && count === 1 && !this.isSelection(first, this.i - 1)) {
+          throw new CelError(`character ${this.tokens[first].at + 1}: has() takes a field selection, such as has(request.path)`);
+        }
+        const unknown = unknownCelCall(name.text, count, undefined);
         if (unknown !== undefined) throw new CelError(`character ${name.at + 1}: ${unknown}`);
         return undefined;
       }
@@ -227,9 +233,13 @@ class Parser {
       return name.text;
     }
     if (this.take('(')) {
+      const first = this.i;
       this.expr();
       this.expect(')');
-      return undefined;
+      // A dotted name in brackets is that name still: `(re).extract(...)` calls re.extract.
+      const inside = this.tokens.slice(first, this.i - 1);
+      const dotted = inside.length % 2 === 1 && inside.every((token, i) => (i % 2 === 0 ? token.kind === 'ident' : token.text === '.' && token.kind === 'op'));
+      return dotted ? inside.map((token) => token.text).join('') : undefined;
     }
     if (this.take('[')) {
       this.args(']');
@@ -253,6 +263,15 @@ class Parser {
       return undefined;
     }
     throw new CelError(`${this.where()}: ${this.describe()} where a value should be`);
+  }
+
+  /** Whether tokens [from, to) are a field selection (`a.b`), brackets around it aside. */
+  private isSelection(from: number, to: number): boolean {
+    while (this.tokens[from]?.text === '(' && this.tokens[to - 1]?.text === ')') {
+      from++;
+      to--;
+    }
+    return to - from >= 3 && this.tokens[to - 2].text === '.' && this.tokens[to - 2].kind === 'op' && this.tokens[to - 1].kind === 'ident';
   }
 
   /** A comma-separated list up to `close` (a trailing comma only in a list literal); how many it holds. */

@@ -10,6 +10,7 @@ import { ONEOFS_BELOW, type OneofField } from './ext-proc-oneofs.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { readEnum } from './proto-enum.ts';
 import { EXPECTED, istiodRefuses } from './json-type-refusal.ts';
+import { readUint32 } from './proto-uint32.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 import { celSyntaxError } from './cel-syntax.ts';
 import { rejectsUpdate } from './envoy-rejects-update.ts';
@@ -119,6 +120,7 @@ function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments
   }
   if (name === 'GrpcService') checkGrpcTarget(walk, object, segments);
   if (name === 'GoogleGrpc' || name === 'HttpService') checkRequiredFields(walk, object, REQUIRED_IN[name], segments);
+  if (name === 'HttpService') checkHeadersToAdd(walk, object, segments);
   if (name === 'HttpUri') checkHttpUri(walk, object, segments);
 }
 
@@ -145,9 +147,10 @@ function readOtherEnum(walk: Walk, field: string, key: string, value: unknown, s
     if (readEnum(value, names).kind === 'refused-by-istio') refuse(walk, segments, key, value, listed);
     return;
   }
-  // Envoy's reader: a name in any case, or an integer (one no value has too).
-  const named = typeof value === 'string' && names.some((name) => name.toLowerCase() === value.toLowerCase());
-  if (named || Number.isInteger(typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value)) return;
+  // Envoy's reader: a name in any case, or an int32 (one no value has too: the enum is open).
+  const read = readEnum(value, names, 'envoy');
+  const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+  if (read.kind === 'name' || (typeof number === 'number' && Number.isInteger(number) && Math.abs(number) <= 2 ** 31 - (number < 0 ? 0 : 1))) return;
   walk.findings.push(
     finding('EPP221', walk.severities, fieldAt(walk, segments, key), `ext_proc ${key} is ${describe(value)} in a TypedStruct: Envoy converts the value itself, reads only a name (${names.join(', ')}) or a number there and ${walk.rejectsUpdate}`, `write ${key} as ${listed}`),
   );
@@ -266,7 +269,8 @@ const MAX_DURATION_NANOS = 315_576_000_000n * 1_000_000_000n;
 
 /**
  * What Envoy's JSON reader refuses in a TypedStruct's value, by kind: where, and what it reads there. Left to Envoy:
- * strings other than "true"/"false" for a bool, a string for a list of strings, UInt32Values.
+ * strings other than "true"/"false" for a bool, a string for a list of strings (its one entry), UInt32Values in a form
+ * the webhook does not follow (`1e2`).
  */
 function envoyReadsNot(kind: FieldKind, value: unknown): { index?: number; value: unknown; expected: string } | undefined {
   const scalar = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
@@ -282,12 +286,19 @@ function envoyReadsNot(kind: FieldKind, value: unknown): { index?: number; value
       const listed = kind === 'list:string' ? (v: unknown) => typeof v === 'string' : isObject;
       if (!Array.isArray(value)) {
         // An object for a list of messages Envoy takes as its one entry (asked of Envoy 1.40).
-        const refused = kind === 'list:object' ? scalar(value) || typeof value === 'string' : isObject(value);
+        const refused = kind === 'list:object' ? scalar(value) || typeof value === 'string' : isObject(value) || scalar(value);
         return refused ? { value, expected: EXPECTED.list } : undefined;
       }
       // A list in a list Envoy takes too.
       const index = value.findIndex((element) => element !== null && !Array.isArray(element) && !listed(element));
       return index < 0 ? undefined : { index, value: value[index], expected: kind === 'list:string' ? EXPECTED.string : EXPECTED.message };
+    }
+    case 'uint32': {
+      // A UInt32Value: an object it takes too; a string in a number's form it may read (`1e2`, `0x10`), no other.
+      if (isObject(value)) return undefined;
+      const read = readUint32(value, 'envoy');
+      const numberLike = typeof value === 'string' && /^\+?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)$/.test(value);
+      return read === 'unreadable' || (read === 'unsure' && !numberLike) ? { value, expected: EXPECTED.uint32 } : undefined;
     }
     default:
       return undefined;
@@ -408,6 +419,16 @@ function checkRequiredFields(walk: Walk, object: JsonObject, requirements: Reado
   }
 }
 
+/** HttpService.request_headers_to_add: each entry's header is a HeaderValue, under the same rules as gRPC metadata. */
+function checkHeadersToAdd(walk: Walk, service: JsonObject, segments: PathSegments): void {
+  const headers = fieldOf(walk, service, 'request_headers_to_add');
+  if (headers === undefined) return;
+  for (const { entry, at } of entriesOf(walk, headers.value)) {
+    const header = isObject(entry) ? fieldOf(walk, entry, 'header') : undefined;
+    if (header !== undefined) checkHeaderValue(walk, header.value, [...segments, headers.key, ...at, header.key], `${entryLabel(headers.key, at)}.${header.key}`);
+  }
+}
+
 /** HttpUri: Envoy requires uri, cluster and timeout. */
 function checkHttpUri(walk: Walk, uri: JsonObject, segments: PathSegments): void {
   const missing = ['uri', 'cluster'].filter((f) => missingOrEmpty(uri, f));
@@ -519,6 +540,28 @@ function rejects(walk: Walk, path: PathSegments, message: string, fix: string): 
   walk.findings.push(finding('EPP225', walk.severities, { location: walk.location, path: formatPath(path) }, `${message}; Istio accepts it and Envoy ${walk.rejectsUpdate}`, fix));
 }
 
+/**
+ * The entries of a list field as the walk's reader takes them, each with its path below the field: istiod a list only
+ * (anything else is EPP214's); Envoy's own reader a list, lists inside it, and a lone value as the one entry (asked of
+ * Envoy 1.40). null stays null: each caller reads it as its empty entry ("" or {}).
+ */
+function entriesOf(walk: Walk, value: unknown): { entry: unknown; at: PathSegments }[] {
+  if (value === null || value === undefined) return [];
+  if (!Array.isArray(value)) return walk.reading === 'envoy' ? [{ entry: value, at: [] }] : [];
+  const out: { entry: unknown; at: PathSegments }[] = [];
+  const walkList = (list: unknown[], at: PathSegments) => {
+    for (const [i, entry] of list.entries()) {
+      if (Array.isArray(entry) && walk.reading === 'envoy') walkList(entry, [...at, i]);
+      else out.push({ entry, at: [...at, i] });
+    }
+  };
+  walkList(value, []);
+  return out;
+}
+
+/** `key` followed by an entry's path below it, as a label: `request_attributes[1]`. */
+const entryLabel = (key: string, at: PathSegments) => `${key}${at.map((i) => `[${String(i)}]`).join('')}`;
+
 /** The field `field` of `object` as the walk reads it, with its key; undefined when unset (null included). */
 function fieldOf(walk: Walk, object: JsonObject, field: string): { key: string; value: unknown } | undefined {
   const value = readField(object, field, walk.reading);
@@ -547,9 +590,10 @@ function checkFilterFieldRules(walk: Walk, config: JsonObject, segments: PathSeg
         rejects(walk, at, `ext_proc ${label} has no patterns: Envoy requires at least one`, `list the headers in ${label}.patterns (e.g. {exact: x-gateway-model-name}), or remove ${matcher.key}`);
         continue;
       }
-      if (!Array.isArray(patterns.value)) continue;
-      for (const [i, pattern] of patterns.value.entries()) {
-        if (isObject(pattern)) checkStringMatcher(walk, pattern, [...at, patterns.key, i], `${label}.${patterns.key}[${i}]`);
+      for (const { entry, at: below } of entriesOf(walk, patterns.value)) {
+        // null in the list is an empty pattern.
+        const pattern = entry === null ? {} : entry;
+        if (isObject(pattern)) checkStringMatcher(walk, pattern, [...at, patterns.key, ...below], `${label}.${entryLabel(patterns.key, below)}`);
       }
     }
   }
@@ -565,8 +609,8 @@ function checkFilterFieldRules(walk: Walk, config: JsonObject, segments: PathSeg
   // Envoy parses these as CEL when it loads the filter (an ExtProcOverrides' are parsed per request, not at load).
   for (const field of ['request_attributes', 'response_attributes']) {
     const attributes = fieldOf(walk, config, field);
-    if (attributes === undefined || !Array.isArray(attributes.value)) continue;
-    for (const [i, written] of attributes.value.entries()) {
+    if (attributes === undefined) continue;
+    for (const { entry: written, at } of entriesOf(walk, attributes.value)) {
       // istiod and Envoy read null in the list as "".
       const attribute = written === null ? '' : written;
       if (typeof attribute !== 'string') continue;
@@ -574,22 +618,22 @@ function checkFilterFieldRules(walk: Walk, config: JsonObject, segments: PathSeg
       if (error === undefined) continue;
       rejects(
         walk,
-        [...segments, attributes.key, i],
-        `ext_proc ${attributes.key}[${i}] ${JSON.stringify(written)}${written === null ? ' (read as "")' : ''} is not a CEL expression Envoy can build (${error}): Envoy parses each attribute as CEL when it loads the filter and fails`,
-        `write the attribute as Envoy names it (request.path, request.headers['x-name'], source.address), calling only functions Envoy's CEL has (size, contains, startsWith, endsWith, matches, int, uint, double, bytes, bool, timestamp, duration, the get… time parts, re.extract, re.capture, re.captureN), or remove it`,
+        [...segments, attributes.key, ...at],
+        `ext_proc ${entryLabel(attributes.key, at)} ${JSON.stringify(written)}${written === null ? ' (read as "")' : ''} is not a CEL expression Envoy can build (${error}): Envoy parses each attribute as CEL when it loads the filter and fails`,
+        `write the attribute as Envoy names it (request.path, request.headers['x-name'], source.address), calling only functions Envoy's CEL has (size, contains, startsWith, endsWith, matches, int, uint, double, bytes, bool, timestamp, duration, dyn, type, the get… time parts, re.extract, re.capture, re.captureN), or remove it`,
       );
     }
   }
 
   const overrideModes = fieldOf(walk, config, 'allowed_override_modes');
-  if (overrideModes !== undefined && Array.isArray(overrideModes.value)) {
-    for (const [i, mode] of overrideModes.value.entries()) {
+  if (overrideModes !== undefined) {
+    for (const { entry: mode, at: below } of entriesOf(walk, overrideModes.value)) {
       if (!isObject(mode)) continue;
       for (const bad of readProcessingMode(mode, walk.reading).invalid) {
         if (bad.refusedBy === 'unknowable') continue;
-        const at = { location: walk.location, path: formatPath([...segments, overrideModes.key, i, bad.key]) };
+        const at = { location: walk.location, path: formatPath([...segments, overrideModes.key, ...below, bad.key]) };
         const names = bad.allowed.map((name, number) => `${name} (${number})`).join(', ');
-        const label = `${overrideModes.key}[${i}].${bad.key}`;
+        const label = `${entryLabel(overrideModes.key, below)}.${bad.key}`;
         walk.findings.push(
           bad.refusedBy === 'istio'
             ? finding('EPP201', walk.severities, at, `ext_proc ${label} ${quoteValue(bad.value)}: ${ISTIO_REFUSES}: it takes a mode's exact upper-case name or its number, ${names}`, `write one of ${bad.allowed.join(', ')}`)
@@ -676,22 +720,21 @@ function checkExtension(walk: Walk, object: JsonObject, field: string, segments:
 }
 
 /** HeaderValues of gRPC metadata: a key of at least one character; key and value without NUL, CR or LF. */
-function checkHeaderValues(walk: Walk, value: unknown, path: PathSegments, label: string): void {
-  // Envoy's own reader takes an object for a list of messages as its one entry (asked of Envoy 1.40).
-  const list = isObject(value) && walk.reading === 'envoy' ? [value] : value;
-  if (!Array.isArray(list)) return;
-  for (const [i, written] of list.entries()) {
-    // null in the list is read as an empty entry.
-    const header = written === null ? {} : written;
-    if (!isObject(header)) continue;
-    const key = fieldOf(walk, header, 'key');
-    const value = fieldOf(walk, header, 'value');
-    const at = { location: walk.location, path: formatPath([...path, i]) };
-    const fix = 'give each entry a key (a lower-case header name, e.g. x-epp) and a value on one line';
-    if (key === undefined || key.value === '') {
-      walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label}[${i}] has no key: Envoy requires one; Istio accepts it and Envoy ${walk.rejectsUpdate}`, fix));
-    } else if ([key, value].some((field) => typeof field?.value === 'string' && /[\0\n\r]/.test(field.value))) {
-      walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label}[${i}] holds a NUL, CR or LF in its key or value, which Envoy's rule for headers forbids; Istio accepts it and Envoy ${walk.rejectsUpdate}`, fix));
-    }
+function checkHeaderValues(walk: Walk, list: unknown, path: PathSegments, label: string): void {
+  for (const { entry, at } of entriesOf(walk, list)) checkHeaderValue(walk, entry, [...path, ...at], entryLabel(label, at));
+}
+
+/** One HeaderValue (null is an empty one). */
+function checkHeaderValue(walk: Walk, written: unknown, path: PathSegments, label: string): void {
+  const header = written === null ? {} : written;
+  if (!isObject(header)) return;
+  const key = fieldOf(walk, header, 'key');
+  const value = fieldOf(walk, header, 'value');
+  const at = { location: walk.location, path: formatPath(path) };
+  const fix = 'give each entry a key (a lower-case header name, e.g. x-epp) and a value on one line';
+  if (key === undefined || key.value === '') {
+    walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label} has no key: Envoy requires one; Istio accepts it and Envoy ${walk.rejectsUpdate}`, fix));
+  } else if ([key, value].some((field) => typeof field?.value === 'string' && /[\0\n\r]/.test(field.value))) {
+    walk.findings.push(finding('EPP216', walk.severities, at, `ext_proc ${label} holds a NUL, CR or LF in its key or value, which Envoy's rule for headers forbids; Istio accepts it and Envoy ${walk.rejectsUpdate}`, fix));
   }
 }

@@ -25,10 +25,10 @@ const VALUES: Record<string, Json[]> = {
   'bool-value': [true, false, 'true', 1, null, {}, [], { value: true }],
   string: ['', 'x', 1, true, null, {}, [], 'x'.repeat(300)],
   duration: ['0s', '1s', '-1s', '1.5s', '1', 1, '0.0001s', '1000000000s', '315576000001s', 'abc', '1ms', null, {}, { seconds: 1 }],
-  enum: [0, 1, 2, 99, -1, 'DEFAULT', 'BOGUS', '1', 1.5, null, true, {}],
+  enum: [0, 1, 2, 99, -1, 'DEFAULT', 'BOGUS', '1', 1.5, null, true, {}, 4294967296, '4294967296', '99', 'clear'],
   uint32: [0, 1, -1, 1.5, '7', ' 7', '1e2', 4294967295, 4294967296, 'x', true, {}, [], null, { value: 1 }],
-  'list:string': [[], ['x'], 'x', {}, [1], null, [null], [{}], [true], [[]]],
-  'list:object': [[], [{}], 'x', {}, [1], null, [null], ['x'], [[]], [true]],
+  'list:string': [[], ['x'], 'x', {}, 1, true, [1], null, [null], [{}], [true], [[]], 'request..path', [['request..path']]],
+  'list:object': [[], [{}], 'x', {}, [1], null, [null], ['x'], [[]], [true], { request_body_mode: 'BOGUS', key: '' }],
   'list:any': [[], [{}], [{ '@type': 'type.googleapis.com/envoy.config.core.v3.HeaderValue', key: 'x' }], ['x'], [null], {}],
   object: [{}, [], 'x', 1, null, true, { bogus: 1 }],
   message: [{}, [], 'x', 1, null, true, { bogus: 1 }],
@@ -70,6 +70,9 @@ export function fieldSweep(): CorpusEntry[] {
   sweep('ExternalProcessor', 'typed-struct', ['processing_mode'], (f, v) =>
     envoyFilter('c-sweep', [filterPatch(typed(EXTERNAL_PROCESSOR, { grpc_service: grpcToEpp(), processing_mode: eppMode(), [f]: v })), clusterPatch(eppCluster())]),
   );
+  const typedWith = (grpc: JsonMap) => envoyFilter('c-sweep', [filterPatch(typed(EXTERNAL_PROCESSOR, { grpc_service: grpc, processing_mode: eppMode() })), clusterPatch(eppCluster())]);
+  sweep('GrpcService', 'typed-struct.grpc_service', ['envoy_grpc'], (f, v) => typedWith({ ...grpcToEpp(), [f]: v }));
+  sweep('EnvoyGrpc', 'typed-struct.envoy_grpc', ['cluster_name'], (f, v) => typedWith({ envoy_grpc: { cluster_name: 'epp-cluster', [f]: v } }));
   sweep('ExtProcOverrides', 'typed-struct-override', ['processing_mode'], (f, v) => withPerRoute('c-sweep', typed(EXT_PROC_PER_ROUTE, { overrides: { processing_mode: eppMode(), [f]: v } })));
 
   // The EPP cluster's own fields (cluster-schema.ts), but those the cluster families vary with the wiring in view.

@@ -34,6 +34,7 @@ export function extProcFieldRules(): CorpusEntry[] {
     ['forward_rules/suffix-empty', { forward_rules: { allowed_headers: patterns([{ suffix: '' }]) } }],
     ['forward_rules/contains-empty', { forward_rules: { disallowed_headers: patterns([{ contains: '' }]) } }],
     ['forward_rules/prefix', { forward_rules: { allowed_headers: patterns([{ prefix: 'x-' }]) } }],
+    ['forward_rules/null-pattern', { forward_rules: { allowed_headers: patterns([{ exact: 'x-a' }, null]) } }],
     ['forward_rules/safe_regex', { forward_rules: { allowed_headers: patterns([{ safe_regex: { regex: 'x-.*' } }]) } }],
     ['forward_rules/safe_regex-empty', { forward_rules: { allowed_headers: patterns([{ safe_regex: { regex: '' } }]) } }],
     ['forward_rules/safe_regex-no-regex', { forward_rules: { allowed_headers: patterns([{ safe_regex: {} }]) } }],
@@ -97,6 +98,9 @@ export function extProcFieldRules(): CorpusEntry[] {
     ['request_attributes/qualified-arity', { request_attributes: ['re.extract(request.path, "(a)")'] }],
     ['request_attributes/qualified-under-field', { request_attributes: ['request.re.extract(request.path, "(a)", r"\\1")'] }],
     ['request_attributes/unknown-in-untaken-branch', { request_attributes: ['true ? 1 : nosuchfn(1)'] }],
+    ['request_attributes/has-without-selection', { request_attributes: ['has(request)'] }],
+    ['request_attributes/has-index', { request_attributes: ["has(request.headers['x'])"] }],
+    ['request_attributes/bracketed-names', { request_attributes: ['(re).extract(request.path, "(a)", "x")', 'has((request.path))', '(request.path).size()'] }],
     [
       'request_attributes/every-function',
       {

@@ -76,6 +76,9 @@ export function serviceShapes(): CorpusEntry[] {
     ['no-cluster', { http_service: { http_uri: { uri: 'http://epp:9002/', timeout: '1s' } } }],
     ['no-timeout', { http_service: { http_uri: { uri: 'http://epp:9002/', cluster: EPP_CLUSTER } } }],
     ['flat-http_uri', { http_uri: { uri: 'http://epp:9002/', cluster: EPP_CLUSTER, timeout: '1s' } }],
+    ['header-without-key', httpService({ request_headers_to_add: [{ header: {} }] })],
+    ['header-with-key', httpService({ request_headers_to_add: [{ header: { key: 'x-epp', value: '1' } }] })],
+    ['formatter-empty-name', httpService({ formatters: [{ name: '', typed_config: { '@type': 'type.googleapis.com/envoy.config.core.v3.Metadata' } }] })],
   ];
   const headersOnly = { request_header_mode: 'SEND', response_header_mode: 'SEND', request_body_mode: 'NONE', response_body_mode: 'NONE' };
   for (const [name, shape] of httpShapes) {
@@ -269,9 +272,14 @@ export function typedStructs(): CorpusEntry[] {
     ['service-not-object', { grpc_service: 'epp', processing_mode: eppMode() }],
     ['mode-not-object', { grpc_service: grpcToEpp(), processing_mode: 'FULL_DUPLEX_STREAMED' }],
     ['attributes-not-list', { grpc_service: grpcToEpp(), processing_mode: eppMode(), request_attributes: 'request.path' }],
+    // Envoy's reader takes a lone value for a list as its one entry, and lists inside a list: the rules apply to them.
+    ['lone-pattern-empty-prefix', { grpc_service: grpcToEpp(), processing_mode: eppMode(), forward_rules: { allowed_headers: { patterns: { prefix: '' } } } }],
+    ['nested-metadata-without-key', { grpc_service: { ...grpcToEpp(), initial_metadata: [[{ key: '' }]] }, processing_mode: eppMode() }],
+    ['lone-metadata-without-key', { grpc_service: { ...grpcToEpp(), initial_metadata: { key: '' } }, processing_mode: eppMode() }],
     // With http_service Envoy allows no body and no trailer; it reads a TypedStruct's modes in any case or as numbers in strings.
     ...['send', '1', 'SKIP'].map((trailer): [string, JsonMap] => [`http-service-trailer-${trailer}`, { http_service: httpService(), processing_mode: { request_trailer_mode: trailer } }]),
     ...['buffered', '2', 'none'].map((body): [string, JsonMap] => [`http-service-body-${body}`, { http_service: httpService(), processing_mode: { request_body_mode: body } }]),
+    ['http-service-header-without-key', { http_service: httpService({ request_headers_to_add: [{ header: {} }] }), processing_mode: { request_header_mode: 'SEND' } }],
   ];
   const perRouteVariants: [string, JsonMap][] = [
     ['disabled-true', { disabled: true }],

@@ -228,6 +228,21 @@ t.test('the JSON type of every ext_proc field as istiod reads it, and as Envoy r
   t.same(codes(inTypedStruct({ stat_prefix: 7 })), ['EPP221'], 'nor a number for a string');
   t.same(codes(inTypedStruct({ request_attributes: [true] })), ['EPP221'], 'nor a bool in a list of strings');
   t.same(codes(inTypedStruct({ message_timeout: { seconds: 1 } })), [], 'an object for a Duration it reads');
+  t.same(codes(inTypedStruct({ request_attributes: 1 })), ['EPP221'], 'a number for a list of strings it does not');
+  const lone = inTypedStruct({ request_attributes: 'request..path' });
+  t.same(codes(lone), ['EPP225'], 'a lone string for a list it reads as the one entry, and judges it');
+  t.equal(lone[0].path, `${at}.value.request_attributes`, 'the path names the value itself');
+  const nested = inTypedStruct({ grpc_service: { ...GRPC.grpc_service, initial_metadata: [[{ key: '' }]] } });
+  t.same(codes(nested), ['EPP216'], 'a list inside the list it reads too');
+  t.equal(nested[0].path, `${at}.value.grpc_service.initial_metadata[0][0]`);
+  t.same(codes(inTypedStruct({ route_cache_action: 4294967296 })), ['EPP221'], 'an enum number beyond int32');
+  t.same(codes(inTypedStruct({ route_cache_action: '99' })), [], 'a number no value has, in a string, it takes');
+  t.same(codes(inTypedStruct({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster', max_receive_message_length: ' 7' } } })), ['EPP221'], 'a UInt32Value string not in a number\'s form');
+  t.same(codes(inTypedStruct({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster', max_receive_message_length: { value: 1 } } } })), [], 'a UInt32Value object it takes');
+  t.same(codes(judge({ forward_rules: { allowed_headers: { patterns: [{ exact: 'x-a' }, null] } } })), ['EPP225'], 'null in patterns is a pattern with no match');
+  const http = (service: Record<string, unknown>) => judge({ grpc_service: undefined, processing_mode: { request_header_mode: 'SEND' }, http_service: { http_service: { http_uri: { uri: 'http://epp:9002/', cluster: 'epp-cluster', timeout: '1s' }, ...service } } });
+  t.same(codes(http({ request_headers_to_add: [{ header: {} }] }), 'deny'), ['EPP216'], 'a header to add without key');
+  t.same(codes(http({ formatters: [{ name: '', typed_config: { '@type': 'type.googleapis.com/envoy.config.core.v3.Metadata' } }] }), 'deny'), ['EPP216'], 'a formatter with an empty name');
   t.same(codes(inTypedStruct({ message_timeout: '315576000001s' })), ['EPP221'], 'a Duration beyond protobuf\'s range it does not');
 });
 
@@ -1163,7 +1178,10 @@ t.test("EPP225: ext_proc fields Envoy refuses when it loads the filter are denie
   t.match(judge({ request_attributes: ['getHours(request.time)'] })[0]?.message, 'has no getHours() of 1 argument (it is called as x.getHours(…))');
   t.match(judge({ request_attributes: ['request.size.int()'] })[0]?.message, 'has no .int() of 0 arguments on a value (it is called as int(x, …))');
   t.match(judge({ request_attributes: ['request.path.lowerAscii()'] })[0]?.message, 'character 14: Envoy\'s CEL has no .lowerAscii() of 0 arguments on a value');
-  for (const attribute of ['re.extract(request.path, "(a)")', 'request.re.extract(request.path, "(a)", "x")', 'true ? 1 : nosuchfn(1)', '[nosuchfn()]', 'request.time.getHours("UTC", 1)']) {
+  t.match(judge({ request_attributes: ['re.extract(request.path, "(a)")'] })[0]?.message, 'has no re.extract() of 2 arguments (it takes 3)');
+  t.match(judge({ request_attributes: ['has(request)'] })[0]?.message, 'has() takes a field selection, such as has(request.path)');
+  t.same(codes(judge({ request_attributes: ['(re).extract(request.path, "(a)", "x")', 'has((request.path))'] })), [], 'a name in brackets is that name (asked of Envoy)');
+  for (const attribute of ['re.extract(request.path, "(a)")', 'request.re.extract(request.path, "(a)", "x")', 'true ? 1 : nosuchfn(1)', '[nosuchfn()]', 'request.time.getHours("UTC", 1)', "has(request.headers['x'])"]) {
     t.same(codes(judge({ request_attributes: [attribute] })), ['EPP225'], `${attribute}: a call Envoy refuses on load`);
   }
   const everyCall = ['size(request.path)', 'request.path.size()', 'contains(request.path, "a")', 'request.path.matches("a")', 'bool(request.path)', 'type(1)', 'request.time.getHours()', 'request.time.getHours("UTC")', 're.extract(request.path, "(a)", "x")', '.re.capture(request.path, "(a)")', 're.captureN(request.path, "(a)")', 'sets.contains(1)'];
