@@ -1,7 +1,7 @@
 import type { WebhookConfig } from '../config.ts';
 import { finding, formatCount, type Finding } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { envoyField, envoyFieldKey } from '../json-value.ts';
+import { describe, envoyField, envoyFieldKey } from '../json-value.ts';
 import { checkClusterFields } from './check-cluster-fields.ts';
 import { checkClusterTypes } from './check-cluster-types.ts';
 import { checkDuplicateClusters, checkIstiodClusterNames } from './check-duplicate-clusters.ts';
@@ -98,13 +98,15 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
       // Not for a MERGE: istiod's own filter sends nothing by design, turned on by istiod's override on each InferencePool route.
       const holding = holdingFilter(site);
       const filterName = holding === undefined ? undefined : envoyField(holding.filter, 'name');
+      // Any JSON may stand there: String() of an object whose toString is no function throws.
+      const shownName = typeof filterName === 'string' ? filterName : describe(filterName);
       if (!partial && holding !== undefined && envoyField(holding.filter, 'disabled') === true && !enablesDisabledFilter(patches, filterName)) {
         findings.push(...gate(site, [
           finding(
             'EPP206',
             severities,
             { location: patchLocation(site.patch.index), path: formatPath([...holding.segments, envoyFieldKey(holding.filter, 'disabled')]) },
-            `ext_proc filter ${String(filterName)} is disabled: true, which turns it off on every route without a per-route config of its own, and no typed_per_filter_config["${String(filterName)}"] in this EnvoyFilter turns it on: the EPP is never consulted`,
+            `ext_proc filter ${shownName} is disabled: true, which turns it off on every route without a per-route config of its own, and no typed_per_filter_config["${shownName}"] in this EnvoyFilter turns it on: the EPP is never consulted`,
             'remove disabled: true, or turn the filter on for the inference routes with an ExtProcPerRoute under its name (an HTTP_ROUTE patch of typed_per_filter_config)',
           ),
         ]));
@@ -114,7 +116,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
             'EPP206',
             severities,
             { location: patchLocation(site.patch.index), path: formatPath(site.segments) },
-            `ext_proc sends nothing to the EPP (headers SKIP, bodies NONE) and no ExtProcPerRoute override under its name (${String(filterName)}) in this EnvoyFilter turns it on with a processing_mode: the EPP is never consulted`,
+            `ext_proc sends nothing to the EPP (headers SKIP, bodies NONE) and no ExtProcPerRoute override under its name (${shownName}) in this EnvoyFilter turns it on with a processing_mode: the EPP is never consulted`,
             // FULL_DUPLEX_STREAMED without its trailer mode SEND is a denial (EPP203): the mode is written out whole.
             `set ${readFieldKey(site.config, 'processing_mode', reading)}: {${EPP_MODE}} here, or that processing_mode in ExtProcPerRoute overrides for the inference routes (an HTTP_ROUTE patch of typed_per_filter_config)`,
           ),

@@ -1239,3 +1239,15 @@ t.test("EPP312/EPP310: the EPP cluster's HTTP/2 options Envoy refuses, in the cl
   t.same(parameter([{ identifier: 2, value: 0 }, { identifier: 4, value: 1048576 }, { identifier: 9, value: 1 }, { identifier: 9, value: 1 }]), [], 'what Envoy loads');
   t.same(codes(legacy({ initial_stream_window_size: 65535, initial_connection_window_size: 1048576, max_concurrent_streams: 100, hpack_table_size: 0, connection_keepalive: { interval: '10s', timeout: '1s' } })), [], 'in range');
 });
+
+t.test('a filter name of any JSON shape is named in EPP206, never a crash (a property-test counterexample)', async (t) => {
+  const nothing = { request_header_mode: 'SKIP', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE' };
+  const named = (name: unknown, fields: Record<string, unknown> = {}) => {
+    const object = withFilter({ ...GRPC, processing_mode: nothing });
+    Object.assign(object.spec.configPatches[0].patch.value, { name, ...fields });
+    return checkEnvoyFilter(object, DEFAULT_CONFIG);
+  };
+  const odd = JSON.parse('[{"toString":0}]');
+  t.match(named(odd).find((f) => f.code === 'EPP206')?.message, 'no ExtProcPerRoute override under its name (a list)');
+  t.doesNotThrow(() => named(odd, { disabled: true }), 'nor when the filter is disabled: true');
+});
