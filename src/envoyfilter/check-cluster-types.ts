@@ -1,19 +1,41 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { camelCase, describe, quoteValue } from '../json-value.ts';
+import { camelCase, describe, envoyField, quoteValue, type JsonObject } from '../json-value.ts';
+import { closestName } from './closest-name.ts';
 import { discoveryType } from './check-cluster-fields.ts';
-import { CLUSTER_FIELDS } from './cluster-schema.ts';
+import { CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS } from './cluster-schema.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { istiodRefuses } from './json-type-refusal.ts';
 import { readEnum } from './proto-enum.ts';
 import { missingRequired, type Requirement } from './required-fields.ts';
+import { socketAddresses } from './socket-addresses.ts';
 
 const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
 const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
 /** Read by check-cluster-fields.ts with messages of their own. */
 const CHECKED_ELSEWHERE = new Set(['type', 'lb_policy', 'connect_timeout']);
 const FIELD_BY_KEY = new Map(Object.keys(CLUSTER_FIELDS).flatMap((field) => [[field, field], [camelCase(field), field]]));
+
+const SOCKET_FIELD_BY_KEY = new Set(Object.keys(SOCKET_ADDRESS_FIELDS).flatMap((field) => [field, camelCase(field)]));
+
+/** EPP321: a key istiod does not know in a Cluster or SocketAddress, dropped with only a warning at kubectl apply. */
+function unknownField(
+  add: (code: 'EPP321', segments: PathSegments, message: string, fix: string) => void,
+  subject: string,
+  message: string,
+  object: JsonObject,
+  key: string,
+  fields: Readonly<Record<string, unknown>>,
+  segments: PathSegments,
+): void {
+  const names = Object.keys(fields);
+  const guess = closestName(key, names);
+  const written = guess !== undefined && envoyField(object, guess) !== undefined && envoyField(object, guess) !== null;
+  const outcome = guess !== undefined && !written ? `${guess} stays unset` : 'Envoy never sees it';
+  const fix = guess === undefined ? `remove ${key}` : written ? `remove ${key} (${guess} is written already)` : `rename ${key} to ${guess}`;
+  add('EPP321', [...segments, key], `${subject} ${key} is not a field of ${message}${guess === undefined ? '' : ` (did you mean ${guess}?)`}: Istio drops it with only a warning at kubectl apply, so ${outcome}`, fix);
+}
 
 /** The Cluster enums other than type and lb_policy, by number; `definedOnly`: Envoy's rules refuse a number no value has. */
 const ENUMS: Record<string, { names: readonly string[]; definedOnly: boolean }> = {
@@ -50,12 +72,16 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
     const cluster = patch.value;
     const name = cluster.name;
     const subject = typeof name === 'string' && name !== '' ? `cluster ${name}` : 'cluster';
-    const add = (code: 'EPP310' | 'EPP311' | 'EPP312', segments: PathSegments, message: string, fix: string) =>
+    const add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP321', segments: PathSegments, message: string, fix: string) =>
       findings.push(finding(code, severities, { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, ...segments]) }, message, fix));
 
     for (const [key, value] of Object.entries(cluster)) {
       const field = FIELD_BY_KEY.get(key);
-      if (field === undefined || CHECKED_ELSEWHERE.has(field) || value === null) continue;
+      if (field === undefined) {
+        unknownField(add, subject, 'Cluster', cluster, key, CLUSTER_FIELDS, []);
+        continue;
+      }
+      if (CHECKED_ELSEWHERE.has(field) || value === null) continue;
       const kind = CLUSTER_FIELDS[field];
       const refused = istiodRefuses(kind, value);
       if (refused !== undefined) {
@@ -82,6 +108,19 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
     for (const { key, index, lacking, wanted } of missingRequired(cluster, REQUIRED, false)) {
       const label = index === undefined ? key : `${key}[${index}]`;
       add('EPP312', index === undefined ? [key] : [key, index], `${subject} ${label} sets ${lacking}: Envoy requires ${wanted.startsWith('one of') ? 'one' : wanted.includes(' and ') ? 'them' : 'it'}; ${ENVOY_REJECTS}`, `write ${label} with ${wanted}, or remove it`);
+    }
+
+    for (const { segments, socket } of socketAddresses(cluster)) {
+      for (const key of Object.keys(socket)) {
+        if (!SOCKET_FIELD_BY_KEY.has(key)) unknownField(add, subject, 'SocketAddress', socket, key, SOCKET_ADDRESS_FIELDS, segments);
+      }
+      const address = envoyField(socket, 'address');
+      if (address === undefined || address === null) {
+        add('EPP312', [...segments, 'address'], `${subject} has an endpoint without an address: ${ENVOY_REJECTS}`, 'write the placeholder token and let the webhook fill in the ClusterIP');
+      }
+      if (!['port_value', 'named_port'].some((field) => envoyField(socket, field) != null)) {
+        add('EPP312', [...segments, 'port_value'], `${subject} has an endpoint without a port (port_value): ${ENVOY_REJECTS}`, 'write port_value: 9002');
+      }
     }
 
     const edsKey = ['eds_cluster_config', 'edsClusterConfig'].find((k) => cluster[k] !== undefined && cluster[k] !== null);

@@ -62,3 +62,14 @@ export const CLUSTER_FIELDS: Readonly<Record<string, Exclude<FieldKind, `message
   preconnect_policy: 'object',
   connection_pool_per_downstream_connection: 'bool',
 };
+
+/** envoy.config.core.v3.SocketAddress, an endpoint's address, the same way. */
+export const SOCKET_ADDRESS_FIELDS: Readonly<Record<string, Exclude<FieldKind, `message:${string}`>>> = {
+  protocol: 'enum',
+  address: 'string',
+  port_value: 'uint32',
+  named_port: 'string',
+  resolver_name: 'string',
+  ipv4_compat: 'bool',
+  network_namespace_filepath: 'string',
+};

@@ -14,7 +14,7 @@ export interface PipelineVerdict {
   envoy?: EnvoyVerdict;
   /** The mode Envoy runs at each ext_proc site (see effective-modes.ts). */
   effective: Map<string, Mode>;
-  /** Fields of ext_proc messages istiod drops (its strict-decoding warning), e.g. `request_body_mod`. */
+  /** Fields of ext_proc, cluster and address messages istiod drops (its strict-decoding warning), e.g. `request_body_mod`. */
   dropped: string[];
 }
 
@@ -23,7 +23,7 @@ export const CATEGORIES = {
   'denial-claim-contradicted': 'the webhook denies saying Istio (or Envoy) refuses it, and that system accepts it',
   'rejection-unexplained': 'Istio or Envoy rejects it and the webhook denies it, but no finding says that system refuses it',
   'mode-differs': 'Envoy runs another processing mode than the one the webhook judged',
-  'dropped-field-unnamed': 'istiod drops a misspelt ext_proc field and no finding names it',
+  'dropped-field-unnamed': 'istiod drops a misspelt ext_proc, cluster or endpoint address field and no finding names it',
 } as const;
 export type Category = keyof typeof CATEGORIES;
 
@@ -34,13 +34,14 @@ export interface Disagreement {
 }
 
 const UNKNOWN_FIELD = /unknown field "([^"]+)" in ([\w.]+)/;
-const EXT_PROC_MESSAGES = new Set(Object.values(EXT_PROC_SCHEMA).map((m) => m.fullName));
+/** The messages whose every field the webhook knows: an ext_proc config's, the cluster and its endpoints' addresses. */
+const KNOWN_MESSAGES = new Set([...Object.values(EXT_PROC_SCHEMA).map((m) => m.fullName), 'envoy.config.cluster.v3.Cluster', 'envoy.config.core.v3.SocketAddress']);
 
-/** The fields istiod's strict decoding warns about in the messages of an ext_proc config (it names the first one per patch). */
-export function droppedExtProcFields(warnings: readonly string[]): string[] {
+/** The fields istiod's strict decoding warns about in those messages (it names the first one per patch). */
+export function droppedFields(warnings: readonly string[]): string[] {
   return warnings.flatMap((w) => {
     const m = UNKNOWN_FIELD.exec(w);
-    return m && EXT_PROC_MESSAGES.has(m[2]) ? [m[1]] : [];
+    return m && KNOWN_MESSAGES.has(m[2]) ? [m[1]] : [];
   });
 }
 

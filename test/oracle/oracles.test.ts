@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CLUSTER_FIELDS } from '../../src/envoyfilter/cluster-schema.ts';
+import { CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS } from '../../src/envoyfilter/cluster-schema.ts';
 import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from '../../src/envoyfilter/ext-proc-schema.ts';
 import { CATEGORIES, type Category } from './differential.ts';
 import { istioFields } from './istio-oracle.ts';
@@ -51,9 +51,10 @@ t.test("the webhook's tables of ext_proc and Cluster fields are istiod's, field 
     const expected = Object.fromEntries(istio[schema.fullName].map(([field, , kind]) => [field, kindFor(kind)]));
     t.same(schema.fields, expected, name);
   }
-  const cluster = istioFields(toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE'), ['envoy.config.cluster.v3.Cluster'])['envoy.config.cluster.v3.Cluster'];
-  const clusterKind = (kind: string) => (kind === 'map' ? 'object' : kindFor(kind));
-  t.same(CLUSTER_FIELDS, Object.fromEntries(cluster.map(([field, , kind]) => [field, clusterKind(kind)])), 'Cluster (cluster-schema.ts)');
+  const cluster = istioFields(toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE'), ['envoy.config.cluster.v3.Cluster', 'envoy.config.core.v3.SocketAddress']);
+  const clusterKind = (kind: string) => (kind === 'map' ? 'object' : kind === 'uint32' ? 'uint32' : kindFor(kind));
+  t.same(CLUSTER_FIELDS, Object.fromEntries(cluster['envoy.config.cluster.v3.Cluster'].map(([field, , kind]) => [field, clusterKind(kind)])), 'Cluster (cluster-schema.ts)');
+  t.same(SOCKET_ADDRESS_FIELDS, Object.fromEntries(cluster['envoy.config.core.v3.SocketAddress'].map(([field, , kind]) => [field, clusterKind(kind)])), 'SocketAddress (cluster-schema.ts)');
 });
 
 t.test('observability_mode: Envoy loads it with every body mode and beside the stream-handling fields; EPP233 warns, never denies', async (t) => {

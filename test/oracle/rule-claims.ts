@@ -81,6 +81,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP318: 'envoy-rejects',
   EPP319: 'envoy-rejects',
   EPP320: 'envoy-rejects',
+  EPP321: 'istio-drops',
   EPP401: 'webhook',
   EPP402: 'runtime',
   EPP403: 'webhook',

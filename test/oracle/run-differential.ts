@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { generateCorpus } from './corpus/generate-corpus.ts';
 import { NAMESPACE } from './corpus/building-blocks.ts';
 import type { CorpusEntry } from './corpus/corpus-entry.ts';
-import { CATEGORIES, compare, droppedExtProcFields, type Category, type Disagreement, type PipelineVerdict } from './differential.ts';
+import { CATEGORIES, compare, droppedFields, type Category, type Disagreement, type PipelineVerdict } from './differential.ts';
 import { effectiveModes } from './effective-modes.ts';
 import { envoyValidator } from './envoy/envoy-validate.ts';
 import { gatewayBootstrap } from './envoy/gateway-bootstrap.ts';
@@ -52,7 +52,7 @@ export async function runDifferential(entries: CorpusEntry[] = generateCorpus())
     const envoyVerdict = envoyVerdicts.get(verdict.id);
     const dropped = verdict.patches.some((p) => p.mergeError !== undefined);
     const outcome = !verdict.admitted ? 'rejected-by-istio' : dropped ? 'dropped-by-istio' : envoyVerdict?.ok ? 'accepted' : 'rejected-by-envoy';
-    pipeline.set(verdict.id, { outcome, istio: verdict, envoy: envoyVerdict, effective: effectiveModes(verdict.patches), dropped: droppedExtProcFields(verdict.warnings) });
+    pipeline.set(verdict.id, { outcome, istio: verdict, envoy: envoyVerdict, effective: effectiveModes(verdict.patches), dropped: droppedFields(verdict.warnings) });
   }
   const disagreements = entries.flatMap((e) => compare(e.id, webhook.get(e.id)!, pipeline.get(e.id)!));
   const istioVersion = /istio\.io\/istio (\S+)/.exec(execFileSync('cat', [`${REPO}test/oracle/istio/go.mod`], { encoding: 'utf8' }))?.[1] ?? 'unknown';

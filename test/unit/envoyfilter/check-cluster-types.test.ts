@@ -45,3 +45,19 @@ t.test("what Envoy's rules refuse in a cluster's other fields: EPP312 and EPP311
   t.same(codes({ eds_cluster_config: {} }), ['EPP311'], 'eds_cluster_config on a STATIC cluster');
   t.same(codes({ type: 'EDS', eds_cluster_config: {} }), [], 'on an EDS cluster it is at home (EDS without a source is check-cluster-fields.ts\'s)');
 });
+
+t.test('a key istiod does not know in a cluster or an endpoint address: EPP321 names it, with what it meant', async (t) => {
+  const [typo] = judge({ connect_time_out: '2s' });
+  t.equal(typo.code, 'EPP321');
+  t.equal(typo.severity, 'warn');
+  t.equal(typo.message, 'cluster epp-cluster connect_time_out is not a field of Cluster (did you mean connect_timeout?): Istio drops it with only a warning at kubectl apply, so Envoy never sees it');
+  t.equal(typo.fix, 'remove connect_time_out (connect_timeout is written already)');
+  t.match(judge({ connect_timeout: undefined, connectTimeOut: '2s' })[0]?.message, 'did you mean connect_timeout?): Istio drops it with only a warning at kubectl apply, so connect_timeout stays unset');
+  const socket = (fields: Record<string, unknown>) => ({ load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: fields } } }] }] } });
+  const address = judge(socket({ adress: '10.96.0.9', port_value: 9002 }));
+  t.same(address.map((f) => f.code), ['EPP321', 'EPP312'], 'the misspelt address is dropped, and an endpoint without one Envoy rejects');
+  t.equal(address[0].path, `${at}.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.adress`);
+  t.equal(address[1].path, `${at}.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address`);
+  t.same(codes(socket({ address: '10.96.0.9' })), ['EPP312'], 'an endpoint without a port');
+  t.same(codes(socket({ address: '10.96.0.9', named_port: 'grpc' })), [], 'a named port is a port');
+});
