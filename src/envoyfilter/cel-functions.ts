@@ -5,12 +5,16 @@
  * found in reference resolve step"). Every name, call style and count up to four was asked of Envoy 1.40, and the
  * oracle's corpus holds each one it loads and a refusal of every kind (test/oracle/corpus/pgv-families.ts).
  */
-const CALLED_BY_NAME = new Map<string, readonly number[]>([
+/** Called either way: `size(x)` or `x.size()`. */
+const BOTH_STYLES: [string, number[]][] = [
   ['size', [1]],
   ['contains', [2]],
   ['startsWith', [2]],
   ['endsWith', [2]],
   ['matches', [2]],
+];
+const CALLED_BY_NAME = new Map<string, readonly number[]>([
+  ...BOTH_STYLES,
   ['int', [1]],
   ['uint', [1]],
   ['double', [1]],
@@ -28,11 +32,7 @@ const CALLED_BY_NAME = new Map<string, readonly number[]>([
 
 const TIME_PARTS = ['getFullYear', 'getMonth', 'getDayOfYear', 'getDayOfMonth', 'getDate', 'getDayOfWeek', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds'];
 const CALLED_ON_VALUE = new Map<string, readonly number[]>([
-  ['size', [1]],
-  ['contains', [2]],
-  ['startsWith', [2]],
-  ['endsWith', [2]],
-  ['matches', [2]],
+  ...BOTH_STYLES,
   ...TIME_PARTS.map((name): [string, number[]] => [name, [1, 2]]),
 ]);
 

@@ -59,6 +59,17 @@ function goodCluster(overrides: Record<string, unknown> = {}) {
 const GRPC = { grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' } } };
 const FULL_DUPLEX = eppProcessingMode();
 
+/** The EPP's filter with `fields` added, its config written as a TypedStruct's value (Envoy converts it). */
+function judgeInTypedStruct(fields: Record<string, unknown>) {
+  const object = withFilter({});
+  (object.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = {
+    '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
+    type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+    value: { ...GRPC, processing_mode: FULL_DUPLEX, ...fields },
+  };
+  return checkEnvoyFilter(object, DEFAULT_CONFIG);
+}
+
 t.test("the guide's EnvoyFilter is admitted, with warnings", async (t) => {
   const findings = checkEnvoyFilter(await substituted('guide-envoyfilter.yaml'), DEFAULT_CONFIG);
   t.same(allCodes(findings, 'deny'), []);
@@ -183,15 +194,7 @@ t.test("values istiod's conversion refuses, and values Envoy's own checks reject
 
 t.test('the JSON type of every ext_proc field as istiod reads it, and as Envoy reads a TypedStruct (the oracle\'s field sweep)', async (t) => {
   const judge = (fields: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, ...fields }), DEFAULT_CONFIG);
-  const inTypedStruct = (fields: Record<string, unknown>) => {
-    const object = withFilter({});
-    (object.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = {
-      '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
-      type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-      value: { ...GRPC, processing_mode: FULL_DUPLEX, ...fields },
-    };
-    return checkEnvoyFilter(object, DEFAULT_CONFIG);
-  };
+  const inTypedStruct = judgeInTypedStruct;
   const at = 'spec.configPatches[0].patch.value.typed_config';
 
   const entry = judge({ request_attributes: ['request.path', 1] });
@@ -343,15 +346,7 @@ t.test('grpc_service xor http_service', async (t) => {
 
 t.test('disable_clear_route_cache: true beside a route_cache_action other than DEFAULT: Envoy\'s filter refuses the pair (EPP316)', async (t) => {
   const typed = (fields: Record<string, unknown>) => checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, ...fields }), DEFAULT_CONFIG);
-  const inTypedStruct = (fields: Record<string, unknown>) => {
-    const object = withFilter({});
-    (object.spec.configPatches[0].patch.value as Record<string, unknown>).typed_config = {
-      '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
-      type_url: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-      value: { ...GRPC, processing_mode: FULL_DUPLEX, ...fields },
-    };
-    return checkEnvoyFilter(object, DEFAULT_CONFIG);
-  };
+  const inTypedStruct = judgeInTypedStruct;
   const clear = typed({ disable_clear_route_cache: true, route_cache_action: 'CLEAR' });
   t.same(codes(clear), ['EPP316']);
   const [found] = clear;
