@@ -28,7 +28,12 @@ export type MessageName =
   | 'GoogleGrpc'
   | 'ExtProcHttpService'
   | 'HttpService'
-  | 'HttpUri';
+  | 'HttpUri'
+  | 'HeaderMutationRules'
+  | 'HeaderForwardingRules'
+  | 'MetadataOptions'
+  | 'MetadataNamespaces'
+  | 'HttpStatus';
 
 const EXT_PROC = 'envoy.extensions.filters.http.ext_proc.v3';
 
@@ -44,13 +49,13 @@ export const EXT_PROC_SCHEMA: Record<MessageName, MessageSchema> = {
       response_attributes: 'list:string',
       message_timeout: 'duration',
       stat_prefix: 'string',
-      mutation_rules: 'object',
+      mutation_rules: 'message:HeaderMutationRules',
       max_message_timeout: 'duration',
-      forward_rules: 'object',
+      forward_rules: 'message:HeaderForwardingRules',
       filter_metadata: 'object',
       allow_mode_override: 'bool',
       disable_immediate_response: 'bool',
-      metadata_options: 'object',
+      metadata_options: 'message:MetadataOptions',
       observability_mode: 'bool',
       disable_clear_route_cache: 'bool',
       route_cache_action: 'enum',
@@ -59,7 +64,7 @@ export const EXT_PROC_SCHEMA: Record<MessageName, MessageSchema> = {
       allowed_override_modes: 'list:object',
       processing_request_modifier: 'object',
       on_processing_response: 'object',
-      status_on_error: 'object',
+      status_on_error: 'message:HttpStatus',
       allow_content_length_header: 'bool',
     },
   },
@@ -86,7 +91,7 @@ export const EXT_PROC_SCHEMA: Record<MessageName, MessageSchema> = {
       request_attributes: 'list:string',
       response_attributes: 'list:string',
       grpc_service: 'message:GrpcService',
-      metadata_options: 'object',
+      metadata_options: 'message:MetadataOptions',
       grpc_initial_metadata: 'list:object',
       failure_mode_allow: 'bool-value',
       processing_request_modifier: 'object',
@@ -126,5 +131,33 @@ export const EXT_PROC_SCHEMA: Record<MessageName, MessageSchema> = {
   HttpUri: {
     fullName: 'envoy.config.core.v3.HttpUri',
     fields: { uri: 'string', cluster: 'string', timeout: 'duration' },
+  },
+  HeaderMutationRules: {
+    fullName: 'envoy.config.common.mutation_rules.v3.HeaderMutationRules',
+    fields: {
+      allow_all_routing: 'bool-value',
+      allow_envoy: 'bool-value',
+      disallow_system: 'bool-value',
+      disallow_all: 'bool-value',
+      allow_expression: 'object',
+      disallow_expression: 'object',
+      disallow_is_error: 'bool-value',
+    },
+  },
+  HeaderForwardingRules: {
+    fullName: `${EXT_PROC}.HeaderForwardingRules`,
+    fields: { allowed_headers: 'object', disallowed_headers: 'object' },
+  },
+  MetadataOptions: {
+    fullName: `${EXT_PROC}.MetadataOptions`,
+    fields: { forwarding_namespaces: 'message:MetadataNamespaces', receiving_namespaces: 'message:MetadataNamespaces', cluster_metadata_forwarding_namespaces: 'message:MetadataNamespaces' },
+  },
+  MetadataNamespaces: {
+    fullName: `${EXT_PROC}.MetadataOptions.MetadataNamespaces`,
+    fields: { untyped: 'list:string', typed: 'list:string' },
+  },
+  HttpStatus: {
+    fullName: 'envoy.type.v3.HttpStatus',
+    fields: { code: 'enum' },
   },
 };

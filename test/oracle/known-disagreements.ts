@@ -9,10 +9,6 @@ const UNWALKED_IN_TYPED_STRUCT =
 
 export const KNOWN_DISAGREEMENTS: Partial<Record<Category, Record<string, string>>> = {
   'pipeline-rejects-webhook-admits': {
-    'field-sweep/typed-struct.mutation_rules={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
-    'field-sweep/typed-struct.forward_rules={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
-    'field-sweep/typed-struct.metadata_options={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
-    'field-sweep/typed-struct-override.metadata_options={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
     'field-sweep/typed-struct.grpc_service.retry_policy={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
     'field-sweep/typed-struct.envoy_grpc.retry_policy={"bogus":1}': UNWALKED_IN_TYPED_STRUCT,
   },

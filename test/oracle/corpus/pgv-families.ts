@@ -35,6 +35,10 @@ export function extProcFieldRules(): CorpusEntry[] {
     ['forward_rules/contains-empty', { forward_rules: { disallowed_headers: patterns([{ contains: '' }]) } }],
     ['forward_rules/prefix', { forward_rules: { allowed_headers: patterns([{ prefix: 'x-' }]) } }],
     ['forward_rules/null-pattern', { forward_rules: { allowed_headers: patterns([{ exact: 'x-a' }, null]) } }],
+    // Misspelt keys inside the messages: istiod drops them (EPP213 names them), in a TypedStruct Envoy refuses them.
+    ['forward_rules/typo-allowed_header', { forward_rules: { allowed_header: patterns([{ exact: 'x-gateway-model-name' }]) } }],
+    ['mutation_rules/typo-allow_all_routng', { mutation_rules: { allow_all_routng: true } }],
+    ['metadata_options/typo-forwarding_namespace', { metadata_options: { forwarding_namespace: { untyped: ['envoy.lb'] } } }],
     ['forward_rules/safe_regex', { forward_rules: { allowed_headers: patterns([{ safe_regex: { regex: 'x-.*' } }]) } }],
     ['forward_rules/safe_regex-empty', { forward_rules: { allowed_headers: patterns([{ safe_regex: { regex: '' } }]) } }],
     ['forward_rules/safe_regex-no-regex', { forward_rules: { allowed_headers: patterns([{ safe_regex: {} }]) } }],
