@@ -30,7 +30,9 @@ function unknownField(
   segments: PathSegments,
 ): void {
   const names = Object.keys(fields);
-  const guess = closestName(key, names);
+  // A field's name cut short (`port` for port_value) is too far for the edit distance, and as likely meant.
+  const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const guess = closestName(key, names) ?? names.find((name) => name.startsWith(`${snake}_`));
   const written = guess !== undefined && envoyField(object, guess) !== undefined && envoyField(object, guess) !== null;
   const outcome = guess !== undefined && !written ? `${guess} stays unset` : 'Envoy never sees it';
   const fix = guess === undefined ? `remove ${key}` : written ? `remove ${key} (${guess} is written already)` : `rename ${key} to ${guess}`;

@@ -59,5 +59,6 @@ t.test('a key istiod does not know in a cluster or an endpoint address: EPP321 n
   t.equal(address[0].path, `${at}.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.adress`);
   t.equal(address[1].path, `${at}.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address`);
   t.same(codes(socket({ address: '10.96.0.9' })), ['EPP312'], 'an endpoint without a port');
+  t.match(judge(socket({ address: '10.96.0.9', port: 9002 }))[0]?.message, 'port is not a field of SocketAddress (did you mean port_value?)', 'a name cut short');
   t.same(codes(socket({ address: '10.96.0.9', named_port: 'grpc' })), [], 'a named port is a port');
 });
