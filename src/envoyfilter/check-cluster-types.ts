@@ -1,6 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { camelCase, describe, envoyField, quoteValue, type JsonObject } from '../json-value.ts';
+import { camelCase, describe, envoyField, envoyFieldKey, quoteValue, type JsonObject } from '../json-value.ts';
 import { closestName } from './closest-name.ts';
 import { discoveryType } from './check-cluster-fields.ts';
 import { CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS } from './cluster-schema.ts';
@@ -29,6 +29,11 @@ function unknownField(
   fields: Readonly<Record<string, unknown>>,
   segments: PathSegments,
 ): void {
+  if (key === '@type') {
+    // Only an Any takes it (a cluster copied from a config_dump carries one).
+    add('EPP321', [...segments, key], `${subject} @type is not a field of ${message}: Istio drops it with only a warning at kubectl apply (only an Any takes @type)`, 'remove @type');
+    return;
+  }
   const names = Object.keys(fields);
   // A field's name cut short (`port` for port_value) is too far for the edit distance, and as likely meant.
   const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -70,8 +75,10 @@ const REQUIRED: Record<string, Requirement> = {
 export function checkClusterTypes(patches: readonly ConfigPatch[], severities: SeverityOverrides): Finding[] {
   const findings: Finding[] = [];
   for (const patch of patches) {
-    if (!addsCluster(patch)) continue;
-    const cluster = patch.value;
+    // A MERGE's value is a Cluster too, read the same way; what a whole cluster needs is judged on an ADD only.
+    const adds = addsCluster(patch);
+    if (!adds && !(patch.applyTo === 'CLUSTER' && patch.operation === 'MERGE' && patch.value !== undefined)) continue;
+    const cluster = patch.value!;
     const name = cluster.name;
     const subject = typeof name === 'string' && name !== '' ? `cluster ${name}` : 'cluster';
     const add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP321', segments: PathSegments, message: string, fix: string) =>
@@ -83,6 +90,8 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
         unknownField(add, subject, 'Cluster', cluster, key, CLUSTER_FIELDS, []);
         continue;
       }
+      // Written in both spellings, istiod reads the lowerCamelCase one alone.
+      if (key !== envoyFieldKey(cluster, field)) continue;
       if (CHECKED_ELSEWHERE.has(field) || value === null) continue;
       const kind = CLUSTER_FIELDS[field];
       const refused = istiodRefuses(kind, value);
@@ -107,26 +116,35 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
       }
     }
 
+    if (!adds) continue;
     for (const { key, index, lacking, wanted } of missingRequired(cluster, REQUIRED, false)) {
       const label = index === undefined ? key : `${key}[${index}]`;
       add('EPP312', index === undefined ? [key] : [key, index], `${subject} ${label} sets ${lacking}: Envoy requires ${wanted.startsWith('one of') ? 'one' : wanted.includes(' and ') ? 'them' : 'it'}; ${ENVOY_REJECTS}`, `write ${label} with ${wanted}, or remove it`);
     }
 
+    const type = discoveryType(cluster);
     for (const { segments, socket } of socketAddresses(cluster)) {
       for (const key of Object.keys(socket)) {
         if (!SOCKET_FIELD_BY_KEY.has(key)) unknownField(add, subject, 'SocketAddress', socket, key, SOCKET_ADDRESS_FIELDS, segments);
       }
-      const address = envoyField(socket, 'address');
-      if (address === undefined || address === null) {
-        add('EPP312', [...segments, 'address'], `${subject} has an endpoint without an address: ${ENVOY_REJECTS}`, 'write the placeholder token and let the webhook fill in the ClusterIP');
+      const given = (field: string) => envoyField(socket, field) != null;
+      if (!given('address')) {
+        add('EPP312', [...segments, envoyFieldKey(socket, 'address')], `${subject} has an endpoint without an address: ${ENVOY_REJECTS}`, 'write the placeholder token and let the webhook fill in the ClusterIP');
       }
-      if (!['port_value', 'named_port'].some((field) => envoyField(socket, field) != null)) {
-        add('EPP312', [...segments, 'port_value'], `${subject} has an endpoint without a port (port_value): ${ENVOY_REJECTS}`, 'write port_value: 9002');
+      if (!given('port_value') && !given('named_port')) {
+        add('EPP312', [...segments, envoyFieldKey(socket, 'port_value')], `${subject} has an endpoint without a port (port_value): ${ENVOY_REJECTS}`, 'write port_value: 9002');
+      } else if (given('named_port') && type === 'STATIC' && !given('resolver_name')) {
+        // A oneof with port_value: istiod keeps named_port, the last of the two by name.
+        const key = envoyFieldKey(socket, 'named_port');
+        add('EPP312', [...segments, key], `${subject} is STATIC and its endpoint names its port (${key}): Envoy's IP resolver takes a port_value only; ${ENVOY_REJECTS}`, `replace ${key} with port_value: 9002`);
+      }
+      if (given('resolver_name') && (type === 'STRICT_DNS' || type === 'LOGICAL_DNS')) {
+        const key = envoyFieldKey(socket, 'resolver_name');
+        add('EPP312', [...segments, key], `${subject} is ${type} and its endpoint sets ${key}: Envoy allows no custom resolver on a DNS cluster; ${ENVOY_REJECTS}`, `remove ${key}`);
       }
     }
 
     const edsKey = ['eds_cluster_config', 'edsClusterConfig'].find((k) => cluster[k] !== undefined && cluster[k] !== null);
-    const type = discoveryType(cluster);
     if (edsKey !== undefined && type !== undefined && type !== 'EDS') {
       add('EPP311', [edsKey], `${subject} sets ${edsKey} but is ${type}: Envoy takes it only on an EDS cluster; ${ENVOY_REJECTS}`, `remove ${edsKey}`);
     }

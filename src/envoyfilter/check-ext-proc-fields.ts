@@ -89,7 +89,8 @@ export function checkExtProcFields({ config, kind, segments, patchIndex, reading
 function readMessage(walk: Walk, object: JsonObject, name: MessageName, segments: PathSegments): void {
   const fieldByKey = FIELD_BY_KEY[name];
   for (const key of Object.keys(object)) {
-    if (key === '@type') continue;
+    // The Any's own type, at the root of a typed_config istiod converts; anywhere else no message has it.
+    if (key === '@type' && walk.reading === 'istiod' && segments.length === walk.rootDepth) continue;
     const schemaField = fieldByKey.get(key);
     if (schemaField === undefined) {
       unknownField(walk, object, name, key, segments);

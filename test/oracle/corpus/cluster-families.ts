@@ -114,11 +114,32 @@ export function clusterFields(): CorpusEntry[] {
     ['typo-connectTimeOut', { connectTimeOut: '2s' }],
     ['typo-address', { load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { adress: 'EPP_SERVICE_CLUSTER_IP', port_value: 9002 } } } }] }] } }],
     ['typo-port', { load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'EPP_SERVICE_CLUSTER_IP', port: 9002 } } } }] }] } }],
+    // Written in both spellings: istiod reads the lowerCamelCase one alone.
+    ['both-spellings-dns_refresh_rate', { dns_refresh_rate: 5, dnsRefreshRate: '5s' }],
+    ['both-spellings-dns_lookup_family', { dns_lookup_family: 'bogus', dnsLookupFamily: 'V4_ONLY' }],
+    ['@type', { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster' }],
+    // A named port: Envoy's IP resolver (STATIC) takes none; a DNS cluster takes no custom resolver.
+    ['static-named_port', { load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: PLACEHOLDER, named_port: 'grpc' } } } }] }] } }],
+    ['static-port_value-and-named_port', { load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: PLACEHOLDER, port_value: 9002, named_port: 'grpc' } } } }] }] } }],
+    [
+      'strict_dns-resolver_name',
+      { type: 'STRICT_DNS', load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'epp.example.svc.cluster.local', port_value: 9002, resolver_name: 'x' } } } }] }] } },
+    ],
     ['no-name', { name: undefined }],
     ['empty-name', { name: '' }],
     ['name-mismatch', { name: 'other-cluster' }],
   ];
-  return variants.map(([name, fields]) => ({ id: `${family}/${name}`, family, object: withFilter('c-cluster-field', externalProcessor(), eppCluster(fields)) }));
+  const entries = variants.map(([name, fields]) => ({ id: `${family}/${name}`, family, object: withFilter('c-cluster-field', externalProcessor(), eppCluster(fields)) }));
+  // A CLUSTER MERGE into the EPP cluster: its value is read as a Cluster too.
+  const merge = (value: JsonMap): JsonMap => ({ applyTo: 'CLUSTER', match: { context: 'GATEWAY', cluster: { name: 'epp-cluster' } }, patch: { operation: 'MERGE', value } });
+  for (const [name, value] of [
+    ['dns_refresh_rate-number', { dns_refresh_rate: 5 }],
+    ['typo-conect_timeout', { conect_timeout: '5s' }],
+    ['circuit_breakers', { circuit_breakers: { thresholds: [{ max_connections: 100 }] } }],
+  ] as [string, JsonMap][]) {
+    entries.push({ id: `${family}/merge-${name}`, family, object: envoyFilter('c-cluster-field', [filterPatch(externalProcessor()), clusterPatch(eppCluster()), merge(value)]) });
+  }
+  return entries;
 }
 
 /**

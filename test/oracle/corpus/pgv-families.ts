@@ -39,6 +39,7 @@ export function extProcFieldRules(): CorpusEntry[] {
     ['forward_rules/typo-allowed_header', { forward_rules: { allowed_header: patterns([{ exact: 'x-gateway-model-name' }]) } }],
     ['mutation_rules/typo-allow_all_routng', { mutation_rules: { allow_all_routng: true } }],
     ['metadata_options/typo-forwarding_namespace', { metadata_options: { forwarding_namespace: { untyped: ['envoy.lb'] } } }],
+    ['mutation_rules/@type', { mutation_rules: { '@type': 'type.googleapis.com/envoy.config.common.mutation_rules.v3.HeaderMutationRules', allow_all_routing: true } }],
     ['forward_rules/safe_regex', { forward_rules: { allowed_headers: patterns([{ safe_regex: { regex: 'x-.*' } }]) } }],
     ['forward_rules/safe_regex-empty', { forward_rules: { allowed_headers: patterns([{ safe_regex: { regex: '' } }]) } }],
     ['forward_rules/safe_regex-no-regex', { forward_rules: { allowed_headers: patterns([{ safe_regex: {} }]) } }],

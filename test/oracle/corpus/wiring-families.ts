@@ -276,6 +276,8 @@ export function typedStructs(): CorpusEntry[] {
     ['lone-pattern-empty-prefix', { grpc_service: grpcToEpp(), processing_mode: eppMode(), forward_rules: { allowed_headers: { patterns: { prefix: '' } } } }],
     ['nested-metadata-without-key', { grpc_service: { ...grpcToEpp(), initial_metadata: [[{ key: '' }]] }, processing_mode: eppMode() }],
     ['lone-metadata-without-key', { grpc_service: { ...grpcToEpp(), initial_metadata: { key: '' } }, processing_mode: eppMode() }],
+    ['nested-@type', { grpc_service: grpcToEpp(), processing_mode: eppMode(), mutation_rules: { '@type': 'x', allow_all_routing: true } }],
+    ['root-@type', { '@type': 'x', grpc_service: grpcToEpp(), processing_mode: eppMode() }],
     // With http_service Envoy allows no body and no trailer; it reads a TypedStruct's modes in any case or as numbers in strings.
     ...['send', '1', 'SKIP'].map((trailer): [string, JsonMap] => [`http-service-trailer-${trailer}`, { http_service: httpService(), processing_mode: { request_trailer_mode: trailer } }]),
     ...['buffered', '2', 'none'].map((body): [string, JsonMap] => [`http-service-body-${body}`, { http_service: httpService(), processing_mode: { request_body_mode: body } }]),

@@ -214,6 +214,15 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     const [, k, v] = m;
     return [variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = /^\d+$/.test(v) ? Number(v) : v))];
   }
+  // EPP321 on a key only an Any takes.
+  if (fix === 'remove @type' && lastKey === '@type') {
+    return [variant('remove @type', (o) => delete objectAt(o, parent)['@type'])];
+  }
+  // EPP312 on a named port: `replace K with K2: V`.
+  if ((m = new RegExp(`^replace (${KEY}) with (${KEY}): (\\w+)$`).exec(fix)) && lastKey === m[1]) {
+    const [, from, to, v] = m;
+    return [variant(`${to}=${v}`, (o) => { const holder = objectAt(o, parent); delete holder[from]; holder[to] = /^\d+$/.test(v) ? Number(v) : v; })];
+  }
   // `remove K so Envoy fails closed ..., or set EPP205 to off ...`, `remove K`.
   if ((m = new RegExp(`^remove (${KEY})(?: so |$)`).exec(fix)) && lastKey === m[1]) {
     return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];

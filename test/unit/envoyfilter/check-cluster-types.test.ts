@@ -60,5 +60,13 @@ t.test('a key istiod does not know in a cluster or an endpoint address: EPP321 n
   t.equal(address[1].path, `${at}.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address`);
   t.same(codes(socket({ address: '10.96.0.9' })), ['EPP312'], 'an endpoint without a port');
   t.match(judge(socket({ address: '10.96.0.9', port: 9002 }))[0]?.message, 'port is not a field of SocketAddress (did you mean port_value?)', 'a name cut short');
-  t.same(codes(socket({ address: '10.96.0.9', named_port: 'grpc' })), [], 'a named port is a port');
+  t.same(codes({ type: 'STRICT_DNS', ...socket({ address: 'epp.llm-d.svc.cluster.local', named_port: 'grpc' }) }), [], 'a named port is a port, on a DNS cluster');
+  t.same(codes(socket({ address: '10.96.0.9', named_port: 'grpc' })), ['EPP312'], "not on a STATIC one: Envoy's IP resolver takes a port_value only");
+  t.same(codes(socket({ address: '10.96.0.9', port_value: 9002, named_port: 'grpc' })), ['EPP312'], 'written beside port_value, named_port is the one istiod keeps');
+  t.same(codes({ type: 'STRICT_DNS', ...socket({ address: 'epp.llm-d.svc.cluster.local', port_value: 9002, resolver_name: 'x' }) }), ['EPP312'], 'a DNS cluster takes no custom resolver');
+  t.same(codes({ '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster' }), ['EPP321'], 'an @type copied from a config_dump');
+  t.equal(judge({ '@type': 'x' })[0].fix, 'remove @type', 'never renamed to type');
+  t.same(codes({ dns_refresh_rate: 5, dnsRefreshRate: '5s' }), [], 'written in both spellings, istiod reads the lowerCamelCase one alone');
+  const merge = checkClusterTypes(readConfigPatches({ spec: { configPatches: [{ applyTo: 'CLUSTER', patch: { operation: 'MERGE', value: { dns_refresh_rate: 5, conect_timeout: '5s' } } }] } }, {}).patches, {});
+  t.same(merge.map((f) => f.code), ['EPP310', 'EPP321'], "a MERGE's value is read as a Cluster too (and needs no name or endpoints)");
 });

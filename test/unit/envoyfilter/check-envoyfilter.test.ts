@@ -232,6 +232,8 @@ t.test('the JSON type of every ext_proc field as istiod reads it, and as Envoy r
   t.same(codes(inTypedStruct({ request_attributes: [true] })), ['EPP221'], 'nor a bool in a list of strings');
   t.same(codes(inTypedStruct({ message_timeout: { seconds: 1 } })), [], 'an object for a Duration it reads');
   t.same(codes(inTypedStruct({ request_attributes: 1 })), ['EPP221'], 'a number for a list of strings it does not');
+  t.same(codes(inTypedStruct({ '@type': 'x' })), ['EPP221'], 'an @type in its value is a field no message has');
+  t.same(codes(judge({ mutation_rules: { '@type': 'x', allow_all_routing: true } })), ['EPP213'], 'an @type below the root istiod drops');
   const lone = inTypedStruct({ request_attributes: 'request..path' });
   t.same(codes(lone), ['EPP225'], 'a lone string for a list it reads as the one entry, and judges it');
   t.equal(lone[0].path, `${at}.value.request_attributes`, 'the path names the value itself');
