@@ -19,6 +19,8 @@ const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOp
 /** Protocol options Envoy registers under their message's own name, which is then the key it looks them up by. */
 const NAMED_BY_TYPE = [HTTP_PROTOCOL_OPTIONS, 'envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions'];
 const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
+/** For any cluster an EnvoyFilter adds, the EPP's or another team's. */
+export const ENDPOINT_ADDRESS_FIX = "write the endpoint's address: for the EPP, the placeholder token (the webhook fills in the ClusterIP)";
 const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
 const HEALTH_CHECKERS = ['grpc_health_check', 'http_health_check', 'tcp_health_check', 'custom_health_check'];
 const HEALTH_CHECK_FIX = 'give the health check what it lacks, e.g. timeout: 1s, interval: 10s, unhealthy_threshold: 3, healthy_threshold: 1, grpc_health_check: {}; or remove it';
@@ -86,7 +88,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     }
 
     for (const { segments, socket } of socketAddresses(cluster)) {
-      if (envoyField(socket, 'address') === '') add('EPP312', [...segments, 'address'], `${subject} has an empty endpoint address: ${ENVOY_REJECTS}`, 'write the placeholder token and let the webhook fill in the ClusterIP');
+      if (envoyField(socket, 'address') === '') add('EPP312', [...segments, 'address'], `${subject} has an empty endpoint address: ${ENVOY_REJECTS}`, ENDPOINT_ADDRESS_FIX);
       const portKey = envoyFieldKey(socket, 'port_value');
       const value = socket[portKey];
       if (value === undefined || value === null) continue;

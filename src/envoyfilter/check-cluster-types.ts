@@ -2,7 +2,7 @@ import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { camelCase, describe, envoyField, envoyFieldKey, quoteValue, type JsonObject } from '../json-value.ts';
 import { closestName } from './closest-name.ts';
-import { discoveryType } from './check-cluster-fields.ts';
+import { discoveryType, ENDPOINT_ADDRESS_FIX } from './check-cluster-fields.ts';
 import { CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS } from './cluster-schema.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { parseGoDuration } from './go-duration.ts';
@@ -129,10 +129,10 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
       }
       const given = (field: string) => envoyField(socket, field) != null;
       if (!given('address')) {
-        add('EPP312', [...segments, envoyFieldKey(socket, 'address')], `${subject} has an endpoint without an address: ${ENVOY_REJECTS}`, 'write the placeholder token and let the webhook fill in the ClusterIP');
+        add('EPP312', [...segments, envoyFieldKey(socket, 'address')], `${subject} has an endpoint without an address: ${ENVOY_REJECTS}`, ENDPOINT_ADDRESS_FIX);
       }
       if (!given('port_value') && !given('named_port')) {
-        add('EPP312', [...segments, envoyFieldKey(socket, 'port_value')], `${subject} has an endpoint without a port (port_value): ${ENVOY_REJECTS}`, 'write port_value: 9002');
+        add('EPP312', [...segments, envoyFieldKey(socket, 'port_value')], `${subject} has an endpoint without a port (port_value): ${ENVOY_REJECTS}`, 'write port_value: the port the server listens on (9002 for an EPP)');
       } else if (given('named_port') && type === 'STATIC' && !given('resolver_name')) {
         // A oneof with port_value: istiod keeps named_port, the last of the two by name.
         const key = envoyFieldKey(socket, 'named_port');

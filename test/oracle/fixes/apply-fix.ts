@@ -214,6 +214,10 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     const [, k, v] = m;
     return [variant(`${k}=${v}`, (o) => (objectAt(o, parent)[k] = /^\d+$/.test(v) ? Number(v) : v))];
   }
+  // EPP312 on an endpoint without a port (the path is its port_value).
+  if (fix === 'write port_value: the port the server listens on (9002 for an EPP)') {
+    return [variant('port_value=9002', (o) => (objectAt(o, parent)[lastKey!] = 9002))];
+  }
   // EPP321 on a key only an Any takes.
   if (fix === 'remove @type' && lastKey === '@type') {
     return [variant('remove @type', (o) => delete objectAt(o, parent)['@type'])];
@@ -465,7 +469,7 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
   }
   // EPP312.
-  if (fix === 'write the placeholder token and let the webhook fill in the ClusterIP') {
+  if (fix === "write the endpoint's address: for the EPP, the placeholder token (the webhook fills in the ClusterIP)") {
     return [variant('placeholder', (o) => (objectAt(o, parent)[lastKey!] = PLACEHOLDER))];
   }
   if (fix === 'give the cluster the name the ext_proc grpc_service.envoy_grpc.cluster_name uses') {
