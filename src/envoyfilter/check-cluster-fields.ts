@@ -18,10 +18,10 @@ const LB_POLICIES = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RING_HASH', 'RANDOM', unde
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 /** Protocol options Envoy registers under their message's own name, which is then the key it looks them up by. */
 const NAMED_BY_TYPE = [HTTP_PROTOCOL_OPTIONS, 'envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions'];
-const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
+export const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
 /** For any cluster an EnvoyFilter adds, the EPP's or another team's. */
 export const ENDPOINT_ADDRESS_FIX = "write the endpoint's address: for the EPP, the placeholder token (the webhook fills in the ClusterIP)";
-const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
+export const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
 const HEALTH_CHECKERS = ['grpc_health_check', 'http_health_check', 'tcp_health_check', 'custom_health_check'];
 const HEALTH_CHECK_FIX = 'give the health check what it lacks, e.g. timeout: 1s, interval: 10s, unhealthy_threshold: 3, healthy_threshold: 1, grpc_health_check: {}; or remove it';
 

@@ -2,7 +2,7 @@ import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { camelCase, describe, envoyField, envoyFieldKey, quoteValue, type JsonObject } from '../json-value.ts';
 import { closestName } from './closest-name.ts';
-import { discoveryType, ENDPOINT_ADDRESS_FIX } from './check-cluster-fields.ts';
+import { discoveryType, ENDPOINT_ADDRESS_FIX, ENVOY_REJECTS, ISTIO_REFUSES } from './check-cluster-fields.ts';
 import { CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS } from './cluster-schema.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { parseGoDuration } from './go-duration.ts';
@@ -11,8 +11,6 @@ import { readEnum } from './proto-enum.ts';
 import { missingRequired, type Requirement } from './required-fields.ts';
 import { socketAddresses } from './socket-addresses.ts';
 
-const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
-const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
 /** Read by check-cluster-fields.ts with messages of their own. */
 const CHECKED_ELSEWHERE = new Set(['type', 'lb_policy', 'connect_timeout']);
 const FIELD_BY_KEY = new Map(Object.keys(CLUSTER_FIELDS).flatMap((field) => [[field, field], [camelCase(field), field]]));
@@ -117,9 +115,9 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
     }
 
     if (!adds) continue;
-    for (const { key, index, lacking, wanted } of missingRequired(cluster, REQUIRED, false)) {
+    for (const { key, index, lacking, wanted, needs } of missingRequired(cluster, REQUIRED, false)) {
       const label = index === undefined ? key : `${key}[${index}]`;
-      add('EPP312', index === undefined ? [key] : [key, index], `${subject} ${label} sets ${lacking}: Envoy requires ${wanted.startsWith('one of') ? 'one' : wanted.includes(' and ') ? 'them' : 'it'}; ${ENVOY_REJECTS}`, `write ${label} with ${wanted}, or remove it`);
+      add('EPP312', index === undefined ? [key] : [key, index], `${subject} ${label} sets ${lacking}: Envoy requires ${needs}; ${ENVOY_REJECTS}`, `write ${label} with ${wanted}, or remove it`);
     }
 
     const type = discoveryType(cluster);

@@ -406,14 +406,14 @@ const REQUIRED_IN: Record<'GoogleGrpc' | 'HttpService', Record<string, Requireme
 };
 
 function checkRequiredFields(walk: Walk, object: JsonObject, requirements: Readonly<Record<string, Requirement>>, segments: PathSegments): void {
-  for (const { key, index, lacking, wanted } of missingRequired(object, requirements, walk.reading === 'envoy')) {
+  for (const { key, index, lacking, wanted, needs } of missingRequired(object, requirements, walk.reading === 'envoy')) {
     const label = index === undefined ? key : `${key}[${index}]`;
     walk.findings.push(
       finding(
         'EPP216',
         walk.severities,
         { location: walk.location, path: formatPath(index === undefined ? [...segments, key] : [...segments, key, index]) },
-        `ext_proc ${label} sets ${lacking}: Envoy requires ${wanted.startsWith('one of') ? 'one' : wanted.includes(' and ') ? 'them' : 'it'}; Istio accepts it and Envoy ${walk.rejectsUpdate}`,
+        `ext_proc ${label} sets ${lacking}: Envoy requires ${needs}; Istio accepts it and Envoy ${walk.rejectsUpdate}`,
         `write ${label} with ${wanted}, or remove it`,
       ),
     );

@@ -19,6 +19,8 @@ export interface MissingRequired {
   lacking: string;
   /** For a fix: `one of a, b` or `name and typed_config`. */
   wanted: string;
+  /** What Envoy requires, as a message says it after "Envoy requires": `one`, `it` or `them`. */
+  needs: 'one' | 'it' | 'them';
 }
 
 const given = (object: JsonObject, field: string) => {
@@ -46,9 +48,9 @@ export function missingRequired(object: JsonObject, requirements: Readonly<Recor
     for (const [entry, index] of entries) {
       const message = entry === null ? {} : entry;
       if (!isObject(message)) continue;
-      if (oneOf !== undefined && !oneOf.some((f) => given(message, f))) out.push({ key, index, lacking: `none of ${oneOf.join(', ')}`, wanted: `one of ${oneOf.join(', ')}` });
+      if (oneOf !== undefined && !oneOf.some((f) => given(message, f))) out.push({ key, index, lacking: `none of ${oneOf.join(', ')}`, wanted: `one of ${oneOf.join(', ')}`, needs: 'one' });
       const lacking = (all ?? []).filter((f) => !filled(message, f));
-      if (lacking.length > 0) out.push({ key, index, lacking: `no ${lacking.join(' and no ')}`, wanted: lacking.join(' and ') });
+      if (lacking.length > 0) out.push({ key, index, lacking: `no ${lacking.join(' and no ')}`, wanted: lacking.join(' and '), needs: lacking.length > 1 ? 'them' : 'it' });
     }
   }
   return out;
