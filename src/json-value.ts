@@ -36,6 +36,12 @@ export function envoyField(object: JsonObject, snakeName: string): unknown {
   return camel !== snakeName && Object.hasOwn(object, snakeName) ? object[snakeName] : undefined;
 }
 
+/** Whether a field is set, under either spelling (null leaves a proto field unset). */
+export function isSet(object: JsonObject, snakeName: string): boolean {
+  const value = envoyField(object, snakeName);
+  return value !== undefined && value !== null;
+}
+
 /** The spelling istiod reads a field under (see envoyField), for precise paths in messages. */
 export function envoyFieldKey(object: JsonObject, snakeName: string): string {
   const camel = camelCase(snakeName);

@@ -1,6 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { camelCase, describe, envoyField, envoyFieldKey, quoteValue, type JsonObject } from '../json-value.ts';
+import { camelCase, describe, envoyFieldKey, isSet, quoteValue, type JsonObject } from '../json-value.ts';
 import { closestName } from './closest-name.ts';
 import { discoveryType, ENDPOINT_ADDRESS_FIX, ENVOY_REJECTS, ISTIO_REFUSES } from './check-cluster-fields.ts';
 import { CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS } from './cluster-schema.ts';
@@ -36,7 +36,7 @@ function unknownField(
   // A field's name cut short (`port` for port_value) is too far for the edit distance, and as likely meant.
   const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   const guess = closestName(key, names) ?? names.find((name) => name.startsWith(`${snake}_`));
-  const written = guess !== undefined && envoyField(object, guess) !== undefined && envoyField(object, guess) !== null;
+  const written = guess !== undefined && isSet(object, guess);
   const outcome = guess !== undefined && !written ? `${guess} stays unset` : 'Envoy never sees it';
   const fix = guess === undefined ? `remove ${key}` : written ? `remove ${key} (${guess} is written already)` : `rename ${key} to ${guess}`;
   add('EPP321', [...segments, key], `${subject} ${key} is not a field of ${message}${guess === undefined ? '' : ` (did you mean ${guess}?)`}: Istio drops it with only a warning at kubectl apply, so ${outcome}`, fix);
@@ -125,18 +125,17 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
       for (const key of Object.keys(socket)) {
         if (!SOCKET_FIELD_BY_KEY.has(key)) unknownField(add, subject, 'SocketAddress', socket, key, SOCKET_ADDRESS_FIELDS, segments);
       }
-      const given = (field: string) => envoyField(socket, field) != null;
-      if (!given('address')) {
+      if (!isSet(socket, 'address')) {
         add('EPP312', [...segments, envoyFieldKey(socket, 'address')], `${subject} has an endpoint without an address: ${ENVOY_REJECTS}`, ENDPOINT_ADDRESS_FIX);
       }
-      if (!given('port_value') && !given('named_port')) {
+      if (!isSet(socket, 'port_value') && !isSet(socket, 'named_port')) {
         add('EPP312', [...segments, envoyFieldKey(socket, 'port_value')], `${subject} has an endpoint without a port (port_value): ${ENVOY_REJECTS}`, 'write port_value: the port the server listens on (9002 for an EPP)');
-      } else if (given('named_port') && type === 'STATIC' && !given('resolver_name')) {
+      } else if (isSet(socket, 'named_port') && type === 'STATIC' && !isSet(socket, 'resolver_name')) {
         // A oneof with port_value: istiod keeps named_port, the last of the two by name.
         const key = envoyFieldKey(socket, 'named_port');
         add('EPP312', [...segments, key], `${subject} is STATIC and its endpoint names its port (${key}): Envoy's IP resolver takes a port_value only; ${ENVOY_REJECTS}`, `replace ${key} with port_value: 9002`);
       }
-      if (given('resolver_name') && (type === 'STRICT_DNS' || type === 'LOGICAL_DNS')) {
+      if (isSet(socket, 'resolver_name') && (type === 'STRICT_DNS' || type === 'LOGICAL_DNS')) {
         const key = envoyFieldKey(socket, 'resolver_name');
         add('EPP312', [...segments, key], `${subject} is ${type} and its endpoint sets ${key}: Envoy allows no custom resolver on a DNS cluster; ${ENVOY_REJECTS}`, `remove ${key}`);
       }

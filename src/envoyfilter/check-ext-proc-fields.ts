@@ -1,6 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { camelCase, describe, envoyField, isObject, quoteValue, type JsonObject } from '../json-value.ts';
+import { camelCase, describe, envoyField, isObject, isSet, quoteValue, type JsonObject } from '../json-value.ts';
 import { patchLocation } from './config-patches.ts';
 import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from './ext-proc-schema.ts';
 import { parseGoDuration } from './go-duration.ts';
@@ -9,8 +9,7 @@ import { checkOneofsBelow } from './check-ext-proc-oneofs.ts';
 import { ONEOFS_BELOW, type OneofField } from './ext-proc-oneofs.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { readEnum } from './proto-enum.ts';
-import { EXPECTED, istiodRefuses } from './json-type-refusal.ts';
-import { readUint32 } from './proto-uint32.ts';
+import { envoyRefuses, EXPECTED, istiodRefuses } from './json-type-refusal.ts';
 import { defaultFor, isModeField, readProcessingMode } from './processing-mode.ts';
 import { celSyntaxError } from './cel-syntax.ts';
 import { rejectsUpdate } from './envoy-rejects-update.ts';
@@ -175,7 +174,7 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
   }
   if (walk.reading === 'envoy') {
     // Envoy's own JSON reader, which takes "true" for a bool and an object for a Duration (asked of Envoy 1.40).
-    const wrong = envoyReadsNot(kind, value);
+    const wrong = envoyRefuses(kind, value);
     if (wrong !== undefined) {
       const [at, label, expected] = wrong.index === undefined ? [segments, key, wrong.expected] : [[...segments, key], `${key}[${wrong.index}]`, wrong.expected];
       walk.findings.push(
@@ -214,7 +213,7 @@ function readValue(walk: Walk, field: string, key: string, value: unknown, kind:
 
 function unknownField(walk: Walk, object: JsonObject, message: MessageName, key: string, segments: PathSegments): void {
   const fields = Object.keys(EXT_PROC_SCHEMA[message].fields);
-  const written = (field: string) => envoyField(object, field) !== undefined && envoyField(object, field) !== null;
+  const written = (field: string) => isSet(object, field);
   // A field written already is no rename target (the manifest would hold it twice): the fix then says to remove the key.
   // Not the nearest field left unwritten instead: a second copy of message_timeout is no max_message_timeout, nor one of
   // response_trailer_mode a response_header_mode (req/resp are read as request/response by closestName itself).
@@ -268,44 +267,6 @@ function duplicate(walk: Walk, object: JsonObject, snake: string, camel: string,
 /** protobuf's Duration range: ±10,000 years. */
 const MAX_DURATION_NANOS = 315_576_000_000n * 1_000_000_000n;
 
-/**
- * What Envoy's JSON reader refuses in a TypedStruct's value, by kind: where, and what it reads there. Left to Envoy:
- * strings other than "true"/"false" for a bool, a string for a list of strings (its one entry), UInt32Values in a form
- * the webhook does not follow (`1e2`).
- */
-function envoyReadsNot(kind: FieldKind, value: unknown): { index?: number; value: unknown; expected: string } | undefined {
-  const scalar = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
-  switch (kind) {
-    case 'bool':
-      return typeof value === 'number' || typeof value === 'object' ? { value, expected: EXPECTED.bool } : undefined;
-    case 'bool-value':
-      return typeof value === 'number' || Array.isArray(value) ? { value, expected: EXPECTED.bool } : undefined;
-    case 'string':
-      return scalar(value) || typeof value === 'object' ? { value, expected: EXPECTED.string } : undefined;
-    case 'list:string':
-    case 'list:object': {
-      const listed = kind === 'list:string' ? (v: unknown) => typeof v === 'string' : isObject;
-      if (!Array.isArray(value)) {
-        // An object for a list of messages Envoy takes as its one entry (asked of Envoy 1.40).
-        const refused = kind === 'list:object' ? scalar(value) || typeof value === 'string' : isObject(value) || scalar(value);
-        return refused ? { value, expected: EXPECTED.list } : undefined;
-      }
-      // A list in a list Envoy takes too.
-      const index = value.findIndex((element) => element !== null && !Array.isArray(element) && !listed(element));
-      return index < 0 ? undefined : { index, value: value[index], expected: kind === 'list:string' ? EXPECTED.string : EXPECTED.message };
-    }
-    case 'uint32': {
-      // A UInt32Value: an object it takes too; a string in a number's form it may read (`1e2`, `0x10`), no other.
-      if (isObject(value)) return undefined;
-      const read = readUint32(value, 'envoy');
-      const numberLike = typeof value === 'string' && /^\+?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)$/.test(value);
-      return read === 'unreadable' || (read === 'unsure' && !numberLike) ? { value, expected: EXPECTED.uint32 } : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
 /** Envoy's own JSON duration: seconds with an `s`, up to nine decimals. */
 function secondsToNanos(text: string): bigint | undefined {
   const m = /^(-?)(\d+)(?:\.(\d{1,9}))?s$/.exec(text);
@@ -314,10 +275,6 @@ function secondsToNanos(text: string): bigint | undefined {
   return m[1] === '-' ? -nanos : nanos;
 }
 
-const present = (object: JsonObject, field: string) => {
-  const value = envoyField(object, field);
-  return value !== undefined && value !== null;
-};
 /** Unset or empty; a value of the wrong type is EPP214's, not a missing one. */
 const missingOrEmpty = (object: JsonObject, field: string) => {
   const value = envoyField(object, field);
@@ -433,7 +390,7 @@ function checkHeadersToAdd(walk: Walk, service: JsonObject, segments: PathSegmen
 /** HttpUri: Envoy requires uri, cluster and timeout. */
 function checkHttpUri(walk: Walk, uri: JsonObject, segments: PathSegments): void {
   const missing = ['uri', 'cluster'].filter((f) => missingOrEmpty(uri, f));
-  if (!present(uri, 'timeout')) missing.push('timeout');
+  if (!isSet(uri, 'timeout')) missing.push('timeout');
   if (missing.length === 0) return;
   walk.findings.push(
     finding(
@@ -448,7 +405,7 @@ function checkHttpUri(walk: Walk, uri: JsonObject, segments: PathSegments): void
 
 /** Envoy (ext_proc config.cc): with http_service, no body is sent and no trailer mode is SEND. */
 function checkHttpServiceModes(walk: Walk, config: JsonObject, segments: PathSegments): void {
-  if (!present(config, 'http_service') || present(config, 'grpc_service')) return;
+  if (!isSet(config, 'http_service') || isSet(config, 'grpc_service')) return;
   const mode = readField(config, 'processing_mode', walk.reading);
   if (!isObject(mode)) return;
   // Read as the mode checks read it (names, numbers, a TypedStruct's any-case names); a value no mode has is EPP201/EPP210.
@@ -489,9 +446,9 @@ function checkRouteCacheChoice(walk: Walk, config: JsonObject, segments: PathSeg
 
 /** ExtProcPerRoute: Envoy requires overrides, or disabled: true. */
 function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSegments): void {
-  if (present(perRoute, 'overrides')) {
+  if (isSet(perRoute, 'overrides')) {
     // One oneof: istiod's jsonpb keeps overrides (EPP230 reads it so); Envoy's own conversion refuses the second member.
-    if (walk.reading === 'envoy' && present(perRoute, 'disabled')) {
+    if (walk.reading === 'envoy' && isSet(perRoute, 'disabled')) {
       walk.findings.push(
         finding(
           'EPP221',
@@ -505,7 +462,7 @@ function checkPerRouteChoice(walk: Walk, perRoute: JsonObject, segments: PathSeg
     return;
   }
   const disabled = readBool(perRoute, 'disabled', walk.reading);
-  if (disabled === true || (disabled === undefined && present(perRoute, 'disabled'))) return; // not a bool: EPP214
+  if (disabled === true || (disabled === undefined && isSet(perRoute, 'disabled'))) return; // not a bool: EPP214
   walk.findings.push(
     finding(
       'EPP217',
@@ -715,7 +672,7 @@ function checkRegexMatcher(walk: Walk, matcher: JsonObject, path: PathSegments, 
 function checkExtension(walk: Walk, object: JsonObject, field: string, segments: PathSegments): void {
   const extension = fieldOf(walk, object, field);
   if (extension === undefined || !isObject(extension.value)) return;
-  const missing = [...(missingOrEmpty(extension.value, 'name') ? ['name'] : []), ...(present(extension.value, 'typed_config') ? [] : ['typed_config'])];
+  const missing = [...(missingOrEmpty(extension.value, 'name') ? ['name'] : []), ...(isSet(extension.value, 'typed_config') ? [] : ['typed_config'])];
   if (missing.length === 0) return;
   rejects(walk, [...segments, extension.key], `ext_proc ${extension.key} has no ${missing.join(' and no ')}: Envoy requires both to load the extension`, `remove ${extension.key}, or give it a name and a typed_config`);
 }

@@ -50,3 +50,41 @@ export function istiodRefuses(kind: FieldKind, value: unknown): TypeRefusal | un
     }
   }
 }
+
+/**
+ * What Envoy's JSON reader refuses in a TypedStruct's value, by kind: where, and what it reads there. Left to Envoy:
+ * strings other than "true"/"false" for a bool, a string for a list of strings (its one entry), UInt32Values in a form
+ * the webhook does not follow (`1e2`).
+ */
+export function envoyRefuses(kind: FieldKind, value: unknown): TypeRefusal | undefined {
+  const scalar = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
+  switch (kind) {
+    case 'bool':
+      return typeof value === 'number' || typeof value === 'object' ? { value, expected: EXPECTED.bool } : undefined;
+    case 'bool-value':
+      return typeof value === 'number' || Array.isArray(value) ? { value, expected: EXPECTED.bool } : undefined;
+    case 'string':
+      return scalar(value) || typeof value === 'object' ? { value, expected: EXPECTED.string } : undefined;
+    case 'list:string':
+    case 'list:object': {
+      const listed = kind === 'list:string' ? (v: unknown) => typeof v === 'string' : isObject;
+      if (!Array.isArray(value)) {
+        // An object for a list of messages Envoy takes as its one entry (asked of Envoy 1.40).
+        const refused = kind === 'list:object' ? scalar(value) || typeof value === 'string' : isObject(value) || scalar(value);
+        return refused ? { value, expected: EXPECTED.list } : undefined;
+      }
+      // A list in a list Envoy takes too.
+      const index = value.findIndex((element) => element !== null && !Array.isArray(element) && !listed(element));
+      return index < 0 ? undefined : { index, value: value[index], expected: kind === 'list:string' ? EXPECTED.string : EXPECTED.message };
+    }
+    case 'uint32': {
+      // A UInt32Value: an object it takes too; a string in a number's form it may read (`1e2`, `0x10`), no other.
+      if (isObject(value)) return undefined;
+      const read = readUint32(value, 'envoy');
+      const numberLike = typeof value === 'string' && /^\+?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)$/.test(value);
+      return read === 'unreadable' || (read === 'unsure' && !numberLike) ? { value, expected: EXPECTED.uint32 } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,4 +1,4 @@
-import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { envoyField, envoyFieldKey, isObject, isSet, type JsonObject } from '../json-value.ts';
 
 /**
  * What Envoy's proto rules require of a message written in a field: one of `oneOf` (a oneof marked required), or each
@@ -23,13 +23,9 @@ export interface MissingRequired {
   needs: 'one' | 'it' | 'them';
 }
 
-const given = (object: JsonObject, field: string) => {
-  const value = envoyField(object, field);
-  return value !== undefined && value !== null;
-};
 const filled = (object: JsonObject, field: string) => {
   const value = envoyField(object, field);
-  return given(object, field) && value !== '' && !(Array.isArray(value) && value.length === 0);
+  return isSet(object, field) && value !== '' && !(Array.isArray(value) && value.length === 0);
 };
 
 /**
@@ -40,7 +36,7 @@ const filled = (object: JsonObject, field: string) => {
 export function missingRequired(object: JsonObject, requirements: Readonly<Record<string, Requirement>>, objectForList: boolean): MissingRequired[] {
   const out: MissingRequired[] = [];
   for (const [field, { oneOf, all, single }] of Object.entries(requirements)) {
-    if (!given(object, field)) continue;
+    if (!isSet(object, field)) continue;
     const key = envoyFieldKey(object, field);
     const value = object[key];
     if (!single && !Array.isArray(value) && !objectForList) continue;
@@ -48,7 +44,7 @@ export function missingRequired(object: JsonObject, requirements: Readonly<Recor
     for (const [entry, index] of entries) {
       const message = entry === null ? {} : entry;
       if (!isObject(message)) continue;
-      if (oneOf !== undefined && !oneOf.some((f) => given(message, f))) out.push({ key, index, lacking: `none of ${oneOf.join(', ')}`, wanted: `one of ${oneOf.join(', ')}`, needs: 'one' });
+      if (oneOf !== undefined && !oneOf.some((f) => isSet(message, f))) out.push({ key, index, lacking: `none of ${oneOf.join(', ')}`, wanted: `one of ${oneOf.join(', ')}`, needs: 'one' });
       const lacking = (all ?? []).filter((f) => !filled(message, f));
       if (lacking.length > 0) out.push({ key, index, lacking: `no ${lacking.join(' and no ')}`, wanted: lacking.join(' and '), needs: lacking.length > 1 ? 'them' : 'it' });
     }

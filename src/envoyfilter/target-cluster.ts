@@ -1,16 +1,12 @@
-import { envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { envoyField, isObject, isSet, type JsonObject } from '../json-value.ts';
 
 /**
  * The member of a GrpcService's target oneof that reaches Envoy. With both written, google_grpc, in either order and
  * spelling: istiod reads patch.value with its keys sorted, and jsonpb keeps a oneof's last member (asked of istiod and
- * Envoy 1.40: test/oracle/corpus/wiring-families.ts, both-grpc-kinds).
+ * Envoy 1.40: test/oracle/corpus/wiring-families.ts, the both-grpc-kinds entries).
  */
 export function keptGrpcTarget(grpc: JsonObject): 'envoy_grpc' | 'google_grpc' | undefined {
-  for (const field of ['google_grpc', 'envoy_grpc'] as const) {
-    const value = envoyField(grpc, field);
-    if (value !== undefined && value !== null) return field;
-  }
-  return undefined;
+  return (['google_grpc', 'envoy_grpc'] as const).find((field) => isSet(grpc, field));
 }
 
 /** The cluster an ext_proc config (or a per-route override) sends its gRPC or HTTP calls to. */
