@@ -122,6 +122,10 @@ export function clusterFields(): CorpusEntry[] {
     ['static-named_port', { load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: PLACEHOLDER, named_port: 'grpc' } } } }] }] } }],
     ['static-port_value-and-named_port', { load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: PLACEHOLDER, port_value: 9002, named_port: 'grpc' } } } }] }] } }],
     [
+      'logical_dns-resolver_name',
+      { type: 'LOGICAL_DNS', load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'epp.example.svc.cluster.local', port_value: 9002, resolver_name: 'x' } } } }] }] } },
+    ],
+    [
       'strict_dns-resolver_name',
       { type: 'STRICT_DNS', load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'epp.example.svc.cluster.local', port_value: 9002, resolver_name: 'x' } } } }] }] } },
     ],

@@ -45,6 +45,11 @@ export function serviceShapes(): CorpusEntry[] {
     ['google_grpc-no-stat_prefix', { google_grpc: { target_uri: 'epp:9002' } }],
     ['google_grpc-no-target', { google_grpc: { stat_prefix: 'epp' } }],
     ['both-grpc-kinds', { envoy_grpc: { cluster_name: EPP_CLUSTER }, google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } }],
+    // Which of the two reaches Envoy, in either order: the one whose rules Envoy applies (keptGrpcTarget).
+    ['both-grpc-kinds-bad-google-last', { envoy_grpc: { cluster_name: EPP_CLUSTER }, google_grpc: {} }],
+    ['both-grpc-kinds-bad-google-first', { google_grpc: {}, envoy_grpc: { cluster_name: EPP_CLUSTER } }],
+    ['both-grpc-kinds-google-first-bad-envoy', { google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' }, envoy_grpc: {} }],
+    ['both-grpc-kinds-bad-envoy-first', { envoy_grpc: {}, google_grpc: { target_uri: 'epp:9002', stat_prefix: 'epp' } }],
     ['timeout-2s', { ...grpcToEpp(), timeout: '2s' }],
     ['timeout-0s', { ...grpcToEpp(), timeout: '0s' }],
     ['timeout-negative', { ...grpcToEpp(), timeout: '-1s' }],
