@@ -92,6 +92,7 @@ export const RULES = {
   EPP318: { severity: 'deny', relaxable: true, title: "A CLUSTER ADD named as istiod's own outbound cluster (outbound|port|subset|host): Envoy rejects the cluster update carrying both" },
   EPP320: { severity: 'deny', relaxable: true, title: 'Cluster health check without timeout, interval, thresholds or a checker (Envoy rejects the cluster)' },
   EPP321: { severity: 'warn', relaxable: true, title: 'Cluster or endpoint address field istiod does not know (a misspelt key): dropped' },
+  EPP322: { severity: 'warn', relaxable: true, title: "EPP cluster's circuit breaker at or below Envoy's default of 1,024 requests in flight (each request holds an ext_proc stream: past it, 500s)" },
   EPP319: { severity: 'deny', relaxable: true, title: 'ext_proc filter placed after the router (ADD, or INSERT_AFTER with no subFilter or after the router): Envoy rejects the listener' },
   // EPP4xx: HTTPRoute
   EPP401: { severity: 'deny', relaxable: false, title: 'Rule already holds 16 filters: no room for the ext_proc ExtensionRef' },

@@ -10,6 +10,7 @@ import { EPP_MODE } from './processing-mode.ts';
 import { socketAddresses } from './socket-addresses.ts';
 import { parseIstioClusterName } from './istio-cluster-name.ts';
 import { targetCluster } from './target-cluster.ts';
+import { checkRequestLimit } from './check-request-limit.ts';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const HTTP2_FIX = `add typed_extension_protocol_options: {${HTTP_PROTOCOL_OPTIONS}: {"@type": type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}, explicit_http_config: {http2_protocol_options: {}}}}`;
@@ -118,6 +119,7 @@ function checkEppCluster(name: string, via: 'grpc' | 'http', site: ClusterSite, 
       ),
     );
   }
+  findings.push(...checkRequestLimit(name, site, severities));
   return findings;
 }
 

@@ -5,7 +5,7 @@ import { EPP_ANNOTATION, isHintOnly, type EppJudgement } from './talks-to-epp.ts
  * The rules that speak for the EPP (what it answers, how it serves), as opposed to what Envoy and Istio enforce on
  * every ext_proc config. They hold only for configs judged to talk to an EPP: a WAF may well want BUFFERED bodies.
  */
-export const EPP_PROTOCOL_RULES: ReadonlySet<RuleCode> = new Set<RuleCode>(['EPP202', 'EPP204', 'EPP205', 'EPP206', 'EPP207', 'EPP220', 'EPP230', 'EPP231', 'EPP233', 'EPP306']);
+export const EPP_PROTOCOL_RULES: ReadonlySet<RuleCode> = new Set<RuleCode>(['EPP202', 'EPP204', 'EPP205', 'EPP206', 'EPP207', 'EPP220', 'EPP230', 'EPP231', 'EPP233', 'EPP306', 'EPP322']);
 
 /**
  * The findings of one ext_proc config as its judgement allows: EPP rules dropped where it does not talk to an EPP,

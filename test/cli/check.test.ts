@@ -51,6 +51,7 @@ ${typedConfig}  - applyTo: CLUSTER
         name: epp-cluster
         type: STATIC
         http2_protocol_options: {}
+        circuit_breakers: {thresholds: [{max_requests: 4294967295}]}
         transport_socket: {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext}}
         load_assignment:
           cluster_name: epp-cluster
@@ -72,7 +73,7 @@ ${typedConfig}  - applyTo: CLUSTER
 t.test("the guide's EnvoyFilter is admitted with warnings, each at the line of its field", async (t) => {
   const result = await check([GUIDE, '--services', SERVICES]);
   t.equal(result.code, 0, result.stderr);
-  t.same(codes(result.stdout, 'warning'), ['EPP206', 'EPP230', 'EPP304', 'EPP306']);
+  t.same(codes(result.stdout, 'warning'), ['EPP206', 'EPP230', 'EPP304', 'EPP306', 'EPP322']);
   t.same(codes(result.stdout, 'error'), []);
   const text = fixture('guide-envoyfilter.yaml');
   t.match(
@@ -86,7 +87,7 @@ t.test("the guide's EnvoyFilter is admitted with warnings, each at the line of i
     'then where, then the fix, indented',
   );
   t.match(result.stdout, `${GUIDE}:${lineOf(text, 'typed_config:')}: warning: `, 'EPP206 points at typed_config');
-  t.match(result.stdout, /\n1 object checked: 1 admitted, 0 denied, 4 warnings\n$/);
+  t.match(result.stdout, /\n1 object checked: 1 admitted, 0 denied, 5 warnings\n$/);
   t.equal(result.stderr, '');
 });
 
@@ -94,7 +95,7 @@ t.test('the EnvoyFilters from the wild name every problem, denying only what is 
   const result = await check([WILD]);
   t.equal(result.code, 1);
   t.same(codes(result.stdout, 'error'), ['EPP201', 'EPP202']);
-  t.same(codes(result.stdout, 'warning'), ['EPP202', 'EPP202', 'EPP205', 'EPP230', 'EPP304', 'EPP306', 'EPP306']);
+  t.same(codes(result.stdout, 'warning'), ['EPP202', 'EPP202', 'EPP205', 'EPP230', 'EPP304', 'EPP306', 'EPP306', 'EPP322', 'EPP322']);
   t.match(
     result.stdout,
     'operator-sample-envoyfilter-epp.yaml:24: note: EnvoyFilter llm-d-inference-scheduler/epp-ext-proc (document 1) configPatches[0]: ext_proc judged an EPP: cluster epp-cluster connects to EPP Service llm-d-inference-scheduler/gaie-inference-scheduling-epp',
@@ -122,13 +123,13 @@ t.test('the EnvoyFilters from the wild name every problem, denying only what is 
     "its HTTP_ROUTE MERGE under envoy.filters.http.ext_proc replaces istiod's override whole: the REPLACEd filter keeps epp-cluster",
   );
   t.notMatch(result.stdout, 'operator-httproute-ab.yaml');
-  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 7 warnings\n$/);
+  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 9 warnings\n$/);
 });
 
 t.test('the shared reference copy of the wild manifests gives the same answer', { skip: !existsSync('/work/shared/reference/wild') }, async (t) => {
   const result = await check(['/work/shared/reference/wild']);
   t.equal(result.code, 1);
-  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 7 warnings\n$/);
+  t.match(result.stdout, /3 objects checked: 2 admitted, 1 denied, 9 warnings\n$/);
 });
 
 t.test('the BUFFERED variant of the guide is denied (EPP202)', async (t) => {
@@ -136,7 +137,7 @@ t.test('the BUFFERED variant of the guide is denied (EPP202)', async (t) => {
   t.equal(result.code, 1);
   t.same(codes(result.stdout, 'error'), ['EPP202']);
   t.match(result.stdout, `${BUFFERED}:${lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'request_body_mode: BUFFERED')}: error: `);
-  t.match(result.stdout, /1 object checked: 0 admitted, 1 denied, 3 warnings/);
+  t.match(result.stdout, /1 object checked: 0 admitted, 1 denied, 4 warnings/);
 });
 
 t.test('a config the EPP works with passes without findings: the example, with the route override under istiod', async (t) => {
@@ -166,7 +167,7 @@ t.test("another team's ext_proc filter passes clean; annotated as an EPP, its BU
   const asEpp = await check(['-', '--services', SERVICES], annotated);
   t.equal(asEpp.code, 1);
   t.same(codes(asEpp.stdout, 'error'), ['EPP202'], 'the BUFFERED request body');
-  t.same(codes(asEpp.stdout, 'warning'), ['EPP205', 'EPP220', 'EPP306'], 'the BUFFERED response body holds a streamed completion back; no EPP230: the classic istio: ingressgateway gets no filter from istiod');
+  t.same(codes(asEpp.stdout, 'warning'), ['EPP205', 'EPP220', 'EPP306', 'EPP322'], 'the BUFFERED response body holds a streamed completion back; no EPP230: the classic istio: ingressgateway gets no filter from istiod');
   t.match(asEpp.stdout, 'ext_proc judged an EPP: annotation epp-webhook.io/epp: "true"');
 });
 
@@ -322,7 +323,7 @@ t.test('empty and null documents are skipped silently', async (t) => {
   t.equal(result.code, 0, result.stdout);
   t.match(result.stdout, '<stdin>:');
   t.match(result.stdout, '(document 5)', 'documents are counted as an editor shows them, empty ones too');
-  t.match(result.stdout, /1 object checked: 1 admitted, 0 denied, 4 warnings\n$/);
+  t.match(result.stdout, /1 object checked: 1 admitted, 0 denied, 5 warnings\n$/);
 });
 
 t.test('a document that is a scalar or a plain list is not ours; a plain list of Kubernetes objects is unusable', async (t) => {
@@ -356,7 +357,7 @@ t.test('a directory tree: nested directories, *.yaml/*.yml/*.json, dotfiles and 
   });
   const result = await check([root, '--services', SERVICES]);
   t.equal(result.code, 0, result.stdout);
-  t.match(result.stdout, /3 objects checked: 3 admitted, 0 denied, 5 warnings\n$/);
+  t.match(result.stdout, /3 objects checked: 3 admitted, 0 denied, 6 warnings\n$/);
   t.match(result.stdout, `${join(root, 'a/b/c/deep.yml')}:`);
 
   const order = [...result.stdout.matchAll(/^(\S+?):\d+:/gm)].map((m) => relative(root, m[1]));
@@ -397,7 +398,7 @@ t.test('SARIF 2.1.0: rules from the catalogue, results at the offending line', a
   t.same(rules.find((r: { id: string }) => r.id === 'EPP304').defaultConfiguration, { level: 'warning' });
   t.equal(run.invocations[0].executionSuccessful, true);
 
-  t.equal(run.results.length, 9, '2 errors, 7 warnings, as the text output');
+  t.equal(run.results.length, 11, '2 errors, 9 warnings, as the text output');
   for (const r of run.results) {
     t.equal(rules[r.ruleIndex].id, r.ruleId, `${r.ruleId} ruleIndex`);
     t.ok(['error', 'warning'].includes(r.level));
@@ -437,7 +438,7 @@ t.test('JSON output', async (t) => {
   const result = await check([BUFFERED, GUIDE, '--services', SERVICES, '--output', 'json']);
   t.equal(result.code, 1);
   const report = JSON.parse(result.stdout);
-  t.same(report.summary, { objects: 2, admitted: 1, denied: 1, warnings: 7, unusableInputs: 0, files: 2, helmTemplates: 0, notKubernetes: 0 });
+  t.same(report.summary, { objects: 2, admitted: 1, denied: 1, warnings: 9, unusableInputs: 0, files: 2, helmTemplates: 0, notKubernetes: 0 });
   const [buffered, guide] = report.objects;
   t.match(buffered, { file: BUFFERED, document: 1, line: lineOf(fixture('guide-envoyfilter-buffered.yaml'), 'apiVersion:'), kind: 'EnvoyFilter', namespace: 'llm-d-inference-scheduler', name: 'epp-ext-proc-buffered', admitted: false, substitutions: 0 });
   t.match(buffered.findings.find((f: { code: string }) => f.code === 'EPP202'), {
@@ -470,7 +471,7 @@ t.test('--config severities apply: a warning turned off disappears, one turned t
   const dir = tree({ 'config.yaml': 'severities:\n  EPP304: off\n  EPP306: deny\n', 'bad.yaml': 'severities: {EPP101: warn}\n' });
   const result = await check([GUIDE, '--services', SERVICES, '--config', join(dir, 'config.yaml')]);
   t.equal(result.code, 1);
-  t.same(codes(result.stdout, 'warning'), ['EPP206', 'EPP230']);
+  t.same(codes(result.stdout, 'warning'), ['EPP206', 'EPP230', 'EPP322']);
   t.same(codes(result.stdout, 'error'), ['EPP306']);
 
   const bad = await check([GUIDE, '--config', join(dir, 'bad.yaml')]);
@@ -767,11 +768,11 @@ t.test('the real CLI reads manifests piped to standard input (kustomize build | 
   t.match(admitted.stdout, /^<stdin>:\d+: warning: \[EPP\d{3}\] /m);
   t.match(admitted.stdout, /^    in EnvoyFilter /m);
   t.match(admitted.stdout, '<stdin>:');
-  t.match(admitted.stdout, /2 objects checked: 2 admitted, 0 denied, 5 warnings\n$/);
+  t.match(admitted.stdout, /2 objects checked: 2 admitted, 0 denied, 6 warnings\n$/);
 
   const denied = await spawnCli(['check', '--output', 'sarif'], fixture('guide-envoyfilter-buffered.yaml'));
   t.equal(denied.code, 1, denied.stderr);
-  t.same(JSON.parse(denied.stdout).runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort(), ['EPP101', 'EPP202', 'EPP230', 'EPP304', 'EPP306']);
+  t.same(JSON.parse(denied.stdout).runs[0].results.map((r: { ruleId: string }) => r.ruleId).sort(), ['EPP101', 'EPP202', 'EPP230', 'EPP304', 'EPP306', 'EPP322']);
 });
 
 t.test('a whole repository: node_modules, --exclude, non-manifests and Helm templates are not errors', async (t) => {

@@ -87,18 +87,18 @@ async function scenario(
   key: string,
   envoyFilter: any,
   route: any,
-  check: (t: Test, m: Measurement) => void,
-  options: { count?: number; timeoutMs?: number; body?: unknown; renamed?: boolean; beforeMeasure?: () => Promise<void>; setUp?: () => Promise<string[]> } = {},
+  check: (t: Test, m: Measurement) => void | Promise<void>,
+  options: { count?: number; concurrent?: boolean; timeoutMs?: number; body?: unknown; renamed?: boolean; beforeMeasure?: () => Promise<void>; setUp?: () => Promise<string[]> } = {},
 ): Promise<void> {
   await parent.test(`${key}: ${symptoms.scenarios[key]?.symptom ?? ''}`, async (t) => {
     const webhook = options.setUp ? await options.setUp() : await setUp(envoyFilter, route, options.renamed ?? true);
     await options.beforeMeasure?.();
-    const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs, body: options.body });
+    const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs, body: options.body, concurrent: options.concurrent });
     measured[key] = m;
     t.comment(JSON.stringify({ webhook: m.webhook, answers: m.answers, eppRequests: m.eppRequests }));
     t.comment(JSON.stringify(m.envoyStats));
     t.ok(symptoms.scenarios[key], `${key} has a recorded symptom in measured-symptoms.json`);
-    check(t, m);
+    await check(t, m);
   });
 }
 
@@ -118,13 +118,15 @@ t.test('baseline: the working fixture consults the EPP on every request and the 
 });
 
 t.test('the working fixture on an InferencePool route: istiod\'s per-route override takes its filter to istiod\'s EPP cluster', async (t) => {
-  await scenario(t, 'fixture-on-inferencepool-route', fullDuplex(), poolRoute({ inject: false }), (t, m) => {
+  await scenario(t, 'fixture-on-inferencepool-route', fullDuplex(), poolRoute({ inject: false }), async (t, m) => {
     t.same(m.webhook, ['EPP230'], 'kubectl printed EPP230, and only it');
     t.same(statuses(m), recorded('fixture-on-inferencepool-route'));
     t.notOk(
       Object.keys(m.envoyStats).some((k) => /^cluster\.epp-cluster-\d+\.upstream_rq_total$/.test(k)),
       'the substituted EPP cluster carried nothing',
     );
+    // EPP322's fix cites istiod's own clusters' limit: asked of the EPP cluster istiod built for the pool.
+    t.same(await maxRequests((name) => name.startsWith('outbound|9002||')), [4294967295], "istiod's EPP cluster allows 2^32-1 requests in flight");
   });
 });
 
@@ -422,6 +424,68 @@ t.test('EPP306: a plaintext cluster against the EPP serving TLS (its default)', 
     t.same(statuses(m), recorded('EPP306'));
     t.equal(m.eppRequests, 0);
   });
+});
+
+/** The DEFAULT-priority max_requests Envoy holds for a cluster, from its admin /clusters. */
+async function maxRequests(cluster: (name: string) => boolean): Promise<number[]> {
+  const lines = (await plane.envoy.admin('/clusters')).split('\n');
+  return lines.flatMap((line) => {
+    const m = /^(.*)::default_priority::max_requests::(\d+)$/.exec(line);
+    return m && cluster(m[1]) ? [Number(m[2])] : [];
+  });
+}
+
+t.test('EPP322: every request in flight holds an ext_proc stream, counted against the EPP cluster\'s max_requests', async (t) => {
+  const latest = (name: string) => name === `epp-cluster-${marker}`;
+  const limited = (failOpen: boolean) =>
+    fullDuplex((f, c) => {
+      c.circuit_breakers = { thresholds: [{ max_requests: 2 }] };
+      if (failOpen) f.failure_mode_allow = true;
+    });
+  // Four streamed completions at once (each about 1.2 s) against a limit of 2.
+  const atOnce = { count: 4, concurrent: true, body: STREAMED_COMPLETION, timeoutMs: 8000 };
+  await scenario(
+    t,
+    'EPP322',
+    limited(false),
+    plainRoute(),
+    async (t, m) => {
+      t.ok(m.webhook.includes('EPP322'), 'kubectl printed EPP322');
+      t.same(statuses(m).toSorted(), recorded('EPP322')?.toSorted(), 'two answered, two failed');
+      t.same(statuses(m).toSorted(), [200, 200, 500, 500]);
+      t.equal(m.eppRequests, 2, 'the EPP saw the two it picked for');
+      t.equal(stat(m, '.upstream_rq_active_overflow'), 2, "Envoy counted two overflows on the EPP's cluster");
+      t.ok(m.answers.filter((a) => a.status === 500).every((a) => a.ms < 1000), 'the two failed at once, not after waiting for a stream');
+      t.same(await maxRequests(latest), [2], "Envoy holds the cluster's limit");
+    },
+    atOnce,
+  );
+  await scenario(
+    t,
+    'EPP322-fail-open',
+    limited(true),
+    plainRoute(),
+    (t, m) => {
+      t.same(statuses(m).toSorted(), [200, 200, 500, 500], 'failing open lets none of the two past the limit through: 500 as before');
+      t.same(statuses(m).toSorted(), recorded('EPP322-fail-open')?.toSorted());
+      t.equal(m.eppRequests, 2);
+      t.equal(stat(m, '.upstream_rq_active_overflow'), 2);
+    },
+    atOnce,
+  );
+  // Unset, the limit is Envoy's default: the working fixture without its circuit_breakers.
+  await scenario(
+    t,
+    'EPP322-default',
+    fullDuplex((_f, c) => delete c.circuit_breakers),
+    plainRoute(),
+    async (t, m) => {
+      t.ok(m.webhook.includes('EPP322'));
+      t.same(statuses(m), [200, 200, 200, 200], 'four in flight are well inside the default');
+      t.same(await maxRequests(latest), [1024], "Envoy's default, as the message says");
+    },
+    atOnce,
+  );
 });
 
 t.test('EPP317: a corrected copy of the EPP cluster added after the broken one', async (t) => {

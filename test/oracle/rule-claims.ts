@@ -82,6 +82,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP319: 'envoy-rejects',
   EPP320: 'envoy-rejects',
   EPP321: 'istio-drops',
+  EPP322: 'runtime',
   EPP401: 'webhook',
   EPP402: 'runtime',
   EPP403: 'webhook',

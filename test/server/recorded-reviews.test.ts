@@ -9,12 +9,12 @@ import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook
 /** What a user must see for each AdmissionReview recorded from the real kube-apiserver. */
 const EXPECTED: Record<string, { allowed: boolean; patched: boolean; codes: string[] }> = {
   'create-envoyfilter-epp-ext-proc-poc-mutate': { allowed: true, patched: true, codes: [] },
-  'create-envoyfilter-epp-ext-proc-poc-validate': { allowed: false, patched: false, codes: ['EPP106', 'EPP206', 'EPP230', 'EPP304', 'EPP306'] },
+  'create-envoyfilter-epp-ext-proc-poc-validate': { allowed: false, patched: false, codes: ['EPP106', 'EPP206', 'EPP230', 'EPP304', 'EPP306', 'EPP322'] },
   'create-httproute-llm-d-inference-scheduling-mutate': { allowed: true, patched: true, codes: ['EPP402'] },
   'create-dryrun-envoyfilter-epp-ext-proc-mutate': { allowed: true, patched: false, codes: [] },
-  'create-dryrun-envoyfilter-epp-ext-proc-validate': { allowed: false, patched: false, codes: ['EPP201', 'EPP202', 'EPP230', 'EPP306'] },
+  'create-dryrun-envoyfilter-epp-ext-proc-validate': { allowed: false, patched: false, codes: ['EPP201', 'EPP202', 'EPP230', 'EPP306', 'EPP322'] },
   'update-envoyfilter-epp-ext-proc-poc-mutate': { allowed: true, patched: true, codes: [] },
-  'update-envoyfilter-epp-ext-proc-poc-validate': { allowed: false, patched: false, codes: ['EPP106', 'EPP206', 'EPP230', 'EPP304', 'EPP306'] },
+  'update-envoyfilter-epp-ext-proc-poc-validate': { allowed: false, patched: false, codes: ['EPP106', 'EPP206', 'EPP230', 'EPP304', 'EPP306', 'EPP322'] },
 };
 
 let webhook: WebhookUnderTest;

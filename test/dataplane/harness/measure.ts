@@ -30,30 +30,33 @@ async function counters(plane: DataPlane): Promise<Map<string, number>> {
 
 const eppReceived = (plane: DataPlane) => plane.epp.log().split('\n').filter((l) => l.includes('EPP received request')).length;
 
-/** Sends `count` completions one after another and records what changed. */
+/** Sends `count` completions one after another (or all at once) and records what changed. */
 export async function measure(
   plane: DataPlane,
   scenario: string,
   webhook: string[],
   count = 3,
-  options: { path?: string; timeoutMs?: number; body?: unknown } = {},
+  options: { path?: string; timeoutMs?: number; body?: unknown; concurrent?: boolean } = {},
 ): Promise<Measurement> {
   const before = await counters(plane);
   const eppBefore = eppReceived(plane);
-  const answers: Measurement['answers'] = [];
-  for (let i = 0; i < count; i++) {
+  const send = async (): Promise<Measurement['answers'][number]> => {
     const answer = await post(`${plane.gatewayUrl}${options.path ?? '/v1/completions'}`, options.body, { timeoutMs: options.timeoutMs });
     // The time to the first byte is recorded for a streamed completion only, where it differs from the whole answer's.
     const streamed = (options.body as { stream?: boolean } | undefined)?.stream === true;
     const events = answer.body.split('\n').filter((line) => line.startsWith('data: ')).length;
-    answers.push({
+    return {
       status: answer.status,
       ms: answer.ms,
       ...(streamed ? { firstByteMs: answer.firstByteMs, events } : {}),
       ...(options.body !== undefined ? { bytes: Buffer.byteLength(answer.body), ...(answer.error ? { error: answer.error } : {}) } : {}),
       servedBy: answer.servedBy,
-    });
-  }
+    };
+  };
+  const answers: Measurement['answers'] = [];
+  // `concurrent`: all at once, each in flight beside the others (answers in the order sent).
+  if (options.concurrent) answers.push(...(await Promise.all(Array.from({ length: count }, send))));
+  else for (let i = 0; i < count; i++) answers.push(await send());
   // Envoy updates some counters when the stream ends; the EPP logs asynchronously.
   await new Promise((r) => setTimeout(r, 300));
   const after = await counters(plane);

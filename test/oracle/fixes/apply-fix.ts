@@ -429,6 +429,28 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
       }),
     ];
   }
+  // EPP322: each text names what to write where its path points (the cluster, circuit_breakers, thresholds, an entry).
+  if ((m = /^add circuit_breakers: (\{thresholds: \[\{max_requests: \d+\}\]\}) \(what istiod gives its own clusters\)/.exec(fix))) {
+    const value = parse(m[1]) as JsonMap;
+    return [variant('circuit_breakers', (o) => (objectAt(o, path).circuit_breakers = value))];
+  }
+  if ((m = /^add thresholds: (\[\{max_requests: \d+\}\]) to circuit_breakers \(/.exec(fix))) {
+    const value = parse(m[1]) as Json;
+    return [variant('thresholds', (o) => (objectAt(o, path).thresholds = value))];
+  }
+  if ((m = /^add the entry (\{max_requests: \d+\}) to thresholds \(/.exec(fix))) {
+    const value = parse(m[1]) as JsonMap;
+    return [variant('a DEFAULT entry', (o) => (at(o, path) as Json[]).push(value))];
+  }
+  if ((m = /^set max_requests: (\d+) in this thresholds entry \(/.exec(fix))) {
+    const limit = Number(m[1]);
+    return [
+      variant('max_requests', (o) => {
+        const entry = objectAt(o, path, true);
+        entry[entry.maxRequests !== undefined ? 'maxRequests' : 'max_requests'] = limit;
+      }),
+    ];
+  }
   // EPP303: `use type: STRICT_DNS for a hostname, or (for an EPP) write EPP_SERVICE_CLUSTER_IP and let the webhook fill in ...`; path: the address.
   if (fix.startsWith('use type: STRICT_DNS for a hostname, or (for an EPP) write ')) {
     const cluster = clusterPath(path);

@@ -73,6 +73,12 @@ export function fixCases(): CorpusEntry[] {
     // EPP302 on a cluster with the legacy HTTP/1 options (Envoy refuses them beside typed_extension_protocol_options).
     ['legacy-http1-options', withFilter('f', externalProcessor(), eppCluster({ typed_extension_protocol_options: undefined, http_protocol_options: {} }))],
     // EPP311 on ORIGINAL_DST without a load_assignment, and on EDS without one.
+    // EPP322 at each place its fix may point: circuit_breakers without thresholds, thresholds without a DEFAULT entry,
+    // a DEFAULT entry at a low limit in lowerCamelCase, a null entry (an empty DEFAULT one to istiod).
+    ['breakers-without-thresholds', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: {} }))],
+    ['breakers-high-only', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: { thresholds: [{ priority: 'HIGH', max_requests: 100000 }] } }))],
+    ['breakers-default-low-camel', withFilter('f', externalProcessor(), eppCluster({ circuitBreakers: { thresholds: [{ maxRequests: 100, max_connections: 5000 }] } }))],
+    ['breakers-null-entry', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: { thresholds: [null, { max_requests: 100000 }] } }))],
     ['original-dst-no-endpoints', withFilter('f', externalProcessor(), eppCluster({ type: 'ORIGINAL_DST', load_assignment: undefined }))],
     ['eds-no-endpoints', withFilter('f', externalProcessor(), eppCluster({ type: 'EDS', load_assignment: undefined }))],
     // EPP310 on lb_policy written in lower case beside an ORIGINAL_DST cluster.

@@ -50,6 +50,7 @@ function goodCluster(overrides: Record<string, unknown> = {}) {
     name: 'epp-cluster',
     type: 'STATIC',
     http2_protocol_options: {},
+    circuit_breakers: { thresholds: [{ max_requests: 4294967295 }] },
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } },
     load_assignment: { cluster_name: 'epp-cluster', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.96.0.9', port_value: 9002 } } } }] }] },
     ...overrides,
@@ -73,7 +74,7 @@ function judgeInTypedStruct(fields: Record<string, unknown>) {
 t.test("the guide's EnvoyFilter is admitted, with warnings", async (t) => {
   const findings = checkEnvoyFilter(await substituted('guide-envoyfilter.yaml'), DEFAULT_CONFIG);
   t.same(allCodes(findings, 'deny'), []);
-  t.same(allCodes(findings, 'warn'), ['EPP206', 'EPP230', 'EPP304', 'EPP306']);
+  t.same(allCodes(findings, 'warn'), ['EPP206', 'EPP230', 'EPP304', 'EPP306', 'EPP322']);
 });
 
 t.test('the working FULL_DUPLEX config draws only EPP230: it works unless istiod overrides it on InferencePool routes', async (t) => {
@@ -88,7 +89,7 @@ t.test('the example EnvoyFilter (the route override on the filter istiod inserts
 t.test("the operator's sample is denied, naming every problem at once", async (t) => {
   const findings = checkEnvoyFilter(manifest('wild/operator-sample-envoyfilter-epp.yaml'), DEFAULT_CONFIG);
   t.same(allCodes(findings, 'deny'), ['EPP201', 'EPP202']);
-  t.same(allCodes(findings, 'warn'), ['EPP230', 'EPP306']);
+  t.same(allCodes(findings, 'warn'), ['EPP230', 'EPP306', 'EPP322']);
   const text = findings.map(formatFinding).join('\n');
   t.match(text, '[EPP201] configPatches[0] ext_proc response_body_mode "SKIP": istiod refuses this at kubectl apply');
   t.match(text, 'SKIP is a header and trailer mode, not a body mode');
@@ -101,14 +102,14 @@ t.test("the operator's sample is denied, naming every problem at once", async (t
 t.test("the operator's route override only warns on a hint, and is denied once annotated as an EPP", async (t) => {
   const hinted = checkEnvoyFilter(manifest('wild/operator-envoyfilter-route-override.yaml'), DEFAULT_CONFIG);
   t.same(allCodes(hinted, 'deny'), [], 'cluster epp-cluster at an IP on port 9002 only looks like an EPP: no denial on a guess');
-  t.same(allCodes(hinted, 'warn'), ['EPP202', 'EPP202', 'EPP205', 'EPP304', 'EPP306'], "no EPP230: its HTTP_ROUTE MERGE replaces istiod's override whole");
+  t.same(allCodes(hinted, 'warn'), ['EPP202', 'EPP202', 'EPP205', 'EPP304', 'EPP306', 'EPP322'], "no EPP230: its HTTP_ROUTE MERGE replaces istiod's override whole");
   t.match(hinted.find((f) => f.code === 'EPP202')!.message, 'judged an EPP only on a hint: cluster epp-cluster looks like an EPP\'s (its name, or its port 9002); annotate epp-webhook.io/epp: "true" to confirm');
 
   const object = manifest('wild/operator-envoyfilter-route-override.yaml');
   object.metadata.annotations = { 'epp-webhook.io/epp': 'true' };
   const findings = checkEnvoyFilter(object, DEFAULT_CONFIG);
   t.same(allCodes(findings, 'deny'), ['EPP202', 'EPP202']);
-  t.same(allCodes(findings, 'warn'), ['EPP205', 'EPP304', 'EPP306']);
+  t.same(allCodes(findings, 'warn'), ['EPP205', 'EPP304', 'EPP306', 'EPP322']);
   const perRoute = findings.filter((f) => f.location === 'configPatches[2]');
   t.same(codes(perRoute), ['EPP202', 'EPP205'], 'the ExtProcPerRoute overrides are checked too');
   t.equal(perRoute.find((f) => f.code === 'EPP205')!.path, 'spec.configPatches[2].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.failure_mode_allow');
@@ -474,7 +475,7 @@ t.test('severities are configurable per code', async (t) => {
   const config = parseConfig({ severities: { EPP202: 'warn', EPP306: 'off' } });
   const findings = checkEnvoyFilter(manifest('wild/operator-sample-envoyfilter-epp.yaml'), config);
   t.same(codes(findings, 'deny'), ['EPP201']);
-  t.same(codes(findings, 'warn'), ['EPP202']);
+  t.same(codes(findings, 'warn'), ['EPP202', 'EPP322']);
   t.same(codes(findings, 'off'), ['EPP306']);
 });
 

@@ -61,7 +61,7 @@ t.test('the annotation epp-webhook.io/epp settles it either way', async (t) => {
   const yes = envoyFilter('waf_cluster', { annotations: { 'epp-webhook.io/epp': 'true' }, extra: [addCluster(cluster('waf_cluster', 'waf.security.svc.cluster.local'))] });
   t.match(judge(yes), [{ talksToEpp: true, evidence: 'annotation', reason: 'annotation epp-webhook.io/epp: "true"' }]);
   t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'deny'), ['EPP202'], 'the BUFFERED request body');
-  t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'warn'), ['EPP205', 'EPP220', 'EPP230', 'EPP306'], 'the BUFFERED response body holds a streamed completion back');
+  t.same(codes(checkEnvoyFilter(yes, DEFAULT_CONFIG), 'warn'), ['EPP205', 'EPP220', 'EPP230', 'EPP306', 'EPP322'], 'the BUFFERED response body holds a streamed completion back');
   for (const f of checkEnvoyFilter(yes, DEFAULT_CONFIG)) t.match(f.message, /\(judged an EPP: annotation epp-webhook\.io\/epp: "true"\)$/, `${f.code} says why`);
 
   const no = envoyFilter('outbound|9002||gaie-inference-scheduling-epp.team-a.svc.cluster.local', { annotations: { 'epp-webhook.io/epp': 'false' } });
@@ -210,7 +210,7 @@ t.test("the placeholder proves the cluster it is in: another team's ext_proc in 
   };
   const wafRoute = { applyTo: 'HTTP_ROUTE', patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'waf.ext_proc': { '@type': PER_ROUTE, overrides: { processing_mode: { request_body_mode: 'STREAMED' } } } } } } };
   const eppMode = { processing_mode: { request_header_mode: 'SEND', request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND', response_header_mode: 'SEND', response_body_mode: 'FULL_DUPLEX_STREAMED', response_trailer_mode: 'SEND' } };
-  const eppCluster = (address: string) => ({ ...cluster('epp', address, 9002), type: 'STATIC', transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } } });
+  const eppCluster = (address: string) => ({ ...cluster('epp', address, 9002), type: 'STATIC', circuit_breakers: { thresholds: [{ max_requests: 4294967295 }] }, transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } } });
   const wafCluster = addCluster(cluster('waf_cluster', 'waf.security.svc.cluster.local', 443));
 
   const written = envoyFilter('epp', { typedConfig: eppMode, extra: [addCluster(eppCluster('EPP_SERVICE_CLUSTER_IP')), wafFilter, wafCluster, wafRoute] });

@@ -1,0 +1,64 @@
+import t from 'tap';
+import { DEFAULT_CONFIG } from '../../../src/config.ts';
+import { checkEnvoyFilter } from '../../../src/envoyfilter/check-envoyfilter.ts';
+import { substituteClusterIP } from '../../../src/envoyfilter/substitute-cluster-ip.ts';
+import { fixtureResolver, manifest } from '../../helpers/fixtures.ts';
+
+// What Envoy does at the limit (500s, failing open or not) and its default of 1,024 are measured by
+// test/dataplane (EPP322, EPP322-fail-open, EPP322-default); istiod's 2^32-1 on its own EPP cluster there too.
+const NS = 'llm-d-inference-scheduler';
+const CLUSTER = 'spec.configPatches[1].patch.value';
+
+/** The working fixture (its cluster at istiod's limit) with its cluster's circuit_breakers replaced, or removed. */
+async function judge(breakers: unknown, edit: (doc: any) => void = () => {}) {
+  const doc = manifest('full-duplex-envoyfilter.yaml');
+  const cluster = doc.spec.configPatches[1].patch.value;
+  if (breakers === undefined) delete cluster.circuit_breakers;
+  else cluster.circuit_breakers = breakers;
+  edit(doc);
+  const substituted = (await substituteClusterIP(doc, NS, fixtureResolver(), DEFAULT_CONFIG)).object;
+  return checkEnvoyFilter(substituted, DEFAULT_CONFIG).filter((f) => f.code === 'EPP322');
+}
+
+t.test("an EPP cluster without circuit_breakers: EPP322, naming Envoy's default and what breaks past it", async (t) => {
+  const [f] = await judge(undefined);
+  t.equal(f.severity, 'warn');
+  t.equal(f.path, CLUSTER);
+  t.match(f.message, "cluster epp-cluster leaves circuit_breakers max_requests at Envoy's default of 1,024: each request through the gateway holds one ext_proc stream");
+  t.match(f.message, 'and Envoy refuses the streams past that limit, so with more than 1,024 requests in flight on one gateway Pod the next ones get 500 at once, even with failure_mode_allow: true');
+  t.match(f.fix, /^add circuit_breakers: \{thresholds: \[\{max_requests: 4294967295\}\]\} \(what istiod gives its own clusters\)/);
+  t.equal((await judge(null))[0].path, CLUSTER, 'null is unset');
+  const [empty] = await judge({});
+  t.equal(empty.path, `${CLUSTER}.circuit_breakers`, 'no thresholds');
+  t.match(empty.fix, /^add thresholds: \[\{max_requests: 4294967295\}\] to circuit_breakers \(/);
+  const [high] = await judge({ thresholds: [{ priority: 'HIGH', max_requests: 100000 }] });
+  t.equal(high.path, `${CLUSTER}.circuit_breakers.thresholds`, 'a HIGH entry leaves the DEFAULT priority, where ext_proc streams run, at its default');
+  t.match(high.fix, /^add the entry \{max_requests: 4294967295\} to thresholds \(no priority is DEFAULT, where ext_proc streams run\)/);
+  const [other] = await judge({ thresholds: [{ max_connections: 100000 }] });
+  t.equal(other.path, `${CLUSTER}.circuit_breakers.thresholds[0]`, 'a DEFAULT entry without max_requests: pointed at');
+  t.match(other.fix, /^set max_requests: 4294967295 in this thresholds entry/);
+});
+
+t.test('the limit is read where Envoy reads it: the first DEFAULT entry', async (t) => {
+  t.same(await judge({ thresholds: [{ max_requests: 4294967295 }] }), [], "istiod's own limit");
+  t.same(await judge({ thresholds: [{ max_requests: 1025 }] }), [], 'anything above the default is taken as sized by the operator');
+  t.same(await judge({ thresholds: [{ max_requests: '5000' }] }), [], 'as a string, as istiod reads a UInt32Value');
+  t.same(await judge({ thresholds: [{ priority: 0, maxRequests: 5000 }] }), [], 'the priority as a number, the field in lowerCamelCase');
+  const [set] = await judge({ thresholds: [{ priority: 'DEFAULT', max_requests: 100 }, { max_requests: 100000 }] });
+  t.match(set.message, 'cluster epp-cluster sets circuit_breakers max_requests to 100:', 'the first DEFAULT entry wins (Envoy reads no other)');
+  t.match(set.message, 'with more than 100 requests in flight');
+  t.equal(set.path, `${CLUSTER}.circuit_breakers.thresholds[0]`);
+  t.match(set.fix, /^set max_requests: 4294967295 in this thresholds entry/);
+  t.match((await judge({ thresholds: [null, { max_requests: 100000 }] }))[0].message, "Envoy's default of 1,024", 'null is an empty entry to istiod: DEFAULT, nothing set');
+});
+
+t.test('no EPP322 where another rule speaks, or for a cluster that is no EPP', async (t) => {
+  t.same(await judge([]), [], 'circuit_breakers as a list is EPP310 (istiod refuses it)');
+  t.same(await judge({ thresholds: {} }), [], 'thresholds as an object too');
+  t.same(await judge({ thresholds: [{ max_requests: 'many' }] }), [], 'a value istiod cannot read');
+  const notEpp = await judge(undefined, (doc) => {
+    doc.metadata.annotations = { 'epp-webhook.io/epp': 'false' };
+    doc.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = '10.0.0.1';
+  });
+  t.same(notEpp, [], 'an ext_proc server that is not an EPP: its streams may well be short, the operator sizes them');
+});
