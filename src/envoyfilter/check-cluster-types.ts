@@ -1,13 +1,14 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { camelCase, describe, envoyFieldKey, isSet, quoteValue, type JsonObject } from '../json-value.ts';
+import { camelCase, describe, envoyFieldKey, isObject, isSet, quoteValue, type JsonObject } from '../json-value.ts';
 import { closestName } from './closest-name.ts';
 import { discoveryType, ENDPOINT_ADDRESS_FIX, ENVOY_REJECTS, ISTIO_REFUSES } from './check-cluster-fields.ts';
-import { CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS } from './cluster-schema.ts';
+import { CIRCUIT_BREAKERS_FIELDS, CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS, THRESHOLDS_FIELDS } from './cluster-schema.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { istiodRefuses } from './json-type-refusal.ts';
 import { readEnum } from './proto-enum.ts';
+import type { FieldKind } from './ext-proc-schema.ts';
 import { missingRequired, type Requirement } from './required-fields.ts';
 import { socketAddresses } from './socket-addresses.ts';
 
@@ -17,9 +18,11 @@ const FIELD_BY_KEY = new Map(Object.keys(CLUSTER_FIELDS).flatMap((field) => [[fi
 
 const SOCKET_FIELD_BY_KEY = new Set(Object.keys(SOCKET_ADDRESS_FIELDS).flatMap((field) => [field, camelCase(field)]));
 
+type Add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP321', segments: PathSegments, message: string, fix: string) => void;
+
 /** EPP321: a key istiod does not know in a Cluster or SocketAddress, dropped with only a warning at kubectl apply. */
 function unknownField(
-  add: (code: 'EPP321', segments: PathSegments, message: string, fix: string) => void,
+  add: Add,
   subject: string,
   message: string,
   object: JsonObject,
@@ -40,6 +43,51 @@ function unknownField(
   const outcome = guess !== undefined && !written ? `${guess} stays unset` : 'Envoy never sees it';
   const fix = guess === undefined ? `remove ${key}` : written ? `remove ${key} (${guess} is written already)` : `rename ${key} to ${guess}`;
   add('EPP321', [...segments, key], `${subject} ${key} is not a field of ${message}${guess === undefined ? '' : ` (did you mean ${guess}?)`}: Istio drops it with only a warning at kubectl apply, so ${outcome}`, fix);
+}
+
+/**
+ * A message inside the cluster, read as the cluster's own fields are: keys istiod does not know (EPP321) and JSON types
+ * it refuses (EPP310), each named by its path in the cluster (`circuit_breakers.thresholds[0].max_requests`).
+ */
+function checkNested(add: Add, subject: string, message: string, object: JsonObject, fields: Readonly<Record<string, FieldKind>>, segments: PathSegments): void {
+  const byKey = new Map(Object.keys(fields).flatMap((field) => [[field, field], [camelCase(field), field]]));
+  for (const [key, value] of Object.entries(object)) {
+    const field = byKey.get(key);
+    if (field === undefined) {
+      unknownField(add, `${subject} ${formatPath(segments)}:`, message, object, key, fields, segments);
+      continue;
+    }
+    if (key !== envoyFieldKey(object, field) || value === null) continue;
+    const refused = istiodRefuses(fields[field], value);
+    if (refused === undefined) continue;
+    const at = refused.index === undefined ? [...segments, key] : [...segments, key, refused.index];
+    add('EPP310', at, `${subject} ${formatPath(at)} is ${describe(refused.value)}: ${ISTIO_REFUSES} (it takes ${refused.expected})`, `write ${formatPath(at)} as ${refused.expected}`);
+  }
+}
+
+const PRIORITIES = ['DEFAULT', 'HIGH'];
+
+/** circuit_breakers, its two lists of thresholds and each entry's priority (Envoy takes a defined one only). */
+function checkCircuitBreakers(add: Add, subject: string, breakers: JsonObject, segments: PathSegments): void {
+  checkNested(add, subject, 'CircuitBreakers', breakers, CIRCUIT_BREAKERS_FIELDS, segments);
+  for (const list of ['thresholds', 'per_host_thresholds']) {
+    const key = envoyFieldKey(breakers, list);
+    const entries = breakers[key];
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry, index) => {
+      if (!isObject(entry)) return;
+      const at = [...segments, key, index];
+      checkNested(add, subject, 'CircuitBreakers.Thresholds', entry, THRESHOLDS_FIELDS, at);
+      const priorityKey = envoyFieldKey(entry, 'priority');
+      const priority = entry[priorityKey];
+      const read = readEnum(priority, PRIORITIES);
+      const where = formatPath([...at, priorityKey]);
+      const listed = PRIORITIES.map((n, i) => `${n} (${i})`).join(', ');
+      if (istiodRefuses('enum', priority) !== undefined) return; // its JSON type, named above
+      if (read.kind === 'refused-by-istio') add('EPP310', [...at, priorityKey], `${subject} ${where} ${quoteValue(priority)}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${listed}`, `write ${where} as one of ${listed}`);
+      else if (read.kind === 'rejected-by-envoy') add('EPP312', [...at, priorityKey], `${subject} ${where} ${quoteValue(priority)}: no priority has this number; ${ENVOY_REJECTS}`, `write ${where} as one of ${listed}`);
+    });
+  }
 }
 
 /** The Cluster enums other than type and lb_policy, by number; `definedOnly`: Envoy's rules refuse a number no value has. */
@@ -79,7 +127,7 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
     const cluster = patch.value!;
     const name = cluster.name;
     const subject = typeof name === 'string' && name !== '' ? `cluster ${name}` : 'cluster';
-    const add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP321', segments: PathSegments, message: string, fix: string) =>
+    const add: Add = (code, segments, message, fix) =>
       findings.push(finding(code, severities, { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, ...segments]) }, message, fix));
 
     for (const [key, value] of Object.entries(cluster)) {
@@ -113,6 +161,9 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
         else if (nanos < 0n) add('EPP312', [key], `${subject} ${key} ${quoteValue(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`);
       }
     }
+
+    const breakersKey = envoyFieldKey(cluster, 'circuit_breakers');
+    if (isObject(cluster[breakersKey])) checkCircuitBreakers(add, subject, cluster[breakersKey], [breakersKey]);
 
     if (!adds) continue;
     for (const { key, index, lacking, wanted, needs } of missingRequired(cluster, REQUIRED, false)) {

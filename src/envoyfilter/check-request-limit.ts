@@ -11,6 +11,7 @@ export const ISTIOD_MAX_REQUESTS = 4294967295;
 
 // How istiod reads ResourcePriority: unset, null, its name or its number.
 const DEFAULT_PRIORITY: ReadonlySet<unknown> = new Set([undefined, null, 'DEFAULT', 0]);
+const PRIORITY: ReadonlySet<unknown> = new Set([...DEFAULT_PRIORITY, 'HIGH', 1]);
 
 interface RequestLimit {
   limit: number;
@@ -37,6 +38,8 @@ function requestLimit(cluster: JsonObject): RequestLimit | undefined {
   if (thresholds == null) return unset(inBreakers, `add thresholds: [${entry}] to circuit_breakers`);
   if (!Array.isArray(thresholds)) return undefined;
   const inThresholds = [...inBreakers, envoyFieldKey(breakers, 'thresholds')];
+  // A priority no reading gives (EPP310, EPP312) leaves which entry Envoy would read unknown.
+  if (thresholds.some((t) => isObject(t) && !PRIORITY.has(envoyField(t, 'priority')))) return undefined;
   // A null entry is an empty one to istiod: DEFAULT priority, nothing set.
   const index = thresholds.findIndex((t) => t === null || (isObject(t) && DEFAULT_PRIORITY.has(envoyField(t, 'priority'))));
   if (index < 0) return unset(inThresholds, `add the entry ${entry} to thresholds (no priority is DEFAULT, where ext_proc streams run)`);

@@ -73,3 +73,21 @@ export const SOCKET_ADDRESS_FIELDS: Readonly<Record<string, Exclude<FieldKind, `
   ipv4_compat: 'bool',
   network_namespace_filepath: 'string',
 };
+
+/** envoy.config.cluster.v3.CircuitBreakers, the same way. */
+export const CIRCUIT_BREAKERS_FIELDS: Readonly<Record<string, Exclude<FieldKind, `message:${string}`>>> = {
+  thresholds: 'list:object',
+  per_host_thresholds: 'list:object',
+};
+
+/** envoy.config.cluster.v3.CircuitBreakers.Thresholds, each entry of those lists, the same way. */
+export const THRESHOLDS_FIELDS: Readonly<Record<string, Exclude<FieldKind, `message:${string}`>>> = {
+  priority: 'enum',
+  max_connections: 'uint32',
+  max_pending_requests: 'uint32',
+  max_requests: 'uint32',
+  max_retries: 'uint32',
+  retry_budget: 'object',
+  track_remaining: 'bool',
+  max_connection_pools: 'uint32',
+};

@@ -34,8 +34,14 @@ export interface Disagreement {
 }
 
 const UNKNOWN_FIELD = /unknown field "([^"]+)" in ([\w.]+)/;
-/** The messages whose every field the webhook knows: an ext_proc config's, the cluster and its endpoints' addresses. */
-const KNOWN_MESSAGES = new Set([...Object.values(EXT_PROC_SCHEMA).map((m) => m.fullName), 'envoy.config.cluster.v3.Cluster', 'envoy.config.core.v3.SocketAddress']);
+/** The messages whose every field the webhook knows: an ext_proc config's, the cluster, its endpoints' addresses and circuit breakers. */
+const KNOWN_MESSAGES = new Set([
+  ...Object.values(EXT_PROC_SCHEMA).map((m) => m.fullName),
+  'envoy.config.cluster.v3.Cluster',
+  'envoy.config.core.v3.SocketAddress',
+  'envoy.config.cluster.v3.CircuitBreakers',
+  'envoy.config.cluster.v3.CircuitBreakers.Thresholds',
+]);
 
 /** The fields istiod's strict decoding warns about in those messages (it names the first one per patch). */
 export function droppedFields(warnings: readonly string[]): string[] {

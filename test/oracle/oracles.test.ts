@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS } from '../../src/envoyfilter/cluster-schema.ts';
+import { CIRCUIT_BREAKERS_FIELDS, CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS, THRESHOLDS_FIELDS } from '../../src/envoyfilter/cluster-schema.ts';
 import { EXT_PROC_SCHEMA, type FieldKind, type MessageName } from '../../src/envoyfilter/ext-proc-schema.ts';
 import { CATEGORIES, type Category } from './differential.ts';
 import { istioFields } from './istio-oracle.ts';
@@ -51,10 +51,17 @@ t.test("the webhook's tables of ext_proc and Cluster fields are istiod's, field 
     const expected = Object.fromEntries(istio[schema.fullName].map(([field, , kind]) => [field, kindFor(kind)]));
     t.same(schema.fields, expected, name);
   }
-  const cluster = istioFields(toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE'), ['envoy.config.cluster.v3.Cluster', 'envoy.config.core.v3.SocketAddress']);
+  const cluster = istioFields(toolPath('test/oracle/build-istio-oracle.sh', 'ISTIO_ORACLE'), [
+    'envoy.config.cluster.v3.Cluster',
+    'envoy.config.core.v3.SocketAddress',
+    'envoy.config.cluster.v3.CircuitBreakers',
+    'envoy.config.cluster.v3.CircuitBreakers.Thresholds',
+  ]);
   const clusterKind = (kind: string) => (kind === 'map' ? 'object' : kind === 'uint32' ? 'uint32' : kindFor(kind));
   t.same(CLUSTER_FIELDS, Object.fromEntries(cluster['envoy.config.cluster.v3.Cluster'].map(([field, , kind]) => [field, clusterKind(kind)])), 'Cluster (cluster-schema.ts)');
   t.same(SOCKET_ADDRESS_FIELDS, Object.fromEntries(cluster['envoy.config.core.v3.SocketAddress'].map(([field, , kind]) => [field, clusterKind(kind)])), 'SocketAddress (cluster-schema.ts)');
+  t.same(CIRCUIT_BREAKERS_FIELDS, Object.fromEntries(cluster['envoy.config.cluster.v3.CircuitBreakers'].map(([field, , kind]) => [field, clusterKind(kind)])), 'CircuitBreakers (cluster-schema.ts)');
+  t.same(THRESHOLDS_FIELDS, Object.fromEntries(cluster['envoy.config.cluster.v3.CircuitBreakers.Thresholds'].map(([field, , kind]) => [field, clusterKind(kind)])), 'CircuitBreakers.Thresholds (cluster-schema.ts)');
 });
 
 t.test('observability_mode: Envoy loads it with every body mode and beside the stream-handling fields; EPP233 warns, never denies', async (t) => {

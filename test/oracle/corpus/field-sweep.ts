@@ -1,4 +1,4 @@
-import { CLUSTER_FIELDS } from '../../../src/envoyfilter/cluster-schema.ts';
+import { CIRCUIT_BREAKERS_FIELDS, CLUSTER_FIELDS, THRESHOLDS_FIELDS } from '../../../src/envoyfilter/cluster-schema.ts';
 import { EXT_PROC_SCHEMA, type MessageName } from '../../../src/envoyfilter/ext-proc-schema.ts';
 import {
   clusterPatch,
@@ -91,5 +91,17 @@ export function fieldSweep(): CorpusEntry[] {
       entries.set(id, { id, family, object: withFilter('c-sweep', externalProcessor(), eppCluster({ [field]: value })) });
     }
   }
+  // Inside the cluster: circuit_breakers (EPP322 has users write it) and an entry of its thresholds.
+  const nested = (site: string, fields: Readonly<Record<string, string>>, wrap: (field: string, value: Json) => JsonMap) => {
+    for (const [field, kind] of Object.entries(fields)) {
+      const values = field === 'priority' ? ['DEFAULT', 'HIGH', 'default', 0, 1, 2, 99, -1, '1', 1.5, true, null] : clusterValues[kind];
+      for (const value of values) {
+        const id = `${family}/cluster.${site}.${field}=${JSON.stringify(value).slice(0, 40)}`;
+        entries.set(id, { id, family, object: withFilter('c-sweep', externalProcessor(), eppCluster(wrap(field, value))) });
+      }
+    }
+  };
+  nested('circuit_breakers', CIRCUIT_BREAKERS_FIELDS, (f, v) => ({ circuit_breakers: { [f]: v } }));
+  nested('circuit_breakers.thresholds[0]', THRESHOLDS_FIELDS, (f, v) => ({ circuit_breakers: { thresholds: [{ max_requests: 4294967295, [f]: v }] } }));
   return [...entries.values()];
 }

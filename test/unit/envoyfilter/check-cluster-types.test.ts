@@ -70,3 +70,23 @@ t.test('a key istiod does not know in a cluster or an endpoint address: EPP321 n
   const merge = checkClusterTypes(readConfigPatches({ spec: { configPatches: [{ applyTo: 'CLUSTER', patch: { operation: 'MERGE', value: { dns_refresh_rate: 5, conect_timeout: '5s' } } }] } }, {}).patches, {});
   t.same(merge.map((f) => f.code), ['EPP310', 'EPP321'], "a MERGE's value is read as a Cluster too (and needs no name or endpoints)");
 });
+
+t.test('circuit_breakers and its thresholds are read like the cluster: misspelt keys named (EPP321), JSON types (EPP310), priorities', async (t) => {
+  const breakers = (value: unknown) => judge({ circuit_breakers: value });
+  const [typo] = breakers({ thresholds: [{ max_request: 5000 }] });
+  t.equal(typo.code, 'EPP321');
+  t.equal(typo.path, `${at}.circuit_breakers.thresholds[0].max_request`);
+  t.equal(
+    typo.message,
+    'cluster epp-cluster circuit_breakers.thresholds[0]: max_request is not a field of CircuitBreakers.Thresholds (did you mean max_requests?): Istio drops it with only a warning at kubectl apply, so max_requests stays unset',
+  );
+  t.equal(typo.fix, 'rename max_request to max_requests');
+  t.match(breakers({ threshold: [{ max_requests: 5000 }] })[0].message, 'circuit_breakers: threshold is not a field of CircuitBreakers (did you mean thresholds?)');
+  t.match(judge({ circuitBreakers: { thresholds: [{ maxRequest: 5000 }] } })[0].path, 'circuitBreakers.thresholds[0].maxRequest', 'in lowerCamelCase too');
+  const [negative] = breakers({ per_host_thresholds: [{ max_connections: -1 }] });
+  t.equal(negative.code, 'EPP310');
+  t.equal(negative.message, 'cluster epp-cluster circuit_breakers.per_host_thresholds[0].max_connections is the number -1: istiod refuses this at kubectl apply (it takes a whole number from 0 to 4294967295)');
+  t.same(codes({ circuit_breakers: { thresholds: [{ priority: 'default' }] } }), ['EPP310'], 'a priority not in upper case');
+  t.same(codes({ circuit_breakers: { thresholds: [{ priority: 2 }] } }), ['EPP312'], 'a priority number no value has');
+  t.same(codes({ circuit_breakers: { thresholds: [{ priority: 'HIGH', max_requests: '5000', track_remaining: true }, null], per_host_thresholds: [] } }), [], 'each written as istiod reads it');
+});

@@ -56,6 +56,7 @@ t.test('no EPP322 where another rule speaks, or for a cluster that is no EPP', a
   t.same(await judge([]), [], 'circuit_breakers as a list is EPP310 (istiod refuses it)');
   t.same(await judge({ thresholds: {} }), [], 'thresholds as an object too');
   t.same(await judge({ thresholds: [{ max_requests: 'many' }] }), [], 'a value istiod cannot read');
+  t.same(await judge({ thresholds: [{ priority: 'default', max_requests: 10 }] }), [], 'a priority istiod refuses (EPP310): which entry Envoy would read is unknown');
   const notEpp = await judge(undefined, (doc) => {
     doc.metadata.annotations = { 'epp-webhook.io/epp': 'false' };
     doc.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = '10.0.0.1';
