@@ -1,9 +1,9 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { camelCase, describe, envoyFieldKey, isObject, isSet, quoteValue, type JsonObject } from '../json-value.ts';
-import { closestName } from './closest-name.ts';
+import { meantField } from './closest-name.ts';
 import { discoveryType, ENDPOINT_ADDRESS_FIX, ENVOY_REJECTS, ISTIO_REFUSES } from './check-cluster-fields.ts';
-import { CIRCUIT_BREAKERS_FIELDS, CLUSTER_FIELDS, SOCKET_ADDRESS_FIELDS, THRESHOLDS_FIELDS } from './cluster-schema.ts';
+import { CIRCUIT_BREAKERS_FIELDS, CLUSTER_FIELDS, ROUTING_PRIORITIES, SOCKET_ADDRESS_FIELDS, THRESHOLDS_FIELDS } from './cluster-schema.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { istiodRefuses } from './json-type-refusal.ts';
@@ -14,7 +14,14 @@ import { socketAddresses } from './socket-addresses.ts';
 
 /** Read by check-cluster-fields.ts with messages of their own. */
 const CHECKED_ELSEWHERE = new Set(['type', 'lb_policy', 'connect_timeout']);
-const FIELD_BY_KEY = new Map(Object.keys(CLUSTER_FIELDS).flatMap((field) => [[field, field], [camelCase(field), field]]));
+type Fields = Readonly<Record<string, FieldKind>>;
+/** A message's fields by the keys istiod takes for them: the field's name and its lowerCamelCase. */
+const byKey = (fields: Fields) => new Map(Object.keys(fields).flatMap((field) => [[field, field], [camelCase(field), field]]));
+const MESSAGES = {
+  Cluster: { fields: CLUSTER_FIELDS, keys: byKey(CLUSTER_FIELDS) },
+  CircuitBreakers: { fields: CIRCUIT_BREAKERS_FIELDS, keys: byKey(CIRCUIT_BREAKERS_FIELDS) },
+  'CircuitBreakers.Thresholds': { fields: THRESHOLDS_FIELDS, keys: byKey(THRESHOLDS_FIELDS) },
+};
 
 const SOCKET_FIELD_BY_KEY = new Set(Object.keys(SOCKET_ADDRESS_FIELDS).flatMap((field) => [field, camelCase(field)]));
 
@@ -35,65 +42,18 @@ function unknownField(
     add('EPP321', [...segments, key], `${subject} @type is not a field of ${message}: Istio drops it with only a warning at kubectl apply (only an Any takes @type)`, 'remove @type');
     return;
   }
-  const names = Object.keys(fields);
-  // A field's name cut short (`port` for port_value) is too far for the edit distance, and as likely meant.
-  const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  const guess = closestName(key, names) ?? names.find((name) => name.startsWith(`${snake}_`));
+  const guess = meantField(key, Object.keys(fields));
   const written = guess !== undefined && isSet(object, guess);
   const outcome = guess !== undefined && !written ? `${guess} stays unset` : 'Envoy never sees it';
   const fix = guess === undefined ? `remove ${key}` : written ? `remove ${key} (${guess} is written already)` : `rename ${key} to ${guess}`;
   add('EPP321', [...segments, key], `${subject} ${key} is not a field of ${message}${guess === undefined ? '' : ` (did you mean ${guess}?)`}: Istio drops it with only a warning at kubectl apply, so ${outcome}`, fix);
 }
 
-/**
- * A message inside the cluster, read as the cluster's own fields are: keys istiod does not know (EPP321) and JSON types
- * it refuses (EPP310), each named by its path in the cluster (`circuit_breakers.thresholds[0].max_requests`).
- */
-function checkNested(add: Add, subject: string, message: string, object: JsonObject, fields: Readonly<Record<string, FieldKind>>, segments: PathSegments): void {
-  const byKey = new Map(Object.keys(fields).flatMap((field) => [[field, field], [camelCase(field), field]]));
-  for (const [key, value] of Object.entries(object)) {
-    const field = byKey.get(key);
-    if (field === undefined) {
-      unknownField(add, `${subject} ${formatPath(segments)}:`, message, object, key, fields, segments);
-      continue;
-    }
-    if (key !== envoyFieldKey(object, field) || value === null) continue;
-    const refused = istiodRefuses(fields[field], value);
-    if (refused === undefined) continue;
-    const at = refused.index === undefined ? [...segments, key] : [...segments, key, refused.index];
-    add('EPP310', at, `${subject} ${formatPath(at)} is ${describe(refused.value)}: ${ISTIO_REFUSES} (it takes ${refused.expected})`, `write ${formatPath(at)} as ${refused.expected}`);
-  }
-}
-
-const PRIORITIES = ['DEFAULT', 'HIGH'];
-
-/** circuit_breakers, its two lists of thresholds and each entry's priority (Envoy takes a defined one only). */
-function checkCircuitBreakers(add: Add, subject: string, breakers: JsonObject, segments: PathSegments): void {
-  checkNested(add, subject, 'CircuitBreakers', breakers, CIRCUIT_BREAKERS_FIELDS, segments);
-  for (const list of ['thresholds', 'per_host_thresholds']) {
-    const key = envoyFieldKey(breakers, list);
-    const entries = breakers[key];
-    if (!Array.isArray(entries)) continue;
-    entries.forEach((entry, index) => {
-      if (!isObject(entry)) return;
-      const at = [...segments, key, index];
-      checkNested(add, subject, 'CircuitBreakers.Thresholds', entry, THRESHOLDS_FIELDS, at);
-      const priorityKey = envoyFieldKey(entry, 'priority');
-      const priority = entry[priorityKey];
-      const read = readEnum(priority, PRIORITIES);
-      const where = formatPath([...at, priorityKey]);
-      const listed = PRIORITIES.map((n, i) => `${n} (${i})`).join(', ');
-      if (istiodRefuses('enum', priority) !== undefined) return; // its JSON type, named above
-      if (read.kind === 'refused-by-istio') add('EPP310', [...at, priorityKey], `${subject} ${where} ${quoteValue(priority)}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${listed}`, `write ${where} as one of ${listed}`);
-      else if (read.kind === 'rejected-by-envoy') add('EPP312', [...at, priorityKey], `${subject} ${where} ${quoteValue(priority)}: no priority has this number; ${ENVOY_REJECTS}`, `write ${where} as one of ${listed}`);
-    });
-  }
-}
-
-/** The Cluster enums other than type and lb_policy, by number; `definedOnly`: Envoy's rules refuse a number no value has. */
+/** The enums of those messages other than type and lb_policy, by number; `definedOnly`: Envoy's rules refuse a number no value has. */
 const ENUMS: Record<string, { names: readonly string[]; definedOnly: boolean }> = {
   dns_lookup_family: { names: ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], definedOnly: true },
   protocol_selection: { names: ['USE_CONFIGURED_PROTOCOL', 'USE_DOWNSTREAM_PROTOCOL'], definedOnly: false },
+  priority: { names: ROUTING_PRIORITIES, definedOnly: true },
 };
 /** Envoy's rules on durations beyond "not negative": each one's exclusive lower bound in nanoseconds. */
 const ABOVE: Record<string, { nanos: bigint; text: string }> = {
@@ -114,6 +74,64 @@ const REQUIRED: Record<string, Requirement> = {
 };
 
 /**
+ * The fields of one message of the cluster (the Cluster itself at `segments` [], or one inside it), read as istiod
+ * converts them: a key it does not know (EPP321), a JSON type it refuses (EPP310), an enum name or number, a duration
+ * below its bound (EPP312). Each is named by its path in the cluster (`circuit_breakers.thresholds[0].priority`).
+ */
+function checkFields(add: Add, subject: string, message: keyof typeof MESSAGES, object: JsonObject, segments: PathSegments, skip: ReadonlySet<string> = new Set()): void {
+  const { fields, keys } = MESSAGES[message];
+  for (const [key, value] of Object.entries(object)) {
+    const field = keys.get(key);
+    if (field === undefined) {
+      unknownField(add, segments.length === 0 ? subject : `${subject} ${formatPath(segments)}:`, message, object, key, fields, segments);
+      continue;
+    }
+    // Written in both spellings, istiod reads the lowerCamelCase one alone.
+    if (key !== envoyFieldKey(object, field)) continue;
+    if (skip.has(field) || value === null) continue;
+    const at = [...segments, key];
+    const label = formatPath(at);
+    const kind = fields[field];
+    const refused = istiodRefuses(kind, value);
+    if (refused !== undefined) {
+      const where = refused.index === undefined ? label : formatPath([...at, refused.index]);
+      add('EPP310', refused.index === undefined ? at : [...at, refused.index], `${subject} ${where} is ${describe(refused.value)}: ${ISTIO_REFUSES} (it takes ${refused.expected})`, `write ${where} as ${refused.expected}`);
+      continue;
+    }
+    const enumeration = ENUMS[field];
+    if (enumeration !== undefined) {
+      const read = readEnum(value, enumeration.names);
+      const listed = `one of ${enumeration.names.map((n, i) => `${n} (${i})`).join(', ')}`;
+      if (read.kind === 'refused-by-istio') add('EPP310', at, `${subject} ${label} ${quoteValue(value)}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${listed.slice('one of '.length)}`, `write ${label} as ${listed}`);
+      else if (read.kind === 'rejected-by-envoy' && enumeration.definedOnly) add('EPP312', at, `${subject} ${label} ${quoteValue(value)}: no value has this number; ${ENVOY_REJECTS}`, `write ${label} as ${listed}`);
+      continue;
+    }
+    if (kind === 'duration' && typeof value === 'string') {
+      const nanos = parseGoDuration(value)!;
+      const bound = ABOVE[field];
+      if (bound !== undefined && nanos <= bound.nanos) add('EPP312', at, `${subject} ${label} ${quoteValue(value)}: Envoy requires more than ${bound.text}; ${ENVOY_REJECTS}`, `write ${label}: 5s`);
+      else if (nanos < 0n) add('EPP312', at, `${subject} ${label} ${quoteValue(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${label}`);
+    }
+  }
+}
+
+/** circuit_breakers and each entry of its two lists of thresholds. */
+function checkCircuitBreakers(add: Add, subject: string, cluster: JsonObject): void {
+  const key = envoyFieldKey(cluster, 'circuit_breakers');
+  const breakers = cluster[key];
+  if (!isObject(breakers)) return;
+  checkFields(add, subject, 'CircuitBreakers', breakers, [key]);
+  for (const list of ['thresholds', 'per_host_thresholds']) {
+    const listKey = envoyFieldKey(breakers, list);
+    const entries = breakers[listKey];
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry, index) => {
+      if (isObject(entry)) checkFields(add, subject, 'CircuitBreakers.Thresholds', entry, [key, listKey, index]);
+    });
+  }
+}
+
+/**
  * Every field of a cluster an EnvoyFilter adds, read as istiod converts it (the JSON type each takes) and checked
  * against the rules Envoy puts on it: durations not negative and above their bounds, enum numbers it defines, the
  * messages it requires a name or a choice in, eds_cluster_config only on an EDS cluster.
@@ -130,40 +148,8 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
     const add: Add = (code, segments, message, fix) =>
       findings.push(finding(code, severities, { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, ...segments]) }, message, fix));
 
-    for (const [key, value] of Object.entries(cluster)) {
-      const field = FIELD_BY_KEY.get(key);
-      if (field === undefined) {
-        unknownField(add, subject, 'Cluster', cluster, key, CLUSTER_FIELDS, []);
-        continue;
-      }
-      // Written in both spellings, istiod reads the lowerCamelCase one alone.
-      if (key !== envoyFieldKey(cluster, field)) continue;
-      if (CHECKED_ELSEWHERE.has(field) || value === null) continue;
-      const kind = CLUSTER_FIELDS[field];
-      const refused = istiodRefuses(kind, value);
-      if (refused !== undefined) {
-        const label = refused.index === undefined ? key : `${key}[${refused.index}]`;
-        add('EPP310', refused.index === undefined ? [key] : [key, refused.index], `${subject} ${label} is ${describe(refused.value)}: ${ISTIO_REFUSES} (it takes ${refused.expected})`, `write ${label} as ${refused.expected}`);
-        continue;
-      }
-      const enumeration = ENUMS[field];
-      if (enumeration !== undefined) {
-        const read = readEnum(value, enumeration.names);
-        const listed = `one of ${enumeration.names.map((n, i) => `${n} (${i})`).join(', ')}`;
-        if (read.kind === 'refused-by-istio') add('EPP310', [key], `${subject} ${key} ${quoteValue(value)}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${listed.slice('one of '.length)}`, `write ${key} as ${listed}`);
-        else if (read.kind === 'rejected-by-envoy' && enumeration.definedOnly) add('EPP312', [key], `${subject} ${key} ${quoteValue(value)}: no value has this number; ${ENVOY_REJECTS}`, `write ${key} as ${listed}`);
-        continue;
-      }
-      if (kind === 'duration' && typeof value === 'string') {
-        const nanos = parseGoDuration(value)!;
-        const bound = ABOVE[field];
-        if (bound !== undefined && nanos <= bound.nanos) add('EPP312', [key], `${subject} ${key} ${quoteValue(value)}: Envoy requires more than ${bound.text}; ${ENVOY_REJECTS}`, `write ${key}: 5s`);
-        else if (nanos < 0n) add('EPP312', [key], `${subject} ${key} ${quoteValue(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${key}`);
-      }
-    }
-
-    const breakersKey = envoyFieldKey(cluster, 'circuit_breakers');
-    if (isObject(cluster[breakersKey])) checkCircuitBreakers(add, subject, cluster[breakersKey], [breakersKey]);
+    checkFields(add, subject, 'Cluster', cluster, [], CHECKED_ELSEWHERE);
+    checkCircuitBreakers(add, subject, cluster);
 
     if (!adds) continue;
     for (const { key, index, lacking, wanted, needs } of missingRequired(cluster, REQUIRED, false)) {

@@ -1,53 +1,65 @@
 import { finding, formatCount, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { camelCase, envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { meantField } from './closest-name.ts';
+import { CIRCUIT_BREAKERS_FIELDS, CLUSTER_FIELDS, ROUTING_PRIORITIES, THRESHOLDS_FIELDS } from './cluster-schema.ts';
 import { patchLocation } from './config-patches.ts';
 import type { ClusterSite } from './ext-proc-configs.ts';
+import { readEnum } from './proto-enum.ts';
+import { readUint32 } from './proto-uint32.ts';
 
 /** Envoy's max_requests when a cluster's thresholds leave it unset (measured: test/dataplane EPP322-default). */
 export const ENVOY_DEFAULT_MAX_REQUESTS = 1024;
 /** What istiod gives the clusters it builds itself (pilot/pkg/networking/core/cluster_traffic_policy.go; measured too). */
 export const ISTIOD_MAX_REQUESTS = 4294967295;
 
-// How istiod reads ResourcePriority: unset, null, its name or its number.
-const DEFAULT_PRIORITY: ReadonlySet<unknown> = new Set([undefined, null, 'DEFAULT', 0]);
-const PRIORITY: ReadonlySet<unknown> = new Set([...DEFAULT_PRIORITY, 'HIGH', 1]);
-
 interface RequestLimit {
   limit: number;
   /** False when the limit is Envoy's default. */
   written: boolean;
-  /** Where the fix goes (below the cluster), and what it says to do there. */
+  /** Where the fix goes (below the cluster), and what it says to do there, in the keys istiod reads. */
   at: PathSegments;
   fix: string;
+}
+
+/** A key of `object` istiod does not know, that meant `field` (EPP321 names it; this rule leaves it to that one). */
+function misspelt(object: JsonObject, field: string, fields: Readonly<Record<string, unknown>>): boolean {
+  const names = Object.keys(fields);
+  const known = new Set(names.flatMap((name) => [name, camelCase(name)]));
+  return Object.keys(object).some((key) => !known.has(key) && meantField(key, names) === field);
 }
 
 /**
  * The cluster's circuit-breaker limit on requests in flight at the DEFAULT priority, where ext_proc's streams run:
  * the first thresholds entry of that priority (a missing priority is DEFAULT), as Envoy picks it, or Envoy's default.
- * `undefined` when a value is not one istiod would read: the type rules speak to that.
+ * `undefined` where another rule speaks: a value istiod cannot read (EPP310, EPP312), a misspelt key (EPP321).
  */
 function requestLimit(cluster: JsonObject): RequestLimit | undefined {
   const entry = `{max_requests: ${ISTIOD_MAX_REQUESTS}}`;
   const unset = (at: PathSegments, fix: string): RequestLimit => ({ limit: ENVOY_DEFAULT_MAX_REQUESTS, written: false, at, fix });
-  const breakers = envoyField(cluster, 'circuit_breakers');
-  if (breakers == null) return unset([], `add circuit_breakers: {thresholds: [${entry}]}`);
+  const breakersKey = envoyFieldKey(cluster, 'circuit_breakers');
+  const breakers = cluster[breakersKey];
+  if (breakers == null) return misspelt(cluster, 'circuit_breakers', CLUSTER_FIELDS) ? undefined : unset([], `add ${breakersKey}: {thresholds: [${entry}]}`);
   if (!isObject(breakers)) return undefined;
-  const inBreakers = [envoyFieldKey(cluster, 'circuit_breakers')];
-  const thresholds = envoyField(breakers, 'thresholds');
-  if (thresholds == null) return unset(inBreakers, `add thresholds: [${entry}] to circuit_breakers`);
-  if (!Array.isArray(thresholds)) return undefined;
-  const inThresholds = [...inBreakers, envoyFieldKey(breakers, 'thresholds')];
-  // A priority no reading gives (EPP310, EPP312) leaves which entry Envoy would read unknown.
-  if (thresholds.some((t) => isObject(t) && !PRIORITY.has(envoyField(t, 'priority')))) return undefined;
+  const thresholdsKey = envoyFieldKey(breakers, 'thresholds');
+  const thresholds = breakers[thresholdsKey];
+  if (thresholds == null) return misspelt(breakers, 'thresholds', CIRCUIT_BREAKERS_FIELDS) ? undefined : unset([breakersKey], `add ${thresholdsKey}: [${entry}] to ${breakersKey}`);
+  if (!Array.isArray(thresholds) || thresholds.some((t) => t !== null && !isObject(t))) return undefined;
+  const priorities = thresholds.map((t) => readEnum(isObject(t) ? envoyField(t, 'priority') : undefined, ROUTING_PRIORITIES));
+  // A priority no reading gives leaves which entry Envoy would read unknown.
+  if (priorities.some((p) => p.kind !== 'unset' && p.kind !== 'name')) return undefined;
+  const index = priorities.findIndex((p) => p.kind === 'unset' || (p.kind === 'name' && p.name === 'DEFAULT'));
+  const inThresholds = [breakersKey, thresholdsKey];
+  if (index < 0) return unset(inThresholds, `add the entry ${entry} to ${thresholdsKey} (an entry without priority is the DEFAULT one, where ext_proc streams run)`);
   // A null entry is an empty one to istiod: DEFAULT priority, nothing set.
-  const index = thresholds.findIndex((t) => t === null || (isObject(t) && DEFAULT_PRIORITY.has(envoyField(t, 'priority'))));
-  if (index < 0) return unset(inThresholds, `add the entry ${entry} to thresholds (no priority is DEFAULT, where ext_proc streams run)`);
-  const set = { at: [...inThresholds, index], fix: `set max_requests: ${ISTIOD_MAX_REQUESTS} in this thresholds entry` };
-  const value = envoyField(thresholds[index] ?? {}, 'max_requests');
-  if (value == null) return { ...unset(set.at, set.fix) };
-  const limit = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  return typeof limit === 'number' && Number.isInteger(limit) ? { limit, written: true, ...set } : undefined;
+  const written = (thresholds[index] ?? {}) as JsonObject;
+  const key = envoyFieldKey(written, 'max_requests');
+  const at = [...inThresholds, index];
+  const set = `set ${key}: ${ISTIOD_MAX_REQUESTS} in this ${thresholdsKey} entry`;
+  const value = written[key];
+  if (value == null) return misspelt(written, 'max_requests', THRESHOLDS_FIELDS) ? undefined : unset(at, set);
+  const limit = readUint32(value, 'istiod');
+  return typeof limit === 'number' ? { limit, written: true, at, fix: set } : undefined;
 }
 
 /**
@@ -55,20 +67,23 @@ function requestLimit(cluster: JsonObject): RequestLimit | undefined {
  * those streams against the EPP cluster's max_requests: past it the stream is refused ("overflow") and the request
  * fails, failing open or not (measured: the EPP's FULL_DUPLEX_STREAMED does not fail open). istiod's own clusters
  * carry 2^32-1; a cluster the EnvoyFilter adds gets Envoy's 1,024 unless it says otherwise. A limit above the
- * default is taken as the operator's sizing.
+ * default is taken as the operator's sizing. Over http_service each call is a short request per header phase, not a
+ * stream that lasts the request: not judged.
  */
-export function checkRequestLimit(name: string, site: ClusterSite, severities: SeverityOverrides): Finding[] {
+export function checkRequestLimit(name: string, via: 'grpc' | 'http', site: ClusterSite, severities: SeverityOverrides): Finding[] {
+  if (via !== 'grpc') return [];
   const read = requestLimit(site.cluster);
   if (read === undefined || read.limit > ENVOY_DEFAULT_MAX_REQUESTS) return [];
   const limit = formatCount(read.limit);
   const which = read.written ? `sets circuit_breakers max_requests to ${limit}` : `leaves circuit_breakers max_requests at Envoy's default of ${limit}`;
+  const past = read.limit === 0 ? 'so every request gets 500 at once' : `so with more than ${limit} requests in flight on one gateway Pod the next ones get 500 at once`;
   return [
     finding(
       'EPP322',
       severities,
       { location: patchLocation(site.patch.index), path: formatPath([...site.patch.valuePath, ...read.at]) },
-      `cluster ${name} ${which}: each request through the gateway holds one ext_proc stream to the EPP for as long as it runs (a streamed completion until its last token), and Envoy refuses the streams past that limit, so with more than ${limit} requests in flight on one gateway Pod the next ones get 500 at once, even with failure_mode_allow: true`,
-      `${read.fix} (what istiod gives its own clusters), and bound the load at the gateway or the model servers instead`,
+      `cluster ${name} ${which}: each request through the gateway holds one ext_proc stream to the EPP for as long as it runs (a streamed completion until its last token), and Envoy refuses the streams past that limit, ${past}, even with failure_mode_allow: true`,
+      `${read.fix}, the max_requests istiod gives its own clusters, and bound the load at the gateway or the model servers instead`,
     ),
   ];
 }

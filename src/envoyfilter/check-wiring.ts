@@ -33,6 +33,8 @@ export function checkWiring(
 ): Finding[] {
   const findings: Finding[] = [];
   const checkedClusters = new Set<string>();
+  // Each cluster an ext_proc config calls, with every config that calls it: judged once, as the most EPP of them.
+  const callers = new Map<string, { site: ExtProcSite; via: 'grpc' | 'http' }[]>();
   for (const site of sites) {
     const location = patchLocation(site.patch.index);
     const config = site.kind === 'filter' ? site.config : envoyField(site.config, 'overrides');
@@ -76,7 +78,9 @@ export function checkWiring(
 
     const target = targetCluster(config);
     // An empty cluster name is EPP216's (Envoy rejects the filter): no cluster of that name is to be added.
-    if (target === undefined || target.name === '' || checkedClusters.has(target.name)) continue;
+    if (target === undefined || target.name === '') continue;
+    callers.get(target.name)?.push({ site, via: target.via });
+    if (checkedClusters.has(target.name)) continue;
     checkedClusters.add(target.name);
     const defined = clusters.get(target.name);
     if (defined === undefined) {
@@ -94,7 +98,14 @@ export function checkWiring(
       );
       continue;
     }
-    findings.push(...judged(site, checkEppCluster(target.name, target.via, defined, severities)));
+    callers.set(target.name, [{ site, via: target.via }]);
+  }
+  for (const [name, calls] of callers) {
+    const defined = clusters.get(name)!;
+    // Judgements only drop or soften the EPP's rules: the one that keeps the most, denials first, is the most EPP.
+    const weight = (fs: Finding[]) => fs.filter((f) => f.severity === 'deny').length * 1000 + fs.length;
+    const each = calls.map(({ site, via }) => judged(site, checkEppCluster(name, via, defined, severities)));
+    findings.push(...each.reduce((best, fs) => (weight(fs) > weight(best) ? fs : best)));
   }
   return findings;
 }
@@ -119,7 +130,7 @@ function checkEppCluster(name: string, via: 'grpc' | 'http', site: ClusterSite, 
       ),
     );
   }
-  findings.push(...checkRequestLimit(name, site, severities));
+  findings.push(...checkRequestLimit(name, via, site, severities));
   return findings;
 }
 

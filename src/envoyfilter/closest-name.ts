@@ -27,6 +27,12 @@ export function closestName(written: string, names: readonly string[]): string |
   return bestDistance <= accepted ? best : undefined;
 }
 
+/** closestName, or else a field whose name `written` cuts short (`port` for port_value: too far for the edit distance). */
+export function meantField(written: string, names: readonly string[]): string | undefined {
+  const snake = written.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return closestName(written, names) ?? names.find((name) => name.startsWith(`${snake}_`));
+}
+
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

@@ -91,3 +91,6 @@ export const THRESHOLDS_FIELDS: Readonly<Record<string, Exclude<FieldKind, `mess
   track_remaining: 'bool',
   max_connection_pools: 'uint32',
 };
+
+/** envoy.config.core.v3.RoutingPriority, a thresholds entry's priority, by number. */
+export const ROUTING_PRIORITIES = ['DEFAULT', 'HIGH'] as const;

@@ -429,27 +429,23 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
       }),
     ];
   }
-  // EPP322: each text names what to write where its path points (the cluster, circuit_breakers, thresholds, an entry).
-  if ((m = /^add circuit_breakers: (\{thresholds: \[\{max_requests: \d+\}\]\}) \(what istiod gives its own clusters\)/.exec(fix))) {
-    const value = parse(m[1]) as JsonMap;
-    return [variant('circuit_breakers', (o) => (objectAt(o, path).circuit_breakers = value))];
+  // EPP322: each text names what to write where its path points (the cluster, circuit_breakers, thresholds, an entry),
+  // in the keys istiod reads.
+  if ((m = /^add (circuit_breakers|circuitBreakers): (\{thresholds: \[\{max_requests: \d+\}\]\}), the max_requests istiod gives/.exec(fix))) {
+    const [key, value] = [m[1], parse(m[2]) as JsonMap];
+    return [variant('circuit_breakers', (o) => (objectAt(o, path)[key] = value))];
   }
-  if ((m = /^add thresholds: (\[\{max_requests: \d+\}\]) to circuit_breakers \(/.exec(fix))) {
-    const value = parse(m[1]) as Json;
-    return [variant('thresholds', (o) => (objectAt(o, path).thresholds = value))];
+  if ((m = /^add (thresholds): (\[\{max_requests: \d+\}\]) to (?:circuit_breakers|circuitBreakers), /.exec(fix))) {
+    const [key, value] = [m[1], parse(m[2]) as Json];
+    return [variant('thresholds', (o) => (objectAt(o, path)[key] = value))];
   }
   if ((m = /^add the entry (\{max_requests: \d+\}) to thresholds \(/.exec(fix))) {
     const value = parse(m[1]) as JsonMap;
     return [variant('a DEFAULT entry', (o) => (at(o, path) as Json[]).push(value))];
   }
-  if ((m = /^set max_requests: (\d+) in this thresholds entry \(/.exec(fix))) {
-    const limit = Number(m[1]);
-    return [
-      variant('max_requests', (o) => {
-        const entry = objectAt(o, path, true);
-        entry[entry.maxRequests !== undefined ? 'maxRequests' : 'max_requests'] = limit;
-      }),
-    ];
+  if ((m = /^set (max_requests|maxRequests): (\d+) in this thresholds entry, /.exec(fix))) {
+    const [key, limit] = [m[1], Number(m[2])];
+    return [variant('max_requests', (o) => (objectAt(o, path, true)[key] = limit))];
   }
   // EPP303: `use type: STRICT_DNS for a hostname, or (for an EPP) write EPP_SERVICE_CLUSTER_IP and let the webhook fill in ...`; path: the address.
   if (fix.startsWith('use type: STRICT_DNS for a hostname, or (for an EPP) write ')) {

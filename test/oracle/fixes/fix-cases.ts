@@ -74,11 +74,15 @@ export function fixCases(): CorpusEntry[] {
     ['legacy-http1-options', withFilter('f', externalProcessor(), eppCluster({ typed_extension_protocol_options: undefined, http_protocol_options: {} }))],
     // EPP311 on ORIGINAL_DST without a load_assignment, and on EDS without one.
     // EPP322 at each place its fix may point: circuit_breakers without thresholds, thresholds without a DEFAULT entry,
-    // a DEFAULT entry at a low limit in lowerCamelCase, a null entry (an empty DEFAULT one to istiod).
+    // a DEFAULT entry at a low limit in lowerCamelCase, a null entry (an empty DEFAULT one to istiod), and in the
+    // spelling istiod reads where both are written.
     ['breakers-without-thresholds', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: {} }))],
     ['breakers-high-only', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: { thresholds: [{ priority: 'HIGH', max_requests: 100000 }] } }))],
     ['breakers-default-low-camel', withFilter('f', externalProcessor(), eppCluster({ circuitBreakers: { thresholds: [{ maxRequests: 100, max_connections: 5000 }] } }))],
     ['breakers-null-entry', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: { thresholds: [null, { max_requests: 100000 }] } }))],
+    // Both spellings: the fix names the one istiod reads.
+    ['breakers-both-spellings', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: { thresholds: [{ max_requests: 5000, maxRequests: 100 }] } }))],
+    ['breakers-camel-null-beside', withFilter('f', externalProcessor(), eppCluster({ circuit_breakers: { thresholds: [{ max_requests: 5000 }] }, circuitBreakers: null }))],
     ['original-dst-no-endpoints', withFilter('f', externalProcessor(), eppCluster({ type: 'ORIGINAL_DST', load_assignment: undefined }))],
     ['eds-no-endpoints', withFilter('f', externalProcessor(), eppCluster({ type: 'EDS', load_assignment: undefined }))],
     // EPP310 on lb_policy written in lower case beside an ORIGINAL_DST cluster.
