@@ -439,7 +439,8 @@ t.test('EPP322: every request in flight holds an ext_proc stream, counted agains
   const latest = (name: string) => name === `epp-cluster-${marker}`;
   const limited = (failOpen: boolean) =>
     fullDuplex((f, c) => {
-      c.circuit_breakers = { thresholds: [{ max_requests: 2 }] };
+      // Envoy reads the first entry of the DEFAULT priority (one without priority is): the second is never read.
+      c.circuit_breakers = { thresholds: [{ max_requests: 2 }, { priority: 'DEFAULT', max_requests: 100000 }] };
       if (failOpen) f.failure_mode_allow = true;
     });
   // Four streamed completions at once (each about 1.2 s) against a limit of 2.
@@ -456,7 +457,7 @@ t.test('EPP322: every request in flight holds an ext_proc stream, counted agains
       t.equal(m.eppRequests, 2, 'the EPP saw the two it picked for');
       t.equal(stat(m, '.upstream_rq_active_overflow'), 2, "Envoy counted two overflows on the EPP's cluster");
       t.ok(m.answers.filter((a) => a.status === 500).every((a) => a.ms < 1000), 'the two failed at once, not after waiting for a stream');
-      t.same(await maxRequests(latest), [2], "Envoy holds the cluster's limit");
+      t.same(await maxRequests(latest), [2], "Envoy holds the first DEFAULT entry's limit");
     },
     atOnce,
   );
@@ -485,6 +486,19 @@ t.test('EPP322: every request in flight holds an ext_proc stream, counted agains
       t.same(await maxRequests(latest), [1024], "Envoy's default, as the message says");
     },
     atOnce,
+  );
+  // A null entry is an empty one (DEFAULT, nothing set), and it comes first: Envoy's default again.
+  await scenario(
+    t,
+    'EPP322-null-entry',
+    fullDuplex((_f, c) => (c.circuit_breakers = { thresholds: [null, { max_requests: 100000 }] })),
+    plainRoute(),
+    async (t, m) => {
+      t.ok(m.webhook.includes('EPP322'));
+      t.same(statuses(m), [200]);
+      t.same(await maxRequests(latest), [1024], "the null entry is read, at Envoy's default");
+    },
+    { count: 1 },
   );
 });
 
