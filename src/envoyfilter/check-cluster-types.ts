@@ -3,7 +3,7 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { camelCase, describe, envoyFieldKey, isObject, isSet, quoteValue, type JsonObject } from '../json-value.ts';
 import { meantField } from './closest-name.ts';
 import { discoveryType, ENDPOINT_ADDRESS_FIX, ENVOY_REJECTS, ISTIO_REFUSES } from './check-cluster-fields.ts';
-import { CIRCUIT_BREAKERS_FIELDS, CLUSTER_FIELDS, ROUTING_PRIORITIES, SOCKET_ADDRESS_FIELDS, THRESHOLDS_FIELDS } from './cluster-schema.ts';
+import { CLUSTER_MESSAGES, ROUTING_PRIORITIES, SOCKET_ADDRESS_FIELDS, type ClusterMessage } from './cluster-schema.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { parseGoDuration } from './go-duration.ts';
 import { istiodRefuses } from './json-type-refusal.ts';
@@ -14,14 +14,6 @@ import { socketAddresses } from './socket-addresses.ts';
 
 /** Read by check-cluster-fields.ts with messages of their own. */
 const CHECKED_ELSEWHERE = new Set(['type', 'lb_policy', 'connect_timeout']);
-type Fields = Readonly<Record<string, FieldKind>>;
-/** A message's fields by the keys istiod takes for them: the field's name and its lowerCamelCase. */
-const byKey = (fields: Fields) => new Map(Object.keys(fields).flatMap((field) => [[field, field], [camelCase(field), field]]));
-const MESSAGES = {
-  Cluster: { fields: CLUSTER_FIELDS, keys: byKey(CLUSTER_FIELDS) },
-  CircuitBreakers: { fields: CIRCUIT_BREAKERS_FIELDS, keys: byKey(CIRCUIT_BREAKERS_FIELDS) },
-  'CircuitBreakers.Thresholds': { fields: THRESHOLDS_FIELDS, keys: byKey(THRESHOLDS_FIELDS) },
-};
 
 const SOCKET_FIELD_BY_KEY = new Set(Object.keys(SOCKET_ADDRESS_FIELDS).flatMap((field) => [field, camelCase(field)]));
 
@@ -49,16 +41,19 @@ function unknownField(
   add('EPP321', [...segments, key], `${subject} ${key} is not a field of ${message}${guess === undefined ? '' : ` (did you mean ${guess}?)`}: Istio drops it with only a warning at kubectl apply, so ${outcome}`, fix);
 }
 
-/** The enums of those messages other than type and lb_policy, by number; `definedOnly`: Envoy's rules refuse a number no value has. */
-const ENUMS: Record<string, { names: readonly string[]; definedOnly: boolean }> = {
-  dns_lookup_family: { names: ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], definedOnly: true },
-  protocol_selection: { names: ['USE_CONFIGURED_PROTOCOL', 'USE_DOWNSTREAM_PROTOCOL'], definedOnly: false },
-  priority: { names: ROUTING_PRIORITIES, definedOnly: true },
+/**
+ * The enums of those messages other than type and lb_policy, by message and field, with their values by number;
+ * `definedOnly`: Envoy's rules refuse a number no value has; `what` a value is called in a message.
+ */
+const ENUMS: Record<string, { names: readonly string[]; definedOnly: boolean; what?: string }> = {
+  'Cluster.dns_lookup_family': { names: ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], definedOnly: true },
+  'Cluster.protocol_selection': { names: ['USE_CONFIGURED_PROTOCOL', 'USE_DOWNSTREAM_PROTOCOL'], definedOnly: false },
+  'CircuitBreakers.Thresholds.priority': { names: ROUTING_PRIORITIES, definedOnly: true, what: 'priority' },
 };
-/** Envoy's rules on durations beyond "not negative": each one's exclusive lower bound in nanoseconds. */
+/** Envoy's rules on durations beyond "not negative": each one's exclusive lower bound in nanoseconds, by message and field. */
 const ABOVE: Record<string, { nanos: bigint; text: string }> = {
-  dns_refresh_rate: { nanos: 1_000_000n, text: '1ms' },
-  cleanup_interval: { nanos: 0n, text: '0s' },
+  'Cluster.dns_refresh_rate': { nanos: 1_000_000n, text: '1ms' },
+  'Cluster.cleanup_interval': { nanos: 0n, text: '0s' },
 };
 /** What Envoy's proto rules require of the messages in these fields (each asked of Envoy 1.40). */
 const REQUIRED: Record<string, Requirement> = {
@@ -78,8 +73,8 @@ const REQUIRED: Record<string, Requirement> = {
  * converts them: a key it does not know (EPP321), a JSON type it refuses (EPP310), an enum name or number, a duration
  * below its bound (EPP312). Each is named by its path in the cluster (`circuit_breakers.thresholds[0].priority`).
  */
-function checkFields(add: Add, subject: string, message: keyof typeof MESSAGES, object: JsonObject, segments: PathSegments, skip: ReadonlySet<string> = new Set()): void {
-  const { fields, keys } = MESSAGES[message];
+function checkFields(add: Add, subject: string, message: ClusterMessage, object: JsonObject, segments: PathSegments, skip: ReadonlySet<string> = new Set()): void {
+  const { fields, keys } = CLUSTER_MESSAGES[message];
   for (const [key, value] of Object.entries(object)) {
     const field = keys.get(key);
     if (field === undefined) {
@@ -91,24 +86,24 @@ function checkFields(add: Add, subject: string, message: keyof typeof MESSAGES, 
     if (skip.has(field) || value === null) continue;
     const at = [...segments, key];
     const label = formatPath(at);
-    const kind = fields[field];
+    const kind = (fields as Readonly<Record<string, FieldKind>>)[field];
     const refused = istiodRefuses(kind, value);
     if (refused !== undefined) {
       const where = refused.index === undefined ? label : formatPath([...at, refused.index]);
       add('EPP310', refused.index === undefined ? at : [...at, refused.index], `${subject} ${where} is ${describe(refused.value)}: ${ISTIO_REFUSES} (it takes ${refused.expected})`, `write ${where} as ${refused.expected}`);
       continue;
     }
-    const enumeration = ENUMS[field];
+    const enumeration = ENUMS[`${message}.${field}`];
     if (enumeration !== undefined) {
       const read = readEnum(value, enumeration.names);
       const listed = `one of ${enumeration.names.map((n, i) => `${n} (${i})`).join(', ')}`;
       if (read.kind === 'refused-by-istio') add('EPP310', at, `${subject} ${label} ${quoteValue(value)}: ${ISTIO_REFUSES}: it takes the exact upper-case name or its number, ${listed.slice('one of '.length)}`, `write ${label} as ${listed}`);
-      else if (read.kind === 'rejected-by-envoy' && enumeration.definedOnly) add('EPP312', at, `${subject} ${label} ${quoteValue(value)}: no value has this number; ${ENVOY_REJECTS}`, `write ${label} as ${listed}`);
+      else if (read.kind === 'rejected-by-envoy' && enumeration.definedOnly) add('EPP312', at, `${subject} ${label} ${quoteValue(value)}: no ${enumeration.what ?? 'value'} has this number; ${ENVOY_REJECTS}`, `write ${label} as ${listed}`);
       continue;
     }
     if (kind === 'duration' && typeof value === 'string') {
       const nanos = parseGoDuration(value)!;
-      const bound = ABOVE[field];
+      const bound = ABOVE[`${message}.${field}`];
       if (bound !== undefined && nanos <= bound.nanos) add('EPP312', at, `${subject} ${label} ${quoteValue(value)}: Envoy requires more than ${bound.text}; ${ENVOY_REJECTS}`, `write ${label}: 5s`);
       else if (nanos < 0n) add('EPP312', at, `${subject} ${label} ${quoteValue(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${label}`);
     }

@@ -1,8 +1,8 @@
-import { finding, formatCount, type Finding, type SeverityOverrides } from '../findings.ts';
+import { finding, formatCount, RULES, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { camelCase, envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { meantField } from './closest-name.ts';
-import { CIRCUIT_BREAKERS_FIELDS, CLUSTER_FIELDS, ROUTING_PRIORITIES, THRESHOLDS_FIELDS } from './cluster-schema.ts';
+import { CLUSTER_MESSAGES, ROUTING_PRIORITIES, type ClusterMessage } from './cluster-schema.ts';
 import { patchLocation } from './config-patches.ts';
 import type { ClusterSite } from './ext-proc-configs.ts';
 import { readEnum } from './proto-enum.ts';
@@ -22,29 +22,31 @@ interface RequestLimit {
   fix: string;
 }
 
-/** A key of `object` istiod does not know, that meant `field` (EPP321 names it; this rule leaves it to that one). */
-function misspelt(object: JsonObject, field: string, fields: Readonly<Record<string, unknown>>): boolean {
-  const names = Object.keys(fields);
-  const known = new Set(names.flatMap((name) => [name, camelCase(name)]));
-  return Object.keys(object).some((key) => !known.has(key) && meantField(key, names) === field);
+/** A key of `object` istiod does not know, that meant `field` (EPP321 names it, with the rename that mends it). */
+function misspelt(object: JsonObject, field: string, message: ClusterMessage): boolean {
+  const { fields, keys } = CLUSTER_MESSAGES[message];
+  return Object.keys(object).some((key) => !keys.has(key) && meantField(key, Object.keys(fields)) === field);
 }
 
 /**
  * The cluster's circuit-breaker limit on requests in flight at the DEFAULT priority, where ext_proc's streams run:
  * the first thresholds entry of that priority (a missing priority is DEFAULT), as Envoy picks it, or Envoy's default.
- * `undefined` where another rule speaks: a value istiod cannot read (EPP310, EPP312), a misspelt key (EPP321).
+ * `undefined` where another rule speaks: a value istiod cannot read (EPP310, EPP312), a misspelt key of what it reads
+ * (EPP321, unless turned off: its rename is then the fix, and this one's would write a second entry).
  */
-function requestLimit(cluster: JsonObject): RequestLimit | undefined {
+function requestLimit(cluster: JsonObject, typosNamed: boolean): RequestLimit | undefined {
+  const typo = (object: JsonObject, field: string, message: ClusterMessage) => typosNamed && misspelt(object, field, message);
   const entry = `{max_requests: ${ISTIOD_MAX_REQUESTS}}`;
   const unset = (at: PathSegments, fix: string): RequestLimit => ({ limit: ENVOY_DEFAULT_MAX_REQUESTS, written: false, at, fix });
   const breakersKey = envoyFieldKey(cluster, 'circuit_breakers');
   const breakers = cluster[breakersKey];
-  if (breakers == null) return misspelt(cluster, 'circuit_breakers', CLUSTER_FIELDS) ? undefined : unset([], `add ${breakersKey}: {thresholds: [${entry}]}`);
+  if (breakers == null) return typo(cluster, 'circuit_breakers', 'Cluster') ? undefined : unset([], `add ${breakersKey}: {thresholds: [${entry}]}`);
   if (!isObject(breakers)) return undefined;
   const thresholdsKey = envoyFieldKey(breakers, 'thresholds');
   const thresholds = breakers[thresholdsKey];
-  if (thresholds == null) return misspelt(breakers, 'thresholds', CIRCUIT_BREAKERS_FIELDS) ? undefined : unset([breakersKey], `add ${thresholdsKey}: [${entry}] to ${breakersKey}`);
+  if (thresholds == null) return typo(breakers, 'thresholds', 'CircuitBreakers') ? undefined : unset([breakersKey], `add ${thresholdsKey}: [${entry}] to ${breakersKey}`);
   if (!Array.isArray(thresholds) || thresholds.some((t) => t !== null && !isObject(t))) return undefined;
+  if (thresholds.some((t) => isObject(t) && typo(t, 'priority', 'CircuitBreakers.Thresholds'))) return undefined;
   const priorities = thresholds.map((t) => readEnum(isObject(t) ? envoyField(t, 'priority') : undefined, ROUTING_PRIORITIES));
   // A priority no reading gives leaves which entry Envoy would read unknown.
   if (priorities.some((p) => p.kind !== 'unset' && p.kind !== 'name')) return undefined;
@@ -57,7 +59,7 @@ function requestLimit(cluster: JsonObject): RequestLimit | undefined {
   const at = [...inThresholds, index];
   const set = `set ${key}: ${ISTIOD_MAX_REQUESTS} in this ${thresholdsKey} entry`;
   const value = written[key];
-  if (value == null) return misspelt(written, 'max_requests', THRESHOLDS_FIELDS) ? undefined : unset(at, set);
+  if (value == null) return typo(written, 'max_requests', 'CircuitBreakers.Thresholds') ? undefined : unset(at, set);
   const limit = readUint32(value, 'istiod');
   return typeof limit === 'number' ? { limit, written: true, at, fix: set } : undefined;
 }
@@ -72,18 +74,18 @@ function requestLimit(cluster: JsonObject): RequestLimit | undefined {
  */
 export function checkRequestLimit(name: string, via: 'grpc' | 'http', site: ClusterSite, severities: SeverityOverrides): Finding[] {
   if (via !== 'grpc') return [];
-  const read = requestLimit(site.cluster);
+  const read = requestLimit(site.cluster, (severities.EPP321 ?? RULES.EPP321.severity) !== 'off');
   if (read === undefined || read.limit > ENVOY_DEFAULT_MAX_REQUESTS) return [];
   const limit = formatCount(read.limit);
   const which = read.written ? `sets circuit_breakers max_requests to ${limit}` : `leaves circuit_breakers max_requests at Envoy's default of ${limit}`;
-  const past = read.limit === 0 ? 'so every request gets 500 at once' : `so with more than ${limit} requests in flight on one gateway Pod the next ones get 500 at once`;
+  const past = read.limit === 0 ? 'so every request gets 500 at once' : `so with more than ${limit} ${read.limit === 1 ? 'request' : 'requests'} in flight on one gateway Pod the next ones get 500 at once`;
   return [
     finding(
       'EPP322',
       severities,
       { location: patchLocation(site.patch.index), path: formatPath([...site.patch.valuePath, ...read.at]) },
       `cluster ${name} ${which}: each request through the gateway holds one ext_proc stream to the EPP for as long as it runs (a streamed completion until its last token), and Envoy refuses the streams past that limit, ${past}, even with failure_mode_allow: true`,
-      `${read.fix}, the max_requests istiod gives its own clusters, and bound the load at the gateway or the model servers instead`,
+      `${read.fix}; ${ISTIOD_MAX_REQUESTS} is the max_requests istiod gives its own clusters: bound the load at the gateway or the model servers instead`,
     ),
   ];
 }

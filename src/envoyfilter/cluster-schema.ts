@@ -1,3 +1,4 @@
+import { camelCase } from '../json-value.ts';
 import type { FieldKind } from './ext-proc-schema.ts';
 
 /**
@@ -94,3 +95,15 @@ export const THRESHOLDS_FIELDS: Readonly<Record<string, Exclude<FieldKind, `mess
 
 /** envoy.config.core.v3.RoutingPriority, a thresholds entry's priority, by number. */
 export const ROUTING_PRIORITIES = ['DEFAULT', 'HIGH'] as const;
+
+type Fields = Readonly<Record<string, Exclude<FieldKind, `message:${string}`>>>;
+/** A message's fields by the keys istiod takes for them: the field's name and its lowerCamelCase. */
+const byKey = (fields: Fields): ReadonlyMap<string, string> => new Map(Object.keys(fields).flatMap((field) => [[field, field], [camelCase(field), field]]));
+
+/** The messages of a cluster read field by field, by their names in messages. */
+export const CLUSTER_MESSAGES = {
+  Cluster: { fields: CLUSTER_FIELDS, keys: byKey(CLUSTER_FIELDS) },
+  CircuitBreakers: { fields: CIRCUIT_BREAKERS_FIELDS, keys: byKey(CIRCUIT_BREAKERS_FIELDS) },
+  'CircuitBreakers.Thresholds': { fields: THRESHOLDS_FIELDS, keys: byKey(THRESHOLDS_FIELDS) },
+} as const;
+export type ClusterMessage = keyof typeof CLUSTER_MESSAGES;

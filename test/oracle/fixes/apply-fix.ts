@@ -431,11 +431,11 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   }
   // EPP322: each text names what to write where its path points (the cluster, circuit_breakers, thresholds, an entry),
   // in the keys istiod reads.
-  if ((m = /^add (circuit_breakers|circuitBreakers): (\{thresholds: \[\{max_requests: \d+\}\]\}), the max_requests istiod gives/.exec(fix))) {
+  if ((m = /^add (circuit_breakers|circuitBreakers): (\{thresholds: \[\{max_requests: \d+\}\]\}); \d+ is the max_requests istiod gives/.exec(fix))) {
     const [key, value] = [m[1], parse(m[2]) as JsonMap];
     return [variant('circuit_breakers', (o) => (objectAt(o, path)[key] = value))];
   }
-  if ((m = /^add (thresholds): (\[\{max_requests: \d+\}\]) to (?:circuit_breakers|circuitBreakers), /.exec(fix))) {
+  if ((m = /^add (thresholds): (\[\{max_requests: \d+\}\]) to (?:circuit_breakers|circuitBreakers); /.exec(fix))) {
     const [key, value] = [m[1], parse(m[2]) as Json];
     return [variant('thresholds', (o) => (objectAt(o, path)[key] = value))];
   }
@@ -443,7 +443,7 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     const value = parse(m[1]) as JsonMap;
     return [variant('a DEFAULT entry', (o) => (at(o, path) as Json[]).push(value))];
   }
-  if ((m = /^set (max_requests|maxRequests): (\d+) in this thresholds entry, /.exec(fix))) {
+  if ((m = /^set (max_requests|maxRequests): (\d+) in this thresholds entry; /.exec(fix))) {
     const [key, limit] = [m[1], Number(m[2])];
     return [variant('max_requests', (o) => (objectAt(o, path, true)[key] = limit))];
   }
