@@ -10,7 +10,7 @@ import { readUint32 } from './proto-uint32.ts';
 
 /** Envoy's max_requests when a cluster's thresholds leave it unset (measured: test/dataplane EPP322-default). */
 export const ENVOY_DEFAULT_MAX_REQUESTS = 1024;
-/** What istiod gives the clusters it builds itself (pilot/pkg/networking/core/cluster_traffic_policy.go; measured too). */
+/** What istiod gives the clusters it builds itself, max_requests and max_pending_requests (cluster_traffic_policy.go; measured). */
 export const ISTIOD_MAX_REQUESTS = 4294967295;
 
 interface RequestLimit {
@@ -36,7 +36,7 @@ function misspelt(object: JsonObject, field: string, message: ClusterMessage): b
  */
 function requestLimit(cluster: JsonObject, typosNamed: boolean): RequestLimit | undefined {
   const typo = (object: JsonObject, field: string, message: ClusterMessage) => typosNamed && misspelt(object, field, message);
-  const entry = `{max_requests: ${ISTIOD_MAX_REQUESTS}}`;
+  const entry = `{max_requests: ${ISTIOD_MAX_REQUESTS}, max_pending_requests: ${ISTIOD_MAX_REQUESTS}}`;
   const unset = (at: PathSegments, fix: string): RequestLimit => ({ limit: ENVOY_DEFAULT_MAX_REQUESTS, written: false, at, fix });
   const breakersKey = envoyFieldKey(cluster, 'circuit_breakers');
   const breakers = cluster[breakersKey];
@@ -57,7 +57,7 @@ function requestLimit(cluster: JsonObject, typosNamed: boolean): RequestLimit | 
   const written = (thresholds[index] ?? {}) as JsonObject;
   const key = envoyFieldKey(written, 'max_requests');
   const at = [...inThresholds, index];
-  const set = `set ${key}: ${ISTIOD_MAX_REQUESTS} in this ${thresholdsKey} entry`;
+  const set = `set ${key}: ${ISTIOD_MAX_REQUESTS} and ${envoyFieldKey(written, 'max_pending_requests')}: ${ISTIOD_MAX_REQUESTS} in this ${thresholdsKey} entry`;
   const value = written[key];
   if (value == null) return typo(written, 'max_requests', 'CircuitBreakers.Thresholds') ? undefined : unset(at, set);
   const limit = readUint32(value, 'istiod');
@@ -85,7 +85,7 @@ export function checkRequestLimit(name: string, via: 'grpc' | 'http', site: Clus
       severities,
       { location: patchLocation(site.patch.index), path: formatPath([...site.patch.valuePath, ...read.at]) },
       `cluster ${name} ${which}: each request through the gateway holds one ext_proc stream to the EPP for as long as it runs (a streamed completion until its last token), and Envoy refuses the streams past that limit, ${past}, even with failure_mode_allow: true`,
-      `${read.fix}; ${ISTIOD_MAX_REQUESTS} is the max_requests istiod gives its own clusters: bound the load at the gateway or the model servers instead`,
+      `${read.fix}; ${ISTIOD_MAX_REQUESTS} is what istiod gives its own clusters, and max_pending_requests bounds the requests that wait while Envoy connects to the EPP (1,024 by default too): bound the load at the gateway or the model servers instead`,
     ),
   ];
 }

@@ -13,7 +13,7 @@ import { startDataPlane, EPP_SERVICE, EPP_SERVICE_PORT, MEASURING_CONFIG, NS, ty
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
 import { clusterNames, connectionManager, dynamicClusters, gatewayListener, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
 import { waitFor } from '../e2e/harness/processes.ts';
-import { COMPLETION } from './harness/client.ts';
+import { COMPLETION, post } from './harness/client.ts';
 import { STREAM_TOKEN_INTERVAL_MS } from './harness/model-server.ts';
 import { eppProcessingMode } from '../helpers/epp-processing-mode.ts';
 import { codesIn, measure, readSymptoms, recordSymptoms, type Measurement, type SymptomsFile } from './harness/measure.ts';
@@ -486,6 +486,32 @@ t.test('EPP322: every request in flight holds an ext_proc stream, counted agains
       t.same(await maxRequests(latest), [1024], "Envoy's default, as the message says");
     },
     atOnce,
+  );
+  // EPP322's fix raises max_pending_requests too: the requests that wait while Envoy connects to the EPP. With 1, on a
+  // cluster Envoy has not connected yet, three of four at once are refused; once it is connected, none wait.
+  const pendingOne = fullDuplex((_f, c) => (c.circuit_breakers = { thresholds: [{ max_requests: 4294967295, max_pending_requests: 1 }] }));
+  await scenario(
+    t,
+    'EPP322-pending-connecting',
+    pendingOne,
+    plainRoute(),
+    (t, m) => {
+      t.same(statuses(m).toSorted(), [200, 500, 500, 500]);
+      t.same(statuses(m).toSorted(), recorded('EPP322-pending-connecting')?.toSorted());
+      t.equal(stat(m, '.upstream_rq_pending_overflow'), 3, 'refused while waiting for the connection');
+    },
+    atOnce,
+  );
+  await scenario(
+    t,
+    'EPP322-pending-connected',
+    pendingOne,
+    plainRoute(),
+    (t, m) => {
+      t.same(statuses(m), [200, 200, 200, 200], 'the connection is up: no request waits');
+      t.equal(stat(m, '.upstream_rq_pending_overflow'), 0);
+    },
+    { ...atOnce, beforeMeasure: async () => void (await post(`${plane.gatewayUrl}/v1/completions`)) },
   );
   // A null entry is an empty one (DEFAULT, nothing set), and it comes first: Envoy's default again.
   await scenario(

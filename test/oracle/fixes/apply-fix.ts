@@ -431,21 +431,27 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
   }
   // EPP322: each text names what to write where its path points (the cluster, circuit_breakers, thresholds, an entry),
   // in the keys istiod reads.
-  if ((m = /^add (circuit_breakers|circuitBreakers): (\{thresholds: \[\{max_requests: \d+\}\]\}); \d+ is the max_requests istiod gives/.exec(fix))) {
+  if ((m = /^add (circuit_breakers|circuitBreakers): (\{thresholds: \[\{max_requests: \d+, max_pending_requests: \d+\}\]\}); \d+ is what istiod gives/.exec(fix))) {
     const [key, value] = [m[1], parse(m[2]) as JsonMap];
     return [variant('circuit_breakers', (o) => (objectAt(o, path)[key] = value))];
   }
-  if ((m = /^add (thresholds): (\[\{max_requests: \d+\}\]) to (?:circuit_breakers|circuitBreakers); /.exec(fix))) {
+  if ((m = /^add (thresholds): (\[\{max_requests: \d+, max_pending_requests: \d+\}\]) to (?:circuit_breakers|circuitBreakers); /.exec(fix))) {
     const [key, value] = [m[1], parse(m[2]) as Json];
     return [variant('thresholds', (o) => (objectAt(o, path)[key] = value))];
   }
-  if ((m = /^add the entry (\{max_requests: \d+\}) to thresholds \(/.exec(fix))) {
+  if ((m = /^add the entry (\{max_requests: \d+, max_pending_requests: \d+\}) to thresholds \(/.exec(fix))) {
     const value = parse(m[1]) as JsonMap;
     return [variant('a DEFAULT entry', (o) => (at(o, path) as Json[]).push(value))];
   }
-  if ((m = /^set (max_requests|maxRequests): (\d+) in this thresholds entry; /.exec(fix))) {
-    const [key, limit] = [m[1], Number(m[2])];
-    return [variant('max_requests', (o) => (objectAt(o, path, true)[key] = limit))];
+  if ((m = /^set (max_requests|maxRequests): (\d+) and (max_pending_requests|maxPendingRequests): (\d+) in this thresholds entry; /.exec(fix))) {
+    const [key, limit, pendingKey, pending] = [m[1], Number(m[2]), m[3], Number(m[4])];
+    return [
+      variant('max_requests', (o) => {
+        const entry = objectAt(o, path, true);
+        entry[key] = limit;
+        entry[pendingKey] = pending;
+      }),
+    ];
   }
   // EPP303: `use type: STRICT_DNS for a hostname, or (for an EPP) write EPP_SERVICE_CLUSTER_IP and let the webhook fill in ...`; path: the address.
   if (fix.startsWith('use type: STRICT_DNS for a hostname, or (for an EPP) write ')) {

@@ -26,17 +26,17 @@ t.test("an EPP cluster without circuit_breakers: EPP322, naming Envoy's default 
   t.equal(f.path, CLUSTER);
   t.match(f.message, "cluster epp-cluster leaves circuit_breakers max_requests at Envoy's default of 1,024: each request through the gateway holds one ext_proc stream");
   t.match(f.message, 'and Envoy refuses the streams past that limit, so with more than 1,024 requests in flight on one gateway Pod the next ones get 500 at once, even with failure_mode_allow: true');
-  t.equal(f.fix, 'add circuit_breakers: {thresholds: [{max_requests: 4294967295}]}; 4294967295 is the max_requests istiod gives its own clusters: bound the load at the gateway or the model servers instead');
+  t.equal(f.fix, 'add circuit_breakers: {thresholds: [{max_requests: 4294967295, max_pending_requests: 4294967295}]}; 4294967295 is what istiod gives its own clusters, and max_pending_requests bounds the requests that wait while Envoy connects to the EPP (1,024 by default too): bound the load at the gateway or the model servers instead');
   t.equal((await judge(null))[0].path, CLUSTER, 'null is unset');
   const [empty] = await judge({});
   t.equal(empty.path, `${CLUSTER}.circuit_breakers`, 'no thresholds');
-  t.match(empty.fix, /^add thresholds: \[\{max_requests: 4294967295\}\] to circuit_breakers; 4294967295 is the max_requests/);
+  t.match(empty.fix, /^add thresholds: \[\{max_requests: 4294967295, max_pending_requests: 4294967295\}\] to circuit_breakers; 4294967295 is what istiod/);
   const [high] = await judge({ thresholds: [{ priority: 'HIGH', max_requests: 100000 }] });
   t.equal(high.path, `${CLUSTER}.circuit_breakers.thresholds`, 'a HIGH entry leaves the DEFAULT priority, where ext_proc streams run, at its default');
-  t.match(high.fix, /^add the entry \{max_requests: 4294967295\} to thresholds \(an entry without priority is the DEFAULT one, where ext_proc streams run\); 4294967295 is the max_requests/);
+  t.match(high.fix, /^add the entry \{max_requests: 4294967295, max_pending_requests: 4294967295\} to thresholds \(an entry without priority is the DEFAULT one, where ext_proc streams run\); 4294967295 is what istiod/);
   const [other] = await judge({ thresholds: [{ max_connections: 100000 }] });
   t.equal(other.path, `${CLUSTER}.circuit_breakers.thresholds[0]`, 'a DEFAULT entry without max_requests: pointed at');
-  t.match(other.fix, /^set max_requests: 4294967295 in this thresholds entry; /);
+  t.match(other.fix, /^set max_requests: 4294967295 and max_pending_requests: 4294967295 in this thresholds entry; /);
 });
 
 t.test('the limit is read where Envoy reads it: the first DEFAULT entry', async (t) => {
@@ -51,14 +51,14 @@ t.test('the limit is read where Envoy reads it: the first DEFAULT entry', async 
   t.match(set.message, 'cluster epp-cluster sets circuit_breakers max_requests to 100:', 'the first DEFAULT entry wins (Envoy reads no other)');
   t.match(set.message, 'with more than 100 requests in flight');
   t.equal(set.path, `${CLUSTER}.circuit_breakers.thresholds[0]`);
-  t.match(set.fix, /^set max_requests: 4294967295 in this thresholds entry; /);
+  t.match(set.fix, /^set max_requests: 4294967295 and max_pending_requests: 4294967295 in this thresholds entry; /);
   t.match((await judge({ thresholds: [null, { max_requests: 100000 }] }))[0].message, "Envoy's default of 1,024", 'null is an empty entry to istiod: DEFAULT, nothing set');
 });
 
 t.test('fixes name the keys istiod reads', async (t) => {
   const [both] = await judge({ thresholds: [{ max_requests: 5000, maxRequests: 100 }] });
   t.match(both.message, 'sets circuit_breakers max_requests to 100:', 'istiod reads the lowerCamelCase one');
-  t.match(both.fix, /^set maxRequests: 4294967295 in this thresholds entry; /);
+  t.match(both.fix, /^set maxRequests: 4294967295 and max_pending_requests: 4294967295 in this thresholds entry; /);
   const [camelNull] = await judge({ thresholds: [{ maxRequests: null, max_requests: 5000 }] });
   t.match(camelNull.fix, /^set maxRequests: /, 'null in the key istiod reads: unset');
   const [beside] = await judge({ thresholds: [{ max_requests: 5000 }] }, (doc) => (doc.spec.configPatches[1].patch.value.circuitBreakers = null));
