@@ -127,6 +127,7 @@ t.test('the working fixture on an InferencePool route: istiod\'s per-route overr
     );
     // EPP322's fix cites istiod's own clusters' limit: asked of the EPP cluster istiod built for the pool.
     t.same(await maxRequests((name) => name.startsWith('outbound|9002||')), [4294967295], "istiod's EPP cluster allows 2^32-1 requests in flight");
+    t.same(await maxRequests((name) => name.startsWith('outbound|9002||'), 'max_pending_requests'), [4294967295], 'and 2^32-1 waiting for a connection');
   });
 });
 
@@ -426,11 +427,11 @@ t.test('EPP306: a plaintext cluster against the EPP serving TLS (its default)', 
   });
 });
 
-/** The DEFAULT-priority max_requests Envoy holds for a cluster, from its admin /clusters. */
-async function maxRequests(cluster: (name: string) => boolean): Promise<number[]> {
+/** The DEFAULT-priority max_requests (or another circuit-breaker limit) Envoy holds for a cluster, from its admin /clusters. */
+async function maxRequests(cluster: (name: string) => boolean, limit = 'max_requests'): Promise<number[]> {
   const lines = (await plane.envoy.admin('/clusters')).split('\n');
   return lines.flatMap((line) => {
-    const m = /^(.*)::default_priority::max_requests::(\d+)$/.exec(line);
+    const m = new RegExp(`^(.*)::default_priority::${limit}::(\\d+)$`).exec(line);
     return m && cluster(m[1]) ? [Number(m[2])] : [];
   });
 }
@@ -484,6 +485,7 @@ t.test('EPP322: every request in flight holds an ext_proc stream, counted agains
       t.ok(m.webhook.includes('EPP322'));
       t.same(statuses(m), [200, 200, 200, 200], 'four in flight are well inside the default');
       t.same(await maxRequests(latest), [1024], "Envoy's default, as the message says");
+      t.same(await maxRequests(latest, 'max_pending_requests'), [1024], "the fix's \"1,024 by default too\"");
     },
     atOnce,
   );
