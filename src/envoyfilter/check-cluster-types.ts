@@ -1,6 +1,6 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
-import { camelCase, describe, envoyFieldKey, isObject, isSet, quoteValue, type JsonObject } from '../json-value.ts';
+import { describe, envoyFieldKey, isObject, isSet, quoteValue, type JsonObject } from '../json-value.ts';
 import { meantField } from './closest-name.ts';
 import { discoveryType, ENDPOINT_ADDRESS_FIX, ENVOY_REJECTS, ISTIO_REFUSES } from './check-cluster-fields.ts';
 import { CLUSTER_MESSAGES, ROUTING_PRIORITIES, SOCKET_ADDRESS_FIELDS, type ClusterMessage } from './cluster-schema.ts';
@@ -15,7 +15,6 @@ import { socketAddresses } from './socket-addresses.ts';
 /** Read by check-cluster-fields.ts with messages of their own. */
 const CHECKED_ELSEWHERE = new Set(['type', 'lb_policy', 'connect_timeout']);
 
-const SOCKET_FIELD_BY_KEY = new Set(Object.keys(SOCKET_ADDRESS_FIELDS).flatMap((field) => [field, camelCase(field)]));
 
 type Add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP321', segments: PathSegments, message: string, fix: string) => void;
 
@@ -155,7 +154,7 @@ export function checkClusterTypes(patches: readonly ConfigPatch[], severities: S
     const type = discoveryType(cluster);
     for (const { segments, socket } of socketAddresses(cluster)) {
       for (const key of Object.keys(socket)) {
-        if (!SOCKET_FIELD_BY_KEY.has(key)) unknownField(add, subject, 'SocketAddress', socket, key, SOCKET_ADDRESS_FIELDS, segments);
+        if (!CLUSTER_MESSAGES.SocketAddress.keys.has(key)) unknownField(add, subject, 'SocketAddress', socket, key, SOCKET_ADDRESS_FIELDS, segments);
       }
       if (!isSet(socket, 'address')) {
         add('EPP312', [...segments, envoyFieldKey(socket, 'address')], `${subject} has an endpoint without an address: ${ENVOY_REJECTS}`, ENDPOINT_ADDRESS_FIX);

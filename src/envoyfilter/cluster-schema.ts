@@ -105,5 +105,6 @@ export const CLUSTER_MESSAGES = {
   Cluster: { fields: CLUSTER_FIELDS, keys: byKey(CLUSTER_FIELDS) },
   CircuitBreakers: { fields: CIRCUIT_BREAKERS_FIELDS, keys: byKey(CIRCUIT_BREAKERS_FIELDS) },
   'CircuitBreakers.Thresholds': { fields: THRESHOLDS_FIELDS, keys: byKey(THRESHOLDS_FIELDS) },
+  SocketAddress: { fields: SOCKET_ADDRESS_FIELDS, keys: byKey(SOCKET_ADDRESS_FIELDS) },
 } as const;
 export type ClusterMessage = keyof typeof CLUSTER_MESSAGES;
