@@ -47,6 +47,8 @@ export interface InferencePoolResolver {
    * current ones; nothing is copied.
    */
   endpointPickerServices(): Iterable<string>;
+  /** Every pool, as lookups resolve them (a name both versions serve once): few, walked only where a rule needs all. */
+  records(): Iterable<InferencePoolRecord>;
   ready(): boolean;
   /** Pools held, for the metrics; undefined where the source cannot tell without copying. */
   readonly size?: number;

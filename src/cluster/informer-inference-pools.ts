@@ -92,6 +92,12 @@ export class InformerInferencePools implements InferencePoolResolver {
     return this.#endpointPickerCounts.keys();
   }
 
+  *records(): Iterable<InferencePoolRecord> {
+    for (const store of this.#stores) {
+      for (const record of store.values()) if (this.#resolvedNow(poolKey(record.namespace, record.name)) === record) yield record;
+    }
+  }
+
   /** Pools as lookups see them: a name both versions serve counts once. Walks the older versions' (few) records. */
   get size(): number {
     const [newest, ...older] = this.#stores;

@@ -29,6 +29,10 @@ export class StaticInferencePools implements InferencePoolResolver {
     return this.#endpointPickers;
   }
 
+  records(): Iterable<InferencePoolRecord> {
+    return this.#pools.values();
+  }
+
   ready(): boolean {
     return true;
   }

@@ -53,6 +53,10 @@ function layered(first: InferencePoolResolver, then: InferencePoolResolver): Inf
       return found.kind === 'found' ? found : then.lookupPool(namespace, name);
     },
     endpointPickerServices: () => [...first.endpointPickerServices(), ...then.endpointPickerServices()],
+    *records() {
+      yield* first.records();
+      for (const record of then.records()) if (first.lookupPool(record.namespace, record.name).kind !== 'found') yield record;
+    },
     ready: () => first.ready() && then.ready(),
   };
 }

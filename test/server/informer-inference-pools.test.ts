@@ -103,6 +103,7 @@ t.test('lists and watches v1 pools, keeps the Endpoint Picker only, and counts a
   t.equal(repointed[0].before?.endpointPicker?.name, 'epp-b');
   t.equal(repointed[0].after?.endpointPicker?.name, 'epp-c');
   t.same([...pools.endpointPickerServices()].sort(), ['llm-d/epp-a', 'llm-d/epp-c'], 'the old EPP Service is no longer one');
+  t.same([...pools.records()].map((r) => `${r.name}->${r.endpointPicker?.name}:${r.endpointPicker?.port}`).sort(), ['pool-a->epp-a:9002', 'pool-b->epp-c:9022'], 'every pool as lookups see it, once');
   t.same(errors, [], 'the absent v1alpha2 API is not reported as a failure');
   t.ok(api.paths.includes('/apis/inference.networking.x-k8s.io/v1alpha2/inferencepools?watch'), 'and it is watched for, in case its CRD is installed later');
 });
@@ -158,6 +159,7 @@ t.test('a CRD installed after start is picked up by the watch, and its later fai
   await until(() => pools.lookupPool('llm-d', 'old-pool').kind === 'found' && (pools.lookupPool('llm-d', 'old-pool') as { pool: { group: string } }).pool.group === 'inference.networking.k8s.io');
   t.match(pools.lookupPool('llm-d', 'old-pool'), { kind: 'found', pool: { endpointPicker: { name: 'epp-new' } } }, 'the v1 pool of the same name wins');
   t.equal(pools.size, 1, 'and a name both versions serve counts once');
+  t.same([...pools.records()].map((r) => r.endpointPicker?.name), ['epp-new'], 'and is the one record the DestinationRule rule reads');
 
   forbidden = true;
   alphaWatches[0].end();

@@ -73,6 +73,7 @@ function poolCacheListedWhen(listed: () => boolean): InferencePoolResolver {
     source: 'a pool cache still listing',
     lookupPool: () => ({ kind: 'unavailable', reason: 'not yet' }),
     endpointPickerServices: () => [],
+    records: () => [],
     ready: listed,
     get size() {
       return listed() ? 2 : 0;

@@ -117,7 +117,7 @@ t.test('EppWebhookCacheNotSynced labels each stuck cache with the name /readyz g
   const unsynced = { source: 'stuck', ready: () => false };
   const readyz = probeAnswer('/readyz', {
     resolver: { ...unsynced, lookup: () => ({ kind: 'not-found' }), size: () => 0 },
-    pools: { ...unsynced, lookupPool: () => ({ kind: 'not-found' }), endpointPickerServices: () => [] },
+    pools: { ...unsynced, lookupPool: () => ({ kind: 'not-found' }), endpointPickerServices: () => [], records: () => [] },
     envoyFilters: { ...unsynced, has: () => false, servingPool: () => [], poolOf: () => undefined, envoyFiltersOverriding: () => [] },
   });
   t.same(labelled, {

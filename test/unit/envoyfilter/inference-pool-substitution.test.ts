@@ -123,7 +123,7 @@ t.test('a pool that cannot be followed is denied, naming it', async (t) => {
   const noSource = await substituteClusterIP(poolEnvoyFilter({ annotations: { [POOL]: 'pool-a' } }), POOL_NS, poolServices(), DEFAULT_CONFIG);
   t.same(codes(noSource.findings), ['EPP109']);
   t.match(noSource.findings[0].message, /no InferencePool source/);
-  const unsynced: InferencePoolResolver = { source: 'cache', lookupPool: () => ({ kind: 'unavailable', reason: 'not synced' }), endpointPickerServices: () => new Set(), ready: () => false };
+  const unsynced: InferencePoolResolver = { source: 'cache', lookupPool: () => ({ kind: 'unavailable', reason: 'not synced' }), endpointPickerServices: () => new Set(), records: () => [], ready: () => false };
   const later = await substitute(poolEnvoyFilter({ annotations: { [POOL]: 'pool-a' } }), unsynced);
   t.same(codes(later.findings), ['EPP104'], 'an unsynced pool cache is a temporary denial');
 });

@@ -455,6 +455,7 @@ class Pools implements InferencePoolResolver {
   }
   lookupPool = (namespace: string, name: string) => this.#table.lookupPool(namespace, name);
   endpointPickerServices = () => this.#table.endpointPickerServices();
+  records = () => this.#table.records();
   ready = () => true;
 }
 

@@ -56,7 +56,7 @@ t.test("the gauge's cache label values are the names /readyz gives in notSynced 
   const unsynced = { source: 'stuck', ready: () => false };
   const caches = {
     resolver: { ...unsynced, lookup: () => ({ kind: 'not-found' as const }), size: () => 0 },
-    pools: { ...unsynced, lookupPool: () => ({ kind: 'not-found' as const }), endpointPickerServices: () => [] },
+    pools: { ...unsynced, lookupPool: () => ({ kind: 'not-found' as const }), endpointPickerServices: () => [], records: () => [] },
     envoyFilters: { ...unsynced, has: () => false, servingPool: () => [], poolOf: () => undefined, envoyFiltersOverriding: () => [] },
   };
   const labels = (await createMetrics(caches).registry.getSingleMetric('epp_webhook_cache_failing_seconds')!.get()).values.map((v) => v.labels.cache);
