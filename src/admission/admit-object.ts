@@ -3,6 +3,7 @@ import type { InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
 import type { PatchOperation } from '../copy-on-write.ts';
+import { checkEppConnectionPool } from '../destinationrule/check-epp-connection-pool.ts';
 import { checkEnvoyFilter } from '../envoyfilter/check-envoyfilter.ts';
 import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
@@ -53,6 +54,7 @@ export async function mutateObject(kind: HandledKind, object: unknown, namespace
 async function mutateSpec(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
   const tooDeep = depthFinding(kind, object, deps.config);
   if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
+  if (kind === 'DestinationRule') return { object, patch: [], findings: [], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
   const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters, injected.kept) : [];
@@ -61,10 +63,12 @@ async function mutateSpec(kind: HandledKind, object: unknown, namespace: string,
   return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing, ...otherPools], substitutions: 0 };
 }
 
-/** Where an HTTPRoute is judged by the validating webhook: its namespace and the EnvoyFilter index. */
-export interface RouteContext {
+/** Where an HTTPRoute or a DestinationRule is judged by the validating webhook: its namespace, the EnvoyFilter index, the pools. */
+export interface ObjectContext {
   namespace: string;
   envoyFilters?: EnvoyFilterIndex;
+  /** For a DestinationRule: the InferencePools whose EPP Services it may set istiod's clusters of. */
+  pools?: InferencePoolResolver;
 }
 
 /**
@@ -73,7 +77,9 @@ export interface RouteContext {
  * webhook is never called for, it says whose route override its rules get (EPP409), and that an ExtensionRef left
  * in its rules makes Istio drop them (EPP402).
  */
-export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, route?: RouteContext): Finding[] {
+export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, route?: ObjectContext): Finding[] {
+  // Read at a few fixed paths, never walked: no depth to bound.
+  if (kind === 'DestinationRule') return route === undefined ? [] : checkEppConnectionPool(object, route.namespace, config.severities, route.pools);
   const tooDeep = depthFinding(kind, object, config);
   if (tooDeep !== undefined) return [tooDeep];
   if (kind === 'EnvoyFilter') return checkEnvoyFilter(object, config, eppServices);

@@ -33,7 +33,7 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
   const bounded = { ...deps, resolver: withLookupDeadline(deps.resolver, deadline, deps.config.admissionTimeoutMs) };
   if (endpoint === 'validate') {
     const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, bounded.resolver, deps.config, deps.pools?.endpointPickerServices()) : undefined;
-    const findings = validateObject(kind, request.object, deps.config, eppServices, { namespace, envoyFilters: deps.envoyFilters });
+    const findings = validateObject(kind, request.object, deps.config, eppServices, { namespace, envoyFilters: deps.envoyFilters, pools: deps.pools });
     return { verdict: verdictFor(subject, findings), kind, substitutions: 0 };
   }
   const outcome = await mutateObject(kind, request.object, namespace, bounded);

@@ -10,7 +10,7 @@ import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook check [options] [PATH ...|-]
 
-Runs the webhook's mutation and then its validation over every EnvoyFilter and HTTPRoute in the
+Runs the webhook's mutation and then its validation over every EnvoyFilter, HTTPRoute and DestinationRule in the
 manifests (List items too), offline, and reports what the API server would answer.
 Exit status: 0 every object would be admitted, 1 an object would be denied (or warned about, with
 --warnings-as-errors), 2 unusable input, bad usage, or nothing checked with --fail-on-empty.
@@ -18,7 +18,7 @@ Exit status: 0 every object would be admitted, 1 an object would be denied (or w
 ${manifestOptionsHelp('check')}
   -o, --output FORMAT   text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)
   --warnings-as-errors  exit 1 when any object gets a warning
-  --fail-on-empty       exit 2 when no EnvoyFilter or HTTPRoute was found (a warning otherwise)
+  --fail-on-empty       exit 2 when no EnvoyFilter, HTTPRoute or DestinationRule was found (a warning otherwise)
   -h, --help            show this help
 `;
 

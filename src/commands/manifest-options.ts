@@ -128,7 +128,7 @@ export interface ManifestRun {
 }
 
 /**
- * Reads the manifests and answers for every EnvoyFilter and HTTPRoute as the webhook would. Throws ConfigError or
+ * Reads the manifests and answers for every EnvoyFilter, HTTPRoute and DestinationRule as the webhook would. Throws ConfigError or
  * ServiceSourceError when the config or the Service source cannot be used.
  */
 export async function runManifests(settings: ManifestSettings, io: ManifestCommandIo): Promise<ManifestRun> {

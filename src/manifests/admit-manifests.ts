@@ -33,7 +33,7 @@ export interface LocatedFinding extends Finding {
   line: number;
 }
 
-/** One EnvoyFilter or HTTPRoute, as the webhook would answer its CREATE. */
+/** One EnvoyFilter, HTTPRoute or DestinationRule, as the webhook would answer its CREATE. */
 export interface AdmittedObject {
   file: string;
   document: number;
@@ -71,7 +71,7 @@ export interface AdmittedDocument {
   patch: readonly Operation[];
 }
 
-/** Runs every EnvoyFilter and HTTPRoute in the documents through the webhook's mutation, then its validation. */
+/** Runs every EnvoyFilter, HTTPRoute and DestinationRule in the documents through the webhook's mutation, then its validation. */
 export async function admitManifests(documents: readonly ManifestDocument[], context: ManifestAdmissionContext): Promise<AdmittedDocument[]> {
   const results: AdmittedDocument[] = [];
   for (const source of documents) results.push(await admitDocument(source, context));
@@ -125,7 +125,7 @@ async function admitObject(
   // did not substitute.
   const eppServices = kind === 'EnvoyFilter' ? await knownEppServices(namespace, context.resolver, context.config, context.pools?.endpointPickerServices()) : undefined;
   const restatesDenial = (f: Finding) => f.code === 'EPP106' || (f.code === 'EPP310' && valueAtPath(mutation.object, f.path) === PORT_PLACEHOLDER);
-  const validation = validateObject(kind, mutation.object, context.config, eppServices, { namespace, envoyFilters: context.envoyFilters }).filter((f) => !(mutationDenied && restatesDenial(f)));
+  const validation = validateObject(kind, mutation.object, context.config, eppServices, { namespace, envoyFilters: context.envoyFilters, pools: context.pools }).filter((f) => !(mutationDenied && restatesDenial(f)));
   const locate = (path: string) => lineOfPath(source.yaml, source.lineCounter, [...at, ...parseFormattedPath(path)]);
   const extProc = kind === 'EnvoyFilter' ? judgeEnvoyFilter(mutation.object, context.config, eppServices).map((j) => ({ ...j, line: locate(j.path) })) : [];
 

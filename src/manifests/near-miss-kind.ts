@@ -6,6 +6,7 @@ import { kindOf } from './webhook-objects.ts';
 const CHECKED = [
   { group: 'networking.istio.io', kind: 'EnvoyFilter' },
   { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' },
+  { group: 'networking.istio.io', kind: 'DestinationRule' },
 ] as const;
 
 /**

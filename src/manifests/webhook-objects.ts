@@ -21,7 +21,7 @@ export function listItem(list: JsonObject & { kind: string }, item: unknown): un
   return { apiVersion: list.apiVersion, kind: list.kind.slice(0, -'List'.length), ...item };
 }
 
-/** What of a document the apiserver would send the webhook: an EnvoyFilter or HTTPRoute, or those among a List's items. */
+/** What of a document the apiserver would send the webhook: an EnvoyFilter, HTTPRoute or DestinationRule, or those among a List's items. */
 export function webhookObjects(document: unknown): unknown[] {
   if (isList(document)) return document.items.map((item) => listItem(document, item)).filter((item) => kindOf(item) !== undefined);
   return kindOf(document) === undefined ? [] : [document];

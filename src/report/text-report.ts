@@ -63,7 +63,7 @@ export function nothingCheckedLine(results: CheckResults, failOnEmpty: boolean):
   const summary = summarize(results);
   const skipped = summary.helmTemplates + summary.notKubernetes;
   const read = `${plural(summary.files, 'file')} read${skipped > 0 ? `, ${skipped} not Kubernetes manifests or Helm templates` : ''}`;
-  const what = `nothing checked: no EnvoyFilter or HTTPRoute in the input (${read})`;
+  const what = `nothing checked: no EnvoyFilter, HTTPRoute or DestinationRule in the input (${read})`;
   return failOnEmpty ? `epp-webhook check: error: ${what}` : `epp-webhook check: warning: ${what}; --fail-on-empty makes this an error`;
 }
 
@@ -71,7 +71,7 @@ export function nothingCheckedLine(results: CheckResults, failOnEmpty: boolean):
 export function summaryLine(results: CheckResults): string {
   const summary = summarize(results);
   let line = `${plural(summary.objects, 'object')} checked: ${summary.admitted} admitted, ${summary.denied} denied, ${plural(summary.warnings, 'warning')}`;
-  if (summary.objects === 0) line += ' (no EnvoyFilter or HTTPRoute found)';
+  if (summary.objects === 0) line += ' (no EnvoyFilter, HTTPRoute or DestinationRule found)';
   if (summary.helmTemplates > 0) line += `; ${plural(summary.helmTemplates, 'Helm template')} not checked`;
   if (summary.unusableInputs > 0) line += `; ${plural(summary.unusableInputs, 'unusable input')}`;
   return line;

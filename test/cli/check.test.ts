@@ -295,6 +295,35 @@ t.test('an EnvoyFilter or HTTPRoute with a misspelt kind or API group is unusabl
   }
 });
 
+t.test("a DestinationRule capping an InferencePool's EPP (as GAIE's inferencepool chart renders it, with connectionPool values) is warned about at its line", async (t) => {
+  const manifests = `apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: pool, namespace: llm-d}
+spec:
+  selector: {matchLabels: {app: vllm}}
+  targetPorts: [{number: 8000}]
+  endpointPickerRef: {name: pool-epp, port: {number: 9002}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: pool-epp, namespace: llm-d}
+spec:
+  host: pool-epp.llm-d.svc.cluster.local
+  trafficPolicy:
+    tls: {mode: SIMPLE, insecureSkipVerify: true}
+    connectionPool:
+      http:
+        http2MaxRequests: 100
+`;
+  const result = await check(['-'], manifests);
+  t.equal(result.code, 0, 'a warning');
+  t.match(result.stdout, "<stdin>:18: warning: [EPP501] http2MaxRequests 100 becomes the circuit-breaker max_requests of istiod's cluster of the EPP Service llm-d/pool-epp port 9002");
+  t.equal((await check(['-', '--warnings-as-errors'], manifests)).code, 1);
+  const sized = await check(['-'], manifests.replace('http2MaxRequests: 100', 'http2MaxRequests: 256000'));
+  t.match(sized.stdout, /1 object checked: 1 admitted, 0 denied, 0 warnings/, "llm-d's guides' sizing passes, and the DestinationRule counts as checked");
+  t.match((await check(['-'], manifests.replace('kind: DestinationRule', 'kind: Destinationrule'))).stdout, 'looks like a misspelt DestinationRule (kind DestinationRule?)');
+});
+
 t.test('a __proto__ or constructor.prototype key in an EnvoyFilter is unusable input, as the server refuses it; elsewhere it is not ours', async (t) => {
   const prototypeKeys = `apiVersion: v1
 kind: ConfigMap
@@ -815,7 +844,7 @@ t.test('nothing checked is a warning on stderr; --fail-on-empty makes it exit 2'
   const root = tree({ 'package.json': '{"name": "x"}', 'values.yaml': 'replicas: 2\n' });
   const warned = await check([root]);
   t.equal(warned.code, 0);
-  t.equal(warned.stderr, 'epp-webhook check: warning: nothing checked: no EnvoyFilter or HTTPRoute in the input (2 files read); --fail-on-empty makes this an error\n');
+  t.equal(warned.stderr, 'epp-webhook check: warning: nothing checked: no EnvoyFilter, HTTPRoute or DestinationRule in the input (2 files read); --fail-on-empty makes this an error\n');
   for (const output of ['text', 'json', 'sarif']) {
     const failed = await check([root, '--fail-on-empty', '--output', output]);
     t.equal(failed.code, 2, output);

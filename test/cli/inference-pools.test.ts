@@ -51,6 +51,18 @@ t.test('the --services file may hold the InferencePools and EnvoyFilters too (ku
   t.same(socketOf(documents(manifestsWin.stdout)[1]), { address: '10.96.10.2', port_value: 9012 }, 'a pool in the manifests wins over the table');
 });
 
+t.test("check: a DestinationRule is judged against the pools of the --services table and the manifests, the manifests' winning", async (t) => {
+  const [poolA, poolB] = readFileSync(TWO_POOLS, 'utf8').split('\n---\n');
+  const dir = tree({ 'table.yaml': [readFileSync(SERVICES, 'utf8'), poolA, poolB].join('\n---\n') });
+  const table = join(dir, 'table.yaml');
+  const rule = 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: epps, namespace: llm-d}\nspec:\n  host: "*.llm-d.svc.cluster.local"\n  trafficPolicy: {connectionPool: {http: {http2MaxRequests: 64}}}\n';
+  const fromTable = await check(['-', '--services', table], rule);
+  t.match(fromTable.stdout, 'of the EPP Service llm-d/epp-a port 9002, llm-d/epp-b port 9012 (named by an InferencePool)', "the table's two pools");
+  writeFileSync(join(dir, 'repointed.yaml'), poolA.replace('name: epp-a, port: {number: 9002}', 'name: epp-b, port: {number: 9012}'));
+  const repointed = await check([join(dir, 'repointed.yaml'), '-', '--services', table], rule);
+  t.match(repointed.stdout, 'of the EPP Service llm-d/epp-b port 9012 (named by an InferencePool)', 'pool-a of the manifests, repointed at epp-b, replaces the table\'s: epp-a is no EPP Service any more');
+});
+
 t.test('check: mixing the two pools in one rule is EPP404 at the line of the backendRef', async (t) => {
   const mixed = readFileSync(TWO_POOLS, 'utf8').replace(
     "backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-b}]",

@@ -142,7 +142,7 @@ t.test('self-signed: the bootstrap Job creates the Secrets and patches caBundle 
   t.equal(Math.round((serving.validToDate.getTime() - Date.now()) / 86_400_000), 90);
   t.equal(tls.data['ca.crt'].replaceAll('\r\n', '\n'), ca.data['ca.crt'].replaceAll('\r\n', '\n'));
   const installed = await caBundles();
-  t.same(installed.bundles, [0, 1, 2, 3].map(() => [caCert.fingerprint256]), 'all four webhooks trust the CA');
+  t.same(installed.bundles, [0, 1, 2, 3, 4].map(() => [caCert.fingerprint256]), 'all five webhooks trust the CA');
 
   // Idempotent: a rerun writes nothing.
   const again = await bootstrap();
@@ -248,7 +248,7 @@ t.test('rotation with a CA overlap: a real webhook answers every kubectl apply -
   const tls2 = await secret('epp-webhook-tls');
   t.not(fingerprint(ca2), fingerprint(ca1));
   t.ok(new X509Certificate(tls2.data['tls.crt']).checkIssued(new X509Certificate(ca2)), 'the new certificate is signed by the new CA');
-  t.same((await caBundles()).bundles, [0, 1, 2, 3].map(() => [fingerprint(ca2), fingerprint(ca1)]), 'every webhook trusts both CAs');
+  t.same((await caBundles()).bundles, [0, 1, 2, 3, 4].map(() => [fingerprint(ca2), fingerprint(ca1)]), 'every webhook trusts both CAs');
   const caLines = rotated.stdout.split('\n');
   t.ok(
     caLines.findIndex((l) => l.includes('caBundle: patched ValidatingWebhookConfiguration')) < caLines.findIndex((l) => l.includes('serving certificate: wrote Secret')),
@@ -270,7 +270,7 @@ t.test('rotation with a CA overlap: a real webhook answers every kubectl apply -
   t.same((await caBundles()).bundles[0], [fingerprint(ca2), fingerprint(ca1)]);
   const later = await bootstrap([...ip, '--overlap=0s']);
   t.equal(later.code, 0, later.stderr);
-  t.same((await caBundles()).bundles, [0, 1, 2, 3].map(() => [fingerprint(ca2)]), 'the old CA left every caBundle');
+  t.same((await caBundles()).bundles, [0, 1, 2, 3, 4].map(() => [fingerprint(ca2)]), 'the old CA left every caBundle');
   await sleep(3000);
 
   // 4. The serving certificate alone is due: the same CA reissues it, caBundle untouched.

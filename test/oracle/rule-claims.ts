@@ -92,6 +92,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP407: 'webhook',
   EPP408: 'webhook',
   EPP409: 'runtime',
+  EPP501: 'runtime',
 };
 
 /** How README's rule table names each claim (its last column). */

@@ -107,8 +107,12 @@ t.test('the alerts cover what the issue asks for', async (t) => {
   t.match(byName.get('EppWebhookDown'), /up\{job="epp-webhook"\}/);
   t.match(byName.get('EppWebhookUnreachable'), /apiserver_admission_webhook_rejection_count\{.*error_type="calling_webhook_error".*unless on \(\)/s);
   t.match(byName.get('EppWebhookFailingOpen'), /apiserver_admission_webhook_fail_open_count/);
-  t.match(byName.get('EppWebhookFailingOpen'), 'name!="httproutes.validate.epp-webhook.io"', 'not for the webhook that only warns, which ships Ignore');
-  t.match(byName.get('EppWebhookRouteWarningsSkipped'), 'apiserver_admission_webhook_fail_open_count{name="httproutes.validate.epp-webhook.io"}', 'that one has its own');
+  t.match(byName.get('EppWebhookFailingOpen'), 'name!~"(httproutes|destinationrules)\\\\.validate\\\\.epp-webhook\\\\.io"', 'not for the webhooks that only warn, which ship Ignore');
+  t.match(byName.get('EppWebhookRouteWarningsSkipped'), 'apiserver_admission_webhook_fail_open_count{name="httproutes.validate.epp-webhook.io"}', 'each has its own');
+  t.match(byName.get('EppWebhookDestinationRuleWarningsSkipped'), 'apiserver_admission_webhook_fail_open_count{name="destinationrules.validate.epp-webhook.io"}');
+  // PromQL anchors its regular expressions; the string escapes each backslash.
+  const failingOpen = new RegExp(`^(?:${String(byName.get('EppWebhookFailingOpen')).match(/name!~"([^"]+)"/)![1].replaceAll('\\\\', '\\')})$`);
+  t.same(['httproutes.validate.epp-webhook.io', 'destinationrules.validate.epp-webhook.io', 'envoyfilters.validate.epp-webhook.io'].map((n) => failingOpen.test(n)), [true, true, false], 'the exclusion matches exactly the two');
 });
 
 t.test('EppWebhookCacheNotSynced labels each stuck cache with the name /readyz gives it in notSynced', async (t) => {

@@ -48,8 +48,9 @@ export function podFromTemplate(template: any, name: string, namespace: string):
 }
 
 /** README "Webhook configuration": per webhook, what it matches and how it fails. */
-/** The webhook that only warns, about routes opted out of injection: Ignore whatever the chart's failurePolicy. */
+/** The webhooks that only warn (routes opted out of injection; DestinationRules): Ignore whatever the chart's failurePolicy. */
 const WARNS_ONLY = 'httproutes.validate.epp-webhook.io';
+const DESTINATION_RULES = 'destinationrules.validate.epp-webhook.io';
 const EXPECTED_WEBHOOKS = {
   MutatingWebhookConfiguration: {
     'envoyfilters.mutate.epp-webhook.io': { group: 'networking.istio.io', resource: 'envoyfilters', path: '/mutate' },
@@ -58,6 +59,7 @@ const EXPECTED_WEBHOOKS = {
   ValidatingWebhookConfiguration: {
     'envoyfilters.validate.epp-webhook.io': { group: 'networking.istio.io', resource: 'envoyfilters', path: '/validate' },
     'httproutes.validate.epp-webhook.io': { group: 'gateway.networking.k8s.io', resource: 'httproutes', path: '/validate' },
+    [DESTINATION_RULES]: { group: 'networking.istio.io', resource: 'destinationrules', path: '/validate' },
   },
 } as const;
 
@@ -77,7 +79,7 @@ export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { f
       t.equal(webhook.sideEffects, 'None', `${where}: sideEffects None (dry-runs and GitOps diffs reach it)`);
       t.same(webhook.admissionReviewVersions, ['v1'], where);
       t.equal(webhook.matchPolicy, 'Equivalent', where);
-      t.equal(webhook.failurePolicy, webhook.name === WARNS_ONLY ? 'Ignore' : expected.failurePolicy, `${where}: failurePolicy`);
+      t.equal(webhook.failurePolicy, webhook.name === WARNS_ONLY || webhook.name === DESTINATION_RULES ? 'Ignore' : expected.failurePolicy, `${where}: failurePolicy`);
       t.ok(webhook.timeoutSeconds >= 1 && webhook.timeoutSeconds <= expected.maxTimeoutSeconds, `${where}: timeoutSeconds ${webhook.timeoutSeconds} fails fast`);
       if (kind === 'MutatingWebhookConfiguration') t.equal(webhook.reinvocationPolicy, 'IfNeeded', where);
       t.same(webhook.rules, [{ apiGroups: [want.group], apiVersions: ['*'], resources: [want.resource], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }], `${where}: only ${want.resource} CREATE/UPDATE`);
@@ -96,6 +98,9 @@ export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { f
   t.equal(squeezed(routes.matchConditions[1].expression), "!has(object.metadata.annotations) || !('epp-webhook.io/inject' in object.metadata.annotations) || object.metadata.annotations['epp-webhook.io/inject'] != 'false'");
   t.equal(squeezed(optedOut.matchConditions[1].expression), "has(object.metadata.annotations) && 'epp-webhook.io/inject' in object.metadata.annotations && object.metadata.annotations['epp-webhook.io/inject'] == 'false'", 'its negation, so each InferencePool route reaches exactly one of the two');
   t.ok(optedOut.timeoutSeconds <= 2, `${WARNS_ONLY}: timeoutSeconds ${optedOut.timeoutSeconds}: an unreachable webhook delays an opted-out route's apply by 2 s at most`);
+  const rules = findObject(r, 'ValidatingWebhookConfiguration', 'epp-webhook').webhooks.find((w: any) => w.name === DESTINATION_RULES);
+  t.same(rules.matchConditions.map((c: any) => c.name), ['sets-a-connection-pool'], 'only DestinationRules that set a connection pool reach the webhook');
+  t.ok(rules.timeoutSeconds <= 2, `${DESTINATION_RULES}: timeoutSeconds ${rules.timeoutSeconds}: 2 s at most`);
 }
 
 export function checkRestrictedPodSecurity(t: Test, r: Rendering): void {
