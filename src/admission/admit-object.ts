@@ -52,9 +52,10 @@ export async function mutateObject(kind: HandledKind, object: unknown, namespace
 }
 
 async function mutateSpec(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
+  // Never changed, and read at a few fixed paths by the validation: no depth to bound.
+  if (kind === 'DestinationRule') return { object, patch: [], findings: [], substitutions: 0 };
   const tooDeep = depthFinding(kind, object, deps.config);
   if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
-  if (kind === 'DestinationRule') return { object, patch: [], findings: [], substitutions: 0 };
   if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
   const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters, injected.kept) : [];
@@ -79,7 +80,7 @@ export interface ObjectContext {
  */
 export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, route?: ObjectContext): Finding[] {
   // Read at a few fixed paths, never walked: no depth to bound.
-  if (kind === 'DestinationRule') return route === undefined ? [] : checkEppConnectionPool(object, route.namespace, config.severities, route.pools);
+  if (kind === 'DestinationRule') return route === undefined ? [] : checkEppConnectionPool(object, route.namespace, config, route.pools);
   const tooDeep = depthFinding(kind, object, config);
   if (tooDeep !== undefined) return [tooDeep];
   if (kind === 'EnvoyFilter') return checkEnvoyFilter(object, config, eppServices);

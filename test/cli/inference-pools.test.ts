@@ -55,12 +55,14 @@ t.test("check: a DestinationRule is judged against the pools of the --services t
   const [poolA, poolB] = readFileSync(TWO_POOLS, 'utf8').split('\n---\n');
   const dir = tree({ 'table.yaml': [readFileSync(SERVICES, 'utf8'), poolA, poolB].join('\n---\n') });
   const table = join(dir, 'table.yaml');
-  const rule = 'apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: epps, namespace: llm-d}\nspec:\n  host: "*.llm-d.svc.cluster.local"\n  trafficPolicy: {connectionPool: {http: {http2MaxRequests: 64}}}\n';
-  const fromTable = await check(['-', '--services', table], rule);
-  t.match(fromTable.stdout, 'of the EPP Service llm-d/epp-a port 9002, llm-d/epp-b port 9012 (named by an InferencePool)', "the table's two pools");
+  const rule = (host: string) => `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: epp, namespace: llm-d}\nspec:\n  host: ${host}\n  trafficPolicy: {connectionPool: {http: {http2MaxRequests: 64}}}\n`;
+  const fromTable = await check(['-', '--services', table], rule('epp-a'));
+  t.match(fromTable.stdout, 'of the EPP Service llm-d/epp-a port 9002 (named by an InferencePool)', "the table's pool-a");
   writeFileSync(join(dir, 'repointed.yaml'), poolA.replace('name: epp-a, port: {number: 9002}', 'name: epp-b, port: {number: 9012}'));
-  const repointed = await check([join(dir, 'repointed.yaml'), '-', '--services', table], rule);
-  t.match(repointed.stdout, 'of the EPP Service llm-d/epp-b port 9012 (named by an InferencePool)', 'pool-a of the manifests, repointed at epp-b, replaces the table\'s: epp-a is no EPP Service any more');
+  const repointed = await check([join(dir, 'repointed.yaml'), '-', '--services', table], rule('epp-a'));
+  t.notMatch(repointed.stdout, 'EPP501', "pool-a of the manifests, repointed at epp-b, replaces the table's: epp-a is no EPP Service any more");
+  const both = await check([join(dir, 'repointed.yaml'), '-', '--services', table], rule('epp-b.llm-d.svc.cluster.local'));
+  t.match(both.stdout, 'of the EPP Service llm-d/epp-b port 9012 (named by an InferencePool)', 'both pools now name epp-b: it is named once');
 });
 
 t.test('check: mixing the two pools in one rule is EPP404 at the line of the backendRef', async (t) => {

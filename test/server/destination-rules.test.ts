@@ -25,6 +25,7 @@ t.test('/validate: a DestinationRule capping an EPP Service at 100 is admitted w
   const { status, body } = await postJson(`${webhook.url}/validate`, webhook.ca, admissionReview(rule('epp-a', 100)));
   t.equal(status, 200);
   t.equal(body.response.allowed, true);
+  t.equal(body.response.warnings?.length, 2, 'the finding and its fix, nothing else');
   t.match(body.response.warnings, [/^\[EPP501\] trafficPolicy\.connectionPool http2MaxRequests 100 becomes the circuit-breaker max_requests of istiod's cluster of the EPP Service llm-d\/epp-a port 9002/, /^\[EPP501\] Fix: /]);
 });
 

@@ -100,6 +100,7 @@ export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { f
   t.ok(optedOut.timeoutSeconds <= 2, `${WARNS_ONLY}: timeoutSeconds ${optedOut.timeoutSeconds}: an unreachable webhook delays an opted-out route's apply by 2 s at most`);
   const rules = findObject(r, 'ValidatingWebhookConfiguration', 'epp-webhook').webhooks.find((w: any) => w.name === DESTINATION_RULES);
   t.same(rules.matchConditions.map((c: any) => c.name), ['sets-a-connection-pool'], 'only DestinationRules that set a connection pool reach the webhook');
+  t.equal(squeezed(rules.matchConditions[0].expression), 'has(object.spec) && has(object.spec.trafficPolicy) && (has(object.spec.trafficPolicy.connectionPool) || has(object.spec.trafficPolicy.portLevelSettings))');
   t.ok(rules.timeoutSeconds <= 2, `${DESTINATION_RULES}: timeoutSeconds ${rules.timeoutSeconds}: 2 s at most`);
 }
 

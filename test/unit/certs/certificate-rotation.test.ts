@@ -19,7 +19,7 @@ const policy: RotationPolicy = {
 const at = (offsetMs: number): Date => new Date(Date.now() + offsetMs);
 const fingerprints = (pems: string[]): string[] => pems.map(certificateFingerprint);
 
-/** The cluster after a run wrote `next` at `writtenAt`: what the following run reads. Four webhooks, as deploy/ has. */
+/** The cluster after a run wrote `next` at `writtenAt`: what the following run reads. Four webhooks (deploy/ has five: the count does not matter here). */
 function applied(next: NextCertificates, writtenAt: Date, previous?: CurrentCertificates): CurrentCertificates {
   return {
     ca: next.ca,
