@@ -530,6 +530,122 @@ t.test('EPP322: every request in flight holds an ext_proc stream, counted agains
   );
 });
 
+/** istiod's cluster of the pool's EPP Service, the one its own ext_proc filter calls on InferencePool routes. */
+const POOL_EPP_CLUSTER = `outbound|${EPP_SERVICE_PORT}||${EPP_SERVICE}.${NS}.svc.cluster.local`;
+const EPP_TLS = { mode: 'SIMPLE', insecureSkipVerify: true };
+
+/**
+ * The InferencePool route alone (istiod's own filter and EPP cluster, no EnvoyFilter of ours) under DestinationRules
+ * (`rules`: name -> spec, undefined to delete it), one of which gives that cluster TLS (as GAIE's Istio guide has), once
+ * Envoy holds `limit` as that cluster's max_requests.
+ */
+async function setUpLimitedPool(rules: Record<string, any>, limit: number): Promise<string[]> {
+  await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, 'epp-ext-proc', '--ignore-not-found']);
+  const routed = await apply(plane, poolRoute({ inject: false }));
+  if (routed.code !== 0) throw new Error(routed.stderr);
+  const printed = [...codesIn(routed.stderr)];
+  for (const [name, spec] of Object.entries(rules)) {
+    if (spec === undefined) {
+      await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, name, '--ignore-not-found']);
+      continue;
+    }
+    const applied = await apply(plane, { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name, namespace: NS }, spec });
+    if (applied.code !== 0) throw new Error(applied.stderr);
+    printed.push(...codesIn(applied.stderr));
+  }
+  await waitFor(`Envoy to hold max_requests ${limit} on ${POOL_EPP_CLUSTER}`, async () => ((await maxRequests((n) => n === POOL_EPP_CLUSTER)).includes(limit) ? true : undefined), 30_000);
+  // The route (RDS) may follow the cluster push: let it land before the client sends.
+  await new Promise((r) => setTimeout(r, 1500));
+  return [...new Set(printed)].sort();
+}
+
+t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight through istiod's EPP cluster", async (t) => {
+  t.teardown(() => plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-limit', 'epp-wildcard', '--ignore-not-found']).then(() => undefined));
+  const host = `${EPP_SERVICE}.${NS}.svc.cluster.local`;
+  // Four streamed completions at once (each about 1.2 s) on the InferencePool route.
+  const atOnce = (rules: Record<string, any>, limit: number) => ({ count: 4, concurrent: true, body: STREAMED_COMPLETION, timeoutMs: 8000, setUp: () => setUpLimitedPool(rules, limit) });
+  // Envoy's stat names quote a cluster name holding '|' with a trailing ';'.
+  const overflowed = (m: Measurement) => m.envoyStats[`cluster.${POOL_EPP_CLUSTER};.upstream_rq_active_overflow`] ?? 0;
+  // The registration's matchConditions: a rule that sets no connection pool never reaches the webhook.
+  const ruleAdmissions = async () =>
+    (await plane.webhook.metrics()).split('\n').filter((l) => l.startsWith('epp_webhook_admission_requests_total{') && l.includes('kind="DestinationRule"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  const before = await ruleAdmissions();
+  const tlsOnly = await apply(plane, { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'epp-limit', namespace: NS }, spec: { host, trafficPolicy: { tls: EPP_TLS } } });
+  t.equal(tlsOnly.code, 0, tlsOnly.stderr);
+  t.equal(await ruleAdmissions(), before, 'a DestinationRule without a connection pool is not sent to the webhook');
+  await scenario(
+    t,
+    'EPP501',
+    undefined,
+    undefined,
+    (t, m) => {
+      t.same(m.webhook, ['EPP501'], 'kubectl printed EPP501 for the DestinationRule');
+      t.same(statuses(m).toSorted(), [200, 200, 500, 500], 'two answered, two failed');
+      t.same(statuses(m).toSorted(), recorded('EPP501')?.toSorted());
+      t.equal(m.eppRequests, 2, 'the EPP saw the two it picked for');
+      t.equal(overflowed(m), 2, "Envoy counted two overflows on istiod's EPP cluster");
+      t.ok(m.answers.filter((a) => a.status === 500).every((a) => a.ms < 1000), 'the two failed at once, not after waiting for a stream');
+    },
+    atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } } } }, 2),
+  );
+  await scenario(
+    t,
+    'EPP501-sized',
+    undefined,
+    undefined,
+    (t, m) => {
+      t.same(m.webhook, [], "llm-d's sizing: no warning");
+      t.same(statuses(m), [200, 200, 200, 200]);
+      t.equal(m.eppRequests, 4);
+      t.equal(overflowed(m), 0);
+    },
+    atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http1MaxPendingRequests: 256000, http2MaxRequests: 256000 } } } } }, 256000),
+  );
+  // A portLevelSettings entry of the EPP's port replaces the rule's whole policy: without a connectionPool of its own,
+  // istiod's defaults (2^32-1, the fix's "drop it") hold, whatever the rule's own says.
+  await scenario(
+    t,
+    'EPP501-port-level-without-pool',
+    undefined,
+    undefined,
+    async (t, m) => {
+      t.same(m.webhook, [], 'the rule\'s own cap does not reach the port: no warning');
+      t.same(statuses(m), [200, 200, 200, 200]);
+      t.same(await maxRequests((n) => n === POOL_EPP_CLUSTER, 'max_pending_requests'), [4294967295], 'nor its http1MaxPendingRequests');
+    },
+    atOnce({ 'epp-limit': { host, trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 1, http2MaxRequests: 2 } }, portLevelSettings: [{ port: { number: EPP_SERVICE_PORT }, tls: EPP_TLS }] } } }, 4294967295),
+  );
+  // Wildcard hosts are not judged: istiod takes the most specific host, and the rule that gives the EPP its TLS names
+  // the Service. Alone, a wildcard rule caps the cluster (the model Pods' port keeps plaintext: the cap and TLS are in
+  // the entry of the EPP's port); beside the rule naming the Service, it reaches nothing.
+  const wildcard = { host: `*.${NS}.svc.cluster.local`, trafficPolicy: { portLevelSettings: [{ port: { number: EPP_SERVICE_PORT }, tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } }] } };
+  await scenario(
+    t,
+    'EPP501-wildcard-alone',
+    undefined,
+    undefined,
+    (t, m) => {
+      t.same(m.webhook, [], 'not judged');
+      t.same(statuses(m).toSorted(), [200, 200, 500, 500], 'the only rule for the host: istiod applies it');
+      t.same(statuses(m).toSorted(), recorded('EPP501-wildcard-alone')?.toSorted());
+      t.equal(overflowed(m), 2);
+    },
+    atOnce({ 'epp-limit': undefined, 'epp-wildcard': wildcard }, 2),
+  );
+  await scenario(
+    t,
+    'EPP501-wildcard-beside-the-services-rule',
+    undefined,
+    undefined,
+    (t, m) => {
+      t.same(statuses(m), [200, 200, 200, 200], "the rule naming the Service is istiod's pick: the wildcard's cap reaches nothing");
+      t.equal(overflowed(m), 0);
+    },
+    atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS } } }, 4294967295),
+  );
+  t.ok((await ruleAdmissions()) > before, 'the ones that set one are');
+});
+
 t.test('EPP317: a corrected copy of the EPP cluster added after the broken one', async (t) => {
   // The fixture's cluster made plaintext (EPP306's breakage), then the same cluster as it should be, added after it.
   const ef = fullDuplex((_f, cluster, doc) => {
