@@ -11,8 +11,8 @@ import { usageErrorText } from './usage-error.ts';
 const USAGE = `Usage: epp-webhook render [options] [PATH ...|-]
 
 Prints the manifests as the API server would store them after the webhook: the EPP ClusterIP
-substituted for the placeholder, the ExtensionRef injected into HTTPRoutes. Documents of other kinds
-pass through unchanged and in order; comments survive where the document allows. Documents with no
+substituted for the placeholder, the ExtensionRef injected into HTTPRoutes. DestinationRules (judged, never
+changed) and documents of other kinds pass through unchanged and in order; comments survive where the document allows. Documents with no
 apiVersion and kind (a values file, Chart.yaml) are left out, with a note on stderr.
 Objects the webhook would deny are left out (List items dropped), with the denial on stderr.
 Warnings go to stderr. Exit status: 0 all rendered, 1 an object was denied and left out,

@@ -8,7 +8,7 @@ import type { ExcludePatterns } from './exclude-patterns.ts';
 import { findManifestFiles, reasonOf } from './find-manifest-files.ts';
 import { helmTemplateMessage, isInChartTemplates, templateActionLine } from './helm-template.ts';
 import { splitJsonStream } from './json-stream.ts';
-import { isList, listItem, webhookObjects } from './webhook-objects.ts';
+import { isList, kindOf, listItem, webhookObjects } from './webhook-objects.ts';
 import { nearMissKind } from './near-miss-kind.ts';
 
 /** How standard input is named in messages and reports. */
@@ -151,7 +151,9 @@ function addDocument(result: ManifestInput, yaml: Document.Parsed, file: string,
     return;
   }
   if (object === null || object === undefined) return;
-  if (webhookObjects(object).some(hasPrototypeKey)) {
+  // The server refuses such a body with 400, and the apiserver the write; not a DestinationRule's, whose webhook only
+  // warns (failurePolicy Ignore): that one is admitted.
+  if (webhookObjects(object).some((o) => kindOf(o) !== 'DestinationRule' && hasPrototypeKey(o))) {
     problems.push({ file, document, line, message: PROTOTYPE_KEY_PROBLEM });
     return;
   }

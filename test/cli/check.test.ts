@@ -336,11 +336,16 @@ kind: List
 apiVersion: v1
 items:
 - {apiVersion: gateway.networking.k8s.io/v1, kind: HTTPRoute, metadata: {name: r, __proto__: {admin: true}}, spec: {}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: d, namespace: llm-d}
+spec: {host: x, trafficPolicy: {connectionPool: {http: {__proto__: {http2MaxRequests: 1}}}}}
 `;
   const message = 'a __proto__ key, or a constructor key holding a prototype key, in an object the webhook checks: its server answers such a request with HTTP 400, not an admission (README "HTTP behaviour")';
   const checked = await check(['-', '--services', SERVICES], prototypeKeys);
   t.equal(checked.code, 2, 'check: unusable input, not a crash');
-  t.equal(checked.stdout.split(message).length - 1, 2, 'the EnvoyFilter and the List are reported; the ConfigMap is not');
+  t.equal(checked.stdout.split(message).length - 1, 2, "the EnvoyFilter and the List are reported; the ConfigMap is not, nor the DestinationRule, whose webhook's 400 the apiserver ignores (failurePolicy Ignore)");
   t.notMatch(checked.stdout + checked.stderr, /\n\s+at /, 'no stack trace');
   const rendered = await runCommand(runRenderCommand, ['-', '--services', SERVICES], prototypeKeys);
   t.equal(rendered.code, 2, 'render: the same');

@@ -9,7 +9,7 @@
  */
 import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
-import { startDataPlane, EPP_SERVICE, EPP_SERVICE_PORT, MEASURING_CONFIG, NS, type DataPlane } from './harness/dataplane.ts';
+import { startDataPlane, EPP_SERVICE, EPP_SERVICE_PORT, MEASURING_CONFIG, NS, POOL, type DataPlane } from './harness/dataplane.ts';
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
 import { clusterNames, connectionManager, dynamicClusters, gatewayListener, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
 import { waitFor } from '../e2e/harness/processes.ts';
@@ -588,6 +588,32 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
     },
     atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } } } }, 2),
   );
+  // A FailOpen pool: istiod's route override turns failure_mode_allow on, and a request refused a stream at the limit
+  // skips the EPP (unlike EPP322-fail-open, an EnvoyFilter's own filter, where it got 500).
+  const failOpen = (on: boolean) => async () => {
+    const mode = on ? 'FailOpen' : 'FailClose';
+    const patched = await plane.cp.kubectl(['patch', 'inferencepool', POOL, '-n', NS, '--type', 'merge', '-p', JSON.stringify({ spec: { endpointPickerRef: { failureMode: mode } } })]);
+    if (patched.code !== 0) throw new Error(patched.stderr);
+    await waitFor(`istiod's route override to say failure_mode_allow ${on}`, async () => (JSON.stringify(await routeConfig(plane.envoy)).includes('"failure_mode_allow":true') === on ? true : undefined), 30_000);
+  };
+  try {
+    await scenario(
+      t,
+      'EPP501-fail-open',
+      undefined,
+      undefined,
+      (t, m) => {
+        t.same(statuses(m), [200, 200, 200, 200], 'all answered');
+        t.same(statuses(m), recorded('EPP501-fail-open'));
+        t.equal(overflowed(m), 2, 'two were refused a stream to the EPP');
+        t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 2, 'and went on without it');
+        t.equal(m.eppRequests, 2, 'the EPP picked for two only: the other two went where Envoy\'s own load balancing sent them');
+      },
+      { ...atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } } } }, 2), beforeMeasure: failOpen(true) },
+    );
+  } finally {
+    await failOpen(false)();
+  }
   await scenario(
     t,
     'EPP501-sized',
@@ -638,7 +664,9 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
     undefined,
     undefined,
     (t, m) => {
+      t.same(m.webhook, [], 'the rule naming the Service sets no connection pool: the webhook is not called');
       t.same(statuses(m), [200, 200, 200, 200], "the rule naming the Service is istiod's pick: the wildcard's cap reaches nothing");
+      t.same(statuses(m), recorded('EPP501-wildcard-beside-the-services-rule'));
       t.equal(overflowed(m), 0);
     },
     atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS } } }, 4294967295),

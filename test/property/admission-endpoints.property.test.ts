@@ -9,11 +9,13 @@ import { Agent, request } from 'node:https';
 import { startWebhookUnderTest, type WebhookUnderTest } from '../helpers/webhook-under-test.ts';
 import { admittedObject, applyMutation, jsonCopy, jsonValue, mutation, params, PROTO_KEYS, prototypeSnapshot, scalar, text, withKey } from './arbitraries.ts';
 import { answerProblem, type Answer } from './check-answer.ts';
+import { pools, v1Pool } from '../helpers/inference-pools.ts';
 
 const KINDS = [
   { group: 'networking.istio.io', version: 'v1alpha3', kind: 'EnvoyFilter' },
   { group: 'networking.istio.io', version: 'v1', kind: 'EnvoyFilter' },
   { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
+  { group: 'networking.istio.io', version: 'v1', kind: 'DestinationRule' },
   { group: '', version: 'v1', kind: 'ConfigMap' },
 ];
 
@@ -52,7 +54,8 @@ const endpoint = fc.constantFrom('/mutate', '/validate');
 let webhook: WebhookUnderTest;
 let agent: Agent;
 t.before(async () => {
-  webhook = await startWebhookUnderTest();
+  // A pool whose EPP the fixtures' DestinationRule names, so its rule runs on every mutation of it.
+  webhook = await startWebhookUnderTest({ pools: pools(v1Pool('gaie-inference-scheduling', { name: 'gaie-inference-scheduling-epp', port: { number: 9002 } }, 'llm-d-inference-scheduler')) });
   agent = new Agent({ keepAlive: true, maxSockets: 4 });
 });
 t.teardown(async () => {

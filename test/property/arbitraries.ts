@@ -210,7 +210,22 @@ const FIXTURES = [
   ...manifests('wild/operator-sample-envoyfilter-epp.yaml'),
   ...manifests('wild/operator-envoyfilter-route-override.yaml'),
   ...manifests('wild/operator-httproute-ab.yaml'),
-].filter((o) => o && typeof o === 'object' && (o.kind === 'EnvoyFilter' || o.kind === 'HTTPRoute'));
+  // As the inferencepool chart renders it for Istio, with a connection pool and a port-level entry (EPP501).
+  {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'gaie-inference-scheduling-epp', namespace: 'llm-d-inference-scheduler' },
+    spec: {
+      host: 'gaie-inference-scheduling-epp.llm-d-inference-scheduler.svc.cluster.local',
+      exportTo: ['.', 'gateways'],
+      trafficPolicy: {
+        tls: { mode: 'SIMPLE', insecureSkipVerify: true },
+        connectionPool: { http: { http2MaxRequests: 100, http1MaxPendingRequests: 10 }, tcp: { maxConnections: 100 } },
+        portLevelSettings: [{ port: { number: 9090 }, connectionPool: { http: { http2MaxRequests: 5 } } }],
+      },
+    },
+  },
+].filter((o) => o && typeof o === 'object' && (o.kind === 'EnvoyFilter' || o.kind === 'HTTPRoute' || o.kind === 'DestinationRule'));
 export const fixtureObject = fc.constantFrom(...FIXTURES).map((o) => structuredClone(o));
 
 /** Every path in a JSON value, the root included (bounded: the first 400). */

@@ -31,7 +31,7 @@ t.test("http2MaxRequests at or below 1,024 on an InferencePool's EPP Service: EP
     f.message,
     "http2MaxRequests 100 becomes the circuit-breaker max_requests of istiod's cluster of the EPP Service llm-d/epp-a port 9002 (named by an InferencePool), for gateways in any namespace with no rule for that host in their own namespace: each request on an InferencePool route holds one ext_proc stream to the EPP through that cluster for as long as it runs (a streamed completion until its last token), so with more than 100 requests in flight on one gateway Pod the next ones get 500 at once",
   );
-  t.equal(f.fix, "raise http2MaxRequests above the requests one gateway Pod should carry at once, or drop it (istiod then applies the mesh's defaultTrafficPolicy connectionPool if meshConfig sets one, else 4,294,967,295); bound the load at the gateway or the model servers instead");
+  t.equal(f.fix, "raise http2MaxRequests above the requests one gateway Pod should carry at once, or drop it (istiod then writes 4,294,967,295; the mesh's defaultTrafficPolicy connection pool applies instead only where the rule leaves out its whole connectionPool); bound the load at the gateway or the model servers instead");
   t.match(judge(rule('epp-a', capped(1)))[0].message, 'so with more than 1 request in flight');
   t.equal(judge(rule('epp-a', capped(1024))).length, 1, "1,024, Envoy's own default, is as low");
   t.same(judge(rule('epp-a', capped(1025))), [], "above Envoy's default the limit is the operator's sizing");
@@ -40,8 +40,17 @@ t.test("http2MaxRequests at or below 1,024 on an InferencePool's EPP Service: EP
   t.same(judge(rule('epp-a', { connectionPool: { tcp: { maxConnections: 1 } } })), [], 'a connection limit is not a stream limit: HTTP/2 carries the streams on one connection');
 });
 
+t.test("a FailOpen pool's requests past the limit skip the EPP instead (measured: EPP501-fail-open)", async (t) => {
+  const failOpen = pools(v1Pool('pool-a', { name: 'epp-a', port: { number: 9002 }, failureMode: 'FailOpen' }));
+  const [f] = judge(rule('epp-a', capped(100)), POOL_NS, DEFAULT_CONFIG, failOpen);
+  t.match(f.message, "of the EPP Service llm-d/epp-a port 9002 (named by a FailOpen InferencePool), for gateways");
+  t.match(f.message, /so with more than 100 requests in flight on one gateway Pod the next ones skip the EPP \(the pool's failureMode is FailOpen\): Envoy's own load balancing picks their Pod$/);
+  const both = pools(v1Pool('p1', { name: 'epp-a', port: { number: 9002 }, failureMode: 'FailOpen' }), v1Pool('p2', { name: 'epp-a', port: { number: 9002 } }));
+  t.same(judge(rule('epp-a', capped(100)), POOL_NS, DEFAULT_CONFIG, both).map((f) => /skip the EPP/.test(f.message)).sort(), [false, true], 'two pools of one EPP port with two failure modes: a finding for each');
+});
+
 t.test('a low http1MaxPendingRequests beside it is raised by the fix too', async (t) => {
-  t.match(judge(rule('epp-a', capped(10, { http1MaxPendingRequests: 1 })))[0].fix, 'else 4,294,967,295), and raise http1MaxPendingRequests (1) or drop it too: it bounds the requests that wait while Envoy connects to the EPP; bound the load');
+  t.match(judge(rule('epp-a', capped(10, { http1MaxPendingRequests: 1 })))[0].fix, 'whole connectionPool), and raise http1MaxPendingRequests (1) or drop it too: it bounds the requests that wait while Envoy connects to the EPP; bound the load');
   t.notMatch(judge(rule('epp-a', capped(10, { http1MaxPendingRequests: 256000 })))[0].fix, 'http1MaxPendingRequests');
 });
 
@@ -51,9 +60,9 @@ t.test("the host as istiod resolves it, naming the Service; the gateways it reac
   t.same(names('epp-a'), [['llm-d/epp-a port 9002', everywhere]], "a short name: the Service of the rule's namespace");
   t.same(names('epp-a.llm-d.svc.cluster.local'), [['llm-d/epp-a port 9002', everywhere]]);
   t.same(names('epp-a', 'other'), [], "a short name in another namespace names that namespace's Service");
-  t.same(names('epp-a.llm-d.svc.cluster.local', 'team-a'), [['llm-d/epp-a port 9002', 'for gateways in namespace team-a only (a rule of another namespace than the EPP\'s or the root one reaches no other)']]);
+  t.same(names('epp-a.llm-d.svc.cluster.local', 'team-a'), [['llm-d/epp-a port 9002', "for gateways in namespace team-a only (a rule of a namespace other than the EPP's or the root one reaches no other)"]]);
   t.same(names('epp-a.llm-d.svc.cluster.local', 'istio-system'), [['llm-d/epp-a port 9002', "for gateways in any namespace with no rule for that host in their own namespace or the EPP's"]], 'the root namespace: the last place istiod looks');
-  t.same(names('epp-a.llm-d.svc.cluster.local', 'mesh-root'), [['llm-d/epp-a port 9002', 'for gateways in namespace mesh-root only (a rule of another namespace than the EPP\'s or the root one reaches no other)']]);
+  t.same(names('epp-a.llm-d.svc.cluster.local', 'mesh-root'), [['llm-d/epp-a port 9002', "for gateways in namespace mesh-root only (a rule of a namespace other than the EPP's or the root one reaches no other)"]]);
   t.equal(judge(rule('epp-a.llm-d.svc.cluster.local', capped(100), 'mesh-root'), 'mesh-root', parseConfig({ istioRootNamespace: 'mesh-root' })).map(named)[0]?.[1], "for gateways in any namespace with no rule for that host in their own namespace or the EPP's", 'the configured root namespace');
   for (const other of ['epp-a.llm-d', 'epp-a.llm-d.svc', 'epp-a.llm-d.svc.cluster.local.', 'epp-a.llm-d.svc.cluster.local.evil.com', 'epp-a.llm-d.svc.corp.example', 'model-server']) {
     t.same(names(other), [], `${other}: istiod takes a name with a dot as written, and it is not the EPP Service's (in cluster.local)`);
@@ -63,13 +72,23 @@ t.test("the host as istiod resolves it, naming the Service; the gateways it reac
   }
 });
 
-t.test('exportTo narrows the gateways; a workloadSelector leaves the rule unjudged', async (t) => {
-  const scope = (exportTo: unknown) => named(judge(rule('epp-a', capped(100), POOL_NS, { exportTo }))[0])?.[1];
-  t.equal(scope(['.']), 'for gateways in llm-d (its exportTo) with no rule for that host in their own namespace');
-  t.equal(scope(['.', 'gateways']), 'for gateways in llm-d, gateways (its exportTo) with no rule for that host in their own namespace');
-  t.equal(scope(['~']), 'for gateways in llm-d (its exportTo) with no rule for that host in their own namespace', 'a rule always reaches its own namespace');
-  t.equal(scope(['*']), 'for gateways in any namespace with no rule for that host in their own namespace');
-  t.equal(scope([]), 'for gateways in any namespace with no rule for that host in their own namespace');
+t.test('exportTo narrows the gateways as istiod exports rules; a workloadSelector leaves the rule unjudged', async (t) => {
+  const scope = (exportTo: unknown, namespace = POOL_NS) => judge(rule('epp-a.llm-d.svc.cluster.local', capped(100), namespace, { exportTo }), namespace).map((f) => named(f)?.[1]);
+  const shadowed = 'with no rule for that host in their own namespace';
+  t.same(scope(['.']), ['for gateways in namespace llm-d only'], 'exported to its own namespace alone: private');
+  t.same(scope(['llm-d']), ['for gateways in namespace llm-d only']);
+  t.same(scope(['.', 'gateways']), [`for gateways in gateways, llm-d (its exportTo) ${shadowed}`]);
+  t.same(scope(['gateways']), [`for gateways in gateways (its exportTo) ${shadowed}`], "without . or its own name, not its own namespace's");
+  t.same(scope(['*']), [`for gateways in any namespace ${shadowed}`]);
+  t.same(scope([]), [`for gateways in any namespace ${shadowed}`]);
+  t.same(scope(['~']), [], 'exported nowhere: no gateway');
+  const root = "with no rule for that host in their own namespace or the EPP's";
+  t.same(scope(['.'], 'istio-system'), ['for gateways in namespace istio-system only'], "a root-namespace rule exported to it alone: its own gateways' first pick");
+  t.same(scope(['.', 'gateways'], 'istio-system'), [`for gateways in gateways (its exportTo) ${root}`], "not the root namespace's own gateways: they read only its private rules, and . is not their name");
+  t.same(scope(['.', 'gateways', 'istio-system'], 'istio-system'), [`for gateways in gateways, istio-system (its exportTo) ${root}`]);
+  t.same(scope(undefined, 'istio-system'), [`for gateways in any namespace ${root}`]);
+  t.same(scope(['gateways'], 'team-a'), [], 'a rule of another namespace that is not its own namespace\'s reaches nothing');
+  t.same(scope(undefined, 'team-a'), ["for gateways in namespace team-a only (a rule of a namespace other than the EPP's or the root one reaches no other)"]);
   t.same(judge(rule('epp-a', capped(100), POOL_NS, { workloadSelector: { matchLabels: { app: 'client' } } })), []);
 });
 
@@ -85,7 +104,7 @@ t.test("a portLevelSettings entry of the EPP's port replaces the rule's whole co
   t.equal(portLevel([{ port: { number: 9002 }, connectionPool: { http: { http2MaxRequests: 8 } } }, { port: { number: 9002 } }], undefined).length, 1, 'the first entry of the port is the one');
 });
 
-t.test('each pool port of the Service judged by its own policy; a pool without a port is left alone where entries name ports', async (t) => {
+t.test('each pool port of the Service judged by its own policy; pools istiod does not act on are left alone', async (t) => {
   const twoPorts = pools(v1Pool('p1', { name: 'epp-a', port: { number: 9002 } }), v1Pool('p2', { name: 'epp-a', port: { number: 9003 } }), v1Pool('p3', { name: 'epp-a', port: { number: 9002 } }));
   t.same(judge(rule('epp-a', capped(100)), POOL_NS, DEFAULT_CONFIG, twoPorts).map(named), [['llm-d/epp-a port 9002, llm-d/epp-a port 9003', 'for gateways in any namespace with no rule for that host in their own namespace']], 'one finding for the one policy, each port named once');
   const split = { connectionPool: capped(100).connectionPool, portLevelSettings: [{ port: { number: 9003 }, connectionPool: { http: { http2MaxRequests: 50 } } }] };
@@ -93,9 +112,7 @@ t.test('each pool port of the Service judged by its own policy; a pool without a
     ['spec.trafficPolicy.connectionPool.http.http2MaxRequests', 'llm-d/epp-a port 9002'],
     ['spec.trafficPolicy.portLevelSettings[0].connectionPool.http.http2MaxRequests', 'llm-d/epp-a port 9003'],
   ]);
-  const portless = pools(v1Pool('pool-c', { name: 'epp-c' }));
-  t.same(judge(rule('epp-c', split), POOL_NS, DEFAULT_CONFIG, portless), [], 'which entry applies is unknown');
-  t.same(judge(rule('epp-c', capped(100)), POOL_NS, DEFAULT_CONFIG, portless).map(named)[0]?.[0], 'llm-d/epp-c', "without entries the rule's own applies to every port");
+  t.same(judge(rule('epp-c', capped(100)), POOL_NS, DEFAULT_CONFIG, pools(v1Pool('pool-c', { name: 'epp-c' }))), [], 'a v1 pool without a port: istiod drops it ("port is required"), so no filter of its own calls that cluster');
   t.same(judge(rule('epp-old', capped(100)), POOL_NS, DEFAULT_CONFIG, pools(v1alpha2Pool('old', { name: 'epp-old' }))), [], "a v1alpha2 pool: istiod's InferencePool support reads only v1 pools, so no filter of its own calls that cluster");
   t.same(judge(rule('epp-a', capped(100)), POOL_NS, DEFAULT_CONFIG, pools(v1Pool('p', { kind: 'Other', name: 'epp-a' }))), [], 'an Endpoint Picker that is no Service');
 });
@@ -124,4 +141,6 @@ t.test('through admitRequest: /validate warns, /mutate passes a DestinationRule 
   for (let i = 0; i < 300; i++) deep = (deep.next = {}) as Record<string, unknown>;
   const outcome = await mutateObject('DestinationRule', nested, POOL_NS, deps);
   t.same([outcome.patch, outcome.findings], [[], []], 'nothing walks it, so nothing bounds its depth');
+  const deepValidated = await admitRequest('validate', admissionReview(nested, 'CREATE').request as any, deps);
+  t.same(deepValidated.verdict.findings.map((f) => f.code), ['EPP501'], '/validate reads its few paths of it, nothing else');
 });
