@@ -9,6 +9,7 @@
  */
 import t, { type Test } from 'tap';
 import { parse, stringify } from 'yaml';
+import { ISTIO_NAMESPACE } from './harness/istiod-process.ts';
 import { startDataPlane, EPP_SERVICE, EPP_SERVICE_PORT, MEASURING_CONFIG, NS, POOL, type DataPlane } from './harness/dataplane.ts';
 import { apply, applyAndWait, exampleEnvoyFilter, fixture, poolRoute } from './harness/guide-manifests.ts';
 import { clusterNames, connectionManager, dynamicClusters, gatewayListener, httpFilters, routeConfig, waitForPush, xdsCounters } from './harness/envoy-config.ts';
@@ -539,19 +540,24 @@ const EPP_TLS = { mode: 'SIMPLE', insecureSkipVerify: true };
  * (`rules`: name -> spec, undefined to delete it), one of which gives that cluster TLS (as GAIE's Istio guide has), once
  * Envoy holds `limit` as that cluster's max_requests.
  */
+let limitedPoolApplyOutput = '';
 async function setUpLimitedPool(rules: Record<string, any>, limit: number): Promise<string[]> {
   await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, 'epp-ext-proc', '--ignore-not-found']);
   const routed = await apply(plane, poolRoute({ inject: false }));
   if (routed.code !== 0) throw new Error(routed.stderr);
   const printed = [...codesIn(routed.stderr)];
-  for (const [name, spec] of Object.entries(rules)) {
+  limitedPoolApplyOutput = '';
+  for (const [key, spec] of Object.entries(rules)) {
+    // `name`, in the route's namespace, or `namespace/name`.
+    const [namespace, name] = key.includes('/') ? key.split('/') : [NS, key];
     if (spec === undefined) {
-      await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, name, '--ignore-not-found']);
+      await plane.cp.kubectl(['delete', 'destinationrule', '-n', namespace, name, '--ignore-not-found']);
       continue;
     }
-    const applied = await apply(plane, { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name, namespace: NS }, spec });
+    const applied = await apply(plane, { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name, namespace }, spec });
     if (applied.code !== 0) throw new Error(applied.stderr);
     printed.push(...codesIn(applied.stderr));
+    limitedPoolApplyOutput += applied.stderr;
   }
   await waitFor(`Envoy to hold max_requests ${limit} on ${POOL_EPP_CLUSTER}`, async () => ((await maxRequests((n) => n === POOL_EPP_CLUSTER)).includes(limit) ? true : undefined), 30_000);
   // The route (RDS) may follow the cluster push: let it land before the client sends.
@@ -560,7 +566,11 @@ async function setUpLimitedPool(rules: Record<string, any>, limit: number): Prom
 }
 
 t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight through istiod's EPP cluster", async (t) => {
-  t.teardown(() => plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-limit', 'epp-wildcard', '--ignore-not-found']).then(() => undefined));
+  t.teardown(async () => {
+    await plane.cp.kubectl(['delete', 'destinationrule', '-n', NS, 'epp-limit', 'epp-wildcard', '--ignore-not-found']);
+    await plane.cp.kubectl(['delete', 'destinationrule', '-n', ISTIO_NAMESPACE, 'epp-root', '--ignore-not-found']);
+    await plane.cp.kubectl(['delete', 'destinationrule', '-n', 'team-a', 'epp-limit', '--ignore-not-found']);
+  });
   const host = `${EPP_SERVICE}.${NS}.svc.cluster.local`;
   // Four streamed completions at once (each about 1.2 s) on the InferencePool route.
   const atOnce = (rules: Record<string, any>, limit: number) => ({ count: 4, concurrent: true, body: STREAMED_COMPLETION, timeoutMs: 8000, setUp: () => setUpLimitedPool(rules, limit) });
@@ -670,6 +680,38 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
       t.equal(overflowed(m), 0);
     },
     atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS } } }, 4294967295),
+  );
+  // Which gateways a rule reaches (the message names them), asked of istiod: the root namespace's rule reaches a
+  // gateway with no rule for the host in its own namespace or the EPP's; another namespace's reaches none but its own.
+  const capped = { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } } };
+  await scenario(
+    t,
+    'EPP501-root-namespace',
+    undefined,
+    undefined,
+    (t, m) => {
+      t.same(m.webhook, ['EPP501']);
+      t.match(limitedPoolApplyOutput, "for gateways in any namespace with no rule for that host in their own namespace or the EPP's", 'the scope kubectl printed');
+      t.same(statuses(m).toSorted(), [200, 200, 500, 500], 'the gateway has no rule of its own or the EPP namespace\'s: the root one holds');
+      t.same(statuses(m).toSorted(), recorded('EPP501-root-namespace')?.toSorted());
+      t.equal(overflowed(m), 2);
+    },
+    atOnce({ 'epp-limit': undefined, 'epp-wildcard': undefined, [`${ISTIO_NAMESPACE}/epp-root`]: capped }, 2),
+  );
+  t.equal((await plane.cp.kubectl(['create', 'namespace', 'team-a'])).code, 0);
+  await scenario(
+    t,
+    'EPP501-other-namespace',
+    undefined,
+    undefined,
+    async (t, m) => {
+      t.same(m.webhook, ['EPP501']);
+      t.match(limitedPoolApplyOutput, 'for gateways in namespace team-a only', 'the scope kubectl printed');
+      t.same(await maxRequests((n) => n === POOL_EPP_CLUSTER), [4294967295], "the gateway's cluster has not its cap");
+      t.same(statuses(m), [500], 'nor its TLS: plaintext against the EPP serving TLS');
+      t.same(statuses(m), recorded('EPP501-other-namespace'));
+    },
+    { ...atOnce({ [`${ISTIO_NAMESPACE}/epp-root`]: undefined, 'team-a/epp-limit': capped }, 4294967295), count: 1, concurrent: false },
   );
   t.ok((await ruleAdmissions()) > before, 'the ones that set one are');
 });
