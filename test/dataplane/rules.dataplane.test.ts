@@ -575,6 +575,8 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
   // Four streamed completions at once (each about 1.2 s) on the InferencePool route.
   const atOnce = (rules: Record<string, any>, limit: number) => ({ count: 4, concurrent: true, body: STREAMED_COMPLETION, timeoutMs: 8000, setUp: () => setUpLimitedPool(rules, limit) });
   // Envoy's stat names quote a cluster name holding '|' with a trailing ';'.
+  /** TLS for the EPP, as GAIE's Istio guide has, and a cap of 2. */
+  const capped = { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } } };
   const overflowed = (m: Measurement) => m.envoyStats[`cluster.${POOL_EPP_CLUSTER};.upstream_rq_active_overflow`] ?? 0;
   // The registration's matchConditions: a rule that sets no connection pool never reaches the webhook.
   const ruleAdmissions = async () =>
@@ -596,7 +598,7 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
       t.equal(overflowed(m), 2, "Envoy counted two overflows on istiod's EPP cluster");
       t.ok(m.answers.filter((a) => a.status === 500).every((a) => a.ms < 1000), 'the two failed at once, not after waiting for a stream');
     },
-    atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } } } }, 2),
+    atOnce({ 'epp-limit': capped }, 2),
   );
   // A FailOpen pool: istiod's route override turns failure_mode_allow on, and a request refused a stream at the limit
   // skips the EPP (unlike EPP322-fail-open, an EnvoyFilter's own filter, where it got 500).
@@ -619,7 +621,7 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
         t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 2, 'and went on without it');
         t.equal(m.eppRequests, 2, 'the EPP picked for two only: the other two went where Envoy\'s own load balancing sent them');
       },
-      { ...atOnce({ 'epp-limit': { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } } } }, 2), beforeMeasure: failOpen(true) },
+      { ...atOnce({ 'epp-limit': capped }, 2), beforeMeasure: failOpen(true) },
     );
   } finally {
     await failOpen(false)();
@@ -651,8 +653,8 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
     },
     atOnce({ 'epp-limit': { host, trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: 1, http2MaxRequests: 2 } }, portLevelSettings: [{ port: { number: EPP_SERVICE_PORT }, tls: EPP_TLS }] } } }, 4294967295),
   );
-  // Wildcard hosts are not judged: istiod takes the most specific host, and the rule that gives the EPP its TLS names
-  // the Service. Alone, a wildcard rule caps the cluster (the model Pods' port keeps plaintext: the cap and TLS are in
+  // Wildcard hosts are not judged: within one namespace istiod takes the most specific host, and the rule that gives
+  // the EPP its TLS names the Service. Alone, a wildcard rule caps the cluster (the model Pods' port keeps plaintext: the cap and TLS are in
   // the entry of the EPP's port); beside the rule naming the Service, it reaches nothing.
   const wildcard = { host: `*.${NS}.svc.cluster.local`, trafficPolicy: { portLevelSettings: [{ port: { number: EPP_SERVICE_PORT }, tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } }] } };
   await scenario(
@@ -683,7 +685,6 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
   );
   // Which gateways a rule reaches (the message names them), asked of istiod: the root namespace's rule reaches a
   // gateway with no rule for the host in its own namespace or the EPP's; another namespace's reaches none but its own.
-  const capped = { host, trafficPolicy: { tls: EPP_TLS, connectionPool: { http: { http2MaxRequests: 2 } } } };
   await scenario(
     t,
     'EPP501-root-namespace',
