@@ -1,8 +1,8 @@
 import { INFERENCE_POOL_VERSIONS, type InferencePoolResolver } from '../cluster/inference-pool.ts';
-import { ENVOY_DEFAULT_MAX_REQUESTS, ISTIOD_MAX_REQUESTS } from '../envoyfilter/check-request-limit.ts';
-import { finding, formatCount, type Finding, type SeverityOverrides } from '../findings.ts';
-import { formatPath, type PathSegments } from '../json-path.ts';
 import type { WebhookConfig } from '../config.ts';
+import { ENVOY_DEFAULT_MAX_REQUESTS, ISTIOD_MAX_REQUESTS } from '../envoyfilter/check-request-limit.ts';
+import { finding, formatCount, type Finding } from '../findings.ts';
+import { formatPath, type PathSegments } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
 import { exactHost, serviceHost } from './rule-host.ts';
 
