@@ -78,14 +78,14 @@ export interface ObjectContext {
  * webhook is never called for, it says whose route override its rules get (EPP409), and that an ExtensionRef left
  * in its rules makes Istio drop them (EPP402).
  */
-export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, route?: ObjectContext): Finding[] {
+export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, context?: ObjectContext): Finding[] {
   // Read at a few fixed paths, never walked: no depth to bound.
-  if (kind === 'DestinationRule') return route === undefined ? [] : checkEppConnectionPool(object, route.namespace, config, route.pools);
+  if (kind === 'DestinationRule') return context === undefined ? [] : checkEppConnectionPool(object, context.namespace, config, context.pools);
   const tooDeep = depthFinding(kind, object, config);
   if (tooDeep !== undefined) return [tooDeep];
   if (kind === 'EnvoyFilter') return checkEnvoyFilter(object, config, eppServices);
-  if (route === undefined || !injectionOptedOut(object)) return [];
-  return [...optedOutRouteKeepsExtensionRefs(object, config), ...routeOverridesOfOtherPools(object, route.namespace, config, route.envoyFilters)];
+  if (context === undefined || !injectionOptedOut(object)) return [];
+  return [...optedOutRouteKeepsExtensionRefs(object, config), ...routeOverridesOfOtherPools(object, context.namespace, config, context.envoyFilters)];
 }
 
 /** An object nested deeper than any real one is refused as malformed before the core walks it (which recurses). */

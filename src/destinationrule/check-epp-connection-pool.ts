@@ -1,6 +1,6 @@
 import { INFERENCE_POOL_VERSIONS, type InferencePoolResolver } from '../cluster/inference-pool.ts';
 import type { WebhookConfig } from '../config.ts';
-import { ENVOY_DEFAULT_MAX_REQUESTS, ISTIOD_MAX_REQUESTS } from '../envoyfilter/check-request-limit.ts';
+import { BOUND_THE_LOAD_ELSEWHERE, ENVOY_DEFAULT_MAX_REQUESTS, ISTIOD_MAX_REQUESTS, pastTheLimit } from '../envoyfilter/stream-limit.ts';
 import { finding, formatCount, type Finding } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { isObject, type JsonObject } from '../json-value.ts';
@@ -93,10 +93,10 @@ export function checkEppConnectionPool(object: unknown, namespace: string, confi
   if (pools === undefined || !isObject(object) || !isObject(object.spec)) return [];
   const { host, trafficPolicy, workloadSelector, exportTo } = object.spec;
   if (typeof host !== 'string' || !isObject(trafficPolicy) || workloadSelector != null) return [];
-  const named = exactHost(host, namespace);
+  const ruleHost = exactHost(host, namespace);
   const capped = new Map<string, { limit: number; pending: number | undefined; at: PathSegments; scope: string; failOpen: boolean; services: string[] }>();
   for (const target of eppTargets(pools)) {
-    if (named !== serviceHost(target)) continue;
+    if (ruleHost !== serviceHost(target)) continue;
     const applied = connectionPoolOf(trafficPolicy, target.port);
     if (!isObject(applied.pool) || !isObject(applied.pool.http)) continue;
     const limit = writtenLimit(applied.pool.http.http2MaxRequests);
@@ -109,10 +109,9 @@ export function checkEppConnectionPool(object: unknown, namespace: string, confi
     capped.set(key, entry);
   }
   return [...capped.values()].map(({ limit, pending, at, scope, failOpen, services }) => {
-    const inFlight = `so with more than ${formatCount(limit)} ${limit === 1 ? 'request' : 'requests'} in flight on one gateway Pod the next ones`;
     const past = failOpen
-      ? `${inFlight} skip the EPP (the pool's failureMode is FailOpen): Envoy's own load balancing picks their Pod`
-      : `${inFlight} get 500 at once`;
+      ? `${pastTheLimit(limit)} skip the EPP (the pool's failureMode is FailOpen): Envoy's own load balancing picks their Pod`
+      : `${pastTheLimit(limit)} get 500 at once`;
     const raisePending = pending !== undefined && pending <= ENVOY_DEFAULT_MAX_REQUESTS
       ? `, and raise http1MaxPendingRequests (${formatCount(pending)}) or drop it too: it bounds the requests that wait while Envoy connects to the EPP`
       : '';
@@ -121,7 +120,7 @@ export function checkEppConnectionPool(object: unknown, namespace: string, confi
       config.severities,
       { location: formatPath(at.slice(1)), path: formatPath([...at, 'http', 'http2MaxRequests']) },
       `http2MaxRequests ${formatCount(limit)} becomes the circuit-breaker max_requests of istiod's cluster of the EPP Service ${services.join(', ')} (named by ${failOpen ? 'a FailOpen' : 'an'} InferencePool), ${scope}: each request on an InferencePool route holds one ext_proc stream to the EPP through that cluster for as long as it runs (a streamed completion until its last token), ${past}`,
-      `raise http2MaxRequests above the requests one gateway Pod should carry at once, or drop it (istiod then writes ${formatCount(ISTIOD_MAX_REQUESTS)}; the mesh's defaultTrafficPolicy connection pool applies instead only where the rule leaves out its whole connectionPool)${raisePending}; bound the load at the gateway or the model servers instead`,
+      `raise http2MaxRequests above the requests one gateway Pod should carry at once, or drop it (istiod then writes ${formatCount(ISTIOD_MAX_REQUESTS)}; the mesh's defaultTrafficPolicy connection pool applies instead only where the rule leaves out its whole connectionPool)${raisePending}; ${BOUND_THE_LOAD_ELSEWHERE}`,
     );
   });
 }

@@ -7,11 +7,8 @@ import { patchLocation } from './config-patches.ts';
 import type { ClusterSite } from './ext-proc-configs.ts';
 import { readEnum } from './proto-enum.ts';
 import { readUint32 } from './proto-uint32.ts';
+import { BOUND_THE_LOAD_ELSEWHERE, ENVOY_DEFAULT_MAX_REQUESTS, ISTIOD_MAX_REQUESTS, pastTheLimit } from './stream-limit.ts';
 
-/** Envoy's max_requests when a cluster's thresholds leave it unset (measured: test/dataplane EPP322-default). */
-export const ENVOY_DEFAULT_MAX_REQUESTS = 1024;
-/** What istiod gives the clusters it builds itself, max_requests and max_pending_requests (cluster_traffic_policy.go; measured). */
-export const ISTIOD_MAX_REQUESTS = 4294967295;
 
 interface RequestLimit {
   limit: number;
@@ -78,14 +75,14 @@ export function checkRequestLimit(name: string, via: 'grpc' | 'http', site: Clus
   if (read === undefined || read.limit > ENVOY_DEFAULT_MAX_REQUESTS) return [];
   const limit = formatCount(read.limit);
   const which = read.written ? `sets circuit_breakers max_requests to ${limit}` : `leaves circuit_breakers max_requests at Envoy's default of ${limit}`;
-  const past = read.limit === 0 ? 'so every request gets 500 at once' : `so with more than ${limit} ${read.limit === 1 ? 'request' : 'requests'} in flight on one gateway Pod the next ones get 500 at once`;
+  const past = read.limit === 0 ? 'so every request gets 500 at once' : `${pastTheLimit(read.limit)} get 500 at once`;
   return [
     finding(
       'EPP322',
       severities,
       { location: patchLocation(site.patch.index), path: formatPath([...site.patch.valuePath, ...read.at]) },
       `cluster ${name} ${which}: each request through the gateway holds one ext_proc stream to the EPP for as long as it runs (a streamed completion until its last token), and Envoy refuses the streams past that limit, ${past}, even with failure_mode_allow: true`,
-      `${read.fix}; ${ISTIOD_MAX_REQUESTS} is what istiod gives its own clusters, and max_pending_requests bounds the requests that wait while Envoy connects to the EPP (1,024 by default too): bound the load at the gateway or the model servers instead`,
+      `${read.fix}; ${ISTIOD_MAX_REQUESTS} is what istiod gives its own clusters, and max_pending_requests bounds the requests that wait while Envoy connects to the EPP (1,024 by default too): ${BOUND_THE_LOAD_ELSEWHERE}`,
     ),
   ];
 }
