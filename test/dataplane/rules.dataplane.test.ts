@@ -8,6 +8,8 @@
  * route istiod inserts no ext_proc filter of its own, so the EnvoyFilter's filter is the only one, as the rules assume.
  */
 import t, { type Test } from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ISTIO_NAMESPACE } from './harness/istiod-process.ts';
 import { startDataPlane, EPP_SERVICE, EPP_SERVICE_PORT, MEASURING_CONFIG, NS, POOL, type DataPlane } from './harness/dataplane.ts';
@@ -714,6 +716,27 @@ t.test("EPP501: a DestinationRule's http2MaxRequests caps the requests in flight
     },
     { ...atOnce({ [`${ISTIO_NAMESPACE}/epp-root`]: undefined, 'team-a/epp-limit': capped }, 4294967295), count: 1, concurrent: false },
   );
+  // The fix's "drop it": istiod writes 2^32-1 where the rule keeps a connectionPool without http2MaxRequests; the mesh's
+  // defaultTrafficPolicy connection pool applies only to a rule with no connectionPool (istiod reloads its mesh file).
+  await t.test("EPP501's fix: a connectionPool without http2MaxRequests gets 4294967295, the mesh's default only a rule without one", async (t) => {
+    const meshFile = join(plane.cp.dir, 'istiod-mesh.yaml');
+    const mesh = readFileSync(meshFile, 'utf8');
+    const limitIs = (limit: number) => waitFor(`Envoy to hold max_requests ${limit} on ${POOL_EPP_CLUSTER}`, async () => ((await maxRequests((n) => n === POOL_EPP_CLUSTER)).includes(limit) ? true : undefined), 30_000);
+    const rule = (trafficPolicy: any) => apply(plane, { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'epp-limit', namespace: NS }, spec: { host, trafficPolicy } });
+    await plane.cp.kubectl(['delete', 'destinationrule', '-n', 'team-a', 'epp-limit', '--ignore-not-found']);
+    try {
+      writeFileSync(meshFile, `${mesh}defaultTrafficPolicy:\n  connectionPool:\n    http:\n      http2MaxRequests: 3\n`);
+      t.equal((await rule({ tls: EPP_TLS })).code, 0);
+      t.ok(await limitIs(3), "a rule without a connectionPool: the mesh's default");
+      t.equal((await rule({ tls: EPP_TLS, connectionPool: { tcp: { connectTimeout: '5s' } } })).code, 0);
+      t.ok(await limitIs(4294967295), "a connectionPool without http2MaxRequests: 4294967295, not the mesh's default");
+      t.equal((await rule({ tls: EPP_TLS })).code, 0);
+      t.ok(await limitIs(3), 'the rule without one again: the default again');
+    } finally {
+      writeFileSync(meshFile, mesh);
+    }
+    t.ok(await limitIs(4294967295), 'the mesh without a default: 4294967295');
+  });
   t.ok((await ruleAdmissions()) > before, 'the ones that set one are');
 });
 
