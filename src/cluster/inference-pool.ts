@@ -101,7 +101,12 @@ export function lookupIn(pools: ReadonlyMap<string, InferencePoolRecord>, namesp
 export function addPool(pools: Map<string, InferencePoolRecord>, record: InferencePoolRecord): void {
   const key = poolKey(record.namespace, record.name);
   const existing = pools.get(key);
-  if (existing === undefined || versionRank(record.group) <= versionRank(existing.group)) pools.set(key, record);
+  if (existing === undefined || !olderVersion(record, existing)) pools.set(key, record);
+}
+
+/** True where `pool` is of an older served version than `other`: a v1alpha2 pool beside a v1 one of the same name. */
+export function olderVersion(pool: InferencePoolRecord, other: InferencePoolRecord): boolean {
+  return versionRank(pool.group) > versionRank(other.group);
 }
 
 function versionRank(group: string): number {

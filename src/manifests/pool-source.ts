@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvoyFilterIndexTable, type EnvoyFilterIndexRecord } from '../cluster/envoyfilter-index.ts';
-import type { InferencePoolLookup, InferencePoolResolver } from '../cluster/inference-pool.ts';
+import { olderVersion, type InferencePoolLookup, type InferencePoolRecord, type InferencePoolResolver } from '../cluster/inference-pool.ts';
 import { envoyFilterRecordsIn, loadClusterTableFile } from '../cluster/static-cluster-table.ts';
 import { StaticInferencePools } from '../cluster/static-inference-pools.ts';
 import { ServiceSourceError } from './service-source.ts';
@@ -45,17 +45,30 @@ export async function openPoolSource(objects: readonly unknown[], defaultNamespa
   return { pools: base === undefined ? fromManifests : layered(fromManifests, base.pools), envoyFilters, complete: base !== undefined };
 }
 
+/**
+ * The manifests' pool replaces the cluster's of the same name and version; a pool of the older version in the manifests
+ * is another object, and leaves the cluster's v1 pool in charge, as in the cluster.
+ */
 function layered(first: InferencePoolResolver, then: InferencePoolResolver): InferencePoolResolver {
+  const hidden = (record: InferencePoolRecord) => {
+    const found = first.lookupPool(record.namespace, record.name);
+    return found.kind === 'found' && !olderVersion(found.pool, record);
+  };
   return {
     source: `the manifests and ${then.source}`,
     lookupPool(namespace: string, name: string): InferencePoolLookup {
       const found = first.lookupPool(namespace, name);
-      return found.kind === 'found' ? found : then.lookupPool(namespace, name);
+      if (found.kind !== 'found') return then.lookupPool(namespace, name);
+      const below = then.lookupPool(namespace, name);
+      return below.kind === 'found' && olderVersion(found.pool, below.pool) ? below : found;
     },
     endpointPickerServices: () => [...first.endpointPickerServices(), ...then.endpointPickerServices()],
     *records() {
-      yield* first.records();
-      for (const record of then.records()) if (first.lookupPool(record.namespace, record.name).kind !== 'found') yield record;
+      for (const record of first.records()) {
+        const below = then.lookupPool(record.namespace, record.name);
+        if (below.kind !== 'found' || !olderVersion(record, below.pool)) yield record;
+      }
+      for (const record of then.records()) if (!hidden(record)) yield record;
     },
     ready: () => first.ready() && then.ready(),
   };

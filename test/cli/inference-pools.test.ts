@@ -65,6 +65,25 @@ t.test("check: a DestinationRule is judged against the pools of the --services t
   t.match(both.stdout, 'of the EPP Service llm-d/epp-b port 9012 (named by an InferencePool)', 'both pools now name epp-b: it is named once');
 });
 
+t.test("a v1alpha2 pool in the manifests leaves the cluster's v1 pool of the same name in charge, as the cluster would", async (t) => {
+  const [poolA, poolB] = readFileSync(TWO_POOLS, 'utf8').split('\n---\n');
+  const dir = tree({ 'table.yaml': [readFileSync(SERVICES, 'utf8'), poolA, poolB].join('\n---\n') });
+  const table = join(dir, 'table.yaml');
+  const older = `apiVersion: inference.networking.x-k8s.io/v1alpha2\nkind: InferencePool\nmetadata: {name: pool-a, namespace: llm-d}\nspec:\n  selector: {app: model-a}\n  targetPortNumber: 8000\n  extensionRef: {name: epp-b, portNumber: 9012}\n`;
+  writeFileSync(join(dir, 'older.yaml'), older);
+  const rule = `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: epp, namespace: llm-d}\nspec:\n  host: epp-a\n  trafficPolicy: {connectionPool: {http: {http2MaxRequests: 64}}}\n`;
+  const judged = await check([join(dir, 'older.yaml'), '-', '--services', table], rule);
+  t.match(judged.stdout, 'of the EPP Service llm-d/epp-a port 9002 (named by an InferencePool)', "the table's v1 pool-a still names epp-a");
+  const [, , filterA] = readFileSync(TWO_POOLS, 'utf8').split('\n---\n');
+  const rendered = await render([join(dir, 'older.yaml'), '-', '--services', table], filterA);
+  t.equal(rendered.code, 0, rendered.stderr);
+  t.same(socketOf(documents(rendered.stdout)[1]), { address: '10.96.10.1', port_value: 9002 }, "pool-a's EnvoyFilter gets epp-a, the v1 pool's EPP");
+  const newer = poolA.replace('name: epp-a, port: {number: 9002}', 'name: epp-b, port: {number: 9012}');
+  writeFileSync(join(dir, 'newer.yaml'), newer);
+  const replaced = await render([join(dir, 'newer.yaml'), '-', '--services', table], filterA);
+  t.same(socketOf(documents(replaced.stdout)[1]), { address: '10.96.10.2', port_value: 9012 }, 'a v1 pool in the manifests replaces the v1 pool of the table');
+});
+
 t.test('check: mixing the two pools in one rule is EPP404 at the line of the backendRef', async (t) => {
   const mixed = readFileSync(TWO_POOLS, 'utf8').replace(
     "backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool-b}]",
