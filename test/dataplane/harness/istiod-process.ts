@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startProcess, waitFor, type ManagedProcess } from '../../e2e/harness/processes.ts';
+import { freePorts, startProcess, waitFor, type ManagedProcess } from '../../e2e/harness/processes.ts';
 
 export const ISTIO_NAMESPACE = 'istio-system';
 
@@ -20,7 +20,7 @@ export interface IstiodProcess {
 }
 
 export async function startIstiod(options: { binary: string; kubeconfig: string; dir: string; env?: Record<string, string> }): Promise<IstiodProcess> {
-  const [xdsPort, secureXdsPort, httpPort, httpsPort, monitoringPort, ctrlzPort] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const [xdsPort, secureXdsPort, httpPort, httpsPort, monitoringPort, ctrlzPort] = await freePorts(6);
   const meshConfig = join(options.dir, 'istiod-mesh.yaml');
   // No sidecars here, so no workload certificates: without auto mTLS, istiod adds no ISTIO_MUTUAL transport socket
   // whose SDS secret (served by pilot-agent in a real gateway Pod) Envoy would wait for forever.

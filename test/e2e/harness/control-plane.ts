@@ -182,8 +182,9 @@ export async function startControlPlane(options: { log?: (line: string) => void;
     );
     await waitFor('namespace default', async () => ((await api('GET', '/api/v1/namespaces/default')).status === 200 ? true : undefined), 30_000);
   };
-  // A port released by freePorts can be taken (by some process's outgoing connection) before etcd binds it, and
-  // etcd then exits at once: it gets fresh ports, twice at most, rather than failing a whole e2e file.
+  // A port released by freePorts can still be taken before etcd binds it (by another test process's listener; no
+  // longer by an outgoing connection: see freePorts), and etcd then exits at once: it gets fresh ports, twice at most,
+  // rather than failing a whole e2e file.
   const startHealthyEtcd = async (attempt: number): Promise<void> => {
     log(`starting etcd on 127.0.0.1:${etcdPort} and kube-apiserver on ${server} (logs in ${dir})`);
     const started = startEtcd();

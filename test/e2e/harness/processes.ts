@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 
 const running = new Set<ChildProcess>();
@@ -47,25 +47,51 @@ export function startProcess(command: string, args: string[], logFile: string, e
   };
 }
 
-/** A port free right now on 127.0.0.1 (the kernel picks it; we release it for the child to bind). */
+/** A port free right now on 127.0.0.1, released for a child to bind (see freePorts). */
 export async function freePort(): Promise<number> {
   return (await freePorts(1))[0]!;
 }
 
-/** `count` distinct free ports: each listener stays open until all are picked, so the kernel cannot hand one out twice. */
+/**
+ * `count` distinct ports free right now, released for children to bind. They are drawn below the kernel's ephemeral
+ * range: between the release and a child's bind, an outgoing connection of any process could take an ephemeral port
+ * (etcd then exited at once), but never one below the range. Each listener stays open until all are picked, and no
+ * port is handed out twice in one test process: one released a moment ago may not be bound yet.
+ */
 export async function freePorts(count: number): Promise<number[]> {
   const servers: Server[] = [];
+  const [low, high] = UNEPHEMERAL_PORTS;
   try {
-    for (let i = 0; i < count; i++) {
+    for (let tries = 0; servers.length < count; tries++) {
+      // Where the range leaves no room below it, or every try failed, the kernel picks (an ephemeral port).
+      const port = high > low && tries < 50 * count ? low + Math.floor(Math.random() * (high - low)) : 0;
       const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+      const bound = await new Promise<boolean>((resolve, reject) =>
+        server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' && port !== 0 ? resolve(false) : reject(error))).listen(port, '127.0.0.1', () => resolve(true)),
+      );
+      if (!bound) continue;
+      if (handedOut.has((server.address() as { port: number }).port)) server.close();
+      else servers.push(server);
     }
-    return servers.map((server) => (server.address() as { port: number }).port);
+    const ports = servers.map((server) => (server.address() as { port: number }).port);
+    for (const port of ports) handedOut.add(port);
+    return ports;
   } finally {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }
 }
+
+const handedOut = new Set<number>();
+
+/** [first, end) of the ports below Linux's ephemeral range (net.ipv4.ip_local_port_range), from 20000 up. */
+const UNEPHEMERAL_PORTS = ((): [number, number] => {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) ? [20_000, first] : [0, 0];
+  } catch {
+    return [0, 0];
+  }
+})();
 
 /** Thrown by a waitFor probe to stop waiting at once (the process it waits on has died, say). */
 export class GiveUp extends Error {}
