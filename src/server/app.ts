@@ -224,7 +224,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
         const admission = await admit(endpoint, review, { config, resolver, pools, envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete });
         verdict = admission.verdict;
         kind = admission.kind;
-        if (admission.substitutions > 0) metrics.substitutions.inc(admission.substitutions);
+        // Only what reaches a stored object: a denial stores nothing, and a dry run (every `kubectl diff`) neither.
+        if (admission.substitutions > 0 && verdict.allowed && review.dryRun !== true) metrics.substitutions.inc(admission.substitutions);
       } catch (error) {
         // A broken invariant in the core: deny rather than let an unchecked object through.
         request.log.error({ err: loggableError(error), uid: review.uid }, 'admission failed');

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { EnvoyFilterIndexTable } from '../../src/cluster/envoyfilter-index.ts';
 import type { InferencePoolResolver } from '../../src/cluster/inference-pool.ts';
+import { StaticInferencePools } from '../../src/cluster/static-inference-pools.ts';
 import type { ServiceLookup, ServiceResolver } from '../../src/cluster/service-resolver.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { admissionReview, fixtureResolver, manifest } from '../helpers/fixtures.ts';
@@ -91,6 +92,43 @@ async function scrapeWithAllCaches(): Promise<string> {
     await other.server.close();
   }
 }
+
+t.test('the kind label names each handled kind and `other` for what passes; substitutions count what an admitted, stored object got', async (t) => {
+  const pools = StaticInferencePools.fromObjects(
+    [{ apiVersion: 'inference.networking.k8s.io/v1', kind: 'InferencePool', metadata: { name: 'pool', namespace: 'llm-d-inference-scheduler' }, spec: { endpointPickerRef: { name: 'gaie-inference-scheduling-epp', port: { number: 9002 } } } }],
+    'a test',
+  );
+  const other = await startWebhookUnderTest({ pools });
+  t.teardown(() => other.server.close());
+  const post = (path: string, body: unknown) => postJson(`${other.url}${path}`, other.ca, body);
+  const scrapeOther = () => get(`http://127.0.0.1:${other.server.metricsPort}/metrics`);
+  const guide = manifest('guide-envoyfilter.yaml');
+  const cluster = (filter: any) => filter.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+  const bothTokens = structuredClone(guide);
+  cluster(bothTokens).port_value = 'EPP_SERVICE_PORT';
+  const wrongPort = structuredClone(guide);
+  wrongPort.metadata.annotations = { 'epp-webhook.io/inference-pool': 'pool' };
+  cluster(wrongPort).port_value = 9003;
+  const rule = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'epp', namespace: 'llm-d-inference-scheduler' }, spec: { host: 'gaie-inference-scheduling-epp', trafficPolicy: { connectionPool: { http: { http2MaxRequests: 8 } } } } };
+  const dryRun = admissionReview(guide);
+  dryRun.request.dryRun = true;
+
+  const answers = [
+    await post('/mutate', admissionReview(bothTokens)),
+    await post('/mutate', admissionReview(wrongPort)),
+    await post('/mutate', dryRun),
+    await post('/validate', admissionReview(rule)),
+    await post('/validate', admissionReview(guide, 'DELETE')),
+  ].map((answer) => answer.body.response);
+  t.same(answers.map((a) => a.allowed), [true, false, true, true, true]);
+  t.match(answers[1].status.message, 'EPP114', 'the wrong port is denied after its address was filled in');
+  t.match(answers[3].warnings, [/EPP501/]);
+  const text = await scrapeOther();
+  t.equal(value(text, 'epp_webhook_substitutions_total'), 2, 'the address and the port of the admitted one; nothing of the denial or the dry run');
+  t.equal(value(text, 'epp_webhook_admission_requests_total{endpoint="validate",kind="DestinationRule",operation="CREATE",verdict="allowed"}'), 1);
+  t.equal(value(text, 'epp_webhook_admission_requests_total{endpoint="validate",kind="other",operation="DELETE",verdict="passed"}'), 1, 'a DELETE of an EnvoyFilter passes, as kind other');
+  t.equal(value(text, 'epp_webhook_admission_duration_seconds_count{endpoint="validate",kind="DestinationRule"}'), 1);
+});
 
 t.test('every metric the README documents is exposed on the metrics port', async (t) => {
   const documented = [...new Set(documentedMetrics(`${ROOT}README.md`))];
