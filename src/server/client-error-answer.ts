@@ -10,7 +10,7 @@ export function clientErrorAnswer(code: string | undefined, limits: { headersTim
     return { status: 408, reason: `the request did not arrive in time: its headers are due within ${seconds(limits.headersTimeout)}, the whole request within ${seconds(limits.requestTimeout)}` };
   }
   if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, reason: `the request's headers are larger than ${maxHeaderSize} bytes` };
-  return { status: 400, reason: `not an HTTP/1.1 request the server can read (${code ?? 'parse error'})` };
+  return { status: 400, reason: `not an HTTP/1.x request the server can read (${code ?? 'parse error'})` };
 }
 
 /**

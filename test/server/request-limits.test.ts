@@ -148,6 +148,35 @@ t.test('after an answer over 64 KiB the server closes the connection', async (t)
   t.ok('status' in smallAnswer && !/\r\nconnection: close\r\n/i.test(smallAnswer.headers), 'a small answer keeps its connection open');
 });
 
+t.test('a large answer its client does not read is cut after the request timeout, and what it held is free again', async (t) => {
+  const webhook = await startWebhookUnderTest({ config: parseConfig({ maxRequestBytesInFlight: 12 * 1024 * 1024 }), requestTimeoutMs: 2000 });
+  t.teardown(() => webhook.server.close());
+  // 33,000 rules: an answer of about 7 MB, more than the socket buffers take while nothing reads the TCP connection.
+  const route = manifest('guide-httproute.yaml');
+  route.spec.rules = Array.from({ length: 33_000 }, () => ({ backendRefs: route.spec.rules[0].backendRefs }));
+  const body = JSON.stringify(admissionReview(route, 'CREATE', 'unread'));
+  // TLS over a socket of our own, whose reading stops at the TCP level once the request is sent.
+  const tcp = netConnect({ host: '127.0.0.1', port: webhook.server.port });
+  const stalled = connect({ socket: tcp, ca: webhook.ca, servername: 'localhost' });
+  stalled.on('error', () => {});
+  tcp.on('error', () => {});
+  t.teardown(() => tcp.destroy());
+  await new Promise((resolve) => stalled.once('secureConnect', resolve));
+  stalled.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+  await new Promise((resolve) => stalled.write(body, resolve));
+  tcp.pause();
+  const tcpClosed = new Promise<number>((resolve) => tcp.once('close', () => resolve(Date.now())));
+  const another = () => httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: body.replace('"unread"', '"another"') });
+  const started = Date.now();
+  t.ok(await eventually(async () => (await another()).status === 429, 5000), 'beside the unread answer, another is refused');
+  t.ok(await eventually(async () => (await another()).status === 200, 10_000), 'once the stalled connection is cut, it is answered');
+  const waited = Date.now() - started;
+  t.ok(waited >= 1500, `not before the timeout (${waited} ms)`);
+  stalled.resume();
+  tcp.resume();
+  t.ok((await tcpClosed) - started < 10_000, 'the stalled connection was closed by the server');
+});
+
 t.test('a large answer to a client that left while its admission waited for a lookup is not counted', async (t) => {
   // A Service lookup that answers later (the interface allows it; the resolvers serve ships answer at once).
   const fixtures = fixtureResolver();
@@ -264,11 +293,13 @@ t.test("a request Node's HTTP parser refuses: a status and a reason, counted and
   const body = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
   const garbage = await rawAnswer(port, webhook.ca, 'SECRET-TOKEN /mutate HTTP/1.1\r\n\r\n');
   t.equal(garbage.slice(9, 12), '400');
-  t.same(body(garbage), { error: 'Bad Request', reason: 'not an HTTP/1.1 request the server can read (HPE_INVALID_METHOD)' });
+  t.same(body(garbage), { error: 'Bad Request', reason: 'not an HTTP/1.x request the server can read (HPE_INVALID_METHOD)' });
   const huge = await rawAnswer(port, webhook.ca, `POST /mutate HTTP/1.1\r\nHost: localhost\r\nX-Filler: ${'x'.repeat(20 * 1024)}\r\n\r\n`);
   t.equal(huge.slice(9, 12), '431');
   t.match(body(huge).reason, /^the request's headers are larger than \d+ bytes$/);
   t.notMatch(garbage + huge, /SECRET-TOKEN|xxxx/, 'nothing of the request quoted');
+  const older = await rawAnswer(port, webhook.ca, 'GET /healthz HTTP/1.0\r\n\r\n');
+  t.equal(older.slice(0, 12), 'HTTP/1.1 200', 'an HTTP/1.0 request the parser reads is answered');
   const metrics = await scrape(webhook);
   t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="400"\} 1/);
   t.match(metrics, /epp_webhook_bad_requests_total\{endpoint="other",status="431"\} 1/);

@@ -1,13 +1,24 @@
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfig } from '../../src/config.ts';
+import { parse } from 'yaml';
 import { scratchDir } from '../helpers/scratch-dir.ts';
 
 t.test('no file gives the defaults', async (t) => {
   const config = loadConfig(undefined);
   t.equal(config.placeholder, 'EPP_SERVICE_CLUSTER_IP');
   t.equal(config.eppService.name, 'gaie-inference-scheduling-epp');
+});
+
+t.test("the README's Configuration block is the defaults, every key of them, and loads as a config file", async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = /^## Configuration\n\n```yaml\n([\s\S]*?)```/m.exec(readme)?.[1];
+  t.ok(block, 'the block is there');
+  t.same(parse(block!), DEFAULT_CONFIG);
+  const file = join(scratchDir('epp-webhook-config-'), 'config.yaml');
+  writeFileSync(file, block!);
+  t.same(loadConfig(file), DEFAULT_CONFIG, 'copied into a file, it is a valid config');
 });
 
 t.test('a YAML file overrides only what it names', async (t) => {

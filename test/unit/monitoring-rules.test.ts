@@ -115,6 +115,34 @@ t.test('the alerts cover what the issue asks for', async (t) => {
   t.same(['httproutes.validate.epp-webhook.io', 'destinationrules.validate.epp-webhook.io', 'envoyfilters.validate.epp-webhook.io'].map((n) => failingOpen.test(n)), [true, true, false], 'the exclusion matches exactly the two');
 });
 
+t.test("the README's alerts table says what the rules do: the same alerts, severities, thresholds and durations", async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = /^## Alerts\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const rows = new Map([...section.matchAll(/^\| `(EppWebhook\w+)` \| (\w+) \| ([^|]+) \|/gm)].map((m) => [m[1], { severity: m[2], firesWhen: m[3] }]));
+  const rules = new Map(plain.groups.flatMap((g) => g.rules).map((r) => [r.alert, r]));
+  t.same([...rows.keys()].sort(), [...rules.keys()].sort(), 'one row per alert');
+  for (const [name, row] of rows) t.equal(row.severity, rules.get(name)?.labels?.severity, `${name}: severity`);
+  // Each alert's threshold and duration, as the README words it and as the rule writes it.
+  const said: [alert: string, readme: string, expr: string, forDuration: string | undefined][] = [
+    ['EppWebhookLatencyHigh', 'above 50 ms for 10 min', '[5m]))) > 0.05', '10m'],
+    ['EppWebhookApiserverLatencyHigh', 'above 500 ms (a tenth of `timeoutSeconds: 5`) for 10 min', '[5m]))) > 0.5', '10m'],
+    ['EppWebhookDenialsSpike', 'more than 10 denials in 15 min, at over 3×', 'verdict="denied"}[15m])) > 10', '5m'],
+    ['EppWebhookCertificateExpiringSoon', 'within 21 days (for 1 h)', '- time() < 21 * 24 * 3600', '1h'],
+    ['EppWebhookCertificateExpiryCritical', 'less than 7 days left', '- time() < 7 * 24 * 3600', '10m'],
+    ['EppWebhookServiceCacheNotSynced', '== 0` for 5 min', '== 0', '5m'],
+    ['EppWebhookCacheNotSynced', '== 0` for 5 min', '== 0', '5m'],
+    ['EppWebhookCacheStale', '> 300`', '> 300', undefined],
+    ['EppWebhookDown', 'for 5 min', '== 0 or absent(', '5m'],
+    ['EppWebhookUnreachable', '(5 min)', 'error_type="calling_webhook_error"}[5m])) > 0', '5m'],
+  ];
+  for (const [alert, readmeWords, exprPart, forDuration] of said) {
+    t.match(rows.get(alert)?.firesWhen, readmeWords, `${alert}: the README says ${readmeWords}`);
+    t.match(String(rules.get(alert)?.expr), exprPart, `${alert}: the rule has ${exprPart}`);
+    t.equal(rules.get(alert)?.for, forDuration, `${alert}: for`);
+  }
+  t.match(String(rules.get('EppWebhookDenialsSpike')?.expr), /> 3 \* sum\(rate\(epp_webhook_admission_requests_total\{job="epp-webhook", verdict="denied"\}\[1d\]\)\)/, 'three times the day\'s rate');
+});
+
 t.test('EppWebhookCacheNotSynced labels each stuck cache with the name /readyz gives it in notSynced', async (t) => {
   const expr = String(plain.groups.flatMap((g) => g.rules).find((r) => r.alert === 'EppWebhookCacheNotSynced')?.expr);
   const labelled = Object.fromEntries([...expr.matchAll(/label_replace\((epp_webhook_\w+)\{[^}]*\} == 0, "cache", "(\w+)", "", ""\)/g)].map((m) => [m[1], m[2]]));

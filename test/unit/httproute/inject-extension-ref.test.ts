@@ -43,6 +43,21 @@ t.test('the older x-k8s.io group counts; core Services and other kinds do not', 
   t.same(injectExtensionRef(route, DEFAULT_CONFIG).injected, [{ rule: 0, filter: 0 }]);
 });
 
+t.test('inferencePoolGroups says which groups count: with only v1, a rule to the older group is left alone', async (t) => {
+  const route = {
+    metadata: { name: 'r', namespace: 'ns' },
+    spec: {
+      rules: [
+        { backendRefs: [{ group: 'inference.networking.x-k8s.io', kind: 'InferencePool', name: 'old' }] },
+        { backendRefs: [{ group: 'inference.networking.k8s.io', kind: 'InferencePool', name: 'new' }] },
+        { backendRefs: [{ group: 'pools.example.com', kind: 'InferencePool', name: 'forked' }] },
+      ],
+    },
+  };
+  t.same(injectExtensionRef(route, parseConfig({ inferencePoolGroups: ['inference.networking.k8s.io'] })).injected, [{ rule: 1, filter: 0 }]);
+  t.same(injectExtensionRef(route, parseConfig({ inferencePoolGroups: ['pools.example.com'] })).injected, [{ rule: 2, filter: 0 }], 'a group of its own');
+});
+
 t.test('no InferencePool rule: same object, no findings (the wild A/B route)', async (t) => {
   const input = manifest('wild/operator-httproute-ab.yaml');
   const result = injectExtensionRef(input, DEFAULT_CONFIG);
