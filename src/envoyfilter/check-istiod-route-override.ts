@@ -280,7 +280,7 @@ function modeToCopy(site: ExtProcSite): string {
 function takeoverFinding(filter: OwnFilter, replacesIstiods: boolean, istiodInsertsItsFilter: string, namedRule: string, severities: SeverityOverrides): Finding {
   const { site, name, cluster, own } = filter;
   const sameName = name === EXT_PROC_FILTER_NAME;
-  const noOverride = `no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"], which would replace istiod's override`;
+  const noOverride = `no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["${EXT_PROC_FILTER_NAME}"] on the InferencePool routes (every route, or one istiod names <namespace>.<HTTPRoute name>.<rule index>), which would replace istiod's override`;
   const condition = `${istiodInsertsItsFilter} and sets on each such route an ExtProcPerRoute naming istiod's cluster of the pool's EPP Service`;
   const plaintext = "500 on every request (istiod's cluster is plaintext, the EPP serves TLS)";
   const message = sameName

@@ -21,7 +21,7 @@ export function istioDropsExtensionRefs(names: ReadonlySet<string>, config: Webh
       config.severities,
       { location: 'spec.rules', path: 'spec.rules' },
       `the ExtensionRef to ${config.extensionRef.kind} ${[...names].sort().join(', ')} is not resolved by Istio's HTTPRoute translation: Istio ${ISTIO_DROPS}`,
-      "configure extensionRef for a gateway that resolves it, or rely on Istio's own InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true); set EPP402 to off once verified",
+      `behind an Istio gateway, annotate this HTTPRoute ${ANNOTATIONS.inject}: "false" and rely on Istio's own InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION=true), which an EnvoyFilter's route override reaches; or configure extensionRef for a gateway that resolves it; set EPP402 to off once verified`,
     ),
   ];
 }

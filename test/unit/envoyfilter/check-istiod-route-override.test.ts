@@ -89,7 +89,7 @@ t.test('a filter named envoy.filters.http.ext_proc on a gateway, without the rou
   t.equal(found.location, 'configPatches[0]');
   t.equal(found.path, 'spec.configPatches[0].patch.value.typed_config');
   const text = formatFinding(found);
-  t.match(text, '[EPP230] configPatches[0] ext_proc filter envoy.filters.http.ext_proc on a gateway, and no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["envoy.filters.http.ext_proc"], which would replace istiod\'s override');
+  t.match(text, '[EPP230] configPatches[0] ext_proc filter envoy.filters.http.ext_proc on a gateway, and no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["envoy.filters.http.ext_proc"] on the InferencePool routes (every route, or one istiod names <namespace>.<HTTPRoute name>.<rule index>), which would replace istiod\'s override');
   t.match(text, 'where istiod runs with InferencePool support (ENABLE_GATEWAY_API_INFERENCE_EXTENSION, which the webhook cannot see)');
   t.match(text, 'Envoy keys per-route config by filter name, so on those routes this filter calls istiod\'s cluster too and cluster epp-cluster carries nothing');
   t.match(text, '500 on every request');
@@ -397,7 +397,7 @@ t.test('a filter of another name runs after istiod\'s: the fix turns istiod\'s f
   const [found] = takeovers(envoyFilter({ name: 'epp.ext_proc' }));
   t.ok(found, 'EPP230 for epp.ext_proc too');
   const text = formatFinding(found);
-  t.match(text, 'ext_proc filter epp.ext_proc on a gateway, and no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["envoy.filters.http.ext_proc"]');
+  t.match(text, 'ext_proc filter epp.ext_proc on a gateway, and no HTTP_ROUTE MERGE in this EnvoyFilter sets typed_per_filter_config["envoy.filters.http.ext_proc"] on the InferencePool routes');
   t.match(text, 'if another EnvoyFilter carries the route override, set EPP230 to off');
   t.match(text, "on those routes that filter runs as well as this one, calling istiod's cluster");
   t.match(text, 'Measured with this filter inserted before the router (after istiod\'s)');
