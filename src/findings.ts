@@ -104,6 +104,8 @@ export const RULES = {
   EPP407: { severity: 'deny', relaxable: false, title: "A pool no EnvoyFilter claims would get the EnvoyFilter annotated with another pool (one rule, one EPP)" },
   EPP408: { severity: 'warn', relaxable: true, title: "A rule's own ExtensionRef named the EnvoyFilter of a pool it does not send to: replaced by the one its pools get" },
   EPP409: { severity: 'warn', relaxable: true, title: "An InferencePool rule's Envoy route carries the ext_proc override of another pool's EnvoyFilter (that pool's EPP picks its requests)" },
+  EPP410: { severity: 'deny', relaxable: true, title: 'A backendRef of kind InferencePool has no group: the core group has no InferencePool, no gateway resolves it' },
+  EPP411: { severity: 'warn', relaxable: true, title: "A backendRef to a v1alpha2 InferencePool (inference.networking.x-k8s.io), which istiod's translation does not resolve" },
   // EPP5xx: DestinationRule
   EPP501: { severity: 'warn', relaxable: true, title: "DestinationRule caps istiod's cluster of an InferencePool's EPP at or below 1,024 requests in flight (each request holds an ext_proc stream: past it, 500s)" },
 } as const satisfies Record<string, Rule>;

@@ -9,6 +9,7 @@ import { substituteClusterIP } from '../envoyfilter/substitute-cluster-ip.ts';
 import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef, injectionOptedOut } from '../httproute/inject-extension-ref.ts';
+import { unresolvedPoolRefs } from '../httproute/unresolved-pool-refs.ts';
 import { optedOutRouteKeepsExtensionRefs } from '../httproute/istio-drops-extension-ref.ts';
 import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
 import { routeOverridesOfOtherPools } from '../httproute/route-overrides-of-other-pools.ts';
@@ -60,8 +61,10 @@ async function mutateSpec(kind: HandledKind, object: unknown, namespace: string,
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
   const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters, injected.kept) : [];
   // An opted-out route never calls the mutating webhook (its matchConditions): the validating one says this for it.
-  const otherPools = injectionOptedOut(injected.object) ? [] : routeOverridesOfOtherPools(injected.object, namespace, deps.config, deps.envoyFilters);
-  return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...missing, ...otherPools], substitutions: 0 };
+  const optedOut = injectionOptedOut(injected.object);
+  const otherPools = optedOut ? [] : routeOverridesOfOtherPools(injected.object, namespace, deps.config, deps.envoyFilters);
+  const unresolved = optedOut ? [] : unresolvedPoolRefs(injected.object, deps.config);
+  return { object: injected.object, patch: injected.patch, findings: [...injected.findings, ...unresolved, ...missing, ...otherPools], substitutions: 0 };
 }
 
 /** Where an HTTPRoute or a DestinationRule is judged by the validating webhook: its namespace, the EnvoyFilter index, the pools. */
@@ -75,8 +78,9 @@ export interface ObjectContext {
 /**
  * What the validating webhook says about the final object; `eppServices` from knownEppServices (the Service cache).
  * For an HTTPRoute opted out of injection (as a route on Istio's own InferencePool support is), which the mutating
- * webhook is never called for, it says whose route override its rules get (EPP409), and that an ExtensionRef left
- * in its rules makes Istio drop them (EPP402).
+ * webhook is never called for, it says whose route override its rules get (EPP409), that an ExtensionRef left
+ * in its rules makes Istio drop them (EPP402), and which pool backendRefs no gateway, or not Istio's, resolves
+ * (EPP410, EPP411).
  */
 export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, context?: ObjectContext): Finding[] {
   // Read at a few fixed paths, never walked: no depth to bound.
@@ -85,7 +89,7 @@ export function validateObject(kind: HandledKind, object: unknown, config: Webho
   if (tooDeep !== undefined) return [tooDeep];
   if (kind === 'EnvoyFilter') return checkEnvoyFilter(object, config, eppServices);
   if (context === undefined || !injectionOptedOut(object)) return [];
-  return [...optedOutRouteKeepsExtensionRefs(object, config), ...routeOverridesOfOtherPools(object, context.namespace, config, context.envoyFilters)];
+  return [...unresolvedPoolRefs(object, config), ...optedOutRouteKeepsExtensionRefs(object, config), ...routeOverridesOfOtherPools(object, context.namespace, config, context.envoyFilters)];
 }
 
 /** An object nested deeper than any real one is refused as malformed before the core walks it (which recurses). */

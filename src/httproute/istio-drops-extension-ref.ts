@@ -6,7 +6,7 @@ import { ownNames } from './own-extension-ref.ts';
 
 /** What the data plane measured of an ExtensionRef on Istio (test/dataplane, scenario EPP402). */
 const ISTIO_DROPS = "reports ResolvedRefs=False (InvalidFilter) and drops this route's rules";
-const onIstio = (config: WebhookConfig) => config.extensionRef.group === 'networking.istio.io';
+export const onIstio = (config: WebhookConfig) => config.extensionRef.group === 'networking.istio.io';
 
 /**
  * EPP402: Istio's HTTPRoute translation does not resolve ExtensionRef filters (measured: ResolvedRefs=False,

@@ -324,6 +324,27 @@ spec:
   t.match((await check(['-'], manifests.replace('kind: DestinationRule', 'kind: Destinationrule'))).stdout, 'looks like a misspelt DestinationRule (kind DestinationRule?)');
 });
 
+t.test('check: a pool backendRef without a group is EPP410 at its line; the v1alpha2 group is EPP411', async (t) => {
+  const route = (ref: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: models, namespace: llm-d}
+spec:
+  parentRefs: [{name: gateway}]
+  rules:
+  - backendRefs:
+    - ${ref}
+`;
+  const groupless = await check(['-'], route('{kind: InferencePool, name: pool}'));
+  t.equal(groupless.code, 1, 'a denial');
+  t.match(groupless.stdout, '<stdin>:8: error: [EPP410] sends traffic to InferencePool pool with no group: Gateway API reads an empty group as the core API group');
+  t.match(groupless.stdout, 'fix: add group: inference.networking.k8s.io to the backendRef');
+  const older = await check(['-'], route('{group: inference.networking.x-k8s.io, kind: InferencePool, name: pool}'));
+  t.match(older.stdout, '<stdin>:8: warning: [EPP411] sends traffic to InferencePool pool of group inference.networking.x-k8s.io (v1alpha2)');
+  t.equal(older.stdout.match(/\[EPP411\]/g)?.length, 1, 'once, though check asks both webhooks');
+  const optedOut = route('{kind: InferencePool, name: pool}').replace('namespace: llm-d}', "namespace: llm-d, annotations: {epp-webhook.io/inject: 'false'}}");
+  t.equal((await check(['-'], optedOut)).stdout.match(/\[EPP410\]/g)?.length, 1, 'an opted-out route too, once');
+});
+
 t.test('a __proto__ or constructor.prototype key in an EnvoyFilter is unusable input, as the server refuses it; elsewhere it is not ours', async (t) => {
   const prototypeKeys = `apiVersion: v1
 kind: ConfigMap

@@ -927,6 +927,31 @@ t.test('EPP402: the HTTPRoute with the ExtensionRef the webhook injects, under I
   t.ok(conditions.some((c: any) => c.type === 'ResolvedRefs' && c.status === 'False'), 'istiod reports ResolvedRefs=False on the HTTPRoute');
 });
 
+t.test("EPP410, EPP411: a backendRef to an InferencePool of no group, or of the v1alpha2 group, which istiod's translation does not resolve", async (t) => {
+  const routeTo = (group: string | undefined) => {
+    const route = poolRoute({ inject: false });
+    if (group === undefined) delete route.spec.rules[0].backendRefs[0].group;
+    else route.spec.rules[0].backendRefs[0].group = group;
+    return route;
+  };
+  const conditions = async () => {
+    const route = JSON.parse((await plane.cp.kubectl(['get', 'httproute', '-n', NS, 'llm-d-inference-scheduling', '-o', 'json'])).stdout);
+    return (route.status?.parents?.[0]?.conditions ?? []).map((c: any) => [c.type, c.status, c.reason, c.message]);
+  };
+  // Opted out of injection, as a route on Istio's own InferencePool support is: the validating webhook says it.
+  for (const [key, group] of [['EPP410', undefined], ['EPP411', 'inference.networking.x-k8s.io']] as const) {
+    await scenario(t, key, parse(exampleEnvoyFilter()), routeTo(group), async (t, m) => {
+      t.same(m.webhook, [key], `kubectl printed ${key} for the route`);
+      t.same(statuses(m), recorded(key));
+      t.equal(m.eppRequests, 0, 'no request reached the EPP');
+      const said = await conditions();
+      t.comment(JSON.stringify(said));
+      t.ok(said.some(([type, status, reason]: string[]) => type === 'ResolvedRefs' && status === 'False' && reason === 'InvalidKind'), 'istiod reports ResolvedRefs=False, InvalidKind, on the HTTPRoute');
+      t.ok(said.some(([type, , , message]: string[]) => type === 'ResolvedRefs' && message.includes(`referencing unsupported backendRef: group "${group ?? ''}" kind "InferencePool"`)), 'naming the group it read');
+    });
+  }
+});
+
 /** An HTTP_ROUTE MERGE on the pool route (`<namespace>.<HTTPRoute name>.<rule index>`) setting `typed_per_filter_config[key]`. */
 function poolRouteOverride(key: string, perRoute: any, routeName = `${NS}.${ROUTE}.0`): any {
   return {

@@ -92,6 +92,8 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP407: 'webhook',
   EPP408: 'webhook',
   EPP409: 'runtime',
+  EPP410: 'runtime',
+  EPP411: 'runtime',
   EPP501: 'runtime',
 };
 
