@@ -10,6 +10,7 @@ import type { ControlPlane } from './harness/control-plane.ts';
 import { startClusterWithWebhook } from './harness/webhook-cluster.ts';
 import { createNamespace, createService } from './harness/cluster-setup.ts';
 import { WEBHOOK_IDENTITY, type WebhookProcess } from './harness/webhook-process.ts';
+import { spawnCli } from '../cli/cli-harness.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const fixture = (name: string) => join(ROOT, 'test/fixtures/manifests', name);
@@ -155,6 +156,26 @@ t.test('3d. a warning quoting a C1 control character from the object reaches kub
   t.match(applied.stderr, /Warning: \[EPP230\] configPatches\[0\] ext_proc filter envoy\.filters\.http\.ext_proc\.te\\u0085am on a gateway/, 'the problem line is there, the character shown escaped');
   t.match(applied.stderr, /Warning: \[EPP230\] Fix: /);
   t.equal(applied.stderr.split('\n').filter((line) => line.startsWith('Warning: [EPP230] configPatches[0] ')).length, 1, 'one problem line, not dropped');
+});
+
+t.test("3e. what epp-webhook check calls unusable, kubectl apply refuses too, for the reason check gives", async (t) => {
+  const guide = fixtureText('guide-envoyfilter.yaml');
+  const cases = [
+    { what: 'an EnvoyFilter of a version Istio does not serve', manifest: guide.replace('networking.istio.io/v1alpha3', 'networking.istio.io/v1beta1'), kubectl: 'no matches for kind "EnvoyFilter" in version "networking.istio.io/v1beta1"' },
+    { what: 'a misspelt kind', manifest: guide.replace('kind: EnvoyFilter', 'kind: Envoyfilter'), kubectl: 'no matches for kind "Envoyfilter" in version "networking.istio.io/v1alpha3"' },
+    { what: 'a misspelt API group', manifest: guide.replace('networking.istio.io/v1alpha3', 'networking.istio/v1alpha3'), kubectl: 'no matches for kind "EnvoyFilter" in version "networking.istio/v1alpha3"' },
+    { what: 'no apiVersion', manifest: guide.replace('apiVersion: networking.istio.io/v1alpha3\n', ''), kubectl: 'apiVersion not set' },
+  ];
+  for (const { what, manifest, kubectl } of cases) {
+    t.not(manifest, guide, `${what}: the fixture changed`);
+    const applied = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: manifest });
+    t.not(applied.code, 0, `${what}: kubectl apply fails`);
+    t.match(applied.stderr, kubectl, `${what}: ${kubectl}`);
+    const checked = await spawnCli(['check', '-'], manifest);
+    t.equal(checked.code, 2, `${what}: check calls it unusable input`);
+    t.match(checked.stdout, what === 'no apiVersion' ? 'kubectl apply refuses it (apiVersion not set)' : 'kubectl apply fails on it', `${what}: and says kubectl apply fails`);
+    if (what.startsWith('an EnvoyFilter of a version')) t.match(checked.stdout, kubectl, 'quoting what kubectl says');
+  }
 });
 
 t.test('4. dry-run shows the substitution and stores nothing; applies twice change nothing', async (t) => {
