@@ -24,7 +24,7 @@ export const MANIFEST_OPTIONS = {
   services: { type: 'string' },
   kubeconfig: { type: 'string' },
   'cluster-ip': { type: 'string', multiple: true, default: [] },
-  namespace: { type: 'string', default: 'default' },
+  namespace: { type: 'string', short: 'n', default: 'default' },
   'kube-timeout': { type: 'string', default: '30' },
   exclude: { type: 'string', multiple: true, default: [] },
   output: { type: 'string', short: 'o' },
@@ -53,7 +53,7 @@ themselves first, then from --services or --kubeconfig.
 
 Options:
   --config FILE         webhook config, YAML (severities, placeholder, default EPP Service)
-  --namespace NS        namespace of objects without metadata.namespace (default "default")
+  -n, --namespace NS    namespace of objects without metadata.namespace (default "default")
   --exclude PATTERN     skip matching files and directories (repeatable): a name anywhere (vendor, *.tpl.yaml)
                         or a path from the directory searched (test/fixtures, charts/*/templates)`;
 

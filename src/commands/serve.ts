@@ -100,6 +100,9 @@ function parseServeFlags(argv: string[]): ServeFlags | 'help' {
   if (values.help) return 'help';
   const port = portNumber(values.port, '--port');
   const metricsPort = values['metrics-port'] === 'off' ? undefined : portNumber(values['metrics-port'], '--metrics-port');
+  if (port !== 0 && port === metricsPort) {
+    throw new UsageError(`--port and --metrics-port are both ${port}: the webhook (HTTPS) and the metrics (plain HTTP) need a port each; pass --metrics-port off for no metrics`);
+  }
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for dev certificates');
   }

@@ -542,6 +542,7 @@ t.test('objects without a namespace are checked in --namespace', async (t) => {
   t.match(inDefault.stdout, 'Service default/gaie-inference-scheduling-epp');
   const inTeam = await check([file, '--services', SERVICES, '--namespace', 'team-b']);
   t.equal(inTeam.code, 0, inTeam.stdout);
+  t.same(await check([file, '--services', SERVICES, '-n', 'team-b']), inTeam, '-n, as kubectl spells it');
 });
 
 t.test('a problem that mutation and validation both see is reported once', async (t) => {

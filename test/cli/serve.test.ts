@@ -35,6 +35,7 @@ t.test('bad usage exits 2 with the reason and the usage', async (t) => {
     [['--tls-cert', 'x.crt'], /--tls-cert and --tls-key go together/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['--services', SERVICES, '--kubeconfig', 'k'], /alternatives/],
+    [['--services', SERVICES, '--port', '18447', '--metrics-port', '18447'], /--port and --metrics-port are both 18447: the webhook \(HTTPS\) and the metrics \(plain HTTP\) need a port each/],
   ] as const) {
     const { code, stderr } = await serve([...args]).exited;
     t.equal(code, 2, String(reason));
