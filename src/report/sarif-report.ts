@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { RULES, type RuleCode, type SeverityOverrides } from '../findings.ts';
 import { STDIN_NAME, type InputProblem, type SkippedInput } from '../manifests/read-manifests.ts';
 import type { AdmittedObject } from '../manifests/admit-manifests.ts';
+import { packageJson } from '../package-json.ts';
 import { helmTemplates, objectLabel, type CheckResults } from './check-results.ts';
 
 const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -21,6 +22,8 @@ export function sarifReport(results: CheckResults, severities: SeverityOverrides
         tool: {
           driver: {
             name: 'epp-webhook',
+            // Which rules judged: a code's meaning and default severity can change between versions.
+            version: packageJson().version,
             rules: RULE_CODES.map((code) => ({
               id: code,
               shortDescription: { text: RULES[code].title },

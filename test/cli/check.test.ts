@@ -448,6 +448,7 @@ t.test('SARIF 2.1.0: rules from the catalogue, results at the offending line', a
   const run = sarif.runs[0];
   const rules = run.tool.driver.rules;
   t.equal(run.tool.driver.name, 'epp-webhook');
+  t.equal(run.tool.driver.version, JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version, "the package's version, so a result says which rules judged");
   t.same(rules.map((r: { id: string }) => r.id), Object.keys(RULES));
   t.equal(rules.find((r: { id: string }) => r.id === 'EPP202').shortDescription.text, RULES.EPP202.title);
   t.same(rules.find((r: { id: string }) => r.id === 'EPP304').defaultConfiguration, { level: 'warning' });
