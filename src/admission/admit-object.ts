@@ -10,6 +10,7 @@ import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 import { finding, type Finding } from '../findings.ts';
 import { injectExtensionRef, injectionOptedOut } from '../httproute/inject-extension-ref.ts';
 import { unresolvedPoolRefs } from '../httproute/unresolved-pool-refs.ts';
+import { staleRecordedAddress } from './stale-recorded-address.ts';
 import { optedOutRouteKeepsExtensionRefs } from '../httproute/istio-drops-extension-ref.ts';
 import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
 import { routeOverridesOfOtherPools } from '../httproute/route-overrides-of-other-pools.ts';
@@ -57,7 +58,12 @@ async function mutateSpec(kind: HandledKind, object: unknown, namespace: string,
   if (kind === 'DestinationRule') return { object, patch: [], findings: [], substitutions: 0 };
   const tooDeep = depthFinding(kind, object, deps.config);
   if (tooDeep !== undefined) return { object, patch: [], findings: [tooDeep], substitutions: 0 };
-  if (kind === 'EnvoyFilter') return substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
+  if (kind === 'EnvoyFilter') {
+    const substituted = await substituteClusterIP(object, namespace, deps.resolver, deps.config, deps.pools);
+    // Nothing to write: what was written before may have gone stale.
+    if (substituted.patch.length > 0 || substituted.findings.some((f) => f.severity === 'deny')) return substituted;
+    return { ...substituted, findings: [...substituted.findings, ...(await staleRecordedAddress(object, namespace, deps.resolver, deps.config))] };
+  }
   const injected = injectExtensionRef(object, deps.config, { namespace, envoyFilters: deps.envoyFilters });
   const missing = deps.envoyFiltersComplete ? missingEnvoyFilters(injected.object, injected.injected, namespace, deps.config, deps.envoyFilters, injected.kept) : [];
   // An opted-out route never calls the mutating webhook (its matchConditions): the validating one says this for it.

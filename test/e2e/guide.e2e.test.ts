@@ -11,6 +11,7 @@ import { startClusterWithWebhook } from './harness/webhook-cluster.ts';
 import { createNamespace, createService } from './harness/cluster-setup.ts';
 import { WEBHOOK_IDENTITY, type WebhookProcess } from './harness/webhook-process.ts';
 import { spawnCli } from '../cli/cli-harness.ts';
+import { waitFor } from './harness/processes.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const fixture = (name: string) => join(ROOT, 'test/fixtures/manifests', name);
@@ -219,6 +220,37 @@ t.test('5. a missing Service, and a Service in another namespace without permiss
   const denied = await cp.kubectl(['apply', '-f', '-'], { input: crossNamespace });
   t.not(denied.code, 0);
   t.match(denied.stderr, /\[EPP103\] .*EnvoyFilters in namespace tenant-a may not reference Services in namespace llm-d-inference-scheduler/);
+});
+
+t.test('5b. the EPP Service recreated under a stored EnvoyFilter (no reconciler): its next admission, and check of the live object, say EPP116', async (t) => {
+  const ns = 'epp-e2e-recreated';
+  await createNamespace(cp, ns);
+  const before = await createService(cp, ns, 'gaie-inference-scheduling-epp', [9002]);
+  const manifest = fixtureText('guide-envoyfilter.yaml').replace('namespace: llm-d-inference-scheduler', `namespace: ${ns}`);
+  const applied = await cp.kubectl(['apply', '-f', '-'], { input: manifest });
+  t.equal(applied.code, 0, applied.stderr);
+  await cp.kubectl(['delete', 'service', '-n', ns, 'gaie-inference-scheduling-epp']);
+  const after = await createService(cp, ns, 'gaie-inference-scheduling-epp', [9002]);
+  t.not(after, before, `recreated with another ClusterIP (${before} -> ${after})`);
+  let n = 0;
+  const warned = await waitFor(
+    'EPP116 on a label of the live EnvoyFilter',
+    async () => {
+      const labelled = await cp.kubectl(['label', '--overwrite', 'envoyfilter', '-n', ns, 'epp-ext-proc-poc', `touched=${++n}`]);
+      return labelled.stderr.includes('[EPP116]') ? labelled : undefined;
+    },
+    20_000,
+    500,
+  );
+  t.equal(warned.code, 0, 'a warning: the label is stored');
+  t.match(warned.stderr, `Warning: [EPP116] metadata.annotations Service ${ns}/gaie-inference-scheduling-epp changed since the webhook wrote its address here (ClusterIP ${before} -> ${after})`);
+  const live = await cp.kubectl(['get', 'envoyfilter', '-n', ns, 'epp-ext-proc-poc', '-o', 'yaml']);
+  const checked = await spawnCli(['check', '-', '--kubeconfig', cp.kubeconfig], live.stdout);
+  t.equal(checked.code, 0, checked.stderr);
+  t.match(checked.stdout, `warning: [EPP116] Service ${ns}/gaie-inference-scheduling-epp changed since the webhook wrote its address here (ClusterIP ${before} -> ${after})`, 'check of what kubectl get printed says it too');
+  const reapplied = await cp.kubectl(['apply', '-f', '-'], { input: manifest });
+  t.notMatch(reapplied.stderr, 'EPP116', 'the manifest applied again: substituted afresh');
+  t.equal((await cp.kubectl(['get', 'envoyfilter', '-n', ns, 'epp-ext-proc-poc', '-o', `jsonpath=${ADDRESS}`])).stdout, after, 'with the new ClusterIP');
 });
 
 t.test("7. the webhook's lookups run with only deploy/'s RBAC", async (t) => {

@@ -33,6 +33,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP113: 'runtime',
   EPP114: 'runtime',
   EPP115: 'webhook',
+  EPP116: 'webhook',
   EPP201: 'istio-refuses',
   EPP202: 'runtime',
   EPP203: 'envoy-rejects',

@@ -1,0 +1,56 @@
+import t from 'tap';
+import { mutateObject } from '../../../src/admission/admit-object.ts';
+import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
+import type { ServiceRecord } from '../../../src/cluster/service-resolver.ts';
+import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
+import { formatFinding } from '../../../src/findings.ts';
+import { EPP_CLUSTER_IP, fixtureResolver, manifest } from '../../helpers/fixtures.ts';
+
+const NS = 'llm-d-inference-scheduler';
+const EPP = 'gaie-inference-scheduling-epp';
+const ADDRESS = '/spec/configPatches/1/patch/value/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address';
+const epp = (clusterIP: string, port = 9002): ServiceRecord => ({ namespace: NS, name: EPP, type: 'ClusterIP', clusterIP, ports: [{ name: 'grpc-ext-proc', port, protocol: 'TCP' }] });
+const resolverOf = (...records: ServiceRecord[]) => StaticServiceResolver.fromRecords(records);
+
+/** The guide's EnvoyFilter as the webhook stored it: the placeholder substituted, its provenance recorded. */
+async function stored(edit: (filter: any) => void = () => {}): Promise<any> {
+  const filter = manifest('guide-envoyfilter.yaml');
+  edit(filter);
+  const outcome = await mutateObject('EnvoyFilter', filter, NS, { config: DEFAULT_CONFIG, resolver: fixtureResolver() });
+  t.ok(outcome.patch.length > 0, 'substituted');
+  return outcome.object;
+}
+
+t.test('EPP116: the live object admitted again after its Service was recreated: the recorded path still holds the old ClusterIP', async (t) => {
+  const live = await stored();
+  const outcome = await mutateObject('EnvoyFilter', live, NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) });
+  t.same(outcome.patch, [], 'nothing written: the reconciler is what rewrites');
+  t.same(outcome.findings.map((f) => [f.code, f.severity]), [['EPP116', 'warn']]);
+  t.equal(
+    formatFinding(outcome.findings[0]),
+    `[EPP116] metadata.annotations Service ${NS}/${EPP} changed since the webhook wrote its address here (ClusterIP ${EPP_CLUSTER_IP} -> 10.96.7.7): ${ADDRESS} still holds ${EPP_CLUSTER_IP}, where the EPP no longer is. Fix: serve --reconcile (on in deploy/) rewrites the recorded paths within seconds of the change; without it, apply the manifest with its EPP_SERVICE_CLUSTER_IP placeholder again`,
+  );
+  t.same((await mutateObject('EnvoyFilter', live, NS, { config: DEFAULT_CONFIG, resolver: fixtureResolver() })).findings, [], 'the same Service: nothing stale');
+  const relaxed = await mutateObject('EnvoyFilter', live, NS, { config: parseConfig({ severities: { EPP116: 'off' } }), resolver: resolverOf(epp('10.96.7.7')) });
+  t.same(relaxed.findings.map((f) => f.severity), ['off']);
+});
+
+t.test('EPP116: the Service gone says so; a port written from the Service follows it too', async (t) => {
+  const live = await stored();
+  const gone = await mutateObject('EnvoyFilter', live, NS, { config: DEFAULT_CONFIG, resolver: resolverOf() });
+  t.match(gone.findings.map(formatFinding), [`[EPP116] metadata.annotations Service ${NS}/${EPP} not found: the address the webhook wrote here from it (epp-webhook.io/resolved-service ${NS}/${EPP}) leads to no EPP Service. Fix: recreate Service ${NS}/${EPP} (serve --reconcile then rewrites the address), or apply the manifest with its EPP_SERVICE_CLUSTER_IP placeholder again, naming the EPP Service that replaced it`]);
+  const withPort = await stored((filter) => (filter.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 'EPP_SERVICE_PORT'));
+  const moved = await mutateObject('EnvoyFilter', withPort, NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp(EPP_CLUSTER_IP, 9012)) });
+  t.match(moved.findings.map((f) => f.message), [/\(port 9002 -> 9012\): .*port_value still holds port 9002/]);
+});
+
+t.test('not EPP116: a path edited by hand since, an object never substituted, one still holding the placeholder', async (t) => {
+  const live = await stored();
+  live.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = '10.96.1.1';
+  t.same((await mutateObject('EnvoyFilter', live, NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) })).findings, [], 'edited by hand: the operator\'s');
+  const byHand = manifest('guide-envoyfilter.yaml');
+  byHand.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = '10.96.1.1';
+  t.same((await mutateObject('EnvoyFilter', byHand, NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) })).findings, [], 'no provenance');
+  const fresh = await mutateObject('EnvoyFilter', manifest('guide-envoyfilter.yaml'), NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) });
+  t.same(fresh.findings, [], 'substituted afresh');
+});
