@@ -1,4 +1,4 @@
-import { objectName } from '../annotations.ts';
+import { ANNOTATIONS, annotationsOf, objectName } from '../annotations.ts';
 import type { AdmissionRequest } from './admission-review.ts';
 import { mutateObject, validateObject, type CoreDeps } from './admit-object.ts';
 import { finishesDeletion } from './finishing-deletion.ts';
@@ -37,5 +37,17 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
     return { verdict: verdictFor(subject, findings), kind, substitutions: 0 };
   }
   const outcome = await mutateObject(kind, request.object, namespace, bounded);
-  return { verdict: verdictFor(subject, outcome.findings, outcome.patch), kind, substitutions: outcome.substitutions };
+  const findings = rewritesItsRecord(request) ? outcome.findings.filter((f) => f.code !== 'EPP116') : outcome.findings;
+  return { verdict: verdictFor(subject, findings, outcome.patch), kind, substitutions: outcome.substitutions };
+}
+
+/**
+ * An UPDATE that itself rewrote the recorded address or port (the reconciler's patch, from a live read): a cache here
+ * that has not seen the Service change yet would call the new value stale (EPP116).
+ */
+function rewritesItsRecord(request: AdmissionRequest): boolean {
+  if (request.oldObject === undefined) return false;
+  const before = annotationsOf(request.oldObject);
+  const after = annotationsOf(request.object);
+  return [ANNOTATIONS.resolvedClusterIP, ANNOTATIONS.resolvedPort].some((key) => before[key] !== after[key]);
 }

@@ -1,21 +1,28 @@
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
-import type { WebhookConfig } from '../config.ts';
+import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
+import { mayReferenceNamespace, type WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
 import { isObject } from '../json-value.ts';
 import { decideReconcile, recordedService } from '../reconcile/decide-reconcile.ts';
-import { toEnvoyFilterRecord } from '../reconcile/envoyfilter-record.ts';
+import { provenanceOf, toEnvoyFilterRecord } from '../reconcile/envoyfilter-record.ts';
 
 /**
  * EPP116: an EnvoyFilter the webhook substituted earlier, admitted again without its placeholder (a `kubectl edit` or
  * `label` of the live object, or `epp-webhook check` of what `kubectl get` printed), whose recorded paths still hold
  * an address or port the Service it names no longer has: the Service was recreated (or its port changed) since. What
- * the reconciler would rewrite (decideReconcile) is what is stale; a path edited by hand since is the operator's.
+ * the reconciler would rewrite (decideReconcile) is what is stale; a path edited by hand since is the operator's. An
+ * EnvoyFilter of an InferencePool is left out: the reconciler follows its pool first, which may name another Service.
  */
 export async function staleRecordedAddress(object: unknown, namespace: string, resolver: ServiceResolver, config: WebhookConfig): Promise<Finding[]> {
-  if (!isObject(object) || !isObject(object.metadata)) return [];
+  // Most EnvoyFilters carry no provenance: read the annotations before walking the object for a placeholder.
+  if (!isObject(object) || !isObject(object.metadata) || provenanceOf(object) === undefined) return [];
+  // A pool's EnvoyFilter follows the pool first (the reconciler's decideRepoint; EPP114 at admission): not judged here.
+  if (annotationsOf(object)[ANNOTATIONS.inferencePool] !== undefined) return [];
   const record = toEnvoyFilterRecord({ ...object, metadata: { ...object.metadata, namespace } }, config.placeholder);
   const service = record === undefined ? undefined : recordedService(record);
-  if (record === undefined || service === undefined || record.hasPlaceholder) return [];
+  // Another namespace's Service is looked up only where the object may reference it: its ClusterIP, even its
+  // existence, is not told otherwise (the reconciler does not follow it either).
+  if (record === undefined || service === undefined || record.hasPlaceholder || !mayReferenceNamespace(config, namespace, service.namespace)) return [];
   const decision = decideReconcile(record, await resolver.lookup(service.namespace, service.name));
   const fix = `serve --reconcile (on in deploy/) rewrites the recorded paths within seconds of the change; without it, apply the manifest with its ${config.placeholder} placeholder again`;
   if (decision.kind === 'rewrite') {
@@ -29,7 +36,9 @@ export async function staleRecordedAddress(object: unknown, namespace: string, r
       ),
     ];
   }
-  if (decision.kind === 'service-missing') {
+  // check without a Service source (or without this one) cannot tell a Service gone from one it was not given.
+  const notGiven = decision.kind === 'service-missing' && resolver.fixes?.notFound?.(decision.service) !== undefined;
+  if (decision.kind === 'service-missing' && !notGiven) {
     return [
       finding(
         'EPP116',

@@ -224,7 +224,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         const admission = await admit(endpoint, review, { config, resolver, pools, envoyFilters, envoyFiltersComplete: options.envoyFiltersComplete });
         verdict = admission.verdict;
         kind = admission.kind;
-        // Only what reaches a stored object: a denial stores nothing, and a dry run (every `kubectl diff`) neither.
+        // Not a denial's, nor a dry run's (every `kubectl diff`): neither is stored. An allowed one may still be refused later.
         if (admission.substitutions > 0 && verdict.allowed && review.dryRun !== true) metrics.substitutions.inc(admission.substitutions);
       } catch (error) {
         // A broken invariant in the core: deny rather than let an unchecked object through.

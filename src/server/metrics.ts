@@ -94,7 +94,7 @@ export function createMetrics(caches: ProbedCaches): WebhookMetrics {
     }),
     inFlight,
     findings,
-    substitutions: new Counter({ name: 'epp_webhook_substitutions_total', help: 'Placeholder tokens (address and port) replaced in admitted objects, dry runs not counted.', registers }),
+    substitutions: new Counter({ name: 'epp_webhook_substitutions_total', help: 'Placeholder tokens (address and port) replaced in allowed mutations, dry runs not counted.', registers }),
     badRequests: new Counter({
       name: 'epp_webhook_bad_requests_total',
       help: 'Requests answered with an HTTP error (not JSON, not an AdmissionReview v1, too large), by endpoint and status.',

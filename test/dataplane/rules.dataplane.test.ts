@@ -950,6 +950,20 @@ t.test("EPP410, EPP411: a backendRef to an InferencePool of no group, or of the 
       t.ok(said.some(([type, , , message]: string[]) => type === 'ResolvedRefs' && message.includes(`referencing unsupported backendRef: group "${group ?? ''}" kind "InferencePool"`)), 'naming the group it read');
     });
   }
+  // Not opted out: the webhook injects the ExtensionRef (the v1alpha2 group counts as a pool; a valid pool beside the
+  // group-less ref), and istiod drops the rule for it before it reads a backend (EPP402's 404, not the backend's 500).
+  const injected: [string, any, string[]][] = [
+    ['EPP411-injected', (() => { const route = poolRoute(); route.spec.rules[0].backendRefs[0].group = 'inference.networking.x-k8s.io'; return route; })(), ['EPP402', 'EPP411']],
+    ['EPP410-beside-a-pool', (() => { const route = poolRoute(); const [ref] = route.spec.rules[0].backendRefs; route.spec.rules[0].backendRefs = [{ ...ref, weight: 1 }, { kind: 'InferencePool', name: ref.name, weight: 1 }]; return route; })(), ['EPP402', 'EPP410']],
+  ];
+  for (const [key, route, codes] of injected) {
+    await scenario(t, key, parse(exampleEnvoyFilter()), route, async (t, m) => {
+      t.same(m.webhook.toSorted(), codes, `kubectl printed ${codes.join(' and ')}`);
+      t.same(statuses(m), recorded(key));
+      t.ok(statuses(m).every((status) => status === 404), 'the rule dropped: 404');
+      t.equal(m.eppRequests, 0);
+    });
+  }
 });
 
 /** An HTTP_ROUTE MERGE on the pool route (`<namespace>.<HTTPRoute name>.<rule index>`) setting `typed_per_filter_config[key]`. */

@@ -1,10 +1,12 @@
 import t from 'tap';
 import { mutateObject } from '../../../src/admission/admit-object.ts';
+import { admitRequest } from '../../../src/admission/admit-request.ts';
+import type { AdmissionRequest } from '../../../src/admission/admission-review.ts';
 import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
 import type { ServiceRecord } from '../../../src/cluster/service-resolver.ts';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
 import { formatFinding } from '../../../src/findings.ts';
-import { EPP_CLUSTER_IP, fixtureResolver, manifest } from '../../helpers/fixtures.ts';
+import { admissionReview, EPP_CLUSTER_IP, fixtureResolver, manifest } from '../../helpers/fixtures.ts';
 
 const NS = 'llm-d-inference-scheduler';
 const EPP = 'gaie-inference-scheduling-epp';
@@ -53,4 +55,32 @@ t.test('not EPP116: a path edited by hand since, an object never substituted, on
   t.same((await mutateObject('EnvoyFilter', byHand, NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) })).findings, [], 'no provenance');
   const fresh = await mutateObject('EnvoyFilter', manifest('guide-envoyfilter.yaml'), NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) });
   t.same(fresh.findings, [], 'substituted afresh');
+});
+
+t.test('not EPP116: a Service of a namespace the object may not reference, a pool\'s EnvoyFilter, a Service check was not given', async (t) => {
+  const live = await stored();
+  const elsewhere = structuredClone(live);
+  elsewhere.metadata.namespace = 'attacker';
+  // Hand-written provenance naming another namespace's Service: neither its ClusterIP nor its existence is told.
+  for (const resolver of [resolverOf(epp('10.96.7.7')), resolverOf()]) {
+    t.same((await mutateObject('EnvoyFilter', elsewhere, 'attacker', { config: DEFAULT_CONFIG, resolver })).findings, []);
+  }
+  const allowed = await mutateObject('EnvoyFilter', elsewhere, 'attacker', { config: parseConfig({ allowedServiceNamespaces: [NS] }), resolver: resolverOf(epp('10.96.7.7')) });
+  t.same(allowed.findings.map((f) => f.code), ['EPP116'], 'where the config allows that namespace, it is said');
+  const ofPool = structuredClone(live);
+  ofPool.metadata.annotations['epp-webhook.io/inference-pool'] = 'pool';
+  t.notOk((await mutateObject('EnvoyFilter', ofPool, NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) })).findings.some((f) => f.code === 'EPP116'), "a pool's: the pool decides");
+  const notGiven = Object.assign(resolverOf(), { fixes: { notFound: () => 'pass --services FILE' } });
+  t.same((await mutateObject('EnvoyFilter', live, NS, { config: DEFAULT_CONFIG, resolver: notGiven })).findings, [], 'check without the Service: not "gone"');
+});
+
+t.test("not EPP116 on the UPDATE that rewrote the record itself (the reconciler's patch, read live, ahead of this cache)", async (t) => {
+  const live = await stored();
+  const rewritten = structuredClone(live);
+  rewritten.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = '10.96.7.7';
+  rewritten.metadata.annotations['epp-webhook.io/resolved-cluster-ip'] = '10.96.7.7';
+  const review = (object: any, oldObject: any) => ({ ...admissionReview(object, 'UPDATE').request, oldObject }) as AdmissionRequest;
+  const lagging = { config: DEFAULT_CONFIG, resolver: fixtureResolver() };
+  t.same((await admitRequest('mutate', review(rewritten, live), lagging)).verdict.warnings, [], 'the rewrite itself');
+  t.match((await admitRequest('mutate', review(rewritten, rewritten), lagging)).verdict.warnings, [/^\[EPP116\]/], 'a later UPDATE, the cache still behind: said');
 });

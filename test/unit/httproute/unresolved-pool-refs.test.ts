@@ -23,7 +23,7 @@ t.test('EPP410: an InferencePool backendRef with no group, or an empty one, is d
     t.same(findings.map((f) => [f.code, f.severity, f.path]), [['EPP410', 'deny', 'spec.rules[0].backendRefs[0]']]);
     t.equal(
       formatFinding(findings[0]),
-      `[EPP410] rules[0] sends traffic to InferencePool ${manifest('guide-httproute.yaml').spec.rules[0].backendRefs[0].name} with no group: Gateway API reads an empty group as the core API group, which has no InferencePool, so no gateway resolves this backend and the webhook gives the rule no ext_proc filter. Under Istio, istiod reports ResolvedRefs=False (InvalidKind, referencing unsupported backendRef: group "" kind "InferencePool") and every request the rule sends there gets 500 in a few ms, the EPP never asked (measured). Fix: add group: inference.networking.k8s.io to the backendRef`,
+      `[EPP410] rules[0] sends traffic to InferencePool ${manifest('guide-httproute.yaml').spec.rules[0].backendRefs[0].name} with no group: Gateway API reads an empty group as the core API group, which has no InferencePool, so a gateway that follows it cannot resolve this backend, and the webhook does not take it for a pool. Under Istio, istiod reports ResolvedRefs=False (InvalidKind, referencing unsupported backendRef: group "" kind "InferencePool") and every request the rule sends there gets 500 in a few ms, the EPP never asked (measured). Fix: add group: inference.networking.k8s.io to the backendRef`,
     );
   }
 });
@@ -35,7 +35,22 @@ t.test('EPP411: the v1alpha2 group is warned about where the configured extensio
   t.match(findings[0].message, 'of group inference.networking.x-k8s.io (v1alpha2), and istiod\'s Gateway API translation resolves only inference.networking.k8s.io (v1) InferencePools: istiod reports ResolvedRefs=False (InvalidKind, referencing unsupported backendRef: group "inference.networking.x-k8s.io" kind "InferencePool")');
   const elsewhere = parseConfig({ extensionRef: { group: 'gateway.example.io', kind: 'ExtProcPolicy', name: 'epp' } });
   t.same(unresolvedPoolRefs(route, elsewhere), [], 'another gateway may resolve that group');
+  const groupless = unresolvedPoolRefs(routeWithGroup(undefined), elsewhere);
+  t.same(groupless.map((f) => [f.code, f.severity]), [['EPP410', 'warn']], 'no group on another gateway: a warning, as some read the group themselves');
+  t.notMatch(groupless[0].message, 'Istio', 'and nothing said of Istio');
+  t.same(unresolvedPoolRefs(routeWithGroup(undefined), parseConfig({ extensionRef: { group: 'gateway.example.io', kind: 'ExtProcPolicy', name: 'epp' }, severities: { EPP410: 'off' } }))[0].severity, 'off', 'relaxed further: off');
   t.same(unresolvedPoolRefs(routeWithGroup('inference.networking.k8s.io'), DEFAULT_CONFIG), [], 'the v1 group is what Istio resolves');
+});
+
+t.test("a rule that also holds the configured ExtensionRef: under Istio the symptom is EPP402's, the rule dropped", async (t) => {
+  const withFilter = (group: string | undefined) =>
+    routeWithGroup(group, (_ref, route) => (route.spec.rules[0].filters = [{ type: 'ExtensionRef', extensionRef: { group: 'networking.istio.io', kind: 'EnvoyFilter', name: 'epp-ext-proc' } }]));
+  for (const [group, code] of [[undefined, 'EPP410'], ['inference.networking.x-k8s.io', 'EPP411']] as const) {
+    const [found] = unresolvedPoolRefs(withFilter(group), DEFAULT_CONFIG);
+    t.equal(found.code, code);
+    t.match(found.message, 'this rule also holds the ExtensionRef to EnvoyFilter epp-ext-proc, for which istiod drops the whole rule first (EPP402): 404 in a few ms, the EPP never asked (measured)');
+    t.notMatch(found.message, 'gets 500');
+  }
 });
 
 t.test('not judged: weight 0 (it sends nothing), other kinds, malformed shapes', async (t) => {
