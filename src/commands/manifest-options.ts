@@ -45,7 +45,7 @@ Services among the manifests are not read (the cluster gives a Service its Clust
                         Without --services, --kubeconfig and --cluster-ip: the cluster KUBECONFIG names, if set
 InferencePools (epp-webhook.io/inference-pool) and the EnvoyFilters that serve them come from the manifests
 themselves first, then from --services or --kubeconfig.
-  --kube-timeout SECS   how long that list may take (default 30)
+  --kube-timeout SECS   how long that list may take (default 30); a cluster that refuses the connection fails at once
   --cluster-ip NS/NAME=IP[:PORT]
                         a Service's ClusterIP, layered over --services/--kubeconfig (repeatable), and the
                         port EPP_SERVICE_PORT becomes (IPv6: [IP]:PORT); without one its ports are unknown,

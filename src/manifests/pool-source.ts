@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvoyFilterIndexTable, type EnvoyFilterIndexRecord } from '../cluster/envoyfilter-index.ts';
 import { olderVersion, type InferencePoolLookup, type InferencePoolRecord, type InferencePoolResolver } from '../cluster/inference-pool.ts';
 import { envoyFilterRecordsIn, loadClusterTableFile } from '../cluster/static-cluster-table.ts';
 import { StaticInferencePools } from '../cluster/static-inference-pools.ts';
+import { firstList } from './first-list.ts';
 import { ServiceSourceError } from './service-source.ts';
 
 export interface PoolSourceOptions {
@@ -85,23 +85,15 @@ async function listClusterPools(kubeconfig: string | undefined, timeoutMs: numbe
   } catch (error) {
     throw new ServiceSourceError((error as Error).message);
   }
-  let lastError: Error | undefined;
-  const onEvent = (event: { type: string; error?: Error }) => {
-    if (event.type === 'error') lastError = event.error;
-  };
-  const pools = new InformerInferencePools({ kubeConfig, onEvent });
-  const envoyFilters = informerEnvoyFilterIndex({ kubeConfig, onEvent });
-  const timeout = new AbortController();
-  const synced = await Promise.race([
-    Promise.all([pools.start(), envoyFilters.start()]).then(() => pools.ready() && envoyFilters.index.ready()),
-    sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false),
-  ]);
-  timeout.abort();
+  const list = firstList();
+  const pools = new InformerInferencePools({ kubeConfig, onEvent: list.events.onEvent });
+  const envoyFilters = informerEnvoyFilterIndex({ kubeConfig, onEvent: list.events.onEvent });
+  const synced = await list.wait(Promise.all([pools.start(), envoyFilters.start()]).then(() => pools.ready() && envoyFilters.index.ready()), timeoutMs);
   // One list is all a check needs; the caches keep answering after the watches stop.
   await Promise.all([pools.stop(), envoyFilters.stop()]);
   if (!synced) {
     throw new ServiceSourceError(
-      `cannot list InferencePools and EnvoyFilters from the cluster (kubeconfig ${kubeconfig ?? `KUBECONFIG=${process.env.KUBECONFIG}`}) within ${timeoutMs / 1000}s: ${lastError?.message ?? 'no answer'}. Check that the credentials may list them in all namespaces, or pass --services FILE instead`,
+      `cannot list InferencePools and EnvoyFilters from the cluster (kubeconfig ${kubeconfig ?? `KUBECONFIG=${process.env.KUBECONFIG}`})${list.events.gaveUp() ? '' : ` within ${timeoutMs / 1000}s`}: ${list.events.lastError()?.message ?? 'no answer'}. Check that the credentials may list them in all namespaces, or pass --services FILE instead`,
     );
   }
   return { pools, envoyFilters: envoyFilters.index.records() };

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import { loadServicesFile } from '../cluster/static-resolver.ts';
+import { firstList } from './first-list.ts';
 import { ClusterIPOverrideResolver, type ClusterIPOverride } from './cluster-ip-overrides.ts';
 import { manifestServiceFix, type ManifestService } from './manifest-services.ts';
 
@@ -61,32 +61,21 @@ export async function openServiceSource(options: ServiceSourceOptions, inManifes
 async function listClusterServices(kubeconfig: string | undefined, timeoutMs: number): Promise<ServiceResolver> {
   // client-node is large: load it only when a cluster is the Service source.
   const { InformerServiceResolver } = await import('../cluster/informer-resolver.ts');
-  let lastError: Error | undefined;
+  const list = firstList();
   let informer: InstanceType<typeof InformerServiceResolver>;
   try {
     const { loadKubeConfig } = await import('../cluster/load-kubeconfig.ts');
-    informer = new InformerServiceResolver({
-      kubeconfig,
-      kubeConfig: loadKubeConfig(kubeconfig),
-      onEvent: (event) => {
-        if (event.type === 'error') lastError = event.error;
-      },
-    });
+    informer = new InformerServiceResolver({ kubeconfig, kubeConfig: loadKubeConfig(kubeconfig), onEvent: list.events.onEvent });
   } catch (error) {
     throw new ServiceSourceError((error as Error).message);
   }
-  const timeout = new AbortController();
-  const synced = await Promise.race([
-    informer.start().then(() => informer.ready()),
-    sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false),
-  ]);
-  timeout.abort();
+  const synced = await list.wait(informer.start().then(() => informer.ready()), timeoutMs);
   // One list is all a check needs; the cache keeps answering after the watch stops.
   await informer.stop();
   if (!synced) {
-    const cause = lastError === undefined ? 'no answer' : lastError.message;
+    const cause = list.events.lastError()?.message ?? 'no answer';
     throw new ServiceSourceError(
-      `cannot list Services from ${informer.source.replace(/^the Service cache of /, '')} (kubeconfig ${kubeconfig ?? `KUBECONFIG=${process.env.KUBECONFIG}`}) within ${timeoutMs / 1000}s: ${cause}. Check that the cluster is reachable and that the credentials may list Services in all namespaces, or pass --services FILE instead`,
+      `cannot list Services from ${informer.source.replace(/^the Service cache of /, '')} (kubeconfig ${kubeconfig ?? `KUBECONFIG=${process.env.KUBECONFIG}`})${list.events.gaveUp() ? '' : ` within ${timeoutMs / 1000}s`}: ${cause}. Check that the cluster is reachable and that the credentials may list Services in all namespaces, or pass --services FILE instead`,
     );
   }
   return informer;
