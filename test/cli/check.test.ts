@@ -1,10 +1,12 @@
 import t from 'tap';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { runCheckCommand } from '../../src/commands/check.ts';
 import { runRenderCommand } from '../../src/commands/render.ts';
+import { writeServingBundle } from '../../src/certs/serving-bundle.ts';
 import { RULES } from '../../src/findings.ts';
 import { EPP_SERVICE, fixture, lineOf, MANIFESTS, REPO, runCommand, SERVICES, spawnCli, tree, withoutKubeconfig } from './cli-harness.ts';
 
@@ -677,6 +679,21 @@ t.test('--kubeconfig lists the Services once from the cluster', async (t) => {
   const missing = await check([GUIDE, '--kubeconfig', join(REPO, 'no-such-kubeconfig')]);
   t.equal(missing.code, 2);
   t.match(missing.stderr, 'cannot load kubeconfig');
+});
+
+t.test('--kubeconfig to an API server whose certificate the kubeconfig does not trust: given up at once, saying why', async (t) => {
+  const bundle = writeServingBundle(tree({}), { serviceName: 'kubernetes', namespace: 'default' });
+  const api = createHttpsServer({ cert: readFileSync(bundle.certFile), key: readFileSync(bundle.keyFile) }, (_request, response) => response.end('{}'));
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => api.close());
+  const kubeconfig = join(tree({}), 'kubeconfig');
+  // The server's certificate is for kubernetes.default.svc, signed by a CA this kubeconfig does not name.
+  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${(api.address() as AddressInfo).port}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  const started = Date.now();
+  const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
+  t.ok(Date.now() - started < 10_000, `at once (${Date.now() - started} ms)`);
+  t.equal(result.code, 2);
+  t.match(result.stderr, /cannot list Services from https:\/\/127\.0\.0\.1:\d+ \(kubeconfig [^)]+\): listing Services failed: fetch failed: .*(certificate|self-signed|self signed)/);
 });
 
 t.test('bad usage exits 2 with a message and the usage', async (t) => {
