@@ -254,6 +254,9 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       { url: `https://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`, metricsPort: server.metricsPort, services: resolverHandle.resolver.source },
       'epp-webhook serving',
     );
+    if (flags.services !== undefined && resolverHandle.resolver.size() === 0) {
+      server.app.log.warn({ services: flags.services }, 'the --services file holds no Service: every placeholder is denied (EPP101); give it a Service table (kubectl get svc -A -o yaml)');
+    }
   } catch (error) {
     const known =
       error instanceof ConfigError ||

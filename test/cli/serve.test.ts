@@ -106,6 +106,26 @@ t.test('serves with dev certificates, logs one line per admission, and exits 0 o
   t.equal(expiry, new X509Certificate(readFileSync(join(dir, 'tls.crt'))).validToDate.toISOString(), "the date is the serving certificate's, as it says");
 });
 
+t.test('a --services file that holds no Service: it serves, and says at start that every placeholder will be denied', async (t) => {
+  const dir = scratchDir('epp-serve-');
+  const noServices = new URL('../../examples/envoyfilter-placeholder.yaml', import.meta.url).pathname;
+  const { child, exited } = serve(['--services', noServices, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir, '--host', '127.0.0.1']);
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  const deadline = Date.now() + 15000;
+  while (!out.includes('holds no Service') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGTERM');
+  await exited;
+  t.match(out, /"level":40,.*"services":"[^"]*envoyfilter-placeholder\.yaml","msg":"the --services file holds no Service: every placeholder is denied \(EPP101\)/);
+  const { child: other, exited: otherExited } = serve(['--services', SERVICES, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir, '--host', '127.0.0.1']);
+  let otherOut = '';
+  other.stdout!.on('data', (c) => (otherOut += c));
+  while (!otherOut.includes('epp-webhook serving') && Date.now() < deadline + 15000) await new Promise((r) => setTimeout(r, 50));
+  other.kill('SIGTERM');
+  await otherExited;
+  t.notMatch(otherOut, 'holds no Service', 'not for a table of Services');
+});
+
 t.test('a missing --services file is one line naming it, not a stack trace, exit 2 as check and render give', async (t) => {
   const { code, stderr } = await serve(['--services', '/nonexistent/services.yaml', '--port', '0', '--metrics-port', 'off']).exited;
   t.equal(code, 2);
