@@ -21,7 +21,7 @@ Options:
   -h, --help       show this help
   --version        print the version
 
-Run "epp-webhook <command> --help" for a command's options.
+Run "epp-webhook <command> --help" (or "epp-webhook help <command>") for a command's options.
 `;
 
 const commands: Record<string, (argv: string[], io: typeof process) => Promise<number>> = {
@@ -36,6 +36,13 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
     process.stderr.write(USAGE);
+    return 2;
+  }
+  // `help check`, as git and kubectl read it: that command's own help.
+  if (name === 'help' && rest.length === 1 && Object.hasOwn(commands, rest[0])) return commands[rest[0]](['--help'], process);
+  const topLevel = name === '--help' || name === '-h' || name === 'help' || name === '--version' || name === 'version';
+  if (topLevel && rest.length > 0) {
+    process.stderr.write(usageErrorText('', `${name} takes no arguments (got ${rest.map((arg) => JSON.stringify(arg)).join(' ')})`));
     return 2;
   }
   if (name === '--help' || name === '-h' || name === 'help') {

@@ -26,6 +26,18 @@ t.test('-h, --help and help print the commands on stdout and exit 0; no command 
   t.match(none.stderr, /^Usage: epp-webhook <command>/);
 });
 
+t.test('--version and --help take no arguments: one given is a usage error, not ignored; help COMMAND is that command\'s help', async (t) => {
+  for (const argv of [['--version', '--bogus'], ['version', 'check'], ['--help', 'x'], ['help', 'chek']]) {
+    const result = await spawnCli(argv, '');
+    t.equal(result.code, 2, argv.join(' '));
+    t.equal(result.stdout, '');
+    t.match(result.stderr, `epp-webhook: ${argv[0]} takes no arguments (got "${argv[1]}")`);
+  }
+  const help = await spawnCli(['help', 'check'], '');
+  t.equal(help.code, 0);
+  t.same(help, await spawnCli(['check', '--help'], ''), 'the same as check --help');
+});
+
 t.test('an unknown command is one line and a pointer to --help', async (t) => {
   const result = await spawnCli(['chek', '.'], '');
   t.equal(result.code, 2);
