@@ -11,6 +11,8 @@ export interface AdmissionRequest {
   /** The stored object, on UPDATE (and DELETE); absent otherwise. */
   oldObject?: unknown;
   dryRun?: boolean;
+  /** The writer's field manager (request.options: Create-, Update- or PatchOptions), where it named one. */
+  fieldManager?: string;
 }
 
 export type ParsedReview = { ok: true; request: AdmissionRequest } | { ok: false; reason: string };
@@ -48,6 +50,7 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
       object: request.object,
       ...(request.oldObject !== undefined && request.oldObject !== null ? { oldObject: request.oldObject } : {}),
       ...(typeof request.dryRun === 'boolean' ? { dryRun: request.dryRun } : {}),
+      ...(isObject(request.options) && typeof request.options.fieldManager === 'string' ? { fieldManager: request.options.fieldManager } : {}),
     },
   };
 }

@@ -6,6 +6,7 @@ import { handledKind, type HandledKind } from './handled-kinds.ts';
 import { knownEppServices } from './known-epp-services.ts';
 import { withLookupDeadline } from './lookup-deadline.ts';
 import { printable } from './printable.ts';
+import { FIELD_MANAGER } from '../reconcile/field-manager.ts';
 import { verdictFor, type Verdict } from './verdict.ts';
 
 export type Endpoint = 'mutate' | 'validate';
@@ -37,16 +38,17 @@ export async function admitRequest(endpoint: Endpoint, request: AdmissionRequest
     return { verdict: verdictFor(subject, findings), kind, substitutions: 0 };
   }
   const outcome = await mutateObject(kind, request.object, namespace, bounded);
-  const findings = rewritesItsRecord(request) ? outcome.findings.filter((f) => f.code !== 'EPP116') : outcome.findings;
+  const findings = reconcilerRewrite(request) ? outcome.findings.filter((f) => f.code !== 'EPP116') : outcome.findings;
   return { verdict: verdictFor(subject, findings, outcome.patch), kind, substitutions: outcome.substitutions };
 }
 
 /**
- * An UPDATE that itself rewrote the recorded address or port (the reconciler's patch, from a live read): a cache here
- * that has not seen the Service change yet would call the new value stale (EPP116).
+ * The reconciler's own patch, which rewrote the recorded address or port from a live read: a cache here that has not
+ * seen the Service change yet would call the new value stale (EPP116). Known by its field manager, not by the change
+ * alone: an old dump applied over a rewritten object changes the record back, and that one is stale.
  */
-function rewritesItsRecord(request: AdmissionRequest): boolean {
-  if (request.oldObject === undefined) return false;
+function reconcilerRewrite(request: AdmissionRequest): boolean {
+  if (request.fieldManager !== FIELD_MANAGER || request.oldObject === undefined) return false;
   const before = annotationsOf(request.oldObject);
   const after = annotationsOf(request.object);
   return [ANNOTATIONS.resolvedClusterIP, ANNOTATIONS.resolvedPort].some((key) => before[key] !== after[key]);

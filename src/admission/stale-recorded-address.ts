@@ -36,9 +36,8 @@ export async function staleRecordedAddress(object: unknown, namespace: string, r
       ),
     ];
   }
-  // check without a Service source (or without this one) cannot tell a Service gone from one it was not given.
-  const notGiven = decision.kind === 'service-missing' && resolver.fixes?.notFound?.(decision.service) !== undefined;
-  if (decision.kind === 'service-missing' && !notGiven) {
+  // check without a Service table or cluster cannot tell a Service gone from one it was not given.
+  if (decision.kind === 'service-missing' && resolver.fixes?.noServiceSource !== true) {
     return [
       finding(
         'EPP116',

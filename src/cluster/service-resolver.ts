@@ -27,6 +27,8 @@ export interface SourceFixes {
   notFound?: (service: string) => string | undefined;
   /** A Service found with no ports listed (`namespace/name`). */
   unknownPorts?: (service: string) => string;
+  /** True where no Service table or cluster was given (check with --cluster-ip or nothing): not found says nothing of a cluster. */
+  noServiceSource?: boolean;
 }
 
 export interface ServiceResolver {

@@ -255,7 +255,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       'epp-webhook serving',
     );
     if (flags.services !== undefined && resolverHandle.resolver.size() === 0) {
-      server.app.log.warn({ services: flags.services }, 'the --services file holds no Service: every placeholder is denied (EPP101); give it a Service table (kubectl get svc -A -o yaml)');
+      server.app.log.warn({ services: flags.services }, 'the --services file holds no Service: every placeholder is denied (EPP101, or EPP110 for a pool\'s); give it a Service table (kubectl get svc -A -o yaml)');
     }
   } catch (error) {
     const known =

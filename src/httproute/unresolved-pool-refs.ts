@@ -24,7 +24,7 @@ function underIstio(group: string, extensionRefs: readonly string[], config: Web
 /**
  * EPP410: a backendRef of kind InferencePool with no group. Gateway API reads an empty group as the core API group,
  * where there is no InferencePool, and the webhook does not take it for a pool. A denial where the configured
- * extensionRef says the gateway is Istio's (measured); elsewhere a warning at most, as a gateway may read the group
+ * extensionRef says the gateway is Istio's (measured); elsewhere a warning by default, as a gateway may read the group
  * itself (kubvernor takes any backendRef of kind InferencePool for its pool). EPP411: one of the v1alpha2 group behind
  * Istio, whose translation resolves only the v1 group. A backendRef of weight 0 sends nothing and is not judged.
  * `object` is the route as it will be stored (after injection): what its rules hold decides Istio's symptom.
@@ -48,7 +48,8 @@ export function unresolvedPoolRefs(object: unknown, config: WebhookConfig): Find
           `sends traffic to InferencePool${name} with no group: Gateway API reads an empty group as the core API group, which has no InferencePool, so a gateway that follows it cannot resolve this backend, and the webhook does not take it for a pool${istio ? `. Under Istio, ${underIstio('', extensionRefs(), config)}` : ''}`,
           `add group: ${ISTIO_POOL_GROUP} to the backendRef`,
         );
-        findings.push(!istio && found.severity === 'deny' ? { ...found, severity: 'warn' } : found);
+        // Off Istio a denial by default would speak for gateways not measured; an operator's own deny is honoured.
+        findings.push(!istio && config.severities.EPP410 === undefined && found.severity === 'deny' ? { ...found, severity: 'warn' } : found);
       } else if (ref.group === OLDER_POOL_GROUP && istio) {
         findings.push(
           finding(

@@ -59,6 +59,7 @@ export class ClusterIPOverrideResolver implements ServiceResolver {
     this.fixes = {
       notFound: (service) => notFoundFix?.(service) ?? fallback?.fixes?.notFound?.(service),
       unknownPorts: (service) => `give the port with the ClusterIP (--cluster-ip ${service}=IP:PORT), or write the port number instead of ${PORT_PLACEHOLDER}`,
+      noServiceSource: fallback === undefined,
     };
     if (fallback !== undefined) this.source = overrides.length > 0 ? `${fallback.source} and the --cluster-ip overrides` : fallback.source;
     else this.source = overrides.length > 0 ? 'the --cluster-ip overrides' : noSourceDescription;

@@ -5,11 +5,28 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * kubeconfig does not trust. kubectl fails on them at once; a one-off list gives up on the first rather than waiting
  * out --kube-timeout. (A list the API server refuses, or a cache behind, may mend and is waited for.)
  */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  // https:// to a port that speaks plain HTTP.
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+/** client-node refuses an http:// server unless the kubeconfig skips TLS verification: the kubeconfig's own mistake. */
+const REFUSED_BY_THE_CLIENT = /HTTP protocol is not allowed/;
 
 function unreachable(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
-    if (UNREACHABLE.has(String((cause as NodeJS.ErrnoException).code))) return true;
+    if (UNREACHABLE.has(String((cause as NodeJS.ErrnoException).code)) || REFUSED_BY_THE_CLIENT.test(cause.message)) return true;
   }
   return false;
 }

@@ -4,6 +4,7 @@ import { orNotFound } from '../cluster/api-error.ts';
 import { listCustomObjectPage } from '../cluster/custom-object-page.ts';
 import { requestTimeout } from '../cluster/request-timeout.ts';
 import type { ListPage } from '../cluster/resource-list-watch.ts';
+import { FIELD_MANAGER } from './field-manager.ts';
 
 export const ENVOYFILTERS = {
   group: 'networking.istio.io',
@@ -14,8 +15,6 @@ export const ENVOYFILTERS = {
   path: '/apis/networking.istio.io/v1alpha3/envoyfilters',
 } as const;
 
-/** The field manager of every write the reconciler makes: managedFields show `epp-webhook`. */
-export const FIELD_MANAGER = 'epp-webhook';
 
 /** The reconciler's only calls on EnvoyFilters (RBAC: get, list, watch, patch). */
 export interface EnvoyFilterApi {

@@ -1,7 +1,7 @@
 import type { Operation } from 'fast-json-patch';
 import { isObject } from '../json-value.ts';
 import { RESOURCE_VERSION_POINTER } from './annotation-pointer.ts';
-import { FIELD_MANAGER } from './envoyfilter-api.ts';
+import { FIELD_MANAGER } from './field-manager.ts';
 
 const MANAGED_FIELDS_POINTER = '/metadata/managedFields';
 

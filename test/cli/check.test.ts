@@ -696,6 +696,25 @@ t.test('--kubeconfig to an API server whose certificate the kubeconfig does not 
   t.match(result.stderr, /cannot list Services from https:\/\/127\.0\.0\.1:\d+ \(kubeconfig [^)]+\): listing Services failed: fetch failed: .*(certificate|self-signed|self signed)/);
 });
 
+t.test('--kubeconfig whose server cannot be spoken to as written (https to a plain-HTTP port, http:// without skipping TLS): given up at once', async (t) => {
+  const plain = createServer((_request, response) => response.end('{}'));
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => plain.close());
+  const port = (plain.address() as AddressInfo).port;
+  for (const [server, said] of [
+    [`https://127.0.0.1:${port}`, /wrong version number|WRONG_VERSION_NUMBER/i],
+    [`http://127.0.0.1:${port}`, /HTTP protocol is not allowed/],
+  ] as const) {
+    const kubeconfig = join(tree({}), 'kubeconfig');
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+    const started = Date.now();
+    const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
+    t.ok(Date.now() - started < 10_000, `${server}: at once (${Date.now() - started} ms)`);
+    t.equal(result.code, 2);
+    t.match(result.stderr, said);
+  }
+});
+
 t.test('bad usage exits 2 with a message and the usage', async (t) => {
   const cases: [string[], RegExp | string][] = [
     [[GUIDE, '--bogus'], "Unknown option '--bogus'"],

@@ -116,7 +116,7 @@ t.test('a --services file that holds no Service: it serves, and says at start th
   while (!out.includes('holds no Service') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGTERM');
   await exited;
-  t.match(out, /"level":40,.*"services":"[^"]*envoyfilter-placeholder\.yaml","msg":"the --services file holds no Service: every placeholder is denied \(EPP101\)/);
+  t.match(out, /"level":40,.*"services":"[^"]*envoyfilter-placeholder\.yaml","msg":"the --services file holds no Service: every placeholder is denied \(EPP101, or EPP110 for a pool's\)/);
   const { child: other, exited: otherExited } = serve(['--services', SERVICES, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir, '--host', '127.0.0.1']);
   let otherOut = '';
   other.stdout!.on('data', (c) => (otherOut += c));

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { mutateObject } from '../../../src/admission/admit-object.ts';
 import { admitRequest } from '../../../src/admission/admit-request.ts';
-import type { AdmissionRequest } from '../../../src/admission/admission-review.ts';
+import { parseAdmissionReview } from '../../../src/admission/admission-review.ts';
 import { StaticServiceResolver } from '../../../src/cluster/static-resolver.ts';
 import type { ServiceRecord } from '../../../src/cluster/service-resolver.ts';
 import { DEFAULT_CONFIG, parseConfig } from '../../../src/config.ts';
@@ -70,8 +70,10 @@ t.test('not EPP116: a Service of a namespace the object may not reference, a poo
   const ofPool = structuredClone(live);
   ofPool.metadata.annotations['epp-webhook.io/inference-pool'] = 'pool';
   t.notOk((await mutateObject('EnvoyFilter', ofPool, NS, { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) })).findings.some((f) => f.code === 'EPP116'), "a pool's: the pool decides");
-  const notGiven = Object.assign(resolverOf(), { fixes: { notFound: () => 'pass --services FILE' } });
-  t.same((await mutateObject('EnvoyFilter', live, NS, { config: DEFAULT_CONFIG, resolver: notGiven })).findings, [], 'check without the Service: not "gone"');
+  const notGiven = Object.assign(resolverOf(), { fixes: { noServiceSource: true } });
+  t.same((await mutateObject('EnvoyFilter', live, NS, { config: DEFAULT_CONFIG, resolver: notGiven })).findings, [], 'check with no Service source: not "gone"');
+  const listed = Object.assign(resolverOf(), { fixes: { noServiceSource: false, notFound: () => 'it is among the manifests: apply it first' } });
+  t.match((await mutateObject('EnvoyFilter', live, NS, { config: DEFAULT_CONFIG, resolver: listed })).findings.map((f) => f.message), [/not found: the address the webhook wrote here/], 'a cluster listed without it: gone, whatever the manifests hold');
 });
 
 t.test("not EPP116 on the UPDATE that rewrote the record itself (the reconciler's patch, read live, ahead of this cache)", async (t) => {
@@ -79,8 +81,18 @@ t.test("not EPP116 on the UPDATE that rewrote the record itself (the reconciler'
   const rewritten = structuredClone(live);
   rewritten.spec.configPatches[1].patch.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = '10.96.7.7';
   rewritten.metadata.annotations['epp-webhook.io/resolved-cluster-ip'] = '10.96.7.7';
-  const review = (object: any, oldObject: any) => ({ ...admissionReview(object, 'UPDATE').request, oldObject }) as AdmissionRequest;
+  // As kube-apiserver sends the reconciler's JSON patch: PatchOptions with its field manager, parsed from the body.
+  const review = (object: any, oldObject: any, fieldManager: string) => {
+    const body = admissionReview(object, 'UPDATE') as any;
+    body.request.oldObject = oldObject;
+    body.request.options = { apiVersion: 'meta.k8s.io/v1', kind: 'PatchOptions', fieldManager };
+    const parsed = parseAdmissionReview(body);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return parsed.request;
+  };
   const lagging = { config: DEFAULT_CONFIG, resolver: fixtureResolver() };
-  t.same((await admitRequest('mutate', review(rewritten, live), lagging)).verdict.warnings, [], 'the rewrite itself');
-  t.match((await admitRequest('mutate', review(rewritten, rewritten), lagging)).verdict.warnings, [/^\[EPP116\]/], 'a later UPDATE, the cache still behind: said');
+  t.same((await admitRequest('mutate', review(rewritten, live, 'epp-webhook'), lagging)).verdict.warnings, [], "the reconciler's rewrite itself");
+  t.match((await admitRequest('mutate', review(rewritten, rewritten, 'epp-webhook'), lagging)).verdict.warnings, [/^\[EPP116\]/], 'a later UPDATE, the cache still behind: said');
+  const current = { config: DEFAULT_CONFIG, resolver: resolverOf(epp('10.96.7.7')) };
+  t.match((await admitRequest('mutate', review(live, rewritten, 'kubectl-client-side-apply'), current)).verdict.warnings, [/^\[EPP116\] .*10\.96\.183\.7 -> 10\.96\.7\.7/], 'an old dump applied over the rewritten object: stale, and said');
 });

@@ -39,6 +39,7 @@ t.test('EPP411: the v1alpha2 group is warned about where the configured extensio
   t.same(groupless.map((f) => [f.code, f.severity]), [['EPP410', 'warn']], 'no group on another gateway: a warning, as some read the group themselves');
   t.notMatch(groupless[0].message, 'Istio', 'and nothing said of Istio');
   t.same(unresolvedPoolRefs(routeWithGroup(undefined), parseConfig({ extensionRef: { group: 'gateway.example.io', kind: 'ExtProcPolicy', name: 'epp' }, severities: { EPP410: 'off' } }))[0].severity, 'off', 'relaxed further: off');
+  t.same(unresolvedPoolRefs(routeWithGroup(undefined), parseConfig({ extensionRef: { group: 'gateway.example.io', kind: 'ExtProcPolicy', name: 'epp' }, severities: { EPP410: 'deny' } }))[0].severity, 'deny', "an operator's own deny is honoured");
   t.same(unresolvedPoolRefs(routeWithGroup('inference.networking.k8s.io'), DEFAULT_CONFIG), [], 'the v1 group is what Istio resolves');
 });
 
