@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Errors no retry mends within a check: nothing listens there, no such host or route, or a TLS certificate the
- * kubeconfig does not trust. kubectl fails on them at once; a one-off list gives up on the first rather than waiting
- * out --kube-timeout. (A list the API server refuses, or a cache behind, may mend and is waited for.)
+ * kubeconfig does not trust, credentials the API server refuses (401) or may not list (403). kubectl fails on them at
+ * once; a one-off list gives up on the first rather than waiting out --kube-timeout. (A reset, a timeout, a temporary
+ * DNS failure or an API server error may mend and are waited for.)
  */
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -19,6 +20,9 @@ const UNREACHABLE = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
   // https:// to a port that speaks plain HTTP.
   'ERR_SSL_WRONG_VERSION_NUMBER',
+  // The API server's answer to these credentials (client-node's ApiException carries the HTTP status as its code).
+  '401',
+  '403',
 ]);
 
 /** client-node refuses an http:// server unless the kubeconfig skips TLS verification: the kubeconfig's own mistake. */

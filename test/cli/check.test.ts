@@ -715,6 +715,23 @@ t.test('--kubeconfig whose server cannot be spoken to as written (https to a pla
   }
 });
 
+t.test('--kubeconfig whose credentials may not list Services: given up at once with the API server\'s own words, as kubectl does', async (t) => {
+  const api = createServer((_request, response) => {
+    response.writeHead(403, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'services is forbidden: User "u" cannot list resource "services" in API group "" at the cluster scope', reason: 'Forbidden', code: 403 }));
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => api.close());
+  const kubeconfig = join(tree({}), 'kubeconfig');
+  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${(api.address() as AddressInfo).port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  const started = Date.now();
+  const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
+  t.ok(Date.now() - started < 10_000, `at once (${Date.now() - started} ms)`);
+  t.equal(result.code, 2);
+  t.match(result.stderr, 'listing Services failed: HTTP 403: services is forbidden: User "u" cannot list resource "services"');
+  t.match(result.stderr, 'Check that the cluster is reachable and that the credentials may list Services in all namespaces');
+});
+
 t.test('bad usage exits 2 with a message and the usage', async (t) => {
   const cases: [string[], RegExp | string][] = [
     [[GUIDE, '--bogus'], "Unknown option '--bogus'"],
