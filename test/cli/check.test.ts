@@ -12,6 +12,13 @@ import { EPP_SERVICE, fixture, lineOf, MANIFESTS, REPO, runCommand, SERVICES, sp
 
 const check = (argv: string[], stdin?: string) => runCommand(runCheckCommand, argv, stdin);
 const GUIDE = join(MANIFESTS, 'guide-envoyfilter.yaml');
+
+/** A kubeconfig file for one cluster at `server` (a bearer token), trusting it blindly where `skipTlsVerify`. */
+function kubeconfigFile(server: string, skipTlsVerify: boolean): string {
+  const file = join(tree({}), 'kubeconfig');
+  writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}"${skipTlsVerify ? ', insecure-skip-tls-verify: true' : ''}}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  return file;
+}
 const BUFFERED = join(MANIFESTS, 'guide-envoyfilter-buffered.yaml');
 const WILD = join(MANIFESTS, 'wild');
 
@@ -647,12 +654,9 @@ t.test('--kubeconfig lists the Services once from the cluster', async (t) => {
     api.closeAllConnections();
     api.close();
   });
-  const kubeconfig = join(tree({}), 'kubeconfig');
   const server = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-  writeFileSync(
-    kubeconfig,
-    `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
-  );
+  const kubeconfig = kubeconfigFile(server, true);
+
   const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '10', '--output', 'json']);
   t.equal(result.code, 0, result.stderr);
   t.equal(JSON.parse(result.stdout).objects[0].substitutions, 1);
@@ -686,9 +690,8 @@ t.test('--kubeconfig to an API server whose certificate the kubeconfig does not 
   const api = createHttpsServer({ cert: readFileSync(bundle.certFile), key: readFileSync(bundle.keyFile) }, (_request, response) => response.end('{}'));
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   t.teardown(() => api.close());
-  const kubeconfig = join(tree({}), 'kubeconfig');
   // The server's certificate is for kubernetes.default.svc, signed by a CA this kubeconfig does not name.
-  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${(api.address() as AddressInfo).port}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  const kubeconfig = kubeconfigFile(`https://127.0.0.1:${(api.address() as AddressInfo).port}`, false);
   const started = Date.now();
   const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
   t.ok(Date.now() - started < 10_000, `at once (${Date.now() - started} ms)`);
@@ -705,8 +708,7 @@ t.test('--kubeconfig whose server cannot be spoken to as written (https to a pla
     [`https://127.0.0.1:${port}`, /wrong version number|WRONG_VERSION_NUMBER/i],
     [`http://127.0.0.1:${port}`, /HTTP protocol is not allowed/],
   ] as const) {
-    const kubeconfig = join(tree({}), 'kubeconfig');
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+    const kubeconfig = kubeconfigFile(server, false);
     const started = Date.now();
     const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
     t.ok(Date.now() - started < 10_000, `${server}: at once (${Date.now() - started} ms)`);
@@ -722,8 +724,7 @@ t.test('--kubeconfig whose credentials may not list Services: given up at once w
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   t.teardown(() => api.close());
-  const kubeconfig = join(tree({}), 'kubeconfig');
-  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${(api.address() as AddressInfo).port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  const kubeconfig = kubeconfigFile(`http://127.0.0.1:${(api.address() as AddressInfo).port}`, true);
   const started = Date.now();
   const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
   t.ok(Date.now() - started < 10_000, `at once (${Date.now() - started} ms)`);
