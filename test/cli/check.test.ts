@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -12,6 +12,16 @@ import { EPP_SERVICE, fixture, lineOf, MANIFESTS, REPO, runCommand, SERVICES, sp
 
 const check = (argv: string[], stdin?: string) => runCommand(runCheckCommand, argv, stdin);
 const GUIDE = join(MANIFESTS, 'guide-envoyfilter.yaml');
+
+/** check --kubeconfig with 30 s to list: it must give up within a few, exit 2 and say `said`; answers its stderr. */
+async function givenUpAtOnce(t: Test, kubeconfig: string, said: string | RegExp): Promise<string> {
+  const started = Date.now();
+  const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
+  t.ok(Date.now() - started < 10_000, `at once (${Date.now() - started} ms)`);
+  t.equal(result.code, 2);
+  t.match(result.stderr, said);
+  return result.stderr;
+}
 
 /** A kubeconfig file for one cluster at `server` (a bearer token), trusting it blindly where `skipTlsVerify`. */
 function kubeconfigFile(server: string, skipTlsVerify: boolean): string {
@@ -691,12 +701,7 @@ t.test('--kubeconfig to an API server whose certificate the kubeconfig does not 
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   t.teardown(() => api.close());
   // The server's certificate is for kubernetes.default.svc, signed by a CA this kubeconfig does not name.
-  const kubeconfig = kubeconfigFile(`https://127.0.0.1:${(api.address() as AddressInfo).port}`, false);
-  const started = Date.now();
-  const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
-  t.ok(Date.now() - started < 10_000, `at once (${Date.now() - started} ms)`);
-  t.equal(result.code, 2);
-  t.match(result.stderr, /cannot list Services from https:\/\/127\.0\.0\.1:\d+ \(kubeconfig [^)]+\): listing Services failed: fetch failed: .*(certificate|self-signed|self signed)/);
+  await givenUpAtOnce(t, kubeconfigFile(`https://127.0.0.1:${(api.address() as AddressInfo).port}`, false), /cannot list Services from https:\/\/127\.0\.0\.1:\d+ \(kubeconfig [^)]+\): listing Services failed: fetch failed: .*(certificate|self-signed|self signed)/);
 });
 
 t.test('--kubeconfig whose server cannot be spoken to as written (https to a plain-HTTP port, http:// without skipping TLS): given up at once', async (t) => {
@@ -708,12 +713,7 @@ t.test('--kubeconfig whose server cannot be spoken to as written (https to a pla
     [`https://127.0.0.1:${port}`, /wrong version number|WRONG_VERSION_NUMBER/i],
     [`http://127.0.0.1:${port}`, /HTTP protocol is not allowed/],
   ] as const) {
-    const kubeconfig = kubeconfigFile(server, false);
-    const started = Date.now();
-    const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
-    t.ok(Date.now() - started < 10_000, `${server}: at once (${Date.now() - started} ms)`);
-    t.equal(result.code, 2);
-    t.match(result.stderr, said);
+    await givenUpAtOnce(t, kubeconfigFile(server, false), said);
   }
 });
 
@@ -724,13 +724,8 @@ t.test('--kubeconfig whose credentials may not list Services: given up at once w
   });
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   t.teardown(() => api.close());
-  const kubeconfig = kubeconfigFile(`http://127.0.0.1:${(api.address() as AddressInfo).port}`, true);
-  const started = Date.now();
-  const result = await check([GUIDE, '--kubeconfig', kubeconfig, '--kube-timeout', '30']);
-  t.ok(Date.now() - started < 10_000, `at once (${Date.now() - started} ms)`);
-  t.equal(result.code, 2);
-  t.match(result.stderr, 'listing Services failed: HTTP 403: services is forbidden: User "u" cannot list resource "services"');
-  t.match(result.stderr, 'Check that the cluster is reachable and that the credentials may list Services in all namespaces');
+  const stderr = await givenUpAtOnce(t, kubeconfigFile(`http://127.0.0.1:${(api.address() as AddressInfo).port}`, true), 'listing Services failed: HTTP 403: services is forbidden: User "u" cannot list resource "services"');
+  t.match(stderr, 'Check that the cluster is reachable and that the credentials may list Services in all namespaces');
 });
 
 t.test('bad usage exits 2 with a message and the usage', async (t) => {
