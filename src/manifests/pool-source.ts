@@ -50,25 +50,24 @@ export async function openPoolSource(objects: readonly unknown[], defaultNamespa
  * is another object, and leaves the cluster's v1 pool in charge, as in the cluster.
  */
 function layered(first: InferencePoolResolver, then: InferencePoolResolver): InferencePoolResolver {
-  const hidden = (record: InferencePoolRecord) => {
-    const found = first.lookupPool(record.namespace, record.name);
-    return found.kind === 'found' && !olderVersion(found.pool, record);
+  const lookupPool = (namespace: string, name: string): InferencePoolLookup => {
+    const found = first.lookupPool(namespace, name);
+    if (found.kind !== 'found') return then.lookupPool(namespace, name);
+    const below = then.lookupPool(namespace, name);
+    return below.kind === 'found' && olderVersion(found.pool, below.pool) ? below : found;
+  };
+  // A record is one lookups resolve to: the winner of its name, whichever layer holds it.
+  const wins = (record: InferencePoolRecord) => {
+    const found = lookupPool(record.namespace, record.name);
+    return found.kind === 'found' && found.pool === record;
   };
   return {
     source: `the manifests and ${then.source}`,
-    lookupPool(namespace: string, name: string): InferencePoolLookup {
-      const found = first.lookupPool(namespace, name);
-      if (found.kind !== 'found') return then.lookupPool(namespace, name);
-      const below = then.lookupPool(namespace, name);
-      return below.kind === 'found' && olderVersion(found.pool, below.pool) ? below : found;
-    },
+    lookupPool,
     endpointPickerServices: () => [...first.endpointPickerServices(), ...then.endpointPickerServices()],
     *records() {
-      for (const record of first.records()) {
-        const below = then.lookupPool(record.namespace, record.name);
-        if (below.kind !== 'found' || !olderVersion(record, below.pool)) yield record;
-      }
-      for (const record of then.records()) if (!hidden(record)) yield record;
+      for (const record of first.records()) if (wins(record)) yield record;
+      for (const record of then.records()) if (wins(record)) yield record;
     },
     ready: () => first.ready() && then.ready(),
   };
