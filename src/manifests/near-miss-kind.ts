@@ -25,8 +25,9 @@ export const SERVED_VERSION: Readonly<Record<string, string>> = { EnvoyFilter: '
 export function nearMissKind(object: unknown): string | undefined {
   if (!isObject(object) || typeof object.kind !== 'string') return undefined;
   const { kind, apiVersion } = object;
-  if (apiVersion === undefined && CHECKED.some((checked) => checked.kind === kind)) {
-    return `kind ${kind} without an apiVersion: kubectl apply refuses it (apiVersion not set), and check cannot tell which API it is for; add apiVersion: ${CHECKED.find((checked) => checked.kind === kind)!.group}/${SERVED_VERSION[kind] ?? 'v1'}`;
+  const unversioned = apiVersion === undefined ? CHECKED.find((checked) => checked.kind === kind) : undefined;
+  if (unversioned !== undefined) {
+    return `kind ${kind} without an apiVersion: kubectl apply refuses it (apiVersion not set), and check cannot tell which API it is for; add apiVersion: ${unversioned.group}/${SERVED_VERSION[kind] ?? 'v1'}`;
   }
   if (typeof apiVersion !== 'string') return undefined;
   const version = apiVersion.slice(apiVersion.indexOf('/') + 1);
