@@ -120,14 +120,16 @@ export function isRuleCode(code: string): code is RuleCode {
 }
 
 /** Makes a finding at the severity the operator configured for its code. */
+/** `defaultSeverity`: where the rule's default depends on the context (EPP410 off Istio); the operator's setting still wins. */
 export function finding(
   code: RuleCode,
   severities: SeverityOverrides,
   at: { location: string; path: string },
   message: string,
   fix: string,
+  defaultSeverity: Severity = RULES[code].severity,
 ): Finding {
-  return { code, severity: severities[code] ?? RULES[code].severity, location: at.location, path: at.path, message, fix };
+  return { code, severity: severities[code] ?? defaultSeverity, location: at.location, path: at.path, message, fix };
 }
 
 /** `[EPP202] configPatches[0] ext_proc request_body_mode BUFFERED: <why>. Fix: <what>` (one line: logs, Events) */

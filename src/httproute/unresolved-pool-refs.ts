@@ -41,15 +41,17 @@ export function unresolvedPoolRefs(object: unknown, config: WebhookConfig): Find
       const at = { location: `rules[${index}]`, path: `spec.rules[${index}].backendRefs[${refIndex}]` };
       const name = typeof ref.name === 'string' ? ` ${ref.name}` : '';
       if (ref.group === undefined || ref.group === '') {
-        const found = finding(
-          'EPP410',
-          config.severities,
-          at,
-          `sends traffic to InferencePool${name} with no group: Gateway API reads an empty group as the core API group, which has no InferencePool, so a gateway that follows it cannot resolve this backend, and the webhook does not take it for a pool${istio ? `. Under Istio, ${underIstio('', extensionRefs(), config)}` : ''}`,
-          `add group: ${ISTIO_POOL_GROUP} to the backendRef`,
+        findings.push(
+          finding(
+            'EPP410',
+            config.severities,
+            at,
+            `sends traffic to InferencePool${name} with no group: Gateway API reads an empty group as the core API group, which has no InferencePool, so a gateway that follows it cannot resolve this backend, and the webhook does not take it for a pool${istio ? `. Under Istio, ${underIstio('', extensionRefs(), config)}` : ''}`,
+            `add group: ${ISTIO_POOL_GROUP} to the backendRef`,
+            // Off Istio a denial by default would speak for gateways not measured.
+            istio ? undefined : 'warn',
+          ),
         );
-        // Off Istio a denial by default would speak for gateways not measured; an operator's own deny is honoured.
-        findings.push(!istio && config.severities.EPP410 === undefined && found.severity === 'deny' ? { ...found, severity: 'warn' } : found);
       } else if (ref.group === OLDER_POOL_GROUP && istio) {
         findings.push(
           finding(
