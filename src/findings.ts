@@ -42,6 +42,7 @@ export const RULES = {
   EPP114: { severity: 'deny', relaxable: true, title: "Cluster port_value is not the InferencePool's endpointPickerRef port" },
   EPP115: { severity: 'deny', relaxable: false, title: 'More placeholder tokens in one EnvoyFilter than the webhook substitutes (1,000, at paths of 128 KiB in all)' },
   EPP116: { severity: 'warn', relaxable: true, title: 'The address or port the webhook wrote is no longer the Service it recorded (recreated, changed or gone)' },
+  EPP117: { severity: 'warn', relaxable: true, title: "An EPP Service's ClusterIP written by hand instead of the placeholder" },
   // EPP2xx: processing_mode
   EPP201: { severity: 'deny', relaxable: true, title: 'processing_mode value istiod refuses (not an exact upper-case name or an integer)' },
   EPP202: { severity: 'deny', relaxable: true, title: 'Body mode the EPP does not speak (request body BUFFERED, BUFFERED_PARTIAL, STREAMED or GRPC; response body STREAMED or GRPC)' },

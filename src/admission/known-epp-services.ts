@@ -1,12 +1,12 @@
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
-import type { WebhookConfig } from '../config.ts';
+import { mayReferenceNamespace, type WebhookConfig } from '../config.ts';
 import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
 
 /**
  * The EPP Services the classification "talks to an EPP" can know of for an object in `namespace`: the configured
  * one and `inferencePoolEpps` (`namespace/name`: the endpointPickerRef of each InferencePool, from the pool cache's
  * endpointPickerServices()), each with its ClusterIP from the Service cache (a cluster that writes the IP itself is
- * then recognised).
+ * then recognised; and named, where the object may reference it).
  * A lookup that cannot answer leaves the IP out: the other evidence still decides, and nothing is denied on it.
  */
 export async function knownEppServices(
@@ -16,9 +16,12 @@ export async function knownEppServices(
   inferencePoolEpps: Iterable<string> = [],
 ): Promise<EppServices> {
   const clusterIPs = new Set<string>();
+  const referable = new Map<string, string>();
   const addClusterIP = async (serviceNamespace: string, name: string) => {
     const lookup = await resolver.lookup(serviceNamespace, name);
-    if (lookup.kind === 'found' && lookup.service.clusterIP !== '' && lookup.service.clusterIP !== 'None') clusterIPs.add(lookup.service.clusterIP);
+    if (lookup.kind !== 'found' || lookup.service.clusterIP === '' || lookup.service.clusterIP === 'None') return;
+    clusterIPs.add(lookup.service.clusterIP);
+    if (!referable.has(lookup.service.clusterIP) && mayReferenceNamespace(config, namespace, serviceNamespace)) referable.set(lookup.service.clusterIP, `${serviceNamespace}/${name}`);
   };
   await addClusterIP(config.eppService.namespace || namespace, config.eppService.name);
   const names = new Set(inferencePoolEpps);
@@ -26,5 +29,5 @@ export async function knownEppServices(
     const [serviceNamespace, name] = key.split('/');
     await addClusterIP(serviceNamespace, name);
   }
-  return { names, clusterIPs };
+  return { names, clusterIPs, referable };
 }

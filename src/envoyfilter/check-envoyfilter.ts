@@ -9,6 +9,7 @@ import { checkExtProcFields } from './check-ext-proc-fields.ts';
 import { checkFilterConfigs } from './check-filter-config.ts';
 import { checkFilterAfterRouter } from './check-filter-placement.ts';
 import { checkFilterType } from './check-filter-type.ts';
+import { checkHandWrittenClusterIP } from './check-hand-written-cluster-ip.ts';
 import { checkRegexes } from './check-regex.ts';
 import { checkSidecarContext } from './check-sidecar-context.ts';
 import { checkTypeUrl } from './check-type-url.ts';
@@ -134,6 +135,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkDuplicateClusters(patches, severities));
   findings.push(...checkIstiodClusterNames(patches, severities));
   findings.push(...checkStaticAddresses(clusters, config.placeholder, severities));
+  findings.push(...checkHandWrittenClusterIP(object, clusters, eppServices, config.placeholder, severities));
   findings.push(...checkReplaceOfExtProc(patches, severities));
   findings.push(...checkFilterAfterRouter(sites, severities));
   findings.push(...checkFilterConfigs(patches, sites, severities));

@@ -23,6 +23,11 @@ export interface EppServices {
   names: ReadonlySet<string>;
   /** ClusterIPs of known EPP Services, so a cluster that writes the IP itself is recognised. */
   clusterIPs: ReadonlySet<string>;
+  /**
+   * ClusterIP -> `namespace/name`, for the known EPP Services the object may reference (its own namespace, or one
+   * allowedServiceNamespaces allows): a hand-written one is named, and the placeholder offered in its place (EPP117).
+   */
+  referable?: ReadonlyMap<string, string>;
 }
 
 /** Why an ext_proc config was (or was not) judged to talk to an EPP, most decisive first. */

@@ -253,6 +253,49 @@ t.test('5b. the EPP Service recreated under a stored EnvoyFilter (no reconciler)
   t.equal((await cp.kubectl(['get', 'envoyfilter', '-n', ns, 'epp-ext-proc-poc', '-o', `jsonpath=${ADDRESS}`])).stdout, after, 'with the new ClusterIP');
 });
 
+t.test("5c. the manual procedure, the ClusterIP copied by hand: kubectl apply and check say EPP117; the Service recreated, the copy is stale; the placeholder heals it", async (t) => {
+  const ns = 'epp-e2e-by-hand';
+  await createNamespace(cp, ns);
+  const copied = await createService(cp, ns, 'gaie-inference-scheduling-epp', [9002]);
+  const placeholder = fixtureText('guide-envoyfilter.yaml').replace('namespace: llm-d-inference-scheduler', `namespace: ${ns}`);
+  const byHand = placeholder.replace('address: EPP_SERVICE_CLUSTER_IP', `address: ${copied}`);
+  const said = `[EPP117] configPatches[1] cluster ${parse(placeholder).spec.configPatches[1].patch.value.name} reaches the EPP at ${copied}, Service ${ns}/gaie-inference-scheduling-epp's ClusterIP written by hand`;
+  // The webhook learns of the new Service from its watch: the apply is repeated until its cache has it.
+  const applied = await waitFor(
+    'EPP117 on kubectl apply',
+    async () => {
+      const result = await cp.kubectl(['apply', '-f', '-'], { input: byHand });
+      return result.stderr.includes('[EPP117]') ? result : undefined;
+    },
+    20_000,
+    500,
+  );
+  t.equal(applied.code, 0, applied.stderr);
+  t.match(applied.stderr, `Warning: ${said}`);
+  t.match(applied.stderr, `Warning: [EPP117] Fix: write EPP_SERVICE_CLUSTER_IP there with annotation epp-webhook.io/epp-service: ${ns}/gaie-inference-scheduling-epp`);
+  const checked = await spawnCli(['check', '-', '--kubeconfig', cp.kubeconfig], byHand);
+  t.equal(checked.code, 0, checked.stderr);
+  t.match(checked.stdout, `warning: ${said.replace('[EPP117] configPatches[1] ', '[EPP117] ')}`, 'check of the manifest against the cluster says it too');
+
+  await cp.kubectl(['delete', 'service', '-n', ns, 'gaie-inference-scheduling-epp']);
+  const recreated = await createService(cp, ns, 'gaie-inference-scheduling-epp', [9002]);
+  t.not(recreated, copied, `the recreated Service has another ClusterIP (${copied} -> ${recreated})`);
+  t.equal((await cp.kubectl(['get', 'envoyfilter', '-n', ns, 'epp-ext-proc-poc', '-o', `jsonpath=${ADDRESS}`])).stdout, copied, 'the copy still holds the old one');
+
+  const healed = await waitFor(
+    'the placeholder manifest substituted with the recreated Service',
+    async () => {
+      const reapplied = await cp.kubectl(['apply', '-f', '-'], { input: placeholder });
+      const address = (await cp.kubectl(['get', 'envoyfilter', '-n', ns, 'epp-ext-proc-poc', '-o', `jsonpath=${ADDRESS}`])).stdout;
+      return address === recreated ? reapplied : undefined;
+    },
+    20_000,
+    500,
+  );
+  t.equal(healed.code, 0, healed.stderr);
+  t.notMatch(healed.stderr, 'EPP117', 'the address the webhook wrote is not "by hand"');
+});
+
 t.test("7. the webhook's lookups run with only deploy/'s RBAC", async (t) => {
   const webhookKubeconfig = cp.kubeconfigFor(WEBHOOK_IDENTITY, ['system:serviceaccounts', 'system:serviceaccounts:epp-webhook']);
   const can = async (...args: string[]) => (await cp.kubectl(['auth', 'can-i', ...args], { kubeconfig: webhookKubeconfig })).stdout.trim();

@@ -34,6 +34,7 @@ export const RULE_CLAIMS: Partial<Record<RuleCode, Claim>> = {
   EPP114: 'runtime',
   EPP115: 'webhook',
   EPP116: 'webhook',
+  EPP117: 'webhook',
   EPP201: 'istio-refuses',
   EPP202: 'runtime',
   EPP203: 'envoy-rejects',
