@@ -69,5 +69,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
   process.exit(process.exitCode ?? 141);
 });
+// Its warnings' reader gone (`render ... 2>&1 >out.yaml | head -1`), the command still writes its whole output and
+// ends with its own code: the lines left for stderr have no reader, and nothing else is wrong.
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+});
 
 process.exitCode = await main(process.argv.slice(2));

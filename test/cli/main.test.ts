@@ -66,3 +66,24 @@ t.test('a reader that closes the pipe early (| head -1) ends the command quietly
     t.equal(stderr, whole.stderr, `${command}: what it says on stderr is unchanged`);
   }
 });
+
+t.test("a reader of stderr that closes early (2>&1 >out | head -1): the whole output is still written, with the command's own exit code", async (t) => {
+  const args = (command: string) => [command, 'examples/', 'test/fixtures/manifests/wild/operator-envoyfilter-route-override.yaml', '--services', 'examples/services.yaml'];
+  // render's warnings go to stderr (check writes its report to stdout).
+  for (const command of ['render']) {
+    const whole = await spawnCli(args(command), '');
+    t.ok(whole.stderr.length > 0, `${command} writes to stderr`);
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(REPO, 'src/main.ts'), ...args(command)], { cwd: REPO, env: withoutKubeconfig(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stderr.destroy();
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    t.equal(code, whole.code, `${command}: the code it gives with stderr read`);
+    t.equal(stdout, whole.stdout, `${command}: the whole output`);
+    t.equal(stderr, '');
+  }
+});
