@@ -3,20 +3,24 @@ import { objectsOfKind } from './objects-of-kind.ts';
 import { StaticInferencePools } from './static-inference-pools.ts';
 import { readObjectsFile, StaticServiceResolver } from './static-resolver.ts';
 
-/** What `serve --services FILE` answers from: the file's Services, and its InferencePools and EnvoyFilters if it has any. */
+/** What `serve --services FILE` (one or more) answers from: the file's Services, and its InferencePools and EnvoyFilters if it has any. */
 export interface StaticClusterTable {
   services: StaticServiceResolver;
   pools: StaticInferencePools;
   envoyFilters: EnvoyFilterIndexTable;
 }
 
-/** e.g. `kubectl get svc,inferencepools,envoyfilters -A -o yaml > table.yaml`: a List, several documents, or both. */
-export function loadClusterTableFile(path: string): StaticClusterTable {
-  const objects = readObjectsFile(path);
+/**
+ * e.g. `kubectl get svc,inferencepools,envoyfilters -A -o yaml > table.yaml`: a List, several documents, or both; the
+ * objects of several files together, as kubectl takes repeated `-f` (of one name in two files, the later file's).
+ */
+export function loadClusterTableFiles(paths: readonly string[]): StaticClusterTable {
+  const objects = paths.flatMap(readObjectsFile);
+  const source = paths.join(', ');
   return {
-    services: StaticServiceResolver.fromObjects(objects, path),
-    pools: StaticInferencePools.fromObjects(objects, path),
-    envoyFilters: new EnvoyFilterIndexTable(path, envoyFilterRecordsIn(objects, 'default')),
+    services: StaticServiceResolver.fromObjects(objects, source),
+    pools: StaticInferencePools.fromObjects(objects, source),
+    envoyFilters: new EnvoyFilterIndexTable(source, envoyFilterRecordsIn(objects, 'default')),
   };
 }
 

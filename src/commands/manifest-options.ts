@@ -21,7 +21,7 @@ export interface ManifestCommandIo {
 /** Flags check and render share: where manifests and Services come from, and the webhook's config. */
 export const MANIFEST_OPTIONS = {
   config: { type: 'string' },
-  services: { type: 'string' },
+  services: { type: 'string', multiple: true },
   kubeconfig: { type: 'string' },
   'cluster-ip': { type: 'string', multiple: true, default: [] },
   namespace: { type: 'string', short: 'n', default: 'default' },
@@ -40,7 +40,7 @@ Without PATH, standard input is read unless it is a terminal. Files that are no 
 Services, for the EPP_SERVICE_CLUSTER_IP placeholder (without any, every placeholder is reported EPP101);
 Services among the manifests are not read (the cluster gives a Service its ClusterIP when it creates it):
   --services FILE       a Service table: a List or multi-document YAML of Services (kubectl get svc -A -o yaml);
-                        InferencePools and EnvoyFilters in it are used too
+                        InferencePools and EnvoyFilters in it are used too (repeatable: the files together)
   --kubeconfig FILE     list Services, InferencePools and EnvoyFilters from this cluster once, read-only.
                         Without --services, --kubeconfig and --cluster-ip: the cluster KUBECONFIG names, if set
 InferencePools (epp-webhook.io/inference-pool) and the EnvoyFilters that serve them come from the manifests
@@ -73,7 +73,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 type ManifestValues = {
   config?: string;
-  services?: string;
+  services?: string[];
   kubeconfig?: string;
   'cluster-ip': string[];
   namespace: string;

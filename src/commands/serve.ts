@@ -10,7 +10,7 @@ import { KubeConfigError } from '../cluster/kubeconfig-error.ts';
 import type { PoolChange } from '../cluster/informer-inference-pools.ts';
 import type { ResourceListWatchEvent } from '../cluster/resource-list-watch.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
-import { loadClusterTableFile } from '../cluster/static-cluster-table.ts';
+import { loadClusterTableFiles } from '../cluster/static-cluster-table.ts';
 import { ServicesFileError } from '../cluster/static-resolver.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { leaderElectionIdentity, leaseNamespace } from '../reconcile/leader-election-settings.ts';
@@ -41,7 +41,7 @@ Options:
   --client-cn NAME    with --client-ca: answer only certificates with this common name (repeatable; others get 403)
   --config FILE       webhook config, YAML (see README "Configuration")
   --services FILE     answer Service lookups from this file (a List or multi-document YAML of Services; the
-                      InferencePools and EnvoyFilters in it are used too)
+                      InferencePools and EnvoyFilters in it are used too; repeatable: the files together)
   --kubeconfig FILE   watch Services, InferencePools and EnvoyFilters through this kubeconfig
                       (default: KUBECONFIG, then ~/.kube/config, then in-cluster)
   --reconcile         also keep substituted ClusterIPs true: patch EnvoyFilters when their EPP Service's
@@ -63,7 +63,7 @@ interface ServeFlags {
   clientCa: string | undefined;
   clientCommonNames: string[];
   config: string | undefined;
-  services: string | undefined;
+  services: string[] | undefined;
   kubeconfig: string | undefined;
   /** Present with --reconcile: where the Lease lives and who this replica is. */
   reconcile: { leaseNamespace: string; identity: string } | undefined;
@@ -87,7 +87,7 @@ function parseServeFlags(argv: string[]): ServeFlags | 'help' {
       'client-ca': { type: 'string' },
       'client-cn': { type: 'string', multiple: true },
       config: { type: 'string' },
-      services: { type: 'string' },
+      services: { type: 'string', multiple: true },
       kubeconfig: { type: 'string' },
       reconcile: { type: 'boolean', default: false },
       'leader-election-namespace': { type: 'string' },
@@ -160,7 +160,7 @@ async function createResolver(
   onPoolChange?: (change: PoolChange | { type: 'resynced' }) => void,
 ): Promise<ClusterSources> {
   if (flags.services !== undefined) {
-    const table = loadClusterTableFile(flags.services);
+    const table = loadClusterTableFiles(flags.services);
     return { resolver: table.services, pools: table.pools, envoyFilters: table.envoyFilters, envoyFiltersComplete: false, kubeConfig: undefined, start() {}, stop() {} };
   }
   if (flags.kubeconfig === undefined && !hasDefaultClusterCredentials()) {
@@ -255,7 +255,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
       'epp-webhook serving',
     );
     if (flags.services !== undefined && resolverHandle.resolver.size() === 0) {
-      server.app.log.warn({ services: flags.services }, 'the --services file holds no Service: every placeholder is denied (EPP101, or EPP110 for a pool\'s); give it a Service table (kubectl get svc -A -o yaml)');
+      server.app.log.warn({ services: flags.services.join(', ') }, `the --services ${flags.services.length === 1 ? 'file holds' : 'files hold'} no Service: every placeholder is denied (EPP101, or EPP110 for a pool's); give it a Service table (kubectl get svc -A -o yaml)`);
     }
   } catch (error) {
     const known =
@@ -293,7 +293,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
   });
 }
 
-function reconcileSettings(values: { services?: string; 'leader-election-namespace'?: string; 'leader-election-identity'?: string }): { leaseNamespace: string; identity: string } {
+function reconcileSettings(values: { services?: string[]; 'leader-election-namespace'?: string; 'leader-election-identity'?: string }): { leaseNamespace: string; identity: string } {
   if (values.services !== undefined) throw new UsageError('--reconcile patches EnvoyFilters in a cluster: it needs --kubeconfig or in-cluster credentials, not --services');
   const namespace = leaseNamespace(values['leader-election-namespace']);
   if (namespace === undefined) throw new UsageError('--reconcile needs a namespace for its Lease: pass --leader-election-namespace NS or set POD_NAMESPACE');

@@ -32,7 +32,8 @@ export function servicesInManifests(documents: readonly Pick<ManifestDocument, '
 /**
  * The fix for a Service not found that the manifests hold: check never reads it there (the cluster assigns a
  * ClusterIP when it creates the Service), so say where it is and which flag gives it. `sourceGiven`: --services or a
- * cluster is already the source, so a second --services is not on offer.
+ * cluster is already the source: --cluster-ip, which layers over either, is offered rather than another --services
+ * (an alternative to --kubeconfig).
  */
 export function manifestServiceFix(service: string, found: ManifestService, sourceGiven: boolean): string {
   const where = `Service ${service} is in ${found.file} among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip`;

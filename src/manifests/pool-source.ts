@@ -1,12 +1,12 @@
 import { EnvoyFilterIndexTable, type EnvoyFilterIndexRecord } from '../cluster/envoyfilter-index.ts';
 import { olderVersion, type InferencePoolLookup, type InferencePoolRecord, type InferencePoolResolver } from '../cluster/inference-pool.ts';
-import { envoyFilterRecordsIn, loadClusterTableFile } from '../cluster/static-cluster-table.ts';
+import { envoyFilterRecordsIn, loadClusterTableFiles } from '../cluster/static-cluster-table.ts';
 import { StaticInferencePools } from '../cluster/static-inference-pools.ts';
 import { firstList } from './first-list.ts';
 import { ServiceSourceError } from './service-source.ts';
 
 export interface PoolSourceOptions {
-  services?: string;
+  services?: readonly string[];
   kubeconfig?: string;
   /** The cluster the KUBECONFIG environment variable names (see ServiceSourceOptions). */
   kubeconfigFromEnvironment?: boolean;
@@ -32,7 +32,7 @@ export async function openPoolSource(objects: readonly unknown[], defaultNamespa
   let base: { pools: InferencePoolResolver; envoyFilters: Iterable<EnvoyFilterIndexRecord> } | undefined;
   if (options.services !== undefined) {
     try {
-      const table = loadClusterTableFile(options.services);
+      const table = loadClusterTableFiles(options.services);
       base = { pools: table.pools, envoyFilters: table.envoyFilters.records() };
     } catch (error) {
       throw new ServiceSourceError((error as Error).message);

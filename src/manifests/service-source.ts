@@ -1,12 +1,12 @@
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
-import { loadServicesFile } from '../cluster/static-resolver.ts';
+import { loadClusterTableFiles } from '../cluster/static-cluster-table.ts';
 import { firstList } from './first-list.ts';
 import { ClusterIPOverrideResolver, type ClusterIPOverride } from './cluster-ip-overrides.ts';
 import { manifestServiceFix, type ManifestService } from './manifest-services.ts';
 
 export interface ServiceSourceOptions {
-  /** A Service table (`kubectl get svc -A -o yaml`). */
-  services?: string;
+  /** Service tables (`kubectl get svc -A -o yaml`), read together. */
+  services?: readonly string[];
   /** A cluster to list Services from, once, read-only. */
   kubeconfig?: string;
   /** List Services from the cluster the KUBECONFIG environment variable names (a `:`-separated list, as kubectl reads it). */
@@ -38,7 +38,7 @@ export async function openServiceSource(options: ServiceSourceOptions, inManifes
   let base: ServiceResolver | undefined;
   if (options.services !== undefined) {
     try {
-      base = loadServicesFile(options.services);
+      base = loadClusterTableFiles(options.services).services;
     } catch (error) {
       throw new ServiceSourceError((error as Error).message);
     }

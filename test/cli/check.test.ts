@@ -202,6 +202,22 @@ t.test('without a Service source every placeholder is EPP101, and the fix says h
   t.match(result.stdout, `${GUIDE}:${lineOf(fixture('guide-envoyfilter.yaml'), 'address: EPP_SERVICE_CLUSTER_IP')}: error: `, 'at the token');
 });
 
+t.test('--services given twice: the Services of both files, as kubectl takes repeated -f', async (t) => {
+  const table = (namespace: string, clusterIP: string) =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: gaie-inference-scheduling-epp, namespace: ${namespace}}\nspec: {clusterIP: ${clusterIP}, ports: [{name: grpc-ext-proc, port: 9002}]}\n`;
+  const folder = tree({ 'a.yaml': table('team-a', '10.96.1.1'), 'b.yaml': table('team-b', '10.96.2.2'), 'filters.yaml': `${envoyFilter('f', { namespace: 'team-a' })}---\n${envoyFilter('f', { namespace: 'team-b' })}` });
+  const [a, b, filters] = ['a.yaml', 'b.yaml', 'filters.yaml'].map((file) => join(folder, file));
+  const both = await check([filters, '--services', a, '--services', b]);
+  t.equal(both.code, 0, both.stdout);
+  const rendered = await runCommand(runRenderCommand, [filters, '--services', a, '--services', b]);
+  t.match(rendered.stdout, /address: 10\.96\.1\.1[\s\S]*address: 10\.96\.2\.2/, 'each EnvoyFilter gets the ClusterIP of its own file');
+  const onlyB = await check([filters, '--services', b]);
+  t.equal(onlyB.code, 1);
+  t.match(onlyB.stdout, `Service team-a/gaie-inference-scheduling-epp (chosen by the webhook default (config eppService)) not found in ${b}`);
+  const neither = await check([filters, '--services', b, '--services', b]);
+  t.match(neither.stdout, `not found in ${b}, ${b}`);
+});
+
 t.test('a Service among the manifests is no Service source, and the fix says where it is and which flag gives it', async (t) => {
   const folder = join(MANIFESTS, 'two-pools');
   const table = join(folder, 'services.yaml');
@@ -229,7 +245,7 @@ t.test('a Service among the manifests is no Service source, and the fix says whe
   t.match(piped.stdout, 'fix: Service team-x/gaie-inference-scheduling-epp is in <stdin> among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip: pass --cluster-ip team-x/gaie-inference-scheduling-epp=10.96.7.7', 'standard input cannot be read twice: its ClusterIP, given');
   const besideTable = tree({ 'filter.yaml': envoyFilter('f', { namespace: 'team-x' }), 'svc.yaml': service('team-x', '10.96.7.7') });
   const another = await check([besideTable, '--services', SERVICES]);
-  t.match(another.stdout, `fix: Service team-x/gaie-inference-scheduling-epp is in ${join(besideTable, 'svc.yaml')} among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip: pass --cluster-ip team-x/gaie-inference-scheduling-epp=10.96.7.7`, 'a second --services is no option');
+  t.match(another.stdout, `fix: Service team-x/gaie-inference-scheduling-epp is in ${join(besideTable, 'svc.yaml')} among the manifests, but check reads Services only from --services, --kubeconfig or --cluster-ip: pass --cluster-ip team-x/gaie-inference-scheduling-epp=10.96.7.7`, 'a Service source given already: its ClusterIP, given');
   t.equal((await check([besideTable, '--services', SERVICES, '--cluster-ip', 'team-x/gaie-inference-scheduling-epp=10.96.7.7'])).code, 0, 'the fix, followed');
 
   const headless = await check(['-'], `${envoyFilter('f', { namespace: 'team-x' })}---

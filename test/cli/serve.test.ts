@@ -124,6 +124,14 @@ t.test('a --services file that holds no Service: it serves, and says at start th
   other.kill('SIGTERM');
   await otherExited;
   t.notMatch(otherOut, 'holds no Service', 'not for a table of Services');
+  const { child: both, exited: bothExited } = serve(['--services', noServices, '--services', SERVICES, '--port', '0', '--metrics-port', 'off', '--certs-dir', dir, '--host', '127.0.0.1']);
+  let bothOut = '';
+  both.stdout!.on('data', (c) => (bothOut += c));
+  while (!bothOut.includes('epp-webhook serving') && Date.now() < deadline + 30000) await new Promise((r) => setTimeout(r, 50));
+  both.kill('SIGTERM');
+  await bothExited;
+  t.match(bothOut, `"services":"${noServices}, ${SERVICES}"`, '--services twice: both files are the table');
+  t.notMatch(bothOut, 'holds no Service', 'the second holds Services');
 });
 
 t.test('a missing --services file is one line naming it, not a stack trace, exit 2 as check and render give', async (t) => {
