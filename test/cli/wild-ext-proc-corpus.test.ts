@@ -94,6 +94,13 @@ async function corpusTests(corpus: string): Promise<void> {
     }
   });
 
+  t.test('what is denied is exactly what istiod or Envoy refuses', async (t) => {
+    const refused = [...expected].filter(([, e]) => e.verdict === 'rejected-by-istio' || e.verdict === 'nacked-by-envoy').map(([file]) => file);
+    const denied = [...byFile].filter(([, o]) => !o.admitted).map(([file]) => file);
+    t.same(denied.sort(), refused.sort());
+    t.ok(refused.length > 0);
+  });
+
   t.test('the EPP ones keep a finding for the mode they really run', async (t) => {
     for (const file of TALKS_TO_EPP) {
       const object = byFile.get(file)!;
