@@ -68,9 +68,9 @@ export async function measure(
   return { scenario, webhook, answers, eppRequests: eppReceived(plane) - eppBefore, envoyStats };
 }
 
-/** The webhook codes in kubectl's output. */
+/** The codes kubectl printed, each as a finding leads its line (`[EPP205] ...`); a code a message names in passing is not one. */
 export function codesIn(output: string): string[] {
-  return [...new Set(output.match(/EPP\d{3}/g) ?? [])].sort();
+  return [...new Set([...output.matchAll(/\[(EPP\d{3})\]/g)].map((m) => m[1]))].sort();
 }
 
 const FILE = new URL('../measured-symptoms.json', import.meta.url).pathname;
