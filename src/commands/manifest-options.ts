@@ -27,12 +27,14 @@ export const MANIFEST_OPTIONS = {
   namespace: { type: 'string', short: 'n', default: 'default' },
   'kube-timeout': { type: 'string', default: '30' },
   exclude: { type: 'string', multiple: true, default: [] },
+  filename: { type: 'string', short: 'f', multiple: true, default: [] },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsOptionsConfig;
 
 export const manifestOptionsHelp = (command: 'check' | 'render') => `Manifests: files, directories (searched recursively for *.yaml, *.yml, *.json; dotfiles,
-dot-directories and node_modules skipped) and - for standard input, e.g. kustomize build | epp-webhook ${command} -.
+dot-directories and node_modules skipped) and - for standard input, e.g. kustomize build | epp-webhook ${command} -;
+each as an argument or after -f, --filename (repeatable), as kubectl takes them.
 YAML documents, or JSON ones, a stream of them too (render -o json | epp-webhook ${command} -).
 Without PATH, standard input is read unless it is a terminal. Files that are no Kubernetes manifest
 (package.json, a JSON array, a values file) are skipped; Helm templates are named, to be rendered first.
@@ -57,6 +59,11 @@ Options:
   --exclude PATTERN     skip matching files and directories (repeatable): a name anywhere (vendor, *.tpl.yaml)
                         or a path from the directory searched (test/fixtures, charts/*/templates)`;
 
+/** `-o=json` as kubectl takes it (its flag library reads the `=`); Node's parser hands over `=json`. */
+export function outputFormat(output: string | undefined): string | undefined {
+  return output?.startsWith('=') ? output.slice(1) : output;
+}
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -79,6 +86,7 @@ type ManifestValues = {
   namespace: string;
   'kube-timeout': string;
   exclude: string[];
+  filename: string[];
 };
 
 /** Checks the shared flags; throws UsageError with a message that names the flag. */
@@ -97,8 +105,9 @@ export function manifestSettings(values: ManifestValues, positionals: string[], 
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (positionals.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) may be given once');
-  let paths = positionals;
+  // -f FILE as kubectl writes it, beside the positional paths.
+  let paths = [...positionals, ...values.filename];
+  if (paths.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) may be given once');
   if (paths.length === 0) {
     if (io.stdin.isTTY) throw new UsageError('give files or directories of manifests, or - to read them from standard input');
     paths = ['-'];

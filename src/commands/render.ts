@@ -5,7 +5,7 @@ import { namesApiVersionAndKind } from '../manifests/read-manifests.ts';
 import { renderYamlDocument } from '../manifests/render-document.ts';
 import { ServiceSourceError } from '../manifests/service-source.ts';
 import { findingLine, problemLine, skippedLine } from '../report/text-report.ts';
-import { MANIFEST_OPTIONS, manifestOptionsHelp, manifestSettings, runManifests, UsageError, type ManifestCommandIo, type ManifestSettings } from './manifest-options.ts';
+import { MANIFEST_OPTIONS, manifestOptionsHelp, manifestSettings, outputFormat, runManifests, UsageError, type ManifestCommandIo, type ManifestSettings } from './manifest-options.ts';
 import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook render [options] [PATH ...|-]
@@ -37,7 +37,7 @@ export async function runRenderCommand(argv: string[], io: ManifestCommandIo): P
       io.stdout.write(USAGE);
       return 0;
     }
-    output = (values.output ?? 'yaml') as Output;
+    output = (outputFormat(values.output) ?? 'yaml') as Output;
     if (!OUTPUTS.includes(output)) throw new UsageError(`--output must be yaml or json (got ${JSON.stringify(values.output)})`);
     settings = manifestSettings(values, positionals, io);
   } catch (error) {

@@ -202,6 +202,18 @@ t.test('without a Service source every placeholder is EPP101, and the fix says h
   t.match(result.stdout, `${GUIDE}:${lineOf(fixture('guide-envoyfilter.yaml'), 'address: EPP_SERVICE_CLUSTER_IP')}: error: `, 'at the token');
 });
 
+t.test("kubectl's habits: -f FILE (repeatable, - for standard input) beside the paths, and -o=json", async (t) => {
+  const positional = await check([GUIDE, BUFFERED, '--services', SERVICES, '-o', 'json']);
+  const withF = await check(['-f', GUIDE, '--filename', BUFFERED, '--services', SERVICES, '-o=json']);
+  t.equal(withF.code, positional.code);
+  t.same(JSON.parse(withF.stdout), JSON.parse(positional.stdout), 'the same report');
+  const mixed = await check([GUIDE, '-f', '-', '--services', SERVICES, '-o=json'], readFileSync(BUFFERED, 'utf8'));
+  t.same(JSON.parse(mixed.stdout).summary.objects, 2, 'a path and -f - together');
+  const twice = await check(['-', '-f', '-'], '');
+  t.equal(twice.code, 2);
+  t.match(twice.stderr, '- (standard input) may be given once');
+});
+
 t.test('--services given twice: the Services of both files, as kubectl takes repeated -f', async (t) => {
   const table = (namespace: string, clusterIP: string) =>
     `apiVersion: v1\nkind: Service\nmetadata: {name: gaie-inference-scheduling-epp, namespace: ${namespace}}\nspec: {clusterIP: ${clusterIP}, ports: [{name: grpc-ext-proc, port: 9002}]}\n`;
