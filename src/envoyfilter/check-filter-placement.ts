@@ -29,7 +29,7 @@ export function checkFilterAfterRouter(sites: readonly ExtProcSite[], severities
         'EPP319',
         severities,
         { location: patchLocation(patch.index), path: formatPath(['spec', 'configPatches', patch.index, 'patch', 'operation']) },
-        `${where}, after ${ROUTER}, which ends every chain: Envoy rejects the listener ("terminal filter named ${ROUTER} ... must be the last filter in a http filter chain") and the gateway keeps its old config`,
+        `${where}, after ${ROUTER}, which ends every chain: Envoy rejects the listener ("terminal filter named ${ROUTER} ... must be the last filter in a http filter chain"): running gateway Pods keep their old config, and one that starts has no listener`,
         `use operation: INSERT_BEFORE with subFilter ${ROUTER} to add the filter`,
       ),
     );

@@ -19,8 +19,12 @@ import { judgeExtProcSites } from './talks-to-epp.ts';
  * open or not as its team chose), the port it connects to (against endpointPickerRef.port), and that port being the
  * Service's. `addressSites` are the strings that held (or hold) the ClusterIP placeholder, with the port paired to each.
  */
-/** What failing open does (measured: EPP205-fail-open, -fail-open-headers-only, EPP230-override-unset-*). */
-const FAILS_OPEN = 'when the EPP times out, or is down with header-only modes, Envoy sends requests on without endpoint picking instead of failing them';
+/**
+ * What failing open does (measured: EPP205-fail-open, -fail-open-headers-only, -stalled-epp-fail-open, EPP230-override-unset-*,
+ * EPP305-cluster-nowhere-fail-open).
+ */
+const FAILS_OPEN =
+  'where no stream to the EPP can open, or the EPP is down or times out with header-only modes (FULL_DUPLEX_STREAMED has no message_timeout), Envoy sends requests on without endpoint picking instead of failing them';
 
 export function checkPoolConsistency(
   object: unknown,

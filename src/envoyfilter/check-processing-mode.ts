@@ -12,13 +12,14 @@ import { defaultFor, EPP_MODE, MODE_FIELDS, readModeField, readProcessingMode, s
 
 /** What a request body mode breaks with an EPP (EPP202). */
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
-  // Measured (test/dataplane/measured-symptoms.json EPP202-BUFFERED, per-route-buffered).
+  // Measured (test/dataplane/measured-symptoms.json EPP202-BUFFERED, -BUFFERED-above-limit, per-route-buffered).
   BUFFERED:
     'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer, so requests wait message_timeout and fail with 504 (also when a per-route override switches to it)',
+  // Measured: EPP202-BUFFERED_PARTIAL.
   BUFFERED_PARTIAL:
     'Envoy sends at most the buffer limit of the body, in a mode the EPP does not answer, so requests wait message_timeout and fail with 504',
   STREAMED: 'the EPP does not answer STREAMED bodies, so requests wait message_timeout and fail with 504', // measured: EPP202-STREAMED
-  GRPC: 'GRPC is defined but not implemented by Envoy, and the EPP does not speak it',
+  GRPC: 'the EPP does not answer GRPC bodies, so requests wait message_timeout and fail with 504', // measured: EPP202-GRPC
 };
 
 /**
@@ -30,7 +31,8 @@ const RESPONSE_BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
   // Measured (test/dataplane/measured-symptoms.json EPP202-response-STREAMED-stream, EPP202-response-STREAMED).
   STREAMED:
     'it answers each chunk of a streamed completion (stream: true) with a FULL_DUPLEX_STREAMED body message, which Envoy refuses as spurious and resets the response after its status: the client gets 200, then the body breaks off (after about 1 s) with no token; completions not streamed pass only because their body reaches Envoy whole',
-  GRPC: BODY_MODE_BREAKAGE.GRPC,
+  // GRPC is not judged: completions, streamed and long ones too, arrive whole and on time (measured:
+  // EPP202-response-GRPC, -stream, -long).
 };
 
 /**
@@ -213,8 +215,12 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         'EPP205',
         severities,
         { location, path: formatPath([...segments, failOpenKey]) },
-        // Measured (test/dataplane/measured-symptoms.json EPP204-fail-open, EPP205-fail-open, EPP205-fail-open-headers-only).
-        `ext_proc ${failOpenKey} true: when the EPP times out (message_timeout), or is down with header-only modes, requests silently bypass it and reach a backend with no endpoint picking (fail-open); with FULL_DUPLEX_STREAMED bodies a down EPP still gets them 500`,
+        mode.request_body_mode === 'FULL_DUPLEX_STREAMED'
+          ? // Measured (test/dataplane/measured-symptoms.json EPP205-fail-open, EPP322-fail-open, EPP205-stalled-epp-fail-open,
+            // EPP305-cluster-nowhere-fail-open).
+            `ext_proc ${failOpenKey} true with FULL_DUPLEX_STREAMED: it does not fail open what goes wrong at the EPP: a down EPP, or one past its cluster's max_requests, still gets requests 500, and a stalled one holds them with no timeout (this mode has no message_timeout); requests bypass the EPP silently, to a backend with no endpoint picking, only where no stream to it can open at all (its cluster missing, EPP305)`
+          : // Measured (test/dataplane/measured-symptoms.json EPP204-fail-open, EPP205-fail-open-headers-only).
+            `ext_proc ${failOpenKey} true: when the EPP times out (message_timeout), or is down, requests silently bypass it and reach a backend with no endpoint picking (fail-open)`,
         `remove ${failOpenKey} so Envoy fails closed (504/500), or set EPP205 to off if bypassing the EPP is intended`,
       ),
     );
@@ -225,7 +231,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         severities,
         { location, path: formatPath([...segments, failOpenKey]) },
         // istiod's filter sets true; false is proto3's zero value, which its merge does not carry (the oracle's merged filter).
-        `ext_proc ${failOpenKey} false in a MERGE into ${ISTIOD_FILTER}, which sets it true: false is proto3's zero value, which istiod's merge does not carry, so the filter still fails open: when the EPP times out, or is down with header-only modes, requests silently bypass it`,
+        `ext_proc ${failOpenKey} false in a MERGE into ${ISTIOD_FILTER}, which sets it true: false is proto3's zero value, which istiod's merge does not carry, so the filter-level true stays: where no route override sets failure_mode_allow (istiod's sets it from the pool's failureMode), a request whose stream to the EPP cannot open, or with header-only modes one the EPP is down for, silently bypasses it (measured: EPP230-virtual-host-override-unset-plain-route, EPP230-override-unset-headers-only-epp-down)`,
         // The route's entry replaces istiod's override whole, which names istiod's EPP cluster and turns the filter on:
         // with failure_mode_allow alone the filter runs on its own cluster, dummy, which Envoy lacks: where the MERGE's
         // mode sends, every request fails (measured: EPP230-override-only-without-grpc-service-fail-closed, there

@@ -1,6 +1,7 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, type PathSegments } from '../json-path.ts';
 import { patchLocation } from './config-patches.ts';
+import { rejectsUpdate } from './envoy-rejects-update.ts';
 import { visitObjects, type ExtProcSite } from './ext-proc-configs.ts';
 
 /**
@@ -50,7 +51,7 @@ export function checkRegexes(site: ExtProcSite, severities: SeverityOverrides): 
         'EPP226',
         severities,
         { location: patchLocation(site.patch.index), path: formatPath([...segments, 'regex']) },
-        `ext_proc regex ${JSON.stringify(regex)} uses ${lacks}, which RE2, Envoy's regex engine, does not have: Envoy rejects the listener update: the gateway keeps its old config`,
+        `ext_proc regex ${JSON.stringify(regex)} uses ${lacks}, which RE2, Envoy's regex engine, does not have: Envoy ${rejectsUpdate(site.kind)}`,
         'write the regex in RE2 syntax, without lookaround, backreferences, atomic groups or possessive quantifiers (to refuse some headers, list them in disallow_expression rather than excluding them from allow_expression)',
       ),
     );

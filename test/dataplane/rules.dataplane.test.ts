@@ -134,8 +134,8 @@ t.test('the working fixture on an InferencePool route: istiod\'s per-route overr
   });
 });
 
-t.test('EPP202: BUFFERED / STREAMED request bodies', async (t) => {
-  for (const mode of ['BUFFERED', 'STREAMED'] as const) {
+t.test('EPP202: BUFFERED / STREAMED / BUFFERED_PARTIAL / GRPC request bodies', async (t) => {
+  for (const mode of ['BUFFERED', 'STREAMED', 'BUFFERED_PARTIAL', 'GRPC'] as const) {
     // message_timeout 2 s instead of the fixture's 1000 s, to see what the client gets when it expires.
     const ef = fullDuplex((f) => {
       f.processing_mode.request_body_mode = mode;
@@ -149,10 +149,28 @@ t.test('EPP202: BUFFERED / STREAMED request bodies', async (t) => {
       (t, m) => {
         t.ok(m.webhook.includes('EPP202'), 'kubectl printed EPP202 (relaxed to a warning to measure)');
         t.same(statuses(m), recorded(`EPP202-${mode}`), 'the recorded statuses');
+        t.ok(m.answers.every((a) => a.status === 504 && a.ms >= 1900), 'each waited message_timeout (2 s), then 504');
       },
       { count: 2, timeoutMs: 8000 },
     );
   }
+  // A body above the buffer limit (the fixture's listener holds 1 MiB per connection): BUFFERED refuses it whole.
+  const large = { ...COMPLETION, prompt: 'x'.repeat(1_200_000) };
+  await scenario(
+    t,
+    'EPP202-BUFFERED-above-limit',
+    fullDuplex((f) => {
+      f.processing_mode.request_body_mode = 'BUFFERED';
+      f.message_timeout = '2s';
+    }),
+    plainRoute(),
+    (t, m) => {
+      t.ok(m.webhook.includes('EPP202'));
+      t.same(statuses(m), recorded('EPP202-BUFFERED-above-limit'));
+      t.same(statuses(m), [413], 'refused at once: 413');
+    },
+    { count: 1, timeoutMs: 8000, body: large },
+  );
 });
 
 /** A streamed completion (server-sent events, one per token, STREAM_TOKEN_INTERVAL_MS apart): 8 tokens and [DONE], about 1.2 s. */
@@ -252,6 +270,24 @@ t.test('EPP202: STREAMED response bodies (requests FULL_DUPLEX_STREAMED, trailer
   }
 });
 
+t.test('GRPC response bodies (requests FULL_DUPLEX_STREAMED, trailers SEND): completions pass, so EPP202 does not say it', async (t) => {
+  const ef = fullDuplex((f) => {
+    f.processing_mode.response_body_mode = 'GRPC';
+    f.message_timeout = '2s';
+  });
+  for (const [suffix, body] of Object.entries(BODIES)) {
+    const key = `EPP202-response-GRPC${suffix}`;
+    await scenario(t, key, ef, plainRoute(), (t, m) => {
+      t.notOk(m.webhook.includes('EPP202'), 'the webhook says nothing of it');
+      t.same(statuses(m), recorded(key), 'the recorded statuses');
+      t.ok(statuses(m).every((s) => s === 200) && m.answers.every((a) => !a.error), '200, whole');
+      t.equal(m.eppRequests, m.answers.length, 'the EPP picked for each');
+      if (suffix === '-stream') t.ok(m.answers.every((a) => a.events === 9 && (a.firstByteMs ?? Infinity) < 8 * STREAM_TOKEN_INTERVAL_MS), 'every token, the first long before the last');
+      if (suffix === '-long') t.ok(m.answers.every((a) => a.bytes === LONG_BYTES), 'the whole long body');
+    }, { count: 2, timeoutMs: 8000, body });
+  }
+});
+
 t.test('EPP204: request headers sent with request_body_mode NONE (message_timeout at its default)', async (t) => {
   const ef = fullDuplex((f) => {
     f.processing_mode.request_body_mode = 'NONE';
@@ -300,6 +336,37 @@ t.test('EPP205: failure_mode_allow with the EPP down bypasses it; without, the r
     });
   } finally {
     await plane.restartEpp({ secureServing: true });
+  }
+});
+
+t.test('EPP205 with FULL_DUPLEX_STREAMED: the EPP stalled (SIGSTOP) with a stream open, message_timeout 1s, failing open and not', async (t) => {
+  const stalled = (failOpen: boolean) =>
+    fullDuplex((f) => {
+      f.message_timeout = '1s';
+      if (failOpen) f.failure_mode_allow = true;
+    });
+  // One request first, so Envoy's connection to the EPP is up; then the EPP stops answering, its socket still open.
+  const stall = async () => {
+    const warm = await post(`${plane.gatewayUrl}/v1/completions`);
+    if (warm.status !== 200) throw new Error(`the warm-up request got ${warm.status}`);
+    plane.epp.process.child.kill('SIGSTOP');
+  };
+  const resume = () => plane.epp.process.child.kill('SIGCONT');
+  const options = { count: 2, timeoutMs: 6000, beforeMeasure: stall };
+  try {
+    for (const failOpen of [true, false]) {
+      const key = failOpen ? 'EPP205-stalled-epp-fail-open' : 'EPP205-stalled-epp-fail-closed';
+      await scenario(t, key, stalled(failOpen), plainRoute(), (t, m) => {
+        t.equal(m.webhook.includes('EPP205'), failOpen, failOpen ? 'kubectl printed EPP205' : 'no EPP205');
+        t.same(statuses(m), recorded(key));
+        t.ok(m.answers.every((a) => a.status === 0 && a.ms >= 5500), 'no answer before the client gave up (6 s): message_timeout (1 s) does not apply to FULL_DUPLEX_STREAMED');
+        t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open');
+      }, options);
+      resume();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    resume();
   }
 });
 
@@ -475,6 +542,24 @@ t.test('EPP322: every request in flight holds an ext_proc stream, counted agains
       t.same(statuses(m).toSorted(), recorded('EPP322-fail-open')?.toSorted());
       t.equal(m.eppRequests, 2);
       t.equal(stat(m, '.upstream_rq_active_overflow'), 2);
+    },
+    atOnce,
+  );
+  // failure_mode_allow from a route's ExtProcPerRoute instead of the filter (istiod's InferencePool routes carry it
+  // that way, EPP501-fail-open): the same two past the limit.
+  const routeFailOpen = limited(false);
+  routeFailOpen.spec.configPatches.push(poolRouteOverride('envoy.filters.http.ext_proc', { overrides: { failure_mode_allow: true } }));
+  await scenario(
+    t,
+    'EPP322-route-fail-open',
+    routeFailOpen,
+    plainRoute(),
+    (t, m) => {
+      t.ok(m.webhook.includes('EPP322'));
+      t.same(statuses(m).toSorted(), recorded('EPP322-route-fail-open')?.toSorted());
+      t.equal(stat(m, '.upstream_rq_active_overflow'), 2, 'two refused a stream at the limit');
+      t.same(statuses(m).toSorted(), [200, 200, 500, 500], "a route's failure_mode_allow lets none of the two through either");
+      t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open');
     },
     atOnce,
   );
@@ -826,6 +911,49 @@ t.test("EPP318: a CLUSTER ADD named as istiod's own cluster of the EPP Service (
   }
 });
 
+t.test("Envoy rejects a listener update (EPP215: message_timeout above 1h): a running gateway keeps its old config; one that starts has no listener", async (t) => {
+  const tooLong = (f: any) => (f.message_timeout = '3601s');
+  let lds = { before: 0, after: 0 };
+  // The working fixture first, then the same EnvoyFilter, its cluster's name kept, with the value Envoy refuses.
+  const goodThenRefused = async () => {
+    const name = `epp-cluster-${++marker}`;
+    const routed = await apply(plane, plainRoute());
+    if (routed.code !== 0) throw new Error(routed.stderr);
+    const good = await applyAndWait(plane, stringify(fullDuplex()).replaceAll('epp-cluster', name), name);
+    if (good.code !== 0) throw new Error(good.stderr);
+    const before = await xdsCounters(plane.envoy);
+    const refused = await apply(plane, stringify(fullDuplex(tooLong)).replaceAll('epp-cluster', name));
+    if (refused.code !== 0) throw new Error(refused.stderr);
+    await waitFor('Envoy to take or refuse the listener update', async () => {
+      const now = await xdsCounters(plane.envoy);
+      return now.ldsSuccess + now.ldsRejected > before.ldsSuccess + before.ldsRejected ? true : undefined;
+    }, 30_000, 200);
+    await new Promise((r) => setTimeout(r, 1500));
+    lds = { before: before.ldsRejected, after: (await xdsCounters(plane.envoy)).ldsRejected };
+    return codesIn(refused.stderr).sort();
+  };
+  await scenario(t, 'EPP215-listener-rejected-running', undefined, undefined, async (t, m) => {
+    t.ok(m.webhook.includes('EPP215'), 'kubectl printed EPP215 (a denial, relaxed to a warning here)');
+    t.ok(lds.after > lds.before, 'Envoy rejected the listener update (listener_manager.lds.update_rejected)');
+    t.same(statuses(m), recorded('EPP215-listener-rejected-running'));
+    t.ok(statuses(m).every((s) => s === 200), 'answered, through the old config');
+    t.equal(m.eppRequests, m.answers.filter((a) => a.status === 200).length, 'the EPP picked for each answered request');
+    const filter = (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc');
+    t.equal(filter?.config?.message_timeout, '1000s', "Envoy's filter still has the old config's message_timeout");
+  }, { setUp: goodThenRefused });
+  try {
+    await scenario(t, 'EPP215-listener-rejected-starting', undefined, undefined, async (t, m) => {
+      t.same(statuses(m), recorded('EPP215-listener-rejected-starting'));
+      t.ok(m.answers.every((a) => a.status === 0), 'no HTTP answer: nothing listens');
+      t.ok((await xdsCounters(plane.envoy)).ldsRejected > 0, 'the gateway that started rejected the listener update');
+      t.notOk((await plane.envoy.admin('/listeners')).includes(`:${plane.envoyPort}`), "and has no listener on the Gateway's port");
+    }, { setUp: async () => [], beforeMeasure: () => plane.restartEnvoy({ xds: 'GRPC', listening: false }) });
+  } finally {
+    await plane.cp.kubectl(['delete', 'envoyfilter', '-n', NS, 'epp-ext-proc', '--ignore-not-found']);
+    await plane.restartEnvoy({ xds: 'GRPC' });
+  }
+});
+
 t.test("EPP318 over delta xDS (Istio's default for istio-proxy): a gateway that starts with that EnvoyFilter in place", async (t) => {
   await removeEnvoyFilter('epp-ext-proc'); // so that applying it again is pushed
   try {
@@ -924,7 +1052,7 @@ t.test('EPP402: the HTTPRoute with the ExtensionRef the webhook injects, under I
   const route = JSON.parse((await plane.cp.kubectl(['get', 'httproute', '-n', NS, 'llm-d-inference-scheduling', '-o', 'json'])).stdout);
   const conditions = route.status?.parents?.[0]?.conditions ?? [];
   t.comment(JSON.stringify(conditions.map((c: any) => [c.type, c.status, c.reason, c.message])));
-  t.ok(conditions.some((c: any) => c.type === 'ResolvedRefs' && c.status === 'False'), 'istiod reports ResolvedRefs=False on the HTTPRoute');
+  t.ok(conditions.some((c: any) => c.type === 'ResolvedRefs' && c.status === 'False' && c.reason === 'InvalidFilter'), 'istiod reports ResolvedRefs=False, InvalidFilter, on the HTTPRoute, as EPP402 says');
 });
 
 t.test("EPP410, EPP411: a backendRef to an InferencePool of no group, or of the v1alpha2 group, which istiod's translation does not resolve", async (t) => {

@@ -30,7 +30,7 @@ t.test("failure_mode_allow: false in a MERGE into istiod's filter: istiod's merg
     const epp205 = (await askWebhook(object, NAMESPACE, deps)).findings.filter((f) => f.code === 'EPP205');
     if (id === 'false') {
       t.equal(epp205.length, 1, 'the webhook warns');
-      t.match(epp205[0].message, 'false is proto3\'s zero value, which istiod\'s merge does not carry, so the filter still fails open');
+      t.match(epp205[0].message, 'false is proto3\'s zero value, which istiod\'s merge does not carry, so the filter-level true stays');
     } else {
       t.same(epp205, [], 'a MERGE that says nothing of failing open is not warned about it');
     }

@@ -15,6 +15,7 @@ import { dataPlaneBinaries, type DataPlaneBinaries } from './binaries.ts';
 import { startClusterControllers, type ClusterControllers } from './cluster-controllers.ts';
 import { startEnvoy, type EnvoyProcess } from './envoy-process.ts';
 import { startEpp, type EppProcess } from './epp-process.ts';
+import { xdsCounters } from './envoy-config.ts';
 import { ISTIO_NAMESPACE, startIstiod, type IstiodProcess } from './istiod-process.ts';
 import { startModelServer, type ModelServer } from './model-server.ts';
 import { createReadyPod } from './pods.ts';
@@ -48,7 +49,8 @@ export interface DataPlane {
    * Stops the gateway's Envoy and starts a new one for the same Pod, taking its config over SotW (`GRPC`) or delta
    * (`DELTA_GRPC`) xDS: a gateway Pod that (re)starts. Its admin port is new; `envoy` is the new one.
    */
-  restartEnvoy(options: { xds: 'GRPC' | 'DELTA_GRPC' }): Promise<void>;
+  /** `listening: false`: the Gateway's listener is expected to be refused; wait for Envoy's answer to it, not for it to listen. */
+  restartEnvoy(options: { xds: 'GRPC' | 'DELTA_GRPC'; listening?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,7 +69,7 @@ export async function applyObject(cp: ControlPlane, object: object): Promise<voi
  * The webhook's config for measuring: the deny rules whose runtime symptom a scenario measures are relaxed to warnings,
  * so the object reaches Istio and Envoy (kubectl still prints the code).
  */
-export const MEASURING_CONFIG = ['severities:', '  EPP114: warn', '  EPP202: warn', '  EPP210: warn', '  EPP217: warn', '  EPP223: warn', '  EPP302: warn', '  EPP318: warn', '  EPP410: warn', ''].join('\n');
+export const MEASURING_CONFIG = ['severities:', '  EPP114: warn', '  EPP202: warn', '  EPP210: warn', '  EPP215: warn', '  EPP217: warn', '  EPP223: warn', '  EPP302: warn', '  EPP318: warn', '  EPP410: warn', ''].join('\n');
 
 export async function startDataPlane(
   options: { models?: number; secureServing?: boolean; webhookConfig?: string; log?: (line: string) => void } = {},
@@ -185,6 +187,14 @@ export async function startDataPlane(
       async restartEnvoy(restart) {
         await envoy.stop();
         envoy = await startEnvoy({ ...envoyOptions, xds: restart.xds, logName: `envoy-${restart.xds.toLowerCase()}-${Date.now()}` });
+        if (restart.listening === false) {
+          // A listener Envoy refuses never listens: wait for its answer to istiod's first listener update instead.
+          await waitFor('Envoy to take or refuse its first listener update', async () => {
+            const lds = await xdsCounters(envoy);
+            return lds.ldsSuccess + lds.ldsRejected > 0 ? true : undefined;
+          }, 60_000, 300);
+          return;
+        }
         await waitFor(`Envoy to listen on the Gateway's port ${envoyPort}`, async () => ((await envoy.admin('/listeners')).includes(`:${envoyPort}`) ? true : undefined), 60_000, 300);
       },
       stop,

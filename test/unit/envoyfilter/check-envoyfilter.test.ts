@@ -184,7 +184,7 @@ t.test("values istiod's conversion refuses, and values Envoy's own checks reject
   }
   const long = judge({ ...GRPC, message_timeout: '3601s' });
   t.same(codes(long), ['EPP215']);
-  t.match(long[0].message, "above Envoy's limit of 1h: Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config");
+  t.match(long[0].message, "above Envoy's limit of 1h: Istio accepts it and Envoy rejects the listener update: running gateway Pods keep their old config, and one that starts has no listener");
   t.same(codes(judge({ ...GRPC, max_message_timeout: '3600s' })), [], '1h itself is allowed');
   t.same(codes(judge({ grpc_service: { envoy_grpc: { cluster_name: 'epp-cluster' }, timeout: '-1s' } })), ['EPP215']);
   t.same(codes(judge({ grpc_service: {} })), ['EPP216']);
@@ -257,7 +257,7 @@ t.test('every request body mode the EPP does not speak is denied with its own re
     ['BUFFERED', /413 above the buffer limit/],
     ['BUFFERED_PARTIAL', /at most the buffer limit/],
     ['STREAMED', /does not answer STREAMED/],
-    ['GRPC', /not implemented by Envoy/],
+    ['GRPC', /does not answer GRPC bodies, so requests wait message_timeout and fail with 504/],
   ] as const) {
     const findings = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, request_body_mode: mode } }), DEFAULT_CONFIG);
     t.same(codes(findings), ['EPP202'], mode);
@@ -265,11 +265,10 @@ t.test('every request body mode the EPP does not speak is denied with its own re
   }
 });
 
-t.test('response body modes: STREAMED and GRPC are denied, BUFFERED and BUFFERED_PARTIAL warned, each with what was measured', async (t) => {
+t.test('response body modes: STREAMED is denied, BUFFERED and BUFFERED_PARTIAL warned, each with what was measured; GRPC passes', async (t) => {
   // test/dataplane/measured-symptoms.json: EPP202-response-STREAMED-stream, EPP220-BUFFERED-stream, EPP220-BUFFERED_PARTIAL-stream.
   for (const [mode, code, severity, reason] of [
     ['STREAMED', 'EPP202', 'deny', /Envoy refuses as spurious .*the client gets 200, then the body breaks off .* with no token/],
-    ['GRPC', 'EPP202', 'deny', /not implemented by Envoy/],
     ['BUFFERED', 'EPP220', 'warn', /Envoy holds the whole response body until the EPP has answered it, so completions arrive, but a streamed completion \(stream: true\) reaches the client all at once at its end/],
     ['BUFFERED_PARTIAL', 'EPP220', 'warn', /up to the buffer limit, .*a streamed completion \(stream: true\) reaches the client all at once at its end/],
   ] as const) {
@@ -281,6 +280,8 @@ t.test('response body modes: STREAMED and GRPC are denied, BUFFERED and BUFFERED
     t.notMatch(findings[0].message, /504|message_timeout/, `${mode}: no request-side symptom`);
     t.match(findings[0].fix, 'set response_body_mode: FULL_DUPLEX_STREAMED and response_trailer_mode: SEND, or NONE to keep response bodies from the EPP', mode);
   }
+  // Measured: EPP202-response-GRPC, -stream, -long: every completion arrives whole, a streamed one token by token.
+  t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, response_body_mode: 'GRPC' } }), DEFAULT_CONFIG)), [], 'GRPC response bodies: nothing breaks');
   const none = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, response_body_mode: 'NONE' } }), DEFAULT_CONFIG);
   t.same(codes(none), [], 'NONE keeps response bodies from the EPP: nothing to say');
   const off = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { ...FULL_DUPLEX, response_body_mode: 'BUFFERED' } }), parseConfig({ severities: { EPP220: 'off' } }));
@@ -357,7 +358,7 @@ t.test('disable_clear_route_cache: true beside a route_cache_action other than D
   t.equal(found.path, 'spec.configPatches[0].patch.value.typed_config.route_cache_action');
   t.equal(
     found.message,
-    "ext_proc sets both disable_clear_route_cache: true and route_cache_action CLEAR: Envoy's filter takes one of the two only and refuses them together; Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config",
+    "ext_proc sets both disable_clear_route_cache: true and route_cache_action CLEAR: Envoy's filter takes one of the two only and refuses them together; Istio accepts it and Envoy rejects the listener update: running gateway Pods keep their old config, and one that starts has no listener",
   );
   t.equal(found.fix, 'remove disable_clear_route_cache (deprecated) and keep route_cache_action CLEAR, or set route_cache_action: DEFAULT');
   t.same(codes(typed({ disable_clear_route_cache: true, route_cache_action: 'RETAIN' })), ['EPP316'], 'RETAIN too');
@@ -1124,7 +1125,7 @@ t.test("EPP225: ext_proc fields Envoy refuses when it loads the filter are denie
   t.same(codes(noCode), ['EPP225'], 'status_on_error without code: code 0, which Envoy refuses');
   t.equal(noCode[0].severity, 'deny');
   t.equal(noCode[0].path, `${at}.status_on_error`);
-  t.match(noCode[0].message, 'ext_proc status_on_error has no code: Envoy requires an HTTP status code, and not 0; Istio accepts it and Envoy rejects the listener update: the gateway keeps its old config');
+  t.match(noCode[0].message, 'ext_proc status_on_error has no code: Envoy requires an HTTP status code, and not 0; Istio accepts it and Envoy rejects the listener update: running gateway Pods keep their old config, and one that starts has no listener');
   t.match(noCode[0].fix, 'set status_on_error: {code: 503}');
   t.same(codes(judge({ status_on_error: { code: 0 } })), ['EPP225']);
   t.same(codes(judge({ statusOnError: { code: 'Empty' } })), ['EPP225'], 'Empty is 0, lowerCamelCase as istiod reads it');

@@ -178,7 +178,7 @@ t.test("EPP113 on a route override (the example's shape): its failure_mode_allow
   t.same(codes((await substitute(routeOverrideEnvoyFilter('pool-b', true))).findings), [], 'FailOpen pool, true: agree');
   const open = (await substitute(routeOverrideEnvoyFilter('pool-a', true))).findings;
   t.same(open.map((f) => [f.code, f.path]), [['EPP113', path]]);
-  t.match(open[0].message, /^ext_proc route override failure_mode_allow: true, but InferencePool llm-d\/pool-a asks for failureMode FailClose: when the EPP times out, or is down with header-only modes/);
+  t.match(open[0].message, /^ext_proc route override failure_mode_allow: true, but InferencePool llm-d\/pool-a asks for failureMode FailClose: where no stream to the EPP can open, or the EPP is down or times out with header-only modes/);
   const closed = (await substitute(routeOverrideEnvoyFilter('pool-b', false))).findings;
   t.same(closed.map((f) => [f.code, f.path]), [['EPP113', path]]);
   t.match(closed[0].message, /failure_mode_allow: false, but InferencePool llm-d\/pool-b asks for failureMode FailOpen: while the EPP is down, Envoy fails every request of the routes it matches/);
