@@ -911,18 +911,18 @@ t.test("EPP318: a CLUSTER ADD named as istiod's own cluster of the EPP Service (
   }
 });
 
-t.test("Envoy rejects a listener update (EPP215: message_timeout above 1h): a running gateway keeps its old config; one that starts has no listener", async (t) => {
-  const tooLong = (f: any) => (f.message_timeout = '3601s');
+t.test("Envoy rejects a listener update (EPP319's filter behind the router, EPP215's message_timeout above 1h): a running gateway keeps its old config; one that starts has no listener", async (t) => {
+  const tooLong = fullDuplex((f) => (f.message_timeout = '3601s'));
   let lds = { before: 0, after: 0 };
-  // The working fixture first, then the same EnvoyFilter, its cluster's name kept, with the value Envoy refuses.
-  const goodThenRefused = async () => {
+  // The working fixture first, then the same EnvoyFilter, its cluster's name kept, with what Envoy refuses.
+  const goodThenRefused = (refusedObject: any) => async () => {
     const name = `epp-cluster-${++marker}`;
     const routed = await apply(plane, plainRoute());
     if (routed.code !== 0) throw new Error(routed.stderr);
     const good = await applyAndWait(plane, stringify(fullDuplex()).replaceAll('epp-cluster', name), name);
     if (good.code !== 0) throw new Error(good.stderr);
     const before = await xdsCounters(plane.envoy);
-    const refused = await apply(plane, stringify(fullDuplex(tooLong)).replaceAll('epp-cluster', name));
+    const refused = await apply(plane, stringify(refusedObject).replaceAll('epp-cluster', name));
     if (refused.code !== 0) throw new Error(refused.stderr);
     await waitFor('Envoy to take or refuse the listener update', async () => {
       const now = await xdsCounters(plane.envoy);
@@ -932,6 +932,18 @@ t.test("Envoy rejects a listener update (EPP215: message_timeout above 1h): a ru
     lds = { before: before.ldsRejected, after: (await xdsCounters(plane.envoy)).ldsRejected };
     return codesIn(refused.stderr).sort();
   };
+  // EPP319 asked of istiod's own placement: ADD appends the filter to the chain, behind the router.
+  const added = fullDuplex((_f, _c, doc) => {
+    doc.spec.configPatches[0].patch.operation = 'ADD';
+    delete doc.spec.configPatches[0].match.listener.filterChain.filter.subFilter;
+  });
+  await scenario(t, 'EPP319-add-running', undefined, undefined, async (t, m) => {
+    t.ok(m.webhook.includes('EPP319'), 'kubectl printed EPP319 (a denial, relaxed to a warning here)');
+    t.ok(lds.after > lds.before, 'Envoy rejected the listener update (listener_manager.lds.update_rejected)');
+    t.match(plane.envoy.log(), /terminal filter named envoy\.filters\.http\.router .*must be the last filter in a http filter chain/, "for the reason EPP319's message quotes");
+    t.same(statuses(m), recorded('EPP319-add-running'));
+    t.ok(statuses(m).every((s) => s === 200) && m.eppRequests === m.answers.length, 'the old chain still routes through the EPP');
+  }, { setUp: goodThenRefused(added) });
   await scenario(t, 'EPP215-listener-rejected-running', undefined, undefined, async (t, m) => {
     t.ok(m.webhook.includes('EPP215'), 'kubectl printed EPP215 (a denial, relaxed to a warning here)');
     t.ok(lds.after > lds.before, 'Envoy rejected the listener update (listener_manager.lds.update_rejected)');
@@ -940,7 +952,7 @@ t.test("Envoy rejects a listener update (EPP215: message_timeout above 1h): a ru
     t.equal(m.eppRequests, m.answers.filter((a) => a.status === 200).length, 'the EPP picked for each answered request');
     const filter = (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc');
     t.equal(filter?.config?.message_timeout, '1000s', "Envoy's filter still has the old config's message_timeout");
-  }, { setUp: goodThenRefused });
+  }, { setUp: goodThenRefused(tooLong) });
   try {
     await scenario(t, 'EPP215-listener-rejected-starting', undefined, undefined, async (t, m) => {
       t.same(statuses(m), recorded('EPP215-listener-rejected-starting'));
@@ -994,15 +1006,19 @@ t.test("EPP304: the guide's REPLACE on subFilter ext_proc", async (t) => {
   await removeEnvoyFilter('epp-ext-proc');
   const guide = parse(fixture('guide-envoyfilter.yaml'));
   try {
-    await scenario(t, 'EPP304-plain-route', guide, plainRoute(), (t, m) => {
+    const extProcFilter = async () => (await httpFilters(plane.envoy, plane.envoyPort)).find((f) => f.name === 'envoy.filters.http.ext_proc');
+    await scenario(t, 'EPP304-plain-route', guide, plainRoute(), async (t, m) => {
       t.ok(m.webhook.includes('EPP304'));
       t.same(statuses(m), [200, 200, 200], 'requests pass');
       t.equal(m.eppRequests, 0, 'no ext_proc filter to replace: nothing consults the EPP');
       t.equal(stat(m, 'ext_proc.streams_started'), 0);
+      t.equal(await extProcFilter(), undefined, "no ext_proc filter in the gateway's chain: the REPLACE matched nothing");
     });
-    await scenario(t, 'EPP304-inferencepool-route', guide, poolRoute({ inject: false }), (t, m) => {
+    await scenario(t, 'EPP304-inferencepool-route', guide, poolRoute({ inject: false }), async (t, m) => {
       t.ok(m.webhook.includes('EPP304'));
       t.same(statuses(m), recorded('EPP304-inferencepool-route'));
+      const filter = await extProcFilter();
+      t.equal(filter?.config?.grpc_service?.envoy_grpc?.cluster_name, `epp-cluster-${marker}`, "REPLACE swapped istiod's filter (its cluster is dummy) for the guide's");
     });
   } finally {
     await removeEnvoyFilter(guide.metadata.name);

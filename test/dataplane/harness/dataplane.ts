@@ -69,7 +69,7 @@ export async function applyObject(cp: ControlPlane, object: object): Promise<voi
  * The webhook's config for measuring: the deny rules whose runtime symptom a scenario measures are relaxed to warnings,
  * so the object reaches Istio and Envoy (kubectl still prints the code).
  */
-export const MEASURING_CONFIG = ['severities:', '  EPP114: warn', '  EPP202: warn', '  EPP210: warn', '  EPP215: warn', '  EPP217: warn', '  EPP223: warn', '  EPP302: warn', '  EPP318: warn', '  EPP410: warn', ''].join('\n');
+export const MEASURING_CONFIG = ['severities:', '  EPP114: warn', '  EPP202: warn', '  EPP210: warn', '  EPP215: warn', '  EPP217: warn', '  EPP223: warn', '  EPP302: warn', '  EPP318: warn', '  EPP319: warn', '  EPP410: warn', ''].join('\n');
 
 export async function startDataPlane(
   options: { models?: number; secureServing?: boolean; webhookConfig?: string; log?: (line: string) => void } = {},
