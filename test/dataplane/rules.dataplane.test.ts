@@ -1984,3 +1984,17 @@ t.test('EPP233: observability_mode: true on the ext_proc filter that consults th
     await removeEnvoyFilter('epp-ext-proc');
   }
 });
+
+// Last, as it stops the webhook: what its registrations do without it, for the kind the e2e control plane lacks.
+t.test("the webhook down: a DestinationRule that sets a connection pool still applies (its registration is Ignore); an EnvoyFilter is refused (Fail)", async (t) => {
+  await plane.webhook.stop();
+  const rule = { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'epp-limit-webhook-down', namespace: NS }, spec: { host: `${EPP_SERVICE}.${NS}.svc.cluster.local`, trafficPolicy: { connectionPool: { http: { http2MaxRequests: 100 } } } } };
+  const started = Date.now();
+  const applied = await apply(plane, rule);
+  t.equal(applied.code, 0, `stored: ${applied.stderr}`);
+  t.notMatch(applied.stderr, 'EPP501', 'without its warning');
+  t.ok(Date.now() - started < 10_000, `at once (${Date.now() - started} ms): the refused connection is not waited out`);
+  const refused = await apply(plane, fullDuplex());
+  t.not(refused.code, 0, 'an EnvoyFilter is refused');
+  t.match(refused.stderr, 'failed calling webhook "envoyfilters.mutate.epp-webhook.io"');
+});
