@@ -45,7 +45,7 @@ export const RULES = {
   EPP117: { severity: 'warn', relaxable: true, title: "An EPP Service's ClusterIP written by hand instead of the placeholder" },
   // EPP2xx: processing_mode
   EPP201: { severity: 'deny', relaxable: true, title: 'processing_mode value istiod refuses (not an exact upper-case name or an integer)' },
-  EPP202: { severity: 'deny', relaxable: true, title: 'Body mode the EPP does not speak (request body BUFFERED, BUFFERED_PARTIAL, STREAMED or GRPC; response body STREAMED or GRPC)' },
+  EPP202: { severity: 'deny', relaxable: true, title: 'Body mode the EPP does not speak (request body BUFFERED, BUFFERED_PARTIAL, STREAMED or GRPC; response body STREAMED)' },
   EPP203: { severity: 'deny', relaxable: true, title: 'FULL_DUPLEX_STREAMED without the matching trailer mode SEND' },
   EPP204: { severity: 'warn', relaxable: true, title: 'Headers sent to the EPP with request_body_mode NONE' },
   EPP205: { severity: 'warn', relaxable: true, title: 'failure_mode_allow: true (fail-open skips endpoint picking)' },

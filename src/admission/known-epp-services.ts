@@ -1,3 +1,4 @@
+import { canonicalIP } from '../canonical-ip.ts';
 import type { ServiceResolver } from '../cluster/service-resolver.ts';
 import { mayReferenceNamespace, type WebhookConfig } from '../config.ts';
 import type { EppServices } from '../envoyfilter/talks-to-epp.ts';
@@ -20,8 +21,9 @@ export async function knownEppServices(
   const addClusterIP = async (serviceNamespace: string, name: string) => {
     const lookup = await resolver.lookup(serviceNamespace, name);
     if (lookup.kind !== 'found' || lookup.service.clusterIP === '' || lookup.service.clusterIP === 'None') return;
-    clusterIPs.add(lookup.service.clusterIP);
-    if (!referable.has(lookup.service.clusterIP) && mayReferenceNamespace(config, namespace, serviceNamespace)) referable.set(lookup.service.clusterIP, `${serviceNamespace}/${name}`);
+    const canonical = canonicalIP(lookup.service.clusterIP);
+    clusterIPs.add(canonical);
+    if (!referable.has(canonical) && mayReferenceNamespace(config, namespace, serviceNamespace)) referable.set(canonical, `${serviceNamespace}/${name}`);
   };
   await addClusterIP(config.eppService.namespace || namespace, config.eppService.name);
   const names = new Set(inferencePoolEpps);

@@ -5,7 +5,7 @@ import type { CheckResults } from '../report/check-results.ts';
 import { jsonReport } from '../report/json-report.ts';
 import { sarifReport } from '../report/sarif-report.ts';
 import { nothingCheckedLine, problemLine, textReport } from '../report/text-report.ts';
-import { MANIFEST_OPTIONS, manifestOptionsHelp, manifestSettings, outputFormat, runManifests, UsageError, type ManifestCommandIo, type ManifestRun, type ManifestSettings } from './manifest-options.ts';
+import { MANIFEST_OPTIONS, manifestOptionsHelp, manifestSettings, kubectlArguments, runManifests, UsageError, type ManifestCommandIo, type ManifestRun, type ManifestSettings } from './manifest-options.ts';
 import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook check [options] [PATH ...|-]
@@ -33,7 +33,7 @@ export async function runCheckCommand(argv: string[], io: ManifestCommandIo): Pr
   let failOnEmpty: boolean;
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: kubectlArguments(argv),
       strict: true,
       allowPositionals: true,
       options: { ...MANIFEST_OPTIONS, 'warnings-as-errors': { type: 'boolean', default: false }, 'fail-on-empty': { type: 'boolean', default: false } },
@@ -42,7 +42,7 @@ export async function runCheckCommand(argv: string[], io: ManifestCommandIo): Pr
       io.stdout.write(USAGE);
       return 0;
     }
-    output = (outputFormat(values.output) ?? 'text') as Output;
+    output = (values.output ?? 'text') as Output;
     if (!OUTPUTS.includes(output)) throw new UsageError(`--output must be text, json or sarif (got ${JSON.stringify(values.output)})`);
     warningsAsErrors = values['warnings-as-errors'];
     failOnEmpty = values['fail-on-empty'];

@@ -27,7 +27,6 @@ export const MANIFEST_OPTIONS = {
   namespace: { type: 'string', short: 'n', default: 'default' },
   'kube-timeout': { type: 'string', default: '30' },
   exclude: { type: 'string', multiple: true, default: [] },
-  filename: { type: 'string', short: 'f', multiple: true, default: [] },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsOptionsConfig;
@@ -59,9 +58,30 @@ Options:
   --exclude PATTERN     skip matching files and directories (repeatable): a name anywhere (vendor, *.tpl.yaml)
                         or a path from the directory searched (test/fixtures, charts/*/templates)`;
 
-/** `-o=json` as kubectl takes it (its flag library reads the `=`); Node's parser hands over `=json`. */
-export function outputFormat(output: string | undefined): string | undefined {
-  return output?.startsWith('=') ? output.slice(1) : output;
+/**
+ * The arguments as kubectl's flag library reads them, for Node's parser: `-f FILE` (`--filename`, `-f=FILE`) is a path
+ * in its place among the others, and `-o=json`, `-n=ns` are `-o json`, `-n ns` (Node's parser would keep the `=`).
+ */
+export function kubectlArguments(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (arg === '-f' || arg === '--filename') {
+      if (i + 1 >= argv.length) throw new UsageError(`${arg} needs a file, a directory or - for standard input`);
+      out.push(argv[++i]);
+    } else if (arg.startsWith('--filename=') || arg.startsWith('-f=')) {
+      out.push(arg.slice(arg.indexOf('=') + 1));
+    } else if (/^-[A-Za-z]=/.test(arg)) {
+      out.push(arg.slice(0, 2), arg.slice(3));
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 export class UsageError extends Error {
@@ -86,7 +106,6 @@ type ManifestValues = {
   namespace: string;
   'kube-timeout': string;
   exclude: string[];
-  filename: string[];
 };
 
 /** Checks the shared flags; throws UsageError with a message that names the flag. */
@@ -105,8 +124,7 @@ export function manifestSettings(values: ManifestValues, positionals: string[], 
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  // -f FILE as kubectl writes it, beside the positional paths.
-  let paths = [...positionals, ...values.filename];
+  let paths = positionals;
   if (paths.filter((p) => p === '-').length > 1) throw new UsageError('- (standard input) may be given once');
   if (paths.length === 0) {
     if (io.stdin.isTTY) throw new UsageError('give files or directories of manifests, or - to read them from standard input');

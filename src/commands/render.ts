@@ -5,7 +5,7 @@ import { namesApiVersionAndKind } from '../manifests/read-manifests.ts';
 import { renderYamlDocument } from '../manifests/render-document.ts';
 import { ServiceSourceError } from '../manifests/service-source.ts';
 import { findingLine, problemLine, skippedLine } from '../report/text-report.ts';
-import { MANIFEST_OPTIONS, manifestOptionsHelp, manifestSettings, outputFormat, runManifests, UsageError, type ManifestCommandIo, type ManifestSettings } from './manifest-options.ts';
+import { MANIFEST_OPTIONS, manifestOptionsHelp, manifestSettings, kubectlArguments, runManifests, UsageError, type ManifestCommandIo, type ManifestSettings } from './manifest-options.ts';
 import { usageErrorText } from './usage-error.ts';
 
 const USAGE = `Usage: epp-webhook render [options] [PATH ...|-]
@@ -32,12 +32,12 @@ export async function runRenderCommand(argv: string[], io: ManifestCommandIo): P
   let settings: ManifestSettings;
   let output: Output;
   try {
-    const { values, positionals } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: MANIFEST_OPTIONS });
+    const { values, positionals } = parseArgs({ args: kubectlArguments(argv), strict: true, allowPositionals: true, options: MANIFEST_OPTIONS });
     if (values.help) {
       io.stdout.write(USAGE);
       return 0;
     }
-    output = (outputFormat(values.output) ?? 'yaml') as Output;
+    output = (values.output ?? 'yaml') as Output;
     if (!OUTPUTS.includes(output)) throw new UsageError(`--output must be yaml or json (got ${JSON.stringify(values.output)})`);
     settings = manifestSettings(values, positionals, io);
   } catch (error) {

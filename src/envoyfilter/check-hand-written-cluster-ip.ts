@@ -1,6 +1,7 @@
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, toJsonPointer } from '../json-path.ts';
+import { canonicalIP } from '../canonical-ip.ts';
 import { envoyField, envoyFieldKey } from '../json-value.ts';
 import { provenanceOf } from '../reconcile/envoyfilter-record.ts';
 import { patchLocation } from './config-patches.ts';
@@ -22,7 +23,7 @@ export function checkHandWrittenClusterIP(object: unknown, clusters: Map<string,
   for (const [name, site] of clusters) {
     for (const { segments, socket } of socketAddresses(site.cluster)) {
       const address = envoyField(socket, 'address');
-      const service = typeof address === 'string' ? referable.get(address) : undefined;
+      const service = typeof address === 'string' ? referable.get(canonicalIP(address)) : undefined;
       if (service === undefined) continue;
       const path = [...site.patch.valuePath, ...segments, envoyFieldKey(socket, 'address')];
       // Read only for a match: the annotations' JSON is parsed for the few objects that hold an EPP's address.

@@ -1,3 +1,4 @@
+import { canonicalIP } from '../canonical-ip.ts';
 import type { InferencePoolRecord } from '../cluster/inference-pool.ts';
 import type { ServiceRecord } from '../cluster/service-resolver.ts';
 import type { WebhookConfig } from '../config.ts';
@@ -25,6 +26,9 @@ import { judgeExtProcSites } from './talks-to-epp.ts';
  */
 const FAILS_OPEN =
   'where no stream to the EPP can open, or the EPP is down or times out with header-only modes (FULL_DUPLEX_STREAMED has no message_timeout), Envoy sends requests on without endpoint picking instead of failing them';
+/** The other way round: what failing closed gives up (the same measurements; a down EPP gets FULL_DUPLEX_STREAMED requests 500 either way). */
+const FAILS_CLOSED =
+  'where no stream to the EPP can open, or the EPP is down or times out with header-only modes, Envoy fails the requests of <scope> instead of serving them unpicked (with FULL_DUPLEX_STREAMED a down EPP gets them 500 either way)';
 
 export function checkPoolConsistency(
   object: unknown,
@@ -40,7 +44,7 @@ export function checkPoolConsistency(
   if (picker === undefined) return findings;
 
   const sites = findExtProcConfigs(patches);
-  const poolEpp = { names: new Set([`${service.namespace}/${service.name}`]), clusterIPs: new Set([service.clusterIP]) };
+  const poolEpp = { names: new Set([`${service.namespace}/${service.name}`]), clusterIPs: new Set([canonicalIP(service.clusterIP)]) };
   const { judgements } = judgeExtProcSites(object, patches, sites, config, poolEpp);
   const putsOwnFilter = patches.some(putsFilter);
   for (const [i, site] of sites.entries()) {
@@ -74,7 +78,13 @@ export function checkPoolConsistency(
     return finding('EPP113', config.severities, at, `${what}, but ${poolName} asks for failureMode FailClose: ${FAILS_OPEN}`, fix);
   }
   function failsClosed(at: { location: string; path: string }, what: string, scope = 'this gateway'): Finding {
-    return finding('EPP113', config.severities, at, `${what}, but ${poolName} asks for failureMode FailOpen: while the EPP is down, Envoy fails every request of ${scope} instead of serving them unpicked`, `set failure_mode_allow: true, or set the pool's failureMode: FailClose`);
+    return finding(
+      'EPP113',
+      config.severities,
+      at,
+      `${what}, but ${poolName} asks for failureMode FailOpen: ${FAILS_CLOSED.replace('<scope>', scope)}`,
+      `set failure_mode_allow: true, or set the pool's failureMode: FailClose`,
+    );
   }
 
   const port = picker.port;

@@ -49,6 +49,29 @@ const RESPONSE_BODY_MODE_HOLD: Partial<Record<BodyMode, string>> = {
 /** The cluster istiod's own route override names, for a fix that replaces that override. */
 const ISTIODS_EPP_CLUSTER = "<the EPP cluster istiod's override names, outbound|<port>||<EPP Service>.<namespace>.svc.cluster.local>";
 
+/**
+ * What failure_mode_allow: true does, by the request body mode of a filter that runs it (undefined where the mode is
+ * not known here: a route override, a MERGE, which may run under istiod's filter). Measured
+ * (test/dataplane/measured-symptoms.json): EPP204-fail-open, EPP205-fail-open-headers-only (other modes); EPP205-fail-open,
+ * EPP322-fail-open, EPP322-route-fail-open, EPP205-stalled-epp-fail-open, EPP305-cluster-nowhere-fail-open (an
+ * EnvoyFilter's own FULL_DUPLEX_STREAMED filter); EPP501-fail-open (istiod's filter at its cluster's limit).
+ */
+function failOpenMessage(key: string, bodyMode: BodyMode | undefined): { message: string; closed: string } {
+  if (bodyMode === 'FULL_DUPLEX_STREAMED') {
+    return {
+      message: `ext_proc ${key} true with FULL_DUPLEX_STREAMED: it does not fail open what goes wrong at the EPP: a down EPP, or one past its cluster's max_requests, still gets requests 500, and a stalled one holds them (this mode has no message_timeout); requests bypass the EPP silently, to a backend with no endpoint picking, only where no stream to it can open at all (its cluster missing, EPP305)`,
+      closed: '500',
+    };
+  }
+  if (bodyMode !== undefined) {
+    return { message: `ext_proc ${key} true: when the EPP times out (message_timeout), or is down, requests silently bypass it and reach a backend with no endpoint picking (fail-open)`, closed: '504/500' };
+  }
+  return {
+    message: `ext_proc ${key} true: requests bypass the EPP silently, to a backend with no endpoint picking, where no stream to it can open, and where it times out or is down with header-only or buffered modes; a filter that runs FULL_DUPLEX_STREAMED itself still gets them 500 from a down EPP or one past its cluster's max_requests (istiod's InferencePool filter, which its route override turns on, skips the EPP past that limit instead), and in that mode a stalled EPP holds them`,
+    closed: '504/500',
+  };
+}
+
 export interface ModeCheckInput {
   /** The ExternalProcessor or the `overrides` of an ExtProcPerRoute. */
   config: JsonObject;
@@ -210,19 +233,9 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
 
   const failOpenKey = readFieldKey(config, 'failure_mode_allow', reading);
   if (readBool(config, 'failure_mode_allow', reading) === true) {
+    const { message, closed } = failOpenMessage(failOpenKey, site === 'filter' && merged === undefined && (!partial || explicit.has('request_body_mode')) ? mode.request_body_mode : undefined);
     findings.push(
-      finding(
-        'EPP205',
-        severities,
-        { location, path: formatPath([...segments, failOpenKey]) },
-        mode.request_body_mode === 'FULL_DUPLEX_STREAMED'
-          ? // Measured (test/dataplane/measured-symptoms.json EPP205-fail-open, EPP322-fail-open, EPP205-stalled-epp-fail-open,
-            // EPP305-cluster-nowhere-fail-open).
-            `ext_proc ${failOpenKey} true with FULL_DUPLEX_STREAMED: it does not fail open what goes wrong at the EPP: a down EPP, or one past its cluster's max_requests, still gets requests 500, and a stalled one holds them with no timeout (this mode has no message_timeout); requests bypass the EPP silently, to a backend with no endpoint picking, only where no stream to it can open at all (its cluster missing, EPP305)`
-          : // Measured (test/dataplane/measured-symptoms.json EPP204-fail-open, EPP205-fail-open-headers-only).
-            `ext_proc ${failOpenKey} true: when the EPP times out (message_timeout), or is down, requests silently bypass it and reach a backend with no endpoint picking (fail-open)`,
-        `remove ${failOpenKey} so Envoy fails closed (504/500), or set EPP205 to off if bypassing the EPP is intended`,
-      ),
+      finding('EPP205', severities, { location, path: formatPath([...segments, failOpenKey]) }, message, `remove ${failOpenKey} so Envoy fails closed (${closed}), or set EPP205 to off if bypassing the EPP is intended`),
     );
   } else if (merged !== undefined && readBool(config, 'failure_mode_allow', reading) === false) {
     findings.push(

@@ -81,7 +81,7 @@ export function checkRequestLimit(name: string, via: 'grpc' | 'http', site: Clus
       'EPP322',
       severities,
       { location: patchLocation(site.patch.index), path: formatPath([...site.patch.valuePath, ...read.at]) },
-      `cluster ${name} ${which}: each request through the gateway holds one ext_proc stream to the EPP for as long as it runs (a streamed completion until its last token), and Envoy refuses the streams past that limit, ${past}, even with failure_mode_allow: true (on the filter or in a route's override)`,
+      `cluster ${name} ${which}: each request through the gateway holds one ext_proc stream to the EPP for as long as it runs (a streamed completion until its last token), and Envoy refuses the streams past that limit, ${past}, even with failure_mode_allow: true where the filter runs FULL_DUPLEX_STREAMED itself (set on it or in a route's override; istiod's InferencePool filter, which a route override naming this cluster turns on, skips the EPP past the limit instead)`,
       `${read.fix}; ${ISTIOD_MAX_REQUESTS} is what istiod gives its own clusters, and max_pending_requests bounds the requests that wait while Envoy connects to the EPP (1,024 by default too): ${BOUND_THE_LOAD_ELSEWHERE}`,
     ),
   ];

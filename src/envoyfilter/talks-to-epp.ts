@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { canonicalIP } from '../canonical-ip.ts';
 import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
 import type { WebhookConfig } from '../config.ts';
 import { finding, type Finding } from '../findings.ts';
@@ -21,10 +22,10 @@ export interface EppServices {
    * InferencePool (the pool cache's endpointPickerServices(), via knownEppServices).
    */
   names: ReadonlySet<string>;
-  /** ClusterIPs of known EPP Services, so a cluster that writes the IP itself is recognised. */
+  /** ClusterIPs (canonicalIP) of known EPP Services, so a cluster that writes the IP itself is recognised. */
   clusterIPs: ReadonlySet<string>;
   /**
-   * ClusterIP -> `namespace/name`, for the known EPP Services the object may reference (its own namespace, or one
+   * ClusterIP (canonicalIP) -> `namespace/name`, for the known EPP Services the object may reference (its own namespace, or one
    * allowedServiceNamespaces allows): a hand-written one is named, and the placeholder offered in its place (EPP117).
    */
   referable?: ReadonlyMap<string, string>;
@@ -132,7 +133,7 @@ function judgeCluster(name: string, facts: ObjectFacts): EppJudgement | undefine
     if (host.includes(token)) {
       return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} gets the EPP Service's ClusterIP (${token})` };
     }
-    if (isIP(host) !== 0 && facts.known.clusterIPs.has(host)) {
+    if (isIP(host) !== 0 && facts.known.clusterIPs.has(canonicalIP(host))) {
       return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} connects to ${host}, an EPP Service's ClusterIP` };
     }
     const service = serviceOfHost(host);
@@ -211,7 +212,7 @@ export function judgeExtProcSites(
   const resolvedIP = annotations[ANNOTATIONS.resolvedClusterIP];
   const facts: ObjectFacts = {
     config,
-    known: typeof resolvedIP === 'string' ? { names: known.names, clusterIPs: new Set([...known.clusterIPs, resolvedIP]) } : known,
+    known: typeof resolvedIP === 'string' ? { names: known.names, clusterIPs: new Set([...known.clusterIPs, canonicalIP(resolvedIP)]), referable: known.referable } : known,
     clusters: findAddedClusters(patches),
   };
   const filters = new Map<string, ExtProcSite>();

@@ -203,10 +203,17 @@ t.test('without a Service source every placeholder is EPP101, and the fix says h
 });
 
 t.test("kubectl's habits: -f FILE (repeatable, - for standard input) beside the paths, and -o=json", async (t) => {
-  const positional = await check([GUIDE, BUFFERED, '--services', SERVICES, '-o', 'json']);
-  const withF = await check(['-f', GUIDE, '--filename', BUFFERED, '--services', SERVICES, '-o=json']);
-  t.equal(withF.code, positional.code);
-  t.same(JSON.parse(withF.stdout), JSON.parse(positional.stdout), 'the same report');
+  const positional = await check([BUFFERED, GUIDE, '--services', SERVICES, '-o', 'json', '-n', 'team-a']);
+  for (const argv of [
+    ['-f', BUFFERED, '--filename', GUIDE, '--services', SERVICES, '-o=json', '-n=team-a'],
+    [`-f=${BUFFERED}`, GUIDE, '--services', SERVICES, '-o', 'json', '-n', 'team-a'],
+    [`--filename=${BUFFERED}`, '-f', GUIDE, '--services', SERVICES, '--output=json', '--namespace=team-a'],
+  ]) {
+    const withF = await check(argv);
+    t.equal(withF.code, positional.code);
+    t.same(JSON.parse(withF.stdout), JSON.parse(positional.stdout), `the same report, in the order given: ${argv.join(' ')}`);
+  }
+  t.match((await check([GUIDE, '-f'])).stderr, '-f needs a file, a directory or - for standard input');
   const mixed = await check([GUIDE, '-f', '-', '--services', SERVICES, '-o=json'], readFileSync(BUFFERED, 'utf8'));
   t.same(JSON.parse(mixed.stdout).summary.objects, 2, 'a path and -f - together');
   const twice = await check(['-', '-f', '-'], '');

@@ -352,14 +352,15 @@ t.test('EPP205 with FULL_DUPLEX_STREAMED: the EPP stalled (SIGSTOP) with a strea
     plane.epp.process.child.kill('SIGSTOP');
   };
   const resume = () => plane.epp.process.child.kill('SIGCONT');
-  const options = { count: 2, timeoutMs: 6000, beforeMeasure: stall };
+  // Past message_timeout (1s) and the fixture's grpc_service timeout (10s) both.
+  const options = { count: 1, timeoutMs: 15_000, beforeMeasure: stall };
   try {
     for (const failOpen of [true, false]) {
       const key = failOpen ? 'EPP205-stalled-epp-fail-open' : 'EPP205-stalled-epp-fail-closed';
       await scenario(t, key, stalled(failOpen), plainRoute(), (t, m) => {
         t.equal(m.webhook.includes('EPP205'), failOpen, failOpen ? 'kubectl printed EPP205' : 'no EPP205');
         t.same(statuses(m), recorded(key));
-        t.ok(m.answers.every((a) => a.status === 0 && a.ms >= 5500), 'no answer before the client gave up (6 s): message_timeout (1 s) does not apply to FULL_DUPLEX_STREAMED');
+        t.ok(m.answers.every((a) => a.status === 0 && a.ms >= 14_500), 'no answer before the client gave up (15 s): neither message_timeout (1 s) nor the gRPC timeout (10 s) ends it in FULL_DUPLEX_STREAMED');
         t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open');
       }, options);
       resume();
@@ -554,10 +555,11 @@ t.test('EPP322: every request in flight holds an ext_proc stream, counted agains
     'EPP322-route-fail-open',
     routeFailOpen,
     plainRoute(),
-    (t, m) => {
+    async (t, m) => {
       t.ok(m.webhook.includes('EPP322'));
       t.same(statuses(m).toSorted(), recorded('EPP322-route-fail-open')?.toSorted());
       t.equal(stat(m, '.upstream_rq_active_overflow'), 2, 'two refused a stream at the limit');
+      t.ok(JSON.stringify(await routeConfig(plane.envoy)).includes('"failure_mode_allow":true'), "Envoy's route carries the override's failure_mode_allow: true");
       t.same(statuses(m).toSorted(), [200, 200, 500, 500], "a route's failure_mode_allow lets none of the two through either");
       t.equal(stat(m, 'ext_proc.failure_mode_allowed'), 0, 'nothing failed open');
     },

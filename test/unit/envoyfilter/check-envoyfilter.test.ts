@@ -325,6 +325,20 @@ t.test('headers with body NONE warn (the EPP never answers); absent processing_m
 
 t.test('fail-open and mode override warnings', async (t) => {
   t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, failure_mode_allow: true }), DEFAULT_CONFIG)), ['EPP205']);
+  // What failing open does depends on the filter's body mode (measured-symptoms.json EPP205-*, EPP322-*, EPP501-fail-open).
+  const epp205 = (findings: Finding[]) => findings.find((f) => f.code === 'EPP205')!;
+  const fullDuplex = epp205(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, failure_mode_allow: true }), DEFAULT_CONFIG));
+  t.match(fullDuplex.message, 'with FULL_DUPLEX_STREAMED: it does not fail open what goes wrong at the EPP: a down EPP, or one past its cluster\'s max_requests, still gets requests 500');
+  t.match(fullDuplex.fix, 'so Envoy fails closed (500)');
+  const headersOnly = epp205(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: { request_header_mode: 'SEND', request_body_mode: 'NONE' }, failure_mode_allow: true }), DEFAULT_CONFIG));
+  t.match(headersOnly.message, 'when the EPP times out (message_timeout), or is down, requests silently bypass it');
+  t.match(headersOnly.fix, '(504/500)');
+  // A route override without a processing_mode: the filter it runs under is not known here (its own, or istiod's).
+  const routeOnly = manifest('full-duplex-envoyfilter.yaml') as any;
+  routeOnly.spec.configPatches.push({ applyTo: 'HTTP_ROUTE', match: { context: 'GATEWAY' }, patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: { failure_mode_allow: true } } } } } });
+  const neutral = epp205(checkEnvoyFilter(routeOnly, DEFAULT_CONFIG));
+  t.match(neutral.message, "a filter that runs FULL_DUPLEX_STREAMED itself still gets them 500 from a down EPP or one past its cluster's max_requests (istiod's InferencePool filter, which its route override turns on, skips the EPP past that limit instead)");
+  t.equal(neutral.path, `spec.configPatches[${routeOnly.spec.configPatches.length - 1}].patch.value.typed_per_filter_config["envoy.filters.http.ext_proc"].overrides.failure_mode_allow`);
   t.same(codes(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, failureModeAllow: false }), DEFAULT_CONFIG)), []);
   const override = checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, allow_mode_override: true }), DEFAULT_CONFIG);
   t.same(codes(override), ['EPP207']);

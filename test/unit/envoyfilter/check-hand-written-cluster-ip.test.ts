@@ -70,6 +70,14 @@ t.test("EPP117 for an InferencePool's EPP Service, known through the pool", asyn
   t.match(verdict.warnings.filter((w) => w.startsWith('[EPP117]')), [/^\[EPP117\] .* at 10\.96\.50\.5, Service llm-d-inference-scheduler\/pool-epp's ClusterIP written by hand/, /^\[EPP117\] Fix:/]);
 });
 
+t.test('EPP117 knows an IPv6 ClusterIP however it is written', async (t) => {
+  const service: ServiceRecord = { namespace: NS, name: EPP, type: 'ClusterIP', clusterIP: 'fd00:10:96::a', ports: [{ name: 'grpc-ext-proc', port: 9002, protocol: 'TCP' }] };
+  const resolver = StaticServiceResolver.fromRecords([service]);
+  for (const written of ['fd00:10:96::a', 'FD00:10:96:0:0:0:0:A']) {
+    t.match(await validated(byHand(written), DEFAULT_CONFIG, resolver), [new RegExp(`^\\[EPP117\\] .* at ${written}, Service ${NS}/${EPP}'s ClusterIP written by hand`), /^\[EPP117\] Fix:/], written);
+  }
+});
+
 function parseOk(body: unknown) {
   const parsed = parseAdmissionReview(body);
   if (!parsed.ok) throw new Error(parsed.reason);

@@ -181,7 +181,7 @@ t.test("EPP113 on a route override (the example's shape): its failure_mode_allow
   t.match(open[0].message, /^ext_proc route override failure_mode_allow: true, but InferencePool llm-d\/pool-a asks for failureMode FailClose: where no stream to the EPP can open, or the EPP is down or times out with header-only modes/);
   const closed = (await substitute(routeOverrideEnvoyFilter('pool-b', false))).findings;
   t.same(closed.map((f) => [f.code, f.path]), [['EPP113', path]]);
-  t.match(closed[0].message, /failure_mode_allow: false, but InferencePool llm-d\/pool-b asks for failureMode FailOpen: while the EPP is down, Envoy fails every request of the routes it matches/);
+  t.match(closed[0].message, /failure_mode_allow: false, but InferencePool llm-d\/pool-b asks for failureMode FailOpen: where no stream to the EPP can open, or the EPP is down or times out with header-only modes, Envoy fails the requests of the routes it matches instead of serving them unpicked \(with FULL_DUPLEX_STREAMED a down EPP gets them 500 either way\)/);
   const unset = (await substitute(routeOverrideEnvoyFilter('pool-a'))).findings;
   t.same(unset.map((f) => [f.code, f.path]), [['EPP113', path]], 'unset, FailClose pool: istiod gives its filter true, which the route then takes');
   t.match(unset[0].message, "sets no failure_mode_allow, so the route takes that of istiod's filter, true, but InferencePool llm-d/pool-a asks for failureMode FailClose");
