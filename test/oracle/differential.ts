@@ -24,6 +24,7 @@ export const CATEGORIES = {
   'rejection-unexplained': 'Istio or Envoy rejects it and the webhook denies it, but no finding says that system refuses it',
   'mode-differs': 'Envoy runs another processing mode than the one the webhook judged',
   'dropped-field-unnamed': 'istiod drops a misspelt ext_proc, cluster or endpoint address field and no finding names it',
+  'envoy-reason-differs': "Envoy rejects it for a reason none of the webhook's Envoy denials gives",
 } as const;
 export type Category = keyof typeof CATEGORIES;
 
@@ -52,6 +53,44 @@ export function droppedFields(warnings: readonly string[]): string[] {
 }
 
 const show = (f: Finding) => `${f.code} ${f.message}`;
+
+/**
+ * What Envoy's refusal says, for each rule that says Envoy rejects a config: a denial is right for the right reason only
+ * where Envoy's message is this one (its proto constraint, or its filter's own check). EPP312 (any cluster field Envoy
+ * refuses) has no single reason and is not held to one.
+ */
+const ENVOY_REASONS: Partial<Record<Finding['code'], RegExp>> = {
+  EPP203: /has to be set to SEND/,
+  EPP210: /ProcessingMode|processing_mode|allowed_override_modes/,
+  EPP215: /[Dd]uration|Timeout: value must be inside range/,
+  EPP216: /GrpcService|HttpService|grpc_service|http_service|GrpcInitialMetadata|grpc_initial_metadata/,
+  EPP217: /per filter configuration|"override", reason: is required|Disabled: value must equal true/,
+  EPP218: /http_service instead of gRPC service/,
+  EPP221: /Unable to parse JSON as proto|invalid JSON|Protobuf message \(type [\w.]+ reason INVALID_ARGUMENT/,
+  EPP224: /@type must contain at least one \//,
+  EPP225: /StatusOnError|status_on_error|descriptor expression|failed to create an expression|ProcessingRequestModifier|processing_request_modifier|OnProcessingResponse|on_processing_response|ForwardRules|MutationRules/,
+  EPP226: /regex|RE2|perl operator/i,
+  EPP301: /One and only one of grpc_service or http_service|'envoy\.filters\.http\.ext_proc' with type URL: ''/,
+  EPP303: /malformed IP address/,
+  EPP311: /EDS|LB policy|ClusterValidationError\.(Type|LbPolicy)|eds_cluster_config|load_balancing_policy|cluster provided LB/,
+  EPP313: /TransportSocket|transport_sockets/,
+  EPP314: /ALPN/,
+  EPP315: /upstream_protocol_options|protocol options implementation/,
+  EPP316: /disable_clear_route_cache|route_cache_action|none-default/,
+  EPP318: /duplicate cluster/,
+  EPP319: /must be the last filter/,
+  EPP320: /HealthCheck|health_checker/,
+};
+
+/** Envoy's refusal, where every Envoy denial of the webhook has a reason to hold it to, and none of them is it. */
+function reasonDiffers(denials: readonly Finding[], pipeline: PipelineVerdict): string | undefined {
+  if (pipeline.outcome !== 'rejected-by-envoy') return undefined;
+  const codes = [...new Set(denials.filter((d) => claimOf(d.code) === 'envoy-rejects').map((d) => d.code))];
+  const reasons = codes.map((code) => ENVOY_REASONS[code]);
+  if (codes.length === 0 || reasons.some((r) => r === undefined)) return undefined;
+  const message = pipeline.envoy?.message ?? '';
+  return reasons.some((r) => r!.test(message)) ? undefined : `denied for ${codes.join(', ')}; Envoy: ${message.slice(0, 300)}`;
+}
 
 /** Where the webhook and the pipeline disagree about one EnvoyFilter (none when they agree). */
 export function compare(id: string, webhook: WebhookVerdict, pipeline: PipelineVerdict): Disagreement[] {
@@ -95,6 +134,8 @@ export function compare(id: string, webhook: WebhookVerdict, pipeline: PipelineV
       }
     }
   }
+  const differs = reasonDiffers(denials, pipeline);
+  if (differs !== undefined) out.push({ id, category: 'envoy-reason-differs', detail: differs });
   for (const field of pipeline.dropped) {
     if (!webhook.findings.some((f) => f.message.includes(field) || f.path.includes(field))) {
       out.push({ id, category: 'dropped-field-unnamed', detail: `istiod drops ${field}` });

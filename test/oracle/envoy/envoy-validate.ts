@@ -18,11 +18,14 @@ export interface EnvoyValidator {
 /**
  * Runs `envoy --mode validate` on each bootstrap: proto parsing, the protos' validation rules and each
  * extension's own config checks, as for an xDS update. Verdicts are cached per machine under `cacheDir`
- * by the Envoy build and the bootstrap's bytes, so a rerun only asks Envoy about what changed.
+ * by the Envoy build and the bootstrap's bytes, so a rerun only asks Envoy about what changed, and by how its output
+ * is read into a message (READING: raise it when reason() changes, so no verdict keeps a message read the old way).
  */
+const READING = 2;
+
 export async function envoyValidator(envoy: string, cacheDir: string): Promise<EnvoyValidator> {
   const version = (await run(envoy, ['--version'])).output.match(/version: (\S+)/)?.[1] ?? 'unknown';
-  const verdicts = join(cacheDir, 'envoy-validate', version.replaceAll('/', '_'));
+  const verdicts = join(cacheDir, 'envoy-validate', `${version.replaceAll('/', '_')}-reading${READING}`);
   mkdirSync(verdicts, { recursive: true });
 
   const validateOne = async (text: string, key: string, work: string): Promise<EnvoyVerdict> => {
@@ -77,7 +80,8 @@ function reason(output: string, file: string): string {
   const lines = text.split('\n').map((l) => l.replace(/goo\.gle\/debug\w*/g, '').trim()).filter((l) => l !== '');
   const first = lines[0] ?? '';
   const last = lines.at(-1) ?? '';
-  return (lines.length > 1 && !/[{}]$/.test(first) && first !== last ? `${first} ${last}` : last).replace(/^: /, '');
+  // A first line ending in a brace is a config's JSON, except before a CEL error's caret line (`| ...^`), which points into it.
+  return (lines.length > 1 && (!/[{}]$/.test(first) || last.startsWith('|')) && first !== last ? `${first} ${last}` : last).replace(/^: /, '');
 }
 
 function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
