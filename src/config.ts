@@ -53,7 +53,7 @@ export const DEFAULT_CONFIG: WebhookConfig = {
   severities: {},
   // An AdmissionReview of an UPDATE carries the old and the new object, each up to etcd's 3 MiB, plus the envelope.
   maxRequestBytes: 7 * 1024 * 1024,
-  // Together, what keeps deploy/'s 320Mi limit out of reach of any client that can connect (docs/reliability.md, fix 14).
+  // Together, what keeps deploy/'s memory limit (384Mi) out of reach of any client that can connect (docs/reliability.md, fix 14).
   // Bodies over 64 KiB and answers over 64 KiB count in the first (a body can cost ten times its size before its answer
   // is read), and the largest body is always answered, alone; smaller ones, the apiserver's usual, are bounded by the
   // second: 500 connections each sending 63 KB and reading nothing peaked at 298 MB, 1,000 at 423 MB.

@@ -129,7 +129,7 @@ t.test("operators' values reach the objects they are about", async (t) => {
     t.same(template.spec.tolerations, [{ key: 'dedicated', operator: 'Exists' }]);
     t.equal(template.spec.priorityClassName, 'system-cluster-critical');
   }
-  t.same(pod.containers[0].resources, { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '320Mi' } });
+  t.same(pod.containers[0].resources, { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '384Mi' } });
   checkWebhookConfigurations(t, r, { failurePolicy: 'Ignore', maxTimeoutSeconds: 10, excludedNamespaces: ['kube-system', 'istio-system', 'epp-webhook'] });
   for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
     for (const webhook of findObject(r, kind).webhooks) {
