@@ -10,17 +10,25 @@ import { routeOverridePatch } from './route-override-patch.ts';
 import { targetCluster } from './target-cluster.ts';
 import { defaultFor, EPP_MODE, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type EffectiveProcessingMode, type ModeField } from './processing-mode.ts';
 
-/** What a request body mode breaks with an EPP (EPP202). */
+/**
+ * Why a request body mode breaks with an EPP (EPP202); what the client then gets is bodyModeOutcome's. Measured
+ * (test/dataplane/measured-symptoms.json EPP202-BUFFERED, -BUFFERED-above-limit, per-route-buffered,
+ * EPP202-BUFFERED_PARTIAL, EPP202-STREAMED, EPP202-GRPC; failing open: EPP202-BUFFERED-fail-open,
+ * EPP202-STREAMED-fail-open).
+ */
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
-  // Measured (test/dataplane/measured-symptoms.json EPP202-BUFFERED, -BUFFERED-above-limit, per-route-buffered).
-  BUFFERED:
-    'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer, so requests wait message_timeout and fail with 504 (also when a per-route override switches to it)',
-  // Measured: EPP202-BUFFERED_PARTIAL.
-  BUFFERED_PARTIAL:
-    'Envoy sends at most the buffer limit of the body, in a mode the EPP does not answer, so requests wait message_timeout and fail with 504',
-  STREAMED: 'the EPP does not answer STREAMED bodies, so requests wait message_timeout and fail with 504', // measured: EPP202-STREAMED
-  GRPC: 'the EPP does not answer GRPC bodies, so requests wait message_timeout and fail with 504', // measured: EPP202-GRPC
+  BUFFERED: 'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer',
+  BUFFERED_PARTIAL: 'Envoy sends at most the buffer limit of the body, in a mode the EPP does not answer',
+  STREAMED: 'the EPP does not answer STREAMED bodies',
+  GRPC: 'the EPP does not answer GRPC bodies',
 };
+
+/** What a request the EPP never answers gets, by the failure_mode_allow that applies (undefined: not known here). */
+function bodyModeOutcome(failOpen: boolean | undefined): string {
+  if (failOpen === true) return 'requests wait message_timeout, then bypass the EPP (failure_mode_allow is true) to a backend with no endpoint picking';
+  if (failOpen === false) return 'requests wait message_timeout and fail with 504';
+  return 'requests wait message_timeout, then fail with 504, or bypass the EPP to a backend with no endpoint picking where failure_mode_allow is true';
+}
 
 /**
  * What a response body mode breaks with an EPP (EPP202). The EPP answers response bodies in every mode, always with
@@ -70,6 +78,58 @@ function failOpenMessage(key: string, bodyMode: BodyMode | undefined): { message
     message: `ext_proc ${key} true: requests bypass the EPP silently, to a backend with no endpoint picking, where no stream to it can open, and where it times out or is down with header-only or buffered modes; a filter that runs FULL_DUPLEX_STREAMED itself still gets them 500 from a down EPP or one past its cluster's max_requests (istiod's InferencePool filter, which its route override turns on, skips the EPP past that limit instead), and in that mode a stalled EPP holds them`,
     closed: '504/500',
   };
+}
+
+interface RequestBodyModeInput {
+  key: string;
+  body: BodyMode;
+  breakage: string;
+  config: JsonObject;
+  reading: Reading;
+  site: 'filter' | 'per-route';
+  partial: boolean;
+  /** A MERGE into istiod's InferencePool filter. */
+  merged: boolean;
+  fix: string;
+  at: { location: string; path: string };
+  severities: SeverityOverrides;
+}
+
+/**
+ * EPP202 for a request body mode the EPP does not answer. What the client gets follows the failure_mode_allow that
+ * applies: the config's own; for a MERGE into istiod's filter, istiod's true (false is not carried); unknown for a
+ * MERGE into another filter or an override without one (it takes the filter's). In a MERGE into istiod's filter, the
+ * mode never reaches an InferencePool route with istiod's override, which sets its own (measured:
+ * EPP202-merge-into-istiods-filter-pool-route); it turns the filter on for the gateway's other routes
+ * (-other-route).
+ */
+function requestBodyModeFinding({ key, body, breakage, config, reading, site, partial, merged, fix, at, severities }: RequestBodyModeInput): Finding {
+  const written = readBool(config, 'failure_mode_allow', reading);
+  if (merged) {
+    return finding(
+      'EPP202',
+      severities,
+      at,
+      `ext_proc ${key} ${body} in a MERGE into ${ISTIOD_FILTER}: the EPP speaks only FULL_DUPLEX_STREAMED, and ${breakage}. istiod's route override on each InferencePool route sets a processing_mode of its own (FULL_DUPLEX_STREAMED), so this one never reaches those routes; it reaches the routes whose override sets none: the gateway's other routes, which it turns the filter on for, and an InferencePool route whose override an EnvoyFilter replaced without one. There requests wait message_timeout, then bypass the EPP to a backend with no endpoint picking (istiod's filter sets failure_mode_allow true, which a MERGE cannot make false), or fail with 504 where a route's override sets failure_mode_allow: false`,
+      `remove ${key} from this MERGE: istiod's route override already runs FULL_DUPLEX_STREAMED on each InferencePool route; to change what one route runs, set processing_mode in that route's override (an HTTP_ROUTE patch of typed_per_filter_config)`,
+    );
+  }
+  const failOpen = written !== undefined && (written || !partial) ? written : site === 'filter' && !partial ? false : undefined;
+  const perRoute = body === 'BUFFERED' ? ' (also when a per-route override switches to it)' : '';
+  return finding('EPP202', severities, at, `ext_proc ${key} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${breakage}, so ${bodyModeOutcome(failOpen)}${perRoute}`, fix);
+}
+
+/**
+ * The route override that fails an InferencePool route closed under istiod's filter. The route's entry replaces istiod's
+ * override whole, which names istiod's EPP cluster and turns the filter on: with failure_mode_allow alone the filter runs
+ * on its own cluster, dummy, which Envoy lacks: where the MERGE's mode sends, every request fails (measured:
+ * EPP230-override-only-without-grpc-service-fail-closed, there turned on by the override); where nothing sends, the EPP
+ * is bypassed (EPP206-route-override-failure-mode-only). So the entry names the cluster and the mode too.
+ */
+function mergeFailClosedOverride(config: JsonObject, processingMode: JsonObject | undefined): string {
+  return `${routeOverridePatch(
+    `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${targetCluster(config)?.name ?? ISTIODS_EPP_CLUSTER}}}, processing_mode: ${processingMode === undefined ? `{${EPP_MODE}}` : "<this MERGE's>"}, failure_mode_allow: false}`,
+  )} (it replaces istiod's override on the route whole, so it names the EPP cluster and the mode as well)`;
 }
 
 export interface ModeCheckInput {
@@ -166,7 +226,11 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     const breakage = (direction === 'request' ? BODY_MODE_BREAKAGE : RESPONSE_BODY_MODE_BREAKAGE)[body];
     const fix = `set ${keyOf(bodyField)}: FULL_DUPLEX_STREAMED and ${keyOf(trailerField)}: SEND${direction === 'response' ? ', or NONE to keep response bodies from the EPP' : ''}`;
     if (bodyJudged(bodyField) && breakage) {
-      findings.push(finding('EPP202', severities, at(keyOf(bodyField)), `ext_proc ${keyOf(bodyField)} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${breakage}`, fix));
+      findings.push(
+        direction === 'request'
+          ? requestBodyModeFinding({ key: keyOf(bodyField), body, breakage, config, reading, site, partial, merged: merged !== undefined, fix, at: at(keyOf(bodyField)), severities })
+          : finding('EPP202', severities, at(keyOf(bodyField)), `ext_proc ${keyOf(bodyField)} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${breakage}`, fix),
+      );
     }
     const hold = direction === 'response' ? RESPONSE_BODY_MODE_HOLD[body] : undefined;
     if (bodyJudged(bodyField) && hold) {
@@ -234,9 +298,17 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
   const failOpenKey = readFieldKey(config, 'failure_mode_allow', reading);
   if (readBool(config, 'failure_mode_allow', reading) === true) {
     const { message, closed } = failOpenMessage(failOpenKey, site === 'filter' && merged === undefined && (!partial || explicit.has('request_body_mode')) ? mode.request_body_mode : undefined);
-    findings.push(
-      finding('EPP205', severities, { location, path: formatPath([...segments, failOpenKey]) }, message, `remove ${failOpenKey} so Envoy fails closed (${closed}), or set EPP205 to off if bypassing the EPP is intended`),
-    );
+    // Removed from an override, the filter's value applies, and istiod's InferencePool filter sets true (measured:
+    // EPP230-override-unset-headers-only-epp-down); from a MERGE, the filter merged into keeps its own.
+    const fix =
+      merged !== undefined
+        ? `remove ${failOpenKey} from this MERGE (istiod's filter sets it true itself) and, to fail closed, per InferencePool route add ${mergeFailClosedOverride(config, processingMode)}; or set EPP205 to off if bypassing the EPP is intended`
+        : site === 'per-route'
+          ? `set ${failOpenKey}: false so Envoy fails closed (${closed}): an override without it takes the filter's value, and istiod's InferencePool filter sets true; or set EPP205 to off if bypassing the EPP is intended`
+          : partial
+            ? `remove ${failOpenKey} from this MERGE, and see that the filter it merges into does not set it (istiod's merge does not carry a false); or set EPP205 to off if bypassing the EPP is intended`
+            : `remove ${failOpenKey} so Envoy fails closed (${closed}), or set EPP205 to off if bypassing the EPP is intended`;
+    findings.push(finding('EPP205', severities, { location, path: formatPath([...segments, failOpenKey]) }, message, fix));
   } else if (merged !== undefined && readBool(config, 'failure_mode_allow', reading) === false) {
     findings.push(
       finding(
@@ -245,14 +317,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         { location, path: formatPath([...segments, failOpenKey]) },
         // istiod's filter sets true; false is proto3's zero value, which its merge does not carry (the oracle's merged filter).
         `ext_proc ${failOpenKey} false in a MERGE into ${ISTIOD_FILTER}, which sets it true: false is proto3's zero value, which istiod's merge does not carry, so the filter-level true stays: where no route override sets failure_mode_allow (istiod's sets it from the pool's failureMode), a request whose stream to the EPP cannot open, or with header-only modes one the EPP is down for, silently bypasses it (measured: EPP230-virtual-host-override-unset-plain-route, EPP230-override-unset-headers-only-epp-down)`,
-        // The route's entry replaces istiod's override whole, which names istiod's EPP cluster and turns the filter on:
-        // with failure_mode_allow alone the filter runs on its own cluster, dummy, which Envoy lacks: where the MERGE's
-        // mode sends, every request fails (measured: EPP230-override-only-without-grpc-service-fail-closed, there
-        // turned on by the override); where nothing sends, the EPP is bypassed (EPP206-route-override-failure-mode-only).
-        // So the entry names the cluster and the mode too.
-        `remove ${failOpenKey} from this MERGE (it changes nothing) and, to fail closed, per InferencePool route add ${routeOverridePatch(
-          `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${targetCluster(config)?.name ?? ISTIODS_EPP_CLUSTER}}}, processing_mode: ${processingMode === undefined ? `{${EPP_MODE}}` : "<this MERGE's>"}, failure_mode_allow: false}`,
-        )} (it replaces istiod's override on the route whole, so it names the EPP cluster and the mode as well); or set EPP205 to off if failing open is intended`,
+        `remove ${failOpenKey} from this MERGE (it changes nothing) and, to fail closed, per InferencePool route add ${mergeFailClosedOverride(config, processingMode)}; or set EPP205 to off if failing open is intended`,
       ),
     );
   }

@@ -4,7 +4,8 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { matchedSubFilter, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { discoveryType } from './check-cluster-fields.ts';
-import { EXT_PROC_FILTER_NAME, lacksTypedConfig, unwrapAny, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, lacksTypedConfig, siteReading, unwrapAny, type ClusterSite, type ExtProcSite } from './ext-proc-configs.ts';
+import { readBool } from './field-reading.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { EPP_MODE } from './processing-mode.ts';
 import { socketAddresses } from './socket-addresses.ts';
@@ -33,7 +34,7 @@ export function checkWiring(
 ): Finding[] {
   const findings: Finding[] = [];
   // Each cluster an ext_proc config calls, with every config that calls it, in order.
-  const callers = new Map<string, { site: ExtProcSite; via: 'grpc' | 'http'; location: string; segments: PathSegments }[]>();
+  const callers = new Map<string, { site: ExtProcSite; via: 'grpc' | 'http'; location: string; segments: PathSegments; failOpen: boolean }[]>();
   for (const site of sites) {
     const location = patchLocation(site.patch.index);
     const config = site.kind === 'filter' ? site.config : envoyField(site.config, 'overrides');
@@ -79,7 +80,7 @@ export function checkWiring(
     // An empty cluster name is EPP216's (Envoy rejects the filter): no cluster of that name is to be added.
     if (target === undefined || target.name === '') continue;
     const calls = callers.get(target.name) ?? callers.set(target.name, []).get(target.name)!;
-    calls.push({ site, via: target.via, location, segments });
+    calls.push({ site, via: target.via, location, segments, failOpen: readBool(config, 'failure_mode_allow', siteReading(site)) === true });
   }
   for (const [name, calls] of callers) {
     const defined = clusters.get(name);
@@ -91,9 +92,12 @@ export function checkWiring(
           'EPP305',
           severities,
           { location: calls[0].location, path: formatPath(calls[0].segments) },
-          // Measured (test/dataplane/measured-symptoms.json EPP305-cluster-in-another-envoyfilter, EPP305-cluster-nowhere, -fail-open).
-          `ext_proc cluster ${name} is not defined in this EnvoyFilter: if another EnvoyFilter of the gateway adds it, this works as if it were here; if none does, Envoy loads the filter on a cluster it does not have, no ext_proc stream opens, and every request gets 500 (with failure_mode_allow: true, bypasses the ext_proc server)`,
-          `add an applyTo: CLUSTER patch (operation: ADD) named ${name}, or use Istio's cluster of the server's Service, outbound|<port>||<service>.<namespace>.svc.cluster.local`,
+          // Measured (test/dataplane/measured-symptoms.json EPP305-cluster-in-another-envoyfilter, EPP305-cluster-nowhere, -fail-open;
+          // a route override naming a cluster that exists: EPP230-merge-override-with-grpc-service).
+          calls.every((c) => c.failOpen)
+            ? `ext_proc cluster ${name} is not defined in this EnvoyFilter: if another EnvoyFilter of the gateway adds it, this works as if it were here; if none does, Envoy loads the filter on a cluster it does not have, no ext_proc stream opens, and, as failure_mode_allow is true, every request bypasses the ext_proc server, except on routes whose per-route override names a cluster that exists`
+            : `ext_proc cluster ${name} is not defined in this EnvoyFilter: if another EnvoyFilter of the gateway adds it, this works as if it were here; if none does, Envoy loads the filter on a cluster it does not have, no ext_proc stream opens, and every request gets 500 (with failure_mode_allow: true, bypasses the ext_proc server)`,
+          `add an applyTo: CLUSTER patch (operation: ADD) named ${name}, or use Istio's cluster of the server's Service, outbound|<port>||<service>.<namespace>.svc.cluster.local${calls.every((c) => c.failOpen) ? `; if ${name} is a placeholder that per-route overrides replace, set EPP305 to off` : ''}`,
         ),
       );
       continue;

@@ -122,13 +122,14 @@ function judgeCluster(name: string, facts: ObjectFacts): EppJudgement | undefine
       return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} is Istio's cluster of EPP Service ${service.namespace}/${service.name}` };
     }
     // The port hints only where no name says what the server is: `granite-activator` on 9002 is the llm-d activator.
-    const hinted = service === undefined ? istio.port === EPP_PORT : EPP_NAME.test(service.name);
-    return hinted ? hint(`cluster ${name}`) : undefined;
+    if (service === undefined) return istio.port === EPP_PORT ? hint(`cluster ${name}`, `its port ${EPP_PORT}`) : undefined;
+    return EPP_NAME.test(service.name) ? hint(`cluster ${name}`, `its Service's name, ${service.name}`) : undefined;
   }
   const defined = facts.clusters.get(name);
-  if (defined === undefined) return EPP_NAME.test(name) ? hint(`cluster ${name}`) : undefined;
+  if (defined === undefined) return EPP_NAME.test(name) ? hint(`cluster ${name}`, 'its name') : undefined;
   const token = facts.config.placeholder;
-  let hinted = EPP_NAME.test(name);
+  // The first thing that looks like an EPP's, named in the note; a proof further on still wins.
+  let hinted = EPP_NAME.test(name) ? 'its name' : undefined;
   for (const { host, port } of endpointAddresses(defined.cluster)) {
     if (host.includes(token)) {
       return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} gets the EPP Service's ClusterIP (${token})` };
@@ -140,16 +141,17 @@ function judgeCluster(name: string, facts: ObjectFacts): EppJudgement | undefine
     if (service !== undefined && isEppService(service, facts.config, facts.known)) {
       return { talksToEpp: true, evidence: 'epp-service', reason: `cluster ${name} connects to EPP Service ${service.namespace}/${service.name}` };
     }
-    hinted ||= service === undefined ? isIP(host) !== 0 && port === EPP_PORT : EPP_NAME.test(service.name);
+    if (service === undefined) hinted ??= isIP(host) !== 0 && port === EPP_PORT ? `its endpoint's port ${EPP_PORT}` : undefined;
+    else hinted ??= EPP_NAME.test(service.name) ? `its Service's name, ${service.name}` : undefined;
   }
-  return hinted ? hint(`cluster ${name}`) : undefined;
+  return hinted === undefined ? undefined : hint(`cluster ${name}`, hinted);
 }
 
-function hint(what: string): EppJudgement {
+function hint(what: string, why: string): EppJudgement {
   return {
     talksToEpp: true,
     evidence: 'name-hint',
-    reason: `${what} looks like an EPP's (its name, or its port ${EPP_PORT})`,
+    reason: `${what} looks like an EPP's (${why})`,
   };
 }
 

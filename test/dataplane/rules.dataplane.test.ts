@@ -91,12 +91,12 @@ async function scenario(
   envoyFilter: any,
   route: any,
   check: (t: Test, m: Measurement) => void | Promise<void>,
-  options: { count?: number; concurrent?: boolean; timeoutMs?: number; body?: unknown; renamed?: boolean; beforeMeasure?: () => Promise<void>; setUp?: () => Promise<string[]> } = {},
+  options: { count?: number; concurrent?: boolean; timeoutMs?: number; body?: unknown; path?: string; renamed?: boolean; beforeMeasure?: () => Promise<void>; setUp?: () => Promise<string[]> } = {},
 ): Promise<void> {
   await parent.test(`${key}: ${symptoms.scenarios[key]?.symptom ?? ''}`, async (t) => {
     const webhook = options.setUp ? await options.setUp() : await setUp(envoyFilter, route, options.renamed ?? true);
     await options.beforeMeasure?.();
-    const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs, body: options.body, concurrent: options.concurrent });
+    const m = await measure(plane, key, webhook, options.count ?? 3, { timeoutMs: options.timeoutMs, body: options.body, concurrent: options.concurrent, path: options.path });
     measured[key] = m;
     t.comment(JSON.stringify({ webhook: m.webhook, answers: m.answers, eppRequests: m.eppRequests }));
     t.comment(JSON.stringify(m.envoyStats));
@@ -150,6 +150,30 @@ t.test('EPP202: BUFFERED / STREAMED / BUFFERED_PARTIAL / GRPC request bodies', a
         t.ok(m.webhook.includes('EPP202'), 'kubectl printed EPP202 (relaxed to a warning to measure)');
         t.same(statuses(m), recorded(`EPP202-${mode}`), 'the recorded statuses');
         t.ok(m.answers.every((a) => a.status === 504 && a.ms >= 1900), 'each waited message_timeout (2 s), then 504');
+      },
+      { count: 2, timeoutMs: 8000 },
+    );
+  }
+  // The same with failure_mode_allow: true (as real route overrides write it beside BUFFERED or STREAMED): what the
+  // client gets when message_timeout expires is the EPP bypassed, not a 504.
+  for (const mode of ['BUFFERED', 'STREAMED'] as const) {
+    const key = `EPP202-${mode}-fail-open`;
+    const ef = fullDuplex((f) => {
+      f.processing_mode.request_body_mode = mode;
+      f.message_timeout = '2s';
+      f.failure_mode_allow = true;
+    });
+    await scenario(
+      t,
+      key,
+      ef,
+      plainRoute(),
+      (t, m) => {
+        t.ok(m.webhook.includes('EPP202') && m.webhook.includes('EPP205'), 'kubectl printed EPP202 and EPP205');
+        t.same(statuses(m), recorded(key), 'the recorded statuses');
+        t.ok(m.answers.every((a) => a.status === 200 && a.ms >= 1900) && served(m), 'each waited message_timeout (2 s), then a Pod answered');
+        t.equal(stat(m, 'ext_proc.message_timeouts'), m.answers.length, 'the EPP answered none in time');
+        t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, 'and Envoy let each through without its pick');
       },
       { count: 2, timeoutMs: 8000 },
     );
@@ -1709,6 +1733,58 @@ t.test("EPP230: a MERGE into istiod's filter setting its processing fields, besi
   });
   t.match((await istiodsFilter()).cluster, /^epp-cluster-\d+$/, "istiod's filter names the EPP cluster the MERGE gave it");
   await removeEnvoyFilter('epp-ext-proc');
+});
+
+t.test("EPP202: a MERGE of a STREAMED body mode into istiod's filter (a published fix), on the InferencePool route and on the gateway's other route", async (t) => {
+  // nirjhar17/llm-d-observability-openshift's MERGE, as published: istiod's filter given the EPP cluster istiod built,
+  // headers SEND and request bodies STREAMED, failing open; message_timeout 2 s instead of 30 s. The gateway has a
+  // route to the InferencePool (/v1/completions, istiod's route override on it) and one to the plain Service (/v1/chat).
+  const doc = parse(exampleEnvoyFilter());
+  doc.spec.configPatches = [
+    mergeIntoIstiodFilter({
+      '@type': EXTERNAL_PROCESSOR,
+      grpc_service: { envoy_grpc: { cluster_name: `outbound|${EPP_SERVICE_PORT}||${EPP_SERVICE}.${NS}.svc.cluster.local` }, timeout: '30s' },
+      failure_mode_allow: true,
+      processing_mode: { request_header_mode: 'SEND', response_header_mode: 'SEND', request_body_mode: 'STREAMED' },
+      message_timeout: '2s',
+    }),
+  ];
+  const other = { ...plainRoute(), metadata: { name: 'other-route', namespace: NS } };
+  other.spec.rules[0].matches[0].path.value = '/v1/chat';
+  let codes: string[] = [];
+  const setUpBoth = async () => {
+    for (const route of [poolRoute({ inject: false, path: '/v1/completions' }), other]) {
+      const routed = await apply(plane, route);
+      if (routed.code !== 0) throw new Error(routed.stderr);
+    }
+    const applied = await applyAndWait(plane, stringify(doc));
+    if (applied.code !== 0) throw new Error(applied.stderr);
+    await new Promise((r) => setTimeout(r, 1500));
+    codes = [...new Set(codesIn(applied.stderr))].sort();
+    return codes;
+  };
+  // istiod's EPP cluster with TLS (as GAIE's Istio guide has it), as the MERGE's author ran it: without it no stream opens.
+  try {
+    await withIstiodEppClusterTls(async () => {
+      await scenario(t, 'EPP202-merge-into-istiods-filter-pool-route', undefined, undefined, (t, m) => {
+        t.ok(m.webhook.includes('EPP202'), 'kubectl printed EPP202');
+        t.same(statuses(m), recorded('EPP202-merge-into-istiods-filter-pool-route'));
+        t.ok(statuses(m).every((s) => s === 200) && served(m), 'the Pods answered');
+        t.equal(m.eppRequests, m.answers.length, 'the EPP picked each: istiod\'s route override ran FULL_DUPLEX_STREAMED, not the MERGE\'s STREAMED');
+        t.equal(stat(m, 'ext_proc.message_timeouts'), 0, 'no message timed out');
+      }, { setUp: setUpBoth, count: 2, timeoutMs: 8000 });
+      await scenario(t, 'EPP202-merge-into-istiods-filter-other-route', undefined, undefined, (t, m) => {
+        t.ok(m.webhook.includes('EPP202'), 'the same apply');
+        t.same(statuses(m), recorded('EPP202-merge-into-istiods-filter-other-route'));
+        t.ok(m.answers.every((a) => a.status === 200 && a.ms >= 1900) && served(m), 'each waited message_timeout (2 s), then a Pod answered');
+        t.equal(stat(m, 'ext_proc.message_timeouts'), m.answers.length, "the MERGE's STREAMED turned istiod's filter on here, and the EPP answered none in time");
+        t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, 'and Envoy let each through without its pick');
+      }, { setUp: async () => codes, count: 2, timeoutMs: 8000, path: '/v1/chat/completions' });
+    });
+  } finally {
+    await plane.cp.kubectl(['delete', 'httproute', '-n', NS, 'other-route', '--ignore-not-found']);
+    await removeEnvoyFilter('epp-ext-proc');
+  }
 });
 
 t.test("EPP114: the EPP cluster's port_value is not the InferencePool's endpointPickerRef port", async (t) => {

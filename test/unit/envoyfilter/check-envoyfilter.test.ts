@@ -103,7 +103,7 @@ t.test("the operator's route override only warns on a hint, and is denied once a
   const hinted = checkEnvoyFilter(manifest('wild/operator-envoyfilter-route-override.yaml'), DEFAULT_CONFIG);
   t.same(allCodes(hinted, 'deny'), [], 'cluster epp-cluster at an IP on port 9002 only looks like an EPP: no denial on a guess');
   t.same(allCodes(hinted, 'warn'), ['EPP202', 'EPP202', 'EPP205', 'EPP304', 'EPP306', 'EPP322'], "no EPP230: its HTTP_ROUTE MERGE replaces istiod's override whole");
-  t.match(hinted.find((f) => f.code === 'EPP202')!.message, 'judged an EPP only on a hint: cluster epp-cluster looks like an EPP\'s (its name, or its port 9002); annotate epp-webhook.io/epp: "true" to confirm');
+  t.match(hinted.find((f) => f.code === 'EPP202')!.message, 'judged an EPP only on a hint: cluster epp-cluster looks like an EPP\'s (its name); annotate epp-webhook.io/epp: "true" to confirm');
 
   const object = manifest('wild/operator-envoyfilter-route-override.yaml');
   object.metadata.annotations = { 'epp-webhook.io/epp': 'true' };
@@ -263,6 +263,78 @@ t.test('every request body mode the EPP does not speak is denied with its own re
     t.same(codes(findings), ['EPP202'], mode);
     t.match(findings[0].message, reason, mode);
   }
+});
+
+t.test('a request body mode the EPP does not answer: what the client gets follows the failure_mode_allow that applies', async (t) => {
+  // Measured (test/dataplane/measured-symptoms.json): EPP202-BUFFERED and -STREAMED 504 after message_timeout;
+  // EPP202-BUFFERED-fail-open and -STREAMED-fail-open 200 after it, from a Pod the EPP did not pick.
+  const epp202 = (filter: object) => checkEnvoyFilter(withFilter({ ...GRPC, ...filter }), DEFAULT_CONFIG).find((f) => f.code === 'EPP202')!;
+  const streamed = { processing_mode: { ...FULL_DUPLEX, request_body_mode: 'STREAMED' } };
+  t.match(epp202(streamed).message, /does not answer STREAMED bodies, so requests wait message_timeout and fail with 504( \(|$)/, 'unset: the filter fails closed');
+  t.match(epp202({ ...streamed, failure_mode_allow: false }).message, /and fail with 504( \(|$)/);
+  t.match(epp202({ ...streamed, failure_mode_allow: true }).message, /so requests wait message_timeout, then bypass the EPP \(failure_mode_allow is true\) to a backend with no endpoint picking( \(|$)/);
+  t.match(epp202({ processing_mode: { ...FULL_DUPLEX, request_body_mode: 'BUFFERED' }, failure_mode_allow: true }).message, /413 above the buffer limit.*then bypass the EPP \(failure_mode_allow is true\).*\(also when a per-route override switches to it\)/);
+
+  // A route override without failure_mode_allow takes the filter's: not known here.
+  const route = manifest('full-duplex-envoyfilter.yaml') as any;
+  const overrides: Record<string, unknown> = { processing_mode: { ...FULL_DUPLEX, request_body_mode: 'BUFFERED' } };
+  route.spec.configPatches.push({ applyTo: 'HTTP_ROUTE', match: { context: 'GATEWAY' }, patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides } } } } });
+  const inRoute = () => checkEnvoyFilter(route, DEFAULT_CONFIG).find((f) => f.code === 'EPP202')!;
+  t.match(inRoute().message, /wait message_timeout, then fail with 504, or bypass the EPP to a backend with no endpoint picking where failure_mode_allow is true/);
+  overrides.failure_mode_allow = true;
+  t.match(inRoute().message, /then bypass the EPP \(failure_mode_allow is true\)/);
+  overrides.failure_mode_allow = false;
+  t.match(inRoute().message, /wait message_timeout and fail with 504 \(also/);
+});
+
+t.test("a body mode in a MERGE into istiod's filter: never on InferencePool routes (istiod's override sets its own), on the gateway's other routes", async (t) => {
+  // nirjhar17/llm-d-observability-openshift's MERGE, measured (test/dataplane/measured-symptoms.json
+  // EPP202-merge-into-istiods-filter-pool-route: the EPP picks each; -other-route: each waits message_timeout, then passes).
+  const merge = {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name: 'fix-extproc-body-mode', namespace: 'openshift-ingress' },
+    spec: {
+      workloadSelector: { labels: { 'gateway.networking.k8s.io/gateway-name': 'openshift-ai-inference' } },
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { context: 'GATEWAY', listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: 'envoy.filters.http.ext_proc' } } } } },
+          patch: {
+            operation: 'MERGE',
+            value: {
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+                grpc_service: { envoy_grpc: { cluster_name: 'outbound|9002||qwen3-0-6b-epp-service.my-first-model.svc.cluster.local' }, timeout: '30s' },
+                failure_mode_allow: true,
+                processing_mode: { request_header_mode: 'SEND', response_header_mode: 'SEND', request_body_mode: 'STREAMED' },
+                message_timeout: '30s',
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+  const findings = checkEnvoyFilter(merge, DEFAULT_CONFIG);
+  const epp202 = findings.find((f) => f.code === 'EPP202')!;
+  t.match(epp202.message, /^ext_proc request_body_mode STREAMED in a MERGE into envoy\.filters\.http\.ext_proc, the filter istiod inserts for InferencePool routes: the EPP speaks only FULL_DUPLEX_STREAMED, and the EPP does not answer STREAMED bodies\. istiod's route override on each InferencePool route sets a processing_mode of its own \(FULL_DUPLEX_STREAMED\), so this one never reaches those routes; it reaches the routes whose override sets none: the gateway's other routes/);
+  t.match(epp202.message, /then bypass the EPP to a backend with no endpoint picking \(istiod's filter sets failure_mode_allow true, which a MERGE cannot make false\)/);
+  t.match(epp202.fix, /^remove request_body_mode from this MERGE: istiod's route override already runs FULL_DUPLEX_STREAMED on each InferencePool route/);
+  t.notMatch(epp202.fix, 'set request_body_mode: FULL_DUPLEX_STREAMED', "not the fix that would turn istiod's filter on, in the EPP's mode, for every other route");
+  // Removing true from the MERGE changes nothing: istiod's filter sets it (measured: EPP230-override-unset-headers-only-epp-down).
+  const epp205 = findings.find((f) => f.code === 'EPP205')!;
+  t.match(epp205.fix, /^remove failure_mode_allow from this MERGE \(istiod's filter sets it true itself\) and, to fail closed, per InferencePool route add \{applyTo: HTTP_ROUTE, .*cluster_name: outbound\|9002\|\|qwen3-0-6b-epp-service\.my-first-model\.svc\.cluster\.local.*failure_mode_allow: false\}/);
+});
+
+t.test("EPP205's fix in a route override is false, not removal: an override without it takes the filter's, and istiod's filter sets true", async (t) => {
+  // Measured (test/dataplane/measured-symptoms.json): EPP230-override-unset-headers-only-epp-down (the EPP bypassed),
+  // EPP230-override-fail-closed-headers-only-epp-down (false: the request fails).
+  const route = manifest('full-duplex-envoyfilter.yaml') as any;
+  route.spec.configPatches.push({ applyTo: 'HTTP_ROUTE', match: { context: 'GATEWAY' }, patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: true } } } } } });
+  const fix = checkEnvoyFilter(route, DEFAULT_CONFIG).find((f) => f.code === 'EPP205')!.fix;
+  t.match(fix, /^set failure_mode_allow: false so Envoy fails closed \(504\/500\): an override without it takes the filter's value, and istiod's InferencePool filter sets true/);
+  t.match(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, failure_mode_allow: true }), DEFAULT_CONFIG).find((f) => f.code === 'EPP205')!.fix, /^remove failure_mode_allow so Envoy fails closed \(500\)/, "the filter's own: removing it is false");
 });
 
 t.test('response body modes: STREAMED is denied, BUFFERED and BUFFERED_PARTIAL warned, each with what was measured; GRPC passes', async (t) => {

@@ -54,7 +54,14 @@ t.test("another team's ext_proc server is judged no EPP, and only what Envoy and
     typedConfig: { processing_mode: { request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SKIP', response_header_mode: 'SKIPPED' } },
   });
   t.same(codes(checkEnvoyFilter(brokenForEnvoy, DEFAULT_CONFIG)), ['EPP201', 'EPP203'], 'what Envoy refuses is refused for any server');
-  t.match(checkEnvoyFilter(envoyFilter('nowhere'), DEFAULT_CONFIG)[0].message, 'no ext_proc stream opens, and every request gets 500', 'EPP305 for any server');
+  // Measured (test/dataplane/measured-symptoms.json EPP305-cluster-nowhere, -fail-open): what the client gets follows
+  // failure_mode_allow, so a placeholder cluster that route overrides replace (llm-d's activator) is not said to fail.
+  const nowhere = checkEnvoyFilter(envoyFilter('nowhere'), DEFAULT_CONFIG)[0];
+  t.match(nowhere, { code: 'EPP305', message: /no ext_proc stream opens, and, as failure_mode_allow is true, every request bypasses the ext_proc server, except on routes whose per-route override names a cluster that exists$/ }, 'EPP305 for any server');
+  t.match(nowhere.fix, /; if nowhere is a placeholder that per-route overrides replace, set EPP305 to off$/);
+  const failClosed = checkEnvoyFilter(envoyFilter('nowhere', { typedConfig: { ...WAF_MODE, failure_mode_allow: false } }), DEFAULT_CONFIG)[0];
+  t.match(failClosed, { code: 'EPP305', message: /no ext_proc stream opens, and every request gets 500 \(with failure_mode_allow: true, bypasses the ext_proc server\)$/ });
+  t.notMatch(failClosed.fix, 'placeholder');
 });
 
 t.test('the annotation epp-webhook.io/epp settles it either way', async (t) => {
@@ -181,13 +188,17 @@ t.test("a per-route config without its own service is judged as the filter it co
 });
 
 t.test('a name or a port alone is a hint: EPP rules warn at most and say how to settle it', async (t) => {
-  for (const [name, extra] of [
-    ['outbound|9002||llama-3-2-1b-epp-service.llm-d.svc.cluster.local', []],
-    ['outbound|9080||endpoint-picker.ns.svc.cluster.local', []],
-    ['picker', [addCluster({ ...cluster('picker', '10.100.95.99', 9002), type: 'STATIC' })]],
-    ['my_epp', [addCluster(cluster('my_epp', 'backend.example.com'))]],
+  // Each note names what looked like an EPP's (neuralmagic's epp cluster is on port 9080: its name alone).
+  for (const [name, extra, why] of [
+    ['outbound|9002||llama-3-2-1b-epp-service.llm-d.svc.cluster.local', [], "its Service's name, llama-3-2-1b-epp-service"],
+    ['outbound|9080||endpoint-picker.ns.svc.cluster.local', [], "its Service's name, endpoint-picker"],
+    ['outbound|9002||10.1.2.3', [], 'its port 9002'],
+    ['picker', [addCluster({ ...cluster('picker', '10.100.95.99', 9002), type: 'STATIC' })], "its endpoint's port 9002"],
+    ['my_epp', [addCluster(cluster('my_epp', 'backend.example.com'))], 'its name'],
+    ['epp', [addCluster(cluster('epp', 'epp.llm-d.svc.cluster.local', 9080))], 'its name'],
+    ['upstream', [addCluster(cluster('upstream', 'qwen-epp.llm-d.svc.cluster.local', 9080))], "its Service's name, qwen-epp"],
   ] as const) {
-    t.match(judge(envoyFilter(name, { extra: [...extra] })), [{ talksToEpp: true, evidence: 'name-hint' }], name);
+    t.match(judge(envoyFilter(name, { extra: [...extra] })), [{ talksToEpp: true, evidence: 'name-hint', reason: `cluster ${name} looks like an EPP's (${why})` }], name);
     const findings = checkEnvoyFilter(envoyFilter(name, { extra: [...extra] }), DEFAULT_CONFIG);
     t.same(codes(findings, 'deny'), [], `${name}: no denial on a guess`);
     const buffered = findings.find((f) => f.code === 'EPP202')!;
