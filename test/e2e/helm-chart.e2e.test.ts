@@ -196,6 +196,19 @@ t.test('a PodDisruptionBudget only where a drain can meet it', async (t) => {
   }
 });
 
+t.test("every pod of the chart stays out of an Istio mesh (a sidecar under STRICT mTLS refuses the API server's calls; a bootstrap Job's sidecar never exits), unless podLabels says otherwise", async (t) => {
+  const OUT = { 'sidecar.istio.io/inject': 'false', 'istio.io/dataplane-mode': 'none' };
+  const pods = (r: Rendering) =>
+    r.objects.flatMap((o) =>
+      o.kind === 'Deployment' || o.kind === 'Job' ? [[`${o.kind} ${o.metadata.name}`, o.spec.template.metadata.labels]] : o.kind === 'CronJob' ? [[`${o.kind} ${o.metadata.name}`, o.spec.jobTemplate.spec.template.metadata.labels]] : [],
+    ) as [string, Record<string, string>][];
+  const all = pods(await render('mesh'));
+  t.same(all.map(([what]) => what.split(' ')[0]).sort(), ['CronJob', 'Deployment', 'Job', 'Job'], "the webhook's, the bootstrap's and the pre-install hook's");
+  for (const [what, labels] of all) t.match(labels, OUT, what);
+  const meshed = pods(await render('meshed', ['--set-string', 'podLabels.sidecar\\.istio\\.io/inject=true']));
+  t.equal(meshed.find(([what]) => what.startsWith('Deployment'))![1]['sidecar.istio.io/inject'], 'true', "podLabels replaces the webhook pods' own");
+});
+
 t.test('certManager with an existing issuer: only the serving Certificate, signed by it', async (t) => {
   const r = await render('issuer', ['--set', 'certificates.mode=certManager', '--set', 'certificates.certManager.issuerRef.name=corp-ca', '--set', 'certificates.certManager.issuerRef.kind=ClusterIssuer']);
   t.same(r.objects.filter((o) => o.kind === 'Certificate' || o.kind === 'Issuer').map((o) => `${o.kind} ${o.metadata.name}`), ['Certificate epp-webhook-serving']);

@@ -10,6 +10,7 @@ ServiceAccount, before the webhook configurations exist.
 metadata:
   labels:
     {{- include "epp-webhook.bootstrapLabels" . | nindent 4 }}
+    {{- include "epp-webhook.outOfMeshLabels" . | nindent 4 }}
 spec:
   serviceAccountName: {{ if $createOnly }}{{ include "epp-webhook.createSecretsName" . }}{{ else }}{{ include "epp-webhook.bootstrapName" . }}{{ end }}
   enableServiceLinks: false

@@ -64,6 +64,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{ include "epp-webhook.commonLabels" . }}
 {{- end }}
 
+{{/*
+Pod labels that keep the chart's pods out of an Istio mesh, sidecar and ambient alike: the API server calls the webhook
+over plain TLS, which a sidecar under STRICT mTLS refuses (every EnvoyFilter write would fail), and an injected
+sidecar never exits, so a bootstrap Job's pod would never complete.
+*/}}
+{{- define "epp-webhook.outOfMeshLabels" -}}
+sidecar.istio.io/inject: "false"
+istio.io/dataplane-mode: none
+{{- end }}
+
 {{- define "epp-webhook.bootstrapLabels" -}}
 app.kubernetes.io/name: {{ include "epp-webhook.bootstrapName" . }}
 {{ include "epp-webhook.commonLabels" . }}
