@@ -106,6 +106,11 @@ t.test('helm install --wait, the first time: the Secrets exist before the Deploy
   t.match(pod.clusterIP, /^127\.100\./);
   const address = await waitFor('the webhook to answer through the apiserver', async () => (await substitutedAddress().catch(() => '')) || undefined, 30_000);
   t.equal(address, eppIP, 'a placeholder EnvoyFilter comes back with the EPP Service\'s ClusterIP');
+  // The release namespace is not excluded: an EnvoyFilter there is judged (here it names an EPP Service it lacks),
+  // where it used to be stored with its raw placeholder.
+  const own = await cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: probeEnvoyFilter(NS, 'probe') });
+  t.not(own.code, 0, 'refused');
+  t.match(own.stderr, /admission webhook "envoyfilters\.mutate\.epp-webhook\.io" denied the request: [\s\S]*\[EPP101\] [^\n]*Service epp-webhook\/gaie-inference-scheduling-epp [^\n]*not found/, 'by the webhook, which says which Service is missing');
 });
 
 t.test('helm upgrade with a changed config value: the pods roll and the process uses the new value', async (t) => {

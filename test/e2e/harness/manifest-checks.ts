@@ -17,7 +17,7 @@ export interface Rendering {
 }
 
 export const NAMESPACE = 'epp-webhook';
-const EXCLUDED_NAMESPACES = ['kube-system', 'kube-node-lease', NAMESPACE];
+const EXCLUDED_NAMESPACES = ['kube-system', 'kube-node-lease'];
 export const SERVICE_NAMES = ['epp-webhook', 'epp-webhook.epp-webhook', 'epp-webhook.epp-webhook.svc', 'epp-webhook.epp-webhook.svc.cluster.local'];
 
 export function findObject(rendered: Rendering, kind: string, name?: string): any {
@@ -84,7 +84,9 @@ export function checkWebhookConfigurations(t: Test, r: Rendering, expected = { f
       if (kind === 'MutatingWebhookConfiguration') t.equal(webhook.reinvocationPolicy, 'IfNeeded', where);
       t.same(webhook.rules, [{ apiGroups: [want.group], apiVersions: ['*'], resources: [want.resource], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }], `${where}: only ${want.resource} CREATE/UPDATE`);
       const notIn = webhook.namespaceSelector?.matchExpressions?.find((e: any) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn');
-      for (const ns of expected.excludedNamespaces) t.ok(notIn?.values.includes(ns), `${where}: namespace ${ns} excluded`);
+      t.same(notIn?.values, expected.excludedNamespaces, `${where}: exactly these namespaces excluded`);
+      // Its own objects are none of the kinds it matches: excluding its namespace would only let an EnvoyFilter there pass unchecked.
+      if (!expected.excludedNamespaces.includes(NAMESPACE)) t.notOk(notIn?.values.includes(NAMESPACE), `${where}: its own namespace is not excluded`);
       t.same(webhook.clientConfig.service, { name: 'epp-webhook', namespace: NAMESPACE, path: want.path, port: 443 }, `${where}: the Service`);
       t.notOk(webhook.clientConfig.url, where);
     }

@@ -88,11 +88,13 @@ app.kubernetes.io/name: {{ include "epp-webhook.bootstrapName" . }}
 {{- end }}
 {{- end }}
 
-{{/* The webhook's own namespace is always excluded (its pods must start without the webhook). Quoted (JSON): a
-namespace named 2024 or on is a string to the API server, not what YAML 1.1 reads it as. */}}
+{{/* The namespaces the webhooks never see. The release namespace is not among them unless listed: the webhooks match
+EnvoyFilters, HTTPRoutes and DestinationRules, none of which the release's own objects are, so the webhook cannot lock
+itself out; excluded, an EnvoyFilter beside it (the app's namespace, or istio-system's mesh-wide ones) would pass
+unchecked and unsubstituted. Quoted (JSON): a namespace named 2024 or on is a string to the API server, not what YAML
+1.1 reads it as. */}}
 {{- define "epp-webhook.excludedNamespaces" -}}
-{{- $namespaces := concat .Values.webhooks.excludedNamespaces (list .Release.Namespace) | uniq }}
-{{- toJson $namespaces }}
+{{- toJson (uniq .Values.webhooks.excludedNamespaces) }}
 {{- end }}
 
 {{- define "epp-webhook.clientConfig" -}}
