@@ -118,7 +118,7 @@ t.test('helm upgrade with a changed config value: the pods roll and the process 
   const deploymentBefore = JSON.parse(await must(['get', 'deployment', '-n', NS, 'epp-webhook', '-o', 'json']));
   const bundlesBefore = await caBundles();
 
-  const upgraded = await helmOnCluster(['upgrade', 'epp-webhook', CHART, '--reuse-values', '--set', 'config.eppService.name=other-epp', '--timeout', '3m']);
+  const upgraded = await helmOnCluster(['upgrade', 'epp-webhook', CHART, '--reset-then-reuse-values', '--set', 'config.eppService.name=other-epp', '--timeout', '3m']);
   t.equal(upgraded.code, 0, upgraded.stderr);
   t.match(upgraded.stdout, /REVISION: 2/);
   const deployment = JSON.parse(await must(['get', 'deployment', '-n', NS, 'epp-webhook', '-o', 'json']));
@@ -137,7 +137,7 @@ t.test('helm upgrade with a changed config value: the pods roll and the process 
 });
 
 t.test('helm upgrade with a bad value fails with the schema\'s message and leaves the release as it was', async (t) => {
-  const result = await helmOnCluster(['upgrade', 'epp-webhook', CHART, '--reuse-values', '--set', 'config.severities.EPP402=never']);
+  const result = await helmOnCluster(['upgrade', 'epp-webhook', CHART, '--reset-then-reuse-values', '--set', 'config.severities.EPP402=never']);
   t.not(result.code, 0);
   t.match(result.stderr, /at '\/config\/severities\/EPP402': value must be one of 'deny', 'warn', 'off'/);
   const status = JSON.parse((await helmOnCluster(['status', 'epp-webhook', '-o', 'json'])).stdout);
