@@ -209,6 +209,16 @@ t.test("every pod of the chart stays out of an Istio mesh (a sidecar under STRIC
   t.equal(meshed.find(([what]) => what.startsWith('Deployment'))![1]['sidecar.istio.io/inject'], 'true', "podLabels replaces the webhook pods' own");
 });
 
+t.test('mode external without a caBundle: the install notes say the webhooks trust no CA until one is installed', async (t) => {
+  const notes = async (...set: string[]) => {
+    const result = await helm(['install', '--dry-run=client', 'epp-webhook', CHART, '--namespace', 'epp-webhook', '--set', 'certificates.mode=external', ...set.flatMap((s) => ['--set', s])]);
+    t.equal(result.code, 0, result.stderr);
+    return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+  };
+  t.match(await notes(), /certificates\.external\.caBundle is empty: the webhooks have no CA to trust until you install one/);
+  t.notMatch(await notes('certificates.external.caBundle=Zm9v'), 'caBundle is empty', 'not once it is set');
+});
+
 t.test('certManager with an existing issuer: only the serving Certificate, signed by it', async (t) => {
   const r = await render('issuer', ['--set', 'certificates.mode=certManager', '--set', 'certificates.certManager.issuerRef.name=corp-ca', '--set', 'certificates.certManager.issuerRef.kind=ClusterIssuer']);
   t.same(r.objects.filter((o) => o.kind === 'Certificate' || o.kind === 'Issuer').map((o) => `${o.kind} ${o.metadata.name}`), ['Certificate epp-webhook-serving']);
