@@ -30,7 +30,7 @@ import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
 import { enablesDisabledFilter, turnsOn } from './per-route-turns-on.ts';
-import { readFieldKey } from './field-reading.ts';
+import { readField, readFieldKey } from './field-reading.ts';
 import { EPP_MODE } from './processing-mode.ts';
 
 /**
@@ -68,6 +68,8 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   const intoIstiodFilter = new Set(mergesIntoIstiod);
   // Envoy gets istiod's filter once every MERGE into it has been applied, in patch order.
   const istiodFilterMode = mergedProcessingMode(mergesIntoIstiod.map(writtenProcessingMode));
+  const istiodFilterGrpcService = mergesIntoIstiod.some((site) => readField(site.config, 'grpc_service', 'istiod') != null);
+  const istiodFilterTimeout = mergesIntoIstiod.map((site) => readField(site.config, 'message_timeout', 'istiod')).findLast((t) => typeof t === 'string');
   for (const site of sites) {
     // istiod converts typed configs field by field; a TypedStruct's value Envoy converts itself; an unrecognized
     // typed_config is for checkFilterType.
@@ -88,7 +90,9 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
             segments: site.segments,
             patchIndex: site.patch.index,
             partial,
-            merged: intoIstiodFilter.has(site) ? { mode: istiodFilterMode, judgesMode: site === mergesIntoIstiod.at(-1) } : undefined,
+            merged: intoIstiodFilter.has(site)
+              ? { mode: istiodFilterMode, judgesMode: site === mergesIntoIstiod.at(-1), grpcService: istiodFilterGrpcService, messageTimeout: istiodFilterTimeout as string | undefined }
+              : undefined,
             site: 'filter',
             reading,
             severities,

@@ -3,7 +3,7 @@ import { formatPath, type PathSegments } from '../json-path.ts';
 import { envoyField, isObject, quoteValue, type JsonObject } from '../json-value.ts';
 import { readBool, readField, readFieldKey, type Reading } from './field-reading.ts';
 import { patchLocation } from './config-patches.ts';
-import type { ExtProcSite } from './ext-proc-configs.ts';
+import { EXT_PROC_FILTER_NAME, perRouteFilterName, type ExtProcSite } from './ext-proc-configs.ts';
 import { rejectsUpdate } from './envoy-rejects-update.ts';
 import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
@@ -88,35 +88,56 @@ interface RequestBodyModeInput {
   reading: Reading;
   site: 'filter' | 'per-route';
   partial: boolean;
-  /** A MERGE into istiod's InferencePool filter. */
-  merged: boolean;
+  /** Whether this config writes the body mode (a MERGE into istiod's filter may only inherit it from an earlier one). */
+  written: boolean;
+  /** The processing_mode key as written. */
+  modeKey: string;
+  intoIstiodFilter: IstiodFilterMerge | undefined;
   fix: string;
   at: { location: string; path: string };
   severities: SeverityOverrides;
 }
 
+/** istiod's InferencePool filter's message_timeout (pilot/pkg/xds/filters/filters.go), where no MERGE sets one. */
+const ISTIOD_MESSAGE_TIMEOUT = '1000s';
+
 /**
  * EPP202 for a request body mode the EPP does not answer. What the client gets follows the failure_mode_allow that
- * applies: the config's own; for a MERGE into istiod's filter, istiod's true (false is not carried); unknown for a
- * MERGE into another filter or an override without one (it takes the filter's). In a MERGE into istiod's filter, the
- * mode never reaches an InferencePool route with istiod's override, which sets its own (measured:
- * EPP202-merge-into-istiods-filter-pool-route); it turns the filter on for the gateway's other routes
- * (-other-route).
+ * applies: the config's own; unknown for a MERGE into another filter (false is not carried) or an override without
+ * one (it takes the filter's). Measured: EPP202-BUFFERED, -STREAMED and their -fail-open twins.
  */
-function requestBodyModeFinding({ key, body, breakage, config, reading, site, partial, merged, fix, at, severities }: RequestBodyModeInput): Finding {
+function requestBodyModeFinding(input: RequestBodyModeInput): Finding {
+  const { key, body, breakage, config, reading, site, partial, fix, at, severities } = input;
+  if (input.intoIstiodFilter !== undefined) return istiodFilterBodyModeFinding(input, input.intoIstiodFilter);
   const written = readBool(config, 'failure_mode_allow', reading);
-  if (merged) {
-    return finding(
-      'EPP202',
-      severities,
-      at,
-      `ext_proc ${key} ${body} in a MERGE into ${ISTIOD_FILTER}: the EPP speaks only FULL_DUPLEX_STREAMED, and ${breakage}. istiod's route override on each InferencePool route sets a processing_mode of its own (FULL_DUPLEX_STREAMED), so this one never reaches those routes; it reaches the routes whose override sets none: the gateway's other routes, which it turns the filter on for, and an InferencePool route whose override an EnvoyFilter replaced without one. There requests wait message_timeout, then bypass the EPP to a backend with no endpoint picking (istiod's filter sets failure_mode_allow true, which a MERGE cannot make false), or fail with 504 where a route's override sets failure_mode_allow: false`,
-      `remove ${key} from this MERGE: istiod's route override already runs FULL_DUPLEX_STREAMED on each InferencePool route; to change what one route runs, set processing_mode in that route's override (an HTTP_ROUTE patch of typed_per_filter_config)`,
-    );
-  }
-  const failOpen = written !== undefined && (written || !partial) ? written : site === 'filter' && !partial ? false : undefined;
-  const perRoute = body === 'BUFFERED' ? ' (also when a per-route override switches to it)' : '';
-  return finding('EPP202', severities, at, `ext_proc ${key} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${breakage}, so ${bodyModeOutcome(failOpen)}${perRoute}`, fix);
+  const failOpen = partial ? written === true || undefined : (written ?? (site === 'filter' ? false : undefined));
+  const switched = body === 'BUFFERED' && site === 'filter' ? ' (also when a per-route override switches to it)' : '';
+  return finding('EPP202', severities, at, `ext_proc ${key} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${breakage}, so ${bodyModeOutcome(failOpen)}${switched}`, fix);
+}
+
+/**
+ * EPP202 on the MERGEs into istiod's filter. The mode never reaches an InferencePool route with istiod's override, which
+ * sets its own (measured: EPP202-merge-into-istiods-filter-pool-route); it reaches the routes whose override sets none:
+ * the gateway's other routes, which it turns the filter on for, through the grpc_service a MERGE gives it
+ * (-other-route: message_timeout, then past the EPP, istiod's filter failing open), or istiod's cluster dummy, which
+ * Envoy lacks (EPP230-merge-override-without-grpc-service: past the EPP at once); and an InferencePool route whose
+ * override an EnvoyFilter replaced without a processing_mode.
+ */
+function istiodFilterBodyModeFinding({ key, body, breakage, written, modeKey, at, severities }: RequestBodyModeInput, merge: IstiodFilterMerge): Finding {
+  const timeout = merge.messageTimeout === undefined ? `istiod's ${ISTIOD_MESSAGE_TIMEOUT}, as no MERGE sets one` : merge.messageTimeout;
+  const waits = `requests wait message_timeout (${timeout}), then bypass the EPP to a backend with no endpoint picking, or fail with 504 where the route's override sets failure_mode_allow: false`;
+  const reaches = merge.grpcService
+    ? `the gateway's other routes, which it turns the filter on for (istiod's filter sets failure_mode_allow true, which a MERGE cannot make false), and an InferencePool route whose override an EnvoyFilter replaced without one. There ${waits}`
+    : `an InferencePool route whose override an EnvoyFilter replaced without one, where ${waits}; and the gateway's other routes, which it turns the filter on for on istiod's cluster dummy, which Envoy lacks: no stream opens and requests there pass the EPP at once (istiod's filter fails open)`;
+  const as = written ? `in a MERGE into ${ISTIOD_FILTER}` : `as the MERGEs into ${ISTIOD_FILTER} leave it`;
+  return finding(
+    'EPP202',
+    severities,
+    at,
+    `ext_proc ${key} ${body} ${as}: the EPP speaks only FULL_DUPLEX_STREAMED, and ${breakage}. istiod's route override on each InferencePool route sets a processing_mode of its own (FULL_DUPLEX_STREAMED), so this one never reaches those routes; it reaches only routes whose override sets none: ${reaches}`,
+    // The whole mode: without its body mode, headers SEND would still turn the filter on elsewhere (EPP204).
+    `remove ${modeKey} from the MERGE${written ? '' : ' into it that sets it'}: istiod's route override already runs FULL_DUPLEX_STREAMED on each InferencePool route, and without it istiod's filter sends nothing on the other routes; to change what one route runs, set processing_mode in that route's override (an HTTP_ROUTE patch of typed_per_filter_config)`,
+  );
 }
 
 /**
@@ -126,10 +147,22 @@ function requestBodyModeFinding({ key, body, breakage, config, reading, site, pa
  * EPP230-override-only-without-grpc-service-fail-closed, there turned on by the override); where nothing sends, the EPP
  * is bypassed (EPP206-route-override-failure-mode-only). So the entry names the cluster and the mode too.
  */
-function mergeFailClosedOverride(config: JsonObject, processingMode: JsonObject | undefined): string {
+function mergeFailClosedOverride(config: JsonObject): string {
   return `${routeOverridePatch(
-    `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${targetCluster(config)?.name ?? ISTIODS_EPP_CLUSTER}}}, processing_mode: ${processingMode === undefined ? `{${EPP_MODE}}` : "<this MERGE's>"}, failure_mode_allow: false}`,
-  )} (it replaces istiod's override on the route whole, so it names the EPP cluster and the mode as well)`;
+    `overrides: {grpc_service: {envoy_grpc: {cluster_name: ${targetCluster(config)?.name ?? ISTIODS_EPP_CLUSTER}}}, processing_mode: {${EPP_MODE}}, failure_mode_allow: false}`,
+  )} (it replaces istiod's override on the route whole, so it names the EPP cluster and the EPP's mode as well)`;
+}
+
+/** What the MERGEs into istiod's filter in one EnvoyFilter leave it running. */
+export interface IstiodFilterMerge {
+  /** Its processing_mode after every MERGE, in patch order. */
+  mode: EffectiveProcessingMode;
+  /** This MERGE is the last of them, which judges that mode. */
+  judgesMode: boolean;
+  /** Some MERGE gives it a grpc_service (else it keeps istiod's cluster dummy). */
+  grpcService: boolean;
+  /** The message_timeout the last MERGE that sets one writes. */
+  messageTimeout: string | undefined;
 }
 
 export interface ModeCheckInput {
@@ -148,9 +181,11 @@ export interface ModeCheckInput {
    * EnvoyFilter (`partial` does not apply), once: on the last of those MERGEs (`judgesMode`). Values no mode has are
    * judged on each.
    */
-  merged?: { mode: EffectiveProcessingMode; judgesMode: boolean };
+  merged?: IstiodFilterMerge;
   /** Envoy checks the trailer rule of FULL_DUPLEX_STREAMED on the filter's config only, not on a per-route override. */
   site: 'filter' | 'per-route';
+  /** A per-route override's filter name (its key in typed_per_filter_config). */
+  perRouteFilter?: string;
   /** `envoy` for a TypedStruct's value, which Envoy converts itself (field-reading.ts). */
   reading?: Reading;
   severities: SeverityOverrides;
@@ -160,7 +195,7 @@ export interface ModeCheckInput {
  * Checks one processing_mode (and failure_mode_allow beside it) against what Envoy accepts and the EPP speaks; the
  * caller drops the EPP rules (epp-protocol-rules.ts) for a config that does not talk to an EPP.
  */
-export function checkProcessingMode({ config, segments, patchIndex, partial, merged, site, reading = 'istiod', severities }: ModeCheckInput): Finding[] {
+export function checkProcessingMode({ config, segments, patchIndex, partial, merged, site, perRouteFilter, reading = 'istiod', severities }: ModeCheckInput): Finding[] {
   const findings: Finding[] = [];
   const location = patchLocation(patchIndex);
   const modeKey = readFieldKey(config, 'processing_mode', reading);
@@ -228,7 +263,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     if (bodyJudged(bodyField) && breakage) {
       findings.push(
         direction === 'request'
-          ? requestBodyModeFinding({ key: keyOf(bodyField), body, breakage, config, reading, site, partial, merged: merged !== undefined, fix, at: at(keyOf(bodyField)), severities })
+          ? requestBodyModeFinding({ key: keyOf(bodyField), body, breakage, config, reading, site, partial, written: explicit.has(bodyField), modeKey, intoIstiodFilter: merged, fix, at: at(keyOf(bodyField)), severities })
           : finding('EPP202', severities, at(keyOf(bodyField)), `ext_proc ${keyOf(bodyField)} ${body}: the EPP speaks only FULL_DUPLEX_STREAMED; ${breakage}`, fix),
       );
     }
@@ -302,9 +337,9 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
     // EPP230-override-unset-headers-only-epp-down); from a MERGE, the filter merged into keeps its own.
     const fix =
       merged !== undefined
-        ? `remove ${failOpenKey} from this MERGE (istiod's filter sets it true itself) and, to fail closed, per InferencePool route add ${mergeFailClosedOverride(config, processingMode)}; or set EPP205 to off if bypassing the EPP is intended`
+        ? `remove ${failOpenKey} from this MERGE (istiod's filter sets it true itself) and, to fail closed, per InferencePool route add ${mergeFailClosedOverride(config)}; or set EPP205 to off if bypassing the EPP is intended`
         : site === 'per-route'
-          ? `set ${failOpenKey}: false so Envoy fails closed (${closed}): an override without it takes the filter's value, and istiod's InferencePool filter sets true; or set EPP205 to off if bypassing the EPP is intended`
+          ? `set ${failOpenKey}: false so Envoy fails closed (${closed}): an override without it takes the filter's value${perRouteFilter === EXT_PROC_FILTER_NAME ? `, and istiod's InferencePool filter, which this name may be, sets true` : ''}; or set EPP205 to off if bypassing the EPP is intended`
           : partial
             ? `remove ${failOpenKey} from this MERGE, and see that the filter it merges into does not set it (istiod's merge does not carry a false); or set EPP205 to off if bypassing the EPP is intended`
             : `remove ${failOpenKey} so Envoy fails closed (${closed}), or set EPP205 to off if bypassing the EPP is intended`;
@@ -317,7 +352,7 @@ export function checkProcessingMode({ config, segments, patchIndex, partial, mer
         { location, path: formatPath([...segments, failOpenKey]) },
         // istiod's filter sets true; false is proto3's zero value, which its merge does not carry (the oracle's merged filter).
         `ext_proc ${failOpenKey} false in a MERGE into ${ISTIOD_FILTER}, which sets it true: false is proto3's zero value, which istiod's merge does not carry, so the filter-level true stays: where no route override sets failure_mode_allow (istiod's sets it from the pool's failureMode), a request whose stream to the EPP cannot open, or with header-only modes one the EPP is down for, silently bypasses it (measured: EPP230-virtual-host-override-unset-plain-route, EPP230-override-unset-headers-only-epp-down)`,
-        `remove ${failOpenKey} from this MERGE (it changes nothing) and, to fail closed, per InferencePool route add ${mergeFailClosedOverride(config, processingMode)}; or set EPP205 to off if failing open is intended`,
+        `remove ${failOpenKey} from this MERGE (it changes nothing) and, to fail closed, per InferencePool route add ${mergeFailClosedOverride(config)}; or set EPP205 to off if failing open is intended`,
       ),
     );
   }
@@ -344,7 +379,7 @@ export function checkOverrideMode(site: ExtProcSite, reading: Reading, severitie
   const overrides = envoyField(site.config, 'overrides');
   if (!isObject(overrides)) return [];
   const partial = envoyField(overrides, 'processing_mode') === undefined;
-  return checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, site: 'per-route', reading, severities });
+  return checkProcessingMode({ config: overrides, segments: [...site.segments, 'overrides'], patchIndex: site.patch.index, partial, site: 'per-route', perRouteFilter: perRouteFilterName(site), reading, severities });
 }
 
 /** True when a config (an override, say) sets a processing_mode of its own, and that mode sends the EPP something. */

@@ -156,7 +156,7 @@ t.test('EPP202: BUFFERED / STREAMED / BUFFERED_PARTIAL / GRPC request bodies', a
   }
   // The same with failure_mode_allow: true (as real route overrides write it beside BUFFERED or STREAMED): what the
   // client gets when message_timeout expires is the EPP bypassed, not a 504.
-  for (const mode of ['BUFFERED', 'STREAMED'] as const) {
+  for (const mode of ['BUFFERED', 'STREAMED', 'BUFFERED_PARTIAL', 'GRPC'] as const) {
     const key = `EPP202-${mode}-fail-open`;
     const ef = fullDuplex((f) => {
       f.processing_mode.request_body_mode = mode;

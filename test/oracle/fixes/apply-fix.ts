@@ -227,6 +227,27 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     const [, from, to, v] = m;
     return [variant(`${to}=${v}`, (o) => { const holder = objectAt(o, parent); delete holder[from]; holder[to] = /^\d+$/.test(v) ? Number(v) : v; })];
   }
+  // EPP205 in a route override: `set K: false so Envoy fails closed (...): an override without it takes ...`.
+  if ((m = new RegExp(`^set (${KEY}): false so Envoy fails closed `).exec(fix)) && lastKey === m[1]) {
+    return [variant(`${m[1]}=false`, (o) => (objectAt(o, parent)[m![1]] = false))];
+  }
+  // EPP202 on the MERGEs into istiod's filter: `remove K from the MERGE[ into it that sets it]: ...` (the path is the
+  // last MERGE's, which may not write it: each MERGE into istiod's filter that does loses it).
+  if ((m = new RegExp(`^remove (${KEY}) from the MERGE(?: into it that sets it)?: istiod's route override already runs FULL_DUPLEX_STREAMED`).exec(fix))) {
+    const k = m[1];
+    return [
+      variant(`remove ${k} from the MERGEs`, (o) => {
+        for (const p of (o.spec as { configPatches: Json[] }).configPatches) {
+          const value = ((p as JsonMap).patch as JsonMap | undefined)?.value as JsonMap | undefined;
+          const config = (value?.typed_config ?? value?.typedConfig) as JsonMap | undefined;
+          if ((p as JsonMap).applyTo === 'HTTP_FILTER' && ((p as JsonMap).patch as JsonMap).operation === 'MERGE' && config !== null && typeof config === 'object') {
+            delete config.processing_mode;
+            delete config.processingMode;
+          }
+        }
+      }),
+    ];
+  }
   // `remove K so Envoy fails closed ..., or set EPP205 to off ...`, `remove K`.
   if ((m = new RegExp(`^remove (${KEY})(?: so |$)`).exec(fix)) && lastKey === m[1]) {
     return [variant(`remove ${m[1]}`, (o) => delete objectAt(o, parent)[m![1]])];
@@ -572,7 +593,7 @@ export function applyFix(object: JsonMap, finding: Finding): Variant[] | undefin
     ];
   }
   // EPP205 on a MERGE into istiod's filter: `remove K from this MERGE (...) and, to fail closed, per InferencePool route add {...} (...); or set EPP205 to off ...`.
-  if ((m = new RegExp(`^remove (${KEY}) from this MERGE \\(it changes nothing\\) and, to fail closed, per InferencePool route add \\{applyTo: HTTP_ROUTE`).exec(fix))) {
+  if ((m = new RegExp(`^remove (${KEY}) from this MERGE \\((?:it changes nothing|istiod's filter sets it true itself)\\) and, to fail closed, per InferencePool route add \\{applyTo: HTTP_ROUTE`).exec(fix))) {
     const k = m[1];
     const merge = objectAt(object, parent);
     const patch = writtenPatch(flowMapping(fix, fix.indexOf('{applyTo: HTTP_ROUTE')), (merge.processingMode ?? merge.processing_mode) as Json | undefined);

@@ -284,7 +284,8 @@ t.test('a request body mode the EPP does not answer: what the client gets follow
   overrides.failure_mode_allow = true;
   t.match(inRoute().message, /then bypass the EPP \(failure_mode_allow is true\)/);
   overrides.failure_mode_allow = false;
-  t.match(inRoute().message, /wait message_timeout and fail with 504 \(also/);
+  t.match(inRoute().message, /wait message_timeout and fail with 504( \(judged|$)/);
+  t.notMatch(inRoute().message, 'also when a per-route override switches to it', 'said of the filter only');
 });
 
 t.test("a body mode in a MERGE into istiod's filter: never on InferencePool routes (istiod's override sets its own), on the gateway's other routes", async (t) => {
@@ -318,13 +319,29 @@ t.test("a body mode in a MERGE into istiod's filter: never on InferencePool rout
   };
   const findings = checkEnvoyFilter(merge, DEFAULT_CONFIG);
   const epp202 = findings.find((f) => f.code === 'EPP202')!;
-  t.match(epp202.message, /^ext_proc request_body_mode STREAMED in a MERGE into envoy\.filters\.http\.ext_proc, the filter istiod inserts for InferencePool routes: the EPP speaks only FULL_DUPLEX_STREAMED, and the EPP does not answer STREAMED bodies\. istiod's route override on each InferencePool route sets a processing_mode of its own \(FULL_DUPLEX_STREAMED\), so this one never reaches those routes; it reaches the routes whose override sets none: the gateway's other routes/);
-  t.match(epp202.message, /then bypass the EPP to a backend with no endpoint picking \(istiod's filter sets failure_mode_allow true, which a MERGE cannot make false\)/);
-  t.match(epp202.fix, /^remove request_body_mode from this MERGE: istiod's route override already runs FULL_DUPLEX_STREAMED on each InferencePool route/);
+  t.match(epp202.message, /^ext_proc request_body_mode STREAMED in a MERGE into envoy\.filters\.http\.ext_proc, the filter istiod inserts for InferencePool routes: the EPP speaks only FULL_DUPLEX_STREAMED, and the EPP does not answer STREAMED bodies\. istiod's route override on each InferencePool route sets a processing_mode of its own \(FULL_DUPLEX_STREAMED\), so this one never reaches those routes; it reaches only routes whose override sets none: the gateway's other routes, which it turns the filter on for \(istiod's filter sets failure_mode_allow true, which a MERGE cannot make false\)/);
+  t.match(epp202.message, /There requests wait message_timeout \(30s\), then bypass the EPP to a backend with no endpoint picking, or fail with 504 where the route's override sets failure_mode_allow: false/);
+  t.match(epp202.fix, /^remove processing_mode from the MERGE: istiod's route override already runs FULL_DUPLEX_STREAMED on each InferencePool route, and without it istiod's filter sends nothing on the other routes/);
   t.notMatch(epp202.fix, 'set request_body_mode: FULL_DUPLEX_STREAMED', "not the fix that would turn istiod's filter on, in the EPP's mode, for every other route");
   // Removing true from the MERGE changes nothing: istiod's filter sets it (measured: EPP230-override-unset-headers-only-epp-down).
   const epp205 = findings.find((f) => f.code === 'EPP205')!;
-  t.match(epp205.fix, /^remove failure_mode_allow from this MERGE \(istiod's filter sets it true itself\) and, to fail closed, per InferencePool route add \{applyTo: HTTP_ROUTE, .*cluster_name: outbound\|9002\|\|qwen3-0-6b-epp-service\.my-first-model\.svc\.cluster\.local.*failure_mode_allow: false\}/);
+  t.match(epp205.fix, /^remove failure_mode_allow from this MERGE \(istiod's filter sets it true itself\) and, to fail closed, per InferencePool route add \{applyTo: HTTP_ROUTE, .*cluster_name: outbound\|9002\|\|qwen3-0-6b-epp-service\.my-first-model\.svc\.cluster\.local\}\}, processing_mode: \{request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, .*failure_mode_allow: false\}/, "the EPP's mode, not the MERGE's STREAMED (EPP202)");
+
+  // Without a grpc_service or a message_timeout in the MERGE: istiod's cluster dummy and its 1000 s.
+  const bare = structuredClone(merge);
+  const typed = bare.spec.configPatches[0].patch.value.typed_config as Record<string, unknown>;
+  delete typed.grpc_service;
+  delete typed.message_timeout;
+  const onDummy = checkEnvoyFilter(bare, DEFAULT_CONFIG).find((f) => f.code === 'EPP202')!.message;
+  t.match(onDummy, /it reaches only routes whose override sets none: an InferencePool route whose override an EnvoyFilter replaced without one, where requests wait message_timeout \(istiod's 1000s, as no MERGE sets one\)/);
+  t.match(onDummy, /the gateway's other routes, which it turns the filter on for on istiod's cluster dummy, which Envoy lacks: no stream opens and requests there pass the EPP at once/);
+
+  // The mode written by one MERGE, judged on the last: the fix names the MERGE that sets it.
+  const two = structuredClone(merge);
+  two.spec.configPatches.push({ ...structuredClone(merge.spec.configPatches[0]), patch: { operation: 'MERGE', value: { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor', message_timeout: '5s' } } } } as any);
+  const inherited = checkEnvoyFilter(two, DEFAULT_CONFIG).find((f) => f.code === 'EPP202')!;
+  t.match(inherited.message, /^ext_proc request_body_mode STREAMED as the MERGEs into envoy\.filters\.http\.ext_proc, the filter istiod inserts for InferencePool routes leave it: .*message_timeout \(5s\)/);
+  t.match(inherited.fix, /^remove processing_mode from the MERGE into it that sets it:/);
 });
 
 t.test("EPP205's fix in a route override is false, not removal: an override without it takes the filter's, and istiod's filter sets true", async (t) => {
@@ -333,7 +350,12 @@ t.test("EPP205's fix in a route override is false, not removal: an override with
   const route = manifest('full-duplex-envoyfilter.yaml') as any;
   route.spec.configPatches.push({ applyTo: 'HTTP_ROUTE', match: { context: 'GATEWAY' }, patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', overrides: { processing_mode: FULL_DUPLEX, failure_mode_allow: true } } } } } });
   const fix = checkEnvoyFilter(route, DEFAULT_CONFIG).find((f) => f.code === 'EPP205')!.fix;
-  t.match(fix, /^set failure_mode_allow: false so Envoy fails closed \(504\/500\): an override without it takes the filter's value, and istiod's InferencePool filter sets true/);
+  t.match(fix, /^set failure_mode_allow: false so Envoy fails closed \(504\/500\): an override without it takes the filter's value, and istiod's InferencePool filter, which this name may be, sets true/);
+  const ownName = structuredClone(route);
+  const entry = ownName.spec.configPatches.at(-1).patch.value.typed_per_filter_config;
+  entry['my.epp'] = entry['envoy.filters.http.ext_proc'];
+  delete entry['envoy.filters.http.ext_proc'];
+  t.notMatch(checkEnvoyFilter(ownName, DEFAULT_CONFIG).find((f) => f.code === 'EPP205')!.fix, 'istiod', "under another filter's name, istiod's filter is not the one it falls back to");
   t.match(checkEnvoyFilter(withFilter({ ...GRPC, processing_mode: FULL_DUPLEX, failure_mode_allow: true }), DEFAULT_CONFIG).find((f) => f.code === 'EPP205')!.fix, /^remove failure_mode_allow so Envoy fails closed \(500\)/, "the filter's own: removing it is false");
 });
 
@@ -929,7 +951,7 @@ t.test("EPP205 on a MERGE into istiod's filter: the fix removes the MERGE's fals
     },
   };
   const fix = checkEnvoyFilter(merge, DEFAULT_CONFIG).find((f) => f.code === 'EPP205')?.fix;
-  t.match(fix, /^remove failure_mode_allow from this MERGE \(it changes nothing\) and, to fail closed, per InferencePool route add \{applyTo: HTTP_ROUTE, .*overrides: \{grpc_service: \{envoy_grpc: \{cluster_name: <the EPP cluster istiod's override names, outbound\|<port>\|\|<EPP Service>\.<namespace>\.svc\.cluster\.local>\}\}, processing_mode: <this MERGE's>, failure_mode_allow: false\}/);
+  t.match(fix, /^remove failure_mode_allow from this MERGE \(it changes nothing\) and, to fail closed, per InferencePool route add \{applyTo: HTTP_ROUTE, .*overrides: \{grpc_service: \{envoy_grpc: \{cluster_name: <the EPP cluster istiod's override names, outbound\|<port>\|\|<EPP Service>\.<namespace>\.svc\.cluster\.local>\}\}, processing_mode: \{request_header_mode: SEND, request_body_mode: FULL_DUPLEX_STREAMED, request_trailer_mode: SEND, response_body_mode: FULL_DUPLEX_STREAMED, response_trailer_mode: SEND\}, failure_mode_allow: false\}/, "the EPP's mode whatever the MERGE writes: the MERGE's would then run on the route");
 });
 
 t.test('EPP310 and EPP311 name the type and lb_policy the cluster takes, not every value (EDS, ORIGINAL_DST or STATIC on a hostname would be denied again)', async (t) => {

@@ -149,3 +149,8 @@ t.test("several MERGEs into istiod's filter are judged once, on the filter Envoy
   t.equal(overridden.find((f) => f.code === 'EPP203')!.location, 'configPatches[1]', 'on the last MERGE');
   t.same(codes(check(twoMerges({ request_header_mode: 'SEND', request_body_mode: 'BUFFERED' }, { request_body_mode: 'FULL_DUPLEX_STREAMED', request_trailer_mode: 'SEND' })), 'deny'), [], 'a body mode a later MERGE replaces is not what runs');
 });
+
+t.test("EPP305 of a cluster a MERGE into istiod's filter names: istiod's filter fails open, so the bypass leads, as with a fail-open filter of one's own", async (t) => {
+  const missing = check(merge({ grpc_service: { envoy_grpc: { cluster_name: 'my-epp' } }, processing_mode: FULL_DUPLEX_NO_TRAILER })).find((f) => f.code === 'EPP305')!;
+  t.match(missing.message, /no ext_proc stream opens, and, as failure_mode_allow is true, every request bypasses the ext_proc server, except on routes whose per-route override names a cluster that exists/, "istiod's true, not the MERGE's unset");
+});

@@ -267,3 +267,15 @@ t.test("a WAF beside the EPP that calls Istio's cluster of its own Service is ju
   const unknown = written('cluster-from-another-envoyfilter');
   t.match(judge(unknown)[1], { talksToEpp: true, evidence: 'epp-webhook' }, 'a cluster nothing here describes keeps the judgement of the object written for the webhook');
 });
+
+t.test('EPP305 of a cluster only a per-route override names: no fail-open lead, whatever the override says', async (t) => {
+  const filter = envoyFilter('epp-cluster', { extra: [addCluster(cluster('epp-cluster', 'epp.team-a.svc.cluster.local', 9002))] });
+  filter.spec.configPatches.push({
+    applyTo: 'HTTP_ROUTE',
+    match: { context: 'GATEWAY' },
+    patch: { operation: 'MERGE', value: { typed_per_filter_config: { 'envoy.filters.http.ext_proc': { '@type': PER_ROUTE, overrides: { grpc_service: { envoy_grpc: { cluster_name: 'nowhere' } }, failure_mode_allow: true } } } } },
+  } as any);
+  const missing = checkEnvoyFilter(filter, DEFAULT_CONFIG).find((f) => f.code === 'EPP305')!;
+  t.match(missing.message, /^ext_proc cluster nowhere is not defined in this EnvoyFilter: .*every request gets 500 \(with failure_mode_allow: true, bypasses the ext_proc server\)$/, 'what a route whose override names a missing cluster gets is not measured: the plain text');
+  t.notMatch(missing.fix, 'placeholder');
+});
