@@ -215,7 +215,8 @@ t.test('mode external without a caBundle: the install notes say the webhooks tru
     t.equal(result.code, 0, result.stderr);
     return result.stdout.slice(result.stdout.indexOf('NOTES:'));
   };
-  t.match(await notes(), /certificates\.external\.caBundle is empty: the webhooks have no CA to trust until you install one/);
+  t.match(await notes(), /certificates\.external\.caBundle is empty: the webhooks have no CA to trust until you install one[^]*EnvoyFilter writes and HTTPRoutes to InferencePools fail with "failed calling webhook" until then/);
+  t.match(await notes('webhooks.failurePolicy=Ignore'), /EnvoyFilters are stored unchecked and unsubstituted until then/, 'under Ignore, what happens is that nothing is checked');
   t.notMatch(await notes('certificates.external.caBundle=Zm9v'), 'caBundle is empty', 'not once it is set');
 });
 
@@ -262,13 +263,13 @@ t.test('a config change changes the pod template (the pods roll and read it); ot
 });
 
 t.test('names YAML would read as something else, and names too long for a certificate\'s commonName, render objects the API server and cert-manager take', async (t) => {
-  const result = await helm(['template', 'llm-d-inference-gateway-epp-webhook', CHART, '--namespace', '2024', '--set', 'webhooks.excludedNamespaces={on,kube-system}', '--set', 'certificates.mode=certManager']);
+  const result = await helm(['template', 'llm-d-inference-gateway-epp-webhook', CHART, '--namespace', '2024', '--set-json', 'webhooks.excludedNamespaces=["on","2024","kube-system"]', '--set', 'certificates.mode=certManager']);
   t.equal(result.code, 0, result.stderr);
   const objects = parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((o) => o !== null && o !== undefined);
   for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
     for (const webhook of objects.find((o) => o.kind === kind).webhooks) {
       const excluded = webhook.namespaceSelector.matchExpressions.find((e: { key: string }) => e.key === 'kubernetes.io/metadata.name');
-      t.strictSame(excluded.values, ['on', 'kube-system'], `${kind} ${webhook.name}: strings, as YAML 1.1 reads them too (not true)`);
+      t.strictSame(excluded.values, ['on', '2024', 'kube-system'], `${kind} ${webhook.name}: strings, as YAML 1.1 reads them too (not true and 2024)`);
     }
   }
   const serving = objects.find((o) => o.kind === 'Certificate' && o.metadata.name.endsWith('-serving'));
