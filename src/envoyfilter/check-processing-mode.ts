@@ -13,8 +13,8 @@ import { defaultFor, EPP_MODE, MODE_FIELDS, readModeField, readProcessingMode, s
 /**
  * Why a request body mode breaks with an EPP (EPP202); what the client then gets is bodyModeOutcome's. Measured
  * (test/dataplane/measured-symptoms.json EPP202-BUFFERED, -BUFFERED-above-limit, per-route-buffered,
- * EPP202-BUFFERED_PARTIAL, EPP202-STREAMED, EPP202-GRPC; failing open: EPP202-BUFFERED-fail-open,
- * EPP202-STREAMED-fail-open).
+ * EPP202-BUFFERED_PARTIAL, EPP202-STREAMED, EPP202-GRPC; failing open: EPP202-<each mode>-fail-open,
+ * per-route-buffered-fail-open).
  */
 const BODY_MODE_BREAKAGE: Partial<Record<BodyMode, string>> = {
   BUFFERED: 'Envoy buffers the whole body (413 above the buffer limit) and sends it in a mode the EPP does not answer',

@@ -1061,25 +1061,40 @@ t.test('per-route override: ExtProcPerRoute disabled on the route turns the EPP 
   });
 });
 
-t.test('per-route override: BUFFERED in ExtProcPerRoute overrides (EPP202 at the route)', async (t) => {
+t.test('per-route override: BUFFERED in ExtProcPerRoute overrides (EPP202 at the route), failing closed and open', async (t) => {
   // message_timeout 2 s instead of the fixture's 1000 s, as for EPP202 on the filter, to see what the client gets.
-  const ef = fullDuplex((f, _c, doc) => {
-    f.message_timeout = '2s';
-    const route = doc.spec.configPatches[2];
-    route.match.routeConfiguration.vhost.route.name = `${NS}.${ROUTE}.0`;
-    route.patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'] = {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute',
-      overrides: { processing_mode: { request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_header_mode: 'SKIP', response_body_mode: 'NONE' } },
-    };
-  });
+  const withOverrides = (more: object) =>
+    fullDuplex((f, _c, doc) => {
+      f.message_timeout = '2s';
+      const route = doc.spec.configPatches[2];
+      route.match.routeConfiguration.vhost.route.name = `${NS}.${ROUTE}.0`;
+      route.patch.value.typed_per_filter_config['envoy.filters.http.ext_proc'] = {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute',
+        overrides: { processing_mode: { request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_header_mode: 'SKIP', response_body_mode: 'NONE' }, ...more },
+      };
+    });
   await scenario(
     t,
     'per-route-buffered',
-    ef,
+    withOverrides({}),
     plainRoute(),
     (t, m) => {
       t.ok(m.webhook.includes('EPP202'));
       t.same(statuses(m), recorded('per-route-buffered'));
+    },
+    { count: 2, timeoutMs: 8000 },
+  );
+  // failure_mode_allow: true in the override, as the published route overrides write it beside BUFFERED.
+  await scenario(
+    t,
+    'per-route-buffered-fail-open',
+    withOverrides({ failure_mode_allow: true }),
+    plainRoute(),
+    (t, m) => {
+      t.ok(m.webhook.includes('EPP202') && m.webhook.includes('EPP205'), 'kubectl printed EPP202 and EPP205');
+      t.same(statuses(m), recorded('per-route-buffered-fail-open'));
+      t.ok(m.answers.every((a) => a.status === 200 && a.ms >= 1900) && served(m), 'each waited message_timeout (2 s), then a Pod answered');
+      t.equal(stat(m, 'ext_proc.failure_mode_allowed'), m.answers.length, "the override's failure_mode_allow let each through without the EPP's pick");
     },
     { count: 2, timeoutMs: 8000 },
   );
