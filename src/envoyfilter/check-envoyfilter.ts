@@ -25,12 +25,12 @@ import { findEachPlaceholder } from './find-placeholders.ts';
 import { checkMergeType } from './check-merge-type.ts';
 import { checkNeverReadConfig } from './check-never-read-config.ts';
 import { checkObservabilityMode } from './check-observability-mode.ts';
-import { mergedProcessingMode, mergesIntoIstiodFilter, writtenProcessingMode } from './merge-into-istiod-filter.ts';
+import { mergedIstiodFilter, mergesIntoIstiodFilter } from './merge-into-istiod-filter.ts';
 import { MAX_PLACEHOLDER_TOKENS } from './placeholder-budget.ts';
 import { judgeExtProcSites, NO_KNOWN_EPP_SERVICES, type EppServices } from './talks-to-epp.ts';
 import { PORT_PLACEHOLDER } from './epp-service-port.ts';
 import { enablesDisabledFilter, turnsOn } from './per-route-turns-on.ts';
-import { readField, readFieldKey } from './field-reading.ts';
+import { readFieldKey } from './field-reading.ts';
 import { EPP_MODE } from './processing-mode.ts';
 
 /**
@@ -67,9 +67,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   const mergesIntoIstiod = sites.filter((site) => mergesIntoIstiodFilter(object, site));
   const intoIstiodFilter = new Set(mergesIntoIstiod);
   // Envoy gets istiod's filter once every MERGE into it has been applied, in patch order.
-  const istiodFilterMode = mergedProcessingMode(mergesIntoIstiod.map(writtenProcessingMode));
-  const istiodFilterGrpcService = mergesIntoIstiod.some((site) => readField(site.config, 'grpc_service', 'istiod') != null);
-  const istiodFilterTimeout = mergesIntoIstiod.map((site) => readField(site.config, 'message_timeout', 'istiod')).findLast((t) => typeof t === 'string');
+  const istiodFilter = mergedIstiodFilter(mergesIntoIstiod);
   for (const site of sites) {
     // istiod converts typed configs field by field; a TypedStruct's value Envoy converts itself; an unrecognized
     // typed_config is for checkFilterType.
@@ -90,9 +88,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
             segments: site.segments,
             patchIndex: site.patch.index,
             partial,
-            merged: intoIstiodFilter.has(site)
-              ? { mode: istiodFilterMode, judgesMode: site === mergesIntoIstiod.at(-1), grpcService: istiodFilterGrpcService, messageTimeout: istiodFilterTimeout as string | undefined }
-              : undefined,
+            merged: intoIstiodFilter.has(site) ? { ...istiodFilter, judgesMode: site === mergesIntoIstiod.at(-1) } : undefined,
             site: 'filter',
             reading,
             severities,
@@ -147,6 +143,6 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
   findings.push(...checkMergeType(object, patches, severities));
   for (const taken of checkIstiodRouteOverride(object, sites, severities, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
   for (const taken of checkOverrideOnEveryRoute(object, sites, config, eppServices)) findings.push(...gate(taken.site, [taken.finding]));
-  for (const taken of checkOverrideSendsNothing(object, sites, istiodFilterMode, severities)) findings.push(...gate(taken.site, [taken.finding]));
+  for (const taken of checkOverrideSendsNothing(object, sites, istiodFilter.mode, severities)) findings.push(...gate(taken.site, [taken.finding]));
   return findings;
 }

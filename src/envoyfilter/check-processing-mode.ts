@@ -5,7 +5,7 @@ import { readBool, readField, readFieldKey, type Reading } from './field-reading
 import { patchLocation } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, perRouteFilterName, type ExtProcSite } from './ext-proc-configs.ts';
 import { rejectsUpdate } from './envoy-rejects-update.ts';
-import { ISTIOD_FILTER } from './merge-into-istiod-filter.ts';
+import { ISTIOD_FILTER, type IstiodFilterMerge } from './merge-into-istiod-filter.ts';
 import { routeOverridePatch } from './route-override-patch.ts';
 import { targetCluster } from './target-cluster.ts';
 import { defaultFor, EPP_MODE, MODE_FIELDS, readModeField, readProcessingMode, silentFor, type BodyMode, type EffectiveProcessingMode, type ModeField } from './processing-mode.ts';
@@ -153,18 +153,6 @@ function mergeFailClosedOverride(config: JsonObject): string {
   )} (it replaces istiod's override on the route whole, so it names the EPP cluster and the EPP's mode as well)`;
 }
 
-/** What the MERGEs into istiod's filter in one EnvoyFilter leave it running. */
-export interface IstiodFilterMerge {
-  /** Its processing_mode after every MERGE, in patch order. */
-  mode: EffectiveProcessingMode;
-  /** This MERGE is the last of them, which judges that mode. */
-  judgesMode: boolean;
-  /** Some MERGE gives it a grpc_service (else it keeps istiod's cluster dummy). */
-  grpcService: boolean;
-  /** The message_timeout the last MERGE that sets one writes. */
-  messageTimeout: string | undefined;
-}
-
 export interface ModeCheckInput {
   /** The ExternalProcessor or the `overrides` of an ExtProcPerRoute. */
   config: JsonObject;
@@ -181,7 +169,7 @@ export interface ModeCheckInput {
    * EnvoyFilter (`partial` does not apply), once: on the last of those MERGEs (`judgesMode`). Values no mode has are
    * judged on each.
    */
-  merged?: IstiodFilterMerge;
+  merged?: IstiodFilterMerge & { judgesMode: boolean };
   /** Envoy checks the trailer rule of FULL_DUPLEX_STREAMED on the filter's config only, not on a per-route override. */
   site: 'filter' | 'per-route';
   /** A per-route override's filter name (its key in typed_per_filter_config). */

@@ -98,9 +98,11 @@ export function checkWiring(
           { location: calls[0].location, path: formatPath(calls[0].segments) },
           // Measured (test/dataplane/measured-symptoms.json EPP305-cluster-in-another-envoyfilter, EPP305-cluster-nowhere, -fail-open;
           // a route override naming a cluster that exists: EPP230-merge-override-with-grpc-service).
-          failOpen
-            ? `ext_proc cluster ${name} is not defined in this EnvoyFilter: if another EnvoyFilter of the gateway adds it, this works as if it were here; if none does, Envoy loads the filter on a cluster it does not have, no ext_proc stream opens, and, as failure_mode_allow is true, every request bypasses the ext_proc server, except on routes whose per-route override names a cluster that exists`
-            : `ext_proc cluster ${name} is not defined in this EnvoyFilter: if another EnvoyFilter of the gateway adds it, this works as if it were here; if none does, Envoy loads the filter on a cluster it does not have, no ext_proc stream opens, and every request gets 500 (with failure_mode_allow: true, bypasses the ext_proc server)`,
+          `ext_proc cluster ${name} is not defined in this EnvoyFilter: if another EnvoyFilter of the gateway adds it, this works as if it were here; if none does, Envoy loads the filter on a cluster it does not have, no ext_proc stream opens, ${
+            failOpen
+              ? 'and, as failure_mode_allow is true, every request bypasses the ext_proc server, except on routes whose per-route override names a cluster that exists'
+              : 'and every request gets 500 (with failure_mode_allow: true, bypasses the ext_proc server)'
+          }`,
           `add an applyTo: CLUSTER patch (operation: ADD) named ${name}, or use Istio's cluster of the server's Service, outbound|<port>||<service>.<namespace>.svc.cluster.local${failOpen ? `; if ${name} is a placeholder that per-route overrides replace, set EPP305 to off` : ''}`,
         ),
       );

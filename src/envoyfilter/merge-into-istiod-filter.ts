@@ -61,6 +61,25 @@ export function mergedProcessingMode(processingModes: readonly (JsonObject | und
   return processingModeOf((field) => processingModes.reduce<HeaderMode | BodyMode>((mode, written) => carried(written, field) ?? mode, ISTIOD_FILTER_MODE[field]));
 }
 
+/** What the MERGEs into istiod's filter in one EnvoyFilter leave it running. */
+export interface IstiodFilterMerge {
+  /** Its processing_mode after every MERGE, in patch order. */
+  mode: EffectiveProcessingMode;
+  /** Some MERGE gives it a grpc_service (else it keeps istiod's cluster dummy). */
+  grpcService: boolean;
+  /** The message_timeout the last MERGE that sets one writes. */
+  messageTimeout: string | undefined;
+}
+
+/** istiod's filter after `merges` (the MERGE sites into it, in patch order). */
+export function mergedIstiodFilter(merges: readonly ExtProcSite[]): IstiodFilterMerge {
+  return {
+    mode: mergedProcessingMode(merges.map(writtenProcessingMode)),
+    grpcService: merges.some((site) => readField(site.config, 'grpc_service', 'istiod') != null),
+    messageTimeout: merges.map((site) => readField(site.config, 'message_timeout', 'istiod')).findLast((t): t is string => typeof t === 'string'),
+  };
+}
+
 /** A MERGE site's processing_mode as istiod reads it, if it is an object. */
 export function writtenProcessingMode(site: ExtProcSite): JsonObject | undefined {
   const mode = readField(site.config, 'processing_mode', 'istiod');
