@@ -1694,6 +1694,7 @@ t.test("EPP223: a MERGE into istiod's filter whose typed_config is a TypedStruct
     t.notOk(names.includes('x-marker-before'), 'the filter of the EnvoyFilter ordered before is gone from the listener');
     t.notOk(names.includes('x-marker-after'), 'the filter of the EnvoyFilter ordered after is gone too');
     t.not(istiods?.config?.message_timeout, '5s', "istiod's filter did not take the TypedStruct's fields");
+    t.equal(istiods?.config?.message_timeout, '1000s', "istiod's own message_timeout, which EPP202 names for MERGEs into its filter that set none");
     t.equal(listener?.per_connection_buffer_limit_bytes, 1048577, "the later EnvoyFilter's LISTENER MERGE took effect");
     t.equal(manager?.server_name, 'x-marker-after', "the later EnvoyFilter's NETWORK_FILTER MERGE into the connection manager took effect");
   } finally {
