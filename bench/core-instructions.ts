@@ -1,15 +1,16 @@
 /**
  * Instructions per admission of the core, counted by valgrind (callgrind): untouched by whatever else the machine is
  * doing, so a change of several percent shows on a machine whose timings move by tens. The count still moves by up to
- * ~5% between runs of the same tree (V8's JIT and GC decide differently now and then): repeat a comparison and read
- * the spread before trusting a change smaller than that.
+ * ~1.5% between runs of the same tree (V8's JIT and GC decide differently now and then; lib/callgrind.ts's
+ * EARLY_TIER_UP_FLAGS keep its compiler's work out of the count): repeat a comparison and read the spread before
+ * trusting a change smaller than that.
  * Each tree runs each case twice, N1 and N2 admissions in a fresh `node --single-threaded` (no concurrent JIT or
  * GC threads); (count(N2) − count(N1)) / (N2 − N1) is the cost of one admission once warm, start-up and warm-up
  * cancelling out. Instructions are not time (a cache miss costs more than an add), but fewer for the same work is
  * less work. Needs valgrind (on this machine's every kind); about a minute per run.
  * --by-function=N names V8's JIT code too (lib/callgrind-functions.ts) and prints each case's N functions by
  * instructions per admission (with --before, those that moved most between the trees).
- *   node bench/core-instructions.ts [--before=DIR] [--cases=a,b] [--n1=1000] [--n2=4000] [--by-function=N]
+ *   node bench/core-instructions.ts [--before=DIR] [--cases=a,b] [--n1=3000] [--n2=9000] [--by-function=N]
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { callgrindNodeArgs, JIT_NAMING_FLAGS } from './lib/callgrind.ts';
 import { countedRun, functionsTable, perUnit, type CountedRun } from './lib/callgrind-functions.ts';
 import { loadAverage, table } from './lib/report.ts';
 
-const { values } = parseArgs({ options: { before: { type: 'string' }, cases: { type: 'string' }, n1: { type: 'string', default: '1000' }, n2: { type: 'string', default: '4000' }, 'by-function': { type: 'string' } } });
+const { values } = parseArgs({ options: { before: { type: 'string' }, cases: { type: 'string' }, n1: { type: 'string', default: '3000' }, n2: { type: 'string', default: '9000' }, 'by-function': { type: 'string' } } });
 const byFunction = values['by-function'] === undefined ? undefined : Number(values['by-function']);
 const [n1, n2] = [Number(values.n1), Number(values.n2)];
 if (!(n2 > n1 && n1 > 0)) throw new Error('--n2 must be larger than --n1, both positive');

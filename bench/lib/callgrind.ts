@@ -4,9 +4,18 @@ import { tmpdir } from 'node:os';
  * concurrent JIT or GC threads, so every instruction of the program is on the thread counted).
  */
 
+/**
+ * V8 optimizes a function once it has run 400 times (Maglev) and 3,000 times (TurboFan): a rule that runs once per
+ * admission was still being compiled between the benches' two counts, and its compilation, which varies from run to
+ * run, made up to 40% of a count and moved it by 5% between runs of one tree. With these, what the core runs per
+ * admission is optimized within its first few hundred, and two runs of one tree at bench/core-instructions.ts's
+ * defaults agreed within 1.5% (349,518 and 344,844 for /validate, 2026-12-07).
+ */
+export const EARLY_TIER_UP_FLAGS = ['--invocation-count-for-maglev=30', '--invocation-count-for-turbofan=200'];
+
 /** valgrind's arguments up to and including node's own flags; the script and its arguments follow. */
 export function callgrindNodeArgs(outFile = '/dev/null'): string[] {
-  return ['--tool=callgrind', `--callgrind-out-file=${outFile}`, process.execPath, '--single-threaded'];
+  return ['--tool=callgrind', `--callgrind-out-file=${outFile}`, process.execPath, '--single-threaded', ...EARLY_TIER_UP_FLAGS];
 }
 
 /** The total valgrind prints on exit ("Collected : N"); `what` names the run in the error when there is none. */
