@@ -21,6 +21,18 @@ t.test('bidi controls are shown escaped: a name cannot make its line read in ano
   t.equal(printable('\u200d'), '\u200d', 'a zero-width joiner (emoji, scripts) is kept');
 });
 
+t.test('every UTF-16 code unit is escaped exactly when it is a control, a line separator or a bidi mark', async (t) => {
+  // Go's unicode.IsControl (C0, DEL, C1), U+2028/9, and U+061C, U+200E-F, U+202A-E, U+2066-9.
+  const escapes = (c: number) => c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0x61c || c === 0x200e || c === 0x200f || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+  const wrong: string[] = [];
+  for (let c = 0; c <= 0xffff; c++) {
+    const char = String.fromCharCode(c);
+    // Inside a longer line too: the test looks past the first character.
+    if ((printable(`name ${char}`) !== `name ${char}`) !== escapes(c)) wrong.push(c.toString(16));
+  }
+  t.same(wrong, [], 'code units escaped or kept against the rule');
+});
+
 t.test('a line past MAX_PRINTABLE characters is cut and says how much', async (t) => {
   const long = 'k'.repeat(2 * 1024 * 1024);
   const shown = printable(`[EPP213] ext_proc ${long} is not a field`);
