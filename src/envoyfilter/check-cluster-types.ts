@@ -44,15 +44,16 @@ function unknownField(
  * The enums of those messages other than type and lb_policy, by message and field, with their values by number;
  * `definedOnly`: Envoy's rules refuse a number no value has; `what` a value is called in a message.
  */
-const ENUMS: Record<string, { names: readonly string[]; definedOnly: boolean; what?: string }> = {
-  'Cluster.dns_lookup_family': { names: ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], definedOnly: true },
-  'Cluster.protocol_selection': { names: ['USE_CONFIGURED_PROTOCOL', 'USE_DOWNSTREAM_PROTOCOL'], definedOnly: false },
-  'CircuitBreakers.Thresholds.priority': { names: ROUTING_PRIORITIES, definedOnly: true, what: 'priority' },
+const ENUMS: Partial<Record<ClusterMessage, Record<string, { names: readonly string[]; definedOnly: boolean; what?: string }>>> = {
+  Cluster: {
+    dns_lookup_family: { names: ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], definedOnly: true },
+    protocol_selection: { names: ['USE_CONFIGURED_PROTOCOL', 'USE_DOWNSTREAM_PROTOCOL'], definedOnly: false },
+  },
+  'CircuitBreakers.Thresholds': { priority: { names: ROUTING_PRIORITIES, definedOnly: true, what: 'priority' } },
 };
 /** Envoy's rules on durations beyond "not negative": each one's exclusive lower bound in nanoseconds, by message and field. */
-const ABOVE: Record<string, { nanos: bigint; text: string }> = {
-  'Cluster.dns_refresh_rate': { nanos: 1_000_000n, text: '1ms' },
-  'Cluster.cleanup_interval': { nanos: 0n, text: '0s' },
+const ABOVE: Partial<Record<ClusterMessage, Record<string, { nanos: bigint; text: string }>>> = {
+  Cluster: { dns_refresh_rate: { nanos: 1_000_000n, text: '1ms' }, cleanup_interval: { nanos: 0n, text: '0s' } },
 };
 /** What Envoy's proto rules require of the messages in these fields (each asked of Envoy 1.40). */
 const REQUIRED: Record<string, Requirement> = {
@@ -72,9 +73,12 @@ const REQUIRED: Record<string, Requirement> = {
  * converts them: a key it does not know (EPP321), a JSON type it refuses (EPP310), an enum name or number, a duration
  * below its bound (EPP312). Each is named by its path in the cluster (`circuit_breakers.thresholds[0].priority`).
  */
-function checkFields(add: Add, subject: string, message: ClusterMessage, object: JsonObject, segments: PathSegments, skip: ReadonlySet<string> = new Set()): void {
+function checkFields(add: Add, subject: string, message: ClusterMessage, object: JsonObject, segments: PathSegments, skip?: ReadonlySet<string>): void {
   const { fields, keys } = CLUSTER_MESSAGES[message];
-  for (const [key, value] of Object.entries(object)) {
+  const enums = ENUMS[message];
+  const bounds = ABOVE[message];
+  for (const key in object) {
+    const value = object[key];
     const field = keys.get(key);
     if (field === undefined) {
       unknownField(add, segments.length === 0 ? subject : `${subject} ${formatPath(segments)}:`, message, object, key, fields, segments);
@@ -82,17 +86,19 @@ function checkFields(add: Add, subject: string, message: ClusterMessage, object:
     }
     // Written in both spellings, istiod reads the lowerCamelCase one alone.
     if (key !== envoyFieldKey(object, field)) continue;
-    if (skip.has(field) || value === null) continue;
-    const at = [...segments, key];
-    const label = formatPath(at);
+    if (value === null || skip?.has(field)) continue;
     const kind = (fields as Readonly<Record<string, FieldKind>>)[field];
     const refused = istiodRefuses(kind, value);
+    const enumeration = enums?.[field];
+    // Most fields pass every test: their path is built only for a finding.
+    if (refused === undefined && enumeration === undefined && (kind !== 'duration' || typeof value !== 'string')) continue;
+    const at = [...segments, key];
+    const label = formatPath(at);
     if (refused !== undefined) {
       const where = refused.index === undefined ? label : formatPath([...at, refused.index]);
       add('EPP310', refused.index === undefined ? at : [...at, refused.index], `${subject} ${where} is ${describe(refused.value)}: ${ISTIO_REFUSES} (it takes ${refused.expected})`, `write ${where} as ${refused.expected}`);
       continue;
     }
-    const enumeration = ENUMS[`${message}.${field}`];
     if (enumeration !== undefined) {
       const read = readEnum(value, enumeration.names);
       const listed = `one of ${enumeration.names.map((n, i) => `${n} (${i})`).join(', ')}`;
@@ -102,7 +108,7 @@ function checkFields(add: Add, subject: string, message: ClusterMessage, object:
     }
     if (kind === 'duration' && typeof value === 'string') {
       const nanos = parseGoDuration(value)!;
-      const bound = ABOVE[`${message}.${field}`];
+      const bound = bounds?.[field];
       if (bound !== undefined && nanos <= bound.nanos) add('EPP312', at, `${subject} ${label} ${quoteValue(value)}: Envoy requires more than ${bound.text}; ${ENVOY_REJECTS}`, `write ${label}: 5s`);
       else if (nanos < 0n) add('EPP312', at, `${subject} ${label} ${quoteValue(value)} is negative: ${ENVOY_REJECTS}`, `write a duration of 0s or more for ${label}`);
     }
