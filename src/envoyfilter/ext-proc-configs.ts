@@ -172,19 +172,25 @@ export function holdingFilter(site: ExtProcSite): { filter: JsonObject; segments
 
 /** Visits every object in a JSON value with its path: the walk's own array, which a visitor that keeps it copies. */
 export function visitObjects(value: unknown, segments: (string | number)[], visit: (o: JsonObject, s: PathSegments) => void): void {
+  if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      if (typeof child !== 'object' || child === null) continue;
       segments.push(i);
-      visitObjects(value[i], segments, visit);
+      visitObjects(child, segments, visit);
       segments.pop();
     }
-  } else if (isObject(value)) {
-    visit(value, segments);
-    for (const key in value) {
-      segments.push(key);
-      visitObjects(value[key], segments, visit);
-      segments.pop();
-    }
+    return;
+  }
+  visit(value as JsonObject, segments);
+  for (const key in value) {
+    // Most values are strings and numbers: no call, no path step for those.
+    const child: unknown = (value as JsonObject)[key];
+    if (typeof child !== 'object' || child === null) continue;
+    segments.push(key);
+    visitObjects(child, segments, visit);
+    segments.pop();
   }
 }
 

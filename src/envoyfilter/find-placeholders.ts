@@ -70,14 +70,19 @@ export function walk(
     visit(value, segments, parent);
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      // Numbers, booleans and nulls hold no text: no call, no path step for those.
+      if (typeof child !== 'string' && (typeof child !== 'object' || child === null)) continue;
       segments.push(i);
-      walk(value[i], segments, visit, value);
+      walk(child, segments, visit, value);
       segments.pop();
     }
   } else if (isObject(value)) {
-    for (const key of Object.keys(value)) {
+    for (const key in value) {
+      const child = value[key];
+      if (typeof child !== 'string' && (typeof child !== 'object' || child === null)) continue;
       segments.push(key);
-      walk(value[key], segments, visit, value);
+      walk(child, segments, visit, value);
       segments.pop();
     }
   }
