@@ -40,20 +40,25 @@ function unknownField(
   add('EPP321', [...segments, key], `${subject} ${key} is not a field of ${message}${guess === undefined ? '' : ` (did you mean ${guess}?)`}: Istio drops it with only a warning at kubectl apply, so ${outcome}`, fix);
 }
 
+/** A table by field name with no prototype: a field named like an Object.prototype member finds nothing in it. */
+function byField<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.assign(Object.create(null) as Record<string, T>, entries);
+}
+
 /**
  * The enums of those messages other than type and lb_policy, by message and field, with their values by number;
  * `definedOnly`: Envoy's rules refuse a number no value has; `what` a value is called in a message.
  */
-const ENUMS: Partial<Record<ClusterMessage, Record<string, { names: readonly string[]; definedOnly: boolean; what?: string }>>> = {
-  Cluster: {
+const ENUMS: Partial<Record<ClusterMessage, Readonly<Record<string, { names: readonly string[]; definedOnly: boolean; what?: string }>>>> = {
+  Cluster: byField({
     dns_lookup_family: { names: ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'], definedOnly: true },
     protocol_selection: { names: ['USE_CONFIGURED_PROTOCOL', 'USE_DOWNSTREAM_PROTOCOL'], definedOnly: false },
-  },
-  'CircuitBreakers.Thresholds': { priority: { names: ROUTING_PRIORITIES, definedOnly: true, what: 'priority' } },
+  }),
+  'CircuitBreakers.Thresholds': byField({ priority: { names: ROUTING_PRIORITIES, definedOnly: true, what: 'priority' } }),
 };
 /** Envoy's rules on durations beyond "not negative": each one's exclusive lower bound in nanoseconds, by message and field. */
-const ABOVE: Partial<Record<ClusterMessage, Record<string, { nanos: bigint; text: string }>>> = {
-  Cluster: { dns_refresh_rate: { nanos: 1_000_000n, text: '1ms' }, cleanup_interval: { nanos: 0n, text: '0s' } },
+const ABOVE: Partial<Record<ClusterMessage, Readonly<Record<string, { nanos: bigint; text: string }>>>> = {
+  Cluster: byField({ dns_refresh_rate: { nanos: 1_000_000n, text: '1ms' }, cleanup_interval: { nanos: 0n, text: '0s' } }),
 };
 /** What Envoy's proto rules require of the messages in these fields (each asked of Envoy 1.40). */
 const REQUIRED: Record<string, Requirement> = {
@@ -90,7 +95,7 @@ function checkFields(add: Add, subject: string, message: ClusterMessage, object:
     const kind = (fields as Readonly<Record<string, FieldKind>>)[field];
     const refused = istiodRefuses(kind, value);
     const enumeration = enums?.[field];
-    // Most fields pass every test: their path is built only for a finding.
+    // Most fields pass every test: their path is built only for a finding. A test added below widens this guard.
     if (refused === undefined && enumeration === undefined && (kind !== 'duration' || typeof value !== 'string')) continue;
     const at = [...segments, key];
     const label = formatPath(at);
