@@ -5,6 +5,11 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** An object or a list: what a walk over a JSON value steps into. */
+export function isContainer(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
 /** A value's JSON type for messages: `missing`, `a list`, `the string "x"` (cut short: objects are never echoed whole). */
 export function describe(value: unknown): string {
   if (value === undefined || value === null || typeof value === 'object') return jsonType(value);

@@ -1,4 +1,4 @@
-import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { envoyField, envoyFieldKey, isContainer, isObject, type JsonObject } from '../json-value.ts';
 import type { PathSegments } from '../json-path.ts';
 import { addsCluster, valueInPatch, type ConfigPatch } from './config-patches.ts';
 import type { Reading } from './field-reading.ts';
@@ -172,25 +172,24 @@ export function holdingFilter(site: ExtProcSite): { filter: JsonObject; segments
 
 /** Visits every object in a JSON value with its path: the walk's own array, which a visitor that keeps it copies. */
 export function visitObjects(value: unknown, segments: (string | number)[], visit: (o: JsonObject, s: PathSegments) => void): void {
-  if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const child: unknown = value[i];
-      if (typeof child !== 'object' || child === null) continue;
+      if (!isContainer(child)) continue;
       segments.push(i);
       visitObjects(child, segments, visit);
       segments.pop();
     }
-    return;
-  }
-  visit(value as JsonObject, segments);
-  for (const key in value) {
-    // Most values are strings and numbers: no call, no path step for those.
-    const child: unknown = (value as JsonObject)[key];
-    if (typeof child !== 'object' || child === null) continue;
-    segments.push(key);
-    visitObjects(child, segments, visit);
-    segments.pop();
+  } else if (isObject(value)) {
+    visit(value, segments);
+    for (const key in value) {
+      // Most values are strings and numbers: no call, no path step for those.
+      const child = value[key];
+      if (!isContainer(child)) continue;
+      segments.push(key);
+      visitObjects(child, segments, visit);
+      segments.pop();
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { envoyField, isObject } from '../json-value.ts';
+import { envoyField, isContainer, isObject } from '../json-value.ts';
 import type { PathSegments } from '../json-path.ts';
 import type { ConfigPatch } from './config-patches.ts';
 
@@ -60,7 +60,10 @@ function pairedPort(value: string, token: string, parent: unknown): number | und
  * array, changed as it goes on: a visitor that keeps it keeps a copy (most strings are not kept, and every admission
  * walks every string).
  */
-export function walk(
+/** Numbers, booleans and nulls hold no text: the walk makes no call and no path step for those. */
+const mayHoldText = (value: unknown): boolean => typeof value === 'string' || isContainer(value);
+
+function walk(
   value: unknown,
   segments: (string | number)[],
   visit: (text: string, segments: PathSegments, parent: unknown) => void,
@@ -71,8 +74,7 @@ export function walk(
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const child: unknown = value[i];
-      // Numbers, booleans and nulls hold no text: no call, no path step for those.
-      if (typeof child !== 'string' && (typeof child !== 'object' || child === null)) continue;
+      if (!mayHoldText(child)) continue;
       segments.push(i);
       walk(child, segments, visit, value);
       segments.pop();
@@ -80,7 +82,7 @@ export function walk(
   } else if (isObject(value)) {
     for (const key in value) {
       const child = value[key];
-      if (typeof child !== 'string' && (typeof child !== 'object' || child === null)) continue;
+      if (!mayHoldText(child)) continue;
       segments.push(key);
       walk(child, segments, visit, value);
       segments.pop();
