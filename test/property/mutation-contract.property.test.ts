@@ -134,9 +134,9 @@ t.test('patch = core result; idempotent; no EPP106 after mutation; the request o
   );
   t.equal(prototypeSnapshot(), before, 'no prototype pollution');
   t.comment(`mutation contract: ${JSON.stringify(stats)}`);
-  // Injection is the rarest outcome: 17 to 46 of the 1,500 cases across runs (the seed is random), so its floor sits
-  // far below that spread, where only a generator that stopped reaching it lands.
-  t.ok(stats.substituted > 20 && stats.injected > 5 && stats.denied > 20 && stats.allowedUnchanged > 20, 'the generators reach substitution, injection, denial and no-op');
+  // Injection is the rarest outcome: 1.1% to 3.1% of the cases across runs (the seed is random), so its floor sits
+  // well below that spread, where only a generator that stopped reaching it lands.
+  t.ok(stats.substituted > 20 && stats.injected > stats.cases / 300 && stats.denied > 20 && stats.allowedUnchanged > 20, 'the generators reach substitution, injection, denial and no-op');
   t.ok(stats.otherPoolsOverride > 0, 'and a rule whose route another pool\'s EnvoyFilter overrides (EPP409)');
 });
 
