@@ -7,7 +7,7 @@
  * Each tree runs each case twice, N1 and N2 admissions in a fresh `node --single-threaded` (no concurrent JIT or
  * GC threads); (count(N2) − count(N1)) / (N2 − N1) is the cost of one admission once warm, start-up and warm-up
  * cancelling out. Instructions are not time (a cache miss costs more than an add), but fewer for the same work is
- * less work. Needs valgrind (on this machine's every kind); about a minute per run.
+ * less work. Needs valgrind (on this machine's every kind); one to two minutes per run at the defaults.
  * --by-function=N names V8's JIT code too (lib/callgrind-functions.ts) and prints each case's N functions by
  * instructions per admission (with --before, those that moved most between the trees).
  *   node bench/core-instructions.ts [--before=DIR] [--cases=a,b] [--n1=3000] [--n2=9000] [--by-function=N]

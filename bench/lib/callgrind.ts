@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
  * admission was still being compiled between the benches' two counts, and its compilation, which varies from run to
  * run, made up to 40% of a count and moved it by 5% between runs of one tree. With these, what the core runs per
  * admission is optimized within its first few hundred, and two runs of one tree at bench/core-instructions.ts's
- * defaults agreed within 1.5% (349,518 and 344,844 for /validate, 2026-12-07).
+ * defaults agreed within 1.5% (349,518 and 344,844 for /validate with round 34's rules, 2026-12-07).
  */
 export const EARLY_TIER_UP_FLAGS = ['--invocation-count-for-maglev=30', '--invocation-count-for-turbofan=200'];
 
