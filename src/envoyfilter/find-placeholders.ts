@@ -55,14 +55,14 @@ function pairedPort(value: string, token: string, parent: unknown): number | und
   return undefined;
 }
 
+/** Numbers, booleans and nulls hold no text: the walk makes no call and no path step for those. */
+const mayHoldText = (value: unknown): boolean => typeof value === 'string' || isContainer(value);
+
 /**
  * Visits every string in a JSON value with its path and the object or list that holds it. The path is the walk's own
  * array, changed as it goes on: a visitor that keeps it keeps a copy (most strings are not kept, and every admission
  * walks every string).
  */
-/** Numbers, booleans and nulls hold no text: the walk makes no call and no path step for those. */
-const mayHoldText = (value: unknown): boolean => typeof value === 'string' || isContainer(value);
-
 function walk(
   value: unknown,
   segments: (string | number)[],
