@@ -1,4 +1,5 @@
 import type { PathSegments } from '../json-path.ts';
+import { isContainer, isObject } from '../json-value.ts';
 
 /**
  * How deep an admitted object may nest. Real EnvoyFilters and HTTPRoutes nest a few dozen levels at most
@@ -43,7 +44,7 @@ export function pathBeyondDepth(value: unknown, limit: number = MAX_OBJECT_DEPTH
     }
     const key = keyAt(level, level.next++);
     const child = (level.container as Record<string | number, unknown>)[key];
-    if (typeof child === 'object' && child !== null) enter(child);
+    if (isContainer(child)) enter(child);
   }
   return undefined;
 }
@@ -52,12 +53,12 @@ export function pathBeyondDepth(value: unknown, limit: number = MAX_OBJECT_DEPTH
 function nestsDeeperThan(container: object, levels: number): boolean {
   if (levels < 0) return true;
   if (Array.isArray(container)) {
-    for (const child of container as unknown[]) if (typeof child === 'object' && child !== null && nestsDeeperThan(child, levels - 1)) return true;
+    for (const child of container as unknown[]) if (isContainer(child) && nestsDeeperThan(child, levels - 1)) return true;
     return false;
   }
   for (const key in container) {
     const child = (container as Record<string, unknown>)[key];
-    if (typeof child === 'object' && child !== null && nestsDeeperThan(child, levels - 1)) return true;
+    if (isContainer(child) && nestsDeeperThan(child, levels - 1)) return true;
   }
   return false;
 }
@@ -68,17 +69,17 @@ function nestsDeeperThan(container: object, levels: number): boolean {
  * halves the test on every admission).
  */
 export function walkedPathBeyondDepth(object: unknown, limit: number = MAX_OBJECT_DEPTH): PathSegments | undefined {
-  if (typeof object !== 'object' || object === null || Array.isArray(object) || limit < 3) return pathBeyondDepth(object, limit);
+  if (!isObject(object) || limit < 3) return pathBeyondDepth(object, limit);
   for (const key in object) {
-    const child = (object as Record<string, unknown>)[key];
-    if (key !== 'metadata' || typeof child !== 'object' || child === null || Array.isArray(child)) {
+    const child = object[key];
+    if (key !== 'metadata' || !isObject(child)) {
       const beyond = pathBeyondDepth(child, limit - 1);
       if (beyond !== undefined) return [key, ...beyond];
       continue;
     }
     for (const field in child) {
       if (field === 'managedFields') continue;
-      const beyond = pathBeyondDepth((child as Record<string, unknown>)[field], limit - 2);
+      const beyond = pathBeyondDepth(child[field], limit - 2);
       if (beyond !== undefined) return [key, field, ...beyond];
     }
   }
