@@ -1,9 +1,9 @@
 /**
  * Instructions per admission of the core, counted by valgrind (callgrind): untouched by whatever else the machine is
  * doing, so a change of several percent shows on a machine whose timings move by tens. The count still moves by up to
- * ~1.5% between runs of the same tree (V8's JIT and GC decide differently now and then; lib/callgrind.ts's
- * EARLY_TIER_UP_FLAGS keep its compiler's work out of the count): repeat a comparison and read the spread before
- * trusting a change smaller than that.
+ * ~1.5% (`/validate`) to ~4% (the HTTPRoute) between runs of the same tree (V8's JIT and GC decide differently now
+ * and then; lib/callgrind.ts's EARLY_TIER_UP_FLAGS keep its compiler's work out of the count): repeat a comparison
+ * and read the spread before trusting a change smaller than that.
  * Each tree runs each case twice, N1 and N2 admissions in a fresh `node --single-threaded` (no concurrent JIT or
  * GC threads); (count(N2) − count(N1)) / (N2 − N1) is the cost of one admission once warm, start-up and warm-up
  * cancelling out. Instructions are not time (a cache miss costs more than an add), but fewer for the same work is
