@@ -10,6 +10,7 @@ import { parseGoDuration } from './go-duration.ts';
 import { readEnum } from './proto-enum.ts';
 import { socketAddresses } from './socket-addresses.ts';
 import { http2OptionProblems } from './http2-option-rules.ts';
+import { readOnce } from '../read-once.ts';
 
 /** envoy.config.cluster.v3.Cluster.DiscoveryType, by number. */
 export const DISCOVERY_TYPES = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'];
@@ -87,8 +88,8 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
       }
     }
 
-    for (const { segments, socket } of socketAddresses(cluster)) {
-      if (envoyField(socket, 'address') === '') add('EPP312', [...segments, 'address'], `${subject} has an empty endpoint address: ${ENVOY_REJECTS}`, ENDPOINT_ADDRESS_FIX);
+    for (const { segments, socket, address } of socketAddresses(cluster)) {
+      if (address === '') add('EPP312', [...segments, 'address'], `${subject} has an empty endpoint address: ${ENVOY_REJECTS}`, ENDPOINT_ADDRESS_FIX);
       const portKey = envoyFieldKey(socket, 'port_value');
       const value = socket[portKey];
       if (value === undefined || value === null) continue;
@@ -186,10 +187,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
  * The placeholder token (config.placeholder) is an IP address to be: it is left where no Service resolved it.
  */
 function typeFix(key: string, cluster: JsonObject, placeholder: string): string {
-  const addresses = socketAddresses(cluster).flatMap(({ socket }) => {
-    const address = envoyField(socket, 'address');
-    return typeof address === 'string' && address !== '' ? [address] : [];
-  });
+  const addresses = socketAddresses(cluster).flatMap(({ address }) => (typeof address === 'string' && address !== '' ? [address] : []));
   // A token spelt otherwise is left to EPP303.
   const isAddress = (address: string) => isIP(address) !== 0 || address === placeholder;
   if (addresses.length > 0 && addresses.every(isAddress)) return `write ${key}: STATIC (its endpoints are IP addresses)`;
@@ -207,9 +205,11 @@ function lbFix(key: string, cluster: JsonObject, typeName: string | undefined): 
 /**
  * The DiscoveryType a cluster runs as istiod converts it (unset: STATIC); undefined for a value no type has, and for a
  * cluster_type (an extension: aggregate, dynamic_forward_proxy, ...), the other member of `type`'s oneof, which is
- * none of them and usually needs lb_policy CLUSTER_PROVIDED.
+ * none of them and usually needs lb_policy CLUSTER_PROVIDED. Read once per cluster (read-once.ts).
  */
-export function discoveryType(cluster: JsonObject): string | undefined {
+export const discoveryType: (cluster: JsonObject) => string | undefined = readOnce(readDiscoveryType);
+
+function readDiscoveryType(cluster: JsonObject): string | undefined {
   if (envoyField(cluster, 'cluster_type') != null) return undefined;
   const type = readEnum(envoyField(cluster, 'type'), DISCOVERY_TYPES);
   return type.kind === 'name' ? type.name : type.kind === 'unset' ? 'STATIC' : undefined;

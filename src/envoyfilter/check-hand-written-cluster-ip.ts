@@ -21,8 +21,7 @@ export function checkHandWrittenClusterIP(object: unknown, clusters: Map<string,
   let written: ReadonlySet<string> | undefined;
   const findings: Finding[] = [];
   for (const [name, site] of clusters) {
-    for (const { segments, socket } of socketAddresses(site.cluster)) {
-      const address = envoyField(socket, 'address');
+    for (const { segments, socket, address } of socketAddresses(site.cluster)) {
       const service = typeof address === 'string' ? referable.get(canonicalIP(address)) : undefined;
       if (service === undefined) continue;
       const path = [...site.patch.valuePath, ...segments, envoyFieldKey(socket, 'address')];

@@ -177,8 +177,7 @@ export function checkStaticAddresses(clusters: Map<string, ClusterSite>, token: 
   const findings: Finding[] = [];
   for (const [name, site] of clusters) {
     if (discoveryType(site.cluster) !== 'STATIC') continue;
-    for (const { segments, socket } of socketAddresses(site.cluster)) {
-      const address = envoyField(socket, 'address');
+    for (const { segments, address } of socketAddresses(site.cluster)) {
       if (typeof address !== 'string') continue;
       if (isIP(address) !== 0 || address.includes(token) || address === '') continue; // '' is EPP312
       findings.push(

@@ -2,6 +2,7 @@ import { envoyField, isObject } from '../json-value.ts';
 import { reachesGateway, type ConfigPatch } from './config-patches.ts';
 import { EXT_PROC_FILTER_NAME, PER_FILTER_KEYS, siteReading, type ExtProcSite } from './ext-proc-configs.ts';
 import { readField } from './field-reading.ts';
+import { readOnce } from '../read-once.ts';
 import { targetCluster } from './target-cluster.ts';
 
 /**
@@ -13,33 +14,41 @@ import { targetCluster } from './target-cluster.ts';
 /** Operations istiod applies to an existing route by proto merge (envoyfilter/util.go isMergeOperation). */
 export const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_AND_REPLACE_LIST']);
 
-/** The route match of an HTTP_ROUTE patch (`routeConfiguration.vhost.route`), when it has one. */
-export function routeMatch(patch: ConfigPatch): unknown {
+/** What an HTTP_ROUTE patch's route match (`routeConfiguration.vhost.route`) says; read once per patch (read-once.ts). */
+interface RouteMatch {
+  /** Whether it has one: without, the patch reaches every route. */
+  present: boolean;
+  /** The route name it matches; undefined without one (envoyfilter/rc_patch.go routeMatch: any route). */
+  name: string | undefined;
+  /** Whether it takes routes that forward (rc_patch.go routeMatch: a REDIRECT or DIRECT_RESPONSE action matches no such route). */
+  forwards: boolean;
+}
+
+const routeMatch: (patch: ConfigPatch) => RouteMatch = readOnce(readRouteMatch);
+
+function readRouteMatch(patch: ConfigPatch): RouteMatch {
   const configuration = envoyField(patch.match, 'route_configuration');
   const vhost = isObject(configuration) ? envoyField(configuration, 'vhost') : undefined;
-  return isObject(vhost) ? envoyField(vhost, 'route') : undefined;
+  const route = isObject(vhost) ? envoyField(vhost, 'route') : undefined;
+  if (!isObject(route)) return { present: false, name: undefined, forwards: true };
+  const name = envoyField(route, 'name');
+  const action = envoyField(route, 'action');
+  return { present: true, name: typeof name === 'string' && name !== '' ? name : undefined, forwards: action === undefined || action === 'ANY' || action === 'ROUTE' };
 }
 
 /** The route name an HTTP_ROUTE patch matches; undefined without one (envoyfilter/rc_patch.go routeMatch: any route). */
 export function matchedRouteName(patch: ConfigPatch): string | undefined {
-  const route = routeMatch(patch);
-  const name = isObject(route) ? envoyField(route, 'name') : undefined;
-  return typeof name === 'string' && name !== '' ? name : undefined;
+  return routeMatch(patch).name;
 }
 
-/**
- * Whether an HTTP_ROUTE patch's match takes routes that forward, as an InferencePool rule's does (rc_patch.go
- * routeMatch: a REDIRECT or DIRECT_RESPONSE action matches no such route).
- */
+/** Whether an HTTP_ROUTE patch's match takes routes that forward, as an InferencePool rule's does. */
 export function matchesForwardingRoutes(patch: ConfigPatch): boolean {
-  const route = routeMatch(patch);
-  const action = isObject(route) ? envoyField(route, 'action') : undefined;
-  return action === undefined || action === 'ANY' || action === 'ROUTE';
+  return routeMatch(patch).forwards;
 }
 
 /** An HTTP_ROUTE patch with no route match: it reaches every route, those without an InferencePool too. */
 export function matchesEveryRoute(patch: ConfigPatch): boolean {
-  return !isObject(routeMatch(patch));
+  return !routeMatch(patch).present;
 }
 
 /** Whether a per-route site sets typed_per_filter_config under istiod's key directly in the patch value. */

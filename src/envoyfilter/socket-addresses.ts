@@ -1,14 +1,22 @@
 import type { PathSegments } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
+import { readOnce } from '../read-once.ts';
 
 /** One endpoint's socket_address in a cluster's load_assignment, and the path to it from the cluster. */
 export interface ClusterSocket {
   segments: PathSegments;
   socket: JsonObject;
+  /** Its `address`, read as istiod reads it (any JSON may stand there). */
+  address: unknown;
 }
 
-/** Every socket_address of a cluster's load_assignment, read as istiod converts the cluster (envoyField). */
-export function socketAddresses(cluster: JsonObject): ClusterSocket[] {
+/**
+ * Every socket_address of a cluster's load_assignment, read as istiod converts the cluster (envoyField). Read once per
+ * cluster (read-once.ts): five rules walk them.
+ */
+export const socketAddresses: (cluster: JsonObject) => readonly ClusterSocket[] = readOnce(readSocketAddresses);
+
+function readSocketAddresses(cluster: JsonObject): ClusterSocket[] {
   const sockets: ClusterSocket[] = [];
   const assignmentKey = envoyFieldKey(cluster, 'load_assignment');
   const assignment = cluster[assignmentKey];
@@ -27,7 +35,7 @@ export function socketAddresses(cluster: JsonObject): ClusterSocket[] {
       if (!isObject(address)) continue;
       const socketKey = envoyFieldKey(address, 'socket_address');
       const socket = address[socketKey];
-      if (isObject(socket)) sockets.push({ segments: [assignmentKey, 'endpoints', e, lbKey, l, 'endpoint', 'address', socketKey], socket });
+      if (isObject(socket)) sockets.push({ segments: [assignmentKey, 'endpoints', e, lbKey, l, 'endpoint', 'address', socketKey], socket, address: envoyField(socket, 'address') });
     }
   }
   return sockets;

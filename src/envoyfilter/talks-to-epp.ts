@@ -99,8 +99,7 @@ function filterName(site: ExtProcSite): string | undefined {
 /** The host and port of every socket_address of a cluster (socket-addresses.ts walks them). */
 function endpointAddresses(cluster: JsonObject): { host: string; port: number | undefined }[] {
   const addresses: { host: string; port: number | undefined }[] = [];
-  for (const { socket } of socketAddresses(cluster)) {
-    const host = envoyField(socket, 'address');
+  for (const { socket, address: host } of socketAddresses(cluster)) {
     const port = envoyField(socket, 'port_value');
     if (typeof host === 'string') addresses.push({ host, port: typeof port === 'number' ? port : typeof port === 'string' ? Number(port) : undefined });
   }

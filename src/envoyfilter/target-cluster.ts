@@ -1,4 +1,5 @@
 import { envoyField, isObject, isSet, type JsonObject } from '../json-value.ts';
+import { readOnce } from '../read-once.ts';
 
 /**
  * The member of a GrpcService's target oneof that reaches Envoy. With both written, google_grpc, in either order and
@@ -9,8 +10,15 @@ export function keptGrpcTarget(grpc: JsonObject): 'envoy_grpc' | 'google_grpc' |
   return (['google_grpc', 'envoy_grpc'] as const).find((field) => isSet(grpc, field));
 }
 
-/** The cluster an ext_proc config (or a per-route override) sends its gRPC or HTTP calls to. */
-export function targetCluster(config: JsonObject): { name: string; via: 'grpc' | 'http' } | undefined {
+/** The cluster an ext_proc config (or a per-route override) sends its gRPC or HTTP calls to; read once per config (read-once.ts). */
+export const targetCluster: (config: JsonObject) => Readonly<TargetCluster> | undefined = readOnce(readTargetCluster);
+
+interface TargetCluster {
+  name: string;
+  via: 'grpc' | 'http';
+}
+
+function readTargetCluster(config: JsonObject): TargetCluster | undefined {
   const grpc = envoyField(config, 'grpc_service');
   if (isObject(grpc)) {
     const envoyGrpc = keptGrpcTarget(grpc) === 'envoy_grpc' ? envoyField(grpc, 'envoy_grpc') : undefined;
