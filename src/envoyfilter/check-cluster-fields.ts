@@ -23,6 +23,8 @@ export const ISTIO_REFUSES = 'istiod refuses this at kubectl apply';
 /** For any cluster an EnvoyFilter adds, the EPP's or another team's. */
 export const ENDPOINT_ADDRESS_FIX = "write the endpoint's address: for the EPP, the placeholder token (the webhook fills in the ClusterIP)";
 export const ENVOY_REJECTS = 'Istio accepts it and Envoy rejects the cluster, so it is never added and every call to it fails';
+/** HttpProtocolOptions' upstream_protocol_options oneof: the protocol it chooses. */
+const PROTOCOL_CHOICES = ['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'] as const;
 const HEALTH_CHECKERS = ['grpc_health_check', 'http_health_check', 'tcp_health_check', 'custom_health_check'];
 const HEALTH_CHECK_FIX = 'give the health check what it lacks, e.g. timeout: 1s, interval: 10s, unhealthy_threshold: 3, healthy_threshold: 1, grpc_health_check: {}; or remove it';
 
@@ -45,9 +47,9 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     }
 
     const typeKey = envoyFieldKey(cluster, 'type');
-    const type = readEnum(envoyField(cluster, 'type'), DISCOVERY_TYPES);
+    const type = readEnum(cluster[typeKey], DISCOVERY_TYPES);
     const lbKey = envoyFieldKey(cluster, 'lb_policy');
-    const lb = readEnum(envoyField(cluster, 'lb_policy'), LB_POLICIES);
+    const lb = readEnum(cluster[lbKey], LB_POLICIES);
     const typeName = discoveryType(cluster);
     const lbName = lb.kind === 'name' ? lb.name : lb.kind === 'unset' ? 'ROUND_ROBIN' : undefined;
     for (const [key, read, names] of [[typeKey, type, DISCOVERY_TYPES], [lbKey, lb, LB_POLICIES]] as const) {
@@ -78,7 +80,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     }
 
     const timeoutKey = envoyFieldKey(cluster, 'connect_timeout');
-    const timeout = envoyField(cluster, 'connect_timeout');
+    const timeout = cluster[timeoutKey];
     if (timeout !== undefined && timeout !== null) {
       const nanos = typeof timeout === 'string' ? parseGoDuration(timeout) : undefined;
       if (nanos === undefined) {
@@ -103,7 +105,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
 
     // Envoy's HealthCheck requires a timeout, an interval, both thresholds and a checker (its proto's validation rules).
     const checksKey = envoyFieldKey(cluster, 'health_checks');
-    const checks = envoyField(cluster, 'health_checks');
+    const checks = cluster[checksKey];
     for (const [i, written] of (Array.isArray(checks) ? checks : []).entries()) {
       // null in the list is read as an empty entry.
       const check = written === null ? {} : written;
@@ -115,7 +117,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     }
 
     const socketKey = envoyFieldKey(cluster, 'transport_socket');
-    const socket = envoyField(cluster, 'transport_socket');
+    const socket = cluster[socketKey];
     if (isObject(socket)) {
       const socketName = envoyField(socket, 'name');
       const typed = envoyField(socket, 'typed_config');
@@ -130,7 +132,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
       }
     }
     const optionsKey = envoyFieldKey(cluster, 'typed_extension_protocol_options');
-    const typedOptions = envoyField(cluster, 'typed_extension_protocol_options');
+    const typedOptions = cluster[optionsKey];
     const optionsByName = isObject(typedOptions) ? typedOptions : {};
     const held = optionsByName[HTTP_PROTOCOL_OPTIONS];
     // A TypedStruct holds the options as its value (Envoy converts it).
@@ -145,7 +147,9 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
         add('EPP315', [optionsKey, key], `${subject} ${optionsKey} key ${JSON.stringify(key)} names no Envoy extension (did you mean ${meant}?): ${ENVOY_REJECTS}`, `rename the key to ${meant}`);
       }
     }
-    if (isObject(options) && !['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'].some((f) => envoyField(options, f) != null)) {
+    // Each protocol choice of HttpProtocolOptions, under the key istiod reads it from.
+    const choices = isObject(options) ? PROTOCOL_CHOICES.map((choice) => envoyFieldKey(options, choice)) : [];
+    if (isObject(options) && !choices.some((key) => options[key] != null)) {
       add(
         'EPP315',
         optionsPath,
@@ -154,13 +158,14 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
       );
     }
     // The HTTP/2 options Envoy checks: the cluster's own, and those of its HttpProtocolOptions (in a TypedStruct, Envoy reads them).
-    const http2Sites: [unknown, PathSegments, string, boolean][] = [[envoyField(cluster, 'http2_protocol_options'), [envoyFieldKey(cluster, 'http2_protocol_options')], envoyFieldKey(cluster, 'http2_protocol_options'), false]];
+    const http2Key = envoyFieldKey(cluster, 'http2_protocol_options');
+    const http2Sites: [unknown, PathSegments, string, boolean][] = [[cluster[http2Key], [http2Key], http2Key, false]];
     if (isObject(options)) {
-      for (const config of ['explicit_http_config', 'use_downstream_protocol_config', 'auto_config']) {
-        const holder = envoyField(options, config);
+      for (const choiceKey of choices) {
+        const holder = options[choiceKey];
         if (!isObject(holder)) continue;
         const key = envoyFieldKey(holder, 'http2_protocol_options');
-        http2Sites.push([holder[key], [...optionsPath, envoyFieldKey(options, config), key], `${envoyFieldKey(options, config)}.${key}`, unwrapped?.key !== undefined]);
+        http2Sites.push([holder[key], [...optionsPath, choiceKey, key], `${choiceKey}.${key}`, unwrapped?.key !== undefined]);
       }
     }
     for (const [http2, segments, label, envoyReads] of http2Sites) {
