@@ -39,7 +39,7 @@ export function checkClusterFields(patches: readonly ConfigPatch[], placeholder:
     const cluster = patch.value;
     const add = (code: 'EPP310' | 'EPP311' | 'EPP312' | 'EPP313' | 'EPP314' | 'EPP315' | 'EPP320', segments: PathSegments, message: string, fix: string) =>
       findings.push(finding(code, severities, { location: patchLocation(patch.index), path: formatPath([...patch.valuePath, ...segments]) }, message, fix));
-    const name = envoyField(cluster, 'name');
+    const name = patch.valueName;
     const subject = typeof name === 'string' && name !== '' ? `cluster ${name}` : 'cluster';
 
     if (name === undefined || name === null || name === '') {

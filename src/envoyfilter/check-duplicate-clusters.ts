@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath } from '../json-path.ts';
-import { envoyField, isObject, type JsonObject } from '../json-value.ts';
+import { isObject, type JsonObject } from '../json-value.ts';
 import { addsCluster, patchLocation, type ConfigPatch } from './config-patches.ts';
 import { parseIstioClusterName, type IstioClusterName } from './istio-cluster-name.ts';
 
@@ -31,9 +31,9 @@ export function checkDuplicateClusters(patches: readonly ConfigPatch[], severiti
   const findings: Finding[] = [];
   const adds = patches.filter(addsCluster);
   for (const [i, later] of adds.entries()) {
-    const name = envoyField(later.value, 'name');
+    const name = later.valueName;
     if (typeof name !== 'string' || name === '') continue; // no name is EPP312
-    const first = adds.slice(0, i).find((earlier) => envoyField(earlier.value, 'name') === name && reachSameProxies(earlier, later));
+    const first = adds.slice(0, i).find((earlier) => earlier.valueName === name && reachSameProxies(earlier, later));
     if (first === undefined || isDeepStrictEqual(first.value, later.value)) continue;
     findings.push(
       finding(
@@ -73,7 +73,7 @@ function removesFromProxiesOf(remove: ConfigPatch, add: ConfigPatch, name: strin
 function addsBesideIstiodCluster(patches: readonly ConfigPatch[]): { patch: ConfigPatch & { value: JsonObject }; name: string; parsed: IstioClusterName }[] {
   const found = [];
   for (const patch of patches.filter(addsCluster)) {
-    const name = envoyField(patch.value, 'name');
+    const name = patch.valueName;
     const parsed = typeof name === 'string' ? parseIstioClusterName(name) : undefined;
     if (parsed === undefined || patches.some((other) => removesFromProxiesOf(other, patch, name as string, parsed))) continue;
     found.push({ patch, name: name as string, parsed });

@@ -127,7 +127,7 @@ export function checkEnvoyFilter(object: unknown, config: WebhookConfig, eppServ
       findings.push(...gate(site, checkOverrideMode(site, reading, severities)));
     }
   }
-  const unnamedCluster = patches.some((p) => addsCluster(p) && (envoyField(p.value, 'name') ?? '') === '');
+  const unnamedCluster = patches.some((p) => addsCluster(p) && (p.valueName ?? '') === '');
   // A cluster EPP318 denies is judged on its settings too: renamed as its fix says, they are what Envoy gets.
   findings.push(...checkWiring(sites, clusters, severities, gate, intoIstiodFilter, unnamedCluster));
   findings.push(...checkClusterFields(patches, config.placeholder, severities));

@@ -362,7 +362,7 @@ export function checkIstiodRouteOverride(
   if (replacements.length > 0 && failClosedOverride === undefined) return found;
   for (const site of sites) {
     if (site.kind !== 'filter' || !putsFilter(site.patch)) continue;
-    const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
+    const name = site.patch.valueName;
     if (typeof name !== 'string') continue;
     const cluster = targetCluster(site.config)?.name;
     const filter: OwnFilter = { site, name, cluster, own: cluster === undefined ? "this filter's ext_proc server" : `cluster ${cluster}` };

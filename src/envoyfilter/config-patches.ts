@@ -1,5 +1,5 @@
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
-import { isObject, mustBe, type JsonObject } from '../json-value.ts';
+import { envoyField, isObject, mustBe, type JsonObject } from '../json-value.ts';
 import { formatPath, valueAtSegments, type PathSegments } from '../json-path.ts';
 
 /** One entry of `spec.configPatches`, read defensively: mutating webhooks run before schema validation. */
@@ -10,6 +10,8 @@ export interface ConfigPatch {
   match: JsonObject;
   /** `patch.value`, when it is an object. */
   value: JsonObject | undefined;
+  /** Its `name` as istiod reads it (any JSON may stand there): what the cluster or HTTP filter it adds is known by. */
+  valueName: unknown;
   /** Segments from the object root to `patch.value`. */
   valuePath: PathSegments;
 }
@@ -103,6 +105,7 @@ export function readConfigPatches(object: unknown, severities: SeverityOverrides
       operation: typeof operation === 'string' ? operation : undefined,
       match: isObject(match) ? match : {},
       value: isObject(value) ? value : undefined,
+      valueName: isObject(value) ? envoyField(value, 'name') : undefined,
       valuePath: [...at, 'patch', 'value'],
     });
   }

@@ -99,7 +99,7 @@ export function collectExtProcConfigs(patches: readonly ConfigPatch[]): { sites:
   // FilterConfigs only under istiod's name or an HTTP_FILTER patch's (narrowed to the ext_proc ones below): other
   // filters' are passed by without a site.
   const filterNames = new Set<unknown>([EXT_PROC_FILTER_NAME]);
-  for (const patch of patches) if (patch.applyTo === 'HTTP_FILTER' && patch.value !== undefined) filterNames.add(envoyField(patch.value, 'name'));
+  for (const patch of patches) if (patch.applyTo === 'HTTP_FILTER' && patch.value !== undefined) filterNames.add(patch.valueName);
   for (const patch of patches) {
     if (patch.value === undefined || patch.operation === 'REMOVE') continue;
     const found = new Set<JsonObject>();
@@ -129,7 +129,7 @@ export function collectExtProcConfigs(patches: readonly ConfigPatch[]): { sites:
     });
     // An HTTP filter named ext_proc whose typed_config is missing or untyped is still an ext_proc filter, unless its
     // config comes from discovery (ECDS: config_discovery, typed_config's oneof partner), where it is found where it is.
-    if (patch.applyTo === 'HTTP_FILTER' && envoyField(patch.value, 'name') === EXT_PROC_FILTER_NAME && envoyField(patch.value, 'config_discovery') == null) {
+    if (patch.applyTo === 'HTTP_FILTER' && patch.valueName === EXT_PROC_FILTER_NAME && envoyField(patch.value, 'config_discovery') == null) {
       const typedConfigKey = envoyFieldKey(patch.value, 'typed_config');
       const typed = patch.value[typedConfigKey];
       if (!isObject(typed) || !found.has(typed)) {
@@ -207,7 +207,7 @@ export function findAddedClusters(patches: readonly ConfigPatch[]): Map<string, 
   const clusters = new Map<string, ClusterSite>();
   for (const patch of patches) {
     if (!addsCluster(patch)) continue;
-    const name = envoyField(patch.value, 'name');
+    const name = patch.valueName;
     if (typeof name === 'string' && !clusters.has(name)) clusters.set(name, { patch, cluster: patch.value });
   }
   return clusters;

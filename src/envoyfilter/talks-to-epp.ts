@@ -92,7 +92,7 @@ function isEppService(service: ServiceName, config: WebhookConfig, known: EppSer
 function filterName(site: ExtProcSite): string | undefined {
   if (site.kind === 'per-route') return perRouteFilterName(site);
   if (site.patch.operation === 'MERGE') return matchedSubFilter(site.patch);
-  const name = site.patch.value === undefined ? undefined : envoyField(site.patch.value, 'name');
+  const name = site.patch.valueName;
   return typeof name === 'string' ? name : undefined;
 }
 
