@@ -2,7 +2,7 @@ import { ANNOTATIONS, annotationsOf } from '../annotations.ts';
 import { finding, type Finding, type SeverityOverrides } from '../findings.ts';
 import { formatPath, toJsonPointer } from '../json-path.ts';
 import { canonicalIP } from '../canonical-ip.ts';
-import { envoyField, envoyFieldKey } from '../json-value.ts';
+import { envoyFieldKey } from '../json-value.ts';
 import { provenanceOf } from '../reconcile/envoyfilter-record.ts';
 import { patchLocation } from './config-patches.ts';
 import type { ClusterSite } from './ext-proc-configs.ts';
