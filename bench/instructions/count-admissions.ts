@@ -2,7 +2,10 @@
  * The child of bench/core-instructions.ts, run under valgrind: N admissions of one bench case through a tree's core
  * (parse-checked review → admitRequest → the answer's JSON), nothing else timed or printed.
  *   node --single-threaded bench/instructions/count-admissions.ts TREE CASE N
- * The bodies are parsed before the loop (200 copies, reused), so the count is the core's and not JSON.parse's.
+ * The bodies are parsed before the loop (200 copies, reused), so the count is the core's and not JSON.parse's. Reused,
+ * they make a cache keyed by objects (src/read-once.ts) look free: the server parses every body afresh and makes each
+ * reading once per admission. To count such a change, give each admission its own copy (structuredClone, about 880k
+ * instructions more in both trees; docs/performance.md, round 35).
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
