@@ -17,11 +17,11 @@ export const MERGES: ReadonlySet<string | undefined> = new Set(['MERGE', 'MERGE_
 /** What an HTTP_ROUTE patch's route match (`routeConfiguration.vhost.route`) says; read once per patch (read-once.ts). */
 interface RouteMatch {
   /** Whether it has one: without, the patch reaches every route. */
-  present: boolean;
+  readonly present: boolean;
   /** The route name it matches; undefined without one (envoyfilter/rc_patch.go routeMatch: any route). */
-  name: string | undefined;
+  readonly name: string | undefined;
   /** Whether it takes routes that forward (rc_patch.go routeMatch: a REDIRECT or DIRECT_RESPONSE action matches no such route). */
-  forwards: boolean;
+  readonly forwards: boolean;
 }
 
 const routeMatch: (patch: ConfigPatch) => RouteMatch = readOnce(readRouteMatch);

@@ -2,12 +2,12 @@ import type { PathSegments } from '../json-path.ts';
 import { envoyField, envoyFieldKey, isObject, type JsonObject } from '../json-value.ts';
 import { readOnce } from '../read-once.ts';
 
-/** One endpoint's socket_address in a cluster's load_assignment, and the path to it from the cluster. */
+/** One endpoint's socket_address in a cluster's load_assignment, and the path to it from the cluster; shared by the rules that read it. */
 export interface ClusterSocket {
-  segments: PathSegments;
-  socket: JsonObject;
+  readonly segments: PathSegments;
+  readonly socket: Readonly<JsonObject>;
   /** Its `address`, read as istiod reads it (any JSON may stand there). */
-  address: unknown;
+  readonly address: unknown;
 }
 
 /**
