@@ -35,7 +35,7 @@ async function instructions(root: string, caseId: string, count: number): Promis
   const outDir = byFunction === undefined ? undefined : mkdtempSync(join(tmpdir(), 'epp-webhook-core-instructions-'));
   const outFile = outDir === undefined ? undefined : join(outDir, 'callgrind.out');
   try {
-    const run = promisify(execFile)('valgrind', [...callgrindNodeArgs(outFile), ...(outDir === undefined ? [] : JIT_NAMING_FLAGS), child, root, caseId, String(count)], { maxBuffer: 16 * 1024 * 1024 });
+    const run = promisify(execFile)('valgrind', [...callgrindNodeArgs(outFile), ...(outDir === undefined ? [] : JIT_NAMING_FLAGS), child, root, caseId, String(count), String(n2)], { maxBuffer: 16 * 1024 * 1024 });
     const { stderr } = await run;
     return countedRun(stderr, `${caseId} in ${root}`, outFile === undefined ? undefined : { callgrindFile: outFile, pid: run.child.pid! });
   } finally {

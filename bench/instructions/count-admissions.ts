@@ -14,17 +14,19 @@ import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { benchCases } from '../http/cases.ts';
 import { answerJsonOf } from '../lib/answer-json.ts';
 
-const [tree, caseId, count] = process.argv.slice(2);
+const [tree, caseId, count, parses] = process.argv.slice(2);
+if (!(Number(parses) >= Number(count))) throw new Error('PARSES must be at least N');
 const load = (path: string) => import(pathToFileURL(resolve(tree, path)).href);
 const [review, admit, response] = await Promise.all([load('src/admission/admission-review.ts'), load('src/admission/admit-request.ts'), load('src/admission/admission-response.ts')]);
 const benchCase = benchCases().find((c) => c.id === caseId);
 if (benchCase === undefined || benchCase.server !== 'webhook') throw new Error(`unknown case ${caseId}`);
 const deps = { config: DEFAULT_CONFIG, resolver: loadServicesFile(new URL('../../test/fixtures/manifests/services.yaml', import.meta.url).pathname) };
 const endpoint = benchCase.path === '/mutate' ? 'mutate' : 'validate';
-const bodies = Array.from({ length: 200 }, () => JSON.parse(benchCase.body));
 const answerJson = answerJsonOf(response);
-for (let i = 0; i < Number(count); i++) {
-  const parsed = review.parseAdmissionReview(bodies[i % bodies.length]);
+for (let i = 0; i < Number(parses); i++) {
+  const body = JSON.parse(benchCase.body);
+  if (i >= Number(count)) continue;
+  const parsed = review.parseAdmissionReview(body);
   if (!parsed.ok) throw new Error(parsed.reason);
   const admission = await admit.admitRequest(endpoint, parsed.request, deps);
   answerJson(parsed.request.uid, admission.verdict);
