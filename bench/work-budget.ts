@@ -1,22 +1,25 @@
 /**
- * The throughput target in microseconds of work. The floor (bench/http/server-child.ts) answers one case's body with
- * K µs of busy work added to every request, for each K in --work, in the same alternating slices as the webhook and
- * its ceiling (the webhook with the core's answer computed once). Two figures follow, on this machine:
- *   - the budget: the K at which the floor falls to --target of its own closed-loop throughput, i.e. how much work per
- *     request, on top of a bare Fastify answer, the target leaves room for;
- *   - each server's equivalent work: the K at which the floor answers as many requests as that server does.
+ * A target in microseconds of work. The floor (bench/http/server-child.ts) answers one case's body with K µs of busy
+ * work added to every request, for each K in --work, in the same alternating slices as the webhook and its ceiling
+ * (the webhook with the core's answer computed once). Two figures follow, on this machine:
+ *   - the budget: the K at which the floor falls to --target of its own closed-loop throughput (or, with --rate, at
+ *     which its p99 at that fixed rate rises by --p99-ms), i.e. how much work per request, on top of a bare Fastify
+ *     answer, the target leaves room for;
+ *   - each server's equivalent work: the K at which the floor answers as many requests as that server does (with
+ *     --rate: has the p99 that server has).
  * Both are read off the floor's own curve, measured in the same minutes, so a machine that is slow today moves the
  * curve and the servers together. Fresh processes every round (two processes of the same code can differ by a
- * quarter here). Closed loop only: the target is stated for closed-loop throughput.
+ * quarter here).
  *   node bench/work-budget.ts [--case=mutate-envoyfilter] [--work=5,10,20,30,45,60,90] [--target=0.7] [--rounds=2]
  *                             [--slices=3] [--duration=2] [--warmup=3] [--connections=24] [--log-level=info]
+ *                             [--rate=2000 [--p99-ms=2] [--rate-connections=8]]
  */
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchCertificates, checkOnce, load, startServerChild, type ServerChild } from './http/bench-http.ts';
 import { benchCase, type WebhookCaseId } from './http/cases.ts';
-import { haltPolling, int, loadAverage, pct, progress, table } from './lib/report.ts';
-import { mean } from './lib/stats.ts';
+import { haltPolling, int, loadAverage, ms, pct, progress, table } from './lib/report.ts';
+import { LatencyRecorder, mean } from './lib/stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +31,9 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '24' },
+    rate: { type: 'string' },
+    'p99-ms': { type: 'string', default: '2' },
+    'rate-connections': { type: 'string', default: '8' },
     'log-level': { type: 'string', default: 'info' },
   },
 });
@@ -36,7 +42,10 @@ const caseId = values.case as WebhookCaseId;
 const works = [...new Set(values.work.split(',').map(Number))].sort((a, b) => a - b);
 if (works.some((w) => !(w > 0))) throw new Error('--work: positive microseconds, comma-separated');
 const target = Number(values.target);
-const settings = { duration: Number(values.duration), connections: Number(values.connections) };
+const rate = values.rate === undefined ? undefined : Number(values.rate);
+if (rate !== undefined && !(rate > 0)) throw new Error('--rate: requests per second, positive');
+const p99Allowance = Number(values['p99-ms']);
+const settings = rate === undefined ? { duration: Number(values.duration), connections: Number(values.connections) } : { duration: Number(values.duration), connections: Number(values['rate-connections']), overallRate: rate };
 const cases = { floor: benchCase(`floor/${caseId}`), webhook: benchCase(caseId), ceiling: benchCase(`ceiling/${caseId}`) };
 
 /** One measured server setting: the floor with `work` µs added, or the webhook or its ceiling. */
@@ -56,11 +65,16 @@ interface Measured {
   answered: number;
   seconds: number;
   cpuUs: number;
+  /** Every answer's latency over the round's slices (read with --rate). */
+  latencies: LatencyRecorder;
 }
+
+const rps = (m: Measured) => m.answered / m.seconds;
+const p99 = (m: Measured) => m.latencies.summary().p99;
 
 const { dir: work, ca } = benchCertificates('work-budget');
 const perRound: Measured[][] = [];
-progress(`work budget: ${caseId}, ${values.rounds} round(s) of ${values.slices} slices of ${values.duration} s per setting; machine: ${haltPolling()}`);
+progress(`work budget: ${caseId}, ${rate === undefined ? 'closed loop' : `${rate} req/s`}, ${values.rounds} round(s) of ${values.slices} slices of ${values.duration} s per setting; machine: ${haltPolling()}`);
 try {
   for (let round = 1; round <= Number(values.rounds); round++) {
     const servers = {} as Record<Entry['server'], ServerChild>;
@@ -70,7 +84,7 @@ try {
         await checkOnce(servers[server].port, ca, cases[server]);
         await load(servers[server].port, cases[server], { ...settings, duration: Number(values.warmup) });
       }
-      const measured = entries.map((): Measured => ({ answered: 0, seconds: 0, cpuUs: 0 }));
+      const measured = entries.map((): Measured => ({ answered: 0, seconds: 0, cpuUs: 0, latencies: new LatencyRecorder() }));
       for (let slice = 0; slice < Number(values.slices); slice++) {
         // Forward, then backward: a drift during the round weighs on every setting alike.
         const order = slice % 2 === 0 ? entries.map((_, i) => i) : entries.map((_, i) => entries.length - 1 - i);
@@ -79,7 +93,7 @@ try {
           const server = servers[entry.server];
           if (entry.server === 'floor') await server.setWork(entry.work);
           const before = await server.cpu();
-          const run = await load(server.port, cases[entry.server], settings);
+          const run = await load(server.port, cases[entry.server], settings, measured[i].latencies);
           const after = await server.cpu();
           measured[i].answered += run.answered;
           measured[i].seconds += run.seconds;
@@ -87,7 +101,7 @@ try {
         }
       }
       perRound.push(measured);
-      progress(`round ${round}: ${entries.map((e, i) => `${e.label} ${int(measured[i].answered / measured[i].seconds)}`).join(', ')} req/s`);
+      progress(`round ${round}: ${entries.map((e, i) => `${e.label} ${rate === undefined ? `${int(rps(measured[i]))} req/s` : `p99 ${ms(p99(measured[i]))} ms`}`).join(', ')}`);
     } finally {
       await Promise.all(Object.values(servers).map((server) => server.stop()));
     }
@@ -96,14 +110,18 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const rps = (m: Measured) => m.answered / m.seconds;
-/** The floor's curve in one round: (work µs, req/s), work ascending. */
-const curve = (round: Measured[]) => entries.flatMap((e, i) => (e.server === 'floor' ? [{ work: e.work, rps: rps(round[i]) }] : []));
-/** The work at which the curve reaches `goal` req/s, interpolated between measured points; undefined outside them. */
-function workAt(points: { work: number; rps: number }[], goal: number): number | undefined {
+/**
+ * What the budget reads off the floor's curve: closed-loop req/s, falling as work is added; or, with --rate, the p99
+ * at that rate, rising. Both as a "goodness" that falls with work: the p99 enters negated.
+ */
+const goodness = (m: Measured) => (rate === undefined ? rps(m) : -p99(m));
+/** The floor's curve in one round: (work µs, goodness), work ascending. */
+const curve = (round: Measured[]) => entries.flatMap((e, i) => (e.server === 'floor' ? [{ work: e.work, value: goodness(round[i]) }] : []));
+/** The work at which the curve first falls to `goal`, interpolated between measured points; undefined outside them. */
+function workAt(points: { work: number; value: number }[], goal: number): number | undefined {
   for (let i = 1; i < points.length; i++) {
     const [a, b] = [points[i - 1], points[i]];
-    if (goal <= a.rps && goal >= b.rps) return a.rps === b.rps ? a.work : a.work + ((a.rps - goal) / (a.rps - b.rps)) * (b.work - a.work);
+    if (goal <= a.value && goal >= b.value) return a.value === b.value ? a.work : a.work + ((a.value - goal) / (a.value - b.value)) * (b.work - a.work);
   }
   return undefined;
 }
@@ -113,35 +131,38 @@ const us = (values: (number | undefined)[]) => {
 };
 const perRoundText = (xs: (number | undefined)[]) => xs.map((x) => (x === undefined ? '-' : x.toFixed(1))).join(', ');
 
-console.log(`### Work budget: \`${caseId}\`, ${perRound.length} round(s) (load ${loadAverage()}; ${haltPolling()})`);
+const mode = rate === undefined ? 'closed loop' : `${rate} req/s over ${values['rate-connections']} connections`;
+console.log(`### Work budget: \`${caseId}\`, ${mode}, ${perRound.length} round(s) (load ${loadAverage()}; ${haltPolling()})`);
 console.log('');
+const floors = perRound.map((round) => round[0]);
 console.log(
   table(
-    ['server', 'req/s (mean)', 'vs floor', 'server CPU µs/req', 'req/s per round'],
+    ['server', 'req/s (mean)', 'vs floor', ...(rate === undefined ? [] : ['p99 ms (mean)', 'p99 Δ vs floor ms']), 'server CPU µs/req', rate === undefined ? 'req/s per round' : 'p99 ms per round'],
     entries.map((e, i) => {
       const all = perRound.map((round) => round[i]);
-      const floors = perRound.map((round) => round[0]);
       return [
         e.label,
         int(mean(all.map(rps))),
         i === 0 ? '' : pct(mean(all.map((m, r) => rps(m) / rps(floors[r])))),
+        ...(rate === undefined ? [] : [ms(mean(all.map(p99))), i === 0 ? '' : ms(mean(all.map((m, r) => p99(m) - p99(floors[r]))))]),
         mean(all.map((m) => m.cpuUs / Math.max(1, m.answered))).toFixed(0),
-        all.map((m) => int(rps(m))).join(', '),
+        all.map((m) => (rate === undefined ? int(rps(m)) : ms(p99(m)))).join(', '),
       ];
     }),
   ),
 );
 console.log('');
-const budgets = perRound.map((round) => workAt(curve(round), target * rps(round[0])));
-const equivalent = (server: 'webhook' | 'ceiling') => perRound.map((round) => workAt(curve(round), rps(round[entries.findIndex((e) => e.server === server)])));
+// The goal on the floor's curve: `target` of its throughput, or its own p99 plus the allowance.
+const budgets = perRound.map((round) => workAt(curve(round), rate === undefined ? target * rps(round[0]) : -(p99(round[0]) + p99Allowance)));
+const equivalent = (server: 'webhook' | 'ceiling') => perRound.map((round) => workAt(curve(round), goodness(round[entries.findIndex((e) => e.server === server)])));
+const budgetText = rate === undefined ? `keep ${pct(target)} of its throughput` : `keep its p99 at ${rate} req/s within +${p99Allowance} ms`;
 console.log(
   table(
     ['figure', 'mean', 'per round'],
     [
-      [`budget: work the floor can add and keep ${pct(target)} of its throughput`, us(budgets), perRoundText(budgets)],
+      [`budget: work the floor can add and ${budgetText}`, us(budgets), perRoundText(budgets)],
       ["webhook's work beyond the floor, as the floor's equivalent", us(equivalent('webhook')), perRoundText(equivalent('webhook'))],
       ["ceiling's work beyond the floor (the core's answer computed once)", us(equivalent('ceiling')), perRoundText(equivalent('ceiling'))],
     ],
   ),
 );
-
