@@ -9,11 +9,11 @@
  * keep-alive, TLS) running outside valgrind; (count(N2) − count(N1)) / (N2 − N1) is one warm request, start-up,
  * handshakes and warm-up cancelled. The count moves by a few percent between runs of the same tree (JIT and GC
  * decisions): repeat before trusting a smaller change. Instructions are not time (a cache miss costs more than an add).
- * Nor is the count's garbage collection the server's: V8's heap heuristics read the clock (allocation per millisecond,
- * timers), and under valgrind the process runs some fifty times slower on it. The webhook scavenged 47 times in 2,000 `/validate` requests under callgrind against 40 in
- * 6,000 natively; and its count at 3,000/9,000 carries about 65k instructions per request of a major collection's
- * marking (the ceiling's: under 1k), where a native run of 6,000 requests made none (`--trace-gc`; round 36 of
- * docs/performance.md).
+ * Nor is the count's garbage collection the server's: V8's heap heuristics read the clock (allocation per
+ * millisecond, timers), and under valgrind the process runs some fifty times slower on it. The webhook scavenged 47
+ * times in 2,000 `/validate` requests under callgrind against 40 in 6,000 natively; and its count at 3,000/9,000
+ * carries about 65k instructions per request of a major collection's marking (the ceiling's: under 1k), where a
+ * native run of 6,000 requests made none (`--trace-gc`; round 36 of docs/performance.md).
  * --out-dir keeps callgrind's files (callgrind_annotate names the C++ and builtin functions; V8's JIT code stays unnamed).
  * --by-function=N also names the JIT code (V8's perf map, lib/callgrind-functions.ts) and prints, per case, the N
  * functions whose instructions per request differ most between the floor and each other server: where the extra work
