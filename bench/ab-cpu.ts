@@ -4,9 +4,13 @@
  * trees alternating round by round (before, after; then after, before). The figure is the child's CPU per answered
  * request (process.cpuUsage() over the run): what a busy shared machine disturbs least, unlike req/s or a ratio to
  * a floor measured minutes apart.
- *   node bench/ab-cpu.ts --before=DIR [--after=DIR] [--rounds=3] [--duration=8] [--rate=2000] [--cases=a,b] [--log-level=info]
+ *   node bench/ab-cpu.ts --before=DIR [--after=DIR] [--rounds=3] [--duration=8] [--rate=2000] [--cases=a,b] [--log-level=info] [--ceiling]
  * DIR is a checkout of the other tree with node_modules (e.g. `git worktree add /tmp/before main && ln -s
  * "$PWD/node_modules" /tmp/before/`); --after defaults to this tree.
+ * --ceiling adds a third server to the alternation, the after tree's ceiling (bench/http/cases.ts: the same server
+ * answering with the core's answer computed once), and prints each tree's rules' cost in the server, its CPU per
+ * request less the ceiling's. On a machine where the rules cost several times in the server what they cost in a loop
+ * (docs/performance.md, round 36), that difference is what a change to the rules must move.
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,17 +30,19 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '8' },
     cases: { type: 'string', default: 'mutate-envoyfilter,validate-envoyfilter,mutate-httproute' },
     'log-level': { type: 'string', default: 'info' },
+    ceiling: { type: 'boolean', default: false },
   },
 });
 if (values.before === undefined) throw new Error('--before=DIR: the tree to compare with (a checkout with node_modules)');
 const trees = { before: resolve(values.before), after: resolve(values.after) };
 const caseIds = values.cases.split(',') as WebhookCaseId[];
 const cases = caseIds.map((id) => benchCase(id, '--cases'));
+const ceilingCase = (id: string) => benchCase(`ceiling/${id}`);
 const settings = { duration: Number(values.duration), connections: Number(values.connections), overallRate: Number(values.rate) };
 
 const { dir: work, ca } = benchCertificates('ab');
 
-type Side = keyof typeof trees;
+type Side = keyof typeof trees | 'ceiling';
 interface Sample {
   cpuUs: number;
   p99: number;
@@ -45,9 +51,11 @@ const samples = new Map<string, Sample[]>();
 const loads: string[] = [];
 
 async function measure(side: Side, round: number): Promise<void> {
-  const child = await startServerChild('webhook', work, { cpuProfDir: undefined, logLevel: values['log-level'], serverChild: join(trees[side], 'bench/http/server-child.ts') });
+  const tree = side === 'ceiling' ? trees.after : trees[side];
+  const child = await startServerChild(side === 'ceiling' ? 'ceiling' : 'webhook', work, { cpuProfDir: undefined, logLevel: values['log-level'], serverChild: join(tree, 'bench/http/server-child.ts') });
   try {
-    for (const benchCase of cases) {
+    for (const webhookCase of cases) {
+      const benchCase = side === 'ceiling' ? ceilingCase(webhookCase.id) : webhookCase;
       await checkOnce(child.port, ca, benchCase);
       await load(child.port, benchCase, { ...settings, duration: Number(values.warmup) });
       const before = await child.cpu();
@@ -55,9 +63,9 @@ async function measure(side: Side, round: number): Promise<void> {
       const after = await child.cpu();
       if (run.errors > 0) throw new Error(`${side} ${benchCase.id}: ${run.errors} requests failed`);
       const cpuUs = (after.user - before.user + after.system - before.system) / Math.max(1, run.answered);
-      const key = `${side} ${benchCase.id}`;
+      const key = `${side} ${webhookCase.id}`;
       samples.set(key, [...(samples.get(key) ?? []), { cpuUs, p99: run.latency.p99 }]);
-      progress(`A/B round ${round} ${side} ${benchCase.id}: ${cpuUs.toFixed(0)} µs CPU/req, p99 ${ms(run.latency.p99)} ms`);
+      progress(`A/B round ${round} ${side} ${webhookCase.id}: ${cpuUs.toFixed(0)} µs CPU/req, p99 ${ms(run.latency.p99)} ms`);
     }
   } finally {
     await child.stop();
@@ -67,7 +75,8 @@ async function measure(side: Side, round: number): Promise<void> {
 const loadAtStart = loadAverage();
 try {
   for (let round = 1; round <= Number(values.rounds); round++) {
-    const order: Side[] = round % 2 === 1 ? ['before', 'after'] : ['after', 'before'];
+    const forward: Side[] = values.ceiling ? ['before', 'after', 'ceiling'] : ['before', 'after'];
+    const order = round % 2 === 1 ? forward : [...forward].reverse();
     for (const side of order) await measure(side, round);
     loads.push(loadAverage());
   }
@@ -84,17 +93,27 @@ const rows = caseIds.map((id) => {
   const after = samples.get(`after ${id}`)!;
   const cpuBefore = median(before.map((s) => s.cpuUs));
   const cpuAfter = median(after.map((s) => s.cpuUs));
+  const ceiling = samples.get(`ceiling ${id}`);
+  const cpuCeiling = ceiling === undefined ? undefined : median(ceiling.map((s) => s.cpuUs));
   return [
     id,
     before.map((s) => s.cpuUs.toFixed(0)).join(', '),
     after.map((s) => s.cpuUs.toFixed(0)).join(', '),
     `${(((cpuAfter - cpuBefore) / cpuBefore) * 100).toFixed(1)}%`,
+    ...(cpuCeiling === undefined
+      ? []
+      : [
+          ceiling!.map((s) => s.cpuUs.toFixed(0)).join(', '),
+          `${(cpuBefore - cpuCeiling).toFixed(0)} / ${(cpuAfter - cpuCeiling).toFixed(0)}`,
+          `${(((cpuAfter - cpuBefore) / (cpuBefore - cpuCeiling)) * 100).toFixed(1)}%`,
+        ]),
     `${ms(median(before.map((s) => s.p99)))} / ${ms(median(after.map((s) => s.p99)))}`,
   ];
 });
+const ceilingColumns = values.ceiling ? ['ceiling µs/req (rounds)', "rules' cost µs/req before / after (medians less the ceiling's)", "change of the rules' cost"] : [];
 process.stdout.write(
   `webhook server CPU per request at ${values.rate} req/s over ${values.connections} connections, ${values.duration} s per run (+${values.warmup} s warm-up), ` +
-    `log level ${values['log-level']}, ${values.rounds} rounds alternating the trees; before = ${trees.before}, after = ${trees.after}\n` +
+    `log level ${values['log-level']}, ${values.rounds} rounds alternating the trees${values.ceiling ? " and the after tree's ceiling" : ''}; before = ${trees.before}, after = ${trees.after}\n` +
     `load at start ${loadAtStart}; after each round: ${loads.join(' / ')}; ${haltPolling()}\n\n` +
-    `${table(['case', 'before µs/req (rounds)', 'after µs/req (rounds)', 'change of the median', 'p99 ms before / after (median)'], rows)}\n`,
+    `${table(['case', 'before µs/req (rounds)', 'after µs/req (rounds)', 'change of the median', ...ceilingColumns, 'p99 ms before / after (median)'], rows)}\n`,
 );
