@@ -88,25 +88,27 @@ const median = (xs: number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 };
+/** --ceiling's columns: the ceiling's rounds, each tree's CPU per request less the ceiling's median, and the change of that. */
+function rulesCostCells(ceiling: Sample[], cpuBefore: number, cpuAfter: number): string[] {
+  const cpuCeiling = median(ceiling.map((s) => s.cpuUs));
+  return [
+    ceiling.map((s) => s.cpuUs.toFixed(0)).join(', '),
+    `${(cpuBefore - cpuCeiling).toFixed(0)} / ${(cpuAfter - cpuCeiling).toFixed(0)}`,
+    `${(((cpuAfter - cpuBefore) / (cpuBefore - cpuCeiling)) * 100).toFixed(1)}%`,
+  ];
+}
 const rows = caseIds.map((id) => {
   const before = samples.get(`before ${id}`)!;
   const after = samples.get(`after ${id}`)!;
   const cpuBefore = median(before.map((s) => s.cpuUs));
   const cpuAfter = median(after.map((s) => s.cpuUs));
   const ceiling = samples.get(`ceiling ${id}`);
-  const cpuCeiling = ceiling === undefined ? undefined : median(ceiling.map((s) => s.cpuUs));
   return [
     id,
     before.map((s) => s.cpuUs.toFixed(0)).join(', '),
     after.map((s) => s.cpuUs.toFixed(0)).join(', '),
     `${(((cpuAfter - cpuBefore) / cpuBefore) * 100).toFixed(1)}%`,
-    ...(cpuCeiling === undefined
-      ? []
-      : [
-          ceiling!.map((s) => s.cpuUs.toFixed(0)).join(', '),
-          `${(cpuBefore - cpuCeiling).toFixed(0)} / ${(cpuAfter - cpuCeiling).toFixed(0)}`,
-          `${(((cpuAfter - cpuBefore) / (cpuBefore - cpuCeiling)) * 100).toFixed(1)}%`,
-        ]),
+    ...(ceiling === undefined ? [] : rulesCostCells(ceiling, cpuBefore, cpuAfter)),
     `${ms(median(before.map((s) => s.p99)))} / ${ms(median(after.map((s) => s.p99)))}`,
   ];
 });
