@@ -11,6 +11,8 @@
  * answering with the core's answer computed once), and prints each tree's rules' cost in the server, its CPU per
  * request less the ceiling's. On a machine where the rules cost several times in the server what they cost in a loop
  * (docs/performance.md, round 36), that difference is what a change to the rules must move.
+ * The admission column is the webhook's own account of the same runs: its epp_webhook_admission_duration_seconds per
+ * request, the time from a parsed AdmissionReview to its verdict (the rules, inside the server, on the clock).
  */
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -45,6 +47,8 @@ const { dir: work, ca } = benchCertificates('ab');
 type Side = keyof typeof trees | 'ceiling';
 interface Sample {
   cpuUs: number;
+  /** Time inside admissions per request by the webhook's own duration metric (NaN: that tree's child does not say). */
+  admissionUs: number;
   p99: number;
 }
 const samples = new Map<string, Sample[]>();
@@ -58,13 +62,15 @@ async function measure(side: Side, round: number): Promise<void> {
       const benchCase = side === 'ceiling' ? ceilingCase(webhookCase.id) : webhookCase;
       await checkOnce(child.port, ca, benchCase);
       await load(child.port, benchCase, { ...settings, duration: Number(values.warmup) });
-      const before = await child.cpu();
+      const before = await child.usage();
       const run = await load(child.port, benchCase, settings);
-      const after = await child.cpu();
+      const after = await child.usage();
       if (run.errors > 0) throw new Error(`${side} ${benchCase.id}: ${run.errors} requests failed`);
-      const cpuUs = (after.user - before.user + after.system - before.system) / Math.max(1, run.answered);
+      const answered = Math.max(1, run.answered);
+      const cpuUs = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / answered;
+      const admissionUs = ((after.admissionSeconds - before.admissionSeconds) * 1e6) / answered;
       const key = `${side} ${webhookCase.id}`;
-      samples.set(key, [...(samples.get(key) ?? []), { cpuUs, p99: run.latency.p99 }]);
+      samples.set(key, [...(samples.get(key) ?? []), { cpuUs, admissionUs, p99: run.latency.p99 }]);
       progress(`A/B round ${round} ${side} ${webhookCase.id}: ${cpuUs.toFixed(0)} µs CPU/req, p99 ${ms(run.latency.p99)} ms`);
     }
   } finally {
@@ -109,13 +115,15 @@ const rows = caseIds.map((id) => {
     after.map((s) => s.cpuUs.toFixed(0)).join(', '),
     `${(((cpuAfter - cpuBefore) / cpuBefore) * 100).toFixed(1)}%`,
     ...(ceiling === undefined ? [] : rulesCostCells(ceiling, cpuBefore, cpuAfter)),
+    `${microseconds(median(before.map((s) => s.admissionUs)))} / ${microseconds(median(after.map((s) => s.admissionUs)))}`,
     `${ms(median(before.map((s) => s.p99)))} / ${ms(median(after.map((s) => s.p99)))}`,
   ];
 });
+const microseconds = (us: number): string => (Number.isFinite(us) ? us.toFixed(0) : '-');
 const ceilingColumns = values.ceiling ? ['ceiling µs/req (rounds)', "rules' cost µs/req before / after (medians less the ceiling's)", "change of the rules' cost"] : [];
 process.stdout.write(
   `webhook server CPU per request at ${values.rate} req/s over ${values.connections} connections, ${values.duration} s per run (+${values.warmup} s warm-up), ` +
     `log level ${values['log-level']}, ${values.rounds} rounds alternating the trees${values.ceiling ? " and the after tree's ceiling" : ''}; before = ${trees.before}, after = ${trees.after}\n` +
     `load at start ${loadAtStart}; after each round: ${loads.join(' / ')}; ${haltPolling()}\n\n` +
-    `${table(['case', 'before µs/req (rounds)', 'after µs/req (rounds)', 'change of the median', ...ceilingColumns, 'p99 ms before / after (median)'], rows)}\n`,
+    `${table(['case', 'before µs/req (rounds)', 'after µs/req (rounds)', 'change of the median', ...ceilingColumns, 'admission µs/req before / after (median; its own duration metric)', 'p99 ms before / after (median)'], rows)}\n`,
 );

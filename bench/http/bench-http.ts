@@ -40,6 +40,8 @@ export interface RunResult {
   latency: LatencySummary;
   /** Server child CPU (user+system) per answered request, microseconds. */
   serverCpuUs: number;
+  /** Microseconds per answered request inside admissions, by the webhook's own duration metric (0 for the floor). */
+  admissionUs: number;
   errors: number;
   load: string;
 }
@@ -48,6 +50,12 @@ export interface ServerChild {
   child: ChildProcess;
   port: number;
   cpu(): Promise<NodeJS.CpuUsage>;
+  /**
+   * The child's CPU so far and the seconds it has spent inside admissions by its own account (the webhook's
+   * epp_webhook_admission_duration_seconds, from a parsed AdmissionReview to its verdict; 0 for the floor; NaN from
+   * a tree whose server child does not report it).
+   */
+  usage(): Promise<{ cpu: NodeJS.CpuUsage; admissionSeconds: number }>;
   /** Requests the floor has answered so far. */
   floorRequests(): Promise<number>;
   /** The floor's /mutate answers carry this base64 JSONPatch from now on (null: none). */
@@ -71,11 +79,11 @@ export async function startServerChild(kind: 'floor' | 'webhook' | 'ceiling', ce
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ask = () =>
-    new Promise<{ usage: NodeJS.CpuUsage; floorRequests: number }>((resolve) => {
-      const onMessage = (m: { type?: string; usage?: NodeJS.CpuUsage; floorRequests?: number }) => {
+    new Promise<{ usage: NodeJS.CpuUsage; floorRequests: number; admissionSeconds: number }>((resolve) => {
+      const onMessage = (m: { type?: string; usage?: NodeJS.CpuUsage; floorRequests?: number; admissionSeconds?: number }) => {
         if (m.type !== 'cpu') return;
         child.off('message', onMessage);
-        resolve({ usage: m.usage!, floorRequests: m.floorRequests ?? 0 });
+        resolve({ usage: m.usage!, floorRequests: m.floorRequests ?? 0, admissionSeconds: m.admissionSeconds ?? NaN });
       };
       child.on('message', onMessage);
       child.send({ type: 'cpu' });
@@ -94,6 +102,10 @@ export async function startServerChild(kind: 'floor' | 'webhook' | 'ceiling', ce
     child,
     port,
     cpu: async () => (await ask()).usage,
+    usage: async () => {
+      const { usage, admissionSeconds } = await ask();
+      return { cpu: usage, admissionSeconds };
+    },
     floorRequests: async () => (await ask()).floorRequests,
     setCannedPatch: (patch) => tell({ type: 'patch', patch }, 'patch-set'),
     setWork: (us) => tell({ type: 'work', us }, 'work-set'),
@@ -195,20 +207,21 @@ export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
         const settings = mode === 'closed' ? { duration: options.duration, connections: options.connections } : { duration: options.duration, connections: options.rateConnections, overallRate: options.rate };
         for (const pair of groups) {
           for (const benchCase of pair) if (options.warmup > 0) await load(servers[benchCase.server].port, benchCase, { ...settings, duration: options.warmup });
-          const sides = pair.map(() => ({ recorder: new LatencyRecorder(), answered: 0, seconds: 0, cpuUs: 0, errors: 0 }));
+          const sides = pair.map(() => ({ recorder: new LatencyRecorder(), answered: 0, seconds: 0, cpuUs: 0, admissionSeconds: 0, errors: 0 }));
           const slice = { ...settings, duration: Math.max(1, Math.round(options.duration / options.slices)) };
           const forward = pair.map((_, side) => side);
           for (let i = 0; i < options.slices; i++) {
             // floor, case; case, floor; ... (with a ceiling: floor, case, ceiling; ceiling, case, floor): a drift over the run weighs on all alike.
             for (const side of i % 2 === 0 ? forward : [...forward].reverse()) {
               const server = servers[pair[side].server];
-              const before = await server.cpu();
+              const before = await server.usage();
               const run = await load(server.port, pair[side], slice, sides[side].recorder);
-              const after = await server.cpu();
+              const after = await server.usage();
               sides[side].answered += run.answered;
               sides[side].seconds += run.seconds;
               sides[side].errors += run.errors;
-              sides[side].cpuUs += after.user - before.user + (after.system - before.system);
+              sides[side].cpuUs += after.cpu.user - before.cpu.user + (after.cpu.system - before.cpu.system);
+              sides[side].admissionSeconds += after.admissionSeconds - before.admissionSeconds;
             }
           }
           pair.forEach((benchCase, side) => {
@@ -220,6 +233,7 @@ export async function benchHttp(options: HttpOptions): Promise<RunResult[]> {
               rps: measured.answered / measured.seconds,
               latency: measured.recorder.summary(),
               serverCpuUs: measured.cpuUs / Math.max(1, measured.answered),
+              admissionUs: (measured.admissionSeconds * 1e6) / Math.max(1, measured.answered),
               errors: measured.errors,
               load: loadAverage(),
             };
@@ -259,10 +273,10 @@ export function formatHttp(results: RunResult[], options: HttpOptions): string {
   out.push('');
   out.push(
     table(
-      ['case', 'round', 'req/s', 'vs floor', 'floor CPU / case CPU', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'server CPU µs/req', 'errors', 'load avg (1, 5, 15 min)'],
+      ['case', 'round', 'req/s', 'vs floor', 'floor CPU / case CPU', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'server CPU µs/req', ADMISSION_COLUMN, 'errors', 'load avg (1, 5, 15 min)'],
       results
         .filter((r) => r.mode === 'closed')
-        .map((r) => [r.id, r.round, int(r.rps), isFloor(r) ? '' : pct(r.rps / floorOf(r).rps), isFloor(r) ? '' : pct(cpuRatio(r)), ms(r.latency.p50), ms(r.latency.p99), ms(r.latency.p999), ms(r.latency.max), r.serverCpuUs.toFixed(0), r.errors, r.load]),
+        .map((r) => [r.id, r.round, int(r.rps), isFloor(r) ? '' : pct(r.rps / floorOf(r).rps), isFloor(r) ? '' : pct(cpuRatio(r)), ms(r.latency.p50), ms(r.latency.p99), ms(r.latency.p999), ms(r.latency.max), r.serverCpuUs.toFixed(0), admissionCell(r), r.errors, r.load]),
     ),
   );
   out.push('');
@@ -270,10 +284,10 @@ export function formatHttp(results: RunResult[], options: HttpOptions): string {
   out.push('');
   out.push(
     table(
-      ['case', 'round', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p99 Δ vs floor ms', 'server CPU µs/req', 'errors', 'load avg (1, 5, 15 min)'],
+      ['case', 'round', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p99 Δ vs floor ms', 'server CPU µs/req', ADMISSION_COLUMN, 'errors', 'load avg (1, 5, 15 min)'],
       results
         .filter((r) => r.mode === 'rate')
-        .map((r) => [r.id, r.round, int(r.rps), ms(r.latency.p50), ms(r.latency.p99), ms(r.latency.p999), ms(r.latency.max), isFloor(r) ? '' : ms(r.latency.p99 - floorOf(r).latency.p99), r.serverCpuUs.toFixed(0), r.errors, r.load]),
+        .map((r) => [r.id, r.round, int(r.rps), ms(r.latency.p50), ms(r.latency.p99), ms(r.latency.p999), ms(r.latency.max), isFloor(r) ? '' : ms(r.latency.p99 - floorOf(r).latency.p99), r.serverCpuUs.toFixed(0), admissionCell(r), r.errors, r.load]),
     ),
   );
   out.push('');
@@ -313,6 +327,10 @@ export function formatHttp(results: RunResult[], options: HttpOptions): string {
   );
   return out.join('\n');
 }
+
+/** The rules inside the server, on the clock: what the webhook's epp_webhook_admission_duration_seconds says per request. */
+const ADMISSION_COLUMN = 'admission µs/req (its own metric)';
+const admissionCell = (r: RunResult): string => (r.id.startsWith('floor/') || !Number.isFinite(r.admissionUs) ? '' : r.admissionUs.toFixed(0));
 
 function spreadText(values: number[]): string {
   return `±${pct(spread(values))}`;

@@ -35,7 +35,7 @@ function busyFor(ns: bigint): void {
   while (process.hrtime.bigint() < end);
 }
 
-async function startFloor(): Promise<{ port: number; close(): Promise<void> }> {
+async function startFloor(): Promise<{ port: number; close(): Promise<void>; admissionSeconds(): Promise<number> }> {
   // Same Fastify, same TLS settings and certificate, same body parser (a string, then secure-json-parse with the
   // same options) as src/server/app.ts; the handler answers a canned allow, reading only the uid.
   const app = Fastify({
@@ -61,7 +61,7 @@ async function startFloor(): Promise<{ port: number; close(): Promise<void> }> {
   };
   for (const path of ['/floor', '/mutate', '/validate']) app.post(path, canned);
   await app.listen({ host: '127.0.0.1', port: 0 });
-  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close(), admissionSeconds: async () => 0 };
 }
 
 /** The first answer for each endpoint and object, reused for every later request (the bench repeats one body per case). */
@@ -75,7 +75,7 @@ function admitOncePerObject(): typeof admitRequest {
   };
 }
 
-async function startWebhook(admit?: typeof admitRequest): Promise<{ port: number; close(): Promise<void> }> {
+async function startWebhook(admit?: typeof admitRequest): Promise<{ port: number; close(): Promise<void>; admissionSeconds(): Promise<number> }> {
   // As `epp-webhook serve` runs it: info logging (one line per admission; stdout is /dev/null here), metrics listener on.
   const server = await startWebhookServer({
     config: DEFAULT_CONFIG,
@@ -88,7 +88,12 @@ async function startWebhook(admit?: typeof admitRequest): Promise<{ port: number
     logger: logLevel === 'off' ? false : serverLogOptions(logLevel),
     admit,
   });
-  return { port: server.port, close: () => server.close() };
+  // What the webhook itself reports: its epp_webhook_admission_duration_seconds, summed over endpoints and kinds.
+  const admissionSeconds = async () => {
+    const exposed = await server.metrics.duration.get();
+    return exposed.values.filter((v) => v.metricName.endsWith('_sum')).reduce((total, v) => total + v.value, 0);
+  };
+  return { port: server.port, close: () => server.close(), admissionSeconds };
 }
 
 const server = kind === 'floor' ? await startFloor() : await startWebhook(kind === 'ceiling' ? admitOncePerObject() : undefined);
@@ -102,7 +107,12 @@ process.on('message', (message: { type: string; patch?: string | null; us?: numb
     workNs = BigInt(Math.round((message.us ?? 0) * 1000));
     process.send!({ type: 'work-set' });
   }
-  if (message.type === 'cpu') process.send!({ type: 'cpu', usage: process.cpuUsage(), memory: process.memoryUsage(), floorRequests });
+  if (message.type === 'cpu') {
+    const usage = process.cpuUsage();
+    void server.admissionSeconds().then((admissionSeconds) =>
+      process.send!({ type: 'cpu', usage, memory: process.memoryUsage(), floorRequests, admissionSeconds }),
+    );
+  }
   if (message.type === 'stop') void server.close().finally(() => process.exit(0));
 });
 process.on('disconnect', () => process.exit(0));
