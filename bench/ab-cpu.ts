@@ -103,6 +103,7 @@ function rulesCostCells(ceiling: Sample[], cpuBefore: number, cpuAfter: number):
     `${(((cpuAfter - cpuBefore) / (cpuBefore - cpuCeiling)) * 100).toFixed(1)}%`,
   ];
 }
+const microseconds = (us: number): string => (Number.isFinite(us) ? us.toFixed(0) : '-');
 const rows = caseIds.map((id) => {
   const before = samples.get(`before ${id}`)!;
   const after = samples.get(`after ${id}`)!;
@@ -119,7 +120,6 @@ const rows = caseIds.map((id) => {
     `${ms(median(before.map((s) => s.p99)))} / ${ms(median(after.map((s) => s.p99)))}`,
   ];
 });
-const microseconds = (us: number): string => (Number.isFinite(us) ? us.toFixed(0) : '-');
 const ceilingColumns = values.ceiling ? ['ceiling µs/req (rounds)', "rules' cost µs/req before / after (medians less the ceiling's)", "change of the rules' cost"] : [];
 process.stdout.write(
   `webhook server CPU per request at ${values.rate} req/s over ${values.connections} connections, ${values.duration} s per run (+${values.warmup} s warm-up), ` +

@@ -15,6 +15,7 @@ import { optedOutRouteKeepsExtensionRefs } from '../httproute/istio-drops-extens
 import { missingEnvoyFilters } from '../httproute/missing-envoyfilter.ts';
 import { routeOverridesOfOtherPools } from '../httproute/route-overrides-of-other-pools.ts';
 import { formatPath } from '../json-path.ts';
+import { beginReadings } from '../read-once.ts';
 import type { HandledKind } from './handled-kinds.ts';
 import { alignLastApplied, LAST_APPLIED } from './last-applied.ts';
 import { MAX_OBJECT_DEPTH, walkedPathBeyondDepth } from './object-depth.ts';
@@ -43,6 +44,7 @@ export interface MutationOutcome {
  * What the mutating webhook does to an object of a handled kind, in `namespace` (the request's: on CREATE
  * it is the truth even where the object omits it). The server, the CLI and the e2e all drive this. */
 export async function mutateObject(kind: HandledKind, object: unknown, namespace: string, deps: CoreDeps): Promise<MutationOutcome> {
+  beginReadings();
   const outcome = await mutateSpec(kind, object, namespace, deps);
   if (outcome.object === object) return outcome;
   // The annotation is the manifest kubectl applied: the same mutation, its own findings already said for the object.
@@ -89,6 +91,7 @@ export interface ObjectContext {
  * (EPP410, EPP411).
  */
 export function validateObject(kind: HandledKind, object: unknown, config: WebhookConfig, eppServices?: EppServices, context?: ObjectContext): Finding[] {
+  beginReadings();
   // Read at a few fixed paths, never walked: no depth to bound.
   if (kind === 'DestinationRule') return context === undefined ? [] : checkEppConnectionPool(object, context.namespace, config, context.pools);
   const tooDeep = depthFinding(kind, object, config);
