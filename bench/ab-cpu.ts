@@ -9,8 +9,8 @@
  * "$PWD/node_modules" /tmp/before/`); --after defaults to this tree.
  * --ceiling adds a third server to the alternation, the after tree's ceiling (bench/http/cases.ts: the same server
  * answering with the core's answer computed once), and prints each tree's rules' cost in the server, its CPU per
- * request less the ceiling's. On a machine where the rules cost several times in the server what they cost in a loop
- * (docs/performance.md, round 36), that difference is what a change to the rules must move.
+ * request less the ceiling's: what a change to the rules must move, as it holds what the rules cost outside their own
+ * time too (garbage collection, docs/performance.md, round 37).
  * The admission column is the webhook's own account of the same runs: its epp_webhook_admission_duration_seconds per
  * request, the time from a parsed AdmissionReview to its verdict (the rules, inside the server, on the clock).
  */

@@ -26,9 +26,9 @@ export function beginReadings(): void {
  *
  * The readings are in a Map of the current admission, replaced by a new one as each admission begins (beginReadings)
  * and whenever it holds MAX_READINGS: a reading gone is read again, never wrong, as the keys are the objects
- * themselves. Garbage collection decided the rest (docs/performance.md, round 37). A long-lived WeakMap keyed by the
- * objects made every young-generation collection about half as long again; a long-lived Map emptied with clear()
- * made them four times longer, as its table stays in the old generation. A Map made per admission is young and dies
+ * themselves. Why a Map per admission is the young-generation collector's (docs/performance.md, round 37): with a
+ * long-lived WeakMap keyed by the objects, each scavenge took two and a half to four times as long; with a long-lived
+ * Map emptied by clear(), whose table stays in the old generation, 5-8 ms. A Map made per admission is young and dies
  * young with what it holds.
  */
 export function readOnce<K extends object, V>(read: (key: K) => V): (key: K) => V {
