@@ -41,10 +41,7 @@ interface Window {
 function thirdMedian(values: readonly number[], third: 0 | 2): number {
   const size = Math.max(1, Math.floor(values.length / 3));
   const part = third === 0 ? values.slice(0, size) : values.slice(values.length - size);
-  return percentile(
-    part.toSorted((a, b) => a - b),
-    0.5,
-  );
+  return percentile(part.toSorted((a, b) => a - b), 0.5);
 }
 
 const startLoad = loadAverage();
@@ -61,9 +58,9 @@ try {
     // floor, webhook, ceiling; ceiling, webhook, floor; ...
     const order = i % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
     for (const side of order) {
-      const before = await servers[side].cpu();
+      const { cpu: before } = await servers[side].usage();
       const run = await load(servers[side].port, pair[side], settings);
-      const after = await servers[side].cpu();
+      const { cpu: after } = await servers[side].usage();
       const cpuUs = (after.user - before.user + after.system - before.system) / Math.max(1, run.answered);
       measured[side].push({ cpuUs, p99: run.latency.p99 });
     }

@@ -92,9 +92,9 @@ try {
           const entry = entries[i];
           const server = servers[entry.server];
           if (entry.server === 'floor') await server.setWork(entry.work);
-          const before = await server.cpu();
+          const { cpu: before } = await server.usage();
           const run = await load(server.port, cases[entry.server], settings, measured[i].latencies);
-          const after = await server.cpu();
+          const { cpu: after } = await server.usage();
           measured[i].answered += run.answered;
           measured[i].seconds += run.seconds;
           measured[i].cpuUs += after.user - before.user + (after.system - before.system);

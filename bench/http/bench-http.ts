@@ -49,7 +49,6 @@ export interface RunResult {
 export interface ServerChild {
   child: ChildProcess;
   port: number;
-  cpu(): Promise<NodeJS.CpuUsage>;
   /**
    * The child's CPU so far and the seconds it has spent inside admissions by its own account (the webhook's
    * epp_webhook_admission_duration_seconds, from a parsed AdmissionReview to its verdict; 0 for the floor; NaN from
@@ -101,7 +100,6 @@ export async function startServerChild(kind: 'floor' | 'webhook' | 'ceiling', ce
   return {
     child,
     port,
-    cpu: async () => (await ask()).usage,
     usage: async () => {
       const { usage, admissionSeconds } = await ask();
       return { cpu: usage, admissionSeconds };
